@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The private interface of the raw addon (build/Release/connlimit.node).
+ *
+ * Everything here is the normalized, validated form that crosses into C++: TypeScript owns
+ * user syntax and validation (src/rule/*), C++ owns kernel structs, sizes and alignment
+ * (native/core/*). Public types live in src/rule/types.ts; nothing here is exported from
+ * the package.
+ */
+
+/** An address with its mask, as `struct ipt_ip`/`ip6t_ip6` hold them: 4 bytes (IPv4) or 16 (IPv6). */
+export interface NativeAddress {
+  /** Already masked (`-s 10.1.2.3/24` is stored as 10.1.2.0, as the CLI does). */
+  addr: Buffer;
+  mask: Buffer;
+  invert: boolean;
+}
+
+/** `-i`/`-o`: `eth+` is `{ name: 'eth', wildcard: true }`. */
+export interface NativeInterface {
+  name: string;
+  wildcard: boolean;
+  invert: boolean;
+}
+
+/** An inclusive port range in host order; `[0, 65535]` means "any". */
+export type NativePortRange = [number, number];
+
+export type NativeMatch =
+  /** struct xt_tcp; flag bits as in the kernel (FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20). */
+  | {
+      kind: 'tcp';
+      sport: NativePortRange;
+      dport: NativePortRange;
+      /** --tcp-option N, 0 = none. */
+      option: number;
+      flagMask: number;
+      flagCompare: number;
+      invSport: boolean;
+      invDport: boolean;
+      invFlags: boolean;
+      invOption: boolean;
+    }
+  /** struct xt_udp. */
+  | { kind: 'udp'; sport: NativePortRange; dport: NativePortRange; invSport: boolean; invDport: boolean }
+  /**
+   * struct xt_connlimit_info, revision 1. `invert` is XT_CONNLIMIT_INVERT (i.e. --connlimit-upto),
+   * `daddr` is XT_CONNLIMIT_DADDR. `maskBits` null means no --connlimit-mask was given: the
+   * CLI then writes 16 bytes of 0xFF, which for IPv4 differs from an explicit /32
+   * (NETFILTER-NOTES.md §1.4); we keep the two spellings apart so bytes match the CLI's.
+   */
+  | { kind: 'connlimit'; limit: number; invert: boolean; daddr: boolean; maskBits: number | null }
+  /** struct xt_comment_info: at most 255 bytes of UTF-8. */
+  | { kind: 'comment'; comment: string }
+  /** A match we don't model, kept byte-for-byte (its data after the 32-byte xt_entry_match header). */
+  | { kind: 'opaque'; name: string; revision: number; data: Buffer };
+
+export type NativeTarget =
+  /** No -j: the rule only counts. */
+  | { kind: 'none' }
+  | { kind: 'verdict'; verdict: 'ACCEPT' | 'DROP' | 'RETURN' | 'QUEUE' }
+  | { kind: 'jump'; chain: string }
+  /** -g CHAIN (IPT_F_GOTO / IP6T_F_GOTO). */
+  | { kind: 'goto'; chain: string }
+  /** REJECT; `with` is the name iptables-save prints, e.g. 'icmp-port-unreachable', 'tcp-reset', 'icmp6-adm-prohibited'. */
+  | { kind: 'reject'; with: string }
+  | { kind: 'opaque'; name: string; revision: number; data: Buffer };
+
+/** One rule in the normalized form. Matches keep their command-line order (it is part of the rule's bytes). */
+export interface NativeRule {
+  /** IP protocol number; 0 = any (`-p all` or no -p). */
+  protocol: number;
+  invProtocol: boolean;
+  src: NativeAddress | null;
+  dst: NativeAddress | null;
+  inInterface: NativeInterface | null;
+  outInterface: NativeInterface | null;
+  /** IPv4 only: -f (true) / ! -f (false) / absent (null). Always null for IPv6. */
+  fragment: boolean | null;
+  matches: NativeMatch[];
+  target: NativeTarget;
+}
+
+/** One change inside a commit. Positions are 0-based here (the public API is 1-based, as the CLI). */
+export type NativeOp =
+  | { op: 'append'; chain: string; rule: NativeRule }
+  | { op: 'insert'; chain: string; index: number; rule: NativeRule }
+  | { op: 'replace'; chain: string; index: number; rule: NativeRule }
+  /** Delete the first rule equal in meaning (not bytes) to `rule`; ENOENT when there is none. */
+  | { op: 'delete'; chain: string; rule: NativeRule }
+  | { op: 'deleteAt'; chain: string; index: number }
+  /** Append unless a rule equal in meaning is already in the chain. */
+  | { op: 'ensure'; chain: string; rule: NativeRule }
+  /** chain null: every chain of the table. */
+  | { op: 'flush'; chain: string | null }
+  | { op: 'zero'; chain: string | null }
+  | { op: 'createChain'; chain: string }
+  | { op: 'deleteChain'; chain: string }
+  | { op: 'renameChain'; chain: string; to: string }
+  | { op: 'setPolicy'; chain: string; policy: 'ACCEPT' | 'DROP' };
+
+/** What each op did: `changed` false for an ensure that found its rule; `index` where a rule went or was found (0-based). */
+export interface NativeOpResult {
+  changed: boolean;
+  index: number;
+}
+
+export interface NativeListedRule {
+  rule: NativeRule;
+  packets: bigint;
+  bytes: bigint;
+}
+
+export interface NativeChain {
+  name: string;
+  builtin: boolean;
+  /** 'ACCEPT' | 'DROP' for built-in chains, null for user chains. */
+  policy: string | null;
+  /** Policy counters of a built-in chain (0 for user chains). */
+  packets: bigint;
+  bytes: bigint;
+  /** How many rules jump to this user chain. */
+  references: number;
+  rules: NativeListedRule[];
+}
+
+export interface NativeLegacyTableOptions {
+  family: 'ipv4' | 'ipv6';
+  table: string;
+  /** A path to a network namespace file (/run/netns/NAME, /proc/PID/ns/net), or null for the caller's own. */
+  netnsPath: string | null;
+  /** The xtables lock file, as `iptables -w` takes it. */
+  lockPath: string;
+  /** How long a write waits for the lock before failing with EWOULDBLOCK (op 'xtables lock'). */
+  lockTimeoutMs: number;
+}
+
+/** The error shape native code rejects with (native/js/errors.cc); src/errors.ts gives it meaning. */
+export interface NativeErrorShape extends Error {
+  /** Positive errno. */
+  errno: number;
+  /** What failed: 'iptc_init', 'iptc_commit', 'xtables lock', 'setns', 'chain', ... */
+  op: string;
+  /** Extra facts: the chain or path concerned, libiptc's own text. */
+  detail: string;
+  /** For failures inside a commit: which op (0-based) of the batch failed. */
+  opIndex?: number;
+}
+
+/** One legacy (x_tables) table in one family and network namespace. Every method runs in the libuv pool. */
+export interface NativeLegacyTable {
+  /** Enter the namespace once, check that the table can be read (permissions, kernel support). */
+  open(): Promise<void>;
+  /** Lock, read, apply every op, commit once, unlock. All or nothing. */
+  commit(ops: NativeOp[]): Promise<NativeOpResult[]>;
+  /** Read the table (no lock: a libiptc read is a consistent snapshot). */
+  list(): Promise<NativeChain[]>;
+  /** 0-based index of the first rule equal in meaning, or -1. */
+  check(chain: string, rule: NativeRule): Promise<number>;
+  /** Close the namespace fd. Idempotent; later calls reject with op 'closed'. */
+  close(): void;
+}
+
+export interface NativeBinding {
+  LegacyTable: new (options: NativeLegacyTableOptions) => NativeLegacyTable;
+  /** Test only: the ipt_entry/ip6t_entry bytes our encoder builds (counters and comefrom zero). */
+  _encodeLegacyRule(family: 'ipv4' | 'ipv6', rule: NativeRule): Buffer;
+  /** Test only: decode such bytes back (the same decoder list() uses). */
+  _decodeLegacyRule(family: 'ipv4' | 'ipv6', entry: Buffer): NativeRule;
+  /** Test only: the semantic comparison delete/check/ensure use. */
+  _sameLegacyRule(family: 'ipv4' | 'ipv6', a: NativeRule, b: NativeRule): boolean;
+}
