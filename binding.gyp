@@ -1,0 +1,32 @@
+{
+  "variables": {
+    "connlimit_sanitize%": "0"
+  },
+  "targets": [
+    {
+      "target_name": "connlimit",
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "sources": [
+        "native/addon.cc",
+        "native/js/convert.cc",
+        "native/js/errors.cc",
+        "native/js/legacy_table.cc",
+        "native/core/netns_guard.cc",
+        "native/core/xtables_lock.cc",
+        "native/core/legacy/entry_codec.cc",
+        "native/core/legacy/iptc_table.cc"
+      ],
+      "include_dirs": ["native"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Werror", "-O2"],
+      "libraries": ["<!@(pkg-config --libs libip4tc libip6tc)"],
+      "conditions": [
+        ["connlimit_sanitize=='1'", {
+          "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"],
+          "ldflags": ["-fsanitize=address,undefined"]
+        }]
+      ]
+    }
+  ]
+}

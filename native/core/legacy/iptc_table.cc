@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/legacy/iptc_table.h"
+
+#include <libiptc/libip6tc.h>
+#include <libiptc/libiptc.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "core/legacy/entry_codec.h"
+#include "core/netns_guard.h"
+#include "core/xtables_lock.h"
+
+namespace connlimit::core::legacy {
+namespace {
+
+// libip4tc and libip6tc have the same API over different entry types; one traits struct each
+// lets the table code below be written once.
+#define CONNLIMIT_TC_API(NAME, P, ENTRY, FAMILY)                 \
+  struct NAME {                                                  \
+    using Entry = ENTRY;                                         \
+    static constexpr Family kFamily = FAMILY;                    \
+    static constexpr auto init = P##_init;                       \
+    static constexpr auto free = P##_free;                       \
+    static constexpr auto is_chain = P##_is_chain;               \
+    static constexpr auto first_chain = P##_first_chain;         \
+    static constexpr auto next_chain = P##_next_chain;           \
+    static constexpr auto first_rule = P##_first_rule;           \
+    static constexpr auto next_rule = P##_next_rule;             \
+    static constexpr auto get_target = P##_get_target;           \
+    static constexpr auto builtin = P##_builtin;                 \
+    static constexpr auto get_policy = P##_get_policy;           \
+    static constexpr auto get_references = P##_get_references;   \
+    static constexpr auto insert_entry = P##_insert_entry;       \
+    static constexpr auto replace_entry = P##_replace_entry;     \
+    static constexpr auto append_entry = P##_append_entry;       \
+    static constexpr auto delete_num_entry = P##_delete_num_entry; \
+    static constexpr auto flush_entries = P##_flush_entries;     \
+    static constexpr auto zero_entries = P##_zero_entries;       \
+    static constexpr auto create_chain = P##_create_chain;       \
+    static constexpr auto delete_chain = P##_delete_chain;       \
+    static constexpr auto rename_chain = P##_rename_chain;       \
+    static constexpr auto set_policy = P##_set_policy;           \
+    static constexpr auto commit = P##_commit;                   \
+    static constexpr auto strerror = P##_strerror;               \
+  };
+CONNLIMIT_TC_API(Ip4tc, iptc, struct ipt_entry, Family::kIpv4)
+CONNLIMIT_TC_API(Ip6tc, ip6tc, struct ip6t_entry, Family::kIpv6)
+#undef CONNLIMIT_TC_API
+
+constexpr int kCommitAttempts = 5;
+
+template <typename Api>
+using Handle = std::unique_ptr<struct xtc_handle, void (*)(struct xtc_handle*)>;
+
+// libiptc reports through errno; its strerror knows which call failed (per-process, so a
+// concurrent call may garble the text, never the errno).
+template <typename Api>
+KernelError LibError(const char* op, const std::string& what = "") {
+  int err = errno;
+  std::string text = Api::strerror(err);
+  return KernelError{op, err, what.empty() ? text : what + ": " + text};
+}
+
+template <typename Api>
+Result<Handle<Api>> Open(const TableTarget& t) {
+  struct xtc_handle* h = Api::init(t.table.c_str());
+  if (!h) return LibError<Api>("iptc_init", t.table);
+  return Handle<Api>(h, Api::free);
+}
+
+template <typename Api>
+Result<RuleSpec> DecodeRule(const typename Api::Entry* e, struct xtc_handle* h) {
+  const char* label = Api::get_target(e, h);
+  return DecodeEntry(Api::kFamily, reinterpret_cast<const uint8_t*>(e), e->next_offset, label ? label : "",
+                     [h](const std::string& name) { return Api::is_chain(name.c_str(), h) != 0; });
+}
+
+template <typename Api>
+Result<int> Find(struct xtc_handle* h, const std::string& chain, const RuleSpec& rule) {
+  int index = 0;
+  for (auto* e = Api::first_rule(chain.c_str(), h); e; e = Api::next_rule(e, h), index++) {
+    auto decoded = DecodeRule<Api>(e, h);
+    if (!decoded.ok()) return decoded.error();
+    if (SameRule(Api::kFamily, decoded.value(), rule)) return index;
+  }
+  return -1;
+}
+
+template <typename Api>
+Result<Unit> RequireChain(struct xtc_handle* h, const std::string& chain) {
+  if (!Api::is_chain(chain.c_str(), h)) return KernelError{"chain", ENOENT, chain};
+  return Unit{};
+}
+
+// A rule's entry, checked against the snapshot: its chain and its jump target must exist
+// (libiptc would take an unknown name for an extension target and the kernel would then
+// refuse the whole commit with a misleading ENOENT).
+template <typename Api>
+Result<std::vector<uint8_t>> PrepareRule(struct xtc_handle* h, const Op& op) {
+  auto chain = RequireChain<Api>(h, op.chain);
+  if (!chain.ok()) return chain.error();
+  const Target& t = op.rule.target;
+  if (t.kind == Target::Kind::kJump || t.kind == Target::Kind::kGoto) {
+    auto jump = RequireChain<Api>(h, t.name);
+    if (!jump.ok()) return jump.error();
+  }
+  return EncodeEntry(Api::kFamily, op.rule);
+}
+
+template <typename Api>
+const typename Api::Entry* AsEntry(const std::vector<uint8_t>& bytes) {
+  return reinterpret_cast<const typename Api::Entry*>(bytes.data());
+}
+
+// A rule-number failure: libiptc says E2BIG when the position is past the chain's end.
+template <typename Api>
+KernelError PositionError(const char* op, const std::string& chain) {
+  if (errno == E2BIG || errno == ENOENT) return KernelError{"rule", E2BIG, chain};
+  return LibError<Api>(op, chain);
+}
+
+template <typename Api>
+Result<OpResult> Apply(struct xtc_handle* h, const Op& op) {
+  using K = Op::Kind;
+  const char* chain = op.chain.c_str();
+  switch (op.kind) {
+    case K::kAppend:
+    case K::kInsert:
+    case K::kReplace:
+    case K::kEnsure: {
+      auto entry = PrepareRule<Api>(h, op);
+      if (!entry.ok()) return entry.error();
+      if (op.kind == K::kEnsure) {
+        auto found = Find<Api>(h, op.chain, op.rule);
+        if (!found.ok()) return found.error();
+        if (found.value() >= 0) return OpResult{false, found.value()};
+      }
+      if (op.kind == K::kInsert) {
+        if (!Api::insert_entry(chain, AsEntry<Api>(entry.value()), op.index, h)) return PositionError<Api>("iptc_insert_entry", op.chain);
+      } else if (op.kind == K::kReplace) {
+        if (!Api::replace_entry(chain, AsEntry<Api>(entry.value()), op.index, h)) return PositionError<Api>("iptc_replace_entry", op.chain);
+      } else if (!Api::append_entry(chain, AsEntry<Api>(entry.value()), h)) {
+        return LibError<Api>("iptc_append_entry", op.chain);
+      }
+      return OpResult{true, op.kind == K::kAppend || op.kind == K::kEnsure ? -1 : static_cast<int>(op.index)};
+    }
+    case K::kDelete: {
+      auto ok = RequireChain<Api>(h, op.chain);
+      if (!ok.ok()) return ok.error();
+      auto found = Find<Api>(h, op.chain, op.rule);
+      if (!found.ok()) return found.error();
+      if (found.value() < 0) return KernelError{"rule", ENOENT, op.chain};
+      if (!Api::delete_num_entry(chain, found.value(), h)) return LibError<Api>("iptc_delete_num_entry", op.chain);
+      return OpResult{true, found.value()};
+    }
+    case K::kDeleteAt: {
+      auto ok = RequireChain<Api>(h, op.chain);
+      if (!ok.ok()) return ok.error();
+      if (!Api::delete_num_entry(chain, op.index, h)) return PositionError<Api>("iptc_delete_num_entry", op.chain);
+      return OpResult{true, static_cast<int>(op.index)};
+    }
+    case K::kFlush:
+    case K::kZero: {
+      auto each = [&](const char* c) {
+        return op.kind == K::kFlush ? Api::flush_entries(c, h) : Api::zero_entries(c, h);
+      };
+      const char* what = op.kind == K::kFlush ? "iptc_flush_entries" : "iptc_zero_entries";
+      if (!op.chain.empty()) {
+        auto ok = RequireChain<Api>(h, op.chain);
+        if (!ok.ok()) return ok.error();
+        if (!each(chain)) return LibError<Api>(what, op.chain);
+        return OpResult{};
+      }
+      std::vector<std::string> chains;
+      for (const char* c = Api::first_chain(h); c; c = Api::next_chain(h)) chains.emplace_back(c);
+      for (const auto& c : chains)
+        if (!each(c.c_str())) return LibError<Api>(what, c);
+      return OpResult{};
+    }
+    case K::kCreateChain:
+      if (!Api::create_chain(chain, h)) return LibError<Api>("iptc_create_chain", op.chain);
+      return OpResult{};
+    case K::kDeleteChain: {
+      auto ok = RequireChain<Api>(h, op.chain);
+      if (!ok.ok()) return ok.error();
+      if (!Api::delete_chain(chain, h)) return LibError<Api>("iptc_delete_chain", op.chain);
+      return OpResult{};
+    }
+    case K::kRenameChain: {
+      auto ok = RequireChain<Api>(h, op.chain);
+      if (!ok.ok()) return ok.error();
+      if (!Api::rename_chain(chain, op.to.c_str(), h)) return LibError<Api>("iptc_rename_chain", op.chain);
+      return OpResult{};
+    }
+    case K::kSetPolicy: {
+      auto ok = RequireChain<Api>(h, op.chain);
+      if (!ok.ok()) return ok.error();
+      if (!Api::set_policy(chain, op.to.c_str(), nullptr, h)) return LibError<Api>("iptc_set_policy", op.chain);
+      return OpResult{};
+    }
+  }
+  return KernelError{"op", EINVAL, "unknown op kind"};
+}
+
+template <typename Api>
+Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const std::vector<Op>& ops, bool* stale) {
+  *stale = false;
+  auto handle = Open<Api>(t);
+  if (!handle.ok()) return handle.error();
+  struct xtc_handle* h = handle.value().get();
+  std::vector<OpResult> results;
+  results.reserve(ops.size());
+  bool changed = false;
+  for (size_t i = 0; i < ops.size(); i++) {
+    auto r = Apply<Api>(h, ops[i]);
+    if (!r.ok()) {
+      KernelError e = r.error();
+      e.op_index = static_cast<int>(i);
+      return e;
+    }
+    changed = changed || r.value().changed;
+    results.push_back(r.value());
+  }
+  // Nothing changed (an ensure that found its rule): no commit, so no connlimit count in the
+  // table is reset (NETFILTER-NOTES.md §2.7).
+  if (changed && !Api::commit(h)) {
+    *stale = errno == EAGAIN;
+    return LibError<Api>("iptc_commit", t.table);
+  }
+  return results;
+}
+
+template <typename Api>
+Result<std::vector<OpResult>> Commit(const TableTarget& t, const std::vector<Op>& ops) {
+  auto lock = XtablesLock::Acquire(t.lock_path, t.lock_timeout_ms);
+  if (!lock.ok()) return lock.error();
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  // The kernel refuses a commit from a stale snapshot with EAGAIN only when the entry count
+  // changed (NOTES §2.5); under the lock that means a writer that ignores it. Re-read, redo.
+  for (int attempt = 1;; attempt++) {
+    bool stale = false;
+    auto r = CommitAttempt<Api>(t, ops, &stale);
+    if (r.ok() || !stale || attempt == kCommitAttempts) return r;
+  }
+}
+
+template <typename Api>
+Result<std::vector<ListedChain>> List(const TableTarget& t) {
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  auto handle = Open<Api>(t);
+  if (!handle.ok()) return handle.error();
+  struct xtc_handle* h = handle.value().get();
+  std::vector<ListedChain> chains;
+  for (const char* c = Api::first_chain(h); c; c = Api::next_chain(h)) {
+    ListedChain chain;
+    chain.name = c;
+    chain.builtin = Api::builtin(c, h) != 0;
+    if (chain.builtin) {
+      struct xt_counters counters {};
+      const char* policy = Api::get_policy(c, &counters, h);
+      if (policy) chain.policy = policy;
+      chain.packets = counters.pcnt;
+      chain.bytes = counters.bcnt;
+    } else {
+      Api::get_references(&chain.references, c, h);
+    }
+    for (auto* e = Api::first_rule(c, h); e; e = Api::next_rule(e, h)) {
+      auto rule = DecodeRule<Api>(e, h);
+      if (!rule.ok()) return rule.error();
+      chain.rules.push_back(ListedRule{rule.take(), e->counters.pcnt, e->counters.bcnt});
+    }
+    chains.push_back(std::move(chain));
+  }
+  return chains;
+}
+
+template <typename Api>
+Result<int> FindIn(const TableTarget& t, const std::string& chain, const RuleSpec& rule) {
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  auto handle = Open<Api>(t);
+  if (!handle.ok()) return handle.error();
+  auto ok = RequireChain<Api>(handle.value().get(), chain);
+  if (!ok.ok()) return ok.error();
+  return Find<Api>(handle.value().get(), chain, rule);
+}
+
+template <typename Api>
+Result<Unit> Probe(const TableTarget& t) {
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  auto handle = Open<Api>(t);
+  if (!handle.ok()) return handle.error();
+  return Unit{};
+}
+
+}  // namespace
+
+Result<Unit> ProbeTable(const TableTarget& t) {
+  return t.family == Family::kIpv4 ? Probe<Ip4tc>(t) : Probe<Ip6tc>(t);
+}
+
+Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<Op>& ops) {
+  return t.family == Family::kIpv4 ? Commit<Ip4tc>(t, ops) : Commit<Ip6tc>(t, ops);
+}
+
+Result<std::vector<ListedChain>> ListTable(const TableTarget& t) {
+  return t.family == Family::kIpv4 ? List<Ip4tc>(t) : List<Ip6tc>(t);
+}
+
+Result<int> FindRule(const TableTarget& t, const std::string& chain, const RuleSpec& rule) {
+  return t.family == Family::kIpv4 ? FindIn<Ip4tc>(t, chain, rule) : FindIn<Ip6tc>(t, chain, rule);
+}
+
+}  // namespace connlimit::core::legacy

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The normalized rule: the C++ mirror of NativeRule in src/native-types.ts. Plain, copyable,
+// no kernel structs; legacy/entry_codec turns it into ipt_entry/ip6t_entry bytes and back.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace connlimit::core {
+
+enum class Family { kIpv4, kIpv6 };
+
+inline int AddressBytes(Family f) { return f == Family::kIpv4 ? 4 : 16; }
+
+struct Address {
+  uint8_t addr[16] = {};  // IPv4 uses the first 4 bytes
+  uint8_t mask[16] = {};
+  bool invert = false;
+};
+
+struct Interface {
+  std::string name;  // without the trailing '+'
+  bool wildcard = false;
+  bool invert = false;
+};
+
+struct PortRange {
+  uint16_t lo = 0;
+  uint16_t hi = 0xFFFF;
+};
+
+struct TcpMatch {
+  PortRange sport, dport;
+  uint8_t option = 0;
+  uint8_t flag_mask = 0;
+  uint8_t flag_compare = 0;
+  bool inv_sport = false, inv_dport = false, inv_flags = false, inv_option = false;
+};
+
+struct UdpMatch {
+  PortRange sport, dport;
+  bool inv_sport = false, inv_dport = false;
+};
+
+struct ConnlimitMatch {
+  uint32_t limit = 0;
+  bool invert = false;  // XT_CONNLIMIT_INVERT: --connlimit-upto
+  bool daddr = false;   // XT_CONNLIMIT_DADDR
+  int mask_bits = -1;   // -1: no --connlimit-mask given (all 16 mask bytes 0xFF, as the CLI writes)
+};
+
+struct CommentMatch {
+  std::string comment;
+};
+
+// A match or target we don't model: its name, revision and the data after the 32-byte header.
+struct OpaqueExtension {
+  std::string name;
+  uint8_t revision = 0;
+  std::vector<uint8_t> data;
+};
+
+using Match = std::variant<TcpMatch, UdpMatch, ConnlimitMatch, CommentMatch, OpaqueExtension>;
+
+struct Target {
+  enum class Kind { kNone, kVerdict, kJump, kGoto, kReject, kOpaque };
+  Kind kind = Kind::kNone;
+  std::string name;          // verdict ("ACCEPT", "DROP", "RETURN", "QUEUE"), chain, or reject type name
+  OpaqueExtension opaque;    // kOpaque only
+};
+
+struct RuleSpec {
+  uint16_t protocol = 0;
+  bool inv_protocol = false;
+  std::optional<Address> src, dst;
+  std::optional<Interface> in_interface, out_interface;
+  std::optional<bool> fragment;  // IPv4 only
+  std::vector<Match> matches;
+  Target target;
+};
+
+}  // namespace connlimit::core

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// One-shot kernel work in the libuv pool, settled as a Promise: Execute() runs a core/
+// function returning Result<T> (no napi calls there); OnOK() resolves with the converted value
+// or rejects with the KernelError's facts. The receiver, when given, is kept alive until then.
+#pragma once
+
+#include <napi.h>
+
+#include <functional>
+#include <optional>
+#include <utility>
+
+#include "core/result.h"
+#include "js/errors.h"
+
+namespace connlimit::js {
+
+template <typename T>
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<core::Result<T>()>;
+  using Done = std::function<Napi::Value(Napi::Env, T&)>;
+
+  // Queues the work and returns its promise. `name` shows in async_hooks ("connlimit:commit").
+  static Napi::Promise Start(const Napi::Object& receiver, const char* name, Work work, Done done) {
+    auto* worker = new PromiseWorker(receiver, name, std::move(work), std::move(done));
+    auto promise = worker->deferred_.Promise();
+    worker->Queue();  // libuv owns it now; it deletes itself after OnOK/OnError
+    return promise;
+  }
+
+ protected:
+  void Execute() override { result_.emplace(work_()); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (!result_->ok()) {
+      deferred_.Reject(ErrorFromKernel(env, result_->error()).Value());
+      return;
+    }
+    try {
+      deferred_.Resolve(done_(env, result_->value()));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  PromiseWorker(const Napi::Object& receiver, const char* name, Work work, Done done)
+      : Napi::AsyncWorker(receiver.Env(), name),
+        receiver_(Napi::Persistent(receiver)),
+        deferred_(Napi::Promise::Deferred::New(receiver.Env())),
+        work_(std::move(work)),
+        done_(std::move(done)) {}
+
+  Napi::ObjectReference receiver_;  // keeps the owning JS object (and its wrapped state) alive
+  Napi::Promise::Deferred deferred_;
+  Work work_;
+  Done done_;
+  std::optional<core::Result<T>> result_;
+};
+
+}  // namespace connlimit::js

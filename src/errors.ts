@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The error family. Native code supplies facts ({errno, op, detail}); this file owns their
+ * meaning: one table from (errno, op) to class, code and hint. Match on `code`, not on
+ * `instanceof`, when two copies of the package may be loaded (the brand below makes
+ * `isConnlimitError` work across copies).
+ */
+import { getSystemErrorName } from 'node:util';
+import type { NativeErrorShape } from './native-types';
+
+const BRAND = Symbol.for('connlimit.error');
+
+export type ConnlimitErrorCode =
+  | 'ERR_CONNLIMIT_INVALID'
+  | 'ERR_CONNLIMIT_PERMISSION'
+  | 'ERR_CONNLIMIT_UNSUPPORTED'
+  | 'ERR_CONNLIMIT_NOT_FOUND'
+  | 'ERR_CONNLIMIT_EXISTS'
+  | 'ERR_CONNLIMIT_IN_USE'
+  | 'ERR_CONNLIMIT_BUSY'
+  | 'ERR_CONNLIMIT_CLOSED'
+  | 'ERR_CONNLIMIT_LOAD'
+  | 'ERR_CONNLIMIT_KERNEL';
+
+export interface ConnlimitErrorOptions {
+  hint?: string;
+  errno?: string;
+  op?: string;
+  detail?: string;
+  cause?: unknown;
+}
+
+/** Base class of every error the library throws. */
+export class ConnlimitError extends Error {
+  readonly code: ConnlimitErrorCode;
+  /** Symbolic errno ('EPERM', 'ENOENT', ...) when the kernel or a syscall refused. */
+  readonly errno?: string;
+  /** What failed: 'iptc_commit', 'xtables lock', 'setns', ... */
+  readonly op?: string;
+  /** What to do about it, for a person. */
+  readonly hint?: string;
+  readonly detail?: string;
+
+  constructor(code: ConnlimitErrorCode, message: string, options: ConnlimitErrorOptions = {}) {
+    super(options.hint ? `${message} (${options.hint})` : message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    if (options.errno !== undefined) this.errno = options.errno;
+    if (options.op !== undefined) this.op = options.op;
+    if (options.hint !== undefined) this.hint = options.hint;
+    if (options.detail !== undefined) this.detail = options.detail;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+}
+
+/** True for any error thrown by any copy of this package. */
+export function isConnlimitError(e: unknown): e is ConnlimitError {
+  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
+}
+
+export interface ValidationIssue {
+  /** The field ('connlimit.count', 'chain') or, for iptables syntax, 'rule'. */
+  path: string;
+  message: string;
+  /** For iptables syntax: the offending token and its 0-based index among the tokens. */
+  token?: string;
+  tokenIndex?: number;
+}
+
+/** Bad input, found before anything touched the kernel. `issues` lists every problem found. */
+export class ValidationError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_INVALID';
+  readonly path: string;
+  readonly token?: string;
+  readonly issues: ValidationIssue[];
+  constructor(issues: ValidationIssue[]) {
+    const first = issues[0] ?? { path: '(unknown)', message: 'invalid input' };
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+    super('ERR_CONNLIMIT_INVALID', `${first.path}: ${first.message}${more}`);
+    this.path = first.path;
+    if (first.token !== undefined) this.token = first.token;
+    this.issues = issues;
+  }
+}
+
+export class PermissionError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_PERMISSION';
+}
+export class KernelSupportError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_UNSUPPORTED';
+}
+export class NotFoundError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_NOT_FOUND';
+}
+export class ExistsError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_EXISTS';
+}
+export class InUseError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_IN_USE';
+}
+export class BusyError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_BUSY';
+}
+export class ClosedError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_CLOSED';
+  constructor(what: string) {
+    super('ERR_CONNLIMIT_CLOSED', `${what} is closed`);
+  }
+}
+export class LoadError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_LOAD';
+}
+export class KernelError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_KERNEL';
+}
+
+/** Throw a ValidationError for one problem. */
+export function invalid(path: string, message: string, token?: { token: string; index: number }): never {
+  const issue: ValidationIssue = { path, message };
+  if (token) {
+    issue.token = token.token;
+    issue.tokenIndex = token.index;
+  }
+  throw new ValidationError([issue]);
+}
+
+/** Context the caller knows and the native error doesn't: which extensions the ops use, which table. */
+export interface NativeErrorContext {
+  table?: string;
+  family?: string;
+  netns?: string | null;
+  /** Extension names used by the rules of the failed call, for the modprobe hint. */
+  extensions?: string[];
+}
+
+function isNativeError(e: unknown): e is NativeErrorShape {
+  return e instanceof Error && typeof (e as NativeErrorShape).errno === 'number' && typeof (e as NativeErrorShape).op === 'string';
+}
+
+function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
+  }
+}
+
+const CAP_HINT = 'needs CAP_NET_ADMIN (and CAP_NET_RAW for legacy tables) in the target network namespace: run as root or grant the capabilities';
+
+function modprobeHint(ctx: NativeErrorContext): string {
+  const mods = (ctx.extensions ?? []).map((x) => `xt_${x}`);
+  const list = mods.length ? mods.join(' ') : 'the needed xt_* module';
+  return `the kernel lacks a match or target this rule uses: try 'modprobe ${list}' (see /proc/net/ip_tables_matches and ip_tables_targets)`;
+}
+
+/**
+ * Give a native failure its meaning. Call it in the awaiting frame so the error carries the
+ * caller's stack (the native one has none worth keeping).
+ */
+export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
+  if (!isNativeError(e)) return e instanceof Error ? e : new Error(String(e));
+  const name = errnoName(e.errno);
+  const where = e.detail ? `${e.op} (${e.detail})` : e.op;
+  const base = { errno: name, op: e.op, detail: e.detail, cause: e };
+  const table = ctx.table ? `${ctx.family === 'ipv6' ? 'ip6' : 'ip'}tables table '${ctx.table}'` : 'table';
+
+  if (e.op === 'closed') return new ClosedError(ctx.table ? `the firewall handle for ${table}` : 'the handle');
+  if (name === 'EPERM' || name === 'EACCES') {
+    return new PermissionError('ERR_CONNLIMIT_PERMISSION', `${where}: permission denied`, { ...base, hint: CAP_HINT });
+  }
+  if (e.op === 'xtables lock' && (name === 'EWOULDBLOCK' || name === 'EAGAIN')) {
+    return new BusyError('ERR_CONNLIMIT_BUSY', `another program holds the xtables lock ${e.detail ? `(${e.detail}) ` : ''}`.trimEnd(), {
+      ...base,
+      hint: 'retry later, or raise lockTimeoutMs',
+    });
+  }
+  if (e.op === 'iptc_commit' && name === 'EAGAIN') {
+    return new BusyError('ERR_CONNLIMIT_BUSY', `${table} changed under us repeatedly while committing`, {
+      ...base,
+      hint: 'another program writes this table without taking the xtables lock; retry',
+    });
+  }
+  if (e.op === 'setns' || e.op === 'open netns') {
+    if (name === 'ENOENT') return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `network namespace not found: ${e.detail}`, base);
+    return new KernelError('ERR_CONNLIMIT_KERNEL', `${where}: ${name}`, { ...base, hint: 'is it a network namespace file (/run/netns/NAME or /proc/PID/ns/net)?' });
+  }
+  if (e.op === 'chain' && name === 'ENOENT') {
+    return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no chain '${e.detail}' in ${table}`, base);
+  }
+  if (e.op === 'rule' && name === 'ENOENT') {
+    return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no matching rule in chain '${e.detail}'`, base);
+  }
+  if (e.op === 'rule' && name === 'E2BIG') {
+    return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no rule at that position in chain '${e.detail}'`, base);
+  }
+  if (name === 'EEXIST') return new ExistsError('ERR_CONNLIMIT_EXISTS', `${where}: already exists`, base);
+  if (name === 'EMLINK') {
+    return new InUseError('ERR_CONNLIMIT_IN_USE', `${where}: the chain is still referenced by a rule`, { ...base, hint: 'delete the rules that jump to it first' });
+  }
+  if (name === 'ENOTEMPTY') {
+    return new InUseError('ERR_CONNLIMIT_IN_USE', `${where}: the chain is not empty`, { ...base, hint: 'flush it first' });
+  }
+  if (e.op === 'iptc_init' && (name === 'ENOENT' || name === 'EINVAL' || name === 'ENOPROTOOPT')) {
+    return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `${table} is not available in this kernel`, {
+      ...base,
+      hint: `try 'modprobe ${ctx.family === 'ipv6' ? 'ip6table' : 'iptable'}_${ctx.table ?? 'filter'}'`,
+    });
+  }
+  if (e.op === 'iptc_commit' && (name === 'ENOENT' || name === 'EPROTONOSUPPORT')) {
+    return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `the kernel refused an extension while committing ${table}`, {
+      ...base,
+      hint: modprobeHint(ctx),
+    });
+  }
+  const detail = e.detail ? `: ${e.detail}` : '';
+  return new KernelError('ERR_CONNLIMIT_KERNEL', `${e.op} failed with ${name}${detail}`, base);
+}

@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * Firewall: rules of one table, in one family and network namespace, written fork-free.
+ * TypeScript validates and normalizes (src/rule/*); the addon does the kernel work in the
+ * libuv pool (native/core/legacy/iptc_table.cc): one lock, one read, one commit per call or
+ * transaction.
+ */
+import * as path from 'node:path';
+import { binding } from './binding';
+import { ClosedError, fromNative, invalid, NotFoundError, type NativeErrorContext } from './errors';
+import type { NativeChain, NativeLegacyTable, NativeOp, NativeRule } from './native-types';
+import { toNativeRule } from './rule/index';
+import { renderRule } from './rule/render';
+import { ruleExtensions, toRuleSpec } from './rule/to-spec';
+import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
+import { validateChainName, validatePosition } from './rule/validate';
+import { drained, serialize } from './serial-queue';
+
+export type Backend = 'legacy';
+export type TableName = 'filter' | 'mangle' | 'raw' | 'security' | 'nat';
+export type Policy = 'ACCEPT' | 'DROP';
+
+export interface FirewallOptions {
+  /** Default 'ipv4'. */
+  family?: Family;
+  /** Default 'legacy' (x_tables through libiptc). The nf_tables backend is not in this version. */
+  backend?: Backend;
+  /** Default 'filter'. */
+  table?: TableName;
+  /** A network namespace: a name under /run/netns (as `ip netns add` makes) or a path such as /proc/PID/ns/net. */
+  netns?: string;
+  /** How long a write waits for the xtables lock before failing with ERR_CONNLIMIT_BUSY. Default 5000. */
+  lockTimeoutMs?: number;
+  /** The xtables lock file. Default $XTABLES_LOCKFILE or /run/xtables.lock, as iptables uses. */
+  lockPath?: string;
+}
+
+const BUILTIN_CHAINS: Record<TableName, readonly string[]> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+};
+
+/** The normalized form a listing produced, so a listed rule passed back is compared exactly as read. */
+const listedNative = new WeakMap<ListedRule, NativeRule>();
+
+function isListedRule(x: RuleInput): x is ListedRule {
+  return typeof x === 'object' && x !== null && listedNative.has(x as ListedRule);
+}
+
+function resolveNetns(netns: string | undefined): string | null {
+  if (netns === undefined) return null;
+  if (typeof netns !== 'string' || netns.length === 0 || netns.includes('\0')) invalid('netns', 'must be a namespace name or a path');
+  if (netns.includes('/')) return path.resolve(netns);
+  if (!/^[A-Za-z0-9_.-]{1,255}$/.test(netns) || netns === '.' || netns === '..') {
+    invalid('netns', `'${netns}' is not a valid namespace name (letters, digits, '_', '.', '-')`);
+  }
+  return `/run/netns/${netns}`;
+}
+
+function checkOptions(o: FirewallOptions): Required<Omit<FirewallOptions, 'netns'>> & { netnsPath: string | null } {
+  if (o === null || typeof o !== 'object') invalid('options', 'must be an object');
+  const known = new Set(['family', 'backend', 'table', 'netns', 'lockTimeoutMs', 'lockPath']);
+  for (const k of Object.keys(o)) if (!known.has(k)) invalid(k, `unknown option (known: ${[...known].join(', ')})`);
+  const family = o.family ?? 'ipv4';
+  if (family !== 'ipv4' && family !== 'ipv6') invalid('family', "must be 'ipv4' or 'ipv6'");
+  const backend = o.backend ?? 'legacy';
+  if (backend !== 'legacy') {
+    invalid('backend', `'${String(backend)}' is not available in this version; use 'legacy' (x_tables through libiptc)`);
+  }
+  const table = o.table ?? 'filter';
+  if (!Object.hasOwn(BUILTIN_CHAINS, table)) invalid('table', `must be one of ${Object.keys(BUILTIN_CHAINS).join(', ')}`);
+  const lockTimeoutMs = o.lockTimeoutMs ?? 5000;
+  if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 0 || lockTimeoutMs > 600_000) {
+    invalid('lockTimeoutMs', 'must be an integer number of milliseconds from 0 to 600000');
+  }
+  const lockPath = o.lockPath ?? (process.env.XTABLES_LOCKFILE || '/run/xtables.lock');
+  if (typeof lockPath !== 'string' || lockPath.length === 0 || lockPath.includes('\0')) invalid('lockPath', 'must be a file path');
+  return { family, backend, table, lockTimeoutMs, lockPath, netnsPath: resolveNetns(o.netns) };
+}
+
+/**
+ * Collects changes for one atomic commit; see {@link Firewall.transaction}. Every method
+ * validates at once and throws ERR_CONNLIMIT_INVALID; nothing reaches the kernel until the
+ * transaction function returns.
+ */
+export class Transaction {
+  /** @internal */
+  readonly ops: NativeOp[] = [];
+  /** @internal */
+  readonly extensions = new Set<string>();
+
+  /** @internal */
+  constructor(private readonly fw: Firewall) {}
+
+  /** Append a rule to the end of a chain (`iptables -A`). */
+  append(chain: string, rule: RuleInput): this {
+    this.ops.push({ op: 'append', chain: this.fw.chain(chain), rule: this.rule(rule) });
+    return this;
+  }
+
+  /** Insert at a 1-based position (`iptables -I CHAIN N`); default 1. */
+  insert(chain: string, position: number, rule: RuleInput): this {
+    const index = validatePosition(position, 'position') - 1;
+    this.ops.push({ op: 'insert', chain: this.fw.chain(chain), index, rule: this.rule(rule) });
+    return this;
+  }
+
+  /** Replace the rule at a 1-based position (`iptables -R`). */
+  replace(chain: string, position: number, rule: RuleInput): this {
+    const index = validatePosition(position, 'position') - 1;
+    this.ops.push({ op: 'replace', chain: this.fw.chain(chain), index, rule: this.rule(rule) });
+    return this;
+  }
+
+  /** Delete the first rule equal in meaning to `rule`, or the rule at a 1-based position (`iptables -D`). */
+  delete(chain: string, rule: RuleInput | number): this {
+    const c = this.fw.chain(chain);
+    if (typeof rule === 'number') this.ops.push({ op: 'deleteAt', chain: c, index: validatePosition(rule, 'position') - 1 });
+    else this.ops.push({ op: 'delete', chain: c, rule: this.rule(rule) });
+    return this;
+  }
+
+  /** Append unless a rule equal in meaning is already in the chain. */
+  ensure(chain: string, rule: RuleInput): this {
+    this.ops.push({ op: 'ensure', chain: this.fw.chain(chain), rule: this.rule(rule) });
+    return this;
+  }
+
+  /** Delete every rule of a chain, or of every chain (`iptables -F`). */
+  flush(chain?: string): this {
+    this.ops.push({ op: 'flush', chain: chain === undefined ? null : this.fw.chain(chain) });
+    return this;
+  }
+
+  /** Zero the packet and byte counters of a chain, or of every chain (`iptables -Z`). */
+  zero(chain?: string): this {
+    this.ops.push({ op: 'zero', chain: chain === undefined ? null : this.fw.chain(chain) });
+    return this;
+  }
+
+  /** Create a user chain (`iptables -N`). */
+  createChain(chain: string): this {
+    this.ops.push({ op: 'createChain', chain: this.fw.userChain(chain) });
+    return this;
+  }
+
+  /** Delete an empty, unreferenced user chain (`iptables -X CHAIN`). */
+  deleteChain(chain: string): this {
+    this.ops.push({ op: 'deleteChain', chain: this.fw.userChain(chain) });
+    return this;
+  }
+
+  /** Rename a user chain (`iptables -E`). */
+  renameChain(chain: string, to: string): this {
+    this.ops.push({ op: 'renameChain', chain: this.fw.userChain(chain), to: this.fw.userChain(to, 'to') });
+    return this;
+  }
+
+  /** Set a built-in chain's policy (`iptables -P`). */
+  setPolicy(chain: string, policy: Policy): this {
+    if (!this.fw.builtinChains.includes(chain)) invalid('chain', `policies belong to built-in chains (${this.fw.builtinChains.join(', ')})`);
+    if (policy !== 'ACCEPT' && policy !== 'DROP') invalid('policy', "must be 'ACCEPT' or 'DROP'");
+    this.ops.push({ op: 'setPolicy', chain, policy });
+    return this;
+  }
+
+  private rule(input: RuleInput): NativeRule {
+    const native = isListedRule(input) ? (listedNative.get(input) as NativeRule) : toNativeRule(input as Exclude<RuleInput, ListedRule>, this.fw.family);
+    for (const x of ruleExtensions(native)) this.extensions.add(x);
+    return native;
+  }
+}
+
+/**
+ * The rules of one table. Open with {@link Firewall.open}; close with {@link Firewall.close}.
+ *
+ * **Legacy caveat:** every commit to a legacy table makes the kernel rebuild every connlimit
+ * match in it, so all connlimit counts in the table restart from zero, whoever commits (us,
+ * iptables, Docker, fail2ban). Batch changes with {@link Firewall.transaction}; `ensure()` that
+ * finds its rule does not commit.
+ *
+ * @example
+ * const fw = await Firewall.open({ family: 'ipv4', backend: 'legacy' });
+ * await fw.append('INPUT', '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT');
+ * await fw.close();
+ */
+export class Firewall {
+  readonly family: Family;
+  readonly backend: Backend;
+  readonly table: TableName;
+  /** The namespace file path, or null for the caller's own namespace. */
+  readonly netns: string | null;
+  /** @internal */
+  readonly builtinChains: readonly string[];
+  private readonly native: NativeLegacyTable;
+  private readonly queueKey: string;
+  private closed = false;
+
+  private constructor(o: ReturnType<typeof checkOptions>) {
+    this.family = o.family;
+    this.backend = o.backend;
+    this.table = o.table;
+    this.netns = o.netnsPath;
+    this.builtinChains = BUILTIN_CHAINS[o.table];
+    this.queueKey = `${o.backend}|${o.netnsPath ?? '-'}|${o.family}|${o.table}`;
+    this.native = new (binding().LegacyTable)({
+      family: o.family,
+      table: o.table,
+      netnsPath: o.netnsPath,
+      lockPath: o.lockPath,
+      lockTimeoutMs: o.lockTimeoutMs,
+    });
+  }
+
+  /**
+   * Open a table. Checks, off the main thread, that the namespace exists and the table can be read.
+   * @throws {ERR_CONNLIMIT_INVALID} bad options
+   * @throws {ERR_CONNLIMIT_PERMISSION} no CAP_NET_ADMIN in the namespace
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} no such namespace
+   * @throws {ERR_CONNLIMIT_UNSUPPORTED} the kernel lacks the table
+   * @example const fw = await Firewall.open({ family: 'ipv6', netns: 'edge' });
+   */
+  static async open(options: FirewallOptions = {}): Promise<Firewall> {
+    const fw = new Firewall(checkOptions(options));
+    try {
+      await fw.native.open();
+    } catch (e) {
+      fw.native.close();
+      throw fromNative(e, fw.context());
+    }
+    return fw;
+  }
+
+  /**
+   * Append a rule (`iptables -A`).
+   * @param rule iptables syntax, a typed {@link RuleSpec}, or a rule from {@link Firewall.list}
+   * @throws {ERR_CONNLIMIT_INVALID} the rule or chain name is malformed (nothing was changed)
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} the chain, or the chain it jumps to, does not exist
+   * @throws {ERR_CONNLIMIT_UNSUPPORTED} the kernel lacks a match or target (e.g. `modprobe xt_connlimit`)
+   * @throws {ERR_CONNLIMIT_BUSY} the xtables lock stayed taken past lockTimeoutMs
+   * @example await fw.append('INPUT', { protocol: 'tcp', syn: true, dport: 22, connlimit: { kind: 'above', count: 2 }, target: { kind: 'reject' } });
+   */
+  append(chain: string, rule: RuleInput): Promise<void> {
+    return this.one((tx) => tx.append(chain, rule));
+  }
+
+  /** Insert at a 1-based position (`iptables -I CHAIN N`). Same errors as {@link Firewall.append}, and ERR_CONNLIMIT_NOT_FOUND past the chain's end. */
+  insert(chain: string, position: number, rule: RuleInput): Promise<void> {
+    return this.one((tx) => tx.insert(chain, position, rule));
+  }
+
+  /** Replace the rule at a 1-based position (`iptables -R`). */
+  replace(chain: string, position: number, rule: RuleInput): Promise<void> {
+    return this.one((tx) => tx.replace(chain, position, rule));
+  }
+
+  /**
+   * Delete one rule (`iptables -D`): the first rule equal in meaning to `rule`, or the rule at a
+   * 1-based position. Equal in meaning: an IPv4 connlimit without --connlimit-mask equals one
+   * with `--connlimit-mask 32`, and match order does not matter (the CLI compares bytes).
+   * @returns the 1-based position the rule had
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} no such rule, position or chain
+   */
+  async delete(chain: string, rule: RuleInput | number): Promise<number> {
+    const [r] = await this.run((tx) => tx.delete(chain, rule));
+    return (r?.index ?? 0) + 1;
+  }
+
+  /**
+   * Append the rule unless a rule equal in meaning is already in the chain: idempotent start-up.
+   * Finding it commits nothing (so no connlimit count is reset).
+   * @returns true when the rule was appended, false when it was already there
+   */
+  async ensure(chain: string, rule: RuleInput): Promise<boolean> {
+    const [r] = await this.run((tx) => tx.ensure(chain, rule));
+    return r?.changed ?? false;
+  }
+
+  /**
+   * Whether a rule equal in meaning is in the chain (`iptables -C`).
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} the chain does not exist
+   */
+  async check(chain: string, rule: RuleInput): Promise<boolean> {
+    const tx = new Transaction(this);
+    tx.ensure(chain, rule);
+    const op = tx.ops[0] as Extract<NativeOp, { op: 'ensure' }>;
+    const index = await this.queued(() => this.native.check(op.chain, op.rule), tx.extensions);
+    return index >= 0;
+  }
+
+  /** Delete every rule of a chain, or of every chain. */
+  flush(chain?: string): Promise<void> {
+    return this.one((tx) => tx.flush(chain));
+  }
+
+  /** Zero packet and byte counters of a chain, or of every chain. */
+  zero(chain?: string): Promise<void> {
+    return this.one((tx) => tx.zero(chain));
+  }
+
+  /** Create a user chain. @throws {ERR_CONNLIMIT_EXISTS} it exists */
+  createChain(chain: string): Promise<void> {
+    return this.one((tx) => tx.createChain(chain));
+  }
+
+  /** Delete a user chain. @throws {ERR_CONNLIMIT_IN_USE} it has rules or is jumped to */
+  deleteChain(chain: string): Promise<void> {
+    return this.one((tx) => tx.deleteChain(chain));
+  }
+
+  /** Rename a user chain. */
+  renameChain(chain: string, to: string): Promise<void> {
+    return this.one((tx) => tx.renameChain(chain, to));
+  }
+
+  /** Set a built-in chain's policy. */
+  setPolicy(chain: string, policy: Policy): Promise<void> {
+    return this.one((tx) => tx.setPolicy(chain, policy));
+  }
+
+  /**
+   * Apply many changes in one commit, atomically: all or none. The function collects changes
+   * (it may be async, but the changes are applied only after it returns); if it throws, or any
+   * change fails in the kernel, nothing is applied.
+   * @example
+   * await fw.transaction((tx) => {
+   *   tx.createChain('LIMITS');
+   *   tx.append('LIMITS', '-p tcp --dport 443 -m connlimit --connlimit-above 64 --connlimit-mask 24 -j DROP');
+   *   tx.insert('INPUT', 1, '-j LIMITS');
+   * });
+   */
+  async transaction(build: (tx: Transaction) => void | Promise<void>): Promise<void> {
+    await this.run(build);
+  }
+
+  /**
+   * The rules of one chain, or of every chain in table order, decoded into typed rules,
+   * including rules other programs wrote (unmodelled matches and targets come back opaque).
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} no such chain
+   */
+  async list(chain?: string): Promise<ListedRule[]> {
+    if (chain !== undefined) validateChainName(chain, 'chain');
+    const chains = await this.chains();
+    if (chain === undefined) return chains.flatMap((c) => c.rules);
+    const found = chains.find((c) => c.name === chain);
+    if (!found) throw new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no chain '${chain}' in table ${this.table}`);
+    return found.rules;
+  }
+
+  /** Every chain of the table with its policy, counters and rules. */
+  async chains(): Promise<ListedChain[]> {
+    const raw = await this.queued(() => this.native.list());
+    return raw.map((c) => this.toListedChain(c));
+  }
+
+  /** The table as `iptables-save` prints it (without its two timestamp comment lines). */
+  async save(): Promise<string> {
+    const chains = await this.chains();
+    const lines = [`*${this.table}`];
+    for (const c of chains) lines.push(`:${c.name} ${c.policy ?? '-'} [${c.packets}:${c.bytes}]`);
+    for (const c of chains) for (const r of c.rules) lines.push(r.text);
+    lines.push('COMMIT', '');
+    return lines.join('\n');
+  }
+
+  /** Wait for queued calls, then release the handle. Idempotent; later calls fail with ERR_CONNLIMIT_CLOSED. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await drained(this.queueKey);
+    this.native.close();
+  }
+
+  /** @internal A chain name for rule operations. */
+  chain(name: string, field = 'chain'): string {
+    return validateChainName(name, field);
+  }
+
+  /** @internal A user chain name: not one of the table's built-in chains. */
+  userChain(name: string, field = 'chain'): string {
+    validateChainName(name, field);
+    if (this.builtinChains.includes(name)) invalid(field, `'${name}' is a built-in chain of table ${this.table}`);
+    return name;
+  }
+
+  private toListedChain(c: NativeChain): ListedChain {
+    const rules = c.rules.map((r, i): ListedRule => {
+      const listed: ListedRule = {
+        chain: c.name,
+        position: i + 1,
+        rule: toRuleSpec(r.rule, this.family),
+        text: renderRule(r.rule, this.family, c.name),
+        packets: r.packets,
+        bytes: r.bytes,
+      };
+      listedNative.set(listed, r.rule);
+      return listed;
+    });
+    const policy = c.policy === 'ACCEPT' || c.policy === 'DROP' ? c.policy : null;
+    return { name: c.name, builtin: c.builtin, policy, packets: c.packets, bytes: c.bytes, references: c.references, rules };
+  }
+
+  private context(extensions?: Set<string>): NativeErrorContext {
+    return { table: this.table, family: this.family, netns: this.netns, extensions: extensions ? [...extensions] : [] };
+  }
+
+  private async one(build: (tx: Transaction) => void): Promise<void> {
+    await this.run(build);
+  }
+
+  private async run(build: (tx: Transaction) => void | Promise<void>) {
+    if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
+    const tx = new Transaction(this);
+    await build(tx);
+    if (tx.ops.length === 0) return [];
+    return this.queued(() => this.native.commit(tx.ops), tx.extensions, tx);
+  }
+
+  private async queued<T>(work: () => Promise<T>, extensions?: Set<string>, tx?: Transaction): Promise<T> {
+    if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
+    try {
+      return await serialize(this.queueKey, work);
+    } catch (e) {
+      const error = fromNative(e, this.context(extensions));
+      const opIndex = (e as { opIndex?: number }).opIndex;
+      if (tx && tx.ops.length > 1 && typeof opIndex === 'number') {
+        const op = tx.ops[opIndex];
+        error.message += ` [transaction step ${opIndex + 1} of ${tx.ops.length}: ${op?.op} ${'chain' in (op ?? {}) ? (op as { chain: string | null }).chain ?? '' : ''}; nothing was applied]`;
+      }
+      throw error;
+    }
+  }
+}
