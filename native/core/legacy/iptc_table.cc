@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/legacy/iptc_table.h"
 
-#include <libiptc/libip6tc.h>
 #include <libiptc/libiptc.h>
+// libip6tc.h, unlike libiptc.h, has no extern "C" block of its own (iptables 1.8.9).
+extern "C" {
+#include <libiptc/libip6tc.h>
+}
 
 #include <cerrno>
 #include <memory>
