@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Layer 3: the legacy backend against the real kernel, every test in throwaway network
+// namespaces (test/helpers/netns.ts); the CLI (iptables-legacy, iptables-legacy-save) is
+// the oracle. The host namespace is only ever read.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Firewall, type Family } from '../src/index';
+import { createNetns, withNetns, type Netns } from './helpers/netns';
+
+const cli = (f: Family) => (f === 'ipv4' ? 'iptables-legacy' : 'ip6tables-legacy');
+const saveCli = (f: Family) => (f === 'ipv4' ? 'iptables-legacy-save' : 'ip6tables-legacy-save');
+
+/** `iptables-legacy-save -t filter` without its timestamp comments. */
+async function save(ns: Netns, family: Family): Promise<string> {
+  const r = await ns.run(saveCli(family), ['-t', 'filter']);
+  return r.stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
+}
+
+/** Splits a rule as a shell would, for handing the same arguments to the CLI. */
+function argv(rule: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(rule); m; m = re.exec(rule)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3] ?? ''));
+  return out;
+}
+
+// A broad table of rules; [chain, rule]. -o is refused by the CLI in INPUT, so those go to OUTPUT.
+const IPV4_RULES: Array<[string, string]> = [
+  ['INPUT', '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT'],
+  ['INPUT', '-p tcp --syn --dport 23 -m connlimit ! --connlimit-above 2 -j ACCEPT'],
+  ['INPUT', '-p tcp --syn --dport 80 -m connlimit --connlimit-above 16 --connlimit-mask 24 -j REJECT --reject-with tcp-reset'],
+  ['INPUT', '-p tcp --dport 23 -m connlimit --connlimit-above 2 --connlimit-mask 32 -j REJECT --reject-with tcp-reset'],
+  ['INPUT', '-m connlimit --connlimit-upto 5 --connlimit-daddr -j RETURN'],
+  ['INPUT', '-m connlimit ! --connlimit-upto 5 -j DROP'],
+  ['INPUT', '-m connlimit --connlimit-above 0 --connlimit-mask 0 -j DROP'],
+  ['INPUT', '-m connlimit --connlimit-above 4294967295 --connlimit-mask 17 --connlimit-saddr -j DROP'],
+  ['INPUT', '-s 10.0.0.0/8 -d 192.168.1.1 -i eth0 -p udp --sport 1024:65535 --dport 53 -m comment --comment "dns clients" -j ACCEPT'],
+  ['INPUT', '! -s 192.168.1.1 ! -i lo+ -p tcp ! --syn -j DROP'],
+  ['INPUT', '-s 10.1.2.3/24 -d 10.0.0.0/255.255.0.0 -j DROP'],
+  ['INPUT', '-f -j DROP'],
+  ['INPUT', '! -f -j ACCEPT'],
+  ['INPUT', '-p tcp --sport 1000:2000 ! --dport 22 -j ACCEPT'],
+  ['INPUT', '-p tcp --tcp-flags SYN,ACK SYN -j DROP'],
+  ['INPUT', '-p tcp ! --tcp-flags ALL NONE -j DROP'],
+  ['INPUT', '-p tcp --tcp-option 2 -j DROP'],
+  ['INPUT', '-p tcp -m tcp --dport 8080 -j ACCEPT'],
+  ['INPUT', '-p udp -m udp ! --sport 53 -j ACCEPT'],
+  ['INPUT', '! -p udp -j DROP'],
+  ['INPUT', '-p icmp -j ACCEPT'],
+  ['INPUT', '-p tcp --dport 25 -m comment --comment "it\'s \\"quoted\\" \\\\ here" -j DROP'],
+  ['INPUT', '-m comment --comment first -p tcp --dport 26 -j DROP'],
+  ['INPUT', '-j REJECT --reject-with icmp-net-unreachable'],
+  ['INPUT', '-j REJECT --reject-with icmp-host-unreachable'],
+  ['INPUT', '-j REJECT --reject-with icmp-proto-unreachable'],
+  ['INPUT', '-j REJECT --reject-with icmp-net-prohibited'],
+  ['INPUT', '-j REJECT --reject-with icmp-host-prohibited'],
+  ['INPUT', '-j REJECT --reject-with icmp-admin-prohibited'],
+  ['INPUT', '-p tcp -j REJECT --reject-with tcp-reset'],
+  ['INPUT', '-p tcp --dport 443 -j LIMITS'],
+  ['INPUT', '-p tcp --dport 444 -g LIMITS'],
+  ['INPUT', '-i eth+ -s 127.0.0.1'],
+  ['LIMITS', '-p tcp --dport 443 -m connlimit --connlimit-above 64 --connlimit-mask 24 -j DROP'],
+  ['LIMITS', '-j RETURN'],
+  ['OUTPUT', '-o lo -d 127.0.0.0/8 -j ACCEPT'],
+];
+
+const IPV6_RULES: Array<[string, string]> = [
+  ['INPUT', '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT'],
+  ['INPUT', '-s 2001:db8::/32 -p tcp --dport 443 -m connlimit --connlimit-above 8 --connlimit-mask 64 -j REJECT --reject-with tcp-reset'],
+  ['INPUT', '-m connlimit --connlimit-upto 3 --connlimit-mask 128 --connlimit-daddr -j ACCEPT'],
+  ['INPUT', '-p tcp -m connlimit --connlimit-above 1 --connlimit-mask 0 -j DROP'],
+  ['INPUT', '! -d ::1/128 -i lo -p ipv6-icmp -j ACCEPT'],
+  ['INPUT', '-s 2001:db8:1:2::5/64 -p udp --dport 53 -m comment --comment v6dns -j ACCEPT'],
+  ['INPUT', '-p udp -j REJECT --reject-with icmp6-no-route'],
+  ['INPUT', '-p udp -j REJECT --reject-with icmp6-adm-prohibited'],
+  ['INPUT', '-p udp -j REJECT --reject-with icmp6-addr-unreachable'],
+  ['INPUT', '-p udp -j REJECT --reject-with icmp6-port-unreachable'],
+  ['INPUT', '-p udp -j REJECT --reject-with icmp6-policy-fail'],
+  ['INPUT', '-p udp -j REJECT --reject-with icmp6-reject-route'],
+  ['INPUT', '-p tcp -j REJECT --reject-with tcp-reset'],
+  ['INPUT', '-p tcp --dport 443 -j LIMITS'],
+  ['LIMITS', '-m connlimit --connlimit-above 4 -j DROP'],
+];
+
+for (const [family, rules] of [['ipv4', IPV4_RULES], ['ipv6', IPV6_RULES]] as const) {
+  test(`${family}: every rule prints in ${saveCli(family)} exactly as the CLI's own, and lists back identically`, async () => {
+    const viaCli = await createNetns();
+    const viaLib = await createNetns();
+    try {
+      await viaCli.run(cli(family), ['-N', 'LIMITS']);
+      for (const [chain, rule] of rules) await viaCli.run(cli(family), ['-w', '-A', chain, ...argv(rule)]);
+
+      const fw = await Firewall.open({ family, backend: 'legacy', netns: viaLib.name });
+      await fw.createChain('LIMITS');
+      for (const [chain, rule] of rules) await fw.append(chain, rule);
+
+      const expected = await save(viaCli, family);
+      assert.is(await save(viaLib, family), expected);
+      // Our own rendering of the table equals the CLI's.
+      assert.is((await fw.save()).trim(), expected.trim());
+      // And what the CLI wrote, read through the library, renders the same.
+      const other = await Firewall.open({ family, netns: viaCli.name });
+      assert.is((await other.save()).trim(), expected.trim());
+
+      // Same bytes: the CLI deletes each of our rules with the same arguments (it compares bytes).
+      for (const [chain, rule] of rules) {
+        const r = await viaLib.exec(cli(family), ['-w', '-D', chain, ...argv(rule)]);
+        assert.is(r.code, 0, `${cli(family)} -D ${chain} ${rule}: ${r.stderr}`);
+      }
+      // And we delete each of the CLI's rules with the same text.
+      for (const [chain, rule] of rules) await other.delete(chain, rule);
+      assert.is((await other.list()).length, 0);
+      await other.close();
+      await fw.close();
+    } finally {
+      await viaCli.destroy();
+      await viaLib.destroy();
+    }
+  });
+}
+
+test('typed objects and iptables syntax give the same rule', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ netns: ns.name });
+    await fw.append('INPUT', {
+      protocol: 'tcp',
+      syn: true,
+      dport: 80,
+      connlimit: { kind: 'above', count: 16, maskBits: 24 },
+      target: { kind: 'reject', with: 'tcp-reset' },
+      comment: 'web',
+    });
+    const [listed] = await fw.list('INPUT');
+    assert.ok(listed);
+    assert.is(
+      listed.text,
+      '-A INPUT -p tcp -m tcp --dport 80 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-above 16 --connlimit-mask 24 --connlimit-saddr -m comment --comment web -j REJECT --reject-with tcp-reset',
+    );
+    assert.ok(await fw.check('INPUT', '-p tcp --syn --dport 80 -m connlimit --connlimit-above 16 --connlimit-mask 24 -m comment --comment web -j REJECT --reject-with tcp-reset'));
+    assert.is(listed.rule.connlimit?.kind, 'above');
+    assert.is(listed.rule.connlimit?.count, 16);
+    await fw.close();
+  }));
+
+test('delete by spec removes exactly one equal rule, whichever mask spelling', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ netns: ns.name });
+    const x = '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT';
+    await fw.transaction((tx) => {
+      tx.append('INPUT', x);
+      tx.append('INPUT', '-p tcp --dport 9 -j DROP');
+      tx.append('INPUT', x);
+    });
+    // The CLI could not delete this with the explicit /32 spelling (NETFILTER-NOTES.md §1.4); we can.
+    assert.is(await fw.delete('INPUT', `${x.replace('-j REJECT', '--connlimit-mask 32 -j REJECT')}`), 1);
+    const left = (await fw.list('INPUT')).map((r) => r.text);
+    assert.is(left.length, 2);
+    assert.match(left[0] ?? '', /--dport 9 /);
+    assert.match(left[1] ?? '', /--connlimit-above 2 /);
+    // By position, 1-based as the CLI.
+    assert.is(await fw.delete('INPUT', 1), 1);
+    assert.is((await fw.list('INPUT')).length, 1);
+    // A listed rule passed back deletes itself.
+    const [last] = await fw.list('INPUT');
+    assert.ok(last);
+    await fw.delete('INPUT', last);
+    assert.is((await fw.list('INPUT')).length, 0);
+    await fw.close();
+  }));
+
+test("a rule the CLI wrote with matches and targets we don't model survives our commits byte for byte", () =>
+  withNetns(async (ns) => {
+    const foreign = [
+      ['-p', 'tcp', '-m', 'multiport', '--dports', '80,443', '-m', 'conntrack', '--ctstate', 'NEW', '-m', 'limit', '--limit', '5/sec', '-j', 'ACCEPT'],
+      ['-p', 'tcp', '--dport', '22', '-j', 'LOG', '--log-prefix', 'ssh: ', '--log-level', '4'],
+      ['-m', 'recent', '--name', 'badguys', '--set', '-m', 'comment', '--comment', 'keep me'],
+    ];
+    for (const args of foreign) await ns.run('iptables-legacy', ['-w', '-A', 'INPUT', ...args]);
+    const before = await save(ns, 'ipv4');
+
+    const fw = await Firewall.open({ netns: ns.name });
+    const listed = await fw.list('INPUT');
+    assert.is(listed.length, 3);
+    assert.ok(listed[0]?.rule.matches?.some((m) => m.name === 'multiport'), 'multiport kept as an opaque part');
+    assert.is(listed[1]?.rule.target?.kind, 'opaque');
+    // Our own changes around them, several commits.
+    await fw.insert('INPUT', 1, '-p tcp --dport 7 -j DROP');
+    await fw.append('INPUT', '-p tcp --dport 8 -j DROP');
+    await fw.transaction((tx) => {
+      tx.delete('INPUT', '-p tcp --dport 7 -j DROP');
+      tx.delete('INPUT', '-p tcp --dport 8 -j DROP');
+    });
+    assert.is(await save(ns, 'ipv4'), before);
+    // A listed foreign rule can be deleted through us, and the CLI agrees it is gone.
+    await fw.delete('INPUT', listed[0] as (typeof listed)[number]);
+    const r = await ns.exec('iptables-legacy', ['-w', '-C', 'INPUT', ...(foreign[0] ?? [])]);
+    assert.is.not(r.code, 0);
+    await fw.close();
+  }));
+
+test('a transaction is all or nothing', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ netns: ns.name });
+    await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
+    const before = await save(ns, 'ipv4');
+    try {
+      await fw.transaction((tx) => {
+        tx.createChain('NEWCHAIN');
+        tx.append('INPUT', '-p tcp --dport 2 -j DROP');
+        tx.append('MISSING', '-p tcp --dport 3 -j DROP');
+      });
+      assert.unreachable('the transaction should have failed');
+    } catch (e) {
+      assert.is((e as { code?: string }).code, 'ERR_CONNLIMIT_NOT_FOUND');
+      assert.match(String((e as Error).message), /step 3 of 3/);
+    }
+    assert.is(await save(ns, 'ipv4'), before);
+    // A function that throws applies nothing either.
+    await assert.rejects(
+      fw.transaction((tx) => {
+        tx.append('INPUT', '-p tcp --dport 4 -j DROP');
+        throw new Error('changed my mind');
+      }),
+      /changed my mind/,
+    );
+    assert.is(await save(ns, 'ipv4'), before);
+    await fw.close();
+  }));
+
+test('ensure() is idempotent and commits nothing when the rule is there', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ netns: ns.name });
+    const rule = '-p tcp --syn --dport 23 -m connlimit ! --connlimit-above 2 -j ACCEPT';
+    assert.is(await fw.ensure('INPUT', rule), true);
+    assert.is(await fw.ensure('INPUT', rule), false);
+    // The CLI's spelling of the same rule, as iptables-save prints it, is found too.
+    assert.is(await fw.ensure('INPUT', '-p tcp -m tcp --dport 23 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-upto 2 --connlimit-mask 32 --connlimit-saddr -j ACCEPT'), false);
+    assert.is((await fw.list('INPUT')).length, 1);
+    await fw.close();
+  }));
+
+test('chains, policies, counters, rename; typed errors for the kernel refusals', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ netns: ns.name });
+    await fw.createChain('A');
+    await assert.rejects(fw.createChain('A'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_EXISTS');
+    await fw.append('INPUT', '-j A');
+    await assert.rejects(fw.deleteChain('A'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_IN_USE');
+    await fw.renameChain('A', 'B');
+    assert.is((await fw.list('INPUT'))[0]?.text, '-A INPUT -j B');
+    await fw.setPolicy('FORWARD', 'DROP');
+    assert.match(await save(ns, 'ipv4'), /:FORWARD DROP/);
+    await fw.flush('INPUT');
+    await fw.deleteChain('B');
+    await fw.zero();
+    assert.not.match(await save(ns, 'ipv4'), /:B /);
+    await assert.rejects(fw.append('NOPE', '-j DROP'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_NOT_FOUND');
+    await assert.rejects(fw.append('INPUT', '-j NOPE'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_NOT_FOUND');
+    await assert.rejects(fw.delete('INPUT', 5), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_NOT_FOUND');
+    await assert.rejects(fw.insert('INPUT', 3, '-j DROP'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_NOT_FOUND');
+    await assert.rejects(fw.delete('INPUT', '-p tcp --dport 1 -j DROP'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_NOT_FOUND');
+    // A match the kernel does not have: the error names the module to load.
+    await assert.rejects(
+      fw.append('INPUT', { matches: [{ kind: 'opaque', name: 'nosuchmatch', revision: 0, data: new Uint8Array(8) }], target: { kind: 'drop' } }),
+      (e: { code?: string; message: string }) => e.code === 'ERR_CONNLIMIT_UNSUPPORTED' && /modprobe xt_nosuchmatch/.test(e.message),
+    );
+    await fw.close();
+    await assert.rejects(fw.append('INPUT', '-j DROP'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_CLOSED');
+    await fw.close(); // idempotent
+  }));
+
+test('bad input is refused before the kernel is touched', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ netns: ns.name });
+    await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
+    const before = await save(ns, 'ipv4');
+    for (const bad of ['-p tcp --dport 22; rm -rf /', '-m connlimit --connlimit-above 4294967296 -j DROP', '-s 10.0.0.1/33 -j DROP', '-s ::1 -j DROP', '-j $(reboot)']) {
+      await assert.rejects(fw.append('INPUT', bad), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_INVALID', bad);
+    }
+    await assert.rejects(fw.append('X'.repeat(29), '-j DROP'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_INVALID');
+    await assert.rejects(fw.append('INPUT', { comment: 'x'.repeat(256) }), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_INVALID');
+    assert.is(await save(ns, 'ipv4'), before);
+    await fw.close();
+  }));
+
+test('namespace and lock errors are typed', async () => {
+  await assert.rejects(Firewall.open({ netns: 'cl-does-not-exist' }), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_NOT_FOUND');
+  await assert.rejects(Firewall.open({ netns: '/proc/self/status' }), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_KERNEL');
+  await assert.rejects(Firewall.open({ backend: 'nft' as never }), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_INVALID');
+  await withNetns(async (ns) => {
+    // Another program holds the lock (flock(1) on our own lock file) past our timeout.
+    const lockPath = `/tmp/connlimit-test-${process.pid}.lock`;
+    const holder = ns.exec('flock', [lockPath, 'sleep', '2']);
+    await new Promise((r) => setTimeout(r, 300));
+    const fw = await Firewall.open({ netns: ns.name, lockPath, lockTimeoutMs: 200 });
+    const t0 = Date.now();
+    await assert.rejects(fw.append('INPUT', '-j DROP'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_BUSY');
+    assert.ok(Date.now() - t0 < 1500, 'the wait is bounded');
+    await holder;
+    await fw.append('INPUT', '-j DROP'); // free again
+    await fw.close();
+  });
+});
+
+test('concurrent iptables-legacy -w appends beside ours lose nothing', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ netns: ns.name });
+    const n = 40;
+    const theirs = (async () => {
+      for (let i = 0; i < n; i++) await ns.run('iptables-legacy', ['-w', '-A', 'INPUT', '-p', 'tcp', '--dport', String(10000 + i), '-m', 'comment', '--comment', `cli-${i}`, '-j', 'ACCEPT']);
+    })();
+    const ours = (async () => {
+      for (let i = 0; i < n; i++) await fw.append('INPUT', `-p tcp --dport ${20000 + i} -m comment --comment lib-${i} -j ACCEPT`);
+    })();
+    await Promise.all([theirs, ours]);
+    const text = await save(ns, 'ipv4');
+    for (let i = 0; i < n; i++) {
+      assert.is(text.split(`--comment cli-${i} `).length - 1, 1, `cli-${i}`);
+      assert.is(text.split(`--comment lib-${i} `).length - 1, 1, `lib-${i}`);
+    }
+    await fw.close();
+  }));
+
+test.run();
