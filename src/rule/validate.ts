@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The typed-object spelling of a rule (`RuleSpec`) checked and normalized into `NativeRule`,
+ * plus the value checks the text parser shares (interfaces, comments, chain names, ports).
+ *
+ * Users call us from plain JavaScript, so nothing here trusts the static types: every field is
+ * checked at run time, only own properties are read (a polluted `Object.prototype` cannot
+ * inject a field), unknown keys are refused (`__proto__` and `constructor` included, since
+ * `JSON.parse` makes them own keys), and every problem found is reported at once with the
+ * path of its field.
+ */
+import { ValidationError, type ValidationIssue } from '../errors';
+import type { NativeAddress, NativeInterface, NativeMatch, NativePortRange, NativeRule, NativeTarget } from '../native-types';
+import type { Family, RuleSpec } from './types';
+import { isZero, parseAddress } from './address';
+import {
+  BUILTIN_CHAINS,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPV6_EXTENSION_HEADER_PROTOCOLS,
+  MAX_CHAIN_NAME_LENGTH,
+  MAX_COMMENT_BYTES,
+  MAX_CONNLIMIT,
+  MAX_INTERFACE_LENGTH,
+  PROTOCOL_NUMBERS,
+  REJECT_TCP_RESET,
+  RESERVED_TARGET_NAMES,
+  SYN_FLAG_COMPARE,
+  SYN_FLAG_MASK,
+  TCP_FLAG_BITS,
+  addressBits,
+  defaultRejectWith,
+  isProtocolName,
+  isRejectWith,
+  isTcpFlag,
+  isVerdict,
+  protocolNumber,
+  rejectTypes,
+} from './names';
+
+// ---------------------------------------------------------------------------------------------
+// Value checks shared with the parser. Each returns a message, or null when the value is fine.
+
+/**
+ * Chain names we accept: 1–28 characters (a jump target's name field holds 28 plus NUL),
+ * starting with a letter, digit or `_` (so never `-` or `!`, which the CLI would read as an
+ * option or a negation), then letters, digits and `_ . : @ + -`. No white space, quotes or
+ * shell metacharacters, even though libiptc would store them: a chain name ends up in logs,
+ * scripts and iptables-save files, where such characters only ever come from mistakes or
+ * injection attempts.
+ */
+export const CHAIN_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:@+-]{0,27}$/;
+
+/**
+ * Interface names we accept before an optional trailing `+`: letters, digits and `_ . @ -`,
+ * not starting with `-`. The kernel (`dev_valid_name`) refuses `/`, `:`, white space, `.` and
+ * `..`; we also refuse quotes and shell metacharacters, which no real interface needs.
+ */
+const INTERFACE_PATTERN = /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]*$/;
+
+/** Why `name` can't be a chain name, or null. Built-in chain names are fine here. */
+export function chainNameProblem(name: string): string | null {
+  if (name.length === 0) return 'an empty chain name';
+  if (name.includes('\0')) return 'a chain name with a NUL byte';
+  if (name.length > MAX_CHAIN_NAME_LENGTH) return `chain name '${name}' is longer than ${MAX_CHAIN_NAME_LENGTH} characters`;
+  if (!CHAIN_NAME_PATTERN.test(name)) {
+    return `chain name '${name}' has characters we don't allow: use letters, digits and _ . : @ + - (not first: - or !)`;
+  }
+  if (RESERVED_TARGET_NAMES.has(name)) return `'${name}' is a target name, not a chain name`;
+  return null;
+}
+
+/** Why `-j NAME`/`-g NAME` can't jump to `name` as a user chain, or null. */
+export function jumpChainProblem(name: string, how: 'jump' | 'goto'): string | null {
+  const p = chainNameProblem(name);
+  if (p) return p;
+  if (BUILTIN_CHAINS.has(name)) return `can't ${how} to built-in chain ${name} (the kernel refuses it)`;
+  if (isVerdict(name.toUpperCase()) || name.toUpperCase() === 'REJECT') {
+    return `'${name}' is not a chain; did you mean the target ${name.toUpperCase()}?`;
+  }
+  return null;
+}
+
+/**
+ * Parse an interface name as `-i`/`-o` take it: `eth0`, or `eth+` for every name starting
+ * with `eth`. A lone `+` matches every interface and gives null (no interface test at all, as
+ * the CLI stores it). Returns the interface, null, or a message.
+ */
+export function parseInterface(text: string, invert: boolean): NativeInterface | null | { error: string } {
+  if (text.length === 0) return { error: 'an empty interface name' };
+  if (text.includes('\0')) return { error: 'an interface name with a NUL byte' };
+  if (text.length > MAX_INTERFACE_LENGTH) {
+    return { error: `interface name '${text}' is longer than ${MAX_INTERFACE_LENGTH} characters (IFNAMSIZ)` };
+  }
+  const wildcard = text.endsWith('+');
+  const name = wildcard ? text.slice(0, -1) : text;
+  if (name === '') {
+    // The CLI stores a zero mask; iptables-save then prints nothing, even with `!`.
+    return invert ? { error: `'! +' would match no interface at all` } : null;
+  }
+  if (name === '.' || name === '..' || !INTERFACE_PATTERN.test(name)) {
+    return { error: `interface name '${text}' is not valid: use letters, digits and _ . @ - (a trailing + is a wildcard)` };
+  }
+  return { name, wildcard, invert };
+}
+
+/**
+ * Why `text` can't be a comment, or null. At most 255 bytes of UTF-8 (xt_comment_info holds
+ * 256 with the NUL; the CLI silently cuts longer ones, even inside a character). No NUL, and
+ * no control characters: iptables-save prints a comment raw inside double quotes, so a
+ * newline would split the saved rule in two.
+ */
+export function commentProblem(text: string): string | null {
+  if (text.includes('\0')) return 'a comment with a NUL byte';
+  const ctl = /[\u0000-\u001f\u007f-\u009f]/.exec(text);
+  if (ctl) {
+    const cp = ctl[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return `a comment with a control character (U+${cp}): iptables-save would print it raw`;
+  }
+  if (LONE_SURROGATE.test(text)) return 'a comment with a lone UTF-16 surrogate (not valid UTF-8)';
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_COMMENT_BYTES) return `a comment of ${bytes} bytes of UTF-8 (at most ${MAX_COMMENT_BYTES})`;
+  return null;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Opaque extension names: what fits the 29-byte name field, in the charset extensions use. */
+const EXTENSION_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,27}$/;
+
+// ---------------------------------------------------------------------------------------------
+// Exported checks for the firewall layer
+
+/**
+ * Check a chain name (built-in or user) and return it.
+ *
+ * @param name - the value to check (anything: callers may be plain JavaScript)
+ * @param path - the field name for the error
+ * @throws {ERR_CONNLIMIT_INVALID} when it is not a string or breaks {@link CHAIN_NAME_PATTERN}
+ * @example validateChainName('CL_SSH') // 'CL_SSH'
+ */
+export function validateChainName(name: unknown, path = 'chain'): string {
+  if (typeof name !== 'string') throw new ValidationError([{ path, message: `expected a chain name (string), got ${describe(name)}` }]);
+  const p = chainNameProblem(name);
+  if (p) throw new ValidationError([{ path, message: p }]);
+  return name;
+}
+
+/** The largest rule position we take; libiptc's rule numbers are `unsigned int`, we stay in int32. */
+export const MAX_POSITION = 0x7fffffff;
+
+/**
+ * Check a 1-based rule position (as the CLI numbers rules) and return it.
+ *
+ * @throws {ERR_CONNLIMIT_INVALID} unless it is an integer from 1 to {@link MAX_POSITION}
+ * @example validatePosition(1, 'position') // 1
+ */
+export function validatePosition(n: unknown, path: string): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_POSITION) {
+    throw new ValidationError([{ path, message: `expected an integer position from 1 (1-based, as the CLI), got ${describe(n)}` }]);
+  }
+  return n;
+}
+
+/**
+ * Check what the CLI checks against the chain a rule goes to: no `-o` in INPUT/PREROUTING
+ * (packets there have no output interface yet), no `-i` in OUTPUT/POSTROUTING.
+ *
+ * @throws {ERR_CONNLIMIT_INVALID} with path `path` (default 'rule')
+ */
+export function validateRuleForChain(rule: NativeRule, chain: string, path = 'rule'): void {
+  if (rule.outInterface && (chain === 'INPUT' || chain === 'PREROUTING')) {
+    throw new ValidationError([{ path, message: `an output interface can't be used in ${chain}` }]);
+  }
+  if (rule.inInterface && (chain === 'OUTPUT' || chain === 'POSTROUTING')) {
+    throw new ValidationError([{ path, message: `an input interface can't be used in ${chain}` }]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// normalizeRule
+
+/** A short, safe description of a received value for messages. */
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
+  if (typeof v === 'string') return v.length > 40 ? `${JSON.stringify(v.slice(0, 40))}...` : JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v}n (a bigint)`;
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof Uint8Array) return 'bytes';
+  return `a ${typeof v}`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+function own(o: Record<string, unknown>, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined;
+}
+
+function has(o: Record<string, unknown>, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, key) && o[key] !== undefined;
+}
+
+const RULE_KEYS = new Set([
+  'protocol', 'source', 'destination', 'inInterface', 'outInterface', 'fragment', 'sport', 'dport',
+  'syn', 'tcpFlags', 'tcpOption', 'connlimit', 'comment', 'matches', 'target',
+]);
+
+/** Collects issues; each check reports and returns undefined on failure so the walk goes on. */
+class Checker {
+  readonly issues: ValidationIssue[] = [];
+  constructor(readonly family: Family) {}
+
+  add(path: string, message: string): undefined {
+    this.issues.push({ path, message });
+    return undefined;
+  }
+
+  /** Refuse keys outside `allowed` (own enumerable keys, `__proto__` included). */
+  keys(o: Record<string, unknown>, allowed: ReadonlySet<string>, path: string): void {
+    for (const k of Object.keys(o)) {
+      if (!allowed.has(k)) {
+        const where = path ? `${path}.${k}` : k;
+        this.add(where, `unknown key '${k}' (known: ${[...allowed].join(', ')})`);
+      }
+    }
+  }
+
+  /** Unwrap `T | { not: T }`. */
+  negatable(v: unknown, path: string): { value: unknown; invert: boolean; path: string } {
+    if (isObject(v) && Object.prototype.hasOwnProperty.call(v, 'not')) {
+      this.keys(v, NOT_KEYS, path);
+      return { value: own(v, 'not'), invert: true, path: `${path}.not` };
+    }
+    return { value: v, invert: false, path };
+  }
+
+  int(v: unknown, path: string, min: number, max: number, what = 'an integer'): number | undefined {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      return this.add(path, `expected ${what} ${min}-${max}, got ${describe(v)}`);
+    }
+    return v;
+  }
+
+  string(v: unknown, path: string, what: string): string | undefined {
+    if (typeof v !== 'string') return this.add(path, `expected ${what} (a string), got ${describe(v)}`);
+    return v;
+  }
+
+  bool(v: unknown, path: string): boolean | undefined {
+    if (typeof v !== 'boolean') return this.add(path, `expected true or false, got ${describe(v)}`);
+    return v;
+  }
+}
+
+const NOT_KEYS = new Set(['not']);
+const PORT_KEYS = new Set(['from', 'to']);
+const FLAGS_KEYS = new Set(['mask', 'set']);
+const CONNLIMIT_KEYS = new Set(['kind', 'count', 'maskBits', 'key']);
+const OPAQUE_KEYS = new Set(['kind', 'name', 'revision', 'data']);
+const KIND_ONLY = new Set(['kind']);
+const REJECT_KEYS = new Set(['kind', 'with']);
+const CHAIN_KEYS = new Set(['kind', 'chain']);
+
+function checkProtocol(c: Checker, v: unknown): { num: number; invert: boolean } | undefined {
+  const n = c.negatable(v, 'protocol');
+  let num: number | undefined;
+  if (typeof n.value === 'string') {
+    if (isProtocolName(n.value)) num = PROTOCOL_NUMBERS[n.value];
+    else {
+      const known = protocolNumber(n.value);
+      const hint = known !== undefined ? ` (for this one give the number ${known})` : '';
+      return c.add(n.path, `unknown protocol ${describe(n.value)}: use ${Object.keys(PROTOCOL_NUMBERS).join(', ')} or a number 0-255${hint}`);
+    }
+  } else if (typeof n.value === 'number') {
+    num = c.int(n.value, n.path, 0, 255, 'a protocol number');
+  } else {
+    return c.add(n.path, `expected a protocol name or number, got ${describe(n.value)}`);
+  }
+  if (num === undefined) return undefined;
+  if (num === 0 && n.invert) return c.add(n.path, `'not all' would never match`);
+  if (c.family === 'ipv6' && IPV6_EXTENSION_HEADER_PROTOCOLS.has(num)) {
+    return c.add(n.path, `protocol ${num} is an IPv6 extension header: ip6tables rules with it never match (use an extension match)`);
+  }
+  return { num, invert: n.invert };
+}
+
+function checkAddress(c: Checker, v: unknown, path: string): NativeAddress | null | undefined {
+  const n = c.negatable(v, path);
+  const text = c.string(n.value, n.path, 'an address or CIDR');
+  if (text === undefined) return undefined;
+  const r = parseAddress(text, c.family);
+  if ('error' in r) return c.add(n.path, r.error);
+  // 0.0.0.0/0 is the same bytes as no address at all.
+  if (isZero(r.mask) && !n.invert) return null;
+  return { addr: r.addr, mask: r.mask, invert: n.invert };
+}
+
+function checkInterface(c: Checker, v: unknown, path: string): NativeInterface | null | undefined {
+  const n = c.negatable(v, path);
+  const text = c.string(n.value, n.path, 'an interface name');
+  if (text === undefined) return undefined;
+  const r = parseInterface(text, n.invert);
+  if (r && 'error' in r) return c.add(n.path, r.error);
+  return r;
+}
+
+function checkPort(c: Checker, v: unknown, path: string): { range: NativePortRange; invert: boolean } | undefined {
+  const n = c.negatable(v, path);
+  let range: NativePortRange | undefined;
+  if (typeof n.value === 'number') {
+    const p = c.int(n.value, n.path, 0, 65535, 'a port');
+    if (p !== undefined) range = [p, p];
+  } else if (isObject(n.value)) {
+    c.keys(n.value, PORT_KEYS, n.path);
+    const from = c.int(own(n.value, 'from'), `${n.path}.from`, 0, 65535, 'a port');
+    const to = c.int(own(n.value, 'to'), `${n.path}.to`, 0, 65535, 'a port');
+    if (from !== undefined && to !== undefined) {
+      if (from > to) c.add(n.path, `port range ${from}-${to} is backwards (from > to)`);
+      else range = [from, to];
+    }
+  } else {
+    return c.add(n.path, `expected a port or { from, to }, got ${describe(n.value)}`);
+  }
+  if (!range) return undefined;
+  if (n.invert && range[0] === 0 && range[1] === 65535) return c.add(n.path, `'not every port' would never match`);
+  return { range, invert: n.invert };
+}
+
+function checkFlagList(c: Checker, v: unknown, path: string): number | undefined {
+  if (!Array.isArray(v)) return c.add(path, `expected an array of TCP flags, got ${describe(v)}`);
+  let bits = 0;
+  let ok = true;
+  v.forEach((f: unknown, i) => {
+    if (isTcpFlag(f)) bits |= TCP_FLAG_BITS[f];
+    else {
+      ok = false;
+      c.add(`${path}[${i}]`, `expected one of ${Object.keys(TCP_FLAG_BITS).join(', ')}, got ${describe(f)}`);
+    }
+  });
+  return ok ? bits : undefined;
+}
+
+function checkConnlimit(c: Checker, v: unknown): NativeMatch | undefined {
+  if (!isObject(v)) return c.add('connlimit', `expected { kind, count, maskBits?, key? }, got ${describe(v)}`);
+  c.keys(v, CONNLIMIT_KEYS, 'connlimit');
+  const kind = own(v, 'kind');
+  if (kind !== 'above' && kind !== 'upTo') c.add('connlimit.kind', `expected 'above' or 'upTo', got ${describe(kind)}`);
+  const count = c.int(own(v, 'count'), 'connlimit.count', 0, MAX_CONNLIMIT, 'an integer count');
+  let maskBits: number | null = null;
+  if (has(v, 'maskBits')) {
+    const width = addressBits(c.family);
+    maskBits = c.int(own(v, 'maskBits'), 'connlimit.maskBits', 0, width, `a prefix length for ${c.family}`) ?? null;
+  }
+  let daddr = false;
+  if (has(v, 'key')) {
+    const key = own(v, 'key');
+    if (key === 'destination') daddr = true;
+    else if (key !== 'source') c.add('connlimit.key', `expected 'source' or 'destination', got ${describe(key)}`);
+  }
+  if ((kind !== 'above' && kind !== 'upTo') || count === undefined) return undefined;
+  return { kind: 'connlimit', limit: count, invert: kind === 'upTo', daddr, maskBits };
+}
+
+function checkOpaque(c: Checker, v: unknown, path: string, isTarget: boolean): { name: string; revision: number; data: Buffer } | undefined {
+  if (!isObject(v)) return c.add(path, `expected { kind: 'opaque', name, revision, data }, got ${describe(v)}`);
+  c.keys(v, OPAQUE_KEYS, path);
+  if (own(v, 'kind') !== 'opaque') c.add(`${path}.kind`, `expected 'opaque', got ${describe(own(v, 'kind'))}`);
+  const name = c.string(own(v, 'name'), `${path}.name`, 'an extension name');
+  if (name !== undefined) {
+    if (!EXTENSION_NAME_PATTERN.test(name)) c.add(`${path}.name`, `extension name ${describe(name)} is not valid (1-28 of letters, digits, _ . -)`);
+    else if (isTarget && isVerdict(name)) c.add(`${path}.name`, `${name} is a standard verdict, not an extension: use { kind: '${name.toLowerCase()}' }`);
+  }
+  const revision = c.int(own(v, 'revision'), `${path}.revision`, 0, 255, 'a revision');
+  const data = own(v, 'data');
+  let buf: Buffer | undefined;
+  if (!(data instanceof Uint8Array)) c.add(`${path}.data`, `expected a Uint8Array or Buffer, got ${describe(data)}`);
+  else if (data.length % 8 !== 0 || data.length > 0xffff - 32) {
+    // The header's u16 size covers header + data and must be XT_ALIGNed (8).
+    c.add(`${path}.data`, `expected a multiple of 8 bytes below 65504 (the kernel's aligned data), got ${data.length}`);
+  } else buf = Buffer.from(data);
+  if (name === undefined || revision === undefined || !buf || !EXTENSION_NAME_PATTERN.test(name)) return undefined;
+  return { name, revision, data: buf };
+}
+
+function checkTarget(c: Checker, v: unknown, proto: { num: number; invert: boolean } | null): NativeTarget | undefined {
+  if (!isObject(v)) return c.add('target', `expected a target object { kind, ... }, got ${describe(v)}`);
+  const kind = own(v, 'kind');
+  switch (kind) {
+    case 'accept':
+    case 'drop':
+    case 'return':
+    case 'queue':
+      c.keys(v, KIND_ONLY, 'target');
+      return { kind: 'verdict', verdict: kind.toUpperCase() as 'ACCEPT' | 'DROP' | 'RETURN' | 'QUEUE' };
+    case 'reject': {
+      c.keys(v, REJECT_KEYS, 'target');
+      let w: string = defaultRejectWith(c.family);
+      if (has(v, 'with')) {
+        const given = own(v, 'with');
+        if (!isRejectWith(c.family, given)) {
+          return c.add('target.with', `expected one of ${rejectTypes(c.family).map((t) => t.name).join(', ')} for ${c.family}, got ${describe(given)}`);
+        }
+        w = given;
+      }
+      if (w === REJECT_TCP_RESET && (!proto || proto.num !== IPPROTO_TCP || proto.invert)) {
+        return c.add('target.with', `tcp-reset needs protocol 'tcp' (the kernel refuses it otherwise)`);
+      }
+      return { kind: 'reject', with: w };
+    }
+    case 'jump':
+    case 'goto': {
+      c.keys(v, CHAIN_KEYS, 'target');
+      const chain = c.string(own(v, 'chain'), 'target.chain', 'a chain name');
+      if (chain === undefined) return undefined;
+      const p = jumpChainProblem(chain, kind);
+      if (p) return c.add('target.chain', p);
+      return { kind, chain };
+    }
+    case 'opaque': {
+      const o = checkOpaque(c, v, 'target', true);
+      return o && { kind: 'opaque', ...o };
+    }
+    default:
+      return c.add('target.kind', `expected 'accept', 'drop', 'return', 'queue', 'reject', 'jump', 'goto' or 'opaque', got ${describe(kind)}`);
+  }
+}
+
+/**
+ * Check a typed rule and normalize it into the form that crosses into C++.
+ * Matches come in canonical order: tcp/udp, connlimit, comment, then `matches` as given.
+ *
+ * @param input - a {@link RuleSpec} (checked at run time: it may come from plain JavaScript)
+ * @param family - 'ipv4' or 'ipv6'
+ * @throws {ERR_CONNLIMIT_INVALID} a ValidationError listing every problem in `issues`, each with the
+ *   field `path` (`connlimit.count`, `target.chain`, `matches[1].data`, ...)
+ * @example
+ * normalizeRule({ protocol: 'tcp', syn: true, dport: 22, connlimit: { kind: 'above', count: 2 }, target: { kind: 'reject' } }, 'ipv4')
+ */
+export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
+  if (family !== 'ipv4' && family !== 'ipv6') {
+    throw new ValidationError([{ path: 'family', message: `expected 'ipv4' or 'ipv6', got ${describe(family)}` }]);
+  }
+  const c = new Checker(family);
+  const raw: unknown = input;
+  if (!isObject(raw)) throw new ValidationError([{ path: 'rule', message: `expected a rule object, got ${describe(raw)}` }]);
+  c.keys(raw, RULE_KEYS, '');
+
+  const proto = has(raw, 'protocol') ? checkProtocol(c, own(raw, 'protocol')) : null;
+  const protoNum = proto ? proto.num : 0;
+  const src = has(raw, 'source') ? checkAddress(c, own(raw, 'source'), 'source') : null;
+  const dst = has(raw, 'destination') ? checkAddress(c, own(raw, 'destination'), 'destination') : null;
+  const inIf = has(raw, 'inInterface') ? checkInterface(c, own(raw, 'inInterface'), 'inInterface') : null;
+  const outIf = has(raw, 'outInterface') ? checkInterface(c, own(raw, 'outInterface'), 'outInterface') : null;
+
+  let fragment: boolean | null = null;
+  if (has(raw, 'fragment')) {
+    const f = c.bool(own(raw, 'fragment'), 'fragment');
+    if (f !== undefined) {
+      if (family === 'ipv6') c.add('fragment', `fragment is IPv4 only (ip6tables uses the frag match)`);
+      else fragment = f;
+    }
+  }
+
+  // tcp/udp fields. Which protocol they need is checked once, per field.
+  const isTcp = !!proto && proto.num === IPPROTO_TCP && !proto.invert;
+  const isUdp = !!proto && proto.num === IPPROTO_UDP && !proto.invert;
+  const needs = (field: string, tcpOnly: boolean): boolean => {
+    if (isTcp || (!tcpOnly && isUdp)) return true;
+    if (proto === undefined) return false; // the protocol itself was wrong: reported already
+    c.add(field, tcpOnly ? `${field} needs protocol 'tcp'` : `${field} needs protocol 'tcp' or 'udp'`);
+    return false;
+  };
+  let l4Used = false;
+  let sport: { range: NativePortRange; invert: boolean } | undefined;
+  let dport: { range: NativePortRange; invert: boolean } | undefined;
+  if (has(raw, 'sport')) {
+    l4Used = true;
+    sport = checkPort(c, own(raw, 'sport'), 'sport');
+    needs('sport', false);
+  }
+  if (has(raw, 'dport')) {
+    l4Used = true;
+    dport = checkPort(c, own(raw, 'dport'), 'dport');
+    needs('dport', false);
+  }
+  let flagMask = 0;
+  let flagCompare = 0;
+  let invFlags = false;
+  if (has(raw, 'syn')) {
+    l4Used = true;
+    const s = c.bool(own(raw, 'syn'), 'syn');
+    needs('syn', true);
+    if (s !== undefined) {
+      flagMask = SYN_FLAG_MASK;
+      flagCompare = SYN_FLAG_COMPARE;
+      invFlags = !s;
+    }
+    if (has(raw, 'tcpFlags')) c.add('tcpFlags', `give syn or tcpFlags, not both (syn is tcpFlags FIN,SYN,RST,ACK / SYN)`);
+  } else if (has(raw, 'tcpFlags')) {
+    l4Used = true;
+    const n = c.negatable(own(raw, 'tcpFlags'), 'tcpFlags');
+    needs('tcpFlags', true);
+    if (!isObject(n.value)) c.add(n.path, `expected { mask: [...], set: [...] }, got ${describe(n.value)}`);
+    else {
+      c.keys(n.value, FLAGS_KEYS, n.path);
+      const mask = checkFlagList(c, own(n.value, 'mask'), `${n.path}.mask`);
+      const set = checkFlagList(c, own(n.value, 'set'), `${n.path}.set`);
+      if (mask !== undefined && set !== undefined) {
+        if ((set & ~mask) !== 0) c.add(`${n.path}.set`, `set has flags outside mask: the rule would never match`);
+        flagMask = mask;
+        flagCompare = set;
+        invFlags = n.invert;
+      }
+    }
+  }
+  let option = 0;
+  let invOption = false;
+  if (has(raw, 'tcpOption')) {
+    l4Used = true;
+    const n = c.negatable(own(raw, 'tcpOption'), 'tcpOption');
+    needs('tcpOption', true);
+    const o = c.int(n.value, n.path, 1, 255, 'a TCP option kind');
+    if (o !== undefined) {
+      option = o;
+      invOption = n.invert;
+    }
+  }
+
+  const matches: NativeMatch[] = [];
+  if (l4Used && (isTcp || isUdp)) {
+    const any: NativePortRange = [0, 65535];
+    const sp = sport ?? { range: any, invert: false };
+    const dp = dport ?? { range: any, invert: false };
+    if (isTcp) {
+      matches.push({
+        kind: 'tcp', sport: sp.range, dport: dp.range, option, flagMask, flagCompare,
+        invSport: sp.invert, invDport: dp.invert, invFlags, invOption,
+      });
+    } else {
+      matches.push({ kind: 'udp', sport: sp.range, dport: dp.range, invSport: sp.invert, invDport: dp.invert });
+    }
+  }
+  if (has(raw, 'connlimit')) {
+    const m = checkConnlimit(c, own(raw, 'connlimit'));
+    if (m) matches.push(m);
+  }
+  if (has(raw, 'comment')) {
+    const text = c.string(own(raw, 'comment'), 'comment', 'a comment');
+    if (text !== undefined) {
+      const p = commentProblem(text);
+      if (p) c.add('comment', p);
+      else matches.push({ kind: 'comment', comment: text });
+    }
+  }
+  if (has(raw, 'matches')) {
+    const list = own(raw, 'matches');
+    if (!Array.isArray(list)) c.add('matches', `expected an array of opaque matches, got ${describe(list)}`);
+    else {
+      list.forEach((m: unknown, i) => {
+        const o = checkOpaque(c, m, `matches[${i}]`, false);
+        if (o) matches.push({ kind: 'opaque', ...o });
+      });
+    }
+  }
+
+  let target: NativeTarget | undefined = { kind: 'none' };
+  if (has(raw, 'target')) target = checkTarget(c, own(raw, 'target'), proto ?? null);
+
+  if (c.issues.length) throw new ValidationError(c.issues);
+  return {
+    protocol: protoNum,
+    invProtocol: proto ? proto.invert : false,
+    src: src ?? null,
+    dst: dst ?? null,
+    inInterface: inIf ?? null,
+    outInterface: outIf ?? null,
+    fragment,
+    matches,
+    target: target!,
+  };
+}
