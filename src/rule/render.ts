@@ -7,7 +7,9 @@
  * `-s -d -i -o -p`, then `-f` (IPv4), then the matches in rule order, then the target.
  * Every expected string in test/12-render.test.ts was printed by the CLI itself.
  *
- * Opaque (undecoded) extensions have no save function here, and iptables-save would need the
+ * An opaque match holding the exact bytes of a match we model (tcp, udp, connlimit, comment:
+ * what listings use for a match that doesn't fit the typed form's slots) prints as that match.
+ * Other opaque (undecoded) extensions have no save function here, and iptables-save would need the
  * extension's library to print their options. We print `-m NAME` (or `-j NAME`) followed by
  * `[undecoded: revision R, N bytes]`: it names the module, and says plainly that its options
  * are not shown, so nobody mistakes the line for a complete, restorable rule. The rule itself
@@ -17,6 +19,7 @@ import type { NativeAddress, NativeInterface, NativeMatch, NativeRule, NativeTar
 import type { Family } from './types';
 import { formatAddress, isZero } from './address';
 import { formatTcpFlags, protocolSaveName } from './names';
+import { opaqueToMatch } from './to-spec';
 
 /** Characters `xtables_save_string` leaves unquoted. */
 const NO_QUOTE = /^[A-Za-z0-9_-]+$/;
@@ -76,8 +79,11 @@ function match(m: NativeMatch, family: Family): string[] {
     }
     case 'comment':
       return ['-m', 'comment', '--comment', saveString(m.comment)];
-    case 'opaque':
-      return ['-m', m.name, undecoded(m.revision, m.data)];
+    case 'opaque': {
+      // The exact bytes of a match we model (a listing's out-of-slot match) print as the CLI prints them.
+      const known = opaqueToMatch(m);
+      return known ? match(known, family) : ['-m', m.name, undecoded(m.revision, m.data)];
+    }
   }
 }
 

@@ -13,7 +13,7 @@
 import { endianness } from 'node:os';
 import type { NativeMatch, NativeRule, NativeTarget } from '../native-types';
 import type { Family, Negatable, OpaqueExtension, PortSpec, RuleSpec, Target } from './types';
-import { formatAddress, prefixToMask } from './address';
+import { formatAddress, maskToPrefix, prefixToMask } from './address';
 import {
   IPPROTO_TCP,
   IPPROTO_UDP,
@@ -96,6 +96,58 @@ export function matchToOpaque(m: Exclude<NativeMatch, { kind: 'opaque' }>): Opaq
       return { kind: 'opaque', name: 'comment', revision: 0, data: b };
     }
   }
+}
+
+function rd16(buf: Buffer, off: number): number {
+  return LE ? buf.readUInt16LE(off) : buf.readUInt16BE(off);
+}
+
+function rd32(buf: Buffer, off: number): number {
+  return LE ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
+}
+
+/**
+ * The inverse of {@link matchToOpaque}: an opaque match that holds the exact bytes of a
+ * modelled match (right name, revision and size, no bits we don't know) decoded back, else
+ * null. The renderer uses it so that a rule prints the same whether a match travelled typed
+ * or opaque.
+ */
+export function opaqueToMatch(m: { name: string; revision: number; data: Buffer }): Exclude<NativeMatch, { kind: 'opaque' }> | null {
+  const d = m.data;
+  if ((m.name === 'tcp' || m.name === 'udp') && m.revision === 0 && d.length === 16) {
+    const sport: [number, number] = [rd16(d, 0), rd16(d, 2)];
+    const dport: [number, number] = [rd16(d, 4), rd16(d, 6)];
+    if (m.name === 'udp') {
+      if (d[8]! & ~3 || d.subarray(9).some((b) => b !== 0)) return null;
+      return { kind: 'udp', sport, dport, invSport: (d[8]! & 1) !== 0, invDport: (d[8]! & 2) !== 0 };
+    }
+    const inv = d[11]!;
+    if (inv & ~0xf || d.subarray(12).some((b) => b !== 0)) return null;
+    return {
+      kind: 'tcp', sport, dport, option: d[8]!, flagMask: d[9]!, flagCompare: d[10]!,
+      invSport: (inv & 1) !== 0, invDport: (inv & 2) !== 0, invFlags: (inv & 4) !== 0, invOption: (inv & 8) !== 0,
+    };
+  }
+  if (m.name === 'connlimit' && m.revision === 1 && d.length === 32) {
+    const flags = rd32(d, 20);
+    if (flags & ~3 || d.subarray(24).some((b) => b !== 0)) return null;
+    const mask = d.subarray(0, 16);
+    let maskBits: number | null = null;
+    if (!mask.every((b) => b === 0xff)) {
+      maskBits = maskToPrefix(Buffer.from(mask));
+      if (maskBits === -1) return null;
+    }
+    return { kind: 'connlimit', limit: rd32(d, 16), invert: (flags & 1) !== 0, daddr: (flags & 2) !== 0, maskBits };
+  }
+  if (m.name === 'comment' && m.revision === 0 && d.length === 256) {
+    const end = d.indexOf(0);
+    if (end === -1 || d.subarray(end).some((b) => b !== 0)) return null;
+    const comment = d.subarray(0, end).toString('utf8');
+    // Only when the text re-encodes to the same bytes (no invalid UTF-8 was replaced).
+    if (Buffer.byteLength(comment, 'utf8') !== end) return null;
+    return { kind: 'comment', comment };
+  }
+  return null;
 }
 
 /** Canonical rank of each typed slot: tcp/udp, connlimit, comment; opaque matches come last. */
