@@ -42,7 +42,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
       auto a = info[2].As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); i++) chains.push_back(a.Get(i).As<Napi::String>().Utf8Value());
     }
-    auto rule = core::legacy::DecodeEntry(family, entry.Data(), entry.Length(), "", [&chains](const std::string& name) {
+    auto rule = core::legacy::DecodeEntry(family, entry.Data(), entry.Length(), std::nullopt, [&chains](const std::string& name) {
       for (const auto& c : chains)
         if (c == name) return true;
       return false;

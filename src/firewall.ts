@@ -407,11 +407,11 @@ export class Firewall {
     return { table: this.table, family: this.family, netns: this.netns, extensions: extensions ? [...extensions] : [] };
   }
 
-  private async one(build: (tx: Transaction) => void): Promise<void> {
+  private async one(build: (tx: Transaction) => unknown): Promise<void> {
     await this.run(build);
   }
 
-  private async run(build: (tx: Transaction) => void | Promise<void>) {
+  private async run(build: (tx: Transaction) => unknown) {
     if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
     const tx = new Transaction(this);
     await build(tx);

@@ -4,7 +4,7 @@
  * Public exports only.
  */
 import { toNativeRule } from './rule/index';
-import { renderRule } from './rule/render';
+import { renderRule as renderNative } from './rule/render';
 import { toRuleSpec } from './rule/to-spec';
 import type { Family, ListedRule, RuleInput, RuleSpec } from './rule/types';
 

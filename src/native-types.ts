@@ -165,8 +165,12 @@ export interface NativeBinding {
   LegacyTable: new (options: NativeLegacyTableOptions) => NativeLegacyTable;
   /** Test only: the ipt_entry/ip6t_entry bytes our encoder builds (counters and comefrom zero). */
   _encodeLegacyRule(family: 'ipv4' | 'ipv6', rule: NativeRule): Buffer;
-  /** Test only: decode such bytes back (the same decoder list() uses). */
-  _decodeLegacyRule(family: 'ipv4' | 'ipv6', entry: Buffer): NativeRule;
+  /**
+   * Test only: decode entry bytes with the decoder list() uses, without a libiptc handle:
+   * standard targets are read from their verdict number, and a standard-sized target whose
+   * name is in `chains` is taken for a jump to that user chain.
+   */
+  _decodeLegacyRule(family: 'ipv4' | 'ipv6', entry: Buffer, chains?: string[]): NativeRule;
   /** Test only: the semantic comparison delete/check/ensure use. */
   _sameLegacyRule(family: 'ipv4' | 'ipv6', a: NativeRule, b: NativeRule): boolean;
 }

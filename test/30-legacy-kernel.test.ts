@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall, type Family } from '../src/index';
+import { rejects } from './helpers/assert';
 import { createNetns, withNetns, type Netns } from './helpers/netns';
 
 const cli = (f: Family) => (f === 'ipv4' ? 'iptables-legacy' : 'ip6tables-legacy');
@@ -219,7 +220,7 @@ test('a transaction is all or nothing', () =>
     }
     assert.is(await save(ns, 'ipv4'), before);
     // A function that throws applies nothing either.
-    await assert.rejects(
+    await rejects(
       fw.transaction((tx) => {
         tx.append('INPUT', '-p tcp --dport 4 -j DROP');
         throw new Error('changed my mind');
@@ -246,9 +247,9 @@ test('chains, policies, counters, rename; typed errors for the kernel refusals',
   withNetns(async (ns) => {
     const fw = await Firewall.open({ netns: ns.name });
     await fw.createChain('A');
-    await assert.rejects(fw.createChain('A'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_EXISTS');
+    await rejects(fw.createChain('A'), 'ERR_CONNLIMIT_EXISTS');
     await fw.append('INPUT', '-j A');
-    await assert.rejects(fw.deleteChain('A'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_IN_USE');
+    await rejects(fw.deleteChain('A'), 'ERR_CONNLIMIT_IN_USE');
     await fw.renameChain('A', 'B');
     assert.is((await fw.list('INPUT'))[0]?.text, '-A INPUT -j B');
     await fw.setPolicy('FORWARD', 'DROP');
@@ -257,18 +258,18 @@ test('chains, policies, counters, rename; typed errors for the kernel refusals',
     await fw.deleteChain('B');
     await fw.zero();
     assert.not.match(await save(ns, 'ipv4'), /:B /);
-    await assert.rejects(fw.append('NOPE', '-j DROP'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_NOT_FOUND');
-    await assert.rejects(fw.append('INPUT', '-j NOPE'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_NOT_FOUND');
-    await assert.rejects(fw.delete('INPUT', 5), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_NOT_FOUND');
-    await assert.rejects(fw.insert('INPUT', 3, '-j DROP'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_NOT_FOUND');
-    await assert.rejects(fw.delete('INPUT', '-p tcp --dport 1 -j DROP'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_NOT_FOUND');
+    await rejects(fw.append('NOPE', '-j DROP'), 'ERR_CONNLIMIT_NOT_FOUND');
+    await rejects(fw.append('INPUT', '-j NOPE'), 'ERR_CONNLIMIT_NOT_FOUND');
+    await rejects(fw.delete('INPUT', 5), 'ERR_CONNLIMIT_NOT_FOUND');
+    await rejects(fw.insert('INPUT', 3, '-j DROP'), 'ERR_CONNLIMIT_NOT_FOUND');
+    await rejects(fw.delete('INPUT', '-p tcp --dport 1 -j DROP'), 'ERR_CONNLIMIT_NOT_FOUND');
     // A match the kernel does not have: the error names the module to load.
-    await assert.rejects(
+    await rejects(
       fw.append('INPUT', { matches: [{ kind: 'opaque', name: 'nosuchmatch', revision: 0, data: new Uint8Array(8) }], target: { kind: 'drop' } }),
       (e: { code?: string; message: string }) => e.code === 'ERR_CONNLIMIT_UNSUPPORTED' && /modprobe xt_nosuchmatch/.test(e.message),
     );
     await fw.close();
-    await assert.rejects(fw.append('INPUT', '-j DROP'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_CLOSED');
+    await rejects(fw.append('INPUT', '-j DROP'), 'ERR_CONNLIMIT_CLOSED');
     await fw.close(); // idempotent
   }));
 
@@ -278,18 +279,18 @@ test('bad input is refused before the kernel is touched', () =>
     await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
     const before = await save(ns, 'ipv4');
     for (const bad of ['-p tcp --dport 22; rm -rf /', '-m connlimit --connlimit-above 4294967296 -j DROP', '-s 10.0.0.1/33 -j DROP', '-s ::1 -j DROP', '-j $(reboot)']) {
-      await assert.rejects(fw.append('INPUT', bad), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_INVALID', bad);
+      await rejects(fw.append('INPUT', bad), 'ERR_CONNLIMIT_INVALID', bad);
     }
-    await assert.rejects(fw.append('X'.repeat(29), '-j DROP'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_INVALID');
-    await assert.rejects(fw.append('INPUT', { comment: 'x'.repeat(256) }), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_INVALID');
+    await rejects(fw.append('X'.repeat(29), '-j DROP'), 'ERR_CONNLIMIT_INVALID');
+    await rejects(fw.append('INPUT', { comment: 'x'.repeat(256) }), 'ERR_CONNLIMIT_INVALID');
     assert.is(await save(ns, 'ipv4'), before);
     await fw.close();
   }));
 
 test('namespace and lock errors are typed', async () => {
-  await assert.rejects(Firewall.open({ netns: 'cl-does-not-exist' }), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_NOT_FOUND');
-  await assert.rejects(Firewall.open({ netns: '/proc/self/status' }), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_KERNEL');
-  await assert.rejects(Firewall.open({ backend: 'nft' as never }), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_INVALID');
+  await rejects(Firewall.open({ netns: 'cl-does-not-exist' }), 'ERR_CONNLIMIT_NOT_FOUND');
+  await rejects(Firewall.open({ netns: '/proc/self/status' }), 'ERR_CONNLIMIT_KERNEL');
+  await rejects(Firewall.open({ backend: 'nft' as never }), 'ERR_CONNLIMIT_INVALID');
   await withNetns(async (ns) => {
     // Another program holds the lock (flock(1) on our own lock file) past our timeout.
     const lockPath = `/tmp/connlimit-test-${process.pid}.lock`;
@@ -297,7 +298,7 @@ test('namespace and lock errors are typed', async () => {
     await new Promise((r) => setTimeout(r, 300));
     const fw = await Firewall.open({ netns: ns.name, lockPath, lockTimeoutMs: 200 });
     const t0 = Date.now();
-    await assert.rejects(fw.append('INPUT', '-j DROP'), (e: { code?: string }) => e.code === 'ERR_CONNLIMIT_BUSY');
+    await rejects(fw.append('INPUT', '-j DROP'), 'ERR_CONNLIMIT_BUSY');
     assert.ok(Date.now() - t0 < 1500, 'the wait is bounded');
     await holder;
     await fw.append('INPUT', '-j DROP'); // free again

@@ -2,6 +2,7 @@
 #include "core/legacy/entry_codec.h"
 
 #include <arpa/inet.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/x_tables.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_connlimit.h>
@@ -318,6 +319,20 @@ Result<std::vector<uint8_t>> Encode(Family family, const RuleSpec& rule) {
 
 // ---- decoding ----
 
+// The kernel form of a standard target (what iptcc_standard_map writes): a negative verdict,
+// or a positive offset (a jump or a fall-through, which only libiptc's handle can tell).
+std::string VerdictLabel(const uint8_t* data) {
+  int verdict;
+  memcpy(&verdict, data, sizeof verdict);
+  switch (verdict) {
+    case -NF_ACCEPT - 1: return "ACCEPT";
+    case -NF_DROP - 1: return "DROP";
+    case -NF_QUEUE - 1: return "QUEUE";
+    case XT_RETURN: return "RETURN";
+    default: return "";
+  }
+}
+
 template <typename T>
 bool ReadData(const struct xt_entry_match* m, T* out) {
   if (m->u.match_size != XT_ALIGN(kMatchHeader + sizeof(T))) return false;
@@ -394,7 +409,7 @@ Match DecodeMatch(Family family, const struct xt_entry_match* m) {
 }
 
 template <typename Entry>
-Result<RuleSpec> Decode(Family family, const uint8_t* bytes, size_t size, const std::string& label,
+Result<RuleSpec> Decode(Family family, const uint8_t* bytes, size_t size, const std::optional<std::string>& label,
                         const std::function<bool(const std::string&)>& is_chain) {
   auto bad = [](const char* what) { return KernelError{"decode", EINVAL, what, -1}; };
   if (size < kEntrySize<Entry>) return bad("entry shorter than its header");
@@ -461,7 +476,7 @@ Result<RuleSpec> Decode(Family family, const uint8_t* bytes, size_t size, const 
   if (standard_sized && (tname.empty() || IsVerdictLabel(tname) || is_chain(tname))) {
     // A standard target. Read back from the kernel its name is empty and libiptc's label says
     // what it is; before libiptc maps it, the label is in the name itself.
-    const std::string& what = tname.empty() ? label : tname;
+    const std::string what = !tname.empty() ? tname : label ? *label : VerdictLabel(tdata);
     if (what.empty()) {
       rule.target.kind = Target::Kind::kNone;
     } else if (IsVerdictLabel(what)) {
@@ -545,7 +560,7 @@ Result<std::vector<uint8_t>> EncodeEntry(Family family, const RuleSpec& rule) {
   return family == Family::kIpv4 ? Encode<struct ipt_entry>(family, rule) : Encode<struct ip6t_entry>(family, rule);
 }
 
-Result<RuleSpec> DecodeEntry(Family family, const uint8_t* entry, size_t size, const std::string& label,
+Result<RuleSpec> DecodeEntry(Family family, const uint8_t* entry, size_t size, const std::optional<std::string>& label,
                              const std::function<bool(const std::string&)>& is_chain) {
   return family == Family::kIpv4 ? Decode<struct ipt_entry>(family, entry, size, label, is_chain)
                                  : Decode<struct ip6t_entry>(family, entry, size, label, is_chain);

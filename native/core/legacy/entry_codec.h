@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,10 +23,11 @@ Result<std::vector<uint8_t>> EncodeEntry(Family family, const RuleSpec& rule);
 // Decode one entry of `size` bytes.
 // `label` is what iptc_get_target() says of the entry: for a standard target whose name in the
 // blob is empty (as every rule read back from the kernel has) it tells the verdict or the
-// jump's chain. `is_chain` decides, for a blob built before libiptc mapped it, whether a
-// non-empty standard-sized target name is a user chain. Unknown matches and targets become
+// jump's chain. Without a libiptc handle (nullopt) the verdict number is read instead.
+// `is_chain` decides, for a blob built before libiptc mapped it, whether a non-empty
+// standard-sized target name is a user chain. Unknown matches and targets become
 // OpaqueExtension, byte for byte.
-Result<RuleSpec> DecodeEntry(Family family, const uint8_t* entry, size_t size, const std::string& label,
+Result<RuleSpec> DecodeEntry(Family family, const uint8_t* entry, size_t size, const std::optional<std::string>& label,
                              const std::function<bool(const std::string&)>& is_chain);
 
 // Equal in meaning, as the kernel would match them. Differs from libiptc's is_same() where

@@ -75,7 +75,7 @@ Result<Handle<Api>> Open(const TableTarget& t) {
 template <typename Api>
 Result<RuleSpec> DecodeRule(const typename Api::Entry* e, struct xtc_handle* h) {
   const char* label = Api::get_target(e, h);
-  return DecodeEntry(Api::kFamily, reinterpret_cast<const uint8_t*>(e), e->next_offset, label ? label : "",
+  return DecodeEntry(Api::kFamily, reinterpret_cast<const uint8_t*>(e), e->next_offset, std::string(label ? label : ""),
                      [h](const std::string& name) { return Api::is_chain(name.c_str(), h) != 0; });
 }
 
