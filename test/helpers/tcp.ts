@@ -80,7 +80,7 @@ export interface StartPeerOptions {
   requestTimeoutMs?: number;
 }
 
-const CHILD_SCRIPT = resolve(__dirname, 'peer-child.cjs');
+const CHILD_SCRIPT = resolve(__dirname, '..', '..', 'scripts', 'lib', 'tcp-peer.cjs');
 
 interface Pending {
   resolve(v: Record<string, unknown>): void;

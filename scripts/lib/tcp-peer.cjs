@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// TCP peer that runs INSIDE a test network namespace (started by test/helpers/tcp.ts
-// as `ip netns exec <ns> node peer-child.cjs`): a JS process cannot switch
+// TCP peer that runs INSIDE a test network namespace (started by test/helpers/tcp.ts and scripts/demo.mjs
+// as `ip netns exec <ns> node tcp-peer.cjs`): a JS process cannot switch
 // namespace, so the test drives this child over a line-based JSON protocol.
 //
 // stdin:  one JSON request per line: {"id": 1, "op": "connect", ...}
