@@ -87,7 +87,8 @@ export function tokenize(text: string): Token[] {
       continue;
     }
     if (/[\u0000-\u001f\u007f]/.test(ch) && !(quote !== null && ch === '\t')) {
-      fail(`a control character (U+${ch.charCodeAt(0).toString(16).padStart(4, '0')}) in the rule: a rule is one line`, here());
+      const cp = ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+      fail(ch === '\n' || ch === '\r' ? `a line break (U+${cp}) in the rule: a rule is one line` : `a control character (U+${cp}) in the rule`, here());
     }
     inToken = true;
     if (quote === '"') {
@@ -388,7 +389,7 @@ function applyRuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Token
       if (name === 'tcp' || name === 'udp') {
         const existing = st.builders.find((b) => b.kind === 'tcp' || b.kind === 'udp');
         if (existing) {
-          fail(`a second ${name}/${existing.kind} match: one per rule (options after -p ${existing.kind} already created one)`, v);
+          fail(`a second ${name} match: one tcp or udp match per rule (this rule has a ${existing.kind} match already)`, v);
         }
         st.builders.push(newL4(name, v));
       } else if (name === 'connlimit') {
@@ -609,6 +610,11 @@ function parseTokens(tokens: Token[], start: number, family: Family, chain: stri
         fail(i === 0 ? 'give the rule without -A CHAIN (parseSaveLine takes a whole save line)' : '-A in the middle of a rule', tok);
       }
       if (COMMANDS.has(tok.value)) fail(`${tok.value} is a command or global option of the CLI, not part of a rule`, tok);
+      if (tok.value.startsWith('--') && tok.value.length > 2) {
+        // getopt_long takes unique abbreviations; we take whole option names only.
+        const full = [...OPTIONS.keys()].filter((k) => k.startsWith(tok.value));
+        if (full.length) fail(`unknown option ${tok.value} (abbreviations are not taken: ${full.join(' or ')}?)`, tok);
+      }
       if (tok.value.startsWith('-') && tok.value.length > 1) fail(`unknown option ${tok.value}`, tok);
       fail(`unexpected '${tok.value}': expected an option`, tok);
     }
