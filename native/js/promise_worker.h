@@ -33,22 +33,37 @@ class PromiseWorker : public Napi::AsyncWorker {
   void Execute() override { result_.emplace(work_()); }
 
   void OnOK() override {
+    Settle([this](Napi::Env env) {
+      if (!result_->ok()) {
+        deferred_.Reject(ErrorFromKernel(env, result_->error()).Value());
+        return;
+      }
+      try {
+        deferred_.Resolve(done_(env, result_->value()));
+      } catch (const Napi::Error& e) {
+        deferred_.Reject(e.Value());
+      }
+    });
+  }
+
+  void OnError(const Napi::Error& e) override {
+    Settle([this, &e](Napi::Env) { deferred_.Reject(e.Value()); });
+  }
+
+ private:
+  // When the environment is going away (a Worker terminated with this call in flight), JS can
+  // no longer run and every napi call fails; there is nobody left to tell, and an exception
+  // escaping a libuv callback would abort the whole process.
+  template <typename F>
+  void Settle(F settle) {
     Napi::Env env = Env();
-    Napi::HandleScope scope(env);
-    if (!result_->ok()) {
-      deferred_.Reject(ErrorFromKernel(env, result_->error()).Value());
-      return;
-    }
     try {
-      deferred_.Resolve(done_(env, result_->value()));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
+      Napi::HandleScope scope(env);
+      settle(env);
+    } catch (const Napi::Error&) {
     }
   }
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
   PromiseWorker(const Napi::Object& receiver, const char* name, Work work, Done done)
       : Napi::AsyncWorker(receiver.Env(), name),
         receiver_(Napi::Persistent(receiver)),
