@@ -97,21 +97,24 @@ export class Transaction {
 
   /** Append a rule to the end of a chain (`iptables -A`). */
   append(chain: string, rule: RuleInput): this {
-    this.ops.push({ op: 'append', chain: this.fw.chain(chain), rule: this.rule(rule) });
+    const c = this.fw.chain(chain);
+    this.ops.push({ op: 'append', chain: c, rule: this.rule(c, rule) });
     return this;
   }
 
   /** Insert at a 1-based position (`iptables -I CHAIN N`); default 1. */
   insert(chain: string, position: number, rule: RuleInput): this {
     const index = validatePosition(position, 'position') - 1;
-    this.ops.push({ op: 'insert', chain: this.fw.chain(chain), index, rule: this.rule(rule) });
+    const c = this.fw.chain(chain);
+    this.ops.push({ op: 'insert', chain: c, index, rule: this.rule(c, rule) });
     return this;
   }
 
   /** Replace the rule at a 1-based position (`iptables -R`). */
   replace(chain: string, position: number, rule: RuleInput): this {
     const index = validatePosition(position, 'position') - 1;
-    this.ops.push({ op: 'replace', chain: this.fw.chain(chain), index, rule: this.rule(rule) });
+    const c = this.fw.chain(chain);
+    this.ops.push({ op: 'replace', chain: c, index, rule: this.rule(c, rule) });
     return this;
   }
 
@@ -119,13 +122,14 @@ export class Transaction {
   delete(chain: string, rule: RuleInput | number): this {
     const c = this.fw.chain(chain);
     if (typeof rule === 'number') this.ops.push({ op: 'deleteAt', chain: c, index: validatePosition(rule, 'position') - 1 });
-    else this.ops.push({ op: 'delete', chain: c, rule: this.rule(rule) });
+    else this.ops.push({ op: 'delete', chain: c, rule: this.rule(c, rule) });
     return this;
   }
 
   /** Append unless a rule equal in meaning is already in the chain. */
   ensure(chain: string, rule: RuleInput): this {
-    this.ops.push({ op: 'ensure', chain: this.fw.chain(chain), rule: this.rule(rule) });
+    const c = this.fw.chain(chain);
+    this.ops.push({ op: 'ensure', chain: c, rule: this.rule(c, rule) });
     return this;
   }
 
@@ -167,8 +171,11 @@ export class Transaction {
     return this;
   }
 
-  private rule(input: RuleInput): NativeRule {
+  private rule(chain: string, input: RuleInput): NativeRule {
     const native = isListedRule(input) ? (listedNative.get(input) as NativeRule) : toNativeRule(input as Exclude<RuleInput, ListedRule>, this.fw.family);
+    // The CLI refuses these (no packet there has that interface); so do we.
+    if (native.outInterface && (chain === 'INPUT' || chain === 'PREROUTING')) invalid('rule.outInterface', `-o cannot be used in ${chain}`);
+    if (native.inInterface && (chain === 'OUTPUT' || chain === 'POSTROUTING')) invalid('rule.inInterface', `-i cannot be used in ${chain}`);
     for (const x of ruleExtensions(native)) this.extensions.add(x);
     return native;
   }

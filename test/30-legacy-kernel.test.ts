@@ -282,6 +282,10 @@ test('bad input is refused before the kernel is touched', () =>
       await rejects(fw.append('INPUT', bad), 'ERR_CONNLIMIT_INVALID', bad);
     }
     await rejects(fw.append('X'.repeat(29), '-j DROP'), 'ERR_CONNLIMIT_INVALID');
+    // What the CLI refuses for a built-in chain: -o in INPUT, -i in OUTPUT.
+    const e = await rejects(fw.append('INPUT', '-o lo -j DROP'), 'ERR_CONNLIMIT_INVALID');
+    assert.is((e as { path?: string }).path, 'rule.outInterface');
+    await rejects(fw.append('OUTPUT', '-i lo -j DROP'), 'ERR_CONNLIMIT_INVALID');
     await rejects(fw.append('INPUT', { comment: 'x'.repeat(256) }), 'ERR_CONNLIMIT_INVALID');
     assert.is(await save(ns, 'ipv4'), before);
     await fw.close();
