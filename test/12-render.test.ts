@@ -247,6 +247,8 @@ const CLI: CliRow[] = [
   { name: "comment \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", family: "ipv4", chain: "INPUT", input: "-m comment --comment xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", expect: "-A INPUT -m comment --comment xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" },
   { name: "comment \"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u0", family: "ipv4", chain: "INPUT", input: "-m comment --comment 'ééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé'", expect: "-A INPUT -m comment --comment \"ééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé\"" },
   { name: "comment \"UPPER_lower-09\"", family: "ipv4", chain: "INPUT", input: "-m comment --comment UPPER_lower-09", expect: "-A INPUT -m comment --comment UPPER_lower-09" },
+  { name: "v6 negated any source", family: "ipv6", chain: "INPUT", input: "! -s ::/0", expect: "-A INPUT ! -s ::/0" },
+  { name: "v6 negated any destination with udp", family: "ipv6", chain: "INPUT", input: "! -d ::/0 -p udp --dport 1", expect: "-A INPUT ! -d ::/0 -p udp -m udp --dport 1" },
   { name: "comment v6", family: "ipv6", chain: "INPUT", input: "-m comment --comment \"hello v6\"", expect: "-A INPUT -m comment --comment \"hello v6\"" },
 ];
 
