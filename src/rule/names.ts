@@ -94,16 +94,15 @@ export function protocolSaveName(num: number): string {
  * exists (58 is `icmpv6`, 135 is `mh`), else undefined (the listing then shows the number).
  */
 export function protocolWord(num: number): ProtocolName | undefined {
-  switch (num) {
-    case 58:
-      return 'icmpv6';
-    default:
-      for (const [name, n] of Object.entries(PROTOCOL_NUMBERS) as [ProtocolName, number][]) {
-        if (n === num) return name;
-      }
-      return undefined;
-  }
+  return PROTOCOL_WORDS.get(num);
 }
+
+/** Number to word; the first word listed wins, except that 58 reads as `icmpv6`. */
+const PROTOCOL_WORDS: ReadonlyMap<number, ProtocolName> = (() => {
+  const m = new Map<number, ProtocolName>();
+  for (const [name, num] of Object.entries(PROTOCOL_NUMBERS) as [ProtocolName, number][]) if (!m.has(num)) m.set(num, name);
+  return m;
+})();
 
 /** IPPROTO_TCP / IPPROTO_UDP (linux/in.h). */
 export const IPPROTO_TCP = 6;
