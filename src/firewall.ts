@@ -13,7 +13,7 @@ import { toNativeRule } from './rule/index';
 import { renderRule } from './rule/render';
 import { ruleExtensions, toRuleSpec } from './rule/to-spec';
 import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
-import { validateChainName, validatePosition } from './rule/validate';
+import { validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
 import { drained, serialize } from './serial-queue';
 
 export type Backend = 'legacy';
@@ -173,9 +173,7 @@ export class Transaction {
 
   private rule(chain: string, input: RuleInput): NativeRule {
     const native = isListedRule(input) ? (listedNative.get(input) as NativeRule) : toNativeRule(input as Exclude<RuleInput, ListedRule>, this.fw.family);
-    // The CLI refuses these (no packet there has that interface); so do we.
-    if (native.outInterface && (chain === 'INPUT' || chain === 'PREROUTING')) invalid('rule.outInterface', `-o cannot be used in ${chain}`);
-    if (native.inInterface && (chain === 'OUTPUT' || chain === 'POSTROUTING')) invalid('rule.inInterface', `-i cannot be used in ${chain}`);
+    validateRuleForChain(native, chain);
     for (const x of ruleExtensions(native)) this.extensions.add(x);
     return native;
   }

@@ -446,8 +446,8 @@ for (const row of POSITIONS_BAD) {
 test('validateRuleForChain: -o in INPUT and -i in OUTPUT', () => {
   const out = normalizeRule({ outInterface: 'eth0' }, 'ipv4');
   const inn = normalizeRule({ inInterface: 'eth0' }, 'ipv4');
-  assert.is(catchError(() => validateRuleForChain(out, 'INPUT')).path, 'rule');
-  assert.is(catchError(() => validateRuleForChain(inn, 'POSTROUTING', 'spec')).path, 'spec');
+  assert.is(catchError(() => validateRuleForChain(out, 'INPUT')).path, 'rule.outInterface');
+  assert.is(catchError(() => validateRuleForChain(inn, 'POSTROUTING', 'spec')).path, 'spec.inInterface');
   validateRuleForChain(out, 'FORWARD');
   validateRuleForChain(inn, 'MYCHAIN');
 });

@@ -170,10 +170,10 @@ export function validatePosition(n: unknown, path: string): number {
  */
 export function validateRuleForChain(rule: NativeRule, chain: string, path = 'rule'): void {
   if (rule.outInterface && (chain === 'INPUT' || chain === 'PREROUTING')) {
-    throw new ValidationError([{ path, message: `an output interface can't be used in ${chain}` }]);
+    throw new ValidationError([{ path: `${path}.outInterface`, message: `an output interface (-o) can't be used in ${chain}` }]);
   }
   if (rule.inInterface && (chain === 'OUTPUT' || chain === 'POSTROUTING')) {
-    throw new ValidationError([{ path, message: `an input interface can't be used in ${chain}` }]);
+    throw new ValidationError([{ path: `${path}.inInterface`, message: `an input interface (-i) can't be used in ${chain}` }]);
   }
 }
 
