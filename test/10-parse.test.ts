@@ -7,6 +7,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { catchError } from './helpers/assert';
 import type { NativeMatch, NativeRule, NativeTarget } from '../src/native-types';
 import { formatAddress, formatIpv6, maskToPrefix, parseAddress, prefixToMask } from '../src/rule/address';
 import { parseRule, parseSaveLine, tokenize } from '../src/rule/index';
@@ -52,22 +53,6 @@ function connlimit(limit: number, over: Partial<Extract<NativeMatch, { kind: 'co
 const comment = (text: string): NativeMatch => ({ kind: 'comment', comment: text });
 const verdict = (v: 'ACCEPT' | 'DROP' | 'RETURN' | 'QUEUE'): NativeTarget => ({ kind: 'verdict', verdict: v });
 
-interface ErrorLike {
-  code?: string;
-  path?: string;
-  token?: string;
-  issues?: { path: string; token?: string; tokenIndex?: number }[];
-}
-
-function catchError(fn: () => unknown): ErrorLike {
-  try {
-    fn();
-  } catch (e) {
-    return e as ErrorLike;
-  }
-  assert.unreachable('expected a ValidationError');
-  return {};
-}
 
 // ---------------------------------------------------------------------------------------------
 // tokenizer

@@ -6,6 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { catchError } from './helpers/assert';
 import type { NativeMatch, NativeRule } from '../src/native-types';
 import {
   normalizeRule,
@@ -43,21 +44,6 @@ function tcp(over: Partial<Extract<NativeMatch, { kind: 'tcp' }>> = {}): NativeM
   };
 }
 
-interface ErrorLike {
-  code?: string;
-  path?: string;
-  issues?: { path: string }[];
-}
-
-function catchError(fn: () => unknown): ErrorLike {
-  try {
-    fn();
-  } catch (e) {
-    return e as ErrorLike;
-  }
-  assert.unreachable('expected a ValidationError');
-  return {};
-}
 
 /** Anything: these tests feed what a JavaScript caller might. */
 const spec = (v: unknown): RuleSpec => v as RuleSpec;

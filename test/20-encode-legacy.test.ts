@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Layer 2: the legacy encoder and decoder against bytes captured from iptables-legacy itself
-// (scripts/capture-golden.sh), never against our own output. No kernel needed.
+// (scripts/capture-golden.sh, run in a throwaway namespace), never against our own output.
+// These tests touch no kernel and no namespace: they only read the captured bytes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';

@@ -25,3 +25,22 @@ export async function rejects(
   else assert.ok(expected(e), `${what}: unexpected error ${e.code ?? ''} ${e.message}`);
   return e;
 }
+
+/** What a thrown ValidationError looks like to the table-driven tests. */
+export interface ErrorLike {
+  code?: string;
+  path?: string;
+  token?: string;
+  issues?: { path: string; token?: string; tokenIndex?: number }[];
+}
+
+/** Runs `fn`, asserts that it throws, and returns the error. */
+export function catchError(fn: () => unknown): ErrorLike {
+  try {
+    fn();
+  } catch (e) {
+    return e as ErrorLike;
+  }
+  assert.unreachable('expected a ValidationError');
+  return {};
+}

@@ -12,6 +12,9 @@ import { resolve } from 'node:path';
 /** Folder holding `<name>.hex` legacy fixtures. */
 export const LEGACY_FIXTURE_DIR = resolve(__dirname, '..', 'fixtures', 'legacy');
 
+// The fixtures were captured in throwaway network namespaces (unshare -n); reading them
+// touches no kernel.
+
 /** One recorded rule blob (`ipt_entry`/`ip6t_entry` + matches + target). */
 export interface Golden {
   name: string;
