@@ -14,6 +14,10 @@ export interface CommonOptions {
   backend?: string;
   netns?: string;
   lockTimeoutMs?: number;
+  /** metrics: HOST:PORT to serve on. */
+  listen?: string;
+  /** metrics: 'connlimit' or 'all' rules. */
+  rules?: string;
   json: boolean;
   help: boolean;
 }
@@ -31,11 +35,13 @@ const OPTIONS = {
   backend: { type: 'string' },
   netns: { type: 'string' },
   'lock-timeout': { type: 'string' },
+  listen: { type: 'string' },
+  rules: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const TAKES_VALUE = new Set(['--table', '-t', '--family', '--backend', '--netns', '--lock-timeout']);
+const TAKES_VALUE = new Set(['--table', '-t', '--family', '--backend', '--netns', '--lock-timeout', '--listen', '--rules']);
 const LONG_OPTIONS = new Set(Object.keys(OPTIONS).map((name) => `--${name}`));
 
 export function parseInvocation(argv: string[]): Invocation {
@@ -71,6 +77,8 @@ export function parseInvocation(argv: string[]): Invocation {
   if (values.backend !== undefined) options.backend = values.backend as string;
   if (values.netns !== undefined) options.netns = values.netns as string;
   if (timeout !== undefined) options.lockTimeoutMs = Number(timeout);
+  if (values.listen !== undefined) options.listen = values.listen as string;
+  if (values.rules !== undefined) options.rules = values.rules as string;
   return { command, options, rest };
 }
 

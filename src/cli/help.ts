@@ -29,6 +29,11 @@ export const COMMAND_HELP: Record<string, string> = {
   ls: 'connlimit ls [OPTIONS] [CHAIN]\n  List rules as iptables -S prints them, with their positions and counters in --json.',
   save: 'connlimit save [OPTIONS]\n  Print the table as iptables-save does.',
   flush: 'connlimit flush [OPTIONS] [CHAIN]\n  Delete every rule of a chain, or of every chain (iptables -F).',
+  metrics:
+    'connlimit metrics [OPTIONS] [--listen HOST:PORT] [--rules connlimit|all]\n' +
+    '  Serve rule counters and connlimit limits at http://HOST:PORT/metrics (default 127.0.0.1:9464)\n' +
+    '  in the Prometheus text format, or OpenMetrics when the scraper asks for it, until Ctrl-C.\n' +
+    '  Both families unless --family is given; connlimit rules only unless --rules all.',
 };
 
 export function usage(command?: string): string {

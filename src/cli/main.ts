@@ -7,6 +7,8 @@
 import { parseInvocation, type Invocation } from './args';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { COMMAND_HELP, usage } from './help';
+import { runMetricsCommand } from './metrics-command';
+import { usageError } from './usage-error';
 import { RULE_COMMANDS, runRuleCommand } from './rule-commands';
 
 /** bigint counters as strings, opaque bytes as hex: JSON cannot carry either. */
@@ -29,10 +31,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(usage(command));
       return COMMAND_HELP[command] ? EXIT.ok : EXIT.usage;
     }
+    if (command === 'metrics') return await runMetricsCommand(options, rest);
     if (!RULE_COMMANDS.has(command)) {
       process.stderr.write(`connlimit: unknown command '${command}' (try 'connlimit --help')\n`);
       return EXIT.usage;
     }
+    if (options.listen !== undefined || options.rules !== undefined) usageError('arguments', '--listen and --rules belong to metrics');
     const out = await runRuleCommand(command, options, rest);
     if (options.json) process.stdout.write(`${JSON.stringify(out.json, jsonReplacer)}\n`);
     else if (out.text) process.stdout.write(`${out.text}\n`);
