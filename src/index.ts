@@ -26,6 +26,18 @@ export {
 } from './errors';
 export type { ConnlimitErrorCode, ValidationIssue } from './errors';
 export type * from './rule/types';
+export { Conntrack } from './conntrack';
+export type {
+  ConntrackEntry,
+  ConntrackFilter,
+  ConntrackOptions,
+  ConntrackStatus,
+  ConntrackTuple,
+  CountByOptions,
+  ListOptions,
+  RuleCount,
+  TcpState,
+} from './conntrack';
 
 /**
  * Parse a rule in iptables syntax into a typed {@link RuleSpec}, validating it as the kernel

@@ -44,6 +44,9 @@ void PutAddr(nlmsghdr* nlh, uint8_t family, uint16_t v4, uint16_t v6, const Addr
 
 uint32_t KernelTupleFlags(const Filter& f) {
   uint32_t flags = 0;
+  // ctnetlink_alloc_filter() refuses CTA_FILTER with EOPNOTSUPP when nfgen_family is
+  // AF_UNSPEC (observed on v6.18): a family-less query is filtered in C++ alone.
+  if (f.family == AF_UNSPEC) return 0;
   // The kernel compares whole addresses only, and needs the family to read them.
   bool src = f.has_src && !f.src.invert && f.family != AF_UNSPEC && f.src.prefix_len == AddrLen(f.family) * 8;
   bool dst = f.has_dst && !f.dst.invert && f.family != AF_UNSPEC && f.dst.prefix_len == AddrLen(f.family) * 8;

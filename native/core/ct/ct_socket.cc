@@ -173,6 +173,7 @@ Result<DumpStats> CtSocket::Dump(const Filter& filter, const std::function<void(
 
 Result<Unit> CtSocket::StartDump(const Filter& filter) {
   stream_filter_ = filter;
+  stream_seen_ = false;
   auto sent = SendDump(filter, "ct dump");
   if (!sent.ok()) return sent.error();
   streaming_ = true;
@@ -188,9 +189,19 @@ Result<bool> CtSocket::ReadDump(size_t want, std::vector<Entry>& out) {
       if (Matches(stream_filter_, e)) out.push_back(e);
     });
     if (!info.ok()) {
+      const KernelError& err = info.error();
+      bool refused = err.op == "ct dump" && (err.errnum == EOPNOTSUPP || err.errnum == EINVAL);
+      if (refused && kernel_tuple_filter_ && KernelTupleFlags(stream_filter_) && !stream_seen_) {
+        // As in Dump(): nothing was sent yet, so ask again without the tuple filter.
+        kernel_tuple_filter_ = false;
+        auto again = SendDump(stream_filter_, "ct dump");
+        if (!again.ok()) return again.error();
+        continue;
+      }
       Drain();
-      return info.error();
+      return err;
     }
+    stream_seen_ = true;
     if (info.value().interrupted) {
       // Part of the listing is with the caller already: report, never return it silently partial.
       Drain();

@@ -81,7 +81,7 @@ class CtSocket {
   // Stream state (StartDump/ReadDump).
   Filter stream_filter_;
   bool streaming_ = false;
-  std::vector<Entry> pending_;  // decoded past `want` in the last recv
+  bool stream_seen_ = false;  // a reply to the stream request arrived
 };
 
 }  // namespace connlimit::core::ct
