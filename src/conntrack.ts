@@ -6,6 +6,7 @@
  * every entry again in C++, and aggregates while decoding, all in the libuv pool.
  */
 import * as path from 'node:path';
+import { debuglog } from 'node:util';
 import { binding } from './binding';
 import { ClosedError, fromNative, invalid, ValidationError, type NativeErrorContext, type ValidationIssue } from './errors';
 import type { NativeConntrack, NativeCtEntry, NativeCtFilter, NativeCtTuple, NativeRule } from './native-types';
@@ -14,6 +15,8 @@ import { toNativeRule } from './rule/index';
 import { isProtocolName, protocolNumber, protocolWord } from './rule/names';
 import type { Family, ListedRule, Negatable, PortSpec, Protocol, RuleSpec } from './rule/types';
 import { describe } from './rule/validate';
+
+const debug = debuglog('connlimit');
 
 /** TCP states as conntrack prints them (`enum tcp_conntrack`, include/uapi/linux/netfilter/nf_conntrack_tcp.h). */
 export type TcpState =
@@ -431,18 +434,29 @@ export class Conntrack {
   }
 
   /**
-   * Delete the entries that match `filter` and return how many the kernel removed. One
-   * kernel-filtered dump finds them, then the deletes go to the kernel many per message batch
-   * (by tuple, zone and entry id, so an entry that reused a tuple since the dump is left
-   * alone); entries that expired in between are not counted. An empty filter deletes every
-   * entry, as `conntrack -F` does.
+   * Delete the entries that match `filter` and return how many were removed.
+   *
+   * Kernel-side in one request where the kernel can apply the whole filter: a family, full
+   * addresses, a protocol, single ports (CTA_FILTER) and the mark, none of them negated. Then a
+   * kernel-filtered dump counts the matches and one filtered IPCTNL_MSG_CT_DELETE removes them
+   * (observed on Linux 6.18; a kernel whose flush does not take CTA_FILTER refuses it, and the
+   * call falls back as below). The kernel's ack carries no count: the number returned is what
+   * the dump matched an instant before, so an entry that appears or expires in between is
+   * deleted or not without being counted.
+   *
+   * Every other filter (CIDRs, port ranges, negations, TCP states, zone, status, or no family)
+   * is applied to a kernel-filtered dump in C++, and the matches are deleted by tuple, zone and
+   * entry id, many per message batch; the count is exact, and an entry that reused a tuple
+   * since the dump is left alone. An empty filter deletes every entry, as `conntrack -F` does.
    * @throws {ERR_CONNLIMIT_INVALID} a bad filter
    * @example await ct.delete({ source: '10.1.2.3', protocol: 'tcp', dport: 22 }); // 3
    */
   async delete(filter: ConntrackFilter): Promise<number> {
     if (filter === undefined) invalid('filter', 'give a filter ({} deletes every entry)');
     const nf = toNativeFilter(filter);
-    return (await this.call(() => this.native.delete(nf))).deleted;
+    const r = await this.call(() => this.native.delete(nf));
+    debug('delete %j: %d deleted (%s), %d vanished', filter, r.deleted, r.kernelSide ? 'one kernel flush' : 'by tuple', r.vanished);
+    return r.deleted;
   }
 
   /** Release the socket. Idempotent; later calls fail with ERR_CONNLIMIT_CLOSED. Calls in flight finish. */

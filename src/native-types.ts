@@ -243,7 +243,7 @@ export interface NativeConntrack {
     prefix6: number,
     top: number,
   ): Promise<{ keys: Array<string | number>; scanned: number; matched: number; kernelFiltered: boolean; restarts: number }>;
-  delete(filter: NativeCtFilter): Promise<{ matched: number; deleted: number; vanished: number }>;
+  delete(filter: NativeCtFilter): Promise<{ matched: number; deleted: number; vanished: number; kernelSide: boolean }>;
   /** Idempotent; later calls reject with op 'closed'. */
   close(): void;
 }

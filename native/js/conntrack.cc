@@ -302,6 +302,7 @@ Napi::Value Conntrack::Delete(const Napi::CallbackInfo& info) {
         o.Set("matched", Napi::Number::New(e, static_cast<double>(st.matched)));
         o.Set("deleted", Napi::Number::New(e, static_cast<double>(st.deleted)));
         o.Set("vanished", Napi::Number::New(e, static_cast<double>(st.vanished)));
+        o.Set("kernelSide", st.kernel_side);
         return o;
       });
 }

@@ -68,16 +68,17 @@ std::vector<uint8_t> EncodeStatsRequest(uint32_t seq) {
   return Bytes(buf, nlh);
 }
 
-std::vector<uint8_t> EncodeDumpRequest(const Filter& f, uint32_t seq, bool kernel_tuple_filter) {
-  uint8_t buf[kMaxRequest];
-  nlmsghdr* nlh = PutHeader(buf, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, f.family, seq);
+namespace {
 
+// The filter attributes shared by a dump and a flush: tuple filter (CTA_TUPLE_ORIG +
+// CTA_FILTER) when `tuple_filter`, then mark, and zone and status when `zone_status`.
+void PutFilter(nlmsghdr* nlh, const Filter& f, bool tuple_filter, bool zone_status) {
   uint32_t flags = KernelTupleFlags(f);
   bool src = flags & CTA_FILTER_F_CTA_IP_SRC, dst = flags & CTA_FILTER_F_CTA_IP_DST;
   bool proto = flags & CTA_FILTER_F_CTA_PROTO_NUM;
   bool sport = flags & CTA_FILTER_F_CTA_PROTO_SRC_PORT, dport = flags & CTA_FILTER_F_CTA_PROTO_DST_PORT;
 
-  if (flags && kernel_tuple_filter) {
+  if (flags && tuple_filter) {
     nlattr* tuple = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
     if (src || dst) {
       nlattr* ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
@@ -103,12 +104,39 @@ std::vector<uint8_t> EncodeDumpRequest(const Filter& f, uint32_t seq, bool kerne
     mnl_attr_put_u32(nlh, CTA_MARK, htonl(f.mark));
     mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(f.mark_mask));
   }
+  if (!zone_status) return;
   if (f.has_zone) mnl_attr_put_u16(nlh, CTA_ZONE, htons(f.zone));
   // Kernels before v5.15 ignore CTA_STATUS in a dump request; Matches() applies it anyway.
   if (f.has_status) {
     mnl_attr_put_u32(nlh, CTA_STATUS, htonl(f.status_value));
     mnl_attr_put_u32(nlh, CTA_STATUS_MASK, htonl(f.status_mask));
   }
+}
+
+}  // namespace
+
+std::vector<uint8_t> EncodeDumpRequest(const Filter& f, uint32_t seq, bool kernel_tuple_filter) {
+  uint8_t buf[kMaxRequest];
+  nlmsghdr* nlh = PutHeader(buf, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, f.family, seq);
+  PutFilter(nlh, f, kernel_tuple_filter, true);
+  return Bytes(buf, nlh);
+}
+
+bool KernelCanFlush(const Filter& f) {
+  uint32_t flags = KernelTupleFlags(f);
+  if (!flags) return false;
+  if (f.has_src && !(flags & CTA_FILTER_F_CTA_IP_SRC)) return false;
+  if (f.has_dst && !(flags & CTA_FILTER_F_CTA_IP_DST)) return false;
+  if (f.protocol >= 0 && !(flags & CTA_FILTER_F_CTA_PROTO_NUM)) return false;
+  if (f.sport.active && !(flags & CTA_FILTER_F_CTA_PROTO_SRC_PORT)) return false;
+  if (f.dport.active && !(flags & CTA_FILTER_F_CTA_PROTO_DST_PORT)) return false;
+  return !f.tcp_states && !f.tcp_states_excluded && !f.has_zone && !f.has_status;
+}
+
+std::vector<uint8_t> EncodeFlushRequest(const Filter& f, uint32_t seq) {
+  uint8_t buf[kMaxRequest];
+  nlmsghdr* nlh = PutHeader(buf, IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, f.family, seq);
+  PutFilter(nlh, f, true, false);
   return Bytes(buf, nlh);
 }
 

@@ -34,6 +34,18 @@ std::vector<uint8_t> EncodeStatsRequest(uint32_t seq);
 // refuses CTA_FILTER outright is asked again with `kernel_tuple_filter` false.
 std::vector<uint8_t> EncodeDumpRequest(const Filter& filter, uint32_t seq, bool kernel_tuple_filter = true);
 
+// Whether IPCTNL_MSG_CT_DELETE without a full tuple (a flush) can apply all of `filter` in
+// the kernel: every part must be in the tuple filter (CTA_FILTER carries at least one flag) or
+// the mark. Zone and status are left out on purpose: a kernel that predates them in
+// ctnetlink_alloc_filter (zone v6.8, status v5.15) would ignore them and delete too much,
+// whereas a kernel whose flush predates CTA_FILTER takes CTA_TUPLE_ORIG for one entry's tuple
+// and refuses a partial one (EINVAL), which is safe to fall back from.
+bool KernelCanFlush(const Filter& filter);
+
+// IPCTNL_MSG_CT_DELETE|NLM_F_ACK with the filter and no entry tuple: the kernel deletes every
+// match in one walk (ctnetlink_flush_conntrack, with CTA_FILTER support; seen on v6.18).
+std::vector<uint8_t> EncodeFlushRequest(const Filter& filter, uint32_t seq);
+
 // IPCTNL_MSG_CT_DELETE|NLM_F_ACK of one entry, by its original tuple and zone; appended to `out`
 // so many deletes go to the kernel in one sendmsg.
 void AppendDeleteRequest(std::vector<uint8_t>& out, const Entry& entry, uint32_t seq);

@@ -213,6 +213,35 @@ Result<bool> CtSocket::ReadDump(size_t want, std::vector<Entry>& out) {
 }
 
 Result<DeleteStats> CtSocket::Delete(const Filter& filter) {
+  if (kernel_flush_ && KernelCanFlush(filter)) {
+    uint64_t matched = 0;
+    auto dumped = Dump(filter, [&](const Entry&) { matched++; }, [&] { matched = 0; });
+    if (!dumped.ok()) return dumped.error();
+    if (matched == 0) return DeleteStats{};
+    uint32_t seq = ++seq_;
+    auto sent = Send(EncodeFlushRequest(filter, seq), "ct delete");
+    if (!sent.ok()) return sent.error();
+    for (;;) {
+      auto n = Receive("ct delete");
+      if (!n.ok()) return n.error();
+      auto info = DecodeChunk(buf_.data(), n.value(), seq, "ct delete", true, [](const Entry&, EntryKind) {});
+      if (!info.ok()) {
+        const KernelError& err = info.error();
+        if (err.op == "ct delete" && (err.errnum == EINVAL || err.errnum == EOPNOTSUPP)) {
+          kernel_flush_ = false;  // an older flush: do it entry by entry below
+          break;
+        }
+        if (err.op == "ct decode") Drain();
+        return err;
+      }
+      if (info.value().acks) {
+        DeleteStats st;
+        st.matched = st.deleted = matched;
+        st.kernel_side = true;
+        return st;
+      }
+    }
+  }
   std::vector<Entry> victims;
   auto dumped = Dump(filter, [&](const Entry& e) { victims.push_back(e); }, [&] { victims.clear(); });
   if (!dumped.ok()) return dumped.error();

@@ -30,6 +30,7 @@ struct DeleteStats {
   uint64_t matched = 0;    // entries the dump found matching
   uint64_t deleted = 0;    // acknowledged deletes
   uint64_t vanished = 0;   // ENOENT: gone (timed out, closed, replaced) between dump and delete
+  bool kernel_side = false;  // one filtered flush request did the deleting
 };
 
 class CtSocket {
@@ -56,8 +57,11 @@ class CtSocket {
   Result<Unit> StartDump(const Filter& filter);
   Result<bool> ReadDump(size_t want, std::vector<Entry>& out);
 
-  // Delete what matches `filter`: a kernel-filtered dump, then one IPCTNL_MSG_CT_DELETE per
-  // entry (by tuple, zone and CTA_ID), many per sendmsg. Returns exact counts.
+  // Delete what matches `filter`. When the kernel can apply the whole filter (KernelCanFlush),
+  // a kernel-filtered dump counts the matches and one filtered flush request deletes them;
+  // the flush's ack carries no count, so `deleted` is what the dump saw just before. Else (or
+  // when the kernel refuses the flush) the dump's entries are deleted one IPCTNL_MSG_CT_DELETE
+  // each (by tuple, zone and CTA_ID), many per sendmsg, and the counts are exact.
   Result<DeleteStats> Delete(const Filter& filter);
 
   static constexpr int kMaxRestarts = 3;
@@ -78,6 +82,7 @@ class CtSocket {
   uint32_t seq_ = 0;
   std::vector<uint8_t> buf_;
   bool kernel_tuple_filter_ = true;  // false once the kernel refused CTA_FILTER (pre-5.8)
+  bool kernel_flush_ = true;         // false once the kernel refused a filtered flush
   // Stream state (StartDump/ReadDump).
   Filter stream_filter_;
   bool streaming_ = false;
