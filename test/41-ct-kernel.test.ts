@@ -4,7 +4,7 @@
 // same namespace as the oracle for count, list, countBy and delete; countFor against a live
 // connlimit rule installed with the Firewall API.
 import { spawnSync } from 'node:child_process';
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -302,6 +302,22 @@ test('countFor: per /24, the connections the live connlimit rule let through, wi
     } finally {
       await peer.exit();
     }
+  }));
+
+test('no descriptor leaks: open/close and listings abandoned mid-dump give their sockets back', () =>
+  withNetns(async (ns) => {
+    await loadSynthetic(ns);
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 10; i++) {
+      const ct = await Conntrack.open({ netns: ns.name });
+      assert.ok((await ct.count()) > 300);
+      let n = 0;
+      for await (const _ of ct.list({}, { batchSize: 8 })) if (++n === 10) break; // the dump is still running
+      assert.is(n, 10);
+      await ct.close();
+    }
+    assert.is(fds(), before);
   }));
 
 test('errors: a missing namespace, bad filters before the kernel, use after close, no capability', () =>

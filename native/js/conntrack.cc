@@ -426,7 +426,10 @@ Napi::Value ConntrackList::Next(const Napi::CallbackInfo& info) {
         return b;
       },
       [this](Napi::Env e, Batch& b) -> Napi::Value {
-        if (b.done) done_ = true;
+        if (b.done) {
+          done_ = true;
+          netns_.reset();  // nothing more to open: give the namespace fd back before GC does
+        }
         if (b.entries.empty() && b.done) return e.Null();
         return EntriesToJs(e, b.entries);
       });
@@ -434,6 +437,7 @@ Napi::Value ConntrackList::Next(const Napi::CallbackInfo& info) {
 
 Napi::Value ConntrackList::Close(const Napi::CallbackInfo& info) {
   closed_ = true;
+  netns_.reset();
   // Dropping our hold closes the socket now, or when a next() in flight finishes: closing a
   // socket mid-dump is how a listing is abandoned. Never wait for the lock on the JS thread.
   shared_.reset();
