@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
@@ -318,6 +319,32 @@ test('no descriptor leaks: open/close and listings abandoned mid-dump give their
       await ct.close();
     }
     assert.is(fds(), before);
+  }));
+
+test('inside a Worker, terminated mid-dump: the process goes on and the main thread still reads the table', () =>
+  withNetns(async (ns) => {
+    await loadSynthetic(ns);
+    const source = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      require('tsx/cjs');
+      const { Conntrack } = require(workerData.index);
+      (async () => {
+        const ct = await Conntrack.open({ netns: workerData.netns });
+        parentPort.postMessage(await ct.countBy({ mask: 8 }));
+        for (;;) for await (const _ of ct.list({}, { batchSize: 4 })) {} // keep dumping until terminated
+      })();
+    `;
+    const worker = new Worker(source, { eval: true, workerData: { index: join(__dirname, '..', 'src', 'index.ts'), netns: ns.name } });
+    const counts = await new Promise<Map<string, number>>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    const ct = await Conntrack.open({ netns: ns.name });
+    assert.equal(counts, await ct.countBy({ mask: 8 }));
+    await sleep(50);
+    assert.is(await worker.terminate(), 1);
+    assert.is(await ct.count(), (await cliList(ns)).length);
+    await ct.close();
   }));
 
 test('errors: a missing namespace, bad filters before the kernel, use after close, no capability', () =>
