@@ -14,13 +14,18 @@
         "native/core/netns_guard.cc",
         "native/core/xtables_lock.cc",
         "native/core/legacy/entry_codec.cc",
-        "native/core/legacy/iptc_table.cc"
+        "native/core/legacy/iptc_table.cc",
+        "native/core/ct/counter.cc",
+        "native/core/ct/ct_decoder.cc",
+        "native/core/ct/ct_encoder.cc",
+        "native/core/ct/ct_socket.cc",
+        "native/js/conntrack.cc"
       ],
       "include_dirs": ["native"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Werror", "-O2"],
-      "libraries": ["<!@(pkg-config --libs libip4tc libip6tc)"],
+      "libraries": ["<!@(pkg-config --libs libip4tc libip6tc)", "<!@(pkg-config --libs libmnl)"],
       "conditions": [
         ["connlimit_sanitize=='1'", {
           "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"],

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/legacy/entry_codec.h"
+#include "js/conntrack.h"
 #include "js/convert.h"
 #include "js/errors.h"
 #include "js/legacy_table.h"
@@ -20,6 +21,8 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::EncodeLegacyRule>("_encodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::DecodeLegacyRule>("_decodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::SameLegacyRule>("_sameLegacyRule"),
+                             InstanceValue("Conntrack", Conntrack::Define(env), napi_enumerable),
+                             InstanceValue("ConntrackList", ConntrackList::Define(env), napi_enumerable),
                          });
   }
 

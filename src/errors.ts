@@ -212,6 +212,30 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
       hint: modprobeHint(ctx),
     });
   }
+  const ct = conntrackError(e, name, where, base);
+  if (ct) return ct;
   const detail = e.detail ? `: ${e.detail}` : '';
   return new KernelError('ERR_CONNLIMIT_KERNEL', `${e.op} failed with ${name}${detail}`, base);
+}
+
+/**
+ * ctnetlink failures (ops 'ct socket', 'ct stats', 'ct dump', 'ct delete'; src/conntrack.ts).
+ * nfnetlink answers EOPNOTSUPP for a subsystem it has no module for (nfnetlink_rcv_msg after
+ * request_module fails), and the socket itself fails with EPROTONOSUPPORT without nfnetlink.
+ */
+function conntrackError(e: NativeErrorShape, name: string, where: string, base: ConnlimitErrorOptions): Error | null {
+  if (!e.op.startsWith('ct ')) return null;
+  if (name === 'EOPNOTSUPP' || name === 'ENOTSUP' || name === 'EPROTONOSUPPORT' || (e.op === 'ct socket' && name === 'EAFNOSUPPORT')) {
+    return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `${where}: the kernel has no ctnetlink (${name})`, {
+      ...base,
+      hint: "try 'modprobe nf_conntrack_netlink'",
+    });
+  }
+  if (e.op === 'ct dump' && name === 'EINTR') {
+    return new BusyError('ERR_CONNLIMIT_BUSY', `${where}: the conntrack table changed during the dump`, {
+      ...base,
+      hint: 'retry; results are never returned partial',
+    });
+  }
+  return null;
 }

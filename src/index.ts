@@ -32,6 +32,18 @@ export { firewallMetrics } from './metrics/firewall-source';
 export type { FirewallMetricsOptions } from './metrics/firewall-source';
 export { createMetrics } from './metrics/registry';
 export type { MetricSource, Metrics, MetricsOptions } from './metrics/registry';
+export { Conntrack } from './conntrack';
+export type {
+  ConntrackEntry,
+  ConntrackFilter,
+  ConntrackOptions,
+  ConntrackStatus,
+  ConntrackTuple,
+  CountByOptions,
+  ListOptions,
+  RuleCount,
+  TcpState,
+} from './conntrack';
 
 /**
  * Parse a rule in iptables syntax into a typed {@link RuleSpec}, validating it as the kernel

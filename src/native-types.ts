@@ -174,3 +174,105 @@ export interface NativeBinding {
   /** Test only: the semantic comparison delete/check/ensure use. */
   _sameLegacyRule(family: 'ipv4' | 'ipv6', a: NativeRule, b: NativeRule): boolean;
 }
+
+/**
+ * A conntrack filter, validated and normalized by src/conntrack.ts; native/js/conntrack.cc
+ * reads it into core::ct::Filter. Everything present must hold; all on the original tuple.
+ */
+export interface NativeCtFilter {
+  /** 0 (both), 2 (AF_INET) or 10 (AF_INET6). Always set when an address is. */
+  family: 0 | 2 | 10;
+  /** IP protocol number, -1 = any. */
+  protocol: number;
+  invertProtocol: boolean;
+  /** `addr` is 4 or 16 bytes as the family says, already masked. */
+  src: { addr: Buffer; prefix: number; invert: boolean } | null;
+  dst: { addr: Buffer; prefix: number; invert: boolean } | null;
+  /** [lo, hi, invert], host order. */
+  sport: [number, number, boolean] | null;
+  dport: [number, number, boolean] | null;
+  /** Bit (1 << enum tcp_conntrack): keep only TCP entries in these states; 0 = any. */
+  tcpStates: number;
+  /** TCP entries in these states are dropped; other protocols are kept. */
+  tcpStatesExcluded: number;
+  /** [value, mask]: (ct mark & mask) == value. */
+  mark: [number, number] | null;
+  zone: number | null;
+  /** [value, mask] of enum ip_conntrack_status bits. */
+  status: [number, number] | null;
+}
+
+export interface NativeCtTuple {
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+  icmpType?: number;
+  icmpCode?: number;
+  icmpId?: number;
+}
+
+export interface NativeCtEntry {
+  family: 'ipv4' | 'ipv6';
+  protocol: number;
+  orig: NativeCtTuple;
+  reply: NativeCtTuple | null;
+  /** enum tcp_conntrack, null for other protocols. */
+  tcpState: number | null;
+  /** enum ip_conntrack_status bits. */
+  status: number;
+  /** Seconds left, null when the kernel sent none. */
+  timeout: number | null;
+  mark: number;
+  zone: number;
+  id: number;
+  counters: { origPackets: bigint; origBytes: bigint; replyPackets: bigint; replyBytes: bigint } | null;
+  /** Only from _decode: what kind of message carried the entry. */
+  kind?: 'entry' | 'new' | 'destroy';
+}
+
+export interface NativeConntrack {
+  /** Open the namespace, create the ctnetlink socket there and probe it with a stats request. */
+  open(): Promise<void>;
+  count(): Promise<{ entries: number; maxEntries: number }>;
+  /** keys: [key, count, key, count, ...], most first. top 0 = all. */
+  countBy(
+    filter: NativeCtFilter,
+    key: 'source' | 'destination',
+    prefix4: number,
+    prefix6: number,
+    top: number,
+  ): Promise<{ keys: Array<string | number>; scanned: number; matched: number; kernelFiltered: boolean; restarts: number }>;
+  delete(filter: NativeCtFilter): Promise<{ matched: number; deleted: number; vanished: number; kernelSide: boolean }>;
+  /** Idempotent; later calls reject with op 'closed'. */
+  close(): void;
+}
+
+export interface NativeConntrackList {
+  /** The next batch (whole receive buffers, at least batchSize entries unless the dump ends), or null when over. */
+  next(): Promise<NativeCtEntry[] | null>;
+  close(): void;
+}
+
+export interface NativeConntrackBinding {
+  Conntrack: (new (options: { netnsPath: string | null }) => NativeConntrack) & {
+    /** Test only: decode one receive buffer; seq -1 = any. Throws the native error shape (op 'ct decode', EBADMSG) on bad bytes. */
+    _decode(bytes: Buffer, seq?: number): {
+      entries: NativeCtEntry[];
+      done: boolean;
+      interrupted: boolean;
+      filtered: boolean;
+      acks: number;
+      notFound: number;
+      stale: number;
+      stats: { entries: number; maxEntries: number } | null;
+    };
+    /** Test only: the dump request bytes for a filter. */
+    _encodeDump(filter: NativeCtFilter, seq: number): Buffer;
+  };
+  ConntrackList: new (owner: NativeConntrack, filter: NativeCtFilter, batchSize: number) => NativeConntrackList;
+}
+
+// Declaration merging keeps this addition apart from the NativeBinding declaration above.
+// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
+export interface NativeBinding extends NativeConntrackBinding {}
