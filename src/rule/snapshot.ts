@@ -30,11 +30,13 @@ function copy(value: unknown, path: string, root: string, depth: number): unknow
   let keys: string[];
   let proto: unknown;
   let isArray: boolean;
+  let tag: string;
   try {
     // Bytes are copied too: the caller may change a shared buffer while the commit is queued.
     if (value instanceof Uint8Array) return new Uint8Array(value);
     isArray = Array.isArray(value);
     proto = Object.getPrototypeOf(value);
+    tag = Object.prototype.toString.call(value);
     keys = isArray ? [] : Object.keys(value);
   } catch (e) {
     refuse(here, threw(e));
@@ -54,8 +56,9 @@ function copy(value: unknown, path: string, root: string, depth: number): unknow
     for (let i = 0; i < length; i++) out.push(copy(read(i, `${here}[${i}]`), `${here}[${i}]`, root, depth + 1));
     return out;
   }
-  // Other built-ins (Date, Map, class instances) are left for the validator to name and refuse.
-  if (proto !== Object.prototype && proto !== null) return value;
+  // A Date, Map, boxed string... has no own keys and would read as an empty rule (match
+  // everything): refuse it here. Instances of the caller's own classes are read like objects.
+  if (proto !== Object.prototype && proto !== null && tag !== '[object Object]') refuse(here, `expected a plain object, got ${tag.slice(8, -1)}`);
   const out = Object.create(null) as Record<string, unknown>;
   for (const key of keys) {
     const at = path ? `${path}.${key}` : key;
