@@ -176,6 +176,10 @@ export class Transaction {
   private rule(chain: string, input: RuleInput): NativeRule {
     const native = isListedRule(input) ? (listedNative.get(input) as NativeRule) : toNativeRule(input as Exclude<RuleInput, ListedRule>, this.fw.family);
     validateRuleForChain(native, chain);
+    // ipt_REJECT/ip6t_REJECT declare table "filter": the kernel refuses them elsewhere (EINVAL).
+    if (native.target.kind === 'reject' && this.fw.table !== 'filter') {
+      invalid('rule.target', `REJECT is only valid in the filter table, not ${this.fw.table} (the kernel refuses it): use DROP or move the rule`);
+    }
     for (const x of ruleExtensions(native)) this.extensions.add(x);
     return native;
   }
