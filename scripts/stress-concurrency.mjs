@@ -3,12 +3,18 @@
 // 2 worker_threads, 2 child processes and 2 `iptables-legacy -w` loops on one throwaway
 // namespace and one private lock file. Prints the figures as JSON; exits 1 on any loss.
 //
-// Usage: node --import tsx scripts/stress-concurrency.mjs   (root)
+// Usage: node scripts/stress-concurrency.mjs   (root; env STRESS_OPS, STRESS_SEED)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stress } from '../test/helpers/churn.ts';
-import { createNetns, execResult } from '../test/helpers/netns.ts';
+import { createRequire } from 'node:module';
+
+// Loaded as CommonJS through tsx so the helpers' __dirname is a real directory (Workers and
+// children require files next to them).
+const require = createRequire(import.meta.url);
+require('tsx/cjs');
+const { stress } = require('../test/helpers/churn.ts');
+const { createNetns, execResult } = require('../test/helpers/netns.ts');
 
 const ops = Number(process.env.STRESS_OPS ?? 10000);
 const ns = await createNetns();

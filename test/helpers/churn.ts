@@ -115,7 +115,8 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** A shell loop of iptables-legacy -w inside the namespace, one process for the whole plan. */
 async function inCli(p: ChurnPlan, ns: Netns, lockPath: string): Promise<ActorResult> {
   const lines = plan(p).steps.map((s) => `iptables-legacy -w ${s.kind === 'append' ? '-A' : '-D'} INPUT ${ruleArgs(p.actor, s.n).map(shellQuote).join(' ')} || echo "FAIL ${s.kind} ${s.n} rc=$?"`);
-  const r = await ns.exec('sh', ['-c', lines.join('\n')], { env: { ...process.env, XTABLES_LOCKFILE: lockPath }, timeoutMs: 600_000 });
+  // The script goes in on stdin: as one -c argument it passes MAX_ARG_STRLEN (128 KiB) at 1,000 steps.
+  const r = await ns.exec('sh', ['-s'], { input: `${lines.join('\n')}\n`, env: { ...process.env, XTABLES_LOCKFILE: lockPath }, timeoutMs: 600_000 });
   const failures = (r.stdout.match(/^FAIL .*$/gm) ?? []).map((l) => `${p.actor} ${l}`);
   if (r.code !== 0 && failures.length === 0 && r.stdout.includes('FAIL')) failures.push(`${p.actor}: sh exited ${r.code}`);
   if (r.stderr.trim()) failures.push(`${p.actor} stderr: ${r.stderr.trim().slice(0, 500)}`);
