@@ -19,5 +19,5 @@ export function bundleLibrary(): string {
 
 /** The environment a bundle needs: where the built addon is. */
 export function bundleEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, NODE_OPTIONS: '', CONNLIMIT_BINDING: join(ROOT, 'build', 'Release', 'connlimit.node') };
+  return { ...process.env, NODE_OPTIONS: '', CONNLIMIT_BINDING: process.env.CONNLIMIT_BINDING || join(ROOT, 'build', 'Release', 'connlimit.node') };
 }
