@@ -7,13 +7,13 @@
 // what we render.
 //
 // Usage: node --import tsx scripts/fuzz.mjs   (root; env FUZZ_SEED, FUZZ_ITERATIONS per kind
-//        and family, default 25000 -> 100,000 draws; FUZZ_APPLY, default 2000)
+//        and family, default 50000 -> 100,000 specs + 100,000 strings; FUZZ_APPLY, default 2000)
 import { Firewall, parseRule, renderRule } from '../src/index.ts';
 import { randomSpec, randomText, rng } from '../test/helpers/fuzz-gen.ts';
 import { createNetns } from '../test/helpers/netns.ts';
 
 const seed = Number(process.env.FUZZ_SEED ?? 20261124);
-const iterations = Number(process.env.FUZZ_ITERATIONS ?? 25000);
+const iterations = Number(process.env.FUZZ_ITERATIONS ?? 50000);
 const applyMax = Number(process.env.FUZZ_APPLY ?? 2000);
 const r = rng(seed);
 // A built-in chain the rule may go to: -i and -o together only fit FORWARD.
