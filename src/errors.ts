@@ -243,7 +243,10 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
   if (e.op === 'iptc_commit' && name === 'EINVAL') {
     return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused a match or target of this commit to ${table} (its checkentry said EINVAL)`, {
       ...base,
-      hint: "'dmesg | tail' names the extension and why (a data size the kernel doesn't expect, a target outside the table or chain it allows); nothing was applied",
+      // Not "nothing was applied": when a writer that ignores the xtables lock commits between
+      // our table replace and our counter update, the kernel took our table and refused only
+      // the counters, with EINVAL too (test/73; iptables itself reports the same).
+      hint: "'dmesg | tail' names the extension and why (a data size the kernel doesn't expect, a target outside the table or chain it allows); if 'dmesg' says nothing, another program wrote the table without the xtables lock at the same moment and the change may have been applied: list to see",
     });
   }
   const detail = e.detail ? `: ${e.detail}` : '';

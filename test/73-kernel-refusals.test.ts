@@ -185,21 +185,40 @@ test('EAGAIN from a stale commit (a writer that ignores our lock): retried from 
     const rogue = ns.exec('sh', ['-c', 'for i in $(seq 1 150); do XTABLES_LOCKFILE=/tmp/cl-rogue-$$.lock iptables-legacy -w -A OUTPUT -m comment --comment rogue-$i -j ACCEPT || echo FAIL $i; done'], { timeoutMs: 50_000 });
     const ours: Promise<string>[] = [];
     for (let i = 0; i < 60; i++) {
-      ours.push(fw.append('INPUT', `-p tcp --dport ${1000 + i} -m comment --comment ours-${i} -j ACCEPT`).then(() => 'ok', (e: { code?: string }) => e.code ?? 'error'));
+      const rule = `-p tcp --dport ${1000 + i} -m comment --comment ours-${i} -j ACCEPT`;
+      ours.push(
+        fw.append('INPUT', rule).then(
+          () => 'ok',
+          (e: { code?: string; errno?: string }) => (e.code === 'ERR_CONNLIMIT_KERNEL' && e.errno !== 'EINVAL' ? `${e.code} ${e.errno}` : (e.code ?? 'error')),
+        ),
+      );
     }
     const outcomes = await Promise.all(ours);
     const r = await rogue;
     const text = await save(ns);
-    // A commit that stayed stale through every retry is ERR_CONNLIMIT_BUSY and applied nothing;
-    // on a loaded machine that can happen, anything else can't.
+    // A commit that stayed stale through every retry is ERR_CONNLIMIT_BUSY and applied nothing.
+    // A lockless commit landing between the kernel's table replace and its counter update makes
+    // the counter step fail with EINVAL after our table went in: applied, yet reported as failed
+    // (iptables-legacy says 'Invalid argument' in the same race). Only the shared lock prevents
+    // that; here we require that nothing is lost when we said ok and nothing is ever doubled.
     for (let i = 0; i < 60; i++) {
-      assert.ok(outcomes[i] === 'ok' || outcomes[i] === 'ERR_CONNLIMIT_BUSY', `ours-${i}: ${outcomes[i]}`);
-      assert.is(text.split(`--comment ours-${i} `).length - 1, outcomes[i] === 'ok' ? 1 : 0, `ours-${i}`);
+      const n = text.split(`--comment ours-${i} `).length - 1;
+      if (outcomes[i] === 'ok') assert.is(n, 1, `ours-${i}`);
+      else if (outcomes[i] === 'ERR_CONNLIMIT_BUSY') assert.is(n, 0, `ours-${i}`);
+      else {
+        assert.is(outcomes[i], 'ERR_CONNLIMIT_KERNEL', `ours-${i}`);
+        assert.ok(n <= 1, `ours-${i} x${n}`);
+      }
     }
     assert.ok(outcomes.filter((o) => o === 'ok').length >= 30, `only ${outcomes.filter((o) => o === 'ok').length} of 60 committed`);
-    // Each rogue append that said it succeeded is there (its own EAGAINs it reports as FAIL).
+    // Each rogue append that said it succeeded is there once (it reports its own failures as FAIL).
     const failed = new Set((r.stdout.match(/FAIL \d+/g) ?? []).map((s) => s.slice(5)));
-    for (let i = 1; i <= 150; i++) assert.is(text.split(`--comment rogue-${i} `).length - 1, failed.has(String(i)) ? 0 : 1, `rogue-${i}`);
+    for (let i = 1; i <= 150; i++) {
+      const n = text.split(`--comment rogue-${i} `).length - 1;
+      // Its 'Invalid argument' failures are the same race as ours above: maybe applied.
+      if (failed.has(String(i))) assert.ok(n <= 1, `rogue-${i} x${n}`);
+      else assert.is(n, 1, `rogue-${i}`);
+    }
     await fw.close();
   }));
 
