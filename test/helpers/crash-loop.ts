@@ -6,6 +6,8 @@
 // the one after it if the kill came between commit and print), never a mix, and the xtables
 // lock must be free again.
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { execResult, type Netns } from './netns';
 import { bundleEnv, bundleLibrary } from './bundle';
 import { rng } from './fuzz-gen';
@@ -108,5 +110,6 @@ export async function crashLoop(ns: Netns, lockPath: string, kills: number, seed
     if (lock.code !== 0) problems.push(`round ${round}: the xtables lock is still held after the kill`);
     rounds.push({ round, delayMs, lastPrinted, found: o.gen });
   }
+  rmSync(dirname(bundle), { recursive: true, force: true });
   return { rounds, problems, midCommitKills };
 }
