@@ -27,7 +27,7 @@
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Werror", "-O2"],
       "libraries": ["<!@(pkg-config --libs libip4tc libip6tc)", "<!@(pkg-config --libs libmnl)"],
       "conditions": [
-        ["connlimit_sanitize=='1'", {
+        ["connlimit_sanitize==1", {
           "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"],
           "ldflags": ["-fsanitize=address,undefined"]
         }]

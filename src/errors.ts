@@ -147,6 +147,11 @@ function errnoName(errno: number): string {
 
 const CAP_HINT = 'needs CAP_NET_ADMIN (and CAP_NET_RAW for legacy tables) in the target network namespace: run as root or grant the capabilities';
 
+// setns(2) into a network namespace needs CAP_SYS_ADMIN too, which a process trusted only with
+// the firewall should not get: it can run inside the namespace instead.
+const SETNS_HINT =
+  "entering another network namespace (the netns option) needs CAP_SYS_ADMIN besides CAP_NET_ADMIN over it; with only CAP_NET_ADMIN and CAP_NET_RAW, start the process inside the namespace ('ip netns exec NAME ...') and leave netns unset";
+
 function modprobeHint(ctx: NativeErrorContext): string {
   const mods = (ctx.extensions ?? []).map((x) => `xt_${x}`);
   const list = mods.length ? mods.join(' ') : 'the needed xt_* module';
@@ -165,6 +170,17 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
   const table = ctx.table ? `${ctx.family === 'ipv6' ? 'ip6' : 'ip'}tables table '${ctx.table}'` : 'table';
 
   if (e.op === 'closed') return new ClosedError(ctx.table ? `the firewall handle for ${table}` : 'the handle');
+  if (e.op === 'xtables lock' && name !== 'EWOULDBLOCK' && name !== 'EAGAIN') {
+    // Opening the lock file failed: a configuration problem, not a missing capability.
+    const Cls = name === 'EPERM' || name === 'EACCES' ? PermissionError : KernelError;
+    return new Cls(name === 'EPERM' || name === 'EACCES' ? 'ERR_CONNLIMIT_PERMISSION' : 'ERR_CONNLIMIT_KERNEL', `can't use the xtables lock file: ${where}: ${name}`, {
+      ...base,
+      hint: 'lockPath (or $XTABLES_LOCKFILE) must name a file in an existing directory this process may create and open; iptables uses /run/xtables.lock',
+    });
+  }
+  if ((name === 'EPERM' || name === 'EACCES') && e.op === 'setns') {
+    return new PermissionError('ERR_CONNLIMIT_PERMISSION', `${where}: permission denied`, { ...base, hint: SETNS_HINT });
+  }
   if (name === 'EPERM' || name === 'EACCES') {
     return new PermissionError('ERR_CONNLIMIT_PERMISSION', `${where}: permission denied`, { ...base, hint: CAP_HINT });
   }
@@ -214,6 +230,27 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
   }
   const ct = conntrackError(e, name, where, base);
   if (ct) return ct;
+  if (e.op === 'iptc_commit' && name === 'EPROTOTYPE') {
+    return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `the kernel has an extension this commit uses, but not in the revision asked for (${table})`, {
+      ...base,
+      hint: `a newer kernel may have it; ${modprobeHint(ctx).replace(/^the kernel lacks[^:]*: /, '')}`,
+    });
+  }
+  if (e.op === 'iptc_commit' && name === 'ELOOP') {
+    return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused ${table}: its chains jump in a loop (a chain reaches itself through -j/-g)`, {
+      ...base,
+      hint: 'remove the jump that closes the loop; nothing was applied',
+    });
+  }
+  if (e.op === 'iptc_commit' && name === 'EINVAL') {
+    return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused a match or target of this commit to ${table} (its checkentry said EINVAL)`, {
+      ...base,
+      // Not "nothing was applied": when a writer that ignores the xtables lock commits between
+      // our table replace and our counter update, the kernel took our table and refused only
+      // the counters, with EINVAL too (test/73; iptables itself reports the same).
+      hint: "'dmesg | tail' names the extension and why (a data size the kernel doesn't expect, a target outside the table or chain it allows); if 'dmesg' says nothing, another program wrote the table without the xtables lock at the same moment and the change may have been applied: list to see",
+    });
+  }
   const detail = e.detail ? `: ${e.detail}` : '';
   return new KernelError('ERR_CONNLIMIT_KERNEL', `${e.op} failed with ${name}${detail}`, base);
 }

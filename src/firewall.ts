@@ -10,6 +10,7 @@ import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, type NativeErrorContext } from './errors';
 import type { NativeChain, NativeLegacyTable, NativeOp, NativeRule } from './native-types';
 import { toNativeRule } from './rule/index';
+import { snapshot } from './rule/snapshot';
 import { renderRule } from './rule/render';
 import { ruleExtensions, toRuleSpec } from './rule/to-spec';
 import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
@@ -61,7 +62,8 @@ function resolveNetns(netns: string | undefined): string | null {
 }
 
 function checkOptions(o: FirewallOptions): Required<Omit<FirewallOptions, 'netns'>> & { netnsPath: string | null } {
-  if (o === null || typeof o !== 'object') invalid('options', 'must be an object');
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) invalid('options', 'must be an object');
+  o = snapshot(o, 'options');
   const known = new Set(['family', 'backend', 'table', 'netns', 'lockTimeoutMs', 'lockPath']);
   for (const k of Object.keys(o)) if (!known.has(k)) invalid(k, `unknown option (known: ${[...known].join(', ')})`);
   const family = o.family ?? 'ipv4';
@@ -174,6 +176,10 @@ export class Transaction {
   private rule(chain: string, input: RuleInput): NativeRule {
     const native = isListedRule(input) ? (listedNative.get(input) as NativeRule) : toNativeRule(input as Exclude<RuleInput, ListedRule>, this.fw.family);
     validateRuleForChain(native, chain);
+    // ipt_REJECT/ip6t_REJECT declare table "filter": the kernel refuses them elsewhere (EINVAL).
+    if (native.target.kind === 'reject' && this.fw.table !== 'filter') {
+      invalid('rule.target', `REJECT is only valid in the filter table, not ${this.fw.table} (the kernel refuses it): use DROP or move the rule`);
+    }
     for (const x of ruleExtensions(native)) this.extensions.add(x);
     return native;
   }

@@ -3,7 +3,10 @@
  * connlimit: limit parallel connections per client at the Linux kernel (xt_connlimit), fork-free.
  * Public exports only.
  */
-import { toNativeRule } from './rule/index';
+import { invalid } from './errors';
+import { toNativeRule, validateChainName } from './rule/index';
+import { snapshot } from './rule/snapshot';
+import { describe } from './rule/validate';
 import { renderRule as renderNative } from './rule/render';
 import { toRuleSpec } from './rule/to-spec';
 import type { Family, ListedRule, RuleInput, RuleSpec } from './rule/types';
@@ -45,6 +48,13 @@ export type {
   TcpState,
 } from './conntrack';
 
+/** The options argument of parseRule/renderRule, read once (it may come from plain JavaScript). */
+function readOptions<T extends object>(options: T): Partial<T> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid('options', `expected an options object, got ${describe(options)}`);
+  return snapshot(options, 'options');
+}
+
 /**
  * Parse a rule in iptables syntax into a typed {@link RuleSpec}, validating it as the kernel
  * calls would (no kernel access).
@@ -52,7 +62,7 @@ export type {
  * @example parseRule('-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT')
  */
 export function parseRule(text: string, options: { family?: Family } = {}): RuleSpec {
-  const family = options.family ?? 'ipv4';
+  const family = readOptions(options).family ?? 'ipv4';
   return toRuleSpec(toNativeRule(text, family), family);
 }
 
@@ -62,8 +72,11 @@ export function parseRule(text: string, options: { family?: Family } = {}): Rule
  * @example renderRule({ protocol: 'tcp', dport: 22, target: { kind: 'drop' } }) // '-p tcp -m tcp --dport 22 -j DROP'
  */
 export function renderRule(rule: RuleInput, options: { family?: Family; chain?: string } = {}): string {
-  const family = options.family ?? 'ipv4';
-  const spec = typeof rule === 'object' && rule !== null && 'text' in rule && 'rule' in rule ? (rule as ListedRule).rule : (rule as string | RuleSpec);
-  return renderNative(toNativeRule(spec, family), family, options.chain);
+  const o = readOptions(options);
+  const family = o.family ?? 'ipv4';
+  const chain = o.chain === undefined ? undefined : validateChainName(o.chain, 'chain');
+  const input = snapshot(rule, 'rule');
+  const spec = typeof input === 'object' && input !== null && 'text' in input && 'rule' in input ? (input as ListedRule).rule : (input as string | RuleSpec);
+  return renderNative(toNativeRule(spec, family), family, chain);
 }
 

@@ -11,4 +11,19 @@ namespace connlimit::js {
 
 Napi::Error ErrorFromKernel(Napi::Env env, const core::KernelError& e);
 
+// Runs the body of a method called from JS. A Napi::Error it throws goes to JS with napi_throw.
+// Why not let node-addon-api rethrow it: when a Worker is being terminated every napi call
+// fails, node-addon-api's own rethrow then throws a C++ exception out of the napi callback, and
+// std::terminate aborts the whole process (seen in test/75-workers-teardown). There is nobody
+// left to tell then, so a throw that fails is dropped.
+template <typename F>
+Napi::Value Guarded(Napi::Env env, F body) {
+  try {
+    return body();
+  } catch (const Napi::Error& e) {
+    napi_throw(env, e.Value());
+    return Napi::Value();
+  }
+}
+
 }  // namespace connlimit::js

@@ -22,15 +22,18 @@ Napi::Function LegacyTable::Define(Napi::Env env) {
 }
 
 LegacyTable::LegacyTable(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LegacyTable>(info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "connlimit internal: LegacyTable options");
-  auto o = info[0].As<Napi::Object>();
-  target_.family = FamilyFromJs(o.Get("family"));
-  target_.table = o.Get("table").As<Napi::String>().Utf8Value();
-  target_.lock_path = o.Get("lockPath").As<Napi::String>().Utf8Value();
-  target_.lock_timeout_ms = o.Get("lockTimeoutMs").As<Napi::Number>().Int32Value();
-  auto ns = o.Get("netnsPath");
-  if (ns.IsString()) netns_path_ = ns.As<Napi::String>().Utf8Value();
+  Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "connlimit internal: LegacyTable options");
+    auto o = info[0].As<Napi::Object>();
+    target_.family = FamilyFromJs(o.Get("family"));
+    target_.table = o.Get("table").As<Napi::String>().Utf8Value();
+    target_.lock_path = o.Get("lockPath").As<Napi::String>().Utf8Value();
+    target_.lock_timeout_ms = o.Get("lockTimeoutMs").As<Napi::Number>().Int32Value();
+    auto ns = o.Get("netnsPath");
+    if (ns.IsString()) netns_path_ = ns.As<Napi::String>().Utf8Value();
+    return Napi::Value();
+  });
 }
 
 legacy::TableTarget LegacyTable::Target() const {
@@ -47,70 +50,78 @@ std::optional<Napi::Promise> LegacyTable::Unusable(Napi::Env env) {
 }
 
 Napi::Value LegacyTable::Open(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (closed_) return *Unusable(env);
-  auto target = target_;
-  auto path = netns_path_;
-  using Opened = std::shared_ptr<core::NetnsFd>;
-  return PromiseWorker<Opened>::Start(
-      Value(), "connlimit:open",
-      [target, path]() mutable -> core::Result<Opened> {
-        Opened ns;
-        if (!path.empty()) {
-          auto fd = core::OpenNetns(path);
-          if (!fd.ok()) return fd.error();
-          ns = std::make_shared<core::NetnsFd>(fd.value());
-          target.netns_fd = fd.value();
-        }
-        auto probe = legacy::ProbeTable(target);
-        if (!probe.ok()) return probe.error();
-        return ns;
-      },
-      [this](Napi::Env e, Opened& ns) -> Napi::Value {
-        if (!closed_) {
-          netns_ = std::move(ns);
-          opened_ = true;
-        }
-        return e.Undefined();
-      });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (closed_) return *Unusable(env);
+    auto target = target_;
+    auto path = netns_path_;
+    using Opened = std::shared_ptr<core::NetnsFd>;
+    return PromiseWorker<Opened>::Start(
+        Value(), "connlimit:open",
+        [target, path]() mutable -> core::Result<Opened> {
+          Opened ns;
+          if (!path.empty()) {
+            auto fd = core::OpenNetns(path);
+            if (!fd.ok()) return fd.error();
+            ns = std::make_shared<core::NetnsFd>(fd.value());
+            target.netns_fd = fd.value();
+          }
+          auto probe = legacy::ProbeTable(target);
+          if (!probe.ok()) return probe.error();
+          return ns;
+        },
+        [this](Napi::Env e, Opened& ns) -> Napi::Value {
+          if (!closed_) {
+            netns_ = std::move(ns);
+            opened_ = true;
+          }
+          return e.Undefined();
+        });
+  });
 }
 
 Napi::Value LegacyTable::Commit(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (auto p = Unusable(env)) return *p;
-  auto ops = std::make_shared<std::vector<legacy::Op>>(OpsFromJs(info[0], target_.family));
-  auto target = Target();
-  auto keep = netns_;  // the fd stays open while the worker runs, even if close() comes first
-  return PromiseWorker<std::vector<legacy::OpResult>>::Start(
-      Value(), "connlimit:commit",
-      [target, ops, keep]() { return legacy::CommitOps(target, *ops); },
-      [](Napi::Env e, std::vector<legacy::OpResult>& r) -> Napi::Value { return OpResultsToJs(e, r); });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (auto p = Unusable(env)) return *p;
+    auto ops = std::make_shared<std::vector<legacy::Op>>(OpsFromJs(info[0], target_.family));
+    auto target = Target();
+    auto keep = netns_;  // the fd stays open while the worker runs, even if close() comes first
+    return PromiseWorker<std::vector<legacy::OpResult>>::Start(
+        Value(), "connlimit:commit",
+        [target, ops, keep]() { return legacy::CommitOps(target, *ops); },
+        [](Napi::Env e, std::vector<legacy::OpResult>& r) -> Napi::Value { return OpResultsToJs(e, r); });
+  });
 }
 
 Napi::Value LegacyTable::List(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (auto p = Unusable(env)) return *p;
-  auto target = Target();
-  auto keep = netns_;
-  auto family = target_.family;
-  return PromiseWorker<std::vector<legacy::ListedChain>>::Start(
-      Value(), "connlimit:list",
-      [target, keep]() { return legacy::ListTable(target); },
-      [family](Napi::Env e, std::vector<legacy::ListedChain>& chains) -> Napi::Value { return ChainsToJs(e, chains, family); });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (auto p = Unusable(env)) return *p;
+    auto target = Target();
+    auto keep = netns_;
+    auto family = target_.family;
+    return PromiseWorker<std::vector<legacy::ListedChain>>::Start(
+        Value(), "connlimit:list",
+        [target, keep]() { return legacy::ListTable(target); },
+        [family](Napi::Env e, std::vector<legacy::ListedChain>& chains) -> Napi::Value { return ChainsToJs(e, chains, family); });
+  });
 }
 
 Napi::Value LegacyTable::Check(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (auto p = Unusable(env)) return *p;
-  if (!info[0].IsString()) throw Napi::TypeError::New(env, "connlimit internal: check chain");
-  auto chain = info[0].As<Napi::String>().Utf8Value();
-  auto rule = std::make_shared<core::RuleSpec>(RuleFromJs(info[1], target_.family));
-  auto target = Target();
-  auto keep = netns_;
-  return PromiseWorker<int>::Start(
-      Value(), "connlimit:check",
-      [target, chain, rule, keep]() { return legacy::FindRule(target, chain, *rule); },
-      [](Napi::Env e, int& index) -> Napi::Value { return Napi::Number::New(e, index); });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (auto p = Unusable(env)) return *p;
+    if (!info[0].IsString()) throw Napi::TypeError::New(env, "connlimit internal: check chain");
+    auto chain = info[0].As<Napi::String>().Utf8Value();
+    auto rule = std::make_shared<core::RuleSpec>(RuleFromJs(info[1], target_.family));
+    auto target = Target();
+    auto keep = netns_;
+    return PromiseWorker<int>::Start(
+        Value(), "connlimit:check",
+        [target, chain, rule, keep]() { return legacy::FindRule(target, chain, *rule); },
+        [](Napi::Env e, int& index) -> Napi::Value { return Napi::Number::New(e, index); });
+  });
 }
 
 Napi::Value LegacyTable::Close(const Napi::CallbackInfo& info) {

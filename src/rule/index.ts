@@ -7,6 +7,7 @@ import { invalid } from '../errors';
 import type { NativeRule } from '../native-types';
 import type { Family, RuleSpec } from './types';
 import { parseRule } from './parse';
+import { snapshot } from './snapshot';
 import { describe, normalizeRule } from './validate';
 
 export { parseRule, parseSaveLine, tokenize } from './parse';
@@ -29,5 +30,5 @@ export { formatAddress, parseAddress } from './address';
 export function toNativeRule(input: string | RuleSpec, family: Family): NativeRule {
   if (family !== 'ipv4' && family !== 'ipv6') invalid('family', `expected 'ipv4' or 'ipv6', got ${describe(family)}`);
   if (typeof input === 'string') return parseRule(input, family);
-  return normalizeRule(input, family);
+  return normalizeRule(snapshot(input, 'rule'), family);
 }

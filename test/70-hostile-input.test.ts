@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Reliability: hostile and malformed input at every public entry point. Each bad input gets
+// ERR_CONNLIMIT_INVALID (a ValidationError), and the kernel tables, as iptables-legacy-save
+// prints them, are the same before and after. Then a seeded fuzz loop: random typed specs and
+// random iptables-syntax strings never crash or throw anything but a ValidationError, and a
+// sample of what passes validation is applied in a namespace, where the kernel must take every
+// one (no invalid blob reaches it) and the CLI must print it as we render it.
+// The long form is scripts/fuzz.mjs (FUZZ_SEED, FUZZ_ITERATIONS).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Firewall, parseRule, renderRule, type Family, type RuleInput, type RuleSpec } from '../src/index';
+import { randomSpec, randomText, rng } from './helpers/fuzz-gen';
+import { createNetns, type Netns } from './helpers/netns';
+
+/** The filter tables of both families as the CLI prints them, without timestamps and counters. */
+async function tables(ns: Netns): Promise<string> {
+  const out: string[] = [];
+  for (const cmd of ['iptables-legacy-save', 'ip6tables-legacy-save']) {
+    const r = await ns.run(cmd, ['-t', 'filter']);
+    out.push(r.stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n').replace(/\[\d+:\d+\]/g, '[0:0]'));
+  }
+  return out.join('\n');
+}
+
+/** What a call did: 'ok', or the error's code (or constructor name when it has none). */
+async function outcome(fn: () => unknown): Promise<{ code: string; message: string }> {
+  try {
+    await fn();
+    return { code: 'ok', message: '' };
+  } catch (e) {
+    const err = e as { code?: unknown; name?: string; message?: string };
+    return { code: typeof err.code === 'string' ? err.code : `${err.name ?? typeof e}`, message: String(err.message ?? e) };
+  }
+}
+
+const throwing = (key: string) =>
+  Object.defineProperty({}, key, {
+    enumerable: true,
+    get() {
+      throw new Error('getter says no');
+    },
+  });
+const trap = new Proxy({}, { ownKeys: () => { throw new Error('trap says no'); }, get: () => { throw new Error('trap says no'); } });
+const cyclic: Record<string, unknown> = { protocol: 'tcp' };
+cyclic.connlimit = cyclic;
+
+// ---------------------------------------------------------------------------------------------
+// Bad rules. [label, rule, family]. Each goes through every rule-taking entry point.
+
+const BAD_RULES: Array<[string, unknown, Family]> = [
+  // shell metacharacters and control bytes in iptables syntax
+  ['semicolon', '-p tcp --dport 22; rm -rf /', 'ipv4'],
+  ['and-and', '-j DROP && reboot', 'ipv4'],
+  ['pipe', '-j DROP | cat /etc/shadow', 'ipv4'],
+  ['backticks', '-j `id`', 'ipv4'],
+  ['dollar-paren', '-j $(reboot)', 'ipv4'],
+  ['redirect', '-j DROP > /etc/passwd', 'ipv4'],
+  ['newline', '-s 10.0.0.1\n-j ACCEPT', 'ipv4'],
+  ['NUL at end', '-j DROP\0', 'ipv4'],
+  ['NUL inside', '-p tcp\0 --dport 22 -j DROP', 'ipv4'],
+  ['NUL in comment', '-m comment --comment "a\0b" -j DROP', 'ipv4'],
+  ['newline in comment', '-m comment --comment "a\nb" -j DROP', 'ipv4'],
+  ['DEL in comment', '-m comment --comment "a\u007fb" -j DROP', 'ipv4'],
+  ['unterminated quote', '-m comment --comment "abc -j DROP', 'ipv4'],
+  ['comment 256 chars', `-m comment --comment ${'x'.repeat(256)} -j DROP`, 'ipv4'],
+  ['comment 128 two-byte chars', `-m comment --comment ${'é'.repeat(128)} -j DROP`, 'ipv4'],
+  ['-A in the rule', '-A INPUT -j DROP', 'ipv4'],
+  ['second command', '-j DROP -D INPUT 1', 'ipv4'],
+  ['unknown option', '--frobnicate 1 -j DROP', 'ipv4'],
+  ['unknown match', '-m nosuchmatch -j DROP', 'ipv4'],
+  ['unknown target', '-j NO_SUCH_TARGET!', 'ipv4'],
+  ['dangling -j', '-p tcp -j', 'ipv4'],
+  ['dangling !', '-p tcp !', 'ipv4'],
+  ['double !', '! ! -p tcp -j DROP', 'ipv4'],
+  ['port 65536', '-p tcp --dport 65536 -j DROP', 'ipv4'],
+  ['port -1', '-p tcp --dport -1 -j DROP', 'ipv4'],
+  ['port 1.5', '-p tcp --dport 1.5 -j DROP', 'ipv4'],
+  ['port hex', '-p tcp --dport 0x16 -j DROP', 'ipv4'],
+  ['port range reversed', '-p tcp --dport 1024:1 -j DROP', 'ipv4'],
+  ['port list', '-p tcp --dport 22,23 -j DROP', 'ipv4'],
+  ['port without -p', '--dport 22 -j DROP', 'ipv4'],
+  ['syn with udp', '-p udp --syn -j DROP', 'ipv4'],
+  ['connlimit 2^32', '-m connlimit --connlimit-above 4294967296 -j DROP', 'ipv4'],
+  ['connlimit -1', '-m connlimit --connlimit-above -1 -j DROP', 'ipv4'],
+  ['connlimit 1.5', '-m connlimit --connlimit-above 1.5 -j DROP', 'ipv4'],
+  ['connlimit 1e3', '-m connlimit --connlimit-above 1e3 -j DROP', 'ipv4'],
+  ['connlimit no limit', '-m connlimit --connlimit-mask 24 -j DROP', 'ipv4'],
+  ['connlimit above and upto', '-m connlimit --connlimit-above 2 --connlimit-upto 3 -j DROP', 'ipv4'],
+  ['connlimit saddr and daddr', '-m connlimit --connlimit-above 2 --connlimit-saddr --connlimit-daddr -j DROP', 'ipv4'],
+  ['mask 33 in v4', '-m connlimit --connlimit-above 2 --connlimit-mask 33 -j DROP', 'ipv4'],
+  ['mask 129 in v6', '-m connlimit --connlimit-above 2 --connlimit-mask 129 -j DROP', 'ipv6'],
+  ['mask -1', '-m connlimit --connlimit-above 2 --connlimit-mask -1 -j DROP', 'ipv4'],
+  ['source /33', '-s 10.0.0.1/33 -j DROP', 'ipv4'],
+  ['source /129', '-s 2001:db8::1/129 -j DROP', 'ipv6'],
+  ['v6 address in v4', '-s ::1 -j DROP', 'ipv4'],
+  ['v6 destination in v4', '-d 2001:db8::1 -j DROP', 'ipv4'],
+  ['v4 address in v6', '-s 10.0.0.1 -j DROP', 'ipv6'],
+  ['v4-mapped mask in v6', '-s 2001:db8::/255.255.0.0 -j DROP', 'ipv6'],
+  ['host name', '-s host.example -j DROP', 'ipv4'],
+  ['256 in an octet', '-s 256.1.1.1 -j DROP', 'ipv4'],
+  ['v6 reject in v4', '-j REJECT --reject-with icmp6-no-route', 'ipv4'],
+  ['v4 reject in v6', '-j REJECT --reject-with icmp-net-unreachable', 'ipv6'],
+  ['echo-reply reject', '-j REJECT --reject-with icmp-echo-reply', 'ipv4'],
+  ['tcp-reset without -p tcp', '-j REJECT --reject-with tcp-reset', 'ipv4'],
+  ['jump to built-in', '-j INPUT', 'ipv4'],
+  ['goto a verdict', '-g DROP', 'ipv4'],
+  ['jump name 29 chars', `-j ${'X'.repeat(29)}`, 'ipv4'],
+  ['interface 16 chars', `-i ${'x'.repeat(16)} -j DROP`, 'ipv4'],
+  ['interface with slash', '-i a/b -j DROP', 'ipv4'],
+  ['-f in v6', '-f -j DROP', 'ipv6'],
+  ['protocol 256', '-p 256 -j DROP', 'ipv4'],
+  ['protocol bogus', '-p bogus -j DROP', 'ipv4'],
+  ['tcp flags bogus', '-p tcp --tcp-flags BOGUS SYN -j DROP', 'ipv4'],
+  ['tcp option 256', '-p tcp --tcp-option 256 -j DROP', 'ipv4'],
+  ['two targets', '-j DROP -j ACCEPT', 'ipv4'],
+  // typed objects
+  ['null', null, 'ipv4'],
+  ['undefined', undefined, 'ipv4'],
+  ['number', 42, 'ipv4'],
+  ['array', [], 'ipv4'],
+  ['function', () => 1, 'ipv4'],
+  ['symbol', Symbol('rule'), 'ipv4'],
+  ['bigint', 1n, 'ipv4'],
+  ['Date', new Date(0), 'ipv4'],
+  ['Map', new Map([['target', { kind: 'drop' }]]), 'ipv4'],
+  ['unknown key', { protocol: 'tcp', frobnicate: 1 }, 'ipv4'],
+  ['own __proto__ key', JSON.parse('{"__proto__": {"target": {"kind": "drop"}}}'), 'ipv4'],
+  ['own constructor key', JSON.parse('{"constructor": {"prototype": {"polluted": true}}}'), 'ipv4'],
+  ['nested __proto__', JSON.parse('{"connlimit": {"kind": "above", "count": 1, "__proto__": {"count": 5}}}'), 'ipv4'],
+  ['__proto__ in target', JSON.parse('{"target": {"__proto__": {"kind": "drop"}}}'), 'ipv4'],
+  ['getter throws', throwing('dport'), 'ipv4'],
+  ['nested getter throws', { protocol: 'tcp', connlimit: throwing('count') }, 'ipv4'],
+  ['Proxy trap throws', trap, 'ipv4'],
+  ['cycle', cyclic, 'ipv4'],
+  ['protocol bogus (typed)', { protocol: 'bogus' }, 'ipv4'],
+  ['protocol 256 (typed)', { protocol: 256 }, 'ipv4'],
+  ['protocol -1', { protocol: -1 }, 'ipv4'],
+  ['protocol 1.5', { protocol: 1.5 }, 'ipv4'],
+  ['protocol NaN', { protocol: NaN }, 'ipv4'],
+  ['dport 65536', { protocol: 'tcp', dport: 65536 }, 'ipv4'],
+  ['dport -1', { protocol: 'tcp', dport: -1 }, 'ipv4'],
+  ['dport 1.5', { protocol: 'tcp', dport: 1.5 }, 'ipv4'],
+  ['dport Infinity', { protocol: 'tcp', dport: Infinity }, 'ipv4'],
+  ['dport string', { protocol: 'tcp', dport: '22' }, 'ipv4'],
+  ['dport bigint', { protocol: 'tcp', dport: 22n }, 'ipv4'],
+  ['dport reversed range', { protocol: 'tcp', dport: { from: 10, to: 5 } }, 'ipv4'],
+  ['dport range with extra key', { protocol: 'tcp', dport: { from: 1, to: 5, step: 2 } }, 'ipv4'],
+  ['sport without protocol', { sport: 22 }, 'ipv4'],
+  ['not with extra key', { protocol: { not: 'tcp', also: 1 } }, 'ipv4'],
+  ['connlimit count -1', { connlimit: { kind: 'above', count: -1 } }, 'ipv4'],
+  ['connlimit count 2^32', { connlimit: { kind: 'above', count: 2 ** 32 } }, 'ipv4'],
+  ['connlimit count 1.5', { connlimit: { kind: 'above', count: 1.5 } }, 'ipv4'],
+  ['connlimit count NaN', { connlimit: { kind: 'above', count: NaN } }, 'ipv4'],
+  ['connlimit count string', { connlimit: { kind: 'above', count: '2' } }, 'ipv4'],
+  ['connlimit no count', { connlimit: { kind: 'above' } }, 'ipv4'],
+  ['connlimit kind over', { connlimit: { kind: 'over', count: 2 } }, 'ipv4'],
+  ['connlimit maskBits 33', { connlimit: { kind: 'above', count: 2, maskBits: 33 } }, 'ipv4'],
+  ['connlimit maskBits 129', { connlimit: { kind: 'above', count: 2, maskBits: 129 } }, 'ipv6'],
+  ['connlimit maskBits -1', { connlimit: { kind: 'above', count: 2, maskBits: -1 } }, 'ipv4'],
+  ['connlimit maskBits 1.5', { connlimit: { kind: 'above', count: 2, maskBits: 1.5 } }, 'ipv4'],
+  ['connlimit key both', { connlimit: { kind: 'above', count: 2, key: 'both' } }, 'ipv4'],
+  ['connlimit null', { connlimit: null }, 'ipv4'],
+  ['comment 256', { comment: 'x'.repeat(256) }, 'ipv4'],
+  ['comment NUL', { comment: 'a\0b' }, 'ipv4'],
+  ['comment newline', { comment: 'a\nb' }, 'ipv4'],
+  ['comment lone surrogate', { comment: 'a\ud800b' }, 'ipv4'],
+  ['comment number', { comment: 5 }, 'ipv4'],
+  ['source v6 in v4', { source: '::1' }, 'ipv4'],
+  ['source v4 in v6', { source: '10.0.0.1' }, 'ipv6'],
+  ['source /33 (typed)', { source: '10.0.0.0/33' }, 'ipv4'],
+  ['source number', { source: 167772161 }, 'ipv4'],
+  ['source with shell', { source: '10.0.0.1;id' }, 'ipv4'],
+  ['interface 16', { inInterface: 'x'.repeat(16) }, 'ipv4'],
+  ['interface empty', { inInterface: '' }, 'ipv4'],
+  ['interface NUL', { inInterface: 'lo\0' }, 'ipv4'],
+  ['interface shell', { inInterface: 'eth0;id' }, 'ipv4'],
+  ['fragment in v6', { fragment: true }, 'ipv6'],
+  ['fragment number', { fragment: 1 }, 'ipv4'],
+  ['syn string', { protocol: 'tcp', syn: 'yes' }, 'ipv4'],
+  ['syn and tcpFlags', { protocol: 'tcp', syn: true, tcpFlags: { mask: ['SYN'], set: ['SYN'] } }, 'ipv4'],
+  ['tcpFlags bogus', { protocol: 'tcp', tcpFlags: { mask: ['BOGUS'], set: [] } }, 'ipv4'],
+  ['tcpFlags set outside mask', { protocol: 'tcp', tcpFlags: { mask: ['SYN'], set: ['ACK'] } }, 'ipv4'],
+  ['tcpOption 256', { protocol: 'tcp', tcpOption: 256 }, 'ipv4'],
+  ['target string', { target: 'DROP' }, 'ipv4'],
+  ['target unknown kind', { target: { kind: 'nope' } }, 'ipv4'],
+  ['target jump to built-in', { target: { kind: 'jump', chain: 'INPUT' } }, 'ipv4'],
+  ['target jump with shell', { target: { kind: 'jump', chain: 'A;reboot' } }, 'ipv4'],
+  ['target jump 29 chars', { target: { kind: 'jump', chain: 'X'.repeat(29) } }, 'ipv4'],
+  ['target reject v6 type in v4', { target: { kind: 'reject', with: 'icmp6-no-route' } }, 'ipv4'],
+  ['target reject tcp-reset without tcp', { target: { kind: 'reject', with: 'tcp-reset' } }, 'ipv4'],
+  ['target with extra key', { target: { kind: 'drop', chain: 'X' } }, 'ipv4'],
+  ['opaque name 29 chars', { matches: [{ kind: 'opaque', name: 'x'.repeat(29), revision: 0, data: new Uint8Array(8) }] }, 'ipv4'],
+  ['opaque name NUL', { matches: [{ kind: 'opaque', name: 'a\0b', revision: 0, data: new Uint8Array(8) }] }, 'ipv4'],
+  ['opaque revision 256', { matches: [{ kind: 'opaque', name: 'mark', revision: 256, data: new Uint8Array(8) }] }, 'ipv4'],
+  ['opaque revision -1', { matches: [{ kind: 'opaque', name: 'mark', revision: -1, data: new Uint8Array(8) }] }, 'ipv4'],
+  ['opaque data string', { matches: [{ kind: 'opaque', name: 'mark', revision: 0, data: 'abc' }] }, 'ipv4'],
+  ['opaque data 3 bytes', { matches: [{ kind: 'opaque', name: 'mark', revision: 0, data: new Uint8Array(3) }] }, 'ipv4'],
+  ['opaque data 64 KiB', { matches: [{ kind: 'opaque', name: 'mark', revision: 0, data: new Uint8Array(65536) }] }, 'ipv4'],
+  ['matches not an array', { matches: 'mark' }, 'ipv4'],
+  ['sparse huge matches', { matches: Object.assign([], { length: 2 ** 31 }) }, 'ipv4'],
+];
+
+// Entry points that take a rule. Each returns something to await; a throw counts the same.
+const RULE_ENTRY_POINTS: Array<[string, (fw: Firewall, rule: unknown, family: Family) => unknown]> = [
+  ['append', (fw, r) => fw.append('INPUT', r as RuleInput)],
+  ['insert', (fw, r) => fw.insert('INPUT', 1, r as RuleInput)],
+  ['replace', (fw, r) => fw.replace('INPUT', 1, r as RuleInput)],
+  ['delete', (fw, r) => fw.delete('INPUT', r as RuleInput)],
+  ['ensure', (fw, r) => fw.ensure('INPUT', r as RuleInput)],
+  ['check', (fw, r) => fw.check('INPUT', r as RuleInput)],
+  ['tx.append after a good op', (fw, r) => fw.transaction((tx) => void tx.append('INPUT', '-p tcp --dport 9 -j DROP').append('INPUT', r as RuleInput))],
+  ['tx.insert', (fw, r) => fw.transaction((tx) => void tx.insert('LIMITS', 1, r as RuleInput))],
+  ['tx.ensure', (fw, r) => fw.transaction((tx) => void tx.ensure('LIMITS', r as RuleInput))],
+  ['renderRule', (_fw, r, family) => renderRule(r as RuleInput, { family })],
+  ['parseRule', (_fw, r, family) => parseRule(r as string, { family })],
+];
+
+// Bad chain names and positions, through every op that takes them.
+const BAD_CHAINS: unknown[] = ['', 'X'.repeat(29), 'A B', 'A;B', 'A\0', 'a\nb', '-A', '!x', '$(id)', '`id`', 'ACCEPT', 'RETURN', 123, null, {}, ['INPUT'], Symbol('c')];
+const CHAIN_ENTRY_POINTS: Array<[string, (fw: Firewall, chain: unknown) => unknown]> = [
+  ['append', (fw, c) => fw.append(c as string, '-j DROP')],
+  ['insert', (fw, c) => fw.insert(c as string, 1, '-j DROP')],
+  ['delete', (fw, c) => fw.delete(c as string, 1)],
+  ['list', (fw, c) => fw.list(c as string)],
+  ['flush', (fw, c) => fw.flush(c as string)],
+  ['createChain', (fw, c) => fw.createChain(c as string)],
+  ['deleteChain', (fw, c) => fw.deleteChain(c as string)],
+  ['renameChain to', (fw, c) => fw.renameChain('LIMITS', c as string)],
+  ['tx.zero', (fw, c) => fw.transaction((tx) => void tx.zero(c as string))],
+  ['jump target', (fw, c) => fw.append('INPUT', { target: { kind: 'jump', chain: c as string } })],
+];
+
+const BAD_POSITIONS: unknown[] = [0, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 31, '1', null, 1n, {}, [1]];
+const POSITION_ENTRY_POINTS: Array<[string, (fw: Firewall, p: unknown) => unknown]> = [
+  ['insert', (fw, p) => fw.insert('INPUT', p as number, '-j DROP')],
+  ['replace', (fw, p) => fw.replace('INPUT', p as number, '-j DROP')],
+  ['delete', (fw, p) => fw.delete('INPUT', p as number)],
+  ['tx.insert', (fw, p) => fw.transaction((tx) => void tx.insert('INPUT', p as number, '-j DROP'))],
+];
+
+const OTHER: Array<[string, (fw: Firewall) => unknown]> = [
+  ['createChain INPUT (built-in)', (fw) => fw.createChain('INPUT')],
+  ['deleteChain OUTPUT (built-in)', (fw) => fw.deleteChain('OUTPUT')],
+  ['renameChain from built-in', (fw) => fw.renameChain('INPUT', 'X')],
+  ['renameChain to built-in', (fw) => fw.renameChain('LIMITS', 'FORWARD')],
+  ['setPolicy REJECT', (fw) => fw.setPolicy('INPUT', 'REJECT' as never)],
+  ['setPolicy lower case', (fw) => fw.setPolicy('INPUT', 'accept' as never)],
+  ['setPolicy on a user chain', (fw) => fw.setPolicy('LIMITS', 'DROP')],
+  ['setPolicy shell', (fw) => fw.setPolicy('INPUT', 'DROP; reboot' as never)],
+  ['setPolicy object', (fw) => fw.setPolicy('INPUT', { toString: () => 'DROP' } as never)],
+  ['-o in INPUT', (fw) => fw.append('INPUT', '-o lo -j DROP')],
+  ['-i in OUTPUT', (fw) => fw.append('OUTPUT', { inInterface: 'lo', target: { kind: 'drop' } })],
+  ['renderRule options null', () => renderRule('-j DROP', null as never)],
+  ['renderRule family ipv5', () => renderRule('-j DROP', { family: 'ipv5' as never })],
+  ['renderRule chain with shell', () => renderRule('-j DROP', { chain: 'INPUT; reboot' })],
+  ['renderRule options getter', () => renderRule('-j DROP', throwing('family') as never)],
+  ['parseRule number', () => parseRule(5 as never)],
+  ['parseRule options string', () => parseRule('-j DROP', 'ipv4' as never)],
+  ['parseRule family 6', () => parseRule('-j DROP', { family: 6 as never })],
+];
+
+// Options of Firewall.open.
+const BAD_OPTIONS: unknown[] = [
+  null,
+  'ipv4',
+  42,
+  [],
+  { family: 'ipv5' },
+  { family: 4 },
+  { family: 'IPV4' },
+  { backend: 'nft' },
+  { backend: 'iptables; reboot' },
+  { table: 'nope' },
+  { table: 'toString' },
+  { table: '__proto__' },
+  { table: 'constructor' },
+  { table: 'FILTER' },
+  { netns: '' },
+  { netns: 'a b' },
+  { netns: 'x\0y' },
+  { netns: '..' },
+  { netns: '$(id)' },
+  { netns: 'x'.repeat(256) },
+  { netns: 5 },
+  { lockTimeoutMs: -1 },
+  { lockTimeoutMs: 1.5 },
+  { lockTimeoutMs: NaN },
+  { lockTimeoutMs: Infinity },
+  { lockTimeoutMs: '100' },
+  { lockTimeoutMs: 600_001 },
+  { lockPath: '' },
+  { lockPath: 'a\0b' },
+  { lockPath: 5 },
+  { frobnicate: true },
+  JSON.parse('{"__proto__": {"table": "nat"}}'),
+  JSON.parse('{"constructor": {"prototype": {"x": 1}}}'),
+  throwing('family'),
+  trap,
+];
+
+test('bad input at every entry point: ERR_CONNLIMIT_INVALID, and the tables are unchanged', async () => {
+  const ns = await createNetns();
+  try {
+    const fw4 = await Firewall.open({ netns: ns.name });
+    const fw6 = await Firewall.open({ family: 'ipv6', netns: ns.name });
+    for (const fw of [fw4, fw6]) {
+      await fw.createChain('LIMITS');
+      await fw.append('INPUT', '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -m comment --comment keep -j REJECT');
+      await fw.append('LIMITS', '-j RETURN');
+    }
+    const before = await tables(ns);
+    let count = 0;
+    const wrong: string[] = [];
+    const expectInvalid = async (what: string, fn: () => unknown) => {
+      count++;
+      const r = await outcome(fn);
+      if (r.code !== 'ERR_CONNLIMIT_INVALID') wrong.push(`${what}: ${r.code} ${r.message}`);
+    };
+
+    for (const [label, rule, family] of BAD_RULES) {
+      const fw = family === 'ipv4' ? fw4 : fw6;
+      for (const [entry, call] of RULE_ENTRY_POINTS) {
+        if (entry === 'parseRule' && typeof rule !== 'string') continue;
+        if (entry === 'delete' && typeof rule === 'number') continue; // a position: see BAD_POSITIONS
+        await expectInvalid(`${entry}(${label})`, () => call(fw, rule, family));
+      }
+      assert.is(await tables(ns), before, `tables changed after ${label}`);
+    }
+    for (const chain of BAD_CHAINS) {
+      for (const [entry, call] of CHAIN_ENTRY_POINTS) await expectInvalid(`${entry}(chain ${String(chain)})`, () => call(fw4, chain));
+    }
+    for (const p of BAD_POSITIONS) {
+      for (const [entry, call] of POSITION_ENTRY_POINTS) {
+        if (entry === 'delete' && typeof p === 'object' && p !== null && !Array.isArray(p)) continue; // {} is a rule there: the empty one
+        await expectInvalid(`${entry}(position ${String(p)})`, () => call(fw4, p));
+      }
+    }
+    for (const [label, call] of OTHER) await expectInvalid(label, () => call(fw4));
+    for (const [i, o] of BAD_OPTIONS.entries()) {
+      await expectInvalid(`Firewall.open(BAD_OPTIONS[${i}])`, async () => {
+        const fw = await Firewall.open(o as never);
+        await fw.close();
+      });
+    }
+    assert.is(await tables(ns), before, 'tables changed');
+    assert.equal(wrong, [], `not a ValidationError:\n${wrong.join('\n')}`);
+    assert.ok(count >= 200, `only ${count} bad inputs`);
+    // Nothing leaked into Object.prototype from the pollution-shaped inputs.
+    assert.is(({} as Record<string, unknown>).polluted, undefined);
+    assert.is(({} as Record<string, unknown>).x, undefined);
+    assert.is(({} as Record<string, unknown>).table, undefined);
+    // The handles still work after all that.
+    await fw4.append('INPUT', '-p tcp --dport 7 -j DROP');
+    assert.is((await fw4.list('INPUT')).length, 2);
+    await fw4.close();
+    await fw6.close();
+    console.log(`  ${count} bad inputs, ${BAD_RULES.length} distinct bad rules`);
+  } finally {
+    await ns.destroy();
+  }
+});
+
+test('the validated value is the encoded value: a getter cannot change its answer after validation', async () => {
+  let reads = 0;
+  const sly = {
+    protocol: 'tcp',
+    get dport() {
+      reads++;
+      return reads === 1 ? 22 : 70000;
+    },
+  } as unknown as RuleSpec;
+  assert.is(renderRule(sly), '-p tcp -m tcp --dport 22');
+  assert.is(reads, 1);
+});
+
+/** A built-in chain the rule may go to: -i and -o together only fit FORWARD. */
+const chainFor = (text: string) => (/(^| )-o /.test(text) ? (/(^| )-i /.test(text) ? 'FORWARD' : 'OUTPUT') : 'INPUT');
+
+/** Fuzz: a typed spec or a text, per family. Returns what happened. */
+function tryOne(input: RuleInput, family: Family): { ok: true; text: string } | { ok: false; code: string; message: string } {
+  try {
+    const text = renderRule(input, { family });
+    // What renders parses back to the same rendering (iptables-save text is our input language).
+    const again = renderRule(text.replace(/^-A \S+ /, ''), { family });
+    if (again !== text) return { ok: false, code: 'ROUNDTRIP', message: `${text} -> ${again}` };
+    return { ok: true, text };
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    return { ok: false, code: err.code ?? `${(e as Error)?.name}`, message: String(err.message) };
+  }
+}
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20261124);
+
+test(`fuzz (seed ${SEED}): 20,000 random specs and strings never throw anything but a ValidationError; a sample the validator accepts is accepted by the kernel`, async () => {
+  const r = rng(SEED);
+  const accepted: Array<{ family: Family; input: RuleInput; chain: string; text: string }> = [];
+  const bad: string[] = [];
+  let valid = 0;
+  const n = 5000;
+  for (let i = 0; i < n; i++) {
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      for (const input of [randomSpec(r, family, false), randomText(r, family)] as RuleInput[]) {
+        const res = tryOne(input, family);
+        if (!res.ok) {
+          if (res.code !== 'ERR_CONNLIMIT_INVALID') bad.push(`#${i} ${family} ${JSON.stringify(input, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}: ${res.code} ${res.message}`);
+          continue;
+        }
+        valid++;
+        const chain = chainFor(res.text);
+        if (accepted.length < 400 && r() < 0.1) accepted.push({ family, input, chain, text: res.text });
+      }
+    }
+  }
+  assert.equal(bad.slice(0, 10), [], `${bad.length} inputs threw something else`);
+  assert.ok(valid > n / 4, `only ${valid} valid draws: the generator is too hostile to test the apply path`);
+
+  const ns = await createNetns();
+  try {
+    const fws = { ipv4: await Firewall.open({ netns: ns.name }), ipv6: await Firewall.open({ family: 'ipv6', netns: ns.name }) };
+    for (const fw of Object.values(fws)) await fw.createChain('LIMITS');
+    const refused: string[] = [];
+    for (const a of accepted) {
+      const res = await outcome(() => fws[a.family].append(a.chain, a.input));
+      // The only refusal allowed is ours, before the kernel: a jump to a chain that doesn't exist.
+      if (res.code === 'ok') continue;
+      if (res.code === 'ERR_CONNLIMIT_NOT_FOUND' && /-[jg] \S+$/.test(a.text) && !/-[jg] LIMITS$/.test(a.text)) continue;
+      refused.push(`${a.family} ${a.chain} ${a.text}: ${res.code} ${res.message}`);
+    }
+    assert.equal(refused, [], 'the kernel refused rules that passed validation');
+    // The CLI prints what the kernel holds exactly as we render it.
+    for (const [family, fw] of Object.entries(fws)) {
+      const cli = family === 'ipv4' ? 'iptables-legacy-save' : 'ip6tables-legacy-save';
+      const theirs = (await ns.run(cli, ['-t', 'filter'])).stdout.split('\n').filter((l) => l.startsWith('-A'));
+      const ours = (await fw.save()).split('\n').filter((l) => l.startsWith('-A'));
+      assert.equal(ours, theirs);
+      await fw.close();
+    }
+    console.log(`  ${4 * n} draws, ${valid} valid, ${accepted.length} applied in a namespace`);
+  } finally {
+    await ns.destroy();
+  }
+});
+
+test.run();
