@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// `npm run bench [-- --quick] [-- --out FILE] [-- --only legacy,runtime]`
+// `npm run bench [-- --quick] [--out FILE] [--only legacy,runtime] [--rounds N]`
 //
 // Measures the library beside the CLI tools and the kernel floor, in one run, each row in a
 // fresh throwaway network namespace, variants interleaved (A,B,C,B,C,A,...) so a busy machine
@@ -31,6 +31,8 @@ const outIdx = argv.indexOf('--out');
 const out = outIdx >= 0 ? path.resolve(argv[outIdx + 1]) : quick ? null : path.join(ROOT, 'docs', 'BENCHMARKS.md');
 const onlyIdx = argv.indexOf('--only');
 const only = onlyIdx >= 0 ? new Set(argv[onlyIdx + 1].split(',')) : null;
+const roundsIdx = argv.indexOf('--rounds');
+const fixedRounds = roundsIdx >= 0 ? Number(argv[roundsIdx + 1]) : null;
 
 function sh(file, args) {
   try {
@@ -72,7 +74,7 @@ const ctx = {
   toNativeRule,
   parseRule: (text) => toRuleSpec(toNativeRule(text, 'ipv4'), 'ipv4'),
   floorBin: buildFloor(tmp),
-  rounds: (size) => (quick ? 3 : size >= 10000 ? 11 : size >= 1000 ? 15 : 31),
+  rounds: (size) => fixedRounds ?? (quick ? 3 : size >= 10000 ? 11 : size >= 1000 ? 15 : 31),
 };
 
 const sections = [];

@@ -35,7 +35,8 @@ export function summary(samples) {
 /**
  * Runs every variant once per round, in rotating order (A,B,C then B,C,A ...), so load from
  * other processes lands on all of them alike and the ratios stay meaningful on a busy machine.
- * A variant returns the milliseconds it measured (or undefined to have the call timed here);
+ * A variant that times itself resolves `{ elapsedMs }`; anything else it resolves is ignored
+ * and the call is timed here;
  * `between` runs untimed after each call (to put the table back as it was).
  */
 export async function interleave(variants, rounds, { warmup = 1, between } = {}) {
@@ -46,7 +47,8 @@ export async function interleave(variants, rounds, { warmup = 1, between } = {})
     for (const name of order) {
       const t0 = performance.now();
       const measured = await variants[name]();
-      const ms = typeof measured === 'number' ? measured : performance.now() - t0;
+      const elapsed = performance.now() - t0;
+      const ms = typeof measured?.elapsedMs === 'number' ? measured.elapsedMs : elapsed;
       if (r >= 0) out[name].push(ms);
       if (between) await between(name);
     }
@@ -111,10 +113,10 @@ export function writeEntries(file, binding, toNativeRule, rules, family = 'ipv4'
   return file;
 }
 
-/** Runs the floor in a namespace; resolves the milliseconds it measured in-process. */
+/** Runs the floor in a namespace; resolves `{ elapsedMs }`, the time it measured in-process. */
 export async function floor(ns, bin, mode, table, chain, entriesFile) {
   const out = await ns.exec(bin, [mode, table, chain, entriesFile]);
-  return Number(out.trim()) / 1e6;
+  return { elapsedMs: Number(out.trim()) / 1e6 };
 }
 
 // ---- formatting ------------------------------------------------------------------------------

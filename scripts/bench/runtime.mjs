@@ -92,12 +92,12 @@ async function overheadRow(ctx) {
   const per = (fn) => async () => {
     const t0 = performance.now();
     for (let i = 0; i < batch; i++) await fn();
-    return (performance.now() - t0) / batch;
+    return { elapsedMs: (performance.now() - t0) / batch };
   };
   const perSync = (fn) => async () => {
     const t0 = performance.now();
     for (let i = 0; i < batch; i++) fn();
-    return (performance.now() - t0) / batch;
+    return { elapsedMs: (performance.now() - t0) / batch };
   };
   return interleave(
     {
