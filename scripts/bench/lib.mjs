@@ -63,6 +63,8 @@ export function run(file, args, { input, env } = {}) {
       if (err) reject(new Error(`${[file, ...args].join(' ').slice(0, 200)}: ${stderr.trim() || err.message}`));
       else resolve(stdout);
     });
+    // A child that fails early closes its stdin: let its exit status and stderr tell why.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
 }
