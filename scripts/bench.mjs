@@ -10,7 +10,7 @@
 // Runs under tsx (`node --import tsx`) straight from src/, so what is measured is the code in
 // the tree, not a stale dist/. Needs root (namespaces), cc, pkg-config and libiptc headers.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -91,6 +91,10 @@ for (const g of groups) {
   sections.push(...r.sections);
   targets.push(...r.targets);
 }
+// Print in row order whatever order the groups measured in (row 7 runs before row 6 so big
+// transactions don't mask a leak).
+const rowOf = (s) => Number(/Row (\d+)/.exec(s.heading)?.[1] ?? 99);
+sections.sort((a, b) => rowOf(a) - rowOf(b));
 const took = ((performance.now() - t0) / 1000).toFixed(0);
 
 const lines = [
@@ -113,6 +117,12 @@ if (!quick) {
 lines.push('## Targets', '', '| target | measured | met |', '|---|---|---|');
 for (const t of targets) lines.push(`| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`);
 lines.push('');
+const missed = targets.filter((t) => !t.met && t.why);
+if (missed.length) {
+  lines.push('Why the misses, and what would close them:', '');
+  for (const t of missed) lines.push(`- *${t.target}*: ${t.why}`);
+  lines.push('');
+}
 for (const s of sections) {
   lines.push(`## ${s.heading}`, '', s.table, '');
   for (const n of s.notes) lines.push(n, '');
@@ -122,6 +132,15 @@ if (pending.length) {
   for (const g of pending) lines.push(`- **${g.id}** (rows ${g.rows}): ${g.todo}`);
   lines.push('');
 }
+// Hand-written analysis below this marker in the output file survives a re-run.
+const MARKER = '<!-- Everything below this line is written by hand and kept by `npm run bench`. -->';
+let kept = '';
+if (out && existsSync(out)) {
+  const old = readFileSync(out, 'utf8');
+  const at = old.indexOf(MARKER);
+  if (at >= 0) kept = old.slice(at);
+}
+if (kept) lines.push(kept.trimEnd(), '');
 const text = lines.join('\n');
 process.stdout.write(`${text}\n`);
 if (out) {
