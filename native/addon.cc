@@ -10,6 +10,7 @@
 #include "js/convert.h"
 #include "js/errors.h"
 #include "js/legacy_table.h"
+#include "js/promise_worker.h"
 
 namespace connlimit::js {
 
@@ -23,6 +24,8 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::SameLegacyRule>("_sameLegacyRule"),
                              InstanceValue("Conntrack", Conntrack::Define(env), napi_enumerable),
                              InstanceValue("ConntrackList", ConntrackList::Define(env), napi_enumerable),
+                             InstanceMethod<&ConnlimitAddon::Ping>("_ping"),
+                             InstanceMethod<&ConnlimitAddon::PingSync>("_pingSync"),
                          });
   }
 
@@ -60,6 +63,18 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
     bool same = core::legacy::SameRule(family, RuleFromJs(info[1], family), RuleFromJs(info[2], family));
     return Napi::Boolean::New(info.Env(), same);
   }
+
+  // Test only (benchmarks): one PromiseWorker round trip that does no work, the floor of our
+  // per-call overhead (queue to the libuv pool, run, settle the promise on the main thread).
+  Napi::Value Ping(const Napi::CallbackInfo& info) {
+    return PromiseWorker<core::Unit>::Start(
+        info.This().As<Napi::Object>(), "connlimit:ping", []() -> core::Result<core::Unit> { return core::Unit{}; },
+        [](Napi::Env env, core::Unit&) -> Napi::Value { return env.Undefined(); });
+  }
+
+  // Test only (benchmarks): a synchronous call that does no work, to set _ping beside the bare
+  // cost of crossing into the addon.
+  Napi::Value PingSync(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
 };
 
 }  // namespace connlimit::js

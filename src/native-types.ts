@@ -165,6 +165,10 @@ export interface NativeBinding {
   LegacyTable: new (options: NativeLegacyTableOptions) => NativeLegacyTable;
   /** Test only: the ipt_entry/ip6t_entry bytes our encoder builds (counters and comefrom zero). */
   _encodeLegacyRule(family: 'ipv4' | 'ipv6', rule: NativeRule): Buffer;
+  /** Test only (benchmarks): one async round trip through the libuv pool that does no work. */
+  _ping(): Promise<void>;
+  /** Test only (benchmarks): a synchronous call into the addon that does nothing. */
+  _pingSync(): void;
   /**
    * Test only: decode entry bytes with the decoder list() uses, without a libiptc handle:
    * standard targets are read from their verdict number, and a standard-sized target whose

@@ -56,6 +56,8 @@ export interface Token {
 }
 
 const SHELL_META = new Set([';', '|', '&', '<', '>', '`', '$', '(', ')']);
+/** Text tokenize() may split on spaces and tabs alone: none of the characters the loop treats specially (tab excepted). */
+const PLAIN_RULE = /^[^"'\\\u0000-\u0008\u000a-\u001f\u007f;|&<>`$()]*$/;
 
 function fail(message: string, tok: Token): never {
   invalid('rule', message, { token: tok.value, index: tok.index });
@@ -70,6 +72,15 @@ function fail(message: string, tok: Token): never {
  */
 export function tokenize(text: string): Token[] {
   if (typeof text !== 'string') invalid('rule', 'expected the rule as a string');
+  // Most rules have no quotes, backslashes, control characters or shell metacharacters: then
+  // the words are the runs between spaces and tabs, and one regex test and a split find them
+  // (the loop below costs tens of µs a rule, which a 10k-rule transaction pays 10k times).
+  if (PLAIN_RULE.test(text)) {
+    const words = text.split(/[ \t]+/);
+    const tokens: Token[] = [];
+    for (const value of words) if (value !== '') tokens.push({ value, index: tokens.length });
+    return tokens;
+  }
   const tokens: Token[] = [];
   let cur = '';
   let inToken = false;

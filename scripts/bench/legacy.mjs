@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Legacy (x_tables) rows 1-3: one append, one big transaction, one delete by spec; the library
+// beside `iptables-legacy(-restore)` and the libiptc floor, interleaved in one namespace per row.
+import * as path from 'node:path';
+import { benchNetns, cell, floor, interleave, ms, ratio, table, writeEntries } from './lib.mjs';
+
+/** The rule every row writes: a connlimit rule as a user would type it. */
+export const RULE = '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT';
+/** Rules already present: connlimit rules (they cost ~4× plain ones per table replace). */
+export const filler = (i) => `-p tcp --syn --dport ${1024 + (i % 60000)} -m connlimit --connlimit-above 2 -j REJECT`;
+
+/** Puts `n` connlimit rules into INPUT with one restore (setup, untimed). */
+export async function prefill(ns, n) {
+  if (n === 0) return;
+  const lines = ['*filter'];
+  for (let i = 0; i < n; i++) lines.push(`-A INPUT ${filler(i)}`);
+  lines.push('COMMIT', '');
+  await ns.exec('iptables-legacy-restore', ['-w', '--noflush'], lines.join('\n'));
+}
+
+async function openFw(ctx, ns) {
+  return ctx.Firewall.open({ family: 'ipv4', netns: ns.path, lockPath: ns.lockPath });
+}
+
+/** Row 1: one connlimit rule appended with N rules present. */
+async function appendRow(ctx, size) {
+  const ns = await benchNetns(ctx.tmp);
+  try {
+    await prefill(ns, size);
+    const fw = await openFw(ctx, ns);
+    const entry = writeEntries(path.join(ctx.tmp, `append-${ns.name}.bin`), ctx.binding, ctx.toNativeRule, [RULE]);
+    const variants = {
+      library: () => fw.append('INPUT', RULE),
+      cli: () => ns.exec('iptables-legacy', ['-w', '-A', 'INPUT', ...RULE.split(' ')]),
+      floor: () => floor(ns, ctx.floorBin, 'append', 'filter', 'INPUT', entry),
+    };
+    // The spawn alone (`ip netns exec NS true`): how much of the CLI's time is not iptables.
+    variants.spawn = () => ns.exec('true', []);
+    const r = await interleave(variants, ctx.rounds(size), {
+      // Back to N rules before the next call, so every call sees the same table.
+      between: (name) => (name === 'spawn' ? undefined : fw.delete('INPUT', size + 1)),
+    });
+    await fw.close();
+    return r;
+  } finally {
+    await ns.done();
+  }
+}
+
+/** Row 2: N rules in one transaction, into an empty chain. */
+async function transactionRow(ctx, size) {
+  const ns = await benchNetns(ctx.tmp);
+  try {
+    const rules = Array.from({ length: size }, (_, i) => filler(i));
+    const restore = ['*filter', ...rules.map((r) => `-A INPUT ${r}`), 'COMMIT', ''].join('\n');
+    const entries = writeEntries(path.join(ctx.tmp, `batch-${ns.name}.bin`), ctx.binding, ctx.toNativeRule, rules);
+    const fw = await openFw(ctx, ns);
+    const r = await interleave(
+      {
+        library: () =>
+          fw.transaction((tx) => {
+            for (const rule of rules) tx.append('INPUT', rule);
+          }),
+        cli: () => ns.exec('iptables-legacy-restore', ['-w', '--noflush'], restore),
+        floor: () => floor(ns, ctx.floorBin, 'batch', 'filter', 'INPUT', entries),
+      },
+      ctx.rounds(size),
+      { between: () => fw.flush('INPUT') },
+    );
+    await fw.close();
+    return r;
+  } finally {
+    await ns.done();
+  }
+}
+
+/** Row 3: delete by spec the last of N+1 rules (the whole chain is searched). */
+async function deleteRow(ctx, size) {
+  const ns = await benchNetns(ctx.tmp);
+  try {
+    await prefill(ns, size);
+    const fw = await openFw(ctx, ns);
+    await fw.append('INPUT', RULE);
+    const entry = writeEntries(path.join(ctx.tmp, `delete-${ns.name}.bin`), ctx.binding, ctx.toNativeRule, [RULE]);
+    const r = await interleave(
+      {
+        library: () => fw.delete('INPUT', RULE),
+        cli: () => ns.exec('iptables-legacy', ['-w', '-D', 'INPUT', ...RULE.split(' ')]),
+        floor: () => floor(ns, ctx.floorBin, 'delete', 'filter', 'INPUT', entry),
+      },
+      ctx.rounds(size),
+      { between: () => fw.append('INPUT', RULE) },
+    );
+    await fw.close();
+    return r;
+  } finally {
+    await ns.done();
+  }
+}
+
+export async function run(ctx) {
+  const k = (n) => (n >= 1000 ? `${n / 1000}k` : String(n));
+  const sections = [];
+  const targets = [];
+
+  const appendSizes = ctx.quick ? [0, 100] : [0, 1000, 10000];
+  const appendRows = [];
+  for (const size of appendSizes) {
+    ctx.log(`row 1: append with ${k(size)} connlimit rules present`);
+    const r = await appendRow(ctx, size);
+    const bare = Math.max(r.cli.median - r.spawn.median, 0);
+    appendRows.push([
+      k(size), cell(r.library), cell(r.cli), cell(r.floor), ratio(r.library.median, r.floor.median), ratio(r.cli.median, r.library.median),
+      ms(r.spawn.median), ratio(bare, r.library.median), r.library.n,
+    ]);
+    const within = r.library.median / r.floor.median;
+    targets.push({
+      target: `legacy append within 1.2× of the libiptc floor (${k(size)} rules)`,
+      measured: ratio(r.library.median, r.floor.median),
+      met: within <= 1.2,
+      why:
+        size >= 1000
+          ? 'The kernel table replace dominates both sides; the difference is the fixed per-call cost below, within run-to-run noise on a loaded machine.'
+          : 'Fixed per-call cost against a floor of ~0.05–0.15 ms: one libuv pool round trip (row 8: ~0.02–0.04 ms back to back, 0.1–1 ms when both threads were asleep, row 8b), parsing the rule text (~10–50 µs), converting it at the addon boundary (~12 µs), the lock file and /proc/thread-self/ns/net open/close and two setns (~20 µs). The floor pays none of these; the off-main-thread design pays the round trip by construction.',
+    });
+    if (size === 0) {
+      targets.push({
+        target: 'legacy append ≥100× faster than the CLI on an empty table',
+        measured: ratio(r.cli.median, r.library.median),
+        met: r.cli.median / r.library.median >= 100,
+        why: 'The CLI here includes `ip netns exec` (its own column in row 1); even the reference 1.3 ms CLI figure would need the library at 13 µs, below one pool round trip.',
+      });
+    }
+  }
+  sections.push({
+    heading: 'Row 1 · one connlimit rule appended (legacy)',
+    table: table(['rules present', 'library', 'iptables-legacy -A', 'libiptc floor', 'library / floor', 'CLI / library', '`ip netns exec` alone', '(CLI − that) / library', 'n'], appendRows),
+    notes: [
+      `Rule: \`${RULE}\`; the rules present are connlimit rules of the same shape. After each call the rule is deleted again (untimed), so every call sees the same table.`,
+      'library: `await fw.append()` timed in Node (rule parsing, queue, libuv pool, xtables lock, setns, libiptc, commit). CLI: `ip netns exec NS iptables-legacy -w -A ...` timed around the child process. floor: scripts/bench/iptc-floor.c, iptc_init + iptc_append_entry + iptc_commit + iptc_free timed in-process, on the same entry bytes.',
+      "`ip netns exec NS true` is timed in the same rounds: a CLI called from the caller's own namespace doesn't pay it, so `(CLI − that) / library` gives the CLI's time without it, over the library's.",
+    ].filter(Boolean),
+  });
+
+  const txSizes = ctx.quick ? [100] : [1000, 10000];
+  const txRows = [];
+  for (const size of txSizes) {
+    ctx.log(`row 2: ${k(size)} rules in one transaction`);
+    const r = await transactionRow(ctx, size);
+    txRows.push([k(size), cell(r.library), cell(r.cli), cell(r.floor), ratio(r.library.median, r.floor.median), ratio(r.cli.median, r.library.median), r.library.n]);
+    if (size >= 10000 || ctx.quick) {
+      targets.push({
+        target: `${k(size)}-rule transaction within 1.2× of the libiptc floor`,
+        measured: ratio(r.library.median, r.floor.median),
+        met: r.library.median / r.floor.median <= 1.2,
+        why: 'Per-rule work on the main thread that the floor (handed ready entry bytes) does not do: parsing each rule string (~8–10 µs warm) and reading each rule object at the addon boundary (~12–14 µs: ~35 napi_get_named_property calls, each internalizing its key). What would close it: a key cache for the boundary, typed rules (skip parsing), or handing the addon a packed form.',
+      });
+    }
+  }
+  sections.push({
+    heading: 'Row 2 · N rules in one transaction (legacy)',
+    table: table(['rules', 'library transaction', 'iptables-legacy-restore --noflush', 'libiptc floor', 'library / floor', 'CLI / library', 'n'], txRows),
+    notes: [
+      'Into an empty INPUT, flushed (untimed) after each call. library: `fw.transaction(tx => rules.forEach(r => tx.append("INPUT", r)))` with rules as iptables-syntax strings, so parsing them on the main thread is counted. floor: one iptc_init, N iptc_append_entry, one iptc_commit.',
+    ],
+  });
+
+  const delSize = ctx.quick ? 100 : 10000;
+  ctx.log(`row 3: delete by spec with ${k(delSize)} rules present`);
+  const d = await deleteRow(ctx, delSize);
+  sections.push({
+    heading: 'Row 3 · delete by spec (legacy)',
+    table: table(
+      ['rules present', 'library', 'iptables-legacy -D', 'libiptc floor', 'library / floor', 'CLI / library', 'n'],
+      [[k(delSize + 1), cell(d.library), cell(d.cli), cell(d.floor), ratio(d.library.median, d.floor.median), ratio(d.cli.median, d.library.median), d.library.n]],
+    ),
+    notes: [
+      'The rule deleted is the last of the chain (the whole chain is searched), put back (untimed) after each call. The library compares rules by meaning (decoding each one); the floor is iptc_delete_entry with an all-ones mask (byte comparison, as the CLI does).',
+    ],
+  });
+
+  return { sections, targets };
+}

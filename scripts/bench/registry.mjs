@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The row groups of `npm run bench`, in the order they run and print. Each group is a module
+// whose `run(ctx)` resolves `{ sections: [{ heading, table, notes }], targets: [{ target,
+// measured, met }] }`; ctx is documented in scripts/bench.mjs. A group with `run: null` is a
+// placeholder: it is listed in the report as "not measured yet" with its `todo`.
+//
+// To add a group: write scripts/bench/<name>.mjs with `export async function run(ctx)` (one
+// fresh namespace per row, its variants interleaved with lib.mjs's interleave(), ratios as the
+// claim), then point its entry here at `() => import('./<name>.mjs')`.
+export const groups = [
+  {
+    id: 'legacy',
+    rows: '1, 2, 3 (legacy)',
+    load: () => import('./legacy.mjs'),
+  },
+  {
+    id: 'runtime',
+    rows: '6 (transaction part), 7 (append/delete part), 8',
+    load: () => import('./runtime.mjs'),
+  },
+  // ---- placeholders: to be filled in when these backends land on main -------------------------
+  {
+    id: 'nft',
+    rows: '1, 2, 3 (nf_tables)',
+    load: null,
+    todo:
+      'PLACEHOLDER (nf_tables backend not on main yet). Row 1: library vs `iptables-nft -A` vs a minimal netlink batch ' +
+      '(floor, a C program beside iptc-floor.c using libmnl/libnftnl), with 0/1k/10k rules, plus the native nftables form in its ' +
+      'own table beside a 10k-rule iptables table; row 2: 1k/10k in one transaction vs `iptables-nft-restore --noflush`; ' +
+      'row 3: delete by spec with 10k rules vs `iptables-nft -D` (target ≥20×).',
+  },
+  {
+    id: 'conntrack',
+    rows: '4, 5, 6 (countBy part), 7 (countBy part)',
+    load: null,
+    todo:
+      'PLACEHOLDER (conntrack reader not on main yet). Row 4: `count()` vs `conntrack -C`; `countBy` per /24 over 10k and 100k ' +
+      'entries vs `conntrack -L | awk` vs a raw ctnetlink dump that only counts (floor, a C program with libmnl); a kernel-filtered ' +
+      'one-port query over 100k entries (synthetic entries: NETFILTER-NOTES.md §5.4). Row 5: watch events/s beside `conntrack -E`. ' +
+      'Row 6: event-loop p99 during a 100k-entry countBy. Row 7: RSS growth for countBy over 1M entries.',
+  },
+];
