@@ -7,6 +7,7 @@
 
 #include "core/legacy/entry_codec.h"
 #include "js/conntrack.h"
+#include "js/ct_watch.h"
 #include "js/convert.h"
 #include "js/errors.h"
 #include "js/legacy_table.h"
@@ -23,6 +24,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::SameLegacyRule>("_sameLegacyRule"),
                              InstanceValue("Conntrack", Conntrack::Define(env), napi_enumerable),
                              InstanceValue("ConntrackList", ConntrackList::Define(env), napi_enumerable),
+                             InstanceValue("ConntrackWatch", ConntrackWatch::Define(env), napi_enumerable),
                          });
   }
 
