@@ -15,6 +15,7 @@ import { toNativeRule } from './rule/index';
 import { isProtocolName, protocolNumber, protocolWord } from './rule/names';
 import type { Family, ListedRule, Negatable, PortSpec, Protocol, RuleSpec } from './rule/types';
 import { describe } from './rule/validate';
+import { ConntrackWatch, type WatchOptions } from './conntrack-watch';
 
 const debug = debuglog('connlimit');
 
@@ -294,7 +295,8 @@ function toEntry(n: NativeCtEntry): ConntrackEntry {
   };
 }
 
-function prefixOption(v: unknown, field: string, max: number, fallback: number): number {
+/** @internal */
+export function prefixOption(v: unknown, field: string, max: number, fallback: number): number {
   if (v === undefined) return fallback;
   if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > max) invalid(field, `must be a prefix length 0-${max}, got ${describe(v)}`);
   return v as number;
@@ -468,6 +470,18 @@ export class Conntrack {
 
   private assertOpen(): void {
     if (this.closed) throw new ClosedError('the conntrack handle');
+  }
+
+  /**
+   * A live watch of per-key counts (see {@link ConntrackWatch}): subscribes to conntrack events
+   * first, then dumps, so nothing opened during start-up is missed or counted twice. It has a
+   * thread and sockets of its own and outlives this object's close(); close it itself.
+   * @throws {ERR_CONNLIMIT_INVALID} a bad filter or option (kernel errors come as 'error' and from `ready`)
+   * @example const watch = ct.watch({ protocol: 'tcp', dport: 22, threshold: 10 }); await watch.ready;
+   */
+  watch(options: WatchOptions = {}): ConntrackWatch {
+    this.assertOpen();
+    return new ConntrackWatch(this.netns, options);
   }
 
   private context(): NativeErrorContext {

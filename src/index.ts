@@ -38,6 +38,8 @@ export type {
   RuleCount,
   TcpState,
 } from './conntrack';
+export { ConntrackWatch } from './conntrack-watch';
+export type { OverrunInfo, WatchBatch, WatchChange, WatchCrossing, WatchOptions, WatchStats } from './conntrack-watch';
 
 /**
  * Parse a rule in iptables syntax into a typed {@link RuleSpec}, validating it as the kernel
