@@ -90,6 +90,8 @@ const WATCH_KEYS = ['key', 'mask', 'mask6', 'threshold', 'updates', 'receiveBuff
 const FILTER_KEYS = ['family', 'protocol', 'source', 'destination', 'sport', 'dport', 'state', 'mark', 'zone', 'status'];
 const DEFAULT_RECEIVE_BUFFER = 32 << 20;
 const MAX_CROSSINGS = 4096;
+/** Tests only, never enumerated: `{ [TEST_STALL]: ms }` makes the event thread lag on purpose. */
+export const TEST_STALL = Symbol.for('connlimit.test.stallMs');
 
 /** Merges a batch into one the iterator has not handed out yet: memory stays bounded by keys. */
 function mergeBatch(into: WatchBatch, b: WatchBatch): void {
@@ -171,8 +173,12 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
       this.settleReady = (error?: unknown) => (error === undefined ? resolve() : reject(error));
     });
     this.ready.catch(() => {}); // the 'error' event reports it too; awaiting is optional
+    const stall = (options as { [TEST_STALL]?: unknown })[TEST_STALL];
     this.native = new (binding().ConntrackWatch)(
-      { netns: netnsPath, filter: nf, key, mask4, mask6: prefix6, threshold: threshold ?? 0, updates: followUpdates, receiveBuffer: buffer },
+      {
+        netns: netnsPath, filter: nf, key, mask4, mask6: prefix6, threshold: threshold ?? 0, updates: followUpdates, receiveBuffer: buffer,
+        ...(typeof stall === 'number' ? { testStallMs: stall } : {}),
+      },
       (error, batch) => (error ? this.fail(error) : this.deliver(batch as NativeWatchBatch)),
     );
   }

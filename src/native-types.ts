@@ -288,6 +288,8 @@ export interface NativeWatchOptions {
   threshold: number;
   updates: boolean;
   receiveBuffer: number;
+  /** Tests only: the thread sleeps this long before reading events (forces an overrun). */
+  testStallMs?: number;
 }
 
 export interface NativeWatchBatch {

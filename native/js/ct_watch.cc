@@ -66,6 +66,8 @@ ct::WatcherOptions OptionsFromJs(Napi::Env env, const Napi::Value& v) {
   w.config.threshold = static_cast<uint64_t>(o.Get("threshold").As<Napi::Number>().DoubleValue());
   w.updates = o.Get("updates").ToBoolean();
   w.receive_buffer = static_cast<int>(U32(o.Get("receiveBuffer")));
+  auto stall = o.Get("testStallMs");
+  if (stall.IsNumber()) w.test_stall_ms = static_cast<int>(U32(stall));
   return w;
 }
 

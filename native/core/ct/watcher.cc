@@ -32,11 +32,7 @@ void Clear(int fd) {
 Watcher::Watcher(WatcherOptions options, Deliver deliver, Fail fail)
     : options_(std::move(options)), deliver_(std::move(deliver)), fail_(std::move(fail)), state_(options_.config) {}
 
-Watcher::~Watcher() {
-  Stop();
-  if (stop_fd_ >= 0) close(stop_fd_);
-  if (wake_fd_ >= 0) close(wake_fd_);
-}
+Watcher::~Watcher() { Stop(); }
 
 Result<Unit> Watcher::Start() {
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -48,6 +44,7 @@ Result<Unit> Watcher::Start() {
 
 void Watcher::Acknowledge() {
   in_flight_ = false;
+  std::lock_guard<std::mutex> lock(fd_mu_);
   if (wake_fd_ >= 0) Signal(wake_fd_);
 }
 
@@ -55,6 +52,14 @@ void Watcher::Stop() {
   if (stopped_.exchange(true)) return;
   if (stop_fd_ >= 0) Signal(stop_fd_);
   if (thread_.joinable()) thread_.join();
+  // Deterministic: close() frees every fd now, not when the JS object is collected.
+  events_.reset();
+  dumps_.reset();
+  std::lock_guard<std::mutex> lock(fd_mu_);
+  for (int* fd : {&stop_fd_, &wake_fd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
 }
 
 std::vector<KeyCount> Watcher::Counts() const {
@@ -154,6 +159,10 @@ void Watcher::Run() {
   auto synced = Sync(true);
   if (!synced.ok()) return end(synced.error());
   MaybeDeliver();
+  if (options_.test_stall_ms > 0) {
+    pollfd stop{stop_fd_, POLLIN, 0};
+    if (poll(&stop, 1, options_.test_stall_ms) > 0) return;
+  }
 
   pollfd fds[3] = {{stop_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {events_->fd(), POLLIN, 0}};
   for (;;) {

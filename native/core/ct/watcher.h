@@ -27,6 +27,9 @@ struct WatcherOptions {
   std::string netns_path;  // empty: the namespace of the thread that starts the watch
   bool updates = false;    // also UPDATE events (needed when the filter looks at state, mark, status)
   int receive_buffer = 32 << 20;
+  // Tests only: sleep this long after the start-up dump before reading events, so a burst
+  // overflows the receive buffer on purpose (there is no other way to make the thread lag).
+  int test_stall_ms = 0;
 };
 
 struct WatcherStats {
@@ -53,7 +56,8 @@ class Watcher {
   Result<Unit> Start();
   // The batch in flight was consumed: the next may go. Any thread; never blocks.
   void Acknowledge();
-  // Stops and joins the thread. Idempotent; not from the watcher thread itself.
+  // Stops and joins the thread, then closes every fd it used. Idempotent; not from the
+  // watcher thread itself.
   void Stop();
 
   std::vector<KeyCount> Counts() const;
@@ -75,6 +79,7 @@ class Watcher {
   WatcherStats stats_;
   std::unique_ptr<EventSocket> events_;
   std::unique_ptr<CtSocket> dumps_;
+  std::mutex fd_mu_;  // Acknowledge() (JS thread) against Stop() closing wake_fd_
   int stop_fd_ = -1;  // eventfd: Stop() -> thread
   int wake_fd_ = -1;  // eventfd: Acknowledge() -> thread
   std::atomic<bool> in_flight_{false};
