@@ -40,6 +40,12 @@ export type {
 } from './conntrack';
 export { ConntrackWatch } from './conntrack-watch';
 export type { OverrunInfo, WatchBatch, WatchChange, WatchCrossing, WatchOptions, WatchStats } from './conntrack-watch';
+export { renderExposition } from './metrics/exposition';
+export type { ExpositionFormat, MetricFamily, MetricType, Sample } from './metrics/exposition';
+export { firewallMetrics } from './metrics/firewall-source';
+export type { FirewallMetricsOptions } from './metrics/firewall-source';
+export { createMetrics } from './metrics/registry';
+export type { MetricSource, Metrics, MetricsOptions } from './metrics/registry';
 
 /**
  * Parse a rule in iptables syntax into a typed {@link RuleSpec}, validating it as the kernel

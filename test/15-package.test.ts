@@ -25,6 +25,15 @@ test('package.json points both entries and their types at files that exist', () 
   }
 });
 
+test('the connlimit command is the bin, built with a node shebang, and answers --help', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const bin = join(root, pkg.bin.connlimit);
+  assert.ok(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n'), bin);
+  const r = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^connlimit: limit parallel connections/);
+});
+
 test('require("connlimit") and import "connlimit" give the same module with the same exports', () => {
   // Resolve the package by its own name, as a user would.
   const cjs = node("const c = require('connlimit'); console.log(JSON.stringify(Object.keys(c).sort()))");

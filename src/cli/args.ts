@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * Splits `connlimit COMMAND [OPTIONS] [CHAIN [RULE...]]`. Our long options (`--json`,
+ * `--netns`, ...) may stand anywhere, since no iptables rule option shares their names; short
+ * ones (`-t`, `-h`) only before the chain, where a rule's own options can't be. Everything
+ * after `--` is the rule verbatim.
+ */
+import { parseArgs } from 'node:util';
+import { usageError } from './usage-error';
+
+export interface CommonOptions {
+  table?: string;
+  family?: string;
+  backend?: string;
+  netns?: string;
+  lockTimeoutMs?: number;
+  /** metrics: HOST:PORT to serve on. */
+  listen?: string;
+  /** metrics: 'connlimit' or 'all' rules. */
+  rules?: string;
+  json: boolean;
+  help: boolean;
+}
+
+export interface Invocation {
+  command: string;
+  options: CommonOptions;
+  /** Positionals after the options: the chain, then the rule's tokens. */
+  rest: string[];
+}
+
+const OPTIONS = {
+  table: { type: 'string', short: 't' },
+  family: { type: 'string' },
+  backend: { type: 'string' },
+  netns: { type: 'string' },
+  'lock-timeout': { type: 'string' },
+  listen: { type: 'string' },
+  rules: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const TAKES_VALUE = new Set(['--table', '-t', '--family', '--backend', '--netns', '--lock-timeout', '--listen', '--rules']);
+const LONG_OPTIONS = new Set(Object.keys(OPTIONS).map((name) => `--${name}`));
+
+export function parseInvocation(argv: string[]): Invocation {
+  const [command = 'help', ...after] = argv;
+  const ours: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < after.length; i++) {
+    const token = after[i] as string;
+    if (token === '--') {
+      rest.push(...after.slice(i + 1));
+      break;
+    }
+    const name = token.split('=')[0] as string;
+    // Before the chain, any dash token is meant as ours: parseArgs then names an unknown one.
+    if (LONG_OPTIONS.has(name) || (rest.length === 0 && token.startsWith('-'))) {
+      ours.push(token);
+      if (TAKES_VALUE.has(token) && i + 1 < after.length) ours.push(after[++i] as string);
+    } else {
+      rest.push(token);
+    }
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: ours, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (e) {
+    usageError('arguments', (e as Error).message.split('\n')[0] ?? 'bad arguments');
+  }
+  const timeout = values['lock-timeout'] as string | undefined;
+  if (timeout !== undefined && !/^\d+$/.test(timeout)) usageError('--lock-timeout', 'must be a whole number of milliseconds');
+  const options: CommonOptions = { json: values.json === true, help: values.help === true };
+  if (values.table !== undefined) options.table = values.table as string;
+  if (values.family !== undefined) options.family = values.family as string;
+  if (values.backend !== undefined) options.backend = values.backend as string;
+  if (values.netns !== undefined) options.netns = values.netns as string;
+  if (timeout !== undefined) options.lockTimeoutMs = Number(timeout);
+  if (values.listen !== undefined) options.listen = values.listen as string;
+  if (values.rules !== undefined) options.rules = values.rules as string;
+  return { command, options, rest };
+}
+
+/** Re-joins the shell's tokens of a rule into iptables syntax, quoting where a token needs it. */
+export function ruleText(tokens: string[]): string {
+  return tokens.map((t) => (t === '' || /[\s"'\\]/.test(t) ? `"${t.replace(/(["\\])/g, '\\$1')}"` : t)).join(' ');
+}

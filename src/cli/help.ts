@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/** `--help` text for every command, with the iptables man page's connlimit examples. */
+
+const COMMON = `Options (long ones anywhere; after -- only the rule):
+  --family ipv4|ipv6     default ipv4
+  --table NAME, -t NAME  filter (default), mangle, raw, security, nat
+  --backend legacy       x_tables through libiptc
+  --netns NAME|PATH      a network namespace (/run/netns/NAME or a path)
+  --lock-timeout MS      how long to wait for the xtables lock (default 5000)
+  --json                 machine-readable output
+  --help, -h             this text`;
+
+const EXAMPLES = `Examples (iptables(8), connlimit):
+  # allow 2 telnet connections per client host
+  connlimit add INPUT -p tcp --syn --dport 23 -m connlimit --connlimit-above 2 -j REJECT
+  # you can also match the other way around
+  connlimit add INPUT -p tcp --syn --dport 23 -m connlimit --connlimit-upto 2 -j ACCEPT
+  # limit the number of parallel HTTP requests to 16 per class C sized source network
+  connlimit add INPUT -p tcp --syn --dport 80 -m connlimit --connlimit-above 16 --connlimit-mask 24 -j REJECT
+  # the same for the link local network (ipv6)
+  connlimit add --family ipv6 INPUT -p tcp --syn --dport 80 -s fe80::/64 -m connlimit --connlimit-above 16 --connlimit-mask 64 -j REJECT`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  add: 'connlimit add [OPTIONS] CHAIN RULE...\n  Append a rule (iptables -A).',
+  insert: 'connlimit insert [OPTIONS] CHAIN [POSITION] RULE...\n  Insert a rule at a 1-based position, default 1 (iptables -I).',
+  ensure: 'connlimit ensure [OPTIONS] CHAIN RULE...\n  Append the rule unless an equal one is there; prints whether it was added.',
+  rm: 'connlimit rm [OPTIONS] CHAIN RULE...|POSITION\n  Delete the first rule equal in meaning, or the rule at a position (iptables -D).',
+  check: 'connlimit check [OPTIONS] CHAIN RULE...\n  Exit 0 when an equal rule exists, 1 when not (iptables -C).',
+  ls: 'connlimit ls [OPTIONS] [CHAIN]\n  List rules as iptables -S prints them, with their positions and counters in --json.',
+  save: 'connlimit save [OPTIONS]\n  Print the table as iptables-save does.',
+  flush: 'connlimit flush [OPTIONS] [CHAIN]\n  Delete every rule of a chain, or of every chain (iptables -F).',
+  metrics:
+    'connlimit metrics [OPTIONS] [--listen HOST:PORT] [--rules connlimit|all]\n' +
+    '  Serve rule counters and connlimit limits at http://HOST:PORT/metrics (default 127.0.0.1:9464)\n' +
+    '  in the Prometheus text format, or OpenMetrics when the scraper asks for it, until Ctrl-C.\n' +
+    '  Both families unless --family is given; connlimit rules only unless --rules all.',
+};
+
+export function usage(command?: string): string {
+  const one = command ? COMMAND_HELP[command] : undefined;
+  if (one) return `${one}\n\n${COMMON}\n\n${EXAMPLES}\n`;
+  const list = Object.values(COMMAND_HELP)
+    .map((h) => `  ${h.split('\n')[0]}`)
+    .join('\n');
+  return `connlimit: limit parallel connections per client with the kernel's connlimit match, fork-free.
+
+Usage:
+${list}
+
+${COMMON}
+
+Exit codes: 0 ok, 1 failure (or check: no such rule), 2 bad usage, 3 permission, 4 lock busy,
+5 not found, 6 kernel support missing.
+
+${EXAMPLES}
+`;
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The `connlimit` command: an operator's tool on the public API only. One line on stderr for
+ * every failure, an exit code per kind of failure (exit-codes.ts), `--json` for scripts.
+ */
+import { parseInvocation, type Invocation } from './args';
+import { EXIT, exitCodeFor } from './exit-codes';
+import { COMMAND_HELP, usage } from './help';
+import { runMetricsCommand } from './metrics-command';
+import { usageError } from './usage-error';
+import { RULE_COMMANDS, runRuleCommand } from './rule-commands';
+
+/** bigint counters as strings, opaque bytes as hex: JSON cannot carry either. */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  return value;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let invocation: Invocation | undefined;
+  try {
+    invocation = parseInvocation(argv);
+    const { command, options, rest } = invocation;
+    if (command === 'help' || command === '--help' || command === '-h') {
+      process.stdout.write(usage(rest[0]));
+      return EXIT.ok;
+    }
+    if (options.help) {
+      process.stdout.write(usage(command));
+      return COMMAND_HELP[command] ? EXIT.ok : EXIT.usage;
+    }
+    if (command === 'metrics') return await runMetricsCommand(options, rest);
+    if (!RULE_COMMANDS.has(command)) {
+      process.stderr.write(`connlimit: unknown command '${command}' (try 'connlimit --help')\n`);
+      return EXIT.usage;
+    }
+    if (options.listen !== undefined || options.rules !== undefined) usageError('arguments', '--listen and --rules belong to metrics');
+    const out = await runRuleCommand(command, options, rest);
+    if (options.json) process.stdout.write(`${JSON.stringify(out.json, jsonReplacer)}\n`);
+    else if (out.text) process.stdout.write(`${out.text}\n`);
+    return out.exitCode;
+  } catch (e) {
+    const error = e as { code?: string; message?: string };
+    const message = (error.message ?? String(e)).split('\n')[0];
+    process.stderr.write(`connlimit: ${message}\n`);
+    if (invocation?.options.json) process.stdout.write(`${JSON.stringify({ error: { code: error.code ?? 'ERR_UNKNOWN', message } })}\n`);
+    return exitCodeFor(e);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * `connlimit metrics`: serves the library's metrics over HTTP until SIGINT/SIGTERM. The same
+ * createMetrics() handler a service can mount on its own server.
+ */
+import { createServer } from 'node:http';
+import { createMetrics, Firewall, firewallMetrics, type Family, type FirewallOptions, type MetricSource } from '../index';
+import type { CommonOptions } from './args';
+import { EXIT } from './exit-codes';
+import { usageError } from './usage-error';
+
+function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) usageError('--listen', `expected HOST:PORT or [IPV6]:PORT, got '${listen}'`);
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
+export async function runMetricsCommand(options: CommonOptions, rest: string[]): Promise<number> {
+  if (rest.length > 0) usageError('arguments', `metrics takes no positional arguments, got '${rest[0]}'`);
+  const { host, port } = parseListen(options.listen ?? '127.0.0.1:9464');
+  const rules = options.rules ?? 'connlimit';
+  if (rules !== 'connlimit' && rules !== 'all') usageError('--rules', `expected 'connlimit' or 'all', got '${rules}'`);
+  const families: Family[] = options.family === undefined ? ['ipv4', 'ipv6'] : [options.family as Family];
+
+  const firewalls: Firewall[] = [];
+  const close = () => Promise.allSettled(firewalls.map((fw) => fw.close()));
+  try {
+    for (const family of families) {
+      const o: FirewallOptions = { family };
+      if (options.table !== undefined) o.table = options.table as FirewallOptions['table'];
+      if (options.backend !== undefined) o.backend = options.backend as FirewallOptions['backend'];
+      if (options.netns !== undefined) o.netns = options.netns;
+      if (options.lockTimeoutMs !== undefined) o.lockTimeoutMs = options.lockTimeoutMs;
+      firewalls.push(await Firewall.open(o));
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const sources: MetricSource[] = firewalls.map((fw) => firewallMetrics(fw, { rules }));
+  const metrics = createMetrics(sources, {
+    onError: (e, source) => process.stderr.write(`connlimit: metrics: ${source.name}: ${String((e as Error)?.message ?? e).split('\n')[0]}\n`),
+  });
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) metrics.handler(req, res);
+    else res.writeHead(404, { 'content-type': 'text/plain' }).end('try /metrics\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  }).catch(async (e: NodeJS.ErrnoException) => {
+    await close();
+    usageError('--listen', `cannot listen on ${host}:${port}: ${e.code ?? e.message}`);
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
+  process.stdout.write(options.json ? `${JSON.stringify({ listening: url })}\n` : `serving ${url}\n`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await close();
+  return EXIT.ok;
+}
