@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { binding } from './binding';
 import { fromNative, invalid, type NativeErrorContext } from './errors';
 import { prefixOption, toNativeFilter, type ConntrackFilter } from './conntrack';
-import type { NativeConntrackWatch, NativeWatchBatch } from './native-types';
+import type { NativeConntrackWatch, NativeWatchBatch, NativeWatchOptions } from './native-types';
 import { describe } from './rule/validate';
 
 /** {@link Conntrack.watch}: a filter, how to key the counts, and how to deliver them. */
@@ -93,6 +93,38 @@ const MAX_CROSSINGS = 4096;
 /** Tests only, never enumerated: `{ [TEST_STALL]: ms }` makes the event thread lag on purpose. */
 export const TEST_STALL = Symbol.for('connlimit.test.stallMs');
 
+/**
+ * Validates public watch options into the addon's form, collecting nothing on the kernel side.
+ * @internal
+ */
+export function normalizeWatchOptions(netnsPath: string | null, options: WatchOptions): NativeWatchOptions {
+  if (options === null || typeof options !== 'object') invalid('options', `must be an object, got ${describe(options)}`);
+  const { key = 'source', mask, mask6, threshold, updates, receiveBuffer, ...filter } = options;
+  for (const k of Object.keys(filter)) if (!FILTER_KEYS.includes(k)) invalid(k, `unknown watch option (known: ${[...FILTER_KEYS, ...WATCH_KEYS].join(', ')})`);
+  if (key !== 'source' && key !== 'destination') invalid('key', `must be 'source' or 'destination', got ${describe(key)}`);
+  const nf = toNativeFilter(filter);
+  const v6only = nf.family === 10;
+  const mask4 = v6only ? 32 : prefixOption(mask, 'mask', 32, 32);
+  const prefix6 = prefixOption(mask6 ?? (v6only ? mask : undefined), mask6 === undefined && v6only ? 'mask' : 'mask6', 128, 128);
+  const followUpdates = updates ?? (filter.state !== undefined || filter.mark !== undefined || filter.status !== undefined);
+  return { netns: netnsPath, filter: nf, key, mask4, mask6: prefix6, updates: followUpdates, ...deliveryOptions({ threshold, updates, receiveBuffer }, options) };
+}
+
+/** The options a rule watch shares with a filter watch. @internal */
+export function deliveryOptions(
+  o: { threshold?: number | undefined; updates?: boolean | undefined; receiveBuffer?: number | undefined },
+  raw: object,
+): { threshold: number; receiveBuffer: number; testStallMs?: number } {
+  if (o.threshold !== undefined && (!Number.isInteger(o.threshold) || o.threshold < 1 || o.threshold > 2 ** 32)) {
+    invalid('threshold', `must be a positive integer, got ${describe(o.threshold)}`);
+  }
+  if (o.updates !== undefined && typeof o.updates !== 'boolean') invalid('updates', `must be a boolean, got ${describe(o.updates)}`);
+  const buffer = o.receiveBuffer ?? DEFAULT_RECEIVE_BUFFER;
+  if (!Number.isInteger(buffer) || buffer < 4096 || buffer > 1 << 30) invalid('receiveBuffer', `must be a whole number of bytes 4096-1073741824, got ${describe(buffer)}`);
+  const stall = (raw as { [TEST_STALL]?: unknown })[TEST_STALL];
+  return { threshold: o.threshold ?? 0, receiveBuffer: buffer, ...(typeof stall === 'number' ? { testStallMs: stall } : {}) };
+}
+
 /** Merges a batch into one the iterator has not handed out yet: memory stays bounded by keys. */
 function mergeBatch(into: WatchBatch, b: WatchBatch): void {
   const byKey = new Map(into.changes.map((c) => [c.key, c]));
@@ -149,37 +181,20 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
   private wake: (() => void) | null = null;
   private settleReady!: (error?: unknown) => void;
 
-  /** @internal Use {@link Conntrack.watch}. */
-  constructor(netnsPath: string | null, options: WatchOptions = {}) {
-    super();
-    if (options === null || typeof options !== 'object') invalid('options', `must be an object, got ${describe(options)}`);
-    const { key = 'source', mask, mask6, threshold, updates, receiveBuffer, ...filter } = options;
-    for (const k of Object.keys(filter)) if (!FILTER_KEYS.includes(k)) invalid(k, `unknown watch option (known: ${[...FILTER_KEYS, ...WATCH_KEYS].join(', ')})`);
-    if (key !== 'source' && key !== 'destination') invalid('key', `must be 'source' or 'destination', got ${describe(key)}`);
-    const nf = toNativeFilter(filter);
-    const v6only = nf.family === 10;
-    const mask4 = v6only ? 32 : prefixOption(mask, 'mask', 32, 32);
-    const prefix6 = prefixOption(mask6 ?? (v6only ? mask : undefined), mask6 === undefined && v6only ? 'mask' : 'mask6', 128, 128);
-    if (threshold !== undefined && (!Number.isInteger(threshold) || threshold < 1 || threshold > 2 ** 32)) {
-      invalid('threshold', `must be a positive integer, got ${describe(threshold)}`);
-    }
-    if (updates !== undefined && typeof updates !== 'boolean') invalid('updates', `must be a boolean, got ${describe(updates)}`);
-    const buffer = receiveBuffer ?? DEFAULT_RECEIVE_BUFFER;
-    if (!Number.isInteger(buffer) || buffer < 4096 || buffer > 1 << 30) invalid('receiveBuffer', `must be a whole number of bytes 4096-1073741824, got ${describe(buffer)}`);
-    const followUpdates = updates ?? (filter.state !== undefined || filter.mark !== undefined || filter.status !== undefined);
+  /** The connlimit rule's limit, for a watch made by {@link Conntrack.watchFor}; null otherwise. */
+  readonly limit: number | null;
 
+  /** @internal Use {@link Conntrack.watch} or {@link Conntrack.watchFor}. */
+  constructor(netnsPath: string | null, options: NativeWatchOptions, limit: number | null = null) {
+    super();
     this.netns = netnsPath;
+    this.limit = limit;
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (error?: unknown) => (error === undefined ? resolve() : reject(error));
     });
     this.ready.catch(() => {}); // the 'error' event reports it too; awaiting is optional
-    const stall = (options as { [TEST_STALL]?: unknown })[TEST_STALL];
-    this.native = new (binding().ConntrackWatch)(
-      {
-        netns: netnsPath, filter: nf, key, mask4, mask6: prefix6, threshold: threshold ?? 0, updates: followUpdates, receiveBuffer: buffer,
-        ...(typeof stall === 'number' ? { testStallMs: stall } : {}),
-      },
-      (error, batch) => (error ? this.fail(error) : this.deliver(batch as NativeWatchBatch)),
+    this.native = new (binding().ConntrackWatch)(options, (error, batch) =>
+      error ? this.fail(error) : this.deliver(batch as NativeWatchBatch),
     );
   }
 

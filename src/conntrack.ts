@@ -15,7 +15,7 @@ import { toNativeRule } from './rule/index';
 import { isProtocolName, protocolNumber, protocolWord } from './rule/names';
 import type { Family, ListedRule, Negatable, PortSpec, Protocol, RuleSpec } from './rule/types';
 import { describe } from './rule/validate';
-import { ConntrackWatch, type WatchOptions } from './conntrack-watch';
+import { ConntrackWatch, deliveryOptions, normalizeWatchOptions, type WatchOptions } from './conntrack-watch';
 
 const debug = debuglog('connlimit');
 
@@ -481,7 +481,33 @@ export class Conntrack {
    */
   watch(options: WatchOptions = {}): ConntrackWatch {
     this.assertOpen();
-    return new ConntrackWatch(this.netns, options);
+    return new ConntrackWatch(this.netns, normalizeWatchOptions(this.netns, options));
+  }
+
+  /**
+   * A live watch of what a connlimit rule counts, per key (see {@link Conntrack.countFor} for
+   * how that view relates to the kernel's private count): the rule's filter, mask and
+   * saddr/daddr, TCP entries leaving for TIME_WAIT/CLOSE uncounted as they go. `threshold`
+   * defaults to the rule's limit, so 'above' fires when a client holds more than the rule allows.
+   * @throws {ERR_CONNLIMIT_INVALID} a malformed rule, one without connlimit, or a bad option
+   * @example const watch = ct.watchFor('-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT');
+   */
+  watchFor(
+    rule: string | RuleSpec | ListedRule,
+    options: { family?: Family; threshold?: number; receiveBuffer?: number } = {},
+  ): ConntrackWatch {
+    this.assertOpen();
+    if (options === null || typeof options !== 'object') invalid('options', `must be an object, got ${describe(options)}`);
+    for (const k of Object.keys(options)) if (!['family', 'threshold', 'receiveBuffer'].includes(k)) invalid(k, 'unknown option (known: family, threshold, receiveBuffer)');
+    const family = options.family ?? 'ipv4';
+    const input = typeof rule === 'object' && rule !== null && 'text' in rule && 'rule' in rule ? (rule as ListedRule).rule : (rule as string | RuleSpec);
+    const { filter, key, prefix, limit } = ruleFilter(toNativeRule(input, family), family);
+    const delivery = deliveryOptions({ threshold: options.threshold ?? (limit > 0 ? limit : undefined), receiveBuffer: options.receiveBuffer }, options);
+    return new ConntrackWatch(
+      this.netns,
+      { netns: this.netns, filter, key, mask4: family === 'ipv4' ? prefix : 32, mask6: family === 'ipv6' ? prefix : 128, updates: true, ...delivery },
+      limit,
+    );
   }
 
   private context(): NativeErrorContext {

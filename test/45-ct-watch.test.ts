@@ -166,6 +166,42 @@ test('IPv6 keys masked to /64, destination keys, and the async iterator', () =>
     }
   }));
 
+test('watchFor(rule): the rule\'s view live, with its limit as the threshold', () =>
+  withNetns(async (ns) => {
+    const peer = await startPeer(ns);
+    const fw = await Firewall.open({ netns: ns.name, lockPath });
+    const ct = await Conntrack.open({ netns: ns.name });
+    const rule = '-p tcp --syn --dport 7202 -m connlimit --connlimit-above 2 --connlimit-mask 24 -j REJECT --reject-with tcp-reset';
+    try {
+      await fw.append('INPUT', rule);
+      await peer.listen(7202, '127.0.0.1');
+      await peer.listen(7203, '127.0.0.1');
+      const watch = ct.watchFor(rule);
+      const crossings: string[] = [];
+      watch.on('above', (c) => crossings.push(`above ${c.key} ${c.count}`));
+      watch.on('below', (c) => crossings.push(`below ${c.key} ${c.count}`));
+      await watch.ready;
+      assert.is(watch.limit, 2);
+      const a = await peer.connectMany(3, { host: '127.0.0.1', port: 7202, localAddress: '127.0.4.1' });
+      assert.equal(a.map((x) => x.result), ['ok', 'ok', 'refused']);
+      await peer.connectMany(2, { host: '127.0.0.1', port: 7203, localAddress: '127.0.4.2' }); // another port: not the rule's
+      await settle(watch, async () => new Map([['127.0.4.0/24', 2]]));
+      // The counts equal what countFor sees, and the rule let exactly that many through.
+      assert.equal([...(await ct.countFor(rule))].map(([k, v]) => [k, v.count]), [['127.0.4.0/24', 2]]);
+      // On loopback the refused SYN's entry exists for a moment (confirmed on the way out,
+      // before INPUT refuses it) until the reset moves it to CLOSE, which connlimit skips: the
+      // watch sees the client go above the limit and back, as conntrack -E shows.
+      assert.equal(crossings, ['above 127.0.4.0/24 3', 'below 127.0.4.0/24 2']);
+      await peer.closeClient(a[0]?.id as number); // FIN: TIME_WAIT is not counted by connlimit
+      await settle(watch, async () => new Map([['127.0.4.0/24', 1]]));
+      await watch.close();
+    } finally {
+      await ct.close();
+      await fw.close();
+      await peer.exit();
+    }
+  }));
+
 test('a forced overrun is reported, then the counts are exact again', () =>
   withNetns(async (ns) => {
     const ct = await Conntrack.open({ netns: ns.name });
@@ -205,8 +241,8 @@ test('kernel errors reach ready and the error event; bad options throw before an
       await ct.close();
     }
     const r = spawnSync('unshare', ['--user', process.execPath, '--import', 'tsx', '-e', `
-      const { ConntrackWatch } = require(${JSON.stringify(join(__dirname, '..', 'src', 'conntrack-watch.ts'))});
-      const w = new ConntrackWatch(${JSON.stringify(ns.path)}, {});
+      const { ConntrackWatch, normalizeWatchOptions } = require(${JSON.stringify(join(__dirname, '..', 'src', 'conntrack-watch.ts'))});
+      const w = new ConntrackWatch(${JSON.stringify(ns.path)}, normalizeWatchOptions(${JSON.stringify(ns.path)}, {}));
       let events = 0;
       w.on('error', () => events++);
       w.ready.then(() => console.log('{"code":"none"}'), (e) => { setImmediate(async () => { await w.close(); console.log(JSON.stringify({ code: e.code, events, message: e.message })); }); });
