@@ -19,7 +19,12 @@
         "native/core/ct/ct_decoder.cc",
         "native/core/ct/ct_encoder.cc",
         "native/core/ct/ct_socket.cc",
-        "native/js/conntrack.cc"
+        "native/core/ct/event_socket.cc",
+        "native/core/ct/watch_state.cc",
+        "native/core/ct/watcher.cc",
+        "native/js/conntrack.cc",
+        "native/js/ct_convert.cc",
+        "native/js/ct_watch.cc"
       ],
       "include_dirs": ["native"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

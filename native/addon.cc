@@ -7,6 +7,7 @@
 
 #include "core/legacy/entry_codec.h"
 #include "js/conntrack.h"
+#include "js/ct_watch.h"
 #include "js/convert.h"
 #include "js/errors.h"
 #include "js/legacy_table.h"
@@ -26,6 +27,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceValue("ConntrackList", ConntrackList::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::Ping>("_ping"),
                              InstanceMethod<&ConnlimitAddon::PingSync>("_pingSync"),
+                             InstanceValue("ConntrackWatch", ConntrackWatch::Define(env), napi_enumerable),
                          });
   }
 

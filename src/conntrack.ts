@@ -15,6 +15,7 @@ import { toNativeRule } from './rule/index';
 import { isProtocolName, protocolNumber, protocolWord } from './rule/names';
 import type { Family, ListedRule, Negatable, PortSpec, Protocol, RuleSpec } from './rule/types';
 import { describe } from './rule/validate';
+import { ConntrackWatch, deliveryOptions, normalizeWatchOptions, type WatchOptions } from './conntrack-watch';
 
 const debug = debuglog('connlimit');
 
@@ -294,7 +295,8 @@ function toEntry(n: NativeCtEntry): ConntrackEntry {
   };
 }
 
-function prefixOption(v: unknown, field: string, max: number, fallback: number): number {
+/** @internal */
+export function prefixOption(v: unknown, field: string, max: number, fallback: number): number {
   if (v === undefined) return fallback;
   if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > max) invalid(field, `must be a prefix length 0-${max}, got ${describe(v)}`);
   return v as number;
@@ -468,6 +470,44 @@ export class Conntrack {
 
   private assertOpen(): void {
     if (this.closed) throw new ClosedError('the conntrack handle');
+  }
+
+  /**
+   * A live watch of per-key counts (see {@link ConntrackWatch}): subscribes to conntrack events
+   * first, then dumps, so nothing opened during start-up is missed or counted twice. It has a
+   * thread and sockets of its own and outlives this object's close(); close it itself.
+   * @throws {ERR_CONNLIMIT_INVALID} a bad filter or option (kernel errors come as 'error' and from `ready`)
+   * @example const watch = ct.watch({ protocol: 'tcp', dport: 22, threshold: 10 }); await watch.ready;
+   */
+  watch(options: WatchOptions = {}): ConntrackWatch {
+    this.assertOpen();
+    return new ConntrackWatch(this.netns, normalizeWatchOptions(this.netns, options));
+  }
+
+  /**
+   * A live watch of what a connlimit rule counts, per key (see {@link Conntrack.countFor} for
+   * how that view relates to the kernel's private count): the rule's filter, mask and
+   * saddr/daddr, TCP entries leaving for TIME_WAIT/CLOSE uncounted as they go. `threshold`
+   * defaults to the rule's limit, so 'above' fires when a client holds more than the rule allows.
+   * @throws {ERR_CONNLIMIT_INVALID} a malformed rule, one without connlimit, or a bad option
+   * @example const watch = ct.watchFor('-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT');
+   */
+  watchFor(
+    rule: string | RuleSpec | ListedRule,
+    options: { family?: Family; threshold?: number; receiveBuffer?: number } = {},
+  ): ConntrackWatch {
+    this.assertOpen();
+    if (options === null || typeof options !== 'object') invalid('options', `must be an object, got ${describe(options)}`);
+    for (const k of Object.keys(options)) if (!['family', 'threshold', 'receiveBuffer'].includes(k)) invalid(k, 'unknown option (known: family, threshold, receiveBuffer)');
+    const family = options.family ?? 'ipv4';
+    const input = typeof rule === 'object' && rule !== null && 'text' in rule && 'rule' in rule ? (rule as ListedRule).rule : (rule as string | RuleSpec);
+    const { filter, key, prefix, limit } = ruleFilter(toNativeRule(input, family), family);
+    const delivery = deliveryOptions({ threshold: options.threshold ?? (limit > 0 ? limit : undefined), receiveBuffer: options.receiveBuffer }, options);
+    return new ConntrackWatch(
+      this.netns,
+      { netns: this.netns, filter, key, mask4: family === 'ipv4' ? prefix : 32, mask6: family === 'ipv6' ? prefix : 128, updates: true, ...delivery },
+      limit,
+    );
   }
 
   private context(): NativeErrorContext {

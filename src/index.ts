@@ -29,6 +29,8 @@ export {
 } from './errors';
 export type { ConnlimitErrorCode, ValidationIssue } from './errors';
 export type * from './rule/types';
+export { ConntrackWatch } from './conntrack-watch';
+export type { OverrunInfo, WatchBatch, WatchChange, WatchCrossing, WatchOptions, WatchStats } from './conntrack-watch';
 export { renderExposition } from './metrics/exposition';
 export type { ExpositionFormat, MetricFamily, MetricType, Sample } from './metrics/exposition';
 export { firewallMetrics } from './metrics/firewall-source';

@@ -280,3 +280,45 @@ export interface NativeConntrackBinding {
 // Declaration merging keeps this addition apart from the NativeBinding declaration above.
 // eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
 export interface NativeBinding extends NativeConntrackBinding {}
+
+/** The normalized options of `new ConntrackWatch` (src/conntrack-watch.ts). */
+export interface NativeWatchOptions {
+  netns: string | null;
+  filter: NativeCtFilter;
+  key: 'source' | 'destination';
+  mask4: number;
+  mask6: number;
+  /** 0: no crossings. */
+  threshold: number;
+  updates: boolean;
+  receiveBuffer: number;
+  /** Tests only: the thread sleeps this long before reading events (forces an overrun). */
+  testStallMs?: number;
+}
+
+export interface NativeWatchBatch {
+  changes: { key: string; count: number; delta: number; opened: number; closed: number }[];
+  crossings: { key: string; above: boolean; count: number }[];
+  crossingsDropped: number;
+  events: number;
+  initial: boolean;
+  resynced: boolean;
+  overruns: number;
+  overrunsTotal: number;
+}
+
+export interface NativeConntrackWatch {
+  /** Flat [key, count, key, count, ...], most first; a copy of native memory, no kernel call. */
+  counts(): (string | number)[];
+  stats(): { events: number; overruns: number; resyncs: number; discarded: number; receiveBuffer: number };
+  ref(): void;
+  unref(): void;
+  close(): Promise<void>;
+}
+
+export interface NativeWatchBinding {
+  ConntrackWatch: new (options: NativeWatchOptions, callback: (error: unknown, batch: NativeWatchBatch | null) => void) => NativeConntrackWatch;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
+export interface NativeBinding extends NativeWatchBinding {}

@@ -12,6 +12,7 @@
 #include "core/ct/counter.h"
 #include "core/ct/ct_decoder.h"
 #include "core/ct/ct_encoder.h"
+#include "js/ct_convert.h"
 #include "js/errors.h"
 #include "js/promise_worker.h"
 
@@ -20,85 +21,6 @@ namespace connlimit::js {
 namespace ct = core::ct;
 
 namespace {
-
-Napi::TypeError Shape(Napi::Env env, const char* what) {
-  return Napi::TypeError::New(env, std::string("connlimit internal: conntrack ") + what);
-}
-
-uint32_t U32(const Napi::Value& v) { return v.As<Napi::Number>().Uint32Value(); }
-
-ct::Prefix PrefixFromJs(Napi::Env env, const Napi::Value& v, uint8_t family) {
-  auto o = v.As<Napi::Object>();
-  ct::Prefix p;
-  p.family = family;
-  auto addr = o.Get("addr");
-  if (!addr.IsBuffer()) throw Shape(env, "address");
-  auto b = addr.As<Napi::Buffer<uint8_t>>();
-  if (b.Length() != ct::AddrLen(family)) throw Shape(env, "address length");
-  std::memcpy(p.addr.data(), b.Data(), b.Length());
-  p.prefix_len = static_cast<uint8_t>(U32(o.Get("prefix")));
-  p.invert = o.Get("invert").ToBoolean();
-  return p;
-}
-
-ct::PortRange PortsFromJs(const Napi::Value& v) {
-  ct::PortRange r;
-  if (!v.IsArray()) return r;
-  auto a = v.As<Napi::Array>();
-  r.lo = static_cast<uint16_t>(U32(a.Get(0u)));
-  r.hi = static_cast<uint16_t>(U32(a.Get(1u)));
-  r.invert = a.Get(2u).ToBoolean();
-  r.active = true;
-  return r;
-}
-
-// The validated, normalized filter of src/conntrack.ts (NativeCtFilter in src/native-types.ts).
-ct::Filter FilterFromJs(Napi::Env env, const Napi::Value& v) {
-  if (!v.IsObject()) throw Shape(env, "filter");
-  auto o = v.As<Napi::Object>();
-  ct::Filter f;
-  f.family = static_cast<uint8_t>(U32(o.Get("family")));
-  f.protocol = o.Get("protocol").As<Napi::Number>().Int32Value();
-  f.invert_protocol = o.Get("invertProtocol").ToBoolean();
-  auto src = o.Get("src"), dst = o.Get("dst");
-  if ((src.IsObject() || dst.IsObject()) && f.family != AF_INET && f.family != AF_INET6) throw Shape(env, "address without family");
-  if (src.IsObject()) {
-    f.has_src = true;
-    f.src = PrefixFromJs(env, src, f.family);
-  }
-  if (dst.IsObject()) {
-    f.has_dst = true;
-    f.dst = PrefixFromJs(env, dst, f.family);
-  }
-  f.sport = PortsFromJs(o.Get("sport"));
-  f.dport = PortsFromJs(o.Get("dport"));
-  f.tcp_states = U32(o.Get("tcpStates"));
-  f.tcp_states_excluded = U32(o.Get("tcpStatesExcluded"));
-  auto mark = o.Get("mark");
-  if (mark.IsArray()) {
-    f.has_mark = true;
-    f.mark = U32(mark.As<Napi::Array>().Get(0u));
-    f.mark_mask = U32(mark.As<Napi::Array>().Get(1u));
-  }
-  auto zone = o.Get("zone");
-  if (zone.IsNumber()) {
-    f.has_zone = true;
-    f.zone = static_cast<uint16_t>(U32(zone));
-  }
-  auto status = o.Get("status");
-  if (status.IsArray()) {
-    f.has_status = true;
-    f.status_value = U32(status.As<Napi::Array>().Get(0u));
-    f.status_mask = U32(status.As<Napi::Array>().Get(1u));
-  }
-  return f;
-}
-
-std::string AddrText(uint8_t family, const ct::Addr& a) {
-  char text[INET6_ADDRSTRLEN];
-  inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, a.data(), text, sizeof(text));
-  return text;
-}
 
 Napi::Object TupleToJs(Napi::Env env, uint8_t family, uint8_t protocol, const ct::Tuple& t) {
   auto o = Napi::Object::New(env);
@@ -146,13 +68,6 @@ Napi::Array EntriesToJs(Napi::Env env, const std::vector<ct::Entry>& entries) {
   return a;
 }
 
-// 'a.b.c.d/len', or the plain address when the prefix is the full width (issue #3).
-std::string KeyText(const ct::KeyCount& k) {
-  std::string s = AddrText(k.family, k.addr);
-  if (k.prefix_len != ct::AddrLen(k.family) * 8) s += "/" + std::to_string(k.prefix_len);
-  return s;
-}
-
 Napi::Promise Rejected(Napi::Env env, const core::KernelError& e) {
   auto d = Napi::Promise::Deferred::New(env);
   d.Reject(ErrorFromKernel(env, e).Value());
@@ -192,7 +107,7 @@ Napi::Function Conntrack::Define(Napi::Env env) {
 }
 
 Conntrack::Conntrack(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Conntrack>(info) {
-  if (!info[0].IsObject()) throw Shape(info.Env(), "options");
+  if (!info[0].IsObject()) throw CtShape(info.Env(), "options");
   auto ns = info[0].As<Napi::Object>().Get("netnsPath");
   if (ns.IsString()) netns_path_ = ns.As<Napi::String>().Utf8Value();
 }
@@ -275,7 +190,7 @@ Napi::Value Conntrack::CountBy(const Napi::CallbackInfo& info) {
       [](Napi::Env e, CountByResult& r) -> Napi::Value {
         auto keys = Napi::Array::New(e, r.keys.size() * 2);
         for (uint32_t i = 0; i < r.keys.size(); i++) {
-          keys.Set(2 * i, KeyText(r.keys[i]));
+          keys.Set(2 * i, KeyText(r.keys[i].family, r.keys[i].addr, r.keys[i].prefix_len));
           keys.Set(2 * i + 1, Napi::Number::New(e, static_cast<double>(r.keys[i].count)));
         }
         auto o = Napi::Object::New(e);
@@ -317,7 +232,7 @@ Napi::Value Conntrack::Close(const Napi::CallbackInfo& info) {
 // _decode(buffer, seq | -1): { entries, done, interrupted, filtered, acks, notFound, stale, stats }
 Napi::Value Conntrack::DecodeMessages(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsBuffer()) throw Shape(env, "bytes");
+  if (!info[0].IsBuffer()) throw CtShape(env, "bytes");
   auto b = info[0].As<Napi::Buffer<uint8_t>>();
   // A copy, so nlmsghdr reads are aligned whatever offset the Buffer has in its pool.
   std::vector<uint8_t> bytes(b.Data(), b.Data() + b.Length());
@@ -373,9 +288,9 @@ Napi::Function ConntrackList::Define(Napi::Env env) {
 // new ConntrackList(conntrack, filter, batchSize)
 ConntrackList::ConntrackList(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConntrackList>(info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) throw Shape(env, "list owner");
+  if (!info[0].IsObject()) throw CtShape(env, "list owner");
   Conntrack* owner = Napi::ObjectWrap<Conntrack>::Unwrap(info[0].As<Napi::Object>());
-  if (!owner || !owner->usable()) throw Shape(env, "list owner not open");
+  if (!owner || !owner->usable()) throw CtShape(env, "list owner not open");
   netns_ = owner->netns();
   filter_ = FilterFromJs(env, info[1]);
   batch_ = info[2].IsNumber() ? U32(info[2]) : 256;

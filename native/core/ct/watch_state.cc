@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/ct/watch_state.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+namespace connlimit::core::ct {
+
+size_t WatchKeyHash::operator()(const WatchKey& k) const {
+  uint64_t h = 1469598103934665603ull ^ k.family;  // FNV-1a, as KeyCounter
+  for (uint8_t b : k.addr) h = (h ^ b) * 1099511628211ull;
+  return static_cast<size_t>(h);
+}
+
+uint8_t WatchConfig::PrefixFor(uint8_t family) const { return family == AF_INET6 ? prefix6 : prefix4; }
+
+WatchKey WatchConfig::KeyOf(const Entry& e) const {
+  const Addr& a = key == KeyField::kSource ? e.orig.src : e.orig.dst;
+  return WatchKey{e.family, MaskAddr(a, PrefixFor(e.family))};
+}
+
+void DumpTally::Add(const Entry& e) {
+  WatchKey k = config.KeyOf(e);
+  if (flows.emplace(e.id, k).second) counts[k]++;
+}
+
+void WatchState::Cross(const WatchKey& k, uint64_t before, uint64_t now) {
+  uint64_t t = config_.threshold;
+  if (t == 0 || (before > t) == (now > t)) return;
+  if (pending_.crossings.size() >= kMaxCrossings) {
+    pending_.crossings_dropped++;
+    return;
+  }
+  pending_.crossings.push_back(Crossing{k, now > t, now});
+}
+
+void WatchState::Touch(const WatchKey& k, int step) {
+  uint64_t& n = counts_[k];
+  uint64_t before = n;
+  n = step > 0 ? n + 1 : (n > 0 ? n - 1 : 0);
+  KeyChange& c = changed_[k];
+  c.key = k;
+  c.count = n;
+  (step > 0 ? c.opened : c.closed)++;
+  Cross(k, before, n);
+}
+
+void WatchState::Start(uint32_t id, const WatchKey& k) {
+  flows_.emplace(id, k);
+  Touch(k, +1);
+}
+
+void WatchState::Stop(FlowMap::iterator flow) {
+  WatchKey k = flow->second;
+  flows_.erase(flow);
+  Touch(k, -1);
+}
+
+void WatchState::Apply(const Entry& e, EntryKind kind) {
+  auto flow = flows_.find(e.id);
+  bool counted = flow != flows_.end();
+  switch (kind) {
+    case EntryKind::kNew:
+      // Already counted: the start-up or resync dump saw it before its event was read.
+      if (!counted && Matches(config_.filter, e)) Start(e.id, config_.KeyOf(e));
+      break;
+    case EntryKind::kDestroy:
+      if (counted) Stop(flow);
+      break;
+    case EntryKind::kEntry: {  // UPDATE: state, mark or status changed; the tuple did not
+      bool match = Matches(config_.filter, e);
+      if (counted && !match) Stop(flow);
+      if (!counted && match) Start(e.id, config_.KeyOf(e));
+      break;
+    }
+  }
+}
+
+void WatchState::Resync(DumpTally&& tally, bool initial) {
+  KeyCounts before = std::move(counts_);
+  flows_ = std::move(tally.flows);
+  counts_ = std::move(tally.counts);
+  // What happened between the last batch and the overrun is superseded by the dump.
+  changed_.clear();
+  auto note = [&](const WatchKey& k) {
+    auto now_it = counts_.find(k);
+    uint64_t now = now_it == counts_.end() ? 0 : now_it->second;
+    auto seen = reported_.find(k);
+    uint64_t was = seen == reported_.end() ? 0 : seen->second;
+    if (now != was) changed_[k] = KeyChange{k, now, 0, 0, 0};
+    auto b = before.find(k);
+    Cross(k, b == before.end() ? 0 : b->second, now);
+  };
+  for (const auto& [k, n] : counts_) note(k);
+  for (const auto& [k, n] : before) {
+    if (!counts_.count(k)) note(k);
+  }
+  for (const auto& [k, n] : reported_) {
+    if (!counts_.count(k) && !before.count(k) && n != 0) changed_[k] = KeyChange{k, 0, 0, 0, 0};
+  }
+  if (initial) pending_.initial = true;
+  else pending_.resynced = true;
+}
+
+bool WatchState::HasPending() const {
+  return !changed_.empty() || !pending_.crossings.empty() || pending_.crossings_dropped || pending_.overruns ||
+         pending_.initial || pending_.resynced;
+}
+
+WatchBatch WatchState::Take() {
+  WatchBatch out = std::move(pending_);
+  pending_ = WatchBatch{};
+  out.overruns_total = overruns_total_;
+  for (auto& [k, c] : changed_) {
+    uint64_t& seen = reported_[k];
+    c.delta = static_cast<int64_t>(c.count) - static_cast<int64_t>(seen);
+    seen = c.count;
+    if (c.count == 0) {
+      reported_.erase(k);
+      counts_.erase(k);
+    }
+    // A flow that opened and closed between two batches leaves the count as it was: no change.
+    if (c.delta != 0) out.changes.push_back(c);
+  }
+  changed_.clear();
+  auto order = [](const KeyChange& a, const KeyChange& b) {
+    if (a.count != b.count) return a.count > b.count;
+    if (a.key.family != b.key.family) return a.key.family < b.key.family;
+    return a.key.addr < b.key.addr;
+  };
+  std::sort(out.changes.begin(), out.changes.end(), order);
+  return out;
+}
+
+std::vector<KeyCount> WatchState::Counts() const {
+  std::vector<KeyCount> out;
+  out.reserve(counts_.size());
+  for (const auto& [k, n] : counts_) {
+    if (n == 0) continue;
+    out.push_back(KeyCount{k.family, config_.PrefixFor(k.family), k.addr, n});
+  }
+  std::sort(out.begin(), out.end(), [](const KeyCount& a, const KeyCount& b) {
+    if (a.count != b.count) return a.count > b.count;
+    if (a.family != b.family) return a.family < b.family;
+    return a.addr < b.addr;
+  });
+  return out;
+}
+
+}  // namespace connlimit::core::ct

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Pure: the state of one live watch. Which flows are counted (by CTA_ID), how many per key,
+// what changed since JS last heard, and threshold crossings in the order they happened. The
+// event thread (event_reader) feeds it decoded entries; nothing here does I/O or locking.
+//
+// Memory is bounded by the flows that pass the filter plus the keys, never by the number of
+// events: changes coalesce per key until JS takes them, crossings are capped (kMaxCrossings).
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "core/ct/counter.h"
+#include "core/ct/ct_types.h"
+
+namespace connlimit::core::ct {
+
+struct WatchKey {
+  uint8_t family = 0;
+  Addr addr{};  // masked to the key's prefix
+  bool operator==(const WatchKey& o) const { return family == o.family && addr == o.addr; }
+};
+
+struct WatchKeyHash {
+  size_t operator()(const WatchKey& k) const;
+};
+
+// One key's change since the last Take(): coalesced, so a flood becomes one record per key.
+struct KeyChange {
+  WatchKey key;
+  uint64_t count = 0;     // now
+  int64_t delta = 0;      // since the last Take()
+  uint32_t opened = 0;    // flows that started counting (NEW, or UPDATE into the filter)
+  uint32_t closed = 0;    // flows that stopped (DESTROY, or UPDATE out of it, e.g. TIME_WAIT)
+};
+
+// A key's count rose above the threshold (count == threshold + 1) or fell back to it.
+struct Crossing {
+  WatchKey key;
+  bool above = false;
+  uint64_t count = 0;
+};
+
+struct WatchBatch {
+  std::vector<KeyChange> changes;
+  std::vector<Crossing> crossings;
+  uint64_t crossings_dropped = 0;  // beyond kMaxCrossings since the last Take()
+  uint64_t events = 0;             // events decoded since the last Take() (matching or not)
+  bool initial = false;            // the first batch: counts from the start-up dump
+  bool resynced = false;           // counts were rebuilt from a dump after an overrun
+  uint64_t overruns = 0;           // ENOBUFS seen since the last Take()
+  uint64_t overruns_total = 0;
+};
+
+struct WatchConfig {
+  Filter filter;
+  KeyField key = KeyField::kSource;
+  uint8_t prefix4 = 32, prefix6 = 128;
+  uint64_t threshold = 0;  // 0: no crossings
+
+  uint8_t PrefixFor(uint8_t family) const;
+  WatchKey KeyOf(const Entry& e) const;
+};
+
+using FlowMap = std::unordered_map<uint32_t, WatchKey>;  // CTA_ID -> its key
+using KeyCounts = std::unordered_map<WatchKey, uint64_t, WatchKeyHash>;
+
+// The flows and counts of one dump, built by the event thread while JS may still read the
+// previous counts; handed to WatchState::Resync in one step.
+struct DumpTally {
+  explicit DumpTally(const WatchConfig& c) : config(c) {}
+  void Add(const Entry& e);  // entries already filtered
+  void Clear() {
+    flows.clear();
+    counts.clear();
+  }
+  const WatchConfig& config;
+  FlowMap flows;
+  KeyCounts counts;
+};
+
+class WatchState {
+ public:
+  explicit WatchState(WatchConfig config) : config_(std::move(config)) {}
+
+  // One decoded event. NEW counts a matching flow once; DESTROY uncounts a counted one; an
+  // UPDATE re-checks the filter, so a flow entering TIME_WAIT leaves a filter that excludes it.
+  void Apply(const Entry& e, EntryKind kind);
+
+  // Replace every flow and count with a dump's (built without the lock, see DumpTally), and
+  // report each key whose count differs from what JS last saw, keys gone to zero included.
+  void Resync(DumpTally&& tally, bool initial);
+
+  void NoteEvents(uint64_t n) { pending_.events += n; }
+  void NoteOverrun() {
+    pending_.overruns++;
+    overruns_total_++;
+  }
+
+  bool HasPending() const;
+  // Everything since the last Take(), and forget it. Keys at zero are dropped from the state.
+  WatchBatch Take();
+
+  // Every key's current count, most first (ties: family, then address).
+  std::vector<KeyCount> Counts() const;
+  const WatchConfig& config() const { return config_; }
+
+  static constexpr size_t kMaxCrossings = 4096;
+
+ private:
+  void Start(uint32_t id, const WatchKey& k);
+  void Stop(FlowMap::iterator flow);
+  void Touch(const WatchKey& k, int step);
+  void Cross(const WatchKey& k, uint64_t before, uint64_t now);
+
+  WatchConfig config_;
+  FlowMap flows_;
+  KeyCounts counts_;
+  KeyCounts reported_;  // counts as JS last saw them
+  std::unordered_map<WatchKey, KeyChange, WatchKeyHash> changed_;
+  WatchBatch pending_;
+  uint64_t overruns_total_ = 0;
+};
+
+}  // namespace connlimit::core::ct

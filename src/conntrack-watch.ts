@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * A live watch over conntrack: per-key counts kept in native memory by a thread of its own,
+ * changes delivered as coalesced batches (a flood of connections is a handful of JS calls),
+ * overruns reported and repaired. Built by {@link Conntrack.watch}.
+ */
+import { EventEmitter } from 'node:events';
+import { binding } from './binding';
+import { fromNative, invalid, type NativeErrorContext } from './errors';
+import { prefixOption, toNativeFilter, type ConntrackFilter } from './conntrack';
+import type { NativeConntrackWatch, NativeWatchBatch, NativeWatchOptions } from './native-types';
+import { describe } from './rule/validate';
+
+/** {@link Conntrack.watch}: a filter, how to key the counts, and how to deliver them. */
+export interface WatchOptions extends ConntrackFilter {
+  /** Key by the original source (default) or destination address. */
+  key?: 'source' | 'destination';
+  /** Prefix length of IPv4 keys (default 32), or of IPv6 keys when `family` is 'ipv6' and `mask6` is absent. */
+  mask?: number;
+  /** Prefix length of IPv6 keys (default 128). */
+  mask6?: number;
+  /** Emit 'above' when a key's count rises above this, 'below' when it falls back to it. */
+  threshold?: number;
+  /**
+   * Also follow UPDATE events, so a flow that changes state, mark or status enters or leaves
+   * the filter. On by default when the filter has `state`, `mark` or `status`; costs an event
+   * per TCP state change otherwise.
+   */
+  updates?: boolean;
+  /** Socket receive buffer in bytes (default 32 MiB; the kernel doubles it). A burst that overflows it is an overrun. */
+  receiveBuffer?: number;
+}
+
+/** One key whose count changed, coalesced over everything since the previous batch. */
+export interface WatchChange {
+  key: string;
+  count: number;
+  /** Change since the previous batch. */
+  delta: number;
+  /** Flows that started and stopped counting since the previous batch. */
+  opened: number;
+  closed: number;
+  /** What moved it: connections opening or closing, or a (re)synchronising dump. */
+  event: 'open' | 'close' | 'initial' | 'resync';
+}
+
+export interface WatchCrossing {
+  key: string;
+  /** The count right after the crossing: threshold + 1 going above, threshold going below. */
+  count: number;
+}
+
+/** Everything a watch learnt between two deliveries. */
+export interface WatchBatch {
+  changes: WatchChange[];
+  /** In the order they happened. */
+  above: WatchCrossing[];
+  below: WatchCrossing[];
+  /** Crossings beyond the per-batch cap (4096), counted but not listed. */
+  crossingsDropped: number;
+  /** Event messages decoded since the previous batch, matching the filter or not. */
+  events: number;
+  /** The first batch: counts from the start-up dump. */
+  initial: boolean;
+  /** Events were lost (ENOBUFS) and the counts were rebuilt from a dump: exact again. */
+  resynced: boolean;
+  overruns: number;
+  overrunsTotal: number;
+}
+
+/** The 'overrun' event: events were lost, and the counts were repaired from a dump. */
+export interface OverrunInfo {
+  /** ENOBUFS errors since the previous batch, and since the watch began. */
+  overruns: number;
+  overrunsTotal: number;
+  /** Queued events dropped as older than the repairing dump, since the watch began. */
+  discarded: number;
+}
+
+export interface WatchStats {
+  events: number;
+  overruns: number;
+  resyncs: number;
+  discarded: number;
+  /** Bytes of receive buffer the kernel granted. */
+  receiveBuffer: number;
+}
+
+const WATCH_KEYS = ['key', 'mask', 'mask6', 'threshold', 'updates', 'receiveBuffer'];
+const FILTER_KEYS = ['family', 'protocol', 'source', 'destination', 'sport', 'dport', 'state', 'mark', 'zone', 'status'];
+const DEFAULT_RECEIVE_BUFFER = 32 << 20;
+const MAX_CROSSINGS = 4096;
+/** Tests only, never enumerated: `{ [TEST_STALL]: ms }` makes the event thread lag on purpose. */
+export const TEST_STALL = Symbol.for('connlimit.test.stallMs');
+
+/**
+ * Validates public watch options into the addon's form, collecting nothing on the kernel side.
+ * @internal
+ */
+export function normalizeWatchOptions(netnsPath: string | null, options: WatchOptions): NativeWatchOptions {
+  if (options === null || typeof options !== 'object') invalid('options', `must be an object, got ${describe(options)}`);
+  const { key = 'source', mask, mask6, threshold, updates, receiveBuffer, ...filter } = options;
+  for (const k of Object.keys(filter)) if (!FILTER_KEYS.includes(k)) invalid(k, `unknown watch option (known: ${[...FILTER_KEYS, ...WATCH_KEYS].join(', ')})`);
+  if (key !== 'source' && key !== 'destination') invalid('key', `must be 'source' or 'destination', got ${describe(key)}`);
+  const nf = toNativeFilter(filter);
+  const v6only = nf.family === 10;
+  const mask4 = v6only ? 32 : prefixOption(mask, 'mask', 32, 32);
+  const prefix6 = prefixOption(mask6 ?? (v6only ? mask : undefined), mask6 === undefined && v6only ? 'mask' : 'mask6', 128, 128);
+  const followUpdates = updates ?? (filter.state !== undefined || filter.mark !== undefined || filter.status !== undefined);
+  return { netns: netnsPath, filter: nf, key, mask4, mask6: prefix6, updates: followUpdates, ...deliveryOptions({ threshold, updates, receiveBuffer }, options) };
+}
+
+/** The options a rule watch shares with a filter watch. @internal */
+export function deliveryOptions(
+  o: { threshold?: number | undefined; updates?: boolean | undefined; receiveBuffer?: number | undefined },
+  raw: object,
+): { threshold: number; receiveBuffer: number; testStallMs?: number } {
+  if (o.threshold !== undefined && (!Number.isInteger(o.threshold) || o.threshold < 1 || o.threshold > 2 ** 32)) {
+    invalid('threshold', `must be a positive integer, got ${describe(o.threshold)}`);
+  }
+  if (o.updates !== undefined && typeof o.updates !== 'boolean') invalid('updates', `must be a boolean, got ${describe(o.updates)}`);
+  const buffer = o.receiveBuffer ?? DEFAULT_RECEIVE_BUFFER;
+  if (!Number.isInteger(buffer) || buffer < 4096 || buffer > 1 << 30) invalid('receiveBuffer', `must be a whole number of bytes 4096-1073741824, got ${describe(buffer)}`);
+  const stall = (raw as { [TEST_STALL]?: unknown })[TEST_STALL];
+  return { threshold: o.threshold ?? 0, receiveBuffer: buffer, ...(typeof stall === 'number' ? { testStallMs: stall } : {}) };
+}
+
+/** Merges a batch into one the iterator has not handed out yet: memory stays bounded by keys. */
+function mergeBatch(into: WatchBatch, b: WatchBatch): void {
+  const byKey = new Map(into.changes.map((c) => [c.key, c]));
+  for (const c of b.changes) {
+    const seen = byKey.get(c.key);
+    if (!seen) {
+      byKey.set(c.key, { ...c });
+      continue;
+    }
+    seen.count = c.count;
+    seen.delta += c.delta;
+    seen.opened += c.opened;
+    seen.closed += c.closed;
+    seen.event = c.event === 'open' || c.event === 'close' ? (seen.delta >= 0 ? 'open' : 'close') : c.event;
+  }
+  into.changes = [...byKey.values()].filter((c) => c.delta !== 0 || c.event === 'initial' || c.event === 'resync');
+  const room = Math.max(0, MAX_CROSSINGS - into.above.length - into.below.length);
+  const above = b.above.slice(0, room);
+  const below = b.below.slice(0, room - above.length);
+  into.above.push(...above);
+  into.below.push(...below);
+  into.crossingsDropped += b.crossingsDropped + (b.above.length - above.length) + (b.below.length - below.length);
+  into.events += b.events;
+  into.initial ||= b.initial;
+  into.resynced ||= b.resynced;
+  into.overruns += b.overruns;
+  into.overrunsTotal = b.overrunsTotal;
+}
+
+/**
+ * A live count of connections per client. Events: 'ready' (initial counts known), 'change'
+ * ({@link WatchChange}, one per key per batch), 'above'/'below' ({@link WatchCrossing}, with a
+ * threshold), 'overrun' ({@link OverrunInfo}: events were lost and the counts repaired),
+ * 'batch' ({@link WatchBatch}), 'error' (the watch ended), 'close'. Or iterate:
+ * `for await (const batch of watch)`.
+ *
+ * @example
+ * const watch = ct.watch({ protocol: 'tcp', dport: 22, key: 'source', threshold: 10 });
+ * watch.on('above', ({ key, count }) => console.log(`${key} holds ${count}`));
+ * await watch.ready;
+ * watch.counts(); // Map { '10.0.0.7' => 3, ... }
+ */
+export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchBatch> {
+  /** Resolves once the start-up dump is counted; rejects if the watch could not start. */
+  readonly ready: Promise<void>;
+  private readonly native: NativeConntrackWatch;
+  private readonly netns: string | null;
+  private closing: Promise<void> | null = null;
+  private ended = false;
+  private failure: unknown = null;
+  /** What the iterators have not taken yet; kept only while one is running. */
+  private pending: WatchBatch | null = null;
+  private iterators = 0;
+  private wake: (() => void) | null = null;
+  private settleReady!: (error?: unknown) => void;
+
+  /** The connlimit rule's limit, for a watch made by {@link Conntrack.watchFor}; null otherwise. */
+  readonly limit: number | null;
+
+  /** @internal Use {@link Conntrack.watch} or {@link Conntrack.watchFor}. */
+  constructor(netnsPath: string | null, options: NativeWatchOptions, limit: number | null = null) {
+    super();
+    this.netns = netnsPath;
+    this.limit = limit;
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.settleReady = (error?: unknown) => (error === undefined ? resolve() : reject(error));
+    });
+    this.ready.catch(() => {}); // the 'error' event reports it too; awaiting is optional
+    this.native = new (binding().ConntrackWatch)(options, (error, batch) =>
+      error ? this.fail(error) : this.deliver(batch as NativeWatchBatch),
+    );
+  }
+
+  /** Current counts per key, most first, copied from native memory: no kernel call, no wait. */
+  counts(): Map<string, number> {
+    const flat = this.native.counts();
+    const out = new Map<string, number>();
+    for (let i = 0; i < flat.length; i += 2) out.set(flat[i] as string, flat[i + 1] as number);
+    return out;
+  }
+
+  stats(): WatchStats {
+    return this.native.stats();
+  }
+
+  /** The watch keeps the process alive (the default). */
+  ref(): this {
+    this.native.ref();
+    return this;
+  }
+
+  /** The watch no longer keeps the process alive on its own. */
+  unref(): this {
+    this.native.unref();
+    return this;
+  }
+
+  /** Stops the thread, closes the sockets, ends iterators. Idempotent. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.ended = true;
+      this.closing = this.native.close().then(() => {
+        this.wake?.();
+        this.emit('close');
+      });
+    }
+    return this.closing;
+  }
+
+  /**
+   * Batches as they come. A consumer slower than the kernel gets them merged (one change per
+   * key, the latest count), so it never falls behind by more than one batch of memory.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<WatchBatch> {
+    this.iterators++;
+    try {
+      for (;;) {
+        if (this.pending) {
+          const b = this.pending;
+          this.pending = null;
+          yield b;
+          continue;
+        }
+        if (this.failure) throw this.failure;
+        if (this.ended) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = null;
+      }
+    } finally {
+      if (--this.iterators === 0) this.pending = null;
+    }
+  }
+
+  private context(): NativeErrorContext {
+    return { netns: this.netns };
+  }
+
+  private fail(error: unknown): void {
+    const e = fromNative(error, this.context());
+    this.failure = e;
+    this.ended = true;
+    this.settleReady(e);
+    this.wake?.();
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
+
+  private deliver(raw: NativeWatchBatch): void {
+    const event = raw.initial ? 'initial' : raw.resynced ? 'resync' : null;
+    const batch: WatchBatch = {
+      changes: raw.changes.map((c) => ({ ...c, event: event ?? (c.delta > 0 ? 'open' : 'close') })),
+      above: raw.crossings.filter((c) => c.above).map(({ key, count }) => ({ key, count })),
+      below: raw.crossings.filter((c) => !c.above).map(({ key, count }) => ({ key, count })),
+      crossingsDropped: raw.crossingsDropped,
+      events: raw.events,
+      initial: raw.initial,
+      resynced: raw.resynced,
+      overruns: raw.overruns,
+      overrunsTotal: raw.overrunsTotal,
+    };
+    if (this.iterators > 0) {
+      if (this.pending) mergeBatch(this.pending, batch);
+      else this.pending = { ...batch, changes: batch.changes.map((c) => ({ ...c })), above: [...batch.above], below: [...batch.below] };
+      this.wake?.();
+    }
+    if (raw.initial) {
+      this.settleReady();
+      this.emit('ready');
+    }
+    if (raw.resynced) this.emit('overrun', { overruns: raw.overruns, overrunsTotal: raw.overrunsTotal, discarded: this.native.stats().discarded } satisfies OverrunInfo);
+    for (const c of batch.changes) this.emit('change', c);
+    for (const c of raw.crossings) this.emit(c.above ? 'above' : 'below', { key: c.key, count: c.count });
+    this.emit('batch', batch);
+  }
+}
