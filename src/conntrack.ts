@@ -5,7 +5,6 @@
  * (native/core/ct/*) pushes what the running kernel can apply into the dump request, checks
  * every entry again in C++, and aggregates while decoding, all in the libuv pool.
  */
-import * as path from 'node:path';
 import { debuglog } from 'node:util';
 import { binding } from './binding';
 import { ClosedError, fromNative, invalid, ValidationError, type NativeErrorContext, type ValidationIssue } from './errors';
@@ -16,6 +15,7 @@ import { isProtocolName, protocolNumber, protocolWord } from './rule/names';
 import type { Family, ListedRule, Negatable, PortSpec, Protocol, RuleSpec } from './rule/types';
 import { describe } from './rule/validate';
 import { ConntrackWatch, deliveryOptions, normalizeWatchOptions, type WatchOptions } from './conntrack-watch';
+import { resolveNetns } from './netns';
 
 const debug = debuglog('connlimit');
 
@@ -127,15 +127,6 @@ export interface ListOptions {
   batchSize?: number;
 }
 
-function resolveNetns(netns: unknown): string | null {
-  if (netns === undefined) return null;
-  if (typeof netns !== 'string' || netns.length === 0 || netns.includes('\0')) invalid('netns', 'must be a namespace name or a path');
-  if (netns.includes('/')) return path.resolve(netns);
-  if (!/^[A-Za-z0-9_.-]{1,255}$/.test(netns) || netns === '.' || netns === '..') {
-    invalid('netns', `'${netns}' is not a valid namespace name (letters, digits, '_', '.', '-')`);
-  }
-  return `/run/netns/${netns}`;
-}
 
 const FILTER_KEYS = ['family', 'protocol', 'source', 'destination', 'sport', 'dport', 'state', 'mark', 'zone', 'status'];
 

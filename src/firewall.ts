@@ -5,7 +5,6 @@
  * libuv pool (native/core/legacy/iptc_table.cc): one lock, one read, one commit per call or
  * transaction.
  */
-import * as path from 'node:path';
 import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, type NativeErrorContext } from './errors';
 import type { NativeChain, NativeLegacyTable, NativeOp, NativeRule } from './native-types';
@@ -16,6 +15,7 @@ import { ruleExtensions, toRuleSpec } from './rule/to-spec';
 import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
 import { validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
 import { drained, serialize } from './serial-queue';
+import { resolveNetns } from './netns';
 
 export type Backend = 'legacy';
 export type TableName = 'filter' | 'mangle' | 'raw' | 'security' | 'nat';
@@ -51,15 +51,6 @@ function isListedRule(x: RuleInput): x is ListedRule {
   return typeof x === 'object' && x !== null && listedNative.has(x as ListedRule);
 }
 
-function resolveNetns(netns: string | undefined): string | null {
-  if (netns === undefined) return null;
-  if (typeof netns !== 'string' || netns.length === 0 || netns.includes('\0')) invalid('netns', 'must be a namespace name or a path');
-  if (netns.includes('/')) return path.resolve(netns);
-  if (!/^[A-Za-z0-9_.-]{1,255}$/.test(netns) || netns === '.' || netns === '..') {
-    invalid('netns', `'${netns}' is not a valid namespace name (letters, digits, '_', '.', '-')`);
-  }
-  return `/run/netns/${netns}`;
-}
 
 function checkOptions(o: FirewallOptions): Required<Omit<FirewallOptions, 'netns'>> & { netnsPath: string | null } {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) invalid('options', 'must be an object');
