@@ -35,6 +35,8 @@ export { renderExposition } from './metrics/exposition';
 export type { ExpositionFormat, MetricFamily, MetricType, Sample } from './metrics/exposition';
 export { firewallMetrics } from './metrics/firewall-source';
 export type { FirewallMetricsOptions } from './metrics/firewall-source';
+export { watchMetrics } from './metrics/watch-source';
+export type { WatchMetricsOptions } from './metrics/watch-source';
 export { createMetrics } from './metrics/registry';
 export type { MetricSource, Metrics, MetricsOptions } from './metrics/registry';
 export { Conntrack } from './conntrack';

@@ -18,6 +18,8 @@ export interface CommonOptions {
   listen?: string;
   /** metrics: 'connlimit' or 'all' rules. */
   rules?: string;
+  /** metrics: connlimit rules whose per-client counts to serve (a live watch each). */
+  watchRules?: string[];
   json: boolean;
   help: boolean;
 }
@@ -37,15 +39,40 @@ const OPTIONS = {
   'lock-timeout': { type: 'string' },
   listen: { type: 'string' },
   rules: { type: 'string' },
+  'watch-rule': { type: 'string', multiple: true },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const TAKES_VALUE = new Set(['--table', '-t', '--family', '--backend', '--netns', '--lock-timeout', '--listen', '--rules']);
+const TAKES_VALUE = new Set(['--table', '-t', '--family', '--backend', '--netns', '--lock-timeout', '--listen', '--rules', '--watch-rule']);
 const LONG_OPTIONS = new Set(Object.keys(OPTIONS).map((name) => `--${name}`));
+
+/**
+ * `--rule -p tcp ...` as `--rule=-p tcp ...`: parseArgs refuses a value that starts with a dash
+ * after a separate option token, and a rule always does.
+ */
+export function joinValues(tokens: readonly string[], options: Record<string, { type: 'string' | 'boolean'; short?: string }>): string[] {
+  const takesValue = new Set<string>();
+  for (const [name, o] of Object.entries(options)) {
+    if (o.type !== 'string') continue;
+    takesValue.add(`--${name}`);
+    if (o.short) takesValue.add(`-${o.short}`);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i] as string;
+    if (t.startsWith('--') && takesValue.has(t) && i + 1 < tokens.length) out.push(`${t}=${tokens[++i] as string}`);
+    else out.push(t);
+  }
+  return out;
+}
+
+/** Commands whose arguments are options of their own (filters), not CHAIN RULE. */
+const OPTION_COMMANDS = new Set(['count', 'watch', 'top']);
 
 export function parseInvocation(argv: string[]): Invocation {
   const [command = 'help', ...after] = argv;
+  const chainFirst = !OPTION_COMMANDS.has(command);
   const ours: string[] = [];
   const rest: string[] = [];
   for (let i = 0; i < after.length; i++) {
@@ -56,16 +83,16 @@ export function parseInvocation(argv: string[]): Invocation {
     }
     const name = token.split('=')[0] as string;
     // Before the chain, any dash token is meant as ours: parseArgs then names an unknown one.
-    if (LONG_OPTIONS.has(name) || (rest.length === 0 && token.startsWith('-'))) {
+    if (LONG_OPTIONS.has(name) || (chainFirst && rest.length === 0 && token.startsWith('-'))) {
       ours.push(token);
       if (TAKES_VALUE.has(token) && i + 1 < after.length) ours.push(after[++i] as string);
     } else {
       rest.push(token);
     }
   }
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: ours, options: OPTIONS, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args: joinValues(ours, OPTIONS), options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (e) {
     usageError('arguments', (e as Error).message.split('\n')[0] ?? 'bad arguments');
   }
@@ -79,6 +106,7 @@ export function parseInvocation(argv: string[]): Invocation {
   if (timeout !== undefined) options.lockTimeoutMs = Number(timeout);
   if (values.listen !== undefined) options.listen = values.listen as string;
   if (values.rules !== undefined) options.rules = values.rules as string;
+  if (values['watch-rule'] !== undefined) options.watchRules = values['watch-rule'] as unknown as string[];
   return { command, options, rest };
 }
 

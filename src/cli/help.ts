@@ -29,11 +29,31 @@ export const COMMAND_HELP: Record<string, string> = {
   ls: 'connlimit ls [OPTIONS] [CHAIN]\n  List rules as iptables -S prints them, with their positions and counters in --json.',
   save: 'connlimit save [OPTIONS]\n  Print the table as iptables-save does.',
   flush: 'connlimit flush [OPTIONS] [CHAIN]\n  Delete every rule of a chain, or of every chain (iptables -F).',
+  count:
+    'connlimit count [OPTIONS] [FILTER...] [--by source|destination] [--mask N] [--mask6 N] [--top N]\n' +
+    'connlimit count [OPTIONS] --rule RULE [--top N]\n' +
+    '  How many conntrack entries match: in all, or per client address (block) with --by/--mask/--top;\n' +
+    '  with --rule, what a connlimit rule counts per client, beside its limit and what is left.\n' +
+    '  FILTER: -p PROTO, -s ADDR[/LEN], -d ADDR[/LEN], --sport P[:P], --dport P[:P], --state S[,S],\n' +
+    '  --mark V[/MASK], --zone N (as conntrack -L); --family limits to one family.\n' +
+    "  e.g. connlimit count -p tcp --dport 80 --by source --mask 24 --top 10\n" +
+    "       connlimit count --rule '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT'",
+  watch:
+    'connlimit watch [OPTIONS] [FILTER...] [--by ...] [--mask N] [--threshold N] | --rule RULE\n' +
+    '  One line per change of a client\'s count, from live conntrack events, until Ctrl-C (NDJSON with\n' +
+    '  --json); with --threshold (or a rule\'s limit) also when a client goes above it or back below.\n' +
+    '  e.g. connlimit watch -p tcp --dport 22 --threshold 10 --json',
+  top:
+    'connlimit top [OPTIONS] [FILTER...] [--by ...] [--mask N] [--interval MS] | --rule RULE\n' +
+    '  The busiest clients, live, full screen: count, change, load bar (against the rule\'s limit with\n' +
+    '  --rule), recent history. q or Ctrl-C quits. Not on a terminal: one line per interval.\n' +
+    "  e.g. connlimit top --rule '-p tcp --syn --dport 443 -m connlimit --connlimit-above 50 --connlimit-mask 24 -j REJECT'",
   metrics:
-    'connlimit metrics [OPTIONS] [--listen HOST:PORT] [--rules connlimit|all]\n' +
+    'connlimit metrics [OPTIONS] [--listen HOST:PORT] [--rules connlimit|all] [--watch-rule RULE]...\n' +
     '  Serve rule counters and connlimit limits at http://HOST:PORT/metrics (default 127.0.0.1:9464)\n' +
     '  in the Prometheus text format, or OpenMetrics when the scraper asks for it, until Ctrl-C.\n' +
-    '  Both families unless --family is given; connlimit rules only unless --rules all.',
+    '  Both families unless --family is given; connlimit rules only unless --rules all. Each\n' +
+    '  --watch-rule adds live per-client counts of what that connlimit rule counts (a watch).',
 };
 
 export function usage(command?: string): string {

@@ -7,6 +7,7 @@
 import { parseInvocation, type Invocation } from './args';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { COMMAND_HELP, usage } from './help';
+import { CT_COMMANDS, runCount, runTop, runWatch } from './ct-commands';
 import { runMetricsCommand } from './metrics-command';
 import { usageError } from './usage-error';
 import { RULE_COMMANDS, runRuleCommand } from './rule-commands';
@@ -32,12 +33,14 @@ export async function main(argv: string[]): Promise<number> {
       return COMMAND_HELP[command] ? EXIT.ok : EXIT.usage;
     }
     if (command === 'metrics') return await runMetricsCommand(options, rest);
-    if (!RULE_COMMANDS.has(command)) {
+    if (options.listen !== undefined || options.rules !== undefined) usageError('arguments', '--listen and --rules belong to metrics');
+    if (command === 'watch') return await runWatch(options, rest);
+    if (command === 'top') return await runTop(options, rest);
+    if (!RULE_COMMANDS.has(command) && !CT_COMMANDS.has(command)) {
       process.stderr.write(`connlimit: unknown command '${command}' (try 'connlimit --help')\n`);
       return EXIT.usage;
     }
-    if (options.listen !== undefined || options.rules !== undefined) usageError('arguments', '--listen and --rules belong to metrics');
-    const out = await runRuleCommand(command, options, rest);
+    const out = command === 'count' ? { ...(await runCount(options, rest)), exitCode: EXIT.ok } : await runRuleCommand(command, options, rest);
     if (options.json) process.stdout.write(`${JSON.stringify(out.json, jsonReplacer)}\n`);
     else if (out.text) process.stdout.write(`${out.text}\n`);
     return out.exitCode;

@@ -4,7 +4,7 @@
  * createMetrics() handler a service can mount on its own server.
  */
 import { createServer } from 'node:http';
-import { createMetrics, Firewall, firewallMetrics, type Family, type FirewallOptions, type MetricSource } from '../index';
+import { Conntrack, createMetrics, Firewall, firewallMetrics, watchMetrics, type ConntrackWatch, type Family, type FirewallOptions, type MetricSource } from '../index';
 import type { CommonOptions } from './args';
 import { EXIT } from './exit-codes';
 import { usageError } from './usage-error';
@@ -24,7 +24,8 @@ export async function runMetricsCommand(options: CommonOptions, rest: string[]):
   const families: Family[] = options.family === undefined ? ['ipv4', 'ipv6'] : [options.family as Family];
 
   const firewalls: Firewall[] = [];
-  const close = () => Promise.allSettled(firewalls.map((fw) => fw.close()));
+  const watches: ConntrackWatch[] = [];
+  const close = () => Promise.allSettled([...firewalls.map((fw) => fw.close()), ...watches.map((w) => w.close())]);
   try {
     for (const family of families) {
       const o: FirewallOptions = { family };
@@ -34,11 +35,25 @@ export async function runMetricsCommand(options: CommonOptions, rest: string[]):
       if (options.lockTimeoutMs !== undefined) o.lockTimeoutMs = options.lockTimeoutMs;
       firewalls.push(await Firewall.open(o));
     }
+    if (options.watchRules?.length) {
+      const ct = await Conntrack.open(options.netns === undefined ? {} : { netns: options.netns });
+      try {
+        const family = options.family as Family | undefined;
+        for (const rule of options.watchRules) watches.push(ct.watchFor(rule, family ? { family } : {}));
+      } finally {
+        await ct.close(); // the watches have sockets of their own
+      }
+      await Promise.all(watches.map((w) => w.ready));
+    }
   } catch (e) {
     await close();
     throw e;
   }
-  const sources: MetricSource[] = firewalls.map((fw) => firewallMetrics(fw, { rules }));
+  const sources: MetricSource[] = [
+    ...firewalls.map((fw) => firewallMetrics(fw, { rules })),
+    // The rule as given names its series: what the operator typed is what they will query.
+    ...watches.map((w, i) => watchMetrics(w, { name: options.watchRules?.[i] as string })),
+  ];
   const metrics = createMetrics(sources, {
     onError: (e, source) => process.stderr.write(`connlimit: metrics: ${source.name}: ${String((e as Error)?.message ?? e).split('\n')[0]}\n`),
   });

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Layer 6: `connlimit count`, `watch`, `top` and `metrics --watch-rule` in throwaway
+// namespaces, checked against conntrack(8) and against the API's own answers; `top` through a
+// real pseudo-terminal (tmux), down to the terminal being handed back on `q`.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Conntrack, Firewall } from '../src/index';
+import { execResult, withNetns, type ExecResult, type Netns } from './helpers/netns';
+import { startPeer } from './helpers/tcp';
+
+const root = join(__dirname, '..');
+const cliMain = join(root, 'src', 'cli', 'main.ts');
+const env = { ...process.env, NODE_OPTIONS: '' };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function cli(args: string[]): Promise<ExecResult> {
+  return execResult(process.execPath, ['--import', 'tsx', cliMain, ...args], { env, timeoutMs: 30_000 });
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await cli(args);
+  assert.is(r.code, 0, `connlimit ${args.join(' ')} -> ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Synthetic entries: 3 from 10.0.1.0/24, 2 from 10.0.2.0/24 (tcp/443), 1 udp, 1 IPv6. */
+async function populate(ns: Netns): Promise<void> {
+  const lines = [
+    '-I -p tcp -s 10.0.1.1 -d 10.9.0.1 --sport 1001 --dport 443 --state ESTABLISHED -t 600',
+    '-I -p tcp -s 10.0.1.1 -d 10.9.0.1 --sport 1002 --dport 443 --state ESTABLISHED -t 600',
+    '-I -p tcp -s 10.0.1.7 -d 10.9.0.1 --sport 1003 --dport 443 --state ESTABLISHED -t 600',
+    '-I -p tcp -s 10.0.2.1 -d 10.9.0.1 --sport 1004 --dport 443 --state ESTABLISHED -t 600',
+    '-I -p tcp -s 10.0.2.2 -d 10.9.0.1 --sport 1005 --dport 80 --state ESTABLISHED -t 600',
+    '-I -p udp -s 10.0.3.1 -d 10.9.0.1 --sport 5000 --dport 53 -t 600',
+    '-I -p tcp -s 2001:db8::1 -d 2001:db8::9 --sport 1006 --dport 443 --state ESTABLISHED -t 600',
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'connlimit-63-'));
+  try {
+    writeFileSync(join(dir, 'entries'), `${lines.join('\n')}\n`);
+    await ns.run('conntrack', ['-R', join(dir, 'entries')]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('count: the total, a filtered total, per key; --json equals the API', () =>
+  withNetns(async (ns) => {
+    await populate(ns);
+    const total = Number((await ns.run('conntrack', ['-C'])).stdout.trim());
+    assert.is(total, 7);
+    assert.is((await ok(['count', '--netns', ns.name])).trim(), '7');
+    assert.is((await ok(['count', '--netns', ns.name, '-p', 'tcp', '--dport', '443'])).trim(), '5');
+    assert.is((await ok(['count', '--netns', ns.name, '--family', 'ipv4', '-p', 'tcp', '--dport', '443'])).trim(), '4');
+    assert.equal(JSON.parse(await ok(['count', '--netns', ns.name, '--json', '-p', 'udp'])), { count: 1 });
+
+    const text = await ok(['count', '--netns', ns.name, '-p', 'tcp', '--by', 'source', '--mask', '24']);
+    assert.equal(text.trim().split('\n').map((l) => l.trim().split(/\s+/)), [['3', '10.0.1.0/24'], ['2', '10.0.2.0/24'], ['1', '2001:db8::1']]);
+    const json = JSON.parse(await ok(['count', '--netns', ns.name, '--json', '-p', 'tcp', '--family', 'ipv4', '--by', 'source', '--mask', '24', '--top', '1']));
+    const ct = await Conntrack.open({ netns: ns.name });
+    try {
+      const api = await ct.countBy({ family: 'ipv4', protocol: 'tcp', key: 'source', mask: 24, top: 1 });
+      assert.equal(json, [...api].map(([key, count]) => ({ key, count })));
+      assert.equal(json, [{ key: '10.0.1.0/24', count: 3 }]);
+    } finally {
+      await ct.close();
+    }
+  }));
+
+test('count --rule: per client beside the limit, equal to countFor and to what the rule let through', () =>
+  withNetns(async (ns) => {
+    const rule = '-p tcp --syn --dport 7300 -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset';
+    const fw = await Firewall.open({ netns: ns.name });
+    const peer = await startPeer(ns);
+    try {
+      await fw.append('INPUT', rule);
+      await peer.listen(7300, '127.0.0.1');
+      const a = await peer.connectMany(3, { host: '127.0.0.1', port: 7300, localAddress: '127.0.5.1' });
+      assert.equal(a.map((x) => x.result), ['ok', 'ok', 'refused']);
+      await peer.connectMany(1, { host: '127.0.0.1', port: 7300, localAddress: '127.0.5.2' });
+      const text = await ok(['count', '--netns', ns.name, '--rule', rule]);
+      assert.equal(text.trim().split('\n').map((l) => l.trim().split(/\s+/)), [
+        ['CLIENT', 'COUNT', 'LIMIT', 'LEFT'],
+        ['127.0.5.1', '2', '2', '0'],
+        ['127.0.5.2', '1', '2', '1'],
+      ]);
+      const json = JSON.parse(await ok(['count', '--netns', ns.name, '--json', '--rule', rule]));
+      assert.equal(json, [
+        { key: '127.0.5.1', count: 2, limit: 2, headroom: 0 },
+        { key: '127.0.5.2', count: 1, limit: 2, headroom: 1 },
+      ]);
+    } finally {
+      await fw.close();
+      await peer.exit();
+    }
+  }));
+
+test('count: bad usage exits 2 with one line', async () => {
+  for (const [args, message] of [
+    [['count', '--by', 'port'], /--by/],
+    [['count', '--threshold', '3'], /belongs to watch and top/],
+    [['count', '-x'], /-x/],
+    [['count', '--rule', '-p tcp -j ACCEPT'], /connlimit/],
+    [['count', '--rule', '-p tcp -m connlimit --connlimit-above 2 -j DROP', '--by', 'source'], /--rule brings its own/],
+    [['count', '--state', 'ESTABLISHED', '--mask', '40'], /mask/],
+  ] as const) {
+    const r = await cli([...args]);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, message);
+  }
+});
+
+/** Starts a long-running command and reads its stdout lines as they come. */
+function startLong(args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let stderr = '';
+  createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const waitFor = async (pred: (lines: string[]) => boolean, what: string) => {
+    for (let i = 0; i < 200; i++) {
+      if (pred(lines)) return;
+      await sleep(50);
+    }
+    assert.unreachable(`${what}; got:\n${lines.join('\n')}\n${stderr}`);
+  };
+  return { child, lines, exited, waitFor, stderr: () => stderr };
+}
+
+test('watch --json: NDJSON changes and crossings as entries come and go; SIGTERM ends it with 0', () =>
+  withNetns(async (ns) => {
+    const w = startLong(['watch', '--netns', ns.name, '--json', '-p', 'tcp', '--threshold', '1']);
+    try {
+      await w.waitFor((ls) => ls.some((l) => JSON.parse(l).type === 'ready'), 'the ready line');
+      await ns.run('conntrack', ['-I', '-p', 'tcp', '-s', '10.0.0.1', '-d', '10.9.0.1', '--sport', '1', '--dport', '443', '--state', 'ESTABLISHED', '-t', '600']);
+      await ns.run('conntrack', ['-I', '-p', 'tcp', '-s', '10.0.0.1', '-d', '10.9.0.1', '--sport', '2', '--dport', '443', '--state', 'ESTABLISHED', '-t', '600']);
+      await w.waitFor((ls) => ls.some((l) => JSON.parse(l).type === 'above'), 'an above line');
+      await ns.run('conntrack', ['-D', '-p', 'tcp', '-s', '10.0.0.1']);
+      await w.waitFor((ls) => ls.some((l) => JSON.parse(l).type === 'change' && JSON.parse(l).count === 0), 'the drop to 0');
+      const events = w.lines.map((l) => JSON.parse(l)).filter((e) => e.type !== 'ready');
+      for (const e of events) assert.ok(typeof e.time === 'string' && e.key === '10.0.0.1', JSON.stringify(e));
+      const above = events.find((e) => e.type === 'above');
+      assert.is(above.count, 2);
+      assert.ok(events.some((e) => e.type === 'below'), 'and below again');
+    } finally {
+      w.child.kill('SIGTERM');
+    }
+    assert.is(await w.exited, 0, w.stderr());
+  }));
+
+test('top, not on a terminal: one plain line per interval with the busiest clients', () =>
+  withNetns(async (ns) => {
+    await populate(ns);
+    const t = startLong(['top', '--netns', ns.name, '--interval', '100', '-p', 'tcp', '--family', 'ipv4', '--by', 'source', '--mask', '24']);
+    try {
+      await t.waitFor((ls) => ls.length >= 2, 'two refreshes');
+      assert.match(t.lines[0] as string, /^\d\d:\d\d:\d\d 5 connections, 2 clients: 10\.0\.1\.0\/24=3 10\.0\.2\.0\/24=2$/);
+    } finally {
+      t.child.kill('SIGINT');
+    }
+    assert.is(await t.exited, 0, t.stderr());
+  }));
+
+function tmux(args: string[]): string {
+  const r = spawnSync('tmux', ['-L', `connlimit-test-${process.pid}`, ...args], { encoding: 'utf8' });
+  assert.is(r.status, 0, `tmux ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+test('top in a real terminal: draws, follows new connections, and q hands the terminal back', () =>
+  withNetns(async (ns) => {
+    const dir = mkdtempSync(join(tmpdir(), 'connlimit-63-tty-'));
+    const script = join(dir, 'run.sh');
+    // After top, the shell records the terminal modes and says so on the normal screen.
+    writeFileSync(
+      script,
+      `#!/bin/sh\n'${process.execPath}' --import tsx '${cliMain}' top --netns ${ns.name} --interval 100 -p tcp --by source\n` +
+        `echo "exit=$?"; stty -a > '${dir}/stty'; echo AFTER-TOP; sleep 30\n`,
+    );
+    spawnSync('chmod', ['+x', script]);
+    try {
+      tmux(['new-session', '-d', '-s', 'top', '-x', '110', '-y', '20', '-c', root, `env NODE_OPTIONS= ${script}`]);
+      const screen = () => tmux(['capture-pane', '-p', '-t', 'top']);
+      const waitScreen = async (pred: (s: string) => boolean, what: string) => {
+        for (let i = 0; i < 200; i++) {
+          if (pred(screen())) return;
+          await sleep(50);
+        }
+        assert.unreachable(`${what}; screen:\n${screen()}`);
+      };
+      await waitScreen((s) => s.includes('connlimit top') && s.includes('(no connections)'), 'the first frame');
+      assert.match(tmux(['display', '-p', '-t', 'top', '#{alternate_on}']), /^1/);
+      await ns.run('conntrack', ['-I', '-p', 'tcp', '-s', '10.7.0.1', '-d', '10.9.0.1', '--sport', '1', '--dport', '22', '--state', 'ESTABLISHED', '-t', '600']);
+      await ns.run('conntrack', ['-I', '-p', 'tcp', '-s', '10.7.0.1', '-d', '10.9.0.1', '--sport', '2', '--dport', '22', '--state', 'ESTABLISHED', '-t', '600']);
+      await waitScreen((s) => /10\.7\.0\.1\s+2\s+\+?\d*/.test(s), 'the client with 2 connections');
+      assert.match(screen(), /CLIENT\s+CONNS/);
+      tmux(['send-keys', '-t', 'top', 'q']);
+      await waitScreen((s) => s.includes('AFTER-TOP'), 'top to quit');
+      assert.match(screen(), /exit=0/);
+      assert.match(tmux(['display', '-p', '-t', 'top', '#{alternate_on}']), /^0/);
+      const modes = readFileSync(join(dir, 'stty'), 'utf8');
+      assert.match(modes, /(^|\s)icanon(\s|$)/, 'cooked mode again');
+      assert.match(modes, /(^|\s)echo(\s|$)/, 'echo on again');
+    } finally {
+      spawnSync('tmux', ['-L', `connlimit-test-${process.pid}`, 'kill-server']);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }));
+
+test('metrics --watch-rule: per-client counts of a rule, scraped over loopback', () =>
+  withNetns(async (ns) => {
+    const rule = '-p tcp --syn --dport 7301 -m connlimit --connlimit-above 3 -j REJECT --reject-with tcp-reset';
+    const fw = await Firewall.open({ netns: ns.name });
+    const peer = await startPeer(ns);
+    const m = startLong(['metrics', '--netns', ns.name, '--family', 'ipv4', '--listen', '127.0.0.1:0', '--json', '--watch-rule', rule]);
+    try {
+      await fw.append('INPUT', rule);
+      await peer.listen(7301, '127.0.0.1');
+      await m.waitFor((ls) => ls.length > 0, 'listening');
+      const { listening } = JSON.parse(m.lines[0] as string) as { listening: string };
+      await peer.connectMany(2, { host: '127.0.0.1', port: 7301, localAddress: '127.0.6.1' });
+      let body = '';
+      for (let i = 0; i < 100 && !body.includes('connlimit_client_connections{'); i++) {
+        body = await (await fetch(listening)).text();
+        await sleep(50);
+      }
+      assert.ok(body.includes(`connlimit_client_connections{watch="${rule}",key="127.0.6.1"} 2\n`), body);
+      assert.ok(body.includes(`connlimit_watch_limit{watch="${rule}"} 3\n`), body);
+      assert.match(body, /connlimit_watch_overruns_total\{watch=".*"\} 0\n/);
+      assert.match(body, /connlimit_rule_limit\{.*\} 3\n/);
+    } finally {
+      m.child.kill('SIGTERM');
+      await fw.close();
+      await peer.exit();
+    }
+    assert.is(await m.exited, 0, m.stderr());
+  }));
+
+test.run();
