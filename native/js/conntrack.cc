@@ -107,9 +107,12 @@ Napi::Function Conntrack::Define(Napi::Env env) {
 }
 
 Conntrack::Conntrack(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Conntrack>(info) {
-  if (!info[0].IsObject()) throw CtShape(info.Env(), "options");
-  auto ns = info[0].As<Napi::Object>().Get("netnsPath");
-  if (ns.IsString()) netns_path_ = ns.As<Napi::String>().Utf8Value();
+  Guarded(info.Env(), [&]() -> Napi::Value {
+    if (!info[0].IsObject()) throw CtShape(info.Env(), "options");
+    auto ns = info[0].As<Napi::Object>().Get("netnsPath");
+    if (ns.IsString()) netns_path_ = ns.As<Napi::String>().Utf8Value();
+    return Napi::Value();
+  });
 }
 
 std::optional<Napi::Promise> Conntrack::Unusable(Napi::Env env) {
@@ -118,163 +121,177 @@ std::optional<Napi::Promise> Conntrack::Unusable(Napi::Env env) {
 }
 
 Napi::Value Conntrack::Open(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (closed_) return *Unusable(env);
-  auto path = netns_path_;
-  struct Opened {
-    std::shared_ptr<core::NetnsFd> netns;
-    std::shared_ptr<CtShared> shared;
-  };
-  return PromiseWorker<Opened>::Start(
-      Value(), "connlimit:ctOpen",
-      [path]() -> core::Result<Opened> {
-        Opened o;
-        if (!path.empty()) {
-          auto fd = core::OpenNetns(path);
-          if (!fd.ok()) return fd.error();
-          o.netns = std::make_shared<core::NetnsFd>(fd.value());
-        }
-        auto s = ct::CtSocket::Open(o.netns);
-        if (!s.ok()) return s.error();
-        o.shared = std::make_shared<CtShared>();
-        o.shared->socket = s.take();
-        return o;
-      },
-      [this](Napi::Env e, Opened& o) -> Napi::Value {
-        if (!closed_) {
-          netns_ = std::move(o.netns);
-          shared_ = std::move(o.shared);
-          opened_ = true;
-        }
-        return e.Undefined();
-      });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (closed_) return *Unusable(env);
+    auto path = netns_path_;
+    struct Opened {
+      std::shared_ptr<core::NetnsFd> netns;
+      std::shared_ptr<CtShared> shared;
+    };
+    return PromiseWorker<Opened>::Start(
+        Value(), "connlimit:ctOpen",
+        [path]() -> core::Result<Opened> {
+          Opened o;
+          if (!path.empty()) {
+            auto fd = core::OpenNetns(path);
+            if (!fd.ok()) return fd.error();
+            o.netns = std::make_shared<core::NetnsFd>(fd.value());
+          }
+          auto s = ct::CtSocket::Open(o.netns);
+          if (!s.ok()) return s.error();
+          o.shared = std::make_shared<CtShared>();
+          o.shared->socket = s.take();
+          return o;
+        },
+        [this](Napi::Env e, Opened& o) -> Napi::Value {
+          if (!closed_) {
+            netns_ = std::move(o.netns);
+            shared_ = std::move(o.shared);
+            opened_ = true;
+          }
+          return e.Undefined();
+        });
+  });
 }
 
 Napi::Value Conntrack::Count(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (auto p = Unusable(env)) return *p;
-  auto shared = shared_;
-  auto netns = netns_;
-  return PromiseWorker<ct::TableCount>::Start(
-      Value(), "connlimit:ctCount",
-      [shared, netns]() { return WithSocket<ct::TableCount>(shared, netns, [](ct::CtSocket& s) { return s.Count(); }); },
-      [](Napi::Env e, ct::TableCount& c) -> Napi::Value {
-        auto o = Napi::Object::New(e);
-        o.Set("entries", c.entries);
-        o.Set("maxEntries", c.max_entries);
-        return o;
-      });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (auto p = Unusable(env)) return *p;
+    auto shared = shared_;
+    auto netns = netns_;
+    return PromiseWorker<ct::TableCount>::Start(
+        Value(), "connlimit:ctCount",
+        [shared, netns]() { return WithSocket<ct::TableCount>(shared, netns, [](ct::CtSocket& s) { return s.Count(); }); },
+        [](Napi::Env e, ct::TableCount& c) -> Napi::Value {
+          auto o = Napi::Object::New(e);
+          o.Set("entries", c.entries);
+          o.Set("maxEntries", c.max_entries);
+          return o;
+        });
+  });
 }
 
 // countBy(filter, key 'source'|'destination', prefix4, prefix6, top)
 Napi::Value Conntrack::CountBy(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (auto p = Unusable(env)) return *p;
-  auto filter = FilterFromJs(env, info[0]);
-  auto field = info[1].As<Napi::String>().Utf8Value() == "destination" ? ct::KeyField::kDestination : ct::KeyField::kSource;
-  auto prefix4 = static_cast<uint8_t>(U32(info[2]));
-  auto prefix6 = static_cast<uint8_t>(U32(info[3]));
-  size_t top = U32(info[4]);
-  auto shared = shared_;
-  auto netns = netns_;
-  return PromiseWorker<CountByResult>::Start(
-      Value(), "connlimit:ctCountBy",
-      [=]() {
-        return WithSocket<CountByResult>(shared, netns, [&](ct::CtSocket& s) -> core::Result<CountByResult> {
-          ct::KeyCounter counter(field, prefix4, prefix6);
-          auto st = s.Dump(filter, [&](const ct::Entry& e) { counter.Add(e); }, [&] { counter.Clear(); });
-          if (!st.ok()) return st.error();
-          return CountByResult{counter.Take(top), st.value()};
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (auto p = Unusable(env)) return *p;
+    auto filter = FilterFromJs(env, info[0]);
+    auto field = info[1].As<Napi::String>().Utf8Value() == "destination" ? ct::KeyField::kDestination : ct::KeyField::kSource;
+    auto prefix4 = static_cast<uint8_t>(U32(info[2]));
+    auto prefix6 = static_cast<uint8_t>(U32(info[3]));
+    size_t top = U32(info[4]);
+    auto shared = shared_;
+    auto netns = netns_;
+    return PromiseWorker<CountByResult>::Start(
+        Value(), "connlimit:ctCountBy",
+        [=]() {
+          return WithSocket<CountByResult>(shared, netns, [&](ct::CtSocket& s) -> core::Result<CountByResult> {
+            ct::KeyCounter counter(field, prefix4, prefix6);
+            auto st = s.Dump(filter, [&](const ct::Entry& e) { counter.Add(e); }, [&] { counter.Clear(); });
+            if (!st.ok()) return st.error();
+            return CountByResult{counter.Take(top), st.value()};
+          });
+        },
+        [](Napi::Env e, CountByResult& r) -> Napi::Value {
+          auto keys = Napi::Array::New(e, r.keys.size() * 2);
+          for (uint32_t i = 0; i < r.keys.size(); i++) {
+            keys.Set(2 * i, KeyText(r.keys[i].family, r.keys[i].addr, r.keys[i].prefix_len));
+            keys.Set(2 * i + 1, Napi::Number::New(e, static_cast<double>(r.keys[i].count)));
+          }
+          auto o = Napi::Object::New(e);
+          o.Set("keys", keys);
+          o.Set("scanned", Napi::Number::New(e, static_cast<double>(r.stats.messages)));
+          o.Set("matched", Napi::Number::New(e, static_cast<double>(r.stats.matched)));
+          o.Set("kernelFiltered", r.stats.kernel_filtered);
+          o.Set("restarts", r.stats.restarts);
+          return o;
         });
-      },
-      [](Napi::Env e, CountByResult& r) -> Napi::Value {
-        auto keys = Napi::Array::New(e, r.keys.size() * 2);
-        for (uint32_t i = 0; i < r.keys.size(); i++) {
-          keys.Set(2 * i, KeyText(r.keys[i].family, r.keys[i].addr, r.keys[i].prefix_len));
-          keys.Set(2 * i + 1, Napi::Number::New(e, static_cast<double>(r.keys[i].count)));
-        }
-        auto o = Napi::Object::New(e);
-        o.Set("keys", keys);
-        o.Set("scanned", Napi::Number::New(e, static_cast<double>(r.stats.messages)));
-        o.Set("matched", Napi::Number::New(e, static_cast<double>(r.stats.matched)));
-        o.Set("kernelFiltered", r.stats.kernel_filtered);
-        o.Set("restarts", r.stats.restarts);
-        return o;
-      });
+  });
 }
 
 Napi::Value Conntrack::Delete(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (auto p = Unusable(env)) return *p;
-  auto filter = FilterFromJs(env, info[0]);
-  auto shared = shared_;
-  auto netns = netns_;
-  return PromiseWorker<ct::DeleteStats>::Start(
-      Value(), "connlimit:ctDelete",
-      [=]() { return WithSocket<ct::DeleteStats>(shared, netns, [&](ct::CtSocket& s) { return s.Delete(filter); }); },
-      [](Napi::Env e, ct::DeleteStats& st) -> Napi::Value {
-        auto o = Napi::Object::New(e);
-        o.Set("matched", Napi::Number::New(e, static_cast<double>(st.matched)));
-        o.Set("deleted", Napi::Number::New(e, static_cast<double>(st.deleted)));
-        o.Set("vanished", Napi::Number::New(e, static_cast<double>(st.vanished)));
-        o.Set("kernelSide", st.kernel_side);
-        return o;
-      });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (auto p = Unusable(env)) return *p;
+    auto filter = FilterFromJs(env, info[0]);
+    auto shared = shared_;
+    auto netns = netns_;
+    return PromiseWorker<ct::DeleteStats>::Start(
+        Value(), "connlimit:ctDelete",
+        [=]() { return WithSocket<ct::DeleteStats>(shared, netns, [&](ct::CtSocket& s) { return s.Delete(filter); }); },
+        [](Napi::Env e, ct::DeleteStats& st) -> Napi::Value {
+          auto o = Napi::Object::New(e);
+          o.Set("matched", Napi::Number::New(e, static_cast<double>(st.matched)));
+          o.Set("deleted", Napi::Number::New(e, static_cast<double>(st.deleted)));
+          o.Set("vanished", Napi::Number::New(e, static_cast<double>(st.vanished)));
+          o.Set("kernelSide", st.kernel_side);
+          return o;
+        });
+  });
 }
 
 Napi::Value Conntrack::Close(const Napi::CallbackInfo& info) {
-  closed_ = true;
-  shared_.reset();
-  netns_.reset();
-  return info.Env().Undefined();
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    closed_ = true;
+    shared_.reset();
+    netns_.reset();
+    return info.Env().Undefined();
+  });
 }
 
 // _decode(buffer, seq | -1): { entries, done, interrupted, filtered, acks, notFound, stale, stats }
 Napi::Value Conntrack::DecodeMessages(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsBuffer()) throw CtShape(env, "bytes");
-  auto b = info[0].As<Napi::Buffer<uint8_t>>();
-  // A copy, so nlmsghdr reads are aligned whatever offset the Buffer has in its pool.
-  std::vector<uint8_t> bytes(b.Data(), b.Data() + b.Length());
-  int64_t seq = info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : -1;
-  std::vector<ct::Entry> entries;
-  std::vector<ct::EntryKind> kinds;
-  auto r = ct::DecodeChunk(bytes.data(), bytes.size(), seq < 0 ? ct::kAnySeq : static_cast<uint64_t>(seq), "ct dump", true,
-                           [&](const ct::Entry& e, ct::EntryKind k) {
-                             entries.push_back(e);
-                             kinds.push_back(k);
-                           });
-  if (!r.ok()) throw ErrorFromKernel(env, r.error());
-  auto o = Napi::Object::New(env);
-  auto list = EntriesToJs(env, entries);
-  for (uint32_t i = 0; i < entries.size(); i++) {
-    const char* k = kinds[i] == ct::EntryKind::kNew ? "new" : kinds[i] == ct::EntryKind::kDestroy ? "destroy" : "entry";
-    list.Get(i).As<Napi::Object>().Set("kind", k);
-  }
-  const auto& i = r.value();
-  o.Set("entries", list);
-  o.Set("done", i.done);
-  o.Set("interrupted", i.interrupted);
-  o.Set("filtered", i.filtered);
-  o.Set("acks", i.acks);
-  o.Set("notFound", i.not_found);
-  o.Set("stale", Napi::Number::New(env, static_cast<double>(i.stale)));
-  if (i.has_stats) {
-    auto s = Napi::Object::New(env);
-    s.Set("entries", i.stats_entries);
-    s.Set("maxEntries", i.stats_max_entries);
-    o.Set("stats", s);
-  } else {
-    o.Set("stats", env.Null());
-  }
-  return o;
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (!info[0].IsBuffer()) throw CtShape(env, "bytes");
+    auto b = info[0].As<Napi::Buffer<uint8_t>>();
+    // A copy, so nlmsghdr reads are aligned whatever offset the Buffer has in its pool.
+    std::vector<uint8_t> bytes(b.Data(), b.Data() + b.Length());
+    int64_t seq = info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : -1;
+    std::vector<ct::Entry> entries;
+    std::vector<ct::EntryKind> kinds;
+    auto r = ct::DecodeChunk(bytes.data(), bytes.size(), seq < 0 ? ct::kAnySeq : static_cast<uint64_t>(seq), "ct dump", true,
+                             [&](const ct::Entry& e, ct::EntryKind k) {
+                               entries.push_back(e);
+                               kinds.push_back(k);
+                             });
+    if (!r.ok()) throw ErrorFromKernel(env, r.error());
+    auto o = Napi::Object::New(env);
+    auto list = EntriesToJs(env, entries);
+    for (uint32_t i = 0; i < entries.size(); i++) {
+      const char* k = kinds[i] == ct::EntryKind::kNew ? "new" : kinds[i] == ct::EntryKind::kDestroy ? "destroy" : "entry";
+      list.Get(i).As<Napi::Object>().Set("kind", k);
+    }
+    const auto& i = r.value();
+    o.Set("entries", list);
+    o.Set("done", i.done);
+    o.Set("interrupted", i.interrupted);
+    o.Set("filtered", i.filtered);
+    o.Set("acks", i.acks);
+    o.Set("notFound", i.not_found);
+    o.Set("stale", Napi::Number::New(env, static_cast<double>(i.stale)));
+    if (i.has_stats) {
+      auto s = Napi::Object::New(env);
+      s.Set("entries", i.stats_entries);
+      s.Set("maxEntries", i.stats_max_entries);
+      o.Set("stats", s);
+    } else {
+      o.Set("stats", env.Null());
+    }
+    return o;
+  });
 }
 
 // _encodeDump(filter, seq): the request bytes a dump with this filter sends.
 Napi::Value Conntrack::EncodeDump(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto bytes = ct::EncodeDumpRequest(FilterFromJs(env, info[0]), U32(info[1]));
-  return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    auto bytes = ct::EncodeDumpRequest(FilterFromJs(env, info[0]), U32(info[1]));
+    return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+  });
 }
 
 Napi::Function ConntrackList::Define(Napi::Env env) {
@@ -287,76 +304,83 @@ Napi::Function ConntrackList::Define(Napi::Env env) {
 
 // new ConntrackList(conntrack, filter, batchSize)
 ConntrackList::ConntrackList(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConntrackList>(info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsObject()) throw CtShape(env, "list owner");
-  Conntrack* owner = Napi::ObjectWrap<Conntrack>::Unwrap(info[0].As<Napi::Object>());
-  if (!owner || !owner->usable()) throw CtShape(env, "list owner not open");
-  netns_ = owner->netns();
-  filter_ = FilterFromJs(env, info[1]);
-  batch_ = info[2].IsNumber() ? U32(info[2]) : 256;
-  if (batch_ == 0) batch_ = 1;
-  shared_ = std::make_shared<CtShared>();
+  Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw CtShape(env, "list owner");
+    Conntrack* owner = Napi::ObjectWrap<Conntrack>::Unwrap(info[0].As<Napi::Object>());
+    if (!owner || !owner->usable()) throw CtShape(env, "list owner not open");
+    netns_ = owner->netns();
+    filter_ = FilterFromJs(env, info[1]);
+    batch_ = info[2].IsNumber() ? U32(info[2]) : 256;
+    if (batch_ == 0) batch_ = 1;
+    shared_ = std::make_shared<CtShared>();
+    return Napi::Value();
+  });
 }
 
 // next(): the next batch of entries, or null once the listing is over.
 Napi::Value ConntrackList::Next(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (closed_) return Rejected(env, core::KernelError{"closed", EBADF, "conntrack listing"});
-  if (done_) {
-    auto d = Napi::Promise::Deferred::New(env);
-    d.Resolve(env.Null());
-    return d.Promise();
-  }
-  auto shared = shared_;
-  auto netns = netns_;
-  auto filter = filter_;
-  bool start = !started_;
-  started_ = true;
-  size_t batch = batch_;
-  struct Batch {
-    std::vector<ct::Entry> entries;
-    bool done = false;
-  };
-  return PromiseWorker<Batch>::Start(
-      Value(), "connlimit:ctList",
-      [=]() -> core::Result<Batch> {
-        std::lock_guard<std::mutex> lock(shared->mu);
-        if (start) {
-          auto s = ct::CtSocket::Open(netns);
-          if (!s.ok()) return s.error();
-          shared->socket = s.take();
-          auto st = shared->socket->StartDump(filter);
-          if (!st.ok()) return st.error();
-        }
-        if (!shared->socket) return core::KernelError{"closed", EBADF, "conntrack listing"};
-        Batch b;
-        auto done = shared->socket->ReadDump(batch, b.entries);
-        if (!done.ok()) {
-          shared->socket.reset();
-          return done.error();
-        }
-        b.done = done.value();
-        // The dump is over: give the socket back now rather than at garbage collection.
-        if (b.done) shared->socket.reset();
-        return b;
-      },
-      [this](Napi::Env e, Batch& b) -> Napi::Value {
-        if (b.done) {
-          done_ = true;
-          netns_.reset();  // nothing more to open: give the namespace fd back before GC does
-        }
-        if (b.entries.empty() && b.done) return e.Null();
-        return EntriesToJs(e, b.entries);
-      });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (closed_) return Rejected(env, core::KernelError{"closed", EBADF, "conntrack listing"});
+    if (done_) {
+      auto d = Napi::Promise::Deferred::New(env);
+      d.Resolve(env.Null());
+      return d.Promise();
+    }
+    auto shared = shared_;
+    auto netns = netns_;
+    auto filter = filter_;
+    bool start = !started_;
+    started_ = true;
+    size_t batch = batch_;
+    struct Batch {
+      std::vector<ct::Entry> entries;
+      bool done = false;
+    };
+    return PromiseWorker<Batch>::Start(
+        Value(), "connlimit:ctList",
+        [=]() -> core::Result<Batch> {
+          std::lock_guard<std::mutex> lock(shared->mu);
+          if (start) {
+            auto s = ct::CtSocket::Open(netns);
+            if (!s.ok()) return s.error();
+            shared->socket = s.take();
+            auto st = shared->socket->StartDump(filter);
+            if (!st.ok()) return st.error();
+          }
+          if (!shared->socket) return core::KernelError{"closed", EBADF, "conntrack listing"};
+          Batch b;
+          auto done = shared->socket->ReadDump(batch, b.entries);
+          if (!done.ok()) {
+            shared->socket.reset();
+            return done.error();
+          }
+          b.done = done.value();
+          // The dump is over: give the socket back now rather than at garbage collection.
+          if (b.done) shared->socket.reset();
+          return b;
+        },
+        [this](Napi::Env e, Batch& b) -> Napi::Value {
+          if (b.done) {
+            done_ = true;
+            netns_.reset();  // nothing more to open: give the namespace fd back before GC does
+          }
+          if (b.entries.empty() && b.done) return e.Null();
+          return EntriesToJs(e, b.entries);
+        });
+  });
 }
 
 Napi::Value ConntrackList::Close(const Napi::CallbackInfo& info) {
-  closed_ = true;
-  netns_.reset();
-  // Dropping our hold closes the socket now, or when a next() in flight finishes: closing a
-  // socket mid-dump is how a listing is abandoned. Never wait for the lock on the JS thread.
-  shared_.reset();
-  return info.Env().Undefined();
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    closed_ = true;
+    netns_.reset();
+    // Dropping our hold closes the socket now, or when a next() in flight finishes: closing a
+    // socket mid-dump is how a listing is abandoned. Never wait for the lock on the JS thread.
+    shared_.reset();
+    return info.Env().Undefined();
+  });
 }
 
 }  // namespace connlimit::js

@@ -110,105 +110,119 @@ Napi::Function ConntrackWatch::Define(Napi::Env env) {
 // new ConntrackWatch(options, callback(err, batch)): starts at once; errors opening the
 // sockets (namespace, permission, missing ctnetlink) arrive through the callback.
 ConntrackWatch::ConntrackWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConntrackWatch>(info) {
-  Napi::Env env = info.Env();
-  if (!info[1].IsFunction()) throw CtShape(env, "watch callback");
-  auto options = OptionsFromJs(env, info[0]);
-  auto* context = new WatchContext();
-  tsfn_ = WatchTsfn::New(env, info[1].As<Napi::Function>(), "connlimit:watch", 0, 1, context,
-                         [](Napi::Env, void*, WatchContext* c) { delete c; });
-  WatchTsfn tsfn = tsfn_;  // copies are handles to the same function
-  watcher_ = std::make_shared<ct::Watcher>(
-      std::move(options),
-      [tsfn](ct::WatchBatch&& batch) mutable {
-        auto* d = new WatchDelivery{std::move(batch), false, {}};
-        if (tsfn.NonBlockingCall(d) != napi_ok) {
-          delete d;
-          return false;
-        }
-        return true;
-      },
-      [tsfn](const core::KernelError& e) mutable {
-        auto* d = new WatchDelivery{{}, true, e};
-        if (tsfn.NonBlockingCall(d) != napi_ok) delete d;
-      });
-  context->watcher = watcher_;
-  auto started = watcher_->Start();
-  if (!started.ok()) {
-    tsfn_.Release();
-    closed_ = true;
-    throw ErrorFromKernel(env, started.error());
-  }
-  cleanup_ = env.AddCleanupHook(&ConntrackWatch::Cleanup, this);
+  Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (!info[1].IsFunction()) throw CtShape(env, "watch callback");
+    auto options = OptionsFromJs(env, info[0]);
+    auto* context = new WatchContext();
+    tsfn_ = WatchTsfn::New(env, info[1].As<Napi::Function>(), "connlimit:watch", 0, 1, context,
+                           [](Napi::Env, void*, WatchContext* c) { delete c; });
+    WatchTsfn tsfn = tsfn_;  // copies are handles to the same function
+    watcher_ = std::make_shared<ct::Watcher>(
+        std::move(options),
+        [tsfn](ct::WatchBatch&& batch) mutable {
+          auto* d = new WatchDelivery{std::move(batch), false, {}};
+          if (tsfn.NonBlockingCall(d) != napi_ok) {
+            delete d;
+            return false;
+          }
+          return true;
+        },
+        [tsfn](const core::KernelError& e) mutable {
+          auto* d = new WatchDelivery{{}, true, e};
+          if (tsfn.NonBlockingCall(d) != napi_ok) delete d;
+        });
+    context->watcher = watcher_;
+    auto started = watcher_->Start();
+    if (!started.ok()) {
+      tsfn_.Release();
+      closed_ = true;
+      throw ErrorFromKernel(env, started.error());
+    }
+    cleanup_ = env.AddCleanupHook(&ConntrackWatch::Cleanup, this);
+    return Napi::Value();
+  });
 }
 
 ConntrackWatch::~ConntrackWatch() {
   // Collected without close(): the hook must not fire later on a deleted object.
-  if (!closed_) cleanup_.Remove(Env());
+  if (!closed_ && !cleanup_.IsEmpty()) cleanup_.Remove(Env());
   StopNow();
 }
 
 void ConntrackWatch::StopNow() {
-  if (closed_) return;
+  // A constructor that threw (bad options) leaves nothing started.
+  if (closed_ || !watcher_) return;
   closed_ = true;
   watcher_->Stop();
   tsfn_.Release();
 }
 
 Napi::Value ConntrackWatch::Counts(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto counts = watcher_->Counts();  // a copy taken under the watcher's lock: never a dump
-  auto out = Napi::Array::New(env, counts.size() * 2);
-  for (uint32_t i = 0; i < counts.size(); i++) {
-    out.Set(2 * i, KeyText(counts[i].family, counts[i].addr, counts[i].prefix_len));
-    out.Set(2 * i + 1, static_cast<double>(counts[i].count));
-  }
-  return out;
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    auto counts = watcher_->Counts();  // a copy taken under the watcher's lock: never a dump
+    auto out = Napi::Array::New(env, counts.size() * 2);
+    for (uint32_t i = 0; i < counts.size(); i++) {
+      out.Set(2 * i, KeyText(counts[i].family, counts[i].addr, counts[i].prefix_len));
+      out.Set(2 * i + 1, static_cast<double>(counts[i].count));
+    }
+    return out;
+  });
 }
 
 Napi::Value ConntrackWatch::Stats(const Napi::CallbackInfo& info) {
-  auto s = watcher_->Stats();
-  auto o = Napi::Object::New(info.Env());
-  o.Set("events", static_cast<double>(s.events));
-  o.Set("overruns", static_cast<double>(s.overruns));
-  o.Set("resyncs", static_cast<double>(s.resyncs));
-  o.Set("discarded", static_cast<double>(s.discarded));
-  o.Set("receiveBuffer", s.receive_buffer);
-  return o;
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    auto s = watcher_->Stats();
+    auto o = Napi::Object::New(info.Env());
+    o.Set("events", static_cast<double>(s.events));
+    o.Set("overruns", static_cast<double>(s.overruns));
+    o.Set("resyncs", static_cast<double>(s.resyncs));
+    o.Set("discarded", static_cast<double>(s.discarded));
+    o.Set("receiveBuffer", s.receive_buffer);
+    return o;
+  });
 }
 
 Napi::Value ConntrackWatch::Ref(const Napi::CallbackInfo& info) {
-  if (!closed_) tsfn_.Ref(info.Env());
-  return info.Env().Undefined();
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    if (!closed_) tsfn_.Ref(info.Env());
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value ConntrackWatch::Unref(const Napi::CallbackInfo& info) {
-  if (!closed_) tsfn_.Unref(info.Env());
-  return info.Env().Undefined();
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    if (!closed_) tsfn_.Unref(info.Env());
+    return info.Env().Undefined();
+  });
 }
 
 // Joins the thread in the pool (a dump in progress may take a moment), then releases the
 // function on the JS thread. A second close() resolves at once.
 Napi::Value ConntrackWatch::Close(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (closed_) {
-    auto d = Napi::Promise::Deferred::New(env);
-    d.Resolve(env.Undefined());
-    return d.Promise();
-  }
-  closed_ = true;
-  cleanup_.Remove(env);
-  auto watcher = watcher_;
-  WatchTsfn tsfn = tsfn_;
-  return PromiseWorker<core::Unit>::Start(
-      info.This().As<Napi::Object>(), "connlimit:watch-close",
-      [watcher]() -> core::Result<core::Unit> {
-        watcher->Stop();
-        return core::Unit{};
-      },
-      [tsfn](Napi::Env e, core::Unit&) mutable -> Napi::Value {
-        tsfn.Release();
-        return e.Undefined();
-      });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (closed_) {
+      auto d = Napi::Promise::Deferred::New(env);
+      d.Resolve(env.Undefined());
+      return d.Promise();
+    }
+    closed_ = true;
+    cleanup_.Remove(env);
+    auto watcher = watcher_;
+    WatchTsfn tsfn = tsfn_;
+    return PromiseWorker<core::Unit>::Start(
+        info.This().As<Napi::Object>(), "connlimit:watch-close",
+        [watcher]() -> core::Result<core::Unit> {
+          watcher->Stop();
+          return core::Unit{};
+        },
+        [tsfn](Napi::Env e, core::Unit&) mutable -> Napi::Value {
+          tsfn.Release();
+          return e.Undefined();
+        });
+  });
 }
 
 }  // namespace connlimit::js
