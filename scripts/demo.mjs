@@ -7,7 +7,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { Firewall } from '../dist/index.mjs';
+import { Conntrack, Firewall } from '../dist/index.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ns = `connlimit-demo-${process.pid}`;
@@ -101,6 +101,19 @@ async function main() {
       } else {
         for (const [source, got] of perSource) console.log(`  from ${source.padEnd(12)} ${got.map(mark).join('  ')}`);
       }
+    }
+    // What conntrack says each client holds now, as the first rule counts it.
+    const ct = await Conntrack.open({ netns: ns });
+    try {
+      const rule = EXAMPLES[0].rules[0];
+      console.log(`\n${bold('per client, what the first rule counts')} (ct.countFor, read from conntrack)`);
+      for (const [client, { count, limit, headroom }] of await ct.countFor(rule)) {
+        console.log(`  ${client.padEnd(12)} ${count} of ${limit}, ${headroom} left`);
+      }
+      console.log('  (the refused attempt still counts: plain REJECT answers with ICMP, its entry waits in SYN_SENT;');
+      console.log("   '--reject-with tcp-reset' frees it at once, see README)");
+    } finally {
+      await ct.close();
     }
     console.log(`\n${bold('the table, as iptables-save prints it')} (read back through the library)\n`);
     console.log((await fw.save()).trimEnd());
