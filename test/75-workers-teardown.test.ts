@@ -3,8 +3,9 @@
 // namespace (appends, deletes, transactions, listings), terminated mid-operation at random
 // moments, three rounds. The process survives, no worker thread and no fd stays behind, no
 // thread is left inside the namespace, the lock is free, and the table is still whole and
-// writable. (Conntrack watches join this test when that backend lands.)
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+// writable. Each worker also runs conntrack dumps and a live watch while entries are being
+// inserted, so a watch thread is mid-event when its Worker goes: none may outlive it.
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -18,15 +19,19 @@ import { execResult, withNetns } from './helpers/netns';
 const SOURCE = `
   const { parentPort, workerData } = require('node:worker_threads');
   require('tsx/cjs');
-  const { Firewall } = require(workerData.index);
+  const { Conntrack, Firewall } = require(workerData.index);
   (async () => {
     const fw = await Firewall.open({ netns: workerData.netns, lockPath: workerData.lockPath, lockTimeoutMs: 60000 });
+    const ct = await Conntrack.open({ netns: workerData.netns });
+    const watch = ct.watch({ key: 'source', mask: 24 });
+    await watch.ready;
     parentPort.postMessage('ready');
     for (let i = 0; ; i++) {
       const rule = '-p tcp --dport ' + (1 + (i % 60000)) + ' -m connlimit --connlimit-above 2 -m comment --comment w' + workerData.id + '-' + i + ' -j DROP';
       await fw.append('INPUT', rule);
       await fw.transaction((tx) => { for (let k = 0; k < 50; k++) tx.append('FORWARD', '-s 10.' + workerData.id + '.' + k + '.0/24 -j DROP'); tx.flush('FORWARD'); });
       await fw.list();
+      await ct.countBy({ key: 'source', mask: 24 });
       await fw.delete('INPUT', rule);
     }
   })();
@@ -45,7 +50,7 @@ function settle<T>(read: () => T, target: T, ms: number): Promise<T> {
   });
 }
 
-test('4 Workers doing rule work, terminated mid-operation, 3 rounds: no crash, no leaked thread or fd, the table whole', () =>
+test('4 Workers doing rule and conntrack work with a watch running, terminated mid-operation, 3 rounds: no crash, no leaked thread or fd, the table whole', () =>
   withNetns(async (ns) => {
     const dir = mkdtempSync(join(tmpdir(), 'cl-workers-'));
     const own = readlinkSync('/proc/self/ns/net');
@@ -64,9 +69,14 @@ test('4 Workers doing rule work, terminated mid-operation, 3 rounds: no crash, n
         const errors: unknown[] = [];
         for (const w of workers) w.on('error', (e) => errors.push(e));
         await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
+        // Conntrack events for the watches while the workers are being terminated.
+        const entries = join(dir, `entries-${round}`);
+        writeFileSync(entries, Array.from({ length: 1500 }, (_, i) => `-I -p udp -s 10.${round}.${i >> 8}.${i & 255} -d 10.250.0.1 --sport ${1000 + i} --dport 53 -t 60`).join('\n') + '\n');
+        const inserting = execResult('ip', ['netns', 'exec', ns.name, 'conntrack', '-R', entries]);
         // Each keeps working until terminated at its own random moment.
         exitCodes.push(...(await Promise.all(workers.map((w) => new Promise<number>((resolve) => setTimeout(() => resolve(w.terminate()), 20 + Math.floor(r() * 300)))))));
         assert.equal(errors, [], 'a worker failed before it was terminated');
+        assert.is((await inserting).code, 0);
       }
       assert.equal(exitCodes, Array(12).fill(1), 'terminate() ended each worker');
       assert.is(await settle(threadCount, threads, 10_000), threads, 'a thread outlived its Worker');

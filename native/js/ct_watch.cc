@@ -3,6 +3,8 @@
 
 #include <sys/socket.h>
 
+#include <cstring>
+
 #include <utility>
 
 #include "js/ct_convert.h"
@@ -19,37 +21,83 @@ std::string KeyOf(const ct::WatchKey& k, const ct::WatchConfig& c) {
   return KeyText(k.family, k.addr, c.PrefixFor(k.family));
 }
 
-Napi::Object BatchToJs(Napi::Env env, const ct::WatchBatch& b, const ct::WatchConfig& c) {
-  auto o = Napi::Object::New(env);
-  auto changes = Napi::Array::New(env, b.changes.size());
-  for (uint32_t i = 0; i < b.changes.size(); i++) {
+// Builds JS values with plain Node-API calls and stops at the first failure. While a Worker
+// is being terminated every call that may run JS fails; node-addon-api would then throw, and
+// building that exception fails too, which is a fatal error for the whole process (seen in
+// test/75). A batch that can no longer be delivered is simply dropped.
+class RawBuilder {
+ public:
+  explicit RawBuilder(napi_env env) : env_(env) {}
+  bool ok() const { return ok_; }
+  napi_value Object() { return Make([&](napi_value* v) { return napi_create_object(env_, v); }); }
+  napi_value Array(size_t n) { return Make([&](napi_value* v) { return napi_create_array_with_length(env_, n, v); }); }
+  napi_value Number(double d) { return Make([&](napi_value* v) { return napi_create_double(env_, d, v); }); }
+  napi_value Bool(bool b) { return Make([&](napi_value* v) { return napi_get_boolean(env_, b, v); }); }
+  napi_value String(const std::string& s) {
+    return Make([&](napi_value* v) { return napi_create_string_utf8(env_, s.data(), s.size(), v); });
+  }
+  void Set(napi_value o, const char* key, napi_value v) {
+    if (ok_) ok_ = napi_set_named_property(env_, o, key, v) == napi_ok;
+  }
+  void Set(napi_value a, uint32_t i, napi_value v) {
+    if (ok_) ok_ = napi_set_element(env_, a, i, v) == napi_ok;
+  }
+
+ private:
+  template <typename F>
+  napi_value Make(F make) {
+    napi_value v = nullptr;
+    if (ok_) ok_ = make(&v) == napi_ok;
+    return v;
+  }
+  napi_env env_;
+  bool ok_ = true;
+};
+
+napi_value BatchToJs(RawBuilder& r, const ct::WatchBatch& b, const ct::WatchConfig& c) {
+  napi_value o = r.Object();
+  napi_value changes = r.Array(b.changes.size());
+  for (uint32_t i = 0; i < b.changes.size() && r.ok(); i++) {
     const auto& ch = b.changes[i];
-    auto x = Napi::Object::New(env);
-    x.Set("key", KeyOf(ch.key, c));
-    x.Set("count", static_cast<double>(ch.count));
-    x.Set("delta", static_cast<double>(ch.delta));
-    x.Set("opened", ch.opened);
-    x.Set("closed", ch.closed);
-    changes.Set(i, x);
+    napi_value x = r.Object();
+    r.Set(x, "key", r.String(KeyOf(ch.key, c)));
+    r.Set(x, "count", r.Number(static_cast<double>(ch.count)));
+    r.Set(x, "delta", r.Number(static_cast<double>(ch.delta)));
+    r.Set(x, "opened", r.Number(ch.opened));
+    r.Set(x, "closed", r.Number(ch.closed));
+    r.Set(changes, i, x);
   }
-  auto crossings = Napi::Array::New(env, b.crossings.size());
-  for (uint32_t i = 0; i < b.crossings.size(); i++) {
+  napi_value crossings = r.Array(b.crossings.size());
+  for (uint32_t i = 0; i < b.crossings.size() && r.ok(); i++) {
     const auto& cr = b.crossings[i];
-    auto x = Napi::Object::New(env);
-    x.Set("key", KeyOf(cr.key, c));
-    x.Set("above", cr.above);
-    x.Set("count", static_cast<double>(cr.count));
-    crossings.Set(i, x);
+    napi_value x = r.Object();
+    r.Set(x, "key", r.String(KeyOf(cr.key, c)));
+    r.Set(x, "above", r.Bool(cr.above));
+    r.Set(x, "count", r.Number(static_cast<double>(cr.count)));
+    r.Set(crossings, i, x);
   }
-  o.Set("changes", changes);
-  o.Set("crossings", crossings);
-  o.Set("crossingsDropped", static_cast<double>(b.crossings_dropped));
-  o.Set("events", static_cast<double>(b.events));
-  o.Set("initial", b.initial);
-  o.Set("resynced", b.resynced);
-  o.Set("overruns", static_cast<double>(b.overruns));
-  o.Set("overrunsTotal", static_cast<double>(b.overruns_total));
+  r.Set(o, "changes", changes);
+  r.Set(o, "crossings", crossings);
+  r.Set(o, "crossingsDropped", r.Number(static_cast<double>(b.crossings_dropped)));
+  r.Set(o, "events", r.Number(static_cast<double>(b.events)));
+  r.Set(o, "initial", r.Bool(b.initial));
+  r.Set(o, "resynced", r.Bool(b.resynced));
+  r.Set(o, "overruns", r.Number(static_cast<double>(b.overruns)));
+  r.Set(o, "overrunsTotal", r.Number(static_cast<double>(b.overruns_total)));
   return o;
+}
+
+// The same facts as ErrorFromKernel (js/errors.cc), built the careful way.
+napi_value ErrorToJs(RawBuilder& r, napi_env env, const core::KernelError& e) {
+  std::string message = e.op + ": " + strerror(e.errnum);
+  if (!e.detail.empty()) message += " (" + e.detail + ")";
+  napi_value text = r.String(message);
+  napi_value error = nullptr;
+  if (!r.ok() || napi_create_error(env, nullptr, text, &error) != napi_ok) return nullptr;
+  r.Set(error, "errno", r.Number(e.errnum));
+  r.Set(error, "op", r.String(e.op));
+  r.Set(error, "detail", r.String(e.detail));
+  return error;
 }
 
 // The options object of src/conntrack-watch.ts (NativeWatchOptions in src/native-types.ts).
@@ -83,16 +131,29 @@ void CallWatchJs(Napi::Env env, Napi::Function callback, WatchContext* context, 
     }
   } ack{context};
   if (env == nullptr || callback.IsEmpty()) return;  // tearing down: drop it
-  try {
-    if (delivery->failed) {
-      callback.Call({ErrorFromKernel(env, delivery->error).Value(), env.Null()});
-    } else {
-      const auto& config = context->watcher->config();
-      callback.Call({env.Null(), BatchToJs(env, delivery->batch, config)});
-    }
-  } catch (const Napi::Error& e) {
+  RawBuilder r(env);
+  napi_value args[2] = {nullptr, nullptr};
+  napi_value null_value = nullptr;
+  if (napi_get_null(env, &null_value) != napi_ok) return;
+  if (delivery->failed) {
+    args[0] = ErrorToJs(r, env, delivery->error);
+    args[1] = null_value;
+  } else {
+    args[0] = null_value;
+    args[1] = BatchToJs(r, delivery->batch, context->watcher->config());
+  }
+  if (!r.ok() || args[0] == nullptr || args[1] == nullptr) return;
+  napi_value undefined = nullptr;
+  napi_get_undefined(env, &undefined);
+  if (napi_call_function(env, undefined, callback, 2, args, nullptr) == napi_pending_exception) {
     // A listener threw: that is the process's uncaught exception, as for any event emitter.
-    napi_fatal_exception(env, e.Value());
+    napi_value exception = nullptr;
+    napi_valuetype type = napi_undefined;
+    // A terminating Worker reports no exception value: nothing to raise then.
+    if (napi_get_and_clear_last_exception(env, &exception) == napi_ok && napi_typeof(env, exception, &type) == napi_ok &&
+        type != napi_undefined && type != napi_null) {
+      napi_fatal_exception(env, exception);
+    }
   }
 }
 
