@@ -14,13 +14,14 @@
         "native/core/netns_guard.cc",
         "native/core/xtables_lock.cc",
         "native/core/legacy/entry_codec.cc",
-        "native/core/legacy/iptc_table.cc"
+        "native/core/legacy/iptc_table.cc",
+        "native/core/nft/rule_codec.cc"
       ],
       "include_dirs": ["native"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Werror", "-O2"],
-      "libraries": ["<!@(pkg-config --libs libip4tc libip6tc)"],
+      "libraries": ["<!@(pkg-config --libs libip4tc libip6tc libmnl libnftnl)"],
       "conditions": [
         ["connlimit_sanitize=='1'", {
           "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"],

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The addon's export table and per-environment state; nothing else. Loaded once per
 // environment (main thread or Worker): no statics anywhere in native/.
+#include <linux/netlink.h>
 #include <napi.h>
 
 #include <string>
 
 #include "core/legacy/entry_codec.h"
+#include "core/nft/rule_codec.h"
 #include "js/convert.h"
 #include "js/errors.h"
 #include "js/legacy_table.h"
@@ -20,6 +22,8 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::EncodeLegacyRule>("_encodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::DecodeLegacyRule>("_decodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::SameLegacyRule>("_sameLegacyRule"),
+                             InstanceMethod<&ConnlimitAddon::EncodeNftRule>("_encodeNftRule"),
+                             InstanceMethod<&ConnlimitAddon::DecodeNftRule>("_decodeNftRule"),
                          });
   }
 
@@ -56,6 +60,33 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
     auto family = FamilyFromJs(info[0]);
     bool same = core::legacy::SameRule(family, RuleFromJs(info[1], family), RuleFromJs(info[2], family));
     return Napi::Boolean::New(info.Env(), same);
+  }
+
+  // Test only: the NFT_MSG_NEWRULE message iptables-nft -A would send (append, sequence 0),
+  // to compare with bytes captured from iptables-nft.
+  Napi::Value EncodeNftRule(const Napi::CallbackInfo& info) {
+    auto family = FamilyFromJs(info[0]);
+    core::nft::RulePlacement where;
+    where.nlm_flags = NLM_F_CREATE | NLM_F_APPEND;
+    auto bytes = core::nft::EncodeRuleMessage(family, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::String>().Utf8Value(),
+                                              RuleFromJs(info[3], family), where, 0);
+    if (!bytes.ok()) throw ErrorFromKernel(info.Env(), bytes.error());
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.value().data(), bytes.value().size());
+  }
+
+  // Test only: decode one NEWRULE message into {table, chain, handle, rule}.
+  Napi::Value DecodeNftRule(const Napi::CallbackInfo& info) {
+    auto family = FamilyFromJs(info[0]);
+    if (!info[1].IsBuffer()) throw Napi::TypeError::New(info.Env(), "message must be a Buffer");
+    auto msg = info[1].As<Napi::Buffer<uint8_t>>();
+    auto r = core::nft::DecodeRuleMessage(family, msg.Data(), msg.Length());
+    if (!r.ok()) throw ErrorFromKernel(info.Env(), r.error());
+    auto o = Napi::Object::New(info.Env());
+    o.Set("table", r.value().table);
+    o.Set("chain", r.value().chain);
+    o.Set("handle", Napi::BigInt::New(info.Env(), r.value().handle));
+    o.Set("rule", RuleToJs(info.Env(), r.value().rule, family));
+    return o;
   }
 };
 

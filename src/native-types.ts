@@ -173,4 +173,8 @@ export interface NativeBinding {
   _decodeLegacyRule(family: 'ipv4' | 'ipv6', entry: Buffer, chains?: string[]): NativeRule;
   /** Test only: the semantic comparison delete/check/ensure use. */
   _sameLegacyRule(family: 'ipv4' | 'ipv6', a: NativeRule, b: NativeRule): boolean;
+  /** Test only: the NFT_MSG_NEWRULE message (sequence 0, append) our nf_tables encoder builds. */
+  _encodeNftRule(family: 'ipv4' | 'ipv6', table: string, chain: string, rule: NativeRule): Buffer;
+  /** Test only: decode one NEWRULE message with the decoder list() uses on the nft backend. */
+  _decodeNftRule(family: 'ipv4' | 'ipv6', message: Buffer): { table: string; chain: string; handle: bigint; rule: NativeRule };
 }
