@@ -11,10 +11,13 @@
         "native/js/convert.cc",
         "native/js/errors.cc",
         "native/js/legacy_table.cc",
+        "native/js/nft_table.cc",
         "native/core/netns_guard.cc",
         "native/core/xtables_lock.cc",
         "native/core/legacy/entry_codec.cc",
         "native/core/legacy/iptc_table.cc",
+        "native/core/nft/chain_codec.cc",
+        "native/core/nft/nft_table.cc",
         "native/core/nft/rule_codec.cc"
       ],
       "include_dirs": ["native"],

@@ -11,6 +11,7 @@
 #include "js/convert.h"
 #include "js/errors.h"
 #include "js/legacy_table.h"
+#include "js/nft_table.h"
 
 namespace connlimit::js {
 
@@ -19,6 +20,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
   ConnlimitAddon(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
                              InstanceValue("LegacyTable", LegacyTable::Define(env), napi_enumerable),
+                             InstanceValue("NftTable", NftTable::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::EncodeLegacyRule>("_encodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::DecodeLegacyRule>("_decodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::SameLegacyRule>("_sameLegacyRule"),

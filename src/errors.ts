@@ -180,6 +180,15 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
       hint: 'another program writes this table without taking the xtables lock; retry',
     });
   }
+  if (e.op === 'nft commit' && name === 'ERESTART') {
+    return new BusyError('ERR_CONNLIMIT_BUSY', `${table} changed under us repeatedly while committing`, {
+      ...base,
+      hint: 'another program kept writing the ruleset (nf_tables generation id); retry',
+    });
+  }
+  if ((e.op === 'nft socket' || e.op === 'nft getgen') && (name === 'EPROTONOSUPPORT' || name === 'EAFNOSUPPORT' || name === 'EOPNOTSUPP')) {
+    return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', 'this kernel has no nf_tables', { ...base, hint: "try 'modprobe nf_tables', or backend: 'legacy'" });
+  }
   if (e.op === 'setns' || e.op === 'open netns') {
     if (name === 'ENOENT') return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `network namespace not found: ${e.detail}`, base);
     return new KernelError('ERR_CONNLIMIT_KERNEL', `${where}: ${name}`, { ...base, hint: 'is it a network namespace file (/run/netns/NAME or /proc/PID/ns/net)?' });
@@ -206,7 +215,7 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
       hint: `try 'modprobe ${ctx.family === 'ipv6' ? 'ip6table' : 'iptable'}_${ctx.table ?? 'filter'}'`,
     });
   }
-  if (e.op === 'iptc_commit' && (name === 'ENOENT' || name === 'EPROTONOSUPPORT')) {
+  if ((e.op === 'iptc_commit' || e.op === 'nft commit') && (name === 'ENOENT' || name === 'EPROTONOSUPPORT' || name === 'EOPNOTSUPP')) {
     return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `the kernel refused an extension while committing ${table}`, {
       ...base,
       hint: modprobeHint(ctx),

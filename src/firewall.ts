@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, type NativeErrorContext } from './errors';
-import type { NativeChain, NativeLegacyTable, NativeOp, NativeRule } from './native-types';
+import type { NativeChain, NativeLegacyTable, NativeNftTable, NativeOp, NativeRule } from './native-types';
 import { toNativeRule } from './rule/index';
 import { renderRule } from './rule/render';
 import { ruleExtensions, toRuleSpec } from './rule/to-spec';
@@ -16,14 +16,18 @@ import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
 import { validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
 import { drained, serialize } from './serial-queue';
 
-export type Backend = 'legacy';
+/** `'legacy'`: x_tables through libiptc (iptables-legacy). `'nft'`: nf_tables as iptables-nft writes it. */
+export type Backend = 'legacy' | 'nft';
 export type TableName = 'filter' | 'mangle' | 'raw' | 'security' | 'nat';
 export type Policy = 'ACCEPT' | 'DROP';
 
 export interface FirewallOptions {
   /** Default 'ipv4'. */
   family?: Family;
-  /** Default 'legacy' (x_tables through libiptc). The nf_tables backend is not in this version. */
+  /**
+   * Default 'legacy' (x_tables through libiptc). 'nft' writes nf_tables over netlink exactly as
+   * iptables-nft 1.8.9 does, so `iptables-nft(-save)` sees our rules as its own (docs/nft.md).
+   */
   backend?: Backend;
   /** Default 'filter'. */
   table?: TableName;
@@ -67,8 +71,8 @@ function checkOptions(o: FirewallOptions): Required<Omit<FirewallOptions, 'netns
   const family = o.family ?? 'ipv4';
   if (family !== 'ipv4' && family !== 'ipv6') invalid('family', "must be 'ipv4' or 'ipv6'");
   const backend = o.backend ?? 'legacy';
-  if (backend !== 'legacy') {
-    invalid('backend', `'${String(backend)}' is not available in this version; use 'legacy' (x_tables through libiptc)`);
+  if (backend !== 'legacy' && backend !== 'nft') {
+    invalid('backend', `'${String(backend)}' is not a backend; use 'legacy' (x_tables through libiptc) or 'nft' (nf_tables as iptables-nft)`);
   }
   const table = o.table ?? 'filter';
   if (!Object.hasOwn(BUILTIN_CHAINS, table)) invalid('table', `must be one of ${Object.keys(BUILTIN_CHAINS).join(', ')}`);
@@ -200,7 +204,7 @@ export class Firewall {
   readonly netns: string | null;
   /** @internal */
   readonly builtinChains: readonly string[];
-  private readonly native: NativeLegacyTable;
+  private readonly native: NativeLegacyTable | NativeNftTable;
   private readonly queueKey: string;
   private closed = false;
 
@@ -211,13 +215,16 @@ export class Firewall {
     this.netns = o.netnsPath;
     this.builtinChains = BUILTIN_CHAINS[o.table];
     this.queueKey = `${o.backend}|${o.netnsPath ?? '-'}|${o.family}|${o.table}`;
-    this.native = new (binding().LegacyTable)({
-      family: o.family,
-      table: o.table,
-      netnsPath: o.netnsPath,
-      lockPath: o.lockPath,
-      lockTimeoutMs: o.lockTimeoutMs,
-    });
+    this.native =
+      o.backend === 'nft'
+        ? new (binding().NftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath })
+        : new (binding().LegacyTable)({
+            family: o.family,
+            table: o.table,
+            netnsPath: o.netnsPath,
+            lockPath: o.lockPath,
+            lockTimeoutMs: o.lockTimeoutMs,
+          });
   }
 
   /**

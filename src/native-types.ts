@@ -161,8 +161,19 @@ export interface NativeLegacyTable {
   close(): void;
 }
 
+/** One iptables-nft table (nf_tables, family ip/ip6): the same methods as {@link NativeLegacyTable}. */
+export type NativeNftTable = NativeLegacyTable;
+
+export interface NativeNftTableOptions {
+  family: 'ipv4' | 'ipv6';
+  table: string;
+  netnsPath: string | null;
+}
+
 export interface NativeBinding {
   LegacyTable: new (options: NativeLegacyTableOptions) => NativeLegacyTable;
+  /** nf_tables as iptables-nft writes it; no lock (batches are atomic, the generation id guards them). */
+  NftTable: new (options: NativeNftTableOptions) => NativeNftTable;
   /** Test only: the ipt_entry/ip6t_entry bytes our encoder builds (counters and comefrom zero). */
   _encodeLegacyRule(family: 'ipv4' | 'ipv6', rule: NativeRule): Buffer;
   /**
