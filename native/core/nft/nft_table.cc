@@ -301,10 +301,11 @@ class Planner {
     int op_index;
     std::string what;  // for error messages: "rule INPUT", "chain LIMITS"
     std::function<Message(uint32_t)> build;
+    int busy_as = 0;  // the errno to report instead of the kernel's EBUSY, when it means something precise
   };
 
-  void Plan(std::string what, std::function<Message(uint32_t)> build) {
-    msgs_.push_back(Planned{current_op_, std::move(what), std::move(build)});
+  void Plan(std::string what, std::function<Message(uint32_t)> build, int busy_as = 0) {
+    msgs_.push_back(Planned{current_op_, std::move(what), std::move(build), busy_as});
   }
 
   Result<bool> TableExists() {
@@ -600,10 +601,11 @@ class Planner {
         if (!rules.ok()) return rules.error();
         ChainState* st = &chains_[chain];
         if (!rules.value()->empty()) return KernelError{"chain", ENOTEMPTY, chain, -1};
-        if (st->use > 0) return KernelError{"chain", EMLINK, chain, -1};
         Family f = t_.family;
         std::string tn = t_.table;
-        Plan("chain " + chain, [f, tn, chain](uint32_t seq) { return EncodeDelChain(f, tn, chain, seq); });
+        // Empty by then, so the kernel's EBUSY can only mean a rule still jumps to it (its
+        // use count holds both the chain's rules and the references to it).
+        Plan("chain " + chain, [f, tn, chain](uint32_t seq) { return EncodeDelChain(f, tn, chain, seq); }, EMLINK);
         st->exists = false;
         st->rules.reset();
         return OpResult{};
@@ -689,6 +691,7 @@ class Planner {
       std::string detail = it != by_seq.end() ? msgs_[it->second].what : t_.table;
       if (!text.empty()) detail += ": " + text;
       int op_index = it != by_seq.end() ? msgs_[it->second].op_index : -1;
+      if (err == EBUSY && it != by_seq.end() && msgs_[it->second].busy_as) err = msgs_[it->second].busy_as;
       return KernelError{"nft commit", err, detail, op_index};
     });
   }
@@ -769,10 +772,11 @@ Result<std::vector<ListedChain>> ListTable(const TableTarget& t) {
       if (d) {
         c.packets = d->packets;
         c.bytes = d->bytes;
-        if (!builtin) c.references = d->use;
       }
       for (auto& r : rules.value())
         if (r.chain == name) c.rules.push_back(ListedRule{r.rule, r.packets, r.bytes});
+      // The kernel's use count of a chain holds its own rules and the jumps to it.
+      if (d && !builtin) c.references = d->use >= c.rules.size() ? d->use - static_cast<unsigned>(c.rules.size()) : 0;
       out.push_back(std::move(c));
     };
     // iptables-nft-save's order: the table's built-in chains, then user chains by name.
