@@ -170,4 +170,30 @@ test('IPv6 on nf_tables: the third connection from ::1 is refused', () =>
     }
   }));
 
+test('a concurrent iptables-nft -A loop beside our transactions: nothing is lost', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ backend: 'nft', netns: ns.name });
+    await fw.append('INPUT', '-p tcp --dport 1 -j ACCEPT');
+    // The CLI appends 40 rules in one process loop while we commit 40 transactions of two rules.
+    const loop = ns.run('sh', ['-c', 'i=0; while [ $i -lt 40 ]; do iptables-nft -A INPUT -p udp --dport $((1000 + i)) -j DROP || exit 1; i=$((i + 1)); done']);
+    for (let i = 0; i < 40; i++) {
+      await fw.transaction((tx) => {
+        tx.append('INPUT', `-p tcp --dport ${2000 + i} -j DROP`);
+        tx.insert('INPUT', 2, `-p tcp --dport ${3000 + i} -j DROP`);
+      });
+    }
+    await loop;
+    const texts = (await fw.list('INPUT')).map((r) => r.text);
+    assert.is(texts.length, 1 + 40 + 80);
+    for (let i = 0; i < 40; i++) {
+      assert.ok(texts.includes(`-A INPUT -p udp -m udp --dport ${1000 + i} -j DROP`), `CLI rule ${i}`);
+      assert.ok(texts.includes(`-A INPUT -p tcp -m tcp --dport ${2000 + i} -j DROP`), `our append ${i}`);
+      assert.ok(texts.includes(`-A INPUT -p tcp -m tcp --dport ${3000 + i} -j DROP`), `our insert ${i}`);
+    }
+    // Each insert went to position 2, after the one rule that was there first.
+    assert.is(texts[0], '-A INPUT -p tcp -m tcp --dport 1 -j ACCEPT');
+    assert.is(texts[1], '-A INPUT -p tcp -m tcp --dport 3039 -j DROP');
+    await fw.close();
+  }));
+
 test.run();
