@@ -20,6 +20,7 @@ export type ConnlimitErrorCode =
   | 'ERR_CONNLIMIT_BUSY'
   | 'ERR_CONNLIMIT_CLOSED'
   | 'ERR_CONNLIMIT_LOAD'
+  | 'ERR_CONNLIMIT_BACKEND_CONFLICT'
   | 'ERR_CONNLIMIT_KERNEL';
 
 export interface ConnlimitErrorOptions {
@@ -112,6 +113,10 @@ export class LoadError extends ConnlimitError {
 }
 export class KernelError extends ConnlimitError {
   declare readonly code: 'ERR_CONNLIMIT_KERNEL';
+}
+/** `backend: 'auto'` found rules in both the legacy and the nf_tables table: pick one explicitly. */
+export class BackendConflictError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_BACKEND_CONFLICT';
 }
 
 /** Throw a ValidationError for one problem. */

@@ -161,8 +161,22 @@ export interface NativeLegacyTable {
   close(): void;
 }
 
+/** What each backend holds for one table in one namespace (native/core/backend_probe). */
+export interface NativeBackendUsage {
+  /** The x_tables table exists (listed in /proc/net/ip{,6}_tables_names of the namespace). */
+  legacyTable: boolean;
+  /** Its rules plus its user chains. */
+  legacyRules: number;
+  /** The iptables-nft table exists in nf_tables. */
+  nftTable: boolean;
+  nftRules: number;
+}
+
 /** One iptables-nft table (nf_tables, family ip/ip6): the same methods as {@link NativeLegacyTable}. */
-export type NativeNftTable = NativeLegacyTable;
+export interface NativeNftTable extends NativeLegacyTable {
+  /** Read-only probe of both backends, for `backend: 'auto'`. */
+  usage(): Promise<NativeBackendUsage>;
+}
 
 export interface NativeNftTableOptions {
   family: 'ipv4' | 'ipv6';

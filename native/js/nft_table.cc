@@ -3,6 +3,7 @@
 
 #include <cerrno>
 
+#include "core/backend_probe.h"
 #include "js/convert.h"
 #include "js/promise_worker.h"
 
@@ -18,6 +19,7 @@ Napi::Function NftTable::Define(Napi::Env env) {
                          InstanceMethod<&NftTable::List>("list"),
                          InstanceMethod<&NftTable::Check>("check"),
                          InstanceMethod<&NftTable::Close>("close"),
+                         InstanceMethod<&NftTable::Usage>("usage"),
                      });
 }
 
@@ -111,6 +113,24 @@ Napi::Value NftTable::Check(const Napi::CallbackInfo& info) {
       Value(), "connlimit:nft-check",
       [target, chain, rule, keep]() { return nft::FindRule(target, chain, *rule); },
       [](Napi::Env e, int& index) -> Napi::Value { return Napi::Number::New(e, index); });
+}
+
+Napi::Value NftTable::Usage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (auto p = Unusable(env)) return *p;
+  auto target = Target();
+  auto keep = netns_;
+  return PromiseWorker<core::BackendUsage>::Start(
+      Value(), "connlimit:nft-usage",
+      [target, keep]() { return core::ProbeBackends(target); },
+      [](Napi::Env e, core::BackendUsage& u) -> Napi::Value {
+        auto o = Napi::Object::New(e);
+        o.Set("legacyTable", u.legacy_table);
+        o.Set("legacyRules", u.legacy_rules);
+        o.Set("nftTable", u.nft_table);
+        o.Set("nftRules", u.nft_rules);
+        return o;
+      });
 }
 
 Napi::Value NftTable::Close(const Napi::CallbackInfo& info) {

@@ -27,6 +27,8 @@ class NftTable : public Napi::ObjectWrap<NftTable> {
   Napi::Value List(const Napi::CallbackInfo& info);
   Napi::Value Check(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  // For backend 'auto': what the legacy and the nf_tables table each hold (core/backend_probe).
+  Napi::Value Usage(const Napi::CallbackInfo& info);
 
   // A rejected promise when closed or not opened yet, else nothing.
   std::optional<Napi::Promise> Unusable(Napi::Env env);

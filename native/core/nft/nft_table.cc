@@ -790,6 +790,16 @@ Result<std::vector<ListedChain>> ListTable(const TableTarget& t) {
   }
 }
 
+Result<bool> TableExists(const TableTarget& t) {
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  auto sock = OpenIn();
+  if (!sock.ok()) return sock.error();
+  auto r = sock.value()->Request(GetTableRequest(t.family, t.table, sock.value()->NextSeq()), false, "nft get table");
+  if (!r.ok() && r.error().errnum != ENOENT) return r.error();
+  return r.ok();
+}
+
 Result<int> FindRule(const TableTarget& t, const std::string& chain, const RuleSpec& rule) {
   auto ns = NetnsGuard::Enter(t.netns_fd);
   if (!ns.ok()) return ns.error();

@@ -30,6 +30,9 @@ Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::ve
 // table order, then user chains by name). A table not yet created lists its empty base chains.
 Result<std::vector<ListedChain>> ListTable(const TableTarget& target);
 
+// Whether the table exists in nf_tables (iptables-nft creates it on first write).
+Result<bool> TableExists(const TableTarget& target);
+
 // 0-based index of the first rule in `chain` equal in meaning to `rule`, or -1.
 Result<int> FindRule(const TableTarget& target, const std::string& chain, const RuleSpec& rule);
 
