@@ -229,7 +229,7 @@ test('bad input is refused before the kernel is touched', () =>
 test('namespace and lock errors are typed', async () => {
   await rejects(Firewall.open({ netns: 'cl-does-not-exist' }), 'ERR_CONNLIMIT_NOT_FOUND');
   await rejects(Firewall.open({ netns: '/proc/self/status' }), 'ERR_CONNLIMIT_KERNEL');
-  await rejects(Firewall.open({ backend: 'nft' as never }), 'ERR_CONNLIMIT_INVALID');
+  await rejects(Firewall.open({ backend: 'iptables' as never }), 'ERR_CONNLIMIT_INVALID');
   await withNetns(async (ns) => {
     // Another program holds the lock (flock(1) on our own lock file) past our timeout.
     const lockPath = `/tmp/connlimit-test-${process.pid}.lock`;
