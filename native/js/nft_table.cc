@@ -85,7 +85,7 @@ Napi::Value NftTable::Commit(const Napi::CallbackInfo& info) {
   auto keep = netns_;  // the fd stays open while the worker runs, even if close() comes first
   return PromiseWorker<std::vector<core::OpResult>>::Start(
       Value(), "connlimit:nft-commit",
-      [target, ops, keep]() { return nft::CommitOps(target, *ops); },
+      [target, ops, keep, cache = cache_]() { return nft::CommitOps(target, *ops, cache.get()); },
       [](Napi::Env e, std::vector<core::OpResult>& r) -> Napi::Value { return OpResultsToJs(e, r); });
 }
 

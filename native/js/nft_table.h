@@ -37,6 +37,7 @@ class NftTable : public Napi::ObjectWrap<NftTable> {
   core::TableTarget target_;
   std::string netns_path_;
   std::shared_ptr<core::NetnsFd> netns_;
+  std::shared_ptr<core::nft::TableCache> cache_ = core::nft::NewTableCache();
   bool opened_ = false;
   bool closed_ = false;
 };

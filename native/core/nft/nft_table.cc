@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "core/legacy/entry_codec.h"
@@ -146,7 +147,8 @@ class Socket {
   // Sends one batch; errors come back as NLMSG_ERRORs carrying the failing message's sequence
   // number, all queued before sendmsg returns (nfnetlink runs the batch in our context), so
   // they are read without waiting, as iptables-nft does. First error wins.
-  Result<Unit> SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for) {
+  Result<Unit> SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
+                         std::vector<uint64_t>* echoed) {
     int size = static_cast<int>(batch.size()) + (1 << 16);
     // A large transaction is one message stream larger than the default send buffer.
     if (batch.size() > (1 << 17)) setsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
@@ -164,6 +166,12 @@ class Socket {
       int left = static_cast<int>(n);
       for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left);
            nlh = mnl_nlmsg_next(nlh, &left)) {
+        if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE) && nlh->nlmsg_pid == portid_) {
+          const auto* p = reinterpret_cast<const uint8_t*>(nlh);
+          auto echo = DecodeRuleMessage(Family::kIpv4, p, nlh->nlmsg_len);  // only the handle is read
+          echoed->push_back(echo.ok() ? echo.value().handle : 0);
+          continue;
+        }
         if (nlh->nlmsg_type != NLMSG_ERROR) continue;
         auto [e, text] = ErrorOf(nlh);
         if (e != 0 && !first) first = error_for(nlh->nlmsg_seq, e, text);
@@ -246,6 +254,7 @@ struct NewRule {
   std::string chain;
   RuleSpec rule;
   RulePlacement where;
+  uint64_t echoed_handle = 0;  // from the kernel's NLM_F_ECHO of this rule, once committed
 };
 
 struct Entry {
@@ -265,14 +274,39 @@ struct ChainState {
   std::vector<Entry> early_head, early_tail;
 };
 
+}  // namespace
+
+// What one handle learned of its table, valid only at the generation id it was learned at:
+// chain states and the rules (handles + normalized specs) of the chains it has read.
+struct TableCache {
+  std::mutex mu;
+  bool valid = false;
+  uint32_t genid = 0;
+  std::map<std::string, ChainState> chains;
+  std::optional<bool> table_exists;
+};
+
+std::shared_ptr<TableCache> NewTableCache() { return std::make_shared<TableCache>(); }
+
+namespace {
+
 class Planner {
  public:
-  Planner(const TableTarget& t, Socket& s) : t_(t), s_(s) {}
+  Planner(const TableTarget& t, Socket& s, TableCache* cache) : t_(t), s_(s), cache_(cache) {}
 
   Result<std::vector<OpResult>> Run(const std::vector<Op>& ops, bool* stale) {
     *stale = false;
     auto gen = s_.GetGen();
     if (!gen.ok()) return gen.error();
+    if (cache_ && cache_->valid && cache_->genid == gen.value()) {
+      // Nobody committed since we last looked: what we know of chains and handles still holds.
+      chains_ = std::move(cache_->chains);
+      table_exists_ = cache_->table_exists;
+    }
+    if (cache_) {
+      cache_->valid = false;
+      cache_->chains.clear();
+    }
     std::vector<OpResult> results;
     for (size_t i = 0; i < ops.size(); i++) {
       current_op_ = static_cast<int>(i);
@@ -287,6 +321,9 @@ class Planner {
     if (!msgs_.empty()) {
       auto sent = Send(gen.value(), stale);
       if (!sent.ok()) return sent.error();
+      Remember(gen.value() + 1);
+    } else {
+      Remember(gen.value());
     }
     for (const auto& chain : zero_) {
       auto r = s_.Dump([&](uint32_t seq) { return GetRulesRequest(t_.family, t_.table, chain, NFT_MSG_GETRULE_RESET, seq); },
@@ -297,6 +334,38 @@ class Planner {
   }
 
  private:
+  // Keeps what this commit knows for the next one, if it can be trusted: every rule we added has
+  // its handle (echoed by the kernel) and the generation id is the one our commit produced.
+  void Remember(uint32_t expected_gen) {
+    if (!cache_) return;
+    for (auto& [name, st] : chains_) {
+      if (!st.early_head.empty() || !st.early_tail.empty()) st.rules.reset();  // never loaded: forget the partial view
+      st.early_head.clear();
+      st.early_tail.clear();
+      if (!st.rules) continue;
+      for (auto& e : *st.rules) {
+        if (!e.pending) continue;
+        if (!e.pending->echoed_handle) return;
+        e.handle = e.pending->echoed_handle;
+        e.pending.reset();
+      }
+    }
+    // Chains created by this commit: their handle is unknown, so look them up again next time.
+    for (auto it = chains_.begin(); it != chains_.end();) {
+      if (it->second.created) {
+        it = chains_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto now = s_.GetGen();
+    if (!now.ok() || now.value() != expected_gen) return;  // someone else committed meanwhile
+    cache_->chains = std::move(chains_);
+    cache_->table_exists = table_exists_;
+    cache_->genid = expected_gen;
+    cache_->valid = true;
+  }
+
   struct Planned {
     int op_index;
     std::string what;  // for error messages: "rule INPUT", "chain LIMITS"
@@ -398,7 +467,11 @@ class Planner {
 
   // Plans a NEWRULE; returns its shared state so later ops of the batch can refer to it.
   std::shared_ptr<NewRule> PlanRule(const std::string& chain, const RuleSpec& rule, RulePlacement where) {
-    auto nr = std::make_shared<NewRule>(NewRule{chain, rule, where});
+    // NLM_F_ECHO: the kernel sends the committed rule back with its handle, so the next call
+    // can delete or insert relative to it without dumping the chain.
+    where.nlm_flags |= NLM_F_ECHO;
+    auto nr = std::make_shared<NewRule>(NewRule{chain, rule, where, 0});
+    new_rules_.push_back(nr);
     Family f = t_.family;
     std::string table = t_.table;
     Plan("rule " + chain, [f, table, nr](uint32_t seq) {
@@ -685,7 +758,8 @@ class Planner {
       auto* nlh = nftnl_batch_end(reinterpret_cast<char*>(e.data()), s_.NextSeq());
       append(e.data(), nlh->nlmsg_len);
     }
-    return s_.SendBatch(batch, [&](uint32_t seq, int err, const std::string& text) {
+    std::vector<uint64_t> echoed;
+    auto sent = s_.SendBatch(batch, [&](uint32_t seq, int err, const std::string& text) {
       auto it = by_seq.find(seq);
       if (seq == first_seq && err == ERESTART) *stale = true;
       std::string detail = it != by_seq.end() ? msgs_[it->second].what : t_.table;
@@ -693,11 +767,19 @@ class Planner {
       int op_index = it != by_seq.end() ? msgs_[it->second].op_index : -1;
       if (err == EBUSY && it != by_seq.end() && msgs_[it->second].busy_as) err = msgs_[it->second].busy_as;
       return KernelError{"nft commit", err, detail, op_index};
-    });
+    }, &echoed);
+    if (!sent.ok()) return sent.error();
+    // Echoes come in commit order, which is batch order; a short count (a full receive
+    // buffer) leaves handles unknown and the cache unused.
+    if (echoed.size() == new_rules_.size())
+      for (size_t i = 0; i < echoed.size(); i++) new_rules_[i]->echoed_handle = echoed[i];
+    return Unit{};
   }
 
   const TableTarget& t_;
   Socket& s_;
+  TableCache* cache_;
+  std::vector<std::shared_ptr<NewRule>> new_rules_;  // in batch order, as the echoes come back
   std::vector<Planned> msgs_;
   std::map<std::string, ChainState> chains_;
   std::optional<bool> table_exists_;
@@ -721,14 +803,16 @@ Result<Unit> ProbeTable(const TableTarget& t) {
   return Unit{};
 }
 
-Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<Op>& ops) {
+Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<Op>& ops, TableCache* cache) {
+  std::unique_lock<std::mutex> lock;
+  if (cache) lock = std::unique_lock<std::mutex>(cache->mu);
   auto ns = NetnsGuard::Enter(t.netns_fd);
   if (!ns.ok()) return ns.error();
   auto s = OpenIn();
   if (!s.ok()) return s.error();
   for (int attempt = 1;; attempt++) {
     bool stale = false;
-    Planner p(t, *s.value());
+    Planner p(t, *s.value(), cache);
     auto r = p.Run(ops, &stale);
     if (r.ok() || !stale || attempt == kCommitAttempts) return r;
   }

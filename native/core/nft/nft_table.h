@@ -8,6 +8,7 @@
 // table (NETFILTER-NOTES.md §4.2).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,12 @@
 
 namespace connlimit::core::nft {
 
+// What a handle learned of its table (chains, rule handles), reused by the next commit only
+// when the generation id shows nobody committed in between; so an append reads nothing but
+// the generation id, and a delete by spec needs no dump. Opaque; one per NftTable.
+struct TableCache;
+std::shared_ptr<TableCache> NewTableCache();
+
 // Opens a socket in the namespace and reads the generation id: fails early on permissions or
 // a kernel without nf_tables. The table need not exist (iptables-nft creates it on first write).
 Result<Unit> ProbeTable(const TableTarget& target);
@@ -24,7 +31,7 @@ Result<Unit> ProbeTable(const TableTarget& target);
 // Apply every op in one batch. All or nothing: on a failing op nothing is applied and the
 // error carries its op_index and the kernel's extended ack text. Base chains (and the table)
 // missing on first use are created as iptables-nft creates them.
-Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::vector<Op>& ops);
+Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::vector<Op>& ops, TableCache* cache = nullptr);
 
 // Every chain and rule of the table, decoded, in iptables-nft-save's order (built-in chains in
 // table order, then user chains by name). A table not yet created lists its empty base chains.
