@@ -170,6 +170,27 @@ test('IPv6 on nf_tables: the third connection from ::1 is refused', () =>
     }
   }));
 
+test("what a handle remembers between calls never hides another writer's change", () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ backend: 'nft', netns: ns.name });
+    const other = await Firewall.open({ backend: 'nft', netns: ns.name });
+    await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
+    await fw.append('INPUT', '-p tcp --dport 2 -j DROP');
+    assert.is(await fw.delete('INPUT', '-p tcp --dport 2 -j DROP'), 2); // from what fw remembers
+    // Another writer (the CLI, then another handle) puts rules at the head.
+    await ns.run('iptables-nft', ['-I', 'INPUT', '1', '-p', 'udp', '--dport', '53', '-j', 'ACCEPT']);
+    assert.is(await fw.delete('INPUT', 1), 1);
+    await other.insert('INPUT', 1, '-p udp --dport 54 -j ACCEPT');
+    assert.is(await fw.delete('INPUT', '-p tcp --dport 1 -j DROP'), 2);
+    assert.equal((await fw.list('INPUT')).map((r) => r.text), ['-A INPUT -p udp -m udp --dport 54 -j ACCEPT']);
+    // The CLI deletes a rule fw remembers; fw's delete by spec then finds nothing.
+    await fw.append('INPUT', '-p tcp --dport 3 -j DROP');
+    await ns.run('iptables-nft', ['-D', 'INPUT', '-p', 'tcp', '--dport', '3', '-j', 'DROP']);
+    await rejects(fw.delete('INPUT', '-p tcp --dport 3 -j DROP'), 'ERR_CONNLIMIT_NOT_FOUND');
+    await other.close();
+    await fw.close();
+  }));
+
 test('a concurrent iptables-nft -A loop beside our transactions: nothing is lost', () =>
   withNetns(async (ns) => {
     const fw = await Firewall.open({ backend: 'nft', netns: ns.name });
