@@ -191,6 +191,25 @@ test("what a handle remembers between calls never hides another writer's change"
     await fw.close();
   }));
 
+test('a native nftables rule in the table lists with its expressions opaque, survives our commits and deletes as listed', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ backend: 'nft', netns: ns.name });
+    await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
+    await ns.run('nft', ['add', 'rule', 'ip', 'filter', 'INPUT', 'meta', 'mark', '5', 'counter', 'drop']);
+    const listed = await fw.list('INPUT');
+    assert.is(listed.length, 2);
+    assert.equal(
+      listed[1]?.rule.matches?.map((m) => m.name),
+      ['nft:meta', 'nft:cmp'],
+    );
+    await fw.append('INPUT', '-p tcp --dport 2 -j DROP');
+    await fw.zero();
+    assert.match((await ns.run('nft', ['list', 'chain', 'ip', 'filter', 'INPUT'])).stdout, /meta mark 0x00000005 counter packets 0 bytes 0 drop/);
+    await fw.delete('INPUT', listed[1] as (typeof listed)[number]);
+    assert.equal((await fw.list('INPUT')).map((r) => r.text), ['-A INPUT -p tcp -m tcp --dport 1 -j DROP', '-A INPUT -p tcp -m tcp --dport 2 -j DROP']);
+    await fw.close();
+  }));
+
 test('a concurrent iptables-nft -A loop beside our transactions: nothing is lost', () =>
   withNetns(async (ns) => {
     const fw = await Firewall.open({ backend: 'nft', netns: ns.name });

@@ -237,9 +237,17 @@ Result<std::vector<DecodedRule>> DumpRules(Socket& s, Family family, const std::
   return out;
 }
 
+bool HasNativeExpr(const RuleSpec& rule) {
+  for (const auto& m : rule.matches)
+    if (const auto* o = std::get_if<OpaqueExtension>(&m); o && o->name.rfind(kOpaqueExprPrefix, 0) == 0) return true;
+  return false;
+}
+
 // What a rule reads back as once written: delete and check compare against this, since some
-// spellings come back in another (equivalent) form (`! --dport 0:10` reads as 11:65535).
+// spellings come back in another (equivalent) form (`! --dport 0:10` reads as 11:65535). A
+// rule holding native expressions came from a listing, already in that form.
 Result<RuleSpec> Normalize(Family family, const std::string& table, const std::string& chain, const RuleSpec& rule) {
+  if (HasNativeExpr(rule)) return rule;
   RulePlacement where;
   auto bytes = EncodeRuleMessage(family, table, chain, rule, where, 0);
   if (!bytes.ok()) return bytes.error();
