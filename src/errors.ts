@@ -142,7 +142,12 @@ function isNativeError(e: unknown): e is NativeErrorShape {
   return e instanceof Error && typeof (e as NativeErrorShape).errno === 'number' && typeof (e as NativeErrorShape).op === 'string';
 }
 
+/** Errnos nf_tables returns that libuv has no name for (uapi asm-generic/errno.h). */
+const KERNEL_ERRNO_NAMES: Record<number, string> = { 85: 'ERESTART' };
+
 function errnoName(errno: number): string {
+  const kernel = KERNEL_ERRNO_NAMES[errno];
+  if (kernel) return kernel;
   try {
     return getSystemErrorName(-errno);
   } catch {

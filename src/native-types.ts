@@ -176,6 +176,8 @@ export interface NativeBackendUsage {
 export interface NativeNftTable extends NativeLegacyTable {
   /** Read-only probe of both backends, for `backend: 'auto'`. */
   usage(): Promise<NativeBackendUsage>;
+  /** Test only: commit with a stale generation id in the first `staleAttempts` attempts; resolves to the attempts made. */
+  _commitStale(ops: NativeOp[], staleAttempts: number): Promise<number>;
 }
 
 export interface NativeNftTableOptions {

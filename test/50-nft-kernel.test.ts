@@ -3,7 +3,10 @@
 // namespaces; iptables-nft and iptables-nft-save are the oracle. The host is only ever read.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { binding } from '../src/binding';
+import { fromNative } from '../src/errors';
 import { Firewall, type Family } from '../src/index';
+import { toNativeRule } from '../src/rule/index';
 import { rejects } from './helpers/assert';
 import { createNetns, withNetns, type Netns } from './helpers/netns';
 import { argv, IPV4_RULES, IPV6_RULES } from './helpers/rule-tables';
@@ -208,6 +211,22 @@ test('a native nftables rule in the table lists with its expressions opaque, sur
     await fw.delete('INPUT', listed[1] as (typeof listed)[number]);
     assert.equal((await fw.list('INPUT')).map((r) => r.text), ['-A INPUT -p tcp -m tcp --dport 1 -j DROP', '-A INPUT -p tcp -m tcp --dport 2 -j DROP']);
     await fw.close();
+  }));
+
+test('a stale generation id is refused by the kernel with ERESTART; the batch is re-read and redone, bounded', () =>
+  withNetns(async (ns) => {
+    const t = new (binding().NftTable)({ family: 'ipv4', table: 'filter', netnsPath: ns.path });
+    await t.open();
+    const op = { op: 'append' as const, chain: 'INPUT', rule: toNativeRule('-p tcp --dport 5 -j DROP', 'ipv4') };
+    // Two refused attempts, the third goes through; the rule is there once.
+    assert.is(await t._commitStale([op], 2), 3);
+    assert.is((await save(ns, 'ipv4')).match(/--dport 5 -j DROP/g)?.length, 1);
+    // Refused every time: after 8 attempts the error says so, and nothing was written.
+    const e = await t._commitStale([op], 100).catch((x: unknown) => x);
+    assert.is((e as { errno?: number }).errno, 85); // ERESTART
+    assert.is((fromNative(e) as { code?: string }).code, 'ERR_CONNLIMIT_BUSY');
+    assert.is((await save(ns, 'ipv4')).match(/--dport 5 -j DROP/g)?.length, 1);
+    t.close();
   }));
 
 test('a concurrent iptables-nft -A loop beside our transactions: nothing is lost', () =>

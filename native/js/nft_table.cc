@@ -20,6 +20,7 @@ Napi::Function NftTable::Define(Napi::Env env) {
                          InstanceMethod<&NftTable::Check>("check"),
                          InstanceMethod<&NftTable::Close>("close"),
                          InstanceMethod<&NftTable::Usage>("usage"),
+                         InstanceMethod<&NftTable::CommitStale>("_commitStale"),
                      });
 }
 
@@ -131,6 +132,24 @@ Napi::Value NftTable::Usage(const Napi::CallbackInfo& info) {
         o.Set("nftRules", u.nft_rules);
         return o;
       });
+}
+
+Napi::Value NftTable::CommitStale(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (auto p = Unusable(env)) return *p;
+  auto ops = std::make_shared<std::vector<core::Op>>(OpsFromJs(info[0], target_.family));
+  int stale = info[1].As<Napi::Number>().Int32Value();
+  auto target = Target();
+  auto keep = netns_;
+  return PromiseWorker<int>::Start(
+      Value(), "connlimit:nft-commit",
+      [target, ops, keep, stale]() -> core::Result<int> {
+        int attempts = 0;
+        auto r = nft::CommitOps(target, *ops, nullptr, stale, &attempts);
+        if (!r.ok()) return r.error();
+        return attempts;
+      },
+      [](Napi::Env e, int& attempts) -> Napi::Value { return Napi::Number::New(e, attempts); });
 }
 
 Napi::Value NftTable::Close(const Napi::CallbackInfo& info) {

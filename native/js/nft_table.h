@@ -29,6 +29,9 @@ class NftTable : public Napi::ObjectWrap<NftTable> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   // For backend 'auto': what the legacy and the nf_tables table each hold (core/backend_probe).
   Napi::Value Usage(const Napi::CallbackInfo& info);
+  // Test only: commit with a stale generation id in the first N attempts; resolves to the
+  // number of attempts made (proves the ERESTART retry against the real kernel).
+  Napi::Value CommitStale(const Napi::CallbackInfo& info);
 
   // A rejected promise when closed or not opened yet, else nothing.
   std::optional<Napi::Promise> Unusable(Napi::Env env);

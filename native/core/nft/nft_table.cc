@@ -302,10 +302,12 @@ class Planner {
  public:
   Planner(const TableTarget& t, Socket& s, TableCache* cache) : t_(t), s_(s), cache_(cache) {}
 
-  Result<std::vector<OpResult>> Run(const std::vector<Op>& ops, bool* stale) {
+  Result<std::vector<OpResult>> Run(const std::vector<Op>& ops, bool* stale, bool send_stale_genid) {
     *stale = false;
     auto gen = s_.GetGen();
     if (!gen.ok()) return gen.error();
+    // Test hook: any id but the current one is stale (one ahead, since 0 would disable the check).
+    if (send_stale_genid) gen.value() += 1;
     if (cache_ && cache_->valid && cache_->genid == gen.value()) {
       // Nobody committed since we last looked: what we know of chains and handles still holds.
       chains_ = std::move(cache_->chains);
@@ -811,7 +813,8 @@ Result<Unit> ProbeTable(const TableTarget& t) {
   return Unit{};
 }
 
-Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<Op>& ops, TableCache* cache) {
+Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<Op>& ops, TableCache* cache, int stale_attempts,
+                                        int* attempts) {
   std::unique_lock<std::mutex> lock;
   if (cache) lock = std::unique_lock<std::mutex>(cache->mu);
   auto ns = NetnsGuard::Enter(t.netns_fd);
@@ -821,7 +824,8 @@ Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<
   for (int attempt = 1;; attempt++) {
     bool stale = false;
     Planner p(t, *s.value(), cache);
-    auto r = p.Run(ops, &stale);
+    auto r = p.Run(ops, &stale, attempt <= stale_attempts);
+    if (attempts) *attempts = attempt;
     if (r.ok() || !stale || attempt == kCommitAttempts) return r;
   }
 }

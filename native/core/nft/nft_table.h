@@ -31,7 +31,10 @@ Result<Unit> ProbeTable(const TableTarget& target);
 // Apply every op in one batch. All or nothing: on a failing op nothing is applied and the
 // error carries its op_index and the kernel's extended ack text. Base chains (and the table)
 // missing on first use are created as iptables-nft creates them.
-Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::vector<Op>& ops, TableCache* cache = nullptr);
+// `stale_attempts` (tests only): send a wrong generation id in that many first attempts,
+// as if another writer had committed after our read; `attempts` tells how many were made.
+Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::vector<Op>& ops, TableCache* cache = nullptr,
+                                        int stale_attempts = 0, int* attempts = nullptr);
 
 // Every chain and rule of the table, decoded, in iptables-nft-save's order (built-in chains in
 // table order, then user chains by name). A table not yet created lists its empty base chains.
