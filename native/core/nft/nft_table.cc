@@ -41,6 +41,9 @@ namespace {
 constexpr int kCommitAttempts = 8;
 constexpr int kDumpAttempts = 8;
 constexpr size_t kRecvSize = 1 << 17;
+// At most this many rules of one batch are echoed back (about 450 bytes each, well inside the
+// default 208 KiB receive buffer).
+constexpr size_t kMaxEchoedRules = 256;
 
 using Message = std::vector<uint8_t>;
 
@@ -160,7 +163,8 @@ class Socket {
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         if (errno == EINTR) continue;
-        if (!first) first = SysError("nft commit", "reading the batch's errors");
+        // ENOBUFS: replies were dropped, so whether the batch was applied is unknown.
+        if (!first) first = SysError("nft commit", "reading the batch's replies; the outcome is unknown");
         break;
       }
       int left = static_cast<int>(n);
@@ -477,9 +481,6 @@ class Planner {
 
   // Plans a NEWRULE; returns its shared state so later ops of the batch can refer to it.
   std::shared_ptr<NewRule> PlanRule(const std::string& chain, const RuleSpec& rule, RulePlacement where) {
-    // NLM_F_ECHO: the kernel sends the committed rule back with its handle, so the next call
-    // can delete or insert relative to it without dumping the chain.
-    where.nlm_flags |= NLM_F_ECHO;
     auto nr = std::make_shared<NewRule>(NewRule{chain, rule, where, 0});
     new_rules_.push_back(nr);
     Family f = t_.family;
@@ -755,6 +756,12 @@ class Planner {
       mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
       append(b.data(), nlh->nlmsg_len);
     }
+    // NLM_F_ECHO: the kernel sends each committed rule back with its handle, so the next call
+    // can delete or insert relative to it without dumping the chain. Not for large batches:
+    // their echoes would overflow the receive buffer, and a lost error reply with them (the
+    // cache then simply stays cold).
+    if (new_rules_.size() <= kMaxEchoedRules)
+      for (auto& nr : new_rules_) nr->where.nlm_flags |= NLM_F_ECHO;
     std::map<uint32_t, size_t> by_seq;
     for (size_t i = 0; i < msgs_.size(); i++) {
       uint32_t seq = s_.NextSeq();
