@@ -130,6 +130,15 @@ test('errors name the failing step, and a failed transaction applies nothing', (
     assert.instance(e, Error);
     assert.match((e as Error).message, /transaction step 2 of 2/);
     assert.is(await save(ns, 'ipv4'), before);
+    // A rule this backend cannot encode fails when the batch is built, naming its step.
+    const q = await fw
+      .transaction((tx) => {
+        tx.append('INPUT', '-p tcp --dport 8 -j DROP');
+        tx.append('INPUT', '-j QUEUE');
+      })
+      .catch((x: Error) => x);
+    assert.match((q as Error).message, /QUEUE is not available on the nft backend.*step 2 of 2/);
+    assert.is(await save(ns, 'ipv4'), before);
     await fw.close();
   }));
 

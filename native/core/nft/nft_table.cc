@@ -272,7 +272,9 @@ struct NewRule {
 struct Entry {
   uint64_t handle = 0;               // a rule already in the kernel
   std::shared_ptr<NewRule> pending;  // or one added earlier in this batch
-  RuleSpec normalized;
+  // As it reads back (Normalize); for a pending rule computed only when compared, so a large
+  // batch of appends pays for no decode.
+  std::optional<RuleSpec> normalized;
 };
 
 struct ChainState {
@@ -360,6 +362,8 @@ class Planner {
       for (auto& e : *st.rules) {
         if (!e.pending) continue;
         if (!e.pending->echoed_handle) return;
+        auto normalized = NormalizedOf(name, e);  // the spec goes with the pending state
+        if (!normalized.ok()) return;
         e.handle = e.pending->echoed_handle;
         e.pending.reset();
       }
@@ -383,11 +387,11 @@ class Planner {
   struct Planned {
     int op_index;
     std::string what;  // for error messages: "rule INPUT", "chain LIMITS"
-    std::function<Message(uint32_t)> build;
+    std::function<Result<Message>(uint32_t)> build;
     int busy_as = 0;  // the errno to report instead of the kernel's EBUSY, when it means something precise
   };
 
-  void Plan(std::string what, std::function<Message(uint32_t)> build, int busy_as = 0) {
+  void Plan(std::string what, std::function<Result<Message>(uint32_t)> build, int busy_as = 0) {
     msgs_.push_back(Planned{current_op_, std::move(what), std::move(build), busy_as});
   }
 
@@ -485,10 +489,7 @@ class Planner {
     new_rules_.push_back(nr);
     Family f = t_.family;
     std::string table = t_.table;
-    Plan("rule " + chain, [f, table, nr](uint32_t seq) {
-      auto m = EncodeRuleMessage(f, table, nr->chain, nr->rule, nr->where, seq);
-      return m.ok() ? m.take() : Message{};  // encodability was checked when planned
-    });
+    Plan("rule " + chain, [f, table, nr](uint32_t seq) { return EncodeRuleMessage(f, table, nr->chain, nr->rule, nr->where, seq); });
     return nr;
   }
 
@@ -497,12 +498,20 @@ class Planner {
     return nr->where.id;
   }
 
+  // The rule is encoded when the batch is built; a rule that cannot be fails there, naming its op.
   Result<Entry> NewEntry(const std::string& chain, const RuleSpec& rule, RulePlacement where) {
-    auto norm = Normalize(t_.family, t_.table, chain, rule);  // also proves the rule encodes
-    if (!norm.ok()) return norm.error();
     auto jump = CheckJump(rule.target);
     if (!jump.ok()) return jump.error();
-    return Entry{0, PlanRule(chain, rule, where), norm.take()};
+    return Entry{0, PlanRule(chain, rule, where), std::nullopt};
+  }
+
+  Result<const RuleSpec*> NormalizedOf(const std::string& chain, Entry& e) {
+    if (!e.normalized) {
+      auto n = Normalize(t_.family, t_.table, chain, e.pending->rule);
+      if (!n.ok()) return n.error();
+      e.normalized = n.take();
+    }
+    return &*e.normalized;
   }
 
   void PlanDelete(const std::string& chain, Entry& e) {
@@ -519,8 +528,11 @@ class Planner {
     auto norm = Normalize(t_.family, t_.table, chain, rule);
     if (!norm.ok()) return norm.error();
     auto& v = *rules.value();
-    for (size_t i = 0; i < v.size(); i++)
-      if (legacy::SameRule(t_.family, v[i].normalized, norm.value())) return static_cast<int>(i);
+    for (size_t i = 0; i < v.size(); i++) {
+      auto have = NormalizedOf(chain, v[i]);
+      if (!have.ok()) return have.error();
+      if (legacy::SameRule(t_.family, *have.value(), norm.value())) return static_cast<int>(i);
+    }
     return -1;
   }
 
@@ -593,12 +605,10 @@ class Planner {
         if (op.index >= v.size()) return KernelError{"rule", E2BIG, chain, -1};
         Entry& at = v[op.index];
         if (at.pending) {  // not sent yet: send the new rule in its place
-          auto norm = Normalize(t_.family, t_.table, chain, op.rule);
-          if (!norm.ok()) return norm.error();
           auto jump = CheckJump(op.rule.target);
           if (!jump.ok()) return jump.error();
           at.pending->rule = op.rule;
-          at.normalized = norm.take();
+          at.normalized.reset();
           return OpResult{true, static_cast<int>(op.index)};
         }
         RulePlacement where;
@@ -765,8 +775,13 @@ class Planner {
     std::map<uint32_t, size_t> by_seq;
     for (size_t i = 0; i < msgs_.size(); i++) {
       uint32_t seq = s_.NextSeq();
-      Message m = msgs_[i].build(seq);
-      if (m.empty()) return KernelError{"encode", EINVAL, msgs_[i].what, msgs_[i].op_index};
+      auto built = msgs_[i].build(seq);
+      if (!built.ok()) {
+        KernelError e = built.error();
+        e.op_index = msgs_[i].op_index;
+        return e;
+      }
+      const Message& m = built.value();
       by_seq[seq] = i;
       append(m.data(), m.size());
     }

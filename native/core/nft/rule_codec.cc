@@ -588,8 +588,16 @@ Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string&
   auto built = BuildExpressions(r.get(), family, rule);
   if (!built.ok()) return built.error();
 
-  // Large enough for any rule the kernel accepts from iptables (each xt blob is < 64 KiB).
-  std::vector<uint8_t> buf(1 << 17, 0);
+  // libnftnl writes without bounds checks, so size the buffer from what the rule carries: a
+  // fixed part for headers and native expressions, plus every blob (a comment is 256 bytes,
+  // other modelled blobs are smaller; opaque ones carry their own size).
+  size_t bound = 4096 + 512 * (rule.matches.size() + 1) + table.size() + chain.size();
+  for (const auto& m : rule.matches) {
+    if (const auto* o = std::get_if<OpaqueExtension>(&m)) bound += o->data.size();
+    if (std::holds_alternative<CommentMatch>(m)) bound += 256;
+  }
+  bound += rule.target.opaque.data.size();
+  std::vector<uint8_t> buf(bound, 0);
   struct nlmsghdr* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWRULE, NfProto(family), where.nlm_flags, seq);
   nftnl_rule_nlmsg_build_payload(nlh, r.get());
   if (nlh->nlmsg_len > buf.size()) return EncodeError("rule too large");
