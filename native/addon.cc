@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The addon's export table and per-environment state; nothing else. Loaded once per
 // environment (main thread or Worker): no statics anywhere in native/.
+#include <linux/netfilter.h>
 #include <linux/netlink.h>
 #include <napi.h>
 
 #include <string>
 
 #include "core/legacy/entry_codec.h"
+#include "core/nft/chain_codec.h"
 #include "core/nft/rule_codec.h"
 #include "js/convert.h"
 #include "js/errors.h"
@@ -26,6 +28,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::SameLegacyRule>("_sameLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::EncodeNftRule>("_encodeNftRule"),
                              InstanceMethod<&ConnlimitAddon::DecodeNftRule>("_decodeNftRule"),
+                             InstanceMethod<&ConnlimitAddon::EncodeNftCreate>("_encodeNftCreate"),
                          });
   }
 
@@ -74,6 +77,21 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                                               RuleFromJs(info[3], family), where, 0);
     if (!bytes.ok()) throw ErrorFromKernel(info.Env(), bytes.error());
     return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.value().data(), bytes.value().size());
+  }
+
+  // Test only: the NEWTABLE + NEWCHAIN messages (sequence 0, each padded to 4 bytes) a first
+  // write to a built-in chain sends, to compare with iptables-nft's.
+  Napi::Value EncodeNftCreate(const Napi::CallbackInfo& info) {
+    auto family = FamilyFromJs(info[0]);
+    auto table = info[1].As<Napi::String>().Utf8Value();
+    const auto* chain = core::nft::FindBuiltin(table, info[2].As<Napi::String>().Utf8Value());
+    if (!chain) throw Napi::TypeError::New(info.Env(), "not a built-in chain");
+    auto bytes = core::nft::EncodeNewTable(family, table, 0);
+    bytes.resize((bytes.size() + 3) & ~size_t{3}, 0);
+    auto c = core::nft::EncodeNewBaseChain(family, table, *chain, NF_ACCEPT, 0);
+    bytes.insert(bytes.end(), c.begin(), c.end());
+    bytes.resize((bytes.size() + 3) & ~size_t{3}, 0);
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
   }
 
   // Test only: decode one NEWRULE message into {table, chain, handle, rule}.

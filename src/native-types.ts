@@ -202,6 +202,8 @@ export interface NativeBinding {
   _sameLegacyRule(family: 'ipv4' | 'ipv6', a: NativeRule, b: NativeRule): boolean;
   /** Test only: the NFT_MSG_NEWRULE message (sequence 0, append) our nf_tables encoder builds. */
   _encodeNftRule(family: 'ipv4' | 'ipv6', table: string, chain: string, rule: NativeRule): Buffer;
+  /** Test only: NEWTABLE + NEWCHAIN (sequence 0) as a first write to a built-in chain sends them. */
+  _encodeNftCreate(family: 'ipv4' | 'ipv6', table: string, chain: string): Buffer;
   /** Test only: decode one NEWRULE message with the decoder list() uses on the nft backend. */
   _decodeNftRule(family: 'ipv4' | 'ipv6', message: Buffer): { table: string; chain: string; handle: bigint; rule: NativeRule };
 }

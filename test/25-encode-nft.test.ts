@@ -53,6 +53,14 @@ for (const name of goldens) {
   });
 }
 
+for (const name of listGoldens(DIR).filter((n) => n.startsWith('create-'))) {
+  const g = readGolden(name, DIR);
+  test(`${name}: the table and base chain a first write creates, as ${g.command} sends them`, () => {
+    const mismatch = describeMismatch(binding()._encodeNftCreate(g.family, 'filter', g.chain), g);
+    assert.ok(mismatch === null, mismatch ?? '');
+  });
+}
+
 test('a rule holding a native expression decodes with it opaque and is refused for re-encoding', () => {
   const g = readGolden('seed-reject', DIR);
   const decoded = binding()._decodeNftRule(g.family, g.bytes);
