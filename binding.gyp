@@ -11,6 +11,8 @@
         "native/js/convert.cc",
         "native/js/errors.cc",
         "native/js/legacy_table.cc",
+        "native/js/nft_table.cc",
+        "native/core/backend_probe.cc",
         "native/core/netns_guard.cc",
         "native/core/xtables_lock.cc",
         "native/core/legacy/entry_codec.cc",
@@ -24,13 +26,16 @@
         "native/core/ct/watcher.cc",
         "native/js/conntrack.cc",
         "native/js/ct_convert.cc",
-        "native/js/ct_watch.cc"
+        "native/js/ct_watch.cc",
+        "native/core/nft/chain_codec.cc",
+        "native/core/nft/nft_table.cc",
+        "native/core/nft/rule_codec.cc"
       ],
       "include_dirs": ["native"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Werror", "-O2"],
-      "libraries": ["<!@(pkg-config --libs libip4tc libip6tc)", "<!@(pkg-config --libs libmnl)"],
+      "libraries": ["<!@(pkg-config --libs libip4tc libip6tc libmnl libnftnl)"],
       "conditions": [
         ["connlimit_sanitize==1", {
           "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"],

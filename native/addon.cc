@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The addon's export table and per-environment state; nothing else. Loaded once per
 // environment (main thread or Worker): no statics anywhere in native/.
+#include <linux/netfilter.h>
+#include <linux/netlink.h>
 #include <napi.h>
 
 #include <string>
 
 #include "core/legacy/entry_codec.h"
+#include "core/nft/chain_codec.h"
+#include "core/nft/rule_codec.h"
 #include "js/conntrack.h"
-#include "js/ct_watch.h"
 #include "js/convert.h"
+#include "js/ct_watch.h"
 #include "js/errors.h"
 #include "js/legacy_table.h"
+#include "js/nft_table.h"
 #include "js/promise_worker.h"
 
 namespace connlimit::js {
@@ -20,6 +25,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
   ConnlimitAddon(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
                              InstanceValue("LegacyTable", LegacyTable::Define(env), napi_enumerable),
+                             InstanceValue("NftTable", NftTable::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::EncodeLegacyRule>("_encodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::DecodeLegacyRule>("_decodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::SameLegacyRule>("_sameLegacyRule"),
@@ -28,6 +34,9 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::Ping>("_ping"),
                              InstanceMethod<&ConnlimitAddon::PingSync>("_pingSync"),
                              InstanceValue("ConntrackWatch", ConntrackWatch::Define(env), napi_enumerable),
+                             InstanceMethod<&ConnlimitAddon::EncodeNftRule>("_encodeNftRule"),
+                             InstanceMethod<&ConnlimitAddon::DecodeNftRule>("_decodeNftRule"),
+                             InstanceMethod<&ConnlimitAddon::EncodeNftCreate>("_encodeNftCreate"),
                          });
   }
 
@@ -77,6 +86,48 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
   // Test only (benchmarks): a synchronous call that does no work, to set _ping beside the bare
   // cost of crossing into the addon.
   Napi::Value PingSync(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
+
+  // Test only: the NFT_MSG_NEWRULE message iptables-nft -A would send (append, sequence 0),
+  // to compare with bytes captured from iptables-nft.
+  Napi::Value EncodeNftRule(const Napi::CallbackInfo& info) {
+    auto family = FamilyFromJs(info[0]);
+    core::nft::RulePlacement where;
+    where.nlm_flags = NLM_F_CREATE | NLM_F_APPEND;
+    auto bytes = core::nft::EncodeRuleMessage(family, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::String>().Utf8Value(),
+                                              RuleFromJs(info[3], family), where, 0);
+    if (!bytes.ok()) throw ErrorFromKernel(info.Env(), bytes.error());
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.value().data(), bytes.value().size());
+  }
+
+  // Test only: the NEWTABLE + NEWCHAIN messages (sequence 0, each padded to 4 bytes) a first
+  // write to a built-in chain sends, to compare with iptables-nft's.
+  Napi::Value EncodeNftCreate(const Napi::CallbackInfo& info) {
+    auto family = FamilyFromJs(info[0]);
+    auto table = info[1].As<Napi::String>().Utf8Value();
+    const auto* chain = core::nft::FindBuiltin(table, info[2].As<Napi::String>().Utf8Value());
+    if (!chain) throw Napi::TypeError::New(info.Env(), "not a built-in chain");
+    auto bytes = core::nft::EncodeNewTable(family, table, 0);
+    bytes.resize((bytes.size() + 3) & ~size_t{3}, 0);
+    auto c = core::nft::EncodeNewBaseChain(family, table, *chain, NF_ACCEPT, 0);
+    bytes.insert(bytes.end(), c.begin(), c.end());
+    bytes.resize((bytes.size() + 3) & ~size_t{3}, 0);
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
+  }
+
+  // Test only: decode one NEWRULE message into {table, chain, handle, rule}.
+  Napi::Value DecodeNftRule(const Napi::CallbackInfo& info) {
+    auto family = FamilyFromJs(info[0]);
+    if (!info[1].IsBuffer()) throw Napi::TypeError::New(info.Env(), "message must be a Buffer");
+    auto msg = info[1].As<Napi::Buffer<uint8_t>>();
+    auto r = core::nft::DecodeRuleMessage(family, msg.Data(), msg.Length());
+    if (!r.ok()) throw ErrorFromKernel(info.Env(), r.error());
+    auto o = Napi::Object::New(info.Env());
+    o.Set("table", r.value().table);
+    o.Set("chain", r.value().chain);
+    o.Set("handle", Napi::BigInt::New(info.Env(), r.value().handle));
+    o.Set("rule", RuleToJs(info.Env(), r.value().rule, family));
+    return o;
+  }
 };
 
 }  // namespace connlimit::js

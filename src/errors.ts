@@ -20,6 +20,7 @@ export type ConnlimitErrorCode =
   | 'ERR_CONNLIMIT_BUSY'
   | 'ERR_CONNLIMIT_CLOSED'
   | 'ERR_CONNLIMIT_LOAD'
+  | 'ERR_CONNLIMIT_BACKEND_CONFLICT'
   | 'ERR_CONNLIMIT_KERNEL';
 
 export interface ConnlimitErrorOptions {
@@ -113,6 +114,10 @@ export class LoadError extends ConnlimitError {
 export class KernelError extends ConnlimitError {
   declare readonly code: 'ERR_CONNLIMIT_KERNEL';
 }
+/** `backend: 'auto'` found rules in both the legacy and the nf_tables table: pick one explicitly. */
+export class BackendConflictError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_BACKEND_CONFLICT';
+}
 
 /** Throw a ValidationError for one problem. */
 export function invalid(path: string, message: string, token?: { token: string; index: number }): never {
@@ -137,7 +142,12 @@ function isNativeError(e: unknown): e is NativeErrorShape {
   return e instanceof Error && typeof (e as NativeErrorShape).errno === 'number' && typeof (e as NativeErrorShape).op === 'string';
 }
 
+/** Errnos nf_tables returns that libuv has no name for (uapi asm-generic/errno.h). */
+const KERNEL_ERRNO_NAMES: Record<number, string> = { 85: 'ERESTART' };
+
 function errnoName(errno: number): string {
+  const kernel = KERNEL_ERRNO_NAMES[errno];
+  if (kernel) return kernel;
   try {
     return getSystemErrorName(-errno);
   } catch {
@@ -196,6 +206,15 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
       hint: 'another program writes this table without taking the xtables lock; retry',
     });
   }
+  if (e.op === 'nft commit' && name === 'ERESTART') {
+    return new BusyError('ERR_CONNLIMIT_BUSY', `${table} changed under us repeatedly while committing`, {
+      ...base,
+      hint: 'another program kept writing the ruleset (nf_tables generation id); retry',
+    });
+  }
+  if ((e.op === 'nft socket' || e.op === 'nft getgen') && (name === 'EPROTONOSUPPORT' || name === 'EAFNOSUPPORT' || name === 'EOPNOTSUPP')) {
+    return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', 'this kernel has no nf_tables', { ...base, hint: "try 'modprobe nf_tables', or backend: 'legacy'" });
+  }
   if (e.op === 'setns' || e.op === 'open netns') {
     if (name === 'ENOENT') return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `network namespace not found: ${e.detail}`, base);
     return new KernelError('ERR_CONNLIMIT_KERNEL', `${where}: ${name}`, { ...base, hint: 'is it a network namespace file (/run/netns/NAME or /proc/PID/ns/net)?' });
@@ -222,7 +241,7 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
       hint: `try 'modprobe ${ctx.family === 'ipv6' ? 'ip6table' : 'iptable'}_${ctx.table ?? 'filter'}'`,
     });
   }
-  if (e.op === 'iptc_commit' && (name === 'ENOENT' || name === 'EPROTONOSUPPORT')) {
+  if ((e.op === 'iptc_commit' || e.op === 'nft commit') && (name === 'ENOENT' || name === 'EPROTONOSUPPORT' || name === 'EOPNOTSUPP')) {
     return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `the kernel refused an extension while committing ${table}`, {
       ...base,
       hint: modprobeHint(ctx),

@@ -7,7 +7,8 @@
  */
 import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, type NativeErrorContext } from './errors';
-import type { NativeChain, NativeLegacyTable, NativeOp, NativeRule } from './native-types';
+import { chooseBackend, systemIptablesBackend } from './backend-detect';
+import type { NativeBackendUsage, NativeChain, NativeLegacyTable, NativeNftTable, NativeOp, NativeRule } from './native-types';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
 import { renderRule } from './rule/render';
@@ -17,15 +18,21 @@ import { validateChainName, validatePosition, validateRuleForChain } from './rul
 import { drained, serialize } from './serial-queue';
 import { resolveNetns } from './netns';
 
-export type Backend = 'legacy';
+/** `'legacy'`: x_tables through libiptc (iptables-legacy). `'nft'`: nf_tables as iptables-nft writes it. */
+export type Backend = 'legacy' | 'nft';
 export type TableName = 'filter' | 'mangle' | 'raw' | 'security' | 'nat';
 export type Policy = 'ACCEPT' | 'DROP';
 
 export interface FirewallOptions {
   /** Default 'ipv4'. */
   family?: Family;
-  /** Default 'legacy' (x_tables through libiptc). The nf_tables backend is not in this version. */
-  backend?: Backend;
+  /**
+   * Default 'legacy' (x_tables through libiptc). 'nft' writes nf_tables over netlink exactly as
+   * iptables-nft 1.8.9 does, so `iptables-nft(-save)` sees our rules as its own. 'auto' picks
+   * what the system's iptables uses (order in docs/nft.md) and fails with
+   * ERR_CONNLIMIT_BACKEND_CONFLICT when both hold rules; {@link Firewall.backend} says which.
+   */
+  backend?: Backend | 'auto';
   /** Default 'filter'. */
   table?: TableName;
   /** A network namespace: a name under /run/netns (as `ip netns add` makes) or a path such as /proc/PID/ns/net. */
@@ -52,7 +59,9 @@ function isListedRule(x: RuleInput): x is ListedRule {
 }
 
 
-function checkOptions(o: FirewallOptions): Required<Omit<FirewallOptions, 'netns'>> & { netnsPath: string | null } {
+type CheckedOptions = Required<Omit<FirewallOptions, 'netns' | 'backend'>> & { backend: Backend | 'auto'; netnsPath: string | null };
+
+function checkOptions(o: FirewallOptions): CheckedOptions {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) invalid('options', 'must be an object');
   o = snapshot(o, 'options');
   const known = new Set(['family', 'backend', 'table', 'netns', 'lockTimeoutMs', 'lockPath']);
@@ -60,8 +69,8 @@ function checkOptions(o: FirewallOptions): Required<Omit<FirewallOptions, 'netns
   const family = o.family ?? 'ipv4';
   if (family !== 'ipv4' && family !== 'ipv6') invalid('family', "must be 'ipv4' or 'ipv6'");
   const backend = o.backend ?? 'legacy';
-  if (backend !== 'legacy') {
-    invalid('backend', `'${String(backend)}' is not available in this version; use 'legacy' (x_tables through libiptc)`);
+  if (backend !== 'legacy' && backend !== 'nft' && backend !== 'auto') {
+    invalid('backend', `'${String(backend)}' is not a backend; use 'legacy' (x_tables through libiptc), 'nft' (nf_tables as iptables-nft) or 'auto'`);
   }
   const table = o.table ?? 'filter';
   if (!Object.hasOwn(BUILTIN_CHAINS, table)) invalid('table', `must be one of ${Object.keys(BUILTIN_CHAINS).join(', ')}`);
@@ -191,30 +200,34 @@ export class Transaction {
  */
 export class Firewall {
   readonly family: Family;
+  /** The backend in use: the one asked for, or what 'auto' picked. */
   readonly backend: Backend;
   readonly table: TableName;
   /** The namespace file path, or null for the caller's own namespace. */
   readonly netns: string | null;
   /** @internal */
   readonly builtinChains: readonly string[];
-  private readonly native: NativeLegacyTable;
+  private readonly native: NativeLegacyTable | NativeNftTable;
   private readonly queueKey: string;
   private closed = false;
 
-  private constructor(o: ReturnType<typeof checkOptions>) {
+  private constructor(o: CheckedOptions & { backend: Backend }, nft?: NativeNftTable) {
     this.family = o.family;
     this.backend = o.backend;
     this.table = o.table;
     this.netns = o.netnsPath;
     this.builtinChains = BUILTIN_CHAINS[o.table];
     this.queueKey = `${o.backend}|${o.netnsPath ?? '-'}|${o.family}|${o.table}`;
-    this.native = new (binding().LegacyTable)({
-      family: o.family,
-      table: o.table,
-      netnsPath: o.netnsPath,
-      lockPath: o.lockPath,
-      lockTimeoutMs: o.lockTimeoutMs,
-    });
+    this.native =
+      o.backend === 'nft'
+        ? (nft ?? new (binding().NftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath }))
+        : new (binding().LegacyTable)({
+            family: o.family,
+            table: o.table,
+            netnsPath: o.netnsPath,
+            lockPath: o.lockPath,
+            lockTimeoutMs: o.lockTimeoutMs,
+          });
   }
 
   /**
@@ -226,7 +239,13 @@ export class Firewall {
    * @example const fw = await Firewall.open({ family: 'ipv6', netns: 'edge' });
    */
   static async open(options: FirewallOptions = {}): Promise<Firewall> {
-    const fw = new Firewall(checkOptions(options));
+    const o = checkOptions(options);
+    if (o.backend === 'auto') return Firewall.openAuto(o);
+    return Firewall.start({ ...o, backend: o.backend });
+  }
+
+  private static async start(o: CheckedOptions & { backend: Backend }): Promise<Firewall> {
+    const fw = new Firewall(o);
     try {
       await fw.native.open();
     } catch (e) {
@@ -234,6 +253,30 @@ export class Firewall {
       throw fromNative(e, fw.context());
     }
     return fw;
+  }
+
+  /** 'auto': probe both backends through an opened nf_tables handle, then keep it or switch to legacy. */
+  private static async openAuto(o: CheckedOptions): Promise<Firewall> {
+    const nft = new (binding().NftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath });
+    const ctx = { table: o.table, family: o.family, netns: o.netnsPath, extensions: [] };
+    let usage: NativeBackendUsage;
+    try {
+      await nft.open();
+      usage = await nft.usage();
+    } catch (e) {
+      nft.close();
+      throw fromNative(e, ctx);
+    }
+    let picked: Backend;
+    try {
+      picked = chooseBackend(usage, systemIptablesBackend(), `table ${o.table} (${o.family}) in ${o.netnsPath ?? 'this namespace'}`);
+    } catch (e) {
+      nft.close();
+      throw e;
+    }
+    if (picked === 'nft') return new Firewall({ ...o, backend: 'nft' }, nft);
+    nft.close();
+    return Firewall.start({ ...o, backend: 'legacy' });
   }
 
   /**

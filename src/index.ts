@@ -14,6 +14,7 @@ import type { Family, ListedRule, RuleInput, RuleSpec } from './rule/types';
 export { Firewall, Transaction } from './firewall';
 export type { Backend, FirewallOptions, Policy, TableName } from './firewall';
 export {
+  BackendConflictError,
   BusyError,
   ClosedError,
   ConnlimitError,

@@ -161,8 +161,35 @@ export interface NativeLegacyTable {
   close(): void;
 }
 
+/** What each backend holds for one table in one namespace (native/core/backend_probe). */
+export interface NativeBackendUsage {
+  /** The x_tables table exists (listed in /proc/net/ip{,6}_tables_names of the namespace). */
+  legacyTable: boolean;
+  /** Its rules plus its user chains. */
+  legacyRules: number;
+  /** The iptables-nft table exists in nf_tables. */
+  nftTable: boolean;
+  nftRules: number;
+}
+
+/** One iptables-nft table (nf_tables, family ip/ip6): the same methods as {@link NativeLegacyTable}. */
+export interface NativeNftTable extends NativeLegacyTable {
+  /** Read-only probe of both backends, for `backend: 'auto'`. */
+  usage(): Promise<NativeBackendUsage>;
+  /** Test only: commit with a stale generation id in the first `staleAttempts` attempts; resolves to the attempts made. */
+  _commitStale(ops: NativeOp[], staleAttempts: number): Promise<number>;
+}
+
+export interface NativeNftTableOptions {
+  family: 'ipv4' | 'ipv6';
+  table: string;
+  netnsPath: string | null;
+}
+
 export interface NativeBinding {
   LegacyTable: new (options: NativeLegacyTableOptions) => NativeLegacyTable;
+  /** nf_tables as iptables-nft writes it; no lock (batches are atomic, the generation id guards them). */
+  NftTable: new (options: NativeNftTableOptions) => NativeNftTable;
   /** Test only: the ipt_entry/ip6t_entry bytes our encoder builds (counters and comefrom zero). */
   _encodeLegacyRule(family: 'ipv4' | 'ipv6', rule: NativeRule): Buffer;
   /** Test only (benchmarks): one async round trip through the libuv pool that does no work. */
@@ -177,6 +204,12 @@ export interface NativeBinding {
   _decodeLegacyRule(family: 'ipv4' | 'ipv6', entry: Buffer, chains?: string[]): NativeRule;
   /** Test only: the semantic comparison delete/check/ensure use. */
   _sameLegacyRule(family: 'ipv4' | 'ipv6', a: NativeRule, b: NativeRule): boolean;
+  /** Test only: the NFT_MSG_NEWRULE message (sequence 0, append) our nf_tables encoder builds. */
+  _encodeNftRule(family: 'ipv4' | 'ipv6', table: string, chain: string, rule: NativeRule): Buffer;
+  /** Test only: NEWTABLE + NEWCHAIN (sequence 0) as a first write to a built-in chain sends them. */
+  _encodeNftCreate(family: 'ipv4' | 'ipv6', table: string, chain: string): Buffer;
+  /** Test only: decode one NEWRULE message with the decoder list() uses on the nft backend. */
+  _decodeNftRule(family: 'ipv4' | 'ipv6', message: Buffer): { table: string; chain: string; handle: bigint; rule: NativeRule };
 }
 
 /**

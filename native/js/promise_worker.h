@@ -32,6 +32,18 @@ class PromiseWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override { result_.emplace(work_()); }
 
+  // node-addon-api opens a HandleScope before calling OnOK/OnError, outside any try: when a
+  // Worker is terminating that throws (an empty Napi::Error), and an exception escaping a
+  // libuv callback aborts the whole process (seen in test/32 under load). Nobody is left to
+  // tell, so the worker just goes away.
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    try {
+      Napi::AsyncWorker::OnWorkComplete(env, status);
+    } catch (const Napi::Error&) {
+      Destroy();
+    }
+  }
+
   void OnOK() override {
     Settle([this](Napi::Env env) {
       if (!result_->ok()) {

@@ -9,8 +9,11 @@ export async function start(): Promise<boolean> {
   const bad: RuleSpec = { connlimit: { count: 2 } };
   // @ts-expect-error unknown verdicts are not targets
   const bad2: RuleSpec = { target: { kind: 'allow' } };
-  // @ts-expect-error the nf_tables backend is not in this version
-  await Firewall.open({ backend: 'nft' });
+  // @ts-expect-error not a backend
+  await Firewall.open({ backend: 'iptables' });
+  const auto = await Firewall.open({ backend: 'auto' });
+  const picked: 'legacy' | 'nft' = auto.backend;
+  void picked;
   void bad;
   void bad2;
   await fw.append('INPUT', rule);

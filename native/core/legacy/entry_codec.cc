@@ -584,4 +584,62 @@ bool SameRule(Family family, const RuleSpec& a, const RuleSpec& b) {
   return true;
 }
 
+namespace {
+// Splits one extension AppendExtension wrote (header + padded data) into an XtBlob.
+XtBlob SplitExtension(const std::vector<uint8_t>& ext) {
+  const auto* h = reinterpret_cast<const struct xt_entry_match*>(ext.data());
+  XtBlob b;
+  b.name.assign(h->u.user.name, strnlen(h->u.user.name, sizeof h->u.user.name));
+  b.revision = h->u.user.revision;
+  b.data.assign(ext.begin() + kMatchHeader, ext.begin() + h->u.match_size);
+  return b;
+}
+
+// Rebuilds header + data so the entry decoders can read it.
+std::vector<uint8_t> JoinExtension(const std::string& name, uint8_t revision, const uint8_t* data, size_t len) {
+  std::vector<uint8_t> out;
+  AppendExtension(out, name.substr(0, XT_EXTENSION_MAXNAMELEN - 1).c_str(), revision, data, len);
+  return out;
+}
+}  // namespace
+
+Result<XtBlob> EncodeMatchBlob(Family family, const Match& match) {
+  std::vector<uint8_t> ext;
+  auto r = AppendMatch(ext, family, match);
+  if (!r.ok()) return r.error();
+  return SplitExtension(ext);
+}
+
+Result<XtBlob> EncodeTargetBlob(Family family, const Target& target) {
+  if (target.kind != Target::Kind::kReject && target.kind != Target::Kind::kOpaque) return EncodeError("not an extension target");
+  std::vector<uint8_t> ext;
+  bool is_goto = false;
+  auto r = AppendTarget(ext, family, target, &is_goto);
+  if (!r.ok()) return r.error();
+  return SplitExtension(ext);
+}
+
+Match DecodeMatchBlob(Family family, const std::string& name, uint8_t revision, const uint8_t* data, size_t len) {
+  auto ext = JoinExtension(name, revision, data, len);
+  if (XT_ALIGN(kMatchHeader + len) != kMatchHeader + len) return Opaque(name.c_str(), revision, data, len);
+  return DecodeMatch(family, reinterpret_cast<const struct xt_entry_match*>(ext.data()));
+}
+
+Target DecodeTargetBlob(Family family, const std::string& name, uint8_t revision, const uint8_t* data, size_t len) {
+  Target t;
+  if (name == "REJECT" && revision == 0 && len == XT_ALIGN(kTargetHeader + sizeof(uint32_t)) - kTargetHeader) {
+    uint32_t with;
+    memcpy(&with, data, sizeof with);
+    const char* n = family == Family::kIpv4 ? RejectNameOf(kIpv4Reject, with) : RejectNameOf(kIpv6Reject, with);
+    if (n) {
+      t.kind = Target::Kind::kReject;
+      t.name = n;
+      return t;
+    }
+  }
+  t.kind = Target::Kind::kOpaque;
+  t.opaque = Opaque(name.c_str(), revision, data, len);
+  return t;
+}
+
 }  // namespace connlimit::core::legacy

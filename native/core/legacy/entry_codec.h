@@ -35,4 +35,20 @@ Result<RuleSpec> DecodeEntry(Family family, const uint8_t* entry, size_t size, c
 // with --connlimit-mask 32 (NETFILTER-NOTES.md §1.4), and match order does not matter.
 bool SameRule(Family family, const RuleSpec& a, const RuleSpec& b);
 
+// One xt extension's name, revision and data (after the 32-byte header, padded as the header's
+// size says). The nf_tables backend sends these as NFTA_MATCH_INFO / NFTA_TARGET_INFO of its
+// `match` and `target` compat expressions, exactly as iptables-nft takes them from the same
+// xt_entry_match (iptables/nft.c __add_match: data length = match_size - header).
+struct XtBlob {
+  std::string name;
+  uint8_t revision = 0;
+  std::vector<uint8_t> data;
+};
+Result<XtBlob> EncodeMatchBlob(Family family, const Match& match);
+// kReject and kOpaque targets only; standard targets have no blob in nf_tables.
+Result<XtBlob> EncodeTargetBlob(Family family, const Target& target);
+Match DecodeMatchBlob(Family family, const std::string& name, uint8_t revision, const uint8_t* data, size_t len);
+// REJECT with a known --reject-with becomes kReject; anything else kOpaque.
+Target DecodeTargetBlob(Family family, const std::string& name, uint8_t revision, const uint8_t* data, size_t len);
+
 }  // namespace connlimit::core::legacy

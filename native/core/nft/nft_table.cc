@@ -1,0 +1,942 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/nft/nft_table.h"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "core/legacy/entry_codec.h"
+#include "core/netns_guard.h"
+#include "core/nft/chain_codec.h"
+#include "core/nft/rule_codec.h"
+
+// Dump-and-reset of rule counters (kernel 6.3+, include/uapi/linux/netfilter/nf_tables.h);
+// older installed headers lack it.
+#ifndef NFT_MSG_GETRULE_RESET
+#define NFT_MSG_GETRULE_RESET 25
+#endif
+
+namespace connlimit::core::nft {
+namespace {
+
+// A stale generation id (another writer committed between our read and our batch) makes the
+// kernel refuse the batch with ERESTART; iptables-nft re-reads and retries without bound, we
+// give up after this many and report BUSY.
+constexpr int kCommitAttempts = 8;
+constexpr int kDumpAttempts = 8;
+constexpr size_t kRecvSize = 1 << 17;
+// At most this many rules of one batch are echoed back (about 450 bytes each, well inside the
+// default 208 KiB receive buffer).
+constexpr size_t kMaxEchoedRules = 256;
+
+using Message = std::vector<uint8_t>;
+
+KernelError SysError(const std::string& op, const std::string& detail = "") { return KernelError{op, errno, detail, -1}; }
+
+// (errno, extended ack text) of an NLMSG_ERROR; errno 0 for an ACK.
+std::pair<int, std::string> ErrorOf(const struct nlmsghdr* nlh) {
+  const auto* err = static_cast<const struct nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+  if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof *err)) return {EBADMSG, ""};
+  int e = -err->error;
+  std::string text;
+  if (e != 0 && (nlh->nlmsg_flags & NLM_F_ACK_TLVS)) {
+    size_t off = sizeof *err;
+    if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) off += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
+    const char* p = static_cast<const char*>(mnl_nlmsg_get_payload(nlh)) + off;
+    const char* end = reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len;
+    int left = static_cast<int>(end - p);
+    for (auto* a = reinterpret_cast<const struct nlattr*>(p); left > 0 && mnl_attr_ok(a, left);) {
+      if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG) text = mnl_attr_get_str(a);
+      left -= static_cast<int>(MNL_ALIGN(a->nla_len));
+      a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
+    }
+  }
+  return {e, text};
+}
+
+// One NETLINK_NETFILTER socket, created in the caller's (already entered) namespace.
+class Socket {
+ public:
+  static Result<std::unique_ptr<Socket>> Open() {
+    struct mnl_socket* nl = mnl_socket_open(NETLINK_NETFILTER);
+    if (!nl) return SysError("nft socket");
+    std::unique_ptr<Socket> s(new Socket(nl));
+    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) return SysError("nft socket", "bind");
+    int one = 1;
+    // The kernel's own words for a refusal (NLMSGERR_ATTR_MSG), without echoing our message back.
+    mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof one);
+    mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof one);
+    s->portid_ = mnl_socket_get_portid(nl);
+    return s;
+  }
+  ~Socket() { mnl_socket_close(nl_); }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  uint32_t NextSeq() { return ++seq_; }
+
+  // Send one request and collect its replies until DONE (dump), the single reply (get), or an error.
+  Result<std::vector<Message>> Request(const Message& req, bool dump, const std::string& what, bool* interrupted = nullptr) {
+    const auto* rh = reinterpret_cast<const struct nlmsghdr*>(req.data());
+    uint32_t seq = rh->nlmsg_seq;
+    if (mnl_socket_sendto(nl_, req.data(), req.size()) < 0) return SysError(what);
+    std::vector<Message> out;
+    std::vector<uint8_t> buf(kRecvSize);
+    for (;;) {
+      ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+      if (n < 0) return SysError(what);
+      int left = static_cast<int>(n);
+      for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left);
+           nlh = mnl_nlmsg_next(nlh, &left)) {
+        if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid_) continue;  // a late reply to an earlier request
+        if (nlh->nlmsg_type == NLMSG_ERROR) {
+          auto [e, text] = ErrorOf(nlh);
+          if (e == 0) return out;
+          return KernelError{what, e, text, -1};
+        }
+        if (nlh->nlmsg_type == NLMSG_DONE) return out;
+        if (interrupted && (nlh->nlmsg_flags & NLM_F_DUMP_INTR)) *interrupted = true;
+        const auto* p = reinterpret_cast<const uint8_t*>(nlh);
+        out.emplace_back(p, p + nlh->nlmsg_len);
+        if (!dump) return out;
+      }
+    }
+  }
+
+  // A dump that the kernel marked inconsistent (the ruleset changed mid-dump) is redone.
+  Result<std::vector<Message>> Dump(const std::function<Message(uint32_t)>& build, const std::string& what) {
+    for (int attempt = 1;; attempt++) {
+      bool interrupted = false;
+      auto r = Request(build(NextSeq()), true, what, &interrupted);
+      if (!r.ok() && r.error().errnum == EINTR && attempt < kDumpAttempts) continue;
+      if (!r.ok() || !interrupted || attempt == kDumpAttempts) return r;
+    }
+  }
+
+  Result<uint32_t> GetGen() {
+    Message req(MNL_SOCKET_BUFFER_SIZE);
+    auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETGEN, AF_UNSPEC, 0, NextSeq());
+    req.resize(nlh->nlmsg_len);
+    auto r = Request(req, false, "nft getgen");
+    if (!r.ok()) return r.error();
+    if (r.value().empty()) return KernelError{"nft getgen", EBADMSG, "no reply", -1};
+    const auto* reply = reinterpret_cast<const struct nlmsghdr*>(r.value()[0].data());
+    uint32_t gen = 0;
+    int left = static_cast<int>(reply->nlmsg_len - mnl_nlmsg_size(sizeof(struct nfgenmsg)));
+    const auto* a = static_cast<const struct nlattr*>(mnl_nlmsg_get_payload_offset(reply, sizeof(struct nfgenmsg)));
+    for (; mnl_attr_ok(a, left); a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len))) {
+      left -= static_cast<int>(MNL_ALIGN(a->nla_len));
+      if (mnl_attr_get_type(a) == NFTA_GEN_ID) gen = ntohl(mnl_attr_get_u32(a));
+    }
+    return gen;
+  }
+
+  // Sends one batch; errors come back as NLMSG_ERRORs carrying the failing message's sequence
+  // number, all queued before sendmsg returns (nfnetlink runs the batch in our context), so
+  // they are read without waiting, as iptables-nft does. First error wins.
+  Result<Unit> SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
+                         std::vector<uint64_t>* echoed) {
+    int size = static_cast<int>(batch.size()) + (1 << 16);
+    // A large transaction is one message stream larger than the default send buffer.
+    if (batch.size() > (1 << 17)) setsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+    if (mnl_socket_sendto(nl_, batch.data(), batch.size()) < 0) return SysError("nft commit");
+    std::vector<uint8_t> buf(kRecvSize);
+    std::optional<KernelError> first;
+    for (;;) {
+      ssize_t n = recv(mnl_socket_get_fd(nl_), buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EINTR) continue;
+        // ENOBUFS: replies were dropped, so whether the batch was applied is unknown.
+        if (!first) first = SysError("nft commit", "reading the batch's replies; the outcome is unknown");
+        break;
+      }
+      int left = static_cast<int>(n);
+      for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left);
+           nlh = mnl_nlmsg_next(nlh, &left)) {
+        if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE) && nlh->nlmsg_pid == portid_) {
+          const auto* p = reinterpret_cast<const uint8_t*>(nlh);
+          auto echo = DecodeRuleMessage(Family::kIpv4, p, nlh->nlmsg_len);  // only the handle is read
+          echoed->push_back(echo.ok() ? echo.value().handle : 0);
+          continue;
+        }
+        if (nlh->nlmsg_type != NLMSG_ERROR) continue;
+        auto [e, text] = ErrorOf(nlh);
+        if (e != 0 && !first) first = error_for(nlh->nlmsg_seq, e, text);
+      }
+    }
+    if (first) return *first;
+    return Unit{};
+  }
+
+ private:
+  explicit Socket(struct mnl_socket* nl) : nl_(nl) {}
+  struct mnl_socket* nl_;
+  uint32_t portid_ = 0;
+  uint32_t seq_ = 0;
+};
+
+Message GetTableRequest(Family family, const std::string& table, uint32_t seq) {
+  std::unique_ptr<struct nftnl_table, void (*)(const struct nftnl_table*)> t(nftnl_table_alloc(), nftnl_table_free);
+  nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
+  Message req(MNL_SOCKET_BUFFER_SIZE);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETTABLE, NfProto(family), 0, seq);
+  nftnl_table_nlmsg_build_payload(nlh, t.get());
+  req.resize(nlh->nlmsg_len);
+  return req;
+}
+
+Message GetChainRequest(Family family, const std::string& table, const std::string& chain, bool dump, uint32_t seq) {
+  std::unique_ptr<struct nftnl_chain, void (*)(const struct nftnl_chain*)> c(nftnl_chain_alloc(), nftnl_chain_free);
+  nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table.c_str());
+  if (!chain.empty()) nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, chain.c_str());
+  Message req(MNL_SOCKET_BUFFER_SIZE);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETCHAIN, NfProto(family), dump ? NLM_F_DUMP : 0, seq);
+  nftnl_chain_nlmsg_build_payload(nlh, c.get());
+  req.resize(nlh->nlmsg_len);
+  return req;
+}
+
+// A rule dump of one chain (or the whole table): the kernel filters by table and chain.
+Message GetRulesRequest(Family family, const std::string& table, const std::string& chain, uint16_t type, uint32_t seq) {
+  std::unique_ptr<struct nftnl_rule, void (*)(const struct nftnl_rule*)> r(nftnl_rule_alloc(), nftnl_rule_free);
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
+  if (!chain.empty()) nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
+  Message req(MNL_SOCKET_BUFFER_SIZE);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), type, NfProto(family), NLM_F_DUMP, seq);
+  nftnl_rule_nlmsg_build_payload(nlh, r.get());
+  req.resize(nlh->nlmsg_len);
+  return req;
+}
+
+Result<std::vector<DecodedRule>> DumpRules(Socket& s, Family family, const std::string& table, const std::string& chain) {
+  auto msgs = s.Dump([&](uint32_t seq) { return GetRulesRequest(family, table, chain, NFT_MSG_GETRULE, seq); }, "nft list rules");
+  if (!msgs.ok()) {
+    if (msgs.error().errnum == ENOENT) return std::vector<DecodedRule>{};
+    return msgs.error();
+  }
+  std::vector<DecodedRule> out;
+  for (const auto& m : msgs.value()) {
+    auto r = DecodeRuleMessage(family, m.data(), m.size());
+    if (!r.ok()) return r.error();
+    if (r.value().table != table) continue;
+    out.push_back(r.take());
+  }
+  return out;
+}
+
+bool HasNativeExpr(const RuleSpec& rule) {
+  for (const auto& m : rule.matches)
+    if (const auto* o = std::get_if<OpaqueExtension>(&m); o && o->name.rfind(kOpaqueExprPrefix, 0) == 0) return true;
+  return false;
+}
+
+// What a rule reads back as once written: delete and check compare against this, since some
+// spellings come back in another (equivalent) form (`! --dport 0:10` reads as 11:65535). A
+// rule holding native expressions came from a listing, already in that form.
+Result<RuleSpec> Normalize(Family family, const std::string& table, const std::string& chain, const RuleSpec& rule) {
+  if (HasNativeExpr(rule)) return rule;
+  RulePlacement where;
+  auto bytes = EncodeRuleMessage(family, table, chain, rule, where, 0);
+  if (!bytes.ok()) return bytes.error();
+  auto back = DecodeRuleMessage(family, bytes.value().data(), bytes.value().size());
+  if (!back.ok()) return back.error();
+  return back.value().rule;
+}
+
+// ---- one commit attempt: read what the ops need, plan the batch, send it ----
+
+struct NewRule {
+  std::string chain;
+  RuleSpec rule;
+  RulePlacement where;
+  uint64_t echoed_handle = 0;  // from the kernel's NLM_F_ECHO of this rule, once committed
+};
+
+struct Entry {
+  uint64_t handle = 0;               // a rule already in the kernel
+  std::shared_ptr<NewRule> pending;  // or one added earlier in this batch
+  // As it reads back (Normalize); for a pending rule computed only when compared, so a large
+  // batch of appends pays for no decode.
+  std::optional<RuleSpec> normalized;
+};
+
+struct ChainState {
+  bool exists = false;
+  bool base = false;
+  uint64_t handle = 0;  // 0 for a chain created in this batch
+  uint32_t use = 0;
+  bool created = false;
+  std::optional<std::vector<Entry>> rules;  // loaded on demand
+  // Rules planned before `rules` was loaded: put to the head (-I 1) or appended.
+  std::vector<Entry> early_head, early_tail;
+};
+
+}  // namespace
+
+// What one handle learned of its table, valid only at the generation id it was learned at:
+// chain states and the rules (handles + normalized specs) of the chains it has read.
+struct TableCache {
+  std::mutex mu;
+  bool valid = false;
+  uint32_t genid = 0;
+  std::map<std::string, ChainState> chains;
+  std::optional<bool> table_exists;
+};
+
+std::shared_ptr<TableCache> NewTableCache() { return std::make_shared<TableCache>(); }
+
+namespace {
+
+class Planner {
+ public:
+  Planner(const TableTarget& t, Socket& s, TableCache* cache) : t_(t), s_(s), cache_(cache) {}
+
+  Result<std::vector<OpResult>> Run(const std::vector<Op>& ops, bool* stale, bool send_stale_genid) {
+    *stale = false;
+    auto gen = s_.GetGen();
+    if (!gen.ok()) return gen.error();
+    // Test hook: any id but the current one is stale (one ahead, since 0 would disable the check).
+    if (send_stale_genid) gen.value() += 1;
+    if (cache_ && cache_->valid && cache_->genid == gen.value()) {
+      // Nobody committed since we last looked: what we know of chains and handles still holds.
+      chains_ = std::move(cache_->chains);
+      table_exists_ = cache_->table_exists;
+    }
+    if (cache_) {
+      cache_->valid = false;
+      cache_->chains.clear();
+    }
+    std::vector<OpResult> results;
+    for (size_t i = 0; i < ops.size(); i++) {
+      current_op_ = static_cast<int>(i);
+      auto r = Apply(ops[i]);
+      if (!r.ok()) {
+        KernelError e = r.error();
+        e.op_index = static_cast<int>(i);
+        return e;
+      }
+      results.push_back(r.value());
+    }
+    if (!msgs_.empty()) {
+      auto sent = Send(gen.value(), stale);
+      if (!sent.ok()) return sent.error();
+      Remember(gen.value() + 1);
+    } else {
+      Remember(gen.value());
+    }
+    for (const auto& chain : zero_) {
+      auto r = s_.Dump([&](uint32_t seq) { return GetRulesRequest(t_.family, t_.table, chain, NFT_MSG_GETRULE_RESET, seq); },
+                       "nft reset counters");
+      if (!r.ok() && r.error().errnum != ENOENT) return r.error();
+    }
+    return results;
+  }
+
+ private:
+  // Keeps what this commit knows for the next one, if it can be trusted: every rule we added has
+  // its handle (echoed by the kernel) and the generation id is the one our commit produced.
+  void Remember(uint32_t expected_gen) {
+    if (!cache_) return;
+    for (auto& [name, st] : chains_) {
+      if (!st.early_head.empty() || !st.early_tail.empty()) st.rules.reset();  // never loaded: forget the partial view
+      st.early_head.clear();
+      st.early_tail.clear();
+      if (!st.rules) continue;
+      for (auto& e : *st.rules) {
+        if (!e.pending) continue;
+        if (!e.pending->echoed_handle) return;
+        auto normalized = NormalizedOf(name, e);  // the spec goes with the pending state
+        if (!normalized.ok()) return;
+        e.handle = e.pending->echoed_handle;
+        e.pending.reset();
+      }
+    }
+    // Chains created by this commit: their handle is unknown, so look them up again next time.
+    for (auto it = chains_.begin(); it != chains_.end();) {
+      if (it->second.created) {
+        it = chains_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto now = s_.GetGen();
+    if (!now.ok() || now.value() != expected_gen) return;  // someone else committed meanwhile
+    cache_->chains = std::move(chains_);
+    cache_->table_exists = table_exists_;
+    cache_->genid = expected_gen;
+    cache_->valid = true;
+  }
+
+  struct Planned {
+    int op_index;
+    std::string what;  // for error messages: "rule INPUT", "chain LIMITS"
+    std::function<Result<Message>(uint32_t)> build;
+    int busy_as = 0;  // the errno to report instead of the kernel's EBUSY, when it means something precise
+  };
+
+  void Plan(std::string what, std::function<Result<Message>(uint32_t)> build, int busy_as = 0) {
+    msgs_.push_back(Planned{current_op_, std::move(what), std::move(build), busy_as});
+  }
+
+  Result<bool> TableExists() {
+    if (!table_exists_) {
+      auto r = s_.Request(GetTableRequest(t_.family, t_.table, s_.NextSeq()), false, "nft get table");
+      if (!r.ok() && r.error().errnum != ENOENT) return r.error();
+      table_exists_ = r.ok();
+    }
+    return *table_exists_;
+  }
+
+  Result<Unit> EnsureTable() {
+    auto exists = TableExists();
+    if (!exists.ok()) return exists.error();
+    if (!exists.value()) {
+      Family f = t_.family;
+      std::string table = t_.table;
+      Plan("table " + table, [f, table](uint32_t seq) { return EncodeNewTable(f, table, seq); });
+      table_exists_ = true;
+    }
+    return Unit{};
+  }
+
+  // The chain as the kernel has it (one GETCHAIN), with our planned changes on top.
+  Result<ChainState*> Lookup(const std::string& name) {
+    auto it = chains_.find(name);
+    if (it != chains_.end()) return &it->second;
+    ChainState st;
+    auto r = s_.Request(GetChainRequest(t_.family, t_.table, name, false, s_.NextSeq()), false, "nft get chain");
+    if (r.ok() && !r.value().empty()) {
+      auto d = DecodeChainMessage(r.value()[0].data(), r.value()[0].size());
+      if (!d.ok()) return d.error();
+      st.exists = true;
+      st.base = d.value().base;
+      st.handle = d.value().handle;
+      st.use = d.value().use;
+    } else if (!r.ok() && r.error().errnum != ENOENT) {
+      return r.error();
+    }
+    return &chains_.emplace(name, std::move(st)).first->second;
+  }
+
+  // A chain a rule op works on: built-in chains missing on first use are created as
+  // iptables-nft creates them (table, then the base chain with policy ACCEPT).
+  Result<ChainState*> Chain(const std::string& name) {
+    auto st = Lookup(name);
+    if (!st.ok()) return st.error();
+    ChainState* c = st.value();
+    if (c->exists) return c;
+    const BuiltinChain* b = FindBuiltin(t_.table, name);
+    if (!b) return KernelError{"chain", ENOENT, name, -1};
+    auto table = EnsureTable();
+    if (!table.ok()) return table.error();
+    Family f = t_.family;
+    std::string tn = t_.table;
+    BuiltinChain bc = *b;
+    Plan("chain " + name, [f, tn, bc](uint32_t seq) { return EncodeNewBaseChain(f, tn, bc, NF_ACCEPT, seq); });
+    c->exists = c->base = c->created = true;
+    c->rules = std::vector<Entry>{};
+    return c;
+  }
+
+  Result<std::vector<Entry>*> Rules(const std::string& name) {
+    auto st = Chain(name);
+    if (!st.ok()) return st.error();
+    ChainState* c = st.value();
+    if (!c->rules) {
+      std::vector<Entry> entries;
+      if (!flushed_all_) {
+        auto dumped = DumpRules(s_, t_.family, t_.table, name);
+        if (!dumped.ok()) return dumped.error();
+        for (auto& d : dumped.value()) entries.push_back(Entry{d.handle, nullptr, std::move(d.rule)});
+      }
+      for (auto& e : c->early_head) entries.insert(entries.begin(), std::move(e));
+      for (auto& e : c->early_tail) entries.push_back(std::move(e));
+      c->early_head.clear();
+      c->early_tail.clear();
+      c->rules = std::move(entries);
+    }
+    return &*c->rules;
+  }
+
+  Result<Unit> CheckJump(const Target& t) {
+    if (t.kind != Target::Kind::kJump && t.kind != Target::Kind::kGoto) return Unit{};
+    auto st = Lookup(t.name);
+    if (!st.ok()) return st.error();
+    if (!st.value()->exists || st.value()->base) return KernelError{"chain", ENOENT, t.name, -1};
+    return Unit{};
+  }
+
+  // Plans a NEWRULE; returns its shared state so later ops of the batch can refer to it.
+  std::shared_ptr<NewRule> PlanRule(const std::string& chain, const RuleSpec& rule, RulePlacement where) {
+    auto nr = std::make_shared<NewRule>(NewRule{chain, rule, where, 0});
+    new_rules_.push_back(nr);
+    Family f = t_.family;
+    std::string table = t_.table;
+    Plan("rule " + chain, [f, table, nr](uint32_t seq) { return EncodeRuleMessage(f, table, nr->chain, nr->rule, nr->where, seq); });
+    return nr;
+  }
+
+  uint32_t IdOf(const std::shared_ptr<NewRule>& nr) {
+    if (!nr->where.id) nr->where.id = ++next_rule_id_;
+    return nr->where.id;
+  }
+
+  // The rule is encoded when the batch is built; a rule that cannot be fails there, naming its op.
+  Result<Entry> NewEntry(const std::string& chain, const RuleSpec& rule, RulePlacement where) {
+    auto jump = CheckJump(rule.target);
+    if (!jump.ok()) return jump.error();
+    return Entry{0, PlanRule(chain, rule, where), std::nullopt};
+  }
+
+  Result<const RuleSpec*> NormalizedOf(const std::string& chain, Entry& e) {
+    if (!e.normalized) {
+      auto n = Normalize(t_.family, t_.table, chain, e.pending->rule);
+      if (!n.ok()) return n.error();
+      e.normalized = n.take();
+    }
+    return &*e.normalized;
+  }
+
+  void PlanDelete(const std::string& chain, Entry& e) {
+    Family f = t_.family;
+    std::string table = t_.table;
+    uint64_t handle = e.handle;
+    uint32_t id = e.pending ? IdOf(e.pending) : 0;
+    Plan("rule " + chain, [f, table, chain, handle, id](uint32_t seq) { return EncodeDelRule(f, table, chain, handle, id, seq); });
+  }
+
+  Result<int> Find(const std::string& chain, const RuleSpec& rule) {
+    auto rules = Rules(chain);
+    if (!rules.ok()) return rules.error();
+    auto norm = Normalize(t_.family, t_.table, chain, rule);
+    if (!norm.ok()) return norm.error();
+    auto& v = *rules.value();
+    for (size_t i = 0; i < v.size(); i++) {
+      auto have = NormalizedOf(chain, v[i]);
+      if (!have.ok()) return have.error();
+      if (legacy::SameRule(t_.family, *have.value(), norm.value())) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  Result<OpResult> Append(const std::string& chain, const RuleSpec& rule) {
+    auto st = Chain(chain);
+    if (!st.ok()) return st.error();
+    RulePlacement where;
+    where.nlm_flags = NLM_F_CREATE | NLM_F_APPEND;
+    auto e = NewEntry(chain, rule, where);
+    if (!e.ok()) return e.error();
+    if (st.value()->rules)
+      st.value()->rules->push_back(e.take());
+    else
+      st.value()->early_tail.push_back(e.take());
+    return OpResult{true, -1};
+  }
+
+  Result<OpResult> Apply(const Op& op) {
+    using K = Op::Kind;
+    const std::string& chain = op.chain;
+    switch (op.kind) {
+      case K::kAppend:
+        return Append(chain, op.rule);
+      case K::kEnsure: {
+        auto found = Find(chain, op.rule);
+        if (!found.ok()) return found.error();
+        if (found.value() >= 0) return OpResult{false, found.value()};
+        return Append(chain, op.rule);
+      }
+      case K::kInsert: {
+        if (op.index == 0) {
+          // `iptables-nft -I CHAIN 1`: no position, the kernel puts it at the head.
+          auto st = Chain(chain);
+          if (!st.ok()) return st.error();
+          RulePlacement where;
+          where.nlm_flags = NLM_F_CREATE;
+          auto e = NewEntry(chain, op.rule, where);
+          if (!e.ok()) return e.error();
+          if (st.value()->rules)
+            st.value()->rules->insert(st.value()->rules->begin(), e.take());
+          else
+            st.value()->early_head.push_back(e.take());
+          return OpResult{true, 0};
+        }
+        auto rules = Rules(chain);
+        if (!rules.ok()) return rules.error();
+        auto& v = *rules.value();
+        if (op.index > v.size()) return KernelError{"rule", E2BIG, chain, -1};
+        if (op.index == v.size()) {
+          auto r = Append(chain, op.rule);
+          if (!r.ok()) return r.error();
+          return OpResult{true, static_cast<int>(op.index)};
+        }
+        RulePlacement where;
+        where.nlm_flags = NLM_F_CREATE;  // before the rule now at that position
+        Entry& at = v[op.index];
+        if (at.handle)
+          where.position = at.handle;
+        else
+          where.position_id = IdOf(at.pending);
+        auto e = NewEntry(chain, op.rule, where);
+        if (!e.ok()) return e.error();
+        v.insert(v.begin() + op.index, e.take());
+        return OpResult{true, static_cast<int>(op.index)};
+      }
+      case K::kReplace: {
+        auto rules = Rules(chain);
+        if (!rules.ok()) return rules.error();
+        auto& v = *rules.value();
+        if (op.index >= v.size()) return KernelError{"rule", E2BIG, chain, -1};
+        Entry& at = v[op.index];
+        if (at.pending) {  // not sent yet: send the new rule in its place
+          auto jump = CheckJump(op.rule.target);
+          if (!jump.ok()) return jump.error();
+          at.pending->rule = op.rule;
+          at.normalized.reset();
+          return OpResult{true, static_cast<int>(op.index)};
+        }
+        RulePlacement where;
+        where.nlm_flags = NLM_F_REPLACE;
+        where.handle = at.handle;
+        auto e = NewEntry(chain, op.rule, where);
+        if (!e.ok()) return e.error();
+        at = e.take();  // the replacement gets a new handle: later ops refer to it by id
+        return OpResult{true, static_cast<int>(op.index)};
+      }
+      case K::kDelete:
+      case K::kDeleteAt: {
+        auto rules = Rules(chain);
+        if (!rules.ok()) return rules.error();
+        auto& v = *rules.value();
+        int index = static_cast<int>(op.index);
+        if (op.kind == K::kDelete) {
+          auto found = Find(chain, op.rule);
+          if (!found.ok()) return found.error();
+          if (found.value() < 0) return KernelError{"rule", ENOENT, chain, -1};
+          index = found.value();
+        } else if (op.index >= v.size()) {
+          return KernelError{"rule", E2BIG, chain, -1};
+        }
+        PlanDelete(chain, v[index]);
+        v.erase(v.begin() + index);
+        return OpResult{true, index};
+      }
+      case K::kFlush: {
+        Family f = t_.family;
+        std::string table = t_.table;
+        if (!chain.empty()) {
+          auto st = Lookup(chain);
+          if (!st.ok()) return st.error();
+          if (!st.value()->exists) {
+            if (!FindBuiltin(t_.table, chain)) return KernelError{"chain", ENOENT, chain, -1};
+            return OpResult{};  // a built-in chain not created yet has no rules
+          }
+          Plan("chain " + chain, [f, table, chain](uint32_t seq) { return EncodeDelRule(f, table, chain, 0, 0, seq); });
+          st.value()->rules = std::vector<Entry>{};
+          st.value()->early_head.clear();
+          st.value()->early_tail.clear();
+          return OpResult{};
+        }
+        auto exists = TableExists();
+        if (!exists.ok()) return exists.error();
+        if (!exists.value()) return OpResult{};
+        Plan("table " + table, [f, table](uint32_t seq) { return EncodeDelRule(f, table, "", 0, 0, seq); });
+        for (auto& [name, st] : chains_) {
+          st.rules = std::vector<Entry>{};
+          st.early_head.clear();
+          st.early_tail.clear();
+        }
+        flushed_all_ = true;
+        return OpResult{};
+      }
+      case K::kZero: {
+        if (!chain.empty()) {
+          auto st = Lookup(chain);
+          if (!st.ok()) return st.error();
+          if (!st.value()->exists && !FindBuiltin(t_.table, chain)) return KernelError{"chain", ENOENT, chain, -1};
+        }
+        zero_.push_back(chain);
+        return OpResult{};
+      }
+      case K::kCreateChain: {
+        auto st = Lookup(chain);
+        if (!st.ok()) return st.error();
+        if (st.value()->exists) return KernelError{"chain", EEXIST, chain, -1};
+        auto table = EnsureTable();
+        if (!table.ok()) return table.error();
+        Family f = t_.family;
+        std::string tn = t_.table;
+        Plan("chain " + chain, [f, tn, chain](uint32_t seq) { return EncodeNewUserChain(f, tn, chain, seq); });
+        st.value()->exists = st.value()->created = true;
+        st.value()->base = false;
+        st.value()->handle = 0;
+        st.value()->use = 0;
+        st.value()->rules = std::vector<Entry>{};
+        return OpResult{};
+      }
+      case K::kDeleteChain: {
+        auto rules = Rules(chain);
+        if (!rules.ok()) return rules.error();
+        ChainState* st = &chains_[chain];
+        if (!rules.value()->empty()) return KernelError{"chain", ENOTEMPTY, chain, -1};
+        Family f = t_.family;
+        std::string tn = t_.table;
+        // Empty by then, so the kernel's EBUSY can only mean a rule still jumps to it (its
+        // use count holds both the chain's rules and the references to it).
+        Plan("chain " + chain, [f, tn, chain](uint32_t seq) { return EncodeDelChain(f, tn, chain, seq); }, EMLINK);
+        st->exists = false;
+        st->rules.reset();
+        return OpResult{};
+      }
+      case K::kRenameChain: {
+        auto st = Lookup(chain);
+        if (!st.ok()) return st.error();
+        if (!st.value()->exists) return KernelError{"chain", ENOENT, chain, -1};
+        if (!st.value()->handle) return KernelError{"chain", EOPNOTSUPP, chain + ": renamed in the transaction that created it", -1};
+        auto to = Lookup(op.to);
+        if (!to.ok()) return to.error();
+        if (to.value()->exists) return KernelError{"chain", EEXIST, op.to, -1};
+        Family f = t_.family;
+        std::string tn = t_.table;
+        uint64_t handle = st.value()->handle;
+        std::string new_name = op.to;
+        Plan("chain " + chain, [f, tn, handle, new_name](uint32_t seq) { return EncodeRenameChain(f, tn, handle, new_name, seq); });
+        ChainState moved = *st.value();
+        chains_[chain] = ChainState{};
+        chains_[op.to] = std::move(moved);
+        return OpResult{};
+      }
+      case K::kSetPolicy: {
+        const BuiltinChain* b = FindBuiltin(t_.table, chain);
+        if (!b) return KernelError{"chain", ENOENT, chain, -1};
+        auto st = Lookup(chain);
+        if (!st.ok()) return st.error();
+        if (!st.value()->exists) {
+          auto table = EnsureTable();
+          if (!table.ok()) return table.error();
+          st.value()->exists = st.value()->base = st.value()->created = true;
+        }
+        Family f = t_.family;
+        std::string tn = t_.table;
+        BuiltinChain bc = *b;
+        uint32_t policy = op.to == "DROP" ? NF_DROP : NF_ACCEPT;
+        Plan("chain " + chain, [f, tn, bc, policy](uint32_t seq) { return EncodeNewBaseChain(f, tn, bc, policy, seq); });
+        return OpResult{};
+      }
+    }
+    return KernelError{"op", EINVAL, "unknown op kind", -1};
+  }
+
+  Result<Unit> Send(uint32_t genid, bool* stale) {
+    Message batch;
+    batch.reserve(msgs_.size() * 512 + 64);
+    auto append = [&batch](const uint8_t* p, size_t n) {
+      batch.insert(batch.end(), p, p + n);
+      batch.resize((batch.size() + 3) & ~size_t{3}, 0);
+    };
+    // NFNL_MSG_BATCH_BEGIN with the generation id we read first (network order; 0 would
+    // disable the check, NOTES §4.2).
+    uint32_t first_seq = s_.NextSeq();
+    {
+      Message b(MNL_SOCKET_BUFFER_SIZE);
+      auto* nlh = mnl_nlmsg_put_header(b.data());
+      nlh->nlmsg_type = NFNL_MSG_BATCH_BEGIN;
+      nlh->nlmsg_flags = NLM_F_REQUEST;
+      nlh->nlmsg_seq = first_seq;
+      auto* nfg = static_cast<struct nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(struct nfgenmsg)));
+      nfg->nfgen_family = AF_UNSPEC;
+      nfg->version = NFNETLINK_V0;
+      nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
+      mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
+      append(b.data(), nlh->nlmsg_len);
+    }
+    // NLM_F_ECHO: the kernel sends each committed rule back with its handle, so the next call
+    // can delete or insert relative to it without dumping the chain. Not for large batches:
+    // their echoes would overflow the receive buffer, and a lost error reply with them (the
+    // cache then simply stays cold).
+    if (new_rules_.size() <= kMaxEchoedRules)
+      for (auto& nr : new_rules_) nr->where.nlm_flags |= NLM_F_ECHO;
+    std::map<uint32_t, size_t> by_seq;
+    for (size_t i = 0; i < msgs_.size(); i++) {
+      uint32_t seq = s_.NextSeq();
+      auto built = msgs_[i].build(seq);
+      if (!built.ok()) {
+        KernelError e = built.error();
+        e.op_index = msgs_[i].op_index;
+        return e;
+      }
+      const Message& m = built.value();
+      by_seq[seq] = i;
+      append(m.data(), m.size());
+    }
+    {
+      Message e(MNL_SOCKET_BUFFER_SIZE);
+      auto* nlh = nftnl_batch_end(reinterpret_cast<char*>(e.data()), s_.NextSeq());
+      append(e.data(), nlh->nlmsg_len);
+    }
+    std::vector<uint64_t> echoed;
+    auto sent = s_.SendBatch(batch, [&](uint32_t seq, int err, const std::string& text) {
+      auto it = by_seq.find(seq);
+      if (seq == first_seq && err == ERESTART) *stale = true;
+      std::string detail = it != by_seq.end() ? msgs_[it->second].what : t_.table;
+      if (!text.empty()) detail += ": " + text;
+      int op_index = it != by_seq.end() ? msgs_[it->second].op_index : -1;
+      if (err == EBUSY && it != by_seq.end() && msgs_[it->second].busy_as) err = msgs_[it->second].busy_as;
+      return KernelError{"nft commit", err, detail, op_index};
+    }, &echoed);
+    if (!sent.ok()) return sent.error();
+    // Echoes come in commit order, which is batch order; a short count (a full receive
+    // buffer) leaves handles unknown and the cache unused.
+    if (echoed.size() == new_rules_.size())
+      for (size_t i = 0; i < echoed.size(); i++) new_rules_[i]->echoed_handle = echoed[i];
+    return Unit{};
+  }
+
+  const TableTarget& t_;
+  Socket& s_;
+  TableCache* cache_;
+  std::vector<std::shared_ptr<NewRule>> new_rules_;  // in batch order, as the echoes come back
+  std::vector<Planned> msgs_;
+  std::map<std::string, ChainState> chains_;
+  std::optional<bool> table_exists_;
+  std::vector<std::string> zero_;
+  bool flushed_all_ = false;
+  uint32_t next_rule_id_ = 0;
+  int current_op_ = -1;
+};
+
+Result<std::unique_ptr<Socket>> OpenIn() { return Socket::Open(); }
+
+}  // namespace
+
+Result<Unit> ProbeTable(const TableTarget& t) {
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  auto s = OpenIn();
+  if (!s.ok()) return s.error();
+  auto gen = s.value()->GetGen();
+  if (!gen.ok()) return gen.error();
+  return Unit{};
+}
+
+Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<Op>& ops, TableCache* cache, int stale_attempts,
+                                        int* attempts) {
+  std::unique_lock<std::mutex> lock;
+  if (cache) lock = std::unique_lock<std::mutex>(cache->mu);
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  auto s = OpenIn();
+  if (!s.ok()) return s.error();
+  for (int attempt = 1;; attempt++) {
+    bool stale = false;
+    Planner p(t, *s.value(), cache);
+    auto r = p.Run(ops, &stale, attempt <= stale_attempts);
+    if (attempts) *attempts = attempt;
+    if (r.ok() || !stale || attempt == kCommitAttempts) return r;
+  }
+}
+
+Result<std::vector<ListedChain>> ListTable(const TableTarget& t) {
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  auto sock = OpenIn();
+  if (!sock.ok()) return sock.error();
+  Socket& s = *sock.value();
+  std::vector<ListedChain> out;
+  for (int attempt = 1;; attempt++) {
+    out.clear();
+    auto gen = s.GetGen();
+    if (!gen.ok()) return gen.error();
+    auto chains = s.Dump([&](uint32_t seq) { return GetChainRequest(t.family, t.table, "", true, seq); }, "nft list chains");
+    if (!chains.ok() && chains.error().errnum != ENOENT) return chains.error();
+    std::map<std::string, DecodedChain> by_name;
+    if (chains.ok()) {
+      for (const auto& m : chains.value()) {
+        auto d = DecodeChainMessage(m.data(), m.size());
+        if (!d.ok()) return d.error();
+        if (d.value().table != t.table) continue;
+        std::string name = d.value().name;  // read before take(): the right operand of = runs first
+        by_name[name] = d.take();
+      }
+    }
+    auto rules = DumpRules(s, t.family, t.table, "");
+    if (!rules.ok()) return rules.error();
+    // Chains and rules come from two dumps: if the ruleset changed between them, read again.
+    auto gen2 = s.GetGen();
+    if (!gen2.ok()) return gen2.error();
+    if (gen2.value() != gen.value() && attempt < kDumpAttempts) continue;
+
+    auto add = [&](const std::string& name, bool builtin, const DecodedChain* d) {
+      ListedChain c;
+      c.name = name;
+      c.builtin = builtin;
+      if (builtin) c.policy = !d || d->policy == NF_ACCEPT ? "ACCEPT" : "DROP";
+      if (d) {
+        c.packets = d->packets;
+        c.bytes = d->bytes;
+      }
+      for (auto& r : rules.value())
+        if (r.chain == name) c.rules.push_back(ListedRule{r.rule, r.packets, r.bytes});
+      // The kernel's use count of a chain holds its own rules and the jumps to it.
+      if (d && !builtin) c.references = d->use >= c.rules.size() ? d->use - static_cast<unsigned>(c.rules.size()) : 0;
+      out.push_back(std::move(c));
+    };
+    // iptables-nft-save's order: the table's built-in chains, then user chains by name.
+    for (const auto& b : BuiltinChainsOf(t.table)) {
+      auto it = by_name.find(b.name);
+      add(b.name, true, it == by_name.end() ? nullptr : &it->second);
+      if (it != by_name.end()) by_name.erase(it);
+    }
+    for (const auto& [name, d] : by_name) add(name, d.base, &d);
+    return out;
+  }
+}
+
+Result<bool> TableExists(const TableTarget& t) {
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  auto sock = OpenIn();
+  if (!sock.ok()) return sock.error();
+  auto r = sock.value()->Request(GetTableRequest(t.family, t.table, sock.value()->NextSeq()), false, "nft get table");
+  if (!r.ok() && r.error().errnum != ENOENT) return r.error();
+  return r.ok();
+}
+
+Result<int> FindRule(const TableTarget& t, const std::string& chain, const RuleSpec& rule) {
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  auto sock = OpenIn();
+  if (!sock.ok()) return sock.error();
+  Socket& s = *sock.value();
+  auto c = s.Request(GetChainRequest(t.family, t.table, chain, false, s.NextSeq()), false, "nft get chain");
+  if (!c.ok()) {
+    if (c.error().errnum != ENOENT) return c.error();
+    if (FindBuiltin(t.table, chain)) return -1;
+    return KernelError{"chain", ENOENT, chain, -1};
+  }
+  auto rules = DumpRules(s, t.family, t.table, chain);
+  if (!rules.ok()) return rules.error();
+  auto norm = Normalize(t.family, t.table, chain, rule);
+  if (!norm.ok()) return norm.error();
+  for (size_t i = 0; i < rules.value().size(); i++)
+    if (legacy::SameRule(t.family, rules.value()[i].rule, norm.value())) return static_cast<int>(i);
+  return -1;
+}
+
+}  // namespace connlimit::core::nft

@@ -1,0 +1,646 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/nft/rule_codec.h"
+
+#include <arpa/inet.h>
+#include <endian.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_tables_compat.h>
+#include <net/if.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "core/legacy/entry_codec.h"
+
+namespace connlimit::core::nft {
+namespace {
+
+// iptables-nft 1.8.9 loads everything into the first 32-bit register.
+constexpr uint32_t kReg = NFT_REG_1;
+
+// Payload offsets iptables-nft reads (struct iphdr / struct ip6_hdr / tcphdr).
+constexpr uint32_t kIpv4FragOff = 6, kIpv4Saddr = 12, kIpv4Daddr = 16;
+constexpr uint32_t kIpv6Saddr = 8, kIpv6Daddr = 24;
+constexpr uint32_t kTcpFlagsOffset = 13;
+
+// What xtables_parse_interface()'s callers put in the cmp for a negated bare "+"
+// (iptables/nft-shared.c add_iniface): a name no interface can have.
+constexpr char kInvalidIfname[] = "INVAL/D";
+
+KernelError EncodeError(const std::string& what) { return KernelError{"encode", EINVAL, what, -1}; }
+KernelError DecodeError(const std::string& what) { return KernelError{"decode", EINVAL, what, -1}; }
+
+using RulePtr = std::unique_ptr<struct nftnl_rule, void (*)(const struct nftnl_rule*)>;
+
+// ---- encoding: one helper per expression, attributes set as iptables/nft-shared.c does ----
+
+struct nftnl_expr* AddExpr(struct nftnl_rule* r, const char* name) {
+  struct nftnl_expr* e = nftnl_expr_alloc(name);
+  nftnl_rule_add_expr(r, e);
+  return e;
+}
+
+void AddMeta(struct nftnl_rule* r, uint32_t key) {
+  auto* e = AddExpr(r, "meta");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, kReg);
+}
+
+void AddPayload(struct nftnl_rule* r, uint32_t base, uint32_t offset, uint32_t len) {
+  auto* e = AddExpr(r, "payload");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+}
+
+void AddBitwise(struct nftnl_rule* r, const void* mask, uint32_t len) {
+  static const uint8_t kZero[16] = {};
+  auto* e = AddExpr(r, "bitwise");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, kZero, len);
+}
+
+void AddCmp(struct nftnl_rule* r, uint32_t op, const void* data, uint32_t len) {
+  auto* e = AddExpr(r, "cmp");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+  nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+void AddRange(struct nftnl_rule* r, uint32_t op, uint16_t from_be, uint16_t to_be) {
+  auto* e = AddExpr(r, "range");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, op);
+  nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, &from_be, sizeof from_be);
+  nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, &to_be, sizeof to_be);
+}
+
+// libnftnl keeps the pointer given for MT_INFO/TG_INFO and frees it with the expression
+// (NETFILTER-NOTES.md §4.2): hand it malloc'ed memory and never touch it again.
+void* OwnedCopy(const std::vector<uint8_t>& data) {
+  void* p = malloc(data.empty() ? 1 : data.size());
+  if (p && !data.empty()) memcpy(p, data.data(), data.size());
+  return p;
+}
+
+Result<Unit> AddCompatMatch(struct nftnl_rule* r, Family family, const Match& m) {
+  auto blob = legacy::EncodeMatchBlob(family, m);
+  if (!blob.ok()) return blob.error();
+  auto* e = AddExpr(r, "match");
+  nftnl_expr_set_str(e, NFTNL_EXPR_MT_NAME, blob.value().name.c_str());
+  nftnl_expr_set_u32(e, NFTNL_EXPR_MT_REV, blob.value().revision);
+  nftnl_expr_set(e, NFTNL_EXPR_MT_INFO, OwnedCopy(blob.value().data), blob.value().data.size());
+  return Unit{};
+}
+
+uint32_t CmpOp(bool invert) { return invert ? NFT_CMP_NEQ : NFT_CMP_EQ; }
+
+// add_iniface()/add_outiface(): a wildcard compares its prefix, an exact name includes its NUL.
+void AddInterface(struct nftnl_rule* r, uint32_t key, const Interface& iface) {
+  AddMeta(r, key);
+  if (iface.wildcard) {
+    if (!iface.name.empty())
+      AddCmp(r, CmpOp(iface.invert), iface.name.data(), iface.name.size());
+    else if (iface.invert)
+      AddCmp(r, NFT_CMP_EQ, kInvalidIfname, sizeof kInvalidIfname);
+  } else {
+    AddCmp(r, CmpOp(iface.invert), iface.name.c_str(), iface.name.size() + 1);
+  }
+}
+
+// add_addr(): a prefix mask shortens the load to the bytes it covers; any other mask loads
+// the whole address and masks it with a bitwise.
+void AddAddress(struct nftnl_rule* r, uint32_t offset, const Address& a, int bytes) {
+  const uint8_t* m = a.mask;
+  bool bitwise = false;
+  int i = 0;
+  for (; i < bytes; i++) {
+    if (m[i] != 0xFF) {
+      bitwise = m[i] != 0;
+      break;
+    }
+  }
+  for (int j = i + 1; !bitwise && j < bytes; j++) bitwise = m[j] != 0;
+  uint32_t len = bitwise ? bytes : i;
+  AddPayload(r, NFT_PAYLOAD_NETWORK_HEADER, offset, len);
+  if (bitwise) AddBitwise(r, a.mask, len);
+  AddCmp(r, CmpOp(a.invert), a.addr, len);
+}
+
+bool HasAddress(const std::optional<Address>& a, int bytes) {
+  if (!a) return false;
+  if (a->invert) return true;
+  for (int i = 0; i < bytes; i++)
+    if (a->addr[i] || a->mask[i]) return true;
+  return false;
+}
+
+// One port range of add_nft_tcpudp(): exact -> cmp, from 0 -> cmp lte (gt when negated),
+// otherwise a range expression.
+void AddPort(struct nftnl_rule* r, uint32_t offset, const PortRange& p, bool invert) {
+  AddPayload(r, NFT_PAYLOAD_TRANSPORT_HEADER, offset, 2);
+  if (p.lo == p.hi) {
+    uint16_t v = htons(p.lo);
+    AddCmp(r, CmpOp(invert), &v, sizeof v);
+  } else if (p.lo == 0) {
+    uint16_t v = htons(p.hi);
+    AddCmp(r, invert ? NFT_CMP_GT : NFT_CMP_LTE, &v, sizeof v);
+  } else {
+    AddRange(r, invert ? NFT_RANGE_NEQ : NFT_RANGE_EQ, htons(p.lo), htons(p.hi));
+  }
+}
+
+void AddPorts(struct nftnl_rule* r, const PortRange& s, bool inv_s, const PortRange& d, bool inv_d) {
+  // Both exact, same negation: one 4-byte load of sport and dport together.
+  if (s.lo && s.lo == s.hi && d.lo && d.lo == d.hi && inv_s == inv_d) {
+    uint16_t both[2] = {htons(s.lo), htons(d.lo)};
+    AddPayload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 4);
+    AddCmp(r, CmpOp(inv_d), both, sizeof both);
+    return;
+  }
+  if (s.lo || s.hi < 0xFFFF) AddPort(r, 0, s, inv_s);
+  if (d.lo || d.hi < 0xFFFF) AddPort(r, 2, d, inv_d);
+}
+
+bool AllDefault(const PortRange& s, const PortRange& d) { return s.lo == 0 && s.hi == 0xFFFF && d.lo == 0 && d.hi == 0xFFFF; }
+
+// add_nft_tcp(): native payload expressions unless the match uses what they cannot say
+// (--tcp-option, its negation) or says nothing at all; then the xt match itself.
+Result<Unit> AddTcp(struct nftnl_rule* r, Family family, const TcpMatch& t) {
+  bool all_default = AllDefault(t.sport, t.dport) && !t.option && !t.flag_mask && !t.flag_compare && !t.inv_sport &&
+                     !t.inv_dport && !t.inv_flags && !t.inv_option;
+  if (t.inv_option || t.option || all_default) return AddCompatMatch(r, family, t);
+  if (t.flag_mask) {
+    AddPayload(r, NFT_PAYLOAD_TRANSPORT_HEADER, kTcpFlagsOffset, 1);
+    AddBitwise(r, &t.flag_mask, 1);
+    AddCmp(r, CmpOp(t.inv_flags), &t.flag_compare, 1);
+  }
+  AddPorts(r, t.sport, t.inv_sport, t.dport, t.inv_dport);
+  return Unit{};
+}
+
+Result<Unit> AddUdp(struct nftnl_rule* r, Family family, const UdpMatch& u) {
+  if (AllDefault(u.sport, u.dport) && !u.inv_sport && !u.inv_dport) return AddCompatMatch(r, family, u);
+  AddPorts(r, u.sport, u.inv_sport, u.dport, u.inv_dport);
+  return Unit{};
+}
+
+void AddVerdict(struct nftnl_rule* r, int verdict, const std::string* chain) {
+  auto* e = AddExpr(r, "immediate");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(verdict));
+  if (chain) nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain->c_str());
+}
+
+Result<Unit> AddAction(struct nftnl_rule* r, Family family, const Target& t) {
+  switch (t.kind) {
+    case Target::Kind::kNone:
+      return Unit{};
+    case Target::Kind::kVerdict:
+      if (t.name == "ACCEPT") AddVerdict(r, NF_ACCEPT, nullptr);
+      else if (t.name == "DROP") AddVerdict(r, NF_DROP, nullptr);
+      else if (t.name == "RETURN") AddVerdict(r, NFT_RETURN, nullptr);
+      else return EncodeError("verdict " + t.name + " is not available on the nft backend");
+      return Unit{};
+    case Target::Kind::kJump:
+    case Target::Kind::kGoto:
+      if (t.name.empty() || t.name.size() >= NFT_CHAIN_MAXNAMELEN) return EncodeError("chain name");
+      AddVerdict(r, t.kind == Target::Kind::kJump ? NFT_JUMP : NFT_GOTO, &t.name);
+      return Unit{};
+    case Target::Kind::kReject:
+    case Target::Kind::kOpaque: {
+      auto blob = legacy::EncodeTargetBlob(family, t);
+      if (!blob.ok()) return blob.error();
+      auto* e = AddExpr(r, "target");
+      nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, blob.value().name.c_str());
+      nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, blob.value().revision);
+      nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, OwnedCopy(blob.value().data), blob.value().data.size());
+      return Unit{};
+    }
+  }
+  return EncodeError("target kind");
+}
+
+// nft_ipv4_add() / nft_ipv6_add(): interfaces, protocol, addresses, -f, the compat protocol,
+// the matches in order, a counter, then the verdict or target.
+Result<Unit> BuildExpressions(struct nftnl_rule* r, Family family, const RuleSpec& rule) {
+  const int bytes = AddressBytes(family);
+  if (rule.in_interface) AddInterface(r, NFT_META_IIFNAME, *rule.in_interface);
+  if (rule.out_interface) AddInterface(r, NFT_META_OIFNAME, *rule.out_interface);
+  if (rule.protocol != 0) {
+    AddMeta(r, NFT_META_L4PROTO);
+    uint8_t proto = static_cast<uint8_t>(rule.protocol);
+    AddCmp(r, CmpOp(rule.inv_protocol), &proto, 1);
+  }
+  if (HasAddress(rule.src, bytes)) AddAddress(r, family == Family::kIpv4 ? kIpv4Saddr : kIpv6Saddr, *rule.src, bytes);
+  if (HasAddress(rule.dst, bytes)) AddAddress(r, family == Family::kIpv4 ? kIpv4Daddr : kIpv6Daddr, *rule.dst, bytes);
+  if (rule.fragment) {
+    if (family != Family::kIpv4) return EncodeError("-f is IPv4 only");
+    AddPayload(r, NFT_PAYLOAD_NETWORK_HEADER, kIpv4FragOff, 2);
+    uint16_t mask = htons(0x1FFF), zero = 0;  // the 13 fragment offset bits: non-zero means "a fragment"
+    AddBitwise(r, &mask, 2);
+    AddCmp(r, *rule.fragment ? NFT_CMP_NEQ : NFT_CMP_EQ, &zero, 2);
+  }
+  nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_PROTO, rule.protocol);
+  nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_FLAGS, rule.inv_protocol ? NFT_RULE_COMPAT_F_INV : 0);
+  for (const auto& m : rule.matches) {
+    Result<Unit> added = Unit{};
+    if (const auto* t = std::get_if<TcpMatch>(&m))
+      added = AddTcp(r, family, *t);
+    else if (const auto* u = std::get_if<UdpMatch>(&m))
+      added = AddUdp(r, family, *u);
+    else if (const auto* o = std::get_if<OpaqueExtension>(&m); o && o->name.rfind(kOpaqueExprPrefix, 0) == 0)
+      return EncodeError("a native nftables expression (" + o->name + ") cannot be re-encoded");
+    else
+      added = AddCompatMatch(r, family, m);
+    if (!added.ok()) return added.error();
+  }
+  auto* counter = AddExpr(r, "counter");
+  nftnl_expr_set_u64(counter, NFTNL_EXPR_CTR_PACKETS, 0);
+  nftnl_expr_set_u64(counter, NFTNL_EXPR_CTR_BYTES, 0);
+  return AddAction(r, family, rule.target);
+}
+
+// ---- decoding: netlink attributes read directly, so unknown expressions keep their bytes ----
+
+constexpr int kMaxAttr = 32;
+using Attrs = std::array<const struct nlattr*, kMaxAttr>;
+
+Attrs ParseNested(const struct nlattr* nest) {
+  Attrs tb{};
+  const auto* payload = static_cast<const char*>(mnl_attr_get_payload(nest));
+  int left = static_cast<int>(mnl_attr_get_payload_len(nest));
+  for (auto* a = reinterpret_cast<const struct nlattr*>(payload); mnl_attr_ok(a, left);) {
+    uint16_t type = mnl_attr_get_type(a);
+    if (type < kMaxAttr) tb[type] = a;
+    left -= static_cast<int>(MNL_ALIGN(a->nla_len));
+    a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
+  }
+  return tb;
+}
+
+uint32_t Be32(const struct nlattr* a) { return a && mnl_attr_get_payload_len(a) >= 4 ? ntohl(mnl_attr_get_u32(a)) : 0; }
+uint64_t Be64(const struct nlattr* a) { return a && mnl_attr_get_payload_len(a) >= 8 ? be64toh(mnl_attr_get_u64(a)) : 0; }
+std::string Str(const struct nlattr* a) {
+  if (!a) return "";
+  const char* p = static_cast<const char*>(mnl_attr_get_payload(a));
+  return std::string(p, strnlen(p, mnl_attr_get_payload_len(a)));
+}
+// NFTA_DATA_VALUE inside a data attribute (cmp/bitwise/range/immediate).
+std::vector<uint8_t> Value(const struct nlattr* a) {
+  if (!a) return {};
+  auto tb = ParseNested(a);
+  const auto* v = tb[NFTA_DATA_VALUE];
+  if (!v) return {};
+  const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(v));
+  return std::vector<uint8_t>(p, p + mnl_attr_get_payload_len(v));
+}
+
+struct Expr {
+  std::string name;
+  Attrs a{};
+  const struct nlattr* data = nullptr;
+};
+
+OpaqueExtension OpaqueExpr(const Expr& e) {
+  OpaqueExtension o;
+  o.name = kOpaqueExprPrefix + e.name;
+  if (e.data) {
+    const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(e.data));
+    o.data.assign(p, p + mnl_attr_get_payload_len(e.data));
+  }
+  return o;
+}
+
+// Reads what iptables-nft's own parser (nft-shared.c, nft-ipv4.c, nft-ipv6.c) reads back.
+class RuleReader {
+ public:
+  RuleReader(Family family, const std::vector<Expr>& ex, DecodedRule* out) : family_(family), ex_(ex), out_(out) {}
+
+  void Run() {
+    size_t i = 0;
+    while (i < ex_.size()) {
+      size_t used = Step(i);
+      if (used == 0) {
+        out_->rule.matches.push_back(OpaqueExpr(ex_[i]));
+        used = 1;
+      }
+      i += used;
+    }
+  }
+
+ private:
+  const Expr* At(size_t i) const { return i < ex_.size() ? &ex_[i] : nullptr; }
+  static bool Is(const Expr* e, const char* name) { return e && e->name == name; }
+
+  // How many expressions starting at i were understood (0: none).
+  size_t Step(size_t i) {
+    const Expr& e = ex_[i];
+    RuleSpec& rule = out_->rule;
+    if (e.name == "meta" && e.a[NFTA_META_DREG] && !e.a[NFTA_META_SREG]) {
+      uint32_t key = Be32(e.a[NFTA_META_KEY]);
+      const Expr* cmp = At(i + 1);
+      bool has_cmp = Is(cmp, "cmp");
+      if (key == NFT_META_IIFNAME || key == NFT_META_OIFNAME) {
+        auto& slot = key == NFT_META_IIFNAME ? rule.in_interface : rule.out_interface;
+        if (!has_cmp) {  // "-i +": a load with nothing compared, matches every interface
+          return 1;
+        }
+        uint32_t op = Be32(cmp->a[NFTA_CMP_OP]);
+        if (op != NFT_CMP_EQ && op != NFT_CMP_NEQ) return 0;
+        auto v = Value(cmp->a[NFTA_CMP_DATA]);
+        if (v.empty() || v.size() > IFNAMSIZ) return 0;
+        Interface iface;
+        if (op == NFT_CMP_EQ && v.size() == sizeof kInvalidIfname && memcmp(v.data(), kInvalidIfname, v.size()) == 0) {
+          iface.wildcard = true;  // "! -i +"
+          iface.invert = true;
+        } else if (v.back() == '\0') {
+          iface.name.assign(reinterpret_cast<const char*>(v.data()), strnlen(reinterpret_cast<const char*>(v.data()), v.size()));
+          iface.invert = op == NFT_CMP_NEQ;
+        } else {
+          iface.name.assign(v.begin(), v.end());
+          iface.wildcard = true;
+          iface.invert = op == NFT_CMP_NEQ;
+        }
+        slot = iface;
+        return 2;
+      }
+      if (key == NFT_META_L4PROTO && has_cmp) {
+        uint32_t op = Be32(cmp->a[NFTA_CMP_OP]);
+        auto v = Value(cmp->a[NFTA_CMP_DATA]);
+        if (v.size() != 1 || (op != NFT_CMP_EQ && op != NFT_CMP_NEQ)) return 0;
+        rule.protocol = v[0];
+        rule.inv_protocol = op == NFT_CMP_NEQ;
+        return 2;
+      }
+      return 0;
+    }
+    if (e.name == "payload" && e.a[NFTA_PAYLOAD_DREG] && !e.a[NFTA_PAYLOAD_SREG]) {
+      uint32_t base = Be32(e.a[NFTA_PAYLOAD_BASE]), off = Be32(e.a[NFTA_PAYLOAD_OFFSET]), len = Be32(e.a[NFTA_PAYLOAD_LEN]);
+      size_t j = i + 1;
+      std::vector<uint8_t> mask;
+      if (Is(At(j), "bitwise")) {
+        const Expr& b = *At(j);
+        auto x = Value(b.a[NFTA_BITWISE_XOR]);
+        if (b.a[NFTA_BITWISE_OP] && Be32(b.a[NFTA_BITWISE_OP]) != NFT_BITWISE_BOOL) return 0;
+        for (uint8_t c : x)
+          if (c) return 0;
+        mask = Value(b.a[NFTA_BITWISE_MASK]);
+        if (mask.size() != len) return 0;
+        j++;
+      }
+      const Expr* k = At(j);
+      if (!k) return 0;
+      bool ok = base == NFT_PAYLOAD_NETWORK_HEADER ? Network(off, len, mask, *k) : base == NFT_PAYLOAD_TRANSPORT_HEADER && Transport(off, len, mask, *k);
+      return ok ? j - i + 1 : 0;
+    }
+    if (e.name == "match") {
+      auto info = e.a[NFTA_MATCH_INFO];
+      const auto* p = info ? static_cast<const uint8_t*>(mnl_attr_get_payload(info)) : nullptr;
+      size_t n = info ? mnl_attr_get_payload_len(info) : 0;
+      rule.matches.push_back(legacy::DecodeMatchBlob(family_, Str(e.a[NFTA_MATCH_NAME]), static_cast<uint8_t>(Be32(e.a[NFTA_MATCH_REV])), p, n));
+      return 1;
+    }
+    if (e.name == "target") {
+      auto info = e.a[NFTA_TARGET_INFO];
+      const auto* p = info ? static_cast<const uint8_t*>(mnl_attr_get_payload(info)) : nullptr;
+      size_t n = info ? mnl_attr_get_payload_len(info) : 0;
+      rule.target = legacy::DecodeTargetBlob(family_, Str(e.a[NFTA_TARGET_NAME]), static_cast<uint8_t>(Be32(e.a[NFTA_TARGET_REV])), p, n);
+      return 1;
+    }
+    if (e.name == "counter") {
+      out_->packets = Be64(e.a[NFTA_COUNTER_PACKETS]);
+      out_->bytes = Be64(e.a[NFTA_COUNTER_BYTES]);
+      return 1;
+    }
+    if (e.name == "immediate" && Be32(e.a[NFTA_IMMEDIATE_DREG]) == NFT_REG_VERDICT && e.a[NFTA_IMMEDIATE_DATA]) {
+      auto data = ParseNested(e.a[NFTA_IMMEDIATE_DATA]);
+      if (!data[NFTA_DATA_VERDICT]) return 0;
+      auto v = ParseNested(data[NFTA_DATA_VERDICT]);
+      auto code = static_cast<int32_t>(Be32(v[NFTA_VERDICT_CODE]));
+      Target t;
+      switch (code) {
+        case NF_ACCEPT: t.kind = Target::Kind::kVerdict; t.name = "ACCEPT"; break;
+        case NF_DROP: t.kind = Target::Kind::kVerdict; t.name = "DROP"; break;
+        case NFT_RETURN: t.kind = Target::Kind::kVerdict; t.name = "RETURN"; break;
+        case NFT_JUMP: t.kind = Target::Kind::kJump; t.name = Str(v[NFTA_VERDICT_CHAIN]); break;
+        case NFT_GOTO: t.kind = Target::Kind::kGoto; t.name = Str(v[NFTA_VERDICT_CHAIN]); break;
+        default: return 0;
+      }
+      rule.target = t;
+      return 1;
+    }
+    return 0;
+  }
+
+  static bool CmpEqNeq(const Expr& k, bool* invert, std::vector<uint8_t>* data) {
+    if (k.name != "cmp") return false;
+    uint32_t op = Be32(k.a[NFTA_CMP_OP]);
+    if (op != NFT_CMP_EQ && op != NFT_CMP_NEQ) return false;
+    *invert = op == NFT_CMP_NEQ;
+    *data = Value(k.a[NFTA_CMP_DATA]);
+    return true;
+  }
+
+  bool Network(uint32_t off, uint32_t len, const std::vector<uint8_t>& mask, const Expr& k) {
+    RuleSpec& rule = out_->rule;
+    bool invert = false;
+    std::vector<uint8_t> data;
+    if (!CmpEqNeq(k, &invert, &data) || data.size() != len) return false;
+    if (family_ == Family::kIpv4 && off == kIpv4FragOff && len == 2) {
+      uint16_t m = htons(0x1FFF);
+      if (mask.size() != 2 || memcmp(mask.data(), &m, 2) != 0 || data[0] || data[1]) return false;
+      rule.fragment = invert;  // "!= 0" is -f, "== 0" is ! -f
+      return true;
+    }
+    const int bytes = AddressBytes(family_);
+    uint32_t src = family_ == Family::kIpv4 ? kIpv4Saddr : kIpv6Saddr;
+    uint32_t dst = family_ == Family::kIpv4 ? kIpv4Daddr : kIpv6Daddr;
+    if ((off != src && off != dst) || len == 0 || len > static_cast<uint32_t>(bytes)) return false;
+    Address a;
+    memcpy(a.addr, data.data(), len);
+    if (mask.empty())
+      memset(a.mask, 0xFF, len);
+    else
+      memcpy(a.mask, mask.data(), len);
+    a.invert = invert;
+    (off == src ? rule.src : rule.dst) = a;
+    return true;
+  }
+
+  // The tcp or udp match the transport expressions of this rule fill, made at the first one
+  // (where iptables-nft's parser makes it, so the match order round-trips).
+  template <typename M>
+  M* L4Match() {
+    if (l4_index_ < 0) {
+      out_->rule.matches.push_back(M{});
+      l4_index_ = static_cast<int>(out_->rule.matches.size()) - 1;
+    }
+    return std::get_if<M>(&out_->rule.matches[l4_index_]);
+  }
+
+  template <typename M>
+  bool Ports(uint32_t off, uint32_t len, const Expr& k) {
+    if (off == 0 && len == 4) {
+      bool invert = false;
+      std::vector<uint8_t> d;
+      if (!CmpEqNeq(k, &invert, &d) || d.size() != 4) return false;
+      auto* m = L4Match<M>();
+      if (!m) return false;
+      uint16_t s = static_cast<uint16_t>(d[0] << 8 | d[1]), t = static_cast<uint16_t>(d[2] << 8 | d[3]);
+      m->sport = {s, s};
+      m->dport = {t, t};
+      m->inv_sport = m->inv_dport = invert;
+      return true;
+    }
+    if ((off != 0 && off != 2) || len != 2) return false;
+    PortRange p;
+    bool invert = false;
+    if (k.name == "cmp") {
+      auto d = Value(k.a[NFTA_CMP_DATA]);
+      if (d.size() != 2) return false;
+      uint16_t v = static_cast<uint16_t>(d[0] << 8 | d[1]);
+      switch (Be32(k.a[NFTA_CMP_OP])) {
+        case NFT_CMP_EQ: p = {v, v}; break;
+        case NFT_CMP_NEQ: p = {v, v}; invert = true; break;
+        case NFT_CMP_LTE: p = {0, v}; break;
+        case NFT_CMP_LT: if (v == 0) return false; p = {0, static_cast<uint16_t>(v - 1)}; break;
+        case NFT_CMP_GT: if (v == 0xFFFF) return false; p = {static_cast<uint16_t>(v + 1), 0xFFFF}; break;
+        case NFT_CMP_GTE: p = {v, 0xFFFF}; break;
+        default: return false;
+      }
+    } else if (k.name == "range") {
+      auto from = Value(k.a[NFTA_RANGE_FROM_DATA]), to = Value(k.a[NFTA_RANGE_TO_DATA]);
+      if (from.size() != 2 || to.size() != 2) return false;
+      uint32_t op = Be32(k.a[NFTA_RANGE_OP]);
+      if (op != NFT_RANGE_EQ && op != NFT_RANGE_NEQ) return false;
+      p = {static_cast<uint16_t>(from[0] << 8 | from[1]), static_cast<uint16_t>(to[0] << 8 | to[1])};
+      invert = op == NFT_RANGE_NEQ;
+    } else {
+      return false;
+    }
+    auto* m = L4Match<M>();
+    if (!m) return false;
+    if (off == 0) {
+      m->sport = p;
+      m->inv_sport = invert;
+    } else {
+      m->dport = p;
+      m->inv_dport = invert;
+    }
+    return true;
+  }
+
+  bool Transport(uint32_t off, uint32_t len, const std::vector<uint8_t>& mask, const Expr& k) {
+    const RuleSpec& rule = out_->rule;
+    if (rule.inv_protocol) return false;
+    if (rule.protocol == IPPROTO_TCP) {
+      if (off == kTcpFlagsOffset && len == 1) {
+        bool invert = false;
+        std::vector<uint8_t> d;
+        if (mask.size() != 1 || !CmpEqNeq(k, &invert, &d) || d.size() != 1) return false;
+        auto* m = L4Match<TcpMatch>();
+        if (!m) return false;
+        m->flag_mask = mask[0];
+        m->flag_compare = d[0];
+        m->inv_flags = invert;
+        return true;
+      }
+      return mask.empty() && Ports<TcpMatch>(off, len, k);
+    }
+    if (rule.protocol == IPPROTO_UDP) return mask.empty() && Ports<UdpMatch>(off, len, k);
+    return false;
+  }
+
+  Family family_;
+  const std::vector<Expr>& ex_;
+  DecodedRule* out_;
+  int l4_index_ = -1;
+};
+
+}  // namespace
+
+uint8_t NfProto(Family family) { return family == Family::kIpv4 ? NFPROTO_IPV4 : NFPROTO_IPV6; }
+
+Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string& table, const std::string& chain,
+                                               const RuleSpec& rule, const RulePlacement& where, uint32_t seq) {
+  RulePtr r(nftnl_rule_alloc(), nftnl_rule_free);
+  if (!r) return KernelError{"encode", ENOMEM, "nftnl_rule_alloc", -1};
+  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NfProto(family));
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
+  if (where.position) nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, where.position);
+  if (where.position_id) nftnl_rule_set_u32(r.get(), NFTNL_RULE_POSITION_ID, where.position_id);
+  if (where.handle) nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, where.handle);
+  if (where.id) nftnl_rule_set_u32(r.get(), NFTNL_RULE_ID, where.id);
+  auto built = BuildExpressions(r.get(), family, rule);
+  if (!built.ok()) return built.error();
+
+  // libnftnl writes without bounds checks, so size the buffer from what the rule carries: a
+  // fixed part for headers and native expressions, plus every blob (a comment is 256 bytes,
+  // other modelled blobs are smaller; opaque ones carry their own size).
+  size_t bound = 4096 + 512 * (rule.matches.size() + 1) + table.size() + chain.size();
+  for (const auto& m : rule.matches) {
+    if (const auto* o = std::get_if<OpaqueExtension>(&m)) bound += o->data.size();
+    if (std::holds_alternative<CommentMatch>(m)) bound += 256;
+  }
+  bound += rule.target.opaque.data.size();
+  std::vector<uint8_t> buf(bound, 0);
+  struct nlmsghdr* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWRULE, NfProto(family), where.nlm_flags, seq);
+  nftnl_rule_nlmsg_build_payload(nlh, r.get());
+  if (nlh->nlmsg_len > buf.size()) return EncodeError("rule too large");
+  buf.resize(nlh->nlmsg_len);
+  return buf;
+}
+
+Result<DecodedRule> DecodeRuleMessage(Family family, const uint8_t* msg, size_t len) {
+  if (len < sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg)) return DecodeError("message shorter than its headers");
+  const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(msg);
+  if (nlh->nlmsg_len > len || nlh->nlmsg_len < sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg)) return DecodeError("bad nlmsg_len");
+  Attrs tb{};
+  const char* p = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(struct nfgenmsg)));
+  int left = static_cast<int>(reinterpret_cast<const char*>(msg) + nlh->nlmsg_len - p);
+  for (auto* a = reinterpret_cast<const struct nlattr*>(p); mnl_attr_ok(a, left);) {
+    uint16_t type = mnl_attr_get_type(a);
+    if (type < kMaxAttr) tb[type] = a;
+    left -= static_cast<int>(MNL_ALIGN(a->nla_len));
+    a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
+  }
+  DecodedRule out;
+  out.table = Str(tb[NFTA_RULE_TABLE]);
+  out.chain = Str(tb[NFTA_RULE_CHAIN]);
+  out.handle = Be64(tb[NFTA_RULE_HANDLE]);
+
+  std::vector<Expr> ex;
+  if (tb[NFTA_RULE_EXPRESSIONS]) {
+    const auto* nest = tb[NFTA_RULE_EXPRESSIONS];
+    const char* q = static_cast<const char*>(mnl_attr_get_payload(nest));
+    int n = static_cast<int>(mnl_attr_get_payload_len(nest));
+    for (auto* a = reinterpret_cast<const struct nlattr*>(q); mnl_attr_ok(a, n);) {
+      auto elem = ParseNested(a);
+      Expr e;
+      e.name = Str(elem[NFTA_EXPR_NAME]);
+      e.data = elem[NFTA_EXPR_DATA];
+      if (e.data) e.a = ParseNested(e.data);
+      ex.push_back(std::move(e));
+      n -= static_cast<int>(MNL_ALIGN(a->nla_len));
+      a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
+    }
+  }
+  RuleReader(family, ex, &out).Run();
+  return out;
+}
+
+}  // namespace connlimit::core::nft

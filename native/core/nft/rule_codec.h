@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Pure: RuleSpec <-> one NFT_MSG_NEWRULE netlink message, with the expressions iptables-nft
+// 1.8.9 emits for the same rule (NETFILTER-NOTES.md §4.1), built with the same libnftnl
+// setters so the bytes are the CLI's own; and the way back from a rule dump, which reads the
+// attributes itself (libmnl) so that expressions we don't model stay as raw bytes.
+// No sockets here: tests feed it bytes captured from iptables-nft (test/fixtures/nft/).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/rule_spec.h"
+
+namespace connlimit::core::nft {
+
+// An nf_tables expression we don't model, kept as an OpaqueExtension match whose name is
+// this prefix + the expression name and whose data is the raw NFTA_EXPR_DATA payload.
+// Such rules list and delete (by handle) but are never re-encoded.
+inline constexpr const char* kOpaqueExprPrefix = "nft:";
+
+// Where a NEWRULE goes and what it carries beside the rule (kernel attribute names).
+struct RulePlacement {
+  uint16_t nlm_flags = 0;    // NLM_F_CREATE | NLM_F_APPEND / NLM_F_REPLACE; NLM_F_REQUEST is added
+  uint64_t position = 0;     // NFTA_RULE_POSITION (a handle), 0: none
+  uint32_t position_id = 0;  // NFTA_RULE_POSITION_ID (a rule added earlier in this batch), 0: none
+  uint64_t handle = 0;       // NFTA_RULE_HANDLE (NLM_F_REPLACE), 0: none
+  uint32_t id = 0;           // NFTA_RULE_ID, so later ops of the batch can refer to this rule; 0: none
+};
+
+// NFPROTO_IPV4 / NFPROTO_IPV6.
+uint8_t NfProto(Family family);
+
+// The whole NEWRULE message (nlmsghdr + nfgenmsg + attributes) with sequence number `seq`.
+Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string& table, const std::string& chain,
+                                               const RuleSpec& rule, const RulePlacement& where, uint32_t seq);
+
+struct DecodedRule {
+  std::string table, chain;
+  uint64_t handle = 0;
+  uint64_t packets = 0, bytes = 0;  // from the rule's counter expression (0 without one)
+  RuleSpec rule;
+};
+
+// One NFT_MSG_NEWRULE message as a dump returns it (or as we built it).
+Result<DecodedRule> DecodeRuleMessage(Family family, const uint8_t* msg, size_t len);
+
+}  // namespace connlimit::core::nft

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// What a commit asks of a table and what a listing returns, shared by both backends
+// (legacy/iptc_table and nft/nft_table), so js/convert builds and reads them once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/rule_spec.h"
+
+namespace connlimit::core {
+
+struct TableTarget {
+  Family family = Family::kIpv4;
+  std::string table;
+  int netns_fd = -1;  // -1: the calling thread's own namespace
+  std::string lock_path;
+  int lock_timeout_ms = 5000;
+};
+
+struct Op {
+  enum class Kind {
+    kAppend, kInsert, kReplace, kDelete, kDeleteAt, kEnsure,
+    kFlush, kZero, kCreateChain, kDeleteChain, kRenameChain, kSetPolicy,
+  };
+  Kind kind = Kind::kAppend;
+  std::string chain;  // empty for kFlush/kZero: every chain
+  std::string to;     // kRenameChain: the new name; kSetPolicy: "ACCEPT" or "DROP"
+  unsigned index = 0; // 0-based (libiptc's numbering)
+  RuleSpec rule;
+};
+
+struct OpResult {
+  bool changed = true;
+  int index = -1;  // where an ensure found its rule, or a delete removed one
+};
+
+struct ListedRule {
+  RuleSpec rule;
+  uint64_t packets = 0, bytes = 0;
+};
+
+struct ListedChain {
+  std::string name;
+  bool builtin = false;
+  std::string policy;  // empty for user chains
+  uint64_t packets = 0, bytes = 0;
+  unsigned references = 0;
+  std::vector<ListedRule> rules;
+};
+
+}  // namespace connlimit::core
