@@ -72,6 +72,19 @@ test('--family ipv6 writes the ip6tables table', () =>
       assert.equal(await savedRules(ours), await savedRules(theirs), 'the IPv4 table is untouched');
     })));
 
+test('--backend nft writes what iptables-nft -A writes', () =>
+  withNetns(async (ours) =>
+    withNetns(async (theirs) => {
+      await ok(['add', '--backend', 'nft', '--netns', ours.name, 'INPUT', ...LIMIT_SSH]);
+      await theirs.run('iptables-nft', ['-A', 'INPUT', ...LIMIT_SSH]);
+      const rules = async (ns: Netns) => (await ns.run('iptables-nft-save')).stdout.split('\n').filter((l) => l.startsWith('-A ') || l.startsWith(':'));
+      assert.equal(await rules(ours), await rules(theirs));
+      const ls = JSON.parse((await ok(['ls', '--backend', 'nft', '--netns', ours.name, '--json', 'INPUT'])) .stdout);
+      assert.is(ls.length, 1);
+      await ok(['rm', '--backend', 'nft', '--netns', ours.name, 'INPUT', ...LIMIT_SSH]);
+      assert.equal((await rules(ours)).filter((l) => l.startsWith('-A')), []);
+    })));
+
 test('ensure appends once; check answers with its exit code', () =>
   withNetns(async (ns) => {
     assert.is((await ok(['ensure', '--netns', ns.name, 'INPUT', ...LIMIT_SSH])).stdout.trim(), 'added');
