@@ -123,6 +123,9 @@ ct::WatcherOptions OptionsFromJs(Napi::Env env, const Napi::Value& v) {
 
 void CallWatchJs(Napi::Env env, Napi::Function callback, WatchContext* context, WatchDelivery* delivery) {
   std::unique_ptr<WatchDelivery> owned(delivery);
+  // Node drains the queue of a closing function after its finalizer has run, with no env and
+  // a context that is already deleted: touch nothing then (the thread was joined before).
+  if (env == nullptr) return;
   // The thread sends the next batch only after this one is handled, whatever happens to it.
   struct Ack {
     WatchContext* c;
@@ -130,7 +133,7 @@ void CallWatchJs(Napi::Env env, Napi::Function callback, WatchContext* context, 
       if (c && c->watcher) c->watcher->Acknowledge();
     }
   } ack{context};
-  if (env == nullptr || callback.IsEmpty()) return;  // tearing down: drop it
+  if (callback.IsEmpty()) return;  // tearing down: drop it
   RawBuilder r(env);
   napi_value args[2] = {nullptr, nullptr};
   napi_value null_value = nullptr;
