@@ -268,7 +268,7 @@ const BAD_OPTIONS: unknown[] = [
   { family: 'ipv5' },
   { family: 4 },
   { family: 'IPV4' },
-  { backend: 'nft' },
+  { backend: 'NFT' },
   { backend: 'iptables; reboot' },
   { table: 'nope' },
   { table: 'toString' },
