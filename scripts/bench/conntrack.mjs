@@ -403,7 +403,7 @@ export async function run(ctx) {
     target: `kernel-filtered one-port query ≥20× faster than the CLI pipeline (${k(big.size)} entries)`,
     measured: `${ratio(big.narrow.cli.median, big.narrow.countBy.median)} (countBy), ${ratio(big.narrow.cli.median, big.narrow.toArray.median)} (toArray)`,
     met: big.narrow.cli.median / big.narrow.countBy.median >= 20,
-    why: '`conntrack -L -p tcp --dport 80` (v1.4.7) costs as much as the full `-L | awk` here, so it filters in userspace; the library asks the kernel to filter (CTA_FILTER), and what is left is the kernel walking every entry under the filter plus one pool round trip, ~45 ms on this loaded VM with a wide p90. There is no floor program for the filtered dump yet to tell how much of that is the walk; that and a quiet machine are what would settle it.',
+    why: `\`conntrack -L -p tcp --dport 80\` (v1.4.7) costs as much as the full \`-L | awk\` here, so it filters in userspace; the library asks the kernel to filter (CTA_FILTER), and what is left is the kernel walking every entry under the filter plus one pool round trip: ${ms(big.narrow.countBy.median)} here. There is no floor program for the filtered dump yet to tell how much of that is the walk; that and a quiet machine are what would settle it.`,
   });
   const d = big.delay;
   sections.push({
@@ -480,6 +480,14 @@ export async function run(ctx) {
     notes: [
       `Lines counted in Node from the pipe (\`[NEW] tcp\` occurrences); the run ends when all ${k(w.n)} came or nothing came for 1 s after the burst. CPU: conntrack's own (/proc/PID/schedstat). First ENOBUFS message seen: ${JSON.stringify(cr.find((x) => x.stderr)?.stderr ?? 'none')}. conntrack -E reports loss and goes on, with no repair: the lines it lost are gone.`,
     ],
+  });
+  const countsMs = S(wr, 'countsMs').median;
+  targets.push({
+    target: `a watch's counts() answers in microseconds (${w.clients} keys)`,
+    measured: us(countsMs),
+    // "Microseconds" read as tens of them: well under one pool round trip, let alone a dump.
+    met: countsMs < 0.1,
+    why: 'No kernel call and no wait, but every call rebuilds everything: a copy of the counts under the lock, a sort by count, inet_ntop and a new JS string per key, then a Map: about 1 µs per key. What would close it: keep each key\'s JS string (keys change far less often than counts), or a `count(key)` lookup for the common question.',
   });
   const wRate = S(wr, rate).median;
   targets.push({
