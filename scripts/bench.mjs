@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { binding } from '../src/binding.ts';
-import { Firewall } from '../src/index.ts';
+import { Conntrack, Firewall } from '../src/index.ts';
 import { toNativeRule } from '../src/rule/index.ts';
 import { toRuleSpec } from '../src/rule/to-spec.ts';
 import { buildFloor, makeTmp, ROOT } from './bench/lib.mjs';
@@ -71,6 +71,7 @@ const ctx = {
   log,
   binding: binding(),
   Firewall,
+  Conntrack,
   toNativeRule,
   parseRule: (text) => toRuleSpec(toNativeRule(text, 'ipv4'), 'ipv4'),
   floorBin: buildFloor(tmp),

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Shared pieces of `npm run bench`: statistics, interleaved rounds, timed child processes,
 // throwaway namespaces (the test harness's, so a crashed run is cleaned like a crashed test),
-// the libiptc floor program, and table formatting.
+// the floor programs, event-loop delay, per-thread CPU time, and table formatting.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createNetns } from '../../test/helpers/netns.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -97,13 +99,16 @@ export function makeTmp() {
   return dir;
 }
 
-// ---- the libiptc floor -----------------------------------------------------------------------
+// ---- the floor programs ----------------------------------------------------------------------
 
-/** Compiles scripts/bench/iptc-floor.c into `dir`; returns the binary's path. */
-export function buildFloor(dir) {
-  const src = path.join(ROOT, 'scripts', 'bench', 'iptc-floor.c');
-  const bin = path.join(dir, 'iptc-floor');
-  const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libip4tc'], { encoding: 'utf8' }).trim().split(/\s+/).filter(Boolean);
+/**
+ * Compiles scripts/bench/NAME.c against pkg-config package PKG into `dir`; returns the binary's
+ * path. The libiptc floor by default; the conntrack group builds ct-dump-floor (libmnl).
+ */
+export function buildFloor(dir, name = 'iptc-floor', pkg = 'libip4tc') {
+  const src = path.join(ROOT, 'scripts', 'bench', `${name}.c`);
+  const bin = path.join(dir, name);
+  const flags = execFileSync('pkg-config', ['--cflags', '--libs', pkg], { encoding: 'utf8' }).trim().split(/\s+/).filter(Boolean);
   execFileSync('cc', ['-O2', '-Wall', '-o', bin, src, ...flags], { stdio: ['ignore', 'inherit', 'inherit'] });
   return bin;
 }
@@ -119,6 +124,55 @@ export function writeEntries(file, binding, toNativeRule, rules, family = 'ipv4'
 export async function floor(ns, bin, mode, table, chain, entriesFile) {
   const out = await ns.exec(bin, [mode, table, chain, entriesFile]);
   return { elapsedMs: Number(out.trim()) / 1e6 };
+}
+
+// ---- the cost to the Node process ------------------------------------------------------------
+
+// A full collection before each RSS reading, without asking the caller for --expose-gc.
+setFlagsFromString('--expose-gc');
+export const gc = runInNewContext('gc');
+
+export const sleep = (t) => new Promise((r) => setTimeout(r, t));
+
+/**
+ * p99 and max event-loop delay (ms) while `work` runs; resolution 1 ms. The monitor runs for
+ * 20 ms before the work starts: its timer must be ticking, or a synchronous stretch at the
+ * start of `work` is never sampled.
+ */
+export async function loopDelay(work) {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  await sleep(20);
+  const t0 = performance.now();
+  await work();
+  const elapsed = performance.now() - t0;
+  await sleep(5);
+  h.disable();
+  return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, elapsed };
+}
+
+/**
+ * CPU time (ms) a thread or process has run, from /proc/.../schedstat (nanoseconds, unlike
+ * the 10 ms ticks of /proc/.../stat). `tid` of this process, or `{ pid }` of another one.
+ */
+export function cpuMs(id) {
+  const file = typeof id === 'object' ? `/proc/${id.pid}/schedstat` : `/proc/self/task/${id}/schedstat`;
+  try {
+    return Number(readFileSync(file, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN; // gone already
+  }
+}
+
+/** Thread ids of this process whose name (comm) is `name`. */
+export function threadsNamed(name) {
+  return readdirSync('/proc/self/task').filter((tid) => {
+    try {
+      return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === name;
+    } catch {
+      return false;
+    }
+  });
 }
 
 // ---- formatting ------------------------------------------------------------------------------

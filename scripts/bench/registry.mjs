@@ -18,6 +18,11 @@ export const groups = [
     rows: '6 (transaction part), 7 (append/delete part), 8',
     load: () => import('./runtime.mjs'),
   },
+  {
+    id: 'conntrack',
+    rows: '4, 5, 6 (countBy part), 7 (countBy part)',
+    load: () => import('./conntrack.mjs'),
+  },
   // ---- placeholders: to be filled in when these backends land on main -------------------------
   {
     id: 'nft',
@@ -28,15 +33,5 @@ export const groups = [
       '(floor, a C program beside iptc-floor.c using libmnl/libnftnl), with 0/1k/10k rules, plus the native nftables form in its ' +
       'own table beside a 10k-rule iptables table; row 2: 1k/10k in one transaction vs `iptables-nft-restore --noflush`; ' +
       'row 3: delete by spec with 10k rules vs `iptables-nft -D` (target ≥20×).',
-  },
-  {
-    id: 'conntrack',
-    rows: '4, 5, 6 (countBy part), 7 (countBy part)',
-    load: null,
-    todo:
-      'PLACEHOLDER (conntrack reader not on main yet). Row 4: `count()` vs `conntrack -C`; `countBy` per /24 over 10k and 100k ' +
-      'entries vs `conntrack -L | awk` vs a raw ctnetlink dump that only counts (floor, a C program with libmnl); a kernel-filtered ' +
-      'one-port query over 100k entries (synthetic entries: NETFILTER-NOTES.md §5.4). Row 5: watch events/s beside `conntrack -E`. ' +
-      'Row 6: event-loop p99 during a 100k-entry countBy. Row 7: RSS growth for countBy over 1M entries.',
   },
 ];

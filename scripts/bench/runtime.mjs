@@ -1,33 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Rows 6-8, what our design costs the Node process: event-loop delay while the kernel works,
 // RSS over many calls, and the bare cost of one call into the addon.
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { benchNetns, cell, interleave, ms, ratio, summary, table } from './lib.mjs';
+import { performance } from 'node:perf_hooks';
+import { benchNetns, cell, gc, interleave, loopDelay, ms, ratio, sleep, summary, table } from './lib.mjs';
 import { filler, RULE } from './legacy.mjs';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc');
-
-const sleep = (t) => new Promise((r) => setTimeout(r, t));
-
-/**
- * p99 and max event-loop delay (ms) while `work` runs; resolution 1 ms. The monitor runs for
- * 20 ms before the work starts: its timer must be ticking, or a synchronous stretch at the
- * start of `work` is never sampled.
- */
-async function loopDelay(work) {
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  h.enable();
-  await sleep(20);
-  const t0 = performance.now();
-  await work();
-  const elapsed = performance.now() - t0;
-  await sleep(5);
-  h.disable();
-  return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, elapsed };
-}
 
 /** Row 6: a 10k-rule transaction (legacy) beside the same time spent idle. */
 async function eventLoopRow(ctx) {
@@ -120,7 +96,6 @@ async function overheadRow(ctx) {
  */
 async function coldRow(ctx) {
   const b = ctx.binding;
-  const sleep = (t) => new Promise((r) => setTimeout(r, t));
   const after = (fn) => async () => {
     await sleep(10);
     const t0 = performance.now();

@@ -13,6 +13,34 @@ size_t WatchKeyHash::operator()(const WatchKey& k) const {
   return static_cast<size_t>(h);
 }
 
+FlowId FlowId::Of(const Entry& e) { return FlowId{e.id, e.zone, e.family, e.protocol, e.orig}; }
+
+bool FlowId::operator==(const FlowId& o) const {
+  return id == o.id && zone == o.zone && family == o.family && protocol == o.protocol && orig.src == o.orig.src &&
+         orig.dst == o.orig.dst && orig.sport == o.orig.sport && orig.dport == o.orig.dport &&
+         orig.icmp_type == o.orig.icmp_type && orig.icmp_code == o.orig.icmp_code;
+}
+
+size_t FlowIdHash::operator()(const FlowId& f) const {
+  // FNV-1a over the fields, as WatchKeyHash: the id is already a good hash, the rest makes
+  // two flows that share it land apart.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; i++, v >>= 8) h = (h ^ (v & 0xff)) * 1099511628211ull;
+  };
+  mix(f.id, 4);
+  mix(f.zone, 2);
+  mix(f.family, 1);
+  mix(f.protocol, 1);
+  for (uint8_t b : f.orig.src) h = (h ^ b) * 1099511628211ull;
+  for (uint8_t b : f.orig.dst) h = (h ^ b) * 1099511628211ull;
+  mix(f.orig.sport, 2);
+  mix(f.orig.dport, 2);
+  mix(f.orig.icmp_type, 1);
+  mix(f.orig.icmp_code, 1);
+  return static_cast<size_t>(h);
+}
+
 uint8_t WatchConfig::PrefixFor(uint8_t family) const { return family == AF_INET6 ? prefix6 : prefix4; }
 
 WatchKey WatchConfig::KeyOf(const Entry& e) const {
@@ -22,7 +50,7 @@ WatchKey WatchConfig::KeyOf(const Entry& e) const {
 
 void DumpTally::Add(const Entry& e) {
   WatchKey k = config.KeyOf(e);
-  if (flows.emplace(e.id, k).second) counts[k]++;
+  if (flows.emplace(FlowId::Of(e), k).second) counts[k]++;
 }
 
 void WatchState::Cross(const WatchKey& k, uint64_t before, uint64_t now) {
@@ -46,8 +74,8 @@ void WatchState::Touch(const WatchKey& k, int step) {
   Cross(k, before, n);
 }
 
-void WatchState::Start(uint32_t id, const WatchKey& k) {
-  flows_.emplace(id, k);
+void WatchState::Start(const FlowId& flow, const WatchKey& k) {
+  flows_.emplace(flow, k);
   Touch(k, +1);
 }
 
@@ -58,12 +86,13 @@ void WatchState::Stop(FlowMap::iterator flow) {
 }
 
 void WatchState::Apply(const Entry& e, EntryKind kind) {
-  auto flow = flows_.find(e.id);
+  FlowId id = FlowId::Of(e);
+  auto flow = flows_.find(id);
   bool counted = flow != flows_.end();
   switch (kind) {
     case EntryKind::kNew:
       // Already counted: the start-up or resync dump saw it before its event was read.
-      if (!counted && Matches(config_.filter, e)) Start(e.id, config_.KeyOf(e));
+      if (!counted && Matches(config_.filter, e)) Start(id, config_.KeyOf(e));
       break;
     case EntryKind::kDestroy:
       if (counted) Stop(flow);
@@ -71,7 +100,7 @@ void WatchState::Apply(const Entry& e, EntryKind kind) {
     case EntryKind::kEntry: {  // UPDATE: state, mark or status changed; the tuple did not
       bool match = Matches(config_.filter, e);
       if (counted && !match) Stop(flow);
-      if (!counted && match) Start(e.id, config_.KeyOf(e));
+      if (!counted && match) Start(id, config_.KeyOf(e));
       break;
     }
   }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Pure: the state of one live watch. Which flows are counted (by CTA_ID), how many per key,
+// Pure: the state of one live watch. Which flows are counted (FlowId), how many per key,
 // what changed since JS last heard, and threshold crossings in the order they happened. The
 // event thread (event_reader) feeds it decoded entries; nothing here does I/O or locking.
 //
@@ -63,7 +63,25 @@ struct WatchConfig {
   WatchKey KeyOf(const Entry& e) const;
 };
 
-using FlowMap = std::unordered_map<uint32_t, WatchKey>;  // CTA_ID -> its key
+// Which flow an event is about. CTA_ID alone is not enough: it is a 32-bit hash
+// (nf_ct_get_id(), siphash of the entry's address and tuple, truncated), so two live entries
+// can share one. At 100k entries about one pair does (birthday bound: n^2 / 2^33), and the
+// second flow's NEW was taken for the first's and never counted. The original tuple and zone
+// are unique among live entries (they are the hash table's key); the id is kept beside them
+// so a flow that reuses a tuple is still told from the one before it.
+struct FlowId {
+  uint32_t id = 0;
+  uint16_t zone = 0;
+  uint8_t family = 0;
+  uint8_t protocol = 0;
+  Tuple orig;
+  static FlowId Of(const Entry& e);
+  bool operator==(const FlowId& o) const;
+};
+struct FlowIdHash {
+  size_t operator()(const FlowId& f) const;
+};
+using FlowMap = std::unordered_map<FlowId, WatchKey, FlowIdHash>;  // flow -> its key
 using KeyCounts = std::unordered_map<WatchKey, uint64_t, WatchKeyHash>;
 
 // The flows and counts of one dump, built by the event thread while JS may still read the
@@ -109,7 +127,7 @@ class WatchState {
   static constexpr size_t kMaxCrossings = 4096;
 
  private:
-  void Start(uint32_t id, const WatchKey& k);
+  void Start(const FlowId& flow, const WatchKey& k);
   void Stop(FlowMap::iterator flow);
   void Touch(const WatchKey& k, int step);
   void Cross(const WatchKey& k, uint64_t before, uint64_t now);
