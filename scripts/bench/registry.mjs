@@ -23,15 +23,9 @@ export const groups = [
     rows: '4, 5, 6 (countBy part), 7 (countBy part)',
     load: () => import('./conntrack.mjs'),
   },
-  // ---- placeholders: to be filled in when these backends land on main -------------------------
   {
     id: 'nft',
     rows: '1, 2, 3 (nf_tables)',
-    load: null,
-    todo:
-      'NOT WRITTEN YET (the nf_tables backend landed; interim figures without the floor: `node --import tsx scripts/measure-nft.ts`, in docs/nft.md). Row 1: library vs `iptables-nft -A` vs a minimal netlink batch ' +
-      '(floor, a C program beside iptc-floor.c using libmnl/libnftnl), with 0/1k/10k rules, plus the native nftables form in its ' +
-      'own table beside a 10k-rule iptables table; row 2: 1k/10k in one transaction vs `iptables-nft-restore --noflush`; ' +
-      'row 3: delete by spec with 10k rules vs `iptables-nft -D` (target ≥20×).',
+    load: () => import('./nft.mjs'),
   },
 ];
