@@ -5,10 +5,14 @@
 // target namespace; built by the bench with `cc -O2 ... $(pkg-config --cflags --libs libmnl
 // libnftnl)`.
 //
-// Usage: nft-floor MESSAGES_FILE
+// Usage: nft-floor batch MESSAGES_FILE
 //   Opens a netfilter netlink socket, sends BATCH_BEGIN, every NFT_MSG_NEWRULE in the file and
 //   BATCH_END in one sendmsg, reads the error replies without waiting, closes the socket.
 //   One message is row 1 (append); N messages are row 2 (one transaction).
+//        nft-floor delete-last TABLE CHAIN
+//   Row 3: finds the handle of the chain's last rule (a dump, not timed: the floor is handed
+//   the handle, as a writer with a perfect cache would be), then times socket open + one batch
+//   with the NFT_MSG_DELRULE by handle + close: what the kernel charges for a delete.
 // MESSAGES_FILE holds NEWRULE messages back to back (each nlmsg_len long, padded to 4), exactly
 // the bytes the library encodes (the bench writes them with the addon's _encodeNftRule), so
 // both sides hand the kernel the same rules. Only their sequence numbers are rewritten.
@@ -17,6 +21,9 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,23 +42,78 @@ static void die(const char* what) {
   exit(1);
 }
 
-int main(int argc, char** argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: nft-floor MESSAGES_FILE\n");
-    return 2;
+static uint64_t last_handle;
+
+static int on_rule(const struct nlmsghdr* nlh, void* data) {
+  (void)data;
+  struct nftnl_rule* r = nftnl_rule_alloc();
+  if (nftnl_rule_nlmsg_parse(nlh, r) == 0) last_handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
+  nftnl_rule_free(r);
+  return MNL_CB_OK;
+}
+
+/** The handle of the last rule in TABLE/CHAIN (ipv4), by a GETRULE dump. */
+static uint64_t find_last(const char* table, const char* chain) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct mnl_socket* nl = mnl_socket_open(NETLINK_NETFILTER);
+  if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) die("mnl_socket_open");
+  struct nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_IPV4, NLM_F_DUMP, 1);
+  struct nftnl_rule* r = nftnl_rule_alloc();
+  nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+  nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+  nftnl_rule_nlmsg_build_payload(nlh, r);
+  nftnl_rule_free(r);
+  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) die("sendto");
+  unsigned int portid = mnl_socket_get_portid(nl);
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
+    if (n < 0) die("recv");
+    int ret = mnl_cb_run(buf, n, 1, portid, on_rule, NULL);
+    if (ret < 0) die("dump");
+    if (ret == MNL_CB_STOP) break;
   }
-  FILE* f = fopen(argv[1], "rb");
-  if (!f) {
-    perror(argv[1]);
-    return 1;
+  mnl_socket_close(nl);
+  if (!last_handle) {
+    fprintf(stderr, "nft-floor: %s/%s has no rule\n", table, chain);
+    exit(1);
+  }
+  return last_handle;
+}
+
+/** One DELRULE by handle, as a message of its own (padded), into `out`; returns its length. */
+static size_t delrule(char* out, const char* table, const char* chain, uint64_t handle) {
+  struct nlmsghdr* nlh = nftnl_nlmsg_build_hdr(out, NFT_MSG_DELRULE, NFPROTO_IPV4, 0, 0);
+  struct nftnl_rule* r = nftnl_rule_alloc();
+  nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+  nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+  nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
+  nftnl_rule_nlmsg_build_payload(nlh, r);
+  nftnl_rule_free(r);
+  return MNL_ALIGN(nlh->nlmsg_len);
+}
+
+int main(int argc, char** argv) {
+  int del = argc == 4 && strcmp(argv[1], "delete-last") == 0;
+  if (!del && !(argc == 3 && strcmp(argv[1], "batch") == 0)) {
+    fprintf(stderr, "usage: nft-floor batch MESSAGES_FILE | delete-last TABLE CHAIN\n");
+    return 2;
   }
   size_t cap = 1 << 16, len = 0;
   unsigned char* rules = malloc(cap);
-  for (size_t n; (n = fread(rules + len, 1, cap - len, f)) > 0;) {
-    len += n;
-    if (len == cap) rules = realloc(rules, cap *= 2);
+  if (del) {
+    len = delrule((char*)rules, argv[2], argv[3], find_last(argv[2], argv[3]));
+  } else {
+    FILE* f = fopen(argv[2], "rb");
+    if (!f) {
+      perror(argv[2]);
+      return 1;
+    }
+    for (size_t n; (n = fread(rules + len, 1, cap - len, f)) > 0;) {
+      len += n;
+      if (len == cap) rules = realloc(rules, cap *= 2);
+    }
+    fclose(f);
   }
-  fclose(f);
   if (len == 0) return 2;
 
   // The whole batch is built before the clock starts: the library's encoding is its own cost,
