@@ -195,7 +195,7 @@ export async function run(ctx) {
     measured: ratio(d.cli.median, d.library.median),
     met: d.cli.median / d.library.median >= 20,
     why:
-      'Bounded by the kernel, not by finding the rule: the floor, handed the handle and sending one DELRULE, pays most of the library’s time itself (the `netlink floor` column of row 3; here a delete commit costs milliseconds even in an empty chain, while an append costs tens of microseconds). The CLI can be at most (CLI time ÷ floor) faster-than-CLI away, which is below 20× on this kernel; the library is already within a small factor of the floor. Nothing in the library can close this; a kernel whose DELRULE commit is cheaper would.',
+      'Bounded by the kernel, not by finding the rule: the floor, handed the handle and sending one DELRULE, pays most of the library’s time itself (the `netlink floor` column of row 3; here a delete commit costs milliseconds even in an empty chain, while an append costs tens of microseconds). No writer can be more than (CLI ÷ floor) times faster than the CLI, and on this kernel that quotient is itself below 20× (row 3), so the target is out of reach for any implementation; what matters is the library / floor column. Nothing in the library can close this; a kernel whose DELRULE commit is cheaper would.',
   });
   sections.push({
     heading: 'Row 3 · delete by spec (nft)',
