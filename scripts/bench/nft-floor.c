@@ -9,6 +9,11 @@
 //   Opens a netfilter netlink socket, sends BATCH_BEGIN, every NFT_MSG_NEWRULE in the file and
 //   BATCH_END in one sendmsg, reads the error replies without waiting, closes the socket.
 //   One message is row 1 (append); N messages are row 2 (one transaction).
+//        nft-floor guarded MESSAGES_FILE
+//   The same batch with what the library adds for its guarantees, to apportion its gap to the
+//   floor: an NFT_MSG_GETGEN round trip first, that generation id in BATCH_BEGIN (a concurrent
+//   writer's commit fails the batch with ERESTART instead of being overrun), and NLM_F_ECHO on
+//   each rule (the kernel sends it back with its handle, for later deletes without a dump).
 //        nft-floor delete-last TABLE CHAIN
 //   Row 3: finds the handle of the chain's last rule (a dump, not timed: the floor is handed
 //   the handle, as a writer with a perfect cache would be), then times socket open + one batch
@@ -18,6 +23,7 @@
 // both sides hand the kernel the same rules. Only their sequence numbers are rewritten.
 // The table and chain must exist: a minimal batch does not create them.
 // Prints the timed part (socket open to close) in nanoseconds on stdout.
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
@@ -92,10 +98,33 @@ static size_t delrule(char* out, const char* table, const char* chain, uint64_t 
   return MNL_ALIGN(nlh->nlmsg_len);
 }
 
+static uint32_t genid;
+
+static int on_gen_attr(const struct nlattr* a, void* data) {
+  (void)data;
+  if (mnl_attr_get_type(a) == NFTA_GEN_ID) genid = ntohl(mnl_attr_get_u32(a));
+  return MNL_CB_OK;
+}
+
+static int on_gen(const struct nlmsghdr* nlh, void* data) {
+  return mnl_attr_parse(nlh, sizeof(struct nfgenmsg), on_gen_attr, data);
+}
+
+/** The ruleset's generation id: one GETGEN request and its reply. */
+static uint32_t get_gen(struct mnl_socket* nl) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, 0, 1);
+  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) die("getgen");
+  ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
+  if (n < 0 || mnl_cb_run(buf, n, 1, mnl_socket_get_portid(nl), on_gen, NULL) < 0) die("getgen reply");
+  return genid;
+}
+
 int main(int argc, char** argv) {
   int del = argc == 4 && strcmp(argv[1], "delete-last") == 0;
-  if (!del && !(argc == 3 && strcmp(argv[1], "batch") == 0)) {
-    fprintf(stderr, "usage: nft-floor batch MESSAGES_FILE | delete-last TABLE CHAIN\n");
+  int guarded = argc == 3 && strcmp(argv[1], "guarded") == 0;
+  if (!del && !guarded && !(argc == 3 && strcmp(argv[1], "batch") == 0)) {
+    fprintf(stderr, "usage: nft-floor batch|guarded MESSAGES_FILE | delete-last TABLE CHAIN\n");
     return 2;
   }
   size_t cap = 1 << 16, len = 0;
@@ -120,10 +149,12 @@ int main(int argc, char** argv) {
   // measured on its side; the floor is what the kernel needs from any writer.
   size_t total = len + 2 * MNL_SOCKET_BUFFER_SIZE;
   char* batch = malloc(total);
-  uint32_t seq = 1;
-  size_t off = 0;
-  struct nlmsghdr* nlh = nftnl_batch_begin(batch, seq++);
-  off += nlh->nlmsg_len;
+  // BATCH_BEGIN goes in last (a guarded batch carries the generation id read after the clock
+  // starts), in a slot of its own size: with the id it is 4 + 4 bytes longer.
+  const size_t begin_slot = MNL_ALIGN(sizeof(struct nlmsghdr)) + MNL_ALIGN(sizeof(struct nfgenmsg)) + (guarded ? MNL_ATTR_HDRLEN + 4 : 0);
+  uint32_t seq = 2;
+  size_t off = begin_slot;
+  struct nlmsghdr* nlh;
   for (size_t at = 0; at < len;) {
     struct nlmsghdr* m = (struct nlmsghdr*)(rules + at);
     if (m->nlmsg_len < sizeof *m || at + m->nlmsg_len > len) {
@@ -132,6 +163,7 @@ int main(int argc, char** argv) {
     }
     memcpy(batch + off, m, m->nlmsg_len);
     ((struct nlmsghdr*)(batch + off))->nlmsg_seq = seq++;
+    if (guarded) ((struct nlmsghdr*)(batch + off))->nlmsg_flags |= NLM_F_ECHO;
     off += MNL_ALIGN(m->nlmsg_len);
     at += MNL_ALIGN(m->nlmsg_len);
   }
@@ -142,6 +174,8 @@ int main(int argc, char** argv) {
   struct mnl_socket* nl = mnl_socket_open(NETLINK_NETFILTER);
   if (!nl) die("mnl_socket_open");
   if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) die("mnl_socket_bind");
+  nlh = nftnl_batch_begin(batch, 1);
+  if (guarded) mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(get_gen(nl)));
   // A large transaction is one message larger than the default send buffer (as the library
   // and iptables-nft-restore do).
   if (off > (1 << 17)) {
