@@ -23,15 +23,19 @@ export const groups = [
     rows: '4, 5, 6 (countBy part), 7 (countBy part)',
     load: () => import('./conntrack.mjs'),
   },
-  // ---- placeholders: to be filled in when these backends land on main -------------------------
   {
     id: 'nft',
     rows: '1, 2, 3 (nf_tables)',
+    load: () => import('./nft.mjs'),
+  },
+  // ---- placeholders: to be filled in when these backends land on main -------------------------
+  {
+    id: 'nftables-native',
+    rows: '1 (native nftables form)',
     load: null,
     todo:
-      'NOT WRITTEN YET (the nf_tables backend landed; interim figures without the floor: `node --import tsx scripts/measure-nft.ts`, in docs/nft.md). Row 1: library vs `iptables-nft -A` vs a minimal netlink batch ' +
-      '(floor, a C program beside iptc-floor.c using libmnl/libnftnl), with 0/1k/10k rules, plus the native nftables form in its ' +
-      'own table beside a 10k-rule iptables table; row 2: 1k/10k in one transaction vs `iptables-nft-restore --noflush`; ' +
-      'row 3: delete by spec with 10k rules vs `iptables-nft -D` (target ≥20×).',
+      'NOT WRITTEN YET (the native nftables form of issue 5 §6 has not landed: `backend` is legacy, nft or auto). Row 1: one update of ' +
+      "a connlimit rule in the library's own table (a dynamic set with `ct count over N`) beside an empty iptables ruleset and beside a " +
+      '10k-rule one, plus its netlink floor (nft-floor.c on the same messages); target: the same cost in both.',
   },
 ];
