@@ -42,9 +42,10 @@ namespace {
 // kernel refuse the batch with ERESTART; iptables-nft re-reads and retries without bound, we
 // give up after this many and report BUSY. Between attempts we wait a random time that grows
 // with the attempt (capped): retrying at once, ten writers on a 2,000-rule table kept losing
-// the same race, and 343 of 10,000 operations ended BUSY after 8 immediate attempts
-// (scripts/stress-concurrency.mjs --backend nft). The wait is on the worker thread.
-constexpr int kCommitAttempts = 16;
+// the same race: of 10,000 operations (scripts/stress-concurrency.mjs --backend nft), 343
+// ended BUSY after 8 immediate attempts, 56 after 16 with the wait, 4 after 32. The worst case
+// before BUSY is about 3 s of waiting, on the worker thread.
+constexpr int kCommitAttempts = 32;
 constexpr int kBackoffCapUs = 100'000;
 constexpr int kDumpAttempts = 8;
 constexpr size_t kRecvSize = 1 << 17;
