@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { binding } from './binding';
 import { fromNative, invalid, type NativeErrorContext } from './errors';
-import { prefixOption, toNativeFilter, type ConntrackFilter } from './conntrack';
+import { ownObject, prefixOption, toNativeFilter, type ConntrackFilter } from './conntrack';
 import type { NativeConntrackWatch, NativeWatchBatch, NativeWatchOptions } from './native-types';
 import { describe } from './rule/validate';
 
@@ -98,7 +98,8 @@ export const TEST_STALL = Symbol.for('connlimit.test.stallMs');
  * @internal
  */
 export function normalizeWatchOptions(netnsPath: string | null, options: WatchOptions): NativeWatchOptions {
-  if (options === null || typeof options !== 'object') invalid('options', `must be an object, got ${describe(options)}`);
+  const raw = options;
+  options = ownObject(options, 'options');
   const { key = 'source', mask, mask6, threshold, updates, receiveBuffer, ...filter } = options;
   for (const k of Object.keys(filter)) if (!FILTER_KEYS.includes(k)) invalid(k, `unknown watch option (known: ${[...FILTER_KEYS, ...WATCH_KEYS].join(', ')})`);
   if (key !== 'source' && key !== 'destination') invalid('key', `must be 'source' or 'destination', got ${describe(key)}`);
@@ -107,7 +108,7 @@ export function normalizeWatchOptions(netnsPath: string | null, options: WatchOp
   const mask4 = v6only ? 32 : prefixOption(mask, 'mask', 32, 32);
   const prefix6 = prefixOption(mask6 ?? (v6only ? mask : undefined), mask6 === undefined && v6only ? 'mask' : 'mask6', 128, 128);
   const followUpdates = updates ?? (filter.state !== undefined || filter.mark !== undefined || filter.status !== undefined);
-  return { netns: netnsPath, filter: nf, key, mask4, mask6: prefix6, updates: followUpdates, ...deliveryOptions({ threshold, updates, receiveBuffer }, options) };
+  return { netns: netnsPath, filter: nf, key, mask4, mask6: prefix6, updates: followUpdates, ...deliveryOptions({ threshold, updates, receiveBuffer }, raw) };
 }
 
 /** The options a rule watch shares with a filter watch. @internal */
@@ -121,7 +122,14 @@ export function deliveryOptions(
   if (o.updates !== undefined && typeof o.updates !== 'boolean') invalid('updates', `must be a boolean, got ${describe(o.updates)}`);
   const buffer = o.receiveBuffer ?? DEFAULT_RECEIVE_BUFFER;
   if (!Number.isInteger(buffer) || buffer < 4096 || buffer > 1 << 30) invalid('receiveBuffer', `must be a whole number of bytes 4096-1073741824, got ${describe(buffer)}`);
-  const stall = (raw as { [TEST_STALL]?: unknown })[TEST_STALL];
+  // Read from the caller's object (the private copy keeps string keys only); a trap that throws
+  // here is a caller that is not a test.
+  let stall: unknown;
+  try {
+    stall = (raw as { [TEST_STALL]?: unknown })[TEST_STALL];
+  } catch {
+    stall = undefined;
+  }
   return { threshold: o.threshold ?? 0, receiveBuffer: buffer, ...(typeof stall === 'number' ? { testStallMs: stall } : {}) };
 }
 

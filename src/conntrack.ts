@@ -13,6 +13,7 @@ import { maskToPrefix, parseAddress } from './rule/address';
 import { toNativeRule } from './rule/index';
 import { isProtocolName, protocolNumber, protocolWord } from './rule/names';
 import type { Family, ListedRule, Negatable, PortSpec, Protocol, RuleSpec } from './rule/types';
+import { snapshot } from './rule/snapshot';
 import { describe } from './rule/validate';
 import { ConntrackWatch, deliveryOptions, normalizeWatchOptions, type WatchOptions } from './conntrack-watch';
 import { resolveNetns } from './netns';
@@ -130,6 +131,25 @@ export interface ListOptions {
 
 const FILTER_KEYS = ['family', 'protocol', 'source', 'destination', 'sport', 'dport', 'state', 'mark', 'zone', 'status'];
 
+/**
+ * A private copy of a caller's filter or options object, taken before anything reads it: a
+ * getter or Proxy trap that throws becomes ERR_CONNLIMIT_INVALID naming the field instead of
+ * escaping as a bare Error, and cannot answer differently to the validator and the encoder.
+ * Arrays are refused: `[]` has no keys and would pass as the empty filter, which delete()
+ * takes as "every entry".
+ * @internal
+ */
+export function ownObject<T>(value: T, path: string): T {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) invalid(path, `must be an object, got ${describe(value)}`);
+  return snapshot(value, path);
+}
+
+/** The rule of countFor/watchFor: iptables syntax, a spec, or a listed rule's spec (copied first, as above). */
+function ruleInput(rule: string | RuleSpec | ListedRule): string | RuleSpec {
+  const r = typeof rule === 'object' && rule !== null ? snapshot(rule, 'rule') : rule;
+  return typeof r === 'object' && r !== null && 'text' in r && 'rule' in r ? (r as ListedRule).rule : (r as string | RuleSpec);
+}
+
 function unwrap<T>(v: Negatable<T>): { value: T; not: boolean } {
   if (typeof v === 'object' && v !== null && 'not' in (v as object) && Object.keys(v as object).length === 1) {
     return { value: (v as { not: T }).not, not: true };
@@ -153,7 +173,7 @@ function familyCode(f: Family | undefined): 0 | 2 | 10 {
 export function toNativeFilter(filter: ConntrackFilter, allowed: readonly string[] = FILTER_KEYS): NativeCtFilter {
   const issues: ValidationIssue[] = [];
   const bad = (p: string, message: string) => issues.push({ path: p, message });
-  if (filter === null || typeof filter !== 'object') invalid('filter', `must be an object, got ${describe(filter)}`);
+  filter = ownObject(filter, 'filter');
   for (const k of Object.keys(filter)) if (!allowed.includes(k)) bad(k, `unknown filter field (known: ${allowed.join(', ')})`);
 
   const out: NativeCtFilter = {
@@ -323,7 +343,7 @@ export class Conntrack {
    * @example const ct = await Conntrack.open({ netns: 'edge' });
    */
   static async open(options: ConntrackOptions = {}): Promise<Conntrack> {
-    if (options === null || typeof options !== 'object') invalid('options', 'must be an object');
+    options = ownObject(options, 'options');
     for (const k of Object.keys(options)) if (k !== 'netns') invalid(k, 'unknown option (known: netns)');
     const ct = new Conntrack(resolveNetns(options.netns));
     try {
@@ -378,7 +398,7 @@ export class Conntrack {
    * @example await ct.countBy({ key: 'source', mask: 24, protocol: 'tcp', dport: 80 }); // Map { '10.1.2.0/24' => 7 }
    */
   async countBy(options: CountByOptions = {}): Promise<Map<string, number>> {
-    if (options === null || typeof options !== 'object') invalid('options', 'must be an object');
+    options = ownObject(options, 'options');
     const { key = 'source', mask, mask6, top, ...filter } = options;
     if (key !== 'source' && key !== 'destination') invalid('key', `must be 'source' or 'destination', got ${describe(key)}`);
     const nf = toNativeFilter(filter);
@@ -413,8 +433,10 @@ export class Conntrack {
    * @example await ct.countFor('-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT'); // Map { '10.0.0.7' => { count: 2, limit: 2, headroom: 0 } }
    */
   async countFor(rule: string | RuleSpec | ListedRule, options: { family?: Family } = {}): Promise<Map<string, RuleCount>> {
+    options = ownObject(options, 'options');
+    for (const k of Object.keys(options)) if (k !== 'family') invalid(k, 'unknown option (known: family)');
     const family = options.family ?? 'ipv4';
-    const input = typeof rule === 'object' && rule !== null && 'text' in rule && 'rule' in rule ? (rule as ListedRule).rule : (rule as string | RuleSpec);
+    const input = ruleInput(rule);
     const native = toNativeRule(input, family);
     const { filter, key, prefix, limit } = ruleFilter(native, family);
     const r = await this.call(() => this.native.countBy(filter, key, family === 'ipv4' ? prefix : 32, family === 'ipv6' ? prefix : 128, 0));
@@ -488,12 +510,13 @@ export class Conntrack {
     options: { family?: Family; threshold?: number; receiveBuffer?: number } = {},
   ): ConntrackWatch {
     this.assertOpen();
-    if (options === null || typeof options !== 'object') invalid('options', `must be an object, got ${describe(options)}`);
+    const raw = options;
+    options = ownObject(options, 'options');
     for (const k of Object.keys(options)) if (!['family', 'threshold', 'receiveBuffer'].includes(k)) invalid(k, 'unknown option (known: family, threshold, receiveBuffer)');
     const family = options.family ?? 'ipv4';
-    const input = typeof rule === 'object' && rule !== null && 'text' in rule && 'rule' in rule ? (rule as ListedRule).rule : (rule as string | RuleSpec);
+    const input = ruleInput(rule);
     const { filter, key, prefix, limit } = ruleFilter(toNativeRule(input, family), family);
-    const delivery = deliveryOptions({ threshold: options.threshold ?? (limit > 0 ? limit : undefined), receiveBuffer: options.receiveBuffer }, options);
+    const delivery = deliveryOptions({ threshold: options.threshold ?? (limit > 0 ? limit : undefined), receiveBuffer: options.receiveBuffer }, raw);
     return new ConntrackWatch(
       this.netns,
       { netns: this.netns, filter, key, mask4: family === 'ipv4' ? prefix : 32, mask6: family === 'ipv6' ? prefix : 128, updates: true, ...delivery },

@@ -229,6 +229,16 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
     return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no rule at that position in chain '${e.detail}'`, base);
   }
   if (name === 'EEXIST') return new ExistsError('ERR_CONNLIMIT_EXISTS', `${where}: already exists`, base);
+  // nf_tables has no ELOOP since Linux 6.x: a jump loop is caught by the depth limit
+  // (nft_chain_validate, NFT_JUMP_STACK_SIZE) and comes back as EMLINK on the rule that closes
+  // it. Only a chain deletion's EBUSY means 'still referenced' (native maps that one to EMLINK
+  // with detail 'chain NAME'); on a rule it is the loop, as iptables-nft's 'Too many links'.
+  if (e.op === 'nft commit' && (name === 'ELOOP' || (name === 'EMLINK' && (e.detail ?? '').startsWith('rule ')))) {
+    return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused ${table}: a jump (-j/-g) in ${e.detail ?? 'this commit'} closes a loop of chains, or nests them deeper than 16`, {
+      ...base,
+      hint: 'remove the jump that closes the loop; nothing was applied',
+    });
+  }
   if (name === 'EMLINK') {
     return new InUseError('ERR_CONNLIMIT_IN_USE', `${where}: the chain is still referenced by a rule`, { ...base, hint: 'delete the rules that jump to it first' });
   }
@@ -268,6 +278,14 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
       // our table replace and our counter update, the kernel took our table and refused only
       // the counters, with EINVAL too (test/73; iptables itself reports the same).
       hint: "'dmesg | tail' names the extension and why (a data size the kernel doesn't expect, a target outside the table or chain it allows); if 'dmesg' says nothing, another program wrote the table without the xtables lock at the same moment and the change may have been applied: list to see",
+    });
+  }
+  if (e.op === 'nft commit' && name === 'EINVAL') {
+    // The detail names the batch message (rule CHAIN, chain NAME) and carries the kernel's
+    // extended-ack text when it sent one (NLMSGERR_ATTR_MSG); the batch is all-or-nothing.
+    return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused ${e.detail ?? 'a message'} of this commit to ${table} (EINVAL)`, {
+      ...base,
+      hint: "nothing was applied; 'dmesg | tail' names the extension and why when the refusal came from a match's or target's checkentry",
     });
   }
   const detail = e.detail ? `: ${e.detail}` : '';

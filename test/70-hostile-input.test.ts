@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Reliability: hostile and malformed input at every public entry point. Each bad input gets
-// ERR_CONNLIMIT_INVALID (a ValidationError), and the kernel tables, as iptables-legacy-save
-// prints them, are the same before and after. Then a seeded fuzz loop: random typed specs and
+// ERR_CONNLIMIT_INVALID (a ValidationError), and the kernel tables, as iptables-legacy-save (or
+// iptables-nft-save, for the nft backend) prints them, are the same before and after. The
+// conntrack entry points (filters of list/countBy/delete/watch, rules of countFor/watchFor) get
+// the same treatment against `conntrack -L`. Then a seeded fuzz loop: random typed specs and
 // random iptables-syntax strings never crash or throw anything but a ValidationError, and a
 // sample of what passes validation is applied in a namespace, where the kernel must take every
 // one (no invalid blob reaches it) and the CLI must print it as we render it.
 // The long form is scripts/fuzz.mjs (FUZZ_SEED, FUZZ_ITERATIONS).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Firewall, parseRule, renderRule, type Family, type RuleInput, type RuleSpec } from '../src/index';
+import { Conntrack, Firewall, parseRule, renderRule, type Backend, type Family, type RuleInput, type RuleSpec } from '../src/index';
 import { randomSpec, randomText, rng } from './helpers/fuzz-gen';
 import { createNetns, type Netns } from './helpers/netns';
 
 /** The filter tables of both families as the CLI prints them, without timestamps and counters. */
-async function tables(ns: Netns): Promise<string> {
+async function tables(ns: Netns, backend: Backend = 'legacy'): Promise<string> {
   const out: string[] = [];
-  for (const cmd of ['iptables-legacy-save', 'ip6tables-legacy-save']) {
+  for (const cmd of backend === 'nft' ? ['iptables-nft-save', 'ip6tables-nft-save'] : ['iptables-legacy-save', 'ip6tables-legacy-save']) {
     const r = await ns.run(cmd, ['-t', 'filter']);
     out.push(r.stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n').replace(/\[\d+:\d+\]/g, '[0:0]'));
   }
@@ -298,17 +300,198 @@ const BAD_OPTIONS: unknown[] = [
   trap,
 ];
 
-test('bad input at every entry point: ERR_CONNLIMIT_INVALID, and the tables are unchanged', async () => {
+for (const backend of ['legacy', 'nft'] as Backend[]) {
+  test(`${backend}: bad input at every entry point: ERR_CONNLIMIT_INVALID, and the tables are unchanged`, async () => {
+    const ns = await createNetns();
+    try {
+      const fw4 = await Firewall.open({ netns: ns.name, backend });
+      const fw6 = await Firewall.open({ family: 'ipv6', netns: ns.name, backend });
+      for (const fw of [fw4, fw6]) {
+        await fw.createChain('LIMITS');
+        await fw.append('INPUT', '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -m comment --comment keep -j REJECT');
+        await fw.append('LIMITS', '-j RETURN');
+      }
+      const before = await tables(ns, backend);
+      let count = 0;
+      const wrong: string[] = [];
+      const expectInvalid = async (what: string, fn: () => unknown) => {
+        count++;
+        const r = await outcome(fn);
+        if (r.code !== 'ERR_CONNLIMIT_INVALID') wrong.push(`${what}: ${r.code} ${r.message}`);
+      };
+
+      for (const [label, rule, family] of BAD_RULES) {
+        const fw = family === 'ipv4' ? fw4 : fw6;
+        for (const [entry, call] of RULE_ENTRY_POINTS) {
+          if (entry === 'parseRule' && typeof rule !== 'string') continue;
+          if (entry === 'delete' && typeof rule === 'number') continue; // a position: see BAD_POSITIONS
+          await expectInvalid(`${entry}(${label})`, () => call(fw, rule, family));
+        }
+        assert.is(await tables(ns, backend), before, `tables changed after ${label}`);
+      }
+      for (const chain of BAD_CHAINS) {
+        for (const [entry, call] of CHAIN_ENTRY_POINTS) await expectInvalid(`${entry}(chain ${String(chain)})`, () => call(fw4, chain));
+      }
+      for (const p of BAD_POSITIONS) {
+        for (const [entry, call] of POSITION_ENTRY_POINTS) {
+          if (entry === 'delete' && typeof p === 'object' && p !== null && !Array.isArray(p)) continue; // {} is a rule there: the empty one
+          await expectInvalid(`${entry}(position ${String(p)})`, () => call(fw4, p));
+        }
+      }
+      for (const [label, call] of OTHER) await expectInvalid(label, () => call(fw4));
+      // Options never reach a backend: once is enough.
+      for (const [i, o] of backend === 'legacy' ? [...BAD_OPTIONS.entries()] : []) {
+        await expectInvalid(`Firewall.open(BAD_OPTIONS[${i}])`, async () => {
+          const fw = await Firewall.open(o as never);
+          await fw.close();
+        });
+      }
+      assert.is(await tables(ns, backend), before, 'tables changed');
+      assert.equal(wrong, [], `not a ValidationError:\n${wrong.join('\n')}`);
+      assert.ok(count >= 200, `only ${count} bad inputs`);
+      // Nothing leaked into Object.prototype from the pollution-shaped inputs.
+      assert.is(({} as Record<string, unknown>).polluted, undefined);
+      assert.is(({} as Record<string, unknown>).x, undefined);
+      assert.is(({} as Record<string, unknown>).table, undefined);
+      // The handles still work after all that.
+      await fw4.append('INPUT', '-p tcp --dport 7 -j DROP');
+      assert.is((await fw4.list('INPUT')).length, 2);
+      await fw4.close();
+      await fw6.close();
+      console.log(`  ${backend}: ${count} bad inputs, ${BAD_RULES.length} distinct bad rules`);
+    } finally {
+      await ns.destroy();
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conntrack: bad filters through every entry point that takes one, bad rules through the two
+// that take a rule, bad options of both. None may reach the kernel: `conntrack -L` (timeouts
+// aside, they tick) is the same before and after, and delete() removed nothing.
+
+const BAD_FILTERS: unknown[] = [
+  null,
+  'tcp',
+  42,
+  [],
+  { source: '10.0.0.1; reboot' },
+  { source: '$(id)' },
+  { source: '`id`' },
+  { source: '10.0.0.1\0' },
+  { source: '10.0.0.1\n10.0.0.2' },
+  { destination: '10.0.0.1 && reboot' },
+  { source: '10.0.0.0/33' },
+  { source: '10.0.0.0/-1' },
+  { source: '2001:db8::/129' },
+  { source: '10.0.0.1', family: 'ipv6' },
+  { destination: '2001:db8::1', family: 'ipv4' },
+  { source: '10.0.0.1', destination: '2001:db8::1' },
+  { source: '999.0.0.1' },
+  { source: 167772161 },
+  { source: ['10.0.0.1'] },
+  { source: { toString: () => '10.0.0.1' } },
+  { protocol: 'tcp; reboot' },
+  { protocol: 'tcp\0' },
+  { protocol: 'nope' },
+  { protocol: 'TCP ' },
+  { protocol: 'tcp', dport: 65536 },
+  { protocol: 'tcp', dport: -1 },
+  { protocol: 'tcp', dport: 1.5 },
+  { protocol: 'tcp', dport: NaN },
+  { protocol: 'tcp', dport: '22' },
+  { protocol: 'tcp', dport: '22; reboot' },
+  { protocol: 'tcp', sport: 2 ** 32 + 22 },
+  { protocol: 'tcp', dport: [1024, 1] },
+  { protocol: 'tcp', dport: [1, 70000] },
+  { protocol: 'icmp', dport: 22 },
+  { mark: -1 },
+  { mark: 2 ** 32 },
+  { mark: 1.5 },
+  { mark: '1' },
+  { mark: { value: 1 } },
+  { mark: { value: 1, mask: 2 ** 32 } },
+  { mark: { value: -1, mask: 1 } },
+  { zone: -1 },
+  { zone: 65536 },
+  { zone: 1.5 },
+  { zone: '0' },
+  { state: 'NOPE' },
+  { state: 'ESTABLISHED; reboot' },
+  { state: ['ESTABLISHED', 'X\0'] },
+  { status: 'NOPE' },
+  { status: ['ASSURED', 5] },
+  { family: 'ipv5' },
+  { family: 4 },
+  { frobnicate: 1 },
+  JSON.parse('{"__proto__": {"zone": 5}}'),
+  JSON.parse('{"__proto__": {"polluted": 1}, "protocol": "tcp"}'),
+  JSON.parse('{"constructor": {"prototype": {"polluted": 1}}}'),
+  throwing('source'),
+  throwing('zone'),
+  trap,
+  cyclic,
+];
+
+// Options that only some entry points take; the filter part is fine.
+const BAD_COUNT_BY: unknown[] = [{ mask: 33 }, { mask: -1 }, { mask: 1.5 }, { mask6: 129 }, { top: 0 }, { top: -1 }, { top: 1.5 }, { top: '5' }, { key: 'sport' }, { key: 'source; reboot' }];
+const BAD_WATCH: unknown[] = [{ threshold: 0 }, { threshold: -1 }, { threshold: 1.5 }, { receiveBuffer: 10 }, { receiveBuffer: 2 ** 40 }, { updates: 'yes' }, { mask: 33 }, { key: 'x' }];
+const GOOD_RULE = '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT';
+const BAD_CT_RULES: unknown[] = [
+  '-p tcp --dport 22 -j REJECT',
+  '-p tcp --dport 22 -m connlimit --connlimit-above 2 -j REJECT; reboot',
+  '-p tcp --dport 22 -m connlimit --connlimit-above 2 -j REJECT\0',
+  '-p tcp --dport 65536 -m connlimit --connlimit-above 2 -j REJECT',
+  '-m connlimit --connlimit-above 2 --connlimit-mask 33 -j REJECT',
+  '-m connlimit --connlimit-above -1 -j REJECT',
+  '-m connlimit --connlimit-above $(id) -j REJECT',
+  '',
+  null,
+  5,
+  {},
+  { connlimit: { above: 2 } },
+  JSON.parse('{"__proto__": {"connlimit": {"above": 2}}}'),
+  throwing('connlimit'),
+  trap,
+];
+const BAD_RULE_OPTIONS: unknown[] = [null, 'ipv4', { family: 'ipv5' }, { family: 6 }, { frobnicate: 1 }, throwing('family'), trap];
+
+const FILTER_ENTRY_POINTS: Array<[string, (ct: Conntrack, f: unknown) => unknown]> = [
+  ['toArray', (ct, f) => ct.toArray(f as never)],
+  ['list', async (ct, f) => {
+    for await (const _ of ct.list(f as never)) break;
+  }],
+  ['countBy', (ct, f) => ct.countBy(f as never)],
+  ['delete', (ct, f) => ct.delete(f as never)],
+  ['watch', (ct, f) => watchOnce(ct.watch(f as never))],
+];
+
+/** Awaits a watch that should not have been made, and closes it so it cannot outlive the test. */
+async function watchOnce(w: { ready: Promise<void>; close(): Promise<void>; on(e: string, f: () => void): unknown }): Promise<void> {
+  w.on('error', () => {});
+  try {
+    await w.ready;
+  } finally {
+    await w.close();
+  }
+}
+
+/** `conntrack -L` sorted, without the ticking timeout column. */
+async function ctTable(ns: Netns): Promise<string> {
+  const r = await ns.run('conntrack', ['-L']);
+  return r.stdout.split('\n').map((l) => l.replace(/^(\S+\s+\d+\s+)\d+ /, '$1')).filter(Boolean).sort().join('\n');
+}
+
+test('conntrack: bad filters, options and rules at every entry point: ERR_CONNLIMIT_INVALID, and conntrack -L unchanged', async () => {
   const ns = await createNetns();
   try {
-    const fw4 = await Firewall.open({ netns: ns.name });
-    const fw6 = await Firewall.open({ family: 'ipv6', netns: ns.name });
-    for (const fw of [fw4, fw6]) {
-      await fw.createChain('LIMITS');
-      await fw.append('INPUT', '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -m comment --comment keep -j REJECT');
-      await fw.append('LIMITS', '-j RETURN');
+    for (let i = 1; i <= 6; i++) {
+      await ns.run('conntrack', ['-I', '-s', `10.1.0.${i}`, '-d', '10.2.0.1', '-p', 'tcp', '--sport', String(40000 + i), '--dport', '22', '--state', 'ESTABLISHED', '-t', '600', '-u', 'ASSURED', '--mark', String(i), '--zone', String(i % 2)]);
     }
-    const before = await tables(ns);
+    await ns.run('conntrack', ['-I', '-s', '2001:db8::1', '-d', '2001:db8::2', '-p', 'udp', '--sport', '5353', '--dport', '53', '-t', '600']);
+    const before = await ctTable(ns);
+    assert.is(before.split('\n').length, 7, before);
+    const ct = await Conntrack.open({ netns: ns.name });
     let count = 0;
     const wrong: string[] = [];
     const expectInvalid = async (what: string, fn: () => unknown) => {
@@ -316,45 +499,35 @@ test('bad input at every entry point: ERR_CONNLIMIT_INVALID, and the tables are 
       const r = await outcome(fn);
       if (r.code !== 'ERR_CONNLIMIT_INVALID') wrong.push(`${what}: ${r.code} ${r.message}`);
     };
-
-    for (const [label, rule, family] of BAD_RULES) {
-      const fw = family === 'ipv4' ? fw4 : fw6;
-      for (const [entry, call] of RULE_ENTRY_POINTS) {
-        if (entry === 'parseRule' && typeof rule !== 'string') continue;
-        if (entry === 'delete' && typeof rule === 'number') continue; // a position: see BAD_POSITIONS
-        await expectInvalid(`${entry}(${label})`, () => call(fw, rule, family));
-      }
-      assert.is(await tables(ns), before, `tables changed after ${label}`);
+    for (const [i, f] of BAD_FILTERS.entries()) {
+      for (const [entry, call] of FILTER_ENTRY_POINTS) await expectInvalid(`${entry}(BAD_FILTERS[${i}])`, () => call(ct, f));
     }
-    for (const chain of BAD_CHAINS) {
-      for (const [entry, call] of CHAIN_ENTRY_POINTS) await expectInvalid(`${entry}(chain ${String(chain)})`, () => call(fw4, chain));
+    for (const [i, o] of BAD_COUNT_BY.entries()) await expectInvalid(`countBy(BAD_COUNT_BY[${i}])`, () => ct.countBy(o as never));
+    for (const [i, o] of BAD_WATCH.entries()) await expectInvalid(`watch(BAD_WATCH[${i}])`, () => watchOnce(ct.watch(o as never)));
+    for (const [i, r] of BAD_CT_RULES.entries()) {
+      await expectInvalid(`countFor(BAD_CT_RULES[${i}])`, () => ct.countFor(r as never));
+      await expectInvalid(`watchFor(BAD_CT_RULES[${i}])`, () => watchOnce(ct.watchFor(r as never)));
     }
-    for (const p of BAD_POSITIONS) {
-      for (const [entry, call] of POSITION_ENTRY_POINTS) {
-        if (entry === 'delete' && typeof p === 'object' && p !== null && !Array.isArray(p)) continue; // {} is a rule there: the empty one
-        await expectInvalid(`${entry}(position ${String(p)})`, () => call(fw4, p));
-      }
+    for (const [i, o] of [...BAD_RULE_OPTIONS, ...BAD_WATCH.filter((w) => !('mask' in (w as object) || 'key' in (w as object) || 'updates' in (w as object)))].entries()) {
+      await expectInvalid(`countFor(GOOD_RULE, options ${i})`, () => ct.countFor(GOOD_RULE, o as never));
+      await expectInvalid(`watchFor(GOOD_RULE, options ${i})`, () => watchOnce(ct.watchFor(GOOD_RULE, o as never)));
     }
-    for (const [label, call] of OTHER) await expectInvalid(label, () => call(fw4));
-    for (const [i, o] of BAD_OPTIONS.entries()) {
-      await expectInvalid(`Firewall.open(BAD_OPTIONS[${i}])`, async () => {
-        const fw = await Firewall.open(o as never);
-        await fw.close();
-      });
+    for (const [i, o] of BAD_FILTERS.slice(0, 4).entries()) {
+      await expectInvalid(`Conntrack.open(${i})`, async () => (await Conntrack.open(o as never)).close());
     }
-    assert.is(await tables(ns), before, 'tables changed');
+    for (const [i, o] of [{ netns: '$(id)' }, { netns: 'x\0y' }, { netns: 5 }, { frobnicate: 1 }, throwing('netns'), trap].entries()) {
+      await expectInvalid(`Conntrack.open(bad option ${i})`, async () => (await Conntrack.open(o as never)).close());
+    }
     assert.equal(wrong, [], `not a ValidationError:\n${wrong.join('\n')}`);
-    assert.ok(count >= 200, `only ${count} bad inputs`);
-    // Nothing leaked into Object.prototype from the pollution-shaped inputs.
+    assert.is(await ctTable(ns), before, 'the conntrack table changed');
+    assert.ok(count >= 300, `only ${count} bad inputs`);
     assert.is(({} as Record<string, unknown>).polluted, undefined);
-    assert.is(({} as Record<string, unknown>).x, undefined);
-    assert.is(({} as Record<string, unknown>).table, undefined);
-    // The handles still work after all that.
-    await fw4.append('INPUT', '-p tcp --dport 7 -j DROP');
-    assert.is((await fw4.list('INPUT')).length, 2);
-    await fw4.close();
-    await fw6.close();
-    console.log(`  ${count} bad inputs, ${BAD_RULES.length} distinct bad rules`);
+    assert.is(({} as Record<string, unknown>).zone, undefined);
+    // The handle still works, and the filters that were refused would have matched something.
+    assert.is(await ct.count(), 7);
+    assert.is((await ct.toArray({ protocol: 'tcp', dport: 22 })).length, 6);
+    await ct.close();
+    console.log(`  conntrack: ${count} bad inputs`);
   } finally {
     await ns.destroy();
   }

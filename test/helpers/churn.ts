@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Concurrent writers on one legacy table (test/71-concurrency, short; scripts/stress-concurrency.mjs,
-// long). Every actor appends and deletes its own uniquely-commented rules in a seeded order and
+// Concurrent writers on one table, per backend (test/71-concurrency, short;
+// scripts/stress-concurrency.mjs [--backend nft], long). Every actor appends and deletes its own uniquely-commented rules in a seeded order and
 // knows which of them must remain; at the end each must be in the table exactly once, nothing it
 // deleted may be, and the rules nobody touched must be byte-identical.
 //
 // Actors: async callers in this process (separate Firewall handles), worker_threads and child
-// processes loading the library, and shell loops of `iptables-legacy -w` — all on one namespace
-// and one private xtables lock file (lockPath for the library, XTABLES_LOCKFILE for the CLI).
+// processes loading the library, and shell loops of `iptables-legacy -w` (legacy) or
+// `iptables-nft` (nft) — all on one namespace. Legacy writers serialize on one private xtables
+// lock file (lockPath for the library, XTABLES_LOCKFILE for the CLI); nft writers take no lock at
+// all: each commit is one batch the kernel checks against the generation id it was built from,
+// so a writer that lost the race gets ERESTART and must re-read and redo (the library retries,
+// bounded; iptables-nft does the same). That retry path is what the nft form exercises.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Firewall } from '../../src/index';
+import { Firewall, type Backend } from '../../src/index';
 import { rng } from './fuzz-gen';
 import type { Netns } from './netns';
 
@@ -18,6 +22,8 @@ export interface ChurnPlan {
   actor: string;
   ops: number;
   seed: number;
+  /** Default 'legacy'. Part of the plan so that it travels to Workers and children as JSON. */
+  backend?: Backend;
 }
 
 /** One planned step: append rule `n`, or delete rule `n` appended earlier. */
@@ -58,7 +64,7 @@ export interface ActorResult {
 
 /** Runs one actor's plan through the library (used in this process, in Workers, in children). */
 export async function churnWithLibrary(p: ChurnPlan, netns: string, lockPath: string, fw?: Firewall): Promise<ActorResult> {
-  const own = fw ?? (await Firewall.open({ netns, lockPath, lockTimeoutMs: 120_000 }));
+  const own = fw ?? (await Firewall.open({ netns, lockPath, lockTimeoutMs: 120_000, backend: p.backend ?? 'legacy' }));
   const failures: string[] = [];
   for (const s of plan(p).steps) {
     const rule = ruleArgs(p.actor, s.n).join(' ');
@@ -112,9 +118,10 @@ function inChild(p: ChurnPlan, netns: string, lockPath: string): Promise<ActorRe
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** A shell loop of iptables-legacy -w inside the namespace, one process for the whole plan. */
+/** A shell loop of iptables-legacy -w (or iptables-nft) inside the namespace, one process for the whole plan. */
 async function inCli(p: ChurnPlan, ns: Netns, lockPath: string): Promise<ActorResult> {
-  const lines = plan(p).steps.map((s) => `iptables-legacy -w ${s.kind === 'append' ? '-A' : '-D'} INPUT ${ruleArgs(p.actor, s.n).map(shellQuote).join(' ')} || echo "FAIL ${s.kind} ${s.n} rc=$?"`);
+  const cmd = p.backend === 'nft' ? 'iptables-nft' : 'iptables-legacy -w';
+  const lines = plan(p).steps.map((s) => `${cmd} ${s.kind === 'append' ? '-A' : '-D'} INPUT ${ruleArgs(p.actor, s.n).map(shellQuote).join(' ')} || echo "FAIL ${s.kind} ${s.n} rc=$?"`);
   // The script goes in on stdin: as one -c argument it passes MAX_ARG_STRLEN (128 KiB) at 1,000 steps.
   const r = await ns.exec('sh', ['-s'], { input: `${lines.join('\n')}\n`, env: { ...process.env, XTABLES_LOCKFILE: lockPath }, timeoutMs: 600_000 });
   const failures = (r.stdout.match(/^FAIL .*$/gm) ?? []).map((l) => `${p.actor} ${l}`);
@@ -137,9 +144,9 @@ export interface StressReport {
   perActor: Record<string, number>;
 }
 
-/** `iptables-legacy-save -t filter` without timestamps and counters. */
-async function save(ns: Netns): Promise<string> {
-  const r = await ns.run('iptables-legacy-save', ['-t', 'filter']);
+/** `iptables-{legacy,nft}-save -t filter` without timestamps and counters. */
+export async function save(ns: Netns, backend: Backend = 'legacy'): Promise<string> {
+  const r = await ns.run(backend === 'nft' ? 'iptables-nft-save' : 'iptables-legacy-save', ['-t', 'filter']);
   return r.stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n').replace(/\[\d+:\d+\]/g, '[0:0]');
 }
 
@@ -147,9 +154,9 @@ async function save(ns: Netns): Promise<string> {
  * 4 async callers, 2 Workers, 2 child processes and 2 CLI loops, `totalOps` operations in all,
  * on `ns` with one private lock file. Returns what was found; the caller asserts.
  */
-export async function stress(ns: Netns, totalOps: number, lockPath: string, seed = 71): Promise<StressReport> {
+export async function stress(ns: Netns, totalOps: number, lockPath: string, seed = 71, backend: Backend = 'legacy'): Promise<StressReport> {
   // Rules nobody touches: in another chain, and in INPUT before everyone's.
-  const setup = await Firewall.open({ netns: ns.name, lockPath });
+  const setup = await Firewall.open({ netns: ns.name, lockPath, backend });
   await setup.transaction((tx) => {
     tx.createChain('UNTOUCHED');
     for (let i = 0; i < 20; i++) tx.append('UNTOUCHED', `-s 10.7.0.${i} -p tcp --dport ${i + 1} -m connlimit --connlimit-above ${i} -j DROP`);
@@ -157,11 +164,11 @@ export async function stress(ns: Netns, totalOps: number, lockPath: string, seed
     tx.append('FORWARD', '-m comment --comment sentinel-forward -j DROP');
   });
   await setup.close();
-  const untouched = (await save(ns)).split('\n').filter((l) => !l.startsWith('-A INPUT') || l.includes('sentinel'));
+  const untouched = (await save(ns, backend)).split('\n').filter((l) => !l.startsWith('-A INPUT') || l.includes('sentinel'));
 
   const kinds = ['async', 'async', 'async', 'async', 'worker', 'worker', 'child', 'child', 'cli', 'cli'];
   const per = Math.floor(totalOps / kinds.length);
-  const plans = kinds.map((k, i) => ({ kind: k, p: { actor: `${k}${i}`, ops: per, seed: seed * 100 + i } }));
+  const plans = kinds.map((k, i) => ({ kind: k, p: { actor: `${k}${i}`, ops: per, seed: seed * 100 + i, backend } }));
   const t0 = Date.now();
   const results = await Promise.all(
     plans.map(({ kind, p }) => {
@@ -173,7 +180,7 @@ export async function stress(ns: Netns, totalOps: number, lockPath: string, seed
   );
   const ms = Date.now() - t0;
 
-  const text = await save(ns);
+  const text = await save(ns, backend);
   const lines = text.split('\n');
   const comments = new Map<string, number>();
   for (const l of lines) {

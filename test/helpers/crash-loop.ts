@@ -5,22 +5,28 @@
 // generation. After each kill the chain must hold one whole generation (the last printed, or
 // the one after it if the kill came between commit and print), never a mix, and the xtables
 // lock must be free again.
+//
+// Per backend: legacy commits with one IPT_SO_SET_REPLACE setsockopt under the xtables lock; nft
+// commits one netlink batch (BATCH_BEGIN .. BATCH_END) that the kernel applies whole or not at
+// all, and a socket closed by the dying process before BATCH_END is abandoned by the kernel. The
+// same observation (iptables-nft-save for nft) proves both.
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execResult, type Netns } from './netns';
 import { bundleEnv, bundleLibrary } from './bundle';
 import { rng } from './fuzz-gen';
+import type { Backend } from '../../src/index';
 
 export const RULES = 300;
 
 /** The victim's source: reads the current generation, then commits g+1, g+2, ... forever. */
-function victimSource(bundle: string, netns: string, lockPath: string): string {
+function victimSource(bundle: string, netns: string, lockPath: string, backend: Backend): string {
   const index = JSON.stringify(bundle);
   return `
     const { Firewall } = require(${index});
     (async () => {
-      const fw = await Firewall.open({ netns: ${JSON.stringify(netns)}, lockPath: ${JSON.stringify(lockPath)}, lockTimeoutMs: 60000 });
+      const fw = await Firewall.open({ netns: ${JSON.stringify(netns)}, lockPath: ${JSON.stringify(lockPath)}, lockTimeoutMs: 60000, backend: ${JSON.stringify(backend)} });
       const first = (await fw.list('GEN'))[0];
       let g = first ? Number(/gen-(\\d+)-/.exec(first.text)[1]) : 0;
       console.log('ready ' + g);
@@ -45,8 +51,8 @@ export interface KillRound {
 }
 
 /** The generation the table holds, or a description of what is wrong with it. */
-async function observe(ns: Netns): Promise<{ gen: number } | { problem: string }> {
-  const text = (await ns.run('iptables-legacy-save', ['-t', 'filter'])).stdout;
+async function observe(ns: Netns, backend: Backend): Promise<{ gen: number } | { problem: string }> {
+  const text = (await ns.run(backend === 'nft' ? 'iptables-nft-save' : 'iptables-legacy-save', ['-t', 'filter'])).stdout;
   const gens = new Map<number, number>();
   const lines = text.split('\n').filter((l) => l.startsWith('-A GEN '));
   for (const l of lines) {
@@ -68,15 +74,15 @@ async function observe(ns: Netns): Promise<{ gen: number } | { problem: string }
  * `kills` rounds: start the victim, wait a random 0-maxDelayMs after it is ready, SIGKILL it,
  * check the table and the lock. Returns the rounds and the problems found.
  */
-export async function crashLoop(ns: Netns, lockPath: string, kills: number, seed = 72, maxDelayMs = 250): Promise<{ rounds: KillRound[]; problems: string[]; midCommitKills: number }> {
+export async function crashLoop(ns: Netns, lockPath: string, kills: number, seed = 72, maxDelayMs = 250, backend: Backend = 'legacy'): Promise<{ rounds: KillRound[]; problems: string[]; midCommitKills: number }> {
   const r = rng(seed);
   const bundle = bundleLibrary();
-  await ns.run('iptables-legacy', ['-w', '-N', 'GEN']);
+  await ns.run(backend === 'nft' ? 'iptables-nft' : 'iptables-legacy', ['-w', '-N', 'GEN']);
   const rounds: KillRound[] = [];
   const problems: string[] = [];
   let midCommitKills = 0;
   for (let round = 0; round < kills; round++) {
-    const child = spawn(process.execPath, ['-e', victimSource(bundle, ns.name, lockPath)], { stdio: ['ignore', 'pipe', 'pipe'], env: bundleEnv() });
+    const child = spawn(process.execPath, ['-e', victimSource(bundle, ns.name, lockPath, backend)], { stdio: ['ignore', 'pipe', 'pipe'], env: bundleEnv() });
     let out = '';
     let err = '';
     child.stderr.on('data', (d) => (err += d));
@@ -99,7 +105,7 @@ export async function crashLoop(ns: Netns, lockPath: string, kills: number, seed
     }
     const printed = [...out.matchAll(/(?:ready|committed) (\d+)/g)].map((m) => Number(m[1]));
     const lastPrinted = printed[printed.length - 1] ?? 0;
-    const o = await observe(ns);
+    const o = await observe(ns, backend);
     if ('problem' in o) {
       problems.push(`round ${round} (killed after ${delayMs} ms): ${o.problem}`);
       continue;
