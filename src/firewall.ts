@@ -220,7 +220,7 @@ export class Firewall {
     this.queueKey = `${o.backend}|${o.netnsPath ?? '-'}|${o.family}|${o.table}`;
     this.native =
       o.backend === 'nft'
-        ? (nft ?? new (binding().NftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath }))
+        ? (nft ?? new (binding().NftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs }))
         : new (binding().LegacyTable)({
             family: o.family,
             table: o.table,
@@ -257,7 +257,7 @@ export class Firewall {
 
   /** 'auto': probe both backends through an opened nf_tables handle, then keep it or switch to legacy. */
   private static async openAuto(o: CheckedOptions): Promise<Firewall> {
-    const nft = new (binding().NftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath });
+    const nft = new (binding().NftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs });
     const ctx = { table: o.table, family: o.family, netns: o.netnsPath, extensions: [] };
     let usage: NativeBackendUsage;
     try {

@@ -184,6 +184,8 @@ export interface NativeNftTableOptions {
   family: 'ipv4' | 'ipv6';
   table: string;
   netnsPath: string | null;
+  /** How long a commit keeps retrying while other writers keep changing the ruleset. */
+  lockTimeoutMs: number;
 }
 
 export interface NativeBinding {

@@ -31,7 +31,10 @@ NftTable::NftTable(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NftTable>(
   target_.family = FamilyFromJs(o.Get("family"));
   target_.table = o.Get("table").As<Napi::String>().Utf8Value();
   // No xtables lock: nf_tables batches are atomic and the generation id catches concurrent
-  // writers (iptables-nft takes no lock either).
+  // writers (iptables-nft takes no lock either). The timeout bounds how long a commit keeps
+  // retrying while they keep changing the ruleset.
+  auto timeout = o.Get("lockTimeoutMs");
+  if (timeout.IsNumber()) target_.lock_timeout_ms = timeout.As<Napi::Number>().Int32Value();
   auto ns = o.Get("netnsPath");
   if (ns.IsString()) netns_path_ = ns.As<Napi::String>().Utf8Value();
 }

@@ -39,13 +39,14 @@ namespace connlimit::core::nft {
 namespace {
 
 // A stale generation id (another writer committed between our read and our batch) makes the
-// kernel refuse the batch with ERESTART; iptables-nft re-reads and retries without bound, we
-// give up after this many and report BUSY. Between attempts we wait a random time that grows
-// with the attempt (capped): retrying at once, ten writers on a 2,000-rule table kept losing
-// the same race: of 10,000 operations (scripts/stress-concurrency.mjs --backend nft), 343
-// ended BUSY after 8 immediate attempts, 56 after 16 with the wait, 4 after 32. The worst case
-// before BUSY is about 3 s of waiting, on the worker thread.
-constexpr int kCommitAttempts = 32;
+// kernel refuse the batch with ERESTART; iptables-nft re-reads and retries without bound. We
+// retry for as long as the caller's lockTimeoutMs allows (at least kCommitAttempts times) and
+// then report BUSY: the same promise as the legacy backend's lock wait. Between attempts we
+// wait a random time that grows with the attempt (capped): retrying at once, ten writers on a
+// 2,000-rule table kept losing the same race: of 10,000 operations
+// (scripts/stress-concurrency.mjs --backend nft), 343 ended BUSY after 8 immediate attempts,
+// 56 after 16 with the wait, 4 after 32; a count alone was never enough under load.
+constexpr int kCommitAttempts = 8;
 constexpr int kBackoffCapUs = 100'000;
 constexpr int kDumpAttempts = 8;
 constexpr size_t kRecvSize = 1 << 17;
@@ -860,12 +861,14 @@ Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<
   if (!ns.ok()) return ns.error();
   auto s = OpenIn();
   if (!s.ok()) return s.error();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, t.lock_timeout_ms));
   for (int attempt = 1;; attempt++) {
     bool stale = false;
     Planner p(t, *s.value(), cache);
     auto r = p.Run(ops, &stale, attempt <= stale_attempts);
     if (attempts) *attempts = attempt;
-    if (r.ok() || !stale || attempt == kCommitAttempts) return r;
+    if (r.ok() || !stale) return r;
+    if (attempt >= kCommitAttempts && std::chrono::steady_clock::now() >= deadline) return r;
     if (attempt > stale_attempts) BackoffBeforeRetry(attempt);
   }
 }
