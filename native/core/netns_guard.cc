@@ -17,7 +17,8 @@ NetnsFd::~NetnsFd() {
   if (fd_ >= 0) close(fd_);
 }
 
-Result<int> OpenNetns(const std::string& path) {
+Result<std::shared_ptr<NetnsFd>> OpenNetns(const std::string& path) {
+  if (path.empty()) return std::shared_ptr<NetnsFd>();
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return KernelError{"open netns", errno, path};
   int type = ioctl(fd, NS_GET_NSTYPE);
@@ -26,7 +27,7 @@ Result<int> OpenNetns(const std::string& path) {
     close(fd);
     return KernelError{"open netns", err, path + " is not a network namespace"};
   }
-  return fd;
+  return std::make_shared<NetnsFd>(fd);
 }
 
 Result<NetnsGuard> NetnsGuard::Enter(int target_fd) {

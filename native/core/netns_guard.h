@@ -4,6 +4,7 @@
 // libiptc handle or socket, and goes back before it is handed back to libuv.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "core/result.h"
@@ -23,8 +24,9 @@ class NetnsFd {
   int fd_;
 };
 
-// Open `path` and check that it is a network namespace (NS_GET_NSTYPE).
-Result<int> OpenNetns(const std::string& path);
+// Open `path` and check that it is a network namespace (NS_GET_NSTYPE). An empty path is the
+// caller's own namespace: null, which NetnsGuard and the sockets take as "stay here".
+Result<std::shared_ptr<NetnsFd>> OpenNetns(const std::string& path);
 
 // RAII: this thread is in the target namespace while the guard lives. A guard for fd -1 does nothing.
 class NetnsGuard {

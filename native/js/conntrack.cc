@@ -133,11 +133,9 @@ Napi::Value Conntrack::Open(const Napi::CallbackInfo& info) {
         Value(), "connlimit:ctOpen",
         [path]() -> core::Result<Opened> {
           Opened o;
-          if (!path.empty()) {
-            auto fd = core::OpenNetns(path);
-            if (!fd.ok()) return fd.error();
-            o.netns = std::make_shared<core::NetnsFd>(fd.value());
-          }
+          auto opened = core::OpenNetns(path);
+          if (!opened.ok()) return opened.error();
+          o.netns = opened.take();
           auto s = ct::CtSocket::Open(o.netns);
           if (!s.ok()) return s.error();
           o.shared = std::make_shared<CtShared>();

@@ -59,13 +59,10 @@ Napi::Value LegacyTable::Open(const Napi::CallbackInfo& info) {
     return PromiseWorker<Opened>::Start(
         Value(), "connlimit:open",
         [target, path]() mutable -> core::Result<Opened> {
-          Opened ns;
-          if (!path.empty()) {
-            auto fd = core::OpenNetns(path);
-            if (!fd.ok()) return fd.error();
-            ns = std::make_shared<core::NetnsFd>(fd.value());
-            target.netns_fd = fd.value();
-          }
+          auto opened = core::OpenNetns(path);
+          if (!opened.ok()) return opened.error();
+          Opened ns = opened.take();
+          target.netns_fd = ns ? ns->fd() : -1;
           auto probe = legacy::ProbeTable(target);
           if (!probe.ok()) return probe.error();
           return ns;

@@ -25,18 +25,21 @@ Napi::Function NftTable::Define(Napi::Env env) {
 }
 
 NftTable::NftTable(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NftTable>(info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "connlimit internal: NftTable options");
-  auto o = info[0].As<Napi::Object>();
-  target_.family = FamilyFromJs(o.Get("family"));
-  target_.table = o.Get("table").As<Napi::String>().Utf8Value();
-  // No xtables lock: nf_tables batches are atomic and the generation id catches concurrent
-  // writers (iptables-nft takes no lock either). The timeout bounds how long a commit keeps
-  // retrying while they keep changing the ruleset.
-  auto timeout = o.Get("lockTimeoutMs");
-  if (timeout.IsNumber()) target_.lock_timeout_ms = timeout.As<Napi::Number>().Int32Value();
-  auto ns = o.Get("netnsPath");
-  if (ns.IsString()) netns_path_ = ns.As<Napi::String>().Utf8Value();
+  Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "connlimit internal: NftTable options");
+    auto o = info[0].As<Napi::Object>();
+    target_.family = FamilyFromJs(o.Get("family"));
+    target_.table = o.Get("table").As<Napi::String>().Utf8Value();
+    // No xtables lock: nf_tables batches are atomic and the generation id catches concurrent
+    // writers (iptables-nft takes no lock either). The timeout bounds how long a commit keeps
+    // retrying while they keep changing the ruleset.
+    auto timeout = o.Get("lockTimeoutMs");
+    if (timeout.IsNumber()) target_.lock_timeout_ms = timeout.As<Napi::Number>().Int32Value();
+    auto ns = o.Get("netnsPath");
+    if (ns.IsString()) netns_path_ = ns.As<Napi::String>().Utf8Value();
+    return Napi::Value();
+  });
 }
 
 core::TableTarget NftTable::Target() const {
@@ -53,112 +56,123 @@ std::optional<Napi::Promise> NftTable::Unusable(Napi::Env env) {
 }
 
 Napi::Value NftTable::Open(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (closed_) return *Unusable(env);
-  auto target = target_;
-  auto path = netns_path_;
-  using Opened = std::shared_ptr<core::NetnsFd>;
-  return PromiseWorker<Opened>::Start(
-      Value(), "connlimit:nft-open",
-      [target, path]() mutable -> core::Result<Opened> {
-        Opened ns;
-        if (!path.empty()) {
-          auto fd = core::OpenNetns(path);
-          if (!fd.ok()) return fd.error();
-          ns = std::make_shared<core::NetnsFd>(fd.value());
-          target.netns_fd = fd.value();
-        }
-        auto probe = nft::ProbeTable(target);
-        if (!probe.ok()) return probe.error();
-        return ns;
-      },
-      [this](Napi::Env e, Opened& ns) -> Napi::Value {
-        if (!closed_) {
-          netns_ = std::move(ns);
-          opened_ = true;
-        }
-        return e.Undefined();
-      });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (closed_) return *Unusable(env);
+    auto target = target_;
+    auto path = netns_path_;
+    using Opened = std::shared_ptr<core::NetnsFd>;
+    return PromiseWorker<Opened>::Start(
+        Value(), "connlimit:nft-open",
+        [target, path]() mutable -> core::Result<Opened> {
+          auto opened = core::OpenNetns(path);
+          if (!opened.ok()) return opened.error();
+          Opened ns = opened.take();
+          target.netns_fd = ns ? ns->fd() : -1;
+          auto probe = nft::ProbeTable(target);
+          if (!probe.ok()) return probe.error();
+          return ns;
+        },
+        [this](Napi::Env e, Opened& ns) -> Napi::Value {
+          if (!closed_) {
+            netns_ = std::move(ns);
+            opened_ = true;
+          }
+          return e.Undefined();
+        });
+  });
 }
 
 Napi::Value NftTable::Commit(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (auto p = Unusable(env)) return *p;
-  auto ops = std::make_shared<std::vector<core::Op>>(OpsFromJs(info[0], target_.family));
-  auto target = Target();
-  auto keep = netns_;  // the fd stays open while the worker runs, even if close() comes first
-  return PromiseWorker<std::vector<core::OpResult>>::Start(
-      Value(), "connlimit:nft-commit",
-      [target, ops, keep, cache = cache_]() { return nft::CommitOps(target, *ops, cache.get()); },
-      [](Napi::Env e, std::vector<core::OpResult>& r) -> Napi::Value { return OpResultsToJs(e, r); });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (auto p = Unusable(env)) return *p;
+    auto ops = std::make_shared<std::vector<core::Op>>(OpsFromJs(info[0], target_.family));
+    auto target = Target();
+    auto keep = netns_;  // the fd stays open while the worker runs, even if close() comes first
+    return PromiseWorker<std::vector<core::OpResult>>::Start(
+        Value(), "connlimit:nft-commit",
+        [target, ops, keep, cache = cache_]() { return nft::CommitOps(target, *ops, cache.get()); },
+        [](Napi::Env e, std::vector<core::OpResult>& r) -> Napi::Value { return OpResultsToJs(e, r); });
+  });
 }
 
 Napi::Value NftTable::List(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (auto p = Unusable(env)) return *p;
-  auto target = Target();
-  auto keep = netns_;
-  auto family = target_.family;
-  return PromiseWorker<std::vector<core::ListedChain>>::Start(
-      Value(), "connlimit:nft-list",
-      [target, keep]() { return nft::ListTable(target); },
-      [family](Napi::Env e, std::vector<core::ListedChain>& chains) -> Napi::Value { return ChainsToJs(e, chains, family); });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (auto p = Unusable(env)) return *p;
+    auto target = Target();
+    auto keep = netns_;
+    auto family = target_.family;
+    return PromiseWorker<std::vector<core::ListedChain>>::Start(
+        Value(), "connlimit:nft-list",
+        [target, keep]() { return nft::ListTable(target); },
+        [family](Napi::Env e, std::vector<core::ListedChain>& chains) -> Napi::Value { return ChainsToJs(e, chains, family); });
+  });
 }
 
 Napi::Value NftTable::Check(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (auto p = Unusable(env)) return *p;
-  if (!info[0].IsString()) throw Napi::TypeError::New(env, "connlimit internal: check chain");
-  auto chain = info[0].As<Napi::String>().Utf8Value();
-  auto rule = std::make_shared<core::RuleSpec>(RuleFromJs(info[1], target_.family));
-  auto target = Target();
-  auto keep = netns_;
-  return PromiseWorker<int>::Start(
-      Value(), "connlimit:nft-check",
-      [target, chain, rule, keep]() { return nft::FindRule(target, chain, *rule); },
-      [](Napi::Env e, int& index) -> Napi::Value { return Napi::Number::New(e, index); });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (auto p = Unusable(env)) return *p;
+    if (!info[0].IsString()) throw Napi::TypeError::New(env, "connlimit internal: check chain");
+    auto chain = info[0].As<Napi::String>().Utf8Value();
+    auto rule = std::make_shared<core::RuleSpec>(RuleFromJs(info[1], target_.family));
+    auto target = Target();
+    auto keep = netns_;
+    return PromiseWorker<int>::Start(
+        Value(), "connlimit:nft-check",
+        [target, chain, rule, keep]() { return nft::FindRule(target, chain, *rule); },
+        [](Napi::Env e, int& index) -> Napi::Value { return Napi::Number::New(e, index); });
+  });
 }
 
 Napi::Value NftTable::Usage(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (auto p = Unusable(env)) return *p;
-  auto target = Target();
-  auto keep = netns_;
-  return PromiseWorker<core::BackendUsage>::Start(
-      Value(), "connlimit:nft-usage",
-      [target, keep]() { return core::ProbeBackends(target); },
-      [](Napi::Env e, core::BackendUsage& u) -> Napi::Value {
-        auto o = Napi::Object::New(e);
-        o.Set("legacyTable", u.legacy_table);
-        o.Set("legacyRules", u.legacy_rules);
-        o.Set("nftTable", u.nft_table);
-        o.Set("nftRules", u.nft_rules);
-        return o;
-      });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (auto p = Unusable(env)) return *p;
+    auto target = Target();
+    auto keep = netns_;
+    return PromiseWorker<core::BackendUsage>::Start(
+        Value(), "connlimit:nft-usage",
+        [target, keep]() { return core::ProbeBackends(target); },
+        [](Napi::Env e, core::BackendUsage& u) -> Napi::Value {
+          auto o = Napi::Object::New(e);
+          o.Set("legacyTable", u.legacy_table);
+          o.Set("legacyRules", u.legacy_rules);
+          o.Set("nftTable", u.nft_table);
+          o.Set("nftRules", u.nft_rules);
+          return o;
+        });
+  });
 }
 
 Napi::Value NftTable::CommitStale(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (auto p = Unusable(env)) return *p;
-  auto ops = std::make_shared<std::vector<core::Op>>(OpsFromJs(info[0], target_.family));
-  int stale = info[1].As<Napi::Number>().Int32Value();
-  auto target = Target();
-  auto keep = netns_;
-  return PromiseWorker<int>::Start(
-      Value(), "connlimit:nft-commit",
-      [target, ops, keep, stale]() -> core::Result<int> {
-        int attempts = 0;
-        auto r = nft::CommitOps(target, *ops, nullptr, stale, &attempts);
-        if (!r.ok()) return r.error();
-        return attempts;
-      },
-      [](Napi::Env e, int& attempts) -> Napi::Value { return Napi::Number::New(e, attempts); });
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (auto p = Unusable(env)) return *p;
+    auto ops = std::make_shared<std::vector<core::Op>>(OpsFromJs(info[0], target_.family));
+    int stale = info[1].As<Napi::Number>().Int32Value();
+    auto target = Target();
+    auto keep = netns_;
+    return PromiseWorker<int>::Start(
+        Value(), "connlimit:nft-commit",
+        [target, ops, keep, stale]() -> core::Result<int> {
+          int attempts = 0;
+          auto r = nft::CommitOps(target, *ops, nullptr, stale, &attempts);
+          if (!r.ok()) return r.error();
+          return attempts;
+        },
+        [](Napi::Env e, int& attempts) -> Napi::Value { return Napi::Number::New(e, attempts); });
+  });
 }
 
 Napi::Value NftTable::Close(const Napi::CallbackInfo& info) {
-  closed_ = true;
-  netns_.reset();
-  return info.Env().Undefined();
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    closed_ = true;
+    netns_.reset();
+    return info.Env().Undefined();
+  });
 }
 
 }  // namespace connlimit::js

@@ -73,12 +73,9 @@ WatcherStats Watcher::Stats() const {
 }
 
 Result<Unit> Watcher::Open() {
-  std::shared_ptr<NetnsFd> netns;
-  if (!options_.netns_path.empty()) {
-    auto fd = OpenNetns(options_.netns_path);
-    if (!fd.ok()) return fd.error();
-    netns = std::make_shared<NetnsFd>(fd.value());
-  }
+  auto opened = OpenNetns(options_.netns_path);
+  if (!opened.ok()) return opened.error();
+  std::shared_ptr<NetnsFd> netns = opened.take();
   // Subscribe before the dump: an event that races the dump is then queued, not lost.
   auto events = EventSocket::Open(netns, options_.updates, options_.receive_buffer);
   if (!events.ok()) return events.error();
