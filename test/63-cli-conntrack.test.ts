@@ -142,7 +142,11 @@ test('watch --json: NDJSON changes and crossings as entries come and go; SIGTERM
       await ns.run('conntrack', ['-I', '-p', 'tcp', '-s', '10.0.0.1', '-d', '10.9.0.1', '--sport', '2', '--dport', '443', '--state', 'ESTABLISHED', '-t', '600']);
       await w.waitFor((ls) => ls.some((l) => JSON.parse(l).type === 'above'), 'an above line');
       await ns.run('conntrack', ['-D', '-p', 'tcp', '-s', '10.0.0.1']);
-      await w.waitFor((ls) => ls.some((l) => JSON.parse(l).type === 'change' && JSON.parse(l).count === 0), 'the drop to 0');
+      // The 'below' line may arrive in a later stdout chunk than the drop to 0: wait for both.
+      await w.waitFor(
+        (ls) => ls.some((l) => JSON.parse(l).type === 'change' && JSON.parse(l).count === 0) && ls.some((l) => JSON.parse(l).type === 'below'),
+        'the drop to 0 and the below line',
+      );
       const events = w.lines.map((l) => JSON.parse(l)).filter((e) => e.type !== 'ready');
       for (const e of events) assert.ok(typeof e.time === 'string' && e.key === '10.0.0.1', JSON.stringify(e));
       const above = events.find((e) => e.type === 'above');
