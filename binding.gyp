@@ -28,6 +28,7 @@
         "native/js/ct_convert.cc",
         "native/js/ct_watch.cc",
         "native/core/nft/chain_codec.cc",
+        "native/core/nft/nl_socket.cc",
         "native/core/nft/nft_table.cc",
         "native/core/nft/rule_codec.cc"
       ],

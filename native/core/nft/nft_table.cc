@@ -27,6 +27,7 @@
 #include "core/legacy/entry_codec.h"
 #include "core/netns_guard.h"
 #include "core/nft/chain_codec.h"
+#include "core/nft/nl_socket.h"
 #include "core/nft/rule_codec.h"
 
 // Dump-and-reset of rule counters (kernel 6.3+, include/uapi/linux/netfilter/nf_tables.h);
@@ -48,158 +49,9 @@ namespace {
 // 56 after 16 with the wait, 4 after 32; a count alone was never enough under load.
 constexpr int kCommitAttempts = 8;
 constexpr int kBackoffCapUs = 100'000;
-constexpr int kDumpAttempts = 8;
-constexpr size_t kRecvSize = 1 << 17;
 // At most this many rules of one batch are echoed back (about 450 bytes each, well inside the
 // default 208 KiB receive buffer).
 constexpr size_t kMaxEchoedRules = 256;
-
-using Message = std::vector<uint8_t>;
-
-KernelError SysError(const std::string& op, const std::string& detail = "") { return KernelError{op, errno, detail, -1}; }
-
-// (errno, extended ack text) of an NLMSG_ERROR; errno 0 for an ACK.
-std::pair<int, std::string> ErrorOf(const struct nlmsghdr* nlh) {
-  const auto* err = static_cast<const struct nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-  if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof *err)) return {EBADMSG, ""};
-  int e = -err->error;
-  std::string text;
-  if (e != 0 && (nlh->nlmsg_flags & NLM_F_ACK_TLVS)) {
-    size_t off = sizeof *err;
-    if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) off += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
-    const char* p = static_cast<const char*>(mnl_nlmsg_get_payload(nlh)) + off;
-    const char* end = reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len;
-    int left = static_cast<int>(end - p);
-    for (auto* a = reinterpret_cast<const struct nlattr*>(p); left > 0 && mnl_attr_ok(a, left);) {
-      if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG) text = mnl_attr_get_str(a);
-      left -= static_cast<int>(MNL_ALIGN(a->nla_len));
-      a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
-    }
-  }
-  return {e, text};
-}
-
-// One NETLINK_NETFILTER socket, created in the caller's (already entered) namespace.
-class Socket {
- public:
-  static Result<std::unique_ptr<Socket>> Open() {
-    struct mnl_socket* nl = mnl_socket_open(NETLINK_NETFILTER);
-    if (!nl) return SysError("nft socket");
-    std::unique_ptr<Socket> s(new Socket(nl));
-    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) return SysError("nft socket", "bind");
-    int one = 1;
-    // The kernel's own words for a refusal (NLMSGERR_ATTR_MSG), without echoing our message back.
-    mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof one);
-    mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof one);
-    s->portid_ = mnl_socket_get_portid(nl);
-    return s;
-  }
-  ~Socket() { mnl_socket_close(nl_); }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-
-  uint32_t NextSeq() { return ++seq_; }
-
-  // Send one request and collect its replies until DONE (dump), the single reply (get), or an error.
-  Result<std::vector<Message>> Request(const Message& req, bool dump, const std::string& what, bool* interrupted = nullptr) {
-    const auto* rh = reinterpret_cast<const struct nlmsghdr*>(req.data());
-    uint32_t seq = rh->nlmsg_seq;
-    if (mnl_socket_sendto(nl_, req.data(), req.size()) < 0) return SysError(what);
-    std::vector<Message> out;
-    std::vector<uint8_t> buf(kRecvSize);
-    for (;;) {
-      ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
-      if (n < 0) return SysError(what);
-      int left = static_cast<int>(n);
-      for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left);
-           nlh = mnl_nlmsg_next(nlh, &left)) {
-        if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid_) continue;  // a late reply to an earlier request
-        if (nlh->nlmsg_type == NLMSG_ERROR) {
-          auto [e, text] = ErrorOf(nlh);
-          if (e == 0) return out;
-          return KernelError{what, e, text, -1};
-        }
-        if (nlh->nlmsg_type == NLMSG_DONE) return out;
-        if (interrupted && (nlh->nlmsg_flags & NLM_F_DUMP_INTR)) *interrupted = true;
-        const auto* p = reinterpret_cast<const uint8_t*>(nlh);
-        out.emplace_back(p, p + nlh->nlmsg_len);
-        if (!dump) return out;
-      }
-    }
-  }
-
-  // A dump that the kernel marked inconsistent (the ruleset changed mid-dump) is redone.
-  Result<std::vector<Message>> Dump(const std::function<Message(uint32_t)>& build, const std::string& what) {
-    for (int attempt = 1;; attempt++) {
-      bool interrupted = false;
-      auto r = Request(build(NextSeq()), true, what, &interrupted);
-      if (!r.ok() && r.error().errnum == EINTR && attempt < kDumpAttempts) continue;
-      if (!r.ok() || !interrupted || attempt == kDumpAttempts) return r;
-    }
-  }
-
-  Result<uint32_t> GetGen() {
-    Message req(MNL_SOCKET_BUFFER_SIZE);
-    auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETGEN, AF_UNSPEC, 0, NextSeq());
-    req.resize(nlh->nlmsg_len);
-    auto r = Request(req, false, "nft getgen");
-    if (!r.ok()) return r.error();
-    if (r.value().empty()) return KernelError{"nft getgen", EBADMSG, "no reply", -1};
-    const auto* reply = reinterpret_cast<const struct nlmsghdr*>(r.value()[0].data());
-    uint32_t gen = 0;
-    int left = static_cast<int>(reply->nlmsg_len - mnl_nlmsg_size(sizeof(struct nfgenmsg)));
-    const auto* a = static_cast<const struct nlattr*>(mnl_nlmsg_get_payload_offset(reply, sizeof(struct nfgenmsg)));
-    for (; mnl_attr_ok(a, left); a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len))) {
-      left -= static_cast<int>(MNL_ALIGN(a->nla_len));
-      if (mnl_attr_get_type(a) == NFTA_GEN_ID) gen = ntohl(mnl_attr_get_u32(a));
-    }
-    return gen;
-  }
-
-  // Sends one batch; errors come back as NLMSG_ERRORs carrying the failing message's sequence
-  // number, all queued before sendmsg returns (nfnetlink runs the batch in our context), so
-  // they are read without waiting, as iptables-nft does. First error wins.
-  Result<Unit> SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
-                         std::vector<uint64_t>* echoed) {
-    int size = static_cast<int>(batch.size()) + (1 << 16);
-    // A large transaction is one message stream larger than the default send buffer.
-    if (batch.size() > (1 << 17)) setsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
-    if (mnl_socket_sendto(nl_, batch.data(), batch.size()) < 0) return SysError("nft commit");
-    std::vector<uint8_t> buf(kRecvSize);
-    std::optional<KernelError> first;
-    for (;;) {
-      ssize_t n = recv(mnl_socket_get_fd(nl_), buf.data(), buf.size(), MSG_DONTWAIT);
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        if (errno == EINTR) continue;
-        // ENOBUFS: replies were dropped, so whether the batch was applied is unknown.
-        if (!first) first = SysError("nft commit", "reading the batch's replies; the outcome is unknown");
-        break;
-      }
-      int left = static_cast<int>(n);
-      for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left);
-           nlh = mnl_nlmsg_next(nlh, &left)) {
-        if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE) && nlh->nlmsg_pid == portid_) {
-          const auto* p = reinterpret_cast<const uint8_t*>(nlh);
-          auto echo = DecodeRuleMessage(Family::kIpv4, p, nlh->nlmsg_len);  // only the handle is read
-          echoed->push_back(echo.ok() ? echo.value().handle : 0);
-          continue;
-        }
-        if (nlh->nlmsg_type != NLMSG_ERROR) continue;
-        auto [e, text] = ErrorOf(nlh);
-        if (e != 0 && !first) first = error_for(nlh->nlmsg_seq, e, text);
-      }
-    }
-    if (first) return *first;
-    return Unit{};
-  }
-
- private:
-  explicit Socket(struct mnl_socket* nl) : nl_(nl) {}
-  struct mnl_socket* nl_;
-  uint32_t portid_ = 0;
-  uint32_t seq_ = 0;
-};
 
 Message GetTableRequest(Family family, const std::string& table, uint32_t seq) {
   std::unique_ptr<struct nftnl_table, void (*)(const struct nftnl_table*)> t(nftnl_table_alloc(), nftnl_table_free);

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// One NETLINK_NETFILTER socket for nf_tables requests and batches (libmnl): requests with their
+// replies, dumps redone when the kernel marks them inconsistent, the generation id, and batches
+// whose errors map back to the failing message. Shared by every writer of nf_tables tables.
+#pragma once
+
+#include <libmnl/libmnl.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+
+namespace connlimit::core::nft {
+
+// A dump the kernel marked inconsistent (NLM_F_DUMP_INTR) is redone up to this many times.
+constexpr int kDumpAttempts = 8;
+
+using Message = std::vector<uint8_t>;
+
+KernelError SysError(const std::string& op, const std::string& detail = "");
+
+// (errno, extended ack text) of an NLMSG_ERROR; errno 0 for an ACK.
+std::pair<int, std::string> ErrorOf(const struct nlmsghdr* nlh);
+
+// One NETLINK_NETFILTER socket, created in the caller's (already entered) namespace; it stays
+// bound to that namespace for its whole life.
+class Socket {
+ public:
+  static Result<std::unique_ptr<Socket>> Open();
+  ~Socket();
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  uint32_t NextSeq() { return ++seq_; }
+
+  // Send one request and collect its replies until DONE (dump), the single reply (get), or an error.
+  Result<std::vector<Message>> Request(const Message& req, bool dump, const std::string& what, bool* interrupted = nullptr);
+
+  // A dump that the kernel marked inconsistent (the ruleset changed mid-dump) is redone.
+  Result<std::vector<Message>> Dump(const std::function<Message(uint32_t)>& build, const std::string& what);
+
+  Result<uint32_t> GetGen();
+
+  // Sends one batch; errors come back as NLMSG_ERRORs carrying the failing message's sequence
+  // number, all queued before sendmsg returns (nfnetlink runs the batch in our context), so
+  // they are read without waiting, as iptables-nft does. First error wins. The handles of
+  // echoed NEWRULE messages are appended to `echoed` in batch order.
+  Result<Unit> SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
+                         std::vector<uint64_t>* echoed);
+
+ private:
+  explicit Socket(struct mnl_socket* nl) : nl_(nl) {}
+  struct mnl_socket* nl_;
+  uint32_t portid_ = 0;
+  uint32_t seq_ = 0;
+};
+
+}  // namespace connlimit::core::nft
