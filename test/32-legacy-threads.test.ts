@@ -24,10 +24,10 @@ function threadNamespaces(): Set<string> {
 test('after many calls into a namespace, every thread of the process is still in its own', () =>
   withNetns(async (ns) => {
     const own = readlinkSync('/proc/self/ns/net');
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     // Concurrent calls on several tables occupy several pool threads at once.
-    const fw6 = await Firewall.open({ family: 'ipv6', netns: ns.name });
-    const raw = await Firewall.open({ table: 'raw', netns: ns.name });
+    const fw6 = await Firewall.open({ backend: 'legacy', family: 'ipv6', netns: ns.name });
+    const raw = await Firewall.open({ backend: 'legacy', table: 'raw', netns: ns.name });
     await Promise.all(
       Array.from({ length: 30 }, (_, i) => [
         fw.append('INPUT', `-p tcp --dport ${1000 + i} -j DROP`),
@@ -44,7 +44,7 @@ test('after many calls into a namespace, every thread of the process is still in
 
 test('a large transaction runs off the main thread: the event loop turns while it is in flight', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     let turns = 0;
     let inFlight = true;
     const spin = () => {
@@ -70,7 +70,7 @@ test('the addon loads and works inside a Worker, which can be terminated mid-ope
       require('tsx/cjs');
       const { Firewall } = require(workerData.index);
       (async () => {
-        const fw = await Firewall.open({ netns: workerData.netns });
+        const fw = await Firewall.open({ backend: 'legacy', netns: workerData.netns });
         await fw.append('INPUT', '-p tcp --dport 4242 -m connlimit --connlimit-above 3 -j DROP');
         parentPort.postMessage((await fw.list('INPUT')).map((r) => r.text));
         // Keep working until terminated.
@@ -87,7 +87,7 @@ test('the addon loads and works inside a Worker, which can be terminated mid-ope
     const code = await worker.terminate();
     assert.is(code, 1);
     // The process goes on; the table is intact.
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     assert.is((await fw.list('INPUT')).length, 1);
     await fw.close();
   }));
