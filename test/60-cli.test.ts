@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Layer 6: the `connlimit` command. Every command runs in a throwaway namespace and its effect
 // is read back with the iptables CLI (the oracle; commands read back with iptables-legacy-save
-// name --backend legacy); its --json output is compared with what the
+// name --backend legacy, the default being auto); its --json output is compared with what the
 // library's API returns for the same state; bad usage ends with the right exit code and one
 // line on stderr.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { systemIptablesBackend } from '../src/backend-detect';
 import { Firewall } from '../src/index';
 import { execResult, withNetns, type ExecResult, type Netns } from './helpers/netns';
 
@@ -56,7 +57,7 @@ test('add, insert at a position and rm write what iptables-legacy -A/-I/-D write
       assert.equal(await savedRules(ours), await savedRules(theirs));
 
       const rm = await ok(['rm', '--backend', 'legacy', '--netns', ours.name, '--json', 'INPUT', ...LIMIT_HTTP]);
-      assert.equal(JSON.parse(rm.stdout), { ok: true, position: 4 });
+      assert.equal(JSON.parse(rm.stdout), { ok: true, position: 4, backend: 'legacy' });
       await ok(['rm', '--backend', 'legacy', '--netns', ours.name, 'INPUT', '1']);
       await theirs.run('iptables-legacy', ['-D', 'INPUT', ...LIMIT_HTTP]);
       await theirs.run('iptables-legacy', ['-D', 'INPUT', '1']);
@@ -86,6 +87,26 @@ test('--backend nft writes what iptables-nft -A writes', () =>
       assert.equal((await rules(ours)).filter((l) => l.startsWith('-A')), []);
     })));
 
+test('without --backend: auto, where the system iptables looks (iptables-nft here); --json names it', () =>
+  withNetns(async (ns) => {
+    const expected = systemIptablesBackend() ?? 'nft';
+    const add = await ok(['add', '--netns', ns.name, '--json', 'INPUT', ...LIMIT_SSH]);
+    assert.equal(JSON.parse(add.stdout), { ok: true, backend: expected });
+    const saved = (await ns.run(`iptables-${expected}-save`)).stdout;
+    assert.ok(saved.includes('-A INPUT -p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-above 2 '), saved);
+    const save = JSON.parse((await ok(['save', '--netns', ns.name, '--json'])).stdout);
+    assert.equal([save.backend, save.chains.find((c: { name: string }) => c.name === 'INPUT').rules.length], [expected, 1]);
+  }));
+
+test('without --backend in a namespace with legacy rules only: legacy', () =>
+  withNetns(async (ns) => {
+    await ns.run('iptables-legacy', ['-A', 'INPUT', '-j', 'ACCEPT']);
+    const add = await ok(['add', '--netns', ns.name, '--json', 'INPUT', ...LIMIT_SSH]);
+    assert.equal(JSON.parse(add.stdout), { ok: true, backend: 'legacy' });
+    assert.is((await savedRules(ns)).filter((l) => l.startsWith('-A')).length, 2);
+    assert.is((await ns.run('nft', ['list', 'ruleset'])).stdout.trim(), '', 'nothing written to nf_tables');
+  }));
+
 test('ensure appends once; check answers with its exit code', () =>
   withNetns(async (ns) => {
     assert.is((await ok(['ensure', '--backend', 'legacy', '--netns', ns.name, 'INPUT', ...LIMIT_SSH])).stdout.trim(), 'added');
@@ -94,7 +115,7 @@ test('ensure appends once; check answers with its exit code', () =>
 
     const present = await cli(['check', '--backend', 'legacy', '--netns', ns.name, '--json', 'INPUT', ...LIMIT_SSH]);
     assert.is(present.code, 0);
-    assert.equal(JSON.parse(present.stdout), { exists: true });
+    assert.equal(JSON.parse(present.stdout), { exists: true, backend: 'legacy' });
     const absent = await cli(['check', '--backend', 'legacy', '--netns', ns.name, 'INPUT', ...LIMIT_HTTP]);
     assert.is(absent.code, 1);
     assert.is(absent.stdout.trim(), 'absent');
@@ -143,7 +164,7 @@ test('save prints the table as iptables-legacy-save does; flush empties a chain 
 test('our long options may follow the rule; after -- everything is the rule', () =>
   withNetns(async (ns) => {
     const r = await ok(['add', 'INPUT', ...LIMIT_SSH, '--netns', ns.name, '--backend', 'legacy', '--json']);
-    assert.equal(JSON.parse(r.stdout), { ok: true });
+    assert.equal(JSON.parse(r.stdout), { ok: true, backend: 'legacy' });
     await ok(['add', '--backend', 'legacy', '--netns', ns.name, '--', 'INPUT', '-m', 'comment', '--comment', 'x', '-j', 'ACCEPT']);
     assert.is((await savedRules(ns)).filter((l) => l.startsWith('-A')).length, 2);
   }));
