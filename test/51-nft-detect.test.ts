@@ -58,8 +58,11 @@ test('auto: rules in both backends is an error naming both, not a guess', () =>
   withNetns(async (ns) => {
     await ns.run('iptables-legacy', ['-w', '-A', 'INPUT', '-j', 'ACCEPT']);
     await ns.run('iptables-nft', ['-A', 'INPUT', '-j', 'ACCEPT']);
+    // The nf_tables rules are counted past the first only for this message: a user chain and 3 rules.
+    await ns.run('iptables-nft', ['-N', 'MORE']);
+    for (const port of ['1', '2']) await ns.run('iptables-nft', ['-A', 'MORE', '-p', 'tcp', '--dport', port, '-j', 'DROP']);
     const e = await rejects(Firewall.open({ backend: 'auto', netns: ns.name }), 'ERR_CONNLIMIT_BACKEND_CONFLICT');
-    assert.match(e.message, /iptables-legacy \(1\) and iptables-nft \(1\)/);
+    assert.match(e.message, /iptables-legacy \(1\) and iptables-nft \(4\)/);
     // Explicit backends still open.
     const legacy = await Firewall.open({ backend: 'legacy', netns: ns.name, lockPath: `/tmp/connlimit-test-${process.pid}.lock` });
     const nft = await Firewall.open({ backend: 'nft', netns: ns.name });

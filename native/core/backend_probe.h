@@ -14,7 +14,8 @@ struct BackendUsage {
   bool legacy_table = false;  // the x_tables table exists in the namespace
   unsigned legacy_rules = 0;  // its rules plus its user chains
   bool nft_table = false;     // the iptables-nft table (family ip/ip6) exists
-  unsigned nft_rules = 0;     // its rules plus its user chains
+  unsigned nft_rules = 0;     // its user chains plus its rules; the rules counted only up to the
+                              // first, unless the legacy table has some too (the conflict names both)
 };
 
 Result<BackendUsage> ProbeBackends(const TableTarget& target);

@@ -42,23 +42,25 @@ export async function run(ctx) {
   const rows = [];
   const targets = [];
   const k = (n) => (n >= 1000 ? `${n / 1000}k` : String(n));
-  for (const size of ctx.quick ? [100] : [100, 10000]) {
+  const sizes = ctx.quick ? [100] : [100, 10000];
+  const auto = {};
+  for (const size of sizes) {
     for (const [where, tool, picks] of [['nf_tables', 'iptables-nft-restore', 'nft'], ['x_tables', 'iptables-legacy-restore', 'legacy']]) {
       const label = `${k(size)} rules in ${where}`;
       ctx.log(`row 9: Firewall.open, default beside explicit, ${label}`);
       const r = await openRow(ctx, withRules(tool, size), ctx.quick ? 5 : size >= 10000 ? 31 : 301);
-      const same = r[picks];
-      rows.push([label, picks, cell(r.auto), cell(r.nft), cell(r.legacy), ratio(r.auto.median, same.median), r.auto.n]);
-      targets.push({
-        target: `the default open (auto, picks ${picks}) within 2× of an explicit ${picks} open, ${label}`,
-        measured: ratio(r.auto.median, same.median),
-        met: r.auto.median / same.median <= 2,
-        why:
-          picks === 'legacy'
-            ? 'Picking legacy costs a whole nf_tables open and dump before the legacy open: two handles where an explicit backend makes one. Name the backend where open latency matters.'
-            : 'The probe dumps the nf_tables table (whose rules it counts) before the open completes; an explicit nft open reads nothing.',
-      });
+      (auto[picks] ??= []).push(r.auto);
+      rows.push([label, picks, cell(r.auto), cell(r.nft), cell(r.legacy), ratio(r.auto.median, r[picks].median), r.auto.n]);
     }
+  }
+  if (sizes.length > 1) {
+    const [small, big] = auto.nft;
+    targets.push({
+      target: `the default open of a ${k(sizes[1])}-rule nf_tables table within 2× of a ${k(sizes[0])}-rule one (detection does not grow with the table)`,
+      measured: ratio(big.median, small.median),
+      met: big.median / small.median <= 2,
+      why: 'The probe reads one batch of the rule dump whatever the table holds; what grows is elsewhere in the open (not profiled in this run).',
+    });
   }
   return {
     sections: [
@@ -66,7 +68,8 @@ export async function run(ctx) {
         heading: "Row 9 · Firewall.open: the default ('auto') beside an explicit backend",
         table: table(['namespace', 'auto picks', 'default (auto)', "backend: 'nft'", "backend: 'legacy'", 'auto / the one it picks', 'n'], rows),
         notes: [
-          'Each call is `await (await Firewall.open(options)).close()` on filter/ipv4, the three variants interleaved in one namespace per row. default: no `backend` option, so the table is read in both backends first (docs/nft.md, `backend: \'auto\'`); when it picks nft the probe\'s handle is the one returned, when it picks legacy the probe is closed and a legacy handle opened. An explicit open enters the namespace and probes the table of its own backend once; the default adds a count of the rules in both backends (one nf_tables dump of the table, one x_tables read when that table exists) and, when it picks legacy, the legacy open.',
+          'Picking legacy reads the x_tables table twice (libiptc counts its rules, then the legacy open reads it again), and costs an nf_tables probe besides: about twice an explicit legacy open on a big table. Name the backend where open latency matters.',
+          'Each call is `await (await Firewall.open(options)).close()` on filter/ipv4, the three variants interleaved in one namespace per row. default: no `backend` option, so the table is read in both backends first (docs/nft.md, `backend: \'auto\'`); when it picks nft the probe\'s handle is the one returned, when it picks legacy the probe is closed and a legacy handle opened. An explicit open enters the namespace and probes the table of its own backend once; the default adds a count of both tables (the x_tables one through libiptc when it exists; the nf_tables chains, and its rule dump only to the first rule, since the kernel resumes every batch of a rule dump from the start of the chain and a whole dump of 10k rules takes about 350 ms) and, when it picks legacy, the legacy open.',
         ],
       },
     ],

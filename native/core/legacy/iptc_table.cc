@@ -292,6 +292,21 @@ Result<int> FindIn(const TableTarget& t, const std::string& chain, const RuleSpe
 }
 
 template <typename Api>
+Result<unsigned> Count(const TableTarget& t) {
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  auto handle = Open<Api>(t);
+  if (!handle.ok()) return handle.error();
+  struct xtc_handle* h = handle.value().get();
+  unsigned n = 0;
+  for (const char* c = Api::first_chain(h); c; c = Api::next_chain(h)) {
+    if (!Api::builtin(c, h)) n++;
+    for (auto* e = Api::first_rule(c, h); e; e = Api::next_rule(e, h)) n++;
+  }
+  return n;
+}
+
+template <typename Api>
 Result<Unit> Probe(const TableTarget& t) {
   auto ns = NetnsGuard::Enter(t.netns_fd);
   if (!ns.ok()) return ns.error();
@@ -312,6 +327,10 @@ Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<
 
 Result<std::vector<ListedChain>> ListTable(const TableTarget& t) {
   return t.family == Family::kIpv4 ? List<Ip4tc>(t) : List<Ip6tc>(t);
+}
+
+Result<unsigned> CountRulesAndUserChains(const TableTarget& t) {
+  return t.family == Family::kIpv4 ? Count<Ip4tc>(t) : Count<Ip6tc>(t);
 }
 
 Result<int> FindRule(const TableTarget& t, const std::string& chain, const RuleSpec& rule) {

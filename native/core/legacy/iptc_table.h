@@ -33,6 +33,10 @@ Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::ve
 // Every chain and rule of the table, decoded.
 Result<std::vector<ListedChain>> ListTable(const TableTarget& target);
 
+// How many rules and user chains the table holds, counted without decoding a rule (what
+// `backend: 'auto'` needs). iptc_init instantiates a missing table: ask only for one that exists.
+Result<unsigned> CountRulesAndUserChains(const TableTarget& target);
+
 // 0-based index of the first rule in `chain` equal in meaning to `rule`, or -1.
 Result<int> FindRule(const TableTarget& target, const std::string& chain, const RuleSpec& rule);
 
