@@ -40,6 +40,13 @@ test('auto (asked for, and the default): legacy-only namespace picks legacy, nft
     }
     // Probing created no nf_tables table.
     assert.is((await ns.run('nft', ['list', 'ruleset'])).stdout.trim(), '');
+    // A user chain alone is use too (ipv6 here), even beside an empty nf_tables table.
+    await ns.run('ip6tables-nft', ['-N', 'GONE']);
+    await ns.run('ip6tables-nft', ['-X', 'GONE']);
+    await ns.run('ip6tables-legacy', ['-w', '-N', 'ONLY']);
+    const fw6 = await Firewall.open({ family: 'ipv6', netns: ns.name, lockPath });
+    assert.is(fw6.backend, 'legacy');
+    await fw6.close();
   });
   await withNetns(async (ns) => {
     await ns.run('iptables-nft', ['-A', 'INPUT', '-p', 'tcp', '--dport', '22', '-j', 'DROP']);
@@ -58,11 +65,13 @@ test('auto: rules in both backends is an error naming both, not a guess', () =>
   withNetns(async (ns) => {
     await ns.run('iptables-legacy', ['-w', '-A', 'INPUT', '-j', 'ACCEPT']);
     await ns.run('iptables-nft', ['-A', 'INPUT', '-j', 'ACCEPT']);
-    // The nf_tables rules are counted past the first only for this message: a user chain and 3 rules.
-    await ns.run('iptables-nft', ['-N', 'MORE']);
+    // Rules are counted past the first only for this message: a user chain and 2 rules in
+    // x_tables, a user chain and 3 rules in nf_tables.
+    for (const tool of ['iptables-legacy', 'iptables-nft']) await ns.run(tool, ['-w', '-N', 'MORE']);
+    await ns.run('iptables-legacy', ['-w', '-A', 'MORE', '-j', 'DROP']);
     for (const port of ['1', '2']) await ns.run('iptables-nft', ['-A', 'MORE', '-p', 'tcp', '--dport', port, '-j', 'DROP']);
     const e = await rejects(Firewall.open({ backend: 'auto', netns: ns.name }), 'ERR_CONNLIMIT_BACKEND_CONFLICT');
-    assert.match(e.message, /iptables-legacy \(1\) and iptables-nft \(4\)/);
+    assert.match(e.message, /iptables-legacy \(3\) and iptables-nft \(4\)/);
     // Explicit backends still open.
     const legacy = await Firewall.open({ backend: 'legacy', netns: ns.name, lockPath: `/tmp/connlimit-test-${process.pid}.lock` });
     const nft = await Firewall.open({ backend: 'nft', netns: ns.name });
