@@ -66,7 +66,7 @@ const validateMs = Date.now() - t0;
 const ns = await createNetns();
 let applied = 0;
 try {
-  const fws = { ipv4: await Firewall.open({ netns: ns.name }), ipv6: await Firewall.open({ family: 'ipv6', netns: ns.name }) };
+  const fws = { ipv4: await Firewall.open({ backend: 'legacy', netns: ns.name }), ipv6: await Firewall.open({ backend: 'legacy', family: 'ipv6', netns: ns.name }) };
   for (const fw of Object.values(fws)) await fw.createChain('LIMITS');
   for (let start = 0; start < sample.length; start += 200) {
     for (const a of sample.slice(start, start + 200)) {

@@ -14,7 +14,7 @@ const cycles = Number(process.argv[3] ?? 100);
 
 (async () => {
   for (const family of ['ipv4', 'ipv6']) {
-    const fw = await Firewall.open({ netns, family, lockPath: `/tmp/clvg-${process.pid}.lock` });
+    const fw = await Firewall.open({ backend: 'legacy', netns, family, lockPath: `/tmp/clvg-${process.pid}.lock` });
     await fw.createChain('LIMITS');
     for (let i = 0; i < cycles; i++) {
       const rule = `-p tcp --syn --dport ${i + 1} -m connlimit --connlimit-above 3 --connlimit-mask ${family === 'ipv4' ? 24 : 64} -m comment --comment vg-${i} -j REJECT --reject-with tcp-reset`;

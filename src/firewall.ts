@@ -27,10 +27,11 @@ export interface FirewallOptions {
   /** Default 'ipv4'. */
   family?: Family;
   /**
-   * Default 'legacy' (x_tables through libiptc). 'nft' writes nf_tables over netlink exactly as
-   * iptables-nft 1.8.9 does, so `iptables-nft(-save)` sees our rules as its own. 'auto' picks
-   * what the system's iptables uses (order in docs/nft.md) and fails with
-   * ERR_CONNLIMIT_BACKEND_CONFLICT when both hold rules; {@link Firewall.backend} says which.
+   * Default 'auto': what the system's iptables uses for this table (order in docs/nft.md),
+   * failing with ERR_CONNLIMIT_BACKEND_CONFLICT when both backends hold rules;
+   * {@link Firewall.backend} says which it picked. 'legacy': x_tables through libiptc
+   * (iptables-legacy). 'nft': nf_tables over netlink exactly as iptables-nft 1.8.9 writes it, so
+   * `iptables-nft(-save)` sees our rules as its own.
    */
   backend?: Backend | 'auto';
   /** Default 'filter'. */
@@ -68,7 +69,7 @@ function checkOptions(o: FirewallOptions): CheckedOptions {
   for (const k of Object.keys(o)) if (!known.has(k)) invalid(k, `unknown option (known: ${[...known].join(', ')})`);
   const family = o.family ?? 'ipv4';
   if (family !== 'ipv4' && family !== 'ipv6') invalid('family', "must be 'ipv4' or 'ipv6'");
-  const backend = o.backend ?? 'legacy';
+  const backend = o.backend ?? 'auto';
   if (backend !== 'legacy' && backend !== 'nft' && backend !== 'auto') {
     invalid('backend', `'${String(backend)}' is not a backend; use 'legacy' (x_tables through libiptc), 'nft' (nf_tables as iptables-nft) or 'auto'`);
   }

@@ -4,63 +4,22 @@
 // the oracle. The host namespace is only ever read.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Firewall, type Family } from '../src/index';
+import { Firewall } from '../src/index';
 import { rejects } from './helpers/assert';
-import { createNetns, withNetns, type Netns } from './helpers/netns';
-import { argv, IPV4_RULES, IPV6_RULES } from './helpers/rule-tables';
+import { iptablesOracle } from './helpers/iptables-oracle';
+import { withNetns } from './helpers/netns';
+import { IPV4_RULES, IPV6_RULES } from './helpers/rule-tables';
 
-const cli = (f: Family) => (f === 'ipv4' ? 'iptables-legacy' : 'ip6tables-legacy');
-const saveCli = (f: Family) => (f === 'ipv4' ? 'iptables-legacy-save' : 'ip6tables-legacy-save');
-
-/** `iptables-legacy-save -t filter` without its timestamp comments. */
-async function save(ns: Netns, family: Family): Promise<string> {
-  const r = await ns.run(saveCli(family), ['-t', 'filter']);
-  return r.stdout
-    .split('\n')
-    .filter((l) => !l.startsWith('#'))
-    .join('\n');
-}
+const { saveCli, save, sameAsCli } = iptablesOracle('legacy');
 
 for (const [family, rules] of [['ipv4', IPV4_RULES], ['ipv6', IPV6_RULES]] as const) {
-  test(`${family}: every rule prints in ${saveCli(family)} exactly as the CLI's own, and lists back identically`, async () => {
-    const viaCli = await createNetns();
-    const viaLib = await createNetns();
-    try {
-      await viaCli.run(cli(family), ['-N', 'LIMITS']);
-      for (const [chain, rule] of rules) await viaCli.run(cli(family), ['-w', '-A', chain, ...argv(rule)]);
-
-      const fw = await Firewall.open({ family, backend: 'legacy', netns: viaLib.name });
-      await fw.createChain('LIMITS');
-      for (const [chain, rule] of rules) await fw.append(chain, rule);
-
-      const expected = await save(viaCli, family);
-      assert.is(await save(viaLib, family), expected);
-      // Our own rendering of the table equals the CLI's.
-      assert.is((await fw.save()).trim(), expected.trim());
-      // And what the CLI wrote, read through the library, renders the same.
-      const other = await Firewall.open({ family, netns: viaCli.name });
-      assert.is((await other.save()).trim(), expected.trim());
-
-      // Same bytes: the CLI deletes each of our rules with the same arguments (it compares bytes).
-      for (const [chain, rule] of rules) {
-        const r = await viaLib.exec(cli(family), ['-w', '-D', chain, ...argv(rule)]);
-        assert.is(r.code, 0, `${cli(family)} -D ${chain} ${rule}: ${r.stderr}`);
-      }
-      // And we delete each of the CLI's rules with the same text.
-      for (const [chain, rule] of rules) await other.delete(chain, rule);
-      assert.is((await other.list()).length, 0);
-      await other.close();
-      await fw.close();
-    } finally {
-      await viaCli.destroy();
-      await viaLib.destroy();
-    }
-  });
+  test(`${family}: every rule prints in ${saveCli(family)} exactly as the CLI's own, lists back identically; each side deletes the other's`, () =>
+    sameAsCli(family, rules));
 }
 
 test('typed objects and iptables syntax give the same rule', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     await fw.append('INPUT', {
       protocol: 'tcp',
       syn: true,
@@ -83,7 +42,7 @@ test('typed objects and iptables syntax give the same rule', () =>
 
 test('delete by spec removes exactly one equal rule, whichever mask spelling', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     const x = '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT';
     await fw.transaction((tx) => {
       tx.append('INPUT', x);
@@ -117,7 +76,7 @@ test("a rule the CLI wrote with matches and targets we don't model survives our 
     for (const args of foreign) await ns.run('iptables-legacy', ['-w', '-A', 'INPUT', ...args]);
     const before = await save(ns, 'ipv4');
 
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     const listed = await fw.list('INPUT');
     assert.is(listed.length, 3);
     assert.ok(listed[0]?.rule.matches?.some((m) => m.name === 'multiport'), 'multiport kept as an opaque part');
@@ -139,7 +98,7 @@ test("a rule the CLI wrote with matches and targets we don't model survives our 
 
 test('a transaction is all or nothing', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
     const before = await save(ns, 'ipv4');
     try {
@@ -168,7 +127,7 @@ test('a transaction is all or nothing', () =>
 
 test('ensure() is idempotent and commits nothing when the rule is there', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     const rule = '-p tcp --syn --dport 23 -m connlimit ! --connlimit-above 2 -j ACCEPT';
     assert.is(await fw.ensure('INPUT', rule), true);
     assert.is(await fw.ensure('INPUT', rule), false);
@@ -180,7 +139,7 @@ test('ensure() is idempotent and commits nothing when the rule is there', () =>
 
 test('chains, policies, counters, rename; typed errors for the kernel refusals', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     await fw.createChain('A');
     await rejects(fw.createChain('A'), 'ERR_CONNLIMIT_EXISTS');
     await fw.append('INPUT', '-j A');
@@ -210,7 +169,7 @@ test('chains, policies, counters, rename; typed errors for the kernel refusals',
 
 test('bad input is refused before the kernel is touched', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
     const before = await save(ns, 'ipv4');
     for (const bad of ['-p tcp --dport 22; rm -rf /', '-m connlimit --connlimit-above 4294967296 -j DROP', '-s 10.0.0.1/33 -j DROP', '-s ::1 -j DROP', '-j $(reboot)']) {
@@ -227,15 +186,15 @@ test('bad input is refused before the kernel is touched', () =>
   }));
 
 test('namespace and lock errors are typed', async () => {
-  await rejects(Firewall.open({ netns: 'cl-does-not-exist' }), 'ERR_CONNLIMIT_NOT_FOUND');
-  await rejects(Firewall.open({ netns: '/proc/self/status' }), 'ERR_CONNLIMIT_KERNEL');
+  await rejects(Firewall.open({ backend: 'legacy', netns: 'cl-does-not-exist' }), 'ERR_CONNLIMIT_NOT_FOUND');
+  await rejects(Firewall.open({ backend: 'legacy', netns: '/proc/self/status' }), 'ERR_CONNLIMIT_KERNEL');
   await rejects(Firewall.open({ backend: 'iptables' as never }), 'ERR_CONNLIMIT_INVALID');
   await withNetns(async (ns) => {
     // Another program holds the lock (flock(1) on our own lock file) past our timeout.
     const lockPath = `/tmp/connlimit-test-${process.pid}.lock`;
     const holder = ns.exec('flock', [lockPath, 'sleep', '2']);
     await new Promise((r) => setTimeout(r, 300));
-    const fw = await Firewall.open({ netns: ns.name, lockPath, lockTimeoutMs: 200 });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name, lockPath, lockTimeoutMs: 200 });
     const t0 = Date.now();
     await rejects(fw.append('INPUT', '-j DROP'), 'ERR_CONNLIMIT_BUSY');
     assert.ok(Date.now() - t0 < 1500, 'the wait is bounded');
@@ -247,7 +206,7 @@ test('namespace and lock errors are typed', async () => {
 
 test('concurrent iptables-legacy -w appends beside ours lose nothing', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     const n = 40;
     const theirs = (async () => {
       for (let i = 0; i < n; i++) await ns.run('iptables-legacy', ['-w', '-A', 'INPUT', '-p', 'tcp', '--dport', String(10000 + i), '-m', 'comment', '--comment', `cli-${i}`, '-j', 'ACCEPT']);

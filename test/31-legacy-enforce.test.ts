@@ -38,7 +38,7 @@ test('with --reject-with tcp-reset, closing a connection frees its slot', () =>
     const peer = await startPeer(ns);
     try {
       await peer.listen(7025, '127.0.0.1');
-      const fw = await Firewall.open({ netns: ns.name });
+      const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
       await fw.append('INPUT', '-p tcp --syn --dport 7025 -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset');
       const opts = { host: '127.0.0.1', port: 7025, localAddress: '127.0.1.12' };
       const a = await peer.connectMany(3, opts);
@@ -60,7 +60,7 @@ test('--connlimit-mask 24: sources in one /24 share the limit', () =>
     const peer = await startPeer(ns);
     try {
       await peer.listen(7080, '127.0.0.1');
-      const fw = await Firewall.open({ netns: ns.name });
+      const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
       await fw.append('INPUT', {
         protocol: 'tcp',
         syn: true,
@@ -85,7 +85,7 @@ test('! --connlimit-above 2 -j ACCEPT followed by REJECT: the inverse form', () 
     const peer = await startPeer(ns);
     try {
       await peer.listen(7023, '127.0.0.1');
-      const fw = await Firewall.open({ netns: ns.name });
+      const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
       await fw.transaction((tx) => {
         tx.append('INPUT', '-p tcp --syn --dport 7023 -m connlimit ! --connlimit-above 2 -j ACCEPT');
         tx.append('INPUT', '-p tcp --syn --dport 7023 -j REJECT --reject-with tcp-reset');
@@ -103,7 +103,7 @@ test('IPv6: the third connection from ::1 is refused', () =>
     const peer = await startPeer(ns);
     try {
       await peer.listen(7122, '::1');
-      const fw = await Firewall.open({ family: 'ipv6', netns: ns.name });
+      const fw = await Firewall.open({ backend: 'legacy', family: 'ipv6', netns: ns.name });
       await fw.append('INPUT', '-p tcp --syn --dport 7122 -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset');
       assert.equal(results(await peer.connectMany(3, { host: '::1', port: 7122, localAddress: '::1' })), ['ok', 'ok', 'refused']);
       await fw.close();
@@ -117,7 +117,7 @@ test('legacy caveat, as documented: any later commit to the table resets connlim
     const peer = await startPeer(ns);
     try {
       await peer.listen(7024, '127.0.0.1');
-      const fw = await Firewall.open({ netns: ns.name });
+      const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
       await fw.append('INPUT', '-p tcp --syn --dport 7024 -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset');
       const opts = { host: '127.0.0.1', port: 7024, localAddress: '127.0.3.1' };
       assert.equal(results(await peer.connectMany(3, opts)), ['ok', 'ok', 'refused']);

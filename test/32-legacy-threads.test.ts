@@ -1,63 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Layer 3: the threading contract (docs/threads.md). Kernel work runs in the libuv pool, a
 // pool thread never stays in a target namespace, and the addon works inside a Worker.
-import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall } from '../src/index';
 import { withNetns } from './helpers/netns';
-
-function threadNamespaces(): Set<string> {
-  const out = new Set<string>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      out.add(readlinkSync(`/proc/self/task/${tid}/ns/net`));
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return out;
-}
+import { concurrentCallsComeBack, loopTurnsDuring } from './helpers/threads';
 
 test('after many calls into a namespace, every thread of the process is still in its own', () =>
-  withNetns(async (ns) => {
-    const own = readlinkSync('/proc/self/ns/net');
-    const fw = await Firewall.open({ netns: ns.name });
-    // Concurrent calls on several tables occupy several pool threads at once.
-    const fw6 = await Firewall.open({ family: 'ipv6', netns: ns.name });
-    const raw = await Firewall.open({ table: 'raw', netns: ns.name });
-    await Promise.all(
-      Array.from({ length: 30 }, (_, i) => [
-        fw.append('INPUT', `-p tcp --dport ${1000 + i} -j DROP`),
-        fw6.append('INPUT', `-p tcp --dport ${1000 + i} -j DROP`),
-        raw.list(),
-      ]).flat(),
-    );
-    assert.equal([...threadNamespaces()], [own]);
-    assert.is((await fw.list('INPUT')).length, 30);
-    assert.is((await fw6.list('INPUT')).length, 30);
-    // And nothing landed in the process's own namespace (it has no legacy tables, or unchanged ones).
-    await Promise.all([fw.close(), fw6.close(), raw.close()]);
-  }));
+  withNetns((ns) => concurrentCallsComeBack(ns, 'legacy')));
 
 test('a large transaction runs off the main thread: the event loop turns while it is in flight', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
-    let turns = 0;
-    let inFlight = true;
-    const spin = () => {
-      if (!inFlight) return;
-      turns++;
-      setImmediate(spin);
-    };
-    const work = fw.transaction((tx) => {
-      for (let i = 0; i < 3000; i++) tx.append('INPUT', `-s 10.${i >> 8}.${i & 255}.0/24 -p tcp --dport 22 -m connlimit --connlimit-above 4 -j REJECT`);
-    });
-    setImmediate(spin);
-    await work;
-    inFlight = false;
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
+    const turns = await loopTurnsDuring(
+      fw.transaction((tx) => {
+        for (let i = 0; i < 3000; i++) tx.append('INPUT', `-s 10.${i >> 8}.${i & 255}.0/24 -p tcp --dport 22 -m connlimit --connlimit-above 4 -j REJECT`);
+      }),
+    );
     assert.ok(turns > 0, 'the event loop never turned while the kernel worked');
     assert.is((await fw.list('INPUT')).length, 3000);
     await fw.close();
@@ -70,7 +32,7 @@ test('the addon loads and works inside a Worker, which can be terminated mid-ope
       require('tsx/cjs');
       const { Firewall } = require(workerData.index);
       (async () => {
-        const fw = await Firewall.open({ netns: workerData.netns });
+        const fw = await Firewall.open({ backend: 'legacy', netns: workerData.netns });
         await fw.append('INPUT', '-p tcp --dport 4242 -m connlimit --connlimit-above 3 -j DROP');
         parentPort.postMessage((await fw.list('INPUT')).map((r) => r.text));
         // Keep working until terminated.
@@ -87,7 +49,7 @@ test('the addon loads and works inside a Worker, which can be terminated mid-ope
     const code = await worker.terminate();
     assert.is(code, 1);
     // The process goes on; the table is intact.
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     assert.is((await fw.list('INPUT')).length, 1);
     await fw.close();
   }));

@@ -27,7 +27,7 @@ const attempt = (netns: string | null, action: string) => `
   const { Firewall } = require(${JSON.stringify(index)});
   (async () => {
     try {
-      const fw = await Firewall.open(${netns ? `{ netns: ${JSON.stringify(netns)} }` : '{}'});
+      const fw = await Firewall.open({ backend: 'legacy'${netns ? `, netns: ${JSON.stringify(netns)}` : ''} });
       ${action}
       console.log(JSON.stringify({ code: 'none' }));
     } catch (e) {

@@ -119,7 +119,7 @@ const cliIds = (xs: Cli[]) => xs.map((x) => Number(x.rest.id)).sort((a, b) => a 
 
 /** Turn conntrack on for IPv4 in the namespace (a connlimit rule needs it) and open real connections. */
 async function realTraffic(ns: Netns) {
-  const fw = await Firewall.open({ netns: ns.name, lockPath });
+  const fw = await Firewall.open({ backend: 'legacy', netns: ns.name, lockPath });
   await fw.append('INPUT', '-p tcp --syn --dport 7100 -m connlimit --connlimit-above 100 -j ACCEPT');
   await fw.close();
   const peer = await startPeer(ns);
@@ -256,7 +256,7 @@ test('delete removes what conntrack -D removes, and returns the same number (twi
 test('countFor: per /24, the connections the live connlimit rule let through, with limit and headroom', () =>
   withNetns(async (ns) => {
     const rule = '-p tcp --syn --dport 7200 -m connlimit --connlimit-above 2 --connlimit-mask 24 -j REJECT --reject-with tcp-reset';
-    const fw = await Firewall.open({ netns: ns.name, lockPath });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name, lockPath });
     await fw.append('INPUT', rule);
     const peer = await startPeer(ns);
     try {

@@ -18,7 +18,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Conntrack is only on in a namespace once something needs it: a connlimit rule does. */
 async function enableConntrack(ns: Netns, port: number): Promise<void> {
-  const fw = await Firewall.open({ netns: ns.name, lockPath });
+  const fw = await Firewall.open({ backend: 'legacy', netns: ns.name, lockPath });
   await fw.append('INPUT', `-p tcp --syn --dport ${port} -m connlimit --connlimit-above 1000 -j ACCEPT`);
   await fw.close();
 }
@@ -169,7 +169,7 @@ test('IPv6 keys masked to /64, destination keys, and the async iterator', () =>
 test('watchFor(rule): the rule\'s view live, with its limit as the threshold', () =>
   withNetns(async (ns) => {
     const peer = await startPeer(ns);
-    const fw = await Firewall.open({ netns: ns.name, lockPath });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name, lockPath });
     const ct = await Conntrack.open({ netns: ns.name });
     const rule = '-p tcp --syn --dport 7202 -m connlimit --connlimit-above 2 --connlimit-mask 24 -j REJECT --reject-with tcp-reset';
     try {

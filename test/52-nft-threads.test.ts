@@ -1,59 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The threading contract (docs/threads.md) on the nf_tables backend: pool threads come back
 // from the target namespace, and a large transaction (one batch) runs off the main thread.
-import { readdirSync, readlinkSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall } from '../src/index';
 import { withNetns } from './helpers/netns';
-
-function threadNamespaces(): Set<string> {
-  const out = new Set<string>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      out.add(readlinkSync(`/proc/self/task/${tid}/ns/net`));
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return out;
-}
+import { concurrentCallsComeBack, loopTurnsDuring } from './helpers/threads';
 
 test('after many concurrent nft calls into a namespace, every thread is back in its own', () =>
-  withNetns(async (ns) => {
-    const own = readlinkSync('/proc/self/ns/net');
-    const fw = await Firewall.open({ backend: 'nft', netns: ns.name });
-    const fw6 = await Firewall.open({ backend: 'nft', family: 'ipv6', netns: ns.name });
-    await Promise.all(
-      Array.from({ length: 30 }, (_, i) => [
-        fw.append('INPUT', `-p tcp --dport ${1000 + i} -j DROP`),
-        fw6.append('INPUT', `-p tcp --dport ${1000 + i} -j DROP`),
-        fw.list(),
-      ]).flat(),
-    );
-    assert.equal([...threadNamespaces()], [own]);
-    assert.is((await fw.list('INPUT')).length, 30);
-    assert.is((await fw6.list('INPUT')).length, 30);
-    await Promise.all([fw.close(), fw6.close()]);
-  }));
+  withNetns((ns) => concurrentCallsComeBack(ns, 'nft')));
 
 test('a 10k-rule nft transaction is one batch, off the main thread, and lists back whole', () =>
   withNetns(async (ns) => {
     const fw = await Firewall.open({ backend: 'nft', netns: ns.name });
-    let turns = 0;
-    let inFlight = true;
-    const spin = () => {
-      if (!inFlight) return;
-      turns++;
-      setImmediate(spin);
-    };
     const t0 = Date.now();
-    const work = fw.transaction((tx) => {
-      for (let i = 0; i < 10000; i++) tx.append('INPUT', `-s 10.${i >> 8}.${i & 255}.0/24 -p tcp --dport 22 -m connlimit --connlimit-above 4 -j REJECT`);
-    });
-    setImmediate(spin);
-    await work;
-    inFlight = false;
+    const turns = await loopTurnsDuring(
+      fw.transaction((tx) => {
+        for (let i = 0; i < 10000; i++) tx.append('INPUT', `-s 10.${i >> 8}.${i & 255}.0/24 -p tcp --dport 22 -m connlimit --connlimit-above 4 -j REJECT`);
+      }),
+    );
     const ms = Date.now() - t0;
     assert.ok(turns > 5, `event loop turned ${turns} times in ${ms} ms`);
     assert.is((await fw.list('INPUT')).length, 10000);

@@ -95,7 +95,7 @@ async function listen(server: Server): Promise<string> {
 test('a service mounts the handler: counters after real connections equal iptables-legacy-save -c', () =>
   withNetns(async (ns) => {
     const peer = await startPeer(ns);
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     const server = createServer((req, res) => createMetrics([firewallMetrics(fw)]).handler(req, res));
     try {
       await peer.listen(7022, '127.0.0.1');
@@ -142,8 +142,8 @@ test('a service mounts the handler: counters after real connections equal iptabl
 
 test("rules: 'all' exports every rule; a failing source scrapes as up 0 and is reported", () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
-    const broken = await Firewall.open({ netns: ns.name, family: 'ipv6' });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
+    const broken = await Firewall.open({ backend: 'legacy', netns: ns.name, family: 'ipv6' });
     await broken.close();
     await fw.append('INPUT', '-p udp --dport 53 -j ACCEPT');
     const errors: string[] = [];
@@ -167,7 +167,7 @@ test('connlimit metrics serves both families until SIGTERM, then exits 0', () =>
   withNetns(async (ns) => {
     await ns.run('iptables-legacy', ['-A', 'INPUT', '-p', 'tcp', '--syn', '--dport', '22', '-m', 'connlimit', '--connlimit-above', '2', '-j', 'REJECT']);
     await ns.run('ip6tables-legacy', ['-A', 'INPUT', '-p', 'tcp', '--syn', '--dport', '22', '-m', 'connlimit', '--connlimit-above', '4', '--connlimit-mask', '64', '-j', 'REJECT']);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'src', 'cli', 'main.ts'), 'metrics', '--netns', ns.name, '--listen', '127.0.0.1:0', '--json'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'src', 'cli', 'main.ts'), 'metrics', '--backend', 'legacy', '--netns', ns.name, '--listen', '127.0.0.1:0', '--json'], {
       env: { ...process.env, NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -74,7 +74,7 @@ test('count: the total, a filtered total, per key; --json equals the API', () =>
 test('count --rule: per client beside the limit, equal to countFor and to what the rule let through', () =>
   withNetns(async (ns) => {
     const rule = '-p tcp --syn --dport 7300 -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset';
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     const peer = await startPeer(ns);
     try {
       await fw.append('INPUT', rule);
@@ -220,9 +220,9 @@ test('top in a real terminal: draws, follows new connections, and q hands the te
 test('metrics --watch-rule: per-client counts of a rule, scraped over loopback', () =>
   withNetns(async (ns) => {
     const rule = '-p tcp --syn --dport 7301 -m connlimit --connlimit-above 3 -j REJECT --reject-with tcp-reset';
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     const peer = await startPeer(ns);
-    const m = startLong(['metrics', '--netns', ns.name, '--family', 'ipv4', '--listen', '127.0.0.1:0', '--json', '--watch-rule', rule]);
+    const m = startLong(['metrics', '--backend', 'legacy', '--netns', ns.name, '--family', 'ipv4', '--listen', '127.0.0.1:0', '--json', '--watch-rule', rule]);
     try {
       await fw.append('INPUT', rule);
       await peer.listen(7301, '127.0.0.1');

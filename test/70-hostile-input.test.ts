@@ -590,7 +590,7 @@ test(`fuzz (seed ${SEED}): 20,000 random specs and strings never throw anything 
 
   const ns = await createNetns();
   try {
-    const fws = { ipv4: await Firewall.open({ netns: ns.name }), ipv6: await Firewall.open({ family: 'ipv6', netns: ns.name }) };
+    const fws = { ipv4: await Firewall.open({ backend: 'legacy', netns: ns.name }), ipv6: await Firewall.open({ backend: 'legacy', family: 'ipv6', netns: ns.name }) };
     for (const fw of Object.values(fws)) await fw.createChain('LIMITS');
     const refused: string[] = [];
     for (const a of accepted) {

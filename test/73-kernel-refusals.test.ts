@@ -12,53 +12,17 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall } from '../src/index';
 import { rejects } from './helpers/assert';
-import { execResult, withNetns, type Netns } from './helpers/netns';
+import { iptablesOracle, type Refusal as Err } from './helpers/iptables-oracle';
+import { execResult, withNetns } from './helpers/netns';
 
-type Err = { code?: string; message: string; errno?: string; hint?: string };
+const { save, refused, refusesWhatIsMissing } = iptablesOracle('legacy');
 
-async function save(ns: Netns, table = 'filter'): Promise<string> {
-  const r = await ns.run('iptables-legacy-save', ['-t', table]);
-  return r.stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n');
-}
-
-/** Asserts code, errno and message, and that the table did not move. */
-async function refused(ns: Netns, call: () => Promise<unknown>, code: string, errno: string | undefined, message: RegExp): Promise<Err> {
-  const before = await save(ns);
-  const e = (await rejects(call(), code)) as Err;
-  if (errno !== undefined) assert.is(e.errno, errno, e.message);
-  assert.match(e.message, message);
-  assert.is(await save(ns), before, 'the table changed');
-  return e;
-}
-
-test('ENOENT: a missing chain, a missing rule, a position past the end', () =>
-  withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
-    await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
-    await refused(ns, () => fw.append('NOPE', '-j DROP'), 'ERR_CONNLIMIT_NOT_FOUND', 'ENOENT', /no chain 'NOPE'/);
-    await refused(ns, () => fw.append('INPUT', '-j NOPE'), 'ERR_CONNLIMIT_NOT_FOUND', 'ENOENT', /no chain 'NOPE'/);
-    await refused(ns, () => fw.deleteChain('NOPE'), 'ERR_CONNLIMIT_NOT_FOUND', 'ENOENT', /no chain 'NOPE'/);
-    await refused(ns, () => fw.renameChain('NOPE', 'X'), 'ERR_CONNLIMIT_NOT_FOUND', 'ENOENT', /no chain 'NOPE'/);
-    await refused(ns, () => fw.flush('NOPE'), 'ERR_CONNLIMIT_NOT_FOUND', 'ENOENT', /no chain 'NOPE'/);
-    await refused(ns, () => fw.check('NOPE', '-j DROP'), 'ERR_CONNLIMIT_NOT_FOUND', 'ENOENT', /no chain 'NOPE'/);
-    await refused(ns, () => fw.delete('INPUT', '-p tcp --dport 2 -j DROP'), 'ERR_CONNLIMIT_NOT_FOUND', 'ENOENT', /no matching rule in chain 'INPUT'/);
-    await refused(ns, () => fw.delete('INPUT', 2), 'ERR_CONNLIMIT_NOT_FOUND', 'E2BIG', /no rule at that position/);
-    await refused(ns, () => fw.replace('INPUT', 2, '-j DROP'), 'ERR_CONNLIMIT_NOT_FOUND', 'E2BIG', /no rule at that position/);
-    await refused(ns, () => fw.insert('INPUT', 3, '-j DROP'), 'ERR_CONNLIMIT_NOT_FOUND', 'E2BIG', /no rule at that position/);
-    // In a transaction, the message says which step and that nothing was applied.
-    await refused(
-      ns,
-      () => fw.transaction((tx) => void tx.append('INPUT', '-j ACCEPT').delete('INPUT', '-j REJECT')),
-      'ERR_CONNLIMIT_NOT_FOUND',
-      'ENOENT',
-      /step 2 of 2: delete INPUT; nothing was applied/,
-    );
-    await fw.close();
-  }));
+test('ENOENT: a missing chain, a missing rule, a position past the end; in a transaction, nothing applied', () =>
+  withNetns((ns) => refusesWhatIsMissing(ns)));
 
 test('EEXIST: creating or renaming onto an existing chain', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     await fw.createChain('A');
     await fw.createChain('B');
     await refused(ns, () => fw.createChain('A'), 'ERR_CONNLIMIT_EXISTS', 'EEXIST', /already exists/);
@@ -68,7 +32,7 @@ test('EEXIST: creating or renaming onto an existing chain', () =>
 
 test('EMLINK and ENOTEMPTY: deleting a referenced or a non-empty chain', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     await fw.createChain('REF');
     await fw.append('INPUT', '-j REF');
     const e = await refused(ns, () => fw.deleteChain('REF'), 'ERR_CONNLIMIT_IN_USE', 'EMLINK', /still referenced/);
@@ -82,7 +46,7 @@ test('EMLINK and ENOTEMPTY: deleting a referenced or a non-empty chain', () =>
 
 test('ELOOP: a chain that reaches itself, directly, through another chain, or by goto', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     await fw.transaction((tx) => {
       tx.createChain('A');
       tx.createChain('B');
@@ -98,7 +62,7 @@ test('ELOOP: a chain that reaches itself, directly, through another chain, or by
 
 test('EINVAL: a match whose data size the kernel does not expect; REJECT outside the filter table is caught before', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     const e = await refused(
       ns,
       () => fw.append('INPUT', { matches: [{ kind: 'opaque', name: 'tcp', revision: 0, data: new Uint8Array(8) }], target: { kind: 'drop' } }),
@@ -112,11 +76,11 @@ test('EINVAL: a match whose data size the kernel does not expect; REJECT outside
     await fw.close();
     // ipt_REJECT is declared for the filter table only; the kernel says EINVAL elsewhere. We say it first.
     for (const table of ['nat', 'mangle', 'raw'] as const) {
-      const t = await Firewall.open({ netns: ns.name, table });
-      const before = await save(ns, table);
+      const t = await Firewall.open({ backend: 'legacy', netns: ns.name, table });
+      const before = await save(ns, 'ipv4', table);
       const v = (await rejects(t.append('OUTPUT', '-p tcp -j REJECT'), 'ERR_CONNLIMIT_INVALID')) as Err & { path?: string };
       assert.is(v.path, 'rule.target');
-      assert.is(await save(ns, table), before);
+      assert.is(await save(ns, 'ipv4', table), before);
       // And the same rule with DROP is what the kernel takes there.
       if (table !== 'nat') await t.append('OUTPUT', '-p tcp -j DROP');
       await t.close();
@@ -125,7 +89,7 @@ test('EINVAL: a match whose data size the kernel does not expect; REJECT outside
 
 test('ENOENT and EPROTOTYPE for extensions: the kernel lacks the module, or that revision', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     await refused(
       ns,
       () => fw.append('INPUT', { target: { kind: 'opaque', name: 'NOSUCHTG', revision: 0, data: new Uint8Array(8) } }),
@@ -156,7 +120,7 @@ test('EAGAIN/EWOULDBLOCK on the xtables lock: ERR_CONNLIMIT_BUSY with the lock p
         await new Promise((r) => setTimeout(r, 25));
       }
       try {
-        const fw = await Firewall.open({ netns: ns.name, lockPath, lockTimeoutMs: 100 });
+        const fw = await Firewall.open({ backend: 'legacy', netns: ns.name, lockPath, lockTimeoutMs: 100 });
         const e = await refused(ns, () => fw.append('INPUT', '-j DROP'), 'ERR_CONNLIMIT_BUSY', 'EAGAIN', /xtables lock/);
         assert.match(e.message, new RegExp(lockPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
         assert.match(e.hint ?? '', /lockTimeoutMs/);
@@ -166,7 +130,7 @@ test('EAGAIN/EWOULDBLOCK on the xtables lock: ERR_CONNLIMIT_BUSY with the lock p
       } finally {
         holder.kill('SIGKILL');
       }
-      const bad = await Firewall.open({ netns: ns.name, lockPath: join(dir, 'missing', 'x.lock') });
+      const bad = await Firewall.open({ backend: 'legacy', netns: ns.name, lockPath: join(dir, 'missing', 'x.lock') });
       const e = await refused(ns, () => bad.append('INPUT', '-j DROP'), 'ERR_CONNLIMIT_KERNEL', 'ENOENT', /xtables lock file/);
       assert.match(e.hint ?? '', /lockPath/);
       await bad.close();
@@ -177,7 +141,7 @@ test('EAGAIN/EWOULDBLOCK on the xtables lock: ERR_CONNLIMIT_BUSY with the lock p
 
 test('EAGAIN from a stale commit (a writer that ignores our lock): retried from a fresh read, nothing lost', () =>
   withNetns(async (ns) => {
-    const fw = await Firewall.open({ netns: ns.name });
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     // A big table makes each commit long, so the lockless writer lands inside our read-commit window.
     await fw.transaction((tx) => {
       for (let i = 0; i < 2000; i++) tx.append('FORWARD', `-s 10.9.${i >> 8}.${i & 255} -j DROP`);
@@ -228,7 +192,7 @@ async function child(prefix: string[], options: object): Promise<Err & { n?: num
     const { Firewall } = require(${JSON.stringify(join(__dirname, '..', 'src', 'index.ts'))});
     (async () => {
       try {
-        const fw = await Firewall.open(${JSON.stringify(options)});
+        const fw = await Firewall.open(${JSON.stringify({ backend: 'legacy', ...options })});
         await fw.append('INPUT', '-p tcp --dport 5 -m connlimit --connlimit-above 2 -j REJECT');
         console.log(JSON.stringify({ code: 'ok', n: (await fw.list('INPUT')).length }));
         await fw.close();

@@ -17,7 +17,7 @@ test('2,000 append/delete cycles: the fd count and the thread count end where th
     try {
       const lockPath = join(dir, 'xtables.lock');
       // Warm up: the libuv pool and the addon start lazily.
-      const warm = await Firewall.open({ netns: ns.name, lockPath });
+      const warm = await Firewall.open({ backend: 'legacy', netns: ns.name, lockPath });
       await Promise.all([warm.append('INPUT', '-j ACCEPT'), warm.list(), warm.list(), warm.list()]);
       await warm.flush();
       await warm.close();
@@ -41,7 +41,7 @@ test('1,000 Firewall open/close cycles, some closed with calls in flight: no fd 
   withNetns(async (ns) => {
     const before = fdCount();
     for (let i = 0; i < 1000; i++) {
-      const fw = await Firewall.open({ netns: ns.name, family: i % 2 ? 'ipv6' : 'ipv4' });
+      const fw = await Firewall.open({ backend: 'legacy', netns: ns.name, family: i % 2 ? 'ipv6' : 'ipv4' });
       const pending = i % 3 === 0 ? fw.list() : null;
       await fw.close();
       if (pending) await pending;

@@ -21,7 +21,7 @@ const SOURCE = `
   require('tsx/cjs');
   const { Conntrack, Firewall } = require(workerData.index);
   (async () => {
-    const fw = await Firewall.open({ netns: workerData.netns, lockPath: workerData.lockPath, lockTimeoutMs: 60000 });
+    const fw = await Firewall.open({ backend: 'legacy', netns: workerData.netns, lockPath: workerData.lockPath, lockTimeoutMs: 60000 });
     const ct = await Conntrack.open({ netns: workerData.netns });
     const watch = ct.watch({ key: 'source', mask: 24 });
     await watch.ready;
@@ -59,7 +59,7 @@ test('4 Workers doing rule and conntrack work with a watch running, terminated m
       const index = join(__dirname, '..', 'src', 'index.ts');
       const r = rng(75);
       // Warm the pool and the addon in this thread first, so the baseline includes them.
-      const fw = await Firewall.open({ netns: ns.name, lockPath });
+      const fw = await Firewall.open({ backend: 'legacy', netns: ns.name, lockPath });
       await Promise.all([fw.list(), fw.list(), fw.list(), fw.list()]);
       const fds = fdCount();
       const threads = threadCount();

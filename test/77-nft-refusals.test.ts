@@ -13,54 +13,15 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall } from '../src/index';
-import { rejects } from './helpers/assert';
+import { iptablesOracle, type Refusal as Err } from './helpers/iptables-oracle';
 import { withNetns, type Netns } from './helpers/netns';
 
-type Err = { code?: string; message: string; errno?: string; hint?: string };
-
-async function save(ns: Netns): Promise<string> {
-  const r = await ns.run('iptables-nft-save', ['-t', 'filter']);
-  return r.stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n');
-}
-
-/** Asserts code, errno and message, and that the ruleset did not move. */
-async function refused(ns: Netns, call: () => Promise<unknown>, code: string, errno: string | undefined, message: RegExp): Promise<Err> {
-  const before = await save(ns);
-  const e = (await rejects(call(), code)) as Err;
-  if (errno !== undefined) assert.is(e.errno, errno, e.message);
-  assert.match(e.message, message);
-  assert.is(await save(ns), before, 'the ruleset changed');
-  return e;
-}
+const { save, refused, refusesWhatIsMissing } = iptablesOracle('nft');
 
 const open = (ns: Netns) => Firewall.open({ netns: ns.name, backend: 'nft' });
 
 test('ENOENT: a missing chain (target, jump, delete, rename, flush, check), a missing rule, a position past the end; in a transaction, nothing applied', () =>
-  withNetns(async (ns) => {
-    const fw = await open(ns);
-    await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
-    for (const call of [
-      () => fw.append('NOPE', '-j DROP'),
-      () => fw.append('INPUT', '-j NOPE'),
-      () => fw.deleteChain('NOPE'),
-      () => fw.renameChain('NOPE', 'X'),
-      () => fw.flush('NOPE'),
-      () => fw.check('NOPE', '-j DROP'),
-    ]) {
-      await refused(ns, call, 'ERR_CONNLIMIT_NOT_FOUND', 'ENOENT', /no chain 'NOPE'/);
-    }
-    await refused(ns, () => fw.delete('INPUT', '-p tcp --dport 2 -j DROP'), 'ERR_CONNLIMIT_NOT_FOUND', 'ENOENT', /no matching rule in chain 'INPUT'/);
-    await refused(ns, () => fw.delete('INPUT', 2), 'ERR_CONNLIMIT_NOT_FOUND', 'E2BIG', /no rule at that position/);
-    await refused(ns, () => fw.insert('INPUT', 3, '-j DROP'), 'ERR_CONNLIMIT_NOT_FOUND', 'E2BIG', /no rule at that position/);
-    await refused(
-      ns,
-      () => fw.transaction((tx) => void tx.append('INPUT', '-j ACCEPT').delete('INPUT', '-j REJECT')),
-      'ERR_CONNLIMIT_NOT_FOUND',
-      'ENOENT',
-      /step 2 of 2: delete INPUT; nothing was applied/,
-    );
-    await fw.close();
-  }));
+  withNetns((ns) => refusesWhatIsMissing(ns)));
 
 test('EEXIST: creating or renaming onto an existing chain, also one the CLI created', () =>
   withNetns(async (ns) => {

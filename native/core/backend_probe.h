@@ -14,7 +14,9 @@ struct BackendUsage {
   bool legacy_table = false;  // the x_tables table exists in the namespace
   unsigned legacy_rules = 0;  // its rules plus its user chains
   bool nft_table = false;     // the iptables-nft table (family ip/ip6) exists
-  unsigned nft_rules = 0;     // its rules plus its user chains
+  unsigned nft_rules = 0;     // its user chains plus its rules
+  // Both counts are whole only when both are non-zero (the conflict error names them); else
+  // legacy_rules says 0 or 1, and nft_rules counts the rules only up to the first.
 };
 
 Result<BackendUsage> ProbeBackends(const TableTarget& target);

@@ -19,7 +19,7 @@ export async function prefill(ns, n) {
 }
 
 async function openFw(ctx, ns) {
-  return ctx.Firewall.open({ family: 'ipv4', netns: ns.path, lockPath: ns.lockPath });
+  return ctx.Firewall.open({ backend: 'legacy', family: 'ipv4', netns: ns.path, lockPath: ns.lockPath });
 }
 
 /** Row 1: one connlimit rule appended with N rules present. */

@@ -28,6 +28,11 @@ export const groups = [
     rows: '1, 2, 3 (nf_tables)',
     load: () => import('./nft.mjs'),
   },
+  {
+    id: 'open',
+    rows: "9 (Firewall.open, the default 'auto' beside an explicit backend)",
+    load: () => import('./open.mjs'),
+  },
   // ---- placeholders: to be filled in when these backends land on main -------------------------
   {
     id: 'nftables-native',

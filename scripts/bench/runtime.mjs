@@ -10,7 +10,7 @@ async function eventLoopRow(ctx) {
   const size = ctx.quick ? 1000 : 10000;
   const ns = await benchNetns(ctx.tmp);
   try {
-    const fw = await ctx.Firewall.open({ family: 'ipv4', netns: ns.path, lockPath: ns.lockPath });
+    const fw = await ctx.Firewall.open({ backend: 'legacy', family: 'ipv4', netns: ns.path, lockPath: ns.lockPath });
     const rules = Array.from({ length: size }, (_, i) => filler(i));
     const typed = rules.map((r) => ctx.parseRule(r));
     const runs = { idle: [], strings: [], typed: [] };
@@ -39,7 +39,7 @@ async function memoryRow(ctx) {
   const cycles = ctx.quick ? 2000 : 100000;
   const ns = await benchNetns(ctx.tmp);
   try {
-    const fw = await ctx.Firewall.open({ family: 'ipv4', netns: ns.path, lockPath: ns.lockPath });
+    const fw = await ctx.Firewall.open({ backend: 'legacy', family: 'ipv4', netns: ns.path, lockPath: ns.lockPath });
     for (let i = 0; i < 1000; i++) {
       await fw.append('INPUT', RULE);
       await fw.delete('INPUT', RULE);

@@ -4,11 +4,11 @@
 const COMMON = `Options (long ones anywhere; after -- only the rule):
   --family ipv4|ipv6     default ipv4
   --table NAME, -t NAME  filter (default), mangle, raw, security, nat
-  --backend B           legacy (x_tables via libiptc, the default), nft (nf_tables as
-                         iptables-nft writes it) or auto (what the system's iptables uses)
+  --backend B            auto (the default: what the system's iptables uses for the table),
+                         legacy (x_tables via libiptc) or nft (nf_tables as iptables-nft writes it)
   --netns NAME|PATH      a network namespace (/run/netns/NAME or a path)
   --lock-timeout MS      how long to wait for the xtables lock (default 5000)
-  --json                 machine-readable output
+  --json                 machine-readable output; the rule commands' objects name the backend
   --help, -h             this text`;
 
 const EXAMPLES = `Examples (iptables(8), connlimit):

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/** The rule commands: add, insert, ensure, rm, check, ls, save, flush, on the public API only. */
+/**
+ * The rule commands: add, insert, ensure, rm, check, ls, save, flush, on the public API only.
+ * Their --json objects name the backend used: with the default 'auto', a script learns where
+ * the rule went. (ls --json stays exactly what Firewall.list returns.)
+ */
 import { Firewall, parseRule, type Family, type FirewallOptions, type ListedChain, type RuleSpec } from '../index';
 import { usageError } from './usage-error';
 import { ruleText, type CommonOptions } from './args';
@@ -88,21 +92,21 @@ export async function runRuleCommand(command: string, options: CommonOptions, re
     switch (p.command) {
       case 'add':
         await fw.append(p.chain, p.rule);
-        return { text: '', json: { ok: true }, exitCode: EXIT.ok };
+        return { text: '', json: { ok: true, backend: fw.backend }, exitCode: EXIT.ok };
       case 'insert':
         await fw.insert(p.chain, p.position, p.rule);
-        return { text: '', json: { ok: true, position: p.position }, exitCode: EXIT.ok };
+        return { text: '', json: { ok: true, position: p.position, backend: fw.backend }, exitCode: EXIT.ok };
       case 'ensure': {
         const added = await fw.ensure(p.chain, p.rule);
-        return { text: added ? 'added' : 'present', json: { added }, exitCode: EXIT.ok };
+        return { text: added ? 'added' : 'present', json: { added, backend: fw.backend }, exitCode: EXIT.ok };
       }
       case 'rm': {
         const position = await fw.delete(p.chain, p.target);
-        return { text: '', json: { ok: true, position }, exitCode: EXIT.ok };
+        return { text: '', json: { ok: true, position, backend: fw.backend }, exitCode: EXIT.ok };
       }
       case 'check': {
         const exists = await fw.check(p.chain, p.rule);
-        return { text: exists ? 'present' : 'absent', json: { exists }, exitCode: exists ? EXIT.ok : EXIT.failure };
+        return { text: exists ? 'present' : 'absent', json: { exists, backend: fw.backend }, exitCode: exists ? EXIT.ok : EXIT.failure };
       }
       case 'ls': {
         const only = p.chain;
@@ -115,11 +119,11 @@ export async function runRuleCommand(command: string, options: CommonOptions, re
       }
       case 'save': {
         const text = await fw.save();
-        return { text: text.trimEnd(), json: { table: fw.table, family: fw.family, chains: await fw.chains() }, exitCode: EXIT.ok };
+        return { text: text.trimEnd(), json: { table: fw.table, family: fw.family, backend: fw.backend, chains: await fw.chains() }, exitCode: EXIT.ok };
       }
       case 'flush':
         await fw.flush(p.chain);
-        return { text: '', json: { ok: true }, exitCode: EXIT.ok };
+        return { text: '', json: { ok: true, backend: fw.backend }, exitCode: EXIT.ok };
     }
   } finally {
     await fw.close();

@@ -17,7 +17,7 @@ export interface Sample {
 }
 
 export async function leakCycles(netns: string, lockPath: string, cycles: number, every: number, onSample?: (s: Sample) => void): Promise<{ samples: Sample[]; errors: string[] }> {
-  const fw = await Firewall.open({ netns, lockPath });
+  const fw = await Firewall.open({ backend: 'legacy', netns, lockPath });
   const samples: Sample[] = [];
   const errors: string[] = [];
   const gc = (globalThis as { gc?: () => void }).gc;

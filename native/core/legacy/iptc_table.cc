@@ -7,7 +7,12 @@ extern "C" {
 #include <libiptc/libip6tc.h>
 }
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bitset>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "core/legacy/entry_codec.h"
@@ -291,6 +296,40 @@ Result<int> FindIn(const TableTarget& t, const std::string& chain, const RuleSpe
   return Find<Api>(handle.value().get(), chain, rule);
 }
 
+// An empty table has one entry per built-in chain (its policy) and a final one; a rule adds one
+// entry, a user chain two (its head and its return). IPT_SO_GET_INFO gives the count without
+// the entries (the first half of what iptc_init asks for).
+template <typename Info>
+Result<bool> AnyBeyondBuiltins(const TableTarget& t, int domain, int level, int option) {
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  int fd = socket(domain, SOCK_RAW, IPPROTO_RAW);
+  if (fd < 0) return KernelError{"iptc_init", errno, t.table};
+  Info info{};
+  std::strncpy(info.name, t.table.c_str(), sizeof info.name - 1);
+  socklen_t len = sizeof info;
+  int r = getsockopt(fd, level, option, &info, &len);
+  int err = errno;
+  close(fd);
+  if (r < 0) return KernelError{"iptc_init", err, t.table};
+  return info.num_entries > std::bitset<32>(info.valid_hooks).count() + 1;
+}
+
+template <typename Api>
+Result<unsigned> Count(const TableTarget& t) {
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  auto handle = Open<Api>(t);
+  if (!handle.ok()) return handle.error();
+  struct xtc_handle* h = handle.value().get();
+  unsigned n = 0;
+  for (const char* c = Api::first_chain(h); c; c = Api::next_chain(h)) {
+    if (!Api::builtin(c, h)) n++;
+    for (auto* e = Api::first_rule(c, h); e; e = Api::next_rule(e, h)) n++;
+  }
+  return n;
+}
+
 template <typename Api>
 Result<Unit> Probe(const TableTarget& t) {
   auto ns = NetnsGuard::Enter(t.netns_fd);
@@ -312,6 +351,15 @@ Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<
 
 Result<std::vector<ListedChain>> ListTable(const TableTarget& t) {
   return t.family == Family::kIpv4 ? List<Ip4tc>(t) : List<Ip6tc>(t);
+}
+
+Result<bool> HasRulesOrUserChains(const TableTarget& t) {
+  return t.family == Family::kIpv4 ? AnyBeyondBuiltins<struct ipt_getinfo>(t, AF_INET, IPPROTO_IP, IPT_SO_GET_INFO)
+                                   : AnyBeyondBuiltins<struct ip6t_getinfo>(t, AF_INET6, IPPROTO_IPV6, IP6T_SO_GET_INFO);
+}
+
+Result<unsigned> CountRulesAndUserChains(const TableTarget& t) {
+  return t.family == Family::kIpv4 ? Count<Ip4tc>(t) : Count<Ip6tc>(t);
 }
 
 Result<int> FindRule(const TableTarget& t, const std::string& chain, const RuleSpec& rule) {

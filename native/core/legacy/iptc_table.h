@@ -33,6 +33,12 @@ Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::ve
 // Every chain and rule of the table, decoded.
 Result<std::vector<ListedChain>> ListTable(const TableTarget& target);
 
+// What `backend: 'auto'` needs of a table that exists (asking about a missing one instantiates
+// it): whether it holds any rule or user chain, from the kernel's entry count alone (no copy of
+// the table); and how many, counted through libiptc without decoding a rule.
+Result<bool> HasRulesOrUserChains(const TableTarget& target);
+Result<unsigned> CountRulesAndUserChains(const TableTarget& target);
+
 // 0-based index of the first rule in `chain` equal in meaning to `rule`, or -1.
 Result<int> FindRule(const TableTarget& target, const std::string& chain, const RuleSpec& rule);
 

@@ -781,14 +781,31 @@ Result<std::vector<ListedChain>> ListTable(const TableTarget& t) {
   }
 }
 
-Result<bool> TableExists(const TableTarget& t) {
+Result<std::optional<unsigned>> CountRulesAndUserChains(const TableTarget& t, unsigned most_rules) {
   auto ns = NetnsGuard::Enter(t.netns_fd);
   if (!ns.ok()) return ns.error();
   auto sock = OpenIn();
   if (!sock.ok()) return sock.error();
-  auto r = sock.value()->Request(GetTableRequest(t.family, t.table, sock.value()->NextSeq()), false, "nft get table");
-  if (!r.ok() && r.error().errnum != ENOENT) return r.error();
-  return r.ok();
+  Socket& s = *sock.value();
+  auto table = s.Request(GetTableRequest(t.family, t.table, s.NextSeq()), false, "nft get table");
+  if (!table.ok()) {
+    if (table.error().errnum != ENOENT) return table.error();
+    return std::optional<unsigned>{};
+  }
+  // The kernel filters both dumps by table (and family): count what comes back. A chain message
+  // is decoded (a table has few); a rule message is only counted, never decoded. The rule dump
+  // comes last, since it may be cut short.
+  auto chains = s.Dump([&](uint32_t seq) { return GetChainRequest(t.family, t.table, "", true, seq); }, "nft list chains");
+  if (!chains.ok()) return chains.error();
+  unsigned n = 0;
+  for (const auto& m : chains.value()) {
+    auto d = DecodeChainMessage(m.data(), m.size());
+    if (!d.ok()) return d.error();
+    if (d.value().table == t.table && !d.value().base) n++;
+  }
+  auto rules = s.Request(GetRulesRequest(t.family, t.table, "", NFT_MSG_GETRULE, s.NextSeq()), true, "nft list rules", nullptr, most_rules);
+  if (!rules.ok()) return rules.error();
+  return std::optional<unsigned>{n + static_cast<unsigned>(rules.value().size())};
 }
 
 Result<int> FindRule(const TableTarget& t, const std::string& chain, const RuleSpec& rule) {

@@ -55,7 +55,7 @@ Result<std::unique_ptr<Socket>> Socket::Open() {
 
 Socket::~Socket() { mnl_socket_close(nl_); }
 
-Result<std::vector<Message>> Socket::Request(const Message& req, bool dump, const std::string& what, bool* interrupted) {
+Result<std::vector<Message>> Socket::Request(const Message& req, bool dump, const std::string& what, bool* interrupted, size_t most) {
   const auto* rh = reinterpret_cast<const struct nlmsghdr*>(req.data());
   uint32_t seq = rh->nlmsg_seq;
   if (mnl_socket_sendto(nl_, req.data(), req.size()) < 0) return SysError(what);
@@ -77,7 +77,7 @@ Result<std::vector<Message>> Socket::Request(const Message& req, bool dump, cons
       if (interrupted && (nlh->nlmsg_flags & NLM_F_DUMP_INTR)) *interrupted = true;
       const auto* p = reinterpret_cast<const uint8_t*>(nlh);
       out.emplace_back(p, p + nlh->nlmsg_len);
-      if (!dump) return out;
+      if (!dump || out.size() >= most) return out;
     }
   }
 }

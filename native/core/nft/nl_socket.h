@@ -6,6 +6,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,8 +39,11 @@ class Socket {
 
   uint32_t NextSeq() { return ++seq_; }
 
-  // Send one request and collect its replies until DONE (dump), the single reply (get), or an error.
-  Result<std::vector<Message>> Request(const Message& req, bool dump, const std::string& what, bool* interrupted = nullptr);
+  // Send one request and collect its replies until DONE (dump), the single reply (get), or an
+  // error; or, for a dump, until `most` messages came: the rest of a dump cut short stays queued
+  // on the socket, so make that the socket's last request.
+  Result<std::vector<Message>> Request(const Message& req, bool dump, const std::string& what, bool* interrupted = nullptr,
+                                       size_t most = SIZE_MAX);
 
   // A dump that the kernel marked inconsistent (the ruleset changed mid-dump) is redone.
   Result<std::vector<Message>> Dump(const std::function<Message(uint32_t)>& build, const std::string& what);
