@@ -30,7 +30,7 @@ Result<bool> LegacyTableExists(const TableTarget& t) {
 
 }  // namespace
 
-Result<BackendUsage> ProbeBackends(const TableTarget& t) {
+Result<BackendUsage> ProbeBackends(const TableTarget& t, nft::TableSession& session) {
   BackendUsage u;
   auto legacy = LegacyTableExists(t);
   if (!legacy.ok()) return legacy.error();
@@ -40,11 +40,11 @@ Result<BackendUsage> ProbeBackends(const TableTarget& t) {
     if (!chains.ok()) return chains.error();
     u.legacy_rules = RulesAndUserChains(chains.value());
   }
-  auto nft = nft::ListTable(t);
+  auto nft = nft::ListTable(t, session);
   if (!nft.ok()) return nft.error();
   // ListTable shows a missing table's base chains as empty virtual ones: a table exists when
   // the kernel listed at least one chain with counters or rules, which we ask for directly.
-  auto exists = nft::TableExists(t);
+  auto exists = nft::TableExists(t, session);
   if (!exists.ok()) return exists.error();
   u.nft_table = exists.value();
   u.nft_rules = RulesAndUserChains(nft.value());

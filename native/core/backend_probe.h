@@ -9,6 +9,9 @@
 #include "core/table_ops.h"
 
 namespace connlimit::core {
+namespace nft {
+struct TableSession;
+}  // namespace nft
 
 struct BackendUsage {
   bool legacy_table = false;  // the x_tables table exists in the namespace
@@ -17,6 +20,7 @@ struct BackendUsage {
   unsigned nft_rules = 0;     // its rules plus its user chains
 };
 
-Result<BackendUsage> ProbeBackends(const TableTarget& target);
+// nf_tables is read over the handle's session (core/nft/nft_table).
+Result<BackendUsage> ProbeBackends(const TableTarget& target, nft::TableSession& session);
 
 }  // namespace connlimit::core

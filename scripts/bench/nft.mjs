@@ -5,7 +5,7 @@
 // rows read side by side.
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { benchNetns, buildFloor, cell, interleave, ms, ratio, table } from './lib.mjs';
+import { benchNetns, buildFloor, cell, interleave, ms, ratio, sleep, table } from './lib.mjs';
 import { filler, RULE } from './legacy.mjs';
 
 /**
@@ -35,6 +35,15 @@ async function floor(ns, bin, ...args) {
   return { elapsedMs: Number(out.trim()) / 1e6 };
 }
 
+/**
+ * Waits out the kernel's deferred destruction of the rules just deleted (untimed). nft_compat
+ * flushes that work before it sets up an xtables match or target (nft_compat_wait_for_destructors:
+ * an RCU grace period, 10-30 ms on this VM, more after a 10k-rule flush), so whichever variant
+ * ran right after a delete would pay it: the library, being quickest to reach the kernel, every
+ * time, and a spawned CLI or floor seldom. Every variant starts from a settled kernel instead.
+ */
+const settle = (rules) => sleep(50 + rules / 100);
+
 const openFw = (ctx, ns) => ctx.Firewall.open({ family: 'ipv4', backend: 'nft', netns: ns.path });
 
 /** Row 1: one connlimit rule appended with N rules present. */
@@ -57,7 +66,7 @@ async function appendRow(ctx, bin, size) {
       },
       ctx.rounds(size),
       // Back to N rules before the next call, so every call sees the same chain.
-      { between: (name) => (name === 'spawn' ? undefined : fw.delete('INPUT', size + 1)) },
+      { between: async (name) => name === 'spawn' || (await fw.delete('INPUT', size + 1), await settle(1)) },
     );
     await fw.close();
     return r;
@@ -91,7 +100,7 @@ async function transactionRow(ctx, bin, size) {
         floor: () => floor(ns, bin, 'batch', msgs),
       },
       ctx.rounds(size),
-      { between: () => fw.flush('INPUT') },
+      { between: async () => (await fw.flush('INPUT'), await settle(size)) },
     );
     await fw.close();
     return r;
@@ -171,7 +180,7 @@ export async function run(ctx) {
     table: table(['rules present', 'library', 'iptables-nft -A', 'netlink floor', 'library / floor', 'guarded floor', 'library / guarded', 'CLI / library', '`ip netns exec` alone', '(CLI − that) / library', 'n'], appendRows),
     notes: [
       `Rule: \`${RULE}\` into filter/INPUT (nf_tables, as iptables-nft writes it); the rules present are connlimit rules of the same shape, put there by iptables-nft-restore. After each call the rule is deleted again (untimed), so every call sees the same chain.`,
-      "library: `await fw.append()` on `Firewall.open({ backend: 'nft' })`, timed in Node (rule parsing, queue, libuv pool, setns, socket, NFT_MSG_GETGEN, one batch with the generation id, the echoed handle). CLI: `ip netns exec NS iptables-nft -w -A ...` timed around the child process. floor: scripts/bench/nft-floor.c, socket open + one batch (BATCH_BEGIN, the NEWRULE, BATCH_END) + reading the errors + close, timed in-process, on the NEWRULE bytes the library encodes (the addon's `_encodeNftRule`). guarded floor: the same program adding what the library does for its guarantees: an NFT_MSG_GETGEN round trip, that generation id in BATCH_BEGIN (a concurrent commit makes the batch fail with ERESTART rather than be overrun), and NLM_F_ECHO on the rule (its handle comes back, so a later delete needs no dump). library / guarded is then what Node, the pool, parsing and setns cost.",
+      "library: `await fw.append()` on `Firewall.open({ backend: 'nft' })`, timed in Node (rule parsing, queue, libuv pool, one batch on the handle's own socket with the generation id and the echoed handle). Interleaved, every library call follows another program's commit, so the batch under the generation id of its own last commit is refused (ERESTART) and redone after NFT_MSG_GETGEN and a read of the chain; a program that is the only writer pays the one batch. Between calls (untimed) the kernel is left to finish destroying the deleted rule (nft_compat makes the next xtables rule wait for that). CLI: `ip netns exec NS iptables-nft -w -A ...` timed around the child process. floor: scripts/bench/nft-floor.c, socket open + one batch (BATCH_BEGIN, the NEWRULE, BATCH_END) + reading the errors + close, timed in-process, on the NEWRULE bytes the library encodes (the addon's `_encodeNftRule`). guarded floor: the same program adding what the library does for its guarantees: an NFT_MSG_GETGEN round trip, that generation id in BATCH_BEGIN (a concurrent commit makes the batch fail with ERESTART rather than be overrun), and NLM_F_ECHO on the rule (its handle comes back, so a later delete needs no dump). library / guarded is then what Node, the pool, parsing and the retry cost.",
     ],
   });
 
