@@ -230,7 +230,7 @@ class Planner {
       // Test hook: any id but the current one is stale (one ahead, since 0 would disable the check).
       uint32_t committed = 0;
       auto sent = Send(send_stale_genid ? gen + 1 : gen, stale, &committed);
-      if (!sent.ok()) return sent.error();
+      if (!sent.ok()) return OwnerRefusal(sent.error());
       if (committed) Remember(committed);
     } else {
       // No batch checked the generation id for us.
@@ -313,6 +313,19 @@ class Planner {
       table_exists_ = r.ok();
     }
     return *table_exists_;
+  }
+
+  // EPERM on a message of the batch (a missing capability refuses the whole batch, on
+  // BATCH_BEGIN, with op_index -1) means the table has the 'owner' flag (NFT_TABLE_F_OWNER):
+  // only the netlink socket that created it may change it (nf_tables_table_lookup), whoever
+  // we are. Said as such, since "run as root" would not help.
+  KernelError OwnerRefusal(KernelError e) {
+    if (e.errnum != EPERM || e.op_index < 0) return e;
+    auto r = s_.Request(GetTableRequest(t_.family, t_.table, s_.NextSeq()), false, "nft get table");
+    if (!r.ok() || r.value().empty()) return e;
+    auto owner = DecodeTableOwner(r.value()[0].data(), r.value()[0].size());
+    if (!owner) return e;
+    return KernelError{"nft table owner", EPERM, t_.table + ": netlink port " + std::to_string(*owner), e.op_index};
   }
 
   Result<Unit> EnsureTable() {
