@@ -197,7 +197,9 @@ test("what a handle remembers between calls never hides another writer's change"
     assert.equal((await fw.list('INPUT')).map((r) => r.text), ['-A INPUT -p udp -m udp --dport 54 -j ACCEPT']);
     // The CLI deletes a rule fw remembers; fw's delete by spec then finds nothing.
     await fw.append('INPUT', '-p tcp --dport 3 -j DROP');
+    assert.is(await fw.check('INPUT', '-p tcp --dport 3 -j DROP'), true); // from what fw remembers
     await ns.run('iptables-nft', ['-D', 'INPUT', '-p', 'tcp', '--dport', '3', '-j', 'DROP']);
+    assert.is(await fw.check('INPUT', '-p tcp --dport 3 -j DROP'), false);
     await rejects(fw.delete('INPUT', '-p tcp --dport 3 -j DROP'), 'ERR_CONNLIMIT_NOT_FOUND');
     // What fw remembers says "no such position" / "no such rule" / "already there", and the
     // CLI has changed it since: the refusal or no-op would be wrong, and is not made.

@@ -866,6 +866,22 @@ Result<int> FindRule(const TableTarget& t, TableSession& session, const std::str
   auto sock = Connect(t, session);
   if (!sock.ok()) return sock.error();
   Socket& s = *sock.value();
+  // The rules the session knows of this chain (each with its spec as it reads back), if nobody
+  // committed since: one GETGEN, no dump.
+  auto known = session.chains.find(chain);
+  if (session.valid && known != session.chains.end() && known->second.exists && known->second.rules &&
+      std::all_of(known->second.rules->begin(), known->second.rules->end(), [](const Entry& e) { return e.normalized.has_value(); })) {
+    auto gen = s.GetGen();
+    if (!gen.ok()) return gen.error();
+    if (gen.value() == session.genid) {
+      auto norm = Normalize(t.family, t.table, chain, rule);
+      if (!norm.ok()) return norm.error();
+      const auto& v = *known->second.rules;
+      for (size_t i = 0; i < v.size(); i++)
+        if (legacy::SameRule(t.family, *v[i].normalized, norm.value())) return static_cast<int>(i);
+      return -1;
+    }
+  }
   auto c = s.Request(GetChainRequest(t.family, t.table, chain, false, s.NextSeq()), false, "nft get chain");
   if (!c.ok()) {
     if (c.error().errnum != ENOENT) return c.error();

@@ -48,7 +48,8 @@ Result<std::vector<ListedChain>> ListTable(const TableTarget& target, TableSessi
 // Whether the table exists in nf_tables (iptables-nft creates it on first write).
 Result<bool> TableExists(const TableTarget& target, TableSession& session);
 
-// 0-based index of the first rule in `chain` equal in meaning to `rule`, or -1.
+// 0-based index of the first rule in `chain` equal in meaning to `rule`, or -1. From the
+// session's cache when the generation id shows nobody committed since (no dump).
 Result<int> FindRule(const TableTarget& target, TableSession& session, const std::string& chain, const RuleSpec& rule);
 
 }  // namespace connlimit::core::nft
