@@ -2,7 +2,9 @@
 // A short scenario for valgrind (docs/reliability.md): plain node and the built dist/ (no
 // tsx, so valgrind sees little besides node and the addon). Every native path once or more:
 // open (both families), append/insert/replace/delete/ensure/check, a transaction, list,
-// save, chain ops, kernel refusals (ENOENT, EEXIST, ELOOP, EINVAL), close.
+// save, chain ops, kernel refusals (ENOENT, EEXIST, ELOOP, EINVAL), close; on the legacy
+// backend and on nf_tables (where a second handle's commits also make the first one's cache
+// stale, so its batches are refused with ERESTART and redone).
 //
 // Usage (root; build first: npm run build:native && npm run build:ts):
 //   ip netns add clvg && valgrind --leak-check=full --errors-for-leak-kinds=definite \
@@ -13,8 +15,9 @@ const netns = process.argv[2];
 const cycles = Number(process.argv[3] ?? 100);
 
 (async () => {
-  for (const family of ['ipv4', 'ipv6']) {
-    const fw = await Firewall.open({ backend: 'legacy', netns, family, lockPath: `/tmp/clvg-${process.pid}.lock` });
+  for (const [backend, family] of [['legacy', 'ipv4'], ['legacy', 'ipv6'], ['nft', 'ipv4'], ['nft', 'ipv6']]) {
+    const fw = await Firewall.open({ netns, family, backend, lockPath: `/tmp/clvg-${process.pid}.lock` });
+    const other = await Firewall.open({ netns, family, backend, lockPath: `/tmp/clvg-${process.pid}.lock` });
     await fw.createChain('LIMITS');
     for (let i = 0; i < cycles; i++) {
       const rule = `-p tcp --syn --dport ${i + 1} -m connlimit --connlimit-above 3 --connlimit-mask ${family === 'ipv4' ? 24 : 64} -m comment --comment vg-${i} -j REJECT --reject-with tcp-reset`;
@@ -25,6 +28,7 @@ const cycles = Number(process.argv[3] ?? 100);
       await fw.ensure('INPUT', rule);
       await fw.delete('INPUT', 1);
       await fw.delete('INPUT', rule);
+      if (i % 5 === 0) await other.append('OUTPUT', '-j ACCEPT');
     }
     await fw.transaction((tx) => {
       for (let i = 0; i < 50; i++) tx.append('LIMITS', `-s ${family === 'ipv4' ? `10.0.${i}.0/24` : `2001:db8:${i}::/48`} -j DROP`);
@@ -42,6 +46,7 @@ const cycles = Number(process.argv[3] ?? 100);
     for (const r of refusals) await r().then(() => { throw new Error('expected a refusal'); }, () => undefined);
     await fw.flush();
     await fw.deleteChain('LIMITS');
+    await other.close();
     await fw.close();
   }
   console.log('scenario done');

@@ -188,6 +188,14 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
       hint: 'lockPath (or $XTABLES_LOCKFILE) must name a file in an existing directory this process may create and open; iptables uses /run/xtables.lock',
     });
   }
+  if (e.op === 'nft table owner') {
+    // nf_tables refuses every change to a table flagged 'owner' except from the netlink socket
+    // that created it (nft -o / NFT_TABLE_F_OWNER, as firewalld and systemd use): root or not.
+    return new InUseError('ERR_CONNLIMIT_IN_USE', `${table} belongs to another program (nf_tables table flag 'owner', ${e.detail?.replace(/^[^:]*: /, '')}): only it may change the table`, {
+      ...base,
+      hint: 'that program owns the table until it exits (its netlink port is usually its pid); let it manage these rules, or use the legacy backend or another table; nothing was applied',
+    });
+  }
   if ((name === 'EPERM' || name === 'EACCES') && e.op === 'setns') {
     return new PermissionError('ERR_CONNLIMIT_PERMISSION', `${where}: permission denied`, { ...base, hint: SETNS_HINT });
   }

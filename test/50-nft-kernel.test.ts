@@ -154,8 +154,30 @@ test("what a handle remembers between calls never hides another writer's change"
     assert.equal((await fw.list('INPUT')).map((r) => r.text), ['-A INPUT -p udp -m udp --dport 54 -j ACCEPT']);
     // The CLI deletes a rule fw remembers; fw's delete by spec then finds nothing.
     await fw.append('INPUT', '-p tcp --dport 3 -j DROP');
+    assert.is(await fw.check('INPUT', '-p tcp --dport 3 -j DROP'), true); // from what fw remembers
     await ns.run('iptables-nft', ['-D', 'INPUT', '-p', 'tcp', '--dport', '3', '-j', 'DROP']);
+    assert.is(await fw.check('INPUT', '-p tcp --dport 3 -j DROP'), false);
     await rejects(fw.delete('INPUT', '-p tcp --dport 3 -j DROP'), 'ERR_CONNLIMIT_NOT_FOUND');
+    // What fw remembers says "no such position" / "no such rule" / "already there", and the
+    // CLI has changed it since: the refusal or no-op would be wrong, and is not made.
+    await fw.flush('INPUT');
+    await ns.run('iptables-nft', ['-A', 'INPUT', '-p', 'tcp', '--dport', '4', '-j', 'DROP']);
+    assert.is(await fw.delete('INPUT', 1), 1);
+    await ns.run('iptables-nft', ['-A', 'INPUT', '-p', 'tcp', '--dport', '5', '-j', 'DROP']);
+    assert.is(await fw.delete('INPUT', '-p tcp --dport 5 -j DROP'), 1);
+    assert.is(await fw.ensure('INPUT', '-p tcp --dport 6 -j DROP'), true);
+    await ns.run('iptables-nft', ['-F', 'INPUT']);
+    assert.is(await fw.ensure('INPUT', '-p tcp --dport 6 -j DROP'), true, 'ensure trusted a rule the CLI had flushed');
+    // `iptables -D` semantics: the first rule equal in meaning goes, also when another writer
+    // put an equal one before the rule fw added itself (and remembers the handle of).
+    await fw.append('INPUT', '-p tcp --dport 7 -j DROP');
+    await ns.run('iptables-nft', ['-I', 'INPUT', '1', '-p', 'tcp', '--dport', '7', '-j', 'DROP', '-m', 'comment', '--comment', 'x']);
+    await ns.run('iptables-nft', ['-I', 'INPUT', '1', '-p', 'tcp', '--dport', '7', '-j', 'DROP']);
+    assert.is(await fw.delete('INPUT', '-p tcp --dport 7 -j DROP'), 1);
+    assert.equal(
+      (await fw.list('INPUT')).map((r) => r.text),
+      ['-A INPUT -p tcp -m tcp --dport 7 -m comment --comment x -j DROP', '-A INPUT -p tcp -m tcp --dport 6 -j DROP', '-A INPUT -p tcp -m tcp --dport 7 -j DROP'],
+    );
     await other.close();
     await fw.close();
   }));

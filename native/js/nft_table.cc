@@ -64,12 +64,12 @@ Napi::Value NftTable::Open(const Napi::CallbackInfo& info) {
     using Opened = std::shared_ptr<core::NetnsFd>;
     return PromiseWorker<Opened>::Start(
         Value(), "connlimit:nft-open",
-        [target, path]() mutable -> core::Result<Opened> {
+        [target, path, session = session_]() mutable -> core::Result<Opened> {
           auto opened = core::OpenNetns(path);
           if (!opened.ok()) return opened.error();
           Opened ns = opened.take();
           target.netns_fd = ns ? ns->fd() : -1;
-          auto probe = nft::ProbeTable(target);
+          auto probe = nft::ProbeTable(target, *session);
           if (!probe.ok()) return probe.error();
           return ns;
         },
@@ -92,7 +92,7 @@ Napi::Value NftTable::Commit(const Napi::CallbackInfo& info) {
     auto keep = netns_;  // the fd stays open while the worker runs, even if close() comes first
     return PromiseWorker<std::vector<core::OpResult>>::Start(
         Value(), "connlimit:nft-commit",
-        [target, ops, keep, cache = cache_]() { return nft::CommitOps(target, *ops, cache.get()); },
+        [target, ops, keep, session = session_]() { return nft::CommitOps(target, *ops, *session); },
         [](Napi::Env e, std::vector<core::OpResult>& r) -> Napi::Value { return OpResultsToJs(e, r); });
   });
 }
@@ -106,7 +106,7 @@ Napi::Value NftTable::List(const Napi::CallbackInfo& info) {
     auto family = target_.family;
     return PromiseWorker<std::vector<core::ListedChain>>::Start(
         Value(), "connlimit:nft-list",
-        [target, keep]() { return nft::ListTable(target); },
+        [target, keep, session = session_]() { return nft::ListTable(target, *session); },
         [family](Napi::Env e, std::vector<core::ListedChain>& chains) -> Napi::Value { return ChainsToJs(e, chains, family); });
   });
 }
@@ -122,7 +122,7 @@ Napi::Value NftTable::Check(const Napi::CallbackInfo& info) {
     auto keep = netns_;
     return PromiseWorker<int>::Start(
         Value(), "connlimit:nft-check",
-        [target, chain, rule, keep]() { return nft::FindRule(target, chain, *rule); },
+        [target, chain, rule, keep, session = session_]() { return nft::FindRule(target, *session, chain, *rule); },
         [](Napi::Env e, int& index) -> Napi::Value { return Napi::Number::New(e, index); });
   });
 }
@@ -157,9 +157,9 @@ Napi::Value NftTable::CommitStale(const Napi::CallbackInfo& info) {
     auto keep = netns_;
     return PromiseWorker<int>::Start(
         Value(), "connlimit:nft-commit",
-        [target, ops, keep, stale]() -> core::Result<int> {
+        [target, ops, keep, stale, session = session_]() -> core::Result<int> {
           int attempts = 0;
-          auto r = nft::CommitOps(target, *ops, nullptr, stale, &attempts);
+          auto r = nft::CommitOps(target, *ops, *session, stale, &attempts);
           if (!r.ok()) return r.error();
           return attempts;
         },
@@ -171,6 +171,7 @@ Napi::Value NftTable::Close(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     closed_ = true;
     netns_.reset();
+    session_.reset();  // closes the socket now, or when the last call in flight ends
     return info.Env().Undefined();
   });
 }

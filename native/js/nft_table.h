@@ -40,7 +40,7 @@ class NftTable : public Napi::ObjectWrap<NftTable> {
   core::TableTarget target_;
   std::string netns_path_;
   std::shared_ptr<core::NetnsFd> netns_;
-  std::shared_ptr<core::nft::TableCache> cache_ = core::nft::NewTableCache();
+  std::shared_ptr<core::nft::TableSession> session_ = core::nft::NewTableSession();
   bool opened_ = false;
   bool closed_ = false;
 };

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Append/delete cycles with the process's fd count, thread count and RSS sampled
 // (test/74-leaks, short; scripts/leak-check.mjs, 100,000 cycles). Every 10th cycle also takes
-// an error path (a delete that finds nothing) and a listing, since leaks hide in those.
+// an error path (a delete that finds nothing) and a listing, since leaks hide in those, and
+// another handle commits in between (on nf_tables that makes the first handle's next commit
+// stale: its batch is refused with ERESTART and redone from a fresh read).
 import { readdirSync } from 'node:fs';
 import { Firewall } from '../../src/index';
 
@@ -16,8 +18,16 @@ export interface Sample {
   heapMiB: number;
 }
 
-export async function leakCycles(netns: string, lockPath: string, cycles: number, every: number, onSample?: (s: Sample) => void): Promise<{ samples: Sample[]; errors: string[] }> {
-  const fw = await Firewall.open({ backend: 'legacy', netns, lockPath });
+export async function leakCycles(
+  netns: string,
+  lockPath: string,
+  cycles: number,
+  every: number,
+  onSample?: (s: Sample) => void,
+  backend: 'legacy' | 'nft' = 'legacy',
+): Promise<{ samples: Sample[]; errors: string[] }> {
+  const fw = await Firewall.open({ netns, lockPath, backend });
+  const other = await Firewall.open({ netns, lockPath, backend });
   const samples: Sample[] = [];
   const errors: string[] = [];
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -43,6 +53,8 @@ export async function leakCycles(netns: string, lockPath: string, cycles: number
           },
         );
         if ((await fw.list('INPUT')).length !== 0) errors.push(`cycle ${i}: INPUT not empty`);
+        await other.append('OUTPUT', '-j ACCEPT');
+        await other.delete('OUTPUT', 1);
       }
     } catch (e) {
       errors.push(`cycle ${i}: ${(e as Error).message}`);
@@ -50,6 +62,7 @@ export async function leakCycles(netns: string, lockPath: string, cycles: number
     }
     if (i % every === 0) sample(i);
   }
+  await other.close();
   await fw.close();
   return { samples, errors };
 }

@@ -145,4 +145,13 @@ Result<DecodedChain> DecodeChainMessage(const uint8_t* msg, size_t len) {
   return d;
 }
 
+std::optional<uint32_t> DecodeTableOwner(const uint8_t* msg, size_t len) {
+  const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(msg);
+  if (len < sizeof *nlh || nlh->nlmsg_len > len) return std::nullopt;
+  std::unique_ptr<struct nftnl_table, void (*)(const struct nftnl_table*)> t(nftnl_table_alloc(), nftnl_table_free);
+  if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return std::nullopt;
+  if (!(nftnl_table_get_u32(t.get(), NFTNL_TABLE_FLAGS) & NFT_TABLE_F_OWNER)) return std::nullopt;
+  return nftnl_table_get_u32(t.get(), NFTNL_TABLE_OWNER);
+}
+
 }  // namespace connlimit::core::nft

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,5 +52,9 @@ struct DecodedChain {
   uint32_t use = 0;  // how many rules refer to (jump to) this chain
 };
 Result<DecodedChain> DecodeChainMessage(const uint8_t* msg, size_t len);
+
+// The owner of a table (NFT_MSG_NEWTABLE as GETTABLE returns it) that has the 'owner' flag
+// (NFT_TABLE_F_OWNER: only that netlink port may change it); nullopt for any other table.
+std::optional<uint32_t> DecodeTableOwner(const uint8_t* msg, size_t len);
 
 }  // namespace connlimit::core::nft

@@ -52,6 +52,10 @@ constexpr int kBackoffCapUs = 100'000;
 // At most this many rules of one batch are echoed back (about 450 bytes each, well inside the
 // default 208 KiB receive buffer).
 constexpr size_t kMaxEchoedRules = 256;
+// A commit of more ops than this reads the generation id before trusting the cache: planning,
+// encoding and sending a large batch for the kernel to refuse as stale costs far more than the
+// one round trip (10,000 appends: about 150 ms wasted).
+constexpr size_t kUncheckedCacheOps = 64;
 
 Message GetTableRequest(Family family, const std::string& table, uint32_t seq) {
   std::unique_ptr<struct nftnl_table, void (*)(const struct nftnl_table*)> t(nftnl_table_alloc(), nftnl_table_free);
@@ -125,7 +129,7 @@ Result<RuleSpec> Normalize(Family family, const std::string& table, const std::s
 
 struct NewRule {
   std::string chain;
-  RuleSpec rule;
+  const RuleSpec* rule;  // the op's own (the ops outlive the plan): 10,000 appends copy no rule
   RulePlacement where;
   uint64_t echoed_handle = 0;  // from the kernel's NLM_F_ECHO of this rule, once committed
 };
@@ -151,44 +155,71 @@ struct ChainState {
 
 }  // namespace
 
-// What one handle learned of its table, valid only at the generation id it was learned at:
-// chain states and the rules (handles + normalized specs) of the chains it has read.
-struct TableCache {
-  std::mutex mu;
+struct TableSession {
+  std::mutex mu;  // held for the whole of each call
+  std::unique_ptr<Socket> sock;
+  // What the handle learned of its table, valid only at the generation id it was learned at:
+  // chain states and the rules (handles + normalized specs) of the chains it has read.
   bool valid = false;
   uint32_t genid = 0;
   std::map<std::string, ChainState> chains;
   std::optional<bool> table_exists;
 };
 
-std::shared_ptr<TableCache> NewTableCache() { return std::make_shared<TableCache>(); }
+std::shared_ptr<TableSession> NewTableSession() { return std::make_shared<TableSession>(); }
 
 namespace {
 
+// The session's socket, opened in the table's namespace by its first call; one that failed is
+// replaced. The caller holds the session's mutex.
+Result<Socket*> Connect(const TableTarget& t, TableSession& session) {
+  if (session.sock && session.sock->broken()) session.sock.reset();
+  if (!session.sock) {
+    auto ns = NetnsGuard::Enter(t.netns_fd);
+    if (!ns.ok()) return ns.error();
+    auto s = Socket::Open();
+    if (!s.ok()) return s.error();
+    session.sock = s.take();
+  }
+  return session.sock.get();
+}
+
 class Planner {
  public:
-  Planner(const TableTarget& t, Socket& s, TableCache* cache) : t_(t), s_(s), cache_(cache) {}
+  Planner(const TableTarget& t, Socket& s, TableSession& session) : t_(t), s_(s), session_(session) {}
+
+  // Whether this attempt started from the session's cache without reading the generation id: a
+  // stale one then only means another writer committed since our last call, not contention.
+  bool from_cache() const { return from_cache_; }
 
   Result<std::vector<OpResult>> Run(const std::vector<Op>& ops, bool* stale, bool send_stale_genid) {
     *stale = false;
-    auto gen = s_.GetGen();
-    if (!gen.ok()) return gen.error();
-    // Test hook: any id but the current one is stale (one ahead, since 0 would disable the check).
-    if (send_stale_genid) gen.value() += 1;
-    if (cache_ && cache_->valid && cache_->genid == gen.value()) {
-      // Nobody committed since we last looked: what we know of chains and handles still holds.
-      chains_ = std::move(cache_->chains);
-      table_exists_ = cache_->table_exists;
+    uint32_t gen = 0;
+    bool read = !session_.valid || ops.size() > kUncheckedCacheOps;
+    if (read) {
+      auto now = s_.GetGen();
+      if (!now.ok()) return now.error();
+      gen = now.value();
     }
-    if (cache_) {
-      cache_->valid = false;
-      cache_->chains.clear();
+    if (session_.valid && (!read || gen == session_.genid)) {
+      // What we knew at our last commit. Unread, the batch carries that generation id, so the
+      // kernel refuses it if anybody committed since, and we retry from a fresh read.
+      gen = session_.genid;
+      chains_ = std::move(session_.chains);
+      table_exists_ = session_.table_exists;
+      from_cache_ = !read;
     }
+    session_.valid = false;
+    session_.chains.clear();
     std::vector<OpResult> results;
     for (size_t i = 0; i < ops.size(); i++) {
       current_op_ = static_cast<int>(i);
       auto r = Apply(ops[i]);
       if (!r.ok()) {
+        // A refusal made from the cache (no such rule, no such position) may only mean the
+        // cache is out of date: then it is retried from a fresh read.
+        auto checked = CheckCache(gen, stale);
+        if (!checked.ok()) return checked.error();
         KernelError e = r.error();
         e.op_index = static_cast<int>(i);
         return e;
@@ -196,11 +227,16 @@ class Planner {
       results.push_back(r.value());
     }
     if (!msgs_.empty()) {
-      auto sent = Send(gen.value(), stale);
-      if (!sent.ok()) return sent.error();
-      Remember(gen.value() + 1);
+      // Test hook: any id but the current one is stale (one ahead, since 0 would disable the check).
+      uint32_t committed = 0;
+      auto sent = Send(send_stale_genid ? gen + 1 : gen, stale, &committed);
+      if (!sent.ok()) return OwnerRefusal(sent.error());
+      if (committed) Remember(committed);
     } else {
-      Remember(gen.value());
+      // No batch checked the generation id for us.
+      auto checked = CheckCache(gen, stale);
+      if (!checked.ok()) return checked.error();
+      Remember(gen);
     }
     for (const auto& chain : zero_) {
       auto r = s_.Dump([&](uint32_t seq) { return GetRulesRequest(t_.family, t_.table, chain, NFT_MSG_GETRULE_RESET, seq); },
@@ -211,10 +247,21 @@ class Planner {
   }
 
  private:
+  // When the plan used the cache and no batch will check its generation id, asks for the
+  // current one: a commit by anybody since makes this attempt stale (an ERESTART, retried).
+  Result<Unit> CheckCache(uint32_t gen, bool* stale) {
+    if (!from_cache_) return Unit{};
+    auto now = s_.GetGen();
+    if (!now.ok()) return now.error();
+    if (now.value() == gen) return Unit{};
+    *stale = true;
+    return KernelError{"nft commit", ERESTART, t_.table, -1};
+  }
+
   // Keeps what this commit knows for the next one, if it can be trusted: every rule we added has
-  // its handle (echoed by the kernel) and the generation id is the one our commit produced.
-  void Remember(uint32_t expected_gen) {
-    if (!cache_) return;
+  // its handle (echoed by the kernel). `gen` is the generation id our commit produced (the
+  // kernel's echo of it, so no later commit can be mistaken for ours) or the one we read.
+  void Remember(uint32_t gen) {
     for (auto& [name, st] : chains_) {
       if (!st.early_head.empty() || !st.early_tail.empty()) st.rules.reset();  // never loaded: forget the partial view
       st.early_head.clear();
@@ -237,12 +284,10 @@ class Planner {
         ++it;
       }
     }
-    auto now = s_.GetGen();
-    if (!now.ok() || now.value() != expected_gen) return;  // someone else committed meanwhile
-    cache_->chains = std::move(chains_);
-    cache_->table_exists = table_exists_;
-    cache_->genid = expected_gen;
-    cache_->valid = true;
+    session_.chains = std::move(chains_);
+    session_.table_exists = table_exists_;
+    session_.genid = gen;
+    session_.valid = true;
   }
 
   struct Planned {
@@ -250,10 +295,15 @@ class Planner {
     std::string what;  // for error messages: "rule INPUT", "chain LIMITS"
     std::function<Result<Message>(uint32_t)> build;
     int busy_as = 0;  // the errno to report instead of the kernel's EBUSY, when it means something precise
+    bool flush = false;  // deletes every rule of a chain or table: echoed, it would echo each one
   };
 
   void Plan(std::string what, std::function<Result<Message>(uint32_t)> build, int busy_as = 0) {
-    msgs_.push_back(Planned{current_op_, std::move(what), std::move(build), busy_as});
+    msgs_.push_back(Planned{current_op_, std::move(what), std::move(build), busy_as, false});
+  }
+
+  void PlanFlush(std::string what, std::function<Result<Message>(uint32_t)> build) {
+    msgs_.push_back(Planned{current_op_, std::move(what), std::move(build), 0, true});
   }
 
   Result<bool> TableExists() {
@@ -263,6 +313,19 @@ class Planner {
       table_exists_ = r.ok();
     }
     return *table_exists_;
+  }
+
+  // EPERM on a message of the batch (a missing capability refuses the whole batch, on
+  // BATCH_BEGIN, with op_index -1) means the table has the 'owner' flag (NFT_TABLE_F_OWNER):
+  // only the netlink socket that created it may change it (nf_tables_table_lookup), whoever
+  // we are. Said as such, since "run as root" would not help.
+  KernelError OwnerRefusal(KernelError e) {
+    if (e.errnum != EPERM || e.op_index < 0) return e;
+    auto r = s_.Request(GetTableRequest(t_.family, t_.table, s_.NextSeq()), false, "nft get table");
+    if (!r.ok() || r.value().empty()) return e;
+    auto owner = DecodeTableOwner(r.value()[0].data(), r.value()[0].size());
+    if (!owner) return e;
+    return KernelError{"nft table owner", EPERM, t_.table + ": netlink port " + std::to_string(*owner), e.op_index};
   }
 
   Result<Unit> EnsureTable() {
@@ -346,11 +409,11 @@ class Planner {
 
   // Plans a NEWRULE; returns its shared state so later ops of the batch can refer to it.
   std::shared_ptr<NewRule> PlanRule(const std::string& chain, const RuleSpec& rule, RulePlacement where) {
-    auto nr = std::make_shared<NewRule>(NewRule{chain, rule, where, 0});
+    auto nr = std::make_shared<NewRule>(NewRule{chain, &rule, where, 0});
     new_rules_.push_back(nr);
     Family f = t_.family;
     std::string table = t_.table;
-    Plan("rule " + chain, [f, table, nr](uint32_t seq) { return EncodeRuleMessage(f, table, nr->chain, nr->rule, nr->where, seq); });
+    Plan("rule " + chain, [f, table, nr](uint32_t seq) { return EncodeRuleMessage(f, table, nr->chain, *nr->rule, nr->where, seq); });
     return nr;
   }
 
@@ -368,7 +431,7 @@ class Planner {
 
   Result<const RuleSpec*> NormalizedOf(const std::string& chain, Entry& e) {
     if (!e.normalized) {
-      auto n = Normalize(t_.family, t_.table, chain, e.pending->rule);
+      auto n = Normalize(t_.family, t_.table, chain, *e.pending->rule);
       if (!n.ok()) return n.error();
       e.normalized = n.take();
     }
@@ -468,7 +531,7 @@ class Planner {
         if (at.pending) {  // not sent yet: send the new rule in its place
           auto jump = CheckJump(op.rule.target);
           if (!jump.ok()) return jump.error();
-          at.pending->rule = op.rule;
+          at.pending->rule = &op.rule;
           at.normalized.reset();
           return OpResult{true, static_cast<int>(op.index)};
         }
@@ -508,7 +571,7 @@ class Planner {
             if (!FindBuiltin(t_.table, chain)) return KernelError{"chain", ENOENT, chain, -1};
             return OpResult{};  // a built-in chain not created yet has no rules
           }
-          Plan("chain " + chain, [f, table, chain](uint32_t seq) { return EncodeDelRule(f, table, chain, 0, 0, seq); });
+          PlanFlush("chain " + chain, [f, table, chain](uint32_t seq) { return EncodeDelRule(f, table, chain, 0, 0, seq); });
           st.value()->rules = std::vector<Entry>{};
           st.value()->early_head.clear();
           st.value()->early_tail.clear();
@@ -517,7 +580,7 @@ class Planner {
         auto exists = TableExists();
         if (!exists.ok()) return exists.error();
         if (!exists.value()) return OpResult{};
-        Plan("table " + table, [f, table](uint32_t seq) { return EncodeDelRule(f, table, "", 0, 0, seq); });
+        PlanFlush("table " + table, [f, table](uint32_t seq) { return EncodeDelRule(f, table, "", 0, 0, seq); });
         for (auto& [name, st] : chains_) {
           st.rules = std::vector<Entry>{};
           st.early_head.clear();
@@ -604,19 +667,49 @@ class Planner {
     return KernelError{"op", EINVAL, "unknown op kind", -1};
   }
 
-  Result<Unit> Send(uint32_t genid, bool* stale) {
-    Message batch;
-    batch.reserve(msgs_.size() * 512 + 64);
-    auto append = [&batch](const uint8_t* p, size_t n) {
-      batch.insert(batch.end(), p, p + n);
-      batch.resize((batch.size() + 3) & ~size_t{3}, 0);
-    };
-    // NFNL_MSG_BATCH_BEGIN with the generation id we read first (network order; 0 would
-    // disable the check, NOTES §4.2).
+  // Sends the batch under `genid`; `committed` gets the generation id the commit produced.
+  Result<Unit> Send(uint32_t genid, bool* stale, uint32_t* committed) {
+    // NLM_F_ECHO: the kernel sends each committed rule back with its handle, so the next call
+    // can delete or insert relative to it without dumping the chain. Not for large batches:
+    // their echoes would overflow the receive buffer, and a lost error reply with them (the
+    // cache then simply stays cold).
+    if (new_rules_.size() <= kMaxEchoedRules)
+      for (auto& nr : new_rules_) nr->where.nlm_flags |= NLM_F_ECHO;
+    // Sequence numbers: BATCH_BEGIN, then one per planned message (so msgs_[seq - first_seq - 1]
+    // is the message a reply names), then BATCH_END.
     uint32_t first_seq = s_.NextSeq();
+    std::vector<Message> built;
+    built.reserve(msgs_.size());
+    size_t total = 0;
+    for (size_t i = 0; i < msgs_.size(); i++) {
+      auto m = msgs_[i].build(s_.NextSeq());
+      if (!m.ok()) {
+        KernelError e = m.error();
+        e.op_index = msgs_[i].op_index;
+        return e;
+      }
+      built.push_back(m.take());
+      total += MNL_ALIGN(built.back().size());
+    }
+    // NLM_F_ECHO on the first message after BATCH_BEGIN also asks for the NEWGEN of our commit:
+    // nf_tables_gen_notify reports to the sender when the message at the head of the batch
+    // skb (BATCH_BEGIN already pulled) has it. Its id is the one our cache is valid at, given
+    // under the commit mutex, so no later commit can be taken for ours (NOTES §4.2). Not on
+    // a flush: it would echo every rule deleted, overflowing the receive buffer; such a
+    // batch leaves the cache cold.
+    if (!msgs_[0].flush) reinterpret_cast<struct nlmsghdr*>(built[0].data())->nlmsg_flags |= NLM_F_ECHO;
+
+    Message batch(2 * MNL_SOCKET_BUFFER_SIZE + total);
+    size_t at = 0;
+    auto put = [&batch, &at](const void* p, size_t n) {
+      std::memcpy(batch.data() + at, p, n);
+      at += MNL_ALIGN(n);
+    };
     {
-      Message b(MNL_SOCKET_BUFFER_SIZE);
-      auto* nlh = mnl_nlmsg_put_header(b.data());
+      // NFNL_MSG_BATCH_BEGIN with the generation id the plan was made at (network order; 0
+      // would disable the check, NOTES §4.2).
+      char b[MNL_SOCKET_BUFFER_SIZE];
+      auto* nlh = mnl_nlmsg_put_header(b);
       nlh->nlmsg_type = NFNL_MSG_BATCH_BEGIN;
       nlh->nlmsg_flags = NLM_F_REQUEST;
       nlh->nlmsg_seq = first_seq;
@@ -625,42 +718,26 @@ class Planner {
       nfg->version = NFNETLINK_V0;
       nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
       mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
-      append(b.data(), nlh->nlmsg_len);
+      put(b, nlh->nlmsg_len);
     }
-    // NLM_F_ECHO: the kernel sends each committed rule back with its handle, so the next call
-    // can delete or insert relative to it without dumping the chain. Not for large batches:
-    // their echoes would overflow the receive buffer, and a lost error reply with them (the
-    // cache then simply stays cold).
-    if (new_rules_.size() <= kMaxEchoedRules)
-      for (auto& nr : new_rules_) nr->where.nlm_flags |= NLM_F_ECHO;
-    std::map<uint32_t, size_t> by_seq;
-    for (size_t i = 0; i < msgs_.size(); i++) {
-      uint32_t seq = s_.NextSeq();
-      auto built = msgs_[i].build(seq);
-      if (!built.ok()) {
-        KernelError e = built.error();
-        e.op_index = msgs_[i].op_index;
-        return e;
-      }
-      const Message& m = built.value();
-      by_seq[seq] = i;
-      append(m.data(), m.size());
-    }
+    for (const auto& m : built) put(m.data(), m.size());
     {
-      Message e(MNL_SOCKET_BUFFER_SIZE);
-      auto* nlh = nftnl_batch_end(reinterpret_cast<char*>(e.data()), s_.NextSeq());
-      append(e.data(), nlh->nlmsg_len);
+      char e[MNL_SOCKET_BUFFER_SIZE];
+      auto* nlh = nftnl_batch_end(e, s_.NextSeq());
+      put(e, nlh->nlmsg_len);
     }
+    batch.resize(at);
+    built = {};
+
     std::vector<uint64_t> echoed;
     auto sent = s_.SendBatch(batch, [&](uint32_t seq, int err, const std::string& text) {
-      auto it = by_seq.find(seq);
+      const Planned* m = seq > first_seq && seq - first_seq <= msgs_.size() ? &msgs_[seq - first_seq - 1] : nullptr;
       if (seq == first_seq && err == ERESTART) *stale = true;
-      std::string detail = it != by_seq.end() ? msgs_[it->second].what : t_.table;
+      std::string detail = m ? m->what : t_.table;
       if (!text.empty()) detail += ": " + text;
-      int op_index = it != by_seq.end() ? msgs_[it->second].op_index : -1;
-      if (err == EBUSY && it != by_seq.end() && msgs_[it->second].busy_as) err = msgs_[it->second].busy_as;
-      return KernelError{"nft commit", err, detail, op_index};
-    }, &echoed);
+      if (err == EBUSY && m && m->busy_as) err = m->busy_as;
+      return KernelError{"nft commit", err, detail, m ? m->op_index : -1};
+    }, &echoed, committed);
     if (!sent.ok()) return sent.error();
     // Echoes come in commit order, which is batch order; a short count (a full receive
     // buffer) leaves handles unknown and the cache unused.
@@ -671,7 +748,8 @@ class Planner {
 
   const TableTarget& t_;
   Socket& s_;
-  TableCache* cache_;
+  TableSession& session_;
+  bool from_cache_ = false;
   std::vector<std::shared_ptr<NewRule>> new_rules_;  // in batch order, as the echoes come back
   std::vector<Planned> msgs_;
   std::map<std::string, ChainState> chains_;
@@ -682,14 +760,11 @@ class Planner {
   int current_op_ = -1;
 };
 
-Result<std::unique_ptr<Socket>> OpenIn() { return Socket::Open(); }
-
 }  // namespace
 
-Result<Unit> ProbeTable(const TableTarget& t) {
-  auto ns = NetnsGuard::Enter(t.netns_fd);
-  if (!ns.ok()) return ns.error();
-  auto s = OpenIn();
+Result<Unit> ProbeTable(const TableTarget& t, TableSession& session) {
+  std::lock_guard<std::mutex> lock(session.mu);
+  auto s = Connect(t, session);
   if (!s.ok()) return s.error();
   auto gen = s.value()->GetGen();
   if (!gen.ok()) return gen.error();
@@ -705,30 +780,26 @@ void BackoffBeforeRetry(int attempt) {
 }
 }  // namespace
 
-Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<Op>& ops, TableCache* cache, int stale_attempts,
+Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<Op>& ops, TableSession& session, int stale_attempts,
                                         int* attempts) {
-  std::unique_lock<std::mutex> lock;
-  if (cache) lock = std::unique_lock<std::mutex>(cache->mu);
-  auto ns = NetnsGuard::Enter(t.netns_fd);
-  if (!ns.ok()) return ns.error();
-  auto s = OpenIn();
+  std::lock_guard<std::mutex> lock(session.mu);
+  auto s = Connect(t, session);
   if (!s.ok()) return s.error();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, t.lock_timeout_ms));
   for (int attempt = 1;; attempt++) {
     bool stale = false;
-    Planner p(t, *s.value(), cache);
+    Planner p(t, *s.value(), session);
     auto r = p.Run(ops, &stale, attempt <= stale_attempts);
     if (attempts) *attempts = attempt;
     if (r.ok() || !stale) return r;
     if (attempt >= kCommitAttempts && std::chrono::steady_clock::now() >= deadline) return r;
-    if (attempt > stale_attempts) BackoffBeforeRetry(attempt);
+    if (attempt > stale_attempts && !p.from_cache()) BackoffBeforeRetry(attempt);
   }
 }
 
-Result<std::vector<ListedChain>> ListTable(const TableTarget& t) {
-  auto ns = NetnsGuard::Enter(t.netns_fd);
-  if (!ns.ok()) return ns.error();
-  auto sock = OpenIn();
+Result<std::vector<ListedChain>> ListTable(const TableTarget& t, TableSession& session) {
+  std::lock_guard<std::mutex> lock(session.mu);
+  auto sock = Connect(t, session);
   if (!sock.ok()) return sock.error();
   Socket& s = *sock.value();
   std::vector<ListedChain> out;
@@ -784,7 +855,8 @@ Result<std::vector<ListedChain>> ListTable(const TableTarget& t) {
 Result<std::optional<unsigned>> CountRulesAndUserChains(const TableTarget& t, unsigned most_rules) {
   auto ns = NetnsGuard::Enter(t.netns_fd);
   if (!ns.ok()) return ns.error();
-  auto sock = OpenIn();
+  // A socket of its own, not the session's: a dump cut short must end with its socket.
+  auto sock = Socket::Open();
   if (!sock.ok()) return sock.error();
   Socket& s = *sock.value();
   auto table = s.Request(GetTableRequest(t.family, t.table, s.NextSeq()), false, "nft get table");
@@ -808,12 +880,27 @@ Result<std::optional<unsigned>> CountRulesAndUserChains(const TableTarget& t, un
   return std::optional<unsigned>{n + static_cast<unsigned>(rules.value().size())};
 }
 
-Result<int> FindRule(const TableTarget& t, const std::string& chain, const RuleSpec& rule) {
-  auto ns = NetnsGuard::Enter(t.netns_fd);
-  if (!ns.ok()) return ns.error();
-  auto sock = OpenIn();
+Result<int> FindRule(const TableTarget& t, TableSession& session, const std::string& chain, const RuleSpec& rule) {
+  std::lock_guard<std::mutex> lock(session.mu);
+  auto sock = Connect(t, session);
   if (!sock.ok()) return sock.error();
   Socket& s = *sock.value();
+  // The rules the session knows of this chain (each with its spec as it reads back), if nobody
+  // committed since: one GETGEN, no dump.
+  auto known = session.chains.find(chain);
+  if (session.valid && known != session.chains.end() && known->second.exists && known->second.rules &&
+      std::all_of(known->second.rules->begin(), known->second.rules->end(), [](const Entry& e) { return e.normalized.has_value(); })) {
+    auto gen = s.GetGen();
+    if (!gen.ok()) return gen.error();
+    if (gen.value() == session.genid) {
+      auto norm = Normalize(t.family, t.table, chain, rule);
+      if (!norm.ok()) return norm.error();
+      const auto& v = *known->second.rules;
+      for (size_t i = 0; i < v.size(); i++)
+        if (legacy::SameRule(t.family, *v[i].normalized, norm.value())) return static_cast<int>(i);
+      return -1;
+    }
+  }
   auto c = s.Request(GetChainRequest(t.family, t.table, chain, false, s.NextSeq()), false, "nft get chain");
   if (!c.ok()) {
     if (c.error().errnum != ENOENT) return c.error();

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // I/O: one iptables-nft table (ip/ip6 family, "filter" etc.) over netfilter netlink (libmnl).
-// Every call is one scope of: enter netns -> open a NETLINK_NETFILTER socket -> work -> close
-// -> leave. A commit is one nfnetlink batch guarded by the generation id read before anything
-// else (a concurrent writer makes the kernel refuse it with ERESTART; we re-read and redo,
-// bounded, as iptables-nft does). Only what the ops need is read: an append reads the
-// generation id and its chain, never the chain's rules, so its cost does not grow with the
-// table (NETFILTER-NOTES.md §4.2).
+// Each handle has a session: one NETLINK_NETFILTER socket, opened in the table's namespace by
+// the first call (the only one that enters it: the socket stays bound there) and closed with
+// the session. A commit is one nfnetlink batch guarded by a generation id (a concurrent
+// writer makes the kernel refuse it with ERESTART; we re-read and redo, bounded, as
+// iptables-nft does). Only what the ops need is read: an append reads at most the generation
+// id and its chain, never the chain's rules, so its cost does not grow with the table
+// (NETFILTER-NOTES.md §4.2).
 #pragma once
 
 #include <memory>
@@ -19,27 +20,31 @@
 
 namespace connlimit::core::nft {
 
-// What a handle learned of its table (chains, rule handles), reused by the next commit only
-// when the generation id shows nobody committed in between; so an append reads nothing but
-// the generation id, and a delete by spec needs no dump. Opaque; one per NftTable.
-struct TableCache;
-std::shared_ptr<TableCache> NewTableCache();
+// One handle's session with its table: the socket, and what the handle learned of the table
+// (chains, rule handles) at a generation id. The next commit sends its batch under that id
+// without reading anything, so the kernel itself refuses it (ERESTART) if anybody committed
+// in between, and only then is the table read again; an append thus costs one batch, and a
+// delete by spec needs no dump. Calls on one session are serialized (a mutex; the TS queue
+// already orders them). Opaque; one per NftTable, freed (socket closed) with its last user.
+struct TableSession;
+std::shared_ptr<TableSession> NewTableSession();
 
-// Opens a socket in the namespace and reads the generation id: fails early on permissions or
-// a kernel without nf_tables. The table need not exist (iptables-nft creates it on first write).
-Result<Unit> ProbeTable(const TableTarget& target);
+// Opens the session's socket in the namespace and reads the generation id: fails early on
+// permissions or a kernel without nf_tables. The table need not exist (iptables-nft creates it
+// on first write).
+Result<Unit> ProbeTable(const TableTarget& target, TableSession& session);
 
 // Apply every op in one batch. All or nothing: on a failing op nothing is applied and the
 // error carries its op_index and the kernel's extended ack text. Base chains (and the table)
 // missing on first use are created as iptables-nft creates them.
 // `stale_attempts` (tests only): send a wrong generation id in that many first attempts,
 // as if another writer had committed after our read; `attempts` tells how many were made.
-Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::vector<Op>& ops, TableCache* cache = nullptr,
+Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::vector<Op>& ops, TableSession& session,
                                         int stale_attempts = 0, int* attempts = nullptr);
 
 // Every chain and rule of the table, decoded, in iptables-nft-save's order (built-in chains in
 // table order, then user chains by name). A table not yet created lists its empty base chains.
-Result<std::vector<ListedChain>> ListTable(const TableTarget& target);
+Result<std::vector<ListedChain>> ListTable(const TableTarget& target, TableSession& session);
 
 // How many user chains and rules the table holds, for `backend: 'auto'`, without decoding a rule
 // and creating nothing; nullopt when the table does not exist (iptables-nft creates it on first
@@ -48,7 +53,8 @@ Result<std::vector<ListedChain>> ListTable(const TableTarget& target);
 // telling none from some takes one batch.
 Result<std::optional<unsigned>> CountRulesAndUserChains(const TableTarget& target, unsigned most_rules);
 
-// 0-based index of the first rule in `chain` equal in meaning to `rule`, or -1.
-Result<int> FindRule(const TableTarget& target, const std::string& chain, const RuleSpec& rule);
+// 0-based index of the first rule in `chain` equal in meaning to `rule`, or -1. From the
+// session's cache when the generation id shows nobody committed since (no dump).
+Result<int> FindRule(const TableTarget& target, TableSession& session, const std::string& chain, const RuleSpec& rule);
 
 }  // namespace connlimit::core::nft

@@ -16,6 +16,18 @@
 namespace connlimit::core::nft {
 namespace {
 constexpr size_t kRecvSize = 1 << 17;
+
+// NFTA_GEN_ID of a NEWGEN message (the reply to GETGEN, or the echo of a commit).
+uint32_t GenOf(const struct nlmsghdr* nlh) {
+  uint32_t gen = 0;
+  int left = static_cast<int>(nlh->nlmsg_len - mnl_nlmsg_size(sizeof(struct nfgenmsg)));
+  const auto* a = static_cast<const struct nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(struct nfgenmsg)));
+  for (; mnl_attr_ok(a, left); a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len))) {
+    left -= static_cast<int>(MNL_ALIGN(a->nla_len));
+    if (mnl_attr_get_type(a) == NFTA_GEN_ID) gen = ntohl(mnl_attr_get_u32(a));
+  }
+  return gen;
+}
 }  // namespace
 
 KernelError SysError(const std::string& op, const std::string& detail) { return KernelError{op, errno, detail, -1}; }
@@ -55,15 +67,27 @@ Result<std::unique_ptr<Socket>> Socket::Open() {
 
 Socket::~Socket() { mnl_socket_close(nl_); }
 
+KernelError Socket::Broken(const std::string& op, const std::string& detail) {
+  broken_ = true;
+  return SysError(op, detail);
+}
+
+void Socket::Drain() {
+  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE);
+  while (recv(mnl_socket_get_fd(nl_), buf.data(), buf.size(), MSG_DONTWAIT | MSG_TRUNC) >= 0) {
+  }
+}
+
 Result<std::vector<Message>> Socket::Request(const Message& req, bool dump, const std::string& what, bool* interrupted, size_t most) {
   const auto* rh = reinterpret_cast<const struct nlmsghdr*>(req.data());
   uint32_t seq = rh->nlmsg_seq;
-  if (mnl_socket_sendto(nl_, req.data(), req.size()) < 0) return SysError(what);
+  Drain();
+  if (mnl_socket_sendto(nl_, req.data(), req.size()) < 0) return Broken(what);
   std::vector<Message> out;
   std::vector<uint8_t> buf(kRecvSize);
   for (;;) {
     ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
-    if (n < 0) return SysError(what);
+    if (n < 0) return Broken(what);
     int left = static_cast<int>(n);
     for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left);
          nlh = mnl_nlmsg_next(nlh, &left)) {
@@ -98,23 +122,21 @@ Result<uint32_t> Socket::GetGen() {
   auto r = Request(req, false, "nft getgen");
   if (!r.ok()) return r.error();
   if (r.value().empty()) return KernelError{"nft getgen", EBADMSG, "no reply", -1};
-  const auto* reply = reinterpret_cast<const struct nlmsghdr*>(r.value()[0].data());
-  uint32_t gen = 0;
-  int left = static_cast<int>(reply->nlmsg_len - mnl_nlmsg_size(sizeof(struct nfgenmsg)));
-  const auto* a = static_cast<const struct nlattr*>(mnl_nlmsg_get_payload_offset(reply, sizeof(struct nfgenmsg)));
-  for (; mnl_attr_ok(a, left); a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len))) {
-    left -= static_cast<int>(MNL_ALIGN(a->nla_len));
-    if (mnl_attr_get_type(a) == NFTA_GEN_ID) gen = ntohl(mnl_attr_get_u32(a));
-  }
-  return gen;
+  return GenOf(reinterpret_cast<const struct nlmsghdr*>(r.value()[0].data()));
 }
 
 Result<Unit> Socket::SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
-                             std::vector<uint64_t>* echoed) {
+                             std::vector<uint64_t>* echoed, uint32_t* new_gen) {
+  // Replies to this batch carry sequence numbers from its first to its last message.
+  const auto* head = reinterpret_cast<const struct nlmsghdr*>(batch.data());
+  uint32_t first_seq = head->nlmsg_seq;
+  uint32_t last_seq = seq_;
+  if (new_gen) *new_gen = 0;
+  Drain();
   int size = static_cast<int>(batch.size()) + (1 << 16);
   // A large transaction is one message stream larger than the default send buffer.
   if (batch.size() > (1 << 17)) setsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
-  if (mnl_socket_sendto(nl_, batch.data(), batch.size()) < 0) return SysError("nft commit");
+  if (mnl_socket_sendto(nl_, batch.data(), batch.size()) < 0) return Broken("nft commit");
   std::vector<uint8_t> buf(kRecvSize);
   std::optional<KernelError> first;
   for (;;) {
@@ -123,13 +145,18 @@ Result<Unit> Socket::SendBatch(const Message& batch, const std::function<KernelE
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
       // ENOBUFS: replies were dropped, so whether the batch was applied is unknown.
-      if (!first) first = SysError("nft commit", "reading the batch's replies; the outcome is unknown");
+      if (!first) first = Broken("nft commit", "reading the batch's replies; the outcome is unknown");
       break;
     }
     int left = static_cast<int>(n);
     for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left);
          nlh = mnl_nlmsg_next(nlh, &left)) {
-      if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE) && nlh->nlmsg_pid == portid_) {
+      if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_seq < first_seq || nlh->nlmsg_seq > last_seq) continue;
+      if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN)) {
+        if (new_gen) *new_gen = GenOf(nlh);
+        continue;
+      }
+      if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE)) {
         const auto* p = reinterpret_cast<const uint8_t*>(nlh);
         auto echo = DecodeRuleMessage(Family::kIpv4, p, nlh->nlmsg_len);  // only the handle is read
         echoed->push_back(echo.ok() ? echo.value().handle : 0);

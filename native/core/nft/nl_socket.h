@@ -29,7 +29,10 @@ KernelError SysError(const std::string& op, const std::string& detail = "");
 std::pair<int, std::string> ErrorOf(const struct nlmsghdr* nlh);
 
 // One NETLINK_NETFILTER socket, created in the caller's (already entered) namespace; it stays
-// bound to that namespace for its whole life.
+// bound to that namespace for its whole life, so a long-lived owner reuses it without setns.
+// Not thread-safe: its owner serializes the calls. Replies left unread by an earlier call (an
+// error mid-dump) are dropped before each send, and every reply read is checked against the
+// request's sequence number and our port id, so a stale reply is never taken for a new one.
 class Socket {
  public:
   static Result<std::unique_ptr<Socket>> Open();
@@ -53,13 +56,24 @@ class Socket {
   // Sends one batch; errors come back as NLMSG_ERRORs carrying the failing message's sequence
   // number, all queued before sendmsg returns (nfnetlink runs the batch in our context), so
   // they are read without waiting, as iptables-nft does. First error wins. The handles of
-  // echoed NEWRULE messages are appended to `echoed` in batch order.
+  // echoed NEWRULE messages are appended to `echoed` in batch order. A batch whose BATCH_BEGIN
+  // carries NLM_F_ECHO makes the kernel send the committing socket the generation id its
+  // commit produced (nf_tables_gen_notify reports to the first message's sender); it is stored
+  // in `new_gen` when given (0 if none came).
   Result<Unit> SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
-                         std::vector<uint64_t>* echoed);
+                         std::vector<uint64_t>* echoed, uint32_t* new_gen = nullptr);
+
+  // A send or receive failed (not a kernel refusal): replies may be lost or pending, so the
+  // owner should close this socket and open another.
+  bool broken() const { return broken_; }
 
  private:
   explicit Socket(struct mnl_socket* nl) : nl_(nl) {}
+  // Reads and drops whatever is queued (replies to an earlier request cut short).
+  void Drain();
+  KernelError Broken(const std::string& op, const std::string& detail = "");
   struct mnl_socket* nl_;
+  bool broken_ = false;
   uint32_t portid_ = 0;
   uint32_t seq_ = 0;
 };

@@ -597,12 +597,14 @@ Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string&
     if (std::holds_alternative<CommentMatch>(m)) bound += 256;
   }
   bound += rule.target.opaque.data.size();
-  std::vector<uint8_t> buf(bound, 0);
-  struct nlmsghdr* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWRULE, NfProto(family), where.nlm_flags, seq);
+  // Built in a per-thread scratch buffer and copied out at its real size (about a tenth of the
+  // bound): a fresh zeroed buffer per rule cost more than the encoding in 10,000-rule batches.
+  thread_local std::vector<uint8_t> scratch;
+  if (scratch.size() < bound) scratch.resize(bound);
+  struct nlmsghdr* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(scratch.data()), NFT_MSG_NEWRULE, NfProto(family), where.nlm_flags, seq);
   nftnl_rule_nlmsg_build_payload(nlh, r.get());
-  if (nlh->nlmsg_len > buf.size()) return EncodeError("rule too large");
-  buf.resize(nlh->nlmsg_len);
-  return buf;
+  if (nlh->nlmsg_len > bound) return EncodeError("rule too large");
+  return std::vector<uint8_t>(scratch.data(), scratch.data() + nlh->nlmsg_len);
 }
 
 Result<DecodedRule> DecodeRuleMessage(Family family, const uint8_t* msg, size_t len) {
