@@ -354,8 +354,14 @@ export interface NativeWatchBatch {
 }
 
 export interface NativeConntrackWatch {
-  /** Flat [key, count, key, count, ...], most first; a copy of native memory, no kernel call. */
-  counts(): (string | number)[];
+  /**
+   * Every key with a count, most first, copied from native memory (no kernel call): key `ids[i]`
+   * holds `counts[i]`. `texts` are the texts of ids new since the last call, numbered on from
+   * those the caller holds; `reset`: the ids were renumbered from 0, drop the texts held.
+   */
+  counts(): { reset: boolean; texts: string[]; ids: Uint32Array; counts: Float64Array };
+  /** The count of the key holding this address (family 4 or 6), masked to the watch's prefix; -1 if the address does not parse. */
+  count(address: string, family: 4 | 6): number;
   stats(): { events: number; overruns: number; resyncs: number; discarded: number; receiveBuffer: number };
   ref(): void;
   unref(): void;
