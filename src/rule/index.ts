@@ -19,20 +19,8 @@ export { formatAddress, parseAddress } from './address';
 
 /** How many rule texts per family keep their parsed form. Users write the same few shapes again and again. */
 const PARSED_MAX = 512;
-/** Rule text -> its frozen parse, least recently used first (Map keeps insertion order). */
+/** Rule text -> its parse, least recently used first (a Map keeps insertion order). */
 const parsed: Record<Family, Map<string, NativeRule>> = { ipv4: new Map(), ipv6: new Map() };
-
-/**
- * Freezes objects and arrays all the way down, so one parse can be handed out many times.
- * Byte arrays can't be frozen; they never leave the library (toRuleSpec copies them).
- */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
 
 function parseCached(text: string, family: Family): NativeRule {
   const cache = parsed[family];
@@ -40,7 +28,7 @@ function parseCached(text: string, family: Family): NativeRule {
   if (rule !== undefined) {
     cache.delete(text);
   } else {
-    rule = deepFreeze(parseRule(text, family));
+    rule = parseRule(text, family);
     if (cache.size >= PARSED_MAX) cache.delete(cache.keys().next().value as string);
   }
   cache.set(text, rule);
@@ -49,8 +37,10 @@ function parseCached(text: string, family: Family): NativeRule {
 
 /**
  * Any rule input in its normalized form: a string is parsed as iptables syntax (without
- * `-A CHAIN`), an object is checked as a {@link RuleSpec}. The result is frozen: a string
- * seen recently returns the same object again without parsing it.
+ * `-A CHAIN`), an object is checked as a {@link RuleSpec}. A string seen recently returns the
+ * same object again without parsing it, so the result is shared and read-only: it never
+ * leaves the library (the public parseRule hands out a copy made by toRuleSpec, renderRule a
+ * string). Not frozen: Object.freeze over a rule's ~10 objects costs more than parsing it.
  *
  * @param input - `'-p tcp --dport 22 -j ACCEPT'` or `{ protocol: 'tcp', dport: 22, target: { kind: 'accept' } }`
  * @param family - 'ipv4' or 'ipv6'
@@ -61,5 +51,5 @@ function parseCached(text: string, family: Family): NativeRule {
 export function toNativeRule(input: string | RuleSpec, family: Family): NativeRule {
   if (family !== 'ipv4' && family !== 'ipv6') invalid('family', `expected 'ipv4' or 'ipv6', got ${describe(family)}`);
   if (typeof input === 'string') return parseCached(input, family);
-  return deepFreeze(normalizeRule(snapshot(input, 'rule'), family));
+  return normalizeRule(snapshot(input, 'rule'), family);
 }
