@@ -601,10 +601,14 @@ test('address: formatIpv6 of every single zero-run shape matches inet_ntop rules
   for (const [hex, want] of cases) assert.is(formatIpv6(Buffer.from(hex, 'hex')), want, hex);
 });
 
-test('toNativeRule: a text seen again is not parsed again; what the public parse hands out is a copy no caller can use to change it', () => {
+test('toNativeRule: a text seen twice is not parsed again; what the public parse hands out is a copy no caller can use to change it', () => {
   const text = '-s 10.1.0.0/16 -p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -m comment --comment web -j REJECT';
+  const first = toNativeRule(text, 'ipv4');
   const a = toNativeRule(text, 'ipv4');
-  assert.is(toNativeRule(text, 'ipv4'), a, 'served from the cache');
+  assert.is.not(a, first, 'a text seen once is only remembered, not its parse');
+  assert.equal(a, first);
+  assert.is(toNativeRule(text, 'ipv4'), a, 'from the second sighting on, served from the cache');
+  for (const f of ['ipv4', 'ipv6', 'ipv4', 'ipv6'] as const) toNativeRule('-p tcp -j DROP', f);
   assert.is.not(toNativeRule('-p tcp -j DROP', 'ipv6'), toNativeRule('-p tcp -j DROP', 'ipv4'), 'cached per family');
   const before = JSON.stringify(a);
   // Change what the public parse returns: the cached parse is untouched.

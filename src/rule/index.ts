@@ -17,28 +17,30 @@ export { renderRule, saveString } from './render';
 export { toRuleSpec, ruleExtensions } from './to-spec';
 export { formatAddress, parseAddress } from './address';
 
-/** How many rule texts per family keep their parsed form. Users write the same few shapes again and again. */
+/** How many rule texts per family are remembered. Users write the same few shapes again and again. */
 const PARSED_MAX = 512;
-/** Rule text -> its parse, least recently used first (a Map keeps insertion order). */
-const parsed: Record<Family, Map<string, NativeRule>> = { ipv4: new Map(), ipv6: new Map() };
+/**
+ * Rule text -> its parse, or null when the text was seen once; least recently used first (a
+ * Map keeps insertion order). A parse is kept only from a text's second sighting: a big
+ * transaction of distinct rules then keeps none of them alive (each would otherwise survive
+ * into the old generation and cost the garbage collector more than parsing it did).
+ */
+const parsed: Record<Family, Map<string, NativeRule | null>> = { ipv4: new Map(), ipv6: new Map() };
 
 function parseCached(text: string, family: Family): NativeRule {
   const cache = parsed[family];
-  let rule = cache.get(text);
-  if (rule !== undefined) {
-    cache.delete(text);
-  } else {
-    rule = parseRule(text, family);
-    if (cache.size >= PARSED_MAX) cache.delete(cache.keys().next().value as string);
-  }
-  cache.set(text, rule);
+  const seen = cache.get(text);
+  if (seen !== undefined) cache.delete(text);
+  else if (cache.size >= PARSED_MAX) cache.delete(cache.keys().next().value as string);
+  const rule = seen ?? parseRule(text, family);
+  cache.set(text, seen === undefined ? null : rule);
   return rule;
 }
 
 /**
  * Any rule input in its normalized form: a string is parsed as iptables syntax (without
- * `-A CHAIN`), an object is checked as a {@link RuleSpec}. A string seen recently returns the
- * same object again without parsing it, so the result is shared and read-only: it never
+ * `-A CHAIN`), an object is checked as a {@link RuleSpec}. A string seen twice recently returns
+ * the same object again without parsing it, so the result is shared and read-only: it never
  * leaves the library (the public parseRule hands out a copy made by toRuleSpec, renderRule a
  * string). Not frozen: Object.freeze over a rule's ~10 objects costs more than parsing it.
  *
