@@ -12,6 +12,7 @@
         "native/js/errors.cc",
         "native/js/legacy_table.cc",
         "native/js/nft_table.cc",
+        "native/js/op_batch.cc",
         "native/core/backend_probe.cc",
         "native/core/netns_guard.cc",
         "native/core/xtables_lock.cc",

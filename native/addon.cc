@@ -16,6 +16,7 @@
 #include "js/errors.h"
 #include "js/legacy_table.h"
 #include "js/nft_table.h"
+#include "js/op_batch.h"
 #include "js/promise_worker.h"
 
 namespace connlimit::js {
@@ -26,6 +27,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
     DefineAddon(exports, {
                              InstanceValue("LegacyTable", LegacyTable::Define(env), napi_enumerable),
                              InstanceValue("NftTable", NftTable::Define(env), napi_enumerable),
+                             InstanceValue("OpBatch", OpBatch::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::EncodeLegacyRule>("_encodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::DecodeLegacyRule>("_decodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::SameLegacyRule>("_sameLegacyRule"),

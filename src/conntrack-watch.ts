@@ -5,6 +5,7 @@
  * overruns reported and repaired. Built by {@link Conntrack.watch}.
  */
 import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
 import { binding } from './binding';
 import { fromNative, invalid, type NativeErrorContext } from './errors';
 import { ownObject, prefixOption, toNativeFilter, type ConntrackFilter } from './conntrack';
@@ -188,6 +189,10 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
   private iterators = 0;
   private wake: (() => void) | null = null;
   private settleReady!: (error?: unknown) => void;
+  /** Key texts by the native side's key id (see NativeConntrackWatch.counts). */
+  private readonly keyTexts: string[] = [];
+  private readonly prefix4: number;
+  private readonly prefix6: number;
 
   /** The connlimit rule's limit, for a watch made by {@link Conntrack.watchFor}; null otherwise. */
   readonly limit: number | null;
@@ -197,6 +202,8 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     super();
     this.netns = netnsPath;
     this.limit = limit;
+    this.prefix4 = options.mask4;
+    this.prefix6 = options.mask6;
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (error?: unknown) => (error === undefined ? resolve() : reject(error));
     });
@@ -208,10 +215,32 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
 
   /** Current counts per key, most first, copied from native memory: no kernel call, no wait. */
   counts(): Map<string, number> {
-    const flat = this.native.counts();
+    const r = this.native.counts();
+    if (r.reset) this.keyTexts.length = 0;
+    for (const text of r.texts) this.keyTexts.push(text);
     const out = new Map<string, number>();
-    for (let i = 0; i < flat.length; i += 2) out.set(flat[i] as string, flat[i + 1] as number);
+    for (let i = 0; i < r.ids.length; i++) out.set(this.keyTexts[r.ids[i] as number] as string, r.counts[i] as number);
     return out;
+  }
+
+  /**
+   * The current count of one key, without copying the others: `count(k)` equals
+   * `counts().get(k) ?? 0`. The key is spelt as {@link counts} spells it ('10.1.2.0/24', or the
+   * bare address when the prefix is the full width), or is any address inside the key's prefix.
+   * @throws {ERR_CONNLIMIT_INVALID} not an address, or a prefix other than the watch's
+   * @example watch.count('10.1.2.7') // the connections of 10.1.2.0/24 on a watch with mask 24
+   */
+  count(key: string): number {
+    if (typeof key !== 'string') invalid('key', `expected an address string, got ${describe(key)}`);
+    const slash = key.indexOf('/');
+    const address = slash < 0 ? key : key.slice(0, slash);
+    const family = isIP(address);
+    if (family !== 4 && family !== 6) invalid('key', `expected an IPv4 or IPv6 address, got ${describe(key)}`);
+    const prefix = family === 4 ? this.prefix4 : this.prefix6;
+    if (slash >= 0 && key.slice(slash + 1) !== String(prefix)) invalid('key', `this watch keys IPv${family} addresses by /${prefix}, got ${describe(key)}`);
+    const n = this.native.count(address, family);
+    if (n < 0) invalid('key', `expected an IPv4 or IPv6 address, got ${describe(key)}`);
+    return n;
   }
 
   stats(): WatchStats {

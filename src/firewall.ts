@@ -6,9 +6,10 @@
  * transaction.
  */
 import { binding } from './binding';
-import { ClosedError, fromNative, invalid, NotFoundError, type NativeErrorContext } from './errors';
+import { ClosedError, fromNative, invalid, NotFoundError, ValidationError, type NativeErrorContext } from './errors';
 import { chooseBackend, systemIptablesBackend } from './backend-detect';
-import type { NativeBackendUsage, NativeChain, NativeLegacyTable, NativeNftTable, NativeOp, NativeRule } from './native-types';
+import type { NativeBackendUsage, NativeChain, NativeLegacyTable, NativeNftTable, NativeOp, NativeOpResults, NativeRule } from './native-types';
+import { prepareOps } from './op-slices';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
 import { renderRule } from './rule/render';
@@ -59,6 +60,10 @@ function isListedRule(x: RuleInput): x is ListedRule {
   return typeof x === 'object' && x !== null && listedNative.has(x as ListedRule);
 }
 
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as { then?: unknown }).then === 'function';
+}
+
 
 type CheckedOptions = Required<Omit<FirewallOptions, 'netns' | 'backend'>> & { backend: Backend | 'auto'; netnsPath: string | null };
 
@@ -84,15 +89,20 @@ function checkOptions(o: FirewallOptions): CheckedOptions {
   return { family, backend, table, lockTimeoutMs, lockPath, netnsPath: resolveNetns(o.netns) };
 }
 
+/** One change as a transaction collects it: the op with its rule as the caller gave it. */
+type Step = NativeOp extends infer O ? (O extends { rule: NativeRule } ? Omit<O, 'rule'> & { rule: RuleInput } : O) : never;
+
 /**
- * Collects changes for one atomic commit; see {@link Firewall.transaction}. Every method
- * validates at once and throws ERR_CONNLIMIT_INVALID; nothing reaches the kernel until the
- * transaction function returns.
+ * Collects changes for one atomic commit; see {@link Firewall.transaction}. Each method checks
+ * its chain name and position at once (ERR_CONNLIMIT_INVALID); rules are parsed and validated
+ * after the transaction function returns, in slices between which the event loop runs, and a
+ * bad rule rejects the transaction before anything reaches the kernel. A rule given as an
+ * object is read then too: don't change it until the transaction settles.
  */
 export class Transaction {
   /** @internal */
-  readonly ops: NativeOp[] = [];
-  /** @internal */
+  readonly steps: Step[] = [];
+  /** @internal Extensions the rules use, for error hints; filled as the steps are prepared. */
   readonly extensions = new Set<string>();
 
   /** @internal */
@@ -100,69 +110,65 @@ export class Transaction {
 
   /** Append a rule to the end of a chain (`iptables -A`). */
   append(chain: string, rule: RuleInput): this {
-    const c = this.fw.chain(chain);
-    this.ops.push({ op: 'append', chain: c, rule: this.rule(c, rule) });
+    this.steps.push({ op: 'append', chain: this.fw.chain(chain), rule });
     return this;
   }
 
   /** Insert at a 1-based position (`iptables -I CHAIN N`); default 1. */
   insert(chain: string, position: number, rule: RuleInput): this {
     const index = validatePosition(position, 'position') - 1;
-    const c = this.fw.chain(chain);
-    this.ops.push({ op: 'insert', chain: c, index, rule: this.rule(c, rule) });
+    this.steps.push({ op: 'insert', chain: this.fw.chain(chain), index, rule });
     return this;
   }
 
   /** Replace the rule at a 1-based position (`iptables -R`). */
   replace(chain: string, position: number, rule: RuleInput): this {
     const index = validatePosition(position, 'position') - 1;
-    const c = this.fw.chain(chain);
-    this.ops.push({ op: 'replace', chain: c, index, rule: this.rule(c, rule) });
+    this.steps.push({ op: 'replace', chain: this.fw.chain(chain), index, rule });
     return this;
   }
 
   /** Delete the first rule equal in meaning to `rule`, or the rule at a 1-based position (`iptables -D`). */
   delete(chain: string, rule: RuleInput | number): this {
     const c = this.fw.chain(chain);
-    if (typeof rule === 'number') this.ops.push({ op: 'deleteAt', chain: c, index: validatePosition(rule, 'position') - 1 });
-    else this.ops.push({ op: 'delete', chain: c, rule: this.rule(c, rule) });
+    if (typeof rule === 'number') this.steps.push({ op: 'deleteAt', chain: c, index: validatePosition(rule, 'position') - 1 });
+    else this.steps.push({ op: 'delete', chain: c, rule });
     return this;
   }
 
   /** Append unless a rule equal in meaning is already in the chain. */
   ensure(chain: string, rule: RuleInput): this {
-    const c = this.fw.chain(chain);
-    this.ops.push({ op: 'ensure', chain: c, rule: this.rule(c, rule) });
+    this.steps.push({ op: 'ensure', chain: this.fw.chain(chain), rule });
     return this;
   }
 
   /** Delete every rule of a chain, or of every chain (`iptables -F`). */
   flush(chain?: string): this {
-    this.ops.push({ op: 'flush', chain: chain === undefined ? null : this.fw.chain(chain) });
+    this.steps.push({ op: 'flush', chain: chain === undefined ? null : this.fw.chain(chain) });
     return this;
   }
 
   /** Zero the packet and byte counters of a chain, or of every chain (`iptables -Z`). */
   zero(chain?: string): this {
-    this.ops.push({ op: 'zero', chain: chain === undefined ? null : this.fw.chain(chain) });
+    this.steps.push({ op: 'zero', chain: chain === undefined ? null : this.fw.chain(chain) });
     return this;
   }
 
   /** Create a user chain (`iptables -N`). */
   createChain(chain: string): this {
-    this.ops.push({ op: 'createChain', chain: this.fw.userChain(chain) });
+    this.steps.push({ op: 'createChain', chain: this.fw.userChain(chain) });
     return this;
   }
 
   /** Delete an empty, unreferenced user chain (`iptables -X CHAIN`). */
   deleteChain(chain: string): this {
-    this.ops.push({ op: 'deleteChain', chain: this.fw.userChain(chain) });
+    this.steps.push({ op: 'deleteChain', chain: this.fw.userChain(chain) });
     return this;
   }
 
   /** Rename a user chain (`iptables -E`). */
   renameChain(chain: string, to: string): this {
-    this.ops.push({ op: 'renameChain', chain: this.fw.userChain(chain), to: this.fw.userChain(to, 'to') });
+    this.steps.push({ op: 'renameChain', chain: this.fw.userChain(chain), to: this.fw.userChain(to, 'to') });
     return this;
   }
 
@@ -170,8 +176,23 @@ export class Transaction {
   setPolicy(chain: string, policy: Policy): this {
     if (!this.fw.builtinChains.includes(chain)) invalid('chain', `policies belong to built-in chains (${this.fw.builtinChains.join(', ')})`);
     if (policy !== 'ACCEPT' && policy !== 'DROP') invalid('policy', "must be 'ACCEPT' or 'DROP'");
-    this.ops.push({ op: 'setPolicy', chain, policy });
+    this.steps.push({ op: 'setPolicy', chain, policy });
     return this;
+  }
+
+  /**
+   * @internal Step `i` in native form: its rule parsed, validated for its chain and table.
+   * @throws {ERR_CONNLIMIT_INVALID} naming the step when the transaction has several
+   */
+  nativeOp(i: number): NativeOp {
+    const step = this.steps[i] as Step;
+    if (!('rule' in step)) return step;
+    try {
+      return { ...step, rule: this.rule(step.chain, step.rule) } as NativeOp;
+    } catch (e) {
+      if (e instanceof ValidationError && this.steps.length > 1) e.message += ` [transaction step ${i + 1} of ${this.steps.length}: ${step.op} ${step.chain}]`;
+      throw e;
+    }
   }
 
   private rule(chain: string, input: RuleInput): NativeRule {
@@ -311,8 +332,8 @@ export class Firewall {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such rule, position or chain
    */
   async delete(chain: string, rule: RuleInput | number): Promise<number> {
-    const [r] = await this.run((tx) => tx.delete(chain, rule));
-    return (r?.index ?? 0) + 1;
+    const r = await this.run((tx) => tx.delete(chain, rule));
+    return (r?.[1] ?? 0) + 1;
   }
 
   /**
@@ -321,8 +342,8 @@ export class Firewall {
    * @returns true when the rule was appended, false when it was already there
    */
   async ensure(chain: string, rule: RuleInput): Promise<boolean> {
-    const [r] = await this.run((tx) => tx.ensure(chain, rule));
-    return r?.changed ?? false;
+    const r = await this.run((tx) => tx.ensure(chain, rule));
+    return r?.[0] === 1;
   }
 
   /**
@@ -332,7 +353,7 @@ export class Firewall {
   async check(chain: string, rule: RuleInput): Promise<boolean> {
     const tx = new Transaction(this);
     tx.ensure(chain, rule);
-    const op = tx.ops[0] as Extract<NativeOp, { op: 'ensure' }>;
+    const op = tx.nativeOp(0) as Extract<NativeOp, { op: 'ensure' }>;
     const index = await this.queued(() => this.native.check(op.chain, op.rule), tx.extensions);
     return index >= 0;
   }
@@ -369,8 +390,11 @@ export class Firewall {
 
   /**
    * Apply many changes in one commit, atomically: all or none. The function collects changes
-   * (it may be async, but the changes are applied only after it returns); if it throws, or any
-   * change fails in the kernel, nothing is applied.
+   * (it may be async, but the changes are applied only after it returns); if it throws, a rule
+   * is invalid, or any change fails in the kernel, nothing is applied. Rules are parsed and
+   * validated after the function returns, in slices of about a millisecond with the event loop
+   * running between them, so a 10,000-rule transaction does not stall other work; rule objects
+   * are read then, so leave them unchanged until the returned promise settles.
    * @example
    * await fw.transaction((tx) => {
    *   tx.createChain('LIMITS');
@@ -457,12 +481,21 @@ export class Firewall {
     await this.run(build);
   }
 
-  private async run(build: (tx: Transaction) => unknown) {
+  /**
+   * Collects the transaction, then prepares its ops (src/op-slices.ts: the first slice now, the
+   * rest between turns of the event loop) while it waits its turn in the table's queue, which
+   * it joins at once so calls commit in the order they were made. A rule that fails validation
+   * rejects the call before the commit starts.
+   */
+  private async run(build: (tx: Transaction) => unknown): Promise<NativeOpResults | null> {
     if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
     const tx = new Transaction(this);
-    await build(tx);
-    if (tx.ops.length === 0) return [];
-    return this.queued(() => this.native.commit(tx.ops), tx.extensions, tx);
+    const built = build(tx);
+    if (isThenable(built)) await built;
+    if (tx.steps.length === 0) return null;
+    const batch = prepareOps(this.family, tx.steps.length, (i) => tx.nativeOp(i));
+    batch.catch(() => undefined); // reported by the queued call below, when its turn comes
+    return this.queued(async () => this.native.commit(await batch), tx.extensions, tx);
   }
 
   private async queued<T>(work: () => Promise<T>, extensions?: Set<string>, tx?: Transaction): Promise<T> {
@@ -472,9 +505,9 @@ export class Firewall {
     } catch (e) {
       const error = fromNative(e, this.context(extensions));
       const opIndex = (e as { opIndex?: number }).opIndex;
-      if (tx && tx.ops.length > 1 && typeof opIndex === 'number') {
-        const op = tx.ops[opIndex];
-        error.message += ` [transaction step ${opIndex + 1} of ${tx.ops.length}: ${op?.op} ${'chain' in (op ?? {}) ? (op as { chain: string | null }).chain ?? '' : ''}; nothing was applied]`;
+      if (tx && tx.steps.length > 1 && typeof opIndex === 'number') {
+        const op = tx.steps[opIndex];
+        error.message += ` [transaction step ${opIndex + 1} of ${tx.steps.length}: ${op?.op} ${op?.chain ?? ''}; nothing was applied]`;
       }
       throw error;
     }

@@ -99,10 +99,19 @@ export type NativeOp =
   | { op: 'renameChain'; chain: string; to: string }
   | { op: 'setPolicy'; chain: string; policy: 'ACCEPT' | 'DROP' };
 
-/** What each op did: `changed` false for an ensure that found its rule; `index` where a rule went or was found (0-based). */
-export interface NativeOpResult {
-  changed: boolean;
-  index: number;
+/**
+ * What each op of a commit did, as flat pairs: `[changed, index]` per op. `changed` is 0 for an
+ * ensure that found its rule, else 1; `index` is where a rule went or was found (0-based), -1
+ * for an append. Flat, so a 10k-op commit settles with one allocation on the main thread.
+ */
+export type NativeOpResults = Int32Array;
+
+/**
+ * The ops of one commit in native form (native/js/op_batch): filled one op at a time, so the
+ * caller can yield to the event loop between slices; taken (emptied) by the commit it is given to.
+ */
+export interface NativeOpBatch {
+  add(op: NativeOp): void;
 }
 
 export interface NativeListedRule {
@@ -151,8 +160,8 @@ export interface NativeErrorShape extends Error {
 export interface NativeLegacyTable {
   /** Enter the namespace once, check that the table can be read (permissions, kernel support). */
   open(): Promise<void>;
-  /** Lock, read, apply every op, commit once, unlock. All or nothing. */
-  commit(ops: NativeOp[]): Promise<NativeOpResult[]>;
+  /** Lock, read, apply every op of the batch, commit once, unlock. All or nothing. */
+  commit(ops: NativeOpBatch): Promise<NativeOpResults>;
   /** Read the table (no lock: a libiptc read is a consistent snapshot). */
   list(): Promise<NativeChain[]>;
   /** 0-based index of the first rule equal in meaning, or -1. */
@@ -177,7 +186,7 @@ export interface NativeNftTable extends NativeLegacyTable {
   /** Read-only probe of both backends, for `backend: 'auto'`. */
   usage(): Promise<NativeBackendUsage>;
   /** Test only: commit with a stale generation id in the first `staleAttempts` attempts; resolves to the attempts made. */
-  _commitStale(ops: NativeOp[], staleAttempts: number): Promise<number>;
+  _commitStale(ops: NativeOpBatch, staleAttempts: number): Promise<number>;
 }
 
 export interface NativeNftTableOptions {
@@ -192,6 +201,8 @@ export interface NativeBinding {
   LegacyTable: new (options: NativeLegacyTableOptions) => NativeLegacyTable;
   /** nf_tables as iptables-nft writes it; no lock (batches are atomic, the generation id guards them). */
   NftTable: new (options: NativeNftTableOptions) => NativeNftTable;
+  /** An empty batch of ops for one commit of a table of this family. */
+  OpBatch: new (family: 'ipv4' | 'ipv6') => NativeOpBatch;
   /** Test only: the ipt_entry/ip6t_entry bytes our encoder builds (counters and comefrom zero). */
   _encodeLegacyRule(family: 'ipv4' | 'ipv6', rule: NativeRule): Buffer;
   /** Test only (benchmarks): one async round trip through the libuv pool that does no work. */
@@ -343,8 +354,14 @@ export interface NativeWatchBatch {
 }
 
 export interface NativeConntrackWatch {
-  /** Flat [key, count, key, count, ...], most first; a copy of native memory, no kernel call. */
-  counts(): (string | number)[];
+  /**
+   * Every key with a count, most first, copied from native memory (no kernel call): key `ids[i]`
+   * holds `counts[i]`. `texts` are the texts of ids new since the last call, numbered on from
+   * those the caller holds; `reset`: the ids were renumbered from 0, drop the texts held.
+   */
+  counts(): { reset: boolean; texts: string[]; ids: Uint32Array; counts: Float64Array };
+  /** The count of the key holding this address (family 4 or 6), masked to the watch's prefix; -1 if the address does not parse. */
+  count(address: string, family: 4 | 6): number;
   stats(): { events: number; overruns: number; resyncs: number; discarded: number; receiveBuffer: number };
   ref(): void;
   unref(): void;

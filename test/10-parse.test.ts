@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert';
 import { catchError } from './helpers/assert';
 import type { NativeMatch, NativeRule, NativeTarget } from '../src/native-types';
 import { formatAddress, formatIpv6, maskToPrefix, parseAddress, prefixToMask } from '../src/rule/address';
-import { parseRule, parseSaveLine, tokenize } from '../src/rule/index';
+import { parseRule, parseSaveLine, tokenize, toNativeRule, toRuleSpec } from '../src/rule/index';
+import { parseRule as publicParse } from '../src/index';
 import type { Family } from '../src/rule/types';
 
 // ---------------------------------------------------------------------------------------------
@@ -598,6 +599,26 @@ test('address: formatIpv6 of every single zero-run shape matches inet_ntop rules
     ['00010000000000010000000000000001', '1:0:0:1::1'],
   ];
   for (const [hex, want] of cases) assert.is(formatIpv6(Buffer.from(hex, 'hex')), want, hex);
+});
+
+test('toNativeRule: a text seen twice is not parsed again; what the public parse hands out is a copy no caller can use to change it', () => {
+  const text = '-s 10.1.0.0/16 -p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -m comment --comment web -j REJECT';
+  const first = toNativeRule(text, 'ipv4');
+  const a = toNativeRule(text, 'ipv4');
+  assert.is.not(a, first, 'a text seen once is only remembered, not its parse');
+  assert.equal(a, first);
+  assert.is(toNativeRule(text, 'ipv4'), a, 'from the second sighting on, served from the cache');
+  for (const f of ['ipv4', 'ipv6', 'ipv4', 'ipv6'] as const) toNativeRule('-p tcp -j DROP', f);
+  assert.is.not(toNativeRule('-p tcp -j DROP', 'ipv6'), toNativeRule('-p tcp -j DROP', 'ipv4'), 'cached per family');
+  const before = JSON.stringify(a);
+  // Change what the public parse returns: the cached parse is untouched.
+  const spec = publicParse(text);
+  (spec as { dport?: number }).dport = 23;
+  (spec as { source?: string }).source = '10.9.0.0/16';
+  (spec.connlimit as { count: number }).count = 99;
+  assert.is(JSON.stringify(toNativeRule(text, 'ipv4')), before);
+  assert.equal(publicParse(text), toRuleSpec(a, 'ipv4'));
+  assert.is(publicParse(text).dport, 22);
 });
 
 test.run();

@@ -317,4 +317,45 @@ test('an unref()ed watch lets the process exit; a watch inside a terminated Work
     assert.equal(JSON.parse(worker.stdout.trim().split('\n').pop() ?? '{}'), { ct: 0, fdsBack: true });
   }));
 
+test('count(key) equals counts().get(key) ?? 0, keys by text or by any address inside them; counts() stays exact as keys come, go and are renumbered', () =>
+  withNetns(async (ns) => {
+    const ct = await Conntrack.open({ netns: ns.name });
+    const by24 = ct.watch({ protocol: 'udp', mask: 24 });
+    const by32 = ct.watch({ protocol: 'udp' });
+    const file = join(tmpdir(), `connlimit-test-45-count-${process.pid}.ct`);
+    const restore = async (sources: string[]) => {
+      writeFileSync(file, sources.map((s, i) => `-I -p udp -s ${s} -d ${s.includes(':') ? 'fd00::9' : '10.9.0.1'} --sport ${1024 + (i % 50000)} --dport 53 -t 600\n`).join(''));
+      await ns.run('conntrack', ['-R', file]);
+    };
+    try {
+      await Promise.all([by24.ready, by32.ready]);
+      await restore(['10.1.2.3', '10.1.2.4', '10.1.2.4', '10.1.3.9', 'fd00::1']);
+      await settle(by32, async () => new Map([['10.1.2.3', 1], ['10.1.2.4', 2], ['10.1.3.9', 1], ['fd00::1', 1]]));
+      await settle(by24, async () => new Map([['10.1.2.0/24', 3], ['10.1.3.0/24', 1], ['fd00::1', 1]]));
+      for (const w of [by24, by32]) for (const [key, n] of w.counts()) assert.is(w.count(key), n, key);
+      assert.is(by24.count('10.1.2.200'), 3, 'any address inside the /24');
+      assert.is(by24.count('10.7.7.7'), 0);
+      assert.is(by32.count('fd00::1'), 1);
+      assert.is(by32.count('fd00::1/128'), 1);
+      for (const bad of ['10.1.2.0/16', 'nonsense', '10.1.2.0/', '']) assert.is(catchError(() => by24.count(bad)).code, 'ERR_CONNLIMIT_INVALID', bad);
+      assert.is(catchError(() => by32.count(7 as unknown as string)).code, 'ERR_CONNLIMIT_INVALID');
+
+      // 5000 keys seen, then gone, then a few new ones: the ids are renumbered, the Map exact.
+      const many = Array.from({ length: 5000 }, (_, i) => `10.${50 + (i >> 8)}.${i & 255}.1`);
+      await restore(many);
+      await settle(by32, async () => new Map([['10.1.2.3', 1], ['10.1.2.4', 2], ['10.1.3.9', 1], ['fd00::1', 1], ...many.map((s) => [s, 1] as [string, number])]));
+      await ns.run('conntrack', ['-D', '-p', 'udp']);
+      await settle(by32, async () => new Map());
+      await restore(['10.1.2.4', '10.200.0.1', '10.200.0.1']);
+      await settle(by32, async () => new Map([['10.1.2.4', 1], ['10.200.0.1', 2]]));
+      assert.equal([...by32.counts()], [['10.200.0.1', 2], ['10.1.2.4', 1]], 'most first');
+      assert.is(by32.count('10.200.0.1'), 2);
+      assert.is(by32.count('10.50.0.1'), 0);
+    } finally {
+      await by24.close();
+      await by32.close();
+      await ct.close();
+    }
+  }));
+
 test.run();

@@ -207,11 +207,16 @@ test('a stale generation id is refused by the kernel with ERESTART; the batch is
     const t = new (binding().NftTable)({ family: 'ipv4', table: 'filter', netnsPath: ns.path, lockTimeoutMs: 0 });
     await t.open();
     const op = { op: 'append' as const, chain: 'INPUT', rule: toNativeRule('-p tcp --dport 5 -j DROP', 'ipv4') };
+    const batch = () => {
+      const b = new (binding().OpBatch)('ipv4');
+      b.add(op);
+      return b;
+    };
     // Two refused attempts, the third goes through; the rule is there once.
-    assert.is(await t._commitStale([op], 2), 3);
+    assert.is(await t._commitStale(batch(), 2), 3);
     assert.is((await save(ns, 'ipv4')).match(/--dport 5 -j DROP/g)?.length, 1);
     // Refused every time: after 8 attempts the error says so, and nothing was written.
-    const e = await t._commitStale([op], 100).catch((x: unknown) => x);
+    const e = await t._commitStale(batch(), 100).catch((x: unknown) => x);
     assert.is((e as { errno?: number }).errno, 85); // ERESTART
     assert.is((fromNative(e) as { code?: string }).code, 'ERR_CONNLIMIT_BUSY');
     assert.is((await save(ns, 'ipv4')).match(/--dport 5 -j DROP/g)?.length, 1);

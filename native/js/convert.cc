@@ -269,37 +269,30 @@ core::RuleSpec RuleFromJs(const Napi::Value& v, Family family) {
   return r;
 }
 
-std::vector<core::legacy::Op> OpsFromJs(const Napi::Value& v, Family family) {
-  using K = core::legacy::Op::Kind;
-  if (!v.IsArray()) Bad(v.Env(), "ops");
-  auto arr = v.As<Napi::Array>();
-  std::vector<core::legacy::Op> ops;
-  ops.reserve(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    auto o = Obj(arr.Get(i), "op");
-    std::string name = Str(o, "op");
-    core::legacy::Op op;
-    auto chain = Field(o, "chain");
-    if (!IsNullish(chain)) op.chain = Str(o, "chain");
-    bool has_rule = false, has_index = false;
-    if (name == "append") { op.kind = K::kAppend; has_rule = true; }
-    else if (name == "insert") { op.kind = K::kInsert; has_rule = has_index = true; }
-    else if (name == "replace") { op.kind = K::kReplace; has_rule = has_index = true; }
-    else if (name == "delete") { op.kind = K::kDelete; has_rule = true; }
-    else if (name == "deleteAt") { op.kind = K::kDeleteAt; has_index = true; }
-    else if (name == "ensure") { op.kind = K::kEnsure; has_rule = true; }
-    else if (name == "flush") op.kind = K::kFlush;
-    else if (name == "zero") op.kind = K::kZero;
-    else if (name == "createChain") op.kind = K::kCreateChain;
-    else if (name == "deleteChain") op.kind = K::kDeleteChain;
-    else if (name == "renameChain") { op.kind = K::kRenameChain; op.to = Str(o, "to"); }
-    else if (name == "setPolicy") { op.kind = K::kSetPolicy; op.to = Str(o, "policy"); }
-    else Bad(o.Env(), "op " + name);
-    if (has_rule) op.rule = RuleFromJs(Field(o, "rule"), family);
-    if (has_index) op.index = static_cast<unsigned>(Num(o, "index", 0, 4294967295.0));
-    ops.push_back(std::move(op));
-  }
-  return ops;
+core::Op OpFromJs(const Napi::Value& v, Family family) {
+  using K = core::Op::Kind;
+  auto o = Obj(v, "op");
+  std::string name = Str(o, "op");
+  core::Op op;
+  auto chain = Field(o, "chain");
+  if (!IsNullish(chain)) op.chain = Str(o, "chain");
+  bool has_rule = false, has_index = false;
+  if (name == "append") { op.kind = K::kAppend; has_rule = true; }
+  else if (name == "insert") { op.kind = K::kInsert; has_rule = has_index = true; }
+  else if (name == "replace") { op.kind = K::kReplace; has_rule = has_index = true; }
+  else if (name == "delete") { op.kind = K::kDelete; has_rule = true; }
+  else if (name == "deleteAt") { op.kind = K::kDeleteAt; has_index = true; }
+  else if (name == "ensure") { op.kind = K::kEnsure; has_rule = true; }
+  else if (name == "flush") op.kind = K::kFlush;
+  else if (name == "zero") op.kind = K::kZero;
+  else if (name == "createChain") op.kind = K::kCreateChain;
+  else if (name == "deleteChain") op.kind = K::kDeleteChain;
+  else if (name == "renameChain") { op.kind = K::kRenameChain; op.to = Str(o, "to"); }
+  else if (name == "setPolicy") { op.kind = K::kSetPolicy; op.to = Str(o, "policy"); }
+  else Bad(o.Env(), "op " + name);
+  if (has_rule) op.rule = RuleFromJs(Field(o, "rule"), family);
+  if (has_index) op.index = static_cast<unsigned>(Num(o, "index", 0, 4294967295.0));
+  return op;
 }
 
 Napi::Object RuleToJs(Napi::Env env, const core::RuleSpec& r, Family family) {
@@ -318,18 +311,16 @@ Napi::Object RuleToJs(Napi::Env env, const core::RuleSpec& r, Family family) {
   return o;
 }
 
-Napi::Array OpResultsToJs(Napi::Env env, const std::vector<core::legacy::OpResult>& results) {
-  auto a = Napi::Array::New(env, results.size());
+Napi::Int32Array OpResultsToJs(Napi::Env env, const std::vector<core::OpResult>& results) {
+  auto a = Napi::Int32Array::New(env, results.size() * 2);
   for (size_t i = 0; i < results.size(); i++) {
-    auto o = Napi::Object::New(env);
-    o.Set("changed", results[i].changed);
-    o.Set("index", Napi::Number::New(env, results[i].index));
-    a.Set(static_cast<uint32_t>(i), o);
+    a[2 * i] = results[i].changed ? 1 : 0;
+    a[2 * i + 1] = results[i].index;
   }
   return a;
 }
 
-Napi::Array ChainsToJs(Napi::Env env, const std::vector<core::legacy::ListedChain>& chains, Family family) {
+Napi::Array ChainsToJs(Napi::Env env, const std::vector<core::ListedChain>& chains, Family family) {
   auto a = Napi::Array::New(env, chains.size());
   for (size_t i = 0; i < chains.size(); i++) {
     const auto& c = chains[i];

@@ -7,17 +7,19 @@
 
 #include <vector>
 
-#include "core/legacy/iptc_table.h"
 #include "core/rule_spec.h"
+#include "core/table_ops.h"
 
 namespace connlimit::js {
 
 core::Family FamilyFromJs(const Napi::Value& v);
 core::RuleSpec RuleFromJs(const Napi::Value& v, core::Family family);
-std::vector<core::legacy::Op> OpsFromJs(const Napi::Value& v, core::Family family);
+// One NativeOp (src/native-types.ts); js/op_batch collects them for a commit.
+core::Op OpFromJs(const Napi::Value& v, core::Family family);
 
 Napi::Object RuleToJs(Napi::Env env, const core::RuleSpec& rule, core::Family family);
-Napi::Array OpResultsToJs(Napi::Env env, const std::vector<core::legacy::OpResult>& results);
-Napi::Array ChainsToJs(Napi::Env env, const std::vector<core::legacy::ListedChain>& chains, core::Family family);
+// Flat pairs (changed 0/1, index) per op: one allocation however many ops a commit had.
+Napi::Int32Array OpResultsToJs(Napi::Env env, const std::vector<core::OpResult>& results);
+Napi::Array ChainsToJs(Napi::Env env, const std::vector<core::ListedChain>& chains, core::Family family);
 
 }  // namespace connlimit::js

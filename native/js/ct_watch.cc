@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "js/ct_watch.h"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -164,6 +165,7 @@ Napi::Function ConntrackWatch::Define(Napi::Env env) {
   return DefineClass(env, "ConntrackWatch",
                      {
                          InstanceMethod<&ConntrackWatch::Counts>("counts"),
+                         InstanceMethod<&ConntrackWatch::Count>("count"),
                          InstanceMethod<&ConntrackWatch::Stats>("stats"),
                          InstanceMethod<&ConntrackWatch::Ref>("ref"),
                          InstanceMethod<&ConntrackWatch::Unref>("unref"),
@@ -222,16 +224,48 @@ void ConntrackWatch::StopNow() {
   tsfn_.Release();
 }
 
+// counts() -> { reset, texts, ids, counts }: every key with a count, most first, as an id
+// (Uint32Array) and a count (Float64Array); `texts` are the texts of the ids new since the
+// last call, in id order after the ones JS holds. Two typed arrays instead of a string and a
+// number per key: keys change far less often than counts. When the ids outgrow the live keys
+// (clients come and go) they are renumbered: `reset` tells JS to drop the texts it holds.
 Napi::Value ConntrackWatch::Counts(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     auto counts = watcher_->Counts();  // a copy taken under the watcher's lock: never a dump
-    auto out = Napi::Array::New(env, counts.size() * 2);
-    for (uint32_t i = 0; i < counts.size(); i++) {
-      out.Set(2 * i, KeyText(counts[i].family, counts[i].addr, counts[i].prefix_len));
-      out.Set(2 * i + 1, static_cast<double>(counts[i].count));
+    bool reset = key_ids_.size() > 4096 && key_ids_.size() > 2 * counts.size();
+    if (reset) key_ids_.clear();
+    auto ids = Napi::Uint32Array::New(env, counts.size());
+    auto values = Napi::Float64Array::New(env, counts.size());
+    auto texts = Napi::Array::New(env);
+    uint32_t named = 0;
+    for (size_t i = 0; i < counts.size(); i++) {
+      const auto& c = counts[i];
+      auto [it, fresh] = key_ids_.try_emplace(core::ct::WatchKey{c.family, c.addr}, static_cast<uint32_t>(key_ids_.size()));
+      if (fresh) texts.Set(named++, KeyText(c.family, c.addr, c.prefix_len));
+      ids[i] = it->second;
+      values[i] = static_cast<double>(c.count);
     }
+    auto out = Napi::Object::New(env);
+    out.Set("reset", reset);
+    out.Set("texts", texts);
+    out.Set("ids", ids);
+    out.Set("counts", values);
     return out;
+  });
+}
+
+// count(address, family 4 | 6): one key's count, masked to the watch's prefix; 0 when it holds
+// none. The address was checked in TypeScript (net.isIP); -1 if inet_pton still refuses it.
+Napi::Value ConntrackWatch::Count(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (!info[0].IsString() || !info[1].IsNumber()) throw CtShape(env, "count key");
+    std::string text = info[0].As<Napi::String>().Utf8Value();
+    uint8_t family = info[1].As<Napi::Number>().Uint32Value() == 6 ? AF_INET6 : AF_INET;
+    core::ct::Addr addr{};
+    if (inet_pton(family, text.c_str(), addr.data()) != 1) return Napi::Number::New(env, -1);
+    return Napi::Number::New(env, static_cast<double>(watcher_->CountOf(family, addr)));
   });
 }
 

@@ -8,6 +8,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <unordered_map>
 
 #include "core/ct/watcher.h"
 
@@ -35,6 +36,7 @@ class ConntrackWatch : public Napi::ObjectWrap<ConntrackWatch> {
 
  private:
   Napi::Value Counts(const Napi::CallbackInfo& info);
+  Napi::Value Count(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
@@ -44,6 +46,9 @@ class ConntrackWatch : public Napi::ObjectWrap<ConntrackWatch> {
   static void Cleanup(ConntrackWatch* self) { self->StopNow(); }
 
   std::shared_ptr<core::ct::Watcher> watcher_;
+  // Ids of the keys whose text JS already holds (src/conntrack-watch.ts keeps the strings by
+  // id): counts() sends each key's text once, then only its id. Main thread only.
+  std::unordered_map<core::ct::WatchKey, uint32_t, core::ct::WatchKeyHash> key_ids_;
   WatchTsfn tsfn_;
   Napi::Env::CleanupHook<void (*)(ConntrackWatch*), ConntrackWatch> cleanup_;
   bool closed_ = false;

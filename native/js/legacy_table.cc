@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "js/convert.h"
+#include "js/op_batch.h"
 #include "js/promise_worker.h"
 
 namespace connlimit::js {
@@ -81,7 +82,7 @@ Napi::Value LegacyTable::Commit(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     if (auto p = Unusable(env)) return *p;
-    auto ops = std::make_shared<std::vector<legacy::Op>>(OpsFromJs(info[0], target_.family));
+    auto ops = OpBatch::Take(info[0], target_.family);
     auto target = Target();
     auto keep = netns_;  // the fd stays open while the worker runs, even if close() comes first
     return PromiseWorker<std::vector<legacy::OpResult>>::Start(

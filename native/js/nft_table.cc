@@ -5,6 +5,7 @@
 
 #include "core/backend_probe.h"
 #include "js/convert.h"
+#include "js/op_batch.h"
 #include "js/promise_worker.h"
 
 namespace connlimit::js {
@@ -87,7 +88,7 @@ Napi::Value NftTable::Commit(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     if (auto p = Unusable(env)) return *p;
-    auto ops = std::make_shared<std::vector<core::Op>>(OpsFromJs(info[0], target_.family));
+    auto ops = OpBatch::Take(info[0], target_.family);
     auto target = Target();
     auto keep = netns_;  // the fd stays open while the worker runs, even if close() comes first
     return PromiseWorker<std::vector<core::OpResult>>::Start(
@@ -151,7 +152,7 @@ Napi::Value NftTable::CommitStale(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     if (auto p = Unusable(env)) return *p;
-    auto ops = std::make_shared<std::vector<core::Op>>(OpsFromJs(info[0], target_.family));
+    auto ops = OpBatch::Take(info[0], target_.family);
     int stale = info[1].As<Napi::Number>().Int32Value();
     auto target = Target();
     auto keep = netns_;

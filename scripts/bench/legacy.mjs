@@ -121,7 +121,7 @@ export async function run(ctx) {
       why:
         size >= 1000
           ? 'The kernel table replace dominates both sides; the difference is the fixed per-call cost below, within run-to-run noise on a loaded machine.'
-          : 'Fixed per-call cost against a floor of ~0.05–0.15 ms: one libuv pool round trip (row 8: ~0.02–0.04 ms back to back, 0.1–1 ms when both threads were asleep, row 8b), parsing the rule text (~10–50 µs), converting it at the addon boundary (~12 µs), the lock file and /proc/thread-self/ns/net open/close and two setns (~20 µs). The floor pays none of these; the off-main-thread design pays the round trip by construction.',
+          : 'Fixed per-call cost against a floor of ~0.05–0.15 ms. The libuv pool round trip is ~0.02–0.05 ms back to back but 0.1–0.4 ms when both threads were asleep (row 8b), and here every library call follows a child process, so it is usually the cold one. Besides it, on the main thread (~30 µs): promise and queue hops, the op read at the addon boundary (~7 µs: ~100 Node-API calls, whose per-call overhead, not key internalization, is the cost) and the worker\'s creation (~7 µs); in the pool, opening and closing the lock file (~5 µs) and /proc/thread-self/ns/net with two setns (~17 µs, ~14 µs of which a kept home-namespace fd would save). A rule text seen twice is no longer parsed (512 texts per family are remembered). The floor pays none of this; the off-main-thread design pays the round trip by construction.',
     });
     if (size === 0) {
       targets.push({
@@ -153,7 +153,7 @@ export async function run(ctx) {
         target: `${k(size)}-rule transaction within 1.2× of the libiptc floor`,
         measured: ratio(r.library.median, r.floor.median),
         met: r.library.median / r.floor.median <= 1.2,
-        why: 'Per-rule work on the main thread that the floor (handed ready entry bytes) does not do: parsing each rule string (~8–10 µs warm) and reading each rule object at the addon boundary (~12–14 µs: ~35 napi_get_named_property calls, each internalizing its key). What would close it: a key cache for the boundary, typed rules (skip parsing), or handing the addon a packed form.',
+        why: 'Per-rule work on the main thread that the floor (handed ready entry bytes) does not do: parsing each distinct rule string (~3–6 µs) and reading each op at the addon boundary (~10–14 µs: ~100 Node-API calls per op; caching the property keys saved nothing measurable). The transaction is now prepared in ~1 ms slices (row 6) at no cost in total time (side by side in one process: 285 ms before, 286 ms sliced). What would close it: a packed binary op form written in JS and decoded in the pool (one Node-API call per op instead of ~100, and far less garbage).',
       });
     }
   }

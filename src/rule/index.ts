@@ -17,9 +17,32 @@ export { renderRule, saveString } from './render';
 export { toRuleSpec, ruleExtensions } from './to-spec';
 export { formatAddress, parseAddress } from './address';
 
+/** How many rule texts per family are remembered. Users write the same few shapes again and again. */
+const PARSED_MAX = 512;
+/**
+ * Rule text -> its parse, or null when the text was seen once; least recently used first (a
+ * Map keeps insertion order). A parse is kept only from a text's second sighting: a big
+ * transaction of distinct rules then keeps none of them alive (each would otherwise survive
+ * into the old generation and cost the garbage collector more than parsing it did).
+ */
+const parsed: Record<Family, Map<string, NativeRule | null>> = { ipv4: new Map(), ipv6: new Map() };
+
+function parseCached(text: string, family: Family): NativeRule {
+  const cache = parsed[family];
+  const seen = cache.get(text);
+  if (seen !== undefined) cache.delete(text);
+  else if (cache.size >= PARSED_MAX) cache.delete(cache.keys().next().value as string);
+  const rule = seen ?? parseRule(text, family);
+  cache.set(text, seen === undefined ? null : rule);
+  return rule;
+}
+
 /**
  * Any rule input in its normalized form: a string is parsed as iptables syntax (without
- * `-A CHAIN`), an object is checked as a {@link RuleSpec}.
+ * `-A CHAIN`), an object is checked as a {@link RuleSpec}. A string seen twice recently returns
+ * the same object again without parsing it, so the result is shared and read-only: it never
+ * leaves the library (the public parseRule hands out a copy made by toRuleSpec, renderRule a
+ * string). Not frozen: Object.freeze over a rule's ~10 objects costs more than parsing it.
  *
  * @param input - `'-p tcp --dport 22 -j ACCEPT'` or `{ protocol: 'tcp', dport: 22, target: { kind: 'accept' } }`
  * @param family - 'ipv4' or 'ipv6'
@@ -29,6 +52,6 @@ export { formatAddress, parseAddress } from './address';
  */
 export function toNativeRule(input: string | RuleSpec, family: Family): NativeRule {
   if (family !== 'ipv4' && family !== 'ipv6') invalid('family', `expected 'ipv4' or 'ipv6', got ${describe(family)}`);
-  if (typeof input === 'string') return parseRule(input, family);
+  if (typeof input === 'string') return parseCached(input, family);
   return normalizeRule(snapshot(input, 'rule'), family);
 }

@@ -162,6 +162,11 @@ WatchBatch WatchState::Take() {
   return out;
 }
 
+uint64_t WatchState::CountOf(const WatchKey& k) const {
+  auto it = counts_.find(k);
+  return it == counts_.end() ? 0 : it->second;
+}
+
 std::vector<KeyCount> WatchState::Counts() const {
   std::vector<KeyCount> out;
   out.reserve(counts_.size());

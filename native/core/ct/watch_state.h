@@ -122,6 +122,8 @@ class WatchState {
 
   // Every key's current count, most first (ties: family, then address).
   std::vector<KeyCount> Counts() const;
+  // One key's count (its address already masked to the key prefix); 0 for a key holding none.
+  uint64_t CountOf(const WatchKey& k) const;
   const WatchConfig& config() const { return config_; }
 
   static constexpr size_t kMaxCrossings = 4096;

@@ -61,6 +61,8 @@ class Watcher {
   void Stop();
 
   std::vector<KeyCount> Counts() const;
+  // The count of the key holding `addr` (AF_INET or AF_INET6), masked to the watch's prefix.
+  uint64_t CountOf(uint8_t family, const Addr& addr) const;
   WatcherStats Stats() const;
   const WatchConfig& config() const { return options_.config; }
 

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Transactions are prepared in slices (src/op-slices.ts) on both backends: the event loop runs
+// while thousands of rules are parsed and converted, a bad rule still rejects before anything
+// reaches the kernel, calls still commit in the order they were made, and a one-op call reads
+// its rule at once. Every test in a throwaway namespace; the backend is always named.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Firewall, type Backend } from '../src/index';
+import { rejects } from './helpers/assert';
+import { withNetns } from './helpers/netns';
+
+const rule = (i: number) => `-s 10.${(i >> 8) & 255}.${i & 255}.0/24 -p tcp --dport 22 -m connlimit --connlimit-above 4 -j REJECT`;
+
+for (const backend of ['legacy', 'nft'] as Backend[]) {
+  test(`${backend}: a transaction yields to the event loop while it prepares, and a bad last rule rejects it with nothing applied`, () =>
+    withNetns(async (ns) => {
+      const fw = await Firewall.open({ family: 'ipv4', backend, netns: ns.path });
+      await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
+      const n = 20000;
+      let turned = false;
+      setImmediate(() => (turned = true));
+      const e = await rejects(
+        fw.transaction((tx) => {
+          for (let i = 0; i < n - 1; i++) tx.append('INPUT', rule(i));
+          tx.append('INPUT', '-p tcp --dport 70000 -j DROP');
+        }),
+        'ERR_CONNLIMIT_INVALID',
+      );
+      // Rejected only after the loop had turned: preparing 20k rules was not one stretch.
+      assert.ok(turned, 'a setImmediate queued before the call ran before the rejection');
+      assert.match(e.message, `[transaction step ${n} of ${n}: append INPUT]`);
+      assert.equal(
+        (await fw.list('INPUT')).map((r) => r.text),
+        ['-A INPUT -p tcp -m tcp --dport 1 -j DROP'],
+      );
+      await fw.close();
+    }));
+
+  test(`${backend}: calls commit in call order, a sliced transaction included`, () =>
+    withNetns(async (ns) => {
+      const fw = await Firewall.open({ family: 'ipv4', backend, netns: ns.path });
+      const n = 3000;
+      // Not awaited in between: the two calls after the transaction finish preparing first.
+      const big = fw.transaction((tx) => {
+        for (let i = 0; i < n; i++) tx.append('INPUT', rule(i));
+      });
+      const after = fw.append('INPUT', '-p tcp --dport 2 -j DROP');
+      const first = fw.insert('INPUT', 1, '-p tcp --dport 3 -j DROP');
+      await Promise.all([big, after, first]);
+      const texts = (await fw.list('INPUT')).map((r) => r.text);
+      assert.is(texts.length, n + 2);
+      assert.is(texts[0], '-A INPUT -p tcp -m tcp --dport 3 -j DROP');
+      assert.is(texts[n + 1], '-A INPUT -p tcp -m tcp --dport 2 -j DROP');
+      assert.is(texts[1], `-A INPUT -s 10.0.0.0/24 -p tcp -m tcp --dport 22 -m connlimit --connlimit-above 4 --connlimit-mask 32 --connlimit-saddr -j REJECT --reject-with icmp-port-unreachable`);
+      await fw.close();
+    }));
+
+  test(`${backend}: a one-op call reads a rule object before it returns`, () =>
+    withNetns(async (ns) => {
+      const fw = await Firewall.open({ family: 'ipv4', backend, netns: ns.path });
+      const spec = { protocol: 'tcp' as const, dport: 80, target: { kind: 'drop' as const } };
+      const done = fw.append('INPUT', spec);
+      spec.dport = 81;
+      await done;
+      assert.equal(
+        (await fw.list('INPUT')).map((r) => r.text),
+        ['-A INPUT -p tcp -m tcp --dport 80 -j DROP'],
+      );
+      await fw.close();
+    }));
+}
+
+test.run();
