@@ -12,6 +12,7 @@
         "native/js/errors.cc",
         "native/js/legacy_table.cc",
         "native/js/nft_table.cc",
+        "native/js/nftables_table.cc",
         "native/core/backend_probe.cc",
         "native/core/netns_guard.cc",
         "native/core/xtables_lock.cc",
@@ -29,7 +30,10 @@
         "native/js/ct_watch.cc",
         "native/core/nft/chain_codec.cc",
         "native/core/nft/nl_socket.cc",
+        "native/core/nft/expr_reader.cc",
         "native/core/nft/nft_table.cc",
+        "native/core/nft/nftables_codec.cc",
+        "native/core/nft/nftables_table.cc",
         "native/core/nft/rule_codec.cc"
       ],
       "include_dirs": ["native"],
