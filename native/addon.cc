@@ -137,22 +137,24 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
   }
 
   // Test only: what appending a rule in the native form sends (sequence 0, each message padded
-  // to 4 bytes): NEWSET connlimit0 (set id 1) when the rule has a connlimit match, then NEWRULE,
-  // to compare with what nft sends for the same rule (scripts/capture-golden-nftables.sh).
+  // to 4 bytes): NEWSET (set id 1) when the rule has a connlimit match, then NEWRULE, to compare
+  // with what nft sends for the same rule (scripts/capture-golden-nftables.sh). The set is
+  // named info[3] (default connlimit0; the library sends connlimit%d, benchmarks too).
   Napi::Value EncodeNftables(const Napi::CallbackInfo& info) {
     namespace nft = core::nft;
     auto family = FamilyFromJs(info[0]);
     auto chain = info[1].As<Napi::String>().Utf8Value();
     auto rule = RuleFromJs(info[2], family);
+    std::string set = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "connlimit0";
     std::vector<uint8_t> bytes;
     auto add = [&bytes](const std::vector<uint8_t>& m) {
       bytes.insert(bytes.end(), m.begin(), m.end());
       bytes.resize((bytes.size() + 3) & ~size_t{3}, 0);
     };
-    if (nft::ConnlimitOf(rule)) add(nft::EncodeConnlimitSet(family, nft::kNftablesTable, "connlimit0", 1, 0));
+    if (nft::ConnlimitOf(rule)) add(nft::EncodeConnlimitSet(family, nft::kNftablesTable, set, 1, 0));
     nft::RulePlacement where;
     where.nlm_flags = NLM_F_CREATE | NLM_F_APPEND;
-    auto r = nft::EncodeNftablesRule(family, nft::kNftablesTable, chain, rule, "connlimit0", 1, where, 0);
+    auto r = nft::EncodeNftablesRule(family, nft::kNftablesTable, chain, rule, set, 1, where, 0);
     if (!r.ok()) throw ErrorFromKernel(info.Env(), r.error());
     add(r.value());
     return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());

@@ -5,8 +5,7 @@
 #
 # For each fixture: `iptables-translate`/`ip6tables-translate -A <chain> <args>` renders the
 # rule as nft commands (a set `connlimit0` and the rule); we move them into our table
-# (`filter` -> `connlimit`), give the set our size (`size 65535;`) and, for IPv6, the key
-# type `ipv6_addr` (ip6tables-translate 1.8.9 emits `ipv4_addr`, which nft refuses:
+# (`filter` -> `connlimit`) and, for IPv6, give the set the key type `ipv6_addr` (ip6tables-translate 1.8.9 emits `ipv4_addr`, which nft refuses:
 # NETFILTER-NOTES.md §8). Then, in a throwaway network namespace (`unshare -n`: the host is
 # never touched), with the table and base chain already created,
 #   strace -f -e trace=sendmsg -e write=all nft -f <those commands>
@@ -121,7 +120,7 @@ setup_of() {
     "$nfam" "$nfam" "$chain" "$hook"
 }
 
-# The translation, moved into our table, with our set size and the IPv6 key type fixed.
+# The translation, moved into our table, with the IPv6 key type fixed.
 translate() {
   local family=$1 chain=$2
   shift 2
@@ -130,8 +129,7 @@ translate() {
   "$tool" -A "$chain" "$@" | sed -E \
     -e "s/^nft '(.*)'$/\1/" \
     -e 's/^add (set|rule) (ip6?) filter /add \1 \2 connlimit /' \
-    -e 's/\{ type ipv4_addr; flags dynamic; \}/{ type ADDR; size 65535; flags dynamic; }/' \
-    -e "s/type ADDR/type $([[ $family == ipv6 ]] && echo ipv6_addr || echo ipv4_addr)/"
+    -e "s/\{ type ipv4_addr; flags dynamic; \}/{ type $([[ $family == ipv6 ]] && echo ipv6_addr || echo ipv4_addr); flags dynamic; }/"
 }
 
 # record NAME FAMILY CHAIN SETUP_FILE COMMANDS_FILE ARGS...: strace nft -f COMMANDS after SETUP, twice.

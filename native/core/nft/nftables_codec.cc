@@ -693,7 +693,6 @@ std::vector<uint8_t> EncodeConnlimitSet(Family family, const std::string& table,
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, family == Family::kIpv4 ? kTypeIpAddr : kTypeIp6Addr);
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, AddressBytes(family));
   nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, kConnlimitSetSize);
   UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN), nftnl_udata_buf_free);
   nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, kByteorderBigEndian);
   nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));

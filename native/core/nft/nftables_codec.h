@@ -21,9 +21,6 @@ namespace connlimit::core::nft {
 
 // The table of the native form in each family (ip / ip6).
 inline constexpr const char* kNftablesTable = "connlimit";
-// Elements a connlimit set holds (`size 65535`): when it is full, the dynset `add` fails and
-// the rule does not match, so new addresses go unlimited until idle ones are collected.
-inline constexpr uint32_t kConnlimitSetSize = 65535;
 // The set name we ask for: the kernel replaces %d with the lowest number free in the table
 // (nf_tables_set_alloc_name), so sets read connlimit0, connlimit1, ... without a dump; the
 // rule refers to its set by NFTA_DYNSET_SET_ID within the batch.
@@ -34,7 +31,12 @@ std::vector<uint8_t> EncodeNftablesTable(Family family, const std::string& table
 // NFT_MSG_NEWCHAIN: one of our base chains (`type filter hook input priority filter; policy
 // accept;`), as `nft add chain` sends it.
 std::vector<uint8_t> EncodeNftablesBaseChain(Family family, const std::string& table, const BuiltinChain& chain, uint32_t seq);
-// NFT_MSG_NEWSET: `{ type ipv4_addr|ipv6_addr; size 65535; flags dynamic; }`, with NFTA_SET_ID `id`.
+// NFT_MSG_NEWSET: `{ type ipv4_addr|ipv6_addr; flags dynamic; }`, with NFTA_SET_ID `id`. No
+// size, as iptables-translate writes it: the kernel then bounds the set at 65535 elements
+// (`nft list` shows `size 65535`) and grows its hash table as elements come; an explicit
+// `size 65535` makes it allocate the whole table up front, about 1.7 MB per set (measured,
+// docs/nft.md). When the set is full, the dynset `add` fails and the rule does not match:
+// new addresses go unlimited until idle ones are collected.
 std::vector<uint8_t> EncodeConnlimitSet(Family family, const std::string& table, const std::string& name, uint32_t id,
                                         uint32_t seq);
 std::vector<uint8_t> EncodeDelSet(Family family, const std::string& table, const std::string& name, uint32_t seq);
