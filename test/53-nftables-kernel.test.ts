@@ -160,6 +160,50 @@ test('counts survive an unrelated append to our table and an iptables-nft -A in 
     }
   }));
 
+test('large: appends open connlimit_1, connlimit_2 ... every 500 rules; positions, check, delete and enforcement span them', () =>
+  withNetns(async (ns) => {
+    const peer = await startPeer(ns);
+    const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });
+    try {
+      const rule = (i: number) => `-p tcp --dport ${20000 + i} -m connlimit --connlimit-above 5 -j DROP`;
+      await fw.transaction((tx) => {
+        for (let i = 0; i < 700; i++) tx.append('INPUT', rule(i));
+      });
+      for (let i = 700; i < 1100; i++) await fw.append('INPUT', rule(i));
+      await peer.listen(7305, '127.0.0.1');
+      await fw.append('INPUT', '-p tcp --syn --dport 7305 -m connlimit --connlimit-above 1 -j REJECT --reject-with tcp-reset');
+      const tables = (await nftList(ns, 'tables')).trim().split('\n');
+      assert.equal(tables, ['table ip connlimit', 'table ip connlimit_1', 'table ip connlimit_2']);
+      const count = async (t: string) => ((await nftList(ns, 'table', 'ip', t)).match(/ct count over/g) ?? []).length;
+      assert.equal([await count('connlimit'), await count('connlimit_1'), await count('connlimit_2')], [500, 500, 101]);
+      // Later tables hook in after the earlier ones.
+      assert.match(await nftList(ns, 'table', 'ip', 'connlimit_2'), /type filter hook input priority filter \+ 2; policy accept;/);
+      const listed = await fw.list('INPUT');
+      assert.is(listed.length, 1101);
+      assert.ok(listed.slice(0, 1100).every((r, i) => r.text.includes(`--dport ${20000 + i} `)));
+      assert.is(await fw.check('INPUT', rule(777)), true);
+      assert.is(await fw.delete('INPUT', rule(777)), 778);
+      await fw.delete('INPUT', 501); // the first rule of connlimit_1
+      await fw.insert('INPUT', 501, '-p tcp --dport 9 -j DROP');
+      const after = (await fw.list('INPUT')).map((r) => r.text);
+      assert.is(after.length, 1100);
+      assert.match(after[499]!, /--dport 20499 /);
+      assert.match(after[500]!, /--dport 9 /);
+      assert.match(after[501]!, /--dport 20501 /);
+      assert.match(after[776]!, /--dport 20776 /);
+      assert.match(after[777]!, /--dport 20778 /);
+      assert.match(await nftList(ns, 'table', 'ip', 'connlimit_1'), /chain INPUT \{\n\t\ttype filter hook input priority filter \+ 1; policy accept;\n\t\ttcp dport 9 counter/);
+      // The rule in the third table limits as it would in the first.
+      assert.equal(results(await peer.connectMany(2, { host: '127.0.0.1', port: 7305, localAddress: '127.0.1.10' })), ['ok', 'refused']);
+      await fw.flush();
+      assert.is((await fw.list()).length, 0);
+      assert.not.match(await nftList(ns, 'ruleset'), /set connlimit|ct count/);
+    } finally {
+      await peer.exit();
+      await fw.close();
+    }
+  }));
+
 test('forms the native table cannot hold are refused with a typed error before anything is written', () =>
   withNetns(async (ns) => {
     const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });
