@@ -5,7 +5,9 @@ const COMMON = `Options (long ones anywhere; after -- only the rule):
   --family ipv4|ipv6     default ipv4
   --table NAME, -t NAME  filter (default), mangle, raw, security, nat
   --backend B           legacy (x_tables via libiptc, the default), nft (nf_tables as
-                         iptables-nft writes it) or auto (what the system's iptables uses)
+                         iptables-nft writes it), auto (what the system's iptables uses)
+                         or nftables (native nftables form in table connlimit: DROP and
+                         REJECT rules only, docs/nft.md)
   --netns NAME|PATH      a network namespace (/run/netns/NAME or a path)
   --lock-timeout MS      how long to wait for the xtables lock (default 5000)
   --json                 machine-readable output

@@ -8,8 +8,8 @@
 import { invalid } from '../errors';
 import type { NativeRule } from '../native-types';
 
-/** The base chains of our table (hooks input, forward, output). */
-export const NFTABLES_CHAINS: readonly string[] = ['INPUT', 'FORWARD', 'OUTPUT'];
+/** The base chains of our tables (hooks input, forward, output). */
+const NFTABLES_CHAINS: readonly string[] = ['INPUT', 'FORWARD', 'OUTPUT'];
 
 const SHARE_IPTABLES_TABLE =
   "ACCEPT in one nftables table does not end evaluation in another, so a rule that lets traffic through (the inverse '! --connlimit-above N -j ACCEPT' form) must share the iptables table: use backend 'nft'";
