@@ -83,4 +83,27 @@ test('a decoded rule with an expression we do not model keeps it opaque, and is 
   assert.throws(() => binding()._encodeNftables('ipv4', 'INPUT', rule), /not available in the native nftables form/);
 });
 
+test('truncated and bit-flipped messages decode or fail with an error, never crash', () => {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  for (const name of rules) {
+    const g = readGolden(name, DIR);
+    const msg = ruleMessage(g.bytes);
+    const tries: Buffer[] = [];
+    for (let cut = 0; cut < msg.length; cut += 7) tries.push(Buffer.from(msg.subarray(0, cut)));
+    for (let i = 0; i < 200; i++) {
+      const b = Buffer.from(msg);
+      b[Math.floor(rand() * b.length)] ^= 1 << Math.floor(rand() * 8);
+      tries.push(b);
+    }
+    for (const b of tries) {
+      try {
+        binding()._decodeNftablesRule(g.family, b);
+      } catch (e) {
+        assert.is((e as { op?: string }).op, 'decode');
+      }
+    }
+  }
+});
+
 test.run();
