@@ -32,7 +32,8 @@
         "native/core/nft/nl_socket.cc",
         "native/core/nft/expr_reader.cc",
         "native/core/nft/nft_table.cc",
-        "native/core/nft/nftables_codec.cc",
+        "native/core/nft/nftables_decoder.cc",
+        "native/core/nft/nftables_encoder.cc",
         "native/core/nft/nftables_table.cc",
         "native/core/nft/rule_codec.cc"
       ],

@@ -5,7 +5,8 @@
 // the (masked) address: `add @set { ip saddr [and MASK] ct count [over] N }` (NOTES §4.4).
 // IPv6 sets are `ipv6_addr` (ip6tables-translate 1.8.9 wrongly says ipv4_addr, NOTES §8).
 // And the way back from a rule dump; expressions we don't model stay as raw bytes.
-// No sockets here: tests feed it bytes captured from nft (test/fixtures/nftables/).
+// No sockets here: tests feed it bytes captured from nft (test/fixtures/nftables/). Encoding is
+// in nftables_encoder.cc, decoding in nftables_decoder.cc (shared layout: nftables_layout.h).
 #pragma once
 
 #include <cstdint>
