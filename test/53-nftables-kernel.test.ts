@@ -204,6 +204,19 @@ test('large: appends open connlimit_1, connlimit_2 ... every 500 rules; position
     }
   }));
 
+test('another writer committing all along (nft in a loop) makes commits retry, never lose or double a rule', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });
+    await ns.run('nft', ['add', 'table', 'ip', 'busy']);
+    const writer = ns.exec('bash', ['-c', 'for i in $(seq 1 400); do nft add chain ip busy c$i || exit 1; done']);
+    for (let i = 0; i < 60; i++) await fw.append('INPUT', `-p tcp --dport ${30000 + i} -m connlimit --connlimit-above 3 -j DROP`);
+    assert.is((await writer).code, 0);
+    const listed = await fw.list('INPUT');
+    assert.equal(listed.map((r) => r.text.match(/--dport (\d+)/)?.[1]), Array.from({ length: 60 }, (_, i) => String(30000 + i)));
+    assert.is(((await nftList(ns, 'table', 'ip', 'connlimit')).match(/\tset connlimit\d+ \{/g) ?? []).length, 60);
+    await fw.close();
+  }));
+
 test('forms the native table cannot hold are refused with a typed error before anything is written', () =>
   withNetns(async (ns) => {
     const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });
