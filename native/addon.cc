@@ -9,6 +9,7 @@
 
 #include "core/legacy/entry_codec.h"
 #include "core/nft/chain_codec.h"
+#include "core/nft/nftables_codec.h"
 #include "core/nft/rule_codec.h"
 #include "js/conntrack.h"
 #include "js/convert.h"
@@ -16,6 +17,7 @@
 #include "js/errors.h"
 #include "js/legacy_table.h"
 #include "js/nft_table.h"
+#include "js/nftables_table.h"
 #include "js/op_batch.h"
 #include "js/promise_worker.h"
 
@@ -39,6 +41,11 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::EncodeNftRule>("_encodeNftRule"),
                              InstanceMethod<&ConnlimitAddon::DecodeNftRule>("_decodeNftRule"),
                              InstanceMethod<&ConnlimitAddon::EncodeNftCreate>("_encodeNftCreate"),
+                             InstanceValue("NftablesTable", NftablesTable::Define(env), napi_enumerable),
+                             InstanceMethod<&ConnlimitAddon::EncodeNftables>("_encodeNftables"),
+                             InstanceMethod<&ConnlimitAddon::EncodeNftablesCreate>("_encodeNftablesCreate"),
+                             InstanceMethod<&ConnlimitAddon::EncodeNftablesDelete>("_encodeNftablesDelete"),
+                             InstanceMethod<&ConnlimitAddon::DecodeNftablesRule>("_decodeNftablesRule"),
                          });
   }
 
@@ -127,6 +134,75 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
     o.Set("table", r.value().table);
     o.Set("chain", r.value().chain);
     o.Set("handle", Napi::BigInt::New(info.Env(), r.value().handle));
+    o.Set("rule", RuleToJs(info.Env(), r.value().rule, family));
+    return o;
+  }
+
+  // Test only: what appending a rule in the native form sends (sequence 0, each message padded
+  // to 4 bytes): NEWSET (set id 1) when the rule has a connlimit match, then NEWRULE, to compare
+  // with what nft sends for the same rule (scripts/capture-golden-nftables.sh). The set is
+  // named info[3] (default connlimit0; the library sends connlimit%d, benchmarks too).
+  Napi::Value EncodeNftables(const Napi::CallbackInfo& info) {
+    namespace nft = core::nft;
+    auto family = FamilyFromJs(info[0]);
+    auto chain = info[1].As<Napi::String>().Utf8Value();
+    auto rule = RuleFromJs(info[2], family);
+    std::string set = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "connlimit0";
+    std::vector<uint8_t> bytes;
+    auto add = [&bytes](const std::vector<uint8_t>& m) {
+      bytes.insert(bytes.end(), m.begin(), m.end());
+      bytes.resize((bytes.size() + 3) & ~size_t{3}, 0);
+    };
+    if (nft::ConnlimitOf(rule)) add(nft::EncodeConnlimitSet(family, nft::kNftablesTable, set, 1, 0));
+    nft::RulePlacement where;
+    where.nlm_flags = NLM_F_CREATE | NLM_F_APPEND;
+    auto r = nft::EncodeNftablesRule(family, nft::kNftablesTable, chain, rule, set, 1, where, 0);
+    if (!r.ok()) throw ErrorFromKernel(info.Env(), r.error());
+    add(r.value());
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
+  }
+
+  // Test only: NEWTABLE + NEWCHAIN (sequence 0) creating our table and one base chain.
+  Napi::Value EncodeNftablesCreate(const Napi::CallbackInfo& info) {
+    namespace nft = core::nft;
+    auto family = FamilyFromJs(info[0]);
+    const auto* chain = nft::FindBuiltin("filter", info[1].As<Napi::String>().Utf8Value());
+    if (!chain) throw Napi::TypeError::New(info.Env(), "not a base chain of the native form");
+    auto bytes = nft::EncodeNftablesTable(family, nft::kNftablesTable, 0);
+    bytes.resize((bytes.size() + 3) & ~size_t{3}, 0);
+    auto c = nft::EncodeNftablesBaseChain(family, nft::kNftablesTable, *chain, 0);
+    bytes.insert(bytes.end(), c.begin(), c.end());
+    bytes.resize((bytes.size() + 3) & ~size_t{3}, 0);
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
+  }
+
+  // Test only: DELRULE (by handle) + DELSET, as a delete of a native-form rule sends them.
+  Napi::Value EncodeNftablesDelete(const Napi::CallbackInfo& info) {
+    namespace nft = core::nft;
+    auto family = FamilyFromJs(info[0]);
+    auto chain = info[1].As<Napi::String>().Utf8Value();
+    bool lossless = false;
+    uint64_t handle = info[2].As<Napi::BigInt>().Uint64Value(&lossless);
+    auto bytes = nft::EncodeDelRule(family, nft::kNftablesTable, chain, handle, 0, 0);
+    bytes.resize((bytes.size() + 3) & ~size_t{3}, 0);
+    auto d = nft::EncodeDelSet(family, nft::kNftablesTable, info[3].As<Napi::String>().Utf8Value(), 0);
+    bytes.insert(bytes.end(), d.begin(), d.end());
+    bytes.resize((bytes.size() + 3) & ~size_t{3}, 0);
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
+  }
+
+  // Test only: decode one native-form NEWRULE message into {table, chain, handle, setName, rule}.
+  Napi::Value DecodeNftablesRule(const Napi::CallbackInfo& info) {
+    auto family = FamilyFromJs(info[0]);
+    if (!info[1].IsBuffer()) throw Napi::TypeError::New(info.Env(), "message must be a Buffer");
+    auto msg = info[1].As<Napi::Buffer<uint8_t>>();
+    auto r = core::nft::DecodeNftablesRule(family, msg.Data(), msg.Length());
+    if (!r.ok()) throw ErrorFromKernel(info.Env(), r.error());
+    auto o = Napi::Object::New(info.Env());
+    o.Set("table", r.value().table);
+    o.Set("chain", r.value().chain);
+    o.Set("handle", Napi::BigInt::New(info.Env(), r.value().handle));
+    o.Set("setName", r.value().set_name);
     o.Set("rule", RuleToJs(info.Env(), r.value().rule, family));
     return o;
   }

@@ -16,11 +16,15 @@ import { renderRule } from './rule/render';
 import { ruleExtensions, toRuleSpec } from './rule/to-spec';
 import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
 import { validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
+import { checkNftablesChain, checkNftablesRule, refuseInNftables } from './rule/nftables-form';
 import { drained, serialize } from './serial-queue';
 import { resolveNetns } from './netns';
 
-/** `'legacy'`: x_tables through libiptc (iptables-legacy). `'nft'`: nf_tables as iptables-nft writes it. */
-export type Backend = 'legacy' | 'nft';
+/**
+ * `'legacy'`: x_tables through libiptc (iptables-legacy). `'nft'`: nf_tables as iptables-nft
+ * writes it. `'nftables'`: the native nftables form, in a table of our own (docs/nft.md).
+ */
+export type Backend = 'legacy' | 'nft' | 'nftables';
 export type TableName = 'filter' | 'mangle' | 'raw' | 'security' | 'nat';
 export type Policy = 'ACCEPT' | 'DROP';
 
@@ -33,6 +37,10 @@ export interface FirewallOptions {
    * {@link Firewall.backend} says which it picked. 'legacy': x_tables through libiptc
    * (iptables-legacy). 'nft': nf_tables over netlink exactly as iptables-nft 1.8.9 writes it, so
    * `iptables-nft(-save)` sees our rules as its own.
+   * 'nftables' (never picked by 'auto') writes connlimit the way `iptables-translate` renders it
+   * (a dynamic set per rule, `ct count over N`) in nf_tables tables of our own (`connlimit`,
+   * family ip/ip6), for hosts without xtables compat: table 'filter' only, DROP and REJECT
+   * rules only (docs/nft.md, "The native nftables form").
    */
   backend?: Backend | 'auto';
   /** Default 'filter'. */
@@ -75,11 +83,14 @@ function checkOptions(o: FirewallOptions): CheckedOptions {
   const family = o.family ?? 'ipv4';
   if (family !== 'ipv4' && family !== 'ipv6') invalid('family', "must be 'ipv4' or 'ipv6'");
   const backend = o.backend ?? 'auto';
-  if (backend !== 'legacy' && backend !== 'nft' && backend !== 'auto') {
-    invalid('backend', `'${String(backend)}' is not a backend; use 'legacy' (x_tables through libiptc), 'nft' (nf_tables as iptables-nft) or 'auto'`);
+  if (backend !== 'legacy' && backend !== 'nft' && backend !== 'nftables' && backend !== 'auto') {
+    invalid('backend', `'${String(backend)}' is not a backend; use 'legacy' (x_tables through libiptc), 'nft' (nf_tables as iptables-nft), 'nftables' (the native nftables form) or 'auto'`);
   }
   const table = o.table ?? 'filter';
   if (!Object.hasOwn(BUILTIN_CHAINS, table)) invalid('table', `must be one of ${Object.keys(BUILTIN_CHAINS).join(', ')}`);
+  if (backend === 'nftables' && table !== 'filter') {
+    invalid('table', `the native nftables form (backend 'nftables') filters in a table of its own and takes table 'filter' only, not '${table}'`);
+  }
   const lockTimeoutMs = o.lockTimeoutMs ?? 5000;
   if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 0 || lockTimeoutMs > 600_000) {
     invalid('lockTimeoutMs', 'must be an integer number of milliseconds from 0 to 600000');
@@ -150,6 +161,7 @@ export class Transaction {
 
   /** Zero the packet and byte counters of a chain, or of every chain (`iptables -Z`). */
   zero(chain?: string): this {
+    if (this.fw.backend === 'nftables') refuseInNftables('zeroing counters');
     this.steps.push({ op: 'zero', chain: chain === undefined ? null : this.fw.chain(chain) });
     return this;
   }
@@ -174,6 +186,7 @@ export class Transaction {
 
   /** Set a built-in chain's policy (`iptables -P`). */
   setPolicy(chain: string, policy: Policy): this {
+    if (this.fw.backend === 'nftables') refuseInNftables('a chain policy');
     if (!this.fw.builtinChains.includes(chain)) invalid('chain', `policies belong to built-in chains (${this.fw.builtinChains.join(', ')})`);
     if (policy !== 'ACCEPT' && policy !== 'DROP') invalid('policy', "must be 'ACCEPT' or 'DROP'");
     this.steps.push({ op: 'setPolicy', chain, policy });
@@ -198,6 +211,7 @@ export class Transaction {
   private rule(chain: string, input: RuleInput): NativeRule {
     const native = isListedRule(input) ? (listedNative.get(input) as NativeRule) : toNativeRule(input as Exclude<RuleInput, ListedRule>, this.fw.family);
     validateRuleForChain(native, chain);
+    if (this.fw.backend === 'nftables') checkNftablesRule(native, chain);
     // ipt_REJECT/ip6t_REJECT declare table "filter": the kernel refuses them elsewhere (EINVAL).
     if (native.target.kind === 'reject' && this.fw.table !== 'filter') {
       invalid('rule.target', `REJECT is only valid in the filter table, not ${this.fw.table} (the kernel refuses it): use DROP or move the rule`);
@@ -229,7 +243,7 @@ export class Firewall {
   readonly netns: string | null;
   /** @internal */
   readonly builtinChains: readonly string[];
-  private readonly native: NativeLegacyTable | NativeNftTable;
+  private readonly native: NativeLegacyTable;
   private readonly queueKey: string;
   private closed = false;
 
@@ -243,7 +257,9 @@ export class Firewall {
     this.native =
       o.backend === 'nft'
         ? (nft ?? new (binding().NftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs }))
-        : new (binding().LegacyTable)({
+        : o.backend === 'nftables'
+          ? new (binding().NftablesTable)({ family: o.family, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs })
+          : new (binding().LegacyTable)({
             family: o.family,
             table: o.table,
             netnsPath: o.netnsPath,
@@ -446,11 +462,14 @@ export class Firewall {
 
   /** @internal A chain name for rule operations. */
   chain(name: string, field = 'chain'): string {
-    return validateChainName(name, field);
+    validateChainName(name, field);
+    if (this.backend === 'nftables') checkNftablesChain(name, field);
+    return name;
   }
 
   /** @internal A user chain name: not one of the table's built-in chains. */
   userChain(name: string, field = 'chain'): string {
+    if (this.backend === 'nftables') refuseInNftables('a user chain');
     validateChainName(name, field);
     if (this.builtinChains.includes(name)) invalid(field, `'${name}' is a built-in chain of table ${this.table}`);
     return name;

@@ -223,6 +223,23 @@ export interface NativeBinding {
   _encodeNftCreate(family: 'ipv4' | 'ipv6', table: string, chain: string): Buffer;
   /** Test only: decode one NEWRULE message with the decoder list() uses on the nft backend. */
   _decodeNftRule(family: 'ipv4' | 'ipv6', message: Buffer): { table: string; chain: string; handle: bigint; rule: NativeRule };
+  /** The native nftables form (backend 'nftables'): our own table `connlimit`, no lock (the generation id guards batches). */
+  NftablesTable: new (options: NativeNftablesTableOptions) => NativeLegacyTable;
+  /** Test only: NEWSET `setName` (default connlimit0; set id 1, when the rule has a connlimit match) + NEWRULE (append, sequence 0) of the native form. */
+  _encodeNftables(family: 'ipv4' | 'ipv6', chain: string, rule: NativeRule, setName?: string): Buffer;
+  /** Test only: NEWTABLE connlimit + NEWCHAIN (sequence 0) as the first write to a base chain of the native form sends them. */
+  _encodeNftablesCreate(family: 'ipv4' | 'ipv6', chain: string): Buffer;
+  /** Test only: DELRULE (by handle) + DELSET (sequence 0) as deleting a native-form rule sends them. */
+  _encodeNftablesDelete(family: 'ipv4' | 'ipv6', chain: string, handle: bigint, setName: string): Buffer;
+  /** Test only: decode one native-form NEWRULE message with the decoder list() uses. */
+  _decodeNftablesRule(family: 'ipv4' | 'ipv6', message: Buffer): { table: string; chain: string; handle: bigint; setName: string; rule: NativeRule };
+}
+
+export interface NativeNftablesTableOptions {
+  family: 'ipv4' | 'ipv6';
+  netnsPath: string | null;
+  /** How long a commit keeps retrying while other writers keep changing the ruleset. */
+  lockTimeoutMs: number;
 }
 
 /**

@@ -33,14 +33,9 @@ export const groups = [
     rows: "9 (Firewall.open, the default 'auto' beside an explicit backend)",
     load: () => import('./open.mjs'),
   },
-  // ---- placeholders: to be filled in when these backends land on main -------------------------
   {
     id: 'nftables-native',
     rows: '1 (native nftables form)',
-    load: null,
-    todo:
-      'NOT WRITTEN YET (the native nftables form of issue 5 §6 has not landed: `backend` is legacy, nft or auto). Row 1: one update of ' +
-      "a connlimit rule in the library's own table (a dynamic set with `ct count over N`) beside an empty iptables ruleset and beside a " +
-      '10k-rule one, plus its netlink floor (nft-floor.c on the same messages); target: the same cost in both.',
+    load: () => import('./nftables.mjs'),
   },
 ];

@@ -5,7 +5,9 @@ const COMMON = `Options (long ones anywhere; after -- only the rule):
   --family ipv4|ipv6     default ipv4
   --table NAME, -t NAME  filter (default), mangle, raw, security, nat
   --backend B            auto (the default: what the system's iptables uses for the table),
-                         legacy (x_tables via libiptc) or nft (nf_tables as iptables-nft writes it)
+                         legacy (x_tables via libiptc), nft (nf_tables as iptables-nft writes
+                         it) or nftables (native nftables form in tables of its own: DROP and
+                         REJECT rules only, docs/nft.md)
   --netns NAME|PATH      a network namespace (/run/netns/NAME or a path)
   --lock-timeout MS      how long to wait for the xtables lock (default 5000)
   --json                 machine-readable output; the rule commands' objects name the backend

@@ -12,7 +12,7 @@ export async function start(): Promise<boolean> {
   // @ts-expect-error not a backend
   await Firewall.open({ backend: 'iptables' });
   const auto = await Firewall.open({ backend: 'auto' });
-  const picked: 'legacy' | 'nft' = auto.backend;
+  const picked: 'legacy' | 'nft' | 'nftables' = auto.backend;
   void picked;
   void bad;
   void bad2;

@@ -19,6 +19,7 @@
 #include <memory>
 
 #include "core/legacy/entry_codec.h"
+#include "core/nft/expr_reader.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -36,7 +37,6 @@ constexpr uint32_t kTcpFlagsOffset = 13;
 constexpr char kInvalidIfname[] = "INVAL/D";
 
 KernelError EncodeError(const std::string& what) { return KernelError{"encode", EINVAL, what, -1}; }
-KernelError DecodeError(const std::string& what) { return KernelError{"decode", EINVAL, what, -1}; }
 
 using RulePtr = std::unique_ptr<struct nftnl_rule, void (*)(const struct nftnl_rule*)>;
 
@@ -273,56 +273,7 @@ Result<Unit> BuildExpressions(struct nftnl_rule* r, Family family, const RuleSpe
   return AddAction(r, family, rule.target);
 }
 
-// ---- decoding: netlink attributes read directly, so unknown expressions keep their bytes ----
-
-constexpr int kMaxAttr = 32;
-using Attrs = std::array<const struct nlattr*, kMaxAttr>;
-
-Attrs ParseNested(const struct nlattr* nest) {
-  Attrs tb{};
-  const auto* payload = static_cast<const char*>(mnl_attr_get_payload(nest));
-  int left = static_cast<int>(mnl_attr_get_payload_len(nest));
-  for (auto* a = reinterpret_cast<const struct nlattr*>(payload); mnl_attr_ok(a, left);) {
-    uint16_t type = mnl_attr_get_type(a);
-    if (type < kMaxAttr) tb[type] = a;
-    left -= static_cast<int>(MNL_ALIGN(a->nla_len));
-    a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
-  }
-  return tb;
-}
-
-uint32_t Be32(const struct nlattr* a) { return a && mnl_attr_get_payload_len(a) >= 4 ? ntohl(mnl_attr_get_u32(a)) : 0; }
-uint64_t Be64(const struct nlattr* a) { return a && mnl_attr_get_payload_len(a) >= 8 ? be64toh(mnl_attr_get_u64(a)) : 0; }
-std::string Str(const struct nlattr* a) {
-  if (!a) return "";
-  const char* p = static_cast<const char*>(mnl_attr_get_payload(a));
-  return std::string(p, strnlen(p, mnl_attr_get_payload_len(a)));
-}
-// NFTA_DATA_VALUE inside a data attribute (cmp/bitwise/range/immediate).
-std::vector<uint8_t> Value(const struct nlattr* a) {
-  if (!a) return {};
-  auto tb = ParseNested(a);
-  const auto* v = tb[NFTA_DATA_VALUE];
-  if (!v) return {};
-  const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(v));
-  return std::vector<uint8_t>(p, p + mnl_attr_get_payload_len(v));
-}
-
-struct Expr {
-  std::string name;
-  Attrs a{};
-  const struct nlattr* data = nullptr;
-};
-
-OpaqueExtension OpaqueExpr(const Expr& e) {
-  OpaqueExtension o;
-  o.name = kOpaqueExprPrefix + e.name;
-  if (e.data) {
-    const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(e.data));
-    o.data.assign(p, p + mnl_attr_get_payload_len(e.data));
-  }
-  return o;
-}
+// ---- decoding: netlink attributes read directly (expr_reader), so unknown expressions keep their bytes ----
 
 // Reads what iptables-nft's own parser (nft-shared.c, nft-ipv4.c, nft-ipv6.c) reads back.
 class RuleReader {
@@ -608,39 +559,13 @@ Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string&
 }
 
 Result<DecodedRule> DecodeRuleMessage(Family family, const uint8_t* msg, size_t len) {
-  if (len < sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg)) return DecodeError("message shorter than its headers");
-  const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(msg);
-  if (nlh->nlmsg_len > len || nlh->nlmsg_len < sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg)) return DecodeError("bad nlmsg_len");
-  Attrs tb{};
-  const char* p = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(struct nfgenmsg)));
-  int left = static_cast<int>(reinterpret_cast<const char*>(msg) + nlh->nlmsg_len - p);
-  for (auto* a = reinterpret_cast<const struct nlattr*>(p); mnl_attr_ok(a, left);) {
-    uint16_t type = mnl_attr_get_type(a);
-    if (type < kMaxAttr) tb[type] = a;
-    left -= static_cast<int>(MNL_ALIGN(a->nla_len));
-    a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
-  }
+  auto m = ReadRuleMessage(msg, len);
+  if (!m.ok()) return m.error();
   DecodedRule out;
-  out.table = Str(tb[NFTA_RULE_TABLE]);
-  out.chain = Str(tb[NFTA_RULE_CHAIN]);
-  out.handle = Be64(tb[NFTA_RULE_HANDLE]);
-
-  std::vector<Expr> ex;
-  if (tb[NFTA_RULE_EXPRESSIONS]) {
-    const auto* nest = tb[NFTA_RULE_EXPRESSIONS];
-    const char* q = static_cast<const char*>(mnl_attr_get_payload(nest));
-    int n = static_cast<int>(mnl_attr_get_payload_len(nest));
-    for (auto* a = reinterpret_cast<const struct nlattr*>(q); mnl_attr_ok(a, n);) {
-      auto elem = ParseNested(a);
-      Expr e;
-      e.name = Str(elem[NFTA_EXPR_NAME]);
-      e.data = elem[NFTA_EXPR_DATA];
-      if (e.data) e.a = ParseNested(e.data);
-      ex.push_back(std::move(e));
-      n -= static_cast<int>(MNL_ALIGN(a->nla_len));
-      a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
-    }
-  }
+  out.table = m.value().table;
+  out.chain = m.value().chain;
+  out.handle = m.value().handle;
+  const std::vector<Expr>& ex = m.value().exprs;
   RuleReader(family, ex, &out).Run();
   return out;
 }

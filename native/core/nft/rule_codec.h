@@ -10,15 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "core/nft/expr_reader.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 
 namespace connlimit::core::nft {
 
-// An nf_tables expression we don't model, kept as an OpaqueExtension match whose name is
-// this prefix + the expression name and whose data is the raw NFTA_EXPR_DATA payload.
-// Such rules list and delete (by handle) but are never re-encoded.
-inline constexpr const char* kOpaqueExprPrefix = "nft:";
 
 // Where a NEWRULE goes and what it carries beside the rule (kernel attribute names).
 struct RulePlacement {

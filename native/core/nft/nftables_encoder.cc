@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The encoding half of core/nft/nftables_codec.h.
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "core/nft/nftables_codec.h"
+#include "core/nft/nftables_layout.h"
+
+namespace connlimit::core::nft {
+namespace {
+
+using namespace nftables;  // NOLINT(google-build-using-namespace): the shared layout, this file's vocabulary
+
+KernelError EncodeError(const std::string& what) { return KernelError{"encode", EINVAL, what, -1}; }
+
+using RulePtr = std::unique_ptr<struct nftnl_rule, void (*)(const struct nftnl_rule*)>;
+using UdataPtr = std::unique_ptr<struct nftnl_udata_buf, void (*)(const struct nftnl_udata_buf*)>;
+
+// ---- encoding: one helper per expression, attributes set as nft's netlink_linearize.c does ----
+
+struct nftnl_expr* AddExpr(struct nftnl_rule* r, const char* name) {
+  struct nftnl_expr* e = nftnl_expr_alloc(name);
+  nftnl_rule_add_expr(r, e);
+  return e;
+}
+
+void AddMeta(struct nftnl_rule* r, uint32_t key) {
+  auto* e = AddExpr(r, "meta");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, kReg);
+}
+
+void AddPayload(struct nftnl_rule* r, uint32_t base, uint32_t offset, uint32_t len) {
+  auto* e = AddExpr(r, "payload");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+}
+
+// nft sets the bitwise operation for a binary `&` (netlink_gen_bitwise) but not for the mask
+// of an address prefix (netlink_gen_prefix): the bytes differ, so callers say which.
+void AddBitwise(struct nftnl_rule* r, const uint8_t* mask, uint32_t len, bool with_op) {
+  static const uint8_t kZero[16] = {};
+  auto* e = AddExpr(r, "bitwise");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, kReg);
+  if (with_op) nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_OP, NFT_BITWISE_BOOL);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, kZero, len);
+}
+
+void AddCmp(struct nftnl_rule* r, uint32_t op, const void* data, uint32_t len) {
+  auto* e = AddExpr(r, "cmp");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+  nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+uint32_t CmpOp(bool invert) { return invert ? NFT_CMP_NEQ : NFT_CMP_EQ; }
+
+void PrefixMask(int bits, int bytes, uint8_t* out) {
+  for (int i = 0; i < bytes; i++) {
+    int b = bits - 8 * i;
+    out[i] = b >= 8 ? 0xFF : b <= 0 ? 0 : static_cast<uint8_t>(0xFF << (8 - b));
+  }
+}
+
+// `iifname "eth0"` compares the whole IFNAMSIZ buffer; `iifname "eth*"` the prefix only.
+Result<Unit> AddInterface(struct nftnl_rule* r, uint32_t key, const Interface& iface) {
+  if (iface.wildcard && iface.name.empty()) {
+    if (iface.invert) return EncodeError("'! -i +' matches no interface");
+    return Unit{};  // `-i +`: any interface, nothing to say
+  }
+  if (iface.name.size() >= IFNAMSIZ) return EncodeError("interface name too long");
+  AddMeta(r, key);
+  if (iface.wildcard) {
+    AddCmp(r, CmpOp(iface.invert), iface.name.data(), static_cast<uint32_t>(iface.name.size()));
+  } else {
+    char name[IFNAMSIZ] = {};
+    memcpy(name, iface.name.data(), iface.name.size());
+    AddCmp(r, CmpOp(iface.invert), name, IFNAMSIZ);
+  }
+  return Unit{};
+}
+
+bool HasAddress(const std::optional<Address>& a, int bytes) {
+  if (!a) return false;
+  if (a->invert) return true;
+  for (int i = 0; i < bytes; i++)
+    if (a->addr[i] || a->mask[i]) return true;
+  return false;
+}
+
+// `ip saddr 10.0.0.0/16` loads the prefix's bytes; a prefix off a byte boundary loads the
+// whole address and masks it; any other mask is `ip saddr & MASK == ADDR`.
+Result<Unit> AddAddress(struct nftnl_rule* r, uint32_t offset, const Address& a, int bytes) {
+  int prefix = PrefixOf(a.mask, bytes);
+  if (prefix == 0) {
+    if (a.invert) return EncodeError("'! -s 0/0' matches no address");
+    return Unit{};
+  }
+  if (prefix > 0 && prefix % 8 == 0) {
+    AddPayload(r, NFT_PAYLOAD_NETWORK_HEADER, offset, prefix / 8);
+    AddCmp(r, CmpOp(a.invert), a.addr, prefix / 8);
+    return Unit{};
+  }
+  AddPayload(r, NFT_PAYLOAD_NETWORK_HEADER, offset, bytes);
+  AddBitwise(r, a.mask, bytes, prefix < 0);
+  AddCmp(r, CmpOp(a.invert), a.addr, bytes);
+  return Unit{};
+}
+
+// `tcp dport 22`, `tcp dport != 22`, `tcp dport 1000-2000` (two cmps), `tcp dport != 1000-2000` (a range).
+void AddPort(struct nftnl_rule* r, uint32_t offset, const PortRange& p, bool invert) {
+  AddPayload(r, NFT_PAYLOAD_TRANSPORT_HEADER, offset, 2);
+  uint16_t lo = htons(p.lo), hi = htons(p.hi);
+  if (p.lo == p.hi) {
+    AddCmp(r, CmpOp(invert), &lo, 2);
+  } else if (invert) {
+    auto* e = AddExpr(r, "range");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, kReg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, NFT_RANGE_NEQ);
+    nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, &lo, 2);
+    nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, &hi, 2);
+  } else {
+    AddCmp(r, NFT_CMP_GTE, &lo, 2);
+    AddCmp(r, NFT_CMP_LTE, &hi, 2);
+  }
+}
+
+bool IsAny(const PortRange& p, bool invert) { return p.lo == 0 && p.hi == 0xFFFF && !invert; }
+
+bool SaysSomething(const Match& m) {
+  if (const auto* t = std::get_if<TcpMatch>(&m)) return !IsAny(t->sport, t->inv_sport) || !IsAny(t->dport, t->inv_dport) || t->flag_mask;
+  if (const auto* u = std::get_if<UdpMatch>(&m)) return !IsAny(u->sport, u->inv_sport) || !IsAny(u->dport, u->inv_dport);
+  return false;
+}
+
+// What the rule's expressions say, in the order iptables-translate writes them (interfaces,
+// protocol, addresses, the matches in order, counter, verdict; the comment goes to userdata).
+class RuleWriter {
+ public:
+  RuleWriter(struct nftnl_rule* r, Family family, const std::string& set_name, uint32_t set_id)
+      : r_(r), family_(family), bytes_(AddressBytes(family)), set_name_(set_name), set_id_(set_id) {}
+
+  Result<Unit> Write(const RuleSpec& rule) {
+    if (rule.fragment) return EncodeError("-f is not available in the native nftables form");
+    if (rule.in_interface) {
+      auto r = AddInterface(r_, NFT_META_IIFNAME, *rule.in_interface);
+      if (!r.ok()) return r;
+    }
+    if (rule.out_interface) {
+      auto r = AddInterface(r_, NFT_META_OIFNAME, *rule.out_interface);
+      if (!r.ok()) return r;
+    }
+    bool transport = false;
+    for (const auto& m : rule.matches) transport = transport || SaysSomething(m);
+    protocol_ = rule.protocol;
+    if (rule.protocol != 0 && !transport) {
+      // `ip protocol tcp` / `meta l4proto tcp`: said only when no port or flag says it (nft
+      // then adds `meta l4proto` itself, before the first transport header load).
+      if (family_ == Family::kIpv4)
+        AddPayload(r_, NFT_PAYLOAD_NETWORK_HEADER, kIpv4Protocol, 1);
+      else
+        AddMeta(r_, NFT_META_L4PROTO);
+      uint8_t p = static_cast<uint8_t>(rule.protocol);
+      AddCmp(r_, CmpOp(rule.inv_protocol), &p, 1);
+    } else if (transport && (rule.inv_protocol || (rule.protocol != IPPROTO_TCP && rule.protocol != IPPROTO_UDP))) {
+      return EncodeError("ports and TCP flags need -p tcp or -p udp");
+    }
+    if (HasAddress(rule.src, bytes_)) {
+      auto r = AddAddress(r_, family_ == Family::kIpv4 ? kIpv4Saddr : kIpv6Saddr, *rule.src, bytes_);
+      if (!r.ok()) return r;
+    }
+    if (HasAddress(rule.dst, bytes_)) {
+      auto r = AddAddress(r_, family_ == Family::kIpv4 ? kIpv4Daddr : kIpv6Daddr, *rule.dst, bytes_);
+      if (!r.ok()) return r;
+    }
+    const CommentMatch* comment = nullptr;
+    bool connlimit = false;
+    for (const auto& m : rule.matches) {
+      if (const auto* t = std::get_if<TcpMatch>(&m)) {
+        if (t->option || t->inv_option) return EncodeError("--tcp-option is not available in the native nftables form");
+        Ports(t->sport, t->inv_sport, t->dport, t->inv_dport);
+        if (t->flag_mask) {
+          Dependency();
+          AddPayload(r_, NFT_PAYLOAD_TRANSPORT_HEADER, kTcpFlagsOffset, 1);
+          AddBitwise(r_, &t->flag_mask, 1, true);
+          AddCmp(r_, CmpOp(t->inv_flags), &t->flag_compare, 1);
+        }
+      } else if (const auto* u = std::get_if<UdpMatch>(&m)) {
+        Ports(u->sport, u->inv_sport, u->dport, u->inv_dport);
+      } else if (const auto* c = std::get_if<ConnlimitMatch>(&m)) {
+        if (connlimit) return EncodeError("one connlimit match per rule in the native nftables form");
+        connlimit = true;
+        Connlimit(*c);
+      } else if (const auto* k = std::get_if<CommentMatch>(&m)) {
+        if (comment) return EncodeError("one comment per rule in the native nftables form");
+        comment = k;
+      } else {
+        return EncodeError("match " + std::get<OpaqueExtension>(m).name + " is not available in the native nftables form");
+      }
+    }
+    AddExpr(r_, "counter");
+    if (comment) comment_ = comment->comment;
+    return Target(rule.target);
+  }
+
+  // The comment, for the rule's userdata (empty: none).
+  const std::string& comment() const { return comment_; }
+
+ private:
+  // nft's implicit `meta l4proto tcp` before the first transport header load of the rule.
+  void Dependency() {
+    if (dependency_done_) return;
+    dependency_done_ = true;
+    AddMeta(r_, NFT_META_L4PROTO);
+    uint8_t p = static_cast<uint8_t>(protocol_);
+    AddCmp(r_, NFT_CMP_EQ, &p, 1);
+  }
+
+  // nft merges `tcp sport 3 tcp dport 4` into one 4-byte load (payload_try_merge). It merges
+  // `sport != 3 dport != 4` the same way, which then matches when either port differs; we keep
+  // negated ports apart, so the rule means what iptables means (both differ).
+  void Ports(const PortRange& s, bool inv_s, const PortRange& d, bool inv_d) {
+    if (s.lo == s.hi && d.lo == d.hi && !inv_s && !inv_d) {
+      Dependency();
+      uint16_t both[2] = {htons(s.lo), htons(d.lo)};
+      AddPayload(r_, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 4);
+      AddCmp(r_, NFT_CMP_EQ, both, sizeof both);
+      return;
+    }
+    if (!IsAny(s, inv_s)) {
+      Dependency();
+      AddPort(r_, 0, s, inv_s);
+    }
+    if (!IsAny(d, inv_d)) {
+      Dependency();
+      AddPort(r_, 2, d, inv_d);
+    }
+  }
+
+  // `add @set { ip saddr [and MASK] ct count [over] N }`.
+  void Connlimit(const ConnlimitMatch& c) {
+    uint32_t off = c.daddr ? (family_ == Family::kIpv4 ? kIpv4Daddr : kIpv6Daddr) : (family_ == Family::kIpv4 ? kIpv4Saddr : kIpv6Saddr);
+    AddPayload(r_, NFT_PAYLOAD_NETWORK_HEADER, off, bytes_);
+    if (c.mask_bits >= 0 && c.mask_bits < bytes_ * 8) {
+      uint8_t mask[16];
+      PrefixMask(c.mask_bits, bytes_, mask);
+      AddBitwise(r_, mask, bytes_, true);
+    }
+    auto* limit = nftnl_expr_alloc("connlimit");
+    nftnl_expr_set_u32(limit, NFTNL_EXPR_CONNLIMIT_COUNT, c.limit);
+    // --connlimit-above N is `ct count over N` (NFT_CONNLIMIT_F_INV); --connlimit-upto is `ct count N`.
+    nftnl_expr_set_u32(limit, NFTNL_EXPR_CONNLIMIT_FLAGS, c.invert ? 0 : NFT_CONNLIMIT_F_INV);
+    auto* e = AddExpr(r_, "dynset");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, kReg);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_ADD);
+    nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set_name_.c_str());
+    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, set_id_);
+    nftnl_expr_set(e, NFTNL_EXPR_DYNSET_EXPR, limit, 0);
+  }
+
+  Result<Unit> Target(const connlimit::core::Target& t) {
+    using K = connlimit::core::Target::Kind;
+    if (t.kind == K::kVerdict && t.name == "DROP") {
+      auto* e = AddExpr(r_, "immediate");
+      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+      return Unit{};
+    }
+    if (t.kind == K::kReject) {
+      auto* e = AddExpr(r_, "reject");
+      if (t.name == kTcpReset) {
+        nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST);
+        nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 0);
+        return Unit{};
+      }
+      const RejectCode* rc = FindReject(family_, [&](const RejectCode& c) { return t.name == c.name; });
+      if (!rc) return EncodeError("REJECT --reject-with " + t.name);
+      nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
+      nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, rc->code);
+      return Unit{};
+    }
+    return EncodeError("the native nftables form takes DROP or REJECT rules only");
+  }
+
+  struct nftnl_rule* r_;
+  Family family_;
+  int bytes_;
+  const std::string& set_name_;
+  uint32_t set_id_;
+  uint16_t protocol_ = 0;
+  bool dependency_done_ = false;
+  std::string comment_;
+};
+
+std::vector<uint8_t> Finish(struct nlmsghdr* nlh, std::vector<uint8_t>& buf) {
+  buf.resize(nlh->nlmsg_len);
+  return std::move(buf);
+}
+
+}  // namespace
+
+std::vector<uint8_t> EncodeNftablesTable(Family family, const std::string& table, uint32_t seq) {
+  std::unique_ptr<struct nftnl_table, void (*)(const struct nftnl_table*)> t(nftnl_table_alloc(), nftnl_table_free);
+  nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NfProto(family));
+  nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
+  nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, 0);
+  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWTABLE, NfProto(family), 0, seq);
+  nftnl_table_nlmsg_build_payload(nlh, t.get());
+  return Finish(nlh, buf);
+}
+
+std::vector<uint8_t> EncodeNftablesBaseChain(Family family, const std::string& table, const BuiltinChain& chain, uint32_t seq) {
+  // The attribute order of nft's mnl_nft_chain_add (table, name, type, policy, hook), which
+  // differs from libnftnl's (iptables-nft's).
+  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWCHAIN, NfProto(family), NLM_F_CREATE, seq);
+  mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, table.c_str());
+  mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, chain.name);
+  mnl_attr_put_strz(nlh, NFTA_CHAIN_TYPE, chain.type);
+  mnl_attr_put_u32(nlh, NFTA_CHAIN_POLICY, htonl(NF_ACCEPT));
+  auto* hook = mnl_attr_nest_start(nlh, NFTA_CHAIN_HOOK);
+  mnl_attr_put_u32(nlh, NFTA_HOOK_HOOKNUM, htonl(chain.hooknum));
+  mnl_attr_put_u32(nlh, NFTA_HOOK_PRIORITY, htonl(static_cast<uint32_t>(chain.priority)));
+  mnl_attr_nest_end(nlh, hook);
+  return Finish(nlh, buf);
+}
+
+std::vector<uint8_t> EncodeConnlimitSet(Family family, const std::string& table, const std::string& name, uint32_t id,
+                                        uint32_t seq) {
+  std::unique_ptr<struct nftnl_set, void (*)(const struct nftnl_set*)> s(nftnl_set_alloc(), nftnl_set_free);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NfProto(family));
+  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
+  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, name.c_str());
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, NFT_SET_EVAL);  // `flags dynamic`
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, family == Family::kIpv4 ? kTypeIpAddr : kTypeIp6Addr);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, AddressBytes(family));
+  nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
+  UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN), nftnl_udata_buf_free);
+  nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, kByteorderBigEndian);
+  nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
+  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWSET, NfProto(family), NLM_F_CREATE, seq);
+  nftnl_set_nlmsg_build_payload(nlh, s.get());
+  return Finish(nlh, buf);
+}
+
+std::vector<uint8_t> EncodeDelSet(Family family, const std::string& table, const std::string& name, uint32_t seq) {
+  std::unique_ptr<struct nftnl_set, void (*)(const struct nftnl_set*)> s(nftnl_set_alloc(), nftnl_set_free);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NfProto(family));
+  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
+  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, name.c_str());
+  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_DELSET, NfProto(family), 0, seq);
+  nftnl_set_nlmsg_build_payload(nlh, s.get());
+  return Finish(nlh, buf);
+}
+
+const ConnlimitMatch* ConnlimitOf(const RuleSpec& rule) {
+  for (const auto& m : rule.matches)
+    if (const auto* c = std::get_if<ConnlimitMatch>(&m)) return c;
+  return nullptr;
+}
+
+Result<std::vector<uint8_t>> EncodeNftablesRule(Family family, const std::string& table, const std::string& chain,
+                                                const RuleSpec& rule, const std::string& set_name, uint32_t set_id,
+                                                const RulePlacement& where, uint32_t seq) {
+  RulePtr r(nftnl_rule_alloc(), nftnl_rule_free);
+  if (!r) return KernelError{"encode", ENOMEM, "nftnl_rule_alloc", -1};
+  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NfProto(family));
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
+  nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
+  if (where.position) nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, where.position);
+  if (where.position_id) nftnl_rule_set_u32(r.get(), NFTNL_RULE_POSITION_ID, where.position_id);
+  if (where.handle) nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, where.handle);
+  if (where.id) nftnl_rule_set_u32(r.get(), NFTNL_RULE_ID, where.id);
+  RuleWriter writer(r.get(), family, set_name, set_id);
+  auto written = writer.Write(rule);
+  if (!written.ok()) return written.error();
+  // Every expression is small (addresses 16 bytes, names 16); the comment is at most 256.
+  std::vector<uint8_t> buf(8192 + 256 * rule.matches.size() + table.size() + chain.size() + set_name.size(), 0);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWRULE, NfProto(family), where.nlm_flags, seq);
+  nftnl_rule_nlmsg_build_payload(nlh, r.get());
+  // nft puts the comment after the expressions (libnftnl would put it before them).
+  if (!writer.comment().empty()) {
+    UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN), nftnl_udata_buf_free);
+    if (!nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_RULE_COMMENT, writer.comment().c_str())) return EncodeError("comment too long");
+    mnl_attr_put(nlh, NFTA_RULE_USERDATA, nftnl_udata_buf_len(ud.get()), nftnl_udata_buf_data(ud.get()));
+  }
+  if (nlh->nlmsg_len > buf.size()) return EncodeError("rule too large");
+  return Finish(nlh, buf);
+}
+
+}  // namespace connlimit::core::nft

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * What the native nftables form (backend 'nftables') can hold, checked before anything touches
+ * the kernel: native/core/nft/nftables_codec writes a rule as `iptables-translate` renders it,
+ * in a table of our own (`connlimit`), so only rules whose verdict is final in any table fit
+ * there (DROP, REJECT), and only the matches that form can say.
+ */
+import { invalid } from '../errors';
+import type { NativeRule } from '../native-types';
+
+/** The base chains of our tables (hooks input, forward, output). */
+const NFTABLES_CHAINS: readonly string[] = ['INPUT', 'FORWARD', 'OUTPUT'];
+
+const SHARE_IPTABLES_TABLE =
+  "ACCEPT in one nftables table does not end evaluation in another, so a rule that lets traffic through (the inverse '! --connlimit-above N -j ACCEPT' form) must share the iptables table: use backend 'nft'";
+
+/**
+ * Throws ERR_CONNLIMIT_INVALID (with the reason) unless `rule` can live in the native form.
+ * @throws {ERR_CONNLIMIT_INVALID}
+ * @example checkNftablesRule(toNativeRule('-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT', 'ipv4'), 'INPUT');
+ */
+export function checkNftablesRule(rule: NativeRule, chain: string, path = 'rule'): void {
+  checkNftablesChain(chain);
+  const t = rule.target;
+  if (t.kind === 'verdict' && t.verdict === 'ACCEPT') invalid(`${path}.target`, `-j ACCEPT is not available in the native nftables form: ${SHARE_IPTABLES_TABLE}`);
+  if (!(t.kind === 'reject' || (t.kind === 'verdict' && t.verdict === 'DROP'))) {
+    const what = t.kind === 'verdict' ? `-j ${t.verdict}` : t.kind === 'none' ? 'a rule without -j' : t.kind === 'opaque' ? `-j ${t.name}` : `a ${t.kind} to ${t.chain}`;
+    invalid(`${path}.target`, `${what} is not available in the native nftables form, whose rules live in a table of their own: only DROP and REJECT are final there; use backend 'nft' for other targets`);
+  }
+  if (rule.fragment !== null) invalid(`${path}.fragment`, "-f is not available in the native nftables form; use backend 'nft'");
+  if (rule.inInterface?.wildcard && rule.inInterface.name === '' && rule.inInterface.invert) invalid(`${path}.inInterface`, "'! -i +' matches no packet");
+  if (rule.outInterface?.wildcard && rule.outInterface.name === '' && rule.outInterface.invert) invalid(`${path}.outInterface`, "'! -o +' matches no packet");
+  for (const [field, a] of [['src', rule.src], ['dst', rule.dst]] as const) {
+    if (a && a.invert && a.mask.every((b) => b === 0)) invalid(`${path}.${field}`, `'! ${field === 'src' ? '-s' : '-d'} 0/0' matches no packet`);
+  }
+  let connlimits = 0;
+  let comments = 0;
+  rule.matches.forEach((m, i) => {
+    const at = `${path}.matches[${i}]`;
+    switch (m.kind) {
+      case 'tcp':
+        if (m.option !== 0 || m.invOption) invalid(at, "--tcp-option is not available in the native nftables form; use backend 'nft'");
+        return;
+      case 'udp':
+        return;
+      case 'connlimit':
+        if (++connlimits > 1) invalid(at, 'the native nftables form takes one connlimit match per rule (one set each)');
+        return;
+      case 'comment':
+        if (++comments > 1) invalid(at, 'the native nftables form keeps one comment per rule');
+        return;
+      case 'opaque':
+        invalid(at, `match ${m.name} is not available in the native nftables form; use backend 'nft'`);
+    }
+  });
+}
+
+/** Throws ERR_CONNLIMIT_INVALID unless `chain` is one of our table's base chains. */
+export function checkNftablesChain(chain: string, field = 'chain'): void {
+  if (!NFTABLES_CHAINS.includes(chain)) {
+    invalid(field, `the native nftables form has the base chains ${NFTABLES_CHAINS.join(', ')} only, not '${chain}' (user chains and jumps need backend 'nft')`);
+  }
+}
+
+/** Throws ERR_CONNLIMIT_INVALID for table changes the native form does not make. */
+export function refuseInNftables(what: string): never {
+  invalid('op', `${what} is not available in the native nftables form (its table holds only DROP/REJECT rules in INPUT, FORWARD and OUTPUT); use backend 'nft'`);
+}

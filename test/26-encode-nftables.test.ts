@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Layer 2: the native nftables form (backend 'nftables') against the messages nft 1.0.6 itself
+// sends for the rule text iptables-translate renders (scripts/capture-golden-nftables.sh, run
+// in throwaway namespaces), never against our own output. No kernel is touched here.
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { binding } from '../src/binding';
+import { toNativeRule } from '../src/rule/index';
+import { renderRule } from '../src/rule/render';
+import { describeMismatch, listGoldens, readGolden } from './helpers/golden';
+
+const DIR = join(__dirname, 'fixtures', 'nftables');
+const NEWRULE = (10 << 8) | 6;
+
+function asText(args: string[]): string {
+  return args.map((a) => (/[\s"]/.test(a) ? `"${a.replace(/(["\\])/g, '\\$1')}"` : a)).join(' ');
+}
+
+/** The NEWRULE message of a fixture (after its NEWSET, if any). */
+function ruleMessage(bytes: Buffer): Buffer {
+  for (let off = 0; off < bytes.length; ) {
+    const len = bytes.readUInt32LE(off);
+    if (bytes.readUInt16LE(off + 4) === NEWRULE) return bytes.subarray(off, off + len);
+    off += (len + 3) & ~3;
+  }
+  throw new Error('no NEWRULE in fixture');
+}
+
+const rules = listGoldens(DIR).filter((n) => !n.startsWith('create-') && !n.startsWith('delete-'));
+
+test('there are native-form fixtures for both families, and IPv6 sets are keyed ipv6_addr', () => {
+  assert.ok(rules.length >= 12, `found ${rules.length}`);
+  const families = new Set(rules.map((n) => readGolden(n, DIR).family));
+  assert.equal([...families].sort(), ['ipv4', 'ipv6']);
+  // NFTA_SET_KEY_TYPE (4) = 8 (nft's TYPE_IP6ADDR), not the ipv4_addr ip6tables-translate emits.
+  const keyType = (n: number) => Buffer.from(`08000400${n.toString(16).padStart(8, '0')}`, 'hex');
+  assert.ok(readGolden('v6-seed', DIR).bytes.includes(keyType(8)));
+  assert.ok(readGolden('seed-reset', DIR).bytes.includes(keyType(7)));
+  assert.ok(binding()._encodeNftables('ipv6', 'INPUT', toNativeRule('-p tcp -m connlimit --connlimit-above 1 -j DROP', 'ipv6')).includes(keyType(8)));
+});
+
+for (const name of rules) {
+  const g = readGolden(name, DIR);
+
+  test(`encode ${name}: what nft sends for ${g.command}`, () => {
+    const rule = toNativeRule(asText(g.args), g.family);
+    const mismatch = describeMismatch(binding()._encodeNftables(g.family, g.chain, rule), g);
+    assert.ok(mismatch === null, mismatch ?? '');
+  });
+
+  test(`decode ${name}: nft's rule reads back as the same rule`, () => {
+    const decoded = binding()._decodeNftablesRule(g.family, ruleMessage(g.bytes));
+    assert.is(decoded.table, 'connlimit');
+    assert.is(decoded.chain, g.chain);
+    const ours = toNativeRule(asText(g.args), g.family);
+    assert.ok(
+      binding()._sameLegacyRule(g.family, decoded.rule, ours),
+      `${renderRule(decoded.rule, g.family, g.chain)}\n  vs\n${renderRule(ours, g.family, g.chain)}`,
+    );
+    assert.is(decoded.setName, ours.matches.some((m) => m.kind === 'connlimit') ? 'connlimit0' : '');
+  });
+}
+
+for (const family of ['ipv4', 'ipv6'] as const) {
+  test(`create-${family}: our table and INPUT base chain, as nft creates them`, () => {
+    const g = readGolden(`create-${family}`, DIR);
+    const mismatch = describeMismatch(binding()._encodeNftablesCreate(family, 'INPUT'), g);
+    assert.ok(mismatch === null, mismatch ?? '');
+  });
+}
+
+test('delete-ipv4: a rule and its set go in one batch, as nft deletes them', () => {
+  const g = readGolden('delete-ipv4', DIR);
+  const mismatch = describeMismatch(binding()._encodeNftablesDelete('ipv4', 'INPUT', 3n, 'connlimit0'), g);
+  assert.ok(mismatch === null, mismatch ?? '');
+});
+
+test('a decoded rule with an expression we do not model keeps it opaque, and is refused for re-encoding', () => {
+  const g = readGolden('seed-reset', DIR);
+  const decoded = binding()._decodeNftablesRule('ipv4', ruleMessage(g.bytes));
+  const rule = { ...decoded.rule, matches: [...decoded.rule.matches, { kind: 'opaque' as const, name: 'nft:lookup', revision: 0, data: Buffer.alloc(4) }] };
+  assert.throws(() => binding()._encodeNftables('ipv4', 'INPUT', rule), /not available in the native nftables form/);
+});
+
+test('truncated and bit-flipped messages decode or fail with an error, never crash', () => {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  for (const name of rules) {
+    const g = readGolden(name, DIR);
+    const msg = ruleMessage(g.bytes);
+    const tries: Buffer[] = [];
+    for (let cut = 0; cut < msg.length; cut += 7) tries.push(Buffer.from(msg.subarray(0, cut)));
+    for (let i = 0; i < 200; i++) {
+      const b = Buffer.from(msg);
+      b[Math.floor(rand() * b.length)] ^= 1 << Math.floor(rand() * 8);
+      tries.push(b);
+    }
+    for (const b of tries) {
+      try {
+        binding()._decodeNftablesRule(g.family, b);
+      } catch (e) {
+        assert.is((e as { op?: string }).op, 'decode');
+      }
+    }
+  }
+});
+
+test.run();
