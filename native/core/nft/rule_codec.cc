@@ -12,6 +12,7 @@
 #include <net/if.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -550,12 +551,18 @@ Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string&
   bound += rule.target.opaque.data.size();
   // Built in a per-thread scratch buffer and copied out at its real size (about a tenth of the
   // bound): a fresh zeroed buffer per rule cost more than the encoding in 10,000-rule batches.
+  // libnftnl leaves some bytes unwritten (blob padding, reserved fields), relying on a zeroed
+  // buffer, so what a rule wrote is zeroed again after it is copied out: otherwise one rule's
+  // bytes leak into the next one's padding (test/25 caught it).
   thread_local std::vector<uint8_t> scratch;
   if (scratch.size() < bound) scratch.resize(bound);
   struct nlmsghdr* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(scratch.data()), NFT_MSG_NEWRULE, NfProto(family), where.nlm_flags, seq);
   nftnl_rule_nlmsg_build_payload(nlh, r.get());
-  if (nlh->nlmsg_len > bound) return EncodeError("rule too large");
-  return std::vector<uint8_t>(scratch.data(), scratch.data() + nlh->nlmsg_len);
+  size_t len = nlh->nlmsg_len;
+  std::vector<uint8_t> out(scratch.data(), scratch.data() + std::min(len, bound));
+  std::memset(scratch.data(), 0, std::min(len, bound));
+  if (len > bound) return EncodeError("rule too large");
+  return out;
 }
 
 Result<DecodedRule> DecodeRuleMessage(Family family, const uint8_t* msg, size_t len) {
