@@ -109,9 +109,11 @@ const lines = [
   'Every row runs in its own fresh network namespace (`ip netns add`; the library through its `netns` option, the CLI through `ip netns exec`), with a private xtables lock file for both. The variants of a row are interleaved round by round, so ratios (computed from medians) are the claim and absolute times are context. Cells are **median (p90)** over the rounds.',
   '',
 ];
-if (!quick) {
+// A 1-minute load average of half the CPUs or more means other work shared the cores.
+const load1 = Number(env.load.split(' ')[0]);
+if (!quick && load1 >= os.cpus().length / 2) {
   lines.push(
-    '> **This run was made on a loaded machine** (other builds and kernel test suites were running on the same 2 cores), so absolute figures are noisy; re-run `npm run bench` on a quiet machine for reference figures.',
+    `> **Other work was running** (1-minute load average ${load1} at start on ${os.cpus().length} CPUs), so absolute figures are noisy; the interleaved ratios are the claim.`,
     '',
   );
 }
