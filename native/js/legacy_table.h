@@ -1,41 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// LegacyTable: one x_tables table (family, name, network namespace) as a JS object. Methods
-// return promises and do their kernel work in the libuv pool (core/legacy/iptc_table). The
-// object holds only the namespace fd; close() releases it (workers in flight keep their own
-// reference until they finish), and so does the finalizer if close() was forgotten.
+// LegacyTable: one x_tables table as a JS object (the lifecycle in js/table_wrap), its kernel
+// work done through libiptc (core/legacy/iptc_table).
 #pragma once
 
 #include <napi.h>
 
-#include <memory>
 #include <string>
+#include <vector>
 
 #include "core/legacy/iptc_table.h"
-#include "core/netns_guard.h"
+#include "js/table_wrap.h"
 
 namespace connlimit::js {
 
-class LegacyTable : public Napi::ObjectWrap<LegacyTable> {
- public:
-  static Napi::Function Define(Napi::Env env);
-  explicit LegacyTable(const Napi::CallbackInfo& info);
+// libiptc reads and writes the whole table afresh in every call, so a handle holds nothing but
+// its namespace fd. Writes take the xtables lock (lockPath, lockTimeoutMs) as `iptables -w` does.
+struct LegacyBackend {
+  static constexpr const char* kClassName = "LegacyTable";
+  static constexpr const char* kWorkerPrefix = "connlimit:";
+  static void ReadOptions(const Napi::Object& options, core::TableTarget& target);
 
- private:
-  Napi::Value Open(const Napi::CallbackInfo& info);
-  Napi::Value Commit(const Napi::CallbackInfo& info);
-  Napi::Value List(const Napi::CallbackInfo& info);
-  Napi::Value Check(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-
-  // A rejected promise when closed or not opened yet, else nothing.
-  std::optional<Napi::Promise> Unusable(Napi::Env env);
-  core::legacy::TableTarget Target() const;
-
-  core::legacy::TableTarget target_;
-  std::string netns_path_;
-  std::shared_ptr<core::NetnsFd> netns_;
-  bool opened_ = false;
-  bool closed_ = false;
+  core::Result<core::Unit> ProbeTable(const core::TableTarget& t) const { return core::legacy::ProbeTable(t); }
+  core::Result<std::vector<core::OpResult>> CommitOps(const core::TableTarget& t, const std::vector<core::Op>& ops) const {
+    return core::legacy::CommitOps(t, ops);
+  }
+  core::Result<std::vector<core::ListedChain>> ListTable(const core::TableTarget& t) const { return core::legacy::ListTable(t); }
+  core::Result<int> FindRule(const core::TableTarget& t, const std::string& chain, const core::RuleSpec& rule) const {
+    return core::legacy::FindRule(t, chain, rule);
+  }
 };
+
+class LegacyTable : public TableWrap<LegacyTable, LegacyBackend> {
+ public:
+  using TableWrap::TableWrap;
+};
+
+// Compiled once, in legacy_table.cc, not in every file that includes this header.
+extern template class TableWrap<LegacyTable, LegacyBackend>;
 
 }  // namespace connlimit::js

@@ -1,48 +1,55 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// NftTable: one iptables-nft table (family, name, network namespace) as a JS object, with the
-// same methods as LegacyTable so src/firewall.ts drives either. Methods return promises and do
-// their kernel work in the libuv pool (core/nft/nft_table). The object holds only the
-// namespace fd; close() releases it (workers in flight keep their own reference until they
-// finish), and so does the finalizer if close() was forgotten.
+// NftTable: one iptables-nft table as a JS object (the lifecycle in js/table_wrap), with the
+// methods of LegacyTable so src/firewall.ts drives either, plus usage() for backend 'auto'.
+// Kernel work goes through core/nft/nft_table.
 #pragma once
 
 #include <napi.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/nft/nft_table.h"
-#include "core/netns_guard.h"
+#include "js/table_wrap.h"
 
 namespace connlimit::js {
 
-class NftTable : public Napi::ObjectWrap<NftTable> {
+// One session per handle: its socket and what it has read, shared with the calls in flight, so
+// close() closes the socket now or when the last of them ends.
+struct NftBackend {
+  static constexpr const char* kClassName = "NftTable";
+  static constexpr const char* kWorkerPrefix = "connlimit:nft-";
+  static void ReadOptions(const Napi::Object& options, core::TableTarget& target);
+
+  core::Result<core::Unit> ProbeTable(const core::TableTarget& t) const { return core::nft::ProbeTable(t, *session); }
+  core::Result<std::vector<core::OpResult>> CommitOps(const core::TableTarget& t, const std::vector<core::Op>& ops) const {
+    return core::nft::CommitOps(t, ops, *session);
+  }
+  core::Result<std::vector<core::ListedChain>> ListTable(const core::TableTarget& t) const {
+    return core::nft::ListTable(t, *session);
+  }
+  core::Result<int> FindRule(const core::TableTarget& t, const std::string& chain, const core::RuleSpec& rule) const {
+    return core::nft::FindRule(t, *session, chain, rule);
+  }
+
+  std::shared_ptr<core::nft::TableSession> session = core::nft::NewTableSession();
+};
+
+class NftTable : public TableWrap<NftTable, NftBackend> {
  public:
+  using TableWrap::TableWrap;
   static Napi::Function Define(Napi::Env env);
-  explicit NftTable(const Napi::CallbackInfo& info);
 
  private:
-  Napi::Value Open(const Napi::CallbackInfo& info);
-  Napi::Value Commit(const Napi::CallbackInfo& info);
-  Napi::Value List(const Napi::CallbackInfo& info);
-  Napi::Value Check(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
   // For backend 'auto': what the legacy and the nf_tables table each hold (core/backend_probe).
   Napi::Value Usage(const Napi::CallbackInfo& info);
   // Test only: commit with a stale generation id in the first N attempts; resolves to the
   // number of attempts made (proves the ERESTART retry against the real kernel).
   Napi::Value CommitStale(const Napi::CallbackInfo& info);
-
-  // A rejected promise when closed or not opened yet, else nothing.
-  std::optional<Napi::Promise> Unusable(Napi::Env env);
-  core::TableTarget Target() const;
-
-  core::TableTarget target_;
-  std::string netns_path_;
-  std::shared_ptr<core::NetnsFd> netns_;
-  std::shared_ptr<core::nft::TableSession> session_ = core::nft::NewTableSession();
-  bool opened_ = false;
-  bool closed_ = false;
 };
+
+// Compiled once, in nft_table.cc, not in every file that includes this header.
+extern template class TableWrap<NftTable, NftBackend>;
 
 }  // namespace connlimit::js

@@ -1,42 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // NftablesTable: the native nftables form (backend 'nftables') in one family and network
-// namespace, as a JS object with the methods src/firewall.ts drives on every backend (open,
-// commit, list, check, close). Kernel work runs in the libuv pool (core/nft/nftables_table).
-// The object holds only the namespace fd; close() (or the finalizer) releases it.
+// namespace as a JS object (the lifecycle in js/table_wrap). Kernel work goes through
+// core/nft/nftables_table, which also refuses what the form cannot hold.
 #pragma once
 
 #include <napi.h>
 
-#include <memory>
-#include <optional>
 #include <string>
+#include <vector>
 
-#include "core/netns_guard.h"
-#include "core/table_ops.h"
+#include "core/nft/nft_table.h"
+#include "core/nft/nftables_table.h"
+#include "js/table_wrap.h"
 
 namespace connlimit::js {
 
-class NftablesTable : public Napi::ObjectWrap<NftablesTable> {
- public:
-  static Napi::Function Define(Napi::Env env);
-  explicit NftablesTable(const Napi::CallbackInfo& info);
+// Every call opens its own socket, so a handle holds nothing but its namespace fd.
+struct NftablesBackend {
+  static constexpr const char* kClassName = "NftablesTable";
+  static constexpr const char* kWorkerPrefix = "connlimit:nftables-";
+  static void ReadOptions(const Napi::Object& options, core::TableTarget& target);
 
- private:
-  Napi::Value Open(const Napi::CallbackInfo& info);
-  Napi::Value Commit(const Napi::CallbackInfo& info);
-  Napi::Value List(const Napi::CallbackInfo& info);
-  Napi::Value Check(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-
-  // A rejected promise when closed or not opened yet, else nothing.
-  std::optional<Napi::Promise> Unusable(Napi::Env env);
-  core::TableTarget Target() const;
-
-  core::TableTarget target_;
-  std::string netns_path_;
-  std::shared_ptr<core::NetnsFd> netns_;
-  bool opened_ = false;
-  bool closed_ = false;
+  // A socket for this probe only.
+  core::Result<core::Unit> ProbeTable(const core::TableTarget& t) const {
+    return core::nft::ProbeTable(t, *core::nft::NewTableSession());
+  }
+  core::Result<std::vector<core::OpResult>> CommitOps(const core::TableTarget& t, const std::vector<core::Op>& ops) const {
+    return core::nft::CommitNftablesOps(t, ops);
+  }
+  core::Result<std::vector<core::ListedChain>> ListTable(const core::TableTarget& t) const {
+    return core::nft::ListNftablesTable(t);
+  }
+  core::Result<int> FindRule(const core::TableTarget& t, const std::string& chain, const core::RuleSpec& rule) const {
+    return core::nft::FindNftablesRule(t, chain, rule);
+  }
 };
+
+class NftablesTable : public TableWrap<NftablesTable, NftablesBackend> {
+ public:
+  using TableWrap::TableWrap;
+};
+
+// Compiled once, in nftables_table.cc, not in every file that includes this header.
+extern template class TableWrap<NftablesTable, NftablesBackend>;
 
 }  // namespace connlimit::js
