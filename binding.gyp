@@ -36,6 +36,7 @@
         "native/core/nft/nftables_decoder.cc",
         "native/core/nft/nftables_encoder.cc",
         "native/core/nft/nftables_table.cc",
+        "native/core/nft/requests.cc",
         "native/core/nft/rule_codec.cc"
       ],
       "include_dirs": ["native"],
