@@ -32,6 +32,7 @@
         "native/core/nft/chain_codec.cc",
         "native/core/nft/nl_socket.cc",
         "native/core/nft/expr_reader.cc",
+        "native/core/nft/expr_writer.cc",
         "native/core/nft/nft_table.cc",
         "native/core/nft/nftables_decoder.cc",
         "native/core/nft/nftables_encoder.cc",
