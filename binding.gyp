@@ -32,10 +32,12 @@
         "native/core/nft/chain_codec.cc",
         "native/core/nft/nl_socket.cc",
         "native/core/nft/expr_reader.cc",
+        "native/core/nft/expr_writer.cc",
         "native/core/nft/nft_table.cc",
         "native/core/nft/nftables_decoder.cc",
         "native/core/nft/nftables_encoder.cc",
         "native/core/nft/nftables_table.cc",
+        "native/core/nft/requests.cc",
         "native/core/nft/rule_codec.cc"
       ],
       "include_dirs": ["native"],

@@ -23,60 +23,18 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 out_dir=test/fixtures/nft
-
-for tool in strace iptables-nft ip6tables-nft python3 unshare; do
-  command -v "$tool" >/dev/null || { echo "capture-golden-nft: missing $tool" >&2; exit 1; }
-done
-if [[ $(id -u) -ne 0 ]]; then
-  echo "capture-golden-nft: must run as root (needs CAP_NET_ADMIN in a new netns)" >&2
-  exit 1
-fi
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source scripts/lib/capture.sh
+capture_init capture-golden-nft strace iptables-nft ip6tables-nft python3 unshare
 
 cat >"$work/cut.py" <<'PY'
-import json, re, shlex, struct, sys
+import json, shlex, sys
+
+from nlbatch import NFT, print_body, read_batch, split_batch, type_name
 
 log, name, family, chain, tool, save_path, kernel, version, mode = sys.argv[1:10]
 args = sys.argv[10:]
 
-NFT = 10  # NFNL_SUBSYS_NFTABLES
-TYPES = {16: 'NFNL_MSG_BATCH_BEGIN', 17: 'NFNL_MSG_BATCH_END', NFT << 8 | 0: 'NFT_MSG_NEWTABLE',
-         NFT << 8 | 3: 'NFT_MSG_NEWCHAIN', NFT << 8 | 6: 'NFT_MSG_NEWRULE'}
-
-# strace -e write=all prints, after each sendmsg line, its data as " | 00000  hex ...  ascii |".
-batches, cur = [], None
-for raw in open(log, encoding='latin-1'):
-    body = raw.split(None, 1)[1] if re.match(r'^\d+\s', raw) else raw
-    if body.startswith('sendmsg('):
-        cur = bytearray()
-        batches.append(cur)
-        if not re.search(r'\)\s*=\s*\d+\s*$', body):
-            sys.exit(f'{name}: sendmsg failed: {body.strip()}')
-        continue
-    m = re.match(r'^\s*\|\s*([0-9a-f]{5})\s\s((?:[0-9a-f]{2}\s+){1,16})', raw)
-    if m and cur is not None:
-        if int(m.group(1), 16) != len(cur):
-            sys.exit(f'{name}: hexdump offset {m.group(1)} after {len(cur)} bytes')
-        cur += bytes.fromhex(m.group(2).replace(' ', ''))
-        continue
-    if not raw.startswith(' |') and not raw.startswith(' * '):
-        cur = None
-if len(batches) != 1:
-    sys.exit(f'{name}: expected one sendmsg batch, found {len(batches)}')
-batch = bytes(batches[0])
-
-msgs, off = [], 0
-while off < len(batch):
-    ln, typ, flags, seq = struct.unpack_from('<IHHI', batch, off)
-    if ln < 16 or off + ln > len(batch):
-        sys.exit(f'{name}: bad nlmsg_len {ln} at {off}')
-    msgs.append((typ, flags, batch[off:off + ln]))
-    off += (ln + 3) & ~3
-kinds = [TYPES.get(t, hex(t)) for t, _, _ in msgs]
-if kinds[0] != 'NFNL_MSG_BATCH_BEGIN' or kinds[-1] != 'NFNL_MSG_BATCH_END':
-    sys.exit(f'{name}: not a batch: {kinds}')
+msgs, kinds = split_batch(read_batch(log, name), name)
 
 if mode == 'rule':
     picked = [m for m in msgs if m[0] == NFT << 8 | 6]
@@ -86,14 +44,13 @@ else:
     picked = [m for m in msgs if m[0] in (NFT << 8 | 0, NFT << 8 | 3)]
     if not picked:
         sys.exit(f'{name}: no NEWTABLE/NEWCHAIN in {kinds}')
-body = b''.join(m[2] + b'\0' * (-len(m[2]) % 4) for m in picked)
 
 save_lines = [l.rstrip('\n') for l in open(save_path) if l.startswith(f'-A {chain} ')]
 if mode == 'rule' and len(save_lines) != 1:
     sys.exit(f'{name}: expected one -A {chain} line in {tool}-save output, got {save_lines}')
 
 command = shlex.join([tool, '-A', chain] + args)
-print(f'# connlimit golden fixture: {" + ".join(TYPES.get(m[0]) for m in picked)} cut from the batch iptables-nft sent')
+print(f'# connlimit golden fixture: {" + ".join(type_name(m[0]) for m in picked)} cut from the batch iptables-nft sent')
 print(f'# name: {name}')
 print(f'# family: {family}')
 print(f'# chain: {chain}')
@@ -104,22 +61,28 @@ print(f'# version: {version}')
 print(f'# kernel: {kernel}')
 print(f'# captured: unshare -n strace -f -e trace=sendmsg -e write=all <command>; scripts/capture-golden-nft.sh')
 print(f'# batch: {" ".join(kinds)}')
-at = 0
-for t, flags, raw in picked:
-    print(f'# masked: {at + 8} 4 nlmsg_seq')
-    at += len(raw) + (-len(raw) % 4)
-print('# body: 4 bytes per line, hex; "# @offset" lines mark each message')
-at, marks = 0, {}
-for t, flags, raw in picked:
-    marks[at] = f'{TYPES.get(t)} flags 0x{flags:04x} ({len(raw)} bytes)'
-    at += len(raw) + (-len(raw) % 4)
-for o in range(0, len(body), 4):
-    if o in marks:
-        print(f'# @{o} {marks[o]}')
-    print(body[o:o + 4].hex())
+print_body(picked)
 PY
 
 kernel=$(uname -r)
+
+# capture_once LOG SAVE OUT MODE NAME FAMILY CHAIN TOOL VERSION ARGS...: one capture in a new namespace.
+capture_once() {
+  local log=$1 save=$2 out=$3 mode=$4 name=$5 family=$6 chain=$7 tool=$8 version=$9
+  shift 9
+  unshare -n -- bash -c '
+    set -euo pipefail
+    log=$1 save=$2 tool=$3 chain=$4 mode=$5; shift 5
+    if [[ $mode == rule ]]; then
+      "$tool" -N LIMITS
+      "$tool" -A "$chain" -j ACCEPT
+      "$tool" -D "$chain" -j ACCEPT
+    fi
+    strace -f -o "$log" -e trace=sendmsg -e write=all "$tool" -A "$chain" "$@"
+    "$tool-save" -t filter >"$save"
+  ' _ "$log" "$save" "$tool" "$chain" "$mode" "$@"
+  capture_py "$work/cut.py" "$log" "$name" "$family" "$chain" "$tool" "$save" "$kernel" "$version" "$mode" "$@" >"$out"
+}
 
 # capture MODE NAME FAMILY CHAIN ARGS...
 capture() {
@@ -129,54 +92,8 @@ capture() {
   [[ $family == ipv6 ]] && tool=ip6tables-nft
   local version
   version=$("$tool" --version)
-  local runs=()
-  for run in 1 2; do
-    local log="$work/$name.$run.strace" save="$work/$name.$run.save"
-    unshare -n -- bash -c '
-      set -euo pipefail
-      log=$1 save=$2 tool=$3 chain=$4 mode=$5; shift 5
-      if [[ $mode == rule ]]; then
-        "$tool" -N LIMITS
-        "$tool" -A "$chain" -j ACCEPT
-        "$tool" -D "$chain" -j ACCEPT
-      fi
-      strace -f -o "$log" -e trace=sendmsg -e write=all "$tool" -A "$chain" "$@"
-      "$tool-save" -t filter >"$save"
-    ' _ "$log" "$save" "$tool" "$chain" "$mode" "$@"
-    python3 "$work/cut.py" "$log" "$name" "$family" "$chain" "$tool" "$save" "$kernel" "$version" "$mode" "$@" >"$work/$name.$run.hex"
-    runs+=("$work/$name.$run.hex")
-  done
   # Two independent captures must agree outside the masked sequence numbers.
-  if ! cmp -s <(python3 - "${runs[0]}" <<'PY'
-import sys
-lines = open(sys.argv[1]).read().split('\n')
-masked = [tuple(map(int, l.split()[2:4])) for l in lines if l.startswith('# masked:')]
-body = bytearray(bytes.fromhex(''.join(l for l in lines if l and not l.startswith('#'))))
-for o, n in masked: body[o:o + n] = b'\0' * n
-print(body.hex())
-PY
-) <(python3 - "${runs[1]}" <<'PY'
-import sys
-lines = open(sys.argv[1]).read().split('\n')
-masked = [tuple(map(int, l.split()[2:4])) for l in lines if l.startswith('# masked:')]
-body = bytearray(bytes.fromhex(''.join(l for l in lines if l and not l.startswith('#'))))
-for o, n in masked: body[o:o + n] = b'\0' * n
-print(body.hex())
-PY
-); then
-    echo "capture-golden-nft: $name: two captures differ; refusing to write a fixture" >&2
-    exit 1
-  fi
-  mkdir -p "$out_dir"
-  cp "${runs[0]}" "$out_dir/$name.hex"
-  echo "captured $out_dir/$name.hex ($(grep -c -v '^#' "$out_dir/$name.hex") words)"
-}
-
-want() {
-  [[ ${#selected[@]} -eq 0 ]] && return 0
-  local s
-  for s in "${selected[@]}"; do [[ $s == "$1" ]] && return 0; done
-  return 1
+  capture_twice "$name" capture_masked_body capture_once "$mode" "$name" "$family" "$chain" "$tool" "$version" "$@"
 }
 
 selected=("$@")

@@ -23,66 +23,22 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 out_dir=test/fixtures/nftables
-
-for tool in strace nft iptables-translate ip6tables-translate python3 unshare; do
-  command -v "$tool" >/dev/null || { echo "capture-golden-nftables: missing $tool" >&2; exit 1; }
-done
-if [[ $(id -u) -ne 0 ]]; then
-  echo "capture-golden-nftables: must run as root (needs CAP_NET_ADMIN in a new netns)" >&2
-  exit 1
-fi
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source scripts/lib/capture.sh
+capture_init capture-golden-nftables strace nft iptables-translate ip6tables-translate python3 unshare
 
 cat >"$work/cut.py" <<'PY'
-import json, re, struct, sys
+import json, sys
+
+from nlbatch import print_body, read_batch, split_batch, type_name
 
 log, name, family, chain, commands_path, kernel, version = sys.argv[1:8]
 args = sys.argv[8:]
 
-NFT = 10  # NFNL_SUBSYS_NFTABLES
-TYPES = {16: 'NFNL_MSG_BATCH_BEGIN', 17: 'NFNL_MSG_BATCH_END', NFT << 8 | 0: 'NFT_MSG_NEWTABLE',
-         NFT << 8 | 3: 'NFT_MSG_NEWCHAIN', NFT << 8 | 6: 'NFT_MSG_NEWRULE', NFT << 8 | 8: 'NFT_MSG_DELRULE',
-         NFT << 8 | 9: 'NFT_MSG_NEWSET', NFT << 8 | 11: 'NFT_MSG_DELSET'}
-
-# strace -e write=all prints, after each sendmsg line, its data as " | 00000  hex ...  ascii |".
-batches, cur = [], None
-for raw in open(log, encoding='latin-1'):
-    body = raw.split(None, 1)[1] if re.match(r'^\d+\s', raw) else raw
-    if body.startswith('sendmsg('):
-        cur = bytearray()
-        batches.append(cur)
-        if not re.search(r'\)\s*=\s*\d+\s*$', body):
-            sys.exit(f'{name}: sendmsg failed: {body.strip()}')
-        continue
-    m = re.match(r'^\s*\|\s*([0-9a-f]{5})\s\s((?:[0-9a-f]{2}\s+){1,16})', raw)
-    if m and cur is not None:
-        if int(m.group(1), 16) != len(cur):
-            sys.exit(f'{name}: hexdump offset {m.group(1)} after {len(cur)} bytes')
-        cur += bytes.fromhex(m.group(2).replace(' ', ''))
-        continue
-    if not raw.startswith(' |') and not raw.startswith(' * '):
-        cur = None
-if len(batches) != 1:
-    sys.exit(f'{name}: expected one sendmsg batch, found {len(batches)}')
-batch = bytes(batches[0])
-
-msgs, off = [], 0
-while off < len(batch):
-    ln, typ, flags, seq = struct.unpack_from('<IHHI', batch, off)
-    if ln < 16 or off + ln > len(batch):
-        sys.exit(f'{name}: bad nlmsg_len {ln} at {off}')
-    msgs.append((typ, flags, batch[off:off + ln]))
-    off += (ln + 3) & ~3
-kinds = [TYPES.get(t, hex(t)) for t, _, _ in msgs]
-if kinds[0] != 'NFNL_MSG_BATCH_BEGIN' or kinds[-1] != 'NFNL_MSG_BATCH_END':
-    sys.exit(f'{name}: not a batch: {kinds}')
+msgs, kinds = split_batch(read_batch(log, name), name)
 picked = msgs[1:-1]
-body = b''.join(m[2] + b'\0' * (-len(m[2]) % 4) for m in picked)
 
 commands = [l for l in open(commands_path).read().split('\n') if l]
-print(f'# connlimit golden fixture: {" + ".join(TYPES.get(m[0], hex(m[0])) for m in picked)} cut from the batch nft sent')
+print(f'# connlimit golden fixture: {" + ".join(type_name(m[0]) for m in picked)} cut from the batch nft sent')
 print(f'# name: {name}')
 print(f'# family: {family}')
 print(f'# chain: {chain}')
@@ -94,19 +50,7 @@ print(f'# version: {version}')
 print(f'# kernel: {kernel}')
 print(f'# captured: unshare -n strace -f -e trace=sendmsg -e write=all nft -f <the nft lines>; scripts/capture-golden-nftables.sh')
 print(f'# batch: {" ".join(kinds)}')
-at = 0
-for t, flags, raw in picked:
-    print(f'# masked: {at + 8} 4 nlmsg_seq')
-    at += len(raw) + (-len(raw) % 4)
-print('# body: 4 bytes per line, hex; "# @offset" lines mark each message')
-at, marks = 0, {}
-for t, flags, raw in picked:
-    marks[at] = f'{TYPES.get(t, hex(t))} flags 0x{flags:04x} ({len(raw)} bytes)'
-    at += len(raw) + (-len(raw) % 4)
-for o in range(0, len(body), 4):
-    if o in marks:
-        print(f'# @{o} {marks[o]}')
-    print(body[o:o + 4].hex())
+print_body(picked)
 PY
 
 kernel=$(uname -r)
@@ -132,39 +76,24 @@ translate() {
     -e "s/\{ type ipv4_addr; flags dynamic; \}/{ type $([[ $family == ipv6 ]] && echo ipv6_addr || echo ipv4_addr); flags dynamic; }/"
 }
 
-# record NAME FAMILY CHAIN SETUP_FILE COMMANDS_FILE ARGS...: strace nft -f COMMANDS after SETUP, twice.
-record() {
-  local name=$1 family=$2 chain=$3 setup=$4 commands=$5
-  shift 5
-  local runs=()
-  for run in 1 2; do
-    local log="$work/$name.$run.strace"
-    unshare -n -- bash -c '
-      set -euo pipefail
-      nft -f "$1"
-      strace -f -o "$3" -e trace=sendmsg -e write=all nft -f "$2"
-    ' _ "$setup" "$commands" "$log"
-    python3 "$work/cut.py" "$log" "$name" "$family" "$chain" "$commands" "$kernel" "$version" "$@" >"$work/$name.$run.hex"
-    runs+=("$work/$name.$run.hex")
-  done
-  # Two independent captures must agree outside the masked sequence numbers.
-  if ! cmp -s <(python3 "$work/mask.py" "${runs[0]}") <(python3 "$work/mask.py" "${runs[1]}"); then
-    echo "capture-golden-nftables: $name: two captures differ; refusing to write a fixture" >&2
-    exit 1
-  fi
-  mkdir -p "$out_dir"
-  cp "${runs[0]}" "$out_dir/$name.hex"
-  echo "captured $out_dir/$name.hex ($(grep -c -v '^#' "$out_dir/$name.hex") words)"
+# record_once LOG SAVE OUT NAME FAMILY CHAIN SETUP_FILE COMMANDS_FILE ARGS...: strace nft -f
+# COMMANDS after SETUP, in a new namespace (no listing: SAVE is unused).
+record_once() {
+  local log=$1 out=$3 name=$4 family=$5 chain=$6 setup=$7 commands=$8
+  shift 8
+  unshare -n -- bash -c '
+    set -euo pipefail
+    nft -f "$1"
+    strace -f -o "$3" -e trace=sendmsg -e write=all nft -f "$2"
+  ' _ "$setup" "$commands" "$log"
+  capture_py "$work/cut.py" "$log" "$name" "$family" "$chain" "$commands" "$kernel" "$version" "$@" >"$out"
 }
 
-cat >"$work/mask.py" <<'PY'
-import sys
-lines = open(sys.argv[1]).read().split('\n')
-masked = [tuple(map(int, l.split()[2:4])) for l in lines if l.startswith('# masked:')]
-body = bytearray(bytes.fromhex(''.join(l for l in lines if l and not l.startswith('#'))))
-for o, n in masked: body[o:o + n] = b'\0' * n
-print(body.hex())
-PY
+# record NAME FAMILY CHAIN SETUP_FILE COMMANDS_FILE ARGS...: twice; the two captures must agree
+# outside the masked sequence numbers.
+record() {
+  capture_twice "$1" capture_masked_body record_once "$@"
+}
 
 # rule NAME FAMILY CHAIN ARGS...
 rule() {
@@ -192,13 +121,6 @@ delete_fixture() {
   { setup_of ip INPUT; translate ipv4 INPUT -p tcp --dport 22 -m connlimit --connlimit-above 2 -j DROP; } >"$work/$name.setup"
   printf 'delete rule ip connlimit INPUT handle 3\ndelete set ip connlimit connlimit0\n' >"$work/$name.nft"
   record "$name" ipv4 INPUT "$work/$name.setup" "$work/$name.nft"
-}
-
-want() {
-  [[ ${#selected[@]} -eq 0 ]] && return 0
-  local s
-  for s in "${selected[@]}"; do [[ $s == "$1" ]] && return 0; done
-  return 1
 }
 
 selected=("$@")

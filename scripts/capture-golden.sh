@@ -29,16 +29,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out_dir=test/fixtures/legacy
 
-for tool in strace iptables-legacy ip6tables-legacy python3 unshare cc; do
-  command -v "$tool" >/dev/null || { echo "capture-golden: missing $tool (run scripts/setup.sh)" >&2; exit 1; }
-done
-if [[ $(id -u) -ne 0 ]]; then
-  echo "capture-golden: must run as root (needs CAP_NET_ADMIN in a new netns)" >&2
-  exit 1
-fi
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source scripts/lib/capture.sh
+capture_init capture-golden strace iptables-legacy ip6tables-legacy python3 unshare cc
 
 # Measure the layouts we rely on instead of trusting comments.
 cat >"$work/layout.c" <<'EOF'
@@ -209,6 +201,20 @@ EOF
 
 kernel=$(uname -r)
 
+# capture_once LOG SAVE OUT NAME FAMILY CHAIN TOOL VERSION ARGS...: one capture in a new namespace.
+capture_once() {
+  local log=$1 save=$2 out=$3 name=$4 family=$5 chain=$6 tool=$7 version=$8
+  shift 8
+  unshare -n -- bash -c '
+    set -euo pipefail
+    log=$1 save=$2 tool=$3 chain=$4; shift 4
+    strace -f -xx -s 65535 -o "$log" -e trace=setsockopt "$tool" -w 10 -A "$chain" "$@"
+    "$tool-save" -t filter >"$save"
+  ' _ "$log" "$save" "$tool" "$chain" "$@"
+  python3 "$work/cut.py" "$log" "$work/layout.json" "$name" "$family" "$chain" "$tool" "$save" \
+    "$kernel" "$version" "$@" >"$out"
+}
+
 # capture NAME FAMILY CHAIN ARGS...
 capture() {
   local name=$1 family=$2 chain=$3
@@ -217,35 +223,8 @@ capture() {
   [[ $family == ipv6 ]] && tool=ip6tables-legacy
   local version
   version=$("$tool" --version)
-  local runs=()
-  for run in 1 2; do
-    local log="$work/$name.$run.strace" save="$work/$name.$run.save"
-    unshare -n -- bash -c '
-      set -euo pipefail
-      log=$1 save=$2 tool=$3 chain=$4; shift 4
-      strace -f -xx -s 65535 -o "$log" -e trace=setsockopt "$tool" -w 10 -A "$chain" "$@"
-      "$tool-save" -t filter >"$save"
-    ' _ "$log" "$save" "$tool" "$chain" "$@"
-    python3 "$work/cut.py" "$log" "$work/layout.json" "$name" "$family" "$chain" "$tool" "$save" \
-      "$kernel" "$version" "$@" >"$work/$name.$run.hex"
-    runs+=("$work/$name.$run.hex")
-  done
-  # Two independent captures must agree (outside masked fields) or the fixture is not golden.
-  if ! cmp -s <(grep -v '^#' "${runs[0]}") <(grep -v '^#' "${runs[1]}"); then
-    echo "capture-golden: $name: two captures differ; refusing to write a fixture" >&2
-    diff <(grep -v '^#' "${runs[0]}") <(grep -v '^#' "${runs[1]}") >&2 || true
-    exit 1
-  fi
-  mkdir -p "$out_dir"
-  cp "${runs[0]}" "$out_dir/$name.hex"
-  echo "captured $out_dir/$name.hex ($(grep -c -v '^#' "$out_dir/$name.hex") words)"
-}
-
-want() {
-  [[ ${#selected[@]} -eq 0 ]] && return 0
-  local s
-  for s in "${selected[@]}"; do [[ $s == "$1" ]] && return 0; done
-  return 1
+  # Two independent captures must agree, every byte of the body, or the fixture is not golden.
+  capture_twice "$name" capture_body capture_once "$name" "$family" "$chain" "$tool" "$version" "$@"
 }
 
 selected=("$@")

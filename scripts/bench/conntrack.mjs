@@ -12,9 +12,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { benchNetns, buildFloor, cell, cpuMs, gc, interleave, loopDelay, ms, ratio, sleep, summary, table, threadsNamed } from './lib.mjs';
+import { benchNetns, buildFloor, cell, cpuMs, gc, interleave, k, loopDelay, ms, ratio, sleep, summary, table, threadsNamed } from './lib.mjs';
 
-const k = (n) => (n >= 1000 ? `${n / 1000}k` : String(n));
 const mib = (x) => `${(x / 1048576).toFixed(1)} MiB`;
 
 /** `conntrack -R` lines for `n` entries of `clients` /24 clients. */

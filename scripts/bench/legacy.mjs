@@ -2,7 +2,7 @@
 // Legacy (x_tables) rows 1-3: one append, one big transaction, one delete by spec; the library
 // beside `iptables-legacy(-restore)` and the libiptc floor, interleaved in one namespace per row.
 import * as path from 'node:path';
-import { benchNetns, cell, floor, interleave, ms, ratio, table, writeEntries } from './lib.mjs';
+import { benchNetns, cell, floor, interleave, k, ms, ratio, table, writeEntries } from './lib.mjs';
 
 /** The rule every row writes: a connlimit rule as a user would type it. */
 export const RULE = '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT';
@@ -99,7 +99,6 @@ async function deleteRow(ctx, size) {
 }
 
 export async function run(ctx) {
-  const k = (n) => (n >= 1000 ? `${n / 1000}k` : String(n));
   const sections = [];
   const targets = [];
 

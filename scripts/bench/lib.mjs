@@ -188,6 +188,9 @@ export function ms(x) {
 
 export const cell = (s) => `${ms(s.median)} (${ms(s.p90)})`;
 
+/** A rule or entry count as the tables label it: 10000 -> '10k'. */
+export const k = (n) => (n >= 1000 ? `${n / 1000}k` : String(n));
+
 export function ratio(a, b) {
   if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '–';
   const r = a / b;

@@ -5,7 +5,7 @@
 // rows read side by side.
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { benchNetns, buildFloor, cell, interleave, ms, ratio, sleep, table } from './lib.mjs';
+import { benchNetns, buildFloor, cell, interleave, k, ms, ratio, sleep, table } from './lib.mjs';
 import { filler, RULE } from './legacy.mjs';
 
 /**
@@ -147,7 +147,6 @@ async function deleteRow(ctx, bin, size) {
 }
 
 export async function run(ctx) {
-  const k = (n) => (n >= 1000 ? `${n / 1000}k` : String(n));
   const sections = [];
   const targets = [];
   const bin = buildFloor(ctx.tmp, 'nft-floor', 'libmnl libnftnl');

@@ -5,11 +5,10 @@
 // same update with our own tables already holding 10k rules (split 500 to a table).
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { benchNetns, buildFloor, cell, interleave, ms, ratio, table } from './lib.mjs';
+import { benchNetns, buildFloor, cell, interleave, k, ms, ratio, table } from './lib.mjs';
 import { filler } from './legacy.mjs';
 
 const RULE = '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset';
-const k = (n) => (n >= 1000 ? `${n / 1000}k` : String(n));
 
 /** `n` iptables-nft connlimit rules in filter/INPUT (setup, untimed); n = 0 still creates the table. */
 async function prefillIptables(ns, n) {

@@ -4,7 +4,7 @@
 // own backend's table. Measured as open + close, interleaved with the explicit opens, in a namespace where
 // auto picks nft (its probe handle is kept) and in one where it picks legacy (the probe handle
 // is closed and a legacy one opened: the dearest case).
-import { benchNetns, cell, interleave, ratio, table } from './lib.mjs';
+import { benchNetns, cell, interleave, k, ratio, table } from './lib.mjs';
 
 async function openClose(ctx, options) {
   const fw = await ctx.Firewall.open(options);
@@ -41,7 +41,6 @@ const withRules = (tool, n) => (ns) => {
 export async function run(ctx) {
   const rows = [];
   const targets = [];
-  const k = (n) => (n >= 1000 ? `${n / 1000}k` : String(n));
   const sizes = ctx.quick ? [100] : [100, 10000];
   const auto = {};
   for (const size of sizes) {

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <endian.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
@@ -55,6 +56,63 @@ OpaqueExtension OpaqueExpr(const Expr& e) {
     o.data.assign(p, p + mnl_attr_get_payload_len(e.data));
   }
   return o;
+}
+
+bool CmpEqNeq(const Expr* k, bool* invert, std::vector<uint8_t>* data) {
+  if (!k || k->name != "cmp") return false;
+  uint32_t op = Be32(k->a[NFTA_CMP_OP]);
+  if (op != NFT_CMP_EQ && op != NFT_CMP_NEQ) return false;
+  *invert = op == NFT_CMP_NEQ;
+  *data = Value(k->a[NFTA_CMP_DATA]);
+  return true;
+}
+
+std::optional<PayloadLoad> ReadPayloadLoad(const std::vector<Expr>& ex, size_t i) {
+  const Expr& e = ex[i];
+  if (e.name != "payload" || !e.a[NFTA_PAYLOAD_DREG] || e.a[NFTA_PAYLOAD_SREG]) return std::nullopt;
+  PayloadLoad l;
+  l.base = Be32(e.a[NFTA_PAYLOAD_BASE]);
+  l.offset = Be32(e.a[NFTA_PAYLOAD_OFFSET]);
+  l.len = Be32(e.a[NFTA_PAYLOAD_LEN]);
+  l.next = i + 1;
+  if (l.next < ex.size() && ex[l.next].name == "bitwise") {
+    const Expr& b = ex[l.next];
+    if (b.a[NFTA_BITWISE_OP] && Be32(b.a[NFTA_BITWISE_OP]) != NFT_BITWISE_BOOL) return std::nullopt;
+    for (uint8_t c : Value(b.a[NFTA_BITWISE_XOR]))
+      if (c) return std::nullopt;
+    l.mask = Value(b.a[NFTA_BITWISE_MASK]);
+    if (l.mask.size() != l.len) return std::nullopt;
+    l.next++;
+  }
+  return l;
+}
+
+Address ComparedAddress(const std::vector<uint8_t>& data, const std::vector<uint8_t>& mask, bool invert) {
+  Address a;
+  memcpy(a.addr, data.data(), data.size());
+  if (mask.empty())
+    memset(a.mask, 0xFF, data.size());
+  else
+    memcpy(a.mask, mask.data(), data.size());
+  a.invert = invert;
+  return a;
+}
+
+std::optional<Target> ReadVerdict(const Expr& e) {
+  if (e.name != "immediate" || Be32(e.a[NFTA_IMMEDIATE_DREG]) != NFT_REG_VERDICT || !e.a[NFTA_IMMEDIATE_DATA]) return std::nullopt;
+  auto data = ParseNested(e.a[NFTA_IMMEDIATE_DATA]);
+  if (!data[NFTA_DATA_VERDICT]) return std::nullopt;
+  auto v = ParseNested(data[NFTA_DATA_VERDICT]);
+  Target t;
+  switch (static_cast<int32_t>(Be32(v[NFTA_VERDICT_CODE]))) {
+    case NF_ACCEPT: t.kind = Target::Kind::kVerdict; t.name = "ACCEPT"; break;
+    case NF_DROP: t.kind = Target::Kind::kVerdict; t.name = "DROP"; break;
+    case NFT_RETURN: t.kind = Target::Kind::kVerdict; t.name = "RETURN"; break;
+    case NFT_JUMP: t.kind = Target::Kind::kJump; t.name = Str(v[NFTA_VERDICT_CHAIN]); break;
+    case NFT_GOTO: t.kind = Target::Kind::kGoto; t.name = Str(v[NFTA_VERDICT_CHAIN]); break;
+    default: return std::nullopt;
+  }
+  return t;
 }
 
 Result<RuleMessage> ReadRuleMessage(const uint8_t* msg, size_t len) {

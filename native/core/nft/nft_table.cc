@@ -1,23 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/nft/nft_table.h"
 
-#include <arpa/inet.h>
-#include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
-#include <libnftnl/common.h>
-#include <libnftnl/rule.h>
-#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <sys/socket.h>
+#include <linux/netlink.h>
 
 #include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
 #include <cerrno>
-#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -28,6 +20,7 @@
 #include "core/netns_guard.h"
 #include "core/nft/chain_codec.h"
 #include "core/nft/nl_socket.h"
+#include "core/nft/requests.h"
 #include "core/nft/rule_codec.h"
 
 // Dump-and-reset of rule counters (kernel 6.3+, include/uapi/linux/netfilter/nf_tables.h);
@@ -56,61 +49,6 @@ constexpr size_t kMaxEchoedRules = 256;
 // encoding and sending a large batch for the kernel to refuse as stale costs far more than the
 // one round trip (10,000 appends: about 150 ms wasted).
 constexpr size_t kUncheckedCacheOps = 64;
-
-Message GetTableRequest(Family family, const std::string& table, uint32_t seq) {
-  std::unique_ptr<struct nftnl_table, void (*)(const struct nftnl_table*)> t(nftnl_table_alloc(), nftnl_table_free);
-  nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
-  Message req(MNL_SOCKET_BUFFER_SIZE);
-  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETTABLE, NfProto(family), 0, seq);
-  nftnl_table_nlmsg_build_payload(nlh, t.get());
-  req.resize(nlh->nlmsg_len);
-  return req;
-}
-
-Message GetChainRequest(Family family, const std::string& table, const std::string& chain, bool dump, uint32_t seq) {
-  std::unique_ptr<struct nftnl_chain, void (*)(const struct nftnl_chain*)> c(nftnl_chain_alloc(), nftnl_chain_free);
-  nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table.c_str());
-  if (!chain.empty()) nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, chain.c_str());
-  Message req(MNL_SOCKET_BUFFER_SIZE);
-  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETCHAIN, NfProto(family), dump ? NLM_F_DUMP : 0, seq);
-  nftnl_chain_nlmsg_build_payload(nlh, c.get());
-  req.resize(nlh->nlmsg_len);
-  return req;
-}
-
-// A rule dump of one chain (or the whole table): the kernel filters by table and chain.
-Message GetRulesRequest(Family family, const std::string& table, const std::string& chain, uint16_t type, uint32_t seq) {
-  std::unique_ptr<struct nftnl_rule, void (*)(const struct nftnl_rule*)> r(nftnl_rule_alloc(), nftnl_rule_free);
-  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
-  if (!chain.empty()) nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
-  Message req(MNL_SOCKET_BUFFER_SIZE);
-  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), type, NfProto(family), NLM_F_DUMP, seq);
-  nftnl_rule_nlmsg_build_payload(nlh, r.get());
-  req.resize(nlh->nlmsg_len);
-  return req;
-}
-
-Result<std::vector<DecodedRule>> DumpRules(Socket& s, Family family, const std::string& table, const std::string& chain) {
-  auto msgs = s.Dump([&](uint32_t seq) { return GetRulesRequest(family, table, chain, NFT_MSG_GETRULE, seq); }, "nft list rules");
-  if (!msgs.ok()) {
-    if (msgs.error().errnum == ENOENT) return std::vector<DecodedRule>{};
-    return msgs.error();
-  }
-  std::vector<DecodedRule> out;
-  for (const auto& m : msgs.value()) {
-    auto r = DecodeRuleMessage(family, m.data(), m.size());
-    if (!r.ok()) return r.error();
-    if (r.value().table != table) continue;
-    out.push_back(r.take());
-  }
-  return out;
-}
-
-bool HasNativeExpr(const RuleSpec& rule) {
-  for (const auto& m : rule.matches)
-    if (const auto* o = std::get_if<OpaqueExtension>(&m); o && o->name.rfind(kOpaqueExprPrefix, 0) == 0) return true;
-  return false;
-}
 
 // What a rule reads back as once written: delete and check compare against this, since some
 // spellings come back in another (equivalent) form (`! --dport 0:10` reads as 11:65535). A
@@ -344,17 +282,14 @@ class Planner {
   Result<ChainState*> Lookup(const std::string& name) {
     auto it = chains_.find(name);
     if (it != chains_.end()) return &it->second;
+    auto d = GetChain(s_, t_.family, t_.table, name);
+    if (!d.ok()) return d.error();
     ChainState st;
-    auto r = s_.Request(GetChainRequest(t_.family, t_.table, name, false, s_.NextSeq()), false, "nft get chain");
-    if (r.ok() && !r.value().empty()) {
-      auto d = DecodeChainMessage(r.value()[0].data(), r.value()[0].size());
-      if (!d.ok()) return d.error();
+    if (const auto& c = d.value()) {
       st.exists = true;
-      st.base = d.value().base;
-      st.handle = d.value().handle;
-      st.use = d.value().use;
-    } else if (!r.ok() && r.error().errnum != ENOENT) {
-      return r.error();
+      st.base = c->base;
+      st.handle = c->handle;
+      st.use = c->use;
     }
     return &chains_.emplace(name, std::move(st)).first->second;
   }
@@ -386,7 +321,7 @@ class Planner {
     if (!c->rules) {
       std::vector<Entry> entries;
       if (!flushed_all_) {
-        auto dumped = DumpRules(s_, t_.family, t_.table, name);
+        auto dumped = DumpRules(s_, t_.family, t_.table, name, DecodeRuleMessage);
         if (!dumped.ok()) return dumped.error();
         for (auto& d : dumped.value()) entries.push_back(Entry{d.handle, nullptr, std::move(d.rule)});
       }
@@ -680,7 +615,6 @@ class Planner {
     uint32_t first_seq = s_.NextSeq();
     std::vector<Message> built;
     built.reserve(msgs_.size());
-    size_t total = 0;
     for (size_t i = 0; i < msgs_.size(); i++) {
       auto m = msgs_[i].build(s_.NextSeq());
       if (!m.ok()) {
@@ -689,7 +623,6 @@ class Planner {
         return e;
       }
       built.push_back(m.take());
-      total += MNL_ALIGN(built.back().size());
     }
     // NLM_F_ECHO on the first message after BATCH_BEGIN also asks for the NEWGEN of our commit:
     // nf_tables_gen_notify reports to the sender when the message at the head of the batch
@@ -698,35 +631,8 @@ class Planner {
     // a flush: it would echo every rule deleted, overflowing the receive buffer; such a
     // batch leaves the cache cold.
     if (!msgs_[0].flush) reinterpret_cast<struct nlmsghdr*>(built[0].data())->nlmsg_flags |= NLM_F_ECHO;
-
-    Message batch(2 * MNL_SOCKET_BUFFER_SIZE + total);
-    size_t at = 0;
-    auto put = [&batch, &at](const void* p, size_t n) {
-      std::memcpy(batch.data() + at, p, n);
-      at += MNL_ALIGN(n);
-    };
-    {
-      // NFNL_MSG_BATCH_BEGIN with the generation id the plan was made at (network order; 0
-      // would disable the check, NOTES §4.2).
-      char b[MNL_SOCKET_BUFFER_SIZE];
-      auto* nlh = mnl_nlmsg_put_header(b);
-      nlh->nlmsg_type = NFNL_MSG_BATCH_BEGIN;
-      nlh->nlmsg_flags = NLM_F_REQUEST;
-      nlh->nlmsg_seq = first_seq;
-      auto* nfg = static_cast<struct nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(struct nfgenmsg)));
-      nfg->nfgen_family = AF_UNSPEC;
-      nfg->version = NFNETLINK_V0;
-      nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
-      mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
-      put(b, nlh->nlmsg_len);
-    }
-    for (const auto& m : built) put(m.data(), m.size());
-    {
-      char e[MNL_SOCKET_BUFFER_SIZE];
-      auto* nlh = nftnl_batch_end(e, s_.NextSeq());
-      put(e, nlh->nlmsg_len);
-    }
-    batch.resize(at);
+    // Under the generation id the plan was made at.
+    Message batch = FrameBatch(first_seq, genid, built, s_.NextSeq());
     built = {};
 
     std::vector<uint64_t> echoed;
@@ -807,7 +713,7 @@ Result<std::vector<ListedChain>> ListTable(const TableTarget& t, TableSession& s
     out.clear();
     auto gen = s.GetGen();
     if (!gen.ok()) return gen.error();
-    auto chains = s.Dump([&](uint32_t seq) { return GetChainRequest(t.family, t.table, "", true, seq); }, "nft list chains");
+    auto chains = s.Dump([&](uint32_t seq) { return GetChainRequest(t.family, t.table, "", seq); }, "nft list chains");
     if (!chains.ok() && chains.error().errnum != ENOENT) return chains.error();
     std::map<std::string, DecodedChain> by_name;
     if (chains.ok()) {
@@ -819,7 +725,7 @@ Result<std::vector<ListedChain>> ListTable(const TableTarget& t, TableSession& s
         by_name[name] = d.take();
       }
     }
-    auto rules = DumpRules(s, t.family, t.table, "");
+    auto rules = DumpRules(s, t.family, t.table, "", DecodeRuleMessage);
     if (!rules.ok()) return rules.error();
     // Chains and rules come from two dumps: if the ruleset changed between them, read again.
     auto gen2 = s.GetGen();
@@ -867,7 +773,7 @@ Result<std::optional<unsigned>> CountRulesAndUserChains(const TableTarget& t, un
   // The kernel filters both dumps by table (and family): count what comes back. A chain message
   // is decoded (a table has few); a rule message is only counted, never decoded. The rule dump
   // comes last, since it may be cut short.
-  auto chains = s.Dump([&](uint32_t seq) { return GetChainRequest(t.family, t.table, "", true, seq); }, "nft list chains");
+  auto chains = s.Dump([&](uint32_t seq) { return GetChainRequest(t.family, t.table, "", seq); }, "nft list chains");
   if (!chains.ok()) return chains.error();
   unsigned n = 0;
   for (const auto& m : chains.value()) {
@@ -901,13 +807,13 @@ Result<int> FindRule(const TableTarget& t, TableSession& session, const std::str
       return -1;
     }
   }
-  auto c = s.Request(GetChainRequest(t.family, t.table, chain, false, s.NextSeq()), false, "nft get chain");
+  auto c = s.Request(GetChainRequest(t.family, t.table, chain, s.NextSeq()), false, "nft get chain");
   if (!c.ok()) {
     if (c.error().errnum != ENOENT) return c.error();
     if (FindBuiltin(t.table, chain)) return -1;
     return KernelError{"chain", ENOENT, chain, -1};
   }
-  auto rules = DumpRules(s, t.family, t.table, chain);
+  auto rules = DumpRules(s, t.family, t.table, chain, DecodeRuleMessage);
   if (!rules.ok()) return rules.error();
   auto norm = Normalize(t.family, t.table, chain, rule);
   if (!norm.ok()) return norm.error();

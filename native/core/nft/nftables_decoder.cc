@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "core/nft/expr_reader.h"
+#include "core/nft/expr_writer.h"
 #include "core/nft/nftables_codec.h"
 #include "core/nft/nftables_layout.h"
 
@@ -20,37 +21,13 @@ namespace {
 
 using namespace nftables;  // NOLINT(google-build-using-namespace): the shared layout, this file's vocabulary
 
-class RuleReader {
+class RuleReader : public ExprWalker {
  public:
   RuleReader(Family family, const std::vector<Expr>& ex, DecodedNftablesRule* out)
-      : family_(family), bytes_(AddressBytes(family)), ex_(ex), out_(out) {}
-
-  void Run() {
-    size_t i = 0;
-    while (i < ex_.size()) {
-      size_t used = Step(i);
-      if (used == 0) {
-        out_->rule.matches.push_back(OpaqueExpr(ex_[i]));
-        used = 1;
-      }
-      i += used;
-    }
-  }
+      : ExprWalker(ex), family_(family), bytes_(AddressBytes(family)), out_(out) {}
 
  private:
-  const Expr* At(size_t i) const { return i < ex_.size() ? &ex_[i] : nullptr; }
-  static bool Is(const Expr* e, const char* name) { return e && e->name == name; }
-
-  static bool CmpEqNeq(const Expr* k, bool* invert, std::vector<uint8_t>* data) {
-    if (!Is(k, "cmp")) return false;
-    uint32_t op = Be32(k->a[NFTA_CMP_OP]);
-    if (op != NFT_CMP_EQ && op != NFT_CMP_NEQ) return false;
-    *invert = op == NFT_CMP_NEQ;
-    *data = Value(k->a[NFTA_CMP_DATA]);
-    return true;
-  }
-
-  size_t Step(size_t i) {
+  size_t Step(size_t i) override {
     const Expr& e = ex_[i];
     RuleSpec& rule = out_->rule;
     if (e.name == "meta" && e.a[NFTA_META_DREG] && !e.a[NFTA_META_SREG]) {
@@ -75,27 +52,16 @@ class RuleReader {
       if (key == NFT_META_L4PROTO && v.size() == 1) return Protocol(v[0], invert) ? 2 : 0;
       return 0;
     }
-    if (e.name == "payload" && e.a[NFTA_PAYLOAD_DREG] && !e.a[NFTA_PAYLOAD_SREG]) {
-      uint32_t base = Be32(e.a[NFTA_PAYLOAD_BASE]), off = Be32(e.a[NFTA_PAYLOAD_OFFSET]), len = Be32(e.a[NFTA_PAYLOAD_LEN]);
-      size_t j = i + 1;
-      std::vector<uint8_t> mask;
-      if (Is(At(j), "bitwise")) {
-        const Expr& b = *At(j);
-        if (b.a[NFTA_BITWISE_OP] && Be32(b.a[NFTA_BITWISE_OP]) != NFT_BITWISE_BOOL) return 0;
-        for (uint8_t c : Value(b.a[NFTA_BITWISE_XOR]))
-          if (c) return 0;
-        mask = Value(b.a[NFTA_BITWISE_MASK]);
-        if (mask.size() != len) return 0;
-        j++;
-      }
+    if (auto l = ReadPayloadLoad(ex_, i)) {
+      size_t j = l->next;
       const Expr* k = At(j);
       if (!k) return 0;
-      if (base == NFT_PAYLOAD_NETWORK_HEADER) {
-        if (Is(k, "dynset")) return Connlimit(off, len, mask, *k) ? j - i + 1 : 0;
-        return Network(off, len, mask, k) ? j - i + 1 : 0;
+      if (l->base == NFT_PAYLOAD_NETWORK_HEADER) {
+        if (Is(k, "dynset")) return Connlimit(l->offset, l->len, l->mask, *k) ? j - i + 1 : 0;
+        return Network(l->offset, l->len, l->mask, k) ? j - i + 1 : 0;
       }
-      if (base == NFT_PAYLOAD_TRANSPORT_HEADER) {
-        size_t used = Transport(off, len, mask, j);
+      if (l->base == NFT_PAYLOAD_TRANSPORT_HEADER) {
+        size_t used = Transport(l->offset, l->len, l->mask, j);
         return used ? j - i + used : 0;
       }
       return 0;
@@ -105,20 +71,9 @@ class RuleReader {
       out_->bytes = Be64(e.a[NFTA_COUNTER_BYTES]);
       return 1;
     }
-    if (e.name == "immediate" && Be32(e.a[NFTA_IMMEDIATE_DREG]) == NFT_REG_VERDICT && e.a[NFTA_IMMEDIATE_DATA]) {
-      auto data = ParseNested(e.a[NFTA_IMMEDIATE_DATA]);
-      if (!data[NFTA_DATA_VERDICT]) return 0;
-      auto v = ParseNested(data[NFTA_DATA_VERDICT]);
-      auto code = static_cast<int32_t>(Be32(v[NFTA_VERDICT_CODE]));
-      connlimit::core::Target t;
-      t.kind = connlimit::core::Target::Kind::kVerdict;
-      switch (code) {
-        case NF_ACCEPT: t.name = "ACCEPT"; break;
-        case NF_DROP: t.name = "DROP"; break;
-        case NFT_RETURN: t.name = "RETURN"; break;
-        default: return 0;
-      }
-      rule.target = t;
+    if (auto t = ReadVerdict(e)) {
+      if (t->kind != connlimit::core::Target::Kind::kVerdict) return 0;  // the native form writes no jumps
+      rule.target = *t;
       return 1;
     }
     if (e.name == "reject") {
@@ -157,24 +112,15 @@ class RuleReader {
     std::vector<uint8_t> data;
     if (!CmpEqNeq(k, &invert, &data) || data.size() != len) return false;
     if (family_ == Family::kIpv4 && off == kIpv4Protocol && len == 1 && mask.empty()) return Protocol(data[0], invert);
-    uint32_t src = family_ == Family::kIpv4 ? kIpv4Saddr : kIpv6Saddr;
-    uint32_t dst = family_ == Family::kIpv4 ? kIpv4Daddr : kIpv6Daddr;
+    uint32_t src = SaddrOffset(family_), dst = DaddrOffset(family_);
     if ((off != src && off != dst) || len == 0 || len > static_cast<uint32_t>(bytes_)) return false;
     if (!mask.empty() && len != static_cast<uint32_t>(bytes_)) return false;
-    Address a;
-    memcpy(a.addr, data.data(), len);
-    if (mask.empty())
-      memset(a.mask, 0xFF, len);
-    else
-      memcpy(a.mask, mask.data(), len);
-    a.invert = invert;
-    (off == src ? out_->rule.src : out_->rule.dst) = a;
+    (off == src ? out_->rule.src : out_->rule.dst) = ComparedAddress(data, mask, invert);
     return true;
   }
 
   bool Connlimit(uint32_t off, uint32_t len, const std::vector<uint8_t>& mask, const Expr& d) {
-    uint32_t src = family_ == Family::kIpv4 ? kIpv4Saddr : kIpv6Saddr;
-    uint32_t dst = family_ == Family::kIpv4 ? kIpv4Daddr : kIpv6Daddr;
+    uint32_t src = SaddrOffset(family_), dst = DaddrOffset(family_);
     if ((off != src && off != dst) || len != static_cast<uint32_t>(bytes_)) return false;
     if (Be32(d.a[NFTA_DYNSET_OP]) != NFT_DYNSET_OP_ADD || Be32(d.a[NFTA_DYNSET_SREG_KEY]) != kReg) return false;
     // The kernel dumps a zero timeout and flags (nft_dynset_dump), and the element expressions
@@ -204,16 +150,6 @@ class RuleReader {
     return true;
   }
 
-  // The tcp or udp match the transport expressions fill, made at the first one.
-  template <typename M>
-  M* L4Match() {
-    if (l4_index_ < 0) {
-      out_->rule.matches.push_back(M{});
-      l4_index_ = static_cast<int>(out_->rule.matches.size()) - 1;
-    }
-    return std::get_if<M>(&out_->rule.matches[l4_index_]);
-  }
-
   // How many expressions from `j` (after the load and its mask) make one port or flags test.
   size_t Transport(uint32_t off, uint32_t len, const std::vector<uint8_t>& mask, size_t j) {
     const RuleSpec& rule = out_->rule;
@@ -222,26 +158,25 @@ class RuleReader {
       bool invert = false;
       std::vector<uint8_t> d;
       if (mask.size() != 1 || !CmpEqNeq(At(j), &invert, &d) || d.size() != 1) return 0;
-      auto* m = L4Match<TcpMatch>();
+      auto* m = L4Match<TcpMatch>(&out_->rule, &l4_index_);
       if (!m || m->flag_mask) return 0;
       m->flag_mask = mask[0];
       m->flag_compare = d[0];
       m->inv_flags = invert;
       return 1;
     }
-    auto be16 = [](const std::vector<uint8_t>& d, size_t at = 0) { return static_cast<uint16_t>(d[at] << 8 | d[at + 1]); };
     if (off == 0 && len == 4 && mask.empty()) {  // sport and dport, both exact, in one load
       bool invert = false;
       std::vector<uint8_t> d;
       if (!CmpEqNeq(At(j), &invert, &d) || invert || d.size() != 4) return 0;
-      PortRange s{be16(d), be16(d)}, t{be16(d, 2), be16(d, 2)};
+      PortRange s{Be16(d), Be16(d)}, t{Be16(d, 2), Be16(d, 2)};
       auto set = [&](auto* m) {
         if (!m) return false;
         m->sport = s;
         m->dport = t;
         return true;
       };
-      bool ok = rule.protocol == IPPROTO_TCP ? set(L4Match<TcpMatch>()) : rule.protocol == IPPROTO_UDP && set(L4Match<UdpMatch>());
+      bool ok = rule.protocol == IPPROTO_TCP ? set(L4Match<TcpMatch>(&out_->rule, &l4_index_)) : rule.protocol == IPPROTO_UDP && set(L4Match<UdpMatch>(&out_->rule, &l4_index_));
       return ok ? 1 : 0;
     }
     if ((off != 0 && off != 2) || len != 2 || !mask.empty()) return 0;
@@ -254,7 +189,7 @@ class RuleReader {
       if (d.size() != 2) return 0;
       uint32_t op = Be32(k->a[NFTA_CMP_OP]);
       if (op == NFT_CMP_EQ || op == NFT_CMP_NEQ) {
-        p = {be16(d), be16(d)};
+        p = {Be16(d), Be16(d)};
         invert = op == NFT_CMP_NEQ;
         used = 1;
       } else if (op == NFT_CMP_GTE) {
@@ -262,7 +197,7 @@ class RuleReader {
         if (!Is(k2, "cmp") || Be32(k2->a[NFTA_CMP_OP]) != NFT_CMP_LTE) return 0;
         auto d2 = Value(k2->a[NFTA_CMP_DATA]);
         if (d2.size() != 2) return 0;
-        p = {be16(d), be16(d2)};
+        p = {Be16(d), Be16(d2)};
         used = 2;
       } else {
         return 0;
@@ -270,7 +205,7 @@ class RuleReader {
     } else if (Is(k, "range") && Be32(k->a[NFTA_RANGE_OP]) == NFT_RANGE_NEQ) {
       auto from = Value(k->a[NFTA_RANGE_FROM_DATA]), to = Value(k->a[NFTA_RANGE_TO_DATA]);
       if (from.size() != 2 || to.size() != 2) return 0;
-      p = {be16(from), be16(to)};
+      p = {Be16(from), Be16(to)};
       invert = true;
       used = 1;
     } else {
@@ -282,13 +217,12 @@ class RuleReader {
       (off == 0 ? m->inv_sport : m->inv_dport) = invert;
       return true;
     };
-    bool ok = rule.protocol == IPPROTO_TCP ? set(L4Match<TcpMatch>()) : rule.protocol == IPPROTO_UDP && set(L4Match<UdpMatch>());
+    bool ok = rule.protocol == IPPROTO_TCP ? set(L4Match<TcpMatch>(&out_->rule, &l4_index_)) : rule.protocol == IPPROTO_UDP && set(L4Match<UdpMatch>(&out_->rule, &l4_index_));
     return ok ? used : 0;
   }
 
   Family family_;
   int bytes_;
-  const std::vector<Expr>& ex_;
   DecodedNftablesRule* out_;
   int l4_index_ = -1;
 };
@@ -317,7 +251,7 @@ Result<DecodedNftablesRule> DecodeNftablesRule(Family family, const uint8_t* msg
   out.table = m.value().table;
   out.chain = m.value().chain;
   out.handle = m.value().handle;
-  RuleReader(family, m.value().exprs, &out).Run();
+  RuleReader(family, m.value().exprs, &out).Run(&out.rule);
   if (auto comment = CommentOf(m.value().userdata)) out.rule.matches.push_back(CommentMatch{*comment});
   return out;
 }

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/nft/expr_writer.h"
 #include "core/nft/nftables_codec.h"
 #include "core/nft/nftables_layout.h"
 
@@ -24,54 +25,9 @@ namespace {
 
 using namespace nftables;  // NOLINT(google-build-using-namespace): the shared layout, this file's vocabulary
 
-KernelError EncodeError(const std::string& what) { return KernelError{"encode", EINVAL, what, -1}; }
-
-using RulePtr = std::unique_ptr<struct nftnl_rule, void (*)(const struct nftnl_rule*)>;
 using UdataPtr = std::unique_ptr<struct nftnl_udata_buf, void (*)(const struct nftnl_udata_buf*)>;
 
 // ---- encoding: one helper per expression, attributes set as nft's netlink_linearize.c does ----
-
-struct nftnl_expr* AddExpr(struct nftnl_rule* r, const char* name) {
-  struct nftnl_expr* e = nftnl_expr_alloc(name);
-  nftnl_rule_add_expr(r, e);
-  return e;
-}
-
-void AddMeta(struct nftnl_rule* r, uint32_t key) {
-  auto* e = AddExpr(r, "meta");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, kReg);
-}
-
-void AddPayload(struct nftnl_rule* r, uint32_t base, uint32_t offset, uint32_t len) {
-  auto* e = AddExpr(r, "payload");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-}
-
-// nft sets the bitwise operation for a binary `&` (netlink_gen_bitwise) but not for the mask
-// of an address prefix (netlink_gen_prefix): the bytes differ, so callers say which.
-void AddBitwise(struct nftnl_rule* r, const uint8_t* mask, uint32_t len, bool with_op) {
-  static const uint8_t kZero[16] = {};
-  auto* e = AddExpr(r, "bitwise");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, kReg);
-  if (with_op) nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_OP, NFT_BITWISE_BOOL);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, kZero, len);
-}
-
-void AddCmp(struct nftnl_rule* r, uint32_t op, const void* data, uint32_t len) {
-  auto* e = AddExpr(r, "cmp");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-  nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-}
-
-uint32_t CmpOp(bool invert) { return invert ? NFT_CMP_NEQ : NFT_CMP_EQ; }
 
 void PrefixMask(int bits, int bytes, uint8_t* out) {
   for (int i = 0; i < bytes; i++) {
@@ -96,14 +52,6 @@ Result<Unit> AddInterface(struct nftnl_rule* r, uint32_t key, const Interface& i
     AddCmp(r, CmpOp(iface.invert), name, IFNAMSIZ);
   }
   return Unit{};
-}
-
-bool HasAddress(const std::optional<Address>& a, int bytes) {
-  if (!a) return false;
-  if (a->invert) return true;
-  for (int i = 0; i < bytes; i++)
-    if (a->addr[i] || a->mask[i]) return true;
-  return false;
 }
 
 // `ip saddr 10.0.0.0/16` loads the prefix's bytes; a prefix off a byte boundary loads the
@@ -132,11 +80,7 @@ void AddPort(struct nftnl_rule* r, uint32_t offset, const PortRange& p, bool inv
   if (p.lo == p.hi) {
     AddCmp(r, CmpOp(invert), &lo, 2);
   } else if (invert) {
-    auto* e = AddExpr(r, "range");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, kReg);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, NFT_RANGE_NEQ);
-    nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, &lo, 2);
-    nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, &hi, 2);
+    AddRange(r, NFT_RANGE_NEQ, lo, hi);
   } else {
     AddCmp(r, NFT_CMP_GTE, &lo, 2);
     AddCmp(r, NFT_CMP_LTE, &hi, 2);
@@ -184,11 +128,11 @@ class RuleWriter {
       return EncodeError("ports and TCP flags need -p tcp or -p udp");
     }
     if (HasAddress(rule.src, bytes_)) {
-      auto r = AddAddress(r_, family_ == Family::kIpv4 ? kIpv4Saddr : kIpv6Saddr, *rule.src, bytes_);
+      auto r = AddAddress(r_, SaddrOffset(family_), *rule.src, bytes_);
       if (!r.ok()) return r;
     }
     if (HasAddress(rule.dst, bytes_)) {
-      auto r = AddAddress(r_, family_ == Family::kIpv4 ? kIpv4Daddr : kIpv6Daddr, *rule.dst, bytes_);
+      auto r = AddAddress(r_, DaddrOffset(family_), *rule.dst, bytes_);
       if (!r.ok()) return r;
     }
     const CommentMatch* comment = nullptr;
@@ -257,7 +201,7 @@ class RuleWriter {
 
   // `add @set { ip saddr [and MASK] ct count [over] N }`.
   void Connlimit(const ConnlimitMatch& c) {
-    uint32_t off = c.daddr ? (family_ == Family::kIpv4 ? kIpv4Daddr : kIpv6Daddr) : (family_ == Family::kIpv4 ? kIpv4Saddr : kIpv6Saddr);
+    uint32_t off = c.daddr ? DaddrOffset(family_) : SaddrOffset(family_);
     AddPayload(r_, NFT_PAYLOAD_NETWORK_HEADER, off, bytes_);
     if (c.mask_bits >= 0 && c.mask_bits < bytes_ * 8) {
       uint8_t mask[16];
@@ -279,9 +223,7 @@ class RuleWriter {
   Result<Unit> Target(const connlimit::core::Target& t) {
     using K = connlimit::core::Target::Kind;
     if (t.kind == K::kVerdict && t.name == "DROP") {
-      auto* e = AddExpr(r_, "immediate");
-      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-      nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+      AddVerdict(r_, NF_DROP, nullptr);
       return Unit{};
     }
     if (t.kind == K::kReject) {
@@ -383,15 +325,8 @@ const ConnlimitMatch* ConnlimitOf(const RuleSpec& rule) {
 Result<std::vector<uint8_t>> EncodeNftablesRule(Family family, const std::string& table, const std::string& chain,
                                                 const RuleSpec& rule, const std::string& set_name, uint32_t set_id,
                                                 const RulePlacement& where, uint32_t seq) {
-  RulePtr r(nftnl_rule_alloc(), nftnl_rule_free);
+  RulePtr r = NewRule(family, table, chain, where);
   if (!r) return KernelError{"encode", ENOMEM, "nftnl_rule_alloc", -1};
-  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NfProto(family));
-  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
-  nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
-  if (where.position) nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, where.position);
-  if (where.position_id) nftnl_rule_set_u32(r.get(), NFTNL_RULE_POSITION_ID, where.position_id);
-  if (where.handle) nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, where.handle);
-  if (where.id) nftnl_rule_set_u32(r.get(), NFTNL_RULE_ID, where.id);
   RuleWriter writer(r.get(), family, set_name, set_id);
   auto written = writer.Write(rule);
   if (!written.ok()) return written.error();

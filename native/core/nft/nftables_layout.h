@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Pure, internal to nftables_encoder.cc and nftables_decoder.cc: what both directions of the
-// native nftables form agree on (registers, header offsets, nft's datatype ids, REJECT codes).
+// native nftables form agree on (the protocol offset, nft's datatype ids, REJECT codes).
 #pragma once
-
-#include <linux/netfilter/nf_tables.h>
 
 #include <cstdint>
 #include <iterator>
@@ -12,12 +10,9 @@
 
 namespace connlimit::core::nft::nftables {
 
-// nft 1.0.6 loads everything into the first 32-bit register.
-inline constexpr uint32_t kReg = NFT_REG_1;
-// Offsets in struct iphdr / struct ip6_hdr / struct tcphdr.
-inline constexpr uint32_t kIpv4Protocol = 9, kIpv4Saddr = 12, kIpv4Daddr = 16;
-inline constexpr uint32_t kIpv6Saddr = 8, kIpv6Daddr = 24;
-inline constexpr uint32_t kTcpFlagsOffset = 13;
+// The protocol field of struct iphdr (`ip protocol`); the register and the address and TCP
+// flags offsets are in expr_writer.h, shared with the iptables-nft form.
+inline constexpr uint32_t kIpv4Protocol = 9;
 // nft's datatype ids (src/datatype.h TYPE_IPADDR, TYPE_IP6ADDR) and BYTEORDER_BIG_ENDIAN,
 // which it keeps in the set's userdata.
 inline constexpr uint32_t kTypeIpAddr = 7, kTypeIp6Addr = 8;

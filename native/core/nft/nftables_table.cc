@@ -1,16 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/nft/nftables_table.h"
 
-#include <arpa/inet.h>
-#include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
-#include <libnftnl/common.h>
-#include <libnftnl/rule.h>
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <sys/socket.h>
+#include <linux/netlink.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -26,6 +20,7 @@
 #include "core/nft/chain_codec.h"
 #include "core/nft/nftables_codec.h"
 #include "core/nft/nl_socket.h"
+#include "core/nft/requests.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -58,13 +53,6 @@ int IndexOf(const std::string& base, const std::string& name) {
   return std::stoi(digits);
 }
 
-Message GetTablesRequest(Family family, uint32_t seq) {
-  Message req(MNL_SOCKET_BUFFER_SIZE);
-  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETTABLE, NfProto(family), NLM_F_DUMP, seq);
-  req.resize(nlh->nlmsg_len);
-  return req;
-}
-
 // The indexes of our tables in this family, ascending (one GETTABLE dump).
 Result<std::vector<int>> ListOurTables(Socket& s, Family family, const std::string& base) {
   auto msgs = s.Dump([&](uint32_t seq) { return GetTablesRequest(family, seq); }, "nft list tables");
@@ -79,52 +67,6 @@ Result<std::vector<int>> ListOurTables(Socket& s, Family family, const std::stri
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-Message GetChainRequest(Family family, const std::string& table, const std::string& chain, uint32_t seq) {
-  std::unique_ptr<struct nftnl_chain, void (*)(const struct nftnl_chain*)> c(nftnl_chain_alloc(), nftnl_chain_free);
-  nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, table.c_str());
-  if (!chain.empty()) nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, chain.c_str());
-  Message req(MNL_SOCKET_BUFFER_SIZE);
-  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETCHAIN, NfProto(family),
-                                    chain.empty() ? NLM_F_DUMP : 0, seq);
-  nftnl_chain_nlmsg_build_payload(nlh, c.get());
-  req.resize(nlh->nlmsg_len);
-  return req;
-}
-
-Message GetRulesRequest(Family family, const std::string& table, const std::string& chain, uint32_t seq) {
-  std::unique_ptr<struct nftnl_rule, void (*)(const struct nftnl_rule*)> r(nftnl_rule_alloc(), nftnl_rule_free);
-  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
-  if (!chain.empty()) nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
-  Message req(MNL_SOCKET_BUFFER_SIZE);
-  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETRULE, NfProto(family), NLM_F_DUMP, seq);
-  nftnl_rule_nlmsg_build_payload(nlh, r.get());
-  req.resize(nlh->nlmsg_len);
-  return req;
-}
-
-// The rules of one chain (or of the table, chain empty), decoded; none when the table is missing.
-Result<std::vector<DecodedNftablesRule>> DumpRules(Socket& s, Family family, const std::string& table, const std::string& chain) {
-  auto msgs = s.Dump([&](uint32_t seq) { return GetRulesRequest(family, table, chain, seq); }, "nft list rules");
-  if (!msgs.ok()) {
-    if (msgs.error().errnum == ENOENT) return std::vector<DecodedNftablesRule>{};
-    return msgs.error();
-  }
-  std::vector<DecodedNftablesRule> out;
-  for (const auto& m : msgs.value()) {
-    auto r = DecodeNftablesRule(family, m.data(), m.size());
-    if (!r.ok()) return r.error();
-    if (r.value().table != table) continue;
-    out.push_back(r.take());
-  }
-  return out;
-}
-
-bool HasNativeExpr(const RuleSpec& rule) {
-  for (const auto& m : rule.matches)
-    if (const auto* o = std::get_if<OpaqueExtension>(&m); o && o->name.rfind(kOpaqueExprPrefix, 0) == 0) return true;
-  return false;
 }
 
 // What a rule reads back as once written (delete/check/ensure compare against this). A rule
@@ -227,14 +169,11 @@ class Planner {
     if (it != ts.chains.end()) return &it->second;
     ChainState st;
     if (ts.exists) {
-      auto r = s_.Request(GetChainRequest(t_.family, Name(index), name, s_.NextSeq()), false, "nft get chain");
-      if (r.ok() && !r.value().empty()) {
-        auto d = DecodeChainMessage(r.value()[0].data(), r.value()[0].size());
-        if (!d.ok()) return d.error();
+      auto d = GetChain(s_, t_.family, Name(index), name);
+      if (!d.ok()) return d.error();
+      if (d.value()) {
         st.exists = true;
-        st.rules = d.value().use;
-      } else if (!r.ok() && r.error().errnum != ENOENT) {
-        return r.error();
+        st.rules = d.value()->use;
       }
     }
     return &ts.chains.emplace(name, st).first->second;
@@ -270,7 +209,7 @@ class Planner {
     std::vector<Entry> entries;
     for (auto& [index, ts] : *tables.value()) {
       if (!ts.exists) continue;
-      auto dumped = DumpRules(s_, t_.family, Name(index), name);
+      auto dumped = DumpRules(s_, t_.family, Name(index), name, DecodeNftablesRule);
       if (!dumped.ok()) return dumped.error();
       for (auto& d : dumped.value()) entries.push_back(Entry{index, d.handle, d.set_name, nullptr, std::move(d.rule)});
     }
@@ -476,45 +415,27 @@ class Planner {
   }
 
   Result<Unit> Send(uint32_t genid, bool* stale) {
-    Message batch;
-    auto append = [&batch](const uint8_t* p, size_t n) {
-      batch.insert(batch.end(), p, p + n);
-      batch.resize((batch.size() + 3) & ~size_t{3}, 0);
-    };
-    // NFNL_MSG_BATCH_BEGIN with the generation id we read first (network order; NOTES §4.2).
+    // Sequence numbers: BATCH_BEGIN, then one per planned message (an empty one, undone within
+    // the batch, is not sent), then BATCH_END.
     uint32_t first_seq = s_.NextSeq();
-    {
-      Message b(MNL_SOCKET_BUFFER_SIZE);
-      auto* nlh = mnl_nlmsg_put_header(b.data());
-      nlh->nlmsg_type = NFNL_MSG_BATCH_BEGIN;
-      nlh->nlmsg_flags = NLM_F_REQUEST;
-      nlh->nlmsg_seq = first_seq;
-      auto* nfg = static_cast<struct nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(struct nfgenmsg)));
-      nfg->nfgen_family = AF_UNSPEC;
-      nfg->version = NFNETLINK_V0;
-      nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
-      mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
-      append(b.data(), nlh->nlmsg_len);
-    }
+    std::vector<Message> built;
+    built.reserve(msgs_.size());
     std::map<uint32_t, size_t> by_seq;
     for (size_t i = 0; i < msgs_.size(); i++) {
       uint32_t seq = s_.NextSeq();
-      auto built = msgs_[i].build(seq);
-      if (!built.ok()) {
-        KernelError e = built.error();
+      auto m = msgs_[i].build(seq);
+      if (!m.ok()) {
+        KernelError e = m.error();
         e.op_index = msgs_[i].op_index;
         return e;
       }
-      if (built.value().empty()) continue;
-      by_seq[seq] = i;
-      append(built.value().data(), built.value().size());
+      if (!m.value().empty()) by_seq[seq] = i;
+      built.push_back(m.take());
     }
     if (by_seq.empty()) return Unit{};  // every planned change was undone within the batch
-    {
-      Message e(MNL_SOCKET_BUFFER_SIZE);
-      auto* nlh = nftnl_batch_end(reinterpret_cast<char*>(e.data()), s_.NextSeq());
-      append(e.data(), nlh->nlmsg_len);
-    }
+    // Under the generation id we read first.
+    Message batch = FrameBatch(first_seq, genid, built, s_.NextSeq());
+    built = {};
     return s_.SendBatch(batch, [&](uint32_t seq, int err, const std::string& text) {
       auto it = by_seq.find(seq);
       if (seq == first_seq && err == ERESTART) *stale = true;
@@ -578,7 +499,7 @@ Result<std::vector<ListedChain>> ListNftablesTable(const TableTarget& t) {
       std::string table = NftablesTableName(t.table, index);
       auto chains = s.Dump([&](uint32_t seq) { return GetChainRequest(t.family, table, "", seq); }, "nft list chains");
       if (!chains.ok() && chains.error().errnum != ENOENT) return chains.error();
-      auto rules = DumpRules(s, t.family, table, "");
+      auto rules = DumpRules(s, t.family, table, "", DecodeNftablesRule);
       if (!rules.ok()) return rules.error();
       if (!chains.ok()) continue;
       for (const auto& m : chains.value()) {
@@ -616,7 +537,7 @@ Result<int> FindNftablesRule(const TableTarget& t, const std::string& chain, con
   if (!tables.ok()) return tables.error();
   int position = 0;
   for (int index : tables.value()) {
-    auto rules = DumpRules(*sock.value(), t.family, NftablesTableName(t.table, index), chain);
+    auto rules = DumpRules(*sock.value(), t.family, NftablesTableName(t.table, index), chain, DecodeNftablesRule);
     if (!rules.ok()) return rules.error();
     for (const auto& r : rules.value()) {
       if (legacy::SameRule(t.family, r.rule, want.value())) return position;

@@ -21,72 +21,20 @@
 
 #include "core/legacy/entry_codec.h"
 #include "core/nft/expr_reader.h"
+#include "core/nft/expr_writer.h"
 
 namespace connlimit::core::nft {
 namespace {
 
-// iptables-nft 1.8.9 loads everything into the first 32-bit register.
-constexpr uint32_t kReg = NFT_REG_1;
-
-// Payload offsets iptables-nft reads (struct iphdr / struct ip6_hdr / tcphdr).
-constexpr uint32_t kIpv4FragOff = 6, kIpv4Saddr = 12, kIpv4Daddr = 16;
-constexpr uint32_t kIpv6Saddr = 8, kIpv6Daddr = 24;
-constexpr uint32_t kTcpFlagsOffset = 13;
+// The fragment offset field of struct iphdr (iptables-nft's -f); the rest of the layout is in
+// expr_writer.h.
+constexpr uint32_t kIpv4FragOff = 6;
 
 // What xtables_parse_interface()'s callers put in the cmp for a negated bare "+"
 // (iptables/nft-shared.c add_iniface): a name no interface can have.
 constexpr char kInvalidIfname[] = "INVAL/D";
 
-KernelError EncodeError(const std::string& what) { return KernelError{"encode", EINVAL, what, -1}; }
-
-using RulePtr = std::unique_ptr<struct nftnl_rule, void (*)(const struct nftnl_rule*)>;
-
 // ---- encoding: one helper per expression, attributes set as iptables/nft-shared.c does ----
-
-struct nftnl_expr* AddExpr(struct nftnl_rule* r, const char* name) {
-  struct nftnl_expr* e = nftnl_expr_alloc(name);
-  nftnl_rule_add_expr(r, e);
-  return e;
-}
-
-void AddMeta(struct nftnl_rule* r, uint32_t key) {
-  auto* e = AddExpr(r, "meta");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, kReg);
-}
-
-void AddPayload(struct nftnl_rule* r, uint32_t base, uint32_t offset, uint32_t len) {
-  auto* e = AddExpr(r, "payload");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-}
-
-void AddBitwise(struct nftnl_rule* r, const void* mask, uint32_t len) {
-  static const uint8_t kZero[16] = {};
-  auto* e = AddExpr(r, "bitwise");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-  nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, kZero, len);
-}
-
-void AddCmp(struct nftnl_rule* r, uint32_t op, const void* data, uint32_t len) {
-  auto* e = AddExpr(r, "cmp");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-  nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-}
-
-void AddRange(struct nftnl_rule* r, uint32_t op, uint16_t from_be, uint16_t to_be) {
-  auto* e = AddExpr(r, "range");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, op);
-  nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, &from_be, sizeof from_be);
-  nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, &to_be, sizeof to_be);
-}
 
 // libnftnl keeps the pointer given for MT_INFO/TG_INFO and frees it with the expression
 // (NETFILTER-NOTES.md §4.2): hand it malloc'ed memory and never touch it again.
@@ -105,8 +53,6 @@ Result<Unit> AddCompatMatch(struct nftnl_rule* r, Family family, const Match& m)
   nftnl_expr_set(e, NFTNL_EXPR_MT_INFO, OwnedCopy(blob.value().data), blob.value().data.size());
   return Unit{};
 }
-
-uint32_t CmpOp(bool invert) { return invert ? NFT_CMP_NEQ : NFT_CMP_EQ; }
 
 // add_iniface()/add_outiface(): a wildcard compares its prefix, an exact name includes its NUL.
 void AddInterface(struct nftnl_rule* r, uint32_t key, const Interface& iface) {
@@ -136,16 +82,8 @@ void AddAddress(struct nftnl_rule* r, uint32_t offset, const Address& a, int byt
   for (int j = i + 1; !bitwise && j < bytes; j++) bitwise = m[j] != 0;
   uint32_t len = bitwise ? bytes : i;
   AddPayload(r, NFT_PAYLOAD_NETWORK_HEADER, offset, len);
-  if (bitwise) AddBitwise(r, a.mask, len);
+  if (bitwise) AddBitwise(r, a.mask, len, false);
   AddCmp(r, CmpOp(a.invert), a.addr, len);
-}
-
-bool HasAddress(const std::optional<Address>& a, int bytes) {
-  if (!a) return false;
-  if (a->invert) return true;
-  for (int i = 0; i < bytes; i++)
-    if (a->addr[i] || a->mask[i]) return true;
-  return false;
 }
 
 // One port range of add_nft_tcpudp(): exact -> cmp, from 0 -> cmp lte (gt when negated),
@@ -185,7 +123,7 @@ Result<Unit> AddTcp(struct nftnl_rule* r, Family family, const TcpMatch& t) {
   if (t.inv_option || t.option || all_default) return AddCompatMatch(r, family, t);
   if (t.flag_mask) {
     AddPayload(r, NFT_PAYLOAD_TRANSPORT_HEADER, kTcpFlagsOffset, 1);
-    AddBitwise(r, &t.flag_mask, 1);
+    AddBitwise(r, &t.flag_mask, 1, false);
     AddCmp(r, CmpOp(t.inv_flags), &t.flag_compare, 1);
   }
   AddPorts(r, t.sport, t.inv_sport, t.dport, t.inv_dport);
@@ -196,13 +134,6 @@ Result<Unit> AddUdp(struct nftnl_rule* r, Family family, const UdpMatch& u) {
   if (AllDefault(u.sport, u.dport) && !u.inv_sport && !u.inv_dport) return AddCompatMatch(r, family, u);
   AddPorts(r, u.sport, u.inv_sport, u.dport, u.inv_dport);
   return Unit{};
-}
-
-void AddVerdict(struct nftnl_rule* r, int verdict, const std::string* chain) {
-  auto* e = AddExpr(r, "immediate");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(verdict));
-  if (chain) nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain->c_str());
 }
 
 Result<Unit> AddAction(struct nftnl_rule* r, Family family, const Target& t) {
@@ -245,13 +176,13 @@ Result<Unit> BuildExpressions(struct nftnl_rule* r, Family family, const RuleSpe
     uint8_t proto = static_cast<uint8_t>(rule.protocol);
     AddCmp(r, CmpOp(rule.inv_protocol), &proto, 1);
   }
-  if (HasAddress(rule.src, bytes)) AddAddress(r, family == Family::kIpv4 ? kIpv4Saddr : kIpv6Saddr, *rule.src, bytes);
-  if (HasAddress(rule.dst, bytes)) AddAddress(r, family == Family::kIpv4 ? kIpv4Daddr : kIpv6Daddr, *rule.dst, bytes);
+  if (HasAddress(rule.src, bytes)) AddAddress(r, SaddrOffset(family), *rule.src, bytes);
+  if (HasAddress(rule.dst, bytes)) AddAddress(r, DaddrOffset(family), *rule.dst, bytes);
   if (rule.fragment) {
     if (family != Family::kIpv4) return EncodeError("-f is IPv4 only");
     AddPayload(r, NFT_PAYLOAD_NETWORK_HEADER, kIpv4FragOff, 2);
     uint16_t mask = htons(0x1FFF), zero = 0;  // the 13 fragment offset bits: non-zero means "a fragment"
-    AddBitwise(r, &mask, 2);
+    AddBitwise(r, &mask, 2, false);
     AddCmp(r, *rule.fragment ? NFT_CMP_NEQ : NFT_CMP_EQ, &zero, 2);
   }
   nftnl_rule_set_u32(r, NFTNL_RULE_COMPAT_PROTO, rule.protocol);
@@ -277,28 +208,13 @@ Result<Unit> BuildExpressions(struct nftnl_rule* r, Family family, const RuleSpe
 // ---- decoding: netlink attributes read directly (expr_reader), so unknown expressions keep their bytes ----
 
 // Reads what iptables-nft's own parser (nft-shared.c, nft-ipv4.c, nft-ipv6.c) reads back.
-class RuleReader {
+class RuleReader : public ExprWalker {
  public:
-  RuleReader(Family family, const std::vector<Expr>& ex, DecodedRule* out) : family_(family), ex_(ex), out_(out) {}
-
-  void Run() {
-    size_t i = 0;
-    while (i < ex_.size()) {
-      size_t used = Step(i);
-      if (used == 0) {
-        out_->rule.matches.push_back(OpaqueExpr(ex_[i]));
-        used = 1;
-      }
-      i += used;
-    }
-  }
+  RuleReader(Family family, const std::vector<Expr>& ex, DecodedRule* out) : ExprWalker(ex), family_(family), out_(out) {}
 
  private:
-  const Expr* At(size_t i) const { return i < ex_.size() ? &ex_[i] : nullptr; }
-  static bool Is(const Expr* e, const char* name) { return e && e->name == name; }
-
   // How many expressions starting at i were understood (0: none).
-  size_t Step(size_t i) {
+  size_t Step(size_t i) override {
     const Expr& e = ex_[i];
     RuleSpec& rule = out_->rule;
     if (e.name == "meta" && e.a[NFTA_META_DREG] && !e.a[NFTA_META_SREG]) {
@@ -339,24 +255,12 @@ class RuleReader {
       }
       return 0;
     }
-    if (e.name == "payload" && e.a[NFTA_PAYLOAD_DREG] && !e.a[NFTA_PAYLOAD_SREG]) {
-      uint32_t base = Be32(e.a[NFTA_PAYLOAD_BASE]), off = Be32(e.a[NFTA_PAYLOAD_OFFSET]), len = Be32(e.a[NFTA_PAYLOAD_LEN]);
-      size_t j = i + 1;
-      std::vector<uint8_t> mask;
-      if (Is(At(j), "bitwise")) {
-        const Expr& b = *At(j);
-        auto x = Value(b.a[NFTA_BITWISE_XOR]);
-        if (b.a[NFTA_BITWISE_OP] && Be32(b.a[NFTA_BITWISE_OP]) != NFT_BITWISE_BOOL) return 0;
-        for (uint8_t c : x)
-          if (c) return 0;
-        mask = Value(b.a[NFTA_BITWISE_MASK]);
-        if (mask.size() != len) return 0;
-        j++;
-      }
-      const Expr* k = At(j);
+    if (auto l = ReadPayloadLoad(ex_, i)) {
+      const Expr* k = At(l->next);
       if (!k) return 0;
-      bool ok = base == NFT_PAYLOAD_NETWORK_HEADER ? Network(off, len, mask, *k) : base == NFT_PAYLOAD_TRANSPORT_HEADER && Transport(off, len, mask, *k);
-      return ok ? j - i + 1 : 0;
+      bool ok = l->base == NFT_PAYLOAD_NETWORK_HEADER     ? Network(l->offset, l->len, l->mask, *k)
+                : l->base == NFT_PAYLOAD_TRANSPORT_HEADER && Transport(l->offset, l->len, l->mask, *k);
+      return ok ? l->next - i + 1 : 0;
     }
     if (e.name == "match") {
       auto info = e.a[NFTA_MATCH_INFO];
@@ -377,40 +281,18 @@ class RuleReader {
       out_->bytes = Be64(e.a[NFTA_COUNTER_BYTES]);
       return 1;
     }
-    if (e.name == "immediate" && Be32(e.a[NFTA_IMMEDIATE_DREG]) == NFT_REG_VERDICT && e.a[NFTA_IMMEDIATE_DATA]) {
-      auto data = ParseNested(e.a[NFTA_IMMEDIATE_DATA]);
-      if (!data[NFTA_DATA_VERDICT]) return 0;
-      auto v = ParseNested(data[NFTA_DATA_VERDICT]);
-      auto code = static_cast<int32_t>(Be32(v[NFTA_VERDICT_CODE]));
-      Target t;
-      switch (code) {
-        case NF_ACCEPT: t.kind = Target::Kind::kVerdict; t.name = "ACCEPT"; break;
-        case NF_DROP: t.kind = Target::Kind::kVerdict; t.name = "DROP"; break;
-        case NFT_RETURN: t.kind = Target::Kind::kVerdict; t.name = "RETURN"; break;
-        case NFT_JUMP: t.kind = Target::Kind::kJump; t.name = Str(v[NFTA_VERDICT_CHAIN]); break;
-        case NFT_GOTO: t.kind = Target::Kind::kGoto; t.name = Str(v[NFTA_VERDICT_CHAIN]); break;
-        default: return 0;
-      }
-      rule.target = t;
+    if (auto t = ReadVerdict(e)) {
+      rule.target = *t;
       return 1;
     }
     return 0;
-  }
-
-  static bool CmpEqNeq(const Expr& k, bool* invert, std::vector<uint8_t>* data) {
-    if (k.name != "cmp") return false;
-    uint32_t op = Be32(k.a[NFTA_CMP_OP]);
-    if (op != NFT_CMP_EQ && op != NFT_CMP_NEQ) return false;
-    *invert = op == NFT_CMP_NEQ;
-    *data = Value(k.a[NFTA_CMP_DATA]);
-    return true;
   }
 
   bool Network(uint32_t off, uint32_t len, const std::vector<uint8_t>& mask, const Expr& k) {
     RuleSpec& rule = out_->rule;
     bool invert = false;
     std::vector<uint8_t> data;
-    if (!CmpEqNeq(k, &invert, &data) || data.size() != len) return false;
+    if (!CmpEqNeq(&k, &invert, &data) || data.size() != len) return false;
     if (family_ == Family::kIpv4 && off == kIpv4FragOff && len == 2) {
       uint16_t m = htons(0x1FFF);
       if (mask.size() != 2 || memcmp(mask.data(), &m, 2) != 0 || data[0] || data[1]) return false;
@@ -418,29 +300,11 @@ class RuleReader {
       return true;
     }
     const int bytes = AddressBytes(family_);
-    uint32_t src = family_ == Family::kIpv4 ? kIpv4Saddr : kIpv6Saddr;
-    uint32_t dst = family_ == Family::kIpv4 ? kIpv4Daddr : kIpv6Daddr;
+    uint32_t src = SaddrOffset(family_);
+    uint32_t dst = DaddrOffset(family_);
     if ((off != src && off != dst) || len == 0 || len > static_cast<uint32_t>(bytes)) return false;
-    Address a;
-    memcpy(a.addr, data.data(), len);
-    if (mask.empty())
-      memset(a.mask, 0xFF, len);
-    else
-      memcpy(a.mask, mask.data(), len);
-    a.invert = invert;
-    (off == src ? rule.src : rule.dst) = a;
+    (off == src ? rule.src : rule.dst) = ComparedAddress(data, mask, invert);
     return true;
-  }
-
-  // The tcp or udp match the transport expressions of this rule fill, made at the first one
-  // (where iptables-nft's parser makes it, so the match order round-trips).
-  template <typename M>
-  M* L4Match() {
-    if (l4_index_ < 0) {
-      out_->rule.matches.push_back(M{});
-      l4_index_ = static_cast<int>(out_->rule.matches.size()) - 1;
-    }
-    return std::get_if<M>(&out_->rule.matches[l4_index_]);
   }
 
   template <typename M>
@@ -448,10 +312,10 @@ class RuleReader {
     if (off == 0 && len == 4) {
       bool invert = false;
       std::vector<uint8_t> d;
-      if (!CmpEqNeq(k, &invert, &d) || d.size() != 4) return false;
-      auto* m = L4Match<M>();
+      if (!CmpEqNeq(&k, &invert, &d) || d.size() != 4) return false;
+      auto* m = L4Match<M>(&out_->rule, &l4_index_);
       if (!m) return false;
-      uint16_t s = static_cast<uint16_t>(d[0] << 8 | d[1]), t = static_cast<uint16_t>(d[2] << 8 | d[3]);
+      uint16_t s = Be16(d), t = Be16(d, 2);
       m->sport = {s, s};
       m->dport = {t, t};
       m->inv_sport = m->inv_dport = invert;
@@ -463,7 +327,7 @@ class RuleReader {
     if (k.name == "cmp") {
       auto d = Value(k.a[NFTA_CMP_DATA]);
       if (d.size() != 2) return false;
-      uint16_t v = static_cast<uint16_t>(d[0] << 8 | d[1]);
+      uint16_t v = Be16(d);
       switch (Be32(k.a[NFTA_CMP_OP])) {
         case NFT_CMP_EQ: p = {v, v}; break;
         case NFT_CMP_NEQ: p = {v, v}; invert = true; break;
@@ -478,12 +342,12 @@ class RuleReader {
       if (from.size() != 2 || to.size() != 2) return false;
       uint32_t op = Be32(k.a[NFTA_RANGE_OP]);
       if (op != NFT_RANGE_EQ && op != NFT_RANGE_NEQ) return false;
-      p = {static_cast<uint16_t>(from[0] << 8 | from[1]), static_cast<uint16_t>(to[0] << 8 | to[1])};
+      p = {Be16(from), Be16(to)};
       invert = op == NFT_RANGE_NEQ;
     } else {
       return false;
     }
-    auto* m = L4Match<M>();
+    auto* m = L4Match<M>(&out_->rule, &l4_index_);
     if (!m) return false;
     if (off == 0) {
       m->sport = p;
@@ -502,8 +366,8 @@ class RuleReader {
       if (off == kTcpFlagsOffset && len == 1) {
         bool invert = false;
         std::vector<uint8_t> d;
-        if (mask.size() != 1 || !CmpEqNeq(k, &invert, &d) || d.size() != 1) return false;
-        auto* m = L4Match<TcpMatch>();
+        if (mask.size() != 1 || !CmpEqNeq(&k, &invert, &d) || d.size() != 1) return false;
+        auto* m = L4Match<TcpMatch>(&out_->rule, &l4_index_);
         if (!m) return false;
         m->flag_mask = mask[0];
         m->flag_compare = d[0];
@@ -517,7 +381,6 @@ class RuleReader {
   }
 
   Family family_;
-  const std::vector<Expr>& ex_;
   DecodedRule* out_;
   int l4_index_ = -1;
 };
@@ -528,15 +391,8 @@ uint8_t NfProto(Family family) { return family == Family::kIpv4 ? NFPROTO_IPV4 :
 
 Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string& table, const std::string& chain,
                                                const RuleSpec& rule, const RulePlacement& where, uint32_t seq) {
-  RulePtr r(nftnl_rule_alloc(), nftnl_rule_free);
+  RulePtr r = NewRule(family, table, chain, where);
   if (!r) return KernelError{"encode", ENOMEM, "nftnl_rule_alloc", -1};
-  nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NfProto(family));
-  nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
-  nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, chain.c_str());
-  if (where.position) nftnl_rule_set_u64(r.get(), NFTNL_RULE_POSITION, where.position);
-  if (where.position_id) nftnl_rule_set_u32(r.get(), NFTNL_RULE_POSITION_ID, where.position_id);
-  if (where.handle) nftnl_rule_set_u64(r.get(), NFTNL_RULE_HANDLE, where.handle);
-  if (where.id) nftnl_rule_set_u32(r.get(), NFTNL_RULE_ID, where.id);
   auto built = BuildExpressions(r.get(), family, rule);
   if (!built.ok()) return built.error();
 
@@ -573,7 +429,7 @@ Result<DecodedRule> DecodeRuleMessage(Family family, const uint8_t* msg, size_t 
   out.chain = m.value().chain;
   out.handle = m.value().handle;
   const std::vector<Expr>& ex = m.value().exprs;
-  RuleReader(family, ex, &out).Run();
+  RuleReader(family, ex, &out).Run(&out.rule);
   return out;
 }
 
