@@ -47,6 +47,16 @@ function describeCount(inv: CtInvocation): string {
   return `${parts.length ? `${parts.join(' ')} ` : ''}by ${inv.by}${mask}`;
 }
 
+/** The invocation's watch. The Conntrack that makes it is closed at once: the watch has sockets of its own. */
+async function openWatch(inv: CtInvocation, common: CommonOptions): Promise<ConntrackWatch> {
+  const ct = await open(common);
+  try {
+    return watchOf(ct, inv, common);
+  } finally {
+    await ct.close();
+  }
+}
+
 function watchOf(ct: Conntrack, inv: CtInvocation, common: CommonOptions): ConntrackWatch {
   const family = familyOf(common);
   if (inv.rule !== undefined) {
@@ -108,13 +118,7 @@ export async function runCount(common: CommonOptions, rest: string[]): Promise<C
 /** `watch`: one line (or NDJSON object) per change, crossing and overrun, until Ctrl-C. */
 export async function runWatch(common: CommonOptions, rest: string[]): Promise<number> {
   const inv = parseCtInvocation(rest, common);
-  const ct = await open(common);
-  let watch: ConntrackWatch;
-  try {
-    watch = watchOf(ct, inv, common);
-  } finally {
-    await ct.close(); // the watch has sockets of its own
-  }
+  const watch = await openWatch(inv, common);
   const write = (human: string, json: object) =>
     process.stdout.write(common.json ? `${JSON.stringify({ time: new Date().toISOString(), ...json })}\n` : `${time()} ${human}\n`);
   watch.on('change', (c) => write(`${c.key} ${c.count} (${c.delta > 0 ? '+' : ''}${c.delta}) ${c.event}`, { type: 'change', ...c }));
@@ -139,13 +143,7 @@ export async function runWatch(common: CommonOptions, rest: string[]): Promise<n
 /** `top`: the busiest clients, full screen on a terminal, periodic lines otherwise. */
 export async function runTop(common: CommonOptions, rest: string[]): Promise<number> {
   const inv = parseCtInvocation(rest, common);
-  const ct = await open(common);
-  let watch: ConntrackWatch;
-  try {
-    watch = watchOf(ct, inv, common);
-  } finally {
-    await ct.close();
-  }
+  const watch = await openWatch(inv, common);
   const model = new TopModel(watch.limit);
   const title = describeCount(inv);
   const stopped = untilStopped();

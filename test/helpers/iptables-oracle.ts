@@ -108,5 +108,13 @@ export function iptablesOracle(backend: Backend) {
     await fw.close();
   }
 
-  return { cli, saveCli, save, sameAsCli, refused, refusesWhatIsMissing };
+  /** A chain that still has rules is not deleted: ERR_CONNLIMIT_IN_USE with ENOTEMPTY and the flush hint. */
+  async function refusesDeletingNonEmptyChain(ns: Netns, fw: Firewall): Promise<void> {
+    await fw.createChain('FULL');
+    await fw.append('FULL', '-j DROP');
+    const f = await refused(ns, () => fw.deleteChain('FULL'), 'ERR_CONNLIMIT_IN_USE', 'ENOTEMPTY', /not empty/);
+    assert.match(f.hint ?? '', /flush it first/);
+  }
+
+  return { cli, saveCli, save, sameAsCli, refused, refusesWhatIsMissing, refusesDeletingNonEmptyChain };
 }
