@@ -24,6 +24,7 @@
         "native/core/ct/ct_encoder.cc",
         "native/core/ct/ct_socket.cc",
         "native/core/ct/event_socket.cc",
+        "native/core/ct/events_sysctl.cc",
         "native/core/ct/watch_state.cc",
         "native/core/ct/watcher.cc",
         "native/js/conntrack.cc",

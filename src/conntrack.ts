@@ -507,16 +507,17 @@ export class Conntrack {
    */
   watchFor(
     rule: string | RuleSpec | ListedRule,
-    options: { family?: Family; threshold?: number; receiveBuffer?: number } = {},
+    options: { family?: Family; threshold?: number; receiveBuffer?: number; reconcileMs?: number } = {},
   ): ConntrackWatch {
     this.assertOpen();
     const raw = options;
     options = ownObject(options, 'options');
-    for (const k of Object.keys(options)) if (!['family', 'threshold', 'receiveBuffer'].includes(k)) invalid(k, 'unknown option (known: family, threshold, receiveBuffer)');
+    const known = ['family', 'threshold', 'receiveBuffer', 'reconcileMs'];
+    for (const k of Object.keys(options)) if (!known.includes(k)) invalid(k, `unknown option (known: ${known.join(', ')})`);
     const family = options.family ?? 'ipv4';
     const input = ruleInput(rule);
     const { filter, key, prefix, limit } = ruleFilter(toNativeRule(input, family), family);
-    const delivery = deliveryOptions({ threshold: options.threshold ?? (limit > 0 ? limit : undefined), receiveBuffer: options.receiveBuffer }, raw);
+    const delivery = deliveryOptions({ threshold: options.threshold ?? (limit > 0 ? limit : undefined), receiveBuffer: options.receiveBuffer, reconcileMs: options.reconcileMs }, raw);
     return new ConntrackWatch(
       this.netns,
       { netns: this.netns, filter, key, mask4: family === 'ipv4' ? prefix : 32, mask6: family === 'ipv6' ? prefix : 128, updates: true, ...delivery },

@@ -355,6 +355,8 @@ export interface NativeWatchOptions {
   threshold: number;
   updates: boolean;
   receiveBuffer: number;
+  /** How often the thread checks whether a dump must correct what events missed. */
+  reconcileMs: number;
   /** Tests only: the thread sleeps this long before reading events (forces an overrun). */
   testStallMs?: number;
 }
@@ -379,7 +381,18 @@ export interface NativeConntrackWatch {
   counts(): { reset: boolean; texts: string[]; ids: Uint32Array; counts: Float64Array };
   /** The count of the key holding this address (family 4 or 6), masked to the watch's prefix; -1 if the address does not parse. */
   count(address: string, family: 4 | 6): number;
-  stats(): { events: number; overruns: number; resyncs: number; discarded: number; receiveBuffer: number };
+  stats(): {
+    events: number;
+    overruns: number;
+    resyncs: number;
+    discarded: number;
+    receiveBuffer: number;
+    reconciles: number;
+    reconcileEntries: number;
+    reconcileBytes: number;
+    unconfirmed: number;
+    mode: 'events' | 'poll';
+  };
   ref(): void;
   unref(): void;
   close(): Promise<void>;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 
 namespace connlimit::core::ct {
@@ -55,6 +56,7 @@ void Watcher::Stop() {
   // Deterministic: close() frees every fd now, not when the JS object is collected.
   events_.reset();
   dumps_.reset();
+  sysctl_.reset();
   std::lock_guard<std::mutex> lock(fd_mu_);
   for (int* fd : {&stop_fd_, &wake_fd_}) {
     if (*fd >= 0) close(*fd);
@@ -75,7 +77,9 @@ uint64_t Watcher::CountOf(uint8_t family, const Addr& addr) const {
 
 WatcherStats Watcher::Stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  WatcherStats s = stats_;
+  s.unconfirmed = state_.unconfirmed();
+  return s;
 }
 
 Result<Unit> Watcher::Open() {
@@ -89,20 +93,46 @@ Result<Unit> Watcher::Open() {
   auto dumps = CtSocket::Open(netns);
   if (!dumps.ok()) return dumps.error();
   dumps_ = std::move(dumps.value());
+  auto sysctl = EventsSysctl::Open(netns);
+  if (!sysctl.ok()) return sysctl.error();
+  sysctl_ = std::move(sysctl.value());
   std::lock_guard<std::mutex> lock(mu_);
   stats_.receive_buffer = events_->receive_buffer();
+  stats_.polling = sysctl_->Read() <= 0;
   return Unit{};
 }
 
-Result<Unit> Watcher::Sync(bool initial) {
+Result<Unit> Watcher::Sync(SyncKind kind) {
   // Built without the lock: counts() keeps answering from the previous state meanwhile.
   DumpTally tally(options_.config);
   auto dumped = dumps_->Dump(
       options_.config.filter, [&](const Entry& e) { tally.Add(e); }, [&] { tally.Clear(); });
   if (!dumped.ok()) return dumped.error();
   std::lock_guard<std::mutex> lock(mu_);
-  state_.Resync(std::move(tally), initial);
-  if (!initial) stats_.resyncs++;
+  state_.Merge(std::move(tally), kind);
+  if (kind == SyncKind::kResync) stats_.resyncs++;
+  if (kind == SyncKind::kReconcile) {
+    stats_.reconciles++;
+    stats_.reconcile_entries += dumped.value().messages;
+    stats_.reconcile_bytes += dumped.value().bytes;
+  }
+  return Unit{};
+}
+
+Result<Unit> Watcher::MaybeReconcile() {
+  bool polling = sysctl_->Read() <= 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.polling = polling;
+    if (!polling && state_.unconfirmed() == 0) return Unit{};
+  }
+  // Apply what is queued first: the dump is newer than those events, and events read after
+  // it are applied on top (WatchState::Merge says why that order is exact).
+  auto drained = Drain();
+  if (!drained.ok()) return drained;
+  auto synced = Sync(SyncKind::kReconcile);
+  if (!synced.ok()) return synced;
+  MaybeDeliver();
   return Unit{};
 }
 
@@ -130,7 +160,7 @@ Result<Unit> Watcher::Drain() {
         std::lock_guard<std::mutex> lock(mu_);
         stats_.discarded += dropped.value();
       }
-      auto synced = Sync(false);
+      auto synced = Sync(SyncKind::kResync);
       if (!synced.ok()) return synced.error();
       MaybeDeliver();
       continue;
@@ -159,7 +189,7 @@ void Watcher::Run() {
   };
   auto opened = Open();
   if (!opened.ok()) return end(opened.error());
-  auto synced = Sync(true);
+  auto synced = Sync(SyncKind::kInitial);
   if (!synced.ok()) return end(synced.error());
   MaybeDeliver();
   if (options_.test_stall_ms > 0) {
@@ -167,13 +197,23 @@ void Watcher::Run() {
     if (poll(&stop, 1, options_.test_stall_ms) > 0) return;
   }
 
+  using Clock = std::chrono::steady_clock;
+  const auto interval = std::chrono::milliseconds(options_.reconcile_ms);
+  auto next_check = Clock::now() + interval;
   pollfd fds[3] = {{stop_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {events_->fd(), POLLIN, 0}};
   for (;;) {
-    if (poll(fds, 3, -1) < 0) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_check - Clock::now()).count();
+    if (poll(fds, 3, wait > 0 ? static_cast<int>(wait) : 0) < 0) {
       if (errno == EINTR) continue;
       return end(KernelError{"ct watch", errno, {}});
     }
     if (fds[0].revents) return;
+    if (Clock::now() >= next_check) {
+      auto checked = MaybeReconcile();
+      if (!checked.ok()) return end(checked.error());
+      next_check = Clock::now() + interval;
+      continue;
+    }
     if (fds[1].revents) {
       Clear(wake_fd_);
       MaybeDeliver();
