@@ -2,6 +2,7 @@
 /** The `netns` option every object takes: a name under /run/netns, or a path. */
 import * as path from 'node:path';
 import { invalid } from './errors';
+import { quote } from './echo';
 
 /**
  * The namespace file to open, or null for the caller's own namespace. Names are checked here
@@ -13,7 +14,7 @@ export function resolveNetns(netns: unknown): string | null {
   if (typeof netns !== 'string' || netns.length === 0 || netns.includes('\0')) invalid('netns', 'must be a namespace name or a path');
   if (netns.includes('/')) return path.resolve(netns);
   if (!/^[A-Za-z0-9_.-]{1,255}$/.test(netns) || netns === '.' || netns === '..') {
-    invalid('netns', `'${netns}' is not a valid namespace name (letters, digits, '_', '.', '-')`);
+    invalid('netns', `${quote(netns)} is not a valid namespace name (letters, digits, '_', '.', '-')`);
   }
   return `/run/netns/${netns}`;
 }
