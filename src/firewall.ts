@@ -450,7 +450,7 @@ export class Firewall {
    * (whether a chain exists, a position is in range, the namespace is there) is not checked.
    * @param build collects changes as for {@link Firewall.transaction}; optional (options only)
    * @throws {ERR_CONNLIMIT_INVALID} bad options, a bad change (naming the step), a bad rule
-   * @example await Firewall.validate({ backend: 'legacy' }, (tx) => tx.append('INPUT', rule));
+   * @example await Firewall.validate({ backend: 'legacy' }, (tx) => tx.append('INPUT', '-p tcp --syn --dport 22 -j DROP'));
    */
   static async validate(options: FirewallOptions = {}, build?: (tx: Transaction) => void | Promise<void>): Promise<void> {
     const o = checkOptions(options);
