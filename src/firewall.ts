@@ -19,7 +19,7 @@ import { describe, validateChainName, validatePosition, validateRuleForChain } f
 import { checkNftablesRule, refuseInNftables } from './rule/nftables-form';
 import { BUILTIN_CHAINS, TableShape } from './table-shape';
 import { drained, serialize } from './serial-queue';
-import { resolveNetns } from './netns';
+import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 
 /**
@@ -96,6 +96,7 @@ function checkOptions(o: FirewallOptions): CheckedOptions {
   }
   const lockPath = o.lockPath ?? (process.env.XTABLES_LOCKFILE || '/run/xtables.lock');
   if (typeof lockPath !== 'string' || lockPath.length === 0 || lockPath.includes('\0')) invalid('lockPath', 'must be a file path');
+  if (Buffer.byteLength(lockPath, 'utf8') > MAX_PATH_BYTES) invalid('lockPath', `a path of ${Buffer.byteLength(lockPath, 'utf8')} bytes: longer than PATH_MAX`);
   return { family, backend, table, lockTimeoutMs, lockPath, netnsPath: resolveNetns(o.netns) };
 }
 

@@ -4,7 +4,7 @@
 // typed rules whose fields a prototype supplies (a reader of own keys would write the rule
 // without them: a connlimit match with no target, limiting nothing), flush/zero given an
 // explicit undefined or null (a missing configuration value must not empty the table), a
-// transaction given no function, over-long rule text. And a polluted Object.prototype changes
+// transaction given no function, over-long rule text and paths. And a polluted Object.prototype changes
 // nothing the native side writes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -176,6 +176,25 @@ test('conntrack: a filter whose fields a prototype supplies is refused, not take
     await ct.close();
   } finally {
     await ns.destroy();
+  }
+});
+
+test('paths longer than PATH_MAX are bad input, refused with a short message, not a kernel error quoting them', async () => {
+  const long = `/tmp/${'x/'.repeat(50_000)}`;
+  for (const [label, fn] of [
+    ['Firewall.open netns', () => Firewall.open({ netns: long })],
+    ['Firewall.open lockPath', () => Firewall.open({ backend: 'legacy', lockPath: long })],
+    ['Firewall.validate lockPath', () => Firewall.validate({ lockPath: long })],
+    ['Conntrack.open netns', () => Conntrack.open({ netns: long })],
+  ] as Array<[string, () => Promise<unknown>]>) {
+    let error: { code?: string; message?: string } = {};
+    try {
+      await fn();
+    } catch (e) {
+      error = e as typeof error;
+    }
+    assert.is(error.code, 'ERR_CONNLIMIT_INVALID', `${label}: ${String(error.message).slice(0, 100)}`);
+    assert.ok(String(error.message).length < 200, label);
   }
 });
 
