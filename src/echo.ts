@@ -3,7 +3,8 @@
  * A caller's value as an error message quotes it: whole when short, else its first characters
  * and its size. Messages end up in logs and on terminals; a 1 MB token pasted by mistake (or
  * on purpose) must not come back a megabyte long. Every message that quotes user input goes
- * through here; the structured fields of a ValidationError (`token`) keep the exact value.
+ * through here, and a ValidationError cuts its path (which may hold a caller's key) in its
+ * message; its structured fields (`path`, `token`, `issues`) keep the exact values.
  */
 
 /** How many characters of a value a message shows. */

@@ -99,7 +99,7 @@ function copy(value: unknown, path: string, root: string, depth: number): unknow
   }
   const out = Object.create(null) as Record<string, unknown>;
   for (const key of keys) {
-    const at = path ? `${path}.${echo(key)}` : echo(key);
+    const at = path ? `${path}.${key}` : key;
     out[key] = copy(read(key, at), at, root, depth + 1);
   }
   return out;

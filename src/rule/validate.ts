@@ -10,7 +10,7 @@
  * `JSON.parse` makes them own keys), and every problem found is reported at once with the
  * path of its field.
  */
-import { echo, jsonQuote, quote } from '../echo';
+import { jsonQuote, quote } from '../echo';
 import { ValidationError, type ValidationIssue } from '../errors';
 import type { NativeAddress, NativeInterface, NativeMatch, NativePortRange, NativeRule, NativeTarget } from '../native-types';
 import type { Family, RuleSpec } from './types';
@@ -225,7 +225,7 @@ class Checker {
   keys(o: Record<string, unknown>, allowed: ReadonlySet<string>, path: string): void {
     for (const k of Object.keys(o)) {
       if (!allowed.has(k)) {
-        const where = path ? `${path}.${echo(k)}` : echo(k);
+        const where = path ? `${path}.${k}` : k;
         this.add(where, `unknown key ${quote(k)} (known: ${[...allowed].join(', ')})`);
       }
     }
