@@ -17,6 +17,7 @@ import { snapshot } from './rule/snapshot';
 import { describe } from './rule/validate';
 import { ConntrackWatch, deliveryOptions, normalizeWatchOptions, type WatchOptions } from './conntrack-watch';
 import { resolveNetns } from './netns';
+import { quote } from './echo';
 
 const debug = debuglog('connlimit');
 
@@ -216,10 +217,10 @@ export function toNativeFilter(filter: ConntrackFilter, allowed: readonly string
     }
     const prefix = maskToPrefix(parsed.mask);
     if (prefix < 0) {
-      bad(field, `'${value}': the mask is not a prefix (its ones are not contiguous)`);
+      bad(field, `${quote(value)}: the mask is not a prefix (its ones are not contiguous)`);
       continue;
     }
-    if (family !== undefined && family !== inferred) bad(field, `'${value}' is not an ${family} address`);
+    if (family !== undefined && family !== inferred) bad(field, `${quote(value)} is not an ${family} address`);
     family = inferred;
     out[field === 'source' ? 'src' : 'dst'] = { addr: parsed.addr, prefix, invert: not };
   }
@@ -376,6 +377,8 @@ export class Conntrack {
    */
   list(filter: ConntrackFilter = {}, options: ListOptions = {}): AsyncIterableIterator<ConntrackEntry> {
     const nf = toNativeFilter(filter);
+    options = ownObject(options, 'options');
+    for (const k of Object.keys(options)) if (k !== 'batchSize') invalid(k, 'unknown option (known: batchSize)');
     const batchSize = options.batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1_000_000) invalid('batchSize', 'must be an integer 1-1000000');
     this.assertOpen();

@@ -6,6 +6,7 @@
  * `isConnlimitError` work across copies).
  */
 import { getSystemErrorName } from 'node:util';
+import { echo } from './echo';
 import type { NativeErrorShape } from './native-types';
 
 const BRAND = Symbol.for('connlimit.error');
@@ -77,7 +78,8 @@ export class ValidationError extends ConnlimitError {
   constructor(issues: ValidationIssue[]) {
     const first = issues[0] ?? { path: '(unknown)', message: 'invalid input' };
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-    super('ERR_CONNLIMIT_INVALID', `${first.path}: ${first.message}${more}`);
+    // A path may hold a caller's key (`unknown option`): cut short like any quoted input.
+    super('ERR_CONNLIMIT_INVALID', `${echo(first.path)}: ${first.message}${more}`);
     this.path = first.path;
     if (first.token !== undefined) this.token = first.token;
     this.issues = issues;
