@@ -474,6 +474,16 @@ export class Conntrack {
     return r.deleted;
   }
 
+  /**
+   * Whether the namespace this handle opened is no longer the one its `netns` names (deleted,
+   * or the name given to a new namespace): then every call rejects with
+   * ERR_CONNLIMIT_NETNS_GONE and watches end with that 'error'. As Firewall.netnsChanged().
+   * @throws {ERR_CONNLIMIT_CLOSED} after close()
+   */
+  netnsChanged(): Promise<boolean> {
+    return this.call(() => this.native.netnsChanged());
+  }
+
   /** Release the socket. Idempotent; later calls fail with ERR_CONNLIMIT_CLOSED. Calls in flight finish. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 
 namespace connlimit::core::ct {
@@ -15,6 +16,10 @@ namespace {
 
 // Events applied per lock hold: Counts() on the JS thread never waits long behind a flood.
 constexpr size_t kEventsPerLock = 256;
+
+// A namespace whose name was deleted (or given to a new namespace) sends no event: the thread
+// looks at the path this often (one stat) and ends the watch with "netns gone".
+constexpr auto kNetnsCheckEvery = std::chrono::seconds(1);
 
 void Signal(int fd) {
   uint64_t one = 1;
@@ -55,6 +60,7 @@ void Watcher::Stop() {
   // Deterministic: close() frees every fd now, not when the JS object is collected.
   events_.reset();
   dumps_.reset();
+  netns_.reset();
   std::lock_guard<std::mutex> lock(fd_mu_);
   for (int* fd : {&stop_fd_, &wake_fd_}) {
     if (*fd >= 0) close(*fd);
@@ -81,12 +87,12 @@ WatcherStats Watcher::Stats() const {
 Result<Unit> Watcher::Open() {
   auto opened = OpenNetns(options_.netns_path);
   if (!opened.ok()) return opened.error();
-  std::shared_ptr<NetnsFd> netns = opened.take();
+  netns_ = opened.take();
   // Subscribe before the dump: an event that races the dump is then queued, not lost.
-  auto events = EventSocket::Open(netns, options_.updates, options_.receive_buffer);
+  auto events = EventSocket::Open(netns_, options_.updates, options_.receive_buffer);
   if (!events.ok()) return events.error();
   events_ = std::move(events.value());
-  auto dumps = CtSocket::Open(netns);
+  auto dumps = CtSocket::Open(netns_);
   if (!dumps.ok()) return dumps.error();
   dumps_ = std::move(dumps.value());
   std::lock_guard<std::mutex> lock(mu_);
@@ -168,8 +174,19 @@ void Watcher::Run() {
   }
 
   pollfd fds[3] = {{stop_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {events_->fd(), POLLIN, 0}};
+  auto netns_due = std::chrono::steady_clock::now() + kNetnsCheckEvery;
   for (;;) {
-    if (poll(fds, 3, -1) < 0) {
+    int timeout_ms = -1;
+    if (netns_) {
+      auto now = std::chrono::steady_clock::now();
+      if (now >= netns_due) {
+        auto named = CheckNetnsPath(netns_);
+        if (!named.ok()) return end(named.error());
+        netns_due = now + kNetnsCheckEvery;
+      }
+      timeout_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(netns_due - now).count());
+    }
+    if (poll(fds, 3, timeout_ms) < 0) {
       if (errno == EINTR) continue;
       return end(KernelError{"ct watch", errno, {}});
     }

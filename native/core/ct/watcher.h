@@ -18,6 +18,7 @@
 #include "core/ct/ct_socket.h"
 #include "core/ct/event_socket.h"
 #include "core/ct/watch_state.h"
+#include "core/netns_guard.h"
 #include "core/result.h"
 
 namespace connlimit::core::ct {
@@ -81,6 +82,7 @@ class Watcher {
   WatcherStats stats_;
   std::unique_ptr<EventSocket> events_;
   std::unique_ptr<CtSocket> dumps_;
+  std::shared_ptr<NetnsFd> netns_;  // null in the caller's own namespace; see Run()
   std::mutex fd_mu_;  // Acknowledge() (JS thread) against Stop() closing wake_fd_
   int stop_fd_ = -1;  // eventfd: Stop() -> thread
   int wake_fd_ = -1;  // eventfd: Acknowledge() -> thread
