@@ -153,8 +153,11 @@ function isNativeError(e: unknown): e is NativeErrorShape {
   return e instanceof Error && typeof (e as NativeErrorShape).errno === 'number' && typeof (e as NativeErrorShape).op === 'string';
 }
 
-/** Errnos nf_tables returns that libuv has no name for (uapi asm-generic/errno.h). */
-const KERNEL_ERRNO_NAMES: Record<number, string> = { 85: 'ERESTART' };
+/**
+ * Errnos libuv has no name for (uapi asm-generic/errno.h): ERESTART from nf_tables, ESTALE
+ * from the netns check (the path names another namespace now).
+ */
+const KERNEL_ERRNO_NAMES: Record<number, string> = { 85: 'ERESTART', 116: 'ESTALE' };
 
 function errnoName(errno: number): string {
   const kernel = KERNEL_ERRNO_NAMES[errno];
