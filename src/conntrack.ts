@@ -336,7 +336,7 @@ export class Conntrack {
   /**
    * Open the table: enters the namespace off the main thread, creates a ctnetlink socket there
    * and checks that the kernel answers.
-   * @throws {ERR_CONNLIMIT_INVALID} bad options
+   * @throws {ERR_CONNLIMIT_INVALID} bad options, a netns path that is not a network namespace
    * @throws {ERR_CONNLIMIT_PERMISSION} no CAP_NET_ADMIN in the namespace
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such namespace
    * @throws {ERR_CONNLIMIT_UNSUPPORTED} ctnetlink is missing (`modprobe nf_conntrack_netlink`)

@@ -230,6 +230,9 @@ export class Transaction {
  * iptables, Docker, fail2ban). Batch changes with {@link Firewall.transaction}; `ensure()` that
  * finds its rule does not commit.
  *
+ * With `netns`, the handle is bound to the namespace it opened: once the name names another
+ * namespace or none, every call rejects with ERR_CONNLIMIT_NETNS_GONE ({@link Firewall.netnsChanged}).
+ *
  * @example
  * const fw = await Firewall.open({ family: 'ipv4', backend: 'legacy' });
  * await fw.append('INPUT', '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT');
