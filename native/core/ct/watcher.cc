@@ -21,6 +21,20 @@ constexpr size_t kEventsPerLock = 256;
 // looks at the path this often (one stat) and ends the watch with "netns gone".
 constexpr auto kNetnsCheckEvery = std::chrono::seconds(1);
 
+// How long poll() may wait before the next look at the netns path is `due` (-1, forever, in
+// the caller's own namespace); looks first when it is due. An error when the path no longer
+// names the watch's namespace.
+Result<int> LookAtNetns(const std::shared_ptr<NetnsFd>& netns, std::chrono::steady_clock::time_point& due) {
+  if (!netns) return -1;
+  auto now = std::chrono::steady_clock::now();
+  if (now >= due) {
+    auto named = CheckNetnsPath(netns);
+    if (!named.ok()) return named.error();
+    due = now + kNetnsCheckEvery;
+  }
+  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(due - now).count());
+}
+
 void Signal(int fd) {
   uint64_t one = 1;
   // An eventfd write only fails when the counter would overflow, i.e. it is already signalled.
@@ -176,17 +190,9 @@ void Watcher::Run() {
   pollfd fds[3] = {{stop_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {events_->fd(), POLLIN, 0}};
   auto netns_due = std::chrono::steady_clock::now() + kNetnsCheckEvery;
   for (;;) {
-    int timeout_ms = -1;
-    if (netns_) {
-      auto now = std::chrono::steady_clock::now();
-      if (now >= netns_due) {
-        auto named = CheckNetnsPath(netns_);
-        if (!named.ok()) return end(named.error());
-        netns_due = now + kNetnsCheckEvery;
-      }
-      timeout_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(netns_due - now).count());
-    }
-    if (poll(fds, 3, timeout_ms) < 0) {
+    auto wait_ms = LookAtNetns(netns_, netns_due);
+    if (!wait_ms.ok()) return end(wait_ms.error());
+    if (poll(fds, 3, wait_ms.value()) < 0) {
       if (errno == EINTR) continue;
       return end(KernelError{"ct watch", errno, {}});
     }
