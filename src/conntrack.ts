@@ -337,7 +337,7 @@ export class Conntrack {
   /**
    * Open the table: enters the namespace off the main thread, creates a ctnetlink socket there
    * and checks that the kernel answers.
-   * @throws {ERR_CONNLIMIT_INVALID} bad options
+   * @throws {ERR_CONNLIMIT_INVALID} bad options, a netns path that is not a network namespace
    * @throws {ERR_CONNLIMIT_PERMISSION} no CAP_NET_ADMIN in the namespace
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such namespace
    * @throws {ERR_CONNLIMIT_UNSUPPORTED} ctnetlink is missing (`modprobe nf_conntrack_netlink`)
@@ -475,6 +475,16 @@ export class Conntrack {
     const r = await this.call(() => this.native.delete(nf));
     debug('delete %j: %d deleted (%s), %d vanished', filter, r.deleted, r.kernelSide ? 'one kernel flush' : 'by tuple', r.vanished);
     return r.deleted;
+  }
+
+  /**
+   * Whether the namespace this handle opened is no longer the one its `netns` names (deleted,
+   * or the name given to a new namespace): then every call rejects with
+   * ERR_CONNLIMIT_NETNS_GONE and watches end with that 'error'. As Firewall.netnsChanged().
+   * @throws {ERR_CONNLIMIT_CLOSED} after close()
+   */
+  netnsChanged(): Promise<boolean> {
+    return this.call(() => this.native.netnsChanged());
   }
 
   /** Release the socket. Idempotent; later calls fail with ERR_CONNLIMIT_CLOSED. Calls in flight finish. */

@@ -21,6 +21,7 @@ import { BUILTIN_CHAINS, TableShape } from './table-shape';
 import { drained, serialize } from './serial-queue';
 import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
+import { checkLockFile } from './lock-file';
 
 /**
  * `'legacy'`: x_tables through libiptc (iptables-legacy). `'nft'`: nf_tables as iptables-nft
@@ -239,6 +240,9 @@ export class Transaction {
  * iptables, Docker, fail2ban). Batch changes with {@link Firewall.transaction}; `ensure()` that
  * finds its rule does not commit.
  *
+ * With `netns`, the handle is bound to the namespace it opened: once the name names another
+ * namespace or none, every call rejects with ERR_CONNLIMIT_NETNS_GONE ({@link Firewall.netnsChanged}).
+ *
  * @example
  * const fw = await Firewall.open({ family: 'ipv4', backend: 'legacy' });
  * await fw.append('INPUT', '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT');
@@ -279,7 +283,8 @@ export class Firewall {
 
   /**
    * Open a table. Checks, off the main thread, that the namespace exists and the table can be read.
-   * @throws {ERR_CONNLIMIT_INVALID} bad options
+   * @throws {ERR_CONNLIMIT_INVALID} bad options, a netns path that is not a network namespace,
+   *   a lockPath that is not a regular file
    * @throws {ERR_CONNLIMIT_PERMISSION} no CAP_NET_ADMIN in the namespace
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such namespace
    * @throws {ERR_CONNLIMIT_UNSUPPORTED} the kernel lacks the table
@@ -287,6 +292,7 @@ export class Firewall {
    */
   static async open(options: FirewallOptions = {}): Promise<Firewall> {
     const o = checkOptions(options);
+    await checkLockFile(o.lockPath);
     if (o.backend === 'auto') return Firewall.openAuto(o);
     return Firewall.start({ ...o, backend: o.backend });
   }
@@ -491,6 +497,24 @@ export class Firewall {
     for (const c of chains) for (const r of c.rules) lines.push(r.text);
     lines.push('COMMIT', '');
     return lines.join('\n');
+  }
+
+  /**
+   * Whether the namespace this handle opened is no longer the one its `netns` name or path
+   * names: true once `ip netns del` removed the name, or a new namespace took it (or the
+   * process of a /proc/PID/ns/net path is gone). The handle stays bound to the namespace it
+   * opened, by inode, and from then on every call rejects with ERR_CONNLIMIT_NETNS_GONE, so
+   * nothing is written into an orphaned namespace; open a new handle to follow the name. False
+   * without `netns`. One stat(2) in the libuv pool, not queued behind the table's calls.
+   * @throws {ERR_CONNLIMIT_CLOSED} after close()
+   */
+  async netnsChanged(): Promise<boolean> {
+    if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
+    try {
+      return await this.native.netnsChanged();
+    } catch (e) {
+      throw fromNative(e, this.context());
+    }
   }
 
   /** Wait for queued calls, then release the handle. Idempotent; later calls fail with ERR_CONNLIMIT_CLOSED. */

@@ -24,6 +24,7 @@ export {
   KernelError,
   KernelSupportError,
   LoadError,
+  NetnsGoneError,
   NotFoundError,
   PermissionError,
   ValidationError,

@@ -148,7 +148,7 @@ export interface NativeLegacyTableOptions {
 export interface NativeErrorShape extends Error {
   /** Positive errno. */
   errno: number;
-  /** What failed: 'iptc_init', 'iptc_commit', 'xtables lock', 'setns', 'chain', ... */
+  /** What failed: 'iptc_init', 'iptc_commit', 'xtables lock', 'setns', 'netns gone', 'chain', ... */
   op: string;
   /** Extra facts: the chain or path concerned, libiptc's own text. */
   detail: string;
@@ -168,6 +168,8 @@ export interface NativeLegacyTable {
   check(chain: string, rule: NativeRule): Promise<number>;
   /** Close the namespace fd. Idempotent; later calls reject with op 'closed'. */
   close(): void;
+  /** Whether the netns path now names another namespace or nothing (false without a netns). */
+  netnsChanged(): Promise<boolean>;
 }
 
 /** What each backend holds for one table in one namespace (native/core/backend_probe). */
@@ -313,6 +315,8 @@ export interface NativeConntrack {
   delete(filter: NativeCtFilter): Promise<{ matched: number; deleted: number; vanished: number; kernelSide: boolean }>;
   /** Idempotent; later calls reject with op 'closed'. */
   close(): void;
+  /** Whether the netns path now names another namespace or nothing (false without a netns). */
+  netnsChanged(): Promise<boolean>;
 }
 
 export interface NativeConntrackList {

@@ -17,6 +17,24 @@ namespace {
 // Events applied per lock hold: Counts() on the JS thread never waits long behind a flood.
 constexpr size_t kEventsPerLock = 256;
 
+// A namespace whose name was deleted (or given to a new namespace) sends no event: the thread
+// looks at the path this often (one stat) and ends the watch with "netns gone".
+constexpr auto kNetnsCheckEvery = std::chrono::seconds(1);
+
+// How long poll() may wait before the next look at the netns path is `due` (-1, forever, in
+// the caller's own namespace); looks first when it is due. An error when the path no longer
+// names the watch's namespace.
+Result<int> LookAtNetns(const std::shared_ptr<NetnsFd>& netns, std::chrono::steady_clock::time_point& due) {
+  if (!netns) return -1;
+  auto now = std::chrono::steady_clock::now();
+  if (now >= due) {
+    auto named = CheckNetnsPath(netns);
+    if (!named.ok()) return named.error();
+    due = now + kNetnsCheckEvery;
+  }
+  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(due - now).count());
+}
+
 void Signal(int fd) {
   uint64_t one = 1;
   // An eventfd write only fails when the counter would overflow, i.e. it is already signalled.
@@ -57,6 +75,7 @@ void Watcher::Stop() {
   events_.reset();
   dumps_.reset();
   sysctl_.reset();
+  netns_.reset();
   std::lock_guard<std::mutex> lock(fd_mu_);
   for (int* fd : {&stop_fd_, &wake_fd_}) {
     if (*fd >= 0) close(*fd);
@@ -85,15 +104,15 @@ WatcherStats Watcher::Stats() const {
 Result<Unit> Watcher::Open() {
   auto opened = OpenNetns(options_.netns_path);
   if (!opened.ok()) return opened.error();
-  std::shared_ptr<NetnsFd> netns = opened.take();
+  netns_ = opened.take();
   // Subscribe before the dump: an event that races the dump is then queued, not lost.
-  auto events = EventSocket::Open(netns, options_.updates, options_.receive_buffer);
+  auto events = EventSocket::Open(netns_, options_.updates, options_.receive_buffer);
   if (!events.ok()) return events.error();
   events_ = std::move(events.value());
-  auto dumps = CtSocket::Open(netns);
+  auto dumps = CtSocket::Open(netns_);
   if (!dumps.ok()) return dumps.error();
   dumps_ = std::move(dumps.value());
-  auto sysctl = EventsSysctl::Open(netns);
+  auto sysctl = EventsSysctl::Open(netns_);
   if (!sysctl.ok()) return sysctl.error();
   sysctl_ = std::move(sysctl.value());
   std::lock_guard<std::mutex> lock(mu_);
@@ -201,9 +220,14 @@ void Watcher::Run() {
   const auto interval = std::chrono::milliseconds(options_.reconcile_ms);
   auto next_check = Clock::now() + interval;
   pollfd fds[3] = {{stop_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {events_->fd(), POLLIN, 0}};
+  auto netns_due = std::chrono::steady_clock::now() + kNetnsCheckEvery;
   for (;;) {
+    auto netns_wait = LookAtNetns(netns_, netns_due);
+    if (!netns_wait.ok()) return end(netns_wait.error());
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_check - Clock::now()).count();
-    if (poll(fds, 3, wait > 0 ? static_cast<int>(wait) : 0) < 0) {
+    if (wait < 0) wait = 0;
+    if (netns_wait.value() >= 0 && netns_wait.value() < wait) wait = netns_wait.value();
+    if (poll(fds, 3, static_cast<int>(wait)) < 0) {
       if (errno == EINTR) continue;
       return end(KernelError{"ct watch", errno, {}});
     }

@@ -26,6 +26,7 @@
 #include "core/ct/event_socket.h"
 #include "core/ct/events_sysctl.h"
 #include "core/ct/watch_state.h"
+#include "core/netns_guard.h"
 #include "core/result.h"
 
 namespace connlimit::core::ct {
@@ -98,6 +99,7 @@ class Watcher {
   std::unique_ptr<EventSocket> events_;
   std::unique_ptr<CtSocket> dumps_;
   std::unique_ptr<EventsSysctl> sysctl_;
+  std::shared_ptr<NetnsFd> netns_;  // null in the caller's own namespace; see Run()
   std::mutex fd_mu_;  // Acknowledge() (JS thread) against Stop() closing wake_fd_
   int stop_fd_ = -1;  // eventfd: Stop() -> thread
   int wake_fd_ = -1;  // eventfd: Acknowledge() -> thread
