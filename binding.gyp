@@ -49,7 +49,8 @@
         "native/core/nft/nftables_encoder.cc",
         "native/core/nft/nftables_table.cc",
         "native/core/nft/requests.cc",
-        "native/core/nft/rule_codec.cc"
+        "native/core/nft/rule_codec.cc",
+        "native/core/nft/socket_reads.cc"
       ],
       "include_dirs": ["native"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -20,6 +20,7 @@
 #include "core/nft/chain_codec.h"
 #include "core/nft/nl_socket.h"
 #include "core/nft/requests.h"
+#include "core/nft/socket_reads.h"
 #include "core/nft/rule_codec.h"
 #include "core/xt/same_rule.h"
 

@@ -20,6 +20,7 @@
 #include "core/nft/nftables_codec.h"
 #include "core/nft/nl_socket.h"
 #include "core/nft/requests.h"
+#include "core/nft/socket_reads.h"
 #include "core/xt/same_rule.h"
 
 namespace connlimit::core::nft {

@@ -21,6 +21,7 @@
 
 #include "core/nft/expr_reader.h"
 #include "core/nft/expr_writer.h"
+#include "core/nft/nfproto.h"
 #include "core/xt/extension.h"
 
 namespace connlimit::core::nft {
@@ -386,8 +387,6 @@ class RuleReader : public ExprWalker {
 };
 
 }  // namespace
-
-uint8_t NfProto(Family family) { return family == Family::kIpv4 ? NFPROTO_IPV4 : NFPROTO_IPV6; }
 
 Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string& table, const std::string& chain,
                                                const RuleSpec& rule, const RulePlacement& where, uint32_t seq) {
