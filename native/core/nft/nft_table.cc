@@ -20,8 +20,8 @@
 #include "core/nft/chain_codec.h"
 #include "core/nft/nl_socket.h"
 #include "core/nft/requests.h"
-#include "core/nft/socket_reads.h"
 #include "core/nft/rule_codec.h"
+#include "core/nft/socket_reads.h"
 #include "core/xt/same_rule.h"
 
 // Dump-and-reset of rule counters (kernel 6.3+, include/uapi/linux/netfilter/nf_tables.h);
