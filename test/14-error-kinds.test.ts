@@ -25,6 +25,7 @@ import {
   type NativeErrorContext,
 } from '../src/errors';
 import type { NativeErrorKind, NativeErrorShape } from '../src/native-types';
+import { readCtFixture } from './helpers/ct-fixtures';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -180,6 +181,8 @@ function check(e: Error, row: Row, what: string): void {
   if (row.message) assert.match(e.message, row.message, what);
 }
 
+const pick = (e: NativeErrorShape) => ({ kind: e.kind, errno: e.errno });
+
 const rows = (Object.entries(ROWS) as [NativeErrorKind, Row[]][]).flatMap(([kind, list]) => list.map((row) => ({ kind, row })));
 
 // ---------------------------------------------------------------------------------------------
@@ -229,6 +232,28 @@ test('a kind this table does not know says what its errno says', () => {
   assert.instance(fromNative(raw), ExistsError);
   const proto = Object.assign(native('none', 'EPERM', 'chain', 'X'), { kind: 'toString' });
   assert.instance(fromNative(proto), PermissionError);
+});
+
+test('from bytes: the answer of ctnetlink is kind conntrack, unreadable bytes are malformed (what ct_socket decides on)', () => {
+  const decode = (buf: Buffer): NativeErrorShape => {
+    let thrown: unknown;
+    try {
+      binding().Conntrack._decode(buf);
+    } catch (e) {
+      thrown = e;
+    }
+    assert.instance(thrown, Error, 'should throw');
+    return thrown as NativeErrorShape;
+  };
+  const answer = Buffer.from(readCtFixture('error-enoent').recvs[0]!);
+  assert.equal(pick(decode(answer)), { kind: 'conntrack', errno: errnoOf('ENOENT') });
+  // What a kernel that doesn't know a filter flag answers (nlmsgerr.error, after the 16-byte header).
+  answer.writeInt32LE(-errnoOf('EOPNOTSUPP'), 16);
+  const refused = decode(answer);
+  assert.equal(pick(refused), { kind: 'conntrack', errno: errnoOf('EOPNOTSUPP') });
+  check(fromNative(refused), ROWS.conntrack[0]!, 'EOPNOTSUPP from bytes');
+  const cut = readCtFixture('dump-mixed').recvs[0]!.subarray(0, 10);
+  assert.equal(pick(decode(cut)), { kind: 'malformed', errno: errnoOf('EBADMSG') });
 });
 
 test('anything else passes through', () => {
