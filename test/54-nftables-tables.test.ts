@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { Firewall } from '../src/index';
 import { rejects } from './helpers/assert';
 import { execResult, withNetns, type Netns } from './helpers/netns';
+import { prioritiesIn } from './helpers/nft-priority';
 
 const nftList = async (ns: Netns, ...what: string[]) => (await ns.run('nft', ['list', ...what])).stdout;
 const rule = (port: number, tag = 'r') => `-p tcp --dport ${port} -m connlimit --connlimit-above 3 -m comment --comment ${tag} -j DROP`;
@@ -20,16 +21,6 @@ interface TableView {
   priorities: number[];
 }
 
-/** A priority as nft prints it: a number, or within 10 of a named one ('filter + 3', 'security - 1'). */
-function priorityOf(text: string): number {
-  if (/^-?\d+$/.test(text)) return Number(text);
-  const named: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
-  const m = /^(\w+)(?: ([+-]) (\d+))?$/.exec(text);
-  const base = m ? named[m[1] as string] : undefined;
-  if (m === null || base === undefined) throw new Error(`unexpected priority '${text}'`);
-  return base + (m[2] === '-' ? -1 : 1) * Number(m[3] ?? 0);
-}
-
 /** Every table of the family as `nft list table` prints it: its rule count and its base chains' priorities. */
 async function tables(ns: Netns, family: 'ip' | 'ip6' = 'ip'): Promise<TableView[]> {
   const names = (await nftList(ns, 'tables', family)).split('\n').filter(Boolean).map((l) => l.split(' ')[2] as string);
@@ -37,7 +28,7 @@ async function tables(ns: Netns, family: 'ip' | 'ip6' = 'ip'): Promise<TableView
   for (const name of names) {
     const text = await nftList(ns, 'table', family, name);
     const rules = text.split('\n').filter((l) => /^\t\t\S/.test(l) && !/^\t\t(type|policy) /.test(l) && !/^\t\t(size|flags) /.test(l));
-    const priorities = [...text.matchAll(/ priority ([^;]+);/g)].map((m) => priorityOf(m[1] as string));
+    const priorities = prioritiesIn(text);
     out.push({ name, rules: rules.length, priorities });
   }
   return out;
