@@ -374,7 +374,11 @@ export class Firewall {
     return index >= 0;
   }
 
-  /** Delete every rule of a chain, or of every chain. */
+  /**
+   * Delete every rule of a chain, or of every chain. On backend 'nftables' a table this leaves
+   * without rules is deleted in the same batch, and with no chain none of ours is left (only one
+   * holding a chain someone else added); see {@link Firewall.destroy}.
+   */
   flush(chain?: string): Promise<void> {
     return this.one((tx) => tx.flush(chain));
   }
