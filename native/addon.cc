@@ -11,6 +11,7 @@
 #include "core/nft/chain_codec.h"
 #include "core/nft/nftables_codec.h"
 #include "core/nft/rule_codec.h"
+#include "core/xt/same_rule.h"
 #include "js/conntrack.h"
 #include "js/convert.h"
 #include "js/ct_watch.h"
@@ -80,7 +81,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
   // Test only: the comparison delete/check/ensure use.
   Napi::Value SameLegacyRule(const Napi::CallbackInfo& info) {
     auto family = FamilyFromJs(info[0]);
-    bool same = core::legacy::SameRule(family, RuleFromJs(info[1], family), RuleFromJs(info[2], family));
+    bool same = core::xt::SameRule(family, RuleFromJs(info[1], family), RuleFromJs(info[2], family));
     return Napi::Boolean::New(info.Env(), same);
   }
 

@@ -30,6 +30,15 @@ export interface WatchOptions extends ConntrackFilter {
   updates?: boolean;
   /** Socket receive buffer in bytes (default 32 MiB; the kernel doubles it). A burst that overflows it is an overrun. */
   receiveBuffer?: number;
+  /**
+   * How often, in milliseconds, the watch checks whether events can be trusted and, when not,
+   * corrects its counts from a dump (default 1000; 100 to 3600000). Events miss two kinds of
+   * flow: at the kernel's default `nf_conntrack_events=2`, flows opened before the watch began
+   * never report their end; at `nf_conntrack_events=0` no flow reports anything. The watch
+   * dumps while it holds any flow of the first kind, and always at 0 ({@link WatchStats.mode}
+   * 'poll'), so every count converges to the kernel's within this interval plus one dump.
+   */
+  reconcileMs?: number;
 }
 
 /** One key whose count changed, coalesced over everything since the previous batch. */
@@ -85,11 +94,27 @@ export interface WatchStats {
   discarded: number;
   /** Bytes of receive buffer the kernel granted. */
   receiveBuffer: number;
+  /** Periodic dumps taken to correct what events missed, and the entries and netlink bytes they carried. */
+  reconciles: number;
+  reconcileEntries: number;
+  reconcileBytes: number;
+  /**
+   * Counted flows known only from a dump, whose end the kernel may never report: the watch
+   * dumps every `reconcileMs` while this is above 0. It falls as those flows close.
+   */
+  unconfirmed: number;
+  /**
+   * 'events': the kernel reports flows as they open and close (`nf_conntrack_events` 1 or 2).
+   * 'poll': it reports nothing (`nf_conntrack_events=0`), so the counts come from a dump every
+   * `reconcileMs`, and changes arrive at that pace. Read again at every check.
+   */
+  mode: 'events' | 'poll';
 }
 
-const WATCH_KEYS = ['key', 'mask', 'mask6', 'threshold', 'updates', 'receiveBuffer'];
+const WATCH_KEYS = ['key', 'mask', 'mask6', 'threshold', 'updates', 'receiveBuffer', 'reconcileMs'];
 const FILTER_KEYS = ['family', 'protocol', 'source', 'destination', 'sport', 'dport', 'state', 'mark', 'zone', 'status'];
 const DEFAULT_RECEIVE_BUFFER = 32 << 20;
+const DEFAULT_RECONCILE_MS = 1000;
 const MAX_CROSSINGS = 4096;
 /** Tests only, never enumerated: `{ [TEST_STALL]: ms }` makes the event thread lag on purpose. */
 export const TEST_STALL = Symbol.for('connlimit.test.stallMs');
@@ -101,7 +126,7 @@ export const TEST_STALL = Symbol.for('connlimit.test.stallMs');
 export function normalizeWatchOptions(netnsPath: string | null, options: WatchOptions): NativeWatchOptions {
   const raw = options;
   options = ownObject(options, 'options');
-  const { key = 'source', mask, mask6, threshold, updates, receiveBuffer, ...filter } = options;
+  const { key = 'source', mask, mask6, threshold, updates, receiveBuffer, reconcileMs, ...filter } = options;
   for (const k of Object.keys(filter)) if (!FILTER_KEYS.includes(k)) invalid(k, `unknown watch option (known: ${[...FILTER_KEYS, ...WATCH_KEYS].join(', ')})`);
   if (key !== 'source' && key !== 'destination') invalid('key', `must be 'source' or 'destination', got ${describe(key)}`);
   const nf = toNativeFilter(filter);
@@ -109,20 +134,22 @@ export function normalizeWatchOptions(netnsPath: string | null, options: WatchOp
   const mask4 = v6only ? 32 : prefixOption(mask, 'mask', 32, 32);
   const prefix6 = prefixOption(mask6 ?? (v6only ? mask : undefined), mask6 === undefined && v6only ? 'mask' : 'mask6', 128, 128);
   const followUpdates = updates ?? (filter.state !== undefined || filter.mark !== undefined || filter.status !== undefined);
-  return { netns: netnsPath, filter: nf, key, mask4, mask6: prefix6, updates: followUpdates, ...deliveryOptions({ threshold, updates, receiveBuffer }, raw) };
+  return { netns: netnsPath, filter: nf, key, mask4, mask6: prefix6, updates: followUpdates, ...deliveryOptions({ threshold, updates, receiveBuffer, reconcileMs }, raw) };
 }
 
 /** The options a rule watch shares with a filter watch. @internal */
 export function deliveryOptions(
-  o: { threshold?: number | undefined; updates?: boolean | undefined; receiveBuffer?: number | undefined },
+  o: { threshold?: number | undefined; updates?: boolean | undefined; receiveBuffer?: number | undefined; reconcileMs?: number | undefined },
   raw: object,
-): { threshold: number; receiveBuffer: number; testStallMs?: number } {
+): { threshold: number; receiveBuffer: number; reconcileMs: number; testStallMs?: number } {
   if (o.threshold !== undefined && (!Number.isInteger(o.threshold) || o.threshold < 1 || o.threshold > 2 ** 32)) {
     invalid('threshold', `must be a positive integer, got ${describe(o.threshold)}`);
   }
   if (o.updates !== undefined && typeof o.updates !== 'boolean') invalid('updates', `must be a boolean, got ${describe(o.updates)}`);
   const buffer = o.receiveBuffer ?? DEFAULT_RECEIVE_BUFFER;
   if (!Number.isInteger(buffer) || buffer < 4096 || buffer > 1 << 30) invalid('receiveBuffer', `must be a whole number of bytes 4096-1073741824, got ${describe(buffer)}`);
+  const reconcileMs = o.reconcileMs ?? DEFAULT_RECONCILE_MS;
+  if (!Number.isInteger(reconcileMs) || reconcileMs < 100 || reconcileMs > 3_600_000) invalid('reconcileMs', `must be a whole number of milliseconds 100-3600000, got ${describe(reconcileMs)}`);
   // Read from the caller's object (the private copy keeps string keys only); a trap that throws
   // here is a caller that is not a test.
   let stall: unknown;
@@ -131,7 +158,7 @@ export function deliveryOptions(
   } catch {
     stall = undefined;
   }
-  return { threshold: o.threshold ?? 0, receiveBuffer: buffer, ...(typeof stall === 'number' ? { testStallMs: stall } : {}) };
+  return { threshold: o.threshold ?? 0, receiveBuffer: buffer, reconcileMs, ...(typeof stall === 'number' ? { testStallMs: stall } : {}) };
 }
 
 /** Merges a batch into one the iterator has not handed out yet: memory stays bounded by keys. */

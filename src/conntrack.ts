@@ -17,6 +17,7 @@ import { snapshot } from './rule/snapshot';
 import { describe } from './rule/validate';
 import { ConntrackWatch, deliveryOptions, normalizeWatchOptions, type WatchOptions } from './conntrack-watch';
 import { resolveNetns } from './netns';
+import { quote } from './echo';
 
 const debug = debuglog('connlimit');
 
@@ -216,10 +217,10 @@ export function toNativeFilter(filter: ConntrackFilter, allowed: readonly string
     }
     const prefix = maskToPrefix(parsed.mask);
     if (prefix < 0) {
-      bad(field, `'${value}': the mask is not a prefix (its ones are not contiguous)`);
+      bad(field, `${quote(value)}: the mask is not a prefix (its ones are not contiguous)`);
       continue;
     }
-    if (family !== undefined && family !== inferred) bad(field, `'${value}' is not an ${family} address`);
+    if (family !== undefined && family !== inferred) bad(field, `${quote(value)} is not an ${family} address`);
     family = inferred;
     out[field === 'source' ? 'src' : 'dst'] = { addr: parsed.addr, prefix, invert: not };
   }
@@ -336,7 +337,7 @@ export class Conntrack {
   /**
    * Open the table: enters the namespace off the main thread, creates a ctnetlink socket there
    * and checks that the kernel answers.
-   * @throws {ERR_CONNLIMIT_INVALID} bad options
+   * @throws {ERR_CONNLIMIT_INVALID} bad options, a netns path that is not a network namespace
    * @throws {ERR_CONNLIMIT_PERMISSION} no CAP_NET_ADMIN in the namespace
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such namespace
    * @throws {ERR_CONNLIMIT_UNSUPPORTED} ctnetlink is missing (`modprobe nf_conntrack_netlink`)
@@ -376,6 +377,8 @@ export class Conntrack {
    */
   list(filter: ConntrackFilter = {}, options: ListOptions = {}): AsyncIterableIterator<ConntrackEntry> {
     const nf = toNativeFilter(filter);
+    options = ownObject(options, 'options');
+    for (const k of Object.keys(options)) if (k !== 'batchSize') invalid(k, 'unknown option (known: batchSize)');
     const batchSize = options.batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1_000_000) invalid('batchSize', 'must be an integer 1-1000000');
     this.assertOpen();
@@ -474,6 +477,16 @@ export class Conntrack {
     return r.deleted;
   }
 
+  /**
+   * Whether the namespace this handle opened is no longer the one its `netns` names (deleted,
+   * or the name given to a new namespace): then every call rejects with
+   * ERR_CONNLIMIT_NETNS_GONE and watches end with that 'error'. As Firewall.netnsChanged().
+   * @throws {ERR_CONNLIMIT_CLOSED} after close()
+   */
+  netnsChanged(): Promise<boolean> {
+    return this.call(() => this.native.netnsChanged());
+  }
+
   /** Release the socket. Idempotent; later calls fail with ERR_CONNLIMIT_CLOSED. Calls in flight finish. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -507,16 +520,17 @@ export class Conntrack {
    */
   watchFor(
     rule: string | RuleSpec | ListedRule,
-    options: { family?: Family; threshold?: number; receiveBuffer?: number } = {},
+    options: { family?: Family; threshold?: number; receiveBuffer?: number; reconcileMs?: number } = {},
   ): ConntrackWatch {
     this.assertOpen();
     const raw = options;
     options = ownObject(options, 'options');
-    for (const k of Object.keys(options)) if (!['family', 'threshold', 'receiveBuffer'].includes(k)) invalid(k, 'unknown option (known: family, threshold, receiveBuffer)');
+    const known = ['family', 'threshold', 'receiveBuffer', 'reconcileMs'];
+    for (const k of Object.keys(options)) if (!known.includes(k)) invalid(k, `unknown option (known: ${known.join(', ')})`);
     const family = options.family ?? 'ipv4';
     const input = ruleInput(rule);
     const { filter, key, prefix, limit } = ruleFilter(toNativeRule(input, family), family);
-    const delivery = deliveryOptions({ threshold: options.threshold ?? (limit > 0 ? limit : undefined), receiveBuffer: options.receiveBuffer }, raw);
+    const delivery = deliveryOptions({ threshold: options.threshold ?? (limit > 0 ? limit : undefined), receiveBuffer: options.receiveBuffer, reconcileMs: options.reconcileMs }, raw);
     return new ConntrackWatch(
       this.netns,
       { netns: this.netns, filter, key, mask4: family === 'ipv4' ? prefix : 32, mask6: family === 'ipv6' ? prefix : 128, updates: true, ...delivery },

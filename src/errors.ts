@@ -6,6 +6,7 @@
  * `isConnlimitError` work across copies).
  */
 import { getSystemErrorName } from 'node:util';
+import { echo } from './echo';
 import type { NativeErrorShape } from './native-types';
 
 const BRAND = Symbol.for('connlimit.error');
@@ -21,6 +22,7 @@ export type ConnlimitErrorCode =
   | 'ERR_CONNLIMIT_CLOSED'
   | 'ERR_CONNLIMIT_LOAD'
   | 'ERR_CONNLIMIT_BACKEND_CONFLICT'
+  | 'ERR_CONNLIMIT_NETNS_GONE'
   | 'ERR_CONNLIMIT_KERNEL';
 
 export interface ConnlimitErrorOptions {
@@ -77,7 +79,8 @@ export class ValidationError extends ConnlimitError {
   constructor(issues: ValidationIssue[]) {
     const first = issues[0] ?? { path: '(unknown)', message: 'invalid input' };
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-    super('ERR_CONNLIMIT_INVALID', `${first.path}: ${first.message}${more}`);
+    // A path may hold a caller's key (`unknown option`): cut short like any quoted input.
+    super('ERR_CONNLIMIT_INVALID', `${echo(first.path)}: ${first.message}${more}`);
     this.path = first.path;
     if (first.token !== undefined) this.token = first.token;
     this.issues = issues;
@@ -119,6 +122,16 @@ export class BackendConflictError extends ConnlimitError {
   declare readonly code: 'ERR_CONNLIMIT_BACKEND_CONFLICT';
 }
 
+/**
+ * The netns path a handle opened no longer names its namespace: `ip netns del` removed it, or
+ * it names a newer namespace now (deleted and added again). A handle stays bound to the
+ * namespace it opened; it refuses every call then, so nothing lands in an orphaned namespace
+ * or is reported as done in the new one. Open a new handle.
+ */
+export class NetnsGoneError extends ConnlimitError {
+  declare readonly code: 'ERR_CONNLIMIT_NETNS_GONE';
+}
+
 /** Throw a ValidationError for one problem. */
 export function invalid(path: string, message: string, token?: { token: string; index: number }): never {
   const issue: ValidationIssue = { path, message };
@@ -142,8 +155,11 @@ function isNativeError(e: unknown): e is NativeErrorShape {
   return e instanceof Error && typeof (e as NativeErrorShape).errno === 'number' && typeof (e as NativeErrorShape).op === 'string';
 }
 
-/** Errnos nf_tables returns that libuv has no name for (uapi asm-generic/errno.h). */
-const KERNEL_ERRNO_NAMES: Record<number, string> = { 85: 'ERESTART' };
+/**
+ * Errnos libuv has no name for (uapi asm-generic/errno.h): ERESTART from nf_tables, ESTALE
+ * from the netns check (the path names another namespace now).
+ */
+const KERNEL_ERRNO_NAMES: Record<number, string> = { 85: 'ERESTART', 116: 'ESTALE' };
 
 function errnoName(errno: number): string {
   const kernel = KERNEL_ERRNO_NAMES[errno];
@@ -180,6 +196,23 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
   const table = ctx.table ? `${ctx.family === 'ipv6' ? 'ip6' : 'ip'}tables table '${ctx.table}'` : 'table';
 
   if (e.op === 'closed') return new ClosedError(ctx.table ? `the firewall handle for ${table}` : 'the handle');
+  // The native side found a path that can never work, before any kernel call (and without
+  // opening it: a FIFO's open would wait forever).
+  if (e.op === 'netns type') {
+    return new ValidationError([{ path: 'netns', message: `${e.detail} (a name under /run/netns, as 'ip netns add' makes, or /proc/PID/ns/net)` }]);
+  }
+  if (e.op === 'xtables lock type') {
+    return new ValidationError([
+      { path: 'lockPath', message: `${e.detail}: the xtables lock (lockPath or $XTABLES_LOCKFILE) must be a regular file, as iptables' /run/xtables.lock` },
+    ]);
+  }
+  if (e.op === 'netns gone') {
+    const what = name === 'ENOENT' ? `network namespace ${e.detail} was deleted` : `${e.detail} names another network namespace now (deleted and created again)`;
+    return new NetnsGoneError('ERR_CONNLIMIT_NETNS_GONE', `${what}; this handle stays bound to the namespace it opened`, {
+      ...base,
+      hint: 'nothing was sent to the kernel; open a new handle or watch for the namespace the name names now',
+    });
+  }
   if (e.op === 'xtables lock' && name !== 'EWOULDBLOCK' && name !== 'EAGAIN') {
     // Opening the lock file failed: a configuration problem, not a missing capability.
     const Cls = name === 'EPERM' || name === 'EACCES' ? PermissionError : KernelError;

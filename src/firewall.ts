@@ -15,10 +15,13 @@ import { snapshot } from './rule/snapshot';
 import { renderRule } from './rule/render';
 import { ruleExtensions, toRuleSpec } from './rule/to-spec';
 import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
-import { validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
-import { checkNftablesChain, checkNftablesRule, refuseInNftables } from './rule/nftables-form';
+import { describe, validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
+import { checkNftablesRule, refuseInNftables } from './rule/nftables-form';
+import { BUILTIN_CHAINS, TableShape } from './table-shape';
 import { drained, serialize } from './serial-queue';
-import { resolveNetns } from './netns';
+import { MAX_PATH_BYTES, resolveNetns } from './netns';
+import { quote } from './echo';
+import { checkLockFile } from './lock-file';
 
 /**
  * `'legacy'`: x_tables through libiptc (iptables-legacy). `'nft'`: nf_tables as iptables-nft
@@ -53,14 +56,6 @@ export interface FirewallOptions {
   lockPath?: string;
 }
 
-const BUILTIN_CHAINS: Record<TableName, readonly string[]> = {
-  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
-  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
-  raw: ['PREROUTING', 'OUTPUT'],
-  security: ['INPUT', 'FORWARD', 'OUTPUT'],
-  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
-};
-
 /** The normalized form a listing produced, so a listed rule passed back is compared exactly as read. */
 const listedNative = new WeakMap<ListedRule, NativeRule>();
 
@@ -73,6 +68,11 @@ function isThenable(x: unknown): x is PromiseLike<unknown> {
 }
 
 
+/** The function of transaction()/validate(): called with the Transaction that collects the changes. */
+function checkBuild(build: unknown): void {
+  if (typeof build !== 'function') invalid('build', `expected a function (tx) => { ... } that collects the changes, got ${describe(build)}`);
+}
+
 type CheckedOptions = Required<Omit<FirewallOptions, 'netns' | 'backend'>> & { backend: Backend | 'auto'; netnsPath: string | null };
 
 function checkOptions(o: FirewallOptions): CheckedOptions {
@@ -84,12 +84,12 @@ function checkOptions(o: FirewallOptions): CheckedOptions {
   if (family !== 'ipv4' && family !== 'ipv6') invalid('family', "must be 'ipv4' or 'ipv6'");
   const backend = o.backend ?? 'auto';
   if (backend !== 'legacy' && backend !== 'nft' && backend !== 'nftables' && backend !== 'auto') {
-    invalid('backend', `'${String(backend)}' is not a backend; use 'legacy' (x_tables through libiptc), 'nft' (nf_tables as iptables-nft), 'nftables' (the native nftables form) or 'auto'`);
+    invalid('backend', `${quote(String(backend))} is not a backend; use 'legacy' (x_tables through libiptc), 'nft' (nf_tables as iptables-nft), 'nftables' (the native nftables form) or 'auto'`);
   }
   const table = o.table ?? 'filter';
   if (!Object.hasOwn(BUILTIN_CHAINS, table)) invalid('table', `must be one of ${Object.keys(BUILTIN_CHAINS).join(', ')}`);
   if (backend === 'nftables' && table !== 'filter') {
-    invalid('table', `the native nftables form (backend 'nftables') filters in a table of its own and takes table 'filter' only, not '${table}'`);
+    invalid('table', `the native nftables form (backend 'nftables') filters in a table of its own and takes table 'filter' only, not ${quote(table)}`);
   }
   const lockTimeoutMs = o.lockTimeoutMs ?? 5000;
   if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 0 || lockTimeoutMs > 600_000) {
@@ -97,6 +97,7 @@ function checkOptions(o: FirewallOptions): CheckedOptions {
   }
   const lockPath = o.lockPath ?? (process.env.XTABLES_LOCKFILE || '/run/xtables.lock');
   if (typeof lockPath !== 'string' || lockPath.length === 0 || lockPath.includes('\0')) invalid('lockPath', 'must be a file path');
+  if (Buffer.byteLength(lockPath, 'utf8') > MAX_PATH_BYTES) invalid('lockPath', `a path of ${Buffer.byteLength(lockPath, 'utf8')} bytes: longer than PATH_MAX`);
   return { family, backend, table, lockTimeoutMs, lockPath, netnsPath: resolveNetns(o.netns) };
 }
 
@@ -117,31 +118,31 @@ export class Transaction {
   readonly extensions = new Set<string>();
 
   /** @internal */
-  constructor(private readonly fw: Firewall) {}
+  constructor(private readonly shape: TableShape) {}
 
   /** Append a rule to the end of a chain (`iptables -A`). */
   append(chain: string, rule: RuleInput): this {
-    this.steps.push({ op: 'append', chain: this.fw.chain(chain), rule });
+    this.steps.push({ op: 'append', chain: this.shape.chain(chain), rule });
     return this;
   }
 
   /** Insert at a 1-based position (`iptables -I CHAIN N`); default 1. */
   insert(chain: string, position: number, rule: RuleInput): this {
     const index = validatePosition(position, 'position') - 1;
-    this.steps.push({ op: 'insert', chain: this.fw.chain(chain), index, rule });
+    this.steps.push({ op: 'insert', chain: this.shape.chain(chain), index, rule });
     return this;
   }
 
   /** Replace the rule at a 1-based position (`iptables -R`). */
   replace(chain: string, position: number, rule: RuleInput): this {
     const index = validatePosition(position, 'position') - 1;
-    this.steps.push({ op: 'replace', chain: this.fw.chain(chain), index, rule });
+    this.steps.push({ op: 'replace', chain: this.shape.chain(chain), index, rule });
     return this;
   }
 
   /** Delete the first rule equal in meaning to `rule`, or the rule at a 1-based position (`iptables -D`). */
   delete(chain: string, rule: RuleInput | number): this {
-    const c = this.fw.chain(chain);
+    const c = this.shape.chain(chain);
     if (typeof rule === 'number') this.steps.push({ op: 'deleteAt', chain: c, index: validatePosition(rule, 'position') - 1 });
     else this.steps.push({ op: 'delete', chain: c, rule });
     return this;
@@ -149,45 +150,55 @@ export class Transaction {
 
   /** Append unless a rule equal in meaning is already in the chain. */
   ensure(chain: string, rule: RuleInput): this {
-    this.steps.push({ op: 'ensure', chain: this.fw.chain(chain), rule });
+    this.steps.push({ op: 'ensure', chain: this.shape.chain(chain), rule });
     return this;
   }
 
-  /** Delete every rule of a chain, or of every chain (`iptables -F`). */
-  flush(chain?: string): this {
-    this.steps.push({ op: 'flush', chain: chain === undefined ? null : this.fw.chain(chain) });
+  /**
+   * Delete every rule of a chain (`iptables -F CHAIN`), or, called with no argument at all, of
+   * every chain (`iptables -F`). An explicit undefined or null is refused, not taken as "all".
+   */
+  flush(): this;
+  flush(chain: string): this;
+  flush(...args: [] | [chain: string]): this {
+    this.steps.push({ op: 'flush', chain: this.shape.chainOrAll(args, 'flush') });
     return this;
   }
 
-  /** Zero the packet and byte counters of a chain, or of every chain (`iptables -Z`). */
-  zero(chain?: string): this {
-    if (this.fw.backend === 'nftables') refuseInNftables('zeroing counters');
-    this.steps.push({ op: 'zero', chain: chain === undefined ? null : this.fw.chain(chain) });
+  /**
+   * Zero the packet and byte counters of a chain (`iptables -Z CHAIN`), or, called with no
+   * argument at all, of every chain. An explicit undefined or null is refused.
+   */
+  zero(): this;
+  zero(chain: string): this;
+  zero(...args: [] | [chain: string]): this {
+    if (this.shape.backend === 'nftables') refuseInNftables('zeroing counters');
+    this.steps.push({ op: 'zero', chain: this.shape.chainOrAll(args, 'zero') });
     return this;
   }
 
   /** Create a user chain (`iptables -N`). */
   createChain(chain: string): this {
-    this.steps.push({ op: 'createChain', chain: this.fw.userChain(chain) });
+    this.steps.push({ op: 'createChain', chain: this.shape.userChain(chain) });
     return this;
   }
 
   /** Delete an empty, unreferenced user chain (`iptables -X CHAIN`). */
   deleteChain(chain: string): this {
-    this.steps.push({ op: 'deleteChain', chain: this.fw.userChain(chain) });
+    this.steps.push({ op: 'deleteChain', chain: this.shape.userChain(chain) });
     return this;
   }
 
   /** Rename a user chain (`iptables -E`). */
   renameChain(chain: string, to: string): this {
-    this.steps.push({ op: 'renameChain', chain: this.fw.userChain(chain), to: this.fw.userChain(to, 'to') });
+    this.steps.push({ op: 'renameChain', chain: this.shape.userChain(chain), to: this.shape.userChain(to, 'to') });
     return this;
   }
 
   /** Set a built-in chain's policy (`iptables -P`). */
   setPolicy(chain: string, policy: Policy): this {
-    if (this.fw.backend === 'nftables') refuseInNftables('a chain policy');
-    if (!this.fw.builtinChains.includes(chain)) invalid('chain', `policies belong to built-in chains (${this.fw.builtinChains.join(', ')})`);
+    if (this.shape.backend === 'nftables') refuseInNftables('a chain policy');
+    if (!this.shape.builtinChains.includes(chain)) invalid('chain', `policies belong to built-in chains (${this.shape.builtinChains.join(', ')})`);
     if (policy !== 'ACCEPT' && policy !== 'DROP') invalid('policy', "must be 'ACCEPT' or 'DROP'");
     this.steps.push({ op: 'setPolicy', chain, policy });
     return this;
@@ -209,12 +220,12 @@ export class Transaction {
   }
 
   private rule(chain: string, input: RuleInput): NativeRule {
-    const native = isListedRule(input) ? (listedNative.get(input) as NativeRule) : toNativeRule(input as Exclude<RuleInput, ListedRule>, this.fw.family);
+    const native = isListedRule(input) ? (listedNative.get(input) as NativeRule) : toNativeRule(input as Exclude<RuleInput, ListedRule>, this.shape.family);
     validateRuleForChain(native, chain);
-    if (this.fw.backend === 'nftables') checkNftablesRule(native, chain);
+    if (this.shape.backend === 'nftables') checkNftablesRule(native, chain);
     // ipt_REJECT/ip6t_REJECT declare table "filter": the kernel refuses them elsewhere (EINVAL).
-    if (native.target.kind === 'reject' && this.fw.table !== 'filter') {
-      invalid('rule.target', `REJECT is only valid in the filter table, not ${this.fw.table} (the kernel refuses it): use DROP or move the rule`);
+    if (native.target.kind === 'reject' && this.shape.table !== 'filter') {
+      invalid('rule.target', `REJECT is only valid in the filter table, not ${this.shape.table} (the kernel refuses it): use DROP or move the rule`);
     }
     for (const x of ruleExtensions(native)) this.extensions.add(x);
     return native;
@@ -229,6 +240,9 @@ export class Transaction {
  * iptables, Docker, fail2ban). Batch changes with {@link Firewall.transaction}; `ensure()` that
  * finds its rule does not commit.
  *
+ * With `netns`, the handle is bound to the namespace it opened: once the name names another
+ * namespace or none, every call rejects with ERR_CONNLIMIT_NETNS_GONE ({@link Firewall.netnsChanged}).
+ *
  * @example
  * const fw = await Firewall.open({ family: 'ipv4', backend: 'legacy' });
  * await fw.append('INPUT', '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT');
@@ -241,8 +255,7 @@ export class Firewall {
   readonly table: TableName;
   /** The namespace file path, or null for the caller's own namespace. */
   readonly netns: string | null;
-  /** @internal */
-  readonly builtinChains: readonly string[];
+  private readonly shape: TableShape;
   private readonly native: NativeLegacyTable;
   private readonly queueKey: string;
   private closed = false;
@@ -252,7 +265,7 @@ export class Firewall {
     this.backend = o.backend;
     this.table = o.table;
     this.netns = o.netnsPath;
-    this.builtinChains = BUILTIN_CHAINS[o.table];
+    this.shape = new TableShape(o.family, o.backend, o.table);
     this.queueKey = `${o.backend}|${o.netnsPath ?? '-'}|${o.family}|${o.table}`;
     this.native =
       o.backend === 'nft'
@@ -270,7 +283,8 @@ export class Firewall {
 
   /**
    * Open a table. Checks, off the main thread, that the namespace exists and the table can be read.
-   * @throws {ERR_CONNLIMIT_INVALID} bad options
+   * @throws {ERR_CONNLIMIT_INVALID} bad options, a netns path that is not a network namespace,
+   *   a lockPath that is not a regular file
    * @throws {ERR_CONNLIMIT_PERMISSION} no CAP_NET_ADMIN in the namespace
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such namespace
    * @throws {ERR_CONNLIMIT_UNSUPPORTED} the kernel lacks the table
@@ -278,6 +292,7 @@ export class Firewall {
    */
   static async open(options: FirewallOptions = {}): Promise<Firewall> {
     const o = checkOptions(options);
+    await checkLockFile(o.lockPath);
     if (o.backend === 'auto') return Firewall.openAuto(o);
     return Firewall.start({ ...o, backend: o.backend });
   }
@@ -367,7 +382,7 @@ export class Firewall {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} the chain does not exist
    */
   async check(chain: string, rule: RuleInput): Promise<boolean> {
-    const tx = new Transaction(this);
+    const tx = new Transaction(this.shape);
     tx.ensure(chain, rule);
     const op = tx.nativeOp(0) as Extract<NativeOp, { op: 'ensure' }>;
     const index = await this.queued(() => this.native.check(op.chain, op.rule), tx.extensions);
@@ -375,17 +390,26 @@ export class Firewall {
   }
 
   /**
-   * Delete every rule of a chain, or of every chain. On backend 'nftables' a table this leaves
-   * without rules is deleted in the same batch, and with no chain none of ours is left (only one
-   * holding a chain someone else added); see {@link Firewall.destroy}.
+   * Delete every rule of a chain, or, called with no argument at all, of every chain. On backend
+   * 'nftables' a table this leaves without rules is deleted in the same batch, and with no chain
+   * none of ours is left (only one holding a chain someone else added); see {@link Firewall.destroy}.
+   * @throws {ERR_CONNLIMIT_INVALID} an explicit undefined or null (a missing configuration
+   *   value must not empty the table): call `flush()` for every chain
    */
-  flush(chain?: string): Promise<void> {
-    return this.one((tx) => tx.flush(chain));
+  flush(): Promise<void>;
+  flush(chain: string): Promise<void>;
+  flush(...args: [] | [chain: string]): Promise<void> {
+    return this.one((tx) => tx.flush(...(args as [string])));
   }
 
-  /** Zero packet and byte counters of a chain, or of every chain. */
-  zero(chain?: string): Promise<void> {
-    return this.one((tx) => tx.zero(chain));
+  /**
+   * Zero packet and byte counters of a chain, or, called with no argument at all, of every chain.
+   * @throws {ERR_CONNLIMIT_INVALID} an explicit undefined or null: call `zero()` for every chain
+   */
+  zero(): Promise<void>;
+  zero(chain: string): Promise<void>;
+  zero(...args: [] | [chain: string]): Promise<void> {
+    return this.one((tx) => tx.zero(...(args as [string])));
   }
 
   /** Create a user chain. @throws {ERR_CONNLIMIT_EXISTS} it exists */
@@ -423,7 +447,28 @@ export class Firewall {
    * });
    */
   async transaction(build: (tx: Transaction) => void | Promise<void>): Promise<void> {
+    checkBuild(build);
     await this.run(build);
+  }
+
+  /**
+   * Check options and changes exactly as {@link Firewall.open} and {@link Firewall.transaction}
+   * check them, without opening anything: no namespace entered, no table read or created
+   * (opening a legacy table loads it into the namespace). For configuration checks at start-up,
+   * and tools that must refuse bad input before they open anything. What only the kernel knows
+   * (whether a chain exists, a position is in range, the namespace is there) is not checked.
+   * @param build collects changes as for {@link Firewall.transaction}; optional (options only)
+   * @throws {ERR_CONNLIMIT_INVALID} bad options, a bad change (naming the step), a bad rule
+   * @example await Firewall.validate({ backend: 'legacy' }, (tx) => tx.append('INPUT', '-p tcp --syn --dport 22 -j DROP'));
+   */
+  static async validate(options: FirewallOptions = {}, build?: (tx: Transaction) => void | Promise<void>): Promise<void> {
+    const o = checkOptions(options);
+    if (build === undefined) return;
+    checkBuild(build);
+    const tx = new Transaction(new TableShape(o.family, o.backend, o.table));
+    const built = build(tx);
+    if (isThenable(built)) await built;
+    for (let i = 0; i < tx.steps.length; i++) tx.nativeOp(i);
   }
 
   /**
@@ -432,11 +477,11 @@ export class Firewall {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such chain
    */
   async list(chain?: string): Promise<ListedRule[]> {
-    if (chain !== undefined) validateChainName(chain, 'chain');
+    if (chain !== undefined) validateChainName(chain, 'chain'); // list(undefined) lists all: reading is harmless
     const chains = await this.chains();
     if (chain === undefined) return chains.flatMap((c) => c.rules);
     const found = chains.find((c) => c.name === chain);
-    if (!found) throw new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no chain '${chain}' in table ${this.table}`);
+    if (!found) throw new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no chain ${quote(chain)} in table ${this.table}`);
     return found.rules;
   }
 
@@ -476,27 +521,30 @@ export class Firewall {
     return this.queued(() => native.destroy());
   }
 
+  /**
+   * Whether the namespace this handle opened is no longer the one its `netns` name or path
+   * names: true once `ip netns del` removed the name, or a new namespace took it (or the
+   * process of a /proc/PID/ns/net path is gone). The handle stays bound to the namespace it
+   * opened, by inode, and from then on every call rejects with ERR_CONNLIMIT_NETNS_GONE, so
+   * nothing is written into an orphaned namespace; open a new handle to follow the name. False
+   * without `netns`. One stat(2) in the libuv pool, not queued behind the table's calls.
+   * @throws {ERR_CONNLIMIT_CLOSED} after close()
+   */
+  async netnsChanged(): Promise<boolean> {
+    if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
+    try {
+      return await this.native.netnsChanged();
+    } catch (e) {
+      throw fromNative(e, this.context());
+    }
+  }
+
   /** Wait for queued calls, then release the handle. Idempotent; later calls fail with ERR_CONNLIMIT_CLOSED. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await drained(this.queueKey);
     this.native.close();
-  }
-
-  /** @internal A chain name for rule operations. */
-  chain(name: string, field = 'chain'): string {
-    validateChainName(name, field);
-    if (this.backend === 'nftables') checkNftablesChain(name, field);
-    return name;
-  }
-
-  /** @internal A user chain name: not one of the table's built-in chains. */
-  userChain(name: string, field = 'chain'): string {
-    if (this.backend === 'nftables') refuseInNftables('a user chain');
-    validateChainName(name, field);
-    if (this.builtinChains.includes(name)) invalid(field, `'${name}' is a built-in chain of table ${this.table}`);
-    return name;
   }
 
   private toListedChain(c: NativeChain): ListedChain {
@@ -532,7 +580,7 @@ export class Firewall {
    */
   private async run(build: (tx: Transaction) => unknown): Promise<NativeOpResults | null> {
     if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
-    const tx = new Transaction(this);
+    const tx = new Transaction(this.shape);
     const built = build(tx);
     if (isThenable(built)) await built;
     if (tx.steps.length === 0) return null;

@@ -4,7 +4,7 @@
  * Public exports only.
  */
 import { invalid } from './errors';
-import { toNativeRule, validateChainName } from './rule/index';
+import { toNativeRule, validateChainName as validateChain } from './rule/index';
 import { snapshot } from './rule/snapshot';
 import { describe } from './rule/validate';
 import { renderRule as renderNative } from './rule/render';
@@ -24,6 +24,7 @@ export {
   KernelError,
   KernelSupportError,
   LoadError,
+  NetnsGoneError,
   NotFoundError,
   PermissionError,
   ValidationError,
@@ -61,6 +62,17 @@ function readOptions<T extends object>(options: T): Partial<T> {
 }
 
 /**
+ * Check a chain name as every method that takes one checks it (1–28 characters of
+ * `[A-Za-z0-9_.:@+-]`, not starting with `-`, `.`, `:`, `@` or `+`, never a target's name)
+ * and return it. No kernel access: whether the chain exists is the kernel's to say.
+ * @throws {ERR_CONNLIMIT_INVALID} naming the problem
+ * @example validateChainName('LIMITS') // 'LIMITS'
+ */
+export function validateChainName(name: string): string {
+  return validateChain(name, 'chain');
+}
+
+/**
  * Parse a rule in iptables syntax into a typed {@link RuleSpec}, validating it as the kernel
  * calls would (no kernel access).
  * @throws {ERR_CONNLIMIT_INVALID} names the offending token
@@ -79,7 +91,7 @@ export function parseRule(text: string, options: { family?: Family } = {}): Rule
 export function renderRule(rule: RuleInput, options: { family?: Family; chain?: string } = {}): string {
   const o = readOptions(options);
   const family = o.family ?? 'ipv4';
-  const chain = o.chain === undefined ? undefined : validateChainName(o.chain, 'chain');
+  const chain = o.chain === undefined ? undefined : validateChain(o.chain, 'chain');
   const input = snapshot(rule, 'rule');
   const spec = typeof input === 'object' && input !== null && 'text' in input && 'rule' in input ? (input as ListedRule).rule : (input as string | RuleSpec);
   return renderNative(toNativeRule(spec, family), family, chain);

@@ -148,7 +148,7 @@ export interface NativeLegacyTableOptions {
 export interface NativeErrorShape extends Error {
   /** Positive errno. */
   errno: number;
-  /** What failed: 'iptc_init', 'iptc_commit', 'xtables lock', 'setns', 'chain', ... */
+  /** What failed: 'iptc_init', 'iptc_commit', 'xtables lock', 'setns', 'netns gone', 'chain', ... */
   op: string;
   /** Extra facts: the chain or path concerned, libiptc's own text. */
   detail: string;
@@ -168,6 +168,8 @@ export interface NativeLegacyTable {
   check(chain: string, rule: NativeRule): Promise<number>;
   /** Close the namespace fd. Idempotent; later calls reject with op 'closed'. */
   close(): void;
+  /** Whether the netns path now names another namespace or nothing (false without a netns). */
+  netnsChanged(): Promise<boolean>;
 }
 
 /** What each backend holds for one table in one namespace (native/core/backend_probe). */
@@ -319,6 +321,8 @@ export interface NativeConntrack {
   delete(filter: NativeCtFilter): Promise<{ matched: number; deleted: number; vanished: number; kernelSide: boolean }>;
   /** Idempotent; later calls reject with op 'closed'. */
   close(): void;
+  /** Whether the netns path now names another namespace or nothing (false without a netns). */
+  netnsChanged(): Promise<boolean>;
 }
 
 export interface NativeConntrackList {
@@ -361,6 +365,8 @@ export interface NativeWatchOptions {
   threshold: number;
   updates: boolean;
   receiveBuffer: number;
+  /** How often the thread checks whether a dump must correct what events missed. */
+  reconcileMs: number;
   /** Tests only: the thread sleeps this long before reading events (forces an overrun). */
   testStallMs?: number;
 }
@@ -385,7 +391,18 @@ export interface NativeConntrackWatch {
   counts(): { reset: boolean; texts: string[]; ids: Uint32Array; counts: Float64Array };
   /** The count of the key holding this address (family 4 or 6), masked to the watch's prefix; -1 if the address does not parse. */
   count(address: string, family: 4 | 6): number;
-  stats(): { events: number; overruns: number; resyncs: number; discarded: number; receiveBuffer: number };
+  stats(): {
+    events: number;
+    overruns: number;
+    resyncs: number;
+    discarded: number;
+    receiveBuffer: number;
+    reconciles: number;
+    reconcileEntries: number;
+    reconcileBytes: number;
+    unconfirmed: number;
+    mode: 'events' | 'poll';
+  };
   ref(): void;
   unref(): void;
   close(): Promise<void>;

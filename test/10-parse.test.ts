@@ -12,6 +12,7 @@ import type { NativeMatch, NativeRule, NativeTarget } from '../src/native-types'
 import { formatAddress, formatIpv6, maskToPrefix, parseAddress, prefixToMask } from '../src/rule/address';
 import { parseRule, parseSaveLine, tokenize, toNativeRule, toRuleSpec } from '../src/rule/index';
 import { parseRule as publicParse } from '../src/index';
+import { MAX_RULE_CHARS } from '../src/rule/names';
 import type { Family } from '../src/rule/types';
 
 // ---------------------------------------------------------------------------------------------
@@ -619,6 +620,61 @@ test('toNativeRule: a text seen twice is not parsed again; what the public parse
   assert.is(JSON.stringify(toNativeRule(text, 'ipv4')), before);
   assert.equal(publicParse(text), toRuleSpec(a, 'ipv4'));
   assert.is(publicParse(text).dport, 22);
+});
+
+// ---------------------------------------------------------------------------------------------
+// size: rule text is refused over MAX_RULE_CHARS before it is split; messages quote input cut short
+
+/** The longest rule the language can say: long option names, everything negated, written-out IPv6 masks, a 255-byte comment of escaped quotes. */
+const IPV6_FULL = 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
+const LONGEST = [
+  `--protocol tcp ! --source ${IPV6_FULL} ! --destination ${IPV6_FULL}`,
+  '! --in-interface abcdefghijklmno ! --out-interface abcdefghijklmn+',
+  '--match tcp ! --source-port 65534:65535 ! --destination-port 65534:65535',
+  '! --tcp-flags FIN,SYN,RST,PSH,ACK,URG FIN,SYN,RST,PSH,ACK,URG ! --tcp-option 255',
+  '--match connlimit ! --connlimit-above 4294967295 --connlimit-mask 128 --connlimit-daddr',
+  `--match comment --comment "${'\\"'.repeat(255)}" --jump REJECT --reject-with icmp6-addr-unreachable`,
+].join(' ');
+
+test('size: the longest rule the language can say is far below MAX_RULE_CHARS and parses, padded to the limit too', () => {
+  assert.ok(LONGEST.length < 1200, `${LONGEST.length} characters`);
+  assert.is(toRuleSpec(parseRule(LONGEST, 'ipv6'), 'ipv6').comment, '"'.repeat(255));
+  const padded = `${LONGEST}${' '.repeat(MAX_RULE_CHARS - LONGEST.length)}`;
+  assert.is(padded.length, MAX_RULE_CHARS);
+  assert.equal(parseRule(padded, 'ipv6'), parseRule(LONGEST, 'ipv6'));
+});
+
+test('size: one character over MAX_RULE_CHARS is refused before tokenizing, by every text entry point', () => {
+  // Valid but for its size: were it split, it would parse.
+  const over = `-j DROP${' '.repeat(MAX_RULE_CHARS - 6)}`;
+  const ten = `-j DROP${' '.repeat(10 * 1024 * 1024)}`;
+  for (const [what, fn] of [
+    ['parseRule', () => parseRule(over, 'ipv4')],
+    ['parseRule 10 MB', () => parseRule(ten, 'ipv4')],
+    ['parseSaveLine', () => parseSaveLine(`-A INPUT ${over}`, 'ipv4')],
+    ['tokenize', () => tokenize(over)],
+    ['toNativeRule', () => toNativeRule(ten, 'ipv6')],
+    ['public parseRule', () => publicParse(ten)],
+  ] as Array<[string, () => unknown]>) {
+    const e = catchError(fn) as { code?: string; path?: string; token?: string; message?: string };
+    assert.is(e.code, 'ERR_CONNLIMIT_INVALID', what);
+    assert.is(e.path, 'rule', what);
+    assert.is(e.token, undefined, `${what}: refused as a whole, no token`);
+    assert.match(String(e.message), new RegExp(`at most ${MAX_RULE_CHARS}`), what);
+  }
+});
+
+test('messages quote a long token cut to 64 characters with its size; the token field keeps it whole', () => {
+  const long = `x${'y'.repeat(7000)}`;
+  for (const text of [`-p ${long}`, `--${long}`, `-m ${long}`, `-i ${long}`, `-p tcp --dport ${long}`, `-j ${long}`]) {
+    const e = catchError(() => parseRule(text, 'ipv4')) as { code?: string; token?: string; message?: string };
+    assert.is(e.code, 'ERR_CONNLIMIT_INVALID', text.slice(0, 20));
+    assert.ok(String(e.message).length < 400, `${text.slice(0, 20)}: a message of ${String(e.message).length} characters`);
+    assert.match(String(e.message), /…'? \(\d+ bytes\)/, text.slice(0, 20));
+    assert.ok(e.token !== undefined && e.token.endsWith(long), `${text.slice(0, 20)}: token ${e.token?.length}`);
+  }
+  // Short input is quoted whole, as before.
+  assert.match(String((catchError(() => parseRule('-p bogus', 'ipv4')) as { message?: string }).message), /unknown protocol 'bogus':/);
 });
 
 test.run();

@@ -538,4 +538,90 @@ test('toNativeRule: refuses an unknown family', () => {
   assert.is(e.path, 'family');
 });
 
+// ---------------------------------------------------------------------------------------------
+// plain data only: what a prototype supplies is never silently dropped
+
+class Limits {
+  get connlimit() {
+    return { kind: 'above', count: 2 };
+  }
+  get target() {
+    return { kind: 'drop' };
+  }
+}
+class DropTarget {
+  kind = 'drop';
+}
+class Flags {
+  mask = ['SYN'];
+  set = ['SYN'];
+}
+class FlagList extends Array<string> {}
+const HOLE: string[] = [];
+HOLE[1] = 'SYN';
+
+/** [label, rule, path of the refusal]: each object is one a reader of own keys would have misread. */
+const NON_PLAIN: Array<[string, unknown, string]> = [
+  ['the target on the prototype (Object.create)', Object.assign(Object.create({ target: { kind: 'drop' } }), { connlimit: { kind: 'above', count: 2 } }), 'rule'],
+  ['a class instance with getters', new Limits(), 'rule'],
+  ['a Date', new Date(), 'rule'],
+  ['a Map', new Map([['target', { kind: 'drop' }]]), 'rule'],
+  ['a boxed string', new String('-j DROP'), 'rule'],
+  ['connlimit from a prototype', { connlimit: Object.create({ kind: 'above', count: 2 }), target: { kind: 'drop' } }, 'connlimit'],
+  ['target as a class instance', { connlimit: { kind: 'above', count: 2 }, target: new DropTarget() }, 'target'],
+  ['tcpFlags as a class instance', { protocol: 'tcp', tcpFlags: new Flags() }, 'tcpFlags'],
+  ['negated tcpFlags from a prototype', { protocol: 'tcp', tcpFlags: { not: Object.create({ mask: ['SYN'], set: [] }) } }, 'tcpFlags.not'],
+  ['tcpFlags.mask an Array subclass', { protocol: 'tcp', tcpFlags: { mask: FlagList.from(['SYN']), set: [] } }, 'tcpFlags.mask'],
+  ['a hole in tcpFlags.mask', { protocol: 'tcp', tcpFlags: { mask: HOLE, set: [] } }, 'tcpFlags.mask[0]'],
+  ['a port range from a prototype', { protocol: 'tcp', dport: Object.create({ from: 1, to: 1023 }) }, 'dport'],
+  ['a negation from a prototype', { protocol: Object.create({ not: 'tcp' }) }, 'protocol'],
+  ['an opaque match as a class instance', { matches: [new (class { kind = 'opaque'; name = 'mark'; revision = 0; data = new Uint8Array(8) })()] }, 'matches[0]'],
+];
+
+for (const [label, input, path] of NON_PLAIN) {
+  test(`plain data only: ${label} is refused at ${path}`, () => {
+    const e = catchError(() => toNativeRule(input as RuleSpec, 'ipv4'));
+    assert.is(e.code, 'ERR_CONNLIMIT_INVALID');
+    assert.is(e.path, path);
+  });
+}
+
+test('plain data only: null-prototype objects at any depth, JSON, and hidden own fields are read whole', () => {
+  const bare = <T extends object>(o: T): T => Object.assign(Object.create(null) as T, o);
+  const want = toNativeRule({ protocol: 'tcp', dport: { from: 1, to: 1023 }, connlimit: { kind: 'above', count: 2 }, target: { kind: 'drop' } }, 'ipv4');
+  assert.equal(toNativeRule(bare({ protocol: 'tcp', dport: bare({ from: 1, to: 1023 }), connlimit: bare({ kind: 'above', count: 2 }), target: bare({ kind: 'drop' }) }) as RuleSpec, 'ipv4'), want);
+  assert.equal(toNativeRule(JSON.parse('{"protocol":"tcp","dport":{"from":1,"to":1023},"connlimit":{"kind":"above","count":2},"target":{"kind":"drop"}}'), 'ipv4'), want);
+  // `rule.target` reads a non-enumerable own field; so do we.
+  const hidden = Object.defineProperty({ protocol: 'tcp', dport: { from: 1, to: 1023 }, connlimit: { kind: 'above', count: 2 } }, 'target', { value: { kind: 'drop' } });
+  assert.equal(toNativeRule(hidden as RuleSpec, 'ipv4'), want);
+});
+
+test('plain data only: a polluted Array.prototype cannot fill a hole', () => {
+  Object.defineProperty(Array.prototype, 0, { value: 'SYN', configurable: true, writable: true });
+  try {
+    const e = catchError(() => toNativeRule({ protocol: 'tcp', tcpFlags: { mask: HOLE, set: [] } } as RuleSpec, 'ipv4'));
+    assert.is(e.path, 'tcpFlags.mask[0]');
+  } finally {
+    delete (Array.prototype as unknown as Record<number, unknown>)[0];
+  }
+});
+
+test('messages quote caller input cut to 64 characters with its size', () => {
+  const mb = 'k'.repeat(1 << 20);
+  for (const [what, fn] of [
+    ['unknown key', () => toNativeRule({ [mb]: 1 } as RuleSpec, 'ipv4')],
+    ['chain name', () => validateChainName(mb)],
+    ['jump chain', () => toNativeRule({ target: { kind: 'jump', chain: mb } }, 'ipv4')],
+    ['source', () => toNativeRule({ source: mb }, 'ipv4')],
+    ['protocol', () => toNativeRule({ protocol: mb as never }, 'ipv4')],
+    ['interface', () => toNativeRule({ inInterface: mb }, 'ipv4')],
+    ['reject type', () => toNativeRule({ target: { kind: 'reject', with: mb as never } }, 'ipv4')],
+  ] as Array<[string, () => unknown]>) {
+    const e = catchError(fn) as { code?: string; message?: string; path?: string };
+    assert.is(e.code, 'ERR_CONNLIMIT_INVALID', what);
+    assert.ok(String(e.message).length < 500, `${what}: a message of ${String(e.message).length} characters`);
+    assert.match(String(e.message), /…['"]? \(1048576 bytes\)/, what);
+  }
+});
+
 test.run();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The normalized rule: the C++ mirror of NativeRule in src/native-types.ts. Plain, copyable,
-// no kernel structs; legacy/entry_codec turns it into ipt_entry/ip6t_entry bytes and back.
+// no kernel structs. Each match and target module in xt/ turns its part into xt data and back;
+// legacy/entry_codec frames that as ipt_entry/ip6t_entry bytes, nft/rule_codec as nf_tables expressions.
 #pragma once
 
 #include <cstdint>

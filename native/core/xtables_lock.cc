@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,10 +13,25 @@
 
 namespace connlimit::core {
 
+namespace {
+
+KernelError NotALockFile(const std::string& path) {
+  return KernelError{"xtables lock type", EINVAL, path + " is not a regular file"};
+}
+
+}  // namespace
+
 Result<XtablesLock> XtablesLock::Acquire(const std::string& path, int timeout_ms) {
-  int fd = open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+  // Only a regular file can be the lock. Look before opening: opening a FIFO waits for a
+  // writer (forever, past any timeout), opening a device runs its driver.
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return NotALockFile(path);
+  // O_NONBLOCK: should a FIFO be swapped in after the look, the open still returns at once.
+  int fd = open(path.c_str(), O_RDONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
   if (fd < 0) return KernelError{"xtables lock", errno, "open " + path};
   XtablesLock lock(fd);
+  if (fstat(fd, &st) != 0) return KernelError{"xtables lock", errno, "fstat " + path};
+  if (!S_ISREG(st.st_mode)) return NotALockFile(path);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto pause = std::chrono::microseconds(100);
   for (;;) {

@@ -74,9 +74,12 @@ Napi::Promise Rejected(Napi::Env env, const core::KernelError& e) {
   return d.Promise();
 }
 
-// Run `work` with the socket locked; reopen it first if an earlier failure closed it.
+// Run `work` with the socket locked; reopen it first if an earlier failure closed it. Only
+// while the netns path still names the namespace the handle opened.
 template <typename T, typename F>
 core::Result<T> WithSocket(const std::shared_ptr<CtShared>& shared, const std::shared_ptr<core::NetnsFd>& netns, F work) {
+  auto named = core::CheckNetnsPath(netns);
+  if (!named.ok()) return named.error();
   std::lock_guard<std::mutex> lock(shared->mu);
   if (!shared->socket) {
     auto s = ct::CtSocket::Open(netns);
@@ -101,6 +104,7 @@ Napi::Function Conntrack::Define(Napi::Env env) {
                          InstanceMethod<&Conntrack::CountBy>("countBy"),
                          InstanceMethod<&Conntrack::Delete>("delete"),
                          InstanceMethod<&Conntrack::Close>("close"),
+                         InstanceMethod<&Conntrack::NetnsChanged>("netnsChanged"),
                          StaticMethod<&Conntrack::DecodeMessages>("_decode"),
                          StaticMethod<&Conntrack::EncodeDump>("_encodeDump"),
                      });
@@ -231,6 +235,15 @@ Napi::Value Conntrack::Delete(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value Conntrack::NetnsChanged(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    if (auto p = Unusable(info.Env())) return *p;
+    return PromiseWorker<bool>::Start(
+        Value(), "connlimit:ctNetnsChanged", [ns = netns_]() -> core::Result<bool> { return ns && !ns->StillNamed(); },
+        [](Napi::Env e, bool& changed) -> Napi::Value { return Napi::Boolean::New(e, changed); });
+  });
+}
+
 Napi::Value Conntrack::Close(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     closed_ = true;
@@ -339,6 +352,8 @@ Napi::Value ConntrackList::Next(const Napi::CallbackInfo& info) {
     return PromiseWorker<Batch>::Start(
         Value(), "connlimit:ctList",
         [=]() -> core::Result<Batch> {
+          auto named = core::CheckNetnsPath(netns);
+          if (!named.ok()) return named.error();
           std::lock_guard<std::mutex> lock(shared->mu);
           if (start) {
             auto s = ct::CtSocket::Open(netns);

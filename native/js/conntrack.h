@@ -36,6 +36,8 @@ class Conntrack : public Napi::ObjectWrap<Conntrack> {
   Napi::Value CountBy(const Napi::CallbackInfo& info);
   Napi::Value Delete(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  // Whether the netns path now names another namespace, or nothing (one stat in the pool).
+  Napi::Value NetnsChanged(const Napi::CallbackInfo& info);
   // Test only: pure decoder and encoder on bytes.
   static Napi::Value DecodeMessages(const Napi::CallbackInfo& info);
   static Napi::Value EncodeDump(const Napi::CallbackInfo& info);

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // JS <-> plain core structs, on the main thread only. Input has been validated in TypeScript
-// (src/rule/*); a shape error here is an internal bug and throws a TypeError.
+// (src/rule/*); a shape error here is an internal bug and throws a TypeError. It is never the
+// caller's object: normalizeRule builds it from a private copy of plain data
+// (src/rule/snapshot.ts), every field set as an own property, so the prototype-chain reads of
+// Napi::Object::Get find nothing a prototype (or a polluted Object.prototype) could supply.
 #pragma once
 
 #include <napi.h>

@@ -115,6 +115,7 @@ ct::WatcherOptions OptionsFromJs(Napi::Env env, const Napi::Value& v) {
   w.config.threshold = static_cast<uint64_t>(o.Get("threshold").As<Napi::Number>().DoubleValue());
   w.updates = o.Get("updates").ToBoolean();
   w.receive_buffer = static_cast<int>(U32(o.Get("receiveBuffer")));
+  w.reconcile_ms = static_cast<int>(U32(o.Get("reconcileMs")));
   auto stall = o.Get("testStallMs");
   if (stall.IsNumber()) w.test_stall_ms = static_cast<int>(U32(stall));
   return w;
@@ -278,6 +279,11 @@ Napi::Value ConntrackWatch::Stats(const Napi::CallbackInfo& info) {
     o.Set("resyncs", static_cast<double>(s.resyncs));
     o.Set("discarded", static_cast<double>(s.discarded));
     o.Set("receiveBuffer", s.receive_buffer);
+    o.Set("reconciles", static_cast<double>(s.reconciles));
+    o.Set("reconcileEntries", static_cast<double>(s.reconcile_entries));
+    o.Set("reconcileBytes", static_cast<double>(s.reconcile_bytes));
+    o.Set("unconfirmed", static_cast<double>(s.unconfirmed));
+    o.Set("mode", s.polling ? "poll" : "events");
     return o;
   });
 }

@@ -54,7 +54,8 @@ class TableWrap : public Napi::ObjectWrap<Derived> {
 
   // Queues work(target) in the pool and returns its promise, settled with done(). The worker
   // pins the namespace fd: a close() while it runs must not close the fd under it. `work`
-  // holds by value what of backend() it uses, so that outlives close() too.
+  // holds by value what of backend() it uses, so that outlives close() too. It runs only while
+  // the netns path still names the namespace the handle opened (op "netns gone" otherwise).
   template <typename T, typename Work>
   Napi::Value Run(const char* op, Work work, typename PromiseWorker<T>::Done done);
 
@@ -68,6 +69,7 @@ class TableWrap : public Napi::ObjectWrap<Derived> {
   Napi::Value List(const Napi::CallbackInfo& info);
   Napi::Value Check(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value NetnsChanged(const Napi::CallbackInfo& info);
 
   // A rejected promise when closed or not opened yet, else nothing.
   std::optional<Napi::Promise> Unusable(Napi::Env env);
@@ -93,6 +95,7 @@ Napi::Function TableWrap<Derived, Backend>::Define(Napi::Env env, std::vector<De
       Wrap::InstanceMethod("list", &TableWrap::List),
       Wrap::InstanceMethod("check", &TableWrap::Check),
       Wrap::InstanceMethod("close", &TableWrap::Close),
+      Wrap::InstanceMethod("netnsChanged", &TableWrap::NetnsChanged),
   };
   methods.insert(methods.end(), own.begin(), own.end());
   return Wrap::DefineClass(env, Backend::kClassName, methods);
@@ -140,7 +143,12 @@ template <typename Derived, typename Backend>
 template <typename T, typename Work>
 Napi::Value TableWrap<Derived, Backend>::Run(const char* op, Work work, typename PromiseWorker<T>::Done done) {
   return PromiseWorker<T>::Start(
-      this->Value(), WorkerName(op).c_str(), [work = std::move(work), target = Target(), keep = netns_]() { return work(target); },
+      this->Value(), WorkerName(op).c_str(),
+      [work = std::move(work), target = Target(), keep = netns_]() -> core::Result<T> {
+        auto named = core::CheckNetnsPath(keep);
+        if (!named.ok()) return named.error();
+        return work(target);
+      },
       std::move(done));
 }
 
@@ -200,6 +208,17 @@ Napi::Value TableWrap<Derived, Backend>::Check(const Napi::CallbackInfo& info) {
     return Run<int>(
         "check", [chain, rule, backend = *backend_](const core::TableTarget& t) { return backend.FindRule(t, chain, *rule); },
         [](Napi::Env e, int& index) -> Napi::Value { return Napi::Number::New(e, index); });
+  });
+}
+
+// Whether the netns path now names another namespace, or nothing: one stat in the pool, not
+// queued behind the table's calls.
+template <typename Derived, typename Backend>
+Napi::Value TableWrap<Derived, Backend>::NetnsChanged(const Napi::CallbackInfo& info) {
+  return IfOpen(info, [&] {
+    return PromiseWorker<bool>::Start(
+        this->Value(), WorkerName("netnsChanged").c_str(), [ns = netns_]() -> core::Result<bool> { return ns && !ns->StillNamed(); },
+        [](Napi::Env e, bool& changed) -> Napi::Value { return Napi::Boolean::New(e, changed); });
   });
 }
 

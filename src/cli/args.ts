@@ -6,6 +6,7 @@
  * after `--` is the rule verbatim.
  */
 import { parseArgs } from 'node:util';
+import { echo, quote } from '../echo';
 import { usageError } from './usage-error';
 
 export interface CommonOptions {
@@ -70,6 +71,17 @@ export function joinValues(tokens: readonly string[], options: Record<string, { 
   return out;
 }
 
+/**
+ * A parseArgs error as a usage error. Its message quotes the offending token whole, however
+ * long: each quoted part is cut short (echo.ts), and should a quote inside a token defeat that,
+ * the whole line is.
+ */
+export function argumentsError(e: unknown): never {
+  const first = (e as Error).message.split('\n')[0] ?? 'bad arguments';
+  const cut = first.replace(/'([^']*)'/g, (_, token: string) => quote(token));
+  usageError('arguments', cut.length > 512 ? echo(cut) : cut);
+}
+
 /** Commands whose arguments are options of their own (filters), not CHAIN RULE. */
 const OPTION_COMMANDS = new Set(['count', 'watch', 'top']);
 
@@ -97,7 +109,7 @@ export function parseInvocation(argv: string[]): Invocation {
   try {
     ({ values } = parseArgs({ args: joinValues(ours, OPTIONS), options: OPTIONS, strict: true, allowPositionals: false }));
   } catch (e) {
-    usageError('arguments', (e as Error).message.split('\n')[0] ?? 'bad arguments');
+    argumentsError(e);
   }
   const timeout = values['lock-timeout'] as string | undefined;
   if (timeout !== undefined && !/^\d+$/.test(timeout)) usageError('--lock-timeout', 'must be a whole number of milliseconds');

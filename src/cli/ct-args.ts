@@ -5,8 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import type { ConntrackFilter, Family, PortSpec, TcpState } from '../index';
-import { joinValues, type CommonOptions } from './args';
+import { argumentsError, joinValues, type CommonOptions } from './args';
 import { usageError } from './usage-error';
+import { quote } from '../echo';
 
 export interface CtInvocation {
   filter: ConntrackFilter;
@@ -42,14 +43,14 @@ const OPTIONS = {
 function whole(name: string, text: string | undefined, max: number): number | undefined {
   if (text === undefined) return undefined;
   const n = /^\d+$/.test(text) ? Number(text) : /^0x[0-9a-f]+$/i.test(text) ? Number.parseInt(text, 16) : NaN;
-  if (!Number.isSafeInteger(n) || n > max) usageError(`--${name}`, `expected a whole number up to ${max}, got '${text}'`);
+  if (!Number.isSafeInteger(n) || n > max) usageError(`--${name}`, `expected a whole number up to ${max}, got ${quote(text)}`);
   return n;
 }
 
 function port(name: string, text: string | undefined): PortSpec | undefined {
   if (text === undefined) return undefined;
   const m = /^(\d+)(?::(\d+))?$/.exec(text);
-  if (!m) usageError(`--${name}`, `expected PORT or FROM:TO, got '${text}'`);
+  if (!m) usageError(`--${name}`, `expected PORT or FROM:TO, got ${quote(text)}`);
   const from = Number(m[1]);
   return m[2] === undefined ? from : { from, to: Number(m[2]) };
 }
@@ -61,7 +62,7 @@ export function parseCtInvocation(rest: string[], common: CommonOptions): CtInvo
       values: Record<string, string | undefined>;
     });
   } catch (e) {
-    usageError('arguments', (e as Error).message.split('\n')[0] ?? 'bad arguments');
+    argumentsError(e);
   }
   const filter: ConntrackFilter = {};
   if (common.family !== undefined) filter.family = common.family as Family;
@@ -82,7 +83,7 @@ export function parseCtInvocation(rest: string[], common: CommonOptions): CtInvo
   if (zone !== undefined) filter.zone = zone;
 
   const by = values.by ?? 'source';
-  if (by !== 'source' && by !== 'destination') usageError('--by', `expected source or destination, got '${by}'`);
+  if (by !== 'source' && by !== 'destination') usageError('--by', `expected source or destination, got ${quote(by)}`);
   const out: CtInvocation = { filter, by, intervalMs: whole('interval', values.interval, 3_600_000) ?? 1000 };
   const mask = whole('mask', values.mask, 128);
   const mask6 = whole('mask6', values.mask6, 128);

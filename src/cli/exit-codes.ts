@@ -29,6 +29,7 @@ export function exitCodeFor(e: unknown): number {
     case 'ERR_CONNLIMIT_BUSY':
       return EXIT.busy;
     case 'ERR_CONNLIMIT_NOT_FOUND':
+    case 'ERR_CONNLIMIT_NETNS_GONE':
       return EXIT.notFound;
     case 'ERR_CONNLIMIT_UNSUPPORTED':
       return EXIT.unsupported;

@@ -11,6 +11,7 @@ import { CT_COMMANDS, runCount, runTop, runWatch } from './ct-commands';
 import { runMetricsCommand } from './metrics-command';
 import { usageError } from './usage-error';
 import { RULE_COMMANDS, runRuleCommand } from './rule-commands';
+import { quote } from '../echo';
 
 /** bigint counters as strings, opaque bytes as hex: JSON cannot carry either. */
 function jsonReplacer(_key: string, value: unknown): unknown {
@@ -38,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'watch') return await runWatch(options, rest);
     if (command === 'top') return await runTop(options, rest);
     if (!RULE_COMMANDS.has(command) && !CT_COMMANDS.has(command)) {
-      process.stderr.write(`connlimit: unknown command '${command}' (try 'connlimit --help')\n`);
+      process.stderr.write(`connlimit: unknown command ${quote(command)} (try 'connlimit --help')\n`);
       return EXIT.usage;
     }
     const out = command === 'count' ? { ...(await runCount(options, rest)), exitCode: EXIT.ok } : await runRuleCommand(command, options, rest);

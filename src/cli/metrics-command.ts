@@ -8,33 +8,37 @@ import { Conntrack, createMetrics, Firewall, firewallMetrics, watchMetrics, type
 import type { CommonOptions } from './args';
 import { EXIT } from './exit-codes';
 import { usageError } from './usage-error';
+import { quote } from '../echo';
 
 function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) usageError('--listen', `expected HOST:PORT or [IPV6]:PORT, got '${listen}'`);
+  if (!m || port > 65535) usageError('--listen', `expected HOST:PORT or [IPV6]:PORT, got ${quote(listen)}`);
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
 export async function runMetricsCommand(options: CommonOptions, rest: string[]): Promise<number> {
-  if (rest.length > 0) usageError('arguments', `metrics takes no positional arguments, got '${rest[0]}'`);
+  if (rest.length > 0) usageError('arguments', `metrics takes no positional arguments, got ${quote(rest[0] as string)}`);
   const { host, port } = parseListen(options.listen ?? '127.0.0.1:9464');
   const rules = options.rules ?? 'connlimit';
-  if (rules !== 'connlimit' && rules !== 'all') usageError('--rules', `expected 'connlimit' or 'all', got '${rules}'`);
+  if (rules !== 'connlimit' && rules !== 'all') usageError('--rules', `expected 'connlimit' or 'all', got ${quote(rules)}`);
   const families: Family[] = options.family === undefined ? ['ipv4', 'ipv6'] : [options.family as Family];
 
   const firewalls: Firewall[] = [];
   const watches: ConntrackWatch[] = [];
   const close = () => Promise.allSettled([...firewalls.map((fw) => fw.close()), ...watches.map((w) => w.close())]);
+  const firewallOptions = families.map((family) => {
+    const o: FirewallOptions = { family };
+    if (options.table !== undefined) o.table = options.table as FirewallOptions['table'];
+    if (options.backend !== undefined) o.backend = options.backend as FirewallOptions['backend'];
+    if (options.netns !== undefined) o.netns = options.netns;
+    if (options.lockTimeoutMs !== undefined) o.lockTimeoutMs = options.lockTimeoutMs;
+    return o;
+  });
+  // Every argument is checked before a table is opened (opening a legacy table creates it):
+  // the options here, the watch rules by watchFor below, which only opens conntrack sockets.
+  for (const o of firewallOptions) await Firewall.validate(o);
   try {
-    for (const family of families) {
-      const o: FirewallOptions = { family };
-      if (options.table !== undefined) o.table = options.table as FirewallOptions['table'];
-      if (options.backend !== undefined) o.backend = options.backend as FirewallOptions['backend'];
-      if (options.netns !== undefined) o.netns = options.netns;
-      if (options.lockTimeoutMs !== undefined) o.lockTimeoutMs = options.lockTimeoutMs;
-      firewalls.push(await Firewall.open(o));
-    }
     if (options.watchRules?.length) {
       const ct = await Conntrack.open(options.netns === undefined ? {} : { netns: options.netns });
       try {
@@ -45,6 +49,7 @@ export async function runMetricsCommand(options: CommonOptions, rest: string[]):
       }
       await Promise.all(watches.map((w) => w.ready));
     }
+    for (const o of firewallOptions) firewalls.push(await Firewall.open(o));
   } catch (e) {
     await close();
     throw e;

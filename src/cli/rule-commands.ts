@@ -4,10 +4,11 @@
  * Their --json objects name the backend used: with the default 'auto', a script learns where
  * the rule went. (ls --json stays exactly what Firewall.list returns.)
  */
-import { Firewall, parseRule, type Family, type FirewallOptions, type ListedChain, type RuleSpec } from '../index';
+import { Firewall, parseRule, validateChainName, type Family, type FirewallOptions, type ListedChain, type RuleSpec, type Transaction } from '../index';
 import { usageError } from './usage-error';
 import { ruleText, type CommonOptions } from './args';
 import { EXIT } from './exit-codes';
+import { quote } from '../echo';
 
 export interface Output {
   /** What the command printed for a person. */
@@ -93,7 +94,39 @@ function plan(command: string, options: CommonOptions, rest: string[]): Plan {
       if (rest.length > 0) usageError('arguments', 'save takes no chain');
       return { command };
     default:
-      usageError('command', `unknown command '${command}'`);
+      usageError('command', `unknown command ${quote(command)}`);
+  }
+}
+
+/**
+ * The plan's change, staged as the library would check it, for Firewall.validate: chain names,
+ * positions, the rule against its chain and backend. ls checks its chain name (reading is no
+ * change); save has nothing to check.
+ */
+function stage(p: Plan, tx: Transaction): void {
+  switch (p.command) {
+    case 'add':
+      tx.append(p.chain, p.rule);
+      return;
+    case 'ensure':
+    case 'check':
+      tx.ensure(p.chain, p.rule);
+      return;
+    case 'insert':
+      tx.insert(p.chain, p.position, p.rule);
+      return;
+    case 'rm':
+      tx.delete(p.chain, p.target);
+      return;
+    case 'flush':
+      if (p.chain === undefined) tx.flush();
+      else tx.flush(p.chain);
+      return;
+    case 'ls':
+      if (p.chain !== undefined) validateChainName(p.chain);
+      return;
+    case 'save':
+      return;
   }
 }
 
@@ -114,6 +147,8 @@ async function flushAll(options: CommonOptions, families: Family[]): Promise<Out
 export async function runRuleCommand(command: string, options: CommonOptions, rest: string[]): Promise<Output> {
   const p = plan(command, options, rest);
   if (p.command === 'flush --all') return flushAll(options, p.families);
+  // Every argument is checked before anything is opened: opening a legacy table creates it.
+  await Firewall.validate(firewallOptions(options), (tx) => stage(p, tx));
   const fw = await Firewall.open(firewallOptions(options));
   try {
     switch (p.command) {
@@ -149,7 +184,7 @@ export async function runRuleCommand(command: string, options: CommonOptions, re
         return { text: text.trimEnd(), json: { table: fw.table, family: fw.family, backend: fw.backend, chains: await fw.chains() }, exitCode: EXIT.ok };
       }
       case 'flush':
-        await fw.flush(p.chain);
+        await (p.chain === undefined ? fw.flush() : fw.flush(p.chain));
         return { text: '', json: { ok: true, backend: fw.backend }, exitCode: EXIT.ok };
     }
   } finally {

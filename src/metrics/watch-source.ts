@@ -12,7 +12,9 @@ export interface WatchMetricsOptions {
 /**
  * Exports `connlimit_client_connections{watch, key}` (the watch's current count per client),
  * `connlimit_watch_limit{watch}` for a rule watch, and `connlimit_watch_events_total` and
- * `connlimit_watch_overruns_total` (events lost and repaired) per watch. No kernel call per
+ * `connlimit_watch_overruns_total` (events lost and repaired), `connlimit_watch_reconciles_total`
+ * and `connlimit_watch_unconfirmed_flows` (the checks for flows events may never report on, see
+ * WatchOptions.reconcileMs) and `connlimit_watch_polling` per watch. No kernel call per
  * scrape: the counts are already in native memory. The watch stays the caller's to close.
  * @example createMetrics([watchMetrics(ct.watchFor(rule), { name: 'ssh' })])
  */
@@ -32,6 +34,9 @@ export function watchMetrics(watch: ConntrackWatch, options: WatchMetricsOptions
         clients,
         { name: 'connlimit_watch_events', type: 'counter', help: 'Conntrack events a watch decoded.', samples: [{ labels: { watch: name }, value: stats.events }] },
         { name: 'connlimit_watch_overruns', type: 'counter', help: 'Times a watch lost events (ENOBUFS) and repaired its counts from a dump.', samples: [{ labels: { watch: name }, value: stats.overruns }] },
+        { name: 'connlimit_watch_reconciles', type: 'counter', help: 'Dumps a watch took to correct counts for flows the kernel reports no events on.', samples: [{ labels: { watch: name }, value: stats.reconciles }] },
+        { name: 'connlimit_watch_unconfirmed_flows', type: 'gauge', help: 'Counted flows known only from a dump (older than the watch): checked by a dump every reconcileMs until they close.', samples: [{ labels: { watch: name }, value: stats.unconfirmed }] },
+        { name: 'connlimit_watch_polling', type: 'gauge', help: '1 when nf_conntrack_events=0 makes the watch poll with dumps instead of following events.', samples: [{ labels: { watch: name }, value: stats.mode === 'poll' ? 1 : 0 }] },
       ];
       if (watch.limit !== null) {
         families.push({ name: 'connlimit_watch_limit', type: 'gauge', help: 'The connlimit limit of the rule a watch follows.', samples: [{ labels: { watch: name }, value: watch.limit }] });

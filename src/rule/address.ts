@@ -14,6 +14,7 @@ import { isIP } from 'node:net';
 import type { Family } from './types';
 import type { NativeAddress } from '../native-types';
 import { addressBits, addressBytes } from './names';
+import { quote } from '../echo';
 
 /** A parsed address (already masked) with its mask, or why the text is not one. */
 export type AddressResult = { addr: Buffer; mask: Buffer } | { error: string };
@@ -112,14 +113,14 @@ function looksLikeHostName(text: string): boolean {
 }
 
 function describe(text: string, family: Family): string | null {
-  if (family === 'ipv4' && parseIpv6(text)) return `'${text}' is an IPv6 address; this is an ipv4 rule`;
+  if (family === 'ipv4' && parseIpv6(text)) return `${quote(text)} is an IPv6 address; this is an ipv4 rule`;
   if (family === 'ipv6' && parseIpv4(text)) {
-    return `'${text}' is an IPv4 address; this is an ipv6 rule (write ::ffff:${text} for an IPv4-mapped address)`;
+    return `${quote(text)} is an IPv4 address; this is an ipv6 rule (write ::ffff:${text} for an IPv4-mapped address)`;
   }
-  if (text.includes('%')) return `'${text}': zone ids (%eth0) are not part of a firewall address`;
-  if (text.startsWith('[')) return `'${text}': write IPv6 addresses without brackets`;
+  if (text.includes('%')) return `${quote(text)}: zone ids (%eth0) are not part of a firewall address`;
+  if (text.startsWith('[')) return `${quote(text)}: write IPv6 addresses without brackets`;
   if (looksLikeHostName(text)) {
-    return `'${text}' looks like a host name: host names are not resolved (no DNS lookups in a firewall library); give an address`;
+    return `${quote(text)} looks like a host name: host names are not resolved (no DNS lookups in a firewall library); give an address`;
   }
   return null;
 }
@@ -136,16 +137,16 @@ export function parseAddress(text: string, family: Family): AddressResult {
   if (text === '') return { error: 'an empty address' };
   if (text.includes(',')) {
     return {
-      error: `'${text}' is a list: the CLI would add one rule per address; add one rule per address yourself (or use an ipset match)`,
+      error: `${quote(text)} is a list: the CLI would add one rule per address; add one rule per address yourself (or use an ipset match)`,
     };
   }
-  if (/\s/.test(text)) return { error: `'${text}' contains white space` };
+  if (/\s/.test(text)) return { error: `${quote(text)} contains white space` };
   const slash = text.indexOf('/');
   const host = slash === -1 ? text : text.slice(0, slash);
   const maskText = slash === -1 ? null : text.slice(slash + 1);
 
   const addr = family === 'ipv6' ? parseIpv6(host) : parseIpv4(host);
-  if (!addr) return { error: describe(host, family) ?? `'${host}' is not an ${family === 'ipv6' ? 'IPv6' : 'IPv4'} address` };
+  if (!addr) return { error: describe(host, family) ?? `${quote(host)} is not an ${family === 'ipv6' ? 'IPv6' : 'IPv4'} address` };
 
   let mask: Buffer;
   if (maskText === null) {
@@ -156,7 +157,7 @@ export function parseAddress(text: string, family: Family): AddressResult {
     mask = prefixToMask(bits, bytes);
   } else {
     const m = family === 'ipv6' ? parseIpv6(maskText) : parseIpv4(maskText);
-    if (!m) return { error: `'${maskText}' is not a prefix length (0-${width}) or a mask` };
+    if (!m) return { error: `${quote(maskText)} is not a prefix length (0-${width}) or a mask` };
     mask = m;
   }
   for (let i = 0; i < bytes; i++) addr[i]! &= mask[i]!;

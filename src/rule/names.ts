@@ -10,6 +10,7 @@
  * `linux/netfilter_ipv4/ipt_REJECT.h`, `linux/netfilter_ipv6/ip6t_REJECT.h`.
  */
 import type { Family, Ipv4RejectWith, Ipv6RejectWith, ProtocolName, RejectWith, TcpFlag } from './types';
+import { quote } from '../echo';
 
 // ---------------------------------------------------------------------------------------------
 // Protocols
@@ -158,7 +159,7 @@ export function parseTcpFlagList(text: string): number | { error: string } {
     if (upper === 'ALL') bits |= TCP_FLAGS_ALL;
     else if (upper === 'NONE') continue;
     else if (isTcpFlag(upper)) bits |= TCP_FLAG_BITS[upper];
-    else return { error: `unknown TCP flag '${part}' (known: ${TCP_FLAG_ORDER.join(', ')}, ALL, NONE)` };
+    else return { error: `unknown TCP flag ${quote(part)} (known: ${TCP_FLAG_ORDER.join(', ')}, ALL, NONE)` };
   }
   return bits;
 }
@@ -310,6 +311,15 @@ export const MAX_CHAIN_NAME_LENGTH = 28;
 
 /** XT_MAX_COMMENT_LEN - 1: the comment field is 256 bytes with a terminating NUL. */
 export const MAX_COMMENT_BYTES = 255;
+
+/**
+ * The longest rule text we parse, in characters. The longest rule the language can say (long
+ * option names, every option negated, IPv6 addresses with written-out masks, a 255-byte
+ * comment with every character escaped: test/10-parse) is about 1,100 characters; 8 KiB
+ * leaves room for generous spacing. Longer text is refused before it is split: a 10 MB string would otherwise
+ * take a second and hundreds of MB to tokenize.
+ */
+export const MAX_RULE_CHARS = 8192;
 
 /** `--connlimit-above`/`--connlimit-upto` are XTTYPE_UINT32. */
 export const MAX_CONNLIMIT = 0xffffffff;

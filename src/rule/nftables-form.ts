@@ -7,6 +7,7 @@
  */
 import { invalid } from '../errors';
 import type { NativeRule } from '../native-types';
+import { quote } from '../echo';
 
 /** The base chains of our tables (hooks input, forward, output). */
 const NFTABLES_CHAINS: readonly string[] = ['INPUT', 'FORWARD', 'OUTPUT'];
@@ -58,7 +59,7 @@ export function checkNftablesRule(rule: NativeRule, chain: string, path = 'rule'
 /** Throws ERR_CONNLIMIT_INVALID unless `chain` is one of our table's base chains. */
 export function checkNftablesChain(chain: string, field = 'chain'): void {
   if (!NFTABLES_CHAINS.includes(chain)) {
-    invalid(field, `the native nftables form has the base chains ${NFTABLES_CHAINS.join(', ')} only, not '${chain}' (user chains and jumps need backend 'nft')`);
+    invalid(field, `the native nftables form has the base chains ${NFTABLES_CHAINS.join(', ')} only, not ${quote(chain)} (user chains and jumps need backend 'nft')`);
   }
 }
 

@@ -24,6 +24,7 @@
  * joined. Outside quotes, shell metacharacters (`; | & < > $ ( )` and backticks) and backslashes
  * are refused: a rule is never run by a shell, so they can only be a mistake or an injection.
  */
+import { echo, quote } from '../echo';
 import { invalid } from '../errors';
 import type { NativeMatch, NativePortRange, NativeRule, NativeTarget } from '../native-types';
 import type { Family } from './types';
@@ -33,6 +34,7 @@ import {
   IPPROTO_UDP,
   IPV6_EXTENSION_HEADER_PROTOCOLS,
   MAX_CONNLIMIT,
+  MAX_RULE_CHARS,
   REJECT_TCP_RESET,
   RESERVED_TARGET_NAMES,
   SUPPORTED_MATCHES,
@@ -66,12 +68,15 @@ function fail(message: string, tok: Token): never {
 /**
  * Split a rule into words with iptables-save/shell-like quoting (see the file comment).
  *
- * @throws {ERR_CONNLIMIT_INVALID} for NUL and control bytes, unterminated quotes, and shell
- *   metacharacters or backslashes outside quotes
+ * @throws {ERR_CONNLIMIT_INVALID} for text over {@link MAX_RULE_CHARS} characters, NUL and
+ *   control bytes, unterminated quotes, and shell metacharacters or backslashes outside quotes
  * @example tokenize('-m comment --comment "a b"').map((t) => t.value) // ['-m', 'comment', '--comment', 'a b']
  */
 export function tokenize(text: string): Token[] {
   if (typeof text !== 'string') invalid('rule', 'expected the rule as a string');
+  if (text.length > MAX_RULE_CHARS) {
+    invalid('rule', `a rule text of ${text.length} characters: at most ${MAX_RULE_CHARS} are parsed (the longest rule iptables syntax can say is well under that)`);
+  }
   // Most rules have no quotes, backslashes, control characters or shell metacharacters: then
   // the words are the runs between spaces and tabs, and one regex test and a split find them
   // (the loop below costs tens of µs a rule, which a 10k-rule transaction pays 10k times).
@@ -212,9 +217,9 @@ function parseProtocol(tok: Token, family: Family, invert: boolean): number {
   const text = tok.value;
   let num = parseDecimal(text, 255);
   if (num === null) {
-    if (/^[0-9]/.test(text)) fail(`protocol '${text}' is not a number 0-255${numberHint(text)}`, tok);
+    if (/^[0-9]/.test(text)) fail(`protocol ${quote(text)} is not a number 0-255${numberHint(text)}`, tok);
     const n = protocolNumber(text);
-    if (n === undefined) fail(`unknown protocol '${text}': use tcp, udp, icmp, ... or a number 0-255`, tok);
+    if (n === undefined) fail(`unknown protocol ${quote(text)}: use tcp, udp, icmp, ... or a number 0-255`, tok);
     num = n;
   }
   if (num === 0 && invert) fail(`'! -p ${text}' would never match`, tok);
@@ -229,24 +234,24 @@ function parsePort(text: string, tok: Token): number {
   const v = parseDecimal(text, 65535);
   if (v !== null) return v;
   if (/^[A-Za-z]/.test(text)) {
-    fail(`'${text}' is a service name: give the port number (service names depend on the host's /etc/services)`, tok);
+    fail(`${quote(text)} is a service name: give the port number (service names depend on the host's /etc/services)`, tok);
   }
-  fail(`'${text}' is not a port 0-65535${numberHint(text)}`, tok);
+  fail(`${quote(text)} is not a port 0-65535${numberHint(text)}`, tok);
 }
 
 /** `N`, `N:M`, `:M` (from 0), `N:` (to 65535) or `:` (every port), as the CLI takes them. */
 function parsePortRange(tok: Token): NativePortRange {
   const text = tok.value;
-  if (text.includes(',')) fail(`'${text}' is a list: one rule per port or range (multiport is not supported)`, tok);
+  if (text.includes(',')) fail(`${quote(text)} is a list: one rule per port or range (multiport is not supported)`, tok);
   const parts = text.split(':');
-  if (parts.length > 2) fail(`'${text}' is not a port or a range FROM:TO`, tok);
+  if (parts.length > 2) fail(`${quote(text)} is not a port or a range FROM:TO`, tok);
   if (parts.length === 1) {
     const p = parsePort(parts[0]!, tok);
     return [p, p];
   }
   const from = parts[0] === '' ? 0 : parsePort(parts[0]!, tok);
   const to = parts[1] === '' ? 65535 : parsePort(parts[1]!, tok);
-  if (from > to) fail(`port range '${text}' is backwards (from > to)`, tok);
+  if (from > to) fail(`port range ${quote(text)} is backwards (from > to)`, tok);
   return [from, to];
 }
 
@@ -318,7 +323,7 @@ function takeValues(tokens: Token[], at: number, def: OptionDef, opt: Token): To
     if (v.value === '!' && def.name !== '--comment') {
       fail(`put ! before the option (! ${opt.value} ...): iptables 1.8.9 refuses '${opt.value} !'`, v);
     }
-    if (def.name !== '--comment' && looksLikeOption(v.value)) fail(`${opt.value} needs a value, got the option ${v.value}`, v);
+    if (def.name !== '--comment' && looksLikeOption(v.value)) fail(`${opt.value} needs a value, got the option ${echo(v.value)}`, v);
     vals.push(v);
   }
   return vals;
@@ -395,7 +400,7 @@ function applyRuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Token
     case '-m': {
       const name = v.value;
       if (!(SUPPORTED_MATCHES as readonly string[]).includes(name)) {
-        fail(`match module '${name}' is not supported: the rule language models ${SUPPORTED_MATCHES.join(', ')}`, v);
+        fail(`match module ${quote(name)} is not supported: the rule language models ${SUPPORTED_MATCHES.join(', ')}`, v);
       }
       if (name === 'tcp' || name === 'udp') {
         const existing = st.builders.find((b) => b.kind === 'tcp' || b.kind === 'udp');
@@ -424,7 +429,7 @@ function applyRuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Token
 function parseTarget(st: ParseState, how: '-j' | '-g', v: Token): NativeTarget {
   const name = v.value;
   if (how === '-g') {
-    if (isVerdict(name) || RESERVED_TARGET_NAMES.has(name)) fail(`-g takes a user chain; '${name}' is a target`, v);
+    if (isVerdict(name) || RESERVED_TARGET_NAMES.has(name)) fail(`-g takes a user chain; ${quote(name)} is a target`, v);
     const p = jumpChainProblem(name, 'goto');
     if (p) fail(p, v);
     return { kind: 'goto', chain: name };
@@ -432,7 +437,7 @@ function parseTarget(st: ParseState, how: '-j' | '-g', v: Token): NativeTarget {
   if (isVerdict(name)) return { kind: 'verdict', verdict: name };
   if (name === 'REJECT') return { kind: 'reject', with: defaultRejectWith(st.family) };
   if (RESERVED_TARGET_NAMES.has(name)) {
-    fail(`target '${name}' is not supported: use ${SUPPORTED_TARGETS.join(', ')} or a user chain`, v);
+    fail(`target ${quote(name)} is not supported: use ${SUPPORTED_TARGETS.join(', ')} or a user chain`, v);
   }
   const p = jumpChainProblem(name, 'jump');
   if (p) fail(p, v);
@@ -448,13 +453,13 @@ function applyModuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Tok
         once(b.seen, '--sport', opt);
         b.sport = parsePortRange(v!);
         b.invSport = invert;
-        if (invert && b.sport[0] === 0 && b.sport[1] === 65535) fail(`'! --sport ${v!.value}' would never match`, v!);
+        if (invert && b.sport[0] === 0 && b.sport[1] === 65535) fail(`${quote(`! --sport ${v!.value}`)} would never match`, v!);
         return;
       case '--dport':
         once(b.seen, '--dport', opt);
         b.dport = parsePortRange(v!);
         b.invDport = invert;
-        if (invert && b.dport[0] === 0 && b.dport[1] === 65535) fail(`'! --dport ${v!.value}' would never match`, v!);
+        if (invert && b.dport[0] === 0 && b.dport[1] === 65535) fail(`${quote(`! --dport ${v!.value}`)} would never match`, v!);
         return;
       case '--syn':
       case '--tcp-flags': {
@@ -468,7 +473,7 @@ function applyModuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Tok
           if (typeof mask !== 'number') fail(mask.error, v!);
           const cmp = parseTcpFlagList(vals[1]!.value);
           if (typeof cmp !== 'number') fail(cmp.error, vals[1]!);
-          if ((cmp & ~mask) !== 0) fail(`flags '${vals[1]!.value}' are not all in the mask '${v!.value}': the rule would never match`, vals[1]!);
+          if ((cmp & ~mask) !== 0) fail(`flags ${quote(vals[1]!.value)} are not all in the mask ${quote(v!.value)}: the rule would never match`, vals[1]!);
           b.flagMask = mask;
           b.flagCompare = cmp;
         }
@@ -478,7 +483,7 @@ function applyModuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Tok
       case '--tcp-option': {
         once(b.seen, '--tcp-option', opt);
         const o = parseDecimal(v!.value, 255);
-        if (o === null || o === 0) fail(`'${v!.value}' is not a TCP option kind 1-255${numberHint(v!.value)}`, v!);
+        if (o === null || o === 0) fail(`${quote(v!.value)} is not a TCP option kind 1-255${numberHint(v!.value)}`, v!);
         b.option = o;
         b.invOption = invert;
         return;
@@ -495,7 +500,7 @@ function applyModuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Tok
         if (b.seen.has('limit')) fail('give one of --connlimit-above or --connlimit-upto, once', opt);
         b.seen.add('limit');
         const n = parseDecimal(v!.value, MAX_CONNLIMIT);
-        if (n === null) fail(`'${v!.value}' is not a count 0-${MAX_CONNLIMIT}${numberHint(v!.value)}`, v!);
+        if (n === null) fail(`${quote(v!.value)} is not a count 0-${MAX_CONNLIMIT}${numberHint(v!.value)}`, v!);
         b.limit = n;
         // XT_CONNLIMIT_INVERT means "upto"; a ! swaps above and upto (libxt_connlimit.c connlimit_parse).
         b.invert = (def.name === '--connlimit-upto') !== invert;
@@ -509,10 +514,10 @@ function applyModuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Tok
           const m = parseIpv4(v!.value);
           if (m) {
             bits = maskToPrefix(m);
-            if (bits === -1) fail(`'${v!.value}' is not a contiguous mask`, v!);
+            if (bits === -1) fail(`${quote(v!.value)} is not a contiguous mask`, v!);
           }
         }
-        if (bits === null) fail(`'${v!.value}' is not a prefix length 0-${width}${numberHint(v!.value)}`, v!);
+        if (bits === null) fail(`${quote(v!.value)} is not a prefix length 0-${width}${numberHint(v!.value)}`, v!);
         b.maskBits = bits;
         return;
       }
@@ -543,8 +548,8 @@ function applyModuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Tok
     const echo = st.family === 'ipv4' && /^(icmp-)?echo-?reply$/i.test(v!.value);
     fail(
       echo
-        ? `'${v!.value}' is refused: the kernel no longer supports REJECT with an echo reply`
-        : `unknown reject type '${v!.value}' for ${st.family}: use ${rejectTypes(st.family).map((r) => r.name).join(', ')}`,
+        ? `${quote(v!.value)} is refused: the kernel no longer supports REJECT with an echo reply`
+        : `unknown reject type ${quote(v!.value)} for ${st.family}: use ${rejectTypes(st.family).map((r) => r.name).join(', ')}`,
       v!,
     );
   }
@@ -613,7 +618,7 @@ function parseTokens(tokens: Token[], start: number, family: Family, chain: stri
     }
     const eq = tok.value.indexOf('=');
     if (tok.value.startsWith('--') && eq > 2 && OPTIONS.has(tok.value.slice(0, eq))) {
-      fail(`write '${tok.value.slice(0, eq)} ${tok.value.slice(eq + 1)}', not '${tok.value}'`, tok);
+      fail(`write ${quote(`${tok.value.slice(0, eq)} ${tok.value.slice(eq + 1)}`)}, not ${quote(tok.value)}`, tok);
     }
     const d = OPTIONS.get(tok.value);
     if (!d) {
@@ -624,10 +629,10 @@ function parseTokens(tokens: Token[], start: number, family: Family, chain: stri
       if (tok.value.startsWith('--') && tok.value.length > 2) {
         // getopt_long takes unique abbreviations; we take whole option names only.
         const full = [...OPTIONS.keys()].filter((k) => k.startsWith(tok.value));
-        if (full.length) fail(`unknown option ${tok.value} (abbreviations are not taken: ${full.join(' or ')}?)`, tok);
+        if (full.length) fail(`unknown option ${echo(tok.value)} (abbreviations are not taken: ${full.join(' or ')}?)`, tok);
       }
-      if (tok.value.startsWith('-') && tok.value.length > 1) fail(`unknown option ${tok.value}`, tok);
-      fail(`unexpected '${tok.value}': expected an option`, tok);
+      if (tok.value.startsWith('-') && tok.value.length > 1) fail(`unknown option ${echo(tok.value)}`, tok);
+      fail(`unexpected ${quote(tok.value)}: expected an option`, tok);
     }
     const invert = bang !== null;
     if (invert && !d.invertible) fail(`${tok.value} can't be negated with !`, tok);

@@ -7,7 +7,17 @@
  * one that throws would otherwise escape as an arbitrary Error instead of ERR_CONNLIMIT_INVALID.
  * Copying into null-prototype objects also keeps a `__proto__` own key (JSON.parse makes
  * those) a plain key the validator then refuses, never a prototype change.
+ *
+ * Only plain data is taken: objects whose prototype is Object.prototype or null, arrays
+ * without holes, byte arrays. Anything else is refused at whatever depth it stands, naming
+ * its path. A class instance or `Object.create({ target })` holds fields its prototype
+ * supplies (getters, defaults) that reading own keys would miss, so the rule written would
+ * differ from the one the caller meant: a connlimit match without its target limits nothing.
+ * Reading the prototype chain instead would also read whatever a polluted Object.prototype
+ * holds; refusing is the one reading that is the same for every caller. Own keys are read
+ * enumerable or not (`rule.target` reads a hidden one too).
  */
+import { echo } from '../echo';
 import { ValidationError } from '../errors';
 
 /** RuleSpec nests 4 levels at most; anything deeper is a cycle or garbage. */
@@ -23,21 +33,35 @@ function threw(e: unknown): string {
   return `reading it threw: ${message.slice(0, 200)}`;
 }
 
+/** What a non-plain object is, for the message: 'a Date', 'an instance of Limits', ... */
+function kindOf(proto: object, tag: string): string {
+  const name = tag.slice(8, -1);
+  if (name !== 'Object') return `a ${name}`;
+  let ctor: unknown;
+  try {
+    ctor = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
+  } catch {
+    ctor = undefined;
+  }
+  const cls = typeof ctor === 'function' && typeof ctor.name === 'string' && ctor.name !== '' ? ctor.name : null;
+  return cls ? `an instance of ${echo(cls)}` : 'an object with a prototype of its own (Object.create(...))';
+}
+
 function copy(value: unknown, path: string, root: string, depth: number): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const here = path || root;
   if (depth > MAX_DEPTH) refuse(here, `nested more than ${MAX_DEPTH} levels deep (a cycle?)`);
   let keys: string[];
-  let proto: unknown;
+  let proto: object | null;
   let isArray: boolean;
   let tag: string;
   try {
     // Bytes are copied too: the caller may change a shared buffer while the commit is queued.
     if (value instanceof Uint8Array) return new Uint8Array(value);
     isArray = Array.isArray(value);
-    proto = Object.getPrototypeOf(value);
+    proto = Object.getPrototypeOf(value) as object | null;
     tag = Object.prototype.toString.call(value);
-    keys = isArray ? [] : Object.keys(value);
+    keys = isArray ? [] : Object.getOwnPropertyNames(value);
   } catch (e) {
     refuse(here, threw(e));
   }
@@ -49,16 +73,30 @@ function copy(value: unknown, path: string, root: string, depth: number): unknow
     }
   };
   if (isArray) {
+    if (proto !== Array.prototype) refuse(here, 'expected a plain array ([ ... ]), got an array with a prototype of its own');
     const out: unknown[] = [];
     const length = read('length', here) as number;
     // A rule's entry is at most 64 KiB, so no real list comes near this; a sparse array could.
     if (length > MAX_LENGTH) refuse(here, `more than ${MAX_LENGTH} entries`);
-    for (let i = 0; i < length; i++) out.push(copy(read(i, `${here}[${i}]`), `${here}[${i}]`, root, depth + 1));
+    for (let i = 0; i < length; i++) {
+      const at = `${here}[${i}]`;
+      let own: boolean;
+      try {
+        own = Object.prototype.hasOwnProperty.call(value, i);
+      } catch (e) {
+        refuse(at, threw(e));
+      }
+      // A hole reads through to Array.prototype: refuse it rather than guess.
+      if (!own) refuse(at, 'a hole in the array (no entry at this index)');
+      out.push(copy(read(i, at), at, root, depth + 1));
+    }
     return out;
   }
   // A Date, Map, boxed string... has no own keys and would read as an empty rule (match
-  // everything): refuse it here. Instances of the caller's own classes are read like objects.
-  if (proto !== Object.prototype && proto !== null && tag !== '[object Object]') refuse(here, `expected a plain object, got ${tag.slice(8, -1)}`);
+  // everything); a class instance has fields its prototype supplies (see the file comment).
+  if (proto !== Object.prototype && proto !== null) {
+    refuse(here, `expected a plain object ({ ... } or Object.create(null)), got ${kindOf(proto, tag)}: fields a prototype supplies are not read, so copy them into a plain object`);
+  }
   const out = Object.create(null) as Record<string, unknown>;
   for (const key of keys) {
     const at = path ? `${path}.${key}` : key;
@@ -71,6 +109,7 @@ function copy(value: unknown, path: string, root: string, depth: number): unknow
  * Deep-copies plain objects, arrays and byte arrays (primitives pass through). A getter or
  * Proxy trap that throws becomes a ValidationError naming the field; `root` names the value
  * itself ('rule', 'options').
+ * @throws {ERR_CONNLIMIT_INVALID} for anything but plain data (see the file comment), at any depth
  * @example const spec = snapshot(userSpec, 'rule');
  */
 export function snapshot<T>(value: T, root: string): T {

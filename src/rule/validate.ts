@@ -4,11 +4,13 @@
  * plus the value checks the text parser shares (interfaces, comments, chain names, ports).
  *
  * Users call us from plain JavaScript, so nothing here trusts the static types: every field is
- * checked at run time, only own properties are read (a polluted `Object.prototype` cannot
- * inject a field), unknown keys are refused (`__proto__` and `constructor` included, since
+ * checked at run time, on a private copy of plain data (snapshot.ts refuses class instances and
+ * objects with prototypes of their own, whose inherited fields would be missed), only own
+ * properties are read (a polluted `Object.prototype` cannot inject a field), unknown keys are refused (`__proto__` and `constructor` included, since
  * `JSON.parse` makes them own keys), and every problem found is reported at once with the
  * path of its field.
  */
+import { jsonQuote, quote } from '../echo';
 import { ValidationError, type ValidationIssue } from '../errors';
 import type { NativeAddress, NativeInterface, NativeMatch, NativePortRange, NativeRule, NativeTarget } from '../native-types';
 import type { Family, RuleSpec } from './types';
@@ -62,11 +64,11 @@ const INTERFACE_PATTERN = /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]*$/;
 export function chainNameProblem(name: string): string | null {
   if (name.length === 0) return 'an empty chain name';
   if (name.includes('\0')) return 'a chain name with a NUL byte';
-  if (name.length > MAX_CHAIN_NAME_LENGTH) return `chain name '${name}' is longer than ${MAX_CHAIN_NAME_LENGTH} characters`;
+  if (name.length > MAX_CHAIN_NAME_LENGTH) return `chain name ${quote(name)} is longer than ${MAX_CHAIN_NAME_LENGTH} characters`;
   if (!CHAIN_NAME_PATTERN.test(name)) {
-    return `chain name '${name}' has characters we don't allow: use letters, digits and _ . : @ + - (not first: - or !)`;
+    return `chain name ${quote(name)} has characters we don't allow: use letters, digits and _ . : @ + - (not first: - or !)`;
   }
-  if (RESERVED_TARGET_NAMES.has(name)) return `'${name}' is a target name, not a chain name`;
+  if (RESERVED_TARGET_NAMES.has(name)) return `${quote(name)} is a target name, not a chain name`;
   return null;
 }
 
@@ -76,7 +78,7 @@ export function jumpChainProblem(name: string, how: 'jump' | 'goto'): string | n
   if (p) return p;
   if (BUILTIN_CHAINS.has(name)) return `can't ${how} to built-in chain ${name} (the kernel refuses it)`;
   if (isVerdict(name.toUpperCase()) || name.toUpperCase() === 'REJECT') {
-    return `'${name}' is not a chain; did you mean the target ${name.toUpperCase()}?`;
+    return `${quote(name)} is not a chain; did you mean the target ${name.toUpperCase()}?`;
   }
   return null;
 }
@@ -90,7 +92,7 @@ export function parseInterface(text: string, invert: boolean): NativeInterface |
   if (text.length === 0) return { error: 'an empty interface name' };
   if (text.includes('\0')) return { error: 'an interface name with a NUL byte' };
   if (text.length > MAX_INTERFACE_LENGTH) {
-    return { error: `interface name '${text}' is longer than ${MAX_INTERFACE_LENGTH} characters (IFNAMSIZ)` };
+    return { error: `interface name ${quote(text)} is longer than ${MAX_INTERFACE_LENGTH} characters (IFNAMSIZ)` };
   }
   const wildcard = text.endsWith('+');
   const name = wildcard ? text.slice(0, -1) : text;
@@ -99,7 +101,7 @@ export function parseInterface(text: string, invert: boolean): NativeInterface |
     return invert ? { error: `'! +' would match no interface at all` } : null;
   }
   if (name === '.' || name === '..' || !INTERFACE_PATTERN.test(name)) {
-    return { error: `interface name '${text}' is not valid: use letters, digits and _ . @ - (a trailing + is a wildcard)` };
+    return { error: `interface name ${quote(text)} is not valid: use letters, digits and _ . @ - (a trailing + is a wildcard)` };
   }
   return { name, wildcard, invert };
 }
@@ -185,7 +187,7 @@ export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
   if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : String(v);
-  if (typeof v === 'string') return v.length > 40 ? `${JSON.stringify(v.slice(0, 40))}...` : JSON.stringify(v);
+  if (typeof v === 'string') return jsonQuote(v);
   if (typeof v === 'bigint') return `${v}n (a bigint)`;
   if (Array.isArray(v)) return 'an array';
   if (v instanceof Uint8Array) return 'bytes';
@@ -224,7 +226,7 @@ class Checker {
     for (const k of Object.keys(o)) {
       if (!allowed.has(k)) {
         const where = path ? `${path}.${k}` : k;
-        this.add(where, `unknown key '${k}' (known: ${[...allowed].join(', ')})`);
+        this.add(where, `unknown key ${quote(k)} (known: ${[...allowed].join(', ')})`);
       }
     }
   }

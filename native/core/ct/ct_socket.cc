@@ -138,6 +138,7 @@ Result<DumpStats> CtSocket::Dump(const Filter& filter, const std::function<void(
     while (!done) {
       auto n = Receive("ct dump");
       if (!n.ok()) return n.error();
+      st.bytes += n.value();
       auto info = DecodeChunk(buf_.data(), n.value(), seq_, "ct dump", true, [&](const Entry& e, EntryKind) {
         st.messages++;
         if (Matches(filter, e)) {
@@ -166,7 +167,7 @@ Result<DumpStats> CtSocket::Dump(const Filter& filter, const std::function<void(
     if (!interrupted) return st;
     if (++attempt > kMaxRestarts) return KernelError{"ct dump", EINTR, "the table kept changing during the dump (NLM_F_DUMP_INTR)"};
     st.restarts++;
-    st.messages = st.matched = 0;
+    st.messages = st.matched = 0;  // bytes keep counting: they were all received
     on_restart();
   }
 }

@@ -79,6 +79,7 @@ struct Filter {
 struct DumpStats {
   uint64_t messages = 0;     // IPCTNL_MSG_CT_NEW messages decoded
   uint64_t matched = 0;      // of those, kept by the filter
+  uint64_t bytes = 0;        // netlink bytes received for it
   bool kernel_filtered = false;  // NLM_F_DUMP_FILTERED seen
   bool kernel_filter_refused = false;  // the kernel refused our dump filter; C++ filtered alone
   int restarts = 0;          // dumps restarted after NLM_F_DUMP_INTR

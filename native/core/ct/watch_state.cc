@@ -50,7 +50,7 @@ WatchKey WatchConfig::KeyOf(const Entry& e) const {
 
 void DumpTally::Add(const Entry& e) {
   WatchKey k = config.KeyOf(e);
-  if (flows.emplace(FlowId::Of(e), k).second) counts[k]++;
+  flows.emplace(FlowId::Of(e), k);
 }
 
 void WatchState::Cross(const WatchKey& k, uint64_t before, uint64_t now) {
@@ -75,14 +75,21 @@ void WatchState::Touch(const WatchKey& k, int step) {
 }
 
 void WatchState::Start(const FlowId& flow, const WatchKey& k) {
-  flows_.emplace(flow, k);
+  flows_.emplace(flow, FlowInfo{k, false});
   Touch(k, +1);
 }
 
 void WatchState::Stop(FlowMap::iterator flow) {
-  WatchKey k = flow->second;
+  WatchKey k = flow->second.key;
+  if (flow->second.unconfirmed) unconfirmed_--;
   flows_.erase(flow);
   Touch(k, -1);
+}
+
+void WatchState::Confirm(FlowInfo& flow) {
+  if (!flow.unconfirmed) return;
+  flow.unconfirmed = false;
+  unconfirmed_--;
 }
 
 void WatchState::Apply(const Entry& e, EntryKind kind) {
@@ -91,8 +98,10 @@ void WatchState::Apply(const Entry& e, EntryKind kind) {
   bool counted = flow != flows_.end();
   switch (kind) {
     case EntryKind::kNew:
-      // Already counted: the start-up or resync dump saw it before its event was read.
-      if (!counted && Matches(config_.filter, e)) Start(id, config_.KeyOf(e));
+      // Already counted: a dump saw it before its event was read. The event proves the
+      // kernel will report its end too.
+      if (counted) Confirm(flow->second);
+      else if (Matches(config_.filter, e)) Start(id, config_.KeyOf(e));
       break;
     case EntryKind::kDestroy:
       if (counted) Stop(flow);
@@ -100,36 +109,48 @@ void WatchState::Apply(const Entry& e, EntryKind kind) {
     case EntryKind::kEntry: {  // UPDATE: state, mark or status changed; the tuple did not
       bool match = Matches(config_.filter, e);
       if (counted && !match) Stop(flow);
+      if (counted && match) Confirm(flow->second);
       if (!counted && match) Start(id, config_.KeyOf(e));
       break;
     }
   }
 }
 
-void WatchState::Resync(DumpTally&& tally, bool initial) {
-  KeyCounts before = std::move(counts_);
-  flows_ = std::move(tally.flows);
-  counts_ = std::move(tally.counts);
-  // What happened between the last batch and the overrun is superseded by the dump.
-  changed_.clear();
-  auto note = [&](const WatchKey& k) {
-    auto now_it = counts_.find(k);
-    uint64_t now = now_it == counts_.end() ? 0 : now_it->second;
-    auto seen = reported_.find(k);
-    uint64_t was = seen == reported_.end() ? 0 : seen->second;
-    if (now != was) changed_[k] = KeyChange{k, now, 0, 0, 0};
-    auto b = before.find(k);
-    Cross(k, b == before.end() ? 0 : b->second, now);
+void WatchState::Merge(DumpTally&& tally, SyncKind kind) {
+  struct Moved {
+    uint32_t opened = 0, closed = 0;
   };
-  for (const auto& [k, n] : counts_) note(k);
-  for (const auto& [k, n] : before) {
-    if (!counts_.count(k)) note(k);
+  std::unordered_map<WatchKey, Moved, WatchKeyHash> moved;
+  for (auto it = flows_.begin(); it != flows_.end();) {
+    if (tally.flows.count(it->first)) {
+      ++it;
+      continue;
+    }
+    moved[it->second.key].closed++;
+    if (it->second.unconfirmed) unconfirmed_--;
+    it = flows_.erase(it);
   }
-  for (const auto& [k, n] : reported_) {
-    if (!counts_.count(k) && !before.count(k) && n != 0) changed_[k] = KeyChange{k, 0, 0, 0, 0};
+  for (const auto& [id, key] : tally.flows) {
+    if (!flows_.emplace(id, FlowInfo{key, true}).second) continue;
+    moved[key].opened++;
+    unconfirmed_++;
   }
-  if (initial) pending_.initial = true;
-  else pending_.resynced = true;
+  for (const auto& [k, m] : moved) {
+    uint64_t& n = counts_[k];
+    uint64_t before = n;
+    n = n + m.opened - m.closed;  // never below zero: n counted every flow of k in flows_
+    KeyChange& c = changed_[k];
+    c.key = k;
+    c.count = n;
+    c.opened += m.opened;
+    c.closed += m.closed;
+    Cross(k, before, n);
+  }
+  switch (kind) {
+    case SyncKind::kInitial: pending_.initial = true; break;
+    case SyncKind::kResync: pending_.resynced = true; break;
+    case SyncKind::kReconcile: pending_.reconciled |= !moved.empty(); break;
+  }
 }
 
 bool WatchState::HasPending() const {

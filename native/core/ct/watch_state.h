@@ -49,6 +49,7 @@ struct WatchBatch {
   uint64_t events = 0;             // events decoded since the last Take() (matching or not)
   bool initial = false;            // the first batch: counts from the start-up dump
   bool resynced = false;           // counts were rebuilt from a dump after an overrun
+  bool reconciled = false;         // a periodic dump corrected counts the events left wrong
   uint64_t overruns = 0;           // ENOBUFS seen since the last Take()
   uint64_t overruns_total = 0;
 };
@@ -81,22 +82,31 @@ struct FlowId {
 struct FlowIdHash {
   size_t operator()(const FlowId& f) const;
 };
-using FlowMap = std::unordered_map<FlowId, WatchKey, FlowIdHash>;  // flow -> its key
+// A counted flow. `unconfirmed`: known only from a dump, and no event has shown that the
+// kernel reports on it. At the default nf_conntrack_events=2 the kernel attaches the event
+// extension only to entries created while some ctnetlink listener exists, so a flow older
+// than the watch may close without a DESTROY (NETFILTER-NOTES.md §12): only a later dump can
+// tell it is gone. Any event about a flow (NEW, UPDATE) proves it has the extension.
+struct FlowInfo {
+  WatchKey key;
+  bool unconfirmed = false;
+};
+using FlowMap = std::unordered_map<FlowId, FlowInfo, FlowIdHash>;
 using KeyCounts = std::unordered_map<WatchKey, uint64_t, WatchKeyHash>;
 
-// The flows and counts of one dump, built by the event thread while JS may still read the
-// previous counts; handed to WatchState::Resync in one step.
+// The flows of one dump, built by the event thread while JS may still read the previous
+// counts; handed to WatchState::Merge in one step.
 struct DumpTally {
   explicit DumpTally(const WatchConfig& c) : config(c) {}
   void Add(const Entry& e);  // entries already filtered
-  void Clear() {
-    flows.clear();
-    counts.clear();
-  }
+  void Clear() { flows.clear(); }
   const WatchConfig& config;
-  FlowMap flows;
-  KeyCounts counts;
+  std::unordered_map<FlowId, WatchKey, FlowIdHash> flows;
 };
+
+// Why a dump is merged: the first counts, a rebuild after lost events, or the periodic check
+// of flows the events may never report on.
+enum class SyncKind { kInitial, kResync, kReconcile };
 
 class WatchState {
  public:
@@ -106,9 +116,11 @@ class WatchState {
   // UPDATE re-checks the filter, so a flow entering TIME_WAIT leaves a filter that excludes it.
   void Apply(const Entry& e, EntryKind kind);
 
-  // Replace every flow and count with a dump's (built without the lock, see DumpTally), and
-  // report each key whose count differs from what JS last saw, keys gone to zero included.
-  void Resync(DumpTally&& tally, bool initial);
+  // Make the flows those of a dump (built without the lock, see DumpTally): flows it lacks stop
+  // counting, flows it adds start counting unconfirmed, flows in both keep what events told
+  // of them. Every key whose count moved is reported with one crossing for its net move.
+  // Events read after the dump are applied on top, so a change racing the dump still lands.
+  void Merge(DumpTally&& tally, SyncKind kind);
 
   void NoteEvents(uint64_t n) { pending_.events += n; }
   void NoteOverrun() {
@@ -125,11 +137,14 @@ class WatchState {
   // One key's count (its address already masked to the key prefix); 0 for a key holding none.
   uint64_t CountOf(const WatchKey& k) const;
   const WatchConfig& config() const { return config_; }
+  // Counted flows no event has confirmed: while any remain, only a dump can see them close.
+  uint64_t unconfirmed() const { return unconfirmed_; }
 
   static constexpr size_t kMaxCrossings = 4096;
 
  private:
   void Start(const FlowId& flow, const WatchKey& k);
+  void Confirm(FlowInfo& flow);
   void Stop(FlowMap::iterator flow);
   void Touch(const WatchKey& k, int step);
   void Cross(const WatchKey& k, uint64_t before, uint64_t now);
@@ -141,6 +156,7 @@ class WatchState {
   std::unordered_map<WatchKey, KeyChange, WatchKeyHash> changed_;
   WatchBatch pending_;
   uint64_t overruns_total_ = 0;
+  uint64_t unconfirmed_ = 0;
 };
 
 }  // namespace connlimit::core::ct

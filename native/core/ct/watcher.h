@@ -5,6 +5,13 @@
 // coalesced batches to `deliver` one at a time (the next only after Acknowledge(), so a flood
 // of events is a handful of JS calls), and on ENOBUFS reports the overrun and rebuilds the
 // counts from a fresh dump.
+//
+// Events alone are not the truth: a flow older than the watch may never report its end
+// (nf_conntrack_events=2, NETFILTER-NOTES.md §12), and at nf_conntrack_events=0 no flow
+// reports anything. So every `reconcile_ms` the thread reads the sysctl and, while it is 0 or
+// while any counted flow is unconfirmed (see FlowInfo), merges a fresh dump: counts converge
+// to the kernel's within reconcile_ms plus one dump. Once every old flow is gone a watch at
+// the default sysctl dumps no more.
 #pragma once
 
 #include <atomic>
@@ -17,7 +24,9 @@
 
 #include "core/ct/ct_socket.h"
 #include "core/ct/event_socket.h"
+#include "core/ct/events_sysctl.h"
 #include "core/ct/watch_state.h"
+#include "core/netns_guard.h"
 #include "core/result.h"
 
 namespace connlimit::core::ct {
@@ -27,6 +36,7 @@ struct WatcherOptions {
   std::string netns_path;  // empty: the namespace of the thread that starts the watch
   bool updates = false;    // also UPDATE events (needed when the filter looks at state, mark, status)
   int receive_buffer = 32 << 20;
+  int reconcile_ms = 1000;
   // Tests only: sleep this long after the start-up dump before reading events, so a burst
   // overflows the receive buffer on purpose (there is no other way to make the thread lag).
   int test_stall_ms = 0;
@@ -38,6 +48,11 @@ struct WatcherStats {
   uint64_t resyncs = 0;    // dumps after an overrun
   uint64_t discarded = 0;  // queued events dropped before a resync dump
   int receive_buffer = 0;  // bytes the kernel granted
+  uint64_t reconciles = 0;          // periodic dumps merged
+  uint64_t reconcile_entries = 0;   // entries those dumps carried (before the C++ filter)
+  uint64_t reconcile_bytes = 0;     // netlink bytes those dumps carried
+  uint64_t unconfirmed = 0;         // counted flows no event has confirmed (now)
+  bool polling = false;             // nf_conntrack_events was 0 (or absent) at the last check
 };
 
 class Watcher {
@@ -69,8 +84,10 @@ class Watcher {
  private:
   void Run();
   Result<Unit> Open();
-  Result<Unit> Sync(bool initial);
+  Result<Unit> Sync(SyncKind kind);
   Result<Unit> Drain();
+  // The periodic check: a dump when events cannot be trusted to tell the whole truth.
+  Result<Unit> MaybeReconcile();
   void MaybeDeliver();
 
   WatcherOptions options_;
@@ -81,6 +98,8 @@ class Watcher {
   WatcherStats stats_;
   std::unique_ptr<EventSocket> events_;
   std::unique_ptr<CtSocket> dumps_;
+  std::unique_ptr<EventsSysctl> sysctl_;
+  std::shared_ptr<NetnsFd> netns_;  // null in the caller's own namespace; see Run()
   std::mutex fd_mu_;  // Acknowledge() (JS thread) against Stop() closing wake_fd_
   int stop_fd_ = -1;  // eventfd: Stop() -> thread
   int wake_fd_ = -1;  // eventfd: Acknowledge() -> thread

@@ -17,6 +17,7 @@ extern "C" {
 
 #include "core/legacy/entry_codec.h"
 #include "core/netns_guard.h"
+#include "core/xt/same_rule.h"
 #include "core/xtables_lock.h"
 
 namespace connlimit::core::legacy {
@@ -90,7 +91,7 @@ Result<int> Find(struct xtc_handle* h, const std::string& chain, const RuleSpec&
   for (auto* e = Api::first_rule(chain.c_str(), h); e; e = Api::next_rule(e, h), index++) {
     auto decoded = DecodeRule<Api>(e, h);
     if (!decoded.ok()) return decoded.error();
-    if (SameRule(Api::kFamily, decoded.value(), rule)) return index;
+    if (xt::SameRule(Api::kFamily, decoded.value(), rule)) return index;
   }
   return -1;
 }

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <memory>
 
-#include "core/nft/rule_codec.h"
+#include "core/nft/nfproto.h"
 
 namespace connlimit::core::nft {
 namespace {

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "core/nft/nfproto.h"
+
 namespace connlimit::core::nft {
 
 KernelError EncodeError(const std::string& what) { return KernelError{"encode", EINVAL, what, -1}; }

@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "core/nft/rule_codec.h"
+#include "core/nft/rule_placement.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 

@@ -16,12 +16,13 @@
 #include <mutex>
 #include <optional>
 
-#include "core/legacy/entry_codec.h"
 #include "core/netns_guard.h"
 #include "core/nft/chain_codec.h"
 #include "core/nft/nl_socket.h"
 #include "core/nft/requests.h"
 #include "core/nft/rule_codec.h"
+#include "core/nft/socket_reads.h"
+#include "core/xt/same_rule.h"
 
 // Dump-and-reset of rule counters (kernel 6.3+, include/uapi/linux/netfilter/nf_tables.h);
 // older installed headers lack it.
@@ -390,7 +391,7 @@ class Planner {
     for (size_t i = 0; i < v.size(); i++) {
       auto have = NormalizedOf(chain, v[i]);
       if (!have.ok()) return have.error();
-      if (legacy::SameRule(t_.family, *have.value(), norm.value())) return static_cast<int>(i);
+      if (xt::SameRule(t_.family, *have.value(), norm.value())) return static_cast<int>(i);
     }
     return -1;
   }
@@ -803,7 +804,7 @@ Result<int> FindRule(const TableTarget& t, TableSession& session, const std::str
       if (!norm.ok()) return norm.error();
       const auto& v = *known->second.rules;
       for (size_t i = 0; i < v.size(); i++)
-        if (legacy::SameRule(t.family, *v[i].normalized, norm.value())) return static_cast<int>(i);
+        if (xt::SameRule(t.family, *v[i].normalized, norm.value())) return static_cast<int>(i);
       return -1;
     }
   }
@@ -818,7 +819,7 @@ Result<int> FindRule(const TableTarget& t, TableSession& session, const std::str
   auto norm = Normalize(t.family, t.table, chain, rule);
   if (!norm.ok()) return norm.error();
   for (size_t i = 0; i < rules.value().size(); i++)
-    if (legacy::SameRule(t.family, rules.value()[i].rule, norm.value())) return static_cast<int>(i);
+    if (xt::SameRule(t.family, rules.value()[i].rule, norm.value())) return static_cast<int>(i);
   return -1;
 }
 

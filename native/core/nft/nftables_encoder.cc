@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "core/nft/expr_writer.h"
+#include "core/nft/nfproto.h"
 #include "core/nft/nftables_codec.h"
 #include "core/nft/nftables_layout.h"
 

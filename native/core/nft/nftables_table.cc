@@ -17,12 +17,13 @@
 #include <set>
 #include <thread>
 
-#include "core/legacy/entry_codec.h"
 #include "core/netns_guard.h"
 #include "core/nft/chain_codec.h"
 #include "core/nft/nftables_codec.h"
 #include "core/nft/nl_socket.h"
 #include "core/nft/requests.h"
+#include "core/nft/socket_reads.h"
+#include "core/xt/same_rule.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -352,7 +353,7 @@ class Planner {
     for (size_t i = 0; i < v.size(); i++) {
       auto have = NormalizedOf(chain, v[i]);
       if (!have.ok()) return have.error();
-      if (legacy::SameRule(t_.family, *have.value(), want.value())) return static_cast<int>(i);
+      if (xt::SameRule(t_.family, *have.value(), want.value())) return static_cast<int>(i);
     }
     return -1;
   }
@@ -635,7 +636,7 @@ Result<int> FindNftablesRule(const TableTarget& t, const std::string& chain, con
     auto rules = DumpRules(*sock.value(), t.family, NftablesTableName(t.table, index), chain, DecodeNftablesRule);
     if (!rules.ok()) return rules.error();
     for (const auto& r : rules.value()) {
-      if (legacy::SameRule(t.family, r.rule, want.value())) return position;
+      if (xt::SameRule(t.family, r.rule, want.value())) return position;
       position++;
     }
   }

@@ -14,14 +14,13 @@
 #include <utility>
 #include <vector>
 
+#include "core/nft/message.h"
 #include "core/result.h"
 
 namespace connlimit::core::nft {
 
 // A dump the kernel marked inconsistent (NLM_F_DUMP_INTR) is redone up to this many times.
 constexpr int kDumpAttempts = 8;
-
-using Message = std::vector<uint8_t>;
 
 KernelError SysError(const std::string& op, const std::string& detail = "");
 

@@ -7,13 +7,15 @@
 #include <libnftnl/common.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
+#include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <sys/socket.h>
 
 #include <cstring>
 #include <memory>
 
-#include "core/nft/rule_codec.h"
+#include "core/nft/expr_reader.h"
+#include "core/nft/nfproto.h"
 
 namespace connlimit::core::nft {
 
@@ -89,18 +91,6 @@ Message FrameBatch(uint32_t begin_seq, uint32_t genid, const std::vector<Message
   }
   batch.resize(at);
   return batch;
-}
-
-Result<std::optional<DecodedChain>> GetChain(Socket& s, Family family, const std::string& table, const std::string& chain) {
-  auto r = s.Request(GetChainRequest(family, table, chain, s.NextSeq()), false, "nft get chain");
-  if (!r.ok()) {
-    if (r.error().errnum != ENOENT) return r.error();
-    return std::optional<DecodedChain>{};
-  }
-  if (r.value().empty()) return std::optional<DecodedChain>{};
-  auto d = DecodeChainMessage(r.value()[0].data(), r.value()[0].size());
-  if (!d.ok()) return d.error();
-  return std::optional<DecodedChain>{d.take()};
 }
 
 bool HasNativeExpr(const RuleSpec& rule) {

@@ -1,21 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The read requests (GETTABLE, GETCHAIN, GETRULE) and the batch framing both nf_tables writers
-// send: core/nft/nft_table (iptables-nft's form) and core/nft/nftables_table (nft's own). The
-// builders are pure; DumpRules and GetChain run one request on the caller's socket.
+// Pure: the read requests (GETTABLE, GETCHAIN, GETRULE) and the batch framing both nf_tables
+// writers send: core/nft/nft_table (iptables-nft's form) and core/nft/nftables_table (nft's
+// own). Running them on a socket is socket_reads.h's.
 #pragma once
 
-#include <linux/netfilter/nf_tables.h>
-
-#include <cerrno>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "core/nft/chain_codec.h"
-#include "core/nft/expr_reader.h"
-#include "core/nft/nl_socket.h"
-#include "core/result.h"
+#include "core/nft/message.h"
 #include "core/rule_spec.h"
 
 namespace connlimit::core::nft {
@@ -35,29 +28,6 @@ Message GetRulesRequest(Family family, const std::string& table, const std::stri
 // order; 0 would disable the check, NOTES §4.2); then every message of `msgs` that is not empty,
 // each padded to NLMSG_ALIGNTO; then NFNL_MSG_BATCH_END (`end_seq`).
 Message FrameBatch(uint32_t begin_seq, uint32_t genid, const std::vector<Message>& msgs, uint32_t end_seq);
-
-// The chain as the kernel has it (one GETCHAIN); nullopt when it or its table is missing.
-Result<std::optional<DecodedChain>> GetChain(Socket& s, Family family, const std::string& table, const std::string& chain);
-
-// The rules of one chain (or of the table, chain empty) decoded by `decode`, in chain order;
-// none when the table is missing. A message naming another table is skipped.
-template <typename Decoded>
-Result<std::vector<Decoded>> DumpRules(Socket& s, Family family, const std::string& table, const std::string& chain,
-                                       Result<Decoded> (*decode)(Family, const uint8_t*, size_t)) {
-  auto msgs = s.Dump([&](uint32_t seq) { return GetRulesRequest(family, table, chain, NFT_MSG_GETRULE, seq); }, "nft list rules");
-  if (!msgs.ok()) {
-    if (msgs.error().errnum == ENOENT) return std::vector<Decoded>{};
-    return msgs.error();
-  }
-  std::vector<Decoded> out;
-  for (const auto& m : msgs.value()) {
-    auto r = decode(family, m.data(), m.size());
-    if (!r.ok()) return r.error();
-    if (r.value().table != table) continue;
-    out.push_back(r.take());
-  }
-  return out;
-}
 
 // Whether the rule holds expressions read back opaque (kOpaqueExprPrefix): it came from a
 // listing and can be compared as it is, but never re-encoded.

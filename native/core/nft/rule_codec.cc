@@ -19,9 +19,10 @@
 #include <cstring>
 #include <memory>
 
-#include "core/legacy/entry_codec.h"
 #include "core/nft/expr_reader.h"
 #include "core/nft/expr_writer.h"
+#include "core/nft/nfproto.h"
+#include "core/xt/extension.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -45,7 +46,7 @@ void* OwnedCopy(const std::vector<uint8_t>& data) {
 }
 
 Result<Unit> AddCompatMatch(struct nftnl_rule* r, Family family, const Match& m) {
-  auto blob = legacy::EncodeMatchBlob(family, m);
+  auto blob = xt::EncodeMatch(family, m);
   if (!blob.ok()) return blob.error();
   auto* e = AddExpr(r, "match");
   nftnl_expr_set_str(e, NFTNL_EXPR_MT_NAME, blob.value().name.c_str());
@@ -153,7 +154,7 @@ Result<Unit> AddAction(struct nftnl_rule* r, Family family, const Target& t) {
       return Unit{};
     case Target::Kind::kReject:
     case Target::Kind::kOpaque: {
-      auto blob = legacy::EncodeTargetBlob(family, t);
+      auto blob = xt::EncodeTarget(family, t);
       if (!blob.ok()) return blob.error();
       auto* e = AddExpr(r, "target");
       nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, blob.value().name.c_str());
@@ -266,14 +267,14 @@ class RuleReader : public ExprWalker {
       auto info = e.a[NFTA_MATCH_INFO];
       const auto* p = info ? static_cast<const uint8_t*>(mnl_attr_get_payload(info)) : nullptr;
       size_t n = info ? mnl_attr_get_payload_len(info) : 0;
-      rule.matches.push_back(legacy::DecodeMatchBlob(family_, Str(e.a[NFTA_MATCH_NAME]), static_cast<uint8_t>(Be32(e.a[NFTA_MATCH_REV])), p, n));
+      rule.matches.push_back(xt::DecodeMatch(family_, Str(e.a[NFTA_MATCH_NAME]), static_cast<uint8_t>(Be32(e.a[NFTA_MATCH_REV])), p, n));
       return 1;
     }
     if (e.name == "target") {
       auto info = e.a[NFTA_TARGET_INFO];
       const auto* p = info ? static_cast<const uint8_t*>(mnl_attr_get_payload(info)) : nullptr;
       size_t n = info ? mnl_attr_get_payload_len(info) : 0;
-      rule.target = legacy::DecodeTargetBlob(family_, Str(e.a[NFTA_TARGET_NAME]), static_cast<uint8_t>(Be32(e.a[NFTA_TARGET_REV])), p, n);
+      rule.target = xt::DecodeTarget(family_, Str(e.a[NFTA_TARGET_NAME]), static_cast<uint8_t>(Be32(e.a[NFTA_TARGET_REV])), p, n);
       return 1;
     }
     if (e.name == "counter") {
@@ -386,8 +387,6 @@ class RuleReader : public ExprWalker {
 };
 
 }  // namespace
-
-uint8_t NfProto(Family family) { return family == Family::kIpv4 ? NFPROTO_IPV4 : NFPROTO_IPV6; }
 
 Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string& table, const std::string& chain,
                                                const RuleSpec& rule, const RulePlacement& where, uint32_t seq) {

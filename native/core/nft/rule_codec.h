@@ -11,23 +11,11 @@
 #include <vector>
 
 #include "core/nft/expr_reader.h"
+#include "core/nft/rule_placement.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 
 namespace connlimit::core::nft {
-
-
-// Where a NEWRULE goes and what it carries beside the rule (kernel attribute names).
-struct RulePlacement {
-  uint16_t nlm_flags = 0;    // NLM_F_CREATE | NLM_F_APPEND / NLM_F_REPLACE; NLM_F_REQUEST is added
-  uint64_t position = 0;     // NFTA_RULE_POSITION (a handle), 0: none
-  uint32_t position_id = 0;  // NFTA_RULE_POSITION_ID (a rule added earlier in this batch), 0: none
-  uint64_t handle = 0;       // NFTA_RULE_HANDLE (NLM_F_REPLACE), 0: none
-  uint32_t id = 0;           // NFTA_RULE_ID, so later ops of the batch can refer to this rule; 0: none
-};
-
-// NFPROTO_IPV4 / NFPROTO_IPV6.
-uint8_t NfProto(Family family);
 
 // The whole NEWRULE message (nlmsghdr + nfgenmsg + attributes) with sequence number `seq`.
 Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string& table, const std::string& chain,
