@@ -8,7 +8,7 @@
 import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, ValidationError, type NativeErrorContext } from './errors';
 import { chooseBackend, systemIptablesBackend } from './backend-detect';
-import type { NativeBackendUsage, NativeChain, NativeLegacyTable, NativeNftTable, NativeOp, NativeOpResults, NativeRule } from './native-types';
+import type { NativeBackendUsage, NativeChain, NativeLegacyTable, NativeNftablesTable, NativeNftTable, NativeOp, NativeOpResults, NativeRule } from './native-types';
 import { prepareOps } from './op-slices';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
@@ -390,7 +390,9 @@ export class Firewall {
   }
 
   /**
-   * Delete every rule of a chain, or, called with no argument at all, of every chain.
+   * Delete every rule of a chain, or, called with no argument at all, of every chain. On backend
+   * 'nftables' a table this leaves without rules is deleted in the same batch, and with no chain
+   * none of ours is left (only one holding a chain someone else added); see {@link Firewall.destroy}.
    * @throws {ERR_CONNLIMIT_INVALID} an explicit undefined or null (a missing configuration
    *   value must not empty the table): call `flush()` for every chain
    */
@@ -497,6 +499,26 @@ export class Firewall {
     for (const c of chains) for (const r of c.rules) lines.push(r.text);
     lines.push('COMMIT', '');
     return lines.join('\n');
+  }
+
+  /**
+   * Backend 'nftables' only: delete every table the library owns in this family and namespace
+   * (`connlimit`, `connlimit_1`, ...: rules, sets, chains, and anything added to them by hand)
+   * in one batch, atomic in the kernel. The handle stays open: the next write creates
+   * `connlimit` again. Other tables are not touched. (`flush()` with no chain also leaves no
+   * table of ours behind, except one that holds a chain someone else added.)
+   * @returns how many tables were deleted (0 when there were none)
+   * @throws {ERR_CONNLIMIT_INVALID} on backends 'legacy' and 'nft', before anything is touched:
+   *   they write into the iptables table shared with other programs, which the library does not own
+   * @example await fw.destroy(); // `nft list tables` in the namespace shows none of ours
+   */
+  async destroy(): Promise<number> {
+    if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
+    if (this.backend !== 'nftables') {
+      invalid('destroy', `backend '${this.backend}' writes into the iptables table '${this.table}', which other programs share and the library does not own, so there is nothing of its own to destroy: use flush() to delete the rules`);
+    }
+    const native = this.native as NativeNftablesTable;
+    return this.queued(() => native.destroy());
   }
 
   /**

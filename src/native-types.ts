@@ -279,7 +279,7 @@ export interface NativeBinding {
   /** Test only: decode one NEWRULE message with the decoder list() uses on the nft backend. */
   _decodeNftRule(family: 'ipv4' | 'ipv6', message: Buffer): { table: string; chain: string; handle: bigint; rule: NativeRule };
   /** The native nftables form (backend 'nftables'): our own table `connlimit`, no lock (the generation id guards batches). */
-  NftablesTable: new (options: NativeNftablesTableOptions) => NativeLegacyTable;
+  NftablesTable: new (options: NativeNftablesTableOptions) => NativeNftablesTable;
   /** Test only: NEWSET `setName` (default connlimit0; set id 1, when the rule has a connlimit match) + NEWRULE (append, sequence 0) of the native form. */
   _encodeNftables(family: 'ipv4' | 'ipv6', chain: string, rule: NativeRule, setName?: string): Buffer;
   /** Test only: NEWTABLE connlimit + NEWCHAIN (sequence 0) as the first write to a base chain of the native form sends them. */
@@ -288,6 +288,12 @@ export interface NativeBinding {
   _encodeNftablesDelete(family: 'ipv4' | 'ipv6', chain: string, handle: bigint, setName: string): Buffer;
   /** Test only: decode one native-form NEWRULE message with the decoder list() uses. */
   _decodeNftablesRule(family: 'ipv4' | 'ipv6', message: Buffer): { table: string; chain: string; handle: bigint; setName: string; rule: NativeRule };
+}
+
+/** The native nftables form's tables in one family: the methods of {@link NativeLegacyTable}, and destroy(). */
+export interface NativeNftablesTable extends NativeLegacyTable {
+  /** Deletes every table of the form in this family (connlimit, connlimit_N) in one batch; resolves to how many. */
+  destroy(): Promise<number>;
 }
 
 export interface NativeNftablesTableOptions {

@@ -13,6 +13,18 @@ void NftablesBackend::ReadOptions(const Napi::Object& o, core::TableTarget& targ
   if (timeout.IsNumber()) target.lock_timeout_ms = timeout.As<Napi::Number>().Int32Value();
 }
 
+Napi::Function NftablesTable::Define(Napi::Env env) {
+  return TableWrap::Define(env, {InstanceMethod<&NftablesTable::Destroy>("destroy")});
+}
+
+Napi::Value NftablesTable::Destroy(const Napi::CallbackInfo& info) {
+  return IfOpen(info, [&] {
+    return Run<int>(
+        "destroy", [](const core::TableTarget& t) { return core::nft::DestroyNftablesTables(t); },
+        [](Napi::Env e, int& removed) -> Napi::Value { return Napi::Number::New(e, removed); });
+  });
+}
+
 template class TableWrap<NftablesTable, NftablesBackend>;
 
 }  // namespace connlimit::js

@@ -39,6 +39,11 @@ struct NftablesBackend {
 class NftablesTable : public TableWrap<NftablesTable, NftablesBackend> {
  public:
   using TableWrap::TableWrap;
+  static Napi::Function Define(Napi::Env env);
+
+ private:
+  // Deletes every table of the form in this family in one batch; resolves to how many.
+  Napi::Value Destroy(const Napi::CallbackInfo& info);
 };
 
 // Compiled once, in nftables_table.cc, not in every file that includes this header.

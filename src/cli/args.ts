@@ -21,6 +21,8 @@ export interface CommonOptions {
   rules?: string;
   /** metrics: connlimit rules whose per-client counts to serve (a live watch each). */
   watchRules?: string[];
+  /** flush: every table of the native nftables form, not the rules of one table. */
+  all: boolean;
   json: boolean;
   help: boolean;
 }
@@ -41,6 +43,7 @@ const OPTIONS = {
   listen: { type: 'string' },
   rules: { type: 'string' },
   'watch-rule': { type: 'string', multiple: true },
+  all: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -110,7 +113,7 @@ export function parseInvocation(argv: string[]): Invocation {
   }
   const timeout = values['lock-timeout'] as string | undefined;
   if (timeout !== undefined && !/^\d+$/.test(timeout)) usageError('--lock-timeout', 'must be a whole number of milliseconds');
-  const options: CommonOptions = { json: values.json === true, help: values.help === true };
+  const options: CommonOptions = { all: values.all === true, json: values.json === true, help: values.help === true };
   if (values.table !== undefined) options.table = values.table as string;
   if (values.family !== undefined) options.family = values.family as string;
   if (values.backend !== undefined) options.backend = values.backend as string;

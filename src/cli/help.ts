@@ -31,7 +31,12 @@ export const COMMAND_HELP: Record<string, string> = {
   check: 'connlimit check [OPTIONS] CHAIN RULE...\n  Exit 0 when an equal rule exists, 1 when not (iptables -C).',
   ls: 'connlimit ls [OPTIONS] [CHAIN]\n  List rules as iptables -S prints them, with their positions and counters in --json.',
   save: 'connlimit save [OPTIONS]\n  Print the table as iptables-save does.',
-  flush: 'connlimit flush [OPTIONS] [CHAIN]\n  Delete every rule of a chain, or of every chain (iptables -F).',
+  flush:
+    'connlimit flush [OPTIONS] [CHAIN]\n' +
+    'connlimit flush --backend nftables --all [OPTIONS]\n' +
+    '  Delete every rule of a chain, or of every chain (iptables -F). With --all (backend nftables only):\n' +
+    '  delete every table of the native nftables form (connlimit, connlimit_1, ...) with all they hold,\n' +
+    '  in one batch per family; both families unless --family is given. --json: {"removed":{"ipv4":N,...}}.',
   count:
     'connlimit count [OPTIONS] [FILTER...] [--by source|destination] [--mask N] [--mask6 N] [--top N]\n' +
     'connlimit count [OPTIONS] --rule RULE [--top N]\n' +

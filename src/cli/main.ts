@@ -33,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(usage(command));
       return COMMAND_HELP[command] ? EXIT.ok : EXIT.usage;
     }
+    if (options.all && command !== 'flush') usageError('--all', 'belongs to flush (flush --all --backend nftables)');
     if (command === 'metrics') return await runMetricsCommand(options, rest);
     if (options.listen !== undefined || options.rules !== undefined) usageError('arguments', '--listen and --rules belong to metrics');
     if (command === 'watch') return await runWatch(options, rest);

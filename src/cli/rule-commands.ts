@@ -57,9 +57,21 @@ type Plan =
   | { command: 'insert'; chain: string; position: number; rule: RuleSpec }
   | { command: 'rm'; chain: string; target: number | RuleSpec }
   | { command: 'ls' | 'flush'; chain: string | undefined }
+  | { command: 'flush --all'; families: Family[] }
   | { command: 'save' };
 
+/** `flush --all`: checked here, so a misuse opens nothing. */
+function planFlushAll(options: CommonOptions, rest: string[]): Plan {
+  if (rest.length > 0) usageError('arguments', 'flush --all takes no chain: it removes whole tables');
+  if (options.backend !== 'nftables') {
+    usageError('--all', "flush --all removes the tables of the native nftables form and needs --backend nftables (the other backends write into iptables' own table, which the library does not own: flush without --all deletes their rules)");
+  }
+  const families: Family[] = options.family === undefined ? ['ipv4', 'ipv6'] : [options.family as Family];
+  return { command: 'flush --all', families };
+}
+
 function plan(command: string, options: CommonOptions, rest: string[]): Plan {
+  if (command === 'flush' && options.all) return planFlushAll(options, rest);
   switch (command) {
     case 'add':
     case 'ensure':
@@ -118,8 +130,23 @@ function stage(p: Plan, tx: Transaction): void {
   }
 }
 
+/** Every table of the native nftables form, in each family asked for (both by default). */
+async function flushAll(options: CommonOptions, families: Family[]): Promise<Output> {
+  const removed: Partial<Record<Family, number>> = {};
+  for (const family of families) {
+    const fw = await Firewall.open({ ...firewallOptions(options), family });
+    try {
+      removed[family] = await fw.destroy();
+    } finally {
+      await fw.close();
+    }
+  }
+  return { text: '', json: { ok: true, backend: 'nftables', removed }, exitCode: EXIT.ok };
+}
+
 export async function runRuleCommand(command: string, options: CommonOptions, rest: string[]): Promise<Output> {
   const p = plan(command, options, rest);
+  if (p.command === 'flush --all') return flushAll(options, p.families);
   // Every argument is checked before anything is opened: opening a legacy table creates it.
   await Firewall.validate(firewallOptions(options), (tx) => stage(p, tx));
   const fw = await Firewall.open(firewallOptions(options));

@@ -29,6 +29,9 @@ inline constexpr const char* kConnlimitSetPattern = "connlimit%d";
 
 // NFT_MSG_NEWTABLE as `nft add table` sends it (creates it or leaves it as it is).
 std::vector<uint8_t> EncodeNftablesTable(Family family, const std::string& table, uint32_t seq);
+// NFT_MSG_DELTABLE as `nft delete table` sends it: the kernel removes the table with all it
+// holds (rules, sets, chains) in the same batch.
+std::vector<uint8_t> EncodeDelNftablesTable(Family family, const std::string& table, uint32_t seq);
 // NFT_MSG_NEWCHAIN: one of our base chains (`type filter hook input priority filter; policy
 // accept;`), as `nft add chain` sends it.
 std::vector<uint8_t> EncodeNftablesBaseChain(Family family, const std::string& table, const BuiltinChain& chain, uint32_t seq);

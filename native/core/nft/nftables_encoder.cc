@@ -271,6 +271,16 @@ std::vector<uint8_t> EncodeNftablesTable(Family family, const std::string& table
   return Finish(nlh, buf);
 }
 
+std::vector<uint8_t> EncodeDelNftablesTable(Family family, const std::string& table, uint32_t seq) {
+  std::unique_ptr<struct nftnl_table, void (*)(const struct nftnl_table*)> t(nftnl_table_alloc(), nftnl_table_free);
+  nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NfProto(family));
+  nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
+  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_DELTABLE, NfProto(family), 0, seq);
+  nftnl_table_nlmsg_build_payload(nlh, t.get());
+  return Finish(nlh, buf);
+}
+
 std::vector<uint8_t> EncodeNftablesBaseChain(Family family, const std::string& table, const BuiltinChain& chain, uint32_t seq) {
   // The attribute order of nft's mnl_nft_chain_add (table, name, type, policy, hook), which
   // differs from libnftnl's (iptables-nft's).

@@ -3,6 +3,7 @@
 
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
 
@@ -13,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "core/netns_guard.h"
@@ -38,7 +40,13 @@ const char* const kChains[] = {"INPUT", "FORWARD", "OUTPUT"};
 // commit for the table it changes (its sets) and for the chain (rebuilt whole): measured with
 // the netlink floor, an append costs 0.23 ms in an empty table and 3.2 ms beside 2000 connlimit
 // rules (docs/nft.md); a few hundred rules keep it within about twice the empty cost.
-constexpr uint32_t kRulesPerTable = 500;
+constexpr int kRulesPerTable = 500;
+
+// Table `index` hooks in at priority filter + index, and every one must run before the security
+// table (NF_IP_PRI_SECURITY; NF_IP6_PRI_SECURITY is the same 50), and so before srcnat too: at
+// most this many tables, connlimit .. connlimit_49. Appends never open one past the last: once
+// connlimit_49 holds rules they stay in it, however many (docs/nft.md).
+constexpr int kMaxTables = NF_IP_PRI_SECURITY - NF_IP_PRI_FILTER;
 
 // Table `index` of the form: connlimit, connlimit_1, connlimit_2, ...
 std::string NftablesTableName(const std::string& base, int index) {
@@ -106,9 +114,13 @@ struct ChainState {
 };
 
 struct TableState {
-  bool exists = false;
-  std::map<std::string, ChainState> chains;  // looked up on demand
-  uint32_t planned = 0;                      // rules this batch adds to it
+  bool existed = false;                      // in the kernel when the batch was planned
+  bool created = false;                      // created by this batch
+  bool read = false;                         // `chains` and `foreign` are what the kernel has
+  std::map<std::string, ChainState> chains;  // our base chains
+  bool foreign = false;                      // it holds a chain someone else added
+  int delta = 0;                             // rules this batch adds to it minus those it deletes
+  bool exists() const { return existed || created; }
 };
 
 class Planner {
@@ -130,6 +142,9 @@ class Planner {
       }
       results.push_back(r.value());
     }
+    current_op_ = -1;
+    auto removed = RemoveEmptied();
+    if (!removed.ok()) return removed.error();
     if (!msgs_.empty()) {
       auto sent = Send(gen.value(), stale);
       if (!sent.ok()) return sent.error();
@@ -137,15 +152,62 @@ class Planner {
     return results;
   }
 
+  // Every table of ours in this family, with whatever it holds, in one batch; how many.
+  Result<int> Destroy(bool* stale) {
+    *stale = false;
+    auto gen = s_.GetGen();
+    if (!gen.ok()) return gen.error();
+    auto tables = Tables();
+    if (!tables.ok()) return tables.error();
+    int removed = 0;
+    for (const auto& [index, ts] : *tables.value()) {
+      if (!ts.existed) continue;
+      PlanDeleteTable(index);
+      removed++;
+    }
+    if (!msgs_.empty()) {
+      auto sent = Send(gen.value(), stale);
+      if (!sent.ok()) return sent.error();
+    }
+    return removed;
+  }
+
  private:
   struct Planned {
     int op_index;
+    int table;  // the index of the table the message changes; -1 for a DELTABLE
     std::string what;
     std::function<Result<Message>(uint32_t)> build;  // an empty message: nothing to send
   };
 
-  void Plan(std::string what, std::function<Result<Message>(uint32_t)> build) {
-    msgs_.push_back(Planned{current_op_, std::move(what), std::move(build)});
+  void Plan(int table, std::string what, std::function<Result<Message>(uint32_t)> build) {
+    msgs_.push_back(Planned{current_op_, table, std::move(what), std::move(build)});
+  }
+
+  void PlanDeleteTable(int index) {
+    Family f = t_.family;
+    std::string tn = Name(index);
+    Plan(-1, "table " + tn, [f, tn](uint32_t seq) -> Result<Message> { return EncodeDelNftablesTable(f, tn, seq); });
+  }
+
+  // Tables this batch leaves with no rule in their base chains and no chain of anyone else's
+  // are removed in the same batch: one DELTABLE instead of their other messages (a table this
+  // batch created is then not created at all). So emptied tables never stay hooked, and the
+  // indexes appends use stay low. Checked: the tables this batch changed, created or read.
+  // The first table, `connlimit`, stays when rules are deleted or a chain flushed (the next
+  // append reuses it); flush() with no chain removes it too.
+  Result<Unit> RemoveEmptied() {
+    if (!tables_) return Unit{};
+    for (auto& [index, ts] : *tables_) {
+      if (!ts.exists() || !(ts.created || ts.read || ts.delta < 0 || flush_all_)) continue;
+      auto size = Size(index);
+      if (!size.ok()) return size.error();
+      if (size.value() > 0 || ts.foreign) continue;
+      if (index == 0 && ts.existed && !flush_all_) continue;
+      emptied_.insert(index);
+      if (ts.existed) PlanDeleteTable(index);
+    }
+    return Unit{};
   }
 
   std::string Name(int index) const { return NftablesTableName(t_.table, index); }
@@ -156,47 +218,56 @@ class Planner {
       auto found = ListOurTables(s_, t_.family, t_.table);
       if (!found.ok()) return found.error();
       tables_.emplace();
-      for (int index : found.value()) (*tables_)[index].exists = true;
+      for (int index : found.value()) (*tables_)[index].existed = true;
     }
     return &*tables_;
   }
 
-  // One base chain of one table (one GETCHAIN): whether it exists and how many rules it holds.
-  Result<ChainState*> Lookup(int index, const std::string& name) {
+  // Table `index` as the kernel has it (one dump of its chains, read once): our base chains
+  // with their rule counts, and whether anyone added a chain of their own.
+  Result<TableState*> Read(int index) {
     auto tables = Tables();
     if (!tables.ok()) return tables.error();
     TableState& ts = (*tables.value())[index];
-    auto it = ts.chains.find(name);
-    if (it != ts.chains.end()) return &it->second;
-    ChainState st;
-    if (ts.exists) {
-      auto d = GetChain(s_, t_.family, Name(index), name);
-      if (!d.ok()) return d.error();
-      if (d.value()) {
-        st.exists = true;
-        st.rules = d.value()->use;
+    if (ts.read || !ts.existed) {
+      ts.read = true;
+      return &ts;
+    }
+    std::string table = Name(index);
+    auto msgs = s_.Dump([&](uint32_t seq) { return GetChainRequest(t_.family, table, "", seq); }, "nft list chains");
+    if (!msgs.ok() && msgs.error().errnum != ENOENT) return msgs.error();
+    if (msgs.ok()) {
+      for (const auto& m : msgs.value()) {
+        auto d = DecodeChainMessage(m.data(), m.size());
+        if (!d.ok()) return d.error();
+        if (d.value().table != table) continue;
+        // A base chain's use count is its rule count: nothing can jump to a base chain.
+        if (FindBuiltin("filter", d.value().name)) ts.chains[d.value().name] = ChainState{true, d.value().use};
+        else ts.foreign = true;
       }
     }
-    return &ts.chains.emplace(name, st).first->second;
+    ts.read = true;
+    return &ts;
   }
 
   // The chain a rule is added to: created (with its table) on first use. Table `index` hooks
-  // in at priority `index`, so our tables run in order, right after one another.
+  // in at priority filter + `index`, so our tables run in order, right after one another.
   Result<Unit> Create(int index, const std::string& name) {
-    auto st = Lookup(index, name);
-    if (!st.ok()) return st.error();
-    if (st.value()->exists) return Unit{};
+    auto read = Read(index);
+    if (!read.ok()) return read.error();
+    TableState& ts = *read.value();
+    ChainState& st = ts.chains[name];
+    if (st.exists) return Unit{};
     Family f = t_.family;
     std::string tn = Name(index);
-    TableState& ts = (*tables_)[index];
-    if (!ts.exists) {
-      Plan("table " + tn, [f, tn](uint32_t seq) -> Result<Message> { return EncodeNftablesTable(f, tn, seq); });
-      ts.exists = true;
+    if (!ts.exists()) {
+      Plan(index, "table " + tn, [f, tn](uint32_t seq) -> Result<Message> { return EncodeNftablesTable(f, tn, seq); });
+      ts.created = true;
     }
     BuiltinChain bc = *FindBuiltin("filter", name);
-    bc.priority = index;
-    Plan("chain " + name, [f, tn, bc](uint32_t seq) -> Result<Message> { return EncodeNftablesBaseChain(f, tn, bc, seq); });
-    st.value()->exists = true;
+    bc.priority = NF_IP_PRI_FILTER + index;
+    Plan(index, "chain " + name, [f, tn, bc](uint32_t seq) -> Result<Message> { return EncodeNftablesBaseChain(f, tn, bc, seq); });
+    st.exists = true;
     return Unit{};
   }
 
@@ -209,7 +280,7 @@ class Planner {
     if (!tables.ok()) return tables.error();
     std::vector<Entry> entries;
     for (auto& [index, ts] : *tables.value()) {
-      if (!ts.exists) continue;
+      if (!ts.existed) continue;
       auto dumped = DumpRules(s_, t_.family, Name(index), name, DecodeNftablesRule);
       if (!dumped.ok()) return dumped.error();
       for (auto& d : dumped.value()) entries.push_back(Entry{index, d.handle, d.set_name, nullptr, std::move(d.rule)});
@@ -223,17 +294,17 @@ class Planner {
   }
 
   // Plans the rule's set and the rule in table `index`; the kernel names the set
-  // (connlimit%d) and the rule finds it by NFTA_DYNSET_SET_ID.
-  Entry PlanRule(int index, const std::string& chain, const RuleSpec& rule, RulePlacement where) {
+  // (connlimit%d) and the rule finds it by NFTA_DYNSET_SET_ID. `adds`: false for a replacement.
+  Entry PlanRule(int index, const std::string& chain, const RuleSpec& rule, RulePlacement where, bool adds = true) {
     auto nr = std::make_shared<NewRule>(NewRule{Name(index), chain, rule, where, ++next_id_, false, false});
     nr->where.id = nr->set_id;  // NFTA_RULE_ID: later ops of the batch may refer to it
-    (*tables_)[index].planned++;
+    if (adds) (*tables_)[index].delta++;
     Family f = t_.family;
-    Plan("set for rule " + chain, [f, nr](uint32_t seq) -> Result<Message> {
+    Plan(index, "set for rule " + chain, [f, nr](uint32_t seq) -> Result<Message> {
       if (nr->dropped || !ConnlimitOf(nr->rule)) return Message{};
       return EncodeConnlimitSet(f, nr->table, kConnlimitSetPattern, nr->set_id, seq);
     });
-    Plan("rule " + chain, [f, nr](uint32_t seq) -> Result<Message> {
+    Plan(index, "rule " + chain, [f, nr](uint32_t seq) -> Result<Message> {
       if (nr->dropped) return Message{};
       return EncodeNftablesRule(f, nr->table, nr->chain, nr->rule, kConnlimitSetPattern, nr->set_id, nr->where, seq);
     });
@@ -244,12 +315,14 @@ class Planner {
     if (e.added) {
       if (e.added->positioned) return KernelError{"rule", EOPNOTSUPP, chain + ": deleted in the transaction that placed another rule next to it", -1};
       e.added->dropped = true;
+      (*tables_)[e.table].delta--;
       return Unit{};
     }
+    (*tables_)[e.table].delta--;
     Family f = t_.family;
     std::string table = Name(e.table);
     uint64_t handle = e.handle;
-    Plan("rule " + chain, [f, table, chain, handle](uint32_t seq) -> Result<Message> { return EncodeDelRule(f, table, chain, handle, 0, seq); });
+    Plan(e.table, "rule " + chain, [f, table, chain, handle](uint32_t seq) -> Result<Message> { return EncodeDelRule(f, table, chain, handle, 0, seq); });
     PlanDeleteSet(e.table, e.set_name);
     return Unit{};
   }
@@ -259,7 +332,7 @@ class Planner {
     if (set.empty()) return;
     Family f = t_.family;
     std::string table = Name(index);
-    Plan("set " + set, [f, table, set](uint32_t seq) -> Result<Message> { return EncodeDelSet(f, table, set, seq); });
+    Plan(index, "set " + set, [f, table, set](uint32_t seq) -> Result<Message> { return EncodeDelSet(f, table, set, seq); });
   }
 
   Result<const RuleSpec*> NormalizedOf(const std::string& chain, Entry& e) {
@@ -285,27 +358,31 @@ class Planner {
     return -1;
   }
 
-  // How many rules table `index` holds (its base chains' use counts) plus what we add to it.
-  Result<uint32_t> Size(int index) {
-    uint32_t n = 0;
-    for (const char* name : kChains) {
-      auto st = Lookup(index, name);
-      if (!st.ok()) return st.error();
-      n += st.value()->rules;
-    }
-    return n + (*tables_)[index].planned;
+  // How many rules table `index` holds once this batch is applied, as planned so far (its base
+  // chains' use counts and this batch's changes).
+  Result<int> Size(int index) {
+    auto read = Read(index);
+    if (!read.ok()) return read.error();
+    int n = read.value()->delta;
+    for (const auto& [name, c] : read.value()->chains) n += static_cast<int>(c.rules);
+    return n;
   }
 
-  // Appends go to our last table, or to a new one after it once that holds kRulesPerTable.
+  // Appends go to the last table that holds rules (emptied ones after it are removed), or to
+  // the next index once that holds kRulesPerTable, up to kMaxTables; with none, to the first.
   Result<OpResult> Append(const std::string& chain, const RuleSpec& rule) {
     auto tables = Tables();
     if (!tables.ok()) return tables.error();
     int index = 0;
-    for (const auto& [i, ts] : *tables.value())
-      if (ts.exists) index = i;
-    auto size = Size(index);
-    if (!size.ok()) return size.error();
-    if (size.value() >= kRulesPerTable) index++;
+    for (auto it = tables.value()->rbegin(); it != tables.value()->rend(); ++it) {
+      if (!it->second.exists()) continue;
+      auto size = Size(it->first);
+      if (!size.ok()) return size.error();
+      if (size.value() == 0) continue;
+      index = it->first;
+      if (size.value() >= kRulesPerTable && index + 1 < kMaxTables) index++;
+      break;
+    }
     auto created = Create(index, chain);
     if (!created.ok()) return created.error();
     RulePlacement where;
@@ -370,7 +447,7 @@ class Planner {
         where.handle = at.handle;
         int index = at.table;
         std::string old_set = at.set_name;
-        at = PlanRule(index, chain, op.rule, where);
+        at = PlanRule(index, chain, op.rule, where, false);
         PlanDeleteSet(index, old_set);
         return OpResult{true, static_cast<int>(op.index)};
       }
@@ -395,6 +472,7 @@ class Planner {
       }
       case K::kFlush: {
         std::vector<std::string> names;
+        flush_all_ = flush_all_ || chain.empty();
         if (chain.empty())
           names.assign(std::begin(kChains), std::end(kChains));
         else
@@ -424,6 +502,10 @@ class Planner {
     std::map<uint32_t, size_t> by_seq;
     for (size_t i = 0; i < msgs_.size(); i++) {
       uint32_t seq = s_.NextSeq();
+      if (emptied_.count(msgs_[i].table)) {  // its DELTABLE stands for it
+        built.emplace_back();
+        continue;
+      }
       auto m = msgs_[i].build(seq);
       if (!m.ok()) {
         KernelError e = m.error();
@@ -452,13 +534,16 @@ class Planner {
   std::optional<std::map<int, TableState>> tables_;
   std::map<std::string, std::vector<Entry>> rules_;     // chains whose rules are loaded
   std::map<std::string, std::vector<Entry>> appended_;  // appends to chains not loaded (yet)
+  std::set<int> emptied_;  // tables RemoveEmptied() removes (or, created here, never creates)
+  bool flush_all_ = false;  // a flush with no chain: the first table goes too when emptied
   uint32_t next_id_ = 0;
   int current_op_ = -1;
 };
 
-}  // namespace
-
-Result<std::vector<OpResult>> CommitNftablesOps(const TableTarget& t, const std::vector<Op>& ops) {
+// One batch planned by `run` on a fresh Planner, redone while a concurrent writer makes it
+// stale (at least kCommitAttempts times, and until lockTimeoutMs has passed).
+template <typename T>
+Result<T> Committed(const TableTarget& t, const std::function<Result<T>(Planner&, bool*)>& run) {
   auto ns = NetnsGuard::Enter(t.netns_fd);
   if (!ns.ok()) return ns.error();
   auto s = Socket::Open();
@@ -467,11 +552,21 @@ Result<std::vector<OpResult>> CommitNftablesOps(const TableTarget& t, const std:
   for (int attempt = 1;; attempt++) {
     bool stale = false;
     Planner p(t, *s.value());
-    auto r = p.Run(ops, &stale);
+    auto r = run(p, &stale);
     if (r.ok() || !stale) return r;
     if (attempt >= kCommitAttempts && std::chrono::steady_clock::now() >= deadline) return r;
     std::this_thread::sleep_for(std::chrono::microseconds(kRetryPauseUs));
   }
+}
+
+}  // namespace
+
+Result<std::vector<OpResult>> CommitNftablesOps(const TableTarget& t, const std::vector<Op>& ops) {
+  return Committed<std::vector<OpResult>>(t, [&ops](Planner& p, bool* stale) { return p.Run(ops, stale); });
+}
+
+Result<int> DestroyNftablesTables(const TableTarget& t) {
+  return Committed<int>(t, [](Planner& p, bool* stale) { return p.Destroy(stale); });
 }
 
 Result<std::vector<ListedChain>> ListNftablesTable(const TableTarget& t) {
