@@ -47,6 +47,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::EncodeNftablesCreate>("_encodeNftablesCreate"),
                              InstanceMethod<&ConnlimitAddon::EncodeNftablesDelete>("_encodeNftablesDelete"),
                              InstanceMethod<&ConnlimitAddon::DecodeNftablesRule>("_decodeNftablesRule"),
+                             InstanceValue("_errorKinds", ErrorKindNames(env)),
                          });
   }
 

@@ -145,10 +145,61 @@ export interface NativeLegacyTableOptions {
 }
 
 /** The error shape native code rejects with (native/js/errors.cc); src/errors.ts gives it meaning. */
+/**
+ * What a native failure is about, as the native code that made it says (native/core/error_kind.h,
+ * named in native/js/errors.cc). src/errors.ts maps each to its class; code decides on the kind
+ * and the errno, never on the op.
+ */
+export type NativeErrorKind =
+  /** Nothing beyond the errno (EPERM, EEXIST, EMLINK, ENOTEMPTY, ... say it all). */
+  | 'none'
+  /** The handle was closed before the call. */
+  | 'closed'
+  /** The netns path names something that is no network namespace (found without opening it). */
+  | 'netnsPathInvalid'
+  /** The xtables lock path names something that is no regular file. */
+  | 'lockPathInvalid'
+  /** Opening the netns file failed. */
+  | 'netnsOpen'
+  /** setns(2) into the namespace failed. */
+  | 'netnsEnter'
+  /** The path no longer names the namespace the handle opened (ENOENT: deleted, ESTALE: another one now). */
+  | 'netnsGone'
+  /** Opening or taking the xtables lock failed (EWOULDBLOCK: still held at the timeout). */
+  | 'xtablesLock'
+  /** Reading a legacy table failed (iptc_init). */
+  | 'tableInit'
+  /** The kernel refused a legacy table replace (iptc_commit). */
+  | 'legacyCommit'
+  /** An nf_tables socket or its generation-id request failed. */
+  | 'nftSocket'
+  /** The kernel refused an nf_tables batch: on a message other than a rule, or as a whole. */
+  | 'nftCommit'
+  /** The kernel refused a rule message of an nf_tables batch. */
+  | 'nftCommitRule'
+  /** The nf_tables table has the 'owner' flag and another socket owns it. */
+  | 'tableOwned'
+  /** The chain an op names does not exist. */
+  | 'chainNotFound'
+  /** No rule in the chain matches the one an op names. */
+  | 'ruleNotFound'
+  /** No rule at the position an op names. */
+  | 'positionNotFound'
+  /** Opening a ctnetlink socket failed. */
+  | 'ctSocket'
+  /** A ctnetlink request failed: sending, receiving, or the kernel's answer. */
+  | 'conntrack'
+  /** The conntrack table kept changing during a dump. */
+  | 'ctDumpInterrupted'
+  /** Bytes from the kernel that do not read as they must. */
+  | 'malformed';
+
 export interface NativeErrorShape extends Error {
   /** Positive errno. */
   errno: number;
-  /** What failed: 'iptc_init', 'iptc_commit', 'xtables lock', 'setns', 'netns gone', 'chain', ... */
+  /** What the failure is about: the only fact besides the errno that decides its class. */
+  kind: NativeErrorKind;
+  /** What failed, for people: 'iptc_init', 'iptc_commit', 'xtables lock', 'setns', 'netns gone', 'chain', ... */
   op: string;
   /** Extra facts: the chain or path concerned, libiptc's own text. */
   detail: string;
@@ -217,6 +268,8 @@ export interface NativeBinding {
    * name is in `chains` is taken for a jump to that user chain.
    */
   _decodeLegacyRule(family: 'ipv4' | 'ipv6', entry: Buffer, chains?: string[]): NativeRule;
+  /** Test only: every NativeErrorKind the addon can report, in its enum's order. */
+  _errorKinds: readonly string[];
   /** Test only: the semantic comparison delete/check/ensure use. */
   _sameLegacyRule(family: 'ipv4' | 'ipv6', a: NativeRule, b: NativeRule): boolean;
   /** Test only: the NFT_MSG_NEWRULE message (sequence 0, append) our nf_tables encoder builds. */

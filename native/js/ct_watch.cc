@@ -96,6 +96,7 @@ napi_value ErrorToJs(RawBuilder& r, napi_env env, const core::KernelError& e) {
   napi_value error = nullptr;
   if (!r.ok() || napi_create_error(env, nullptr, text, &error) != napi_ok) return nullptr;
   r.Set(error, "errno", r.Number(e.errnum));
+  r.Set(error, "kind", r.String(ErrorKindName(e.kind)));
   r.Set(error, "op", r.String(e.op));
   r.Set(error, "detail", r.String(e.detail));
   return error;

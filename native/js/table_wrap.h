@@ -126,7 +126,8 @@ template <typename Derived, typename Backend>
 std::optional<Napi::Promise> TableWrap<Derived, Backend>::Unusable(Napi::Env env) {
   if (!closed_ && opened_) return std::nullopt;
   auto deferred = Napi::Promise::Deferred::New(env);
-  deferred.Reject(ErrorFromKernel(env, core::KernelError{closed_ ? "closed" : "not open", EBADF, target_.table}).Value());
+  auto kind = closed_ ? core::ErrorKind::kClosed : core::ErrorKind::kNone;
+  deferred.Reject(ErrorFromKernel(env, core::KernelError{closed_ ? "closed" : "not open", EBADF, target_.table, -1, kind}).Value());
   return deferred.Promise();
 }
 
