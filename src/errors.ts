@@ -163,6 +163,7 @@ function isNativeError(e: unknown): e is NativeErrorShape {
  */
 const KERNEL_ERRNO_NAMES: Record<number, string> = { 85: 'ERESTART', 116: 'ESTALE' };
 
+/** Node's name for an errno. Note: the kernel's EOPNOTSUPP (95) is named ENOTSUP here, the same number on Linux. */
 function errnoName(errno: number): string {
   const kernel = KERNEL_ERRNO_NAMES[errno];
   if (kernel) return kernel;
@@ -256,7 +257,7 @@ function nftCommitError(f: Facts): Error {
     });
   }
   if (name === 'ELOOP') return nftJumpLoop(f);
-  if (isOneOf(name, 'ENOENT', 'EPROTONOSUPPORT', 'EOPNOTSUPP')) return missingExtension(f);
+  if (isOneOf(name, 'ENOENT', 'EPROTONOSUPPORT', 'ENOTSUP')) return missingExtension(f);
   if (name === 'EINVAL') {
     // The detail names the batch message (rule CHAIN, chain NAME) and carries the kernel's
     // extended-ack text when it sent one (NLMSGERR_ATTR_MSG); the batch is all-or-nothing.
@@ -277,7 +278,7 @@ function legacyCommitError(f: Facts): Error {
       hint: 'another program writes this table without taking the xtables lock; retry',
     });
   }
-  if (isOneOf(name, 'ENOENT', 'EPROTONOSUPPORT', 'EOPNOTSUPP')) return missingExtension(f);
+  if (isOneOf(name, 'ENOENT', 'EPROTONOSUPPORT', 'ENOTSUP')) return missingExtension(f);
   if (name === 'EPROTOTYPE') {
     return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `the kernel has an extension this commit uses, but not in the revision asked for (${table})`, {
       ...base,
@@ -306,7 +307,7 @@ function legacyCommitError(f: Facts): Error {
  */
 function conntrackError(f: Facts, ...unsupported: string[]): Error {
   const { name, where, base } = f;
-  if (isOneOf(name, 'EOPNOTSUPP', 'ENOTSUP', 'EPROTONOSUPPORT', ...unsupported)) {
+  if (isOneOf(name, 'ENOTSUP', 'EPROTONOSUPPORT', ...unsupported)) {
     return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `${where}: the kernel has no ctnetlink (${name})`, {
       ...base,
       hint: "try 'modprobe nf_conntrack_netlink'",
@@ -365,7 +366,7 @@ const MEANINGS: Record<NativeErrorKind, (f: Facts) => Error> = {
   },
   legacyCommit: legacyCommitError,
   nftSocket: (f) => {
-    if (!isOneOf(f.name, 'EPROTONOSUPPORT', 'EAFNOSUPPORT', 'EOPNOTSUPP')) return byErrno(f);
+    if (!isOneOf(f.name, 'EPROTONOSUPPORT', 'EAFNOSUPPORT', 'ENOTSUP')) return byErrno(f);
     return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', 'this kernel has no nf_tables', { ...f.base, hint: "try 'modprobe nf_tables', or backend: 'legacy'" });
   },
   nftCommit: nftCommitError,

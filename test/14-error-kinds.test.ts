@@ -129,6 +129,8 @@ const ROWS: Record<NativeErrorKind, Row[]> = {
   nftSocket: [
     { errno: 'EPROTONOSUPPORT', op: 'nft socket', cls: KernelSupportError, code: 'ERR_CONNLIMIT_UNSUPPORTED', hint: "try 'modprobe nf_tables', or backend: 'legacy'" },
     { errno: 'EAFNOSUPPORT', op: 'nft getgen', cls: KernelSupportError, code: 'ERR_CONNLIMIT_UNSUPPORTED', hint: "try 'modprobe nf_tables', or backend: 'legacy'" },
+    // errno 95: the kernel's EOPNOTSUPP, which Node names ENOTSUP (the same number on Linux).
+    { errno: 'EOPNOTSUPP', op: 'nft socket', cls: KernelSupportError, code: 'ERR_CONNLIMIT_UNSUPPORTED', hint: "try 'modprobe nf_tables', or backend: 'legacy'" },
     { errno: 'ENOMEM', op: 'nft socket', cls: KernelError, code: 'ERR_CONNLIMIT_KERNEL' },
   ],
   nftCommit: [
@@ -136,6 +138,7 @@ const ROWS: Record<NativeErrorKind, Row[]> = {
     { errno: 'ELOOP', op: 'nft commit', cls: KernelError, code: 'ERR_CONNLIMIT_KERNEL', hint: LOOP_FIX },
     { errno: 'EMLINK', op: 'nft commit', detail: 'chain LIMITS', cls: InUseError, code: 'ERR_CONNLIMIT_IN_USE', hint: 'delete the rules that jump to it first' },
     { errno: 'ENOENT', op: 'nft commit', ctx: FILTER, cls: KernelSupportError, code: 'ERR_CONNLIMIT_UNSUPPORTED', hint: `the kernel lacks a match or target this rule uses: ${MODPROBE_XT}` },
+    { errno: 'EOPNOTSUPP', op: 'nft commit', ctx: FILTER, cls: KernelSupportError, code: 'ERR_CONNLIMIT_UNSUPPORTED', hint: `the kernel lacks a match or target this rule uses: ${MODPROBE_XT}` },
     { errno: 'EINVAL', op: 'nft commit', detail: 'chain LIMITS', cls: KernelError, code: 'ERR_CONNLIMIT_KERNEL', hint: NFT_EINVAL_HINT },
     { errno: 'EPERM', op: 'nft commit', cls: PermissionError, code: 'ERR_CONNLIMIT_PERMISSION', hint: CAP_HINT },
   ],
