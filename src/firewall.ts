@@ -17,18 +17,13 @@ import { ruleExtensions, toRuleSpec } from './rule/to-spec';
 import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
 import { describe, validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
 import { checkNftablesRule, refuseInNftables } from './rule/nftables-form';
-import { BUILTIN_CHAINS, TableShape } from './table-shape';
+import { BUILTIN_CHAINS, TableShape, type Backend, type TableName } from './table-shape';
 import { drained, serialize } from './serial-queue';
 import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 import { checkLockFile } from './lock-file';
 
-/**
- * `'legacy'`: x_tables through libiptc (iptables-legacy). `'nft'`: nf_tables as iptables-nft
- * writes it. `'nftables'`: the native nftables form, in a table of our own (docs/nft.md).
- */
-export type Backend = 'legacy' | 'nft' | 'nftables';
-export type TableName = 'filter' | 'mangle' | 'raw' | 'security' | 'nat';
+export type { Backend, TableName } from './table-shape';
 export type Policy = 'ACCEPT' | 'DROP';
 
 export interface FirewallOptions {
