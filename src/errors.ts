@@ -334,7 +334,7 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
 }
 
 /**
- * ctnetlink failures (ops 'ct socket', 'ct stats', 'ct dump', 'ct delete'; src/conntrack.ts).
+ * ctnetlink failures (ops 'ct socket', 'ct stats', 'ct dump', 'ct delete'; src/conntrack/).
  * nfnetlink answers EOPNOTSUPP for a subsystem it has no module for (nfnetlink_rcv_msg after
  * request_module fails), and the socket itself fails with EPROTONOSUPPORT without nfnetlink.
  */

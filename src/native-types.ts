@@ -245,7 +245,7 @@ export interface NativeNftablesTableOptions {
 }
 
 /**
- * A conntrack filter, validated and normalized by src/conntrack.ts; native/js/conntrack.cc
+ * A conntrack filter, validated and normalized by src/conntrack/filter.ts; native/js/conntrack.cc
  * reads it into core::ct::Filter. Everything present must hold; all on the original tuple.
  */
 export interface NativeCtFilter {
@@ -348,7 +348,7 @@ export interface NativeConntrackBinding {
 // eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
 export interface NativeBinding extends NativeConntrackBinding {}
 
-/** The normalized options of `new ConntrackWatch` (src/conntrack-watch.ts). */
+/** The normalized options of `new ConntrackWatch` (src/conntrack/watch-options.ts). */
 export interface NativeWatchOptions {
   netns: string | null;
   filter: NativeCtFilter;
