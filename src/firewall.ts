@@ -8,7 +8,7 @@
 import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, ValidationError, type NativeErrorContext } from './errors';
 import { chooseBackend, systemIptablesBackend } from './backend-detect';
-import type { NativeBackendUsage, NativeChain, NativeLegacyTable, NativeNftTable, NativeOp, NativeOpResults, NativeRule } from './native-types';
+import type { NativeBackendUsage, NativeChain, NativeIptablesNftTable, NativeOp, NativeOpResults, NativeRule, NativeTable } from './native-types';
 import { prepareOps } from './op-slices';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
@@ -251,11 +251,11 @@ export class Firewall {
   /** The namespace file path, or null for the caller's own namespace. */
   readonly netns: string | null;
   private readonly shape: TableShape;
-  private readonly native: NativeLegacyTable;
+  private readonly native: NativeTable;
   private readonly queueKey: string;
   private closed = false;
 
-  private constructor(o: CheckedOptions & { backend: Backend }, nft?: NativeNftTable) {
+  private constructor(o: CheckedOptions & { backend: Backend }, nft?: NativeIptablesNftTable) {
     this.family = o.family;
     this.backend = o.backend;
     this.table = o.table;
@@ -264,7 +264,7 @@ export class Firewall {
     this.queueKey = `${o.backend}|${o.netnsPath ?? '-'}|${o.family}|${o.table}`;
     this.native =
       o.backend === 'nft'
-        ? (nft ?? new (binding().NftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs }))
+        ? (nft ?? new (binding().IptablesNftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs }))
         : o.backend === 'nftables'
           ? new (binding().NftablesTable)({ family: o.family, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs })
           : new (binding().LegacyTable)({
@@ -305,7 +305,7 @@ export class Firewall {
 
   /** 'auto': probe both backends through an opened nf_tables handle, then keep it or switch to legacy. */
   private static async openAuto(o: CheckedOptions): Promise<Firewall> {
-    const nft = new (binding().NftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs });
+    const nft = new (binding().IptablesNftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs });
     const ctx = { table: o.table, family: o.family, netns: o.netnsPath, extensions: [] };
     let usage: NativeBackendUsage;
     try {
