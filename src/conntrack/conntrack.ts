@@ -127,9 +127,9 @@ export class Conntrack {
     const { key, mask, mask6, top, ...filter } = options;
     const byKey = keyOption(key);
     const nf = toNativeFilter(filter);
-    const { mask4, mask6: prefix6 } = keyPrefixes(nf, mask, mask6);
+    const prefixes = keyPrefixes(nf, mask, mask6);
     if (top !== undefined && (!Number.isInteger(top) || top < 1 || top > 0xffffffff)) invalid('top', `must be a positive integer, got ${describe(top)}`);
-    const r = await this.call(() => this.native.countBy(nf, byKey, mask4, prefix6, top ?? 0));
+    const r = await this.call(() => this.native.countBy(nf, byKey, prefixes.mask4, prefixes.mask6, top ?? 0));
     const out = new Map<string, number>();
     for (let i = 0; i < r.keys.length; i += 2) out.set(r.keys[i] as string, r.keys[i + 1] as number);
     return out;
