@@ -301,8 +301,8 @@ function legacyCommitError(f: Facts): Error {
 }
 
 /**
- * ctnetlink missing: nfnetlink answers EOPNOTSUPP for a subsystem it has no module for
- * (nfnetlink_rcv_msg after request_module fails), and the socket itself fails with
+ * ctnetlink missing (src/conntrack/): nfnetlink answers EOPNOTSUPP for a subsystem it has no
+ * module for (nfnetlink_rcv_msg after request_module fails), and the socket itself fails with
  * EPROTONOSUPPORT without nfnetlink.
  */
 function conntrackError(f: Facts, ...unsupported: string[]): Error {

@@ -207,13 +207,16 @@ export interface NativeErrorShape extends Error {
   opIndex?: number;
 }
 
-/** One legacy (x_tables) table in one family and network namespace. Every method runs in the libuv pool. */
-export interface NativeLegacyTable {
+/**
+ * One table in one family and network namespace, whichever backend writes it: what
+ * src/firewall.ts drives (native/js/table_wrap.h). Every method runs in the libuv pool.
+ */
+export interface NativeTable {
   /** Enter the namespace once, check that the table can be read (permissions, kernel support). */
   open(): Promise<void>;
-  /** Lock, read, apply every op of the batch, commit once, unlock. All or nothing. */
+  /** Apply every op of the batch in one commit, all or nothing (legacy: under the xtables lock; nf_tables: one batch). */
   commit(ops: NativeOpBatch): Promise<NativeOpResults>;
-  /** Read the table (no lock: a libiptc read is a consistent snapshot). */
+  /** Read the table. Takes no lock (a libiptc read is a consistent snapshot). */
   list(): Promise<NativeChain[]>;
   /** 0-based index of the first rule equal in meaning, or -1. */
   check(chain: string, rule: NativeRule): Promise<number>;
@@ -234,15 +237,15 @@ export interface NativeBackendUsage {
   nftRules: number;
 }
 
-/** One iptables-nft table (nf_tables, family ip/ip6): the same methods as {@link NativeLegacyTable}. */
-export interface NativeNftTable extends NativeLegacyTable {
+/** One table in nf_tables as iptables-nft writes it (family ip/ip6), backend 'nft': a {@link NativeTable} and more. */
+export interface NativeIptablesNftTable extends NativeTable {
   /** Read-only probe of both backends, for `backend: 'auto'`. */
   usage(): Promise<NativeBackendUsage>;
   /** Test only: commit with a stale generation id in the first `staleAttempts` attempts; resolves to the attempts made. */
   _commitStale(ops: NativeOpBatch, staleAttempts: number): Promise<number>;
 }
 
-export interface NativeNftTableOptions {
+export interface NativeIptablesNftTableOptions {
   family: 'ipv4' | 'ipv6';
   table: string;
   netnsPath: string | null;
@@ -251,9 +254,9 @@ export interface NativeNftTableOptions {
 }
 
 export interface NativeBinding {
-  LegacyTable: new (options: NativeLegacyTableOptions) => NativeLegacyTable;
+  LegacyTable: new (options: NativeLegacyTableOptions) => NativeTable;
   /** nf_tables as iptables-nft writes it; no lock (batches are atomic, the generation id guards them). */
-  NftTable: new (options: NativeNftTableOptions) => NativeNftTable;
+  IptablesNftTable: new (options: NativeIptablesNftTableOptions) => NativeIptablesNftTable;
   /** An empty batch of ops for one commit of a table of this family. */
   OpBatch: new (family: 'ipv4' | 'ipv6') => NativeOpBatch;
   /** Test only: the ipt_entry/ip6t_entry bytes our encoder builds (counters and comefrom zero). */
@@ -290,8 +293,8 @@ export interface NativeBinding {
   _decodeNftablesRule(family: 'ipv4' | 'ipv6', message: Buffer): { table: string; chain: string; handle: bigint; setName: string; rule: NativeRule };
 }
 
-/** The native nftables form's tables in one family: the methods of {@link NativeLegacyTable}, and destroy(). */
-export interface NativeNftablesTable extends NativeLegacyTable {
+/** The native nftables form's tables in one family: the methods of {@link NativeTable}, and destroy(). */
+export interface NativeNftablesTable extends NativeTable {
   /** Deletes every table of the form in this family (connlimit, connlimit_N) in one batch; resolves to how many. */
   destroy(): Promise<number>;
 }
@@ -304,7 +307,7 @@ export interface NativeNftablesTableOptions {
 }
 
 /**
- * A conntrack filter, validated and normalized by src/conntrack.ts; native/js/conntrack.cc
+ * A conntrack filter, validated and normalized by src/conntrack/filter.ts; native/js/conntrack.cc
  * reads it into core::ct::Filter. Everything present must hold; all on the original tuple.
  */
 export interface NativeCtFilter {
@@ -407,7 +410,7 @@ export interface NativeConntrackBinding {
 // eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
 export interface NativeBinding extends NativeConntrackBinding {}
 
-/** The normalized options of `new ConntrackWatch` (src/conntrack-watch.ts). */
+/** The normalized options of `new ConntrackWatch` (src/conntrack/watch-options.ts). */
 export interface NativeWatchOptions {
   netns: string | null;
   filter: NativeCtFilter;

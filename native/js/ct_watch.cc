@@ -102,7 +102,7 @@ napi_value ErrorToJs(RawBuilder& r, napi_env env, const core::KernelError& e) {
   return error;
 }
 
-// The options object of src/conntrack-watch.ts (NativeWatchOptions in src/native-types.ts).
+// The options object of src/conntrack/watch-options.ts (NativeWatchOptions in src/native-types.ts).
 ct::WatcherOptions OptionsFromJs(Napi::Env env, const Napi::Value& v) {
   if (!v.IsObject()) throw CtShape(env, "watch options");
   auto o = v.As<Napi::Object>();

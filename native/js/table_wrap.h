@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// TableWrap: the lifecycle every firewall table object shares (LegacyTable, NftTable,
+// TableWrap: the lifecycle every firewall table object shares (LegacyTable, IptablesNftTable,
 // NftablesTable), written once. One table (family, name, network namespace) as a JS object
 // with the methods src/firewall.ts drives on every backend: open() enters the namespace and
 // probes the table, commit()/list()/check() run the backend's core/ functions. Each returns a
