@@ -39,6 +39,7 @@ import {
   protocolNumber,
   rejectTypes,
 } from './names';
+import { type SpecChecker, encodeExtension, findModule, moduleNames } from './modules';
 
 // ---------------------------------------------------------------------------------------------
 // Value checks shared with the parser. Each returns a message, or null when the value is fine.
@@ -211,8 +212,11 @@ const RULE_KEYS = new Set([
   'syn', 'tcpFlags', 'tcpOption', 'connlimit', 'comment', 'matches', 'target',
 ]);
 
-/** Collects issues; each check reports and returns undefined on failure so the walk goes on. */
-class Checker {
+/**
+ * Collects issues; each check reports and returns undefined on failure so the walk goes on.
+ * Registry modules check their parts through it (it is their SpecChecker).
+ */
+class Checker implements SpecChecker {
   readonly issues: ValidationIssue[] = [];
   constructor(readonly family: Family) {}
 
@@ -560,10 +564,22 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   }
   if (has(raw, 'matches')) {
     const list = own(raw, 'matches');
-    if (!Array.isArray(list)) c.add('matches', `expected an array of opaque matches, got ${describe(list)}`);
+    if (!Array.isArray(list)) c.add('matches', `expected an array of module or opaque matches, got ${describe(list)}`);
     else {
       list.forEach((m: unknown, i) => {
-        const o = checkOpaque(c, m, `matches[${i}]`, false);
+        const path = `matches[${i}]`;
+        const kind = isObject(m) ? own(m, 'kind') : undefined;
+        const module = typeof kind === 'string' && kind !== 'opaque' ? findModule('match', kind) : undefined;
+        if (isObject(m) && module) {
+          const part = module.families.includes(family) ? module.validate(m, path, c) : c.add(`${path}.kind`, `match ${kind} is not available for ${family}`);
+          if (part) matches.push(encodeExtension(module, part, family));
+          return;
+        }
+        if (isObject(m) && kind !== 'opaque') {
+          c.add(`${path}.kind`, `expected one of ${[...moduleNames('match'), 'opaque'].map((k) => `'${k}'`).join(', ')}, got ${describe(kind)}`);
+          return;
+        }
+        const o = checkOpaque(c, m, path, false);
         if (o) matches.push({ kind: 'opaque', ...o });
       });
     }
