@@ -40,6 +40,7 @@ import {
   rejectTypes,
 } from './names';
 import { type SpecChecker, encodeExtension, findModule, moduleNames } from './modules';
+import { opaqueToMatch } from './to-spec';
 
 // ---------------------------------------------------------------------------------------------
 // Value checks shared with the parser. Each returns a message, or null when the value is fine.
@@ -580,7 +581,12 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
           return;
         }
         const o = checkOpaque(c, m, path, false);
-        if (o) matches.push({ kind: 'opaque', ...o });
+        // connlimit's last 8 bytes are the kernel's pointer, which a legacy listing reports
+        // filled in: only the typed match compares without them (delete, check). Its exact
+        // bytes (a listing's out-of-slot connlimit, e.g. after a conntrack match) are that match.
+        const typed = o && o.name === 'connlimit' ? opaqueToMatch(o) : null;
+        if (typed) matches.push(typed);
+        else if (o) matches.push({ kind: 'opaque', ...o });
       });
     }
   }
