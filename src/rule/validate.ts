@@ -375,7 +375,10 @@ function checkConnlimit(c: Checker, v: unknown): NativeMatch | undefined {
 function checkOpaque(c: Checker, v: unknown, path: string, isTarget: boolean): { name: string; revision: number; data: Buffer } | undefined {
   if (!isObject(v)) return c.add(path, `expected { kind: 'opaque', name, revision, data }, got ${describe(v)}`);
   c.keys(v, OPAQUE_KEYS, path);
-  if (own(v, 'kind') !== 'opaque') c.add(`${path}.kind`, `expected 'opaque', got ${describe(own(v, 'kind'))}`);
+  if (own(v, 'kind') !== 'opaque') {
+    const kinds = isTarget ? [] : moduleNames('match');
+    c.add(`${path}.kind`, `expected ${[...kinds, 'opaque'].map((k) => `'${k}'`).join(', ')}, got ${describe(own(v, 'kind'))}`);
+  }
   const name = c.string(own(v, 'name'), `${path}.name`, 'an extension name');
   if (name !== undefined) {
     if (!EXTENSION_NAME_PATTERN.test(name)) c.add(`${path}.name`, `extension name ${describe(name)} is not valid (1-28 of letters, digits, _ . -)`);
@@ -574,10 +577,6 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
         if (isObject(m) && module) {
           const part = module.families.includes(family) ? module.validate(m, path, c) : c.add(`${path}.kind`, `match ${kind} is not available for ${family}`);
           if (part) matches.push(encodeExtension(module, part, family));
-          return;
-        }
-        if (isObject(m) && kind !== 'opaque') {
-          c.add(`${path}.kind`, `expected one of ${[...moduleNames('match'), 'opaque'].map((k) => `'${k}'`).join(', ')}, got ${describe(kind)}`);
           return;
         }
         const o = checkOpaque(c, m, path, false);

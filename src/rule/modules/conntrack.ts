@@ -330,8 +330,9 @@ function decode(d: Buffer, family: Family): ConntrackMatch | null {
   if (d.length !== INFO_SIZE) return null;
   const flags = get16(d, OFF_MATCH_FLAGS);
   const inv = get16(d, OFF_INVERT_FLAGS);
-  // The state alias is `-m state` (state.ts); bits we don't know stay opaque.
-  if (flags & ~KNOWN_FLAGS || inv & ~flags) return null;
+  // The state alias is `-m state` (state.ts); bits we don't know stay opaque, and so does a
+  // match without any test, which the CLI refuses to write ("At least one option is required").
+  if (flags === 0 || flags & ~KNOWN_FLAGS || inv & ~flags) return null;
   const part: ConntrackMatch = { kind: 'conntrack' };
   const is = (f: number): boolean => (flags & f) !== 0;
   const not = (f: number): boolean => (inv & f) !== 0;
