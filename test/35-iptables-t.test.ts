@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall, type Family } from '../src/index';
-import { parseRule, renderRule } from '../src/rule/index';
+import { normalizeRule, parseRule, renderRule } from '../src/rule/index';
 import { catchError, rejects } from './helpers/assert';
 import { iptablesOracle } from './helpers/iptables-oracle';
 import { withNetns } from './helpers/netns';
@@ -66,6 +66,16 @@ for (const file of FILES) {
     }
   }
 }
+
+test('a typed module part reports every problem with its field path, before the kernel', () => {
+  const e = catchError(() =>
+    normalizeRule({ matches: [{ kind: 'conntrack', state: ['NEW', 'LATER'], origSource: 'host.example', expire: { from: 9, to: 1 } }] } as never, 'ipv4'),
+  );
+  assert.is(e.code, 'ERR_CONNLIMIT_INVALID');
+  assert.equal(e.issues?.map((i) => i.path), ['matches[0].state[1]', 'matches[0].origSource', 'matches[0].expire']);
+  assert.equal(catchError(() => normalizeRule({ matches: [{ kind: 'conntrack' }] }, 'ipv4')).path, 'matches[0]');
+  assert.equal(catchError(() => normalizeRule({ matches: [{ kind: 'state', state: ['SNAT'] }] } as never, 'ipv4')).path, 'matches[0].state[0]');
+});
 
 for (const backend of ['legacy', 'nft'] as const) {
   test(`${backend}: a module's rule lists as its typed part, and check/ensure/delete take either spelling`, () =>

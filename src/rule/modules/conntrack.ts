@@ -13,6 +13,7 @@
  * Stricter than the CLI: state and status names whole (the CLI takes any prefix through
  * strncasecmp: `--ctstate E` is ESTABLISHED), decimal numbers, no host or service names.
  */
+import { quote } from '../../echo';
 import type { Family, Negatable, Protocol } from '../types';
 import { parseHostMask } from '../address';
 import { protocolNumber, protocolWord } from '../names';
@@ -147,7 +148,7 @@ interface Draft {
 
 function parseProto(text: string, ctx: ParseContext): number {
   const num = parseDecimal(text, 255) ?? (/^[0-9]/.test(text) ? undefined : protocolNumber(text));
-  if (num === undefined) ctx.fail(`${JSON.stringify(text)} is not a protocol name or number 0-255${numberHint(text)}`, 0);
+  if (num === undefined) ctx.fail(`${quote(text)} is not a protocol name or number 0-255${numberHint(text)}`, 0);
   return num;
 }
 
@@ -160,19 +161,21 @@ function option(d: Draft, opt: string, values: readonly string[], invert: boolea
   switch (opt) {
     case '--ctstate': {
       const m = namesToMask(v, STATE_BITS);
-      if (typeof m !== 'number') ctx.fail(`bad ctstate ${JSON.stringify(m.bad)}: use ${STATE_BITS.map(([n]) => n).join(', ')}, comma-separated`, 0);
+      if (typeof m !== 'number') ctx.fail(`bad ctstate ${quote(m.bad)}: use ${STATE_BITS.map(([n]) => n).join(', ')}, comma-separated`, 0);
       p.state = neg(maskToNames(m, STATE_BITS), invert);
       return;
     }
     case '--ctstatus': {
       const m = namesToMask(v, [['NONE' as CtStatus, 0], ...STATUS_BITS]);
-      if (typeof m !== 'number') ctx.fail(`bad ctstatus ${JSON.stringify(m.bad)}: use NONE, ${STATUS_BITS.map(([n]) => n).join(', ')}, comma-separated`, 0);
+      if (typeof m !== 'number') ctx.fail(`bad ctstatus ${quote(m.bad)}: use NONE, ${STATUS_BITS.map(([n]) => n).join(', ')}, comma-separated`, 0);
       p.status = neg(statusNames(m), invert);
       return;
     }
-    case '--ctproto':
-      p.protocol = neg(protocolWord(parseProto(v, ctx)) ?? parseProto(v, ctx), invert);
+    case '--ctproto': {
+      const num = parseProto(v, ctx);
+      p.protocol = neg(protocolWord(num) ?? num, invert);
       return;
+    }
     case '--ctexpire': {
       const r = parseRangeText(v, 0xffffffff, 'number of seconds');
       if ('error' in r) bad(r);
@@ -181,7 +184,7 @@ function option(d: Draft, opt: string, values: readonly string[], invert: boolea
     }
     case '--ctdir': {
       const dir = v.toUpperCase();
-      if (dir !== 'ORIGINAL' && dir !== 'REPLY') ctx.fail(`--ctdir takes ORIGINAL or REPLY, not ${JSON.stringify(v)}`, 0);
+      if (dir !== 'ORIGINAL' && dir !== 'REPLY') ctx.fail(`--ctdir takes ORIGINAL or REPLY, not ${quote(v)}`, 0);
       p.direction = dir;
       return;
     }
@@ -219,7 +222,7 @@ function validate(o: Record<string, unknown>, path: string, c: SpecChecker): Con
     let num: number | undefined;
     if (typeof n.value === 'string') {
       num = protocolNumber(n.value);
-      if (num === undefined) c.add(n.path, `unknown protocol ${JSON.stringify(n.value)}: give a name such as tcp or a number 0-255`);
+      if (num === undefined) c.add(n.path, `unknown protocol ${quote(n.value)}: give a name such as tcp or a number 0-255`);
     } else num = c.int(n.value, n.path, 0, 255, 'a protocol number');
     if (num === undefined) fail();
     else part.protocol = neg(protocolWord(num) ?? num, n.invert);

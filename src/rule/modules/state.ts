@@ -6,6 +6,7 @@
  * (0x2000), which is the only reason iptables-save prints `-m state --state` back. The kernel's
  * own `xt_state` (revision 0) is not used (NETFILTER-NOTES §10).
  */
+import { quote } from '../../echo';
 import type { Family, Negatable } from '../types';
 import type { CompatModule, ParseContext, SpecChecker } from './module';
 import {
@@ -32,7 +33,7 @@ interface Draft {
 function option(d: Draft, _opt: string, values: readonly string[], invert: boolean, ctx: ParseContext): void {
   if (d.state !== null) ctx.fail('--state given twice');
   const m = namesToMask(values[0]!, BITS);
-  if (typeof m !== 'number') ctx.fail(`bad state ${JSON.stringify(m.bad)}: use ${BITS.map(([n]) => n).join(', ')}, comma-separated`, 0);
+  if (typeof m !== 'number') ctx.fail(`bad state ${quote(m.bad)}: use ${BITS.map(([n]) => n).join(', ')}, comma-separated`, 0);
   d.state = neg(maskToNames(m, BITS), invert);
 }
 
