@@ -190,7 +190,7 @@ test('a native nftables rule in the table lists with its expressions opaque, sur
     const listed = await fw.list('INPUT');
     assert.is(listed.length, 2);
     assert.equal(
-      listed[1]?.rule.matches?.map((m) => m.name),
+      listed[1]?.rule.matches?.map((m) => (m.kind === 'opaque' ? m.name : m.kind)),
       ['nft:meta', 'nft:cmp'],
     );
     await fw.append('INPUT', '-p tcp --dport 2 -j DROP');
