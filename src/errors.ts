@@ -6,7 +6,7 @@
  * `isConnlimitError` work across copies).
  */
 import { getSystemErrorName } from 'node:util';
-import { echo } from './echo';
+import { echo, quote } from './echo';
 import type { NativeErrorShape } from './native-types';
 
 const BRAND = Symbol.for('connlimit.error');
@@ -149,6 +149,8 @@ export interface NativeErrorContext {
   netns?: string | null;
   /** Extension names used by the rules of the failed call, for the modprobe hint. */
   extensions?: string[];
+  /** The ipset set a failed call was about. */
+  set?: string;
 }
 
 function isNativeError(e: unknown): e is NativeErrorShape {
@@ -229,6 +231,8 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
       hint: 'that program owns the table until it exits (its netlink port is usually its pid); let it manage these rules, or use the legacy backend or another table; nothing was applied',
     });
   }
+  const ipset = e.op.startsWith('ipset ') ? ipsetError(e, ctx) : null;
+  if (ipset) return ipset;
   if ((name === 'EPERM' || name === 'EACCES') && e.op === 'setns') {
     return new PermissionError('ERR_CONNLIMIT_PERMISSION', `${where}: permission denied`, { ...base, hint: SETNS_HINT });
   }
@@ -353,4 +357,91 @@ function conntrackError(e: NativeErrorShape, name: string, where: string, base: 
     });
   }
   return null;
+}
+
+/**
+ * The kernel's ip_set error numbers (include/uapi/linux/netfilter/ipset/ip_set.h, ip_set_hash.h):
+ * private codes from 4096 up, sent negated in NLMSG_ERROR like errnos (NETFILTER-NOTES.md §11).
+ */
+const IPSET_ERRORS: Record<number, string> = {
+  4097: 'IPSET_ERR_PROTOCOL',
+  4098: 'IPSET_ERR_FIND_TYPE',
+  4099: 'IPSET_ERR_MAX_SETS',
+  4100: 'IPSET_ERR_BUSY',
+  4101: 'IPSET_ERR_EXIST_SETNAME2',
+  4102: 'IPSET_ERR_TYPE_MISMATCH',
+  4103: 'IPSET_ERR_EXIST',
+  4104: 'IPSET_ERR_INVALID_CIDR',
+  4105: 'IPSET_ERR_INVALID_NETMASK',
+  4106: 'IPSET_ERR_INVALID_FAMILY',
+  4107: 'IPSET_ERR_TIMEOUT',
+  4108: 'IPSET_ERR_REFERENCED',
+  4109: 'IPSET_ERR_IPADDR_IPV4',
+  4110: 'IPSET_ERR_IPADDR_IPV6',
+  4111: 'IPSET_ERR_COUNTER',
+  4112: 'IPSET_ERR_COMMENT',
+  4352: 'IPSET_ERR_HASH_FULL',
+  4353: 'IPSET_ERR_HASH_ELEM',
+  4354: 'IPSET_ERR_INVALID_PROTO',
+  4355: 'IPSET_ERR_MISSING_PROTO',
+  4356: 'IPSET_ERR_HASH_RANGE_UNSUPPORTED',
+  4357: 'IPSET_ERR_HASH_RANGE',
+};
+
+/**
+ * ipset failures (ops 'ipset socket', 'ipset protocol', 'ipset type', 'ipset create', 'ipset
+ * add', 'ipset del', 'ipset test', 'ipset list', 'ipset destroy', 'ipset flush', 'ipset rename',
+ * 'ipset swap'; src/sets/). The detail is the set's name (the type's for 'ipset type').
+ */
+function ipsetError(e: NativeErrorShape, ctx: NativeErrorContext): Error | null {
+  const name = IPSET_ERRORS[e.errno] ?? errnoName(e.errno);
+  const set = `set ${quote(ctx.set ?? e.detail ?? '')}`;
+  const entry = e.opIndex === undefined ? 'the entry' : `entry ${e.opIndex}`;
+  const base = { errno: name, op: e.op, detail: e.detail, cause: e };
+  switch (name) {
+    case 'EOPNOTSUPP':
+    case 'ENOTSUP':
+    case 'EPROTONOSUPPORT':
+      return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `${e.op}: the kernel has no ip_set (${name})`, { ...base, hint: "try 'modprobe ip_set'" });
+    case 'IPSET_ERR_FIND_TYPE':
+      return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `the kernel has no ipset type ${quote(e.detail ?? '')} in the revision needed`, {
+        ...base,
+        hint: `try 'modprobe ip_set_${(e.detail ?? 'hash:ip').replace(/[:,]/g, '_')}'`,
+      });
+    case 'IPSET_ERR_PROTOCOL':
+      if (e.op === 'ipset protocol') {
+        return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', "the kernel's ip_set speaks an older protocol than 7", { ...base, hint: 'ipset sets need Linux 5.x or later' });
+      }
+      return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused a message about ${set} (${name}): it does not fit the set's type or family`, {
+        ...base,
+        hint: 'another program may have replaced the set with one of another type; the set was looked up again for the next call',
+      });
+    case 'ENOENT':
+      return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no ${set}`, { ...base, hint: 'create it first (sets.create or ensure)' });
+    case 'EEXIST':
+      return new ExistsError('ERR_CONNLIMIT_EXISTS', `a ${set} already exists`, {
+        ...base,
+        hint: 'with exist: true (ensure) an equal set is no error; one of another type or with other options still is',
+      });
+    case 'IPSET_ERR_EXIST':
+      if (e.op === 'ipset del') return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `${entry} is not in ${set}`, { ...base, hint: 'pass exist: true to ignore entries that are not there' });
+      return new ExistsError('ERR_CONNLIMIT_EXISTS', `${entry} is already in ${set}`, { ...base, hint: 'pass exist: true to replace it (its timeout and comment too)' });
+    case 'IPSET_ERR_BUSY':
+    case 'IPSET_ERR_REFERENCED':
+      return new InUseError('ERR_CONNLIMIT_IN_USE', `${set} is in use by a rule (-m set --match-set)`, { ...base, hint: 'delete the rules that refer to it first' });
+    case 'IPSET_ERR_EXIST_SETNAME2':
+      if (e.op === 'ipset swap') return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `the second set of the swap with ${set} does not exist`, base);
+      return new ExistsError('ERR_CONNLIMIT_EXISTS', `the new name of ${set} is taken by another set`, base);
+    case 'IPSET_ERR_TYPE_MISMATCH':
+      return new KernelError('ERR_CONNLIMIT_KERNEL', `${set} and the other set are of different types or families: they can't be swapped`, base);
+    case 'IPSET_ERR_HASH_FULL':
+      return new KernelError('ERR_CONNLIMIT_KERNEL', `${set} is full (maxelem)`, { ...base, hint: 'remove entries, or make the set anew with a larger maxelem and swap it in' });
+    case 'IPSET_ERR_TIMEOUT':
+    case 'IPSET_ERR_COMMENT':
+    case 'IPSET_ERR_COUNTER':
+      return new KernelError('ERR_CONNLIMIT_KERNEL', `${set} was created without ${name.slice(10).toLowerCase()} support`, { ...base, hint: 'the set changed since this handle looked at it' });
+    default:
+      if (name.startsWith('IPSET_ERR_')) return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused ${e.op} on ${set} (${name})`, base);
+      return null;
+  }
 }
