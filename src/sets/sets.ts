@@ -87,7 +87,7 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_EXISTS} a set of that name exists (with `exist: true`: one with other settings)
    * @example await sets.create('vip', { type: 'hash:net', counters: true });
    */
-  create(name: string, options: CreateSetOptions): Promise<void> {
+  async create(name: string, options: CreateSetOptions): Promise<void> {
     const spec = createSpec(name, options, this.family);
     return this.run(async () => {
       await this.native.create(spec);
@@ -96,7 +96,7 @@ export class Sets {
   }
 
   /** create() with `exist: true`: no error when an equal set is already there. */
-  ensure(name: string, options: CreateSetOptions): Promise<void> {
+  async ensure(name: string, options: CreateSetOptions): Promise<void> {
     return this.create(name, { ...ownOptions(options, 'options', ['type', 'family', 'timeout', 'maxelem', 'hashsize', 'counters', 'comment', 'exist']), exist: true } as CreateSetOptions);
   }
 
@@ -107,7 +107,7 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
    * @example await sets.add('connlimit-ban', '203.0.113.7', { timeout: 600 });
    */
-  add(name: string, entry: SetEntryInput, options?: AddOptions): Promise<void> {
+  async add(name: string, entry: SetEntryInput, options?: AddOptions): Promise<void> {
     return this.elements('add', name, [entry], addOptions(options), 'entry');
   }
 
@@ -117,7 +117,7 @@ export class Sets {
    * has no transactions): on a refusal the error's `opIndex` names the entry; entries before
    * it are in the set, it and some after it are not.
    */
-  addMany(name: string, entries: readonly SetEntryInput[], options?: AddOptions): Promise<void> {
+  async addMany(name: string, entries: readonly SetEntryInput[], options?: AddOptions): Promise<void> {
     return this.elements('add', name, entries, addOptions(options), 'entries');
   }
 
@@ -125,12 +125,12 @@ export class Sets {
    * Take an entry out of a set.
    * @throws {ERR_CONNLIMIT_NOT_FOUND} the entry or set isn't there (the entry: unless `exist: true`)
    */
-  delete(name: string, entry: SetEntryInput, options?: DeleteOptions): Promise<void> {
+  async delete(name: string, entry: SetEntryInput, options?: DeleteOptions): Promise<void> {
     return this.elements('del', name, [entry], { exist: deleteOptions(options) }, 'entry');
   }
 
   /** delete() for many entries, batched as addMany(). */
-  deleteMany(name: string, entries: readonly SetEntryInput[], options?: DeleteOptions): Promise<void> {
+  async deleteMany(name: string, entries: readonly SetEntryInput[], options?: DeleteOptions): Promise<void> {
     return this.elements('del', name, entries, { exist: deleteOptions(options) }, 'entries');
   }
 
@@ -139,7 +139,7 @@ export class Sets {
    * entry is in the set).
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
    */
-  test(name: string, entry: SetEntryInput): Promise<boolean> {
+  async test(name: string, entry: SetEntryInput): Promise<boolean> {
     const set = setName(name);
     return this.run(async () => {
       const shape = await this.shape(set);
@@ -154,7 +154,7 @@ export class Sets {
    * A set's header and entries (remaining timeout, counters and comment where the set has them).
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
    */
-  list(name: string): Promise<ListedSet> {
+  async list(name: string): Promise<ListedSet> {
     const set = setName(name);
     return this.run(async () => {
       const l = await this.native.list(set);
@@ -171,12 +171,12 @@ export class Sets {
   }
 
   /** The names of every set in the namespace (`ipset list -n`). */
-  names(): Promise<string[]> {
+  async names(): Promise<string[]> {
     return this.run(() => this.native.names());
   }
 
   /** Empty a set. @throws {ERR_CONNLIMIT_NOT_FOUND} no such set */
-  flush(name: string): Promise<void> {
+  async flush(name: string): Promise<void> {
     const set = setName(name);
     return this.run(() => this.native.named('flush', set, null, false), set);
   }
@@ -186,7 +186,7 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_IN_USE} a rule refers to it (`-m set --match-set`)
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set (unless `exist: true`)
    */
-  destroy(name: string, options?: DeleteOptions): Promise<void> {
+  async destroy(name: string, options?: DeleteOptions): Promise<void> {
     const set = setName(name);
     const exist = deleteOptions(options);
     return this.run(async () => {
@@ -200,7 +200,7 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_EXISTS} a set named `to` exists
    * @throws {ERR_CONNLIMIT_IN_USE} a rule refers to the set
    */
-  rename(from: string, to: string): Promise<void> {
+  async rename(from: string, to: string): Promise<void> {
     const a = setName(from, 'from');
     const b = setName(to, 'to');
     return this.run(async () => {
@@ -215,7 +215,7 @@ export class Sets {
    * it in). Both must be of the same type and family.
    * @throws {ERR_CONNLIMIT_NOT_FOUND} either set is missing
    */
-  swap(a: string, b: string): Promise<void> {
+  async swap(a: string, b: string): Promise<void> {
     const x = setName(a, 'a');
     const y = setName(b, 'b');
     return this.run(async () => {
@@ -232,7 +232,7 @@ export class Sets {
     this.native.close();
   }
 
-  private elements(cmd: 'add' | 'del', name: string, entries: readonly SetEntryInput[], options: AddOptions, path: string): Promise<void> {
+  private async elements(cmd: 'add' | 'del', name: string, entries: readonly SetEntryInput[], options: AddOptions, path: string): Promise<void> {
     const set = setName(name);
     if (!Array.isArray(entries)) throw new ValidationError([{ path, message: 'must be an array of entries' }]);
     const list = [...entries];
@@ -251,7 +251,7 @@ export class Sets {
       return out;
     };
     const ready = known ? check(known) : null;
-    if (list.length === 0) return this.run(async () => {});
+    if (list.length === 0) return;
     return this.run(async () => {
       const elements = ready ?? check(await this.shape(set));
       await this.native.elements(cmd, set, elements, options.exist === true);

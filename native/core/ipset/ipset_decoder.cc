@@ -145,15 +145,6 @@ Result<uint8_t> DecodeTypeReply(const nlmsghdr* nlh) {
   return rev;
 }
 
-Result<SetHeader> DecodeHeaderReply(const nlmsghdr* nlh) {
-  Attrs a = MessageAttrs(nlh, IPSET_ATTR_CMD_MAX);
-  SetHeader h;
-  if (!Str(a[IPSET_ATTR_SETNAME], h.name) || !Str(a[IPSET_ATTR_TYPENAME], h.type) || !U8(a[IPSET_ATTR_FAMILY], h.family) ||
-      !U8(a[IPSET_ATTR_REVISION], h.revision))
-    return Bad("HEADER reply without name, type, family or revision");
-  return h;
-}
-
 Result<Unit> ListDecoder::Feed(const nlmsghdr* nlh) {
   Attrs a = MessageAttrs(nlh, IPSET_ATTR_CMD_MAX);
   std::string name;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Pure: ipset replies from bytes. Acks and errors (an ipset error echoes the request, whose
-// top-level LINENO the kernel rewrote to the failing element's line), TYPE and HEADER
-// replies, and LIST dumps, whose element DATA is read with the set's family (numbers 24-26
+// top-level LINENO the kernel rewrote to the failing element's line), TYPE replies, and LIST dumps, whose element DATA is read with the set's family (numbers 24-26
 // mean counters and comment there, but references and memsize in the header's DATA).
 #pragma once
 
@@ -33,8 +32,6 @@ Result<ChunkInfo> DecodeChunk(const uint8_t* buf, size_t len, uint32_t seq_lo, u
 
 // TYPE reply: the kernel's highest revision of the type.
 Result<uint8_t> DecodeTypeReply(const nlmsghdr* nlh);
-// HEADER reply: name, type, family and revision (the rest of SetHeader stays 0).
-Result<SetHeader> DecodeHeaderReply(const nlmsghdr* nlh);
 
 // A LIST dump, message by message: the first carries the header, every one elements.
 class ListDecoder {

@@ -69,28 +69,21 @@ size_t ElementBytes(const Element& e) {
 }  // namespace
 
 std::vector<uint8_t> EncodeProtocol(uint32_t seq) {
-  uint8_t buf[kMaxRequest];
+  uint8_t buf[kMaxRequest] = {};  // zeroed: libmnl leaves attribute padding as it finds it
   nlmsghdr* nlh = PutHeader(buf, IPSET_CMD_PROTOCOL, NLM_F_REQUEST, seq);
   return Bytes(buf, nlh);
 }
 
 std::vector<uint8_t> EncodeTypeQuery(const std::string& type, uint8_t family, uint32_t seq) {
-  uint8_t buf[kMaxRequest];
+  uint8_t buf[kMaxRequest] = {};  // zeroed: libmnl leaves attribute padding as it finds it
   nlmsghdr* nlh = PutHeader(buf, IPSET_CMD_TYPE, NLM_F_REQUEST, seq);
   mnl_attr_put_strz(nlh, IPSET_ATTR_TYPENAME, type.c_str());
   mnl_attr_put_u8(nlh, IPSET_ATTR_FAMILY, family);
   return Bytes(buf, nlh);
 }
 
-std::vector<uint8_t> EncodeHeaderQuery(const std::string& name, uint32_t seq) {
-  uint8_t buf[kMaxRequest];
-  nlmsghdr* nlh = PutHeader(buf, IPSET_CMD_HEADER, NLM_F_REQUEST, seq);
-  mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, name.c_str());
-  return Bytes(buf, nlh);
-}
-
 std::vector<uint8_t> EncodeCreate(const CreateSpec& spec, uint8_t revision, uint32_t seq) {
-  uint8_t buf[kMaxRequest];
+  uint8_t buf[kMaxRequest] = {};  // zeroed: libmnl leaves attribute padding as it finds it
   uint16_t flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (spec.exist ? 0 : NLM_F_EXCL);
   nlmsghdr* nlh = PutHeader(buf, IPSET_CMD_CREATE, flags, seq);
   mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, spec.name.c_str());
@@ -109,7 +102,7 @@ std::vector<uint8_t> EncodeCreate(const CreateSpec& spec, uint8_t revision, uint
 }
 
 std::vector<uint8_t> EncodeElement(Adt cmd, const std::string& set, const Element& e, bool exist, uint32_t seq) {
-  uint8_t buf[kMaxRequest];
+  uint8_t buf[kMaxRequest] = {};  // zeroed: libmnl leaves attribute padding as it finds it
   nlmsghdr* nlh = PutHeader(buf, static_cast<uint8_t>(cmd), AdtFlags(cmd, exist), seq);
   mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, set.c_str());
   nlattr* data = mnl_attr_nest_start(nlh, IPSET_ATTR_DATA);
@@ -125,6 +118,7 @@ size_t AppendElementBatch(std::vector<uint8_t>& out, Adt cmd, const std::string&
   std::vector<uint8_t> buf(max_message);
   size_t messages = 0, i = first, appended = 0;
   while (i < elements.size()) {
+    std::fill(buf.begin(), buf.end(), 0);  // padding must not carry the last message's bytes
     nlmsghdr* nlh = PutHeader(buf.data(), static_cast<uint8_t>(cmd), AdtFlags(cmd, exist), seq + messages);
     mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, set.c_str());
     PutBe32(nlh, IPSET_ATTR_LINENO, static_cast<uint32_t>(i + 1));
@@ -156,20 +150,22 @@ size_t AppendElementBatch(std::vector<uint8_t>& out, Adt cmd, const std::string&
 }
 
 std::vector<uint8_t> EncodeNamed(uint8_t cmd, const std::string& name, const std::string& name2, bool excl, uint32_t seq) {
-  uint8_t buf[kMaxRequest];
+  uint8_t buf[kMaxRequest] = {};  // zeroed: libmnl leaves attribute padding as it finds it
   nlmsghdr* nlh = PutHeader(buf, cmd, NLM_F_REQUEST | NLM_F_ACK | (excl ? NLM_F_EXCL : 0), seq);
   if (!name.empty()) mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, name.c_str());
   if (!name2.empty()) mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME2, name2.c_str());
   return Bytes(buf, nlh);
 }
 
-std::vector<uint8_t> EncodeList(const std::string& name, uint32_t seq) {
-  uint8_t buf[kMaxRequest];
+std::vector<uint8_t> EncodeList(const std::string& name, bool header_only, uint32_t seq) {
+  uint8_t buf[kMaxRequest] = {};  // zeroed: libmnl leaves attribute padding as it finds it
   nlmsghdr* nlh = PutHeader(buf, IPSET_CMD_LIST, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, seq);
-  if (name.empty())
+  if (name.empty()) {
     PutBe32(nlh, IPSET_ATTR_FLAGS, IPSET_FLAG_LIST_SETNAME);
-  else
+  } else {
     mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, name.c_str());
+    if (header_only) PutBe32(nlh, IPSET_ATTR_FLAGS, IPSET_FLAG_LIST_HEADER);
+  }
   return Bytes(buf, nlh);
 }
 

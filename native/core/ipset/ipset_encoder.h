@@ -21,8 +21,6 @@ constexpr uint8_t kProtocol = IPSET_PROTOCOL;
 std::vector<uint8_t> EncodeProtocol(uint32_t seq);
 // TYPE query: the kernel's highest revision of `type` for `family`.
 std::vector<uint8_t> EncodeTypeQuery(const std::string& type, uint8_t family, uint32_t seq);
-// HEADER query: a set's type, family and revision.
-std::vector<uint8_t> EncodeHeaderQuery(const std::string& name, uint32_t seq);
 std::vector<uint8_t> EncodeCreate(const CreateSpec& spec, uint8_t revision, uint32_t seq);
 // One element in one message, as `ipset add|del|test` sends it (LINENO 0 on add and del).
 std::vector<uint8_t> EncodeElement(Adt cmd, const std::string& set, const Element& e, bool exist, uint32_t seq);
@@ -36,7 +34,8 @@ size_t AppendElementBatch(std::vector<uint8_t>& out, Adt cmd, const std::string&
 // DESTROY, FLUSH, RENAME, SWAP: a set name (none: every set, for destroy and flush) and for
 // rename and swap the second name. `excl` sets NLM_F_EXCL (destroy without -exist).
 std::vector<uint8_t> EncodeNamed(uint8_t cmd, const std::string& name, const std::string& name2, bool excl, uint32_t seq);
-// LIST dump of one set (name given) or of every set's name only (empty name: LIST_SETNAME).
-std::vector<uint8_t> EncodeList(const std::string& name, uint32_t seq);
+// LIST dump of one set (name given; `header_only`: LIST_HEADER, no elements, as `ipset list
+// -t`) or of every set's name only (empty name: LIST_SETNAME, as `ipset list -n`).
+std::vector<uint8_t> EncodeList(const std::string& name, bool header_only, uint32_t seq);
 
 }  // namespace connlimit::core::ipset

@@ -205,20 +205,9 @@ Result<bool> IpsetSocket::Test(const std::string& set, const Element& e) {
 }
 
 Result<SetHeader> IpsetSocket::Header(const std::string& set) {
-  auto c = Connect();
-  if (!c.ok()) return c.error();
-  uint32_t seq = ++seq_;
-  auto sent = Send(EncodeHeaderQuery(set, seq), "ipset header", set);
-  if (!sent.ok()) return sent.error();
-  SetHeader h;
-  auto r = Await(seq, 0, false, "ipset header", set, [&](const nlmsghdr* nlh) -> Result<Unit> {
-    auto d = DecodeHeaderReply(nlh);
-    if (!d.ok()) return d.error();
-    h = d.take();
-    return Unit{};
-  });
-  if (!r.ok()) return r.error();
-  return h;
+  auto listed = List(set, true);
+  if (!listed.ok()) return listed.error();
+  return listed.value().header;
 }
 
 Result<Unit> IpsetSocket::Named(uint8_t cmd, const char* op, const std::string& name, const std::string& name2, bool excl) {
@@ -228,11 +217,11 @@ Result<Unit> IpsetSocket::Named(uint8_t cmd, const char* op, const std::string& 
   return Ack(EncodeNamed(cmd, name, name2, excl, seq), seq, op, name);
 }
 
-Result<ListedSet> IpsetSocket::List(const std::string& set) {
+Result<ListedSet> IpsetSocket::List(const std::string& set, bool header_only) {
   auto c = Connect();
   if (!c.ok()) return c.error();
   uint32_t seq = ++seq_;
-  auto sent = Send(EncodeList(set, seq), "ipset list", set);
+  auto sent = Send(EncodeList(set, header_only, seq), "ipset list", set);
   if (!sent.ok()) return sent.error();
   ListDecoder dec;
   auto r = Await(seq, 1, true, "ipset list", set, [&](const nlmsghdr* nlh) { return dec.Feed(nlh); });
@@ -244,7 +233,7 @@ Result<std::vector<std::string>> IpsetSocket::Names() {
   auto c = Connect();
   if (!c.ok()) return c.error();
   uint32_t seq = ++seq_;
-  auto sent = Send(EncodeList({}, seq), "ipset list", {});
+  auto sent = Send(EncodeList({}, false, seq), "ipset list", {});
   if (!sent.ok()) return sent.error();
   ListDecoder dec;
   auto r = Await(seq, 1, true, "ipset list", {}, [&](const nlmsghdr* nlh) { return dec.Feed(nlh); });

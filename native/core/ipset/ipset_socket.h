@@ -42,10 +42,12 @@ class IpsetSocket {
   Result<Unit> Elements(Adt cmd, const std::string& set, const std::vector<Element>& elements, bool exist);
   // TEST: whether the element is in the set (IPSET_ERR_EXIST means no).
   Result<bool> Test(const std::string& set, const Element& e);
+  // The set's header without its elements (LIST with LIST_HEADER, as `ipset list -t`): type,
+  // family, and the options element calls are checked against.
   Result<SetHeader> Header(const std::string& set);
   // DESTROY, FLUSH, RENAME, SWAP.
   Result<Unit> Named(uint8_t cmd, const char* op, const std::string& name, const std::string& name2, bool excl);
-  Result<ListedSet> List(const std::string& set);
+  Result<ListedSet> List(const std::string& set, bool header_only = false);
   Result<std::vector<std::string>> Names();
 
  private:
