@@ -9,8 +9,8 @@
 
 #include "core/legacy/entry_codec.h"
 #include "core/nft/chain_codec.h"
-#include "core/nft/nftables_codec.h"
-#include "core/nft/rule_codec.h"
+#include "core/nft/native/nftables_codec.h"
+#include "core/nft/compat/rule_codec.h"
 #include "core/xt/same_rule.h"
 #include "js/conntrack.h"
 #include "js/convert.h"

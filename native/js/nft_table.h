@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/nft/nft_table.h"
+#include "core/nft/compat/iptables_nft_table.h"
 #include "js/table_wrap.h"
 
 namespace connlimit::js {

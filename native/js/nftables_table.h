@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "core/nft/nft_table.h"
-#include "core/nft/nftables_table.h"
+#include "core/nft/compat/iptables_nft_table.h"
+#include "core/nft/native/nftables_table.h"
 #include "js/table_wrap.h"
 
 namespace connlimit::js {

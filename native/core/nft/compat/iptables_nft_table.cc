@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/nft/nft_table.h"
+#include "core/nft/compat/iptables_nft_table.h"
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -20,7 +20,7 @@
 #include "core/nft/chain_codec.h"
 #include "core/nft/nl_socket.h"
 #include "core/nft/requests.h"
-#include "core/nft/rule_codec.h"
+#include "core/nft/compat/rule_codec.h"
 #include "core/nft/socket_reads.h"
 #include "core/xt/same_rule.h"
 

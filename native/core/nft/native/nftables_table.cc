@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/nft/nftables_table.h"
+#include "core/nft/native/nftables_table.h"
 
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
@@ -19,7 +19,7 @@
 
 #include "core/netns_guard.h"
 #include "core/nft/chain_codec.h"
-#include "core/nft/nftables_codec.h"
+#include "core/nft/native/nftables_codec.h"
 #include "core/nft/nl_socket.h"
 #include "core/nft/requests.h"
 #include "core/nft/socket_reads.h"
