@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/nft/compat/iptables_nft_table.h"
+#include "core/nft/driver.h"
 #include "core/nft/native/nftables_table.h"
 #include "js/table_wrap.h"
 

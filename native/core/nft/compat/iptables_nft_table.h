@@ -14,25 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "core/nft/driver.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 #include "core/table_ops.h"
 
 namespace connlimit::core::nft {
-
-// One handle's session with its table: the socket, and what the handle learned of the table
-// (chains, rule handles) at a generation id. The next commit sends its batch under that id
-// without reading anything, so the kernel itself refuses it (ERESTART) if anybody committed
-// in between, and only then is the table read again; an append thus costs one batch, and a
-// delete by spec needs no dump. Calls on one session are serialized (a mutex; the TS queue
-// already orders them). Opaque; one per NftTable, freed (socket closed) with its last user.
-struct TableSession;
-std::shared_ptr<TableSession> NewTableSession();
-
-// Opens the session's socket in the namespace and reads the generation id: fails early on
-// permissions or a kernel without nf_tables. The table need not exist (iptables-nft creates it
-// on first write).
-Result<Unit> ProbeTable(const TableTarget& target, TableSession& session);
 
 // Apply every op in one batch. All or nothing: on a failing op nothing is applied and the
 // error carries its op_index and the kernel's extended ack text. Base chains (and the table)
