@@ -53,6 +53,7 @@
         "native/core/nft/native/native_form.cc",
         "native/core/nft/native/nftables_table.cc",
         "native/core/nft/planner.cc",
+        "native/core/nft/recorded_reader.cc",
         "native/core/nft/requests.cc",
         "native/core/nft/compat/rule_codec.cc",
         "native/core/nft/socket_reads.cc"

@@ -119,6 +119,7 @@ class Attempt {
   // Whether the plan started from the cache without reading the generation id: a stale one
   // then only means another writer committed since our last call, not contention.
   bool from_cache() const { return from_cache_; }
+  PlanReader& reader() { return *reader_; }
 
   Result<std::vector<OpResult>> Run(const std::vector<Op>& ops, bool* stale, bool send_stale_genid) {
     *stale = false;
@@ -301,10 +302,9 @@ Result<int> DestroyTables(const Form& form, Link& link, int lock_timeout_ms) {
   return Retried<int>(lock_timeout_ms, 0, nullptr, [&](bool* stale, bool*, bool) -> Result<int> {
     Cache none;
     Attempt a(form, link, none);
-    auto reader = link.NewReader(form);
-    auto gen = reader->Generation();
+    auto gen = a.reader().Generation();
     if (!gen.ok()) return gen.error();
-    auto planned = PlanDestroy(form, *reader);
+    auto planned = PlanDestroy(form, a.reader());
     if (!planned.ok()) return planned.error();
     uint32_t committed = 0;
     auto sent = a.Send(planned.value(), gen.value(), stale, &committed);

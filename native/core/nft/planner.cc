@@ -301,12 +301,11 @@ class Planner {
     auto e = NewEntry(index.value(), chain, rule, where);
     if (!e.ok()) return e.error();
     PlanRules& list = k_.rules[chain];
-    if (!list.loaded) {
+    if (list.loaded)
+      list.loaded->push_back(e.take());
+    else
       list.early_tail.push_back(e.take());
-      return OpResult{true, -1};
-    }
-    list.loaded->push_back(e.take());
-    return OpResult{true, static_cast<int>(list.loaded->size()) - 1};
+    return OpResult{true, -1};
   }
 
   Result<OpResult> Insert(const std::string& chain, unsigned position, const RuleSpec& rule) {
