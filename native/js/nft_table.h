@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // NftTable: one iptables-nft table as a JS object (the lifecycle in js/table_wrap), with the
 // methods of LegacyTable so src/firewall.ts drives either, plus usage() for backend 'auto'.
-// Kernel work goes through core/nft/nft_table.
+// Kernel work goes through core/nft/compat/iptables_nft_table and core/nft/driver.
 #pragma once
 
 #include <napi.h>

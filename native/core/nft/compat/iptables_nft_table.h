@@ -6,7 +6,8 @@
 // writer makes the kernel refuse it with ERESTART; we re-read and redo, bounded, as
 // iptables-nft does). Only what the ops need is read: an append reads at most the generation
 // id and its chain, never the chain's rules, so its cost does not grow with the table
-// (NETFILTER-NOTES.md §4.2).
+// (NETFILTER-NOTES.md §4.2). Commits are planned by core/nft/planner with compat_form and sent
+// by core/nft/driver, which owns the session (driver.h).
 #pragma once
 
 #include <memory>
