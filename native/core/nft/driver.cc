@@ -248,7 +248,7 @@ class Attempt {
     if (!now.ok()) return now.error();
     if (now.value() == gen) return Unit{};
     *stale = true;
-    return KernelError{"nft commit", ERESTART, form_.TableName(0), -1};
+    return KernelError{"nft commit", ERESTART, form_.TableName(0), -1, ErrorKind::kNftCommit};
   }
 
   // EPERM on a message of the batch (a missing capability refuses the whole batch, on
@@ -260,7 +260,7 @@ class Attempt {
     std::string table = form_.TableName(0);
     auto owner = link_.TableOwner(form_.family(), table);
     if (!owner) return e;
-    return KernelError{"nft table owner", EPERM, table + ": netlink port " + std::to_string(*owner), e.op_index};
+    return KernelError{"nft table owner", EPERM, table + ": netlink port " + std::to_string(*owner), e.op_index, ErrorKind::kTableOwned};
   }
 
   const Form& form_;

@@ -12,9 +12,9 @@
 namespace connlimit::core::nft {
 namespace {
 
-KernelError NoChain(const std::string& chain) { return KernelError{"chain", ENOENT, chain, -1}; }
-KernelError NoPosition(const std::string& chain) { return KernelError{"rule", E2BIG, chain, -1}; }
-KernelError NoRule(const std::string& chain) { return KernelError{"rule", ENOENT, chain, -1}; }
+KernelError NoChain(const std::string& chain) { return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound}; }
+KernelError NoPosition(const std::string& chain) { return KernelError{"rule", E2BIG, chain, -1, ErrorKind::kPositionNotFound}; }
+KernelError NoRule(const std::string& chain) { return KernelError{"rule", ENOENT, chain, -1, ErrorKind::kRuleNotFound}; }
 
 class Planner {
  public:

@@ -34,7 +34,7 @@ Result<RecordedState> DecodeRecording(const Form& form, const uint8_t* bytes, si
   std::set<std::pair<std::string, uint64_t>> rules_seen;
   for (size_t off = 0; off + sizeof(struct nlmsghdr) <= len;) {
     const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(bytes + off);
-    if (nlh->nlmsg_len < sizeof *nlh || off + nlh->nlmsg_len > len) return KernelError{"decode", EINVAL, "recorded message", -1};
+    if (nlh->nlmsg_len < sizeof *nlh || off + nlh->nlmsg_len > len) return KernelError{"decode", EINVAL, "recorded message", -1, ErrorKind::kMalformed};
     const uint8_t* msg = bytes + off;
     switch (nlh->nlmsg_type & 0xff) {
       case NFT_MSG_NEWGEN:
@@ -108,7 +108,11 @@ Result<Unit> RecordedLink::SendBatch(const Message& batch, const std::function<K
                                      std::vector<uint64_t>*, uint32_t*) {
   batches_.push_back(batch);
   const auto* begin = reinterpret_cast<const struct nlmsghdr*>(batch.data());
-  if (U32Attr(begin, NFNL_BATCH_GENID) != states_.back().genid) return error_for(begin->nlmsg_seq, ERESTART, "");
+  if (U32Attr(begin, NFNL_BATCH_GENID) != states_.back().genid) {
+    KernelError e = error_for(begin->nlmsg_seq, ERESTART, "");
+    e.kind = ErrorKind::kNftCommit;  // as the socket sets it for a refused batch
+    return e;
+  }
   return Unit{};
 }
 

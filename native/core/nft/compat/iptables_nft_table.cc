@@ -142,7 +142,7 @@ Result<int> FindRule(const TableTarget& t, TableSession& session, const std::str
   if (!c.ok()) {
     if (c.error().errnum != ENOENT) return c.error();
     if (FindBuiltin(t.table, chain)) return -1;
-    return KernelError{"chain", ENOENT, chain, -1};
+    return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound};
   }
   auto rules = DumpRules(s, t.family, t.table, chain, DecodeRuleMessage);
   if (!rules.ok()) return rules.error();

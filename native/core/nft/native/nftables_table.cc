@@ -100,7 +100,7 @@ Result<int> FindNftablesRule(const TableTarget& t, const std::string& chain, con
   auto sock = OpenIn(t);
   if (!sock.ok()) return sock.error();
   NativeForm form(t.family, t.table);
-  if (!form.Builtin(chain)) return KernelError{"chain", ENOENT, chain, -1};
+  if (!form.Builtin(chain)) return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound};
   auto want = form.Normalize(chain, rule);
   if (!want.ok()) return want.error();
   SocketLink link(*sock.value());
