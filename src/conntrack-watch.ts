@@ -24,7 +24,8 @@ export interface WatchOptions extends ConntrackFilter {
   threshold?: number;
   /**
    * Also follow UPDATE events, so a flow that changes state, mark or status enters or leaves
-   * the filter. On by default when the filter has `state`, `mark` or `status`; costs an event
+   * the filter. On by default when the filter has `state`, `mark`, `status` or `live` (a
+   * connection leaves a live count by an UPDATE into TIME_WAIT); costs an event
    * per TCP state change otherwise.
    */
   updates?: boolean;
@@ -112,7 +113,7 @@ export interface WatchStats {
 }
 
 const WATCH_KEYS = ['key', 'mask', 'mask6', 'threshold', 'updates', 'receiveBuffer', 'reconcileMs'];
-const FILTER_KEYS = ['family', 'protocol', 'source', 'destination', 'sport', 'dport', 'state', 'mark', 'zone', 'status'];
+const FILTER_KEYS = ['family', 'protocol', 'source', 'destination', 'sport', 'dport', 'state', 'mark', 'zone', 'status', 'live'];
 const DEFAULT_RECEIVE_BUFFER = 32 << 20;
 const DEFAULT_RECONCILE_MS = 1000;
 const MAX_CROSSINGS = 4096;
@@ -133,7 +134,7 @@ export function normalizeWatchOptions(netnsPath: string | null, options: WatchOp
   const v6only = nf.family === 10;
   const mask4 = v6only ? 32 : prefixOption(mask, 'mask', 32, 32);
   const prefix6 = prefixOption(mask6 ?? (v6only ? mask : undefined), mask6 === undefined && v6only ? 'mask' : 'mask6', 128, 128);
-  const followUpdates = updates ?? (filter.state !== undefined || filter.mark !== undefined || filter.status !== undefined);
+  const followUpdates = updates ?? (filter.state !== undefined || filter.mark !== undefined || filter.status !== undefined || filter.live === true);
   return { netns: netnsPath, filter: nf, key, mask4, mask6: prefix6, updates: followUpdates, ...deliveryOptions({ threshold, updates, receiveBuffer, reconcileMs }, raw) };
 }
 

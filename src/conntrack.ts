@@ -63,6 +63,12 @@ export interface ConntrackFilter {
   zone?: number;
   /** Entries with all these status bits set. */
   status?: ConntrackStatus | ConntrackStatus[];
+  /**
+   * Live connections only: skip TCP entries in TIME_WAIT and CLOSE, which the table keeps for
+   * up to two minutes after a connection closed, as connlimit (nf_conncount) skips them.
+   * Default false: every entry, as `conntrack -L` shows them.
+   */
+  live?: boolean;
 }
 
 /** One direction of a connection. ICMP entries carry type/code/id instead of ports. */
@@ -130,7 +136,7 @@ export interface ListOptions {
 }
 
 
-const FILTER_KEYS = ['family', 'protocol', 'source', 'destination', 'sport', 'dport', 'state', 'mark', 'zone', 'status'];
+const FILTER_KEYS = ['family', 'protocol', 'source', 'destination', 'sport', 'dport', 'state', 'mark', 'zone', 'status', 'live'];
 
 /**
  * A private copy of a caller's filter or options object, taken before anything reads it: a
@@ -279,6 +285,11 @@ export function toNativeFilter(filter: ConntrackFilter, allowed: readonly string
       else bits |= 1 << bit;
     });
     if (bits) out.status = [bits >>> 0, bits >>> 0];
+  }
+
+  if (filter.live !== undefined) {
+    if (typeof filter.live !== 'boolean') bad('live', `must be a boolean, got ${describe(filter.live)}`);
+    else if (filter.live) out.tcpStatesExcluded = CONNCOUNT_CLOSED;
   }
 
   if (issues.length) throw new ValidationError(issues);
