@@ -236,7 +236,8 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
     return new PermissionError('ERR_CONNLIMIT_PERMISSION', `${where}: permission denied`, { ...base, hint: CAP_HINT });
   }
   if (e.op === 'xtables lock' && (name === 'EWOULDBLOCK' || name === 'EAGAIN')) {
-    return new BusyError('ERR_CONNLIMIT_BUSY', `another program holds the xtables lock ${e.detail ? `(${e.detail}) ` : ''}`.trimEnd(), {
+    // The detail is 'PATH held by another program': said once.
+    return new BusyError('ERR_CONNLIMIT_BUSY', e.detail ? `xtables lock ${e.detail}` : 'the xtables lock is held by another program', {
       ...base,
       hint: 'retry later, or raise lockTimeoutMs',
     });

@@ -97,6 +97,8 @@ export interface ListedRule {
   text: string;
   packets: bigint;
   bytes: bigint;
+  /** On listed rules (not enumerable): JSON.stringify writes the counters as decimal strings. */
+  toJSON?(): unknown;
 }
 
 export interface ListedChain {
@@ -109,6 +111,8 @@ export interface ListedChain {
   /** How many rules jump to this (user) chain. */
   references: number;
   rules: ListedRule[];
+  /** On listed chains (not enumerable): JSON.stringify writes the counters as decimal strings. */
+  toJSON?(): unknown;
 }
 
 /** Anything the rule-taking methods accept: iptables syntax, a typed object, or a listed rule. */
