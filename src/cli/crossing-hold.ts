@@ -13,13 +13,18 @@ export class CrossingHold {
   private readonly above = new Set<string>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
 
+  /**
+   * @param countOf the key's count now: a held crossing is printed with the count it has when
+   * the hold ends, an unheld one with the count the watch reported it at
+   */
   constructor(
     private readonly holdMs: number,
-    private readonly print: (kind: CrossingKind, key: string) => void,
+    private readonly countOf: (key: string) => number,
+    private readonly print: (kind: CrossingKind, key: string, count: number) => void,
   ) {}
 
   /** A crossing as the watch reported it. */
-  crossing(kind: CrossingKind, key: string): void {
+  crossing(kind: CrossingKind, key: string, count: number): void {
     const shown: CrossingKind = this.above.has(key) ? 'above' : 'below';
     const timer = this.pending.get(key);
     if (kind === shown) {
@@ -30,14 +35,14 @@ export class CrossingHold {
     }
     if (timer) return;
     if (this.holdMs === 0) {
-      this.settle(kind, key);
+      this.settle(kind, key, count);
       return;
     }
     this.pending.set(
       key,
       setTimeout(() => {
         this.pending.delete(key);
-        this.settle(kind, key);
+        this.settle(kind, key, this.countOf(key));
       }, this.holdMs),
     );
   }
@@ -48,9 +53,9 @@ export class CrossingHold {
     this.pending.clear();
   }
 
-  private settle(kind: CrossingKind, key: string): void {
+  private settle(kind: CrossingKind, key: string, count: number): void {
     if (kind === 'above') this.above.add(key);
     else this.above.delete(key);
-    this.print(kind, key);
+    this.print(kind, key, count);
   }
 }

@@ -135,12 +135,13 @@ export async function runWatch(common: CommonOptions, rest: string[]): Promise<n
   const write = (human: string, json: object) =>
     process.stdout.write(common.json ? `${JSON.stringify({ time: new Date().toISOString(), ...json })}\n` : `${time()} ${human}\n`);
   watch.on('change', (c) => write(`${c.key} ${c.count} (${c.delta > 0 ? '+' : ''}${c.delta}) ${c.event}`, { type: 'change', ...c }));
-  const hold = new CrossingHold(inv.holdMs, (type, key) => {
-    const count = watch.counts().get(key) ?? 0;
-    write(`${key} ${type} ${count}`, { type, key, count });
-  });
-  watch.on('above', (c) => hold.crossing('above', c.key));
-  watch.on('below', (c) => hold.crossing('below', c.key));
+  const hold = new CrossingHold(
+    inv.holdMs,
+    (key) => watch.counts().get(key) ?? 0,
+    (type, key, count) => write(`${key} ${type} ${count}`, { type, key, count }),
+  );
+  watch.on('above', (c) => hold.crossing('above', c.key, c.count));
+  watch.on('below', (c) => hold.crossing('below', c.key, c.count));
   watch.on('overrun', (o) => write(`overrun: events were lost, counts repaired from a dump (${o.overrunsTotal} so far)`, { type: 'overrun', ...o }));
   const stopped = untilStopped();
   const failed = new Promise<never>((_, reject) => watch.once('error', reject));
