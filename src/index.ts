@@ -31,8 +31,8 @@ export {
 } from './errors';
 export type { ConnlimitErrorCode, ValidationIssue } from './errors';
 export type * from './rule/types';
-export { ConntrackWatch } from './conntrack-watch';
-export type { OverrunInfo, WatchBatch, WatchChange, WatchCrossing, WatchOptions, WatchStats } from './conntrack-watch';
+export { ConntrackWatch } from './conntrack/index';
+export type { OverrunInfo, WatchBatch, WatchChange, WatchCrossing, WatchOptions, WatchStats } from './conntrack/index';
 export type { MetricDescriptor, MetricFamily, MetricSource, MetricType, Sample } from './metrics/family';
 export { firewallMetrics } from './metrics/firewall-source';
 export type { FirewallMetricsOptions } from './metrics/firewall-source';
@@ -40,7 +40,7 @@ export { watchMetrics } from './metrics/watch-source';
 export type { WatchMetricsOptions } from './metrics/watch-source';
 export { registerMetrics } from './metrics/prom-collectors';
 export type { MetricsRegistry, RegisterMetricsOptions } from './metrics/prom-collectors';
-export { Conntrack } from './conntrack';
+export { Conntrack } from './conntrack/index';
 export type {
   ConntrackEntry,
   ConntrackFilter,
@@ -51,7 +51,7 @@ export type {
   ListOptions,
   RuleCount,
   TcpState,
-} from './conntrack';
+} from './conntrack/index';
 
 /** The options argument of parseRule/renderRule, read once (it may come from plain JavaScript). */
 function readOptions<T extends object>(options: T): Partial<T> {
