@@ -3,6 +3,7 @@
 import type { ModuleMatch } from './modules';
 
 export type { ConntrackMatch, CtState, CtStatus, ModuleMatch, StateMatch, StateName } from './modules';
+export type { HashlimitMatch, HashlimitMode, HashlimitRate, IprangeMatch, RecentCommand, RecentMatch, TimeMatch, Weekday } from './modules';
 
 export type Family = 'ipv4' | 'ipv6';
 
