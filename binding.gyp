@@ -51,7 +51,12 @@
         "native/core/nft/nftables_table.cc",
         "native/core/nft/requests.cc",
         "native/core/nft/rule_codec.cc",
-        "native/core/nft/socket_reads.cc"
+        "native/core/nft/socket_reads.cc",
+        "native/core/ipset/ipset_decoder.cc",
+        "native/core/ipset/ipset_encoder.cc",
+        "native/core/ipset/ipset_socket.cc",
+        "native/js/ipset.cc",
+        "native/js/ipset_convert.cc"
       ],
       "include_dirs": ["native"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -16,6 +16,7 @@
 #include "js/convert.h"
 #include "js/ct_watch.h"
 #include "js/errors.h"
+#include "js/ipset.h"
 #include "js/legacy_table.h"
 #include "js/iptables_nft_table.h"
 #include "js/nftables_table.h"
@@ -48,6 +49,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::EncodeNftablesDelete>("_encodeNftablesDelete"),
                              InstanceMethod<&ConnlimitAddon::DecodeNftablesRule>("_decodeNftablesRule"),
                              InstanceValue("_errorKinds", ErrorKindNames(env)),
+                             InstanceValue("IpsetHandle", IpsetHandle::Define(env), napi_enumerable),
                          });
   }
 

@@ -97,3 +97,17 @@ export function renderRule(rule: RuleInput, options: { family?: Family; chain?: 
   return renderNative(toNativeRule(spec, family), family, chain);
 }
 
+export { Sets } from './sets/index';
+export type {
+  AddOptions,
+  CreateSetOptions,
+  DeleteOptions,
+  ListedSet,
+  ListedSetEntry,
+  SetEntry,
+  SetEntryInput,
+  SetHeaderInfo,
+  SetProtocol,
+  SetsOptions,
+  SetType,
+} from './sets/index';
