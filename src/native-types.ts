@@ -303,6 +303,18 @@ export interface NativeBinding {
   _encodeNftablesDelete(family: 'ipv4' | 'ipv6', chain: string, handle: bigint, setName: string): Buffer;
   /** Test only: decode one native-form NEWRULE message with the decoder list() uses. */
   _decodeNftablesRule(family: 'ipv4' | 'ipv6', message: Buffer): { table: string; chain: string; handle: bigint; setName: string; rule: NativeRule };
+  /**
+   * Test only: the commit driver and planner of a form ('nft': iptables-nft's, 'nftables': the
+   * native one) on recorded replies, no kernel. Each attempt reads the next recording; the
+   * newest is the kernel's, which refuses a batch under any other generation id (ERESTART).
+   */
+  _planNft(
+    form: 'nft' | 'nftables',
+    family: 'ipv4' | 'ipv6',
+    table: string,
+    recordings: Buffer[],
+    ops: NativeOpBatch,
+  ): { batches: Buffer[]; attempts: number; results: NativeOpResults };
 }
 
 /** The native nftables form's tables in one family: the methods of {@link NativeTable}, and destroy(). */

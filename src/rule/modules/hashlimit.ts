@@ -66,6 +66,12 @@ export interface HashlimitMatch {
   rateInterval?: number;
 }
 
+declare module '../types' {
+  interface ModuleParts {
+    hashlimit: HashlimitMatch;
+  }
+}
+
 const INFO_SIZE = 312;
 /** offsetof(struct xt_hashlimit_mtinfo3, hinfo): the part of the blob that is the rule. */
 const USERSPACE_SIZE = 304;

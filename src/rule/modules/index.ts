@@ -2,16 +2,16 @@
 /**
  * The one registry of compat-form modules (module.ts says what one is). parse.ts, validate.ts,
  * render.ts, to-spec.ts and nftables-form.ts find modules through these functions only; a new
- * module is its file plus one row in MODULES and its part type in ModuleMatch/ModuleTarget.
+ * module is its file (which adds its part type to ModuleParts in ../types.ts) plus one row in MODULES.
  */
 import type { Family } from '../types';
 import type { CompatModule } from './module';
-import { type ConntrackMatch, conntrack } from './conntrack';
-import { type StateMatch, state } from './state';
-import { type IprangeMatch, iprange } from './iprange';
-import { type RecentMatch, recent } from './recent';
-import { type HashlimitMatch, hashlimit } from './hashlimit';
-import { type TimeMatch, time } from './time';
+import { conntrack } from './conntrack';
+import { state } from './state';
+import { iprange } from './iprange';
+import { recent } from './recent';
+import { hashlimit } from './hashlimit';
+import { time } from './time';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
@@ -21,8 +21,7 @@ export type { RecentMatch, RecentCommand } from './recent';
 export type { HashlimitMatch, HashlimitMode, HashlimitRate } from './hashlimit';
 export type { TimeMatch, Weekday } from './time';
 
-/** Every match module's typed part, as it stands in a rule's `matches`. */
-export type ModuleMatch = ConntrackMatch | StateMatch | IprangeMatch | RecentMatch | HashlimitMatch | TimeMatch;
+export type { ModuleMatch } from '../types';
 
 /**
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3

@@ -32,6 +32,12 @@ export interface IprangeMatch {
   destination?: Negatable<string>;
 }
 
+declare module '../types' {
+  interface ModuleParts {
+    iprange: IprangeMatch;
+  }
+}
+
 const INFO_SIZE = 72;
 const OFF_FLAGS = 64;
 const SRC = 1 << 0;

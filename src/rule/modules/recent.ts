@@ -53,6 +53,12 @@ export interface RecentMatch {
   side?: 'source' | 'dest';
 }
 
+declare module '../types' {
+  interface ModuleParts {
+    recent: RecentMatch;
+  }
+}
+
 const INFO_SIZE = 232;
 const OFF_CHECK_SET = 8;
 const OFF_INVERT = 9;

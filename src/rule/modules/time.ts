@@ -49,6 +49,12 @@ export interface TimeMatch {
   contiguous?: true;
 }
 
+declare module '../types' {
+  interface ModuleParts {
+    time: TimeMatch;
+  }
+}
+
 const INFO_SIZE = 24;
 const WEEKDAYS: readonly Weekday[] = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 const ALL_MONTHDAYS = 0xfffffffe;
