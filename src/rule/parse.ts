@@ -30,7 +30,9 @@ import type { NativeMatch, NativePortRange, NativeRule, NativeTarget } from '../
 import type { Family } from './types';
 import { isZero, maskToPrefix, parseAddress, parseIpv4 } from './address';
 import { numberHint, parseDecimal } from './numbers';
-import { type CompatModule, encodeExtension, findModule, moduleNames, modulesWithOption } from './modules';
+import {
+  type CompatModule, encodeExtension, findModule, implicitModule, moduleNames, modulesWithOption, protocolProblem,
+} from './modules';
 import {
   IPPROTO_TCP,
   IPPROTO_UDP,
@@ -459,6 +461,18 @@ function moduleOption(st: ParseState, option: string): { builder: ModuleBuilder;
   return undefined;
 }
 
+/**
+ * An option of the match `-p` loads without `-m` (`-p icmp --icmp-type 8`), loaded where the
+ * option stands, as the CLI does. Only once: a second `-m icmp` would be a second match.
+ */
+function implicitOption(st: ParseState, tok: Token): { builder: ModuleBuilder; def: OptionDef } | undefined {
+  if (!st.proto || st.proto.invert) return undefined;
+  const module = implicitModule(st.family, st.proto.num, tok.value);
+  if (!module || st.builders.some((b) => b.kind === 'module' && b.module === module)) return undefined;
+  st.builders.push({ kind: 'module', origin: tok, module, draft: module.start(st.family) });
+  return moduleOption(st, tok.value);
+}
+
 function moduleContext(st: ParseState, at: Token, vals: readonly Token[] = []): { family: Family; fail(message: string, value?: number): never } {
   return { family: st.family, fail: (message, value) => fail(message, value === undefined ? at : vals[value] ?? at) };
 }
@@ -580,6 +594,8 @@ function finish(st: ParseState): NativeRule {
   const matches: NativeMatch[] = [];
   for (const b of st.builders) {
     if (b.kind === 'module') {
+      const wrongProtocol = protocolProblem(b.module, st.proto);
+      if (wrongProtocol) fail(wrongProtocol, b.origin);
       const part = b.module.finish(b.draft, moduleContext(st, b.origin));
       matches.push(encodeExtension(b.module, part, st.family));
     } else if (b.kind === 'tcp' || b.kind === 'udp') {
@@ -642,7 +658,7 @@ function parseTokens(tokens: Token[], start: number, family: Family, chain: stri
     if (tok.value.startsWith('--') && eq > 2 && (OPTIONS.has(tok.value.slice(0, eq)) || modulesWithOption(tok.value.slice(0, eq)).length)) {
       fail(`write ${quote(`${tok.value.slice(0, eq)} ${tok.value.slice(eq + 1)}`)}, not ${quote(tok.value)}`, tok);
     }
-    const mod = OPTIONS.has(tok.value) ? undefined : moduleOption(st, tok.value);
+    const mod = OPTIONS.has(tok.value) ? undefined : (moduleOption(st, tok.value) ?? implicitOption(st, tok));
     const d = OPTIONS.get(tok.value) ?? mod?.def;
     if (!d) {
       const owners = modulesWithOption(tok.value);

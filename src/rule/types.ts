@@ -2,7 +2,9 @@
 /** Public rule types: the typed-object spelling of a rule, and what listings return. */
 import type { ModuleMatch } from './modules';
 
-export type { ConntrackMatch, CtState, CtStatus, ModuleMatch, StateMatch, StateName } from './modules';
+export type {
+  ConntrackMatch, CtState, CtStatus, ModuleMatch, MultiportMatch, StateMatch, StateName,
+} from './modules';
 
 export type Family = 'ipv4' | 'ipv6';
 
