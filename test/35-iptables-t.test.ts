@@ -17,7 +17,7 @@ import { iptablesOracle } from './helpers/iptables-oracle';
 import { withNetns } from './helpers/netns';
 
 /** The .t files; iptables-test.py runs libxt_ and libipt_ files with iptables, libip6t_ with ip6tables. */
-const FILES = ['libxt_conntrack.t', 'libxt_state.t', 'libxt_multiport.t'];
+const FILES = ['libxt_conntrack.t', 'libxt_state.t', 'libxt_multiport.t', 'libipt_icmp.t', 'libip6t_icmp6.t', 'libxt_mac.t'];
 
 interface Case {
   chain: string;

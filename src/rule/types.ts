@@ -3,7 +3,7 @@
 import type { ModuleMatch } from './modules';
 
 export type {
-  ConntrackMatch, CtState, CtStatus, ModuleMatch, MultiportMatch, StateMatch, StateName,
+  ConntrackMatch, CtState, CtStatus, Icmp6Match, IcmpMatch, IcmpTypeCode, MacMatch, ModuleMatch, MultiportMatch, StateMatch, StateName,
 } from './modules';
 
 export type Family = 'ipv4' | 'ipv6';

@@ -10,20 +10,26 @@ import type { CompatModule } from './module';
 import { type ConntrackMatch, conntrack } from './conntrack';
 import { type StateMatch, state } from './state';
 import { type MultiportMatch, multiport } from './multiport';
+import { type IcmpMatch, icmp } from './icmp';
+import { type Icmp6Match, icmp6 } from './icmp6';
+import { type MacMatch, mac } from './mac';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
 export type { StateMatch, StateName } from './state';
 export type { MultiportMatch } from './multiport';
+export type { IcmpMatch, IcmpTypeCode } from './icmp';
+export type { Icmp6Match } from './icmp6';
+export type { MacMatch } from './mac';
 
 /** Every match module's typed part, as it stands in a rule's `matches`. */
-export type ModuleMatch = ConntrackMatch | StateMatch | MultiportMatch;
+export type ModuleMatch = ConntrackMatch | StateMatch | MultiportMatch | IcmpMatch | Icmp6Match | MacMatch;
 
 /**
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
  * with an alias flag), decoding tries them in this order and the first that claims the bytes wins.
  */
-const MODULES: readonly CompatModule[] = [conntrack, state, multiport];
+const MODULES: readonly CompatModule[] = [conntrack, state, multiport, icmp, icmp6, mac];
 
 /** The module `-m NAME` (type 'match') or `-j NAME` (type 'target') loads, if one is registered. */
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {
