@@ -232,7 +232,7 @@ function parsePort(text: string, tok: Token): number {
 /** `N`, `N:M`, `:M` (from 0), `N:` (to 65535) or `:` (every port), as the CLI takes them. */
 function parsePortRange(tok: Token): NativePortRange {
   const text = tok.value;
-  if (text.includes(',')) fail(`${quote(text)} is a list: one rule per port or range (multiport is not supported)`, tok);
+  if (text.includes(',')) fail(`${quote(text)} is a list: write -m multiport --sports or --dports LIST, or one rule per port or range`, tok);
   const parts = text.split(':');
   if (parts.length > 2) fail(`${quote(text)} is not a port or a range FROM:TO`, tok);
   if (parts.length === 1) {
@@ -480,6 +480,10 @@ function moduleContext(st: ParseState, at: Token, vals: readonly Token[] = []): 
 function applyModuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Token[], invert: boolean): void {
   const v = vals[0];
   if (def.owner === 'tcp' || def.owner === 'l4') {
+    if (def.args === 1 && v!.value.includes(',') && st.builders.some((b) => b.kind === 'module' && b.module.name === 'multiport')) {
+      // getopt_long reads `--dport` as an abbreviation of multiport's `--dports` once it is loaded.
+      fail(`write ${def.name}s for a multiport list: ${opt.value} is the tcp/udp match's single port (the CLI reads it as an abbreviation of ${def.name}s; abbreviations are not taken)`, opt);
+    }
     const b = l4Builder(st, def, opt);
     switch (def.name) {
       case '--sport':
@@ -669,7 +673,8 @@ function parseTokens(tokens: Token[], start: number, family: Family, chain: stri
       if (COMMANDS.has(tok.value)) fail(`${tok.value} is a command or global option of the CLI, not part of a rule`, tok);
       if (tok.value.startsWith('--') && tok.value.length > 2) {
         // getopt_long takes unique abbreviations; we take whole option names only.
-        const full = [...OPTIONS.keys()].filter((k) => k.startsWith(tok.value));
+        const loaded = st.builders.flatMap((b) => (b.kind === 'module' ? b.module.options.map((o) => o.name) : []));
+        const full = [...OPTIONS.keys(), ...loaded].filter((k) => k.startsWith(tok.value));
         if (full.length) fail(`unknown option ${echo(tok.value)} (abbreviations are not taken: ${full.join(' or ')}?)`, tok);
       }
       if (tok.value.startsWith('-') && tok.value.length > 1) fail(`unknown option ${echo(tok.value)}`, tok);

@@ -2,7 +2,7 @@
 /**
  * `-m mac --mac-source 42:01:02:03:04:05`: `struct xt_mac_info` (linux/netfilter/xt_mac.h),
  * revision 0, as iptables 1.8.9's libxt_mac writes it (XTTYPE_ETHERMAC) and saves it
- * (xtables_print_mac: upper-case hex, two digits a byte). Layout: srcaddr[6] 0, 2 bytes of
+ * (xtables_print_mac: lower-case hex, two digits a byte). Layout: srcaddr[6] 0, 2 bytes of
  * padding, `int invert` 8 (host order); 12 bytes, XT_ALIGNed to 16. The same blob on legacy and
  * in iptables-nft's compat `match` expression. The kernel allows it in PREROUTING, INPUT and
  * FORWARD only: packets elsewhere have no Ethernet header of a sender to read.
@@ -13,7 +13,7 @@ import type { CompatModule, ParseContext, SpecChecker } from './module';
 import { get32, neg, own, put32, unwrap } from './values';
 
 /**
- * `-m mac --mac-source ADDR`: six bytes, in the upper-case form save prints.
+ * `-m mac --mac-source ADDR`: six bytes, in the lower-case form save prints.
  *
  * @example { kind: 'mac', source: '42:01:02:03:04:05' }
  * @example { kind: 'mac', source: { not: '42:01:02:03:04:05' } }
@@ -34,7 +34,7 @@ function macBytes(text: string): Buffer | null {
 }
 
 function macText(bytes: Buffer): string {
-  return [...bytes.subarray(0, 6)].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(':');
+  return [...bytes.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 function canonical(text: string): string | null {

@@ -60,6 +60,7 @@ function slots(list: readonly RangeSpec[]): number {
 function parseList(text: string): RangeSpec[] | string {
   const list: RangeSpec[] = [];
   for (const item of text.split(',')) {
+    if (item === '') return `an empty item in the port list ${quote(text)} (the list is one word: no spaces after the commas)`;
     const ends = item.split(':');
     if (ends.length > 2) return `${quote(item)} is not a port or a range FROM:TO`;
     const nums: number[] = [];
