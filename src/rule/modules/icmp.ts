@@ -14,6 +14,12 @@ import { neg, own, unwrap } from './values';
 
 export type { IcmpTypeCode } from './icmp-types';
 
+declare module '../types' {
+  interface ModuleParts {
+    icmp: IcmpMatch;
+  }
+}
+
 /**
  * `-m icmp --icmp-type T[/C]`: `'any'`, a type number (every code), or `{ type, code }`. Names
  * are taken and come back as these (`'echo-request'` is 8, `'port-unreachable'` is

@@ -11,6 +11,12 @@ import type { CompatModule, ParseContext, SpecChecker } from './module';
 import { ICMPV6_NAMES, type IcmpTypeCode, checkIcmpType, codeRange, decodeIcmp, encodeIcmp, icmpSaveText, parseIcmpText } from './icmp-types';
 import { neg, own, unwrap } from './values';
 
+declare module '../types' {
+  interface ModuleParts {
+    icmp6: Icmp6Match;
+  }
+}
+
 /**
  * `-m icmp6 --icmpv6-type T[/C]`: a type number (every code) or `{ type, code }`; names are taken
  * and come back as these (`'echo-request'` is 128).

@@ -2,17 +2,17 @@
 /**
  * The one registry of compat-form modules (module.ts says what one is). parse.ts, validate.ts,
  * render.ts, to-spec.ts and nftables-form.ts find modules through these functions only; a new
- * module is its file plus one row in MODULES and its part type in ModuleMatch/ModuleTarget.
+ * module is its file (which adds its part type to ModuleParts in ../types.ts) plus one row in MODULES.
  */
 import type { Family } from '../types';
 import { protocolSaveName } from '../names';
 import type { CompatModule } from './module';
-import { type ConntrackMatch, conntrack } from './conntrack';
-import { type StateMatch, state } from './state';
-import { type MultiportMatch, multiport } from './multiport';
-import { type IcmpMatch, icmp } from './icmp';
-import { type Icmp6Match, icmp6 } from './icmp6';
-import { type MacMatch, mac } from './mac';
+import { conntrack } from './conntrack';
+import { state } from './state';
+import { multiport } from './multiport';
+import { icmp } from './icmp';
+import { icmp6 } from './icmp6';
+import { mac } from './mac';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
@@ -22,8 +22,7 @@ export type { IcmpMatch, IcmpTypeCode } from './icmp';
 export type { Icmp6Match } from './icmp6';
 export type { MacMatch } from './mac';
 
-/** Every match module's typed part, as it stands in a rule's `matches`. */
-export type ModuleMatch = ConntrackMatch | StateMatch | MultiportMatch | IcmpMatch | Icmp6Match | MacMatch;
+export type { ModuleMatch } from '../types';
 
 /**
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3

@@ -12,6 +12,12 @@ import type { Family, Negatable } from '../types';
 import type { CompatModule, ParseContext, SpecChecker } from './module';
 import { get32, neg, own, put32, unwrap } from './values';
 
+declare module '../types' {
+  interface ModuleParts {
+    mac: MacMatch;
+  }
+}
+
 /**
  * `-m mac --mac-source ADDR`: six bytes, in the lower-case form save prints.
  *

@@ -18,6 +18,12 @@ import { numberHint, parseDecimal } from '../numbers';
 import type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 import { type RangeSpec, checkRange, get16, has, isObject, neg, own, put16, rangeBounds, unwrap } from './values';
 
+declare module '../types' {
+  interface ModuleParts {
+    multiport: MultiportMatch;
+  }
+}
+
 /**
  * `-m multiport`: exactly one of `sports`, `dports`, `ports` (either direction), each a list of
  * ports and `{ from, to }` ranges (from < to) taking 15 slots at most, a range two.
