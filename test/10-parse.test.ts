@@ -468,7 +468,19 @@ bad('two comment matches', '-m comment --comment a -m comment --comment b', 'com
 // modules
 bad('-m owner', '-m owner --uid-owner 0', 'owner', 1);
 bad('-m length', '-m length --length 100', 'length', 1);
-bad('-m multiport', '-p tcp -m multiport --dports 1,2', 'multiport', 3);
+bad('multiport without -p', '-m multiport --dports 1,2', 'multiport', 1);
+bad('multiport under ! -p tcp', '! -p tcp -m multiport --dports 1,2', 'multiport', 4);
+bad('multiport two lists', '-p tcp -m multiport --dports 1,2 --sports 3', '--sports', 6);
+bad('multiport service name', '-p tcp -m multiport --dports 1,ssh', '1,ssh', 5);
+bad('multiport --dport list (an abbreviation to the CLI)', '-p tcp -m multiport --dport 80,443', '--dport', 4);
+bad('multiport 16 slots', '-p udp -m multiport --ports 1:2,3:4,5:6,7:8,9:10,11:12,13:14,15:16', '1:2,3:4,5:6,7:8,9:10,11:12,13:14,15:16', 5);
+bad('icmp type abbreviated', '-p icmp --icmp-type echo-req', 'echo-req', 3);
+bad('icmp type twice', '-p icmp --icmp-type 8 --icmp-type 0', '--icmp-type', 4);
+bad('icmp under -p tcp', '-p tcp -m icmp --icmp-type 8', 'icmp', 3);
+bad('icmp6 type in ipv4', '-p icmp --icmpv6-type 128', '--icmpv6-type', 2);
+bad('icmp6 code range', '-p icmpv6 --icmpv6-type 1/0:3', '1/0:3', 3, { family: 'ipv6' });
+bad('mac abbreviated', '-m mac --mac 42:01:02:03:04:05', '--mac', 2);
+bad('mac with a dash', '-m mac --mac-source 42-01-02-03-04-05', '42-01-02-03-04-05', 3);
 bad('-m upper case', '-m TCP -p tcp', 'TCP', 1);
 bad('-m with injection', '-m "tcp;reboot"', 'tcp;reboot', 1);
 bad('missing module', '-m', '-m', 0);

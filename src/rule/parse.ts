@@ -30,7 +30,9 @@ import type { NativeMatch, NativePortRange, NativeRule, NativeTarget } from '../
 import type { Family } from './types';
 import { isZero, maskToPrefix, parseAddress, parseIpv4 } from './address';
 import { numberHint, parseDecimal } from './numbers';
-import { type CompatModule, encodeExtension, findModule, moduleNames, modulesWithOption } from './modules';
+import {
+  type CompatModule, encodeExtension, findModule, implicitModule, moduleNames, modulesWithOption, protocolProblem,
+} from './modules';
 import {
   IPPROTO_TCP,
   IPPROTO_UDP,
@@ -231,7 +233,7 @@ function parsePort(text: string, tok: Token): number {
 /** `N`, `N:M`, `:M` (from 0), `N:` (to 65535) or `:` (every port), as the CLI takes them. */
 function parsePortRange(tok: Token): NativePortRange {
   const text = tok.value;
-  if (text.includes(',')) fail(`${quote(text)} is a list: one rule per port or range (multiport is not supported)`, tok);
+  if (text.includes(',')) fail(`${quote(text)} is a list: write -m multiport --sports or --dports LIST, or one rule per port or range`, tok);
   const parts = text.split(':');
   if (parts.length > 2) fail(`${quote(text)} is not a port or a range FROM:TO`, tok);
   if (parts.length === 1) {
@@ -460,6 +462,18 @@ function moduleOption(st: ParseState, option: string): { builder: ModuleBuilder;
   return undefined;
 }
 
+/**
+ * An option of the match `-p` loads without `-m` (`-p icmp --icmp-type 8`), loaded where the
+ * option stands, as the CLI does. Only once: a second `-m icmp` would be a second match.
+ */
+function implicitOption(st: ParseState, tok: Token): { builder: ModuleBuilder; def: OptionDef } | undefined {
+  if (!st.proto || st.proto.invert) return undefined;
+  const module = implicitModule(st.family, st.proto.num, tok.value);
+  if (!module || st.builders.some((b) => b.kind === 'module' && b.module === module)) return undefined;
+  st.builders.push({ kind: 'module', origin: tok, module, draft: module.start(st.family) });
+  return moduleOption(st, tok.value);
+}
+
 function moduleContext(st: ParseState, at: Token, vals: readonly Token[] = []): { family: Family; fail(message: string, value?: number): never } {
   return { family: st.family, fail: (message, value) => fail(message, value === undefined ? at : vals[value] ?? at) };
 }
@@ -467,6 +481,10 @@ function moduleContext(st: ParseState, at: Token, vals: readonly Token[] = []): 
 function applyModuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Token[], invert: boolean): void {
   const v = vals[0];
   if (def.owner === 'tcp' || def.owner === 'l4') {
+    if (def.args === 1 && v!.value.includes(',') && st.builders.some((b) => b.kind === 'module' && b.module.name === 'multiport')) {
+      // getopt_long reads `--dport` as an abbreviation of multiport's `--dports` once it is loaded.
+      fail(`write ${def.name}s for a multiport list: ${opt.value} is the tcp/udp match's single port (the CLI reads it as an abbreviation of ${def.name}s; abbreviations are not taken)`, opt);
+    }
     const b = l4Builder(st, def, opt);
     switch (def.name) {
       case '--sport':
@@ -581,6 +599,8 @@ function finish(st: ParseState): NativeRule {
   const matches: NativeMatch[] = [];
   for (const b of st.builders) {
     if (b.kind === 'module') {
+      const wrongProtocol = protocolProblem(b.module, st.proto);
+      if (wrongProtocol) fail(wrongProtocol, b.origin);
       const part = b.module.finish(b.draft, moduleContext(st, b.origin));
       matches.push(encodeExtension(b.module, part, st.family));
     } else if (b.kind === 'tcp' || b.kind === 'udp') {
@@ -643,7 +663,7 @@ function parseTokens(tokens: Token[], start: number, family: Family, chain: stri
     if (tok.value.startsWith('--') && eq > 2 && (OPTIONS.has(tok.value.slice(0, eq)) || modulesWithOption(tok.value.slice(0, eq)).length)) {
       fail(`write ${quote(`${tok.value.slice(0, eq)} ${tok.value.slice(eq + 1)}`)}, not ${quote(tok.value)}`, tok);
     }
-    const mod = OPTIONS.has(tok.value) ? undefined : moduleOption(st, tok.value);
+    const mod = OPTIONS.has(tok.value) ? undefined : (moduleOption(st, tok.value) ?? implicitOption(st, tok));
     const d = OPTIONS.get(tok.value) ?? mod?.def;
     if (!d) {
       const owners = modulesWithOption(tok.value);
@@ -654,7 +674,8 @@ function parseTokens(tokens: Token[], start: number, family: Family, chain: stri
       if (COMMANDS.has(tok.value)) fail(`${tok.value} is a command or global option of the CLI, not part of a rule`, tok);
       if (tok.value.startsWith('--') && tok.value.length > 2) {
         // getopt_long takes unique abbreviations; we take whole option names only.
-        const full = [...OPTIONS.keys()].filter((k) => k.startsWith(tok.value));
+        const loaded = st.builders.flatMap((b) => (b.kind === 'module' ? b.module.options.map((o) => o.name) : []));
+        const full = [...OPTIONS.keys(), ...loaded].filter((k) => k.startsWith(tok.value));
         if (full.length) fail(`unknown option ${echo(tok.value)} (abbreviations are not taken: ${full.join(' or ')}?)`, tok);
       }
       if (tok.value.startsWith('-') && tok.value.length > 1) fail(`unknown option ${echo(tok.value)}`, tok);

@@ -38,7 +38,7 @@ import {
   protocolNumber,
   rejectTypes,
 } from './names';
-import { type SpecChecker, encodeExtension, findModule, moduleNames } from './modules';
+import { type SpecChecker, chainProblem, encodeExtension, findModule, moduleNames, protocolProblem } from './modules';
 import { opaqueToMatch } from './to-spec';
 import { commentProblem } from './comment';
 
@@ -158,6 +158,10 @@ export function validateRuleForChain(rule: NativeRule, chain: string, path = 'ru
   if (rule.inInterface && (chain === 'OUTPUT' || chain === 'POSTROUTING')) {
     throw new ValidationError([{ path: `${path}.inInterface`, message: `an input interface (-i) can't be used in ${chain}` }]);
   }
+  rule.matches.forEach((m, i) => {
+    const p = m.kind === 'opaque' ? chainProblem('match', m, chain) : null;
+    if (p) throw new ValidationError([{ path: `${path}.matches[${i}]`, message: p }]);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -555,6 +559,8 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
         const module = typeof kind === 'string' && kind !== 'opaque' ? findModule('match', kind) : undefined;
         if (isObject(m) && module) {
           const part = module.families.includes(family) ? module.validate(m, path, c) : c.add(`${path}.kind`, `match ${kind} is not available for ${family}`);
+          const wrongProtocol = proto === undefined ? null : protocolProblem(module, proto);
+          if (wrongProtocol) c.add(`${path}.kind`, wrongProtocol);
           if (part) matches.push(encodeExtension(module, part, family));
           return;
         }
