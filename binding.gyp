@@ -49,6 +49,8 @@
         "native/core/nft/nftables_decoder.cc",
         "native/core/nft/nftables_encoder.cc",
         "native/core/nft/nftables_table.cc",
+        "native/core/nft/native_limit.cc",
+        "native/core/nft/native_xt.cc",
         "native/core/nft/requests.cc",
         "native/core/nft/rule_codec.cc",
         "native/core/nft/socket_reads.cc"

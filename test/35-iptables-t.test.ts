@@ -17,7 +17,7 @@ import { iptablesOracle } from './helpers/iptables-oracle';
 import { withNetns } from './helpers/netns';
 
 /** The .t files; iptables-test.py runs libxt_ and libipt_ files with iptables, libip6t_ with ip6tables. */
-const FILES = ['libxt_conntrack.t', 'libxt_state.t'];
+const FILES = ['libxt_conntrack.t', 'libxt_state.t', 'libipt_LOG.t', 'libip6t_LOG.t', 'libxt_limit.t'];
 
 interface Case {
   chain: string;

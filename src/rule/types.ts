@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /** Public rule types: the typed-object spelling of a rule, and what listings return. */
-import type { ModuleMatch } from './modules';
+import type { ModuleMatch, ModuleTarget } from './modules';
 
 export type { ConntrackMatch, CtState, CtStatus, ModuleMatch, StateMatch, StateName } from './modules';
+export type { LimitMatch, LimitUnit, LogLevelName, LogTarget, ModuleTarget } from './modules';
 
 export type Family = 'ipv4' | 'ipv6';
 
@@ -54,6 +55,7 @@ export type Target =
   | { kind: 'reject'; with?: RejectWith }
   | { kind: 'jump'; chain: string }
   | { kind: 'goto'; chain: string }
+  | ModuleTarget
   | OpaqueExtension;
 
 /**

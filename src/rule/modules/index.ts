@@ -8,23 +8,40 @@ import type { Family } from '../types';
 import type { CompatModule } from './module';
 import { type ConntrackMatch, conntrack } from './conntrack';
 import { type StateMatch, state } from './state';
+import { type LogTarget, log } from './log';
+import { type LimitMatch, limit } from './limit';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
 export type { StateMatch, StateName } from './state';
+export type { LogLevelName, LogTarget } from './log';
+export type { LimitMatch, LimitUnit } from './limit';
 
 /** Every match module's typed part, as it stands in a rule's `matches`. */
-export type ModuleMatch = ConntrackMatch | StateMatch;
+export type ModuleMatch = ConntrackMatch | StateMatch | LimitMatch;
 
 /**
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
  * with an alias flag), decoding tries them in this order and the first that claims the bytes wins.
  */
-const MODULES: readonly CompatModule[] = [conntrack, state];
+const MODULES: readonly CompatModule[] = [conntrack, state, log, limit];
 
 /** The module `-m NAME` (type 'match') or `-j NAME` (type 'target') loads, if one is registered. */
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {
   return MODULES.find((m) => m.type === type && m.name === name);
+}
+
+/** Every target module's typed part, as it stands in a rule's `target`. */
+export type ModuleTarget = LogTarget;
+
+/** The module whose typed part has this `kind` (a match's is its name; `{ kind: 'log' }` is `-j LOG`). */
+export function findModuleByKind(type: 'match' | 'target', kind: string): CompatModule | undefined {
+  return MODULES.find((m) => m.type === type && (m.kind ?? m.name) === kind);
+}
+
+/** The typed kinds of the registered modules of a type, for messages. */
+export function moduleKinds(type: 'match' | 'target'): string[] {
+  return MODULES.filter((m) => m.type === type).map((m) => m.kind ?? m.name);
 }
 
 /** Names of the registered modules of a type, for messages. */
