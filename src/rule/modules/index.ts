@@ -2,14 +2,14 @@
 /**
  * The one registry of compat-form modules (module.ts says what one is). parse.ts, validate.ts,
  * render.ts, to-spec.ts and nftables-form.ts find modules through these functions only; a new
- * module is its file plus one row in MODULES and its part type in ModuleMatch/ModuleTarget.
+ * module is its file (which adds its part type to ModuleParts in ../types.ts) plus one row in MODULES.
  */
 import type { Family } from '../types';
 import type { CompatModule } from './module';
-import { type ConntrackMatch, conntrack } from './conntrack';
-import { type StateMatch, state } from './state';
-import { type LogTarget, log } from './log';
-import { type LimitMatch, limit } from './limit';
+import { conntrack } from './conntrack';
+import { state } from './state';
+import { log } from './log';
+import { limit } from './limit';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
@@ -17,8 +17,7 @@ export type { StateMatch, StateName } from './state';
 export type { LogLevelName, LogTarget } from './log';
 export type { LimitMatch, LimitUnit } from './limit';
 
-/** Every match module's typed part, as it stands in a rule's `matches`. */
-export type ModuleMatch = ConntrackMatch | StateMatch | LimitMatch;
+export type { ModuleMatch } from '../types';
 
 /**
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
@@ -30,9 +29,6 @@ const MODULES: readonly CompatModule[] = [conntrack, state, log, limit];
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {
   return MODULES.find((m) => m.type === type && m.name === name);
 }
-
-/** Every target module's typed part, as it stands in a rule's `target`. */
-export type ModuleTarget = LogTarget;
 
 /** The module whose typed part has this `kind` (a match's is its name; `{ kind: 'log' }` is `-j LOG`). */
 export function findModuleByKind(type: 'match' | 'target', kind: string): CompatModule | undefined {

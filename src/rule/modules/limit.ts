@@ -45,6 +45,12 @@ export interface LimitMatch {
 
 /** XT_LIMIT_SCALE: avg is seconds between packets in units of 1/10000 s. */
 const SCALE = 10000;
+declare module '../types' {
+  interface ModuleParts {
+    limit: LimitMatch;
+  }
+}
+
 const SIZE = 40;
 const DEFAULT_BURST = 5;
 const MAX_BURST = 10000;

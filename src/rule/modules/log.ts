@@ -12,6 +12,7 @@
 import { quote } from '../../echo';
 import type { Family } from '../types';
 import { numberHint, parseDecimal } from '../numbers';
+import { freeTextProblem } from '../comment';
 import { saveString } from '../save-string';
 import type { CompatModule, ParseContext, SpecChecker } from './module';
 import { has, own } from './values';
@@ -39,6 +40,12 @@ export interface LogTarget {
   macDecode?: boolean;
 }
 
+declare module '../types' {
+  interface ModuleTargetParts {
+    log: LogTarget;
+  }
+}
+
 const SIZE = 32;
 const PREFIX_SIZE = 30;
 const MAX_PREFIX_BYTES = PREFIX_SIZE - 1;
@@ -59,20 +66,10 @@ const FLAGS: readonly (readonly [Flag, string, number])[] = [
 ];
 const FLAG_MASK = FLAGS.reduce((m, [, , bit]) => m | bit, 0);
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Why `text` can't be a log prefix, or null. */
+/** Why `text` can't be a log prefix, or null (the CLI refuses only an empty one and a newline). */
 function prefixProblem(text: string): string | null {
   if (text === '') return 'an empty log prefix (leave it out instead)';
-  const ctl = /[\u0000-\u001f\u007f-\u009f]/.exec(text);
-  if (ctl) {
-    const cp = ctl[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-    return `a log prefix with a control character (U+${cp}): iptables-save would print it raw`;
-  }
-  if (LONE_SURROGATE.test(text)) return 'a log prefix with a lone UTF-16 surrogate (not valid UTF-8)';
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_PREFIX_BYTES) return `a log prefix of ${bytes} bytes of UTF-8: the kernel holds at most ${MAX_PREFIX_BYTES} (the CLI would cut it)`;
-  return null;
+  return freeTextProblem(text, 'a log prefix', MAX_PREFIX_BYTES);
 }
 
 /** The normalized part: level as a number and only when not the default, flags only when set. */

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/nft/native_xt.h"
+#include "core/nft/compat/native_xt.h"
 
 #include <string>
 
-#include "core/nft/native_limit.h"
+#include "core/nft/compat/native_limit.h"
 
 namespace connlimit::core::nft {
 namespace {

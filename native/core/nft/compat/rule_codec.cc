@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/nft/rule_codec.h"
+#include "core/nft/compat/rule_codec.h"
 
 #include <arpa/inet.h>
 #include <endian.h>
@@ -21,7 +21,7 @@
 
 #include "core/nft/expr_reader.h"
 #include "core/nft/expr_writer.h"
-#include "core/nft/native_xt.h"
+#include "core/nft/compat/native_xt.h"
 #include "core/nft/nfproto.h"
 #include "core/xt/extension.h"
 
