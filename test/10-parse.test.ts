@@ -494,7 +494,7 @@ bad('jump to PREROUTING', '-j PREROUTING', 'PREROUTING', 1);
 bad('goto POSTROUTING', '-g POSTROUTING', 'POSTROUTING', 1);
 bad('goto ACCEPT', '-g ACCEPT', 'ACCEPT', 1);
 bad('goto REJECT', '-g REJECT', 'REJECT', 1);
-bad('unsupported target LOG', '-j LOG', 'LOG', 1);
+bad('unsupported target TEE', '-j TEE', 'TEE', 1);
 bad('unsupported target MASQUERADE', '-j MASQUERADE', 'MASQUERADE', 1);
 bad('lower-case accept', '-j accept', 'accept', 1);
 bad('lower-case reject', '-j reject', 'reject', 1);

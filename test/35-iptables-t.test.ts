@@ -28,6 +28,9 @@ const FILES = [
   'libipt_icmp.t',
   'libip6t_icmp6.t',
   'libxt_mac.t',
+  'libipt_LOG.t',
+  'libip6t_LOG.t',
+  'libxt_limit.t',
 ];
 
 interface Case {

@@ -264,6 +264,16 @@ const BAD_RULES: Array<[string, unknown, Family]> = [
   ['opaque data 64 KiB', { matches: [{ kind: 'opaque', name: 'mark', revision: 0, data: new Uint8Array(65536) }] }, 'ipv4'],
   ['matches not an array', { matches: 'mark' }, 'ipv4'],
   ['sparse huge matches', { matches: Object.assign([], { length: 2 ** 31 }) }, 'ipv4'],
+  ['limit rate too fast', '-m limit --limit 10001/second -j ACCEPT', 'ipv4'],
+  ['limit burst out of range', '-m limit --limit 1/s --limit-burst 10001 -j ACCEPT', 'ipv4'],
+  ['limit unit abbreviated', '-m limit --limit 1/mi -j ACCEPT', 'ipv6'],
+  ['limit typed rate 0, burst 0', { matches: [{ kind: 'limit', rate: 0, per: 'second', burst: 0 }] }, 'ipv4'],
+  ['limit typed huge rate', { matches: [{ kind: 'limit', rate: 2 ** 53, per: 'day' }] }, 'ipv4'],
+  ['log prefix 30 bytes', '-j LOG --log-prefix 123456789012345678901234567890', 'ipv4'],
+  ['log prefix NUL typed', { target: { kind: 'log', prefix: 'a\0b' } }, 'ipv4'],
+  ['log prefix huge typed', { target: { kind: 'log', prefix: 'x'.repeat(1 << 20) } }, 'ipv6'],
+  ['log level 8', '-j LOG --log-level 8', 'ipv4'],
+  ['log level unknown name', { target: { kind: 'log', level: 'loud' } }, 'ipv4'],
 ];
 
 // Entry points that take a rule. Each returns something to await; a throw counts the same.

@@ -305,7 +305,8 @@ interface ParseState {
   seen: Set<string>;
   rule: NativeRule;
   builders: Builder[];
-  target: { target: NativeTarget; tok: Token } | null;
+  /** `module` when `-j NAME` loaded a registry target: its part is made in finish(), after its options. */
+  target: { target: NativeTarget; tok: Token; module?: ModuleBuilder } | null;
   rejectWith: Token | null;
 }
 
@@ -313,16 +314,19 @@ function looksLikeOption(v: string): boolean {
   return v.length > 1 && v.startsWith('-') && !/^-[0-9]/.test(v);
 }
 
+/** Options whose value is free text, which may be `!` or start with `-` (the CLI's getopt takes any next word). */
+const FREE_TEXT: ReadonlySet<string> = new Set(['--comment', '--log-prefix']);
+
 /** Take the value tokens of an option, refusing a missing value and the `-p ! tcp` placement. */
 function takeValues(tokens: Token[], at: number, def: OptionDef, opt: Token): Token[] {
   const vals: Token[] = [];
   for (let k = 1; k <= def.args; k++) {
     const v = tokens[at + k];
     if (!v) fail(`${opt.value} needs ${def.args === 2 ? 'two values' : 'a value'}`, opt);
-    if (v.value === '!' && def.name !== '--comment') {
+    if (v.value === '!' && !FREE_TEXT.has(def.name)) {
       fail(`put ! before the option (! ${opt.value} ...): iptables 1.8.9 refuses '${opt.value} !'`, v);
     }
-    if (def.name !== '--comment' && looksLikeOption(v.value)) fail(`${opt.value} needs a value, got the option ${echo(v.value)}`, v);
+    if (!FREE_TEXT.has(def.name) && looksLikeOption(v.value)) fail(`${opt.value} needs a value, got the option ${echo(v.value)}`, v);
     vals.push(v);
   }
   return vals;
@@ -427,6 +431,12 @@ function applyRuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Token
     case '-j':
     case '-g': {
       if (st.target) fail(`one target per rule: ${st.target.tok.value} was given already`, opt);
+      const module = def.name === '-j' ? findModule('target', v.value) : undefined;
+      if (module) {
+        if (!module.families.includes(st.family)) fail(`target ${quote(v.value)} is not available for ${st.family}`, v);
+        st.target = { target: { kind: 'none' }, tok: v, module: { kind: 'module', origin: v, module, draft: module.start(st.family) } };
+        return;
+      }
       st.target = { target: parseTarget(st, def.name, v), tok: v };
       return;
     }
@@ -444,17 +454,21 @@ function parseTarget(st: ParseState, how: '-j' | '-g', v: Token): NativeTarget {
   if (isVerdict(name)) return { kind: 'verdict', verdict: name };
   if (name === 'REJECT') return { kind: 'reject', with: defaultRejectWith(st.family) };
   if (RESERVED_TARGET_NAMES.has(name)) {
-    fail(`target ${quote(name)} is not supported: use ${SUPPORTED_TARGETS.join(', ')} or a user chain`, v);
+    fail(`target ${quote(name)} is not supported: use ${[...SUPPORTED_TARGETS, ...moduleNames('target')].join(', ')} or a user chain`, v);
   }
   const p = jumpChainProblem(name, 'jump');
   if (p) fail(p, v);
   return { kind: 'jump', chain: name };
 }
 
-/** The loaded registry module that takes `option` (the latest loaded, as the CLI's getopt merge does), if any. */
+/**
+ * The loaded registry module that takes `option` (the latest loaded match, as the CLI's getopt
+ * merge does, then the target), if any.
+ */
 function moduleOption(st: ParseState, option: string): { builder: ModuleBuilder; def: OptionDef } | undefined {
-  for (let k = st.builders.length - 1; k >= 0; k--) {
-    const b = st.builders[k]!;
+  const loaded = [...st.builders].reverse();
+  if (st.target?.module) loaded.push(st.target.module);
+  for (const b of loaded) {
     if (b.kind !== 'module') continue;
     const o = b.module.options.find((x) => x.name === option);
     if (o) return { builder: b, def: { name: o.name, owner: 'module', args: o.args, invertible: o.invertible } };
@@ -625,6 +639,8 @@ function finish(st: ParseState): NativeRule {
     }
   }
   st.rule.matches = matches;
+  const tm = st.target?.module;
+  if (tm) st.target!.target = encodeExtension(tm.module, tm.module.finish(tm.draft, moduleContext(st, tm.origin)), st.family);
   if (st.target) {
     st.rule.target = st.target.target;
     const t = st.target.target;
@@ -667,7 +683,7 @@ function parseTokens(tokens: Token[], start: number, family: Family, chain: stri
     const d = OPTIONS.get(tok.value) ?? mod?.def;
     if (!d) {
       const owners = modulesWithOption(tok.value);
-      if (owners.length) fail(`${tok.value} needs ${owners.map((m) => `-m ${m.name}`).join(' or ')} before it`, tok);
+      if (owners.length) fail(`${tok.value} needs ${owners.map((m) => `${m.type === 'match' ? '-m' : '-j'} ${m.name}`).join(' or ')} before it`, tok);
       if (tok.value === '-A' || tok.value === '--append') {
         fail(i === 0 ? 'give the rule without -A CHAIN (parseSaveLine takes a whole save line)' : '-A in the middle of a rule', tok);
       }

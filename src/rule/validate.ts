@@ -38,7 +38,7 @@ import {
   protocolNumber,
   rejectTypes,
 } from './names';
-import { type SpecChecker, chainProblem, encodeExtension, findModule, moduleNames, protocolProblem } from './modules';
+import { type SpecChecker, chainProblem, encodeExtension, findModule, findModuleByKind, moduleKinds, moduleNames, protocolProblem } from './modules';
 import { opaqueToMatch } from './to-spec';
 import { commentProblem } from './comment';
 
@@ -417,8 +417,17 @@ function checkTarget(c: Checker, v: unknown, proto: { num: number; invert: boole
       const o = checkOpaque(c, v, 'target', true);
       return o && { kind: 'opaque', ...o };
     }
-    default:
-      return c.add('target.kind', `expected 'accept', 'drop', 'return', 'queue', 'reject', 'jump', 'goto' or 'opaque', got ${describe(kind)}`);
+    default: {
+      // A registry target module (`{ kind: 'log', ... }`), written as its xt blob.
+      const module = typeof kind === 'string' ? findModuleByKind('target', kind) : undefined;
+      if (module) {
+        if (!module.families.includes(c.family)) return c.add('target.kind', `target ${kind} is not available for ${c.family}`);
+        const part = module.validate(v, 'target', c);
+        return part && encodeExtension(module, part, c.family);
+      }
+      const kinds = ['accept', 'drop', 'return', 'queue', 'reject', 'jump', 'goto', ...moduleKinds('target'), 'opaque'];
+      return c.add('target.kind', `expected ${kinds.map((k) => `'${k}'`).join(', ')}, got ${describe(kind)}`);
+    }
   }
 }
 

@@ -82,7 +82,8 @@ export function refusalReason(message: string): string {
     return `option ${m[1]}`;
   }
   if (message.includes('is a service name')) return 'service name instead of a port (deliberate)';
-  if (message.includes('is a list: write -m multiport')) return 'port list without -m multiport';
+  if (message.includes('a log prefix of')) return 'log prefix over 29 bytes (deliberate: the CLI cuts it silently)';
+  if (message.includes('is a list: write -m multiport') || message.includes('is a list: one rule per port')) return 'port list without -m multiport';
   return message.replace(/^rule: /, '').replace(/'[^']*'/g, "'…'");
 }
 

@@ -17,6 +17,8 @@ import { multiport } from './multiport';
 import { icmp } from './icmp';
 import { icmp6 } from './icmp6';
 import { mac } from './mac';
+import { log } from './log';
+import { limit } from './limit';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
@@ -29,6 +31,8 @@ export type { MultiportMatch } from './multiport';
 export type { IcmpMatch, IcmpTypeCode } from './icmp';
 export type { Icmp6Match } from './icmp6';
 export type { MacMatch } from './mac';
+export type { LogLevelName, LogTarget } from './log';
+export type { LimitMatch, LimitUnit } from './limit';
 
 export type { ModuleMatch } from '../types';
 
@@ -36,11 +40,21 @@ export type { ModuleMatch } from '../types';
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
  * with an alias flag), decoding tries them in this order and the first that claims the bytes wins.
  */
-const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac];
+const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit];
 
 /** The module `-m NAME` (type 'match') or `-j NAME` (type 'target') loads, if one is registered. */
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {
   return MODULES.find((m) => m.type === type && m.name === name);
+}
+
+/** The module whose typed part has this `kind` (a match's is its name; `{ kind: 'log' }` is `-j LOG`). */
+export function findModuleByKind(type: 'match' | 'target', kind: string): CompatModule | undefined {
+  return MODULES.find((m) => m.type === type && (m.kind ?? m.name) === kind);
+}
+
+/** The typed kinds of the registered modules of a type, for messages. */
+export function moduleKinds(type: 'match' | 'target'): string[] {
+  return MODULES.filter((m) => m.type === type).map((m) => m.kind ?? m.name);
 }
 
 /** Names of the registered modules of a type, for messages. */

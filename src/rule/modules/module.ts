@@ -54,8 +54,10 @@ export interface SpecChecker {
  * is what its parse builds while the options arrive (they may be spread over the line).
  */
 export interface CompatModule<Part extends { kind: string } = { kind: string }, Draft = unknown> {
-  /** `-m NAME` / `-j NAME` as users write it, and the part's `kind`. */
+  /** `-m NAME` / `-j NAME` as users write it, and the part's `kind` unless `kind` says otherwise. */
   readonly name: string;
+  /** The part's `kind` when it is not `name`: targets are upper case on the command line (`-j LOG` is `{ kind: 'log' }`). */
+  readonly kind?: string;
   readonly type: 'match' | 'target';
   /** The kernel extension name and revision iptables 1.8.9 writes (`state` writes `conntrack` 3). */
   readonly xtName: string;
