@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: GPL-2.0-or-later
+//
+// Runs at install time when no prebuilt binary fits this host, just before node-gyp compiles
+// the addon (package.json "install": node-gyp-build runs it first). Without it a missing
+// header or tool shows up as node-gyp's raw "gyp: Call to 'pkg-config ...' returned exit
+// status 1", one missing piece per attempt; this names every missing package in one line,
+// for Debian/Ubuntu and RHEL/Fedora, and exits 1. Exits 0 silently when everything is there.
+// Plain node, no shell: each probe runs the tool directly.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** What compiling needs: a probe, and the package providing it on each family of distributions. */
+const needs = [
+  { what: 'a C++ compiler', debian: 'g++', rhel: 'gcc-c++', ok: cxxWorks },
+  { what: 'make', debian: 'make', rhel: 'make', ok: () => runs('make', ['--version']) },
+  { what: 'python3 (node-gyp)', debian: 'python3', rhel: 'python3', ok: () => runs(process.env.PYTHON || 'python3', ['--version']) },
+  { what: 'pkg-config', debian: 'pkg-config', rhel: 'pkgconf-pkg-config', ok: () => runs('pkg-config', ['--version']) },
+  { what: 'libip4tc headers', debian: 'libip4tc-dev', rhel: 'iptables-devel', ok: () => devModule('libip4tc', 'libiptc/libiptc.h') },
+  { what: 'libip6tc headers', debian: 'libip6tc-dev', rhel: 'iptables-devel', ok: () => devModule('libip6tc', 'libiptc/libip6tc.h') },
+  { what: 'libmnl headers', debian: 'libmnl-dev', rhel: 'libmnl-devel', ok: () => devModule('libmnl', 'libmnl/libmnl.h') },
+  { what: 'libnftnl headers', debian: 'libnftnl-dev', rhel: 'libnftnl-devel', ok: () => devModule('libnftnl', 'libnftnl/table.h') },
+  { what: 'Linux UAPI headers', debian: 'linux-libc-dev', rhel: 'kernel-headers', ok: () => existsSync('/usr/include/linux/netfilter/nf_tables.h') },
+];
+
+function runs(file, args, input) {
+  const r = spawnSync(file, args, { input, stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'ignore'], timeout: 20_000 });
+  return r.error === undefined && r.status === 0;
+}
+
+// A compiler binary alone is not enough: preprocessing a standard header proves the driver,
+// its cc1plus and the C++ library headers are all there. make's default for gyp is g++.
+function cxxWorks() {
+  return runs(process.env.CXX || 'g++', ['-x', 'c++', '-E', '-o', '/dev/null', '-'], '#include <cstdint>\n#include <string>\n');
+}
+
+// The .pc file and the header come in the same -dev package; either alone is a broken install.
+function devModule(module, header) {
+  const pc = spawnSync('pkg-config', ['--variable=includedir', module], { encoding: 'utf8', timeout: 20_000 });
+  const includedir = pc.status === 0 && pc.stdout.trim() ? pc.stdout.trim() : '/usr/include';
+  return pc.status === 0 && existsSync(join(includedir, header));
+}
+
+const missing = needs.filter((n) => !n.ok());
+if (missing.length > 0) {
+  const unique = (key) => [...new Set(missing.map((n) => n[key]))].join(' ');
+  process.stderr.write(
+    `connlimit: no prebuilt binary fits this host (${process.platform}-${process.arch}) and compiling it needs ${missing.map((n) => n.what).join(', ')}: ` +
+      `install them (Debian/Ubuntu: apt-get install ${unique('debian')}; RHEL/Fedora: dnf install ${unique('rhel')}) and run npm install again\n`,
+  );
+  process.exit(1);
+}
