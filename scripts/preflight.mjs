@@ -44,9 +44,11 @@ function devModule(module, header) {
 
 const missing = needs.filter((n) => !n.ok());
 if (missing.length > 0) {
+  // node-gyp-build compiles when no prebuild loads, or when asked to (--build-from-source).
+  const why = process.env.npm_config_build_from_source === 'true' ? 'building from source as asked' : `no prebuilt binary fits this host (${process.platform}-${process.arch})`;
   const unique = (key) => [...new Set(missing.map((n) => n[key]))].join(' ');
   process.stderr.write(
-    `connlimit: no prebuilt binary fits this host (${process.platform}-${process.arch}) and compiling it needs ${missing.map((n) => n.what).join(', ')}: ` +
+    `connlimit: ${why} and compiling it needs ${missing.map((n) => n.what).join(', ')}: ` +
       `install them (Debian/Ubuntu: apt-get install ${unique('debian')}; RHEL/Fedora: dnf install ${unique('rhel')}) and run npm install again\n`,
   );
   process.exit(1);
