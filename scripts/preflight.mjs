@@ -9,7 +9,11 @@
 // Plain node, no shell: each probe runs the tool directly.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** What compiling needs: a probe, and the package providing it on each family of distributions. */
 const needs = [
@@ -42,6 +46,20 @@ function devModule(module, header) {
   return pc.status === 0 && existsSync(join(includedir, header));
 }
 
+// A prebuilt binary for this platform that did not load most often lacks a runtime library:
+// installing that one package is all it takes, so say it first (the loader's own words).
+function prebuildFailure() {
+  if (!existsSync(join(root, 'prebuilds', `${process.platform}-${process.arch}`)) || !existsSync(join(root, 'dist', 'binding.js'))) return null;
+  try {
+    createRequire(import.meta.url)(join(root, 'dist', 'binding.js')).binding();
+    return null;
+  } catch (e) {
+    return e instanceof Error && e.code === 'ERR_CONNLIMIT_LOAD' && e.detail ? e.message : null;
+  }
+}
+
+const failure = prebuildFailure();
+if (failure) process.stderr.write(`connlimit: the prebuilt binary did not load: ${failure}\n`);
 const missing = needs.filter((n) => !n.ok());
 if (missing.length > 0) {
   // node-gyp-build compiles when no prebuild loads, or when asked to (--build-from-source).

@@ -108,6 +108,9 @@ test('with a runtime library missing, ERR_CONNLIMIT_LOAD names the .so and the p
     assert.match(out.message, /apt-get install libnftnl11/);
     assert.match(out.message, /dnf install libnftnl/);
   });
+  // The install step, finding the prebuild unloadable, says the same before anything else.
+  const preflight = await runHidden({ library: libnftnl }, process.execPath, [join(installed, 'scripts', 'preflight.mjs')], { env });
+  assert.match(preflight.stderr, /^connlimit: the prebuilt binary did not load: the shared library libnftnl\.so\.11 .*apt-get install libnftnl11/m);
 });
 
 test('where no prebuild fits, the install stops before compiling with every missing package in one line', async () => {
