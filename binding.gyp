@@ -11,7 +11,7 @@
         "native/js/convert.cc",
         "native/js/errors.cc",
         "native/js/legacy_table.cc",
-        "native/js/nft_table.cc",
+        "native/js/iptables_nft_table.cc",
         "native/js/op_batch.cc",
         "native/js/nftables_table.cc",
         "native/core/backend_probe.cc",

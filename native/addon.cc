@@ -17,7 +17,7 @@
 #include "js/ct_watch.h"
 #include "js/errors.h"
 #include "js/legacy_table.h"
-#include "js/nft_table.h"
+#include "js/iptables_nft_table.h"
 #include "js/nftables_table.h"
 #include "js/op_batch.h"
 #include "js/promise_worker.h"
@@ -29,7 +29,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
   ConnlimitAddon(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
                              InstanceValue("LegacyTable", LegacyTable::Define(env), napi_enumerable),
-                             InstanceValue("NftTable", NftTable::Define(env), napi_enumerable),
+                             InstanceValue("IptablesNftTable", IptablesNftTable::Define(env), napi_enumerable),
                              InstanceValue("OpBatch", OpBatch::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::EncodeLegacyRule>("_encodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::DecodeLegacyRule>("_decodeLegacyRule"),
@@ -47,6 +47,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::EncodeNftablesCreate>("_encodeNftablesCreate"),
                              InstanceMethod<&ConnlimitAddon::EncodeNftablesDelete>("_encodeNftablesDelete"),
                              InstanceMethod<&ConnlimitAddon::DecodeNftablesRule>("_decodeNftablesRule"),
+                             InstanceValue("_errorKinds", ErrorKindNames(env)),
                          });
   }
 

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * The error family. Native code supplies facts ({errno, op, detail}); this file owns their
- * meaning: one table from (errno, op) to class, code and hint. Match on `code`, not on
+ * The error family. Native code supplies facts ({kind, errno, op, detail}); this file owns their
+ * meaning: one table (MEANINGS) from the kind, and the errno where it tells, to class, code
+ * and hint. The op is text for people and is never compared. Match on `code`, not on
  * `instanceof`, when two copies of the package may be loaded (the brand below makes
  * `isConnlimitError` work across copies).
  */
 import { getSystemErrorName } from 'node:util';
 import { echo } from './echo';
-import type { NativeErrorShape } from './native-types';
+import type { NativeErrorKind, NativeErrorShape } from './native-types';
 
 const BRAND = Symbol.for('connlimit.error');
 
@@ -151,8 +152,9 @@ export interface NativeErrorContext {
   extensions?: string[];
 }
 
+/** The addon's failures carry an errno and a kind (native/js/errors.cc); nothing else does. */
 function isNativeError(e: unknown): e is NativeErrorShape {
-  return e instanceof Error && typeof (e as NativeErrorShape).errno === 'number' && typeof (e as NativeErrorShape).op === 'string';
+  return e instanceof Error && typeof (e as NativeErrorShape).errno === 'number' && typeof (e as NativeErrorShape).kind === 'string';
 }
 
 /**
@@ -161,6 +163,7 @@ function isNativeError(e: unknown): e is NativeErrorShape {
  */
 const KERNEL_ERRNO_NAMES: Record<number, string> = { 85: 'ERESTART', 116: 'ESTALE' };
 
+/** Node's name for an errno. Note: the kernel's EOPNOTSUPP (95) is named ENOTSUP here, the same number on Linux. */
 function errnoName(errno: number): string {
   const kernel = KERNEL_ERRNO_NAMES[errno];
   if (kernel) return kernel;
@@ -178,141 +181,114 @@ const CAP_HINT = 'needs CAP_NET_ADMIN (and CAP_NET_RAW for legacy tables) in the
 const SETNS_HINT =
   "entering another network namespace (the netns option) needs CAP_SYS_ADMIN besides CAP_NET_ADMIN over it; with only CAP_NET_ADMIN and CAP_NET_RAW, start the process inside the namespace ('ip netns exec NAME ...') and leave netns unset";
 
-function modprobeHint(ctx: NativeErrorContext): string {
+const LOOP_FIX = 'remove the jump that closes the loop; nothing was applied';
+
+/** "try 'modprobe xt_a xt_b' (see ...)": the modules the failed call's rules need. */
+function modprobeAdvice(ctx: NativeErrorContext): string {
   const mods = (ctx.extensions ?? []).map((x) => `xt_${x}`);
   const list = mods.length ? mods.join(' ') : 'the needed xt_* module';
-  return `the kernel lacks a match or target this rule uses: try 'modprobe ${list}' (see /proc/net/ip_tables_matches and ip_tables_targets)`;
+  return `try 'modprobe ${list}' (see /proc/net/ip_tables_matches and ip_tables_targets)`;
+}
+
+/** The facts of one native failure, in the words the table's rows use. */
+interface Facts {
+  e: NativeErrorShape;
+  ctx: NativeErrorContext;
+  /** Symbolic errno: 'EPERM', 'ERESTART', ... */
+  name: string;
+  /** The op with its detail, for messages: "iptc_commit (filter: ...)". */
+  where: string;
+  /** "iptables table 'filter'", "ip6tables table 'raw'", or just "table". */
+  table: string;
+  base: ConnlimitErrorOptions;
+}
+
+const isOneOf = (name: string, ...names: string[]): boolean => names.includes(name);
+
+/** What the errno alone says: the meaning of kind 'none', and of any kind's other errnos. */
+function byErrno({ e, name, where, base }: Facts): Error {
+  if (isOneOf(name, 'EPERM', 'EACCES')) return new PermissionError('ERR_CONNLIMIT_PERMISSION', `${where}: permission denied`, { ...base, hint: CAP_HINT });
+  if (name === 'EEXIST') return new ExistsError('ERR_CONNLIMIT_EXISTS', `${where}: already exists`, base);
+  // A chain deletion's EBUSY ('still referenced') comes as EMLINK (native maps it); a rule's
+  // EMLINK is a jump loop and has a kind of its own.
+  if (name === 'EMLINK') {
+    return new InUseError('ERR_CONNLIMIT_IN_USE', `${where}: the chain is still referenced by a rule`, { ...base, hint: 'delete the rules that jump to it first' });
+  }
+  if (name === 'ENOTEMPTY') return new InUseError('ERR_CONNLIMIT_IN_USE', `${where}: the chain is not empty`, { ...base, hint: 'flush it first' });
+  const detail = e.detail ? `: ${e.detail}` : '';
+  return new KernelError('ERR_CONNLIMIT_KERNEL', `${e.op} failed with ${name}${detail}`, base);
+}
+
+/** A network namespace that could not be opened or entered. */
+function netnsError(f: Facts, permissionHint: string): Error {
+  const { e, name, where, base } = f;
+  if (isOneOf(name, 'EPERM', 'EACCES')) return new PermissionError('ERR_CONNLIMIT_PERMISSION', `${where}: permission denied`, { ...base, hint: permissionHint });
+  if (name === 'ENOENT') return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `network namespace not found: ${e.detail}`, base);
+  return new KernelError('ERR_CONNLIMIT_KERNEL', `${where}: ${name}`, { ...base, hint: 'is it a network namespace file (/run/netns/NAME or /proc/PID/ns/net)?' });
+}
+
+/** A commit the kernel refused for a match or target it lacks (legacy and nf_tables alike). */
+function missingExtension({ ctx, table, base }: Facts): Error {
+  return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `the kernel refused an extension while committing ${table}`, {
+    ...base,
+    hint: `the kernel lacks a match or target this rule uses: ${modprobeAdvice(ctx)}`,
+  });
 }
 
 /**
- * Give a native failure its meaning. Call it in the awaiting frame so the error carries the
- * caller's stack (the native one has none worth keeping).
+ * nf_tables has no ELOOP since Linux 6.x: a jump loop is caught by the depth limit
+ * (nft_chain_validate, NFT_JUMP_STACK_SIZE) and comes back as EMLINK on the rule that closes
+ * it, as iptables-nft's 'Too many links'.
  */
-export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
-  if (!isNativeError(e)) return e instanceof Error ? e : new Error(String(e));
-  const name = errnoName(e.errno);
-  const where = e.detail ? `${e.op} (${e.detail})` : e.op;
-  const base = { errno: name, op: e.op, detail: e.detail, cause: e };
-  const table = ctx.table ? `${ctx.family === 'ipv6' ? 'ip6' : 'ip'}tables table '${ctx.table}'` : 'table';
+function nftJumpLoop({ e, table, base }: Facts): Error {
+  return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused ${table}: a jump (-j/-g) in ${e.detail ?? 'this commit'} closes a loop of chains, or nests them deeper than 16`, {
+    ...base,
+    hint: LOOP_FIX,
+  });
+}
 
-  if (e.op === 'closed') return new ClosedError(ctx.table ? `the firewall handle for ${table}` : 'the handle');
-  // The native side found a path that can never work, before any kernel call (and without
-  // opening it: a FIFO's open would wait forever).
-  if (e.op === 'netns type') {
-    return new ValidationError([{ path: 'netns', message: `${e.detail} (a name under /run/netns, as 'ip netns add' makes, or /proc/PID/ns/net)` }]);
-  }
-  if (e.op === 'xtables lock type') {
-    return new ValidationError([
-      { path: 'lockPath', message: `${e.detail}: the xtables lock (lockPath or $XTABLES_LOCKFILE) must be a regular file, as iptables' /run/xtables.lock` },
-    ]);
-  }
-  if (e.op === 'netns gone') {
-    const what = name === 'ENOENT' ? `network namespace ${e.detail} was deleted` : `${e.detail} names another network namespace now (deleted and created again)`;
-    return new NetnsGoneError('ERR_CONNLIMIT_NETNS_GONE', `${what}; this handle stays bound to the namespace it opened`, {
-      ...base,
-      hint: 'nothing was sent to the kernel; open a new handle or watch for the namespace the name names now',
-    });
-  }
-  if (e.op === 'xtables lock' && name !== 'EWOULDBLOCK' && name !== 'EAGAIN') {
-    // Opening the lock file failed: a configuration problem, not a missing capability.
-    const Cls = name === 'EPERM' || name === 'EACCES' ? PermissionError : KernelError;
-    return new Cls(name === 'EPERM' || name === 'EACCES' ? 'ERR_CONNLIMIT_PERMISSION' : 'ERR_CONNLIMIT_KERNEL', `can't use the xtables lock file: ${where}: ${name}`, {
-      ...base,
-      hint: 'lockPath (or $XTABLES_LOCKFILE) must name a file in an existing directory this process may create and open; iptables uses /run/xtables.lock',
-    });
-  }
-  if (e.op === 'nft table owner') {
-    // nf_tables refuses every change to a table flagged 'owner' except from the netlink socket
-    // that created it (nft -o / NFT_TABLE_F_OWNER, as firewalld and systemd use): root or not.
-    return new InUseError('ERR_CONNLIMIT_IN_USE', `${table} belongs to another program (nf_tables table flag 'owner', ${e.detail?.replace(/^[^:]*: /, '')}): only it may change the table`, {
-      ...base,
-      hint: 'that program owns the table until it exits (its netlink port is usually its pid); let it manage these rules, or use the legacy backend or another table; nothing was applied',
-    });
-  }
-  if ((name === 'EPERM' || name === 'EACCES') && e.op === 'setns') {
-    return new PermissionError('ERR_CONNLIMIT_PERMISSION', `${where}: permission denied`, { ...base, hint: SETNS_HINT });
-  }
-  if (name === 'EPERM' || name === 'EACCES') {
-    return new PermissionError('ERR_CONNLIMIT_PERMISSION', `${where}: permission denied`, { ...base, hint: CAP_HINT });
-  }
-  if (e.op === 'xtables lock' && (name === 'EWOULDBLOCK' || name === 'EAGAIN')) {
-    return new BusyError('ERR_CONNLIMIT_BUSY', `another program holds the xtables lock ${e.detail ? `(${e.detail}) ` : ''}`.trimEnd(), {
-      ...base,
-      hint: 'retry later, or raise lockTimeoutMs',
-    });
-  }
-  if (e.op === 'iptc_commit' && name === 'EAGAIN') {
-    return new BusyError('ERR_CONNLIMIT_BUSY', `${table} changed under us repeatedly while committing`, {
-      ...base,
-      hint: 'another program writes this table without taking the xtables lock; retry',
-    });
-  }
-  if (e.op === 'nft commit' && name === 'ERESTART') {
+/** A batch the kernel refused on a message that is no rule, or as a whole. */
+function nftCommitError(f: Facts): Error {
+  const { e, name, table, base } = f;
+  if (name === 'ERESTART') {
     return new BusyError('ERR_CONNLIMIT_BUSY', `${table} changed under us repeatedly while committing`, {
       ...base,
       hint: 'another program kept writing the ruleset (nf_tables generation id); retry',
     });
   }
-  if ((e.op === 'nft socket' || e.op === 'nft getgen') && (name === 'EPROTONOSUPPORT' || name === 'EAFNOSUPPORT' || name === 'EOPNOTSUPP')) {
-    return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', 'this kernel has no nf_tables', { ...base, hint: "try 'modprobe nf_tables', or backend: 'legacy'" });
-  }
-  if (e.op === 'setns' || e.op === 'open netns') {
-    if (name === 'ENOENT') return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `network namespace not found: ${e.detail}`, base);
-    return new KernelError('ERR_CONNLIMIT_KERNEL', `${where}: ${name}`, { ...base, hint: 'is it a network namespace file (/run/netns/NAME or /proc/PID/ns/net)?' });
-  }
-  if (e.op === 'chain' && name === 'ENOENT') {
-    return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no chain '${e.detail}' in ${table}`, base);
-  }
-  if (e.op === 'rule' && name === 'ENOENT') {
-    return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no matching rule in chain '${e.detail}'`, base);
-  }
-  if (e.op === 'rule' && name === 'E2BIG') {
-    return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no rule at that position in chain '${e.detail}'`, base);
-  }
-  if (name === 'EEXIST') return new ExistsError('ERR_CONNLIMIT_EXISTS', `${where}: already exists`, base);
-  // nf_tables has no ELOOP since Linux 6.x: a jump loop is caught by the depth limit
-  // (nft_chain_validate, NFT_JUMP_STACK_SIZE) and comes back as EMLINK on the rule that closes
-  // it. Only a chain deletion's EBUSY means 'still referenced' (native maps that one to EMLINK
-  // with detail 'chain NAME'); on a rule it is the loop, as iptables-nft's 'Too many links'.
-  if (e.op === 'nft commit' && (name === 'ELOOP' || (name === 'EMLINK' && (e.detail ?? '').startsWith('rule ')))) {
-    return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused ${table}: a jump (-j/-g) in ${e.detail ?? 'this commit'} closes a loop of chains, or nests them deeper than 16`, {
+  if (name === 'ELOOP') return nftJumpLoop(f);
+  if (isOneOf(name, 'ENOENT', 'EPROTONOSUPPORT', 'ENOTSUP')) return missingExtension(f);
+  if (name === 'EINVAL') {
+    // The detail names the batch message (rule CHAIN, chain NAME) and carries the kernel's
+    // extended-ack text when it sent one (NLMSGERR_ATTR_MSG); the batch is all-or-nothing.
+    return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused ${e.detail ?? 'a message'} of this commit to ${table} (EINVAL)`, {
       ...base,
-      hint: 'remove the jump that closes the loop; nothing was applied',
+      hint: "nothing was applied; 'dmesg | tail' names the extension and why when the refusal came from a match's or target's checkentry",
     });
   }
-  if (name === 'EMLINK') {
-    return new InUseError('ERR_CONNLIMIT_IN_USE', `${where}: the chain is still referenced by a rule`, { ...base, hint: 'delete the rules that jump to it first' });
-  }
-  if (name === 'ENOTEMPTY') {
-    return new InUseError('ERR_CONNLIMIT_IN_USE', `${where}: the chain is not empty`, { ...base, hint: 'flush it first' });
-  }
-  if (e.op === 'iptc_init' && (name === 'ENOENT' || name === 'EINVAL' || name === 'ENOPROTOOPT')) {
-    return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `${table} is not available in this kernel`, {
+  return byErrno(f);
+}
+
+/** A legacy table replace (iptc_commit) the kernel refused. */
+function legacyCommitError(f: Facts): Error {
+  const { name, ctx, table, base } = f;
+  if (name === 'EAGAIN') {
+    return new BusyError('ERR_CONNLIMIT_BUSY', `${table} changed under us repeatedly while committing`, {
       ...base,
-      hint: `try 'modprobe ${ctx.family === 'ipv6' ? 'ip6table' : 'iptable'}_${ctx.table ?? 'filter'}'`,
+      hint: 'another program writes this table without taking the xtables lock; retry',
     });
   }
-  if ((e.op === 'iptc_commit' || e.op === 'nft commit') && (name === 'ENOENT' || name === 'EPROTONOSUPPORT' || name === 'EOPNOTSUPP')) {
-    return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `the kernel refused an extension while committing ${table}`, {
-      ...base,
-      hint: modprobeHint(ctx),
-    });
-  }
-  const ct = conntrackError(e, name, where, base);
-  if (ct) return ct;
-  if (e.op === 'iptc_commit' && name === 'EPROTOTYPE') {
+  if (isOneOf(name, 'ENOENT', 'EPROTONOSUPPORT', 'ENOTSUP')) return missingExtension(f);
+  if (name === 'EPROTOTYPE') {
     return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `the kernel has an extension this commit uses, but not in the revision asked for (${table})`, {
       ...base,
-      hint: `a newer kernel may have it; ${modprobeHint(ctx).replace(/^the kernel lacks[^:]*: /, '')}`,
+      hint: `a newer kernel may have it; ${modprobeAdvice(ctx)}`,
     });
   }
-  if (e.op === 'iptc_commit' && name === 'ELOOP') {
-    return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused ${table}: its chains jump in a loop (a chain reaches itself through -j/-g)`, {
-      ...base,
-      hint: 'remove the jump that closes the loop; nothing was applied',
-    });
+  if (name === 'ELOOP') {
+    return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused ${table}: its chains jump in a loop (a chain reaches itself through -j/-g)`, { ...base, hint: LOOP_FIX });
   }
-  if (e.op === 'iptc_commit' && name === 'EINVAL') {
+  if (name === 'EINVAL') {
     return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused a match or target of this commit to ${table} (its checkentry said EINVAL)`, {
       ...base,
       // Not "nothing was applied": when a writer that ignores the xtables lock commits between
@@ -321,36 +297,115 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
       hint: "'dmesg | tail' names the extension and why (a data size the kernel doesn't expect, a target outside the table or chain it allows); if 'dmesg' says nothing, another program wrote the table without the xtables lock at the same moment and the change may have been applied: list to see",
     });
   }
-  if (e.op === 'nft commit' && name === 'EINVAL') {
-    // The detail names the batch message (rule CHAIN, chain NAME) and carries the kernel's
-    // extended-ack text when it sent one (NLMSGERR_ATTR_MSG); the batch is all-or-nothing.
-    return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused ${e.detail ?? 'a message'} of this commit to ${table} (EINVAL)`, {
-      ...base,
-      hint: "nothing was applied; 'dmesg | tail' names the extension and why when the refusal came from a match's or target's checkentry",
-    });
-  }
-  const detail = e.detail ? `: ${e.detail}` : '';
-  return new KernelError('ERR_CONNLIMIT_KERNEL', `${e.op} failed with ${name}${detail}`, base);
+  return byErrno(f);
 }
 
 /**
- * ctnetlink failures (ops 'ct socket', 'ct stats', 'ct dump', 'ct delete'; src/conntrack.ts).
- * nfnetlink answers EOPNOTSUPP for a subsystem it has no module for (nfnetlink_rcv_msg after
- * request_module fails), and the socket itself fails with EPROTONOSUPPORT without nfnetlink.
+ * ctnetlink missing (src/conntrack/): nfnetlink answers EOPNOTSUPP for a subsystem it has no
+ * module for (nfnetlink_rcv_msg after request_module fails), and the socket itself fails with
+ * EPROTONOSUPPORT without nfnetlink.
  */
-function conntrackError(e: NativeErrorShape, name: string, where: string, base: ConnlimitErrorOptions): Error | null {
-  if (!e.op.startsWith('ct ')) return null;
-  if (name === 'EOPNOTSUPP' || name === 'ENOTSUP' || name === 'EPROTONOSUPPORT' || (e.op === 'ct socket' && name === 'EAFNOSUPPORT')) {
+function conntrackError(f: Facts, ...unsupported: string[]): Error {
+  const { name, where, base } = f;
+  if (isOneOf(name, 'ENOTSUP', 'EPROTONOSUPPORT', ...unsupported)) {
     return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `${where}: the kernel has no ctnetlink (${name})`, {
       ...base,
       hint: "try 'modprobe nf_conntrack_netlink'",
     });
   }
-  if (e.op === 'ct dump' && name === 'EINTR') {
-    return new BusyError('ERR_CONNLIMIT_BUSY', `${where}: the conntrack table changed during the dump`, {
+  return byErrno(f);
+}
+
+/**
+ * The one table from a native failure's kind to its meaning: class, code, message and hint.
+ * The kind is set by the native code that made the error (native/core/error_kind.h); a row
+ * reads the errno where the kernel's errno is what tells (a refused commit), and leaves the
+ * rest to byErrno. The op is only ever quoted, never compared.
+ */
+const MEANINGS: Record<NativeErrorKind, (f: Facts) => Error> = {
+  none: byErrno,
+  malformed: byErrno,
+  closed: ({ ctx, table }) => new ClosedError(ctx.table ? `the firewall handle for ${table}` : 'the handle'),
+  // Found before any kernel call, and without opening the path (a FIFO's open would wait forever).
+  netnsPathInvalid: ({ e }) => new ValidationError([{ path: 'netns', message: `${e.detail} (a name under /run/netns, as 'ip netns add' makes, or /proc/PID/ns/net)` }]),
+  lockPathInvalid: ({ e }) =>
+    new ValidationError([
+      { path: 'lockPath', message: `${e.detail}: the xtables lock (lockPath or $XTABLES_LOCKFILE) must be a regular file, as iptables' /run/xtables.lock` },
+    ]),
+  netnsOpen: (f) => netnsError(f, CAP_HINT),
+  netnsEnter: (f) => netnsError(f, SETNS_HINT),
+  netnsGone: ({ e, name, base }) => {
+    const what = name === 'ENOENT' ? `network namespace ${e.detail} was deleted` : `${e.detail} names another network namespace now (deleted and created again)`;
+    return new NetnsGoneError('ERR_CONNLIMIT_NETNS_GONE', `${what}; this handle stays bound to the namespace it opened`, {
+      ...base,
+      hint: 'nothing was sent to the kernel; open a new handle or watch for the namespace the name names now',
+    });
+  },
+  xtablesLock: ({ e, name, where, base }) => {
+    if (isOneOf(name, 'EWOULDBLOCK', 'EAGAIN')) {
+      return new BusyError('ERR_CONNLIMIT_BUSY', `another program holds the xtables lock ${e.detail ? `(${e.detail}) ` : ''}`.trimEnd(), {
+        ...base,
+        hint: 'retry later, or raise lockTimeoutMs',
+      });
+    }
+    // Opening the lock file failed: a configuration problem, not a missing capability.
+    const denied = isOneOf(name, 'EPERM', 'EACCES');
+    const Cls = denied ? PermissionError : KernelError;
+    return new Cls(denied ? 'ERR_CONNLIMIT_PERMISSION' : 'ERR_CONNLIMIT_KERNEL', `can't use the xtables lock file: ${where}: ${name}`, {
+      ...base,
+      hint: 'lockPath (or $XTABLES_LOCKFILE) must name a file in an existing directory this process may create and open; iptables uses /run/xtables.lock',
+    });
+  },
+  tableInit: (f) => {
+    const { name, ctx, table, base } = f;
+    if (!isOneOf(name, 'ENOENT', 'EINVAL', 'ENOPROTOOPT')) return byErrno(f);
+    return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `${table} is not available in this kernel`, {
+      ...base,
+      hint: `try 'modprobe ${ctx.family === 'ipv6' ? 'ip6table' : 'iptable'}_${ctx.table ?? 'filter'}'`,
+    });
+  },
+  legacyCommit: legacyCommitError,
+  nftSocket: (f) => {
+    if (!isOneOf(f.name, 'EPROTONOSUPPORT', 'EAFNOSUPPORT', 'ENOTSUP')) return byErrno(f);
+    return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', 'this kernel has no nf_tables', { ...f.base, hint: "try 'modprobe nf_tables', or backend: 'legacy'" });
+  },
+  nftCommit: nftCommitError,
+  nftCommitRule: (f) => (f.name === 'EMLINK' ? nftJumpLoop(f) : nftCommitError(f)),
+  // nf_tables refuses every change to a table flagged 'owner' except from the netlink socket
+  // that created it (nft -o / NFT_TABLE_F_OWNER, as firewalld and systemd use): root or not.
+  // The detail is "TABLE: netlink port N"; the message names the table already.
+  tableOwned: ({ e, table, base }) =>
+    new InUseError('ERR_CONNLIMIT_IN_USE', `${table} belongs to another program (nf_tables table flag 'owner', ${e.detail?.replace(/^[^:]*: /, '')}): only it may change the table`, {
+      ...base,
+      hint: 'that program owns the table until it exits (its netlink port is usually its pid); let it manage these rules, or use the legacy backend or another table; nothing was applied',
+    }),
+  chainNotFound: ({ e, table, base }) => new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no chain '${e.detail}' in ${table}`, base),
+  ruleNotFound: ({ e, base }) => new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no matching rule in chain '${e.detail}'`, base),
+  positionNotFound: ({ e, base }) => new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no rule at that position in chain '${e.detail}'`, base),
+  ctSocket: (f) => conntrackError(f, 'EAFNOSUPPORT'),
+  conntrack: (f) => conntrackError(f),
+  ctDumpInterrupted: ({ where, base }) =>
+    new BusyError('ERR_CONNLIMIT_BUSY', `${where}: the conntrack table changed during the dump`, {
       ...base,
       hint: 'retry; results are never returned partial',
-    });
-  }
-  return null;
+    }),
+};
+
+/**
+ * Give a native failure its meaning. Call it in the awaiting frame so the error carries the
+ * caller's stack (the native one has none worth keeping).
+ */
+export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
+  if (!isNativeError(e)) return e instanceof Error ? e : new Error(String(e));
+  // A kind this copy of the table doesn't know (an addon newer than the JS) says no more than the errno.
+  const kind: NativeErrorKind = Object.hasOwn(MEANINGS, e.kind) ? e.kind : 'none';
+  const name = errnoName(e.errno);
+  return MEANINGS[kind]({
+    e,
+    ctx,
+    name,
+    where: e.detail ? `${e.op} (${e.detail})` : e.op,
+    table: ctx.table ? `${ctx.family === 'ipv6' ? 'ip6' : 'ip'}tables table '${ctx.table}'` : 'table',
+    base: { errno: name, op: e.op, detail: e.detail, cause: e },
+  });
 }

@@ -8,7 +8,7 @@
 import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, ValidationError, type NativeErrorContext } from './errors';
 import { chooseBackend, systemIptablesBackend } from './backend-detect';
-import type { NativeBackendUsage, NativeChain, NativeLegacyTable, NativeNftablesTable, NativeNftTable, NativeOp, NativeOpResults, NativeRule } from './native-types';
+import type { NativeBackendUsage, NativeChain, NativeIptablesNftTable, NativeNftablesTable, NativeOp, NativeOpResults, NativeRule, NativeTable } from './native-types';
 import { prepareOps } from './op-slices';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
@@ -17,18 +17,13 @@ import { ruleExtensions, toRuleSpec } from './rule/to-spec';
 import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
 import { describe, validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
 import { checkNftablesRule, refuseInNftables } from './rule/nftables-form';
-import { BUILTIN_CHAINS, TableShape } from './table-shape';
+import { BUILTIN_CHAINS, TableShape, type Backend, type TableName } from './table-shape';
 import { drained, serialize } from './serial-queue';
 import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 import { checkLockFile } from './lock-file';
 
-/**
- * `'legacy'`: x_tables through libiptc (iptables-legacy). `'nft'`: nf_tables as iptables-nft
- * writes it. `'nftables'`: the native nftables form, in a table of our own (docs/nft.md).
- */
-export type Backend = 'legacy' | 'nft' | 'nftables';
-export type TableName = 'filter' | 'mangle' | 'raw' | 'security' | 'nat';
+export type { Backend, TableName } from './table-shape';
 export type Policy = 'ACCEPT' | 'DROP';
 
 export interface FirewallOptions {
@@ -222,7 +217,7 @@ export class Transaction {
   private rule(chain: string, input: RuleInput): NativeRule {
     const native = isListedRule(input) ? (listedNative.get(input) as NativeRule) : toNativeRule(input as Exclude<RuleInput, ListedRule>, this.shape.family);
     validateRuleForChain(native, chain);
-    if (this.shape.backend === 'nftables') checkNftablesRule(native, chain);
+    if (this.shape.backend === 'nftables') checkNftablesRule(native, chain, this.shape.family);
     // ipt_REJECT/ip6t_REJECT declare table "filter": the kernel refuses them elsewhere (EINVAL).
     if (native.target.kind === 'reject' && this.shape.table !== 'filter') {
       invalid('rule.target', `REJECT is only valid in the filter table, not ${this.shape.table} (the kernel refuses it): use DROP or move the rule`);
@@ -256,11 +251,11 @@ export class Firewall {
   /** The namespace file path, or null for the caller's own namespace. */
   readonly netns: string | null;
   private readonly shape: TableShape;
-  private readonly native: NativeLegacyTable;
+  private readonly native: NativeTable;
   private readonly queueKey: string;
   private closed = false;
 
-  private constructor(o: CheckedOptions & { backend: Backend }, nft?: NativeNftTable) {
+  private constructor(o: CheckedOptions & { backend: Backend }, nft?: NativeIptablesNftTable) {
     this.family = o.family;
     this.backend = o.backend;
     this.table = o.table;
@@ -269,7 +264,7 @@ export class Firewall {
     this.queueKey = `${o.backend}|${o.netnsPath ?? '-'}|${o.family}|${o.table}`;
     this.native =
       o.backend === 'nft'
-        ? (nft ?? new (binding().NftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs }))
+        ? (nft ?? new (binding().IptablesNftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs }))
         : o.backend === 'nftables'
           ? new (binding().NftablesTable)({ family: o.family, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs })
           : new (binding().LegacyTable)({
@@ -310,7 +305,7 @@ export class Firewall {
 
   /** 'auto': probe both backends through an opened nf_tables handle, then keep it or switch to legacy. */
   private static async openAuto(o: CheckedOptions): Promise<Firewall> {
-    const nft = new (binding().NftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs });
+    const nft = new (binding().IptablesNftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs });
     const ctx = { table: o.table, family: o.family, netns: o.netnsPath, extensions: [] };
     let usage: NativeBackendUsage;
     try {

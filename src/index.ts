@@ -31,8 +31,8 @@ export {
 } from './errors';
 export type { ConnlimitErrorCode, ValidationIssue } from './errors';
 export type * from './rule/types';
-export { ConntrackWatch } from './conntrack-watch';
-export type { OverrunInfo, WatchBatch, WatchChange, WatchCrossing, WatchOptions, WatchStats } from './conntrack-watch';
+export { ConntrackWatch } from './conntrack/index';
+export type { OverrunInfo, WatchBatch, WatchChange, WatchCrossing, WatchOptions, WatchStats } from './conntrack/index';
 export { renderExposition } from './metrics/exposition';
 export type { ExpositionFormat, MetricFamily, MetricType, Sample } from './metrics/exposition';
 export { firewallMetrics } from './metrics/firewall-source';
@@ -41,7 +41,7 @@ export { watchMetrics } from './metrics/watch-source';
 export type { WatchMetricsOptions } from './metrics/watch-source';
 export { createMetrics } from './metrics/registry';
 export type { MetricSource, Metrics, MetricsOptions } from './metrics/registry';
-export { Conntrack } from './conntrack';
+export { Conntrack } from './conntrack/index';
 export type {
   ConntrackEntry,
   ConntrackFilter,
@@ -52,7 +52,7 @@ export type {
   ListOptions,
   RuleCount,
   TcpState,
-} from './conntrack';
+} from './conntrack/index';
 
 /** The options argument of parseRule/renderRule, read once (it may come from plain JavaScript). */
 function readOptions<T extends object>(options: T): Partial<T> {

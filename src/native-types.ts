@@ -145,10 +145,61 @@ export interface NativeLegacyTableOptions {
 }
 
 /** The error shape native code rejects with (native/js/errors.cc); src/errors.ts gives it meaning. */
+/**
+ * What a native failure is about, as the native code that made it says (native/core/error_kind.h,
+ * named in native/js/errors.cc). src/errors.ts maps each to its class; code decides on the kind
+ * and the errno, never on the op.
+ */
+export type NativeErrorKind =
+  /** Nothing beyond the errno (EPERM, EEXIST, EMLINK, ENOTEMPTY, ... say it all). */
+  | 'none'
+  /** The handle was closed before the call. */
+  | 'closed'
+  /** The netns path names something that is no network namespace (found without opening it). */
+  | 'netnsPathInvalid'
+  /** The xtables lock path names something that is no regular file. */
+  | 'lockPathInvalid'
+  /** Opening the netns file failed. */
+  | 'netnsOpen'
+  /** setns(2) into the namespace failed. */
+  | 'netnsEnter'
+  /** The path no longer names the namespace the handle opened (ENOENT: deleted, ESTALE: another one now). */
+  | 'netnsGone'
+  /** Opening or taking the xtables lock failed (EWOULDBLOCK: still held at the timeout). */
+  | 'xtablesLock'
+  /** Reading a legacy table failed (iptc_init). */
+  | 'tableInit'
+  /** The kernel refused a legacy table replace (iptc_commit). */
+  | 'legacyCommit'
+  /** An nf_tables socket or its generation-id request failed. */
+  | 'nftSocket'
+  /** The kernel refused an nf_tables batch: on a message other than a rule, or as a whole. */
+  | 'nftCommit'
+  /** The kernel refused a rule message of an nf_tables batch. */
+  | 'nftCommitRule'
+  /** The nf_tables table has the 'owner' flag and another socket owns it. */
+  | 'tableOwned'
+  /** The chain an op names does not exist. */
+  | 'chainNotFound'
+  /** No rule in the chain matches the one an op names. */
+  | 'ruleNotFound'
+  /** No rule at the position an op names. */
+  | 'positionNotFound'
+  /** Opening a ctnetlink socket failed. */
+  | 'ctSocket'
+  /** A ctnetlink request failed: sending, receiving, or the kernel's answer. */
+  | 'conntrack'
+  /** The conntrack table kept changing during a dump. */
+  | 'ctDumpInterrupted'
+  /** Bytes from the kernel that do not read as they must. */
+  | 'malformed';
+
 export interface NativeErrorShape extends Error {
   /** Positive errno. */
   errno: number;
-  /** What failed: 'iptc_init', 'iptc_commit', 'xtables lock', 'setns', 'netns gone', 'chain', ... */
+  /** What the failure is about: the only fact besides the errno that decides its class. */
+  kind: NativeErrorKind;
+  /** What failed, for people: 'iptc_init', 'iptc_commit', 'xtables lock', 'setns', 'netns gone', 'chain', ... */
   op: string;
   /** Extra facts: the chain or path concerned, libiptc's own text. */
   detail: string;
@@ -156,13 +207,16 @@ export interface NativeErrorShape extends Error {
   opIndex?: number;
 }
 
-/** One legacy (x_tables) table in one family and network namespace. Every method runs in the libuv pool. */
-export interface NativeLegacyTable {
+/**
+ * One table in one family and network namespace, whichever backend writes it: what
+ * src/firewall.ts drives (native/js/table_wrap.h). Every method runs in the libuv pool.
+ */
+export interface NativeTable {
   /** Enter the namespace once, check that the table can be read (permissions, kernel support). */
   open(): Promise<void>;
-  /** Lock, read, apply every op of the batch, commit once, unlock. All or nothing. */
+  /** Apply every op of the batch in one commit, all or nothing (legacy: under the xtables lock; nf_tables: one batch). */
   commit(ops: NativeOpBatch): Promise<NativeOpResults>;
-  /** Read the table (no lock: a libiptc read is a consistent snapshot). */
+  /** Read the table. Takes no lock (a libiptc read is a consistent snapshot). */
   list(): Promise<NativeChain[]>;
   /** 0-based index of the first rule equal in meaning, or -1. */
   check(chain: string, rule: NativeRule): Promise<number>;
@@ -183,15 +237,15 @@ export interface NativeBackendUsage {
   nftRules: number;
 }
 
-/** One iptables-nft table (nf_tables, family ip/ip6): the same methods as {@link NativeLegacyTable}. */
-export interface NativeNftTable extends NativeLegacyTable {
+/** One table in nf_tables as iptables-nft writes it (family ip/ip6), backend 'nft': a {@link NativeTable} and more. */
+export interface NativeIptablesNftTable extends NativeTable {
   /** Read-only probe of both backends, for `backend: 'auto'`. */
   usage(): Promise<NativeBackendUsage>;
   /** Test only: commit with a stale generation id in the first `staleAttempts` attempts; resolves to the attempts made. */
   _commitStale(ops: NativeOpBatch, staleAttempts: number): Promise<number>;
 }
 
-export interface NativeNftTableOptions {
+export interface NativeIptablesNftTableOptions {
   family: 'ipv4' | 'ipv6';
   table: string;
   netnsPath: string | null;
@@ -200,9 +254,9 @@ export interface NativeNftTableOptions {
 }
 
 export interface NativeBinding {
-  LegacyTable: new (options: NativeLegacyTableOptions) => NativeLegacyTable;
+  LegacyTable: new (options: NativeLegacyTableOptions) => NativeTable;
   /** nf_tables as iptables-nft writes it; no lock (batches are atomic, the generation id guards them). */
-  NftTable: new (options: NativeNftTableOptions) => NativeNftTable;
+  IptablesNftTable: new (options: NativeIptablesNftTableOptions) => NativeIptablesNftTable;
   /** An empty batch of ops for one commit of a table of this family. */
   OpBatch: new (family: 'ipv4' | 'ipv6') => NativeOpBatch;
   /** Test only: the ipt_entry/ip6t_entry bytes our encoder builds (counters and comefrom zero). */
@@ -217,6 +271,8 @@ export interface NativeBinding {
    * name is in `chains` is taken for a jump to that user chain.
    */
   _decodeLegacyRule(family: 'ipv4' | 'ipv6', entry: Buffer, chains?: string[]): NativeRule;
+  /** Test only: every NativeErrorKind the addon can report, in its enum's order. */
+  _errorKinds: readonly string[];
   /** Test only: the semantic comparison delete/check/ensure use. */
   _sameLegacyRule(family: 'ipv4' | 'ipv6', a: NativeRule, b: NativeRule): boolean;
   /** Test only: the NFT_MSG_NEWRULE message (sequence 0, append) our nf_tables encoder builds. */
@@ -237,8 +293,8 @@ export interface NativeBinding {
   _decodeNftablesRule(family: 'ipv4' | 'ipv6', message: Buffer): { table: string; chain: string; handle: bigint; setName: string; rule: NativeRule };
 }
 
-/** The native nftables form's tables in one family: the methods of {@link NativeLegacyTable}, and destroy(). */
-export interface NativeNftablesTable extends NativeLegacyTable {
+/** The native nftables form's tables in one family: the methods of {@link NativeTable}, and destroy(). */
+export interface NativeNftablesTable extends NativeTable {
   /** Deletes every table of the form in this family (connlimit, connlimit_N) in one batch; resolves to how many. */
   destroy(): Promise<number>;
 }
@@ -251,7 +307,7 @@ export interface NativeNftablesTableOptions {
 }
 
 /**
- * A conntrack filter, validated and normalized by src/conntrack.ts; native/js/conntrack.cc
+ * A conntrack filter, validated and normalized by src/conntrack/filter.ts; native/js/conntrack.cc
  * reads it into core::ct::Filter. Everything present must hold; all on the original tuple.
  */
 export interface NativeCtFilter {
@@ -354,7 +410,7 @@ export interface NativeConntrackBinding {
 // eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
 export interface NativeBinding extends NativeConntrackBinding {}
 
-/** The normalized options of `new ConntrackWatch` (src/conntrack-watch.ts). */
+/** The normalized options of `new ConntrackWatch` (src/conntrack/watch-options.ts). */
 export interface NativeWatchOptions {
   netns: string | null;
   filter: NativeCtFilter;

@@ -7,10 +7,16 @@
  */
 import { quote } from './echo';
 import { invalid } from './errors';
-import type { Backend, TableName } from './firewall';
 import { checkNftablesChain, refuseInNftables } from './rule/nftables-form';
 import type { Family } from './rule/types';
 import { validateChainName } from './rule/validate';
+
+/**
+ * `'legacy'`: x_tables through libiptc (iptables-legacy). `'nft'`: nf_tables as iptables-nft
+ * writes it. `'nftables'`: the native nftables form, in a table of our own (docs/nft.md).
+ */
+export type Backend = 'legacy' | 'nft' | 'nftables';
+export type TableName = 'filter' | 'mangle' | 'raw' | 'security' | 'nat';
 
 /** The built-in chains of each table, in the kernel's hook order. */
 export const BUILTIN_CHAINS: Record<TableName, readonly string[]> = {

@@ -466,8 +466,8 @@ bad('comment with DEL', '-m comment --comment "a\u007fb"', 'a', 3);
 bad('comment with a C1 control', '-m comment --comment "a\u0085b"', 'a\u0085b', 3);
 bad('two comment matches', '-m comment --comment a -m comment --comment b', 'comment', 5);
 // modules
-bad('-m state', '-m state --state NEW', 'state', 1);
-bad('-m conntrack', '-m conntrack --ctstate NEW', 'conntrack', 1);
+bad('-m owner', '-m owner --uid-owner 0', 'owner', 1);
+bad('-m length', '-m length --length 100', 'length', 1);
 bad('-m multiport', '-p tcp -m multiport --dports 1,2', 'multiport', 3);
 bad('-m upper case', '-m TCP -p tcp', 'TCP', 1);
 bad('-m with injection', '-m "tcp;reboot"', 'tcp;reboot', 1);

@@ -17,7 +17,7 @@ import {
   validatePosition,
   validateRuleForChain,
 } from '../src/rule/index';
-import type { Family, RuleSpec } from '../src/rule/types';
+import type { Family, OpaqueExtension, RuleSpec } from '../src/rule/types';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -486,7 +486,7 @@ test('toRuleSpec: a match out of canonical order is listed as opaque bytes', () 
   assert.equal(s.connlimit, { kind: 'above', count: 2 });
   assert.is(s.dport, undefined);
   assert.is(s.matches?.length, 1);
-  const m = s.matches![0]!;
+  const m = s.matches![0]! as OpaqueExtension;
   assert.is(m.name, 'tcp');
   assert.is(m.revision, 0);
   // struct xt_tcp in host order (x86: little-endian): spts 0..65535, dpts 22..22.
@@ -507,11 +507,12 @@ test('toRuleSpec: a second comment and connlimit become opaque bytes', () => {
     target: { kind: 'none' },
   };
   const s = toRuleSpec(r, 'ipv4');
+  const opaque = s.matches as OpaqueExtension[] | undefined;
   assert.is(s.comment, 'one');
-  assert.equal(s.matches?.map((m) => [m.name, m.revision, m.data.length]), [['comment', 0, 256], ['connlimit', 1, 32]]);
-  assert.is(Buffer.from(s.matches![0]!.data).subarray(0, 4).toString('hex'), '74776f00');
+  assert.equal(opaque?.map((m) => [m.name, m.revision, m.data.length]), [['comment', 0, 256], ['connlimit', 1, 32]]);
+  assert.is(Buffer.from(opaque![0]!.data).subarray(0, 4).toString('hex'), '74776f00');
   // xt_connlimit_info: mask (24 bits over 16 bytes), limit 3, flags INVERT|DADDR, 8 zero bytes.
-  assert.is(Buffer.from(s.matches![1]!.data).toString('hex'), 'ffffff00' + '00'.repeat(12) + '03000000' + '03000000' + '00'.repeat(8));
+  assert.is(Buffer.from(opaque![1]!.data).toString('hex'), 'ffffff00' + '00'.repeat(12) + '03000000' + '03000000' + '00'.repeat(8));
 });
 
 test('toRuleSpec: opaque extensions pass through', () => {
@@ -521,7 +522,7 @@ test('toRuleSpec: opaque extensions pass through', () => {
     target: { kind: 'opaque', name: 'LOG', revision: 0, data: Buffer.alloc(8, 1) },
   };
   const s = toRuleSpec(r, 'ipv4');
-  assert.is(s.matches?.[0]?.name, 'conntrack');
+  assert.is((s.matches?.[0] as OpaqueExtension | undefined)?.name, 'conntrack');
   assert.is(s.target?.kind, 'opaque');
   assert.equal(shape(normalizeRule(s, 'ipv4')), shape(r));
 });

@@ -370,7 +370,7 @@ function toRuleSpecTcpBytes(): Buffer {
     'ipv4',
   );
   const m = spec.matches?.[0];
-  if (!m) throw new Error('expected an opaque tcp match');
+  if (!m || m.kind !== 'opaque') throw new Error('expected an opaque tcp match');
   return Buffer.from(m.data);
 }
 

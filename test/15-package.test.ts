@@ -50,7 +50,7 @@ test('require("connlimit") and import "connlimit" give the same module with the 
 
 test('the declarations type-check a consumer in both module systems', () => {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  // test/types/consumer.ts uses the public types, with @ts-expect-error lines for misuse.
+  // test/types/consumer.{cts,mts} use the public types, with @ts-expect-error lines for misuse.
   const out = spawnSync(process.execPath, [tsc, '-p', join(root, 'test', 'types', 'tsconfig.json')], { encoding: 'utf8' });
   assert.is(out.status, 0, out.stdout + out.stderr);
 });

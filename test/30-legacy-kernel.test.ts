@@ -79,7 +79,7 @@ test("a rule the CLI wrote with matches and targets we don't model survives our 
     const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     const listed = await fw.list('INPUT');
     assert.is(listed.length, 3);
-    assert.ok(listed[0]?.rule.matches?.some((m) => m.name === 'multiport'), 'multiport kept as an opaque part');
+    assert.ok(listed[0]?.rule.matches?.some((m) => m.kind === 'opaque' && m.name === 'multiport'), 'multiport kept as an opaque part');
     assert.is(listed[1]?.rule.target?.kind, 'opaque');
     // Our own changes around them, several commits.
     await fw.insert('INPUT', 1, '-p tcp --dport 7 -j DROP');

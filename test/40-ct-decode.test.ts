@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
-import { toNativeFilter } from '../src/conntrack';
+import { toNativeFilter } from '../src/conntrack/filter';
 import type { NativeCtEntry } from '../src/native-types';
 import { parseCliLine, readCtFixture } from './helpers/ct-fixtures';
 

@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
-import { toNativeFilter } from '../src/conntrack';
+import { toNativeFilter } from '../src/conntrack/filter';
 import { Conntrack, Firewall } from '../src/index';
 import { rejects } from './helpers/assert';
 import { parseCliLine } from './helpers/ct-fixtures';

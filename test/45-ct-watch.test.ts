@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Conntrack, Firewall, type ConntrackWatch, type WatchBatch } from '../src/index';
-import { TEST_STALL } from '../src/conntrack-watch';
+import { Conntrack, ConntrackWatch, Firewall, type WatchBatch } from '../src/index';
+import { normalizeWatchOptions } from '../src/conntrack/watch-options';
 import { catchError } from './helpers/assert';
 import { withNetns, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
@@ -213,8 +213,10 @@ test('a forced overrun is reported, then the counts are exact again', () =>
     writeFileSync(file, `${lines.join('\n')}\n`);
     // A small buffer and a thread that sleeps through the burst: the kernel must drop events.
     // The stall is long next to the burst (well under a second here) so a loaded machine that
-    // is slow to start conntrack(8) still overflows the buffer before the thread wakes.
-    const watch = ct.watch({ protocol: 'tcp', mask: 24, receiveBuffer: 4096, [TEST_STALL]: 5000 } as never);
+    // is slow to start conntrack(8) still overflows the buffer before the thread wakes. The
+    // stall is a test-only option of the addon, so the watch is built as Conntrack.watch builds it.
+    const options = normalizeWatchOptions(ct.netns, { protocol: 'tcp', mask: 24, receiveBuffer: 4096 });
+    const watch = new ConntrackWatch(ct.netns, { ...options, testStallMs: 5000 });
     const overruns: number[] = [];
     watch.on('overrun', (o) => overruns.push(o.overrunsTotal));
     try {
@@ -245,7 +247,8 @@ test('kernel errors reach ready and the error event; bad options throw before an
       await ct.close();
     }
     const r = spawnSync('unshare', ['--user', process.execPath, '--import', 'tsx', '-e', `
-      const { ConntrackWatch, normalizeWatchOptions } = require(${JSON.stringify(join(__dirname, '..', 'src', 'conntrack-watch.ts'))});
+      const { ConntrackWatch } = require(${JSON.stringify(join(__dirname, '..', 'src', 'conntrack', 'watch.ts'))});
+      const { normalizeWatchOptions } = require(${JSON.stringify(join(__dirname, '..', 'src', 'conntrack', 'watch-options.ts'))});
       const w = new ConntrackWatch(${JSON.stringify(ns.path)}, normalizeWatchOptions(${JSON.stringify(ns.path)}, {}));
       let events = 0;
       w.on('error', () => events++);

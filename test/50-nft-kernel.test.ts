@@ -190,7 +190,7 @@ test('a native nftables rule in the table lists with its expressions opaque, sur
     const listed = await fw.list('INPUT');
     assert.is(listed.length, 2);
     assert.equal(
-      listed[1]?.rule.matches?.map((m) => m.name),
+      listed[1]?.rule.matches?.map((m) => (m.kind === 'opaque' ? m.name : m.kind)),
       ['nft:meta', 'nft:cmp'],
     );
     await fw.append('INPUT', '-p tcp --dport 2 -j DROP');
@@ -204,7 +204,7 @@ test('a native nftables rule in the table lists with its expressions opaque, sur
 test('a stale generation id is refused by the kernel with ERESTART; the batch is re-read and redone, bounded', () =>
   withNetns(async (ns) => {
     // lockTimeoutMs 0: no time budget, so the retries stop at the minimum count (8).
-    const t = new (binding().NftTable)({ family: 'ipv4', table: 'filter', netnsPath: ns.path, lockTimeoutMs: 0 });
+    const t = new (binding().IptablesNftTable)({ family: 'ipv4', table: 'filter', netnsPath: ns.path, lockTimeoutMs: 0 });
     await t.open();
     const op = { op: 'append' as const, chain: 'INPUT', rule: toNativeRule('-p tcp --dport 5 -j DROP', 'ipv4') };
     const batch = () => {

@@ -27,7 +27,7 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
         assert.equal(r.problems, []);
         assert.is(r.rounds.length, 30);
         // The victims did commit work between kills (else this proved nothing).
-        assert.ok(advanced > 0 && (r.rounds.at(-1)?.found ?? 0) > 10, 'the victims committed too little');
+        assert.ok(advanced > 0 && (r.rounds.at(-1)?.found ?? 0) >= 10, 'the victims committed too little');
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -40,7 +40,7 @@ test(`nftables: 30 SIGKILLs during ${RULES}-rule transactions: always one whole 
     console.log(`  nftables: ${r.rounds.length} kills, ${r.midCommitKills} between a commit and its report, last generation ${r.rounds.at(-1)?.found} in ${r.rounds.at(-1)?.tables} tables`);
     assert.equal(r.problems, []);
     assert.is(r.rounds.length, 30);
-    assert.ok((r.rounds.at(-1)?.found ?? 0) > 10, 'the victims committed too little');
+    assert.ok((r.rounds.at(-1)?.found ?? 0) >= 10, 'the victims committed too little');
   }));
 
 test.run();

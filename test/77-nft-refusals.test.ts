@@ -192,7 +192,8 @@ function unprivilegedSource(netns: string | null): string {
       // Conntrack.open already asks the kernel (ct stats), so a refused open leaves no handle to
       // watch with: the watch is started the way Conntrack.watch starts it, to reach its own socket.
       await step('watch', async () => {
-        const { ConntrackWatch, normalizeWatchOptions } = require(${JSON.stringify(join(__dirname, '..', 'src', 'conntrack-watch.ts'))});
+        const { ConntrackWatch } = require(${JSON.stringify(join(__dirname, '..', 'src', 'conntrack', 'watch.ts'))});
+        const { normalizeWatchOptions } = require(${JSON.stringify(join(__dirname, '..', 'src', 'conntrack', 'watch-options.ts'))});
         const netnsPath = ${netns ? JSON.stringify(netns) : 'null'};
         const w = new ConntrackWatch(netnsPath, normalizeWatchOptions(netnsPath, {}));
         w.on('error', () => {});

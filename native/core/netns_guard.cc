@@ -34,7 +34,7 @@ const char* KindOf(mode_t mode) {
 }
 
 KernelError NotNetns(const std::string& path, const std::string& what) {
-  return KernelError{"netns type", EINVAL, path + " is " + what + ", not a network namespace"};
+  return KernelError{"netns type", EINVAL, path + " is " + what + ", not a network namespace", -1, ErrorKind::kNetnsPathInvalid};
 }
 
 }  // namespace
@@ -43,13 +43,13 @@ Result<std::shared_ptr<NetnsFd>> OpenNetns(const std::string& path) {
   if (path.empty()) return std::shared_ptr<NetnsFd>();
   // O_PATH opens nothing: no FIFO waits for a writer, no driver runs. fstat and fstatfs work on it.
   int probe = open(path.c_str(), O_PATH | O_CLOEXEC);
-  if (probe < 0) return KernelError{"open netns", errno, path};
+  if (probe < 0) return KernelError{"open netns", errno, path, -1, ErrorKind::kNetnsOpen};
   struct stat st;
   struct statfs fs;
   if (fstat(probe, &st) != 0 || fstatfs(probe, &fs) != 0) {
     int err = errno;
     close(probe);
-    return KernelError{"open netns", err, path};
+    return KernelError{"open netns", err, path, -1, ErrorKind::kNetnsOpen};
   }
   if (fs.f_type != NSFS_MAGIC) {
     close(probe);
@@ -61,12 +61,12 @@ Result<std::shared_ptr<NetnsFd>> OpenNetns(const std::string& path) {
   int fd = open(self.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   int open_err = errno;
   close(probe);
-  if (fd < 0) return KernelError{"open netns", open_err, path};
+  if (fd < 0) return KernelError{"open netns", open_err, path, -1, ErrorKind::kNetnsOpen};
   int type = ioctl(fd, NS_GET_NSTYPE);
   if (type != CLONE_NEWNET) {
     int err = errno;
     close(fd);
-    if (type < 0) return KernelError{"open netns", err, path};
+    if (type < 0) return KernelError{"open netns", err, path, -1, ErrorKind::kNetnsOpen};
     return NotNetns(path, "a namespace of another kind");
   }
   return std::make_shared<NetnsFd>(fd, path, st.st_dev, st.st_ino);
@@ -81,18 +81,18 @@ Result<Unit> CheckNetnsPath(const std::shared_ptr<NetnsFd>& ns) {
   if (!ns || ns->StillNamed()) return Unit{};
   struct stat st;
   bool exists = stat(ns->path().c_str(), &st) == 0;
-  return KernelError{"netns gone", exists ? ESTALE : ENOENT, ns->path()};
+  return KernelError{"netns gone", exists ? ESTALE : ENOENT, ns->path(), -1, ErrorKind::kNetnsGone};
 }
 
 Result<NetnsGuard> NetnsGuard::Enter(int target_fd) {
   if (target_fd < 0) return NetnsGuard(-1);
   // /proc/thread-self: the namespace of this thread, not of the process's main thread.
   int saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (saved < 0) return KernelError{"setns", errno, "/proc/thread-self/ns/net"};
+  if (saved < 0) return KernelError{"setns", errno, "/proc/thread-self/ns/net", -1, ErrorKind::kNetnsEnter};
   if (setns(target_fd, CLONE_NEWNET) != 0) {
     int err = errno;
     close(saved);
-    return KernelError{"setns", err, "entering the target namespace"};
+    return KernelError{"setns", err, "entering the target namespace", -1, ErrorKind::kNetnsEnter};
   }
   return NetnsGuard(saved);
 }

@@ -7,13 +7,16 @@
 #include <utility>
 #include <variant>
 
+#include "core/error_kind.h"
+
 namespace connlimit::core {
 
 struct KernelError {
-  std::string op;      // what failed: "iptc_init", "iptc_commit", "xtables lock", "setns", "chain", "rule"
+  std::string op;      // what failed, for people: "iptc_init", "iptc_commit", "xtables lock", "setns", "chain", "rule"
   int errnum = 0;      // positive errno
   std::string detail;  // the chain, path or libiptc's own text
   int op_index = -1;   // which op of a commit failed, -1 when not tied to one
+  ErrorKind kind = ErrorKind::kNone;  // what the failure is about: the only thing code decides on
 };
 
 template <typename T>

@@ -16,7 +16,7 @@ namespace connlimit::core {
 namespace {
 
 KernelError NotALockFile(const std::string& path) {
-  return KernelError{"xtables lock type", EINVAL, path + " is not a regular file"};
+  return KernelError{"xtables lock type", EINVAL, path + " is not a regular file", -1, ErrorKind::kLockPathInvalid};
 }
 
 }  // namespace
@@ -28,17 +28,17 @@ Result<XtablesLock> XtablesLock::Acquire(const std::string& path, int timeout_ms
   if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return NotALockFile(path);
   // O_NONBLOCK: should a FIFO be swapped in after the look, the open still returns at once.
   int fd = open(path.c_str(), O_RDONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0600);
-  if (fd < 0) return KernelError{"xtables lock", errno, "open " + path};
+  if (fd < 0) return KernelError{"xtables lock", errno, "open " + path, -1, ErrorKind::kXtablesLock};
   XtablesLock lock(fd);
-  if (fstat(fd, &st) != 0) return KernelError{"xtables lock", errno, "fstat " + path};
+  if (fstat(fd, &st) != 0) return KernelError{"xtables lock", errno, "fstat " + path, -1, ErrorKind::kXtablesLock};
   if (!S_ISREG(st.st_mode)) return NotALockFile(path);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto pause = std::chrono::microseconds(100);
   for (;;) {
     if (flock(fd, LOCK_EX | LOCK_NB) == 0) return lock;
-    if (errno != EWOULDBLOCK && errno != EINTR) return KernelError{"xtables lock", errno, path};
+    if (errno != EWOULDBLOCK && errno != EINTR) return KernelError{"xtables lock", errno, path, -1, ErrorKind::kXtablesLock};
     auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return KernelError{"xtables lock", EWOULDBLOCK, path + " held by another program"};
+    if (now >= deadline) return KernelError{"xtables lock", EWOULDBLOCK, path + " held by another program", -1, ErrorKind::kXtablesLock};
     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
     pause = std::min(pause * 2, std::chrono::microseconds(20000));
   }

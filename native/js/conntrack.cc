@@ -121,7 +121,8 @@ Conntrack::Conntrack(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Conntrac
 
 std::optional<Napi::Promise> Conntrack::Unusable(Napi::Env env) {
   if (usable()) return std::nullopt;
-  return Rejected(env, core::KernelError{closed_ ? "closed" : "not open", EBADF, "conntrack"});
+  auto kind = closed_ ? core::ErrorKind::kClosed : core::ErrorKind::kNone;
+  return Rejected(env, core::KernelError{closed_ ? "closed" : "not open", EBADF, "conntrack", -1, kind});
 }
 
 Napi::Value Conntrack::Open(const Napi::CallbackInfo& info) {
@@ -333,7 +334,7 @@ ConntrackList::ConntrackList(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 Napi::Value ConntrackList::Next(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    if (closed_) return Rejected(env, core::KernelError{"closed", EBADF, "conntrack listing"});
+    if (closed_) return Rejected(env, core::KernelError{"closed", EBADF, "conntrack listing", -1, core::ErrorKind::kClosed});
     if (done_) {
       auto d = Napi::Promise::Deferred::New(env);
       d.Resolve(env.Null());
@@ -362,7 +363,7 @@ Napi::Value ConntrackList::Next(const Napi::CallbackInfo& info) {
             auto st = shared->socket->StartDump(filter);
             if (!st.ok()) return st.error();
           }
-          if (!shared->socket) return core::KernelError{"closed", EBADF, "conntrack listing"};
+          if (!shared->socket) return core::KernelError{"closed", EBADF, "conntrack listing", -1, core::ErrorKind::kClosed};
           Batch b;
           auto done = shared->socket->ReadDump(batch, b.entries);
           if (!done.ok()) {

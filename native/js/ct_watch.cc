@@ -96,12 +96,13 @@ napi_value ErrorToJs(RawBuilder& r, napi_env env, const core::KernelError& e) {
   napi_value error = nullptr;
   if (!r.ok() || napi_create_error(env, nullptr, text, &error) != napi_ok) return nullptr;
   r.Set(error, "errno", r.Number(e.errnum));
+  r.Set(error, "kind", r.String(ErrorKindName(e.kind)));
   r.Set(error, "op", r.String(e.op));
   r.Set(error, "detail", r.String(e.detail));
   return error;
 }
 
-// The options object of src/conntrack-watch.ts (NativeWatchOptions in src/native-types.ts).
+// The options object of src/conntrack/watch-options.ts (NativeWatchOptions in src/native-types.ts).
 ct::WatcherOptions OptionsFromJs(Napi::Env env, const Napi::Value& v) {
   if (!v.IsObject()) throw CtShape(env, "watch options");
   auto o = v.As<Napi::Object>();

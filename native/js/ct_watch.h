@@ -46,7 +46,7 @@ class ConntrackWatch : public Napi::ObjectWrap<ConntrackWatch> {
   static void Cleanup(ConntrackWatch* self) { self->StopNow(); }
 
   std::shared_ptr<core::ct::Watcher> watcher_;
-  // Ids of the keys whose text JS already holds (src/conntrack-watch.ts keeps the strings by
+  // Ids of the keys whose text JS already holds (src/conntrack/watch.ts keeps the strings by
   // id): counts() sends each key's text once, then only its id. Main thread only.
   std::unordered_map<core::ct::WatchKey, uint32_t, core::ct::WatchKeyHash> key_ids_;
   WatchTsfn tsfn_;

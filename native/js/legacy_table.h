@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// LegacyTable: one x_tables table as a JS object (the lifecycle in js/table_wrap), its kernel
-// work done through libiptc (core/legacy/iptc_table).
+// LegacyTable (backend 'legacy'): one x_tables table as a JS object (the lifecycle in
+// js/table_wrap), its kernel work done through libiptc (core/legacy/iptc_table).
 #pragma once
 
 #include <napi.h>

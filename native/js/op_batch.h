@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // OpBatch: the ops of one commit, converted to their core form on the main thread a few at a
-// time and then handed whole to a table's commit(), whose pool worker consumes them. Both
-// backends (LegacyTable, NftTable) take their ops this way.
+// time and then handed whole to a table's commit(), whose pool worker consumes them. Every
+// table wrapper (LegacyTable, IptablesNftTable, NftablesTable) takes its ops this way.
 //
 // Why not one array converted when commit() is called: reading 10,000 rules at the boundary
 // is one synchronous stretch of tens of milliseconds on the main thread. src/firewall.ts

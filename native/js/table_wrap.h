@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// TableWrap: the lifecycle every firewall table object shares (LegacyTable, NftTable,
+// TableWrap: the lifecycle every firewall table object shares (LegacyTable, IptablesNftTable,
 // NftablesTable), written once. One table (family, name, network namespace) as a JS object
 // with the methods src/firewall.ts drives on every backend: open() enters the namespace and
 // probes the table, commit()/list()/check() run the backend's core/ functions. Each returns a
@@ -126,7 +126,8 @@ template <typename Derived, typename Backend>
 std::optional<Napi::Promise> TableWrap<Derived, Backend>::Unusable(Napi::Env env) {
   if (!closed_ && opened_) return std::nullopt;
   auto deferred = Napi::Promise::Deferred::New(env);
-  deferred.Reject(ErrorFromKernel(env, core::KernelError{closed_ ? "closed" : "not open", EBADF, target_.table}).Value());
+  auto kind = closed_ ? core::ErrorKind::kClosed : core::ErrorKind::kNone;
+  deferred.Reject(ErrorFromKernel(env, core::KernelError{closed_ ? "closed" : "not open", EBADF, target_.table, -1, kind}).Value());
   return deferred.Promise();
 }
 

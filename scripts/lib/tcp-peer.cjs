@@ -186,7 +186,7 @@ async function handle(line) {
 }
 
 process.on('uncaughtException', (err) => {
-  process.stderr.write(`peer-child: ${err && err.stack}\n`);
+  process.stderr.write(`tcp-peer: ${err && err.stack}\n`);
   quit(1);
 });
 process.stdout.on('error', () => quit(1)); // parent gone (EPIPE)

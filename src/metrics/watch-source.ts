@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /** Per-client counts of a live watch, as metric families: a scrape reads native memory only. */
-import type { ConntrackWatch } from '../conntrack-watch';
+import type { ConntrackWatch } from '../conntrack/watch';
 import type { MetricFamily } from './exposition';
 import type { MetricSource } from './registry';
 

@@ -125,13 +125,8 @@ function describe(text: string, family: Family): string | null {
   return null;
 }
 
-/**
- * Parse `ADDR`, `ADDR/BITS` or `ADDR/MASK` for `family` into masked bytes and a mask.
- * Without a mask the address is a host (/32, /128), as the CLI does.
- *
- * @example parseAddress('10.1.2.3/24', 'ipv4') // { addr: <0a 01 02 00>, mask: <ff ff ff 00> }
- */
-export function parseAddress(text: string, family: Family): AddressResult {
+/** The address and mask words of `ADDR`, `ADDR/BITS` or `ADDR/MASK`, unmasked; mask null when none was given. */
+function splitAddress(text: string, family: Family): { addr: Buffer; mask: Buffer | null } | { error: string } {
   const bytes = addressBytes(family);
   const width = addressBits(family);
   if (text === '') return { error: 'an empty address' };
@@ -147,20 +142,47 @@ export function parseAddress(text: string, family: Family): AddressResult {
 
   const addr = family === 'ipv6' ? parseIpv6(host) : parseIpv4(host);
   if (!addr) return { error: describe(host, family) ?? `${quote(host)} is not an ${family === 'ipv6' ? 'IPv6' : 'IPv4'} address` };
-
-  let mask: Buffer;
-  if (maskText === null) {
-    mask = prefixToMask(width, bytes);
-  } else if (DECIMAL.test(maskText)) {
+  if (maskText === null) return { addr, mask: null };
+  if (DECIMAL.test(maskText)) {
     const bits = Number(maskText);
     if (bits > width) return { error: `prefix /${maskText} is wider than ${family === 'ipv6' ? 'IPv6' : 'IPv4'} (0-${width})` };
-    mask = prefixToMask(bits, bytes);
-  } else {
-    const m = family === 'ipv6' ? parseIpv6(maskText) : parseIpv4(maskText);
-    if (!m) return { error: `${quote(maskText)} is not a prefix length (0-${width}) or a mask` };
-    mask = m;
+    return { addr, mask: prefixToMask(bits, bytes) };
   }
+  const m = family === 'ipv6' ? parseIpv6(maskText) : parseIpv4(maskText);
+  if (!m) return { error: `${quote(maskText)} is not a prefix length (0-${width}) or a mask` };
+  return { addr, mask: m };
+}
+
+/**
+ * Parse `ADDR`, `ADDR/BITS` or `ADDR/MASK` for `family` into masked bytes and a mask.
+ * Without a mask the address is a host (/32, /128), as the CLI does.
+ *
+ * @example parseAddress('10.1.2.3/24', 'ipv4') // { addr: <0a 01 02 00>, mask: <ff ff ff 00> }
+ */
+export function parseAddress(text: string, family: Family): AddressResult {
+  const r = splitAddress(text, family);
+  if ('error' in r) return r;
+  const bytes = addressBytes(family);
+  const mask = r.mask ?? prefixToMask(addressBits(family), bytes);
+  const addr = r.addr;
   for (let i = 0; i < bytes; i++) addr[i]! &= mask[i]!;
+  return { addr, mask };
+}
+
+/**
+ * An address as libxtables' `XTTYPE_HOSTMASK` stores it in a `union nf_inet_addr` pair (16
+ * bytes each): the address unmasked, and without a mask 16 bytes of 0xFF whatever the family
+ * (`xtopt_parse_host`), which for IPv4 differs from an explicit /32 (4 bytes of 0xFF, then 0).
+ *
+ * @example parseHostMask('10.1.2.3/8', 'ipv4') // { addr: <0a 01 02 03 00 ...>, mask: <ff 00 ...> }
+ */
+export function parseHostMask(text: string, family: Family): AddressResult {
+  const r = splitAddress(text, family);
+  if ('error' in r) return r;
+  const addr = Buffer.alloc(16);
+  r.addr.copy(addr);
+  const mask = Buffer.alloc(16, r.mask ? 0 : 0xff);
+  if (r.mask) r.mask.copy(mask);
   return { addr, mask };
 }
 

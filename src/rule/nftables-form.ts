@@ -8,6 +8,8 @@
 import { invalid } from '../errors';
 import type { NativeRule } from '../native-types';
 import { quote } from '../echo';
+import { decodeExtension } from './modules';
+import type { Family } from './types';
 
 /** The base chains of our tables (hooks input, forward, output). */
 const NFTABLES_CHAINS: readonly string[] = ['INPUT', 'FORWARD', 'OUTPUT'];
@@ -18,9 +20,9 @@ const SHARE_IPTABLES_TABLE =
 /**
  * Throws ERR_CONNLIMIT_INVALID (with the reason) unless `rule` can live in the native form.
  * @throws {ERR_CONNLIMIT_INVALID}
- * @example checkNftablesRule(toNativeRule('-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT', 'ipv4'), 'INPUT');
+ * @example checkNftablesRule(toNativeRule('-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT', 'ipv4'), 'INPUT', 'ipv4');
  */
-export function checkNftablesRule(rule: NativeRule, chain: string, path = 'rule'): void {
+export function checkNftablesRule(rule: NativeRule, chain: string, family: Family, path = 'rule'): void {
   checkNftablesChain(chain);
   const t = rule.target;
   if (t.kind === 'verdict' && t.verdict === 'ACCEPT') invalid(`${path}.target`, `-j ACCEPT is not available in the native nftables form: ${SHARE_IPTABLES_TABLE}`);
@@ -50,8 +52,11 @@ export function checkNftablesRule(rule: NativeRule, chain: string, path = 'rule'
       case 'comment':
         if (++comments > 1) invalid(at, 'the native nftables form keeps one comment per rule');
         return;
-      case 'opaque':
-        invalid(at, `match ${m.name} is not available in the native nftables form; use backend 'nft'`);
+      case 'opaque': {
+        // A registry module is named as the user wrote it (`state`, not the `conntrack` it writes).
+        const name = decodeExtension('match', m, family)?.module.name ?? m.name;
+        invalid(at, `match ${name} is not available in the native nftables form (it has no translation here); use backend 'nft', which writes it as iptables-nft does`);
+      }
     }
   });
 }

@@ -29,6 +29,8 @@ import { invalid } from '../errors';
 import type { NativeMatch, NativePortRange, NativeRule, NativeTarget } from '../native-types';
 import type { Family } from './types';
 import { isZero, maskToPrefix, parseAddress, parseIpv4 } from './address';
+import { numberHint, parseDecimal } from './numbers';
+import { type CompatModule, encodeExtension, findModule, moduleNames, modulesWithOption } from './modules';
 import {
   IPPROTO_TCP,
   IPPROTO_UDP,
@@ -151,7 +153,7 @@ export function tokenize(text: string): Token[] {
 // ---------------------------------------------------------------------------------------------
 // Option table
 
-type Owner = 'rule' | 'tcp' | 'l4' | 'connlimit' | 'comment' | 'REJECT';
+type Owner = 'rule' | 'tcp' | 'l4' | 'connlimit' | 'comment' | 'REJECT' | 'module';
 
 interface OptionDef {
   /** Canonical spelling, for messages and duplicate detection. */
@@ -198,20 +200,6 @@ const COMMANDS = new Set([
 
 // ---------------------------------------------------------------------------------------------
 // Value parsers
-
-const DECIMAL = /^(0|[1-9][0-9]*)$/;
-
-function parseDecimal(text: string, max: number): number | null {
-  if (!DECIMAL.test(text) || text.length > 10) return null;
-  const v = Number(text);
-  return v <= max ? v : null;
-}
-
-function numberHint(text: string): string {
-  if (/^0[0-9]+$/.test(text)) return ' (leading zeros are refused: the CLI would read them as octal)';
-  if (/^0x/i.test(text)) return ' (write it in decimal)';
-  return '';
-}
 
 function parseProtocol(tok: Token, family: Family, invert: boolean): number {
   const text = tok.value;
@@ -290,7 +278,15 @@ interface CommentBuilder {
   comment: string | null;
 }
 
-type Builder = L4Builder | ConnlimitBuilder | CommentBuilder;
+/** A registry module's match (src/rule/modules): its draft fills as its options arrive. */
+interface ModuleBuilder {
+  kind: 'module';
+  origin: Token;
+  module: CompatModule;
+  draft: unknown;
+}
+
+type Builder = L4Builder | ConnlimitBuilder | CommentBuilder | ModuleBuilder;
 
 function newL4(kind: 'tcp' | 'udp', origin: Token): L4Builder {
   return {
@@ -399,8 +395,16 @@ function applyRuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Token
       return;
     case '-m': {
       const name = v.value;
+      const module = findModule('match', name);
+      if (module) {
+        if (st.builders.some((b) => b.kind === 'module' && b.module === module)) fail(`a second ${name} match: one per rule`, v);
+        if (!module.families.includes(st.family)) fail(`match ${quote(name)} is not available for ${st.family}`, v);
+        st.builders.push({ kind: 'module', origin: v, module, draft: module.start(st.family) });
+        return;
+      }
       if (!(SUPPORTED_MATCHES as readonly string[]).includes(name)) {
-        fail(`match module ${quote(name)} is not supported: the rule language models ${SUPPORTED_MATCHES.join(', ')}`, v);
+        const known = [...SUPPORTED_MATCHES, ...moduleNames('match')];
+        fail(`match module ${quote(name)} is not supported: the rule language models ${known.join(', ')}`, v);
       }
       if (name === 'tcp' || name === 'udp') {
         const existing = st.builders.find((b) => b.kind === 'tcp' || b.kind === 'udp');
@@ -442,6 +446,21 @@ function parseTarget(st: ParseState, how: '-j' | '-g', v: Token): NativeTarget {
   const p = jumpChainProblem(name, 'jump');
   if (p) fail(p, v);
   return { kind: 'jump', chain: name };
+}
+
+/** The loaded registry module that takes `option` (the latest loaded, as the CLI's getopt merge does), if any. */
+function moduleOption(st: ParseState, option: string): { builder: ModuleBuilder; def: OptionDef } | undefined {
+  for (let k = st.builders.length - 1; k >= 0; k--) {
+    const b = st.builders[k]!;
+    if (b.kind !== 'module') continue;
+    const o = b.module.options.find((x) => x.name === option);
+    if (o) return { builder: b, def: { name: o.name, owner: 'module', args: o.args, invertible: o.invertible } };
+  }
+  return undefined;
+}
+
+function moduleContext(st: ParseState, at: Token, vals: readonly Token[] = []): { family: Family; fail(message: string, value?: number): never } {
+  return { family: st.family, fail: (message, value) => fail(message, value === undefined ? at : vals[value] ?? at) };
 }
 
 function applyModuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Token[], invert: boolean): void {
@@ -560,7 +579,10 @@ function applyModuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Tok
 function finish(st: ParseState): NativeRule {
   const matches: NativeMatch[] = [];
   for (const b of st.builders) {
-    if (b.kind === 'tcp' || b.kind === 'udp') {
+    if (b.kind === 'module') {
+      const part = b.module.finish(b.draft, moduleContext(st, b.origin));
+      matches.push(encodeExtension(b.module, part, st.family));
+    } else if (b.kind === 'tcp' || b.kind === 'udp') {
       const want = b.kind === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
       if (!st.proto || st.proto.num !== want || st.proto.invert) {
         fail(`the ${b.kind} match needs -p ${b.kind} (the kernel refuses it otherwise)`, b.origin);
@@ -617,11 +639,14 @@ function parseTokens(tokens: Token[], start: number, family: Family, chain: stri
       continue;
     }
     const eq = tok.value.indexOf('=');
-    if (tok.value.startsWith('--') && eq > 2 && OPTIONS.has(tok.value.slice(0, eq))) {
+    if (tok.value.startsWith('--') && eq > 2 && (OPTIONS.has(tok.value.slice(0, eq)) || modulesWithOption(tok.value.slice(0, eq)).length)) {
       fail(`write ${quote(`${tok.value.slice(0, eq)} ${tok.value.slice(eq + 1)}`)}, not ${quote(tok.value)}`, tok);
     }
-    const d = OPTIONS.get(tok.value);
+    const mod = OPTIONS.has(tok.value) ? undefined : moduleOption(st, tok.value);
+    const d = OPTIONS.get(tok.value) ?? mod?.def;
     if (!d) {
+      const owners = modulesWithOption(tok.value);
+      if (owners.length) fail(`${tok.value} needs ${owners.map((m) => `-m ${m.name}`).join(' or ')} before it`, tok);
       if (tok.value === '-A' || tok.value === '--append') {
         fail(i === 0 ? 'give the rule without -A CHAIN (parseSaveLine takes a whole save line)' : '-A in the middle of a rule', tok);
       }
@@ -638,7 +663,8 @@ function parseTokens(tokens: Token[], start: number, family: Family, chain: stri
     if (invert && !d.invertible) fail(`${tok.value} can't be negated with !`, tok);
     bang = null;
     const vals = takeValues(tokens, i, d, tok);
-    if (d.owner === 'rule') applyRuleOption(st, d, tok, vals, invert);
+    if (mod) mod.builder.module.option(mod.builder.draft, d.name, vals.map((t) => t.value), invert, moduleContext(st, tok, vals));
+    else if (d.owner === 'rule') applyRuleOption(st, d, tok, vals, invert);
     else applyModuleOption(st, d, tok, vals, invert);
     i += 1 + d.args;
   }

@@ -20,6 +20,7 @@ import type { Family } from './types';
 import { formatAddress, isZero } from './address';
 import { formatTcpFlags, protocolSaveName } from './names';
 import { opaqueToMatch } from './to-spec';
+import { decodeExtension } from './modules';
 
 /** Characters `xtables_save_string` leaves unquoted. */
 const NO_QUOTE = /^[A-Za-z0-9_-]+$/;
@@ -82,12 +83,15 @@ function match(m: NativeMatch, family: Family): string[] {
     case 'opaque': {
       // The exact bytes of a match we model (a listing's out-of-slot match) print as the CLI prints them.
       const known = opaqueToMatch(m);
-      return known ? match(known, family) : ['-m', m.name, undecoded(m.revision, m.data)];
+      if (known) return match(known, family);
+      // A registry module's bytes print as its save function prints them.
+      const mod = decodeExtension('match', m, family);
+      return mod ? mod.module.render(mod.part, family) : ['-m', m.name, undecoded(m.revision, m.data)];
     }
   }
 }
 
-function target(t: NativeTarget): string[] {
+function target(t: NativeTarget, family: Family): string[] {
   switch (t.kind) {
     case 'none':
       return [];
@@ -99,8 +103,10 @@ function target(t: NativeTarget): string[] {
       return ['-g', t.chain];
     case 'reject':
       return ['-j', 'REJECT', '--reject-with', t.with];
-    case 'opaque':
-      return ['-j', t.name, undecoded(t.revision, t.data)];
+    case 'opaque': {
+      const mod = decodeExtension('target', t, family);
+      return mod ? mod.module.render(mod.part, family) : ['-j', t.name, undecoded(t.revision, t.data)];
+    }
   }
 }
 
@@ -122,6 +128,6 @@ export function renderRule(rule: NativeRule, family: Family, chain?: string): st
   }
   if (family === 'ipv4' && rule.fragment !== null) out.push(...(rule.fragment ? [] : ['!']), '-f');
   for (const m of rule.matches) out.push(...match(m, family));
-  out.push(...target(rule.target));
+  out.push(...target(rule.target, family));
   return out.join(' ');
 }

@@ -25,6 +25,8 @@ import {
   tcpFlagNames,
 } from './names';
 import { commentProblem } from './validate';
+import { decodeExtension } from './modules';
+import type { ModuleMatch } from './modules';
 
 const LE = endianness() === 'LE';
 
@@ -176,7 +178,7 @@ function fitsTyped(m: NativeMatch, rule: NativeRule, family: Family): boolean {
   }
 }
 
-function targetSpec(t: NativeTarget): Target | undefined {
+function targetSpec(t: NativeTarget, family: Family): Target | undefined {
   switch (t.kind) {
     case 'none':
       return undefined;
@@ -187,8 +189,11 @@ function targetSpec(t: NativeTarget): Target | undefined {
       return { kind: t.kind, chain: t.chain };
     case 'reject':
       return { kind: 'reject', with: t.with as Extract<Target, { kind: 'reject' }>['with'] };
-    case 'opaque':
+    case 'opaque': {
+      const mod = decodeExtension('target', t, family);
+      if (mod) return mod.part as Target;
       return { kind: 'opaque', name: t.name, revision: t.revision, data: Buffer.from(t.data) };
+    }
   }
 }
 
@@ -212,14 +217,15 @@ export function toRuleSpec(rule: NativeRule, family: Family): RuleSpec {
   if (rule.outInterface) spec.outInterface = neg(rule.outInterface.name + (rule.outInterface.wildcard ? '+' : ''), rule.outInterface.invert);
   if (family === 'ipv4' && rule.fragment !== null) spec.fragment = rule.fragment;
 
-  const opaque: OpaqueExtension[] = [];
+  const opaque: (ModuleMatch | OpaqueExtension)[] = [];
   let rank = 0;
   let l4 = false;
   let connlimit = false;
   let comment = false;
   for (const m of rule.matches) {
     if (m.kind === 'opaque') {
-      opaque.push({ kind: 'opaque', name: m.name, revision: m.revision, data: Buffer.from(m.data) });
+      const mod = decodeExtension('match', m, family);
+      opaque.push(mod ? (mod.part as ModuleMatch) : { kind: 'opaque', name: m.name, revision: m.revision, data: Buffer.from(m.data) });
       rank = RANK.opaque;
       continue;
     }
@@ -253,7 +259,7 @@ export function toRuleSpec(rule: NativeRule, family: Family): RuleSpec {
     }
   }
   if (opaque.length) spec.matches = opaque;
-  const t = targetSpec(rule.target);
+  const t = targetSpec(rule.target, family);
   if (t) spec.target = t;
   return spec;
 }

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /** Public rule types: the typed-object spelling of a rule, and what listings return. */
+import type { ModuleMatch } from './modules';
+
+export type { ConntrackMatch, CtState, CtStatus, ModuleMatch, StateMatch, StateName } from './modules';
 
 export type Family = 'ipv4' | 'ipv6';
 
@@ -81,8 +84,12 @@ export interface RuleSpec {
   connlimit?: Connlimit;
   /** `-m comment --comment TEXT`, at most 255 bytes of UTF-8. */
   comment?: string;
-  /** Matches the library does not model (from listings); kept and compared byte-for-byte. */
-  matches?: OpaqueExtension[];
+  /**
+   * More matches, in rule order after the slots above: the modules of src/rule/modules
+   * (`{ kind: 'conntrack', ... }`, `{ kind: 'state', ... }`), and matches the library does not
+   * model (from listings), kept and compared byte-for-byte.
+   */
+  matches?: (ModuleMatch | OpaqueExtension)[];
   /** No target: the rule only counts packets. */
   target?: Target;
 }

@@ -39,6 +39,8 @@ import {
   protocolNumber,
   rejectTypes,
 } from './names';
+import { type SpecChecker, encodeExtension, findModule, moduleNames } from './modules';
+import { opaqueToMatch } from './to-spec';
 
 // ---------------------------------------------------------------------------------------------
 // Value checks shared with the parser. Each returns a message, or null when the value is fine.
@@ -211,8 +213,11 @@ const RULE_KEYS = new Set([
   'syn', 'tcpFlags', 'tcpOption', 'connlimit', 'comment', 'matches', 'target',
 ]);
 
-/** Collects issues; each check reports and returns undefined on failure so the walk goes on. */
-class Checker {
+/**
+ * Collects issues; each check reports and returns undefined on failure so the walk goes on.
+ * Registry modules check their parts through it (it is their SpecChecker).
+ */
+class Checker implements SpecChecker {
   readonly issues: ValidationIssue[] = [];
   constructor(readonly family: Family) {}
 
@@ -370,7 +375,10 @@ function checkConnlimit(c: Checker, v: unknown): NativeMatch | undefined {
 function checkOpaque(c: Checker, v: unknown, path: string, isTarget: boolean): { name: string; revision: number; data: Buffer } | undefined {
   if (!isObject(v)) return c.add(path, `expected { kind: 'opaque', name, revision, data }, got ${describe(v)}`);
   c.keys(v, OPAQUE_KEYS, path);
-  if (own(v, 'kind') !== 'opaque') c.add(`${path}.kind`, `expected 'opaque', got ${describe(own(v, 'kind'))}`);
+  if (own(v, 'kind') !== 'opaque') {
+    const kinds = isTarget ? [] : moduleNames('match');
+    c.add(`${path}.kind`, `expected ${[...kinds, 'opaque'].map((k) => `'${k}'`).join(', ')}, got ${describe(own(v, 'kind'))}`);
+  }
   const name = c.string(own(v, 'name'), `${path}.name`, 'an extension name');
   if (name !== undefined) {
     if (!EXTENSION_NAME_PATTERN.test(name)) c.add(`${path}.name`, `extension name ${describe(name)} is not valid (1-28 of letters, digits, _ . -)`);
@@ -560,11 +568,24 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   }
   if (has(raw, 'matches')) {
     const list = own(raw, 'matches');
-    if (!Array.isArray(list)) c.add('matches', `expected an array of opaque matches, got ${describe(list)}`);
+    if (!Array.isArray(list)) c.add('matches', `expected an array of module or opaque matches, got ${describe(list)}`);
     else {
       list.forEach((m: unknown, i) => {
-        const o = checkOpaque(c, m, `matches[${i}]`, false);
-        if (o) matches.push({ kind: 'opaque', ...o });
+        const path = `matches[${i}]`;
+        const kind = isObject(m) ? own(m, 'kind') : undefined;
+        const module = typeof kind === 'string' && kind !== 'opaque' ? findModule('match', kind) : undefined;
+        if (isObject(m) && module) {
+          const part = module.families.includes(family) ? module.validate(m, path, c) : c.add(`${path}.kind`, `match ${kind} is not available for ${family}`);
+          if (part) matches.push(encodeExtension(module, part, family));
+          return;
+        }
+        const o = checkOpaque(c, m, path, false);
+        // connlimit's last 8 bytes are the kernel's pointer, which a legacy listing reports
+        // filled in: only the typed match compares without them (delete, check). Its exact
+        // bytes (a listing's out-of-slot connlimit, e.g. after a conntrack match) are that match.
+        const typed = o && o.name === 'connlimit' ? opaqueToMatch(o) : null;
+        if (typed) matches.push(typed);
+        else if (o) matches.push({ kind: 'opaque', ...o });
       });
     }
   }

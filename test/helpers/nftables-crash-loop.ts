@@ -93,14 +93,21 @@ export async function nftablesCrashLoop(ns: Netns, kills: number, seed = 72, max
       let err = '';
       child.stderr.on('data', (d) => (err += d));
       const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+      let onCommitted: () => void = () => {};
+      const committed = new Promise<void>((resolve) => (onCommitted = resolve));
       const ready = new Promise<void>((resolve) => {
         child.stdout.on('data', (d) => {
           out += d;
           if (out.includes('ready')) resolve();
+          if (out.includes('committed')) onCommitted();
         });
         void exited.then(() => resolve());
       });
       await ready;
+      // Every third round waits for one commit first (bounded), so the victims make progress
+      // however loaded the machine is and the last generation proves they did; the other rounds
+      // kill at any moment, before the first commit included.
+      if (round % 3 === 0) await Promise.race([committed, exited, new Promise((res) => setTimeout(res, 120_000).unref())]);
       const delayMs = Math.floor(r() * maxDelayMs);
       await new Promise((res) => setTimeout(res, delayMs));
       child.kill('SIGKILL');

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Real TCP inside a test namespace: a Node child started with
-// `ip netns exec <ns> node peer-child.cjs` runs listeners and opens client
+// `ip netns exec <ns> node scripts/lib/tcp-peer.cjs` runs listeners and opens client
 // connections from chosen source addresses; this file is its typed driver.
-// Protocol: see peer-child.cjs.
+// Protocol: see scripts/lib/tcp-peer.cjs.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { resolve } from 'node:path';

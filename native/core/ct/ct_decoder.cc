@@ -19,7 +19,7 @@ namespace {
 
 constexpr int kMaxAttr = 64;  // above every CTA_* nest's max (CTA_MAX is 28 in v6.18)
 
-KernelError Bad(const std::string& what) { return KernelError{"ct decode", EBADMSG, what}; }
+KernelError Bad(const std::string& what) { return KernelError{"ct decode", EBADMSG, what, -1, ErrorKind::kMalformed}; }
 
 // Index the attributes of a nest (or of a message from `offset`); false on a malformed one.
 bool Index(const nlattr* nest, const nlattr** tb) {
@@ -196,7 +196,7 @@ Result<ChunkInfo> DecodeChunk(const uint8_t* buf, size_t len, uint64_t seq, cons
         } else if (error == ENOENT && !enoent_is_error) {
           info.not_found++;
         } else {
-          return KernelError{op, error < 0 ? EBADMSG : error, Extack(nlh)};
+          return KernelError{op, error < 0 ? EBADMSG : error, Extack(nlh), -1, ErrorKind::kConntrack};
         }
         break;
       }

@@ -36,8 +36,9 @@ using EntrySink = std::function<void(const Entry&, EntryKind)>;
 // Walk every netlink message of one recv() buffer. `on_entry` gets each conntrack entry with
 // what kind of message carried it. Messages whose nlmsg_seq differs from `seq` are skipped
 // (leftovers of an earlier request); pass kAnySeq for multicast events, which carry seq 0.
-// An NLMSG_ERROR other than 0/ENOENT becomes a KernelError{op, errno, extack-or-empty};
-// ENOENT is counted (deletes race with expiry) unless `enoent_is_error`.
+// An NLMSG_ERROR other than 0/ENOENT becomes a KernelError{op, errno, extack-or-empty} of kind
+// kConntrack; bytes that don't read are kind kMalformed. ENOENT is counted (deletes race with
+// expiry) unless `enoent_is_error`.
 constexpr uint64_t kAnySeq = ~0ull;
 Result<ChunkInfo> DecodeChunk(const uint8_t* buf, size_t len, uint64_t seq, const std::string& op, bool enoent_is_error,
                               const EntrySink& on_entry);

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 
 #include "core/ct/counter.h"
 #include "core/ct/ct_decoder.h"
@@ -27,7 +28,16 @@ constexpr int kRecvTimeoutS = 30;
 // Acks of a batch are small, but each costs a whole skb of receive buffer: make room.
 constexpr int kRcvBuf = 4 * 1024 * 1024;
 
-KernelError Sys(const char* op, int err) { return KernelError{op, err, {}}; }
+KernelError Sys(const char* op, int err, ErrorKind kind = ErrorKind::kConntrack) { return KernelError{op, err, {}, -1, kind}; }
+
+// A DecodeChunk failure that is the kernel's answer (NLMSG_ERROR) with one of `errnos`, not
+// bytes we could not read.
+bool KernelRefused(const KernelError& err, std::initializer_list<int> errnos) {
+  if (err.kind != ErrorKind::kConntrack) return false;
+  for (int e : errnos)
+    if (err.errnum == e) return true;
+  return false;
+}
 
 }  // namespace
 
@@ -55,11 +65,11 @@ Result<Unit> CtSocket::Connect() {
   auto guard = NetnsGuard::Enter(netns_ ? netns_->fd() : -1);
   if (!guard.ok()) return guard.error();
   mnl_socket* nl = mnl_socket_open(NETLINK_NETFILTER);
-  if (!nl) return Sys("ct socket", errno);
+  if (!nl) return Sys("ct socket", errno, ErrorKind::kCtSocket);
   if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
     int err = errno;
     mnl_socket_close(nl);
-    return Sys("ct socket", err);
+    return Sys("ct socket", err, ErrorKind::kCtSocket);
   }
   int one = 1;
   // Error text from the kernel (NLMSGERR_ATTR_MSG), and acks without the echoed request.
@@ -117,7 +127,7 @@ Result<TableCount> CtSocket::Count() {
       return info.error();
     }
     if (info.value().has_stats) return TableCount{info.value().stats_entries, info.value().stats_max_entries};
-    if (info.value().done) return KernelError{"ct stats", EBADMSG, "no CTA_STATS_GLOBAL_ENTRIES in the reply"};
+    if (info.value().done) return KernelError{"ct stats", EBADMSG, "no CTA_STATS_GLOBAL_ENTRIES in the reply", -1, ErrorKind::kMalformed};
   }
 }
 
@@ -150,13 +160,13 @@ Result<DumpStats> CtSocket::Dump(const Filter& filter, const std::function<void(
         const KernelError& err = info.error();
         // A kernel whose ctnetlink knows CTA_FILTER but not a flag we set says EOPNOTSUPP
         // before sending anything; ask again and filter in C++ alone.
-        bool refused = err.op == "ct dump" && (err.errnum == EOPNOTSUPP || err.errnum == EINVAL);
+        bool refused = KernelRefused(err, {EOPNOTSUPP, EINVAL});
         if (refused && kernel_tuple_filter_ && KernelTupleFlags(filter) && st.messages == before) {
           kernel_tuple_filter_ = false;
           st.kernel_filter_refused = true;
           break;
         }
-        if (err.op == "ct decode") Drain();
+        if (err.kind == ErrorKind::kMalformed) Drain();
         return err;
       }
       interrupted |= info.value().interrupted;
@@ -165,7 +175,7 @@ Result<DumpStats> CtSocket::Dump(const Filter& filter, const std::function<void(
     }
     if (!done) continue;  // refused filter: same attempt, without the tuple filter
     if (!interrupted) return st;
-    if (++attempt > kMaxRestarts) return KernelError{"ct dump", EINTR, "the table kept changing during the dump (NLM_F_DUMP_INTR)"};
+    if (++attempt > kMaxRestarts) return KernelError{"ct dump", EINTR, "the table kept changing during the dump (NLM_F_DUMP_INTR)", -1, ErrorKind::kCtDumpInterrupted};
     st.restarts++;
     st.messages = st.matched = 0;  // bytes keep counting: they were all received
     on_restart();
@@ -191,7 +201,7 @@ Result<bool> CtSocket::ReadDump(size_t want, std::vector<Entry>& out) {
     });
     if (!info.ok()) {
       const KernelError& err = info.error();
-      bool refused = err.op == "ct dump" && (err.errnum == EOPNOTSUPP || err.errnum == EINVAL);
+      bool refused = KernelRefused(err, {EOPNOTSUPP, EINVAL});
       if (refused && kernel_tuple_filter_ && KernelTupleFlags(stream_filter_) && !stream_seen_) {
         // As in Dump(): nothing was sent yet, so ask again without the tuple filter.
         kernel_tuple_filter_ = false;
@@ -206,7 +216,7 @@ Result<bool> CtSocket::ReadDump(size_t want, std::vector<Entry>& out) {
     if (info.value().interrupted) {
       // Part of the listing is with the caller already: report, never return it silently partial.
       Drain();
-      return KernelError{"ct dump", EINTR, "the table changed during the listing (NLM_F_DUMP_INTR)"};
+      return KernelError{"ct dump", EINTR, "the table changed during the listing (NLM_F_DUMP_INTR)", -1, ErrorKind::kCtDumpInterrupted};
     }
     if (info.value().done) streaming_ = false;
   }
@@ -228,11 +238,11 @@ Result<DeleteStats> CtSocket::Delete(const Filter& filter) {
       auto info = DecodeChunk(buf_.data(), n.value(), seq, "ct delete", true, [](const Entry&, EntryKind) {});
       if (!info.ok()) {
         const KernelError& err = info.error();
-        if (err.op == "ct delete" && (err.errnum == EINVAL || err.errnum == EOPNOTSUPP)) {
+        if (KernelRefused(err, {EINVAL, EOPNOTSUPP})) {
           kernel_flush_ = false;  // an older flush: do it entry by entry below
           break;
         }
-        if (err.op == "ct decode") Drain();
+        if (err.kind == ErrorKind::kMalformed) Drain();
         return err;
       }
       if (info.value().acks) {

@@ -11,7 +11,7 @@
 namespace connlimit::core::ct {
 
 namespace {
-KernelError Sys(const char* op, int err) { return KernelError{op, err, {}}; }
+KernelError Sys(const char* op, int err) { return KernelError{op, err, {}, -1, ErrorKind::kConntrack}; }
 }  // namespace
 
 Result<std::unique_ptr<EventSocket>> EventSocket::Open(const std::shared_ptr<NetnsFd>& netns, bool updates,

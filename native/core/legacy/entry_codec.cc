@@ -170,7 +170,7 @@ Result<std::vector<uint8_t>> Encode(Family family, const RuleSpec& rule) {
 template <typename Entry>
 Result<RuleSpec> Decode(Family family, const uint8_t* bytes, size_t size, const std::optional<std::string>& label,
                         const std::function<bool(const std::string&)>& is_chain) {
-  auto bad = [](const char* what) { return KernelError{"decode", EINVAL, what, -1}; };
+  auto bad = [](const char* what) { return KernelError{"decode", EINVAL, what, -1, ErrorKind::kMalformed}; };
   if (size < kEntrySize<Entry>) return bad("entry shorter than its header");
   Entry e;
   memcpy(&e, bytes, sizeof e);

@@ -65,16 +65,16 @@ using Handle = std::unique_ptr<struct xtc_handle, void (*)(struct xtc_handle*)>;
 // libiptc reports through errno; its strerror knows which call failed (per-process, so a
 // concurrent call may garble the text, never the errno).
 template <typename Api>
-KernelError LibError(const char* op, const std::string& what = "") {
+KernelError LibError(const char* op, const std::string& what = "", ErrorKind kind = ErrorKind::kNone) {
   int err = errno;
   std::string text = Api::strerror(err);
-  return KernelError{op, err, what.empty() ? text : what + ": " + text};
+  return KernelError{op, err, what.empty() ? text : what + ": " + text, -1, kind};
 }
 
 template <typename Api>
 Result<Handle<Api>> Open(const TableTarget& t) {
   struct xtc_handle* h = Api::init(t.table.c_str());
-  if (!h) return LibError<Api>("iptc_init", t.table);
+  if (!h) return LibError<Api>("iptc_init", t.table, ErrorKind::kTableInit);
   return Handle<Api>(h, Api::free);
 }
 
@@ -98,7 +98,7 @@ Result<int> Find(struct xtc_handle* h, const std::string& chain, const RuleSpec&
 
 template <typename Api>
 Result<Unit> RequireChain(struct xtc_handle* h, const std::string& chain) {
-  if (!Api::is_chain(chain.c_str(), h)) return KernelError{"chain", ENOENT, chain};
+  if (!Api::is_chain(chain.c_str(), h)) return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound};
   return Unit{};
 }
 
@@ -125,7 +125,7 @@ const typename Api::Entry* AsEntry(const std::vector<uint8_t>& bytes) {
 // A rule-number failure: libiptc says E2BIG when the position is past the chain's end.
 template <typename Api>
 KernelError PositionError(const char* op, const std::string& chain) {
-  if (errno == E2BIG || errno == ENOENT) return KernelError{"rule", E2BIG, chain};
+  if (errno == E2BIG || errno == ENOENT) return KernelError{"rule", E2BIG, chain, -1, ErrorKind::kPositionNotFound};
   return LibError<Api>(op, chain);
 }
 
@@ -159,7 +159,7 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op) {
       if (!ok.ok()) return ok.error();
       auto found = Find<Api>(h, op.chain, op.rule);
       if (!found.ok()) return found.error();
-      if (found.value() < 0) return KernelError{"rule", ENOENT, op.chain};
+      if (found.value() < 0) return KernelError{"rule", ENOENT, op.chain, -1, ErrorKind::kRuleNotFound};
       if (!Api::delete_num_entry(chain, found.value(), h)) return LibError<Api>("iptc_delete_num_entry", op.chain);
       return OpResult{true, found.value()};
     }
@@ -235,7 +235,7 @@ Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const std::vec
   // table is reset (NETFILTER-NOTES.md §2.7).
   if (changed && !Api::commit(h)) {
     *stale = errno == EAGAIN;
-    return LibError<Api>("iptc_commit", t.table);
+    return LibError<Api>("iptc_commit", t.table, ErrorKind::kLegacyCommit);
   }
   return results;
 }
@@ -305,14 +305,14 @@ Result<bool> AnyBeyondBuiltins(const TableTarget& t, int domain, int level, int 
   auto ns = NetnsGuard::Enter(t.netns_fd);
   if (!ns.ok()) return ns.error();
   int fd = socket(domain, SOCK_RAW, IPPROTO_RAW);
-  if (fd < 0) return KernelError{"iptc_init", errno, t.table};
+  if (fd < 0) return KernelError{"iptc_init", errno, t.table, -1, ErrorKind::kTableInit};
   Info info{};
   std::strncpy(info.name, t.table.c_str(), sizeof info.name - 1);
   socklen_t len = sizeof info;
   int r = getsockopt(fd, level, option, &info, &len);
   int err = errno;
   close(fd);
-  if (r < 0) return KernelError{"iptc_init", err, t.table};
+  if (r < 0) return KernelError{"iptc_init", err, t.table, -1, ErrorKind::kTableInit};
   return info.num_entries > std::bitset<32>(info.valid_hooks).count() + 1;
 }
 

@@ -129,9 +129,9 @@ std::vector<uint8_t> EncodeDelRule(Family family, const std::string& table, cons
 
 Result<DecodedChain> DecodeChainMessage(const uint8_t* msg, size_t len) {
   const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(msg);
-  if (len < sizeof *nlh || nlh->nlmsg_len > len) return KernelError{"decode", EINVAL, "chain message", -1};
+  if (len < sizeof *nlh || nlh->nlmsg_len > len) return KernelError{"decode", EINVAL, "chain message", -1, ErrorKind::kMalformed};
   ChainPtr c(nftnl_chain_alloc(), nftnl_chain_free);
-  if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return KernelError{"decode", EINVAL, "chain message", -1};
+  if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0) return KernelError{"decode", EINVAL, "chain message", -1, ErrorKind::kMalformed};
   DecodedChain d;
   auto str = [&](uint16_t a) { return nftnl_chain_is_set(c.get(), a) ? std::string(nftnl_chain_get_str(c.get(), a)) : std::string(); };
   d.table = str(NFTNL_CHAIN_TABLE);

@@ -116,7 +116,7 @@ std::optional<Target> ReadVerdict(const Expr& e) {
 }
 
 Result<RuleMessage> ReadRuleMessage(const uint8_t* msg, size_t len) {
-  auto bad = [](const char* what) { return KernelError{"decode", EINVAL, what, -1}; };
+  auto bad = [](const char* what) { return KernelError{"decode", EINVAL, what, -1, ErrorKind::kMalformed}; };
   if (len < sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg)) return bad("message shorter than its headers");
   const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(msg);
   if (nlh->nlmsg_len > len || nlh->nlmsg_len < sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg)) return bad("bad nlmsg_len");

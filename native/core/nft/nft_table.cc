@@ -194,7 +194,7 @@ class Planner {
     if (!now.ok()) return now.error();
     if (now.value() == gen) return Unit{};
     *stale = true;
-    return KernelError{"nft commit", ERESTART, t_.table, -1};
+    return KernelError{"nft commit", ERESTART, t_.table, -1, ErrorKind::kNftCommit};
   }
 
   // Keeps what this commit knows for the next one, if it can be trusted: every rule we added has
@@ -264,7 +264,7 @@ class Planner {
     if (!r.ok() || r.value().empty()) return e;
     auto owner = DecodeTableOwner(r.value()[0].data(), r.value()[0].size());
     if (!owner) return e;
-    return KernelError{"nft table owner", EPERM, t_.table + ": netlink port " + std::to_string(*owner), e.op_index};
+    return KernelError{"nft table owner", EPERM, t_.table + ": netlink port " + std::to_string(*owner), e.op_index, ErrorKind::kTableOwned};
   }
 
   Result<Unit> EnsureTable() {
@@ -303,7 +303,7 @@ class Planner {
     ChainState* c = st.value();
     if (c->exists) return c;
     const BuiltinChain* b = FindBuiltin(t_.table, name);
-    if (!b) return KernelError{"chain", ENOENT, name, -1};
+    if (!b) return KernelError{"chain", ENOENT, name, -1, ErrorKind::kChainNotFound};
     auto table = EnsureTable();
     if (!table.ok()) return table.error();
     Family f = t_.family;
@@ -339,7 +339,7 @@ class Planner {
     if (t.kind != Target::Kind::kJump && t.kind != Target::Kind::kGoto) return Unit{};
     auto st = Lookup(t.name);
     if (!st.ok()) return st.error();
-    if (!st.value()->exists || st.value()->base) return KernelError{"chain", ENOENT, t.name, -1};
+    if (!st.value()->exists || st.value()->base) return KernelError{"chain", ENOENT, t.name, -1, ErrorKind::kChainNotFound};
     return Unit{};
   }
 
@@ -440,7 +440,7 @@ class Planner {
         auto rules = Rules(chain);
         if (!rules.ok()) return rules.error();
         auto& v = *rules.value();
-        if (op.index > v.size()) return KernelError{"rule", E2BIG, chain, -1};
+        if (op.index > v.size()) return KernelError{"rule", E2BIG, chain, -1, ErrorKind::kPositionNotFound};
         if (op.index == v.size()) {
           auto r = Append(chain, op.rule);
           if (!r.ok()) return r.error();
@@ -462,7 +462,7 @@ class Planner {
         auto rules = Rules(chain);
         if (!rules.ok()) return rules.error();
         auto& v = *rules.value();
-        if (op.index >= v.size()) return KernelError{"rule", E2BIG, chain, -1};
+        if (op.index >= v.size()) return KernelError{"rule", E2BIG, chain, -1, ErrorKind::kPositionNotFound};
         Entry& at = v[op.index];
         if (at.pending) {  // not sent yet: send the new rule in its place
           auto jump = CheckJump(op.rule.target);
@@ -488,10 +488,10 @@ class Planner {
         if (op.kind == K::kDelete) {
           auto found = Find(chain, op.rule);
           if (!found.ok()) return found.error();
-          if (found.value() < 0) return KernelError{"rule", ENOENT, chain, -1};
+          if (found.value() < 0) return KernelError{"rule", ENOENT, chain, -1, ErrorKind::kRuleNotFound};
           index = found.value();
         } else if (op.index >= v.size()) {
-          return KernelError{"rule", E2BIG, chain, -1};
+          return KernelError{"rule", E2BIG, chain, -1, ErrorKind::kPositionNotFound};
         }
         PlanDelete(chain, v[index]);
         v.erase(v.begin() + index);
@@ -504,7 +504,7 @@ class Planner {
           auto st = Lookup(chain);
           if (!st.ok()) return st.error();
           if (!st.value()->exists) {
-            if (!FindBuiltin(t_.table, chain)) return KernelError{"chain", ENOENT, chain, -1};
+            if (!FindBuiltin(t_.table, chain)) return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound};
             return OpResult{};  // a built-in chain not created yet has no rules
           }
           PlanFlush("chain " + chain, [f, table, chain](uint32_t seq) { return EncodeDelRule(f, table, chain, 0, 0, seq); });
@@ -529,7 +529,7 @@ class Planner {
         if (!chain.empty()) {
           auto st = Lookup(chain);
           if (!st.ok()) return st.error();
-          if (!st.value()->exists && !FindBuiltin(t_.table, chain)) return KernelError{"chain", ENOENT, chain, -1};
+          if (!st.value()->exists && !FindBuiltin(t_.table, chain)) return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound};
         }
         zero_.push_back(chain);
         return OpResult{};
@@ -567,7 +567,7 @@ class Planner {
       case K::kRenameChain: {
         auto st = Lookup(chain);
         if (!st.ok()) return st.error();
-        if (!st.value()->exists) return KernelError{"chain", ENOENT, chain, -1};
+        if (!st.value()->exists) return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound};
         if (!st.value()->handle) return KernelError{"chain", EOPNOTSUPP, chain + ": renamed in the transaction that created it", -1};
         auto to = Lookup(op.to);
         if (!to.ok()) return to.error();
@@ -584,7 +584,7 @@ class Planner {
       }
       case K::kSetPolicy: {
         const BuiltinChain* b = FindBuiltin(t_.table, chain);
-        if (!b) return KernelError{"chain", ENOENT, chain, -1};
+        if (!b) return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound};
         auto st = Lookup(chain);
         if (!st.ok()) return st.error();
         if (!st.value()->exists) {
@@ -812,7 +812,7 @@ Result<int> FindRule(const TableTarget& t, TableSession& session, const std::str
   if (!c.ok()) {
     if (c.error().errnum != ENOENT) return c.error();
     if (FindBuiltin(t.table, chain)) return -1;
-    return KernelError{"chain", ENOENT, chain, -1};
+    return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound};
   }
   auto rules = DumpRules(s, t.family, t.table, chain, DecodeRuleMessage);
   if (!rules.ok()) return rules.error();

@@ -70,7 +70,7 @@ Result<std::vector<int>> ListOurTables(Socket& s, Family family, const std::stri
   for (const auto& m : msgs.value()) {
     std::unique_ptr<struct nftnl_table, void (*)(const struct nftnl_table*)> t(nftnl_table_alloc(), nftnl_table_free);
     const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(m.data());
-    if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return KernelError{"decode", EINVAL, "table message", -1};
+    if (nftnl_table_nlmsg_parse(nlh, t.get()) < 0) return KernelError{"decode", EINVAL, "table message", -1, ErrorKind::kMalformed};
     int index = IndexOf(base, nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME));
     if (index >= 0) out.push_back(index);
   }
@@ -400,7 +400,7 @@ class Planner {
   Result<OpResult> Apply(const Op& op) {
     using K = Op::Kind;
     const std::string& chain = op.chain;
-    if (!op.chain.empty() && !FindBuiltin("filter", chain)) return KernelError{"chain", ENOENT, chain, -1};
+    if (!op.chain.empty() && !FindBuiltin("filter", chain)) return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound};
     switch (op.kind) {
       case K::kAppend:
         return Append(chain, op.rule);
@@ -414,7 +414,7 @@ class Planner {
         auto rules = Rules(chain);
         if (!rules.ok()) return rules.error();
         auto& v = *rules.value();
-        if (op.index > v.size()) return KernelError{"rule", E2BIG, chain, -1};
+        if (op.index > v.size()) return KernelError{"rule", E2BIG, chain, -1, ErrorKind::kPositionNotFound};
         if (op.index == v.size()) return Append(chain, op.rule);
         // Into the table of the rule now at that position, before it (that table may then
         // hold more than kRulesPerTable: only appends open new tables).
@@ -435,7 +435,7 @@ class Planner {
         auto rules = Rules(chain);
         if (!rules.ok()) return rules.error();
         auto& v = *rules.value();
-        if (op.index >= v.size()) return KernelError{"rule", E2BIG, chain, -1};
+        if (op.index >= v.size()) return KernelError{"rule", E2BIG, chain, -1, ErrorKind::kPositionNotFound};
         Entry& at = v[op.index];
         if (at.added) {  // not sent yet: send the new rule in its place
           at.added->rule = op.rule;
@@ -460,10 +460,10 @@ class Planner {
         if (op.kind == K::kDelete) {
           auto found = Find(chain, op.rule);
           if (!found.ok()) return found.error();
-          if (found.value() < 0) return KernelError{"rule", ENOENT, chain, -1};
+          if (found.value() < 0) return KernelError{"rule", ENOENT, chain, -1, ErrorKind::kRuleNotFound};
           index = found.value();
         } else if (op.index >= v.size()) {
-          return KernelError{"rule", E2BIG, chain, -1};
+          return KernelError{"rule", E2BIG, chain, -1, ErrorKind::kPositionNotFound};
         }
         auto planned = PlanDelete(chain, v[index]);
         if (!planned.ok()) return planned.error();
@@ -626,7 +626,7 @@ Result<int> FindNftablesRule(const TableTarget& t, const std::string& chain, con
   if (!ns.ok()) return ns.error();
   auto sock = Socket::Open();
   if (!sock.ok()) return sock.error();
-  if (!FindBuiltin("filter", chain)) return KernelError{"chain", ENOENT, chain, -1};
+  if (!FindBuiltin("filter", chain)) return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound};
   auto want = Normalize(t.family, t.table, chain, rule);
   if (!want.ok()) return want.error();
   auto tables = ListOurTables(*sock.value(), t.family, t.table);

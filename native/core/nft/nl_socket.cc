@@ -28,9 +28,17 @@ uint32_t GenOf(const struct nlmsghdr* nlh) {
   }
   return gen;
 }
+
+// The type of the request an NLMSG_ERROR answers: its header always comes back, with or
+// without NETLINK_CAP_ACK. 0 (no message type) when the error is too short to hold it.
+uint16_t RefusedMessageType(const struct nlmsghdr* nlh) {
+  const auto* err = static_cast<const struct nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+  if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof *err)) return 0;
+  return err->msg.nlmsg_type;
+}
 }  // namespace
 
-KernelError SysError(const std::string& op, const std::string& detail) { return KernelError{op, errno, detail, -1}; }
+KernelError SysError(const std::string& op, const std::string& detail, ErrorKind kind) { return KernelError{op, errno, detail, -1, kind}; }
 
 std::pair<int, std::string> ErrorOf(const struct nlmsghdr* nlh) {
   const auto* err = static_cast<const struct nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
@@ -54,9 +62,9 @@ std::pair<int, std::string> ErrorOf(const struct nlmsghdr* nlh) {
 
 Result<std::unique_ptr<Socket>> Socket::Open() {
   struct mnl_socket* nl = mnl_socket_open(NETLINK_NETFILTER);
-  if (!nl) return SysError("nft socket");
+  if (!nl) return SysError("nft socket", "", ErrorKind::kNftSocket);
   std::unique_ptr<Socket> s(new Socket(nl));
-  if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) return SysError("nft socket", "bind");
+  if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) return SysError("nft socket", "bind", ErrorKind::kNftSocket);
   int one = 1;
   // The kernel's own words for a refusal (NLMSGERR_ATTR_MSG), without echoing our message back.
   mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof one);
@@ -67,9 +75,9 @@ Result<std::unique_ptr<Socket>> Socket::Open() {
 
 Socket::~Socket() { mnl_socket_close(nl_); }
 
-KernelError Socket::Broken(const std::string& op, const std::string& detail) {
+KernelError Socket::Broken(const std::string& op, const std::string& detail, ErrorKind kind) {
   broken_ = true;
-  return SysError(op, detail);
+  return SysError(op, detail, kind);
 }
 
 void Socket::Drain() {
@@ -120,8 +128,13 @@ Result<uint32_t> Socket::GetGen() {
   auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETGEN, AF_UNSPEC, 0, NextSeq());
   req.resize(nlh->nlmsg_len);
   auto r = Request(req, false, "nft getgen");
-  if (!r.ok()) return r.error();
-  if (r.value().empty()) return KernelError{"nft getgen", EBADMSG, "no reply", -1};
+  if (!r.ok()) {
+    // Every commit starts here: a refusal says whether this kernel has nf_tables at all.
+    KernelError e = r.error();
+    e.kind = ErrorKind::kNftSocket;
+    return e;
+  }
+  if (r.value().empty()) return KernelError{"nft getgen", EBADMSG, "no reply", -1, ErrorKind::kNftSocket};
   return GenOf(reinterpret_cast<const struct nlmsghdr*>(r.value()[0].data()));
 }
 
@@ -136,7 +149,7 @@ Result<Unit> Socket::SendBatch(const Message& batch, const std::function<KernelE
   int size = static_cast<int>(batch.size()) + (1 << 16);
   // A large transaction is one message stream larger than the default send buffer.
   if (batch.size() > (1 << 17)) setsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
-  if (mnl_socket_sendto(nl_, batch.data(), batch.size()) < 0) return Broken("nft commit");
+  if (mnl_socket_sendto(nl_, batch.data(), batch.size()) < 0) return Broken("nft commit", "", ErrorKind::kNftCommit);
   std::vector<uint8_t> buf(kRecvSize);
   std::optional<KernelError> first;
   for (;;) {
@@ -145,7 +158,7 @@ Result<Unit> Socket::SendBatch(const Message& batch, const std::function<KernelE
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
       // ENOBUFS: replies were dropped, so whether the batch was applied is unknown.
-      if (!first) first = Broken("nft commit", "reading the batch's replies; the outcome is unknown");
+      if (!first) first = Broken("nft commit", "reading the batch's replies; the outcome is unknown", ErrorKind::kNftCommit);
       break;
     }
     int left = static_cast<int>(n);
@@ -164,7 +177,11 @@ Result<Unit> Socket::SendBatch(const Message& batch, const std::function<KernelE
       }
       if (nlh->nlmsg_type != NLMSG_ERROR) continue;
       auto [e, text] = ErrorOf(nlh);
-      if (e != 0 && !first) first = error_for(nlh->nlmsg_seq, e, text);
+      if (e != 0 && !first) {
+        first = error_for(nlh->nlmsg_seq, e, text);
+        bool rule = RefusedMessageType(nlh) == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE);
+        first->kind = rule ? ErrorKind::kNftCommitRule : ErrorKind::kNftCommit;
+      }
     }
   }
   if (first) return *first;

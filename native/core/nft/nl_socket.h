@@ -22,7 +22,7 @@ namespace connlimit::core::nft {
 // A dump the kernel marked inconsistent (NLM_F_DUMP_INTR) is redone up to this many times.
 constexpr int kDumpAttempts = 8;
 
-KernelError SysError(const std::string& op, const std::string& detail = "");
+KernelError SysError(const std::string& op, const std::string& detail = "", ErrorKind kind = ErrorKind::kNone);
 
 // (errno, extended ack text) of an NLMSG_ERROR; errno 0 for an ACK.
 std::pair<int, std::string> ErrorOf(const struct nlmsghdr* nlh);
@@ -58,7 +58,9 @@ class Socket {
   // echoed NEWRULE messages are appended to `echoed` in batch order. A batch whose BATCH_BEGIN
   // carries NLM_F_ECHO makes the kernel send the committing socket the generation id its
   // commit produced (nf_tables_gen_notify reports to the first message's sender); it is stored
-  // in `new_gen` when given (0 if none came).
+  // in `new_gen` when given (0 if none came). `error_for` words a refusal for people (op,
+  // detail, op index); its kind is the kernel's fact, set here from the refused message's type:
+  // kNftCommitRule for a rule, kNftCommit for anything else.
   Result<Unit> SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
                          std::vector<uint64_t>* echoed, uint32_t* new_gen = nullptr);
 
@@ -70,7 +72,7 @@ class Socket {
   explicit Socket(struct mnl_socket* nl) : nl_(nl) {}
   // Reads and drops whatever is queued (replies to an earlier request cut short).
   void Drain();
-  KernelError Broken(const std::string& op, const std::string& detail = "");
+  KernelError Broken(const std::string& op, const std::string& detail = "", ErrorKind kind = ErrorKind::kNone);
   struct mnl_socket* nl_;
   bool broken_ = false;
   uint32_t portid_ = 0;

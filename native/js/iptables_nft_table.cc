@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "js/nft_table.h"
+#include "js/iptables_nft_table.h"
 
 #include "core/backend_probe.h"
 
@@ -7,7 +7,7 @@ namespace connlimit::js {
 
 namespace nft = core::nft;
 
-void NftBackend::ReadOptions(const Napi::Object& o, core::TableTarget& target) {
+void IptablesNftBackend::ReadOptions(const Napi::Object& o, core::TableTarget& target) {
   target.table = o.Get("table").As<Napi::String>().Utf8Value();
   // No xtables lock: nf_tables batches are atomic and the generation id catches concurrent
   // writers (iptables-nft takes no lock either). The timeout bounds how long a commit keeps
@@ -16,14 +16,14 @@ void NftBackend::ReadOptions(const Napi::Object& o, core::TableTarget& target) {
   if (timeout.IsNumber()) target.lock_timeout_ms = timeout.As<Napi::Number>().Int32Value();
 }
 
-Napi::Function NftTable::Define(Napi::Env env) {
+Napi::Function IptablesNftTable::Define(Napi::Env env) {
   return TableWrap::Define(env, {
-                                    InstanceMethod<&NftTable::Usage>("usage"),
-                                    InstanceMethod<&NftTable::CommitStale>("_commitStale"),
+                                    InstanceMethod<&IptablesNftTable::Usage>("usage"),
+                                    InstanceMethod<&IptablesNftTable::CommitStale>("_commitStale"),
                                 });
 }
 
-Napi::Value NftTable::Usage(const Napi::CallbackInfo& info) {
+Napi::Value IptablesNftTable::Usage(const Napi::CallbackInfo& info) {
   return IfOpen(info, [&] {
     return Run<core::BackendUsage>(
         "usage", [](const core::TableTarget& t) { return core::ProbeBackends(t); },
@@ -38,7 +38,7 @@ Napi::Value NftTable::Usage(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value NftTable::CommitStale(const Napi::CallbackInfo& info) {
+Napi::Value IptablesNftTable::CommitStale(const Napi::CallbackInfo& info) {
   return IfOpen(info, [&] {
     auto ops = OpBatch::Take(info[0], family());
     int stale = info[1].As<Napi::Number>().Int32Value();
@@ -54,6 +54,6 @@ Napi::Value NftTable::CommitStale(const Napi::CallbackInfo& info) {
   });
 }
 
-template class TableWrap<NftTable, NftBackend>;
+template class TableWrap<IptablesNftTable, IptablesNftBackend>;
 
 }  // namespace connlimit::js

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// NftTable: one iptables-nft table as a JS object (the lifecycle in js/table_wrap), with the
-// methods of LegacyTable so src/firewall.ts drives either, plus usage() for backend 'auto'.
-// Kernel work goes through core/nft/nft_table.
+// IptablesNftTable (backend 'nft'): one table in nf_tables as iptables-nft writes it, as a JS
+// object (the lifecycle in js/table_wrap), with the methods every table wrapper has so
+// src/firewall.ts drives any of them, plus usage() for backend 'auto'. Kernel work goes
+// through core/nft/nft_table.
 #pragma once
 
 #include <napi.h>
@@ -17,8 +18,8 @@ namespace connlimit::js {
 
 // One session per handle: its socket and what it has read, shared with the calls in flight, so
 // close() closes the socket now or when the last of them ends.
-struct NftBackend {
-  static constexpr const char* kClassName = "NftTable";
+struct IptablesNftBackend {
+  static constexpr const char* kClassName = "IptablesNftTable";
   static constexpr const char* kWorkerPrefix = "connlimit:nft-";
   static void ReadOptions(const Napi::Object& options, core::TableTarget& target);
 
@@ -36,7 +37,7 @@ struct NftBackend {
   std::shared_ptr<core::nft::TableSession> session = core::nft::NewTableSession();
 };
 
-class NftTable : public TableWrap<NftTable, NftBackend> {
+class IptablesNftTable : public TableWrap<IptablesNftTable, IptablesNftBackend> {
  public:
   using TableWrap::TableWrap;
   static Napi::Function Define(Napi::Env env);
@@ -49,7 +50,7 @@ class NftTable : public TableWrap<NftTable, NftBackend> {
   Napi::Value CommitStale(const Napi::CallbackInfo& info);
 };
 
-// Compiled once, in nft_table.cc, not in every file that includes this header.
-extern template class TableWrap<NftTable, NftBackend>;
+// Compiled once, in iptables_nft_table.cc, not in every file that includes this header.
+extern template class TableWrap<IptablesNftTable, IptablesNftBackend>;
 
 }  // namespace connlimit::js

@@ -2,44 +2,15 @@
 /**
  * A live watch over conntrack: per-key counts kept in native memory by a thread of its own,
  * changes delivered as coalesced batches (a flood of connections is a handful of JS calls),
- * overruns reported and repaired. Built by {@link Conntrack.watch}.
+ * overruns reported and repaired. Built by {@link Conntrack.watch}; its options are checked in
+ * watch-options.ts.
  */
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
-import { binding } from './binding';
-import { fromNative, invalid, type NativeErrorContext } from './errors';
-import { ownObject, prefixOption, toNativeFilter, type ConntrackFilter } from './conntrack';
-import type { NativeConntrackWatch, NativeWatchBatch, NativeWatchOptions } from './native-types';
-import { describe } from './rule/validate';
-
-/** {@link Conntrack.watch}: a filter, how to key the counts, and how to deliver them. */
-export interface WatchOptions extends ConntrackFilter {
-  /** Key by the original source (default) or destination address. */
-  key?: 'source' | 'destination';
-  /** Prefix length of IPv4 keys (default 32), or of IPv6 keys when `family` is 'ipv6' and `mask6` is absent. */
-  mask?: number;
-  /** Prefix length of IPv6 keys (default 128). */
-  mask6?: number;
-  /** Emit 'above' when a key's count rises above this, 'below' when it falls back to it. */
-  threshold?: number;
-  /**
-   * Also follow UPDATE events, so a flow that changes state, mark or status enters or leaves
-   * the filter. On by default when the filter has `state`, `mark` or `status`; costs an event
-   * per TCP state change otherwise.
-   */
-  updates?: boolean;
-  /** Socket receive buffer in bytes (default 32 MiB; the kernel doubles it). A burst that overflows it is an overrun. */
-  receiveBuffer?: number;
-  /**
-   * How often, in milliseconds, the watch checks whether events can be trusted and, when not,
-   * corrects its counts from a dump (default 1000; 100 to 3600000). Events miss two kinds of
-   * flow: at the kernel's default `nf_conntrack_events=2`, flows opened before the watch began
-   * never report their end; at `nf_conntrack_events=0` no flow reports anything. The watch
-   * dumps while it holds any flow of the first kind, and always at 0 ({@link WatchStats.mode}
-   * 'poll'), so every count converges to the kernel's within this interval plus one dump.
-   */
-  reconcileMs?: number;
-}
+import { binding } from '../binding';
+import { fromNative, invalid, type NativeErrorContext } from '../errors';
+import type { NativeConntrackWatch, NativeWatchBatch, NativeWatchOptions } from '../native-types';
+import { describe } from '../rule/validate';
 
 /** One key whose count changed, coalesced over everything since the previous batch. */
 export interface WatchChange {
@@ -111,55 +82,7 @@ export interface WatchStats {
   mode: 'events' | 'poll';
 }
 
-const WATCH_KEYS = ['key', 'mask', 'mask6', 'threshold', 'updates', 'receiveBuffer', 'reconcileMs'];
-const FILTER_KEYS = ['family', 'protocol', 'source', 'destination', 'sport', 'dport', 'state', 'mark', 'zone', 'status'];
-const DEFAULT_RECEIVE_BUFFER = 32 << 20;
-const DEFAULT_RECONCILE_MS = 1000;
 const MAX_CROSSINGS = 4096;
-/** Tests only, never enumerated: `{ [TEST_STALL]: ms }` makes the event thread lag on purpose. */
-export const TEST_STALL = Symbol.for('connlimit.test.stallMs');
-
-/**
- * Validates public watch options into the addon's form, collecting nothing on the kernel side.
- * @internal
- */
-export function normalizeWatchOptions(netnsPath: string | null, options: WatchOptions): NativeWatchOptions {
-  const raw = options;
-  options = ownObject(options, 'options');
-  const { key = 'source', mask, mask6, threshold, updates, receiveBuffer, reconcileMs, ...filter } = options;
-  for (const k of Object.keys(filter)) if (!FILTER_KEYS.includes(k)) invalid(k, `unknown watch option (known: ${[...FILTER_KEYS, ...WATCH_KEYS].join(', ')})`);
-  if (key !== 'source' && key !== 'destination') invalid('key', `must be 'source' or 'destination', got ${describe(key)}`);
-  const nf = toNativeFilter(filter);
-  const v6only = nf.family === 10;
-  const mask4 = v6only ? 32 : prefixOption(mask, 'mask', 32, 32);
-  const prefix6 = prefixOption(mask6 ?? (v6only ? mask : undefined), mask6 === undefined && v6only ? 'mask' : 'mask6', 128, 128);
-  const followUpdates = updates ?? (filter.state !== undefined || filter.mark !== undefined || filter.status !== undefined);
-  return { netns: netnsPath, filter: nf, key, mask4, mask6: prefix6, updates: followUpdates, ...deliveryOptions({ threshold, updates, receiveBuffer, reconcileMs }, raw) };
-}
-
-/** The options a rule watch shares with a filter watch. @internal */
-export function deliveryOptions(
-  o: { threshold?: number | undefined; updates?: boolean | undefined; receiveBuffer?: number | undefined; reconcileMs?: number | undefined },
-  raw: object,
-): { threshold: number; receiveBuffer: number; reconcileMs: number; testStallMs?: number } {
-  if (o.threshold !== undefined && (!Number.isInteger(o.threshold) || o.threshold < 1 || o.threshold > 2 ** 32)) {
-    invalid('threshold', `must be a positive integer, got ${describe(o.threshold)}`);
-  }
-  if (o.updates !== undefined && typeof o.updates !== 'boolean') invalid('updates', `must be a boolean, got ${describe(o.updates)}`);
-  const buffer = o.receiveBuffer ?? DEFAULT_RECEIVE_BUFFER;
-  if (!Number.isInteger(buffer) || buffer < 4096 || buffer > 1 << 30) invalid('receiveBuffer', `must be a whole number of bytes 4096-1073741824, got ${describe(buffer)}`);
-  const reconcileMs = o.reconcileMs ?? DEFAULT_RECONCILE_MS;
-  if (!Number.isInteger(reconcileMs) || reconcileMs < 100 || reconcileMs > 3_600_000) invalid('reconcileMs', `must be a whole number of milliseconds 100-3600000, got ${describe(reconcileMs)}`);
-  // Read from the caller's object (the private copy keeps string keys only); a trap that throws
-  // here is a caller that is not a test.
-  let stall: unknown;
-  try {
-    stall = (raw as { [TEST_STALL]?: unknown })[TEST_STALL];
-  } catch {
-    stall = undefined;
-  }
-  return { threshold: o.threshold ?? 0, receiveBuffer: buffer, reconcileMs, ...(typeof stall === 'number' ? { testStallMs: stall } : {}) };
-}
 
 /** Merges a batch into one the iterator has not handed out yet: memory stays bounded by keys. */
 function mergeBatch(into: WatchBatch, b: WatchBatch): void {
