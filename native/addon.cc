@@ -9,13 +9,17 @@
 
 #include "core/legacy/entry_codec.h"
 #include "core/nft/chain_codec.h"
-#include "core/nft/nftables_codec.h"
-#include "core/nft/rule_codec.h"
+#include "core/nft/compat/compat_form.h"
+#include "core/nft/compat/rule_codec.h"
+#include "core/nft/native/native_form.h"
+#include "core/nft/native/nftables_codec.h"
+#include "core/nft/recorded_reader.h"
 #include "core/xt/same_rule.h"
 #include "js/conntrack.h"
 #include "js/convert.h"
 #include "js/ct_watch.h"
 #include "js/errors.h"
+#include "js/ipset.h"
 #include "js/legacy_table.h"
 #include "js/iptables_nft_table.h"
 #include "js/nftables_table.h"
@@ -48,10 +52,48 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::EncodeNftablesDelete>("_encodeNftablesDelete"),
                              InstanceMethod<&ConnlimitAddon::DecodeNftablesRule>("_decodeNftablesRule"),
                              InstanceValue("_errorKinds", ErrorKindNames(env)),
+                             InstanceValue("IpsetHandle", IpsetHandle::Define(env), napi_enumerable),
+                             InstanceMethod<&ConnlimitAddon::PlanNft>("_planNft"),
                          });
   }
 
  private:
+  // Test only: the commit driver and planner on recorded replies, no kernel (core/nft/recorded_reader.h).
+  // _planNft(form 'nft'|'nftables', family, table, recordings, ops): { batches, attempts, results }.
+  Napi::Value PlanNft(const Napi::CallbackInfo& info) {
+    namespace nft = core::nft;
+    Napi::Env env = info.Env();
+    auto family = FamilyFromJs(info[1]);
+    std::string table = info[2].As<Napi::String>().Utf8Value();
+    std::unique_ptr<nft::Form> form;
+    if (info[0].As<Napi::String>().Utf8Value() == "nft")
+      form = std::make_unique<nft::CompatForm>(family, table);
+    else
+      form = std::make_unique<nft::NativeForm>(family, table);
+    auto recordings = info[3].As<Napi::Array>();
+    std::vector<nft::RecordedState> states;
+    for (uint32_t i = 0; i < recordings.Length(); i++) {
+      auto b = recordings.Get(i).As<Napi::Buffer<uint8_t>>();
+      auto st = nft::DecodeRecording(*form, b.Data(), b.Length());
+      if (!st.ok()) throw ErrorFromKernel(env, st.error());
+      states.push_back(st.take());
+    }
+    auto ops = OpBatch::Take(info[4], family);
+    nft::RecordedLink link(std::move(states));
+    nft::Cache cache;
+    int attempts = 0;
+    auto r = nft::CommitOps(*form, link, cache, *ops, 0, 0, &attempts);
+    if (!r.ok()) throw ErrorFromKernel(env, r.error());
+    auto batches = Napi::Array::New(env, link.batches().size());
+    for (size_t i = 0; i < link.batches().size(); i++)
+      batches.Set(static_cast<uint32_t>(i), Napi::Buffer<uint8_t>::Copy(env, link.batches()[i].data(), link.batches()[i].size()));
+    auto o = Napi::Object::New(env);
+    o.Set("batches", batches);
+    o.Set("attempts", attempts);
+    o.Set("results", OpResultsToJs(env, r.value()));
+    return o;
+  }
+
   // Test only: the entry bytes for a rule, to compare with bytes captured from iptables-legacy.
   Napi::Value EncodeLegacyRule(const Napi::CallbackInfo& info) {
     auto family = FamilyFromJs(info[0]);

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Installs what connlimit needs to build and test on Debian/Ubuntu, then builds.
-#   1. System packages (libiptc/libmnl/libnftnl headers, iptables, nftables, tmux (the top test),
+#   1. System packages (libiptc/libmnl/libnftnl headers, iptables, nftables, ipset (test oracle), tmux (the top test),
 #      conntrack, iproute2, strace, toolchain) through apt-get, as root. Skipped
 #      entirely when dpkg-query shows all of them installed; `apt-get update` runs
 #      only when something is missing.
@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 packages=(
   libiptc-dev libip4tc-dev libip6tc-dev libmnl-dev libnftnl-dev pkg-config
   iptables nftables conntrack iproute2 strace tmux python3 make g++
+  ipset  # the oracle of test 48 and scripts/capture-golden-ipset.sh; the library never runs it
 )
 
 say() { printf 'setup: %s\n' "$*"; }

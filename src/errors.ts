@@ -7,7 +7,7 @@
  * `isConnlimitError` work across copies).
  */
 import { getSystemErrorName } from 'node:util';
-import { echo } from './echo';
+import { echo, quote } from './echo';
 import type { NativeErrorKind, NativeErrorShape } from './native-types';
 
 const BRAND = Symbol.for('connlimit.error');
@@ -150,6 +150,8 @@ export interface NativeErrorContext {
   netns?: string | null;
   /** Extension names used by the rules of the failed call, for the modprobe hint. */
   extensions?: string[];
+  /** The ipset set a failed call was about. */
+  set?: string;
 }
 
 /** The addon's failures carry an errno and a kind (native/js/errors.cc); nothing else does. */
@@ -389,6 +391,27 @@ const MEANINGS: Record<NativeErrorKind, (f: Facts) => Error> = {
       ...base,
       hint: 'retry; results are never returned partial',
     }),
+  ipsetSocket: (f) => (isOneOf(f.name, 'ENOTSUP', 'EPROTONOSUPPORT') ? noIpset(f) : byErrno(f)),
+  ipsetHandshake: (f) =>
+    f.e.errno === IPSET_ERR_PROTOCOL
+      ? new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', "the kernel's ip_set speaks an older protocol than 7", { ...ipsetBase(f), hint: 'ipset sets need Linux 5.x or later' })
+      : ipsetError(f),
+  ipsetType: (f) =>
+    f.e.errno === IPSET_ERR_FIND_TYPE
+      ? new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `the kernel has no ipset type ${quote(f.e.detail)} in the revision needed`, {
+          ...ipsetBase(f),
+          hint: `try 'modprobe ip_set_${(f.e.detail || 'hash:ip').replace(/[:,]/g, '_')}'`,
+        })
+      : ipsetError(f),
+  ipset: (f) => ipsetError(f),
+  ipsetDelete: (f) =>
+    f.e.errno === IPSET_ERR_EXIST
+      ? new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `${ipsetEntry(f)} is not in ${ipsetSet(f)}`, { ...ipsetBase(f), hint: 'pass exist: true to ignore entries that are not there' })
+      : ipsetError(f),
+  ipsetSwap: (f) =>
+    f.e.errno === IPSET_ERR_EXIST_SETNAME2
+      ? new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `the second set of the swap with ${ipsetSet(f)} does not exist`, ipsetBase(f))
+      : ipsetError(f),
 };
 
 /**
@@ -408,4 +431,88 @@ export function fromNative(e: unknown, ctx: NativeErrorContext = {}): Error {
     table: ctx.table ? `${ctx.family === 'ipv6' ? 'ip6' : 'ip'}tables table '${ctx.table}'` : 'table',
     base: { errno: name, op: e.op, detail: e.detail, cause: e },
   });
+}
+
+/**
+ * The kernel's ip_set error numbers (include/uapi/linux/netfilter/ipset/ip_set.h, ip_set_hash.h):
+ * private codes from 4096 up, sent negated in NLMSG_ERROR like errnos (NETFILTER-NOTES.md §11).
+ */
+const IPSET_ERRORS: Record<number, string> = {
+  4097: 'IPSET_ERR_PROTOCOL',
+  4098: 'IPSET_ERR_FIND_TYPE',
+  4099: 'IPSET_ERR_MAX_SETS',
+  4100: 'IPSET_ERR_BUSY',
+  4101: 'IPSET_ERR_EXIST_SETNAME2',
+  4102: 'IPSET_ERR_TYPE_MISMATCH',
+  4103: 'IPSET_ERR_EXIST',
+  4104: 'IPSET_ERR_INVALID_CIDR',
+  4105: 'IPSET_ERR_INVALID_NETMASK',
+  4106: 'IPSET_ERR_INVALID_FAMILY',
+  4107: 'IPSET_ERR_TIMEOUT',
+  4108: 'IPSET_ERR_REFERENCED',
+  4109: 'IPSET_ERR_IPADDR_IPV4',
+  4110: 'IPSET_ERR_IPADDR_IPV6',
+  4111: 'IPSET_ERR_COUNTER',
+  4112: 'IPSET_ERR_COMMENT',
+  4352: 'IPSET_ERR_HASH_FULL',
+  4353: 'IPSET_ERR_HASH_ELEM',
+  4354: 'IPSET_ERR_INVALID_PROTO',
+  4355: 'IPSET_ERR_MISSING_PROTO',
+  4356: 'IPSET_ERR_HASH_RANGE_UNSUPPORTED',
+  4357: 'IPSET_ERR_HASH_RANGE',
+};
+const IPSET_ERR_PROTOCOL = 4097;
+const IPSET_ERR_FIND_TYPE = 4098;
+const IPSET_ERR_EXIST_SETNAME2 = 4101;
+const IPSET_ERR_EXIST = 4103;
+
+const ipsetName = (f: Facts): string => IPSET_ERRORS[f.e.errno] ?? f.name;
+const ipsetSet = (f: Facts): string => `set ${quote(f.ctx.set ?? f.e.detail ?? '')}`;
+const ipsetEntry = (f: Facts): string => (f.e.opIndex === undefined ? 'the entry' : `entry ${f.e.opIndex}`);
+const ipsetBase = (f: Facts): ConnlimitErrorOptions => ({ ...f.base, errno: ipsetName(f) });
+
+function noIpset(f: Facts): Error {
+  return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `${f.e.op}: the kernel has no ip_set (${f.name})`, { ...f.base, hint: "try 'modprobe ip_set'" });
+}
+
+/** A request about a set the kernel refused (src/sets/): the ip_set error number tells what. */
+function ipsetError(f: Facts): Error {
+  const name = ipsetName(f);
+  const set = ipsetSet(f);
+  const base = ipsetBase(f);
+  switch (name) {
+    case 'ENOTSUP':
+    case 'EPROTONOSUPPORT':
+      return noIpset(f);
+    case 'IPSET_ERR_PROTOCOL':
+      return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused a message about ${set} (${name}): it does not fit the set's type or family`, {
+        ...base,
+        hint: 'another program may have replaced the set with one of another type; the set was looked up again for the next call',
+      });
+    case 'ENOENT':
+      return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no ${set}`, { ...base, hint: 'create it first (sets.create or ensure)' });
+    case 'EEXIST':
+      return new ExistsError('ERR_CONNLIMIT_EXISTS', `a ${set} already exists`, {
+        ...base,
+        hint: 'with exist: true (ensure) an equal set is no error; one of another type or with other options still is',
+      });
+    case 'IPSET_ERR_EXIST':
+      return new ExistsError('ERR_CONNLIMIT_EXISTS', `${ipsetEntry(f)} is already in ${set}`, { ...base, hint: 'pass exist: true to replace it (its timeout and comment too)' });
+    case 'IPSET_ERR_BUSY':
+    case 'IPSET_ERR_REFERENCED':
+      return new InUseError('ERR_CONNLIMIT_IN_USE', `${set} is in use by a rule (-m set --match-set)`, { ...base, hint: 'delete the rules that refer to it first' });
+    case 'IPSET_ERR_EXIST_SETNAME2':
+      return new ExistsError('ERR_CONNLIMIT_EXISTS', `the new name of ${set} is taken by another set`, base);
+    case 'IPSET_ERR_TYPE_MISMATCH':
+      return new KernelError('ERR_CONNLIMIT_KERNEL', `${set} and the other set are of different types or families: they can't be swapped`, base);
+    case 'IPSET_ERR_HASH_FULL':
+      return new KernelError('ERR_CONNLIMIT_KERNEL', `${set} is full (maxelem)`, { ...base, hint: 'remove entries, or make the set anew with a larger maxelem and swap it in' });
+    case 'IPSET_ERR_TIMEOUT':
+    case 'IPSET_ERR_COMMENT':
+    case 'IPSET_ERR_COUNTER':
+      return new KernelError('ERR_CONNLIMIT_KERNEL', `${set} was created without ${name.slice(10).toLowerCase()} support`, { ...base, hint: 'the set changed since this handle looked at it' });
+    default:
+      if (name.startsWith('IPSET_ERR_')) return new KernelError('ERR_CONNLIMIT_KERNEL', `the kernel refused ${f.e.op} on ${set} (${name})`, base);
+      return byErrno(f);
+  }
 }

@@ -31,6 +31,7 @@ export {
 } from './errors';
 export type { ConnlimitErrorCode, ValidationIssue } from './errors';
 export type * from './rule/types';
+export type { ConntrackMatch, CtState, CtStatus, StateMatch, StateName } from './rule/modules';
 export { ConntrackWatch } from './conntrack/index';
 export type { OverrunInfo, WatchBatch, WatchChange, WatchCrossing, WatchOptions, WatchStats } from './conntrack/index';
 export { renderExposition } from './metrics/exposition';
@@ -97,3 +98,17 @@ export function renderRule(rule: RuleInput, options: { family?: Family; chain?: 
   return renderNative(toNativeRule(spec, family), family, chain);
 }
 
+export { Sets } from './sets/index';
+export type {
+  AddOptions,
+  CreateSetOptions,
+  DeleteOptions,
+  ListedSet,
+  ListedSetEntry,
+  SetEntry,
+  SetEntryInput,
+  SetHeaderInfo,
+  SetProtocol,
+  SetsOptions,
+  SetType,
+} from './sets/index';

@@ -192,7 +192,19 @@ export type NativeErrorKind =
   /** The conntrack table kept changing during a dump. */
   | 'ctDumpInterrupted'
   /** Bytes from the kernel that do not read as they must. */
-  | 'malformed';
+  | 'malformed'
+  /** An ipset socket could not be opened, or a send or receive on it failed. */
+  | 'ipsetSocket'
+  /** The kernel refused the PROTOCOL request every ipset session starts with. */
+  | 'ipsetHandshake'
+  /** The kernel refused the TYPE query for a set type (detail: the type). */
+  | 'ipsetType'
+  /** The kernel refused a request about a set (detail: the set). */
+  | 'ipset'
+  /** ... a delete of elements (IPSET_ERR_EXIST there: the element is absent). */
+  | 'ipsetDelete'
+  /** ... a swap (IPSET_ERR_EXIST_SETNAME2 there: the second set is absent). */
+  | 'ipsetSwap';
 
 export interface NativeErrorShape extends Error {
   /** Positive errno. */
@@ -291,6 +303,18 @@ export interface NativeBinding {
   _encodeNftablesDelete(family: 'ipv4' | 'ipv6', chain: string, handle: bigint, setName: string): Buffer;
   /** Test only: decode one native-form NEWRULE message with the decoder list() uses. */
   _decodeNftablesRule(family: 'ipv4' | 'ipv6', message: Buffer): { table: string; chain: string; handle: bigint; setName: string; rule: NativeRule };
+  /**
+   * Test only: the commit driver and planner of a form ('nft': iptables-nft's, 'nftables': the
+   * native one) on recorded replies, no kernel. Each attempt reads the next recording; the
+   * newest is the kernel's, which refuses a batch under any other generation id (ERESTART).
+   */
+  _planNft(
+    form: 'nft' | 'nftables',
+    family: 'ipv4' | 'ipv6',
+    table: string,
+    recordings: Buffer[],
+    ops: NativeOpBatch,
+  ): { batches: Buffer[]; attempts: number; results: NativeOpResults };
 }
 
 /** The native nftables form's tables in one family: the methods of {@link NativeTable}, and destroy(). */
@@ -470,3 +494,81 @@ export interface NativeWatchBinding {
 
 // eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
 export interface NativeBinding extends NativeWatchBinding {}
+
+/** A set's header as the addon lists it (src/sets/). */
+export interface NativeSetHeader {
+  name: string;
+  type: string;
+  family: 'ipv4' | 'ipv6';
+  revision: number;
+  hashsize: number;
+  maxelem: number;
+  bucketsize: number;
+  timeout: number | null;
+  counters: boolean;
+  comment: boolean;
+  references: number;
+  memsize: number;
+  elements: number;
+}
+
+/** One element, normalized by src/sets/ (address text inet_pton reads; proto a number). */
+export interface NativeSetElement {
+  family: 'ipv4' | 'ipv6';
+  address: string;
+  cidr?: number;
+  port?: number;
+  proto?: number;
+  timeout?: number;
+  comment?: string;
+}
+
+export interface NativeListedElement {
+  address: string;
+  cidr?: number;
+  port?: number;
+  proto?: number;
+  timeout?: number;
+  packets?: bigint;
+  bytes?: bigint;
+  comment?: string;
+}
+
+export interface NativeCreateSpec {
+  name: string;
+  type: string;
+  family: 'ipv4' | 'ipv6';
+  timeout?: number;
+  hashsize?: number;
+  maxelem?: number;
+  counters: boolean;
+  comment: boolean;
+  exist: boolean;
+}
+
+export interface NativeIpsetHandle {
+  /** Open the namespace, create the ipset socket there and do the PROTOCOL handshake. */
+  open(): Promise<void>;
+  create(spec: NativeCreateSpec): Promise<void>;
+  /** One message for one element; restore-style batches for more. Errors carry opIndex (the element). */
+  elements(cmd: 'add' | 'del', set: string, elements: NativeSetElement[], exist: boolean): Promise<void>;
+  test(set: string, element: NativeSetElement): Promise<boolean>;
+  header(set: string): Promise<NativeSetHeader>;
+  named(cmd: 'destroy' | 'flush' | 'rename' | 'swap', name: string, name2: string | null, exist: boolean): Promise<void>;
+  list(set: string): Promise<{ header: NativeSetHeader; entries: NativeListedElement[] }>;
+  names(): Promise<string[]>;
+  /** Idempotent; later calls reject with op 'closed'. */
+  close(): void;
+}
+
+export interface NativeIpsetBinding {
+  IpsetHandle: (new (options: { netnsPath: string | null }) => NativeIpsetHandle) & {
+    /** Test only: the CREATE message (revision and sequence given). */
+    _encodeCreate(spec: NativeCreateSpec, revision: number, seq: number): Buffer;
+    /** Test only: one element's ADD/DEL/TEST message. */
+    _encodeElement(cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean, seq: number): Buffer;
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
+export interface NativeBinding extends NativeIpsetBinding {}

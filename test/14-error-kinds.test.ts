@@ -30,9 +30,20 @@ import { readCtFixture } from './helpers/ct-fixtures';
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-type ErrnoName = keyof typeof constants.errno | 'ERESTART' | 'ESTALE';
-// uapi asm-generic/errno.h: libuv has no name for these two.
-const KERNEL_ONLY: Record<string, number> = { ERESTART: 85, ESTALE: 116 };
+type IpsetErrName = 'IPSET_ERR_PROTOCOL' | 'IPSET_ERR_FIND_TYPE' | 'IPSET_ERR_EXIST_SETNAME2' | 'IPSET_ERR_EXIST' | 'IPSET_ERR_REFERENCED' | 'IPSET_ERR_HASH_FULL';
+type ErrnoName = keyof typeof constants.errno | 'ERESTART' | 'ESTALE' | IpsetErrName;
+// uapi asm-generic/errno.h: libuv has no name for ERESTART and ESTALE; ip_set's own numbers
+// (linux/netfilter/ipset/ip_set.h, ip_set_hash.h) come from 4096 up.
+const KERNEL_ONLY: Record<string, number> = {
+  ERESTART: 85,
+  ESTALE: 116,
+  IPSET_ERR_PROTOCOL: 4097,
+  IPSET_ERR_FIND_TYPE: 4098,
+  IPSET_ERR_EXIST_SETNAME2: 4101,
+  IPSET_ERR_EXIST: 4103,
+  IPSET_ERR_REFERENCED: 4108,
+  IPSET_ERR_HASH_FULL: 4352,
+};
 const errnoOf = (name: ErrnoName): number => KERNEL_ONLY[name] ?? constants.errno[name as keyof typeof constants.errno];
 
 /** What the addon rejects with (native/js/errors.cc ErrorFromKernel). */
@@ -174,6 +185,26 @@ const ROWS: Record<NativeErrorKind, Row[]> = {
     { errno: 'EINVAL', op: 'ct delete', cls: KernelError, code: 'ERR_CONNLIMIT_KERNEL' },
   ],
   ctDumpInterrupted: [{ errno: 'EINTR', op: 'ct dump', cls: BusyError, code: 'ERR_CONNLIMIT_BUSY', hint: 'retry; results are never returned partial' }],
+  ipsetSocket: [
+    { errno: 'EPROTONOSUPPORT', op: 'ipset socket', cls: KernelSupportError, code: 'ERR_CONNLIMIT_UNSUPPORTED', hint: "try 'modprobe ip_set'" },
+    { errno: 'ETIMEDOUT', op: 'ipset add', detail: 'vip', cls: KernelError, code: 'ERR_CONNLIMIT_KERNEL' },
+  ],
+  ipsetHandshake: [{ errno: 'IPSET_ERR_PROTOCOL', op: 'ipset protocol', cls: KernelSupportError, code: 'ERR_CONNLIMIT_UNSUPPORTED', hint: 'ipset sets need Linux 5.x or later' }],
+  ipsetType: [{ errno: 'IPSET_ERR_FIND_TYPE', op: 'ipset type', detail: 'hash:net,iface', cls: KernelSupportError, code: 'ERR_CONNLIMIT_UNSUPPORTED', hint: "try 'modprobe ip_set_hash_net_iface'" }],
+  ipset: [
+    { errno: 'ENOENT', op: 'ipset add', detail: 'vip', cls: NotFoundError, code: 'ERR_CONNLIMIT_NOT_FOUND', hint: 'create it first (sets.create or ensure)' },
+    { errno: 'IPSET_ERR_EXIST', op: 'ipset add', detail: 'vip', cls: ExistsError, code: 'ERR_CONNLIMIT_EXISTS', hint: 'pass exist: true to replace it (its timeout and comment too)' },
+    { errno: 'IPSET_ERR_REFERENCED', op: 'ipset destroy', detail: 'vip', cls: InUseError, code: 'ERR_CONNLIMIT_IN_USE', hint: 'delete the rules that refer to it first' },
+    { errno: 'IPSET_ERR_EXIST_SETNAME2', op: 'ipset rename', detail: 'vip', cls: ExistsError, code: 'ERR_CONNLIMIT_EXISTS' },
+    { errno: 'IPSET_ERR_HASH_FULL', op: 'ipset add', detail: 'vip', cls: KernelError, code: 'ERR_CONNLIMIT_KERNEL', hint: 'remove entries, or make the set anew with a larger maxelem and swap it in', message: /is full/ },
+  ],
+  ipsetDelete: [
+    { errno: 'IPSET_ERR_EXIST', op: 'ipset del', detail: 'vip', cls: NotFoundError, code: 'ERR_CONNLIMIT_NOT_FOUND', hint: 'pass exist: true to ignore entries that are not there' },
+    { errno: 'ENOENT', op: 'ipset del', detail: 'vip', cls: NotFoundError, code: 'ERR_CONNLIMIT_NOT_FOUND', hint: 'create it first (sets.create or ensure)' },
+  ],
+  ipsetSwap: [
+    { errno: 'IPSET_ERR_EXIST_SETNAME2', op: 'ipset swap', detail: 'vip', cls: NotFoundError, code: 'ERR_CONNLIMIT_NOT_FOUND', message: /second set of the swap/ },
+  ],
 };
 
 function check(e: Error, row: Row, what: string): void {

@@ -7,7 +7,7 @@
 
 #include "core/legacy/iptc_table.h"
 #include "core/netns_guard.h"
-#include "core/nft/nft_table.h"
+#include "core/nft/compat/iptables_nft_table.h"
 
 namespace connlimit::core {
 namespace {

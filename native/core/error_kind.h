@@ -33,6 +33,12 @@ enum class ErrorKind {
   kConntrack,          // a ctnetlink request failed: sending, receiving, or the kernel's answer
   kCtDumpInterrupted,  // the conntrack table kept changing during a dump (NLM_F_DUMP_INTR)
   kMalformed,          // bytes from the kernel that do not read as they must
+  kIpsetSocket,        // an ipset socket could not be opened, or a send or receive on it failed
+  kIpsetHandshake,     // the kernel refused the PROTOCOL request every ipset session starts with
+  kIpsetType,          // the kernel refused the TYPE query for a set type (the detail names the type)
+  kIpset,              // the kernel refused a request about a set (the detail names the set)
+  kIpsetDelete,        // ... a delete of elements (IPSET_ERR_EXIST there: the element is absent)
+  kIpsetSwap,          // ... a swap (IPSET_ERR_EXIST_SETNAME2 there: the second set is absent)
 };
 
 }  // namespace connlimit::core

@@ -31,6 +31,12 @@ const char* ErrorKindName(core::ErrorKind kind) {
     case K::kConntrack: return "conntrack";
     case K::kCtDumpInterrupted: return "ctDumpInterrupted";
     case K::kMalformed: return "malformed";
+    case K::kIpsetSocket: return "ipsetSocket";
+    case K::kIpsetHandshake: return "ipsetHandshake";
+    case K::kIpsetType: return "ipsetType";
+    case K::kIpset: return "ipset";
+    case K::kIpsetDelete: return "ipsetDelete";
+    case K::kIpsetSwap: return "ipsetSwap";
   }
   return nullptr;
 }

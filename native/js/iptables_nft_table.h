@@ -2,7 +2,7 @@
 // IptablesNftTable (backend 'nft'): one table in nf_tables as iptables-nft writes it, as a JS
 // object (the lifecycle in js/table_wrap), with the methods every table wrapper has so
 // src/firewall.ts drives any of them, plus usage() for backend 'auto'. Kernel work goes
-// through core/nft/nft_table.
+// through core/nft/compat/iptables_nft_table and core/nft/driver.
 #pragma once
 
 #include <napi.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/nft/nft_table.h"
+#include "core/nft/compat/iptables_nft_table.h"
 #include "js/table_wrap.h"
 
 namespace connlimit::js {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "js/nftables_table.h"
 
-#include "core/nft/nftables_codec.h"
+#include "core/nft/native/nftables_codec.h"
 
 namespace connlimit::js {
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // NftablesTable: the native nftables form (backend 'nftables') in one family and network
 // namespace as a JS object (the lifecycle in js/table_wrap). Kernel work goes through
-// core/nft/nftables_table, which also refuses what the form cannot hold.
+// core/nft/native/nftables_table, which also refuses what the form cannot hold.
 #pragma once
 
 #include <napi.h>
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "core/nft/nft_table.h"
-#include "core/nft/nftables_table.h"
+#include "core/nft/driver.h"
+#include "core/nft/native/nftables_table.h"
 #include "js/table_wrap.h"
 
 namespace connlimit::js {

@@ -56,6 +56,19 @@ export const COMMAND_HELP: Record<string, string> = {
     '  The busiest clients, live, full screen: count, change, load bar (against the rule\'s limit with\n' +
     '  --rule), recent history. q or Ctrl-C quits. Not on a terminal: one line per interval.\n' +
     "  e.g. connlimit top --rule '-p tcp --syn --dport 443 -m connlimit --connlimit-above 50 --connlimit-mask 24 -j REJECT'",
+  set:
+    'connlimit set create NAME TYPE [--timeout T] [--maxelem N] [--hashsize N] [--counters] [--comment] [--exist]\n' +
+    'connlimit set add|del NAME ENTRY [--timeout T] [--comment TEXT] [--exist]\n' +
+    'connlimit set test|ls|flush|destroy|rename|swap ...\n' +
+    '  Client sets (ipset) over netlink, no ipset process: TYPE hash:ip, hash:net, hash:ip,port or\n' +
+    '  hash:net,port (--family ipv6 for inet6 sets); ENTRY as ipset writes it (10.0.0.0/24,\n' +
+    '  10.0.0.1,tcp:80); T in seconds or 30s/10m/2h/1d. test exits 1 when the entry is not in the set.',
+  ban:
+    'connlimit ban ADDR [--for DURATION] [--set NAME]\n' +
+    '  Put ADDR in the ban set (connlimit-ban, or connlimit-ban6 for IPv6; hash:ip with timeouts,\n' +
+    '  made when missing), for a while with --for 10m. Only membership: one rule makes it bite, e.g.\n' +
+    '    iptables -I INPUT -m set --match-set connlimit-ban src -j DROP',
+  unban: 'connlimit unban ADDR [--set NAME]\n  Take ADDR out of the ban set; no error when it was not in it.',
   metrics:
     'connlimit metrics [OPTIONS] [--listen HOST:PORT] [--rules connlimit|all] [--watch-rule RULE]...\n' +
     '  Serve rule counters and connlimit limits at http://HOST:PORT/metrics (default 127.0.0.1:9464)\n' +

@@ -11,6 +11,7 @@ import { CT_COMMANDS, runCount, runTop, runWatch } from './ct-commands';
 import { runMetricsCommand } from './metrics-command';
 import { usageError } from './usage-error';
 import { RULE_COMMANDS, runRuleCommand } from './rule-commands';
+import { runSetCommand, SET_COMMANDS } from './set-commands';
 import { quote } from '../echo';
 
 /** bigint counters as strings, opaque bytes as hex: JSON cannot carry either. */
@@ -38,11 +39,16 @@ export async function main(argv: string[]): Promise<number> {
     if (options.listen !== undefined || options.rules !== undefined) usageError('arguments', '--listen and --rules belong to metrics');
     if (command === 'watch') return await runWatch(options, rest);
     if (command === 'top') return await runTop(options, rest);
-    if (!RULE_COMMANDS.has(command) && !CT_COMMANDS.has(command)) {
+    if (!RULE_COMMANDS.has(command) && !CT_COMMANDS.has(command) && !SET_COMMANDS.has(command)) {
       process.stderr.write(`connlimit: unknown command ${quote(command)} (try 'connlimit --help')\n`);
       return EXIT.usage;
     }
-    const out = command === 'count' ? { ...(await runCount(options, rest)), exitCode: EXIT.ok } : await runRuleCommand(command, options, rest);
+    const out =
+      command === 'count'
+        ? { ...(await runCount(options, rest)), exitCode: EXIT.ok }
+        : SET_COMMANDS.has(command)
+          ? await runSetCommand(command, options, rest)
+          : await runRuleCommand(command, options, rest);
     if (options.json) process.stdout.write(`${JSON.stringify(out.json, jsonReplacer)}\n`);
     else if (out.text) process.stdout.write(`${out.text}\n`);
     return out.exitCode;

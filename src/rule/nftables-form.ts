@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * What the native nftables form (backend 'nftables') can hold, checked before anything touches
- * the kernel: native/core/nft/nftables_codec writes a rule as `iptables-translate` renders it,
+ * the kernel: native/core/nft/native/nftables_codec writes a rule as `iptables-translate` renders it,
  * in a table of our own (`connlimit`), so only rules whose verdict is final in any table fit
  * there (DROP, REJECT), and only the matches that form can say.
  */

@@ -51,7 +51,8 @@ import {
   rejectSaveName,
   rejectTypes,
 } from './names';
-import { chainNameProblem, commentProblem, jumpChainProblem, parseInterface } from './validate';
+import { commentProblem } from './comment';
+import { chainNameProblem, jumpChainProblem, parseInterface } from './validate';
 
 /** One word of a rule, after quote removal, with its 0-based position. */
 export interface Token {

@@ -24,7 +24,7 @@ import {
   protocolWord,
   tcpFlagNames,
 } from './names';
-import { commentProblem } from './validate';
+import { commentProblem } from './comment';
 import { decodeExtension } from './modules';
 import type { ModuleMatch } from './modules';
 

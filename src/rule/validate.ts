@@ -21,7 +21,6 @@ import {
   IPPROTO_UDP,
   IPV6_EXTENSION_HEADER_PROTOCOLS,
   MAX_CHAIN_NAME_LENGTH,
-  MAX_COMMENT_BYTES,
   MAX_CONNLIMIT,
   MAX_INTERFACE_LENGTH,
   PROTOCOL_NUMBERS,
@@ -41,6 +40,7 @@ import {
 } from './names';
 import { type SpecChecker, encodeExtension, findModule, moduleNames } from './modules';
 import { opaqueToMatch } from './to-spec';
+import { commentProblem } from './comment';
 
 // ---------------------------------------------------------------------------------------------
 // Value checks shared with the parser. Each returns a message, or null when the value is fine.
@@ -107,27 +107,6 @@ export function parseInterface(text: string, invert: boolean): NativeInterface |
   }
   return { name, wildcard, invert };
 }
-
-/**
- * Why `text` can't be a comment, or null. At most 255 bytes of UTF-8 (xt_comment_info holds
- * 256 with the NUL; the CLI silently cuts longer ones, even inside a character). No NUL, and
- * no control characters: iptables-save prints a comment raw inside double quotes, so a
- * newline would split the saved rule in two.
- */
-export function commentProblem(text: string): string | null {
-  if (text.includes('\0')) return 'a comment with a NUL byte';
-  const ctl = /[\u0000-\u001f\u007f-\u009f]/.exec(text);
-  if (ctl) {
-    const cp = ctl[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-    return `a comment with a control character (U+${cp}): iptables-save would print it raw`;
-  }
-  if (LONE_SURROGATE.test(text)) return 'a comment with a lone UTF-16 surrogate (not valid UTF-8)';
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_COMMENT_BYTES) return `a comment of ${bytes} bytes of UTF-8 (at most ${MAX_COMMENT_BYTES})`;
-  return null;
-}
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Opaque extension names: what fits the 29-byte name field, in the charset extensions use. */
 const EXTENSION_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,27}$/;

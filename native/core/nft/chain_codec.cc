@@ -154,4 +154,12 @@ std::optional<uint32_t> DecodeTableOwner(const uint8_t* msg, size_t len) {
   return nftnl_table_get_u32(t.get(), NFTNL_TABLE_OWNER);
 }
 
+Result<std::string> DecodeTableName(const uint8_t* msg, size_t len) {
+  const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(msg);
+  std::unique_ptr<struct nftnl_table, void (*)(const struct nftnl_table*)> t(nftnl_table_alloc(), nftnl_table_free);
+  if (len < sizeof *nlh || nlh->nlmsg_len > len || nftnl_table_nlmsg_parse(nlh, t.get()) < 0)
+    return KernelError{"decode", EINVAL, "table message", -1, ErrorKind::kMalformed};
+  return std::string(nftnl_table_get_str(t.get(), NFTNL_TABLE_NAME));
+}
+
 }  // namespace connlimit::core::nft

@@ -56,5 +56,7 @@ Result<DecodedChain> DecodeChainMessage(const uint8_t* msg, size_t len);
 // The owner of a table (NFT_MSG_NEWTABLE as GETTABLE returns it) that has the 'owner' flag
 // (NFT_TABLE_F_OWNER: only that netlink port may change it); nullopt for any other table.
 std::optional<uint32_t> DecodeTableOwner(const uint8_t* msg, size_t len);
+// The name of the table in an NFT_MSG_NEWTABLE message (a table dump's reply).
+Result<std::string> DecodeTableName(const uint8_t* msg, size_t len);
 
 }  // namespace connlimit::core::nft

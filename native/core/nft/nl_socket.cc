@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <optional>
 
-#include "core/nft/rule_codec.h"
+#include "core/nft/expr_reader.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -171,7 +171,7 @@ Result<Unit> Socket::SendBatch(const Message& batch, const std::function<KernelE
       }
       if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE)) {
         const auto* p = reinterpret_cast<const uint8_t*>(nlh);
-        auto echo = DecodeRuleMessage(Family::kIpv4, p, nlh->nlmsg_len);  // only the handle is read
+        auto echo = ReadRuleMessage(p, nlh->nlmsg_len);  // only the handle is read
         echoed->push_back(echo.ok() ? echo.value().handle : 0);
         continue;
       }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Pure: the read requests (GETTABLE, GETCHAIN, GETRULE) and the batch framing both nf_tables
-// writers send: core/nft/nft_table (iptables-nft's form) and core/nft/nftables_table (nft's
+// writers send: core/nft/compat (iptables-nft's form) and core/nft/native (nft's
 // own). Running them on a socket is socket_reads.h's.
 #pragma once
 

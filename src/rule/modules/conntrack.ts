@@ -34,6 +34,12 @@ export type CtStatus = 'NONE' | 'EXPECTED' | 'SEEN_REPLY' | 'ASSURED' | 'CONFIRM
  * @example { kind: 'conntrack', state: ['NEW'] }
  * @example { kind: 'conntrack', state: { not: ['INVALID'] }, protocol: 6, origDestinationPort: 22, direction: 'ORIGINAL' }
  */
+declare module '../types' {
+  interface ModuleParts {
+    conntrack: ConntrackMatch;
+  }
+}
+
 export interface ConntrackMatch {
   kind: 'conntrack';
   /** `--ctstate` */

@@ -2,19 +2,18 @@
 /**
  * The one registry of compat-form modules (module.ts says what one is). parse.ts, validate.ts,
  * render.ts, to-spec.ts and nftables-form.ts find modules through these functions only; a new
- * module is its file plus one row in MODULES and its part type in ModuleMatch/ModuleTarget.
+ * module is its file (which adds its part type to ModuleParts in ../types.ts) plus one row in MODULES.
  */
 import type { Family } from '../types';
 import type { CompatModule } from './module';
-import { type ConntrackMatch, conntrack } from './conntrack';
-import { type StateMatch, state } from './state';
+import { conntrack } from './conntrack';
+import { state } from './state';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
 export type { StateMatch, StateName } from './state';
 
-/** Every match module's typed part, as it stands in a rule's `matches`. */
-export type ModuleMatch = ConntrackMatch | StateMatch;
+export type { ModuleMatch } from '../types';
 
 /**
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3

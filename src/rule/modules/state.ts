@@ -19,6 +19,12 @@ import { get16, neg, own, put16, unwrap } from './values';
 export type StateName = Exclude<CtState, 'SNAT' | 'DNAT'>;
 
 /** `-m state --state NEW,ESTABLISHED`. @example { kind: 'state', state: ['RELATED', 'ESTABLISHED'] } */
+declare module '../types' {
+  interface ModuleParts {
+    state: StateMatch;
+  }
+}
+
 export interface StateMatch {
   kind: 'state';
   state: Negatable<StateName[]>;

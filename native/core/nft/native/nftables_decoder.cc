@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The decoding half of core/nft/nftables_codec.h: what the encoder writes, read back; anything
+// The decoding half of core/nft/native/nftables_codec.h: what the encoder writes, read back; anything
 // else stays opaque.
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
@@ -13,8 +13,8 @@
 
 #include "core/nft/expr_reader.h"
 #include "core/nft/expr_writer.h"
-#include "core/nft/nftables_codec.h"
-#include "core/nft/nftables_layout.h"
+#include "core/nft/native/nftables_codec.h"
+#include "core/nft/native/nftables_layout.h"
 
 namespace connlimit::core::nft {
 namespace {

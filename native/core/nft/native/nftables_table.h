@@ -4,14 +4,15 @@
 // next once the last holds 500 rules), each with base chains INPUT, FORWARD and OUTPUT (hooks
 // input/forward/output, type filter, policy accept, priority filter + the table's index so they
 // run in order, all before the security table at 50), written as nft writes them
-// (core/nft/nftables_codec). A connlimit rule comes with its own dynamic set, created in the
+// (core/nft/native/nftables_codec). A connlimit rule comes with its own dynamic set, created in the
 // batch that adds the rule and deleted in the batch that deletes it; a table left without rules
 // is deleted in the batch that empties it (but `connlimit` itself only by a flush of every
 // chain). Every commit is one nfnetlink batch guarded by the generation id (ERESTART from a
 // concurrent writer: read again and redo, bounded by lockTimeoutMs). An append reads the
 // generation id, the table list and the last table's chains, never rules or sets (the kernel
 // numbers the set), and commits into a table of at most 500 rules, so its cost does not grow
-// with our rule count; other programs' tables are never read or written.
+// with our rule count; other programs' tables are never read or written. Commits are planned by
+// core/nft/planner with native_form and sent by core/nft/driver.
 #pragma once
 
 #include <vector>

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/nft/chain_codec.h"
-#include "core/nft/rule_codec.h"
+#include "core/nft/rule_placement.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 

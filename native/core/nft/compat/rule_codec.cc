@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/nft/rule_codec.h"
+#include "core/nft/compat/rule_codec.h"
 
 #include <arpa/inet.h>
 #include <endian.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The encoding half of core/nft/nftables_codec.h.
+// The encoding half of core/nft/native/nftables_codec.h.
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/expr.h>
@@ -18,8 +18,8 @@
 
 #include "core/nft/expr_writer.h"
 #include "core/nft/nfproto.h"
-#include "core/nft/nftables_codec.h"
-#include "core/nft/nftables_layout.h"
+#include "core/nft/native/nftables_codec.h"
+#include "core/nft/native/nftables_layout.h"
 
 namespace connlimit::core::nft {
 namespace {

@@ -6,7 +6,8 @@
 // writer makes the kernel refuse it with ERESTART; we re-read and redo, bounded, as
 // iptables-nft does). Only what the ops need is read: an append reads at most the generation
 // id and its chain, never the chain's rules, so its cost does not grow with the table
-// (NETFILTER-NOTES.md §4.2).
+// (NETFILTER-NOTES.md §4.2). Commits are planned by core/nft/planner with compat_form and sent
+// by core/nft/driver, which owns the session (driver.h).
 #pragma once
 
 #include <memory>
@@ -14,25 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "core/nft/driver.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 #include "core/table_ops.h"
 
 namespace connlimit::core::nft {
-
-// One handle's session with its table: the socket, and what the handle learned of the table
-// (chains, rule handles) at a generation id. The next commit sends its batch under that id
-// without reading anything, so the kernel itself refuses it (ERESTART) if anybody committed
-// in between, and only then is the table read again; an append thus costs one batch, and a
-// delete by spec needs no dump. Calls on one session are serialized (a mutex; the TS queue
-// already orders them). Opaque; one per NftTable, freed (socket closed) with its last user.
-struct TableSession;
-std::shared_ptr<TableSession> NewTableSession();
-
-// Opens the session's socket in the namespace and reads the generation id: fails early on
-// permissions or a kernel without nf_tables. The table need not exist (iptables-nft creates it
-// on first write).
-Result<Unit> ProbeTable(const TableTarget& target, TableSession& session);
 
 // Apply every op in one batch. All or nothing: on a failing op nothing is applied and the
 // error carries its op_index and the kernel's extended ack text. Base chains (and the table)

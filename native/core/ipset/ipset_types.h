@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The ipset model shared by the encoder, the decoder and the socket: what a set is created
+// with, one element, and a listed set. Plain structs; the wire constants are the kernel's
+// (<linux/netfilter/ipset/ip_set.h>), as ipset 7.17 sends them (NETFILTER-NOTES.md §11).
+#pragma once
+
+#include <linux/netfilter/ipset/ip_set.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace connlimit::core::ipset {
+
+// NFPROTO_IPV4 / NFPROTO_IPV6 (<linux/netfilter.h>), the values IPSET_ATTR_FAMILY takes. Not
+// included: <linux/in.h> after it would clash with glibc's <netinet/in.h> in our includers.
+constexpr uint8_t kNfprotoIpv4 = 2;
+constexpr uint8_t kNfprotoIpv6 = 10;
+
+// The set types the library makes, with the revision ipset 7.17 sends for each on 6.x
+// kernels; a set made with another revision lists differently (`ipset list` shows it).
+struct SetType {
+  const char* name;
+  uint8_t revision;
+  bool has_port;  // elements carry PORT and PROTO
+};
+
+// nullptr for a type the library does not make.
+const SetType* FindSetType(const std::string& name);
+
+struct CreateSpec {
+  std::string name;
+  std::string type;
+  uint8_t family = kNfprotoIpv4;  // or kNfprotoIpv6
+  std::optional<uint32_t> timeout;  // seconds: the set has timeout support, this the default
+  std::optional<uint32_t> hashsize;
+  std::optional<uint32_t> maxelem;
+  bool counters = false;
+  bool comment = false;
+  bool exist = false;  // NLM_F_EXCL cleared: an equal set already there is no error
+};
+
+struct Element {
+  uint8_t family = kNfprotoIpv4;
+  std::array<uint8_t, 16> addr{};  // network order; the first 4 bytes for IPv4
+  std::optional<uint8_t> cidr;
+  std::optional<uint16_t> port;  // with proto, on the port types
+  uint8_t proto = 0;
+  std::optional<uint32_t> timeout;
+  std::optional<std::string> comment;
+  // Listed only.
+  std::optional<uint64_t> packets;
+  std::optional<uint64_t> bytes;
+};
+
+struct SetHeader {
+  std::string name;
+  std::string type;
+  uint8_t family = 0;
+  uint8_t revision = 0;
+  uint32_t hashsize = 0;
+  uint32_t maxelem = 0;
+  uint32_t bucketsize = 0;  // 0 when the kernel sent none
+  std::optional<uint32_t> timeout;  // the set's default timeout when it has timeout support
+  uint32_t cadt_flags = 0;          // IPSET_FLAG_WITH_COUNTERS, _WITH_COMMENT, ...
+  uint32_t references = 0;
+  uint32_t memsize = 0;
+  uint32_t elements = 0;
+};
+
+struct ListedSet {
+  SetHeader header;
+  std::vector<Element> entries;
+};
+
+// Which command an element message is.
+enum class Adt : uint8_t { kAdd = IPSET_CMD_ADD, kDel = IPSET_CMD_DEL, kTest = IPSET_CMD_TEST };
+
+// Longest set name the kernel takes, without the NUL (IPSET_MAXNAMELEN includes it).
+constexpr size_t kMaxNameLen = IPSET_MAXNAMELEN - 1;
+
+}  // namespace connlimit::core::ipset

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Pure: one way of writing nf_tables rules, as the planner (planner.h) sees it: what the form
+// allows (its traits), how its tables are named, and the messages only it writes. Two forms:
+// iptables-nft's (compat/compat_form.h) and the native one (native/native_form.h). Messages
+// both write the same way (DELRULE, DELCHAIN, user chains) are the planner's own.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/nft/chain_codec.h"
+#include "core/nft/message.h"
+#include "core/nft/plan_reader.h"
+#include "core/nft/rule_placement.h"
+#include "core/result.h"
+#include "core/rule_spec.h"
+
+namespace connlimit::core::nft {
+
+// A rule the batch adds, as the form encodes it once the batch is built.
+struct PlannedRule {
+  int table = 0;  // index of its table
+  std::string chain;
+  const RuleSpec* rule = nullptr;  // the op's own (the ops outlive the batch)
+  RulePlacement where;
+  uint32_t set_id = 0;          // NFTA_SET_ID of its connlimit set (native form), 0: none
+  bool dropped = false;         // deleted again by a later op of the batch: not sent
+  bool positioned = false;      // another rule of the batch is placed next to it
+  uint64_t echoed_handle = 0;   // from the kernel's NLM_F_ECHO of this rule, once committed
+};
+
+class Form {
+ public:
+  struct Traits {
+    int max_tables;       // 1: one table, index 0
+    int rules_per_table;  // appends open the next table once the last holds this many
+    bool user_chains;     // user chains, jumps, policies, zero; otherwise only the base chains' rules
+    bool rule_sets;       // each connlimit rule has a set of its own, created and deleted with it
+    bool caches;          // the session keeps what a commit learned, and batches are echoed
+  };
+  virtual ~Form() = default;
+  virtual const Traits& traits() const = 0;
+  virtual Family family() const = 0;
+  virtual std::string TableName(int index) const = 0;
+  // The index of one of the form's tables, or -1.
+  virtual int IndexOf(const std::string& table) const = 0;
+  // nullptr when `chain` is not one of the form's base chains.
+  virtual const BuiltinChain* Builtin(const std::string& chain) const = 0;
+  virtual std::vector<BuiltinChain> Builtins() const = 0;
+
+  virtual Message NewTable(int index, uint32_t seq) const = 0;
+  virtual Message DeleteTable(int index, uint32_t seq) const = 0;
+  virtual Message NewBaseChain(int index, const BuiltinChain& chain, uint32_t policy, uint32_t seq) const = 0;
+  // The rule's set, or an empty message when it needs none.
+  virtual Message NewSet(const PlannedRule& rule, uint32_t seq) const = 0;
+  virtual Message DeleteSet(int index, const std::string& set, uint32_t seq) const = 0;
+  virtual Result<Message> NewRule(const PlannedRule& rule, uint32_t seq) const = 0;
+
+  // One NEWRULE message as a dump returns it.
+  virtual Result<KnownRule> DecodeRule(const uint8_t* msg, size_t len) const = 0;
+  // What `rule` reads back as once written: delete and check compare against this.
+  virtual Result<RuleSpec> Normalize(const std::string& chain, const RuleSpec& rule) const = 0;
+};
+
+}  // namespace connlimit::core::nft

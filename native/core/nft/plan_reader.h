@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Pure: what the nf_tables planner (planner.h) needs to know of the kernel's tables, and
+// nothing of how it is learned. The driver (driver.h) answers from the kernel, a test from
+// recorded dump bytes (recorded_reader.h). Tables are named by their index in the form
+// (Form::TableName): the iptables-nft form has one, the native form `connlimit`, `connlimit_1`...
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/nft/chain_codec.h"
+#include "core/result.h"
+#include "core/rule_spec.h"
+
+namespace connlimit::core::nft {
+
+// One rule as the kernel has it.
+struct KnownRule {
+  std::string table, chain;
+  uint64_t handle = 0;
+  uint64_t packets = 0, bytes = 0;
+  std::string set_name;  // its connlimit set (native form), empty without one
+  RuleSpec rule;         // as it reads back
+};
+
+class PlanReader {
+ public:
+  virtual ~PlanReader() = default;
+  // The generation id the answers describe (asked afresh on every call).
+  virtual Result<uint32_t> Generation() = 0;
+  // The indexes of the form's tables that exist, ascending.
+  virtual Result<std::vector<int>> Tables() = 0;
+  // One chain of table `index`; nullopt when it or the table is missing.
+  virtual Result<std::optional<DecodedChain>> Chain(int index, const std::string& name) = 0;
+  // Every chain of table `index`; none when the table is missing.
+  virtual Result<std::vector<DecodedChain>> Chains(int index) = 0;
+  // The rules of `chain` in table `index`, in chain order; none when either is missing.
+  virtual Result<std::vector<KnownRule>> Rules(int index, const std::string& chain) = 0;
+};
+
+}  // namespace connlimit::core::nft

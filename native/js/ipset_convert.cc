@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "js/ipset_convert.h"
+
+#include <arpa/inet.h>
+
+#include <string>
+
+namespace connlimit::js {
+
+namespace ips = core::ipset;
+
+namespace {
+
+Napi::TypeError Shape(Napi::Env env, const std::string& what) { return Napi::TypeError::New(env, "ipset: bad " + what); }
+
+uint8_t FamilyOf(Napi::Env env, const Napi::Object& o) {
+  auto f = o.Get("family");
+  if (!f.IsString()) throw Shape(env, "family");
+  auto s = f.As<Napi::String>().Utf8Value();
+  if (s == "ipv4") return ips::kNfprotoIpv4;
+  if (s == "ipv6") return ips::kNfprotoIpv6;
+  throw Shape(env, "family");
+}
+
+template <typename T>
+std::optional<T> OptNumber(Napi::Env env, const Napi::Object& o, const char* key, double max) {
+  auto v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return std::nullopt;
+  if (!v.IsNumber()) throw Shape(env, key);
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d))) throw Shape(env, key);
+  return static_cast<T>(d);
+}
+
+bool Flag(const Napi::Object& o, const char* key) { return o.Get(key).ToBoolean().Value(); }
+
+std::string AddrText(uint8_t family, const std::array<uint8_t, 16>& a) {
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family == ips::kNfprotoIpv6 ? AF_INET6 : AF_INET, a.data(), text, sizeof(text));
+  return text;
+}
+
+}  // namespace
+
+ips::CreateSpec CreateSpecFromJs(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsObject()) throw Shape(env, "create options");
+  auto o = v.As<Napi::Object>();
+  ips::CreateSpec s;
+  if (!o.Get("name").IsString() || !o.Get("type").IsString()) throw Shape(env, "name or type");
+  s.name = o.Get("name").As<Napi::String>().Utf8Value();
+  s.type = o.Get("type").As<Napi::String>().Utf8Value();
+  s.family = FamilyOf(env, o);
+  s.timeout = OptNumber<uint32_t>(env, o, "timeout", 4294967295.0);
+  s.hashsize = OptNumber<uint32_t>(env, o, "hashsize", 4294967295.0);
+  s.maxelem = OptNumber<uint32_t>(env, o, "maxelem", 4294967295.0);
+  s.counters = Flag(o, "counters");
+  s.comment = Flag(o, "comment");
+  s.exist = Flag(o, "exist");
+  return s;
+}
+
+ips::Element ElementFromJs(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsObject()) throw Shape(env, "element");
+  auto o = v.As<Napi::Object>();
+  ips::Element e;
+  e.family = FamilyOf(env, o);
+  auto addr = o.Get("address");
+  if (!addr.IsString()) throw Shape(env, "address");
+  if (inet_pton(e.family == ips::kNfprotoIpv6 ? AF_INET6 : AF_INET, addr.As<Napi::String>().Utf8Value().c_str(), e.addr.data()) != 1)
+    throw Shape(env, "address");
+  e.cidr = OptNumber<uint8_t>(env, o, "cidr", 128);
+  e.port = OptNumber<uint16_t>(env, o, "port", 65535);
+  if (e.port) e.proto = OptNumber<uint8_t>(env, o, "proto", 255).value_or(IPPROTO_TCP);
+  e.timeout = OptNumber<uint32_t>(env, o, "timeout", 4294967295.0);
+  auto comment = o.Get("comment");
+  if (comment.IsString()) e.comment = comment.As<Napi::String>().Utf8Value();
+  return e;
+}
+
+std::vector<ips::Element> ElementsFromJs(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsArray()) throw Shape(env, "elements");
+  auto a = v.As<Napi::Array>();
+  std::vector<ips::Element> out;
+  out.reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(ElementFromJs(env, a.Get(i)));
+  return out;
+}
+
+Napi::Object HeaderToJs(Napi::Env env, const ips::SetHeader& h) {
+  auto o = Napi::Object::New(env);
+  o.Set("name", h.name);
+  o.Set("type", h.type);
+  o.Set("family", h.family == ips::kNfprotoIpv6 ? "ipv6" : "ipv4");
+  o.Set("revision", h.revision);
+  o.Set("hashsize", h.hashsize);
+  o.Set("maxelem", h.maxelem);
+  o.Set("bucketsize", h.bucketsize);
+  o.Set("timeout", h.timeout ? Napi::Value(Napi::Number::New(env, *h.timeout)) : env.Null());
+  o.Set("counters", (h.cadt_flags & IPSET_FLAG_WITH_COUNTERS) != 0);
+  o.Set("comment", (h.cadt_flags & IPSET_FLAG_WITH_COMMENT) != 0);
+  o.Set("references", h.references);
+  o.Set("memsize", h.memsize);
+  o.Set("elements", h.elements);
+  return o;
+}
+
+Napi::Object ListedSetToJs(Napi::Env env, const ips::ListedSet& set) {
+  auto o = Napi::Object::New(env);
+  o.Set("header", HeaderToJs(env, set.header));
+  auto entries = Napi::Array::New(env, set.entries.size());
+  for (uint32_t i = 0; i < set.entries.size(); i++) {
+    const auto& e = set.entries[i];
+    auto x = Napi::Object::New(env);
+    x.Set("address", AddrText(e.family, e.addr));
+    if (e.cidr) x.Set("cidr", *e.cidr);
+    if (e.port) {
+      x.Set("port", *e.port);
+      x.Set("proto", e.proto);
+    }
+    if (e.timeout) x.Set("timeout", *e.timeout);
+    if (e.packets) x.Set("packets", Napi::BigInt::New(env, *e.packets));
+    if (e.bytes) x.Set("bytes", Napi::BigInt::New(env, *e.bytes));
+    if (e.comment) x.Set("comment", *e.comment);
+    entries.Set(i, x);
+  }
+  o.Set("entries", entries);
+  return o;
+}
+
+}  // namespace connlimit::js

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Record golden bytes for the ipset encoder from the reference tool: in a throwaway network
+# namespace (`unshare -n`: the host is never touched) run
+#   strace -f -e trace=sendto -e write=all ipset <command>
+# and keep the one message of the command itself (CREATE 0x602 or ADD 0x609; the PROTOCOL,
+# TYPE and HEADER queries before it are not kept), written to test/fixtures/ipset/<name>.hex.
+# Masked (listed in each header): nlmsg_seq, which ipset takes from the clock.
+#
+# Usage: scripts/capture-golden-ipset.sh [name...]   (default: every fixture below)
+# Needs root, strace, ipset, python3.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+out_dir=test/fixtures/ipset
+source scripts/lib/capture.sh
+capture_init capture-golden-ipset strace ipset python3 unshare
+selected=("$@")
+
+cat >"$work/cut.py" <<'PY'
+import re, sys
+log, name, want, command = sys.argv[1:5]
+want = int(want, 16)
+msgs, cur = [], None
+for line in open(log):
+    if 'sendto(' in line:
+        cur = bytearray(); msgs.append(cur)
+    m = re.match(r'\s*\d*\s*\| [0-9a-f]{5}  ((?:[0-9a-f]{2}\s{1,2})+)', line)
+    if m and cur is not None:
+        cur += bytes.fromhex(m.group(1).replace(' ', ''))
+picked = [m for m in msgs if len(m) >= 16 and int.from_bytes(m[4:6], 'little') == want]
+if len(picked) != 1:
+    sys.exit(f'{name}: expected one message of type {want:#x}, got {len(picked)}')
+body = picked[0]
+print(f'# name: {name}')
+print(f'# command: {command}')
+print('# masked: 8 4 nlmsg_seq')
+for i in range(0, len(body), 4):
+    print(body[i:i + 4].hex())
+PY
+
+# once LOG SAVE OUT NAME TYPE SETUP COMMAND: SETUP (ipset lines, not traced) then COMMAND under strace.
+once() {
+  local log=$1 save=$2 out=$3 name=$4 type=$5 setup=$6 command=$7
+  unshare -n bash -c "ip link set lo up; $setup; strace -f -e trace=sendto -e write=all -o '$log' ipset $command >/dev/null; ipset save > '$save'"
+  capture_py "$work/cut.py" "$log" "$name" "$type" "ipset $command" >"$out"
+}
+
+want create && capture_twice create capture_masked_body once create 0x602 'true' \
+  'create S hash:ip timeout 600 maxelem 65536 counters comment'
+want add && capture_twice add capture_masked_body once add 0x609 'ipset create S hash:ip timeout 600 comment' \
+  'add S 10.0.0.1 timeout 30 comment x'
+want add-port6 && capture_twice add-port6 capture_masked_body once add-port6 0x609 'ipset create P6 hash:net,port family inet6 timeout 5' \
+  'add P6 2001:db8::/64,udp:53 timeout 9'

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * Client sets: the kernel's ipset sets of one network namespace, over nfnetlink, fork-free.
+ * A rule refers to a set (`-m set --match-set NAME src`); changing who is in it is one netlink
+ * message that touches no rule and resets no connlimit count. TypeScript checks every input
+ * against the set's type and family first; the addon (native/core/ipset) runs each call in
+ * the libuv pool. Calls on one handle run one at a time, in call order.
+ */
+import { binding } from '../binding';
+import { ClosedError, fromNative, ValidationError, type NativeErrorContext, type ValidationIssue } from '../errors';
+import type { NativeIpsetHandle, NativeSetElement, NativeSetHeader } from '../native-types';
+import { resolveNetns } from '../netns';
+import type { Family } from '../rule/types';
+import { serialize } from '../serial-queue';
+import type {
+  AddOptions,
+  CreateSetOptions,
+  DeleteOptions,
+  ListedSet,
+  SetEntryInput,
+  SetHeaderInfo,
+  SetsOptions,
+} from './types';
+import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, ownOptions, protocolName, setName, type SetShape } from './validate';
+
+let handles = 0;
+
+function headerInfo(h: NativeSetHeader): SetHeaderInfo {
+  const { elements, ...rest } = h;
+  return { ...rest, size: elements };
+}
+
+function shapeOf(h: NativeSetHeader): SetShape {
+  return { type: h.type, family: h.family, timeout: h.timeout !== null, comment: h.comment };
+}
+
+/**
+ * The ipset sets of one network namespace.
+ *
+ * @example
+ * const sets = await Sets.open({ netns: 'edge' });
+ * await sets.create('connlimit-ban', { type: 'hash:ip', timeout: 0 });
+ * await sets.add('connlimit-ban', '203.0.113.7', { timeout: 600 });
+ * await sets.close();
+ */
+export class Sets {
+  /** The namespace file path, or null for the caller's own namespace. */
+  readonly netns: string | null;
+  /** The family of sets create() makes unless told otherwise. */
+  readonly family: Family;
+  private readonly native: NativeIpsetHandle;
+  private readonly queue = `ipset:${++handles}`;
+  // What element calls are checked against, per set name, from a create() of ours or the
+  // kernel's header (one round trip the first time a set is used). Dropped when a call on the
+  // set fails, so a set replaced by another program is looked up again.
+  private readonly shapes = new Map<string, SetShape>();
+  private closed = false;
+
+  private constructor(netnsPath: string | null, family: Family) {
+    this.netns = netnsPath;
+    this.family = family;
+    this.native = new (binding().IpsetHandle)({ netnsPath });
+  }
+
+  /**
+   * Open the namespace's sets: enters the namespace off the main thread, creates an ipset
+   * socket there and checks that the kernel's ip_set answers (protocol 7).
+   * @throws {ERR_CONNLIMIT_INVALID} bad options, a netns path that is not a network namespace
+   * @throws {ERR_CONNLIMIT_PERMISSION} no CAP_NET_ADMIN in the namespace
+   * @throws {ERR_CONNLIMIT_UNSUPPORTED} no ip_set in the kernel (`modprobe ip_set`)
+   */
+  static async open(options: SetsOptions = {}): Promise<Sets> {
+    const o = ownOptions(options, 'options', ['family', 'netns']);
+    const sets = new Sets(resolveNetns(o.netns), handleFamily(o.family));
+    try {
+      await sets.native.open();
+    } catch (e) {
+      sets.native.close();
+      throw fromNative(e, sets.context());
+    }
+    return sets;
+  }
+
+  /**
+   * Make a set (`ipset create`), with the revision ipset 7.17 would use, so `ipset list`
+   * shows it as the CLI would have made it.
+   * @throws {ERR_CONNLIMIT_EXISTS} a set of that name exists (with `exist: true`: one with other settings)
+   * @example await sets.create('vip', { type: 'hash:net', counters: true });
+   */
+  async create(name: string, options: CreateSetOptions): Promise<void> {
+    const spec = createSpec(name, options, this.family);
+    return this.run(async () => {
+      await this.native.create(spec);
+      this.shapes.set(spec.name, { type: spec.type, family: spec.family, timeout: spec.timeout !== undefined, comment: spec.comment });
+    }, spec.name);
+  }
+
+  /** create() with `exist: true`: no error when an equal set is already there. */
+  async ensure(name: string, options: CreateSetOptions): Promise<void> {
+    return this.create(name, { ...ownOptions(options, 'options', ['type', 'family', 'timeout', 'maxelem', 'hashsize', 'counters', 'comment', 'exist']), exist: true } as CreateSetOptions);
+  }
+
+  /**
+   * Put an entry in a set: one netlink message.
+   * @throws {ERR_CONNLIMIT_INVALID} an entry of the wrong family or shape for the set, a timeout or comment the set can't take
+   * @throws {ERR_CONNLIMIT_EXISTS} the entry is there already (unless `exist: true`, which replaces it)
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
+   * @example await sets.add('connlimit-ban', '203.0.113.7', { timeout: 600 });
+   */
+  async add(name: string, entry: SetEntryInput, options?: AddOptions): Promise<void> {
+    return this.elements('add', name, [entry], addOptions(options), 'entry');
+  }
+
+  /**
+   * Put many entries in a set, packed as `ipset restore` packs them (many per message, many
+   * messages per sendmsg). Every entry is checked before anything is sent. Not atomic (ipset
+   * has no transactions): on a refusal the error's `opIndex` names the entry; entries before
+   * it are in the set, it and some after it are not.
+   */
+  async addMany(name: string, entries: readonly SetEntryInput[], options?: AddOptions): Promise<void> {
+    return this.elements('add', name, entries, addOptions(options), 'entries');
+  }
+
+  /**
+   * Take an entry out of a set.
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} the entry or set isn't there (the entry: unless `exist: true`)
+   */
+  async delete(name: string, entry: SetEntryInput, options?: DeleteOptions): Promise<void> {
+    return this.elements('del', name, [entry], { exist: deleteOptions(options) }, 'entry');
+  }
+
+  /** delete() for many entries, batched as addMany(). */
+  async deleteMany(name: string, entries: readonly SetEntryInput[], options?: DeleteOptions): Promise<void> {
+    return this.elements('del', name, entries, { exist: deleteOptions(options) }, 'entries');
+  }
+
+  /**
+   * Whether an entry is in a set (as the kernel matches it: an address inside a hash:net
+   * entry is in the set).
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
+   */
+  async test(name: string, entry: SetEntryInput): Promise<boolean> {
+    const set = setName(name);
+    return this.run(async () => {
+      const shape = await this.shape(set);
+      const issues: ValidationIssue[] = [];
+      const e = element(entry, { ...shape, timeout: false, comment: false }, {}, 'entry', issues);
+      if (!e) throw new ValidationError(issues);
+      return this.native.test(set, e);
+    }, set);
+  }
+
+  /**
+   * A set's header and entries (remaining timeout, counters and comment where the set has them).
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
+   */
+  async list(name: string): Promise<ListedSet> {
+    const set = setName(name);
+    return this.run(async () => {
+      const l = await this.native.list(set);
+      const h = headerInfo(l.header);
+      this.shapes.set(set, shapeOf(l.header));
+      return {
+        header: h,
+        entries: l.entries.map((e) => {
+          const { proto, ...rest } = e;
+          return { text: entryText(h.type, h.family, e), ...rest, ...(proto !== undefined ? { proto: protocolName(proto) } : {}) };
+        }),
+      };
+    }, set);
+  }
+
+  /** The names of every set in the namespace (`ipset list -n`). */
+  async names(): Promise<string[]> {
+    return this.run(() => this.native.names());
+  }
+
+  /** Empty a set. @throws {ERR_CONNLIMIT_NOT_FOUND} no such set */
+  async flush(name: string): Promise<void> {
+    const set = setName(name);
+    return this.run(() => this.native.named('flush', set, null, false), set);
+  }
+
+  /**
+   * Remove a set.
+   * @throws {ERR_CONNLIMIT_IN_USE} a rule refers to it (`-m set --match-set`)
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set (unless `exist: true`)
+   */
+  async destroy(name: string, options?: DeleteOptions): Promise<void> {
+    const set = setName(name);
+    const exist = deleteOptions(options);
+    return this.run(async () => {
+      this.shapes.delete(set);
+      await this.native.named('destroy', set, null, exist);
+    }, set);
+  }
+
+  /**
+   * Give a set another name; rules that refer to it must not (ipset refuses while referenced).
+   * @throws {ERR_CONNLIMIT_EXISTS} a set named `to` exists
+   * @throws {ERR_CONNLIMIT_IN_USE} a rule refers to the set
+   */
+  async rename(from: string, to: string): Promise<void> {
+    const a = setName(from, 'from');
+    const b = setName(to, 'to');
+    return this.run(async () => {
+      this.shapes.delete(a);
+      this.shapes.delete(b);
+      await this.native.named('rename', a, b, false);
+    }, a);
+  }
+
+  /**
+   * Exchange two sets' contents; rules keep referring to the names (fill a new set, then swap
+   * it in). Both must be of the same type and family.
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} either set is missing
+   */
+  async swap(a: string, b: string): Promise<void> {
+    const x = setName(a, 'a');
+    const y = setName(b, 'b');
+    return this.run(async () => {
+      this.shapes.delete(x);
+      this.shapes.delete(y);
+      await this.native.named('swap', x, y, false);
+    }, x);
+  }
+
+  /** Release the socket. Idempotent; later calls fail with ERR_CONNLIMIT_CLOSED. Calls in flight finish. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close();
+  }
+
+  private async elements(cmd: 'add' | 'del', name: string, entries: readonly SetEntryInput[], options: AddOptions, path: string): Promise<void> {
+    const set = setName(name);
+    if (!Array.isArray(entries)) throw new ValidationError([{ path, message: 'must be an array of entries' }]);
+    const list = [...entries];
+    // Checked now against what this handle knows of the set, so bad input throws before the
+    // call is queued; a set not yet known is looked up first, in the queue.
+    const known = this.shapes.get(set);
+    const check = (shape: SetShape): NativeSetElement[] => {
+      const issues: ValidationIssue[] = [];
+      const out: NativeSetElement[] = [];
+      const defaults = cmd === 'add' ? options : {};
+      list.forEach((entry, i) => {
+        const e = element(entry, cmd === 'add' ? shape : { ...shape, timeout: false, comment: false }, defaults, list.length === 1 && path === 'entry' ? 'entry' : `${path}[${i}]`, issues);
+        if (e) out.push(e);
+      });
+      if (issues.length) throw new ValidationError(issues);
+      return out;
+    };
+    const ready = known ? check(known) : null;
+    if (list.length === 0) return;
+    return this.run(async () => {
+      const elements = ready ?? check(await this.shape(set));
+      await this.native.elements(cmd, set, elements, options.exist === true);
+    }, set);
+  }
+
+  private async shape(set: string): Promise<SetShape> {
+    const known = this.shapes.get(set);
+    if (known) return known;
+    const shape = shapeOf(await this.native.header(set));
+    this.shapes.set(set, shape);
+    return shape;
+  }
+
+  private context(set?: string): NativeErrorContext {
+    return { netns: this.netns, ...(set !== undefined ? { set } : {}) };
+  }
+
+  /** Queued behind this handle's earlier calls; native failures get their meaning here. */
+  private run<T>(work: () => Promise<T>, set?: string): Promise<T> {
+    if (this.closed) return Promise.reject(new ClosedError('the sets handle'));
+    return serialize(this.queue, async () => {
+      if (this.closed) throw new ClosedError('the sets handle');
+      try {
+        return await work();
+      } catch (e) {
+        if (e instanceof ValidationError) throw e;
+        if (set !== undefined) this.shapes.delete(set);
+        throw fromNative(e, this.context(set));
+      }
+    });
+  }
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/** The public shapes of client sets (ipset): what a set is made with, an entry, a listing. */
+import type { Family } from '../rule/types';
+
+/** The ipset types the library makes and fills. */
+export type SetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:net,port';
+
+/** Protocols of the port types (`hash:ip,port`, `hash:net,port`). */
+export type SetProtocol = 'tcp' | 'udp' | 'sctp' | 'udplite';
+
+export interface SetsOptions {
+  /** The family of sets made by this handle unless create() says otherwise. Default 'ipv4'. */
+  family?: Family;
+  /** A network namespace: a name under /run/netns or a path. Default: the caller's own. */
+  netns?: string;
+}
+
+export interface CreateSetOptions {
+  type: SetType;
+  /** Default: the handle's family. */
+  family?: Family;
+  /** Timeout support, with this default in seconds (0: entries stay unless added with a timeout). */
+  timeout?: number;
+  /** Most entries the set takes (kernel default 65536). */
+  maxelem?: number;
+  /** Initial hash size (the kernel rounds it up to a power of two, at least 64). */
+  hashsize?: number;
+  /** Per-entry packet and byte counters. */
+  counters?: boolean;
+  /** Per-entry comments. */
+  comment?: boolean;
+  /** An equal set already there is no error (ipset -exist create; NLM_F_EXCL cleared). */
+  exist?: boolean;
+}
+
+/**
+ * An entry as ipset writes it: '10.0.0.1', '10.0.0.0/24' (hash:net), '10.0.0.1,tcp:80' or
+ * '10.0.0.1,80' (tcp; the port types), '2001:db8::/64'; or the same as an object.
+ */
+export type SetEntryInput = string | SetEntry;
+
+export interface SetEntry {
+  address: string;
+  /** Prefix length, hash:net and hash:net,port only. */
+  cidr?: number;
+  /** The port types only; proto defaults to 'tcp'. */
+  port?: number;
+  proto?: SetProtocol;
+  /** Seconds; overrides the option of the call and the set's default. */
+  timeout?: number;
+  comment?: string;
+}
+
+export interface AddOptions {
+  /** Seconds (0: permanent); needs a set created with `timeout`. Default: the set's. */
+  timeout?: number;
+  /** Needs a set created with `comment`; at most 255 bytes. */
+  comment?: string;
+  /** An entry already there is replaced instead of refused (ipset -exist add). */
+  exist?: boolean;
+}
+
+export interface DeleteOptions {
+  /** An entry that isn't there is no error (ipset -exist del). */
+  exist?: boolean;
+}
+
+/** One listed entry: the fields the set carries. */
+export interface ListedSetEntry {
+  /** As `ipset save` prints it: '10.0.0.1', '10.0.0.0/24', '10.0.0.1,tcp:80'. */
+  text: string;
+  address: string;
+  cidr?: number;
+  port?: number;
+  proto?: SetProtocol | number;
+  /** Seconds left (sets with timeout support). */
+  timeout?: number;
+  packets?: bigint;
+  bytes?: bigint;
+  comment?: string;
+}
+
+export interface SetHeaderInfo {
+  name: string;
+  type: string;
+  family: Family;
+  revision: number;
+  hashsize: number;
+  maxelem: number;
+  /** 0 when the kernel reports none. */
+  bucketsize: number;
+  /** The default timeout, or null without timeout support. */
+  timeout: number | null;
+  counters: boolean;
+  comment: boolean;
+  /** Rules (and list:set sets) that refer to the set. */
+  references: number;
+  /** Kernel memory, bytes. */
+  memsize: number;
+  /** Entries in the set. */
+  size: number;
+}
+
+export interface ListedSet {
+  header: SetHeaderInfo;
+  /** In the kernel's hash order, as `ipset list` shows them. */
+  entries: ListedSetEntry[];
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * Client sets: every input checked and normalized before anything reaches the kernel. Names
+ * as the kernel takes them (1-31 bytes, no NUL), entries parsed as ipset writes them and
+ * checked against the set's type and family, timeouts within ipset's range, comments within
+ * 255 bytes. Problems are ERR_CONNLIMIT_INVALID naming the field.
+ */
+import { isIP } from 'node:net';
+import { invalid, ValidationError, type ValidationIssue } from '../errors';
+import { quote } from '../echo';
+import type { NativeCreateSpec, NativeSetElement } from '../native-types';
+import type { Family } from '../rule/types';
+import { snapshot } from '../rule/snapshot';
+import { describe } from '../rule/validate';
+import type { AddOptions, CreateSetOptions, DeleteOptions, SetEntry, SetEntryInput, SetProtocol, SetType } from './types';
+
+/** IPSET_MAXNAMELEN (32) less the NUL. */
+export const MAX_SET_NAME_BYTES = 31;
+/** IPSET_MAX_TIMEOUT: (UINT_MAX >> 1) / MSEC_PER_SEC seconds (include/linux/netfilter/ipset/ip_set_timeout.h). */
+export const MAX_TIMEOUT = 2147483;
+/** IPSET_MAX_COMMENT_SIZE. */
+export const MAX_COMMENT_BYTES = 255;
+
+export const SET_TYPES: readonly SetType[] = ['hash:ip', 'hash:net', 'hash:ip,port', 'hash:net,port'];
+const PROTOCOLS: Record<SetProtocol, number> = { tcp: 6, udp: 17, sctp: 132, udplite: 136 };
+const PROTOCOL_NAMES = new Map<number, SetProtocol>(Object.entries(PROTOCOLS).map(([k, v]) => [v, k as SetProtocol]));
+
+/** What element calls are checked against: the set's type, family and options. */
+export interface SetShape {
+  type: string;
+  family: Family;
+  timeout: boolean;
+  comment: boolean;
+}
+
+export function hasPort(type: string): boolean {
+  return type === 'hash:ip,port' || type === 'hash:net,port';
+}
+
+function hasCidr(type: string): boolean {
+  return type === 'hash:net' || type === 'hash:net,port';
+}
+
+export function protocolName(n: number): SetProtocol | number {
+  return PROTOCOL_NAMES.get(n) ?? n;
+}
+
+/** A private copy of a caller's options object (a throwing getter becomes ERR_CONNLIMIT_INVALID). */
+export function ownOptions<T extends object>(value: T | undefined, path: string, known: readonly string[]): Partial<T> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) invalid(path, `must be an object, got ${describe(value)}`);
+  const o = snapshot(value, path);
+  for (const k of Object.keys(o)) if (!known.includes(k)) invalid(`${path}.${k}`, `unknown option (known: ${known.join(', ')})`);
+  return o;
+}
+
+export function setName(name: unknown, path = 'name'): string {
+  if (typeof name !== 'string') invalid(path, `must be a set name string, got ${describe(name)}`);
+  if (name.length === 0) invalid(path, 'must not be empty');
+  if (name.includes('\0')) invalid(path, 'must not contain NUL');
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_SET_NAME_BYTES) invalid(path, `${quote(name)} is ${bytes} bytes: set names are at most ${MAX_SET_NAME_BYTES}`);
+  return name;
+}
+
+function familyOption(v: unknown, path: string): Family {
+  if (v !== 'ipv4' && v !== 'ipv6') invalid(path, `must be 'ipv4' or 'ipv6', got ${describe(v)}`);
+  return v;
+}
+
+export function handleFamily(v: unknown): Family {
+  return v === undefined ? 'ipv4' : familyOption(v, 'family');
+}
+
+function integer(v: unknown, path: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) invalid(path, `must be an integer ${min}-${max}, got ${describe(v)}`);
+  return v;
+}
+
+function timeout(v: unknown, path: string): number {
+  return integer(v, path, 0, MAX_TIMEOUT);
+}
+
+function flag(v: unknown, path: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') invalid(path, `must be true or false, got ${describe(v)}`);
+  return v;
+}
+
+function comment(v: unknown, path: string): string {
+  if (typeof v !== 'string') invalid(path, `must be a string, got ${describe(v)}`);
+  if (v.includes('\0')) invalid(path, 'must not contain NUL');
+  const bytes = Buffer.byteLength(v, 'utf8');
+  if (bytes > MAX_COMMENT_BYTES) invalid(path, `is ${bytes} bytes: comments are at most ${MAX_COMMENT_BYTES}`);
+  return v;
+}
+
+export function createSpec(name: unknown, options: CreateSetOptions, handle: Family): NativeCreateSpec {
+  const o = ownOptions(options, 'options', ['type', 'family', 'timeout', 'maxelem', 'hashsize', 'counters', 'comment', 'exist']);
+  const spec: NativeCreateSpec = {
+    name: setName(name),
+    type: '',
+    family: o.family === undefined ? handle : familyOption(o.family, 'options.family'),
+    counters: flag(o.counters, 'options.counters'),
+    comment: flag(o.comment, 'options.comment'),
+    exist: flag(o.exist, 'options.exist'),
+  };
+  if (!SET_TYPES.includes(o.type as SetType)) invalid('options.type', `must be one of ${SET_TYPES.join(', ')}, got ${describe(o.type)}`);
+  spec.type = o.type as SetType;
+  if (o.timeout !== undefined) spec.timeout = timeout(o.timeout, 'options.timeout');
+  if (o.maxelem !== undefined) spec.maxelem = integer(o.maxelem, 'options.maxelem', 1, 0xffffffff);
+  if (o.hashsize !== undefined) spec.hashsize = integer(o.hashsize, 'options.hashsize', 1, 0x80000000);
+  return spec;
+}
+
+export function addOptions(options: AddOptions | undefined): AddOptions {
+  const o = ownOptions(options, 'options', ['timeout', 'comment', 'exist']);
+  const out: AddOptions = { exist: flag(o.exist, 'options.exist') };
+  if (o.timeout !== undefined) out.timeout = timeout(o.timeout, 'options.timeout');
+  if (o.comment !== undefined) out.comment = comment(o.comment, 'options.comment');
+  return out;
+}
+
+export function deleteOptions(options: DeleteOptions | undefined): boolean {
+  return flag(ownOptions(options, 'options', ['exist']).exist, 'options.exist');
+}
+
+/** '10.0.0.1', '10.0.0.0/24', '10.0.0.1,tcp:80', '10.0.0.1,80' as an entry object. */
+function parseEntryText(text: string, path: string): SetEntry {
+  if (text.includes('\0')) invalid(path, 'must not contain NUL');
+  const [addrPart = '', portPart, extra] = text.split(',');
+  if (extra !== undefined) invalid(path, `${quote(text)}: one address and at most one port`);
+  const slash = addrPart.indexOf('/');
+  const entry: SetEntry = { address: slash < 0 ? addrPart : addrPart.slice(0, slash) };
+  if (slash >= 0) {
+    const len = addrPart.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(len)) invalid(path, `${quote(text)}: the prefix length must be a number`);
+    entry.cidr = Number(len);
+  }
+  if (portPart !== undefined) {
+    const m = /^(?:([a-z]+):)?(\d{1,5})$/.exec(portPart);
+    if (!m) invalid(path, `${quote(text)}: the port must be PORT or PROTO:PORT (tcp, udp, sctp, udplite)`);
+    if (m[1] !== undefined) entry.proto = m[1] as SetProtocol;
+    entry.port = Number(m[2]);
+  }
+  return entry;
+}
+
+/**
+ * An entry checked against the set it goes into, with the call's timeout and comment as
+ * defaults for the entry's own. `issues` collects instead of throwing (addMany reports all).
+ */
+export function element(input: SetEntryInput, shape: SetShape, defaults: AddOptions, path: string, issues: ValidationIssue[]): NativeSetElement | null {
+  const before = issues.length;
+  const bad = (p: string, message: string) => {
+    issues.push({ path: p, message });
+    return null;
+  };
+  let entry: SetEntry;
+  try {
+    if (typeof input === 'string') entry = parseEntryText(input, path);
+    else {
+      const o = ownOptions(input as SetEntry, path, ['address', 'cidr', 'port', 'proto', 'timeout', 'comment']);
+      if (typeof o.address !== 'string') return bad(`${path}.address`, `must be an address string, got ${describe(o.address)}`);
+      entry = o as SetEntry;
+    }
+  } catch (e) {
+    if (e instanceof ValidationError) return (issues.push(...e.issues), null);
+    throw e;
+  }
+  const addr = entry.address;
+  const kind = addr.includes('\0') || addr.includes('%') ? 0 : isIP(addr);
+  if (kind === 0) return bad(path, `${quote(addr)} is not an IPv4 or IPv6 address`);
+  const family: Family = kind === 4 ? 'ipv4' : 'ipv6';
+  if (family !== shape.family) return bad(path, `${quote(addr)} is an ${family} address; the set is ${shape.family}`);
+  const out: NativeSetElement = { family, address: addr };
+  if (entry.cidr !== undefined) {
+    if (!hasCidr(shape.type)) bad(path, `${shape.type} takes single addresses, not a prefix (use hash:net)`);
+    else {
+      const max = family === 'ipv4' ? 32 : 128;
+      if (typeof entry.cidr !== 'number' || !Number.isInteger(entry.cidr) || entry.cidr < 1 || entry.cidr > max) {
+        bad(path, `the prefix length must be 1-${max}, got ${describe(entry.cidr)}`);
+      } else out.cidr = entry.cidr;
+    }
+  }
+  if (hasPort(shape.type)) {
+    if (entry.port === undefined) bad(path, `${shape.type} entries need a port (ADDR,PORT or ADDR,PROTO:PORT)`);
+    else if (typeof entry.port !== 'number' || !Number.isInteger(entry.port) || entry.port < 0 || entry.port > 65535) {
+      bad(path, `the port must be 0-65535, got ${describe(entry.port)}`);
+    } else out.port = entry.port;
+    const proto = entry.proto ?? 'tcp';
+    if (!(proto in PROTOCOLS)) bad(path, `the protocol must be one of ${Object.keys(PROTOCOLS).join(', ')}, got ${describe(proto)}`);
+    else out.proto = PROTOCOLS[proto];
+  } else if (entry.port !== undefined || entry.proto !== undefined) {
+    bad(path, `${shape.type} entries have no port (use hash:ip,port or hash:net,port)`);
+  }
+  const t = entry.timeout ?? defaults.timeout;
+  if (t !== undefined) {
+    if (!shape.timeout) bad(`${path}.timeout`, 'the set was created without timeout support');
+    else if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > MAX_TIMEOUT) bad(`${path}.timeout`, `must be an integer 0-${MAX_TIMEOUT}, got ${describe(t)}`);
+    else out.timeout = t;
+  }
+  const c = entry.comment ?? defaults.comment;
+  if (c !== undefined) {
+    if (!shape.comment) bad(`${path}.comment`, 'the set was created without comment support');
+    else {
+      try {
+        out.comment = comment(c, `${path}.comment`);
+      } catch (e) {
+        if (e instanceof ValidationError) issues.push(...e.issues);
+        else throw e;
+      }
+    }
+  }
+  return issues.length === before ? out : null;
+}
+
+/** An element as `ipset save` prints it. */
+export function entryText(type: string, family: Family, e: { address: string; cidr?: number; port?: number; proto?: number }): string {
+  let text = e.address;
+  // A host entry of a net type prints without its full-length prefix, as ipset does.
+  if (e.cidr !== undefined && hasCidr(type) && e.cidr !== (family === 'ipv4' ? 32 : 128)) text += `/${e.cidr}`;
+  if (e.port !== undefined) text += `,${protocolName(e.proto ?? 6)}:${e.port}`;
+  return text;
+}
