@@ -6,6 +6,8 @@
 // header or tool shows up as node-gyp's raw "gyp: Call to 'pkg-config ...' returned exit
 // status 1", one missing piece per attempt; this names every missing package in one line,
 // for Debian/Ubuntu and RHEL/Fedora, and exits 1. Exits 0 silently when everything is there.
+// When a prebuilt binary for this platform is shipped but did not load, it first prints why
+// (usually one missing runtime library: installing it is the shorter fix than compiling).
 // Plain node, no shell: each probe runs the tool directly.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -40,10 +42,11 @@ function cxxWorks() {
 }
 
 // The .pc file and the header come in the same -dev package; either alone is a broken install.
+// Without pkg-config (named on its own) the header alone says whether the -dev package is there.
 function devModule(module, header) {
   const pc = spawnSync('pkg-config', ['--variable=includedir', module], { encoding: 'utf8', timeout: 20_000 });
-  const includedir = pc.status === 0 && pc.stdout.trim() ? pc.stdout.trim() : '/usr/include';
-  return pc.status === 0 && existsSync(join(includedir, header));
+  if (pc.error) return existsSync(join('/usr/include', header));
+  return pc.status === 0 && existsSync(join(pc.stdout.trim() || '/usr/include', header));
 }
 
 // A prebuilt binary for this platform that did not load most often lacks a runtime library:
