@@ -64,7 +64,11 @@
         "native/js/ipset_convert.cc"
       ],
       "include_dirs": ["native"],
-      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      # SWALLOW_UNTHROWABLE_EXCEPTIONS: node-addon-api's own wrappers (napi_wrap in every
+      # constructor, napi_unwrap before every method) fail once a Worker is being terminated;
+      # without it their rethrow is a C++ throw out of a Node-API callback (std::terminate).
+      # See native/js/errors.h.
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Werror", "-O2"],
       "libraries": ["<!@(pkg-config --libs libip4tc libip6tc libmnl libnftnl)"],

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Installs what connlimit needs to build and test on Debian/Ubuntu, then builds.
-#   1. System packages (libiptc/libmnl/libnftnl headers, iptables, nftables, ipset (test oracle), tmux (the top test),
-#      conntrack, iproute2, strace, toolchain) through apt-get, as root. Skipped
+#   1. System packages (libiptc/libmnl/libnftnl headers, iptables, nftables, ipset (test oracle),
+#      tmux (the top test), conntrack, iproute2, strace, toolchain, systemd (systemd-analyze checks
+#      the sample unit in docs/systemd)) through apt-get, as root. Skipped
 #      entirely when dpkg-query shows all of them installed; `apt-get update` runs
 #      only when something is missing.
 #   2. `npm install`, which compiles the addon (node-gyp, never a prebuilt binary) and
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   libiptc-dev libip4tc-dev libip6tc-dev libmnl-dev libnftnl-dev pkg-config
-  iptables nftables conntrack iproute2 strace tmux python3 make g++
+  iptables nftables conntrack iproute2 strace tmux python3 make g++ systemd
   ipset  # the oracle of test 48 and scripts/capture-golden-ipset.sh; the library never runs it
 )
 
@@ -33,7 +34,7 @@ else
   # Not dpkg-based: accept the system if the pieces are visibly there.
   pkg-config --exists libiptc libip4tc libip6tc libmnl libnftnl 2>/dev/null ||
     missing+=(libiptc-dev libip4tc-dev libip6tc-dev libmnl-dev libnftnl-dev)
-  for tool in pkg-config iptables nft conntrack ip strace tmux python3 make g++; do
+  for tool in pkg-config iptables nft conntrack ip strace tmux python3 make g++ systemd-analyze; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
 fi

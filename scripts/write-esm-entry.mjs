@@ -17,4 +17,6 @@ writeFileSync(
   join(dist, 'index.mjs'),
   `${header}import cjs from './index.js';\nexport const { ${names.join(', ')} } = cjs;\nexport default cjs;\n`,
 );
-writeFileSync(join(dist, 'index.d.mts'), `${header}export * from './index.js';\n`);
+// The default export is the whole module (what `import connlimit from 'connlimit'` gives at
+// run time), typed as its namespace.
+writeFileSync(join(dist, 'index.d.mts'), `${header}export * from './index.js';\nimport * as connlimit from './index.js';\nexport default connlimit;\n`);

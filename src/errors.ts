@@ -345,7 +345,8 @@ const MEANINGS: Record<NativeErrorKind, (f: Facts) => Error> = {
   },
   xtablesLock: ({ e, name, where, base }) => {
     if (isOneOf(name, 'EWOULDBLOCK', 'EAGAIN')) {
-      return new BusyError('ERR_CONNLIMIT_BUSY', `another program holds the xtables lock ${e.detail ? `(${e.detail}) ` : ''}`.trimEnd(), {
+      // The detail is 'PATH held by another program': said once.
+      return new BusyError('ERR_CONNLIMIT_BUSY', e.detail ? `xtables lock ${e.detail}` : 'the xtables lock is held by another program', {
         ...base,
         hint: 'retry later, or raise lockTimeoutMs',
       });

@@ -21,6 +21,7 @@ import { BUILTIN_CHAINS, TableShape, type Backend, type TableName } from './tabl
 import { drained, serialize } from './serial-queue';
 import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
+import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
 
 export type { Backend, TableName } from './table-shape';
@@ -121,7 +122,7 @@ export class Transaction {
     return this;
   }
 
-  /** Insert at a 1-based position (`iptables -I CHAIN N`); default 1. */
+  /** Insert at a 1-based position, required (`iptables -I CHAIN N`; 1 puts it first). */
   insert(chain: string, position: number, rule: RuleInput): this {
     const index = validatePosition(position, 'position') - 1;
     this.steps.push({ op: 'insert', chain: this.shape.chain(chain), index, rule });
@@ -553,10 +554,10 @@ export class Firewall {
         bytes: r.bytes,
       };
       listedNative.set(listed, r.rule);
-      return listed;
+      return jsonSafe(listed);
     });
     const policy = c.policy === 'ACCEPT' || c.policy === 'DROP' ? c.policy : null;
-    return { name: c.name, builtin: c.builtin, policy, packets: c.packets, bytes: c.bytes, references: c.references, rules };
+    return jsonSafe({ name: c.name, builtin: c.builtin, policy, packets: c.packets, bytes: c.bytes, references: c.references, rules });
   }
 
   private context(extensions?: Set<string>): NativeErrorContext {

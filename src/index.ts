@@ -32,16 +32,16 @@ export {
 export type { ConnlimitErrorCode, ValidationIssue } from './errors';
 export type * from './rule/types';
 export type { ConntrackMatch, CtState, CtStatus, StateMatch, StateName } from './rule/modules';
+export type { HashlimitMatch, HashlimitMode, HashlimitRate, IprangeMatch, RecentCommand, RecentMatch, TimeMatch, Weekday } from './rule/modules';
 export { ConntrackWatch } from './conntrack/index';
 export type { OverrunInfo, WatchBatch, WatchChange, WatchCrossing, WatchOptions, WatchStats } from './conntrack/index';
-export { renderExposition } from './metrics/exposition';
-export type { ExpositionFormat, MetricFamily, MetricType, Sample } from './metrics/exposition';
+export type { MetricDescriptor, MetricFamily, MetricSource, MetricType, Sample } from './metrics/family';
 export { firewallMetrics } from './metrics/firewall-source';
 export type { FirewallMetricsOptions } from './metrics/firewall-source';
 export { watchMetrics } from './metrics/watch-source';
 export type { WatchMetricsOptions } from './metrics/watch-source';
-export { createMetrics } from './metrics/registry';
-export type { MetricSource, Metrics, MetricsOptions } from './metrics/registry';
+export { registerMetrics } from './metrics/prom-collectors';
+export type { MetricsRegistry, RegisterMetricsOptions } from './metrics/prom-collectors';
 export { Conntrack } from './conntrack/index';
 export type {
   ConntrackEntry,

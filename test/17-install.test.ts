@@ -6,7 +6,7 @@
 // and the -dev packages are hidden (test/helpers/hidden-host.ts); the installed package then
 // writes a rule into a throwaway network namespace. The slow part is the one compile, inside
 // npm pack.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -24,7 +24,10 @@ let installed = '';
 function stageRepository(): string {
   const stage = join(work, 'repo');
   mkdirSync(stage);
-  for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'binding.gyp', 'README.md', 'native', 'src', 'scripts', 'docs']) {
+  // What the package ships, less what packing builds (dist/, prebuilds/), plus the sources.
+  const files: string[] = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).files;
+  const shipped = files.map((f) => f.replace(/\/$/, '').split('/')[0]!).filter((f) => f !== 'dist' && f !== 'prebuilds');
+  for (const entry of new Set([...shipped, 'package.json', 'package-lock.json', 'tsconfig.json', 'src', 'scripts'])) {
     cpSync(join(ROOT, entry), join(stage, entry), { recursive: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'));

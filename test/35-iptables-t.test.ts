@@ -17,7 +17,7 @@ import { iptablesOracle } from './helpers/iptables-oracle';
 import { withNetns } from './helpers/netns';
 
 /** The .t files; iptables-test.py runs libxt_ and libipt_ files with iptables, libip6t_ with ip6tables. */
-const FILES = ['libxt_conntrack.t', 'libxt_state.t'];
+const FILES = ['libxt_conntrack.t', 'libxt_state.t', 'libxt_iprange.t', 'libxt_recent.t', 'libxt_hashlimit.t', 'libxt_time.t'];
 
 interface Case {
   chain: string;
@@ -105,6 +105,39 @@ test("nftables: a module without a native translation is refused by name, pointi
     const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });
     const e = await rejects(fw.append('INPUT', '-m state --state NEW -j DROP'), 'ERR_CONNLIMIT_INVALID');
     assert.match((e as Error).message, /match state is not available in the native nftables form.*backend 'nft'/);
+    assert.is((await ns.run('nft', ['list', 'ruleset'])).stdout.trim(), '');
+    await fw.close();
+  }));
+
+test('recent, hashlimit, iprange and time: the typed spelling writes the bytes of the text it stands for', () => {
+  const pairs: Array<[Family, string, unknown]> = [
+    ['ipv4', '-m recent --update --seconds 60 --hitcount 4 --name SSH', { kind: 'recent', command: 'update', seconds: 60, hitCount: 4, name: 'SSH' }],
+    ['ipv4', '-m recent ! --rcheck --name DEFAULT --rsource', { kind: 'recent', command: { not: 'rcheck' } }],
+    ['ipv6', '-m recent --set --rdest --mask ffff:ffff::', { kind: 'recent', command: 'set', side: 'dest', mask: 'ffff:ffff::' }],
+    ['ipv4', '-m hashlimit --hashlimit-above 25/min --hashlimit-burst 100 --hashlimit-mode dstport,srcip --hashlimit-name web', { kind: 'hashlimit', rate: '25/minute', above: true, burst: 100, mode: ['srcip', 'dstport'], name: 'web' }],
+    ['ipv4', '-m hashlimit ! --hashlimit-above 4kb/s --hashlimit-burst 400kb --hashlimit-name b', { kind: 'hashlimit', rate: '4kb/s', burst: '400kb', name: 'b' }],
+    ['ipv6', '-m hashlimit --hashlimit-upto 10 --hashlimit-srcmask 64 --hashlimit-name v6 --hashlimit-rate-match', { kind: 'hashlimit', rate: '10/second', srcMask: 64, name: 'v6', rateMatch: true }],
+    ['ipv4', '-m iprange ! --dst-range 10.0.0.1-10.0.0.9 --src-range 10.1.0.1', { kind: 'iprange', source: '10.1.0.1-10.1.0.1', destination: { not: '10.0.0.1-10.0.0.9' } }],
+    ['ipv4', '-m time --timestart 9:00 --timestop 17:00 ! --weekdays Sat,Sun --kerneltz', { kind: 'time', timeStart: '09:00', timeStop: '17:00:00', weekdays: { not: ['Sun', 'Sat'] }, kernelTz: true }],
+  ];
+  for (const [family, text, part] of pairs) {
+    const parsed = parseRule(text, family);
+    const typed = normalizeRule({ matches: [part] } as never, family);
+    assert.equal(typed.matches, parsed.matches, text);
+    assert.is(renderRule(typed, family), renderRule(parsed, family), text);
+  }
+});
+
+test("nftables: recent, hashlimit, iprange and time are refused by name, pointing to backend 'nft'", () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });
+    for (const [name, text] of [
+      ['recent', '-m recent --set'], ['hashlimit', '-m hashlimit --hashlimit-upto 1/sec --hashlimit-name a'],
+      ['iprange', '-m iprange --src-range 10.0.0.1-10.0.0.2'], ['time', '-m time --weekdays Mon'],
+    ]) {
+      const e = await rejects(fw.append('INPUT', `${text} -j DROP`), 'ERR_CONNLIMIT_INVALID');
+      assert.match((e as Error).message, new RegExp(`match ${name} is not available in the native nftables form.*backend 'nft'`));
+    }
     assert.is((await ns.run('nft', ['list', 'ruleset'])).stdout.trim(), '');
     await fw.close();
   }));

@@ -308,6 +308,7 @@ test('CLI: set create/add/del/test/ls/flush/destroy, ban and unban; --json', () 
     assert.is((await cli(['set', 'test', 'S', '10.0.0.9', '--netns', lib.name])).code, 1);
     assert.is((await cli(['set', 'add', 'S', '2001:db8::1', '--netns', lib.name])).code, 2);
     const listed = JSON.parse(await ok(['set', 'ls', 'S', '--json']));
+    assert.is(listed.ok, true);
     assert.is(listed.header.type, 'hash:ip');
     assert.is(listed.entries[0].text, '10.0.0.1');
     assert.is(listed.entries[0].comment, 'x');

@@ -4,7 +4,9 @@
 // name --backend legacy, the default being auto); its --json output is compared with what the
 // library's API returns for the same state; bad usage ends with the right exit code and one
 // line on stderr.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -81,8 +83,8 @@ test('--backend nft writes what iptables-nft -A writes', () =>
       await theirs.run('iptables-nft', ['-A', 'INPUT', ...LIMIT_SSH]);
       const rules = async (ns: Netns) => (await ns.run('iptables-nft-save')).stdout.split('\n').filter((l) => l.startsWith('-A ') || l.startsWith(':'));
       assert.equal(await rules(ours), await rules(theirs));
-      const ls = JSON.parse((await ok(['ls', '--backend', 'nft', '--netns', ours.name, '--json', 'INPUT'])) .stdout);
-      assert.is(ls.length, 1);
+      const ls = JSON.parse((await ok(['ls', '--backend', 'nft', '--netns', ours.name, '--json', 'INPUT'])).stdout);
+      assert.equal([ls.ok, ls.backend, ls.rules.length], [true, 'nft', 1]);
       await ok(['rm', '--backend', 'nft', '--netns', ours.name, 'INPUT', ...LIMIT_SSH]);
       assert.equal((await rules(ours)).filter((l) => l.startsWith('-A')), []);
     })));
@@ -115,14 +117,16 @@ test('ensure appends once; check answers with its exit code', () =>
 
     const present = await cli(['check', '--backend', 'legacy', '--netns', ns.name, '--json', 'INPUT', ...LIMIT_SSH]);
     assert.is(present.code, 0);
-    assert.equal(JSON.parse(present.stdout), { exists: true, backend: 'legacy' });
+    assert.equal(JSON.parse(present.stdout), { ok: true, backend: 'legacy', exists: true });
+    const ensured = await ok(['ensure', '--backend', 'legacy', '--netns', ns.name, '--json', 'INPUT', ...LIMIT_SSH]);
+    assert.equal(JSON.parse(ensured.stdout), { ok: true, backend: 'legacy', added: false });
     const absent = await cli(['check', '--backend', 'legacy', '--netns', ns.name, 'INPUT', ...LIMIT_HTTP]);
     assert.is(absent.code, 1);
     assert.is(absent.stdout.trim(), 'absent');
     assert.is(absent.stderr, '');
   }));
 
-test('ls prints what iptables-legacy -S prints; ls --json is what Firewall.list returns', () =>
+test('ls prints what iptables-legacy -S prints; ls --json has the rules as JSON.stringify(Firewall.list()) writes them', () =>
   withNetns(async (ns) => {
     await ns.run('iptables-legacy', ['-N', 'clients']);
     await ns.run('iptables-legacy', ['-A', 'INPUT', '-j', 'clients']);
@@ -138,9 +142,15 @@ test('ls prints what iptables-legacy -S prints; ls --json is what Firewall.list 
     try {
       const json = await ok(['ls', '--backend', 'legacy', '--netns', ns.name, '--json', 'clients']);
       const api = await fw.list('clients');
-      const viaJson = JSON.parse(JSON.stringify(api, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
-      assert.equal(JSON.parse(json.stdout), viaJson);
-      assert.is(JSON.parse(json.stdout)[1].rule.comment, 'two words "quoted"');
+      // No replacer: listed rules serialize themselves, counters as decimal strings.
+      const viaJson = JSON.parse(JSON.stringify(api));
+      assert.is(viaJson[0].packets, '0');
+      const out = JSON.parse(json.stdout);
+      assert.equal([out.ok, out.backend], [true, 'legacy']);
+      assert.equal(out.rules, viaJson);
+      assert.is(out.rules[1].rule.comment, 'two words "quoted"');
+      assert.equal(Object.keys(api[0] as object), ['chain', 'position', 'rule', 'text', 'packets', 'bytes'], 'toJSON is not an own enumerable key');
+      assert.is(JSON.parse(JSON.stringify(await fw.chains())).find((c: { name: string }) => c.name === 'clients').rules.length, 2);
     } finally {
       await fw.close();
     }
@@ -199,7 +209,7 @@ test('missing chain or namespace: exit 5; --json also prints the error object', 
     await refuses(ns, ['ls', '--backend', 'legacy', '--netns', 'cl-no-such-namespace'], 5, /cl-no-such-namespace/);
     const r = await cli(['ls', '--backend', 'legacy', '--netns', ns.name, '--json', 'nosuchchain']);
     assert.is(r.code, 5);
-    assert.is(JSON.parse(r.stdout).error.code, 'ERR_CONNLIMIT_NOT_FOUND');
+    assert.equal([JSON.parse(r.stdout).ok, JSON.parse(r.stdout).error.code], [false, 'ERR_CONNLIMIT_NOT_FOUND']);
   }));
 
 test('without CAP_NET_ADMIN over the namespace: exit 3 naming the capability', () =>
@@ -216,15 +226,71 @@ test('without CAP_NET_ADMIN over the namespace: exit 3 naming the capability', (
     assert.equal(await savedRules(ns), before);
   }));
 
-test('--help for every command shows its usage and the man page examples', async () => {
-  for (const command of ['add', 'insert', 'ensure', 'rm', 'check', 'ls', 'save', 'flush']) {
+test('--help: the overview once; per command a short text with its own options; no arguments is bad usage; --version', async () => {
+  const overview = await ok(['--help']);
+  assert.match(overview.stdout, /Exit codes: 0 ok/);
+  assert.match(overview.stdout, /--connlimit-above 2 -j REJECT/, 'the man page examples');
+  for (const command of ['add', 'insert', 'ensure', 'rm', 'check', 'ls', 'save', 'flush', 'count', 'watch', 'top', 'metrics']) {
     const r = await ok([command, '--help']);
     assert.match(r.stdout, new RegExp(`^connlimit ${command} `));
-    assert.match(r.stdout, /--connlimit-above 2 -j REJECT/);
+    assert.ok(r.stdout.split('\n').length < 25, `${command} --help is short:\n${r.stdout}`);
+    assert.not.match(r.stdout, /Exit codes/, 'the global parts only once, in the overview');
   }
-  const top = await ok(['--help']);
-  assert.match(top.stdout, /Exit codes: 0 ok/);
-  assert.is((await ok([])).stdout, top.stdout, 'no arguments prints the overview');
+  for (const command of ['count', 'watch', 'top']) {
+    const r = await ok([command, '--help']);
+    assert.match(r.stdout, /--dport P/, `${command} shows the filters`);
+    assert.match(r.stdout, /--all-states/, `${command} says how to count every entry`);
+    assert.not.match(r.stdout, /--lock-timeout/, `${command} takes no lock`);
+  }
+  assert.match((await ok(['watch', '--help'])).stdout, /--hold MS/);
+  assert.match((await ok(['add', '--help'])).stdout, /--lock-timeout MS/);
+
+  const bare = await cli([]);
+  assert.is(bare.code, 2);
+  assert.is(bare.stdout, '');
+  assert.is(bare.stderr, overview.stdout, 'no arguments prints the overview, as bad usage');
+
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  assert.is((await ok(['--version'])).stdout, `connlimit ${pkg.version}\n`);
 });
+
+test('xtables lock held by another program: exit 4, one line naming --lock-timeout (not lockTimeoutMs)', () =>
+  withNetns(async (ns) => {
+    const dir = mkdtempSync(join(tmpdir(), 'connlimit-60-lock-'));
+    const lock = join(dir, 'xtables.lock');
+    writeFileSync(lock, '');
+    // flock holds the lock until its sleep is killed.
+    const holder = spawn('flock', ['--exclusive', lock, 'sleep', '60'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 200 && spawnSync('flock', ['--nonblock', lock, 'true']).status === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      const r = await execResult(process.execPath, ['--import', 'tsx', cliMain, 'add', '--backend', 'legacy', '--netns', ns.name, '--lock-timeout', '100', 'INPUT', '-j', 'DROP'], {
+        env: { ...process.env, NODE_OPTIONS: '', XTABLES_LOCKFILE: lock },
+        timeoutMs: 30_000,
+      });
+      assert.is(r.code, 4, r.stderr);
+      assert.is(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+      assert.match(r.stderr, /--lock-timeout/);
+      assert.not.match(r.stderr, /lockTimeoutMs/);
+      assert.is(r.stderr.split('another program').length, 2, `said once: ${r.stderr}`);
+    } finally {
+      holder.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }));
+
+test('the reader of stdout going away is an ordinary end: exit 0, nothing on stderr', () =>
+  withNetns(async (ns) => {
+    // More than a pipe holds (64 KiB): the writes outlast the reader.
+    const comment = 'x'.repeat(200);
+    await ns.run('sh', ['-c', `for i in $(seq 400); do echo "-A INPUT -m comment --comment \\"$i ${comment}\\" -j ACCEPT"; done | (echo '*filter'; cat; echo COMMIT) | iptables-legacy-restore --noflush`]);
+    // `connlimit save | head -c 1`: the reader takes one byte and leaves.
+    const r = spawnSync('bash', ['-c', `set -o pipefail; '${process.execPath}' --import tsx '${cliMain}' save --backend legacy --netns ${ns.name} | head -c 1 >/dev/null; echo "exit=$?"`], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+      timeout: 30_000,
+    });
+    assert.is(r.stderr, '');
+    assert.match(r.stdout, /exit=0/);
+  }));
 
 test.run();

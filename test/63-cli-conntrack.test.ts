@@ -56,7 +56,7 @@ test('count: the total, a filtered total, per key; --json equals the API', () =>
     assert.is((await ok(['count', '--netns', ns.name])).trim(), '7');
     assert.is((await ok(['count', '--netns', ns.name, '-p', 'tcp', '--dport', '443'])).trim(), '5');
     assert.is((await ok(['count', '--netns', ns.name, '--family', 'ipv4', '-p', 'tcp', '--dport', '443'])).trim(), '4');
-    assert.equal(JSON.parse(await ok(['count', '--netns', ns.name, '--json', '-p', 'udp'])), { count: 1 });
+    assert.equal(JSON.parse(await ok(['count', '--netns', ns.name, '--json', '-p', 'udp'])), { ok: true, count: 1 });
 
     const text = await ok(['count', '--netns', ns.name, '-p', 'tcp', '--by', 'source', '--mask', '24']);
     assert.equal(text.trim().split('\n').map((l) => l.trim().split(/\s+/)), [['3', '10.0.1.0/24'], ['2', '10.0.2.0/24'], ['1', '2001:db8::1']]);
@@ -64,8 +64,8 @@ test('count: the total, a filtered total, per key; --json equals the API', () =>
     const ct = await Conntrack.open({ netns: ns.name });
     try {
       const api = await ct.countBy({ family: 'ipv4', protocol: 'tcp', key: 'source', mask: 24, top: 1 });
-      assert.equal(json, [...api].map(([key, count]) => ({ key, count })));
-      assert.equal(json, [{ key: '10.0.1.0/24', count: 3 }]);
+      assert.equal(json.clients, [...api].map(([key, count]) => ({ key, count })));
+      assert.equal(json, { ok: true, clients: [{ key: '10.0.1.0/24', count: 3 }] });
     } finally {
       await ct.close();
     }
@@ -89,10 +89,13 @@ test('count --rule: per client beside the limit, equal to countFor and to what t
         ['127.0.5.2', '1', '2', '1'],
       ]);
       const json = JSON.parse(await ok(['count', '--netns', ns.name, '--json', '--rule', rule]));
-      assert.equal(json, [
-        { key: '127.0.5.1', count: 2, limit: 2, headroom: 0 },
-        { key: '127.0.5.2', count: 1, limit: 2, headroom: 1 },
-      ]);
+      assert.equal(json, {
+        ok: true,
+        clients: [
+          { key: '127.0.5.1', count: 2, limit: 2, headroom: 0 },
+          { key: '127.0.5.2', count: 1, limit: 2, headroom: 1 },
+        ],
+      });
     } finally {
       await fw.close();
       await peer.exit();
@@ -107,6 +110,8 @@ test('count: bad usage exits 2 with one line', async () => {
     [['count', '--rule', '-p tcp -j ACCEPT'], /connlimit/],
     [['count', '--rule', '-p tcp -m connlimit --connlimit-above 2 -j DROP', '--by', 'source'], /--rule brings its own/],
     [['count', '--state', 'ESTABLISHED', '--mask', '40'], /mask/],
+    [['count', '--hold', '5'], /belongs to watch/],
+    [['count', '--rule', '-p tcp -m connlimit --connlimit-above 2 -j DROP', '--all-states'], /live connections/],
   ] as const) {
     const r = await cli([...args]);
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -244,6 +249,108 @@ test('metrics --watch-rule: per-client counts of a rule, scraped over loopback',
       await peer.exit();
     }
     assert.is(await m.exited, 0, m.stderr());
+  }));
+
+/** Entries of `conntrack -L` for a port, by state: the oracle for live counts. */
+async function statesOn(ns: Netns, port: number): Promise<string[]> {
+  const out = (await ns.run('conntrack', ['-L', '-p', 'tcp', '--dport', String(port)])).stdout;
+  return out.split('\n').filter(Boolean).map((l) => (/^tcp\s+\d+\s+\d+\s+(\S+)/.exec(l)?.[1] ?? '?'));
+}
+
+test('count: live connections by default, as connlimit counts; a closed one in TIME_WAIT counts only with --all-states', () =>
+  withNetns(async (ns) => {
+    // A rule that needs conntrack: until one exists, a namespace tracks no connections.
+    await ns.run('iptables-legacy', ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
+    const peer = await startPeer(ns);
+    try {
+      await peer.listen(7310, '127.0.0.1');
+      const opened = await peer.connectMany(3, { host: '127.0.0.1', port: 7310, localAddress: '127.0.7.1' });
+      assert.equal(opened.map((o) => o.result), ['ok', 'ok', 'ok']);
+      await peer.closeClient(opened[0]?.id as number);
+      for (let i = 0; i < 200 && !(await statesOn(ns, 7310)).includes('TIME_WAIT'); i++) await sleep(25);
+      const states = await statesOn(ns, 7310);
+      assert.equal(states.sort(), ['ESTABLISHED', 'ESTABLISHED', 'TIME_WAIT'], 'the oracle: two open, one closed');
+
+      assert.is((await ok(['count', '--netns', ns.name, '-p', 'tcp', '--dport', '7310'])).trim(), '2');
+      assert.is((await ok(['count', '--netns', ns.name, '-p', 'tcp', '--dport', '7310', '--all-states'])).trim(), '3');
+      assert.equal(JSON.parse(await ok(['count', '--netns', ns.name, '--json', '-p', 'tcp', '--dport', '7310', '--by', 'source'])), {
+        ok: true,
+        clients: [{ key: '127.0.7.1', count: 2 }],
+      });
+      assert.is((await ok(['count', '--netns', ns.name, '-p', 'tcp', '--dport', '7310', '--state', 'TIME_WAIT'])).trim(), '1', '--state names the states itself');
+      // Unfiltered: every entry is conntrack -C; live is that less the closed ones.
+      const all = Number((await ok(['count', '--netns', ns.name, '--all-states'])).trim());
+      assert.is(all, Number((await ns.run('conntrack', ['-C'])).stdout.trim()));
+      assert.is(Number((await ok(['count', '--netns', ns.name])).trim()), all - 1);
+
+      const t = startLong(['top', '--netns', ns.name, '--interval', '100', '-p', 'tcp', '--dport', '7310']);
+      try {
+        await t.waitFor((ls) => ls.length >= 1, 'a refresh');
+        assert.match(t.lines[0] as string, / 2 connections, 1 clients: 127\.0\.7\.1=2$/);
+      } finally {
+        t.child.kill('SIGINT');
+      }
+      assert.is(await t.exited, 0, t.stderr());
+    } finally {
+      await peer.exit();
+    }
+  }));
+
+test('watch --rule: a refused attempt at the limit prints no above/below; a crossing that lasts prints once, after --hold', () =>
+  withNetns(async (ns) => {
+    const rule = '-p tcp --syn --dport 7311 -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset';
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
+    const peer = await startPeer(ns);
+    const held = startLong(['watch', '--netns', ns.name, '--json', '--rule', rule]);
+    const raw = startLong(['watch', '--netns', ns.name, '--json', '--hold', '0', '--rule', rule]);
+    const crossings = (w: typeof held) => w.lines.map((l) => JSON.parse(l)).filter((e) => e.type === 'above' || e.type === 'below').map((e) => `${e.type} ${e.count}`);
+    try {
+      // Keeps conntrack on in the namespace once the connlimit rule is gone.
+      await ns.run('iptables-legacy', ['-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
+      await fw.append('INPUT', rule);
+      await peer.listen(7311, '127.0.0.1');
+      for (const w of [held, raw]) await w.waitFor((ls) => ls.some((l) => JSON.parse(l).type === 'ready'), 'the ready line');
+      const tries = await peer.connectMany(3, { host: '127.0.0.1', port: 7311, localAddress: '127.0.8.1' });
+      assert.equal(tries.map((t) => t.result), ['ok', 'ok', 'refused']);
+      // Without the hold, the refused SYN's moment in the table is an alert and its end another.
+      await raw.waitFor(() => crossings(raw).join(',') === 'above 3,below 2', 'the flap, unheld');
+
+      // A third connection that stays: the rule no longer refuses it.
+      await fw.delete('INPUT', rule);
+      assert.is((await peer.connect({ host: '127.0.0.1', port: 7311, localAddress: '127.0.8.1' })).result, 'ok');
+      await held.waitFor(() => crossings(held).length > 0, 'the lasting crossing');
+      // The refused attempt came first: had it been printed, it would be here by now.
+      assert.equal(crossings(held), ['above 3']);
+    } finally {
+      held.child.kill('SIGTERM');
+      raw.child.kill('SIGTERM');
+      await fw.close();
+      await peer.exit();
+    }
+    assert.is(await held.exited, 0, held.stderr());
+    assert.is(await raw.exited, 0, raw.stderr());
+  }));
+
+test('watch | head -1 and top | head -1: the reader leaving ends them with 0 and nothing on stderr', () =>
+  withNetns(async (ns) => {
+    for (const [n, command] of ['watch --json -p tcp', 'top --interval 100 -p tcp'].entries()) {
+      const child = spawn('bash', ['-c', `set -o pipefail; '${process.execPath}' --import tsx '${cliMain}' ${command} --netns ${ns.name} | head -1 >/dev/null`], {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      let code: number | null | undefined;
+      child.on('exit', (c) => (code = c));
+      // watch writes only on a change: make changes until it has tried to write past head.
+      for (let i = 1; i <= 200 && code === undefined; i++) {
+        await ns.run('conntrack', ['-I', '-p', 'tcp', '-s', '10.0.9.1', '-d', '10.9.0.1', '--sport', String(n * 1000 + i), '--dport', '443', '--state', 'ESTABLISHED', '-t', '600']);
+        await sleep(50);
+      }
+      if (code === undefined) await new Promise((r) => child.once('exit', r));
+      assert.is(code, 0, `${command}: ${stderr}`);
+      assert.is(stderr, '', command);
+    }
   }));
 
 test.run();

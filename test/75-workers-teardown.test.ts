@@ -5,6 +5,8 @@
 // worker thread and no fd stays behind, no thread is left inside the namespace, the lock is
 // free, and the table is still whole and writable. Each worker also runs conntrack dumps and a live watch while entries are being
 // inserted, so a watch thread is mid-event when its Worker goes: none may outlive it.
+// Then 80 Workers calling every constructor and method of the addon in a tight loop, each
+// terminated at a random moment: terminate() lands inside an addon call (see TIGHT_SOURCE).
 import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +35,49 @@ const SOURCE = `
       await fw.list();
       await ct.countBy({ key: 'source', mask: 24 });
       await fw.delete('INPUT', rule);
+    }
+  })();
+`;
+
+// terminate() marks the Worker's environment as stopping at once, from the parent thread, while
+// the Worker's JS keeps running until V8 notices: an addon call in that window finds every
+// Node-API call that may run JS failing, including node-addon-api's own napi_wrap (constructors)
+// and napi_unwrap (methods) before our code runs. Its rethrow aborted the whole process
+// ("terminate called after throwing an instance of 'Napi::Error'"; the first test of this file,
+// about 1 run in 60 under load). The raw binding in a tight loop keeps the Worker inside an addon
+// call nearly all the time, with kernel calls of every kind in flight: without the fix the
+// abort came within about 5 terminations (16 at most in 8 runs).
+const TIGHT_SOURCE = `
+  const { parentPort, workerData } = require('node:worker_threads');
+  require('tsx/cjs');
+  const b = require(workerData.binding).binding();
+  const { netnsPath, lockPath } = workerData;
+  const ignore = () => {};
+  const filter = { family: 0, protocol: -1, invertProtocol: false, src: null, dst: null, sport: null, dport: null, tcpStates: 0, tcpStatesExcluded: 0, mark: null, zone: null, status: null };
+  const nft = (family) => ({ family, table: 'filter', netnsPath, lockTimeoutMs: 60000 });
+  (async () => {
+    const watch = new b.ConntrackWatch({ netns: netnsPath, filter, key: 'source', mask4: 24, mask6: 64, threshold: 0, updates: false, receiveBuffer: 0, reconcileMs: 0 }, ignore);
+    const ct = new b.Conntrack({ netnsPath });
+    const tables = [new b.LegacyTable({ ...nft('ipv4'), lockPath }), new b.NftTable(nft('ipv4')), new b.NftablesTable({ family: 'ipv4', netnsPath, lockTimeoutMs: 60000 })];
+    await Promise.all([ct.open(), ...tables.map((t) => t.open())]);
+    parentPort.postMessage('ready');
+    for (;;) {
+      for (const t of tables) {
+        t.list().catch(ignore);
+        t.commit(new b.OpBatch('ipv4')).catch(ignore);
+      }
+      ct.count().catch(ignore);
+      ct.countBy(filter, 'source', 24, 64, 0).catch(ignore);
+      new b.ConntrackList(ct, filter, 64).next().catch(ignore);
+      for (let k = 0; k < 300; k++) {
+        const closed = new b.NftTable(nft('ipv6'));
+        closed.close();
+        closed.list().catch(ignore);
+        new b.Conntrack({ netnsPath }).count().catch(ignore);
+        watch.counts();
+        watch.stats();
+      }
+      await new Promise((resolve) => setImmediate(resolve));
     }
   })();
 `;
@@ -104,5 +149,35 @@ for (const [backend, rounds] of [['legacy', 3], ['nft', 2]] as const) {
       }
     }));
 }
+
+test('every addon constructor and method running when terminate() lands, 80 Workers with kernel calls in flight: no crash, no leaked thread or fd', () =>
+  withNetns(async (ns) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-workers-'));
+    try {
+      const lockPath = join(dir, 'xtables.lock');
+      const r = rng(7580);
+      // Warm the pool and the addon in this thread first, so the baseline includes them.
+      const fw = await Firewall.open({ netns: ns.name, lockPath, backend: 'legacy' });
+      await Promise.all([fw.list(), fw.list(), fw.list(), fw.list()]);
+      await fw.close();
+      const fds = fdCount();
+      const threads = threadCount();
+      const exitCodes: number[] = [];
+      for (let i = 0; i < 80; i++) {
+        const w = new Worker(TIGHT_SOURCE, { eval: true, workerData: { binding: join(__dirname, '..', 'src', 'binding.ts'), netnsPath: ns.path, lockPath } });
+        const errors: unknown[] = [];
+        w.on('error', (e) => errors.push(e));
+        await new Promise((resolve) => w.once('message', resolve));
+        await new Promise((resolve) => setTimeout(resolve, Math.floor(r() * 20)));
+        exitCodes.push(await w.terminate());
+        assert.equal(errors, [], `worker ${i} failed before it was terminated`);
+      }
+      assert.equal(exitCodes, Array(80).fill(1), 'terminate() ended each worker');
+      assert.is(await settle(threadCount, threads, 10_000), threads, 'a thread outlived its Worker');
+      assert.ok((await settle(fdCount, fds, 10_000)) <= fds + 2, `fds: ${fdCount()} now, ${fds} before`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }));
 
 test.run();

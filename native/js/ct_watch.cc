@@ -313,20 +313,23 @@ Napi::Value ConntrackWatch::Close(const Napi::CallbackInfo& info) {
       d.Resolve(env.Undefined());
       return d.Promise();
     }
-    closed_ = true;
-    cleanup_.Remove(env);
     auto watcher = watcher_;
     WatchTsfn tsfn = tsfn_;
-    return PromiseWorker<core::Unit>::Start(
+    auto closing = PromiseWorker<core::Unit>::Start(
         info.This().As<Napi::Object>(), "connlimit:watch-close",
         [watcher]() -> core::Result<core::Unit> {
           watcher->Stop();
           return core::Unit{};
         },
         [tsfn](Napi::Env e, core::Unit&) mutable -> Napi::Value {
-          tsfn.Release();
+          tsfn.Release();  // also when the promise can no longer be settled
           return e.Undefined();
         });
+    // Only now that the worker exists: when making it fails (a Worker being terminated), the
+    // cleanup hook must still stop the thread before the thread-safe function goes.
+    closed_ = true;
+    cleanup_.Remove(env);
+    return closing;
   });
 }
 

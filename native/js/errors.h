@@ -8,6 +8,19 @@
 
 #include "core/result.h"
 
+// Once a Worker's terminate() has begun (the parent sets the environment "stopping" at once,
+// while the Worker's JS may still be running), every Node-API call that may run JS fails with
+// napi_pending_exception, and napi_throw does too. node-addon-api calls napi_wrap in every
+// ObjectWrap constructor and napi_unwrap before every method, outside our code; it turns the
+// failure into a Napi::Error, catches it in its wrapper and rethrows it as a JS exception, and
+// when that napi_throw fails it throws a C++ exception out of the Node-API callback:
+// "terminate called after throwing an instance of 'Napi::Error'" (test/75 aborted that way
+// under load; its tight-loop case provokes it within a few terminations). This switch makes
+// that rethrow return quietly when the environment can no longer run JS, and nothing else.
+#ifndef NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
+#error "build with NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS defined (binding.gyp): without it a Worker terminated mid-call aborts the process"
+#endif
+
 namespace connlimit::js {
 
 Napi::Error ErrorFromKernel(Napi::Env env, const core::KernelError& e);
@@ -19,11 +32,10 @@ const char* ErrorKindName(core::ErrorKind kind);
 // Every kind's string, in enum order (the addon's _errorKinds, for test/14).
 Napi::Array ErrorKindNames(Napi::Env env);
 
-// Runs the body of a method called from JS. A Napi::Error it throws goes to JS with napi_throw.
-// Why not let node-addon-api rethrow it: when a Worker is being terminated every napi call
-// fails, node-addon-api's own rethrow then throws a C++ exception out of the napi callback, and
-// std::terminate aborts the whole process (seen in test/75-workers-teardown). There is nobody
-// left to tell then, so a throw that fails is dropped.
+// Runs the body of a method called from JS. A Napi::Error it throws goes to JS with napi_throw;
+// when the Worker is being terminated that fails and the error is dropped: nobody is left to
+// tell. Not left to node-addon-api's rethrow: with an exception already pending (JS that a napi
+// call ran was cut off) it still throws in C++, switch or not.
 template <typename F>
 Napi::Value Guarded(Napi::Env env, F body) {
   try {

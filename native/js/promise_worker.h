@@ -32,18 +32,6 @@ class PromiseWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override { result_.emplace(work_()); }
 
-  // node-addon-api opens a HandleScope before calling OnOK/OnError, outside any try: when a
-  // Worker is terminating that throws (an empty Napi::Error), and an exception escaping a
-  // libuv callback aborts the whole process (seen in test/32 under load). Nobody is left to
-  // tell, so the worker just goes away.
-  void OnWorkComplete(Napi::Env env, napi_status status) override {
-    try {
-      Napi::AsyncWorker::OnWorkComplete(env, status);
-    } catch (const Napi::Error&) {
-      Destroy();
-    }
-  }
-
   void OnOK() override {
     Settle([this](Napi::Env env) {
       if (!result_->ok()) {
@@ -63,9 +51,11 @@ class PromiseWorker : public Napi::AsyncWorker {
   }
 
  private:
-  // When the environment is going away (a Worker terminated with this call in flight), JS can
-  // no longer run and every napi call fails; there is nobody left to tell, and an exception
-  // escaping a libuv callback would abort the whole process.
+  // When the environment is going away (a Worker terminated with this call in flight: its
+  // teardown waits for the pool work, then completes it here), JS can no longer run and every
+  // napi call that could fails. Nobody is left to tell, and an exception escaping a libuv
+  // callback would abort the whole process: the result is dropped, and the worker (with the
+  // handles its work held) is deleted as always once this returns.
   template <typename F>
   void Settle(F settle) {
     Napi::Env env = Env();

@@ -20,6 +20,8 @@ export interface CtInvocation {
   threshold?: number;
   /** top: refresh period. */
   intervalMs: number;
+  /** watch: how long a threshold crossing must last before it is printed. */
+  holdMs: number;
 }
 
 const OPTIONS = {
@@ -38,6 +40,8 @@ const OPTIONS = {
   rule: { type: 'string' },
   threshold: { type: 'string' },
   interval: { type: 'string' },
+  hold: { type: 'string' },
+  'all-states': { type: 'boolean' },
 } as const;
 
 function whole(name: string, text: string | undefined, max: number): number | undefined {
@@ -57,10 +61,12 @@ function port(name: string, text: string | undefined): PortSpec | undefined {
 
 export function parseCtInvocation(rest: string[], common: CommonOptions): CtInvocation {
   let values: Record<string, string | undefined>;
+  let allStates: boolean;
   try {
-    ({ values } = parseArgs({ args: joinValues(rest, OPTIONS), options: OPTIONS, strict: true, allowPositionals: false }) as {
-      values: Record<string, string | undefined>;
-    });
+    const parsed = parseArgs({ args: joinValues(rest, OPTIONS), options: OPTIONS, strict: true, allowPositionals: false });
+    const { 'all-states': all, ...strings } = parsed.values;
+    allStates = all === true;
+    values = strings;
   } catch (e) {
     argumentsError(e);
   }
@@ -74,6 +80,9 @@ export function parseCtInvocation(rest: string[], common: CommonOptions): CtInvo
   if (sport !== undefined) filter.sport = sport;
   if (dport !== undefined) filter.dport = dport;
   if (values.state !== undefined) filter.state = values.state.toUpperCase().split(',') as TcpState[];
+  // Live connections, as connlimit counts them, unless every entry is asked for or --state
+  // names the states itself.
+  else if (!allStates) filter.live = true;
   if (values.mark !== undefined) {
     const [value, mask] = values.mark.split('/');
     const v = whole('mark', value, 0xffffffff) as number;
@@ -84,7 +93,12 @@ export function parseCtInvocation(rest: string[], common: CommonOptions): CtInvo
 
   const by = values.by ?? 'source';
   if (by !== 'source' && by !== 'destination') usageError('--by', `expected source or destination, got ${quote(by)}`);
-  const out: CtInvocation = { filter, by, intervalMs: whole('interval', values.interval, 3_600_000) ?? 1000 };
+  const out: CtInvocation = {
+    filter,
+    by,
+    intervalMs: whole('interval', values.interval, 3_600_000) ?? 1000,
+    holdMs: whole('hold', values.hold, 3_600_000) ?? 1000,
+  };
   const mask = whole('mask', values.mask, 128);
   const mask6 = whole('mask6', values.mask6, 128);
   const top = whole('top', values.top, 0xffffffff);
@@ -94,8 +108,9 @@ export function parseCtInvocation(rest: string[], common: CommonOptions): CtInvo
   if (top !== undefined) out.top = top;
   if (threshold !== undefined) out.threshold = threshold;
   if (values.rule !== undefined) {
-    const other = Object.keys(values).filter((k) => !['rule', 'top', 'threshold', 'interval'].includes(k));
+    const other = Object.keys(values).filter((k) => !['rule', 'top', 'threshold', 'interval', 'hold'].includes(k));
     if (other.length > 0) usageError(`--${other[0]}`, 'a --rule brings its own filter and key; drop the other options');
+    if (allStates) usageError('--all-states', 'a --rule counts live connections, as the kernel\'s connlimit does');
     out.rule = values.rule;
   }
   if (out.intervalMs < 50) usageError('--interval', 'must be at least 50 ms');

@@ -8,6 +8,8 @@ import type { CommonOptions } from './args';
 import { parseCtInvocation, type CtInvocation } from './ct-args';
 import { EXIT } from './exit-codes';
 import { usageError } from './usage-error';
+import { CrossingHold } from './crossing-hold';
+import { stdoutGone } from './stdout-gone';
 import { TopModel } from './top/model';
 import { renderTop } from './top/render';
 import { openScreen } from './top/screen';
@@ -24,7 +26,10 @@ function familyOf(common: CommonOptions): Family | undefined {
   return common.family as Family | undefined;
 }
 
-/** Resolves on SIGINT/SIGTERM (or when `stop` is called): long-running commands end with 0. */
+/**
+ * Resolves on SIGINT/SIGTERM, when stdout's reader goes away (`| head -1`), or when `stop` is
+ * called: long-running commands end with 0.
+ */
 function untilStopped(): { done: Promise<void>; stop: () => void } {
   let stop!: () => void;
   const done = new Promise<void>((resolve) => {
@@ -35,16 +40,25 @@ function untilStopped(): { done: Promise<void>; stop: () => void } {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    void stdoutGone().then(() => stop());
   });
   return { done, stop };
+}
+
+/** ct-args parses the options of all three commands: each refuses those of the others. */
+function refuseOptions(rest: string[], names: string[], command: string): void {
+  for (const name of names) {
+    if (rest.some((t) => t === `--${name}` || t.startsWith(`--${name}=`))) usageError(`--${name}`, `belongs to ${name === 'hold' ? 'watch' : 'watch and top'}, not ${command}`);
+  }
 }
 
 /** What is counted, for headers: "tcp dport 22 by source/24", or the rule. */
 function describeCount(inv: CtInvocation): string {
   if (inv.rule !== undefined) return inv.rule;
-  const parts = Object.entries(inv.filter).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  const { live, ...filter } = inv.filter;
+  const parts = Object.entries(filter).map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   const mask = inv.mask === undefined ? '' : `/${inv.mask}`;
-  return `${parts.length ? `${parts.join(' ')} ` : ''}by ${inv.by}${mask}`;
+  return `${live ? 'live ' : ''}${parts.length ? `${parts.join(' ')} ` : ''}by ${inv.by}${mask}`;
 }
 
 /** The invocation's watch. The Conntrack that makes it is closed at once: the watch has sockets of its own. */
@@ -79,9 +93,7 @@ export interface CtOutput {
 /** `count`: the total, per key with --by/--mask/--top, or per key of a rule with --rule. */
 export async function runCount(common: CommonOptions, rest: string[]): Promise<CtOutput> {
   const inv = parseCtInvocation(rest, common);
-  for (const only of ['threshold', 'interval']) {
-    if (rest.some((t) => t === `--${only}` || t.startsWith(`--${only}=`))) usageError(`--${only}`, 'belongs to watch and top, not count');
-  }
+  refuseOptions(rest, ['threshold', 'interval', 'hold'], 'count');
   const perKey = inv.rule !== undefined || rest.some((t) => /^--(by|mask|mask6|top)(=|$)/.test(t));
   const ct = await open(common);
   try {
@@ -94,12 +106,13 @@ export async function runCount(common: CommonOptions, rest: string[]): Promise<C
       const width = Math.max(6, ...shown.map((r) => r.key.length));
       const lines = [`${'CLIENT'.padEnd(width)} ${'COUNT'.padStart(6)} ${'LIMIT'.padStart(6)} ${'LEFT'.padStart(6)}`];
       for (const r of shown) lines.push(`${r.key.padEnd(width)} ${String(r.count).padStart(6)} ${String(r.limit).padStart(6)} ${String(r.headroom).padStart(6)}`);
-      return { text: lines.join('\n'), json: shown };
+      return { text: lines.join('\n'), json: { ok: true, clients: shown } };
     }
     if (!perKey) {
+      // Every entry, unfiltered: the table's own count, no dump.
       const empty = Object.keys(inv.filter).length === 0;
       const count = empty ? await ct.count() : [...(await ct.countBy(inv.filter)).values()].reduce((a, n) => a + n, 0);
-      return { text: String(count), json: { count } };
+      return { text: String(count), json: { ok: true, count } };
     }
     const counts = await ct.countBy({
       ...inv.filter,
@@ -109,7 +122,7 @@ export async function runCount(common: CommonOptions, rest: string[]): Promise<C
       ...(inv.top !== undefined ? { top: inv.top } : {}),
     });
     const rows = [...counts].map(([key, count]) => ({ key, count }));
-    return { text: rows.map((r) => `${String(r.count).padStart(7)} ${r.key}`).join('\n'), json: rows };
+    return { text: rows.map((r) => `${String(r.count).padStart(7)} ${r.key}`).join('\n'), json: { ok: true, clients: rows } };
   } finally {
     await ct.close();
   }
@@ -122,8 +135,13 @@ export async function runWatch(common: CommonOptions, rest: string[]): Promise<n
   const write = (human: string, json: object) =>
     process.stdout.write(common.json ? `${JSON.stringify({ time: new Date().toISOString(), ...json })}\n` : `${time()} ${human}\n`);
   watch.on('change', (c) => write(`${c.key} ${c.count} (${c.delta > 0 ? '+' : ''}${c.delta}) ${c.event}`, { type: 'change', ...c }));
-  watch.on('above', (c) => write(`${c.key} above ${c.count}`, { type: 'above', ...c }));
-  watch.on('below', (c) => write(`${c.key} below ${c.count}`, { type: 'below', ...c }));
+  const hold = new CrossingHold(
+    inv.holdMs,
+    (key) => watch.counts().get(key) ?? 0,
+    (type, key, count) => write(`${key} ${type} ${count}`, { type, key, count }),
+  );
+  watch.on('above', (c) => hold.crossing('above', c.key, c.count));
+  watch.on('below', (c) => hold.crossing('below', c.key, c.count));
   watch.on('overrun', (o) => write(`overrun: events were lost, counts repaired from a dump (${o.overrunsTotal} so far)`, { type: 'overrun', ...o }));
   const stopped = untilStopped();
   const failed = new Promise<never>((_, reject) => watch.once('error', reject));
@@ -135,6 +153,7 @@ export async function runWatch(common: CommonOptions, rest: string[]): Promise<n
     await Promise.race([stopped.done, failed]);
   } finally {
     stopped.stop();
+    hold.close();
     await watch.close();
   }
   return EXIT.ok;
@@ -143,6 +162,7 @@ export async function runWatch(common: CommonOptions, rest: string[]): Promise<n
 /** `top`: the busiest clients, full screen on a terminal, periodic lines otherwise. */
 export async function runTop(common: CommonOptions, rest: string[]): Promise<number> {
   const inv = parseCtInvocation(rest, common);
+  refuseOptions(rest, ['hold'], 'top');
   const watch = await openWatch(inv, common);
   const model = new TopModel(watch.limit);
   const title = describeCount(inv);

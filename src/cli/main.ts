@@ -4,6 +4,8 @@
  * The `connlimit` command: an operator's tool on the public API only. One line on stderr for
  * every failure, an exit code per kind of failure (exit-codes.ts), `--json` for scripts.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseInvocation, type Invocation } from './args';
 import { EXIT, exitCodeFor } from './exit-codes';
 import { COMMAND_HELP, usage } from './help';
@@ -12,7 +14,13 @@ import { runMetricsCommand } from './metrics-command';
 import { usageError } from './usage-error';
 import { RULE_COMMANDS, runRuleCommand } from './rule-commands';
 import { runSetCommand, SET_COMMANDS } from './set-commands';
+import { watchStdout } from './stdout-gone';
 import { quote } from '../echo';
+
+/** The package's version: package.json sits two levels up from both src/cli and dist/cli. */
+function version(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /** bigint counters as strings, opaque bytes as hex: JSON cannot carry either. */
 function jsonReplacer(_key: string, value: unknown): unknown {
@@ -24,6 +32,15 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 export async function main(argv: string[]): Promise<number> {
   let invocation: Invocation | undefined;
   try {
+    if (argv.length === 0) {
+      // Bad usage, not a request for help: a script that lost its arguments should not pass.
+      process.stderr.write(usage());
+      return EXIT.usage;
+    }
+    if (argv[0] === '--version') {
+      process.stdout.write(`connlimit ${version()}\n`);
+      return EXIT.ok;
+    }
     invocation = parseInvocation(argv);
     const { command, options, rest } = invocation;
     if (command === 'help' || command === '--help' || command === '-h') {
@@ -49,19 +66,22 @@ export async function main(argv: string[]): Promise<number> {
         : SET_COMMANDS.has(command)
           ? await runSetCommand(command, options, rest)
           : await runRuleCommand(command, options, rest);
+    // Every command's --json is one object that starts { "ok": true, ... }.
     if (options.json) process.stdout.write(`${JSON.stringify(out.json, jsonReplacer)}\n`);
     else if (out.text) process.stdout.write(`${out.text}\n`);
     return out.exitCode;
   } catch (e) {
     const error = e as { code?: string; message?: string };
-    const message = (error.message ?? String(e)).split('\n')[0];
+    // The library's words for its options, as this command spells them.
+    const message = (error.message ?? String(e)).split('\n')[0]?.replace(/\blockTimeoutMs\b/g, '--lock-timeout');
     process.stderr.write(`connlimit: ${message}\n`);
-    if (invocation?.options.json) process.stdout.write(`${JSON.stringify({ error: { code: error.code ?? 'ERR_UNKNOWN', message } })}\n`);
+    if (invocation?.options.json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: error.code ?? 'ERR_UNKNOWN', message } })}\n`);
     return exitCodeFor(e);
   }
 }
 
 if (require.main === module) {
+  watchStdout();
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

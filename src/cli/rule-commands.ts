@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The rule commands: add, insert, ensure, rm, check, ls, save, flush, on the public API only.
- * Their --json objects name the backend used: with the default 'auto', a script learns where
- * the rule went. (ls --json stays exactly what Firewall.list returns.)
+ * Their --json objects are `{ ok: true, backend, ... }`: with the default 'auto', a script
+ * learns where the rule went.
  */
 import { Firewall, parseRule, validateChainName, type Family, type FirewallOptions, type ListedChain, type RuleSpec, type Transaction } from '../index';
 import { usageError } from './usage-error';
@@ -157,18 +157,18 @@ export async function runRuleCommand(command: string, options: CommonOptions, re
         return { text: '', json: { ok: true, backend: fw.backend }, exitCode: EXIT.ok };
       case 'insert':
         await fw.insert(p.chain, p.position, p.rule);
-        return { text: '', json: { ok: true, position: p.position, backend: fw.backend }, exitCode: EXIT.ok };
+        return { text: '', json: { ok: true, backend: fw.backend, position: p.position }, exitCode: EXIT.ok };
       case 'ensure': {
         const added = await fw.ensure(p.chain, p.rule);
-        return { text: added ? 'added' : 'present', json: { added, backend: fw.backend }, exitCode: EXIT.ok };
+        return { text: added ? 'added' : 'present', json: { ok: true, backend: fw.backend, added }, exitCode: EXIT.ok };
       }
       case 'rm': {
         const position = await fw.delete(p.chain, p.target);
-        return { text: '', json: { ok: true, position, backend: fw.backend }, exitCode: EXIT.ok };
+        return { text: '', json: { ok: true, backend: fw.backend, position }, exitCode: EXIT.ok };
       }
       case 'check': {
         const exists = await fw.check(p.chain, p.rule);
-        return { text: exists ? 'present' : 'absent', json: { exists, backend: fw.backend }, exitCode: exists ? EXIT.ok : EXIT.failure };
+        return { text: exists ? 'present' : 'absent', json: { ok: true, backend: fw.backend, exists }, exitCode: exists ? EXIT.ok : EXIT.failure };
       }
       case 'ls': {
         const only = p.chain;
@@ -177,11 +177,11 @@ export async function runRuleCommand(command: string, options: CommonOptions, re
           await fw.list(only); // throws the library's not-found error
         }
         const rules = only === undefined ? chains.flatMap((c) => c.rules) : (chains.find((c) => c.name === only)?.rules ?? []);
-        return { text: specLines(chains, only), json: rules, exitCode: EXIT.ok };
+        return { text: specLines(chains, only), json: { ok: true, backend: fw.backend, rules }, exitCode: EXIT.ok };
       }
       case 'save': {
         const text = await fw.save();
-        return { text: text.trimEnd(), json: { table: fw.table, family: fw.family, backend: fw.backend, chains: await fw.chains() }, exitCode: EXIT.ok };
+        return { text: text.trimEnd(), json: { ok: true, backend: fw.backend, table: fw.table, family: fw.family, chains: await fw.chains() }, exitCode: EXIT.ok };
       }
       case 'flush':
         await (p.chain === undefined ? fw.flush() : fw.flush(p.chain));

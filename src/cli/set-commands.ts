@@ -136,17 +136,17 @@ export async function runSetCommand(command: string, common: CommonOptions, rest
     case 'test': {
       const [name, entry] = need(parse(after, {}).positionals, 2, 'set test NAME ENTRY');
       const found = await withSets(common, (s) => s.test(name as string, entry as string));
-      return { text: `${entry} is ${found ? '' : 'NOT '}in set ${name}`, json: { in: found }, exitCode: found ? EXIT.ok : EXIT.failure };
+      return { text: `${entry} is ${found ? '' : 'NOT '}in set ${name}`, json: { ok: true, in: found }, exitCode: found ? EXIT.ok : EXIT.failure };
     }
     case 'ls': {
       const names = parse(after, {}).positionals;
       if (names.length > 1) usageError('arguments', 'usage: connlimit set ls [NAME]');
       if (names.length === 0) {
         const all = await withSets(common, (s) => s.names());
-        return { text: all.join('\n'), json: all, exitCode: EXIT.ok };
+        return { text: all.join('\n'), json: { ok: true, sets: all }, exitCode: EXIT.ok };
       }
       const l = await withSets(common, (s) => s.list(names[0] as string));
-      return { text: renderSet(l), json: l, exitCode: EXIT.ok };
+      return { text: renderSet(l), json: { ok: true, ...l }, exitCode: EXIT.ok };
     }
     case 'flush':
     case 'destroy': {
@@ -179,7 +179,7 @@ async function runBan(command: 'ban' | 'unban', common: CommonOptions, rest: str
       await s.add(set, address as string, { timeout: seconds, exist: true });
     });
     const until = seconds ? ` for ${seconds}s` : '';
-    return { text: `banned ${address}${until} (set ${set})`, json: { banned: address, set, timeout: seconds }, exitCode: EXIT.ok };
+    return { text: `banned ${address}${until} (set ${set})`, json: { ok: true, banned: address, set, timeout: seconds }, exitCode: EXIT.ok };
   }
   const removed = await withSets(common, async (s) => {
     try {
@@ -190,5 +190,5 @@ async function runBan(command: 'ban' | 'unban', common: CommonOptions, rest: str
       throw e;
     }
   });
-  return { text: removed ? `unbanned ${address}` : `${address} was not banned`, json: { unbanned: address, set, removed }, exitCode: EXIT.ok };
+  return { text: removed ? `unbanned ${address}` : `${address} was not banned`, json: { ok: true, unbanned: address, set, removed }, exitCode: EXIT.ok };
 }

@@ -37,6 +37,12 @@ export interface ConntrackFilter {
   zone?: number;
   /** Entries with all these status bits set. */
   status?: ConntrackStatus | ConntrackStatus[];
+  /**
+   * Live connections only: skip TCP entries in TIME_WAIT and CLOSE, which the table keeps for
+   * up to two minutes after a connection closed, as connlimit (nf_conncount) skips them.
+   * Default false: every entry, as `conntrack -L` shows them.
+   */
+  live?: boolean;
 }
 
 /** How per-key counts are keyed (countBy, watch). */
@@ -50,7 +56,10 @@ export interface KeyOptions {
 }
 
 /** The fields of {@link ConntrackFilter}, in the order error messages list them. */
-export const FILTER_KEYS: readonly string[] = ['family', 'protocol', 'source', 'destination', 'sport', 'dport', 'state', 'mark', 'zone', 'status'];
+export const FILTER_KEYS: readonly string[] = ['family', 'protocol', 'source', 'destination', 'sport', 'dport', 'state', 'mark', 'zone', 'status', 'live'];
+
+/** nf_conncount drops TCP entries in these states (`already_closed()` in net/netfilter/nf_conncount.c). */
+export const CONNCOUNT_CLOSED = (1 << 7) | (1 << 8); // TIME_WAIT, CLOSE
 
 const PORT_PROTOCOLS = new Set([6, 17, 33, 132, 136]); // tcp udp dccp sctp udplite
 
@@ -203,6 +212,11 @@ export function toNativeFilter(filter: ConntrackFilter): NativeCtFilter {
       else bits |= 1 << bit;
     });
     if (bits) out.status = [bits >>> 0, bits >>> 0];
+  }
+
+  if (filter.live !== undefined) {
+    if (typeof filter.live !== 'boolean') bad('live', `must be a boolean, got ${describe(filter.live)}`);
+    else if (filter.live) out.tcpStatesExcluded = CONNCOUNT_CLOSED;
   }
 
   if (issues.length) throw new ValidationError(issues);

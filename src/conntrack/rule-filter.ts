@@ -11,7 +11,7 @@ import { maskToPrefix } from '../rule/address';
 import { toNativeRule } from '../rule/index';
 import { snapshot } from '../rule/snapshot';
 import type { Family, ListedRule, RuleSpec } from '../rule/types';
-import { everyEntry, familyCode, onlyKeys, ownObject } from './filter';
+import { CONNCOUNT_CLOSED, everyEntry, familyCode, onlyKeys, ownObject } from './filter';
 import { deliveryOptions } from './watch-options';
 
 /** {@link Conntrack.countFor}: one key's count next to the rule's limit. */
@@ -41,8 +41,6 @@ export interface RuleQuery {
   limit: number;
 }
 
-/** nf_conncount drops TCP entries in these states (`already_closed()` in net/netfilter/nf_conncount.c). */
-const CONNCOUNT_CLOSED = (1 << 7) | (1 << 8); // TIME_WAIT, CLOSE
 const RULE_WATCH_KEYS = ['family', 'threshold', 'receiveBuffer', 'reconcileMs'];
 
 /** The query of countFor: `options` takes `family` only. @throws {ERR_CONNLIMIT_INVALID} */

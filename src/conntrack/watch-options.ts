@@ -11,7 +11,8 @@ export interface WatchOptions extends ConntrackFilter, KeyOptions {
   threshold?: number;
   /**
    * Also follow UPDATE events, so a flow that changes state, mark or status enters or leaves
-   * the filter. On by default when the filter has `state`, `mark` or `status`; costs an event
+   * the filter. On by default when the filter has `state`, `mark`, `status` or `live` (a
+   * connection leaves a live count by an UPDATE into TIME_WAIT); costs an event
    * per TCP state change otherwise.
    */
   updates?: boolean;
@@ -47,7 +48,7 @@ export function normalizeWatchOptions(netnsPath: string | null, options: WatchOp
   for (const k of Object.keys(filter)) if (!FILTER_KEYS.includes(k)) invalid(k, `unknown watch option (known: ${[...FILTER_KEYS, ...WATCH_KEYS].join(', ')})`);
   const byKey = keyOption(key);
   const nf = toNativeFilter(filter);
-  const followUpdates = updates ?? (filter.state !== undefined || filter.mark !== undefined || filter.status !== undefined);
+  const followUpdates = updates ?? (filter.state !== undefined || filter.mark !== undefined || filter.status !== undefined || filter.live === true);
   return {
     netns: netnsPath,
     filter: nf,

@@ -398,7 +398,7 @@ function applyRuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Token
       const name = v.value;
       const module = findModule('match', name);
       if (module) {
-        if (st.builders.some((b) => b.kind === 'module' && b.module === module)) fail(`a second ${name} match: one per rule`, v);
+        if (!module.repeatable && st.builders.some((b) => b.kind === 'module' && b.module === module)) fail(`a second ${name} match: one per rule`, v);
         if (!module.families.includes(st.family)) fail(`match ${quote(name)} is not available for ${st.family}`, v);
         st.builders.push({ kind: 'module', origin: v, module, draft: module.start(st.family) });
         return;

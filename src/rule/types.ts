@@ -114,6 +114,8 @@ export interface ListedRule {
   text: string;
   packets: bigint;
   bytes: bigint;
+  /** On listed rules (not enumerable): JSON.stringify writes the counters as decimal strings. */
+  toJSON?(): unknown;
 }
 
 export interface ListedChain {
@@ -126,6 +128,8 @@ export interface ListedChain {
   /** How many rules jump to this (user) chain. */
   references: number;
   rules: ListedRule[];
+  /** On listed chains (not enumerable): JSON.stringify writes the counters as decimal strings. */
+  toJSON?(): unknown;
 }
 
 /** Anything the rule-taking methods accept: iptables syntax, a typed object, or a listed rule. */

@@ -20,3 +20,13 @@ try {
   }
 }
 await fw.close();
+
+// The default import is the whole module, typed (`import connlimit from 'connlimit'`).
+import connlimit from 'connlimit';
+const viaDefault: typeof Firewall = connlimit.Firewall;
+void viaDefault;
+// @ts-expect-error the default export has only the module's own exports
+void connlimit.notAnExport;
+const listed = await connlimit.Firewall.open();
+const json: string = JSON.stringify(await listed.list());
+void json;

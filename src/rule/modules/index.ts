@@ -8,10 +8,18 @@ import type { Family } from '../types';
 import type { CompatModule } from './module';
 import { conntrack } from './conntrack';
 import { state } from './state';
+import { iprange } from './iprange';
+import { recent } from './recent';
+import { hashlimit } from './hashlimit';
+import { time } from './time';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
 export type { StateMatch, StateName } from './state';
+export type { IprangeMatch } from './iprange';
+export type { RecentMatch, RecentCommand } from './recent';
+export type { HashlimitMatch, HashlimitMode, HashlimitRate } from './hashlimit';
+export type { TimeMatch, Weekday } from './time';
 
 export type { ModuleMatch } from '../types';
 
@@ -19,7 +27,7 @@ export type { ModuleMatch } from '../types';
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
  * with an alias flag), decoding tries them in this order and the first that claims the bytes wins.
  */
-const MODULES: readonly CompatModule[] = [conntrack, state];
+const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time];
 
 /** The module `-m NAME` (type 'match') or `-j NAME` (type 'target') loads, if one is registered. */
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {
@@ -54,7 +62,8 @@ export function decodeExtension(
   for (const module of MODULES) {
     if (module.type !== type || module.xtName !== ext.name || module.revision !== ext.revision || !module.families.includes(family)) continue;
     const part = module.decode(ext.data, family);
-    if (part && module.encode(part, family).equals(ext.data)) return { module, part };
+    const size = module.userspaceSize ?? ext.data.length;
+    if (part && module.encode(part, family).subarray(0, size).equals(ext.data.subarray(0, size))) return { module, part };
   }
   return null;
 }

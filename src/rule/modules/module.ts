@@ -61,7 +61,18 @@ export interface CompatModule<Part extends { kind: string } = { kind: string }, 
   readonly xtName: string;
   readonly revision: number;
   readonly families: readonly Family[];
+  /**
+   * How many leading bytes of the blob are the rule (the extension's `userspacesize`), when less
+   * than all: the rest is kernel-private (hashlimit's table pointer), which the CLI and the
+   * kernel leave out of comparisons. Absent: all of it.
+   */
+  readonly userspaceSize?: number;
   readonly options: readonly ModuleOption[];
+  /**
+   * Whether one rule may load it more than once (`-m recent --rcheck ... -m recent --set`); the
+   * others are one per rule. Options go to the latest loaded, as the CLI's getopt merge does.
+   */
+  readonly repeatable?: boolean;
 
   /** A fresh draft, when `-m NAME` is read. */
   start(family: Family): Draft;

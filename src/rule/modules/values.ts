@@ -131,3 +131,17 @@ export function hostMaskSave(addr: Buffer, mask: Buffer, family: Family): string
   if (bits === addressBits(family)) return host;
   return `${host}/${bits === -1 ? formatIp(m) : bits}`;
 }
+
+/**
+ * Why `name` cannot name a kernel table that shows under /proc (recent's lists, hashlimit's
+ * tables), or undefined. The kernel (xt_check_proc_name) refuses '', '.', '..', '/' and names of
+ * `size` bytes or more; we also keep to a plain charset, since the name is printed unquoted in
+ * iptables-save output, where a space or quote would change the rule read back.
+ */
+export function procNameProblem(name: string, size: number): string | undefined {
+  if (name.length === 0) return 'the name is empty';
+  if (name.length >= size) return `the name is ${name.length} characters; the kernel takes at most ${size - 1}`;
+  if (name === '.' || name === '..') return `${quote(name)} cannot name a table (it is a /proc directory entry)`;
+  if (!/^[A-Za-z0-9_.:@+-]+$/.test(name)) return `${quote(name)} has characters outside A-Z a-z 0-9 _ . : @ + -`;
+  return undefined;
+}
