@@ -127,4 +127,7 @@ want v6-mask64 && capture rule v6-mask64 ipv6 INPUT -s 2001:db8::/32 -p tcp --dp
 want v6-icmp && capture rule v6-icmp ipv6 INPUT '!' -d ::1/128 -i lo -p ipv6-icmp -j ACCEPT
 want v6-odd-mask && capture rule v6-odd-mask ipv6 INPUT -s 2001:db8::/ffff:0:ffff:: -j DROP
 want v6-reject-adm && capture rule v6-reject-adm ipv6 INPUT -p udp -j REJECT --reject-with icmp6-adm-prohibited
+want limit-25min && capture rule limit-25min ipv4 INPUT -m limit --limit 25/minute --limit-burst 100 -j ACCEPT
+want v6-limit-hour && capture rule v6-limit-hour ipv6 INPUT -p tcp --syn -m limit --limit 120/hour -j ACCEPT
+want log-prefix && capture rule log-prefix ipv4 INPUT -p tcp --dport 22 -j LOG --log-prefix "SSH: " --log-level 6 --log-tcp-options
 exit 0

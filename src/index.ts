@@ -32,7 +32,25 @@ export {
 export type { ConnlimitErrorCode, ValidationIssue } from './errors';
 export type * from './rule/types';
 export type { ConntrackMatch, CtState, CtStatus, StateMatch, StateName } from './rule/modules';
-export type { HashlimitMatch, HashlimitMode, HashlimitRate, IprangeMatch, RecentCommand, RecentMatch, TimeMatch, Weekday } from './rule/modules';
+export type {
+  HashlimitMatch,
+  HashlimitMode,
+  HashlimitRate,
+  Icmp6Match,
+  IcmpMatch,
+  IcmpTypeCode,
+  IprangeMatch,
+  LimitMatch,
+  LimitUnit,
+  LogLevelName,
+  LogTarget,
+  MacMatch,
+  MultiportMatch,
+  RecentCommand,
+  RecentMatch,
+  TimeMatch,
+  Weekday,
+} from './rule/modules';
 export { ConntrackWatch } from './conntrack/index';
 export type { OverrunInfo, WatchBatch, WatchChange, WatchCrossing, WatchOptions, WatchStats } from './conntrack/index';
 export type { MetricDescriptor, MetricFamily, MetricSource, MetricType, Sample } from './metrics/family';

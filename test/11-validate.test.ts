@@ -307,7 +307,7 @@ bad('second opaque match bad', { matches: [{ kind: 'opaque', name: 'x', revision
 bad('target as a string', { target: 'accept' }, 'target');
 bad('target null', { target: null }, 'target');
 bad('target kind in upper case', { target: { kind: 'ACCEPT' } }, 'target.kind');
-bad('unknown target kind', { target: { kind: 'log' } }, 'target.kind');
+bad('unknown target kind', { target: { kind: 'tee' } }, 'target.kind');
 bad('target without kind', { target: {} }, 'target.kind');
 bad('verdict with a chain', { target: { kind: 'accept', chain: 'x' } }, 'target.chain');
 bad('jump without chain', { target: { kind: 'jump' } }, 'target.chain');

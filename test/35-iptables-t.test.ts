@@ -10,14 +10,28 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Firewall, type Family } from '../src/index';
-import { normalizeRule, parseRule, renderRule } from '../src/rule/index';
+import { Firewall, type Family, type RuleSpec } from '../src/index';
+import { normalizeRule, parseRule, renderRule, validateRuleForChain } from '../src/rule/index';
 import { catchError, rejects } from './helpers/assert';
 import { iptablesOracle } from './helpers/iptables-oracle';
 import { withNetns } from './helpers/netns';
 
 /** The .t files; iptables-test.py runs libxt_ and libipt_ files with iptables, libip6t_ with ip6tables. */
-const FILES = ['libxt_conntrack.t', 'libxt_state.t', 'libxt_iprange.t', 'libxt_recent.t', 'libxt_hashlimit.t', 'libxt_time.t'];
+const FILES = [
+  'libxt_conntrack.t',
+  'libxt_state.t',
+  'libxt_iprange.t',
+  'libxt_recent.t',
+  'libxt_hashlimit.t',
+  'libxt_time.t',
+  'libxt_multiport.t',
+  'libipt_icmp.t',
+  'libip6t_icmp6.t',
+  'libxt_mac.t',
+  'libipt_LOG.t',
+  'libip6t_LOG.t',
+  'libxt_limit.t',
+];
 
 interface Case {
   chain: string;
@@ -66,6 +80,63 @@ for (const file of FILES) {
     }
   }
 }
+
+/**
+ * Spellings the .t files leave out: `-p` loading icmp/icmp6 without `-m`, names the CLI turns
+ * into numbers, `!`, the long option names, IPv6 and the 15-slot limit with ranges.
+ */
+const MORE: Record<Family, ReadonlyArray<readonly [string, string]>> = {
+  ipv4: [
+    ['INPUT', '-p icmp --icmp-type echo-request -j ACCEPT'],
+    ['INPUT', '-p icmp ! --icmp-type fragmentation-needed -j DROP'],
+    ['INPUT', '-p 1 -m icmp --icmp-type 255 -j ACCEPT'],
+    ['INPUT', '-p icmp --icmp-type Port-Unreachable -m connlimit --connlimit-above 2 -j DROP'],
+    ['INPUT', '-p tcp -m multiport ! --destination-ports 22,80:89,443 -j DROP'],
+    ['INPUT', '-p tcp -m multiport --source-ports 1:2,3:4,5:6,7:8,9:10,11:12,13:14,15 -j ACCEPT'],
+    ['FORWARD', '-m mac ! --mac-source a:b:c:d:e:f -j DROP'],
+  ],
+  ipv6: [
+    ['INPUT', '-p icmpv6 --icmpv6-type echo-request -j ACCEPT'],
+    ['INPUT', '-p ipv6-icmp ! --icmpv6-type neighbour-solicitation -j DROP'],
+    ['INPUT', '-p udp -m multiport --ports 53,1024:65535 -j ACCEPT'],
+    ['INPUT', '-m mac --mac-source 42:01:02:03:04:05 -j ACCEPT'],
+  ],
+};
+for (const family of ['ipv4', 'ipv6'] as const) {
+  for (const backend of ['legacy', 'nft'] as const) {
+    test(`more multiport, icmp, icmp6 and mac spellings (${family}, ${backend}): saved exactly as the CLI's`, () =>
+      iptablesOracle(backend).sameAsCli(family, MORE[family]));
+  }
+}
+
+test('typed multiport, icmp, icmp6 and mac parts: names normalized, the text spelling the same bytes, problems by path', () => {
+  const same = (typed: RuleSpec, text: string, family: Family): void =>
+    assert.equal(normalizeRule(typed, family), parseRule(text, family), text);
+  same({ protocol: 'tcp', matches: [{ kind: 'multiport', dports: { not: [22, { from: 80, to: 89 }] } }] }, '-p tcp -m multiport ! --dports 22,80:89', 'ipv4');
+  same({ protocol: 'icmp', matches: [{ kind: 'icmp', type: 'echo-request' as never }] }, '-p icmp --icmp-type 8', 'ipv4');
+  same({ protocol: 'icmp', matches: [{ kind: 'icmp', type: 255 }] }, '-p icmp --icmp-type any', 'ipv4');
+  same({ protocol: 'icmp', matches: [{ kind: 'icmp', type: { not: { type: 3, code: 4 } } }] }, '-p icmp ! --icmp-type fragmentation-needed', 'ipv4');
+  same({ protocol: 'icmpv6', matches: [{ kind: 'icmp6', type: 'neighbor-advertisement' as never }] }, '-p icmpv6 --icmpv6-type 136', 'ipv6');
+  same({ matches: [{ kind: 'mac', source: 'a:b:c:d:e:f' }] }, '-m mac --mac-source 0A:0B:0C:0D:0E:0F', 'ipv6');
+  const e = catchError(() =>
+    normalizeRule({
+      protocol: 'tcp',
+      matches: [
+        { kind: 'multiport', dports: [80, { from: 90, to: 80 }], sports: [1] },
+        { kind: 'icmp', type: 'echo-req' },
+        { kind: 'mac', source: { not: '42:01' } },
+      ],
+    } as never, 'ipv4'),
+  );
+  assert.equal(e.issues?.map((i) => i.path), ['matches[0]', 'matches[1].type', 'matches[1].kind', 'matches[2].source.not']);
+});
+
+test('mac is refused in OUTPUT before the kernel (xt_mac allows PREROUTING, INPUT, FORWARD)', () => {
+  const rule = parseRule('-m mac --mac-source 42:01:02:03:04:05 -j DROP', 'ipv4');
+  assert.is(catchError(() => validateRuleForChain(rule, 'OUTPUT')).path, 'rule.matches[0]');
+  validateRuleForChain(rule, 'INPUT');
+  validateRuleForChain(rule, 'LIMITS');
+});
 
 test('a typed module part reports every problem with its field path, before the kernel', () => {
   const e = catchError(() =>

@@ -58,7 +58,7 @@ const TIGHT_SOURCE = `
   (async () => {
     const watch = new b.ConntrackWatch({ netns: netnsPath, filter, key: 'source', mask4: 24, mask6: 64, threshold: 0, updates: false, receiveBuffer: 0, reconcileMs: 0 }, ignore);
     const ct = new b.Conntrack({ netnsPath });
-    const tables = [new b.LegacyTable({ ...nft('ipv4'), lockPath }), new b.NftTable(nft('ipv4')), new b.NftablesTable({ family: 'ipv4', netnsPath, lockTimeoutMs: 60000 })];
+    const tables = [new b.LegacyTable({ ...nft('ipv4'), lockPath }), new b.IptablesNftTable(nft('ipv4')), new b.NftablesTable({ family: 'ipv4', netnsPath, lockTimeoutMs: 60000 })];
     await Promise.all([ct.open(), ...tables.map((t) => t.open())]);
     parentPort.postMessage('ready');
     for (;;) {
@@ -70,7 +70,7 @@ const TIGHT_SOURCE = `
       ct.countBy(filter, 'source', 24, 64, 0).catch(ignore);
       new b.ConntrackList(ct, filter, 64).next().catch(ignore);
       for (let k = 0; k < 300; k++) {
-        const closed = new b.NftTable(nft('ipv6'));
+        const closed = new b.IptablesNftTable(nft('ipv6'));
         closed.close();
         closed.list().catch(ignore);
         new b.Conntrack({ netnsPath }).count().catch(ignore);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <algorithm>
 #include "js/ct_watch.h"
 
 #include <arpa/inet.h>
@@ -116,7 +117,8 @@ ct::WatcherOptions OptionsFromJs(Napi::Env env, const Napi::Value& v) {
   w.config.threshold = static_cast<uint64_t>(o.Get("threshold").As<Napi::Number>().DoubleValue());
   w.updates = o.Get("updates").ToBoolean();
   w.receive_buffer = static_cast<int>(U32(o.Get("receiveBuffer")));
-  w.reconcile_ms = static_cast<int>(U32(o.Get("reconcileMs")));
+  // src/conntrack validates 100..3600000; a raw caller's 0 must not make the thread dump in a loop.
+  w.reconcile_ms = std::clamp(static_cast<int>(U32(o.Get("reconcileMs"))), 100, 3'600'000);
   auto stall = o.Get("testStallMs");
   if (stall.IsNumber()) w.test_stall_ms = static_cast<int>(U32(stall));
   return w;

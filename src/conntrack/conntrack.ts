@@ -156,13 +156,15 @@ export class Conntrack {
    * @example await ct.countFor('-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT'); // Map { '10.0.0.7' => { count: 2, limit: 2, headroom: 0 } }
    */
   async countFor(rule: string | RuleSpec | ListedRule, options: { family?: Family } = {}): Promise<Map<string, RuleCount>> {
-    const { filter, key, mask4, mask6, limit } = ruleCountQuery(rule, options);
-    const r = await this.call(() => this.native.countBy(filter, key, mask4, mask6, 0));
-    const out = new Map<string, RuleCount>();
-    for (let i = 0; i < r.keys.length; i += 2) {
-      const count = r.keys[i + 1] as number;
-      out.set(r.keys[i] as string, { count, limit, headroom: limit - count });
+    const { filters, key, mask4, mask6, limit } = ruleCountQuery(rule, options);
+    // One count per filter (a multiport list is several port ranges); no entry passes two, so the sums are exact.
+    const counts = new Map<string, number>();
+    for (const filter of filters) {
+      const r = await this.call(() => this.native.countBy(filter, key, mask4, mask6, 0));
+      for (let i = 0; i < r.keys.length; i += 2) counts.set(r.keys[i] as string, (counts.get(r.keys[i] as string) ?? 0) + (r.keys[i + 1] as number));
     }
+    const out = new Map<string, RuleCount>();
+    for (const [k, count] of counts) out.set(k, { count, limit, headroom: limit - count });
     return out;
   }
 

@@ -30,7 +30,9 @@ import type { NativeMatch, NativePortRange, NativeRule, NativeTarget } from '../
 import type { Family } from './types';
 import { isZero, maskToPrefix, parseAddress, parseIpv4 } from './address';
 import { numberHint, parseDecimal } from './numbers';
-import { type CompatModule, encodeExtension, findModule, moduleNames, modulesWithOption } from './modules';
+import {
+  type CompatModule, encodeExtension, findModule, implicitModule, moduleNames, modulesWithOption, protocolProblem,
+} from './modules';
 import {
   IPPROTO_TCP,
   IPPROTO_UDP,
@@ -231,7 +233,7 @@ function parsePort(text: string, tok: Token): number {
 /** `N`, `N:M`, `:M` (from 0), `N:` (to 65535) or `:` (every port), as the CLI takes them. */
 function parsePortRange(tok: Token): NativePortRange {
   const text = tok.value;
-  if (text.includes(',')) fail(`${quote(text)} is a list: one rule per port or range (multiport is not supported)`, tok);
+  if (text.includes(',')) fail(`${quote(text)} is a list: write -m multiport --sports or --dports LIST, or one rule per port or range`, tok);
   const parts = text.split(':');
   if (parts.length > 2) fail(`${quote(text)} is not a port or a range FROM:TO`, tok);
   if (parts.length === 1) {
@@ -303,7 +305,8 @@ interface ParseState {
   seen: Set<string>;
   rule: NativeRule;
   builders: Builder[];
-  target: { target: NativeTarget; tok: Token } | null;
+  /** `module` when `-j NAME` loaded a registry target: its part is made in finish(), after its options. */
+  target: { target: NativeTarget; tok: Token; module?: ModuleBuilder } | null;
   rejectWith: Token | null;
 }
 
@@ -311,16 +314,19 @@ function looksLikeOption(v: string): boolean {
   return v.length > 1 && v.startsWith('-') && !/^-[0-9]/.test(v);
 }
 
+/** Options whose value is free text, which may be `!` or start with `-` (the CLI's getopt takes any next word). */
+const FREE_TEXT: ReadonlySet<string> = new Set(['--comment', '--log-prefix']);
+
 /** Take the value tokens of an option, refusing a missing value and the `-p ! tcp` placement. */
 function takeValues(tokens: Token[], at: number, def: OptionDef, opt: Token): Token[] {
   const vals: Token[] = [];
   for (let k = 1; k <= def.args; k++) {
     const v = tokens[at + k];
     if (!v) fail(`${opt.value} needs ${def.args === 2 ? 'two values' : 'a value'}`, opt);
-    if (v.value === '!' && def.name !== '--comment') {
+    if (v.value === '!' && !FREE_TEXT.has(def.name)) {
       fail(`put ! before the option (! ${opt.value} ...): iptables 1.8.9 refuses '${opt.value} !'`, v);
     }
-    if (def.name !== '--comment' && looksLikeOption(v.value)) fail(`${opt.value} needs a value, got the option ${echo(v.value)}`, v);
+    if (!FREE_TEXT.has(def.name) && looksLikeOption(v.value)) fail(`${opt.value} needs a value, got the option ${echo(v.value)}`, v);
     vals.push(v);
   }
   return vals;
@@ -425,6 +431,12 @@ function applyRuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Token
     case '-j':
     case '-g': {
       if (st.target) fail(`one target per rule: ${st.target.tok.value} was given already`, opt);
+      const module = def.name === '-j' ? findModule('target', v.value) : undefined;
+      if (module) {
+        if (!module.families.includes(st.family)) fail(`target ${quote(v.value)} is not available for ${st.family}`, v);
+        st.target = { target: { kind: 'none' }, tok: v, module: { kind: 'module', origin: v, module, draft: module.start(st.family) } };
+        return;
+      }
       st.target = { target: parseTarget(st, def.name, v), tok: v };
       return;
     }
@@ -442,22 +454,38 @@ function parseTarget(st: ParseState, how: '-j' | '-g', v: Token): NativeTarget {
   if (isVerdict(name)) return { kind: 'verdict', verdict: name };
   if (name === 'REJECT') return { kind: 'reject', with: defaultRejectWith(st.family) };
   if (RESERVED_TARGET_NAMES.has(name)) {
-    fail(`target ${quote(name)} is not supported: use ${SUPPORTED_TARGETS.join(', ')} or a user chain`, v);
+    fail(`target ${quote(name)} is not supported: use ${[...SUPPORTED_TARGETS, ...moduleNames('target')].join(', ')} or a user chain`, v);
   }
   const p = jumpChainProblem(name, 'jump');
   if (p) fail(p, v);
   return { kind: 'jump', chain: name };
 }
 
-/** The loaded registry module that takes `option` (the latest loaded, as the CLI's getopt merge does), if any. */
+/**
+ * The loaded registry module that takes `option` (the latest loaded match, as the CLI's getopt
+ * merge does, then the target), if any.
+ */
 function moduleOption(st: ParseState, option: string): { builder: ModuleBuilder; def: OptionDef } | undefined {
-  for (let k = st.builders.length - 1; k >= 0; k--) {
-    const b = st.builders[k]!;
+  const loaded = [...st.builders].reverse();
+  if (st.target?.module) loaded.push(st.target.module);
+  for (const b of loaded) {
     if (b.kind !== 'module') continue;
     const o = b.module.options.find((x) => x.name === option);
     if (o) return { builder: b, def: { name: o.name, owner: 'module', args: o.args, invertible: o.invertible } };
   }
   return undefined;
+}
+
+/**
+ * An option of the match `-p` loads without `-m` (`-p icmp --icmp-type 8`), loaded where the
+ * option stands, as the CLI does. Only once: a second `-m icmp` would be a second match.
+ */
+function implicitOption(st: ParseState, tok: Token): { builder: ModuleBuilder; def: OptionDef } | undefined {
+  if (!st.proto || st.proto.invert) return undefined;
+  const module = implicitModule(st.family, st.proto.num, tok.value);
+  if (!module || st.builders.some((b) => b.kind === 'module' && b.module === module)) return undefined;
+  st.builders.push({ kind: 'module', origin: tok, module, draft: module.start(st.family) });
+  return moduleOption(st, tok.value);
 }
 
 function moduleContext(st: ParseState, at: Token, vals: readonly Token[] = []): { family: Family; fail(message: string, value?: number): never } {
@@ -467,6 +495,10 @@ function moduleContext(st: ParseState, at: Token, vals: readonly Token[] = []): 
 function applyModuleOption(st: ParseState, def: OptionDef, opt: Token, vals: Token[], invert: boolean): void {
   const v = vals[0];
   if (def.owner === 'tcp' || def.owner === 'l4') {
+    if (def.args === 1 && v!.value.includes(',') && st.builders.some((b) => b.kind === 'module' && b.module.name === 'multiport')) {
+      // getopt_long reads `--dport` as an abbreviation of multiport's `--dports` once it is loaded.
+      fail(`write ${def.name}s for a multiport list: ${opt.value} is the tcp/udp match's single port (the CLI reads it as an abbreviation of ${def.name}s; abbreviations are not taken)`, opt);
+    }
     const b = l4Builder(st, def, opt);
     switch (def.name) {
       case '--sport':
@@ -581,6 +613,8 @@ function finish(st: ParseState): NativeRule {
   const matches: NativeMatch[] = [];
   for (const b of st.builders) {
     if (b.kind === 'module') {
+      const wrongProtocol = protocolProblem(b.module, st.proto);
+      if (wrongProtocol) fail(wrongProtocol, b.origin);
       const part = b.module.finish(b.draft, moduleContext(st, b.origin));
       matches.push(encodeExtension(b.module, part, st.family));
     } else if (b.kind === 'tcp' || b.kind === 'udp') {
@@ -605,6 +639,8 @@ function finish(st: ParseState): NativeRule {
     }
   }
   st.rule.matches = matches;
+  const tm = st.target?.module;
+  if (tm) st.target!.target = encodeExtension(tm.module, tm.module.finish(tm.draft, moduleContext(st, tm.origin)), st.family);
   if (st.target) {
     st.rule.target = st.target.target;
     const t = st.target.target;
@@ -643,18 +679,19 @@ function parseTokens(tokens: Token[], start: number, family: Family, chain: stri
     if (tok.value.startsWith('--') && eq > 2 && (OPTIONS.has(tok.value.slice(0, eq)) || modulesWithOption(tok.value.slice(0, eq)).length)) {
       fail(`write ${quote(`${tok.value.slice(0, eq)} ${tok.value.slice(eq + 1)}`)}, not ${quote(tok.value)}`, tok);
     }
-    const mod = OPTIONS.has(tok.value) ? undefined : moduleOption(st, tok.value);
+    const mod = OPTIONS.has(tok.value) ? undefined : (moduleOption(st, tok.value) ?? implicitOption(st, tok));
     const d = OPTIONS.get(tok.value) ?? mod?.def;
     if (!d) {
       const owners = modulesWithOption(tok.value);
-      if (owners.length) fail(`${tok.value} needs ${owners.map((m) => `-m ${m.name}`).join(' or ')} before it`, tok);
+      if (owners.length) fail(`${tok.value} needs ${owners.map((m) => `${m.type === 'match' ? '-m' : '-j'} ${m.name}`).join(' or ')} before it`, tok);
       if (tok.value === '-A' || tok.value === '--append') {
         fail(i === 0 ? 'give the rule without -A CHAIN (parseSaveLine takes a whole save line)' : '-A in the middle of a rule', tok);
       }
       if (COMMANDS.has(tok.value)) fail(`${tok.value} is a command or global option of the CLI, not part of a rule`, tok);
       if (tok.value.startsWith('--') && tok.value.length > 2) {
         // getopt_long takes unique abbreviations; we take whole option names only.
-        const full = [...OPTIONS.keys()].filter((k) => k.startsWith(tok.value));
+        const loaded = st.builders.flatMap((b) => (b.kind === 'module' ? b.module.options.map((o) => o.name) : []));
+        const full = [...OPTIONS.keys(), ...loaded].filter((k) => k.startsWith(tok.value));
         if (full.length) fail(`unknown option ${echo(tok.value)} (abbreviations are not taken: ${full.join(' or ')}?)`, tok);
       }
       if (tok.value.startsWith('-') && tok.value.length > 1) fail(`unknown option ${echo(tok.value)}`, tok);

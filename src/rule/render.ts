@@ -21,20 +21,9 @@ import { formatAddress, isZero } from './address';
 import { formatTcpFlags, protocolSaveName } from './names';
 import { opaqueToMatch } from './to-spec';
 import { decodeExtension } from './modules';
+import { saveString } from './save-string';
 
-/** Characters `xtables_save_string` leaves unquoted. */
-const NO_QUOTE = /^[A-Za-z0-9_-]+$/;
-
-/**
- * A string as `xtables_save_string` (libxtables, 1.8.9) prints it: bare when it is non-empty and
- * only `[A-Za-z0-9_-]`, else in double quotes with `"`, `\` and `'` escaped by a backslash.
- *
- * @example saveString('hello world') // '"hello world"'
- */
-export function saveString(value: string): string {
-  if (NO_QUOTE.test(value)) return value;
-  return `"${value.replace(/["\\']/g, (c) => `\\${c}`)}"`;
-}
+export { saveString } from './save-string';
 
 function address(letter: 's' | 'd', a: NativeAddress | null): string[] {
   // save_ipv4_addr/save_ipv6_addr: nothing for a zero mask unless inverted.

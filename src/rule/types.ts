@@ -16,6 +16,13 @@ export interface ModuleParts {}
 /** Every match module's typed part, as it stands in a rule's `matches`. */
 export type ModuleMatch = ModuleParts[keyof ModuleParts];
 
+/** The typed parts of the target modules, by kind, added the same way (`{ log: LogTarget }`). */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
+export interface ModuleTargetParts {}
+
+/** Every target module's typed part, as it stands in a rule's `target`. */
+export type ModuleTarget = ModuleTargetParts[keyof ModuleTargetParts];
+
 /** A value, or the same value negated as with iptables' `!`. */
 export type Negatable<T> = T | { not: T };
 
@@ -64,6 +71,7 @@ export type Target =
   | { kind: 'reject'; with?: RejectWith }
   | { kind: 'jump'; chain: string }
   | { kind: 'goto'; chain: string }
+  | ModuleTarget
   | OpaqueExtension;
 
 /**

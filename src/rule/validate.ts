@@ -38,7 +38,7 @@ import {
   protocolNumber,
   rejectTypes,
 } from './names';
-import { type SpecChecker, encodeExtension, findModule, moduleNames } from './modules';
+import { type SpecChecker, chainProblem, encodeExtension, findModule, findModuleByKind, moduleKinds, moduleNames, protocolProblem } from './modules';
 import { opaqueToMatch } from './to-spec';
 import { commentProblem } from './comment';
 
@@ -158,6 +158,10 @@ export function validateRuleForChain(rule: NativeRule, chain: string, path = 'ru
   if (rule.inInterface && (chain === 'OUTPUT' || chain === 'POSTROUTING')) {
     throw new ValidationError([{ path: `${path}.inInterface`, message: `an input interface (-i) can't be used in ${chain}` }]);
   }
+  rule.matches.forEach((m, i) => {
+    const p = m.kind === 'opaque' ? chainProblem('match', m, chain) : null;
+    if (p) throw new ValidationError([{ path: `${path}.matches[${i}]`, message: p }]);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,8 +417,17 @@ function checkTarget(c: Checker, v: unknown, proto: { num: number; invert: boole
       const o = checkOpaque(c, v, 'target', true);
       return o && { kind: 'opaque', ...o };
     }
-    default:
-      return c.add('target.kind', `expected 'accept', 'drop', 'return', 'queue', 'reject', 'jump', 'goto' or 'opaque', got ${describe(kind)}`);
+    default: {
+      // A registry target module (`{ kind: 'log', ... }`), written as its xt blob.
+      const module = typeof kind === 'string' ? findModuleByKind('target', kind) : undefined;
+      if (module) {
+        if (!module.families.includes(c.family)) return c.add('target.kind', `target ${kind} is not available for ${c.family}`);
+        const part = module.validate(v, 'target', c);
+        return part && encodeExtension(module, part, c.family);
+      }
+      const kinds = ['accept', 'drop', 'return', 'queue', 'reject', 'jump', 'goto', ...moduleKinds('target'), 'opaque'];
+      return c.add('target.kind', `expected ${kinds.map((k) => `'${k}'`).join(', ')}, got ${describe(kind)}`);
+    }
   }
 }
 
@@ -555,6 +568,8 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
         const module = typeof kind === 'string' && kind !== 'opaque' ? findModule('match', kind) : undefined;
         if (isObject(m) && module) {
           const part = module.families.includes(family) ? module.validate(m, path, c) : c.add(`${path}.kind`, `match ${kind} is not available for ${family}`);
+          const wrongProtocol = proto === undefined ? null : protocolProblem(module, proto);
+          if (wrongProtocol) c.add(`${path}.kind`, wrongProtocol);
           if (part) matches.push(encodeExtension(module, part, family));
           return;
         }

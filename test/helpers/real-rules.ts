@@ -71,6 +71,7 @@ export function readCorpus(file = CORPUS_FILE): CorpusLine[] {
  * values inside a message (ports, names) are the user's and would split one cause into many.
  */
 export function refusalReason(message: string): string {
+  if (message.includes('abbreviations are not taken')) return 'abbreviated option (deliberate)';
   const m =
     /match module '([^']+)' is not supported/.exec(message) ??
     /target '([^']+)' is not supported/.exec(message) ??
@@ -81,7 +82,8 @@ export function refusalReason(message: string): string {
     return `option ${m[1]}`;
   }
   if (message.includes('is a service name')) return 'service name instead of a port (deliberate)';
-  if (message.includes('is a list: one rule per port')) return 'port list without -m multiport';
+  if (message.includes('a log prefix of')) return 'log prefix over 29 bytes (deliberate: the CLI cuts it silently)';
+  if (message.includes('is a list: write -m multiport') || message.includes('is a list: one rule per port')) return 'port list without -m multiport';
   return message.replace(/^rule: /, '').replace(/'[^']*'/g, "'…'");
 }
 

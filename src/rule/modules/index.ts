@@ -5,6 +5,7 @@
  * module is its file (which adds its part type to ModuleParts in ../types.ts) plus one row in MODULES.
  */
 import type { Family } from '../types';
+import { protocolSaveName } from '../names';
 import type { CompatModule } from './module';
 import { conntrack } from './conntrack';
 import { state } from './state';
@@ -12,6 +13,12 @@ import { iprange } from './iprange';
 import { recent } from './recent';
 import { hashlimit } from './hashlimit';
 import { time } from './time';
+import { multiport } from './multiport';
+import { icmp } from './icmp';
+import { icmp6 } from './icmp6';
+import { mac } from './mac';
+import { log } from './log';
+import { limit } from './limit';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
@@ -20,6 +27,12 @@ export type { IprangeMatch } from './iprange';
 export type { RecentMatch, RecentCommand } from './recent';
 export type { HashlimitMatch, HashlimitMode, HashlimitRate } from './hashlimit';
 export type { TimeMatch, Weekday } from './time';
+export type { MultiportMatch } from './multiport';
+export type { IcmpMatch, IcmpTypeCode } from './icmp';
+export type { Icmp6Match } from './icmp6';
+export type { MacMatch } from './mac';
+export type { LogLevelName, LogTarget } from './log';
+export type { LimitMatch, LimitUnit } from './limit';
 
 export type { ModuleMatch } from '../types';
 
@@ -27,11 +40,21 @@ export type { ModuleMatch } from '../types';
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
  * with an alias flag), decoding tries them in this order and the first that claims the bytes wins.
  */
-const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time];
+const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit];
 
 /** The module `-m NAME` (type 'match') or `-j NAME` (type 'target') loads, if one is registered. */
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {
   return MODULES.find((m) => m.type === type && m.name === name);
+}
+
+/** The module whose typed part has this `kind` (a match's is its name; `{ kind: 'log' }` is `-j LOG`). */
+export function findModuleByKind(type: 'match' | 'target', kind: string): CompatModule | undefined {
+  return MODULES.find((m) => m.type === type && (m.kind ?? m.name) === kind);
+}
+
+/** The typed kinds of the registered modules of a type, for messages. */
+export function moduleKinds(type: 'match' | 'target'): string[] {
+  return MODULES.filter((m) => m.type === type).map((m) => m.kind ?? m.name);
 }
 
 /** Names of the registered modules of a type, for messages. */
@@ -43,6 +66,32 @@ export function moduleNames(type: 'match' | 'target'): string[] {
 export function modulesWithOption(option: string): CompatModule[] {
   return MODULES.filter((m) => m.options.some((o) => o.name === option));
 }
+
+/** The match `-p PROTOCOL` loads without `-m` that takes `option`, if any (CompatModule.implicitFor). */
+export function implicitModule(family: Family, protocol: number, option: string): CompatModule | undefined {
+  return MODULES.find((m) => m.type === 'match' && m.implicitFor === protocol && m.families.includes(family) && m.options.some((o) => o.name === option));
+}
+
+/** Why `module` can't be in a rule with this `-p` (CompatModule.protocols), or null when it can. */
+export function protocolProblem(module: CompatModule, protocol: { num: number; invert: boolean } | null): string | null {
+  const want = module.protocols;
+  if (!want || (protocol && !protocol.invert && want.includes(protocol.num))) return null;
+  const names = want.map((n) => `-p ${protocolSaveName(n)}`);
+  const list = names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]!}`;
+  return `the ${module.name} match needs ${list}${protocol?.invert ? ", not '! -p'" : ''} (the kernel refuses it otherwise)`;
+}
+
+/**
+ * Why the matches of a rule can't go in built-in chain `chain` (CompatModule.chains), or null.
+ * User chains pass: the kernel checks them where they are jumped to from.
+ */
+export function chainProblem(type: 'match' | 'target', ext: { name: string; revision: number }, chain: string): string | null {
+  if (!BUILTIN_CHAINS.has(chain)) return null;
+  const module = MODULES.find((m) => m.type === type && m.xtName === ext.name && m.revision === ext.revision && m.chains);
+  if (!module || module.chains!.includes(chain)) return null;
+  return `the ${module.name} ${type} can't be used in ${chain} (the kernel allows it in ${module.chains!.join(', ')})`;
+}
+const BUILTIN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
 
 /** A part as the extension that travels to the addon: kernel name, revision and struct bytes. */
 export function encodeExtension(module: CompatModule, part: { kind: string }, family: Family): { kind: 'opaque'; name: string; revision: number; data: Buffer } {

@@ -54,8 +54,10 @@ export interface SpecChecker {
  * is what its parse builds while the options arrive (they may be spread over the line).
  */
 export interface CompatModule<Part extends { kind: string } = { kind: string }, Draft = unknown> {
-  /** `-m NAME` / `-j NAME` as users write it, and the part's `kind`. */
+  /** `-m NAME` / `-j NAME` as users write it, and the part's `kind` unless `kind` says otherwise. */
   readonly name: string;
+  /** The part's `kind` when it is not `name`: targets are upper case on the command line (`-j LOG` is `{ kind: 'log' }`). */
+  readonly kind?: string;
   readonly type: 'match' | 'target';
   /** The kernel extension name and revision iptables 1.8.9 writes (`state` writes `conntrack` 3). */
   readonly xtName: string;
@@ -73,6 +75,22 @@ export interface CompatModule<Part extends { kind: string } = { kind: string }, 
    * others are one per rule. Options go to the latest loaded, as the CLI's getopt merge does.
    */
   readonly repeatable?: boolean;
+  /**
+   * The IP protocols the kernel takes the match with (`-p`, not negated), when it is bound to
+   * some: xt_check_match refuses the rule otherwise (`icmp match: only valid for protocol 1`).
+   * parse and validate check it for every rule that has the module.
+   */
+  readonly protocols?: readonly number[];
+  /**
+   * The protocol whose `-p` loads the match without `-m`, as the CLI loads the match named after
+   * the rule's protocol: `-p icmp --icmp-type 8` is `-p icmp -m icmp --icmp-type 8`.
+   */
+  readonly implicitFor?: number;
+  /**
+   * The built-in chains the kernel allows the match in, when it restricts them (xt_mac reads a
+   * header that only incoming packets have). Checked where the chain is known (validateRuleForChain).
+   */
+  readonly chains?: readonly string[];
 
   /** A fresh draft, when `-m NAME` is read. */
   start(family: Family): Draft;

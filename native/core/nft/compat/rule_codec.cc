@@ -21,6 +21,7 @@
 
 #include "core/nft/expr_reader.h"
 #include "core/nft/expr_writer.h"
+#include "core/nft/compat/native_xt.h"
 #include "core/nft/nfproto.h"
 #include "core/xt/extension.h"
 
@@ -194,6 +195,8 @@ Result<Unit> BuildExpressions(struct nftnl_rule* r, Family family, const RuleSpe
       added = AddTcp(r, family, *t);
     else if (const auto* u = std::get_if<UdpMatch>(&m))
       added = AddUdp(r, family, *u);
+    else if (auto native = AddNativeXtMatch(r, family, m))
+      added = *native;
     else if (const auto* o = std::get_if<OpaqueExtension>(&m); o && o->name.rfind(kOpaqueExprPrefix, 0) == 0)
       return EncodeError("a native nftables expression (" + o->name + ") cannot be re-encoded");
     else
@@ -218,6 +221,7 @@ class RuleReader : public ExprWalker {
   size_t Step(size_t i) override {
     const Expr& e = ex_[i];
     RuleSpec& rule = out_->rule;
+    if (size_t native = ReadNativeXtMatch(ex_, i, family_, &rule)) return native;
     if (e.name == "meta" && e.a[NFTA_META_DREG] && !e.a[NFTA_META_SREG]) {
       uint32_t key = Be32(e.a[NFTA_META_KEY]);
       const Expr* cmp = At(i + 1);
