@@ -31,7 +31,7 @@ async function readDesired(file: string): Promise<DesiredState> {
       invalid(file, `not JSON: ${(e as Error).message}`);
     }
   }
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text);
   const error = doc.errors[0];
   if (error) {
     const line = error.linePos?.[0];
