@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/nft/compat/native_limit.h"
+#include "core/nft/compat/native_mark.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -19,6 +20,7 @@ struct NativeForm {
 
 constexpr NativeForm kForms[] = {
     {"limit", 0, EncodeNativeLimit, ReadNativeLimit},
+    {"mark", 1, EncodeNativeMark, ReadNativeMark},
 };
 
 }  // namespace
