@@ -49,6 +49,7 @@ export type {
   MarkTarget,
   ConnmarkTarget,
   ConnmarkMode,
+  NflogTarget,
   MultiportMatch,
   RecentCommand,
   RecentMatch,

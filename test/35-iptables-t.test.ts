@@ -34,7 +34,20 @@ const FILES = [
   'libxt_mark.t',
   'libxt_MARK.t',
   'libxt_CONNMARK.t',
+  'libxt_NFLOG.t',
 ];
+
+/**
+ * OK cases our deliberate strictness refuses (README, "Stricter than the CLI"), with the reason:
+ * each is checked as a FAIL case (refused with ERR_CONNLIMIT_INVALID) and left out of the CLI
+ * comparison.
+ */
+const REFUSED_OK: Readonly<Record<string, ReadonlyArray<readonly [RegExp, string]>>> = {
+  'libxt_NFLOG.t': [
+    [/--nflog-range/, '--nflog-range never worked (the CLI warns) and iptables-nft drops it: --nflog-size'],
+    [/--nflog-prefix x{64}/, 'a prefix over 63 bytes: legacy cuts it to 63, iptables-nft keeps it whole'],
+  ],
+};
 
 interface Case {
   /** The table of the file's `*TABLE` line before it; filter without one. */
@@ -69,7 +82,8 @@ function readCases(file: string): Case[] {
     }
     const [rule, expected, result] = line.split(';');
     if (rule === undefined || expected === undefined || (result !== 'OK' && result !== 'FAIL')) throw new Error(`${file}:${i + 1}: not a case: ${line}`);
-    for (const chain of chains) cases.push({ table, chain, rule, saved: expected === '=' || expected === '' ? rule : expected, ok: result === 'OK', line: i + 1 });
+    const ok = result === 'OK' && !(REFUSED_OK[file] ?? []).some(([re]) => re.test(rule));
+    for (const chain of chains) cases.push({ table, chain, rule, saved: expected === '=' || expected === '' ? rule : expected, ok, line: i + 1 });
   });
   return cases;
 }

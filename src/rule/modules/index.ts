@@ -22,6 +22,7 @@ import { limit } from './limit';
 import { mark } from './mark';
 import { markTarget } from './mark-target';
 import { connmarkTarget } from './connmark-target';
+import { nflog } from './nflog';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
@@ -39,6 +40,7 @@ export type { LimitMatch, LimitUnit } from './limit';
 export type { MarkMatch } from './mark';
 export type { MarkTarget } from './mark-target';
 export type { ConnmarkTarget, ConnmarkMode } from './connmark-target';
+export type { NflogTarget } from './nflog';
 
 export type { ModuleMatch } from '../types';
 
@@ -46,7 +48,7 @@ export type { ModuleMatch } from '../types';
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
  * with an alias flag), decoding tries them in this order and the first that claims the bytes wins.
  */
-const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, mark, markTarget, connmarkTarget];
+const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, mark, markTarget, connmarkTarget, nflog];
 
 /** The module `-m NAME` (type 'match') or `-j NAME` (type 'target') loads, if one is registered. */
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {
