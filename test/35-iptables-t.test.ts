@@ -121,17 +121,22 @@ const MORE: Record<Family, ReadonlyArray<readonly [string, string]>> = {
     ['INPUT', '-p tcp -m multiport ! --destination-ports 22,80:89,443 -j DROP'],
     ['INPUT', '-p tcp -m multiport --source-ports 1:2,3:4,5:6,7:8,9:10,11:12,13:14,15 -j ACCEPT'],
     ['FORWARD', '-m mac ! --mac-source a:b:c:d:e:f -j DROP'],
+    ['INPUT', '-m mark ! --mark 0x1/0xff -j CONNMARK --save-mark --mask 0xff --right-shift-mark 8'],
   ],
   ipv6: [
     ['INPUT', '-p icmpv6 --icmpv6-type echo-request -j ACCEPT'],
     ['INPUT', '-p ipv6-icmp ! --icmpv6-type neighbour-solicitation -j DROP'],
     ['INPUT', '-p udp -m multiport --ports 53,1024:65535 -j ACCEPT'],
     ['INPUT', '-m mac --mac-source 42:01:02:03:04:05 -j ACCEPT'],
+    ['INPUT', '-m mark --mark 7 -j NFLOG --nflog-prefix "v6 in" --nflog-group 2 --nflog-size 0 --nflog-threshold 3'],
+    ['OUTPUT', '-m mark ! --mark 0x10/0xf0 -j MARK --and-mark 0xf'],
+    ['OUTPUT', '-j MARK --xor-mark 0x5'],
+    ['OUTPUT', '-j CONNMARK --set-mark 0x3/0xf'],
   ],
 };
 for (const family of ['ipv4', 'ipv6'] as const) {
   for (const backend of ['legacy', 'nft'] as const) {
-    test(`more multiport, icmp, icmp6 and mac spellings (${family}, ${backend}): saved exactly as the CLI's`, () =>
+    test(`more multiport, icmp, icmp6, mac, mark, MARK, CONNMARK and NFLOG spellings (${family}, ${backend}): saved exactly as the CLI's`, () =>
       iptablesOracle(backend).sameAsCli(family, MORE[family]));
   }
 }
