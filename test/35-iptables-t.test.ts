@@ -221,6 +221,8 @@ test('recent, hashlimit, iprange and time: the typed spelling writes the bytes o
     ['ipv4', '-m hashlimit ! --hashlimit-above 4kb/s --hashlimit-burst 400kb --hashlimit-name b', { kind: 'hashlimit', rate: '4kb/s', burst: '400kb', name: 'b' }],
     ['ipv6', '-m hashlimit --hashlimit-upto 10 --hashlimit-srcmask 64 --hashlimit-name v6 --hashlimit-rate-match', { kind: 'hashlimit', rate: '10/second', srcMask: 64, name: 'v6', rateMatch: true }],
     ['ipv4', '-m iprange ! --dst-range 10.0.0.1-10.0.0.9 --src-range 10.1.0.1', { kind: 'iprange', source: '10.1.0.1-10.1.0.1', destination: { not: '10.0.0.1-10.0.0.9' } }],
+    ['ipv4', '-m mark ! --mark 0x10/240', { kind: 'mark', mark: { not: 16 }, mask: 0xf0 }],
+    ['ipv6', '-m mark --mark 4294967295', { kind: 'mark', mark: 0xffffffff, mask: 0xffffffff }],
     ['ipv4', '-m time --timestart 9:00 --timestop 17:00 ! --weekdays Sat,Sun --kerneltz', { kind: 'time', timeStart: '09:00', timeStop: '17:00:00', weekdays: { not: ['Sun', 'Sat'] }, kernelTz: true }],
   ];
   for (const [family, text, part] of pairs) {
@@ -231,12 +233,33 @@ test('recent, hashlimit, iprange and time: the typed spelling writes the bytes o
   }
 });
 
+test('MARK, CONNMARK and NFLOG: the typed target writes the bytes of the text it stands for', () => {
+  const pairs: Array<[Family, string, unknown]> = [
+    ['ipv4', '-j MARK --or-mark 0x4', { kind: 'mark', value: 4, mask: 4 }],
+    ['ipv6', '-j MARK --set-mark 1', { kind: 'mark', value: 1 }],
+    ['ipv4', '-j CONNMARK --restore-mark --mask 0xff', { kind: 'connmark', mode: 'restore', nfmask: 0xff, ctmask: 0xff }],
+    ['ipv4', '-j CONNMARK --save-mark --right-shift-mark 8', { kind: 'connmark', mode: 'save', rightShift: 8 }],
+    ['ipv6', '-j CONNMARK --and-mark 0xff', { kind: 'connmark', mode: 'set', value: 0, ctmask: 0xffffff00 }],
+    ['ipv4', '-j NFLOG --nflog-group 5 --nflog-prefix "nf pfx" --nflog-size 128', { kind: 'nflog', group: 5, prefix: 'nf pfx', size: 128 }],
+    ['ipv4', '-j NFLOG --nflog-group 0 --nflog-threshold 0', { kind: 'nflog' }],
+  ];
+  for (const [family, text, target] of pairs) {
+    const parsed = parseRule(text, family);
+    const typed = normalizeRule({ target } as never, family);
+    assert.equal(typed.target, parsed.target, text);
+    assert.is(renderRule(typed, family), renderRule(parsed, family), text);
+  }
+  const e = catchError(() => normalizeRule({ target: { kind: 'connmark', mode: 'set', nfmask: 1, leftShift: 40 } } as never, 'ipv4'));
+  assert.equal(e.issues?.map((i) => i.path), ['target.value', 'target.nfmask', 'target.leftShift']);
+});
+
 test("nftables: recent, hashlimit, iprange and time are refused by name, pointing to backend 'nft'", () =>
   withNetns(async (ns) => {
     const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });
     for (const [name, text] of [
       ['recent', '-m recent --set'], ['hashlimit', '-m hashlimit --hashlimit-upto 1/sec --hashlimit-name a'],
       ['iprange', '-m iprange --src-range 10.0.0.1-10.0.0.2'], ['time', '-m time --weekdays Mon'],
+      ['mark', '-m mark --mark 1'],
     ]) {
       const e = await rejects(fw.append('INPUT', `${text} -j DROP`), 'ERR_CONNLIMIT_INVALID');
       assert.match((e as Error).message, new RegExp(`match ${name} is not available in the native nftables form.*backend 'nft'`));
