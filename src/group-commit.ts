@@ -49,7 +49,7 @@ export async function commitGroup(native: NativeTable, family: Family, members: 
       live[0]?.reject(error);
       return;
     }
-    if (typeof at === 'number' && !REFUSALS.has(kind) && kind !== 'tableOwned') {
+    if (typeof at === 'number' && at >= 0 && at < live.length && !REFUSALS.has(kind) && kind !== 'tableOwned') {
       // The error of that call alone: its op was the first (and only) one of its commit.
       failure.opIndex = 0;
       live[at]?.reject(error);
