@@ -2,8 +2,8 @@
 /**
  * Firewall: rules of one table, in one family and network namespace, written fork-free.
  * TypeScript validates and normalizes (src/rule/*); the addon does the kernel work in the
- * libuv pool (native/core/legacy/iptc_table.cc): one lock, one read, one commit per call or
- * transaction.
+ * libuv pool (native/core/legacy/iptc_table.cc): one lock, one read, one commit per transaction,
+ * and per group of single-op calls queued behind each other (src/group-commit.ts).
  */
 import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, ValidationError, type NativeErrorContext } from './errors';
@@ -18,7 +18,8 @@ import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
 import { describe, validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
 import { checkNftablesRule, refuseInNftables } from './rule/nftables-form';
 import { BUILTIN_CHAINS, TableShape, type Backend, type TableName } from './table-shape';
-import { drained, serialize } from './serial-queue';
+import { drained, joinGroup, serialize } from './serial-queue';
+import { commitGroup } from './group-commit';
 import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 import { jsonSafe } from './listed-json';
@@ -659,9 +660,24 @@ export class Firewall {
     const built = build(tx);
     if (isThenable(built)) await built;
     if (tx.steps.length === 0) return null;
+    if (tx.steps.length === 1) return this.grouped(tx);
     const batch = prepareOps(this.family, tx.steps.length, (i) => tx.nativeOp(i));
     batch.catch(() => undefined); // reported by the queued call below, when its turn comes
     return this.queued(async () => this.native.commit(await batch), tx.extensions, tx);
+  }
+
+  /**
+   * A one-op call: its rule parsed and validated now (a bad one rejects at once), then it joins
+   * the single-op calls queued behind the commit in flight, to be committed with them in one
+   * commit and settled on its own (src/group-commit.ts).
+   */
+  private grouped(tx: Transaction): Promise<NativeOpResults> {
+    const op = tx.nativeOp(0);
+    if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
+    return new Promise((resolve, reject) => {
+      const member = { op, resolve, reject: (e: unknown) => reject(fromNative(e, this.context(tx.extensions))) };
+      joinGroup(this.queueKey, this, member, (members) => commitGroup(this.native, this.family, members));
+    });
   }
 
   private async queued<T>(work: () => Promise<T>, extensions?: Set<string>, tx?: Transaction): Promise<T> {
