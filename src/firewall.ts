@@ -23,6 +23,8 @@ import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
+import { hasSetRefs, listsSetRefs, nameListedSets, withSetIndexes } from './rule/set-refs';
+import { Sets } from './sets/sets';
 
 export type { Backend, TableName } from './table-shape';
 export type Policy = 'ACCEPT' | 'DROP';
@@ -254,6 +256,9 @@ export class Firewall {
   private readonly shape: TableShape;
   private readonly native: NativeTable;
   private readonly queueKey: string;
+  // The namespace's ipset, for the set indexes of `-m set` rules: opened by the first rule
+  // that refers to a set (src/rule/set-refs.ts), closed with the firewall.
+  private sets: Promise<Sets> | null = null;
   private closed = false;
 
   private constructor(o: CheckedOptions & { backend: Backend }, nft?: NativeIptablesNftTable) {
@@ -381,7 +386,8 @@ export class Firewall {
     const tx = new Transaction(this.shape);
     tx.ensure(chain, rule);
     const op = tx.nativeOp(0) as Extract<NativeOp, { op: 'ensure' }>;
-    const index = await this.queued(() => this.native.check(op.chain, op.rule), tx.extensions);
+    const native = await this.withSetIndexes(op.rule);
+    const index = await this.queued(() => this.native.check(op.chain, native), tx.extensions);
     return index >= 0;
   }
 
@@ -484,6 +490,10 @@ export class Firewall {
   /** Every chain of the table with its policy, counters and rules. */
   async chains(): Promise<ListedChain[]> {
     const raw = await this.queued(() => this.native.list());
+    if (listsSetRefs(raw)) {
+      const sets = await this.ipset();
+      await nameListedSets(raw, (index) => sets.nameAt(index));
+    }
     return raw.map((c) => this.toListedChain(c));
   }
 
@@ -541,6 +551,29 @@ export class Firewall {
     this.closed = true;
     await drained(this.queueKey);
     this.native.close();
+    await this.sets?.then((sets) => sets.close(), () => undefined);
+  }
+
+  private ipset(): Promise<Sets> {
+    this.sets ??= Sets.open({ family: this.family, ...(this.netns !== null ? { netns: this.netns } : {}) });
+    const opening = this.sets;
+    opening.catch(() => {
+      if (this.sets === opening) this.sets = null; // the next rule that needs it tries again
+    });
+    return opening;
+  }
+
+  /** The rule with its sets' kernel indexes written (set-refs.ts); the same rule when it names none. */
+  private async withSetIndexes(rule: NativeRule): Promise<NativeRule> {
+    if (!hasSetRefs(rule)) return rule;
+    const sets = await this.ipset();
+    return withSetIndexes(rule, this.family, (name) => sets.indexOf(name));
+  }
+
+  /** An op, its rule with set indexes (a promise only when it names sets, so most ops stay synchronous). */
+  private withOpSetIndexes(op: NativeOp): NativeOp | Promise<NativeOp> {
+    if (!('rule' in op) || !hasSetRefs(op.rule)) return op;
+    return this.withSetIndexes(op.rule).then((rule) => ({ ...op, rule }));
   }
 
   private toListedChain(c: NativeChain): ListedChain {
@@ -580,7 +613,7 @@ export class Firewall {
     const built = build(tx);
     if (isThenable(built)) await built;
     if (tx.steps.length === 0) return null;
-    const batch = prepareOps(this.family, tx.steps.length, (i) => tx.nativeOp(i));
+    const batch = prepareOps(this.family, tx.steps.length, (i) => this.withOpSetIndexes(tx.nativeOp(i)));
     batch.catch(() => undefined); // reported by the queued call below, when its turn comes
     return this.queued(async () => this.native.commit(await batch), tx.extensions, tx);
   }

@@ -19,6 +19,7 @@ import { icmp6 } from './icmp6';
 import { mac } from './mac';
 import { log } from './log';
 import { limit } from './limit';
+import { set } from './set';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
@@ -33,6 +34,7 @@ export type { Icmp6Match } from './icmp6';
 export type { MacMatch } from './mac';
 export type { LogLevelName, LogTarget } from './log';
 export type { LimitMatch, LimitUnit } from './limit';
+export type { SetMatch, SetDirection, SetCounterMatch } from './set';
 
 export type { ModuleMatch } from '../types';
 
@@ -40,7 +42,7 @@ export type { ModuleMatch } from '../types';
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
  * with an alias flag), decoding tries them in this order and the first that claims the bytes wins.
  */
-const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit];
+const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, set];
 
 /** The module `-m NAME` (type 'match') or `-j NAME` (type 'target') loads, if one is registered. */
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {
@@ -93,9 +95,22 @@ export function chainProblem(type: 'match' | 'target', ext: { name: string; revi
 }
 const BUILTIN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
 
-/** A part as the extension that travels to the addon: kernel name, revision and struct bytes. */
-export function encodeExtension(module: CompatModule, part: { kind: string }, family: Family): { kind: 'opaque'; name: string; revision: number; data: Buffer } {
-  return { kind: 'opaque', name: module.xtName, revision: module.revision, data: module.encode(part, family) };
+/**
+ * A part as the extension that travels to the addon: kernel name, revision and struct bytes,
+ * plus the names of the ipset sets it refers to (CompatModule.setIndexOffsets).
+ */
+export function encodeExtension(
+  module: CompatModule,
+  part: { kind: string },
+  family: Family,
+): { kind: 'opaque'; name: string; revision: number; data: Buffer; sets?: string[] } {
+  const ext = { kind: 'opaque' as const, name: module.xtName, revision: module.revision, data: module.encode(part, family) };
+  return module.setNames ? { ...ext, sets: module.setNames(part) } : ext;
+}
+
+/** Where an extension's blob holds ipset set indexes (CompatModule.setIndexOffsets); empty for most. */
+export function setIndexOffsets(type: 'match' | 'target', ext: { name: string; revision: number }): readonly number[] {
+  return MODULES.find((m) => m.type === type && m.xtName === ext.name && m.revision === ext.revision && m.setIndexOffsets)?.setIndexOffsets ?? [];
 }
 
 /**
@@ -105,14 +120,18 @@ export function encodeExtension(module: CompatModule, part: { kind: string }, fa
  */
 export function decodeExtension(
   type: 'match' | 'target',
-  ext: { name: string; revision: number; data: Buffer },
+  ext: { name: string; revision: number; data: Buffer; sets?: readonly string[] },
   family: Family,
 ): { module: CompatModule; part: { kind: string } } | null {
   for (const module of MODULES) {
     if (module.type !== type || module.xtName !== ext.name || module.revision !== ext.revision || !module.families.includes(family)) continue;
-    const part = module.decode(ext.data, family);
+    const part = module.decode(ext.data, family, ext.sets);
+    if (!part) continue;
     const size = module.userspaceSize ?? ext.data.length;
-    if (part && module.encode(part, family).subarray(0, size).equals(ext.data.subarray(0, size))) return { module, part };
+    const again = module.encode(part, family);
+    // The set indexes are the namespace's, not the part's: compare the rest.
+    for (const off of module.setIndexOffsets ?? []) ext.data.copy(again, off, off, off + 2);
+    if (again.subarray(0, size).equals(ext.data.subarray(0, size))) return { module, part };
   }
   return null;
 }

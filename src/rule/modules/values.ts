@@ -45,6 +45,13 @@ export function put32(b: Buffer, off: number, v: number): void {
   if (LE) b.writeUInt32LE(v, off);
   else b.writeUInt32BE(v, off);
 }
+export function put64(b: Buffer, off: number, v: bigint): void {
+  if (LE) b.writeBigUInt64LE(v, off);
+  else b.writeBigUInt64BE(v, off);
+}
+export function get64(b: Buffer, off: number): bigint {
+  return LE ? b.readBigUInt64LE(off) : b.readBigUInt64BE(off);
+}
 export function get16(b: Buffer, off: number): number {
   return LE ? b.readUInt16LE(off) : b.readUInt16BE(off);
 }
