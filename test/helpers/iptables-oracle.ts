@@ -42,10 +42,13 @@ export function iptablesOracle(backend: Backend) {
    * saves it, the CLI deletes each of our rules with the same arguments (legacy compares the
    * bytes), and we delete each of its rules with the same text.
    */
-  async function sameAsCli(family: Family, rules: ReadonlyArray<readonly [string, string]>): Promise<void> {
+  /** `prepare` runs first in each namespace (side 0: the CLI's, 1: the library's), e.g. to create ipset sets. */
+  async function sameAsCli(family: Family, rules: ReadonlyArray<readonly [string, string]>, prepare?: (ns: Netns, side: 0 | 1) => Promise<void>): Promise<void> {
     const viaCli = await createNetns();
     const viaLib = await createNetns();
     try {
+      await prepare?.(viaCli, 0);
+      await prepare?.(viaLib, 1);
       await viaCli.run(cli(family), ['-N', 'LIMITS']);
       for (const [chain, rule] of rules) await viaCli.run(cli(family), ['-w', '-A', chain, ...argv(rule)]);
 
