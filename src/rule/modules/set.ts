@@ -197,7 +197,7 @@ function validate(o: Record<string, unknown>, path: string, c: SpecChecker): Set
     if (!has(o, key)) continue;
     const v = own(o, key);
     if (v === false) part[key] = false;
-    else if (v !== true) ok = !!c.add(`${path}.${key}`, 'expected false (true is the default)');
+    else if (v !== true) ok = !!c.add(`${path}.${key}`, 'expected false (or true, the default)');
   }
   for (const key of COUNTERS) {
     if (!has(o, key)) continue;
