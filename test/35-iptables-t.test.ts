@@ -168,6 +168,22 @@ for (const family of ['ipv4', 'ipv6'] as const) {
   }
 }
 
+test('typed set parts: the text spelling the same bytes and saved the same; problems by path', () => {
+  const pairs: Array<[Family, string, unknown]> = [
+    ['ipv4', '-m set --match-set ban src', { kind: 'set', set: 'ban', dirs: ['src'] }],
+    ['ipv6', '-m set ! --match-set vip dst,src --return-nomatch ! --update-subcounters ! --packets-eq 3 --bytes-lt 9', { kind: 'set', set: { not: 'vip' }, dirs: ['dst', 'src'], bytes: { op: 'lt', value: 9 }, packets: { op: 'ne', value: 3 }, updateSubcounters: false, returnNomatch: true }],
+    ['ipv4', '-m set --match-set ban src --update-counters', { kind: 'set', set: 'ban', dirs: ['src'], updateCounters: true }],
+  ];
+  for (const [family, text, part] of pairs) {
+    const parsed = parseRule(text, family);
+    const typed = normalizeRule({ matches: [part] } as never, family);
+    assert.equal(typed.matches, parsed.matches, text);
+    assert.is(renderRule(typed, family), renderRule(parsed, family), text);
+  }
+  const e = catchError(() => normalizeRule({ matches: [{ kind: 'set', set: '', dirs: ['up'], packets: { op: 'eq', value: -1 } }] } as never, 'ipv4'));
+  assert.equal(e.issues?.map((i) => i.path), ['matches[0].set', 'matches[0].dirs', 'matches[0].packets.value']);
+});
+
 test('typed multiport, icmp, icmp6 and mac parts: names normalized, the text spelling the same bytes, problems by path', () => {
   const same = (typed: RuleSpec, text: string, family: Family): void =>
     assert.equal(normalizeRule(typed, family), parseRule(text, family), text);
