@@ -32,6 +32,10 @@ const FILES = [
   'libip6t_LOG.t',
   'libxt_limit.t',
   'libxt_set.t',
+  'libxt_pkttype.t',
+  'libxt_length.t',
+  'libipt_ttl.t',
+  'libxt_tcpmss.t',
 ];
 
 /**

@@ -20,6 +20,10 @@ import { mac } from './mac';
 import { log } from './log';
 import { limit } from './limit';
 import { set } from './set';
+import { pkttype } from './pkttype';
+import { length } from './length';
+import { ttl } from './ttl';
+import { tcpmss } from './tcpmss';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
@@ -35,6 +39,10 @@ export type { MacMatch } from './mac';
 export type { LogLevelName, LogTarget } from './log';
 export type { LimitMatch, LimitUnit } from './limit';
 export type { SetMatch, SetDirection, SetCounterMatch } from './set';
+export type { PkttypeMatch, PacketType } from './pkttype';
+export type { LengthMatch } from './length';
+export type { TtlMatch } from './ttl';
+export type { TcpmssMatch } from './tcpmss';
 
 export type { ModuleMatch } from '../types';
 
@@ -42,7 +50,7 @@ export type { ModuleMatch } from '../types';
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
  * with an alias flag), decoding tries them in this order and the first that claims the bytes wins.
  */
-const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, set];
+const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, set, pkttype, length, ttl, tcpmss];
 
 /** The module `-m NAME` (type 'match') or `-j NAME` (type 'target') loads, if one is registered. */
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {

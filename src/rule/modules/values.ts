@@ -91,6 +91,12 @@ export function parseRangeText(text: string, max: number, what: string): { range
   return { range: rangeSpec(from, to) };
 }
 
+/** parseRangeText with the open ends libxtables' XTTYPE_UINT16RC takes: `:M` is `0:M`, `N:` is `N:max`. */
+export function parseOpenRangeText(text: string, max: number, what: string): { range: RangeSpec } | { error: string } {
+  const full = text.startsWith(':') ? `0${text}` : text.endsWith(':') ? `${text}${max}` : text;
+  return parseRangeText(full, max, what);
+}
+
 /** A typed `RangeSpec` checked, or undefined (reported). */
 export function checkRange(c: SpecChecker, v: unknown, path: string, max: number, what: string): RangeSpec | undefined {
   if (typeof v === 'number') return c.int(v, path, 0, max, `a ${what}`);
