@@ -37,7 +37,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceValue("OpBatch", OpBatch::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::EncodeLegacyRule>("_encodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::DecodeLegacyRule>("_decodeLegacyRule"),
-                             InstanceMethod<&ConnlimitAddon::SameLegacyRule>("_sameLegacyRule"),
+                             InstanceMethod<&ConnlimitAddon::SameRule>("sameRule"),
                              InstanceValue("Conntrack", Conntrack::Define(env), napi_enumerable),
                              InstanceValue("ConntrackList", ConntrackList::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::Ping>("_ping"),
@@ -121,8 +121,9 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
     return RuleToJs(info.Env(), rule.value(), family);
   }
 
-  // Test only: the comparison delete/check/ensure use.
-  Napi::Value SameLegacyRule(const Napi::CallbackInfo& info) {
+  // The comparison delete/check/ensure use (xt::SameRule, on meaning): also apply's planner
+  // (src/apply/plan.ts) on the main thread; pure, no kernel call.
+  Napi::Value SameRule(const Napi::CallbackInfo& info) {
     auto family = FamilyFromJs(info[0]);
     bool same = core::xt::SameRule(family, RuleFromJs(info[1], family), RuleFromJs(info[2], family));
     return Napi::Boolean::New(info.Env(), same);

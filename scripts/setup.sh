@@ -7,8 +7,8 @@
 #      the sample unit in docs/systemd)) through apt-get, as root. Skipped
 #      entirely when dpkg-query shows all of them installed; `apt-get update` runs
 #      only when something is missing.
-#   2. `npm install`, which builds the addon (node-gyp) and the TypeScript
-#      (`prepare`). Skipped when node_modules, build/Release/connlimit.node and
+#   2. `npm install`, which compiles the addon (node-gyp, never a prebuilt binary) and
+#      the TypeScript (`prepare`). Skipped when node_modules, build/Release/connlimit.node and
 #      dist/index.js are all newer than package.json, binding.gyp, native/ and src/.
 # Safe to re-run; the second run takes well under a second.
 set -euo pipefail
@@ -82,7 +82,9 @@ if up_to_date; then
   say "build: up to date (skipping npm install)"
 else
   say "npm install (builds the addon with node-gyp and the TypeScript via prepare)"
-  npm install --no-audit --no-fund
+  # The install script (node-gyp-build) would take any build/Release or prebuilds/ it finds,
+  # stale or not; a clone always compiles its own sources.
+  npm_config_build_from_source=true npm install --no-audit --no-fund
   [[ -e build/Release/connlimit.node ]] || die "npm install finished but build/Release/connlimit.node is missing"
   [[ -e dist/index.js ]] || die "npm install finished but dist/index.js is missing"
   # npm leaves outputs it did not need to rewrite (the node_modules folder) with

@@ -23,11 +23,26 @@ import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
+import { checkDesired, type CheckedDesired, type DesiredState } from './apply/desired';
+import { planApply, planRemove, type ApplyPlan, type Planned } from './apply/plan';
 import { hasSetRefs, listsSetRefs, nameListedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
 
 export type { Backend, TableName } from './table-shape';
 export type Policy = 'ACCEPT' | 'DROP';
+
+export interface ApplyOptions {
+  /** Work out and return the plan without committing anything. Default false. */
+  dryRun?: boolean;
+}
+
+function checkApplyOptions(o: unknown): { dryRun: boolean } {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) invalid('options', 'must be an object');
+  for (const k of Object.keys(o)) if (k !== 'dryRun') invalid(k, 'unknown option (known: dryRun)');
+  const dryRun = (o as ApplyOptions).dryRun ?? false;
+  if (typeof dryRun !== 'boolean') invalid('dryRun', `expected true or false, got ${describe(dryRun)}`);
+  return { dryRun };
+}
 
 export interface FirewallOptions {
   /** Default 'ipv4'. */
@@ -454,6 +469,62 @@ export class Firewall {
   }
 
   /**
+   * Make the table hold a desired state: the chains the caller owns with their rules in order,
+   * and the jumps into them from built-in chains (docs/apply.md). Reads the table, works out the
+   * smallest change (rules already there and in place are left alone) and, unless `dryRun`,
+   * commits it in one transaction. Nothing else is touched: other programs' rules, in the same
+   * built-in chains too, stay byte for byte. When nothing differs nothing is committed, so on
+   * legacy no connlimit count is reset; on 'nft' only the changed rules are sent.
+   * A jump already in its chain is not moved; a jump into an owned chain that the state does
+   * not list (or a second copy) is deleted.
+   * @returns the plan; `committed` says whether it was committed
+   * @throws {ERR_CONNLIMIT_INVALID} a malformed state, naming the place (`chains.LIMITS[3]: ...`),
+   *   before anything is read; backend 'nftables' (not supported yet)
+   * @example
+   * const plan = await fw.apply({
+   *   chains: { LIMITS: ['-p tcp --syn --dport 22 -m connlimit --connlimit-above 4 -j REJECT'] },
+   *   jumps: [{ from: 'INPUT', to: 'LIMITS', position: 'first' }],
+   * }, { dryRun: true });
+   * console.log(formatPlan(plan));
+   */
+  async apply(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyPlan> {
+    const { dryRun } = checkApplyOptions(options);
+    const checked = await this.desiredSetIndexes(checkDesired(snapshot(desired, 'desired'), this.shape));
+    return this.planned(checked, (chains) => planApply(this.planContext(), chains, checked), dryRun);
+  }
+
+  /**
+   * Remove what a desired state owns, in one transaction: every jump into its chains from the
+   * built-in chains, then the chains. Chains already gone are skipped; nothing there commits nothing.
+   * @returns the plan of what was removed
+   * @throws {ERR_CONNLIMIT_INVALID} as {@link Firewall.apply}
+   * @throws {ERR_CONNLIMIT_IN_USE} a chain the state does not own jumps into one it does (nothing is removed)
+   */
+  async removeOwned(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyPlan> {
+    const { dryRun } = checkApplyOptions(options);
+    const checked = await this.desiredSetIndexes(checkDesired(snapshot(desired, 'desired'), this.shape));
+    return this.planned(checked, (chains) => planRemove(this.planContext(), chains, checked), dryRun);
+  }
+
+  private planContext(): { backend: Backend; table: TableName; family: Family } {
+    return { backend: this.backend, table: this.table, family: this.family };
+  }
+
+  /** Lists, plans and commits in one turn of the table's queue, so no call of ours lands between the read and the commit. */
+  private async planned(checked: CheckedDesired, plan: (chains: NativeChain[]) => Planned, dryRun: boolean): Promise<ApplyPlan> {
+    const extensions = new Set<string>();
+    for (const rules of checked.chains.values()) for (const r of rules) for (const x of ruleExtensions(r)) extensions.add(x);
+    return this.queued(async () => {
+      const present = await this.native.list();
+      await this.nameSets(present);
+      const { plan: p, ops } = plan(present);
+      if (dryRun || ops.length === 0) return p;
+      await this.native.commit(await prepareOps(this.family, ops.length, (i) => ops[i] as NativeOp));
+      return { ...p, committed: true };
+    }, extensions);
+  }
+
+  /**
    * Check options and changes exactly as {@link Firewall.open} and {@link Firewall.transaction}
    * check them, without opening anything: no namespace entered, no table read or created
    * (opening a legacy table loads it into the namespace). For configuration checks at start-up,
@@ -474,6 +545,16 @@ export class Firewall {
   }
 
   /**
+   * Check a desired state exactly as {@link Firewall.apply} checks it, without opening anything:
+   * for tools that must refuse a bad file before they touch a namespace.
+   * @throws {ERR_CONNLIMIT_INVALID} bad options, or a bad state naming the place (`chains.LIMITS[3]: ...`)
+   */
+  static validateDesired(options: FirewallOptions, desired: DesiredState): void {
+    const o = checkOptions(options);
+    checkDesired(snapshot(desired, 'desired'), new TableShape(o.family, o.backend, o.table));
+  }
+
+  /**
    * The rules of one chain, or of every chain in table order, decoded into typed rules,
    * including rules other programs wrote (unmodelled matches and targets come back opaque).
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such chain
@@ -490,10 +571,7 @@ export class Firewall {
   /** Every chain of the table with its policy, counters and rules. */
   async chains(): Promise<ListedChain[]> {
     const raw = await this.queued(() => this.native.list());
-    if (listsSetRefs(raw)) {
-      const sets = await this.ipset();
-      await nameListedSets(raw, (index) => sets.nameAt(index));
-    }
+    await this.nameSets(raw);
     return raw.map((c) => this.toListedChain(c));
   }
 
@@ -561,6 +639,19 @@ export class Firewall {
       if (this.sets === opening) this.sets = null; // the next rule that needs it tries again
     });
     return opening;
+  }
+
+  /** Names the set indexes of listed rules (set-refs.ts), so they decode and render with the sets' names. */
+  private async nameSets(chains: NativeChain[]): Promise<void> {
+    if (!listsSetRefs(chains)) return;
+    const sets = await this.ipset();
+    await nameListedSets(chains, (index) => sets.nameAt(index));
+  }
+
+  /** A desired state with its rules' set indexes written, so the plan compares them with the kernel's bytes. */
+  private async desiredSetIndexes(checked: CheckedDesired): Promise<CheckedDesired> {
+    for (const [chain, rules] of checked.chains) checked.chains.set(chain, await Promise.all(rules.map((r) => this.withSetIndexes(r))));
+    return checked;
   }
 
   /** The rule with its sets' kernel indexes written (set-refs.ts); the same rule when it names none. */

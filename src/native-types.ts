@@ -288,8 +288,8 @@ export interface NativeBinding {
   _decodeLegacyRule(family: 'ipv4' | 'ipv6', entry: Buffer, chains?: string[]): NativeRule;
   /** Test only: every NativeErrorKind the addon can report, in its enum's order. */
   _errorKinds: readonly string[];
-  /** Test only: the semantic comparison delete/check/ensure use. */
-  _sameLegacyRule(family: 'ipv4' | 'ipv6', a: NativeRule, b: NativeRule): boolean;
+  /** The semantic comparison delete/check/ensure use (xt::SameRule); apply's planner too. Pure, synchronous. */
+  sameRule(family: 'ipv4' | 'ipv6', a: NativeRule, b: NativeRule): boolean;
   /** Test only: the NFT_MSG_NEWRULE message (sequence 0, append) our nf_tables encoder builds. */
   _encodeNftRule(family: 'ipv4' | 'ipv6', table: string, chain: string, rule: NativeRule): Buffer;
   /** Test only: NEWTABLE + NEWCHAIN (sequence 0) as a first write to a built-in chain sends them. */

@@ -42,7 +42,7 @@ for (const name of goldens) {
   test(`compare ${name}: the CLI's bytes and our parse are the same rule`, () => {
     const ours = toNativeRule(asText(g.args), g.family);
     const theirs = binding()._decodeLegacyRule(g.family, g.bytes, []);
-    assert.ok(binding()._sameLegacyRule(g.family, ours, theirs));
+    assert.ok(binding().sameRule(g.family, ours, theirs));
   });
 }
 
@@ -52,14 +52,14 @@ test('no --connlimit-mask and --connlimit-mask 32 differ in bytes but are the sa
   const ea = binding()._encodeLegacyRule('ipv4', a);
   const eb = binding()._encodeLegacyRule('ipv4', b);
   assert.is.not(ea.toString('hex'), eb.toString('hex'));
-  assert.ok(binding()._sameLegacyRule('ipv4', a, b));
+  assert.ok(binding().sameRule('ipv4', a, b));
 });
 
 test('match order does not change the rule; a different limit, mask or key does', () => {
   const base = '-p tcp --dport 80 -m connlimit --connlimit-above 16 --connlimit-mask 24 -m comment --comment web -j DROP';
   const a = toNativeRule(base, 'ipv4');
   const reordered = toNativeRule('-m comment --comment web -p tcp --dport 80 -m connlimit --connlimit-above 16 --connlimit-mask 24 -j DROP', 'ipv4');
-  assert.ok(binding()._sameLegacyRule('ipv4', a, reordered));
+  assert.ok(binding().sameRule('ipv4', a, reordered));
   for (const other of [
     base.replace('above 16', 'above 17'),
     base.replace('mask 24', 'mask 25'),
@@ -68,7 +68,7 @@ test('match order does not change the rule; a different limit, mask or key does'
     base.replace('-j DROP', '-j REJECT'),
     base.replace('web', 'web2'),
   ]) {
-    assert.not.ok(binding()._sameLegacyRule('ipv4', a, toNativeRule(other, 'ipv4')), other);
+    assert.not.ok(binding().sameRule('ipv4', a, toNativeRule(other, 'ipv4')), other);
   }
 });
 

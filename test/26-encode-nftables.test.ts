@@ -55,7 +55,7 @@ for (const name of rules) {
     assert.is(decoded.chain, g.chain);
     const ours = toNativeRule(asText(g.args), g.family);
     assert.ok(
-      binding()._sameLegacyRule(g.family, decoded.rule, ours),
+      binding().sameRule(g.family, decoded.rule, ours),
       `${renderRule(decoded.rule, g.family, g.chain)}\n  vs\n${renderRule(ours, g.family, g.chain)}`,
     );
     assert.is(decoded.setName, ours.matches.some((m) => m.kind === 'connlimit') ? 'connlimit0' : '');

@@ -69,7 +69,7 @@ test('delete by spec removes exactly one equal rule, whichever mask spelling', (
 test("a rule the CLI wrote with matches and targets we don't model survives our commits byte for byte", () =>
   withNetns(async (ns) => {
     const foreign = [
-      ['-p', 'tcp', '-m', 'multiport', '--dports', '80,443', '-m', 'conntrack', '--ctstate', 'NEW', '-m', 'limit', '--limit', '5/sec', '-j', 'ACCEPT'],
+      ['-p', 'tcp', '-m', 'multiport', '--dports', '80,443', '-m', 'conntrack', '--ctstate', 'NEW', '-m', 'limit', '--limit', '5/sec', '-m', 'statistic', '--mode', 'random', '--probability', '0.5', '-j', 'ACCEPT'],
       ['-p', 'tcp', '--dport', '22', '-j', 'LOG', '--log-prefix', 'ssh: ', '--log-level', '4'],
       ['-m', 'recent', '--name', 'badguys', '--set', '-m', 'comment', '--comment', 'keep me'],
     ];
@@ -79,7 +79,9 @@ test("a rule the CLI wrote with matches and targets we don't model survives our 
     const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
     const listed = await fw.list('INPUT');
     assert.is(listed.length, 3);
-    assert.ok(listed[0]?.rule.matches?.some((m) => m.kind === 'opaque' && m.name === 'multiport'), 'multiport kept as an opaque part');
+    // statistic is no module of ours: it stays an opaque part; multiport is one now and lists typed.
+    assert.ok(listed[0]?.rule.matches?.some((m) => m.kind === 'opaque' && m.name === 'statistic'), 'statistic kept as an opaque part');
+    assert.ok(listed[0]?.rule.matches?.some((m) => m.kind === 'multiport'), 'multiport listed as its typed part');
     // LOG is a module now: the CLI's bytes list as its typed part, and still survive byte for byte.
     assert.equal(listed[1]?.rule.target, { kind: 'log', prefix: 'ssh: ' });
     // Our own changes around them, several commits.

@@ -23,6 +23,8 @@ export interface CommonOptions {
   watchRules?: string[];
   /** flush: every table of the native nftables form, not the rules of one table. */
   all: boolean;
+  /** apply/remove: print the plan, commit nothing. */
+  dryRun: boolean;
   json: boolean;
   help: boolean;
 }
@@ -44,6 +46,7 @@ const OPTIONS = {
   rules: { type: 'string' },
   'watch-rule': { type: 'string', multiple: true },
   all: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -113,7 +116,7 @@ export function parseInvocation(argv: string[]): Invocation {
   }
   const timeout = values['lock-timeout'] as string | undefined;
   if (timeout !== undefined && !/^\d+$/.test(timeout)) usageError('--lock-timeout', 'must be a whole number of milliseconds');
-  const options: CommonOptions = { all: values.all === true, json: values.json === true, help: values.help === true };
+  const options: CommonOptions = { all: values.all === true, dryRun: values['dry-run'] === true, json: values.json === true, help: values.help === true };
   if (values.table !== undefined) options.table = values.table as string;
   if (values.family !== undefined) options.family = values.family as string;
   if (values.backend !== undefined) options.backend = values.backend as string;

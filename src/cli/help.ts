@@ -46,6 +46,16 @@ export const COMMAND_HELP: Record<string, string> = {
     '  Delete every rule of a chain, or of every chain (iptables -F). With --all (backend nftables only):\n' +
     '  delete every table of the native nftables form (connlimit, connlimit_1, ...) with all they hold,\n' +
     `  in one batch per family; both families unless --family is given. --json: "removed":{"ipv4":N,...}.\n\n${RULE_OPTIONS}`,
+  apply:
+    'connlimit apply [OPTIONS] FILE [--dry-run]\n' +
+    '  Make the table hold the chains FILE (YAML or JSON, docs/apply.md) owns, their rules in order,\n' +
+    '  and the jumps into them, in one transaction that changes only what differs (nothing when\n' +
+    '  nothing does). Prints the plan as a diff; --dry-run commits nothing; --json: "plan".\n\n' +
+    `${RULE_OPTIONS}\n\n  e.g. connlimit apply --backend nft limits.yaml --dry-run`,
+  remove:
+    'connlimit remove [OPTIONS] FILE [--dry-run]\n' +
+    '  Delete the jumps into the chains FILE owns, and the chains, in one transaction.\n\n' +
+    `${RULE_OPTIONS}`,
   count:
     'connlimit count [FILTER...] [--all-states] [--by source|destination] [--mask N] [--mask6 N] [--top N]\n' +
     'connlimit count --rule RULE [--top N]\n' +

@@ -20,7 +20,7 @@ export interface Output {
 
 export const RULE_COMMANDS = new Set(['add', 'insert', 'ensure', 'rm', 'check', 'ls', 'save', 'flush']);
 
-function firewallOptions(o: CommonOptions): FirewallOptions {
+export function firewallOptions(o: CommonOptions): FirewallOptions {
   const out: Record<string, unknown> = {};
   if (o.family !== undefined) out.family = o.family;
   if (o.table !== undefined) out.table = o.table;

@@ -30,6 +30,8 @@ export interface ExecOptions {
   /** Written to stdin, which is then closed. */
   input?: string | Buffer;
   env?: NodeJS.ProcessEnv;
+  /** Working directory; default this process's. */
+  cwd?: string;
 }
 
 export interface Netns {
@@ -75,6 +77,7 @@ export function execResult(file: string, args: readonly string[] = [], opts: Exe
         killSignal: 'SIGKILL',
         maxBuffer: 64 * 1024 * 1024,
         env: opts.env ?? process.env,
+        ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
       },
       (err, stdout, stderr) => {
         const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: NodeJS.Signals | null; killed?: boolean }) | null;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Layer 3: a `-m set` rule written through the library does what it says, on both backends that
-// write xt matches. Real TCP on loopback inside a throwaway namespace: the rule is refused while
+// Layer 4 (client sets, beside test 48): a `-m set` rule written through the library does what
+// it says, on both backends that write xt matches. Real TCP on loopback inside a throwaway namespace: the rule is refused while
 // its set is missing (the index is looked up by name first), `connlimit ban` then makes the set
 // and bans a client, whose connections are reset until `connlimit unban`; the listing names the
 // set, and the set can't be destroyed while the rule refers to it.
@@ -56,6 +56,13 @@ for (const backend of ['legacy', 'nft'] as const) {
         assert.is(await fw.ensure('INPUT', RULE), false);
         await fw.delete('INPUT', RULE);
         assert.is((await fw.list()).length, 0);
+
+        // apply() compares a desired set rule with the kernel's by its bytes, index included.
+        const desired = { chains: { BANS: ['-m set --match-set connlimit-ban src -j DROP'] } };
+        assert.is((await fw.apply(desired)).committed, true);
+        assert.is((await fw.apply(desired)).committed, false);
+        assert.is((await fw.list('BANS'))[0]!.text, '-A BANS -m set --match-set connlimit-ban src -j DROP');
+        await fw.removeOwned(desired);
       } finally {
         await fw.close();
         await peer.exit();

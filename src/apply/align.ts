@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * Lines up a chain's present rules with the wanted ones, keeping as many present rules in place
+ * as it can (a longest common subsequence), so apply() leaves them alone: on nf_tables an
+ * untouched rule keeps its connlimit counts. Equal leading and trailing rules are matched first,
+ * in linear time, which is the whole job for the usual edit of a few rules; only the differing
+ * middle pays for the quadratic table, and past {@link MAX_CELLS} it is rewritten rule by rule.
+ */
+
+export type Step = { kind: 'keep'; present: number; wanted: number } | { kind: 'delete'; present: number } | { kind: 'insert'; wanted: number };
+
+/** The largest middle (present × wanted rules) aligned exactly: each cell is one comparison through the addon (about a microsecond). */
+export const MAX_CELLS = 1 << 16;
+
+/** Steps that turn `present` into `wanted`, in chain order. @example alignRules([a, b], [a, c, b], eq) // keep, insert, keep */
+export function alignRules<T>(present: readonly T[], wanted: readonly T[], same: (a: T, b: T) => boolean): Step[] {
+  let head = 0;
+  while (head < present.length && head < wanted.length && same(present[head] as T, wanted[head] as T)) head++;
+  let tail = 0;
+  while (
+    tail < present.length - head &&
+    tail < wanted.length - head &&
+    same(present[present.length - 1 - tail] as T, wanted[wanted.length - 1 - tail] as T)
+  ) {
+    tail++;
+  }
+  const steps: Step[] = [];
+  for (let i = 0; i < head; i++) steps.push({ kind: 'keep', present: i, wanted: i });
+  steps.push(...alignMiddle(present, wanted, head, present.length - tail, wanted.length - tail, same));
+  for (let k = tail; k > 0; k--) steps.push({ kind: 'keep', present: present.length - k, wanted: wanted.length - k });
+  return steps;
+}
+
+function alignMiddle<T>(present: readonly T[], wanted: readonly T[], from: number, pEnd: number, wEnd: number, same: (a: T, b: T) => boolean): Step[] {
+  const n = pEnd - from;
+  const m = wEnd - from;
+  const steps: Step[] = [];
+  if (n * m > MAX_CELLS || n === 0 || m === 0) {
+    for (let i = from; i < pEnd; i++) steps.push({ kind: 'delete', present: i });
+    for (let j = from; j < wEnd; j++) steps.push({ kind: 'insert', wanted: j });
+    return steps;
+  }
+  // lcs[i * (m + 1) + j]: the longest common run of present[from+i..] and wanted[from+j..].
+  const lcs = new Uint32Array((n + 1) * (m + 1));
+  const eq = new Uint8Array(n * m);
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      const e = same(present[from + i] as T, wanted[from + j] as T);
+      eq[i * m + j] = e ? 1 : 0;
+      lcs[i * (m + 1) + j] = e ? (lcs[(i + 1) * (m + 1) + j + 1] as number) + 1 : Math.max(lcs[(i + 1) * (m + 1) + j] as number, lcs[i * (m + 1) + j + 1] as number);
+    }
+  }
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    if (eq[i * m + j]) steps.push({ kind: 'keep', present: from + i++, wanted: from + j++ });
+    else if ((lcs[(i + 1) * (m + 1) + j] as number) >= (lcs[i * (m + 1) + j + 1] as number)) steps.push({ kind: 'delete', present: from + i++ });
+    else steps.push({ kind: 'insert', wanted: from + j++ });
+  }
+  for (; i < n; i++) steps.push({ kind: 'delete', present: from + i });
+  for (; j < m; j++) steps.push({ kind: 'insert', wanted: from + j });
+  return steps;
+}
