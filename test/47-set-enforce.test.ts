@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Layer 4 (client sets, beside test 48): a `-m set` rule written through the library does what
-// it says, on both backends that write xt matches. Real TCP on loopback inside a throwaway namespace: the rule is refused while
-// its set is missing (the index is looked up by name first), `connlimit ban` then makes the set
-// and bans a client, whose connections are reset until `connlimit unban`; the listing names the
-// set, and the set can't be destroyed while the rule refers to it.
+// it says, on both backends that write xt matches. Real TCP on loopback inside a throwaway
+// namespace: the rule is refused while its set is missing (the index is looked up by name
+// first) or of the other family; `connlimit ban` then makes the set and bans a client, whose
+// connections are reset until `connlimit unban`; the listing names the set, the set can't be
+// destroyed while the rule refers to it, and apply() finds the rule it wrote.
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -36,6 +37,10 @@ for (const backend of ['legacy', 'nft'] as const) {
 
         const ban = await cli(['ban', banned, '--netns', ns.name]);
         assert.is(ban.code, 0, ban.stderr);
+        // A set of the other family is refused by name, as the CLI does ("The protocol family of set ...").
+        const ban6 = await cli(['ban', '2001:db8::7', '--netns', ns.name]);
+        assert.is(ban6.code, 0, ban6.stderr);
+        await rejects(fw.append('INPUT', '-m set --match-set connlimit-ban6 src -j DROP'), 'ERR_CONNLIMIT_INVALID');
         await fw.append('INPUT', RULE);
         const [listed] = await fw.list('INPUT');
         assert.equal(listed!.rule.matches, [{ kind: 'set', set: 'connlimit-ban', dirs: ['src'] }]);
