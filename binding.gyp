@@ -48,6 +48,8 @@
         "native/core/nft/compat/compat_form.cc",
         "native/core/nft/compat/iptables_nft_table.cc",
         "native/core/nft/compat/native_limit.cc",
+        "native/core/nft/compat/native_mark.cc",
+        "native/core/nft/compat/native_nflog.cc",
         "native/core/nft/compat/native_xt.cc",
         "native/core/nft/driver.cc",
         "native/core/nft/native/nftables_decoder.cc",

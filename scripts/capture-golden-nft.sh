@@ -129,5 +129,9 @@ want v6-odd-mask && capture rule v6-odd-mask ipv6 INPUT -s 2001:db8::/ffff:0:fff
 want v6-reject-adm && capture rule v6-reject-adm ipv6 INPUT -p udp -j REJECT --reject-with icmp6-adm-prohibited
 want limit-25min && capture rule limit-25min ipv4 INPUT -m limit --limit 25/minute --limit-burst 100 -j ACCEPT
 want v6-limit-hour && capture rule v6-limit-hour ipv6 INPUT -p tcp --syn -m limit --limit 120/hour -j ACCEPT
+want mark-masked && capture rule mark-masked ipv4 INPUT -m mark --mark 0x10/0xf0 -j ACCEPT
+want v6-mark-not && capture rule v6-mark-not ipv6 INPUT -m mark ! --mark 1 -j DROP
+want nflog-all && capture rule nflog-all ipv4 INPUT -j NFLOG --nflog-group 5 --nflog-prefix "nf pfx" --nflog-size 128 --nflog-threshold 10
+want v6-nflog-bare && capture rule v6-nflog-bare ipv6 INPUT -j NFLOG
 want log-prefix && capture rule log-prefix ipv4 INPUT -p tcp --dport 22 -j LOG --log-prefix "SSH: " --log-level 6 --log-tcp-options
 exit 0

@@ -215,6 +215,27 @@ test('-exist semantics: add, del, create, destroy', () =>
     }
   }));
 
+test('a closed handle rejects with ERR_CONNLIMIT_CLOSED, also a call that reaches the addon after close()', () =>
+  withNetns(async (ns) => {
+    await ipset(ns, 'create', 'late', 'hash:ip');
+    const sets = await Sets.open({ netns: ns.name });
+    // close() lands while add() looks the set up; add() then reaches the closed native
+    // handle, whose own refusal must say closed too, not a kernel failure.
+    const native = (sets as unknown as { native: { header(set: string): Promise<unknown> } }).native;
+    const header = native.header.bind(native);
+    // defineProperty: the addon's methods are read-only on the prototype.
+    Object.defineProperty(native, 'header', {
+      value: (set: string) => {
+        const looked = header(set);
+        void sets.close();
+        return looked;
+      },
+    });
+    await rejects(sets.add('late', '10.0.0.1'), 'ERR_CONNLIMIT_CLOSED', 'in flight');
+    await rejects(sets.names(), 'ERR_CONNLIMIT_CLOSED', 'after close');
+    assert.not.match(await save(ns), /add late/);
+  }));
+
 test('hostile input: typed errors before the kernel, sets untouched', () =>
   withNetns(async (ns) => {
     const sets = await Sets.open({ netns: ns.name });

@@ -186,7 +186,7 @@ test('a native nftables rule in the table lists with its expressions opaque, sur
   withNetns(async (ns) => {
     const fw = await Firewall.open({ backend: 'nft', netns: ns.name });
     await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
-    await ns.run('nft', ['add', 'rule', 'ip', 'filter', 'INPUT', 'meta', 'mark', '5', 'counter', 'drop']);
+    await ns.run('nft', ['add', 'rule', 'ip', 'filter', 'INPUT', 'meta', 'length', '100', 'counter', 'drop']);
     const listed = await fw.list('INPUT');
     assert.is(listed.length, 2);
     assert.equal(
@@ -195,9 +195,25 @@ test('a native nftables rule in the table lists with its expressions opaque, sur
     );
     await fw.append('INPUT', '-p tcp --dport 2 -j DROP');
     await fw.zero();
-    assert.match((await ns.run('nft', ['list', 'chain', 'ip', 'filter', 'INPUT'])).stdout, /meta mark 0x00000005 counter packets 0 bytes 0 drop/);
+    assert.match((await ns.run('nft', ['list', 'chain', 'ip', 'filter', 'INPUT'])).stdout, /meta length 100 counter packets 0 bytes 0 drop/);
     await fw.delete('INPUT', listed[1] as (typeof listed)[number]);
     assert.equal((await fw.list('INPUT')).map((r) => r.text), ['-A INPUT -p tcp -m tcp --dport 1 -j DROP', '-A INPUT -p tcp -m tcp --dport 2 -j DROP']);
+    await fw.close();
+  }));
+
+test("nft's own `meta mark` rules list as -m mark, as iptables-nft reads them, and delete as listed", () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ backend: 'nft', netns: ns.name });
+    await fw.append('INPUT', '-p tcp --dport 1 -j DROP'); // makes iptables-nft's table and chain
+    await fw.delete('INPUT', 1);
+    await ns.run('nft', ['add', 'rule', 'ip', 'filter', 'INPUT', 'meta', 'mark', '5', 'counter', 'drop']);
+    await ns.run('nft', ['add', 'rule', 'ip', 'filter', 'INPUT', 'meta', 'mark', 'and', '0xf0', '!=', '0x10', 'counter', 'accept']);
+    const listed = await fw.list('INPUT');
+    assert.equal(listed.map((r) => r.text), ['-A INPUT -m mark --mark 0x5 -j DROP', '-A INPUT -m mark ! --mark 0x10/0xf0 -j ACCEPT']);
+    assert.equal(listed[1]!.rule.matches, [{ kind: 'mark', mark: { not: 0x10 }, mask: 0xf0 }]);
+    await fw.delete('INPUT', '-m mark --mark 5 -j DROP');
+    await fw.delete('INPUT', listed[1]!);
+    assert.is((await fw.list('INPUT')).length, 0);
     await fw.close();
   }));
 

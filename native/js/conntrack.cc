@@ -74,21 +74,6 @@ Napi::Promise Rejected(Napi::Env env, const core::KernelError& e) {
   return d.Promise();
 }
 
-// Run `work` with the socket locked; reopen it first if an earlier failure closed it. Only
-// while the netns path still names the namespace the handle opened.
-template <typename T, typename F>
-core::Result<T> WithSocket(const std::shared_ptr<CtShared>& shared, const std::shared_ptr<core::NetnsFd>& netns, F work) {
-  auto named = core::CheckNetnsPath(netns);
-  if (!named.ok()) return named.error();
-  std::lock_guard<std::mutex> lock(shared->mu);
-  if (!shared->socket) {
-    auto s = ct::CtSocket::Open(netns);
-    if (!s.ok()) return s.error();
-    shared->socket = s.take();
-  }
-  return work(*shared->socket);
-}
-
 struct CountByResult {
   std::vector<ct::KeyCount> keys;
   ct::DumpStats stats;
@@ -97,76 +82,20 @@ struct CountByResult {
 }  // namespace
 
 Napi::Function Conntrack::Define(Napi::Env env) {
-  return DefineClass(env, "Conntrack",
-                     {
-                         InstanceMethod<&Conntrack::Open>("open"),
-                         InstanceMethod<&Conntrack::Count>("count"),
-                         InstanceMethod<&Conntrack::CountBy>("countBy"),
-                         InstanceMethod<&Conntrack::Delete>("delete"),
-                         InstanceMethod<&Conntrack::Close>("close"),
-                         InstanceMethod<&Conntrack::NetnsChanged>("netnsChanged"),
-                         StaticMethod<&Conntrack::DecodeMessages>("_decode"),
-                         StaticMethod<&Conntrack::EncodeDump>("_encodeDump"),
-                     });
-}
-
-Conntrack::Conntrack(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Conntrack>(info) {
-  Guarded(info.Env(), [&]() -> Napi::Value {
-    if (!info[0].IsObject()) throw CtShape(info.Env(), "options");
-    auto ns = info[0].As<Napi::Object>().Get("netnsPath");
-    if (ns.IsString()) netns_path_ = ns.As<Napi::String>().Utf8Value();
-    return Napi::Value();
-  });
-}
-
-std::optional<Napi::Promise> Conntrack::Unusable(Napi::Env env) {
-  if (usable()) return std::nullopt;
-  auto kind = closed_ ? core::ErrorKind::kClosed : core::ErrorKind::kNone;
-  return Rejected(env, core::KernelError{closed_ ? "closed" : "not open", EBADF, "conntrack", -1, kind});
-}
-
-Napi::Value Conntrack::Open(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    Napi::Env env = info.Env();
-    if (closed_) return *Unusable(env);
-    auto path = netns_path_;
-    struct Opened {
-      std::shared_ptr<core::NetnsFd> netns;
-      std::shared_ptr<CtShared> shared;
-    };
-    return PromiseWorker<Opened>::Start(
-        Value(), "connlimit:ctOpen",
-        [path]() -> core::Result<Opened> {
-          Opened o;
-          auto opened = core::OpenNetns(path);
-          if (!opened.ok()) return opened.error();
-          o.netns = opened.take();
-          auto s = ct::CtSocket::Open(o.netns);
-          if (!s.ok()) return s.error();
-          o.shared = std::make_shared<CtShared>();
-          o.shared->socket = s.take();
-          return o;
-        },
-        [this](Napi::Env e, Opened& o) -> Napi::Value {
-          if (!closed_) {
-            netns_ = std::move(o.netns);
-            shared_ = std::move(o.shared);
-            opened_ = true;
-          }
-          return e.Undefined();
-        });
-  });
+  return SocketHandle::Define(env, {
+                                       InstanceMethod<&Conntrack::Count>("count"),
+                                       InstanceMethod<&Conntrack::CountBy>("countBy"),
+                                       InstanceMethod<&Conntrack::Delete>("delete"),
+                                       InstanceMethod<&Conntrack::NetnsChanged>("netnsChanged"),
+                                       StaticMethod<&Conntrack::DecodeMessages>("_decode"),
+                                       StaticMethod<&Conntrack::EncodeDump>("_encodeDump"),
+                                   });
 }
 
 Napi::Value Conntrack::Count(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    Napi::Env env = info.Env();
-    if (auto p = Unusable(env)) return *p;
-    auto shared = shared_;
-    auto netns = netns_;
-    return PromiseWorker<ct::TableCount>::Start(
-        Value(), "connlimit:ctCount",
-        [shared, netns]() { return WithSocket<ct::TableCount>(shared, netns, [](ct::CtSocket& s) { return s.Count(); }); },
+  return IfOpen(info, [&]() -> Napi::Value {
+    return Run<ct::TableCount>(
+        "Count", [](ct::CtSocket& s) { return s.Count(); },
         [](Napi::Env e, ct::TableCount& c) -> Napi::Value {
           auto o = Napi::Object::New(e);
           o.Set("entries", c.entries);
@@ -178,25 +107,20 @@ Napi::Value Conntrack::Count(const Napi::CallbackInfo& info) {
 
 // countBy(filter, key 'source'|'destination', prefix4, prefix6, top)
 Napi::Value Conntrack::CountBy(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
+  return IfOpen(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    if (auto p = Unusable(env)) return *p;
     auto filter = FilterFromJs(env, info[0]);
     auto field = info[1].As<Napi::String>().Utf8Value() == "destination" ? ct::KeyField::kDestination : ct::KeyField::kSource;
     auto prefix4 = static_cast<uint8_t>(U32(info[2]));
     auto prefix6 = static_cast<uint8_t>(U32(info[3]));
     size_t top = U32(info[4]);
-    auto shared = shared_;
-    auto netns = netns_;
-    return PromiseWorker<CountByResult>::Start(
-        Value(), "connlimit:ctCountBy",
-        [=]() {
-          return WithSocket<CountByResult>(shared, netns, [&](ct::CtSocket& s) -> core::Result<CountByResult> {
-            ct::KeyCounter counter(field, prefix4, prefix6);
-            auto st = s.Dump(filter, [&](const ct::Entry& e) { counter.Add(e); }, [&] { counter.Clear(); });
-            if (!st.ok()) return st.error();
-            return CountByResult{counter.Take(top), st.value()};
-          });
+    return Run<CountByResult>(
+        "CountBy",
+        [=](ct::CtSocket& s) -> core::Result<CountByResult> {
+          ct::KeyCounter counter(field, prefix4, prefix6);
+          auto st = s.Dump(filter, [&](const ct::Entry& e) { counter.Add(e); }, [&] { counter.Clear(); });
+          if (!st.ok()) return st.error();
+          return CountByResult{counter.Take(top), st.value()};
         },
         [](Napi::Env e, CountByResult& r) -> Napi::Value {
           auto keys = Napi::Array::New(e, r.keys.size() * 2);
@@ -216,15 +140,10 @@ Napi::Value Conntrack::CountBy(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Conntrack::Delete(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    Napi::Env env = info.Env();
-    if (auto p = Unusable(env)) return *p;
-    auto filter = FilterFromJs(env, info[0]);
-    auto shared = shared_;
-    auto netns = netns_;
-    return PromiseWorker<ct::DeleteStats>::Start(
-        Value(), "connlimit:ctDelete",
-        [=]() { return WithSocket<ct::DeleteStats>(shared, netns, [&](ct::CtSocket& s) { return s.Delete(filter); }); },
+  return IfOpen(info, [&]() -> Napi::Value {
+    auto filter = FilterFromJs(info.Env(), info[0]);
+    return Run<ct::DeleteStats>(
+        "Delete", [filter](ct::CtSocket& s) { return s.Delete(filter); },
         [](Napi::Env e, ct::DeleteStats& st) -> Napi::Value {
           auto o = Napi::Object::New(e);
           o.Set("matched", Napi::Number::New(e, static_cast<double>(st.matched)));
@@ -237,20 +156,10 @@ Napi::Value Conntrack::Delete(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Conntrack::NetnsChanged(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    if (auto p = Unusable(info.Env())) return *p;
+  return IfOpen(info, [&]() -> Napi::Value {
     return PromiseWorker<bool>::Start(
-        Value(), "connlimit:ctNetnsChanged", [ns = netns_]() -> core::Result<bool> { return ns && !ns->StillNamed(); },
+        Value(), "connlimit:ctNetnsChanged", [ns = netns()]() -> core::Result<bool> { return ns && !ns->StillNamed(); },
         [](Napi::Env e, bool& changed) -> Napi::Value { return Napi::Boolean::New(e, changed); });
-  });
-}
-
-Napi::Value Conntrack::Close(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    closed_ = true;
-    shared_.reset();
-    netns_.reset();
-    return info.Env().Undefined();
   });
 }
 
@@ -325,7 +234,7 @@ ConntrackList::ConntrackList(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     filter_ = FilterFromJs(env, info[1]);
     batch_ = info[2].IsNumber() ? U32(info[2]) : 256;
     if (batch_ == 0) batch_ = 1;
-    shared_ = std::make_shared<CtShared>();
+    shared_ = std::make_shared<LockedSocket<ct::CtSocket>>();
     return Napi::Value();
   });
 }
@@ -396,5 +305,7 @@ Napi::Value ConntrackList::Close(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   });
 }
+
+template class SocketHandle<Conntrack, ct::CtSocket>;
 
 }  // namespace connlimit::js

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "js/ipset.h"
 
-#include <cerrno>
 #include <utility>
 #include <vector>
 
@@ -9,19 +8,12 @@
 #include "core/ipset/ipset_sockopt.h"
 #include "js/errors.h"
 #include "js/ipset_convert.h"
-#include "js/promise_worker.h"
 
 namespace connlimit::js {
 
 namespace ips = core::ipset;
 
 namespace {
-
-Napi::Promise Rejected(Napi::Env env, const core::KernelError& e) {
-  auto d = Napi::Promise::Deferred::New(env);
-  d.Reject(ErrorFromKernel(env, e).Value());
-  return d.Promise();
-}
 
 std::string Str(Napi::Env env, const Napi::Value& v, const char* what) {
   if (!v.IsString()) throw Napi::TypeError::New(env, std::string("ipset: bad ") + what);
@@ -41,105 +33,32 @@ Napi::Value Undefined(Napi::Env e, core::Unit&) { return e.Undefined(); }
 }  // namespace
 
 Napi::Function IpsetHandle::Define(Napi::Env env) {
-  return DefineClass(env, "IpsetHandle",
-                     {
-                         InstanceMethod<&IpsetHandle::Open>("open"),
-                         InstanceMethod<&IpsetHandle::Create>("create"),
-                         InstanceMethod<&IpsetHandle::Elements>("elements"),
-                         InstanceMethod<&IpsetHandle::Test>("test"),
-                         InstanceMethod<&IpsetHandle::Header>("header"),
-                         InstanceMethod<&IpsetHandle::Named>("named"),
-                         InstanceMethod<&IpsetHandle::List>("list"),
-                         InstanceMethod<&IpsetHandle::Names>("names"),
-                         InstanceMethod<&IpsetHandle::SetIndex>("setIndex"),
-                         InstanceMethod<&IpsetHandle::SetName>("setName"),
-                         InstanceMethod<&IpsetHandle::Close>("close"),
-                         StaticMethod<&IpsetHandle::EncodeCreate>("_encodeCreate"),
-                         StaticMethod<&IpsetHandle::EncodeElement>("_encodeElement"),
-                     });
+  return SocketHandle::Define(env, {
+                                       InstanceMethod<&IpsetHandle::Create>("create"),
+                                       InstanceMethod<&IpsetHandle::Elements>("elements"),
+                                       InstanceMethod<&IpsetHandle::Test>("test"),
+                                       InstanceMethod<&IpsetHandle::Header>("header"),
+                                       InstanceMethod<&IpsetHandle::Named>("named"),
+                                       InstanceMethod<&IpsetHandle::List>("list"),
+                                       InstanceMethod<&IpsetHandle::Names>("names"),
+                                       InstanceMethod<&IpsetHandle::SetIndex>("setIndex"),
+                                       InstanceMethod<&IpsetHandle::SetName>("setName"),
+                                       StaticMethod<&IpsetHandle::EncodeCreate>("_encodeCreate"),
+                                       StaticMethod<&IpsetHandle::EncodeElement>("_encodeElement"),
+                                   });
 }
-
-// new IpsetHandle({ netnsPath })
-IpsetHandle::IpsetHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IpsetHandle>(info) {
-  Guarded(info.Env(), [&]() -> Napi::Value {
-    if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "ipset: bad options");
-    auto ns = info[0].As<Napi::Object>().Get("netnsPath");
-    if (ns.IsString()) netns_path_ = ns.As<Napi::String>().Utf8Value();
-    return Napi::Value();
-  });
-}
-
-std::optional<Napi::Promise> IpsetHandle::Unusable(Napi::Env env) {
-  if (opened_ && !closed_) return std::nullopt;
-  return Rejected(env, core::KernelError{closed_ ? "closed" : "not open", EBADF, "ipset"});
-}
-
-template <typename T, typename Work, typename Done>
-Napi::Value IpsetHandle::Run(Napi::Env env, const char* name, Work work, Done done) {
-  if (auto p = Unusable(env)) return *p;
-  auto shared = shared_;
-  auto netns = netns_;
-  return PromiseWorker<T>::Start(
-      Value(), name,
-      [shared, netns, work = std::move(work)]() -> core::Result<T> {
-        auto named = core::CheckNetnsPath(netns);
-        if (!named.ok()) return named.error();
-        std::lock_guard<std::mutex> lock(shared->mu);
-        if (!shared->socket) {
-          auto s = ips::IpsetSocket::Open(netns);
-          if (!s.ok()) return s.error();
-          shared->socket = s.take();
-        }
-        return work(*shared->socket);
-      },
-      std::move(done));
-}
-
-Napi::Value IpsetHandle::Open(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    if (closed_) return *Unusable(info.Env());
-    auto path = netns_path_;
-    struct Opened {
-      std::shared_ptr<core::NetnsFd> netns;
-      std::shared_ptr<IpsetShared> shared;
-    };
-    return PromiseWorker<Opened>::Start(
-        Value(), "connlimit:ipsetOpen",
-        [path]() -> core::Result<Opened> {
-          Opened o;
-          auto opened = core::OpenNetns(path);
-          if (!opened.ok()) return opened.error();
-          o.netns = opened.take();
-          auto s = ips::IpsetSocket::Open(o.netns);
-          if (!s.ok()) return s.error();
-          o.shared = std::make_shared<IpsetShared>();
-          o.shared->socket = s.take();
-          return o;
-        },
-        [this](Napi::Env e, Opened& o) -> Napi::Value {
-          if (!closed_) {
-            netns_ = std::move(o.netns);
-            shared_ = std::move(o.shared);
-            opened_ = true;
-          }
-          return e.Undefined();
-        });
-  });
-}
-
-
 
 // create(spec)
 Napi::Value IpsetHandle::Create(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
+  return IfOpen(info, [&]() -> Napi::Value {
     auto spec = CreateSpecFromJs(info.Env(), info[0]);
-    return Run<core::Unit>(info.Env(), "connlimit:ipsetCreate", [spec](ips::IpsetSocket& s) { return s.Create(spec); }, Undefined);
+    return Run<core::Unit>("Create", [spec](ips::IpsetSocket& s) { return s.Create(spec); }, Undefined);
   });
 }
 
 // elements('add'|'del', set, elements[], exist)
 Napi::Value IpsetHandle::Elements(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
+  return IfOpen(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     auto cmd = AdtFromJs(env, info[0]);
     if (cmd == ips::Adt::kTest) throw Napi::TypeError::New(env, "ipset: test goes through test()");
@@ -147,7 +66,7 @@ Napi::Value IpsetHandle::Elements(const Napi::CallbackInfo& info) {
     auto elements = ElementsFromJs(env, info[2]);
     bool exist = info[3].ToBoolean().Value();
     return Run<core::Unit>(
-        env, "connlimit:ipsetElements",
+        "Elements",
         [cmd, set, elements = std::move(elements), exist](ips::IpsetSocket& s) { return s.Elements(cmd, set, elements, exist); },
         Undefined);
   });
@@ -155,29 +74,29 @@ Napi::Value IpsetHandle::Elements(const Napi::CallbackInfo& info) {
 
 // test(set, element) -> boolean
 Napi::Value IpsetHandle::Test(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
+  return IfOpen(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     auto set = Str(env, info[0], "set name");
     auto e = ElementFromJs(env, info[1]);
     return Run<bool>(
-        env, "connlimit:ipsetTest", [set, e](ips::IpsetSocket& s) { return s.Test(set, e); },
+        "Test", [set, e](ips::IpsetSocket& s) { return s.Test(set, e); },
         [](Napi::Env en, bool& in) -> Napi::Value { return Napi::Boolean::New(en, in); });
   });
 }
 
 // header(set) -> { name, type, family, revision, ... }
 Napi::Value IpsetHandle::Header(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
+  return IfOpen(info, [&]() -> Napi::Value {
     auto set = Str(info.Env(), info[0], "set name");
     return Run<ips::SetHeader>(
-        info.Env(), "connlimit:ipsetHeader", [set](ips::IpsetSocket& s) { return s.Header(set); },
+        "Header", [set](ips::IpsetSocket& s) { return s.Header(set); },
         [](Napi::Env en, ips::SetHeader& h) -> Napi::Value { return HeaderToJs(en, h); });
   });
 }
 
 // named('destroy'|'flush'|'rename'|'swap', name, name2, exist)
 Napi::Value IpsetHandle::Named(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
+  return IfOpen(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     auto what = Str(env, info[0], "command");
     auto name = Str(env, info[1], "set name");
@@ -198,26 +117,26 @@ Napi::Value IpsetHandle::Named(const Napi::CallbackInfo& info) {
       throw Napi::TypeError::New(env, "ipset: bad command");
     }
     return Run<core::Unit>(
-        env, "connlimit:ipsetNamed", [cmd, op, name, name2, excl](ips::IpsetSocket& s) { return s.Named(cmd, *op, name, name2, excl); },
+        "Named", [cmd, op, name, name2, excl](ips::IpsetSocket& s) { return s.Named(cmd, *op, name, name2, excl); },
         Undefined);
   });
 }
 
 // list(set) -> { header, entries }
 Napi::Value IpsetHandle::List(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
+  return IfOpen(info, [&]() -> Napi::Value {
     auto set = Str(info.Env(), info[0], "set name");
     return Run<ips::ListedSet>(
-        info.Env(), "connlimit:ipsetList", [set](ips::IpsetSocket& s) { return s.List(set); },
+        "List", [set](ips::IpsetSocket& s) { return s.List(set); },
         [](Napi::Env en, ips::ListedSet& l) -> Napi::Value { return ListedSetToJs(en, l); });
   });
 }
 
 // names() -> string[]
 Napi::Value IpsetHandle::Names(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
+  return IfOpen(info, [&]() -> Napi::Value {
     return Run<std::vector<std::string>>(
-        info.Env(), "connlimit:ipsetNames", [](ips::IpsetSocket& s) { return s.Names(); },
+        "Names", [](ips::IpsetSocket& s) { return s.Names(); },
         [](Napi::Env en, std::vector<std::string>& names) -> Napi::Value {
           auto a = Napi::Array::New(en, names.size());
           for (uint32_t i = 0; i < names.size(); i++) a.Set(i, names[i]);
@@ -228,11 +147,11 @@ Napi::Value IpsetHandle::Names(const Napi::CallbackInfo& info) {
 
 // setIndex(name) -> { index, family } | null: the kernel index a `-m set` rule holds for the set.
 Napi::Value IpsetHandle::SetIndex(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
+  return IfOpen(info, [&]() -> Napi::Value {
     auto set = Str(info.Env(), info[0], "set name");
     using Found = std::optional<ips::SetIndex>;
     return Run<Found>(
-        info.Env(), "connlimit:ipsetSetIndex", [set](ips::IpsetSocket& s) { return ips::SetIndexByName(s.netns(), set); },
+        "SetIndex", [set](ips::IpsetSocket& s) { return ips::SetIndexByName(s.netns(), set); },
         [](Napi::Env en, Found& f) -> Napi::Value {
           if (!f) return en.Null();
           auto o = Napi::Object::New(en);
@@ -245,22 +164,13 @@ Napi::Value IpsetHandle::SetIndex(const Napi::CallbackInfo& info) {
 
 // setName(index) -> string | null: the set a `-m set` rule's index names.
 Napi::Value IpsetHandle::SetName(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
+  return IfOpen(info, [&]() -> Napi::Value {
     if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "ipset: bad set index");
     auto index = static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value());
     using Found = std::optional<std::string>;
     return Run<Found>(
-        info.Env(), "connlimit:ipsetSetName", [index](ips::IpsetSocket& s) { return ips::SetNameByIndex(s.netns(), index); },
+        "SetName", [index](ips::IpsetSocket& s) { return ips::SetNameByIndex(s.netns(), index); },
         [](Napi::Env en, Found& f) -> Napi::Value { return f ? Napi::Value(Napi::String::New(en, *f)) : en.Null(); });
-  });
-}
-
-Napi::Value IpsetHandle::Close(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    closed_ = true;
-    shared_.reset();
-    netns_.reset();
-    return info.Env().Undefined();
   });
 }
 
@@ -283,5 +193,7 @@ Napi::Value IpsetHandle::EncodeElement(const Napi::CallbackInfo& info) {
     return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
   });
 }
+
+template class SocketHandle<IpsetHandle, ips::IpsetSocket>;
 
 }  // namespace connlimit::js

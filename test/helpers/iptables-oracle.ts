@@ -4,7 +4,7 @@
 // and the check every refusal test makes (the typed error, and the table as the CLI prints it
 // unmoved). One helper, so that the legacy tests and their nf_tables twins assert the same things.
 import * as assert from 'uvu/assert';
-import { Firewall, type Backend, type Family } from '../../src/index';
+import { Firewall, type Backend, type Family, type TableName } from '../../src/index';
 import { rejects } from './assert';
 import { createNetns, type Netns } from './netns';
 import { argv } from './rule-tables';
@@ -40,33 +40,39 @@ export function iptablesOracle(backend: Backend) {
    * The CLI writes `rules` (chain, iptables arguments) into a LIMITS chain in one namespace, the
    * library into another: both save identically, the library renders either table as the CLI
    * saves it, the CLI deletes each of our rules with the same arguments (legacy compares the
-   * bytes), and we delete each of its rules with the same text.
+   * bytes), and we delete each of its rules with the same text. `table` is where (default filter).
    */
   /** `prepare` runs first in each namespace (side 0: the CLI's, 1: the library's), e.g. to create ipset sets. */
-  async function sameAsCli(family: Family, rules: ReadonlyArray<readonly [string, string]>, prepare?: (ns: Netns, side: 0 | 1) => Promise<void>): Promise<void> {
+  async function sameAsCli(
+    family: Family,
+    rules: ReadonlyArray<readonly [string, string]>,
+    table: TableName = 'filter',
+    prepare?: (ns: Netns, side: 0 | 1) => Promise<void>,
+  ): Promise<void> {
     const viaCli = await createNetns();
     const viaLib = await createNetns();
     try {
       await prepare?.(viaCli, 0);
       await prepare?.(viaLib, 1);
-      await viaCli.run(cli(family), ['-N', 'LIMITS']);
-      for (const [chain, rule] of rules) await viaCli.run(cli(family), ['-w', '-A', chain, ...argv(rule)]);
+      const t = ['-t', table];
+      await viaCli.run(cli(family), [...t, '-N', 'LIMITS']);
+      for (const [chain, rule] of rules) await viaCli.run(cli(family), ['-w', ...t, '-A', chain, ...argv(rule)]);
 
-      const fw = await Firewall.open({ family, backend, netns: viaLib.name });
+      const fw = await Firewall.open({ family, backend, table, netns: viaLib.name });
       await fw.createChain('LIMITS');
       for (const [chain, rule] of rules) await fw.append(chain, rule);
 
-      const expected = await save(viaCli, family);
-      assert.is(await save(viaLib, family), expected);
+      const expected = await save(viaCli, family, table);
+      assert.is(await save(viaLib, family, table), expected);
       // Our own rendering of the table equals the CLI's.
       assert.is((await fw.save()).trim(), expected.trim());
       // What the CLI wrote, read through the library, renders the same.
-      const other = await Firewall.open({ family, backend, netns: viaCli.name });
+      const other = await Firewall.open({ family, backend, table, netns: viaCli.name });
       assert.is((await other.save()).trim(), expected.trim());
 
       for (const [chain, rule] of rules) {
-        const r = await viaLib.exec(cli(family), ['-w', '-D', chain, ...argv(rule)]);
-        assert.is(r.code, 0, `${cli(family)} -D ${chain} ${rule}: ${r.stderr}`);
+        const r = await viaLib.exec(cli(family), ['-w', ...t, '-D', chain, ...argv(rule)]);
+        assert.is(r.code, 0, `${cli(family)} -t ${table} -D ${chain} ${rule}: ${r.stderr}`);
       }
       assert.is((await fw.list()).length, 0);
       for (const [chain, rule] of rules) await other.delete(chain, rule);

@@ -71,11 +71,19 @@ KernelError LibError(const char* op, const std::string& what = "", ErrorKind kin
   return KernelError{op, err, what.empty() ? text : what + ": " + text, -1, kind};
 }
 
+// In a fresh namespace the kernel creates a table on its first read (xt_find_table_lock runs
+// the template's table_init); two threads doing that at once make one fail with EEXIST while
+// the other's table is in place (seen with eight handles opening at once, test 80). Asking
+// again finds the table.
+constexpr int kFirstReadAttempts = 3;
+
 template <typename Api>
 Result<Handle<Api>> Open(const TableTarget& t) {
-  struct xtc_handle* h = Api::init(t.table.c_str());
-  if (!h) return LibError<Api>("iptc_init", t.table, ErrorKind::kTableInit);
-  return Handle<Api>(h, Api::free);
+  for (int attempt = 1;; attempt++) {
+    struct xtc_handle* h = Api::init(t.table.c_str());
+    if (h) return Handle<Api>(h, Api::free);
+    if (errno != EEXIST || attempt == kFirstReadAttempts) return LibError<Api>("iptc_init", t.table, ErrorKind::kTableInit);
+  }
 }
 
 template <typename Api>
@@ -309,8 +317,12 @@ Result<bool> AnyBeyondBuiltins(const TableTarget& t, int domain, int level, int 
   Info info{};
   std::strncpy(info.name, t.table.c_str(), sizeof info.name - 1);
   socklen_t len = sizeof info;
-  int r = getsockopt(fd, level, option, &info, &len);
-  int err = errno;
+  int r = -1, err = 0;
+  for (int attempt = 1; attempt <= kFirstReadAttempts; attempt++) {  // EEXIST: see Open()
+    r = getsockopt(fd, level, option, &info, &len);
+    err = errno;
+    if (r == 0 || err != EEXIST) break;
+  }
   close(fd);
   if (r < 0) return KernelError{"iptc_init", err, t.table, -1, ErrorKind::kTableInit};
   return info.num_entries > std::bitset<32>(info.valid_hooks).count() + 1;

@@ -19,6 +19,10 @@ import { icmp6 } from './icmp6';
 import { mac } from './mac';
 import { log } from './log';
 import { limit } from './limit';
+import { mark } from './mark';
+import { markTarget } from './mark-target';
+import { connmarkTarget } from './connmark-target';
+import { nflog } from './nflog';
 import { set } from './set';
 import { pkttype } from './pkttype';
 import { length } from './length';
@@ -38,6 +42,10 @@ export type { Icmp6Match } from './icmp6';
 export type { MacMatch } from './mac';
 export type { LogLevelName, LogTarget } from './log';
 export type { LimitMatch, LimitUnit } from './limit';
+export type { MarkMatch } from './mark';
+export type { MarkTarget } from './mark-target';
+export type { ConnmarkTarget, ConnmarkMode } from './connmark-target';
+export type { NflogTarget } from './nflog';
 export type { SetMatch, SetDirection, SetCounterMatch } from './set';
 export type { PkttypeMatch, PacketType } from './pkttype';
 export type { LengthMatch } from './length';
@@ -50,7 +58,7 @@ export type { ModuleMatch } from '../types';
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
  * with an alias flag), decoding tries them in this order and the first that claims the bytes wins.
  */
-const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, set, pkttype, length, ttl, tcpmss];
+const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, mark, markTarget, connmarkTarget, nflog, set, pkttype, length, ttl, tcpmss];
 
 /** The module `-m NAME` (type 'match') or `-j NAME` (type 'target') loads, if one is registered. */
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {

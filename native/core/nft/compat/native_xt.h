@@ -27,4 +27,10 @@ std::optional<Result<Unit>> AddNativeXtMatch(struct nftnl_rule* r, Family family
 // `rule`'s matches as iptables-nft's parser (nft-shared.c) rebuilds it.
 size_t ReadNativeXtMatch(const std::vector<Expr>& ex, size_t i, Family family, RuleSpec* rule);
 
+// The same for a target (NFLOG): its native expression appended when `t` is such a blob.
+std::optional<Result<Unit>> AddNativeXtTarget(struct nftnl_rule* r, Family family, const Target& t);
+
+// How many expressions from ex[i] are a target's native form (0: none), set as `rule`'s target.
+size_t ReadNativeXtTarget(const std::vector<Expr>& ex, size_t i, Family family, RuleSpec* rule);
+
 }  // namespace connlimit::core::nft

@@ -155,6 +155,7 @@ Result<Unit> AddAction(struct nftnl_rule* r, Family family, const Target& t) {
       return Unit{};
     case Target::Kind::kReject:
     case Target::Kind::kOpaque: {
+      if (auto native = AddNativeXtTarget(r, family, t)) return *native;
       auto blob = xt::EncodeTarget(family, t);
       if (!blob.ok()) return blob.error();
       auto* e = AddExpr(r, "target");
@@ -274,6 +275,7 @@ class RuleReader : public ExprWalker {
       rule.matches.push_back(xt::DecodeMatch(family_, Str(e.a[NFTA_MATCH_NAME]), static_cast<uint8_t>(Be32(e.a[NFTA_MATCH_REV])), p, n));
       return 1;
     }
+    if (size_t native = ReadNativeXtTarget(ex_, i, family_, &rule)) return native;
     if (e.name == "target") {
       auto info = e.a[NFTA_TARGET_INFO];
       const auto* p = info ? static_cast<const uint8_t*>(mnl_attr_get_payload(info)) : nullptr;
