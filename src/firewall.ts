@@ -2,8 +2,8 @@
 /**
  * Firewall: rules of one table, in one family and network namespace, written fork-free.
  * TypeScript validates and normalizes (src/rule/*); the addon does the kernel work in the
- * libuv pool (native/core/legacy/iptc_table.cc): one lock, one read, one commit per call or
- * transaction.
+ * libuv pool (native/core/legacy/iptc_table.cc): one lock, one read, one commit per transaction,
+ * and per group of single-op calls queued behind each other (src/group-commit.ts).
  */
 import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, ValidationError, type NativeErrorContext } from './errors';
@@ -18,7 +18,8 @@ import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
 import { describe, validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
 import { checkNftablesRule, refuseInNftables } from './rule/nftables-form';
 import { BUILTIN_CHAINS, TableShape, type Backend, type TableName } from './table-shape';
-import { drained, serialize } from './serial-queue';
+import { drained, joinGroup, serialize } from './serial-queue';
+import { commitGroup } from './group-commit';
 import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 import { jsonSafe } from './listed-json';
@@ -401,8 +402,8 @@ export class Firewall {
     const tx = new Transaction(this.shape);
     tx.ensure(chain, rule);
     const op = tx.nativeOp(0) as Extract<NativeOp, { op: 'ensure' }>;
-    const native = await this.withSetIndexes(op.rule);
-    const index = await this.queued(() => this.native.check(op.chain, native), tx.extensions);
+    // Set indexes are looked up in the call's turn, so the call keeps its place in the queue.
+    const index = await this.queued(async () => this.native.check(op.chain, await this.withSetIndexes(op.rule)), tx.extensions);
     return index >= 0;
   }
 
@@ -489,7 +490,7 @@ export class Firewall {
    */
   async apply(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyPlan> {
     const { dryRun } = checkApplyOptions(options);
-    const checked = await this.desiredSetIndexes(checkDesired(snapshot(desired, 'desired'), this.shape));
+    const checked = checkDesired(snapshot(desired, 'desired'), this.shape);
     return this.planned(checked, (chains) => planApply(this.planContext(), chains, checked), dryRun);
   }
 
@@ -502,7 +503,7 @@ export class Firewall {
    */
   async removeOwned(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyPlan> {
     const { dryRun } = checkApplyOptions(options);
-    const checked = await this.desiredSetIndexes(checkDesired(snapshot(desired, 'desired'), this.shape));
+    const checked = checkDesired(snapshot(desired, 'desired'), this.shape);
     return this.planned(checked, (chains) => planRemove(this.planContext(), chains, checked), dryRun);
   }
 
@@ -515,6 +516,7 @@ export class Firewall {
     const extensions = new Set<string>();
     for (const rules of checked.chains.values()) for (const r of rules) for (const x of ruleExtensions(r)) extensions.add(x);
     return this.queued(async () => {
+      await this.desiredSetIndexes(checked);
       const present = await this.native.list();
       await this.nameSets(present);
       const { plan: p, ops } = plan(present);
@@ -648,10 +650,9 @@ export class Firewall {
     await nameListedSets(chains, (index) => sets.nameAt(index));
   }
 
-  /** A desired state with its rules' set indexes written, so the plan compares them with the kernel's bytes. */
-  private async desiredSetIndexes(checked: CheckedDesired): Promise<CheckedDesired> {
+  /** Writes the set indexes of a desired state's rules (in place), so the plan compares them with the kernel's bytes. */
+  private async desiredSetIndexes(checked: CheckedDesired): Promise<void> {
     for (const [chain, rules] of checked.chains) checked.chains.set(chain, await Promise.all(rules.map((r) => this.withSetIndexes(r))));
-    return checked;
   }
 
   /** The rule with its sets' kernel indexes written (set-refs.ts); the same rule when it names none. */
@@ -704,9 +705,26 @@ export class Firewall {
     const built = build(tx);
     if (isThenable(built)) await built;
     if (tx.steps.length === 0) return null;
-    const batch = prepareOps(this.family, tx.steps.length, (i) => this.withOpSetIndexes(tx.nativeOp(i)));
+    // One op goes into a group commit, unless its rule names sets: their indexes are looked up
+    // first (a wait the group's synchronous join can't take), so it commits on its own.
+    const first = tx.steps.length === 1 ? tx.nativeOp(0) : null;
+    if (first && !('rule' in first && hasSetRefs(first.rule))) return this.grouped(tx, first);
+    const batch = prepareOps(this.family, tx.steps.length, (i) => this.withOpSetIndexes(first ?? tx.nativeOp(i)));
     batch.catch(() => undefined); // reported by the queued call below, when its turn comes
     return this.queued(async () => this.native.commit(await batch), tx.extensions, tx);
+  }
+
+  /**
+   * A one-op call: its rule parsed and validated now (a bad one rejects at once), then it joins
+   * the single-op calls queued behind the commit in flight, to be committed with them in one
+   * commit and settled on its own (src/group-commit.ts).
+   */
+  private grouped(tx: Transaction, op: NativeOp): Promise<NativeOpResults> {
+    if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
+    return new Promise((resolve, reject) => {
+      const member = { op, resolve, reject: (e: unknown) => reject(fromNative(e, this.context(tx.extensions))) };
+      joinGroup(this.queueKey, this, member, (members) => commitGroup(this.native, this.family, members));
+    });
   }
 
   private async queued<T>(work: () => Promise<T>, extensions?: Set<string>, tx?: Transaction): Promise<T> {
