@@ -64,6 +64,7 @@
         "native/core/ipset/ipset_decoder.cc",
         "native/core/ipset/ipset_encoder.cc",
         "native/core/ipset/ipset_socket.cc",
+        "native/core/ipset/ipset_sockopt.cc",
         "native/js/ipset.cc",
         "native/js/ipset_convert.cc"
       ],

@@ -26,6 +26,8 @@ import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
 import { checkDesired, type CheckedDesired, type DesiredState } from './apply/desired';
 import { planApply, planRemove, type ApplyPlan, type Planned } from './apply/plan';
+import { hasSetRefs, listsSetRefs, nameListedSets, withSetIndexes } from './rule/set-refs';
+import { Sets } from './sets/sets';
 
 export type { Backend, TableName } from './table-shape';
 export type Policy = 'ACCEPT' | 'DROP';
@@ -270,6 +272,9 @@ export class Firewall {
   private readonly shape: TableShape;
   private readonly native: NativeTable;
   private readonly queueKey: string;
+  // The namespace's ipset, for the set indexes of `-m set` rules: opened by the first rule
+  // that refers to a set (src/rule/set-refs.ts), closed with the firewall.
+  private sets: Promise<Sets> | null = null;
   private closed = false;
 
   private constructor(o: CheckedOptions & { backend: Backend }, nft?: NativeIptablesNftTable) {
@@ -397,7 +402,8 @@ export class Firewall {
     const tx = new Transaction(this.shape);
     tx.ensure(chain, rule);
     const op = tx.nativeOp(0) as Extract<NativeOp, { op: 'ensure' }>;
-    const index = await this.queued(() => this.native.check(op.chain, op.rule), tx.extensions);
+    // Set indexes are looked up in the call's turn, so the call keeps its place in the queue.
+    const index = await this.queued(async () => this.native.check(op.chain, await this.withSetIndexes(op.rule)), tx.extensions);
     return index >= 0;
   }
 
@@ -510,7 +516,10 @@ export class Firewall {
     const extensions = new Set<string>();
     for (const rules of checked.chains.values()) for (const r of rules) for (const x of ruleExtensions(r)) extensions.add(x);
     return this.queued(async () => {
-      const { plan: p, ops } = plan(await this.native.list());
+      await this.desiredSetIndexes(checked);
+      const present = await this.native.list();
+      await this.nameSets(present);
+      const { plan: p, ops } = plan(present);
       if (dryRun || ops.length === 0) return p;
       await this.native.commit(await prepareOps(this.family, ops.length, (i) => ops[i] as NativeOp));
       return { ...p, committed: true };
@@ -564,6 +573,7 @@ export class Firewall {
   /** Every chain of the table with its policy, counters and rules. */
   async chains(): Promise<ListedChain[]> {
     const raw = await this.queued(() => this.native.list());
+    await this.nameSets(raw);
     return raw.map((c) => this.toListedChain(c));
   }
 
@@ -621,6 +631,41 @@ export class Firewall {
     this.closed = true;
     await drained(this.queueKey);
     this.native.close();
+    await this.sets?.then((sets) => sets.close(), () => undefined);
+  }
+
+  private ipset(): Promise<Sets> {
+    this.sets ??= Sets.open({ family: this.family, ...(this.netns !== null ? { netns: this.netns } : {}) });
+    const opening = this.sets;
+    opening.catch(() => {
+      if (this.sets === opening) this.sets = null; // the next rule that needs it tries again
+    });
+    return opening;
+  }
+
+  /** Names the set indexes of listed rules (set-refs.ts), so they decode and render with the sets' names. */
+  private async nameSets(chains: NativeChain[]): Promise<void> {
+    if (!listsSetRefs(chains)) return;
+    const sets = await this.ipset();
+    await nameListedSets(chains, (index) => sets.nameAt(index));
+  }
+
+  /** Writes the set indexes of a desired state's rules (in place), so the plan compares them with the kernel's bytes. */
+  private async desiredSetIndexes(checked: CheckedDesired): Promise<void> {
+    for (const [chain, rules] of checked.chains) checked.chains.set(chain, await Promise.all(rules.map((r) => this.withSetIndexes(r))));
+  }
+
+  /** The rule with its sets' kernel indexes written (set-refs.ts); the same rule when it names none. */
+  private async withSetIndexes(rule: NativeRule): Promise<NativeRule> {
+    if (!hasSetRefs(rule)) return rule;
+    const sets = await this.ipset();
+    return withSetIndexes(rule, this.family, (name) => sets.indexOf(name));
+  }
+
+  /** An op, its rule with set indexes (a promise only when it names sets, so most ops stay synchronous). */
+  private withOpSetIndexes(op: NativeOp): NativeOp | Promise<NativeOp> {
+    if (!('rule' in op) || !hasSetRefs(op.rule)) return op;
+    return this.withSetIndexes(op.rule).then((rule) => ({ ...op, rule }));
   }
 
   private toListedChain(c: NativeChain): ListedChain {
@@ -660,8 +705,11 @@ export class Firewall {
     const built = build(tx);
     if (isThenable(built)) await built;
     if (tx.steps.length === 0) return null;
-    if (tx.steps.length === 1) return this.grouped(tx);
-    const batch = prepareOps(this.family, tx.steps.length, (i) => tx.nativeOp(i));
+    // One op goes into a group commit, unless its rule names sets: their indexes are looked up
+    // first (a wait the group's synchronous join can't take), so it commits on its own.
+    const first = tx.steps.length === 1 ? tx.nativeOp(0) : null;
+    if (first && !('rule' in first && hasSetRefs(first.rule))) return this.grouped(tx, first);
+    const batch = prepareOps(this.family, tx.steps.length, (i) => this.withOpSetIndexes(first ?? tx.nativeOp(i)));
     batch.catch(() => undefined); // reported by the queued call below, when its turn comes
     return this.queued(async () => this.native.commit(await batch), tx.extensions, tx);
   }
@@ -671,8 +719,7 @@ export class Firewall {
    * the single-op calls queued behind the commit in flight, to be committed with them in one
    * commit and settled on its own (src/group-commit.ts).
    */
-  private grouped(tx: Transaction): Promise<NativeOpResults> {
-    const op = tx.nativeOp(0);
+  private grouped(tx: Transaction, op: NativeOp): Promise<NativeOpResults> {
     if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
     return new Promise((resolve, reject) => {
       const member = { op, resolve, reject: (e: unknown) => reject(fromNative(e, this.context(tx.extensions))) };

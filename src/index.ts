@@ -35,6 +35,8 @@ export {
 export type { ConnlimitErrorCode, ValidationIssue } from './errors';
 export type * from './rule/types';
 export type { ConntrackMatch, CtState, CtStatus, StateMatch, StateName } from './rule/modules';
+export type { SetMatch, SetDirection, SetCounterMatch } from './rule/modules';
+export type { PkttypeMatch, PacketType, LengthMatch, TtlMatch, TcpmssMatch } from './rule/modules';
 export type {
   HashlimitMatch,
   HashlimitMode,

@@ -52,8 +52,11 @@ export type NativeMatch =
   | { kind: 'connlimit'; limit: number; invert: boolean; daddr: boolean; maskBits: number | null }
   /** struct xt_comment_info: at most 255 bytes of UTF-8. */
   | { kind: 'comment'; comment: string }
-  /** A match we don't model, kept byte-for-byte (its data after the 32-byte xt_entry_match header). */
-  | { kind: 'opaque'; name: string; revision: number; data: Buffer };
+  /**
+   * A match we don't model, kept byte-for-byte (its data after the 32-byte xt_entry_match header).
+   * `sets`: the ipset sets whose kernel indexes the data holds (src/rule/set-refs.ts), JS only.
+   */
+  | { kind: 'opaque'; name: string; revision: number; data: Buffer; sets?: string[] };
 
 export type NativeTarget =
   /** No -j: the rule only counts. */
@@ -557,6 +560,10 @@ export interface NativeIpsetHandle {
   named(cmd: 'destroy' | 'flush' | 'rename' | 'swap', name: string, name2: string | null, exist: boolean): Promise<void>;
   list(set: string): Promise<{ header: NativeSetHeader; entries: NativeListedElement[] }>;
   names(): Promise<string[]>;
+  /** The kernel index a `-m set` rule holds for a set (SO_IP_SET), null when there is no such set. family: NFPROTO_*. */
+  setIndex(name: string): Promise<{ index: number; family: number } | null>;
+  /** The set an index names, null when none does. */
+  setName(index: number): Promise<string | null>;
   /** Idempotent; later calls reject with op 'closed'. */
   close(): void;
 }

@@ -17,15 +17,17 @@ import type { Family } from './rule/types';
 export const SLICE_MS = 1;
 
 /**
- * A batch holding `count` ops, op `i` given by `op(i)` (which may throw: the promise then
- * rejects and the partial batch is dropped; nothing has reached the kernel).
+ * A batch holding `count` ops, op `i` given by `op(i)` (which may throw or reject: the promise
+ * then rejects and the partial batch is dropped; nothing has reached the kernel).
  * @example const batch = await prepareOps('ipv4', steps.length, (i) => toOp(steps[i]));
  */
-export async function prepareOps(family: Family, count: number, op: (i: number) => NativeOp): Promise<NativeOpBatch> {
+export async function prepareOps(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>): Promise<NativeOpBatch> {
   const batch = new (binding().OpBatch)(family);
   let sliceStart = performance.now();
   for (let i = 0; i < count; i++) {
-    batch.add(op(i));
+    const next = op(i);
+    // A promise only for a rule whose set indexes must be looked up (src/rule/set-refs.ts).
+    batch.add(next instanceof Promise ? await next : next);
     if (i + 1 < count && performance.now() - sliceStart >= SLICE_MS) {
       await nextTurn();
       sliceStart = performance.now();

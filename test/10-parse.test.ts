@@ -467,7 +467,7 @@ bad('comment with a C1 control', '-m comment --comment "a\u0085b"', 'a\u0085b', 
 bad('two comment matches', '-m comment --comment a -m comment --comment b', 'comment', 5);
 // modules
 bad('-m owner', '-m owner --uid-owner 0', 'owner', 1);
-bad('-m length', '-m length --length 100', 'length', 1);
+bad('length over 65535', '-m length --length 70000', '70000', 3);
 bad('multiport without -p', '-m multiport --dports 1,2', 'multiport', 1);
 bad('multiport under ! -p tcp', '! -p tcp -m multiport --dports 1,2', 'multiport', 4);
 bad('multiport two lists', '-p tcp -m multiport --dports 1,2 --sports 3', '--sports', 6);

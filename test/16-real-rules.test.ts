@@ -13,7 +13,7 @@ import { measureCorpus, readCorpus, renderLine } from './helpers/real-rules';
 // adding refused lines to the corpus does not break it). Raise them (never lower them)
 // as modules land; issue 16 aims at 97% of the connlimit lines and 90% of all lines.
 const FLOOR_CONNLIMIT_ACCEPTED = 47; // of 59
-const FLOOR_ALL_ACCEPTED = 204; // of 245 (raise as modules land)
+const FLOOR_ALL_ACCEPTED = 210; // of 245 (raise as modules land)
 
 const lines = readCorpus();
 const report = measureCorpus(lines);

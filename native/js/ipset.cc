@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/ipset/ipset_encoder.h"
+#include "core/ipset/ipset_sockopt.h"
 #include "js/errors.h"
 #include "js/ipset_convert.h"
 
@@ -40,6 +41,8 @@ Napi::Function IpsetHandle::Define(Napi::Env env) {
                                        InstanceMethod<&IpsetHandle::Named>("named"),
                                        InstanceMethod<&IpsetHandle::List>("list"),
                                        InstanceMethod<&IpsetHandle::Names>("names"),
+                                       InstanceMethod<&IpsetHandle::SetIndex>("setIndex"),
+                                       InstanceMethod<&IpsetHandle::SetName>("setName"),
                                        StaticMethod<&IpsetHandle::EncodeCreate>("_encodeCreate"),
                                        StaticMethod<&IpsetHandle::EncodeElement>("_encodeElement"),
                                    });
@@ -139,6 +142,35 @@ Napi::Value IpsetHandle::Names(const Napi::CallbackInfo& info) {
           for (uint32_t i = 0; i < names.size(); i++) a.Set(i, names[i]);
           return a;
         });
+  });
+}
+
+// setIndex(name) -> { index, family } | null: the kernel index a `-m set` rule holds for the set.
+Napi::Value IpsetHandle::SetIndex(const Napi::CallbackInfo& info) {
+  return IfOpen(info, [&]() -> Napi::Value {
+    auto set = Str(info.Env(), info[0], "set name");
+    using Found = std::optional<ips::SetIndex>;
+    return Run<Found>(
+        "SetIndex", [set](ips::IpsetSocket& s) { return ips::SetIndexByName(s.netns(), set); },
+        [](Napi::Env en, Found& f) -> Napi::Value {
+          if (!f) return en.Null();
+          auto o = Napi::Object::New(en);
+          o.Set("index", f->index);
+          o.Set("family", f->family);
+          return o;
+        });
+  });
+}
+
+// setName(index) -> string | null: the set a `-m set` rule's index names.
+Napi::Value IpsetHandle::SetName(const Napi::CallbackInfo& info) {
+  return IfOpen(info, [&]() -> Napi::Value {
+    if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "ipset: bad set index");
+    auto index = static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value());
+    using Found = std::optional<std::string>;
+    return Run<Found>(
+        "SetName", [index](ips::IpsetSocket& s) { return ips::SetNameByIndex(s.netns(), index); },
+        [](Napi::Env en, Found& f) -> Napi::Value { return f ? Napi::Value(Napi::String::New(en, *f)) : en.Null(); });
   });
 }
 

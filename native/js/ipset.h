@@ -28,6 +28,8 @@ class IpsetHandle : public SocketHandle<IpsetHandle, core::ipset::IpsetSocket> {
   Napi::Value Named(const Napi::CallbackInfo& info);
   Napi::Value List(const Napi::CallbackInfo& info);
   Napi::Value Names(const Napi::CallbackInfo& info);
+  Napi::Value SetIndex(const Napi::CallbackInfo& info);
+  Napi::Value SetName(const Napi::CallbackInfo& info);
   // Test only: the pure encoder on structs.
   static Napi::Value EncodeCreate(const Napi::CallbackInfo& info);
   static Napi::Value EncodeElement(const Napi::CallbackInfo& info);

@@ -225,6 +225,20 @@ export class Sets {
     }, x);
   }
 
+  /**
+   * @internal The kernel index a `-m set` rule holds for the set, and the set's family
+   * (NFPROTO_IPV4 2, NFPROTO_IPV6 10), as libxt_set looks it up; null when there is no such set.
+   */
+  async indexOf(name: string): Promise<{ index: number; family: number } | null> {
+    const set = setName(name);
+    return this.run(() => this.native.setIndex(set), set);
+  }
+
+  /** @internal The name of the set at a kernel index (a listed `-m set` rule's), null when none is there. */
+  async nameAt(index: number): Promise<string | null> {
+    return this.run(() => this.native.setName(index));
+  }
+
   /** Release the socket. Idempotent; later calls fail with ERR_CONNLIMIT_CLOSED. Calls in flight finish. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -42,10 +42,18 @@ export function iptablesOracle(backend: Backend) {
    * saves it, the CLI deletes each of our rules with the same arguments (legacy compares the
    * bytes), and we delete each of its rules with the same text. `table` is where (default filter).
    */
-  async function sameAsCli(family: Family, rules: ReadonlyArray<readonly [string, string]>, table: TableName = 'filter'): Promise<void> {
+  /** `prepare` runs first in each namespace (side 0: the CLI's, 1: the library's), e.g. to create ipset sets. */
+  async function sameAsCli(
+    family: Family,
+    rules: ReadonlyArray<readonly [string, string]>,
+    table: TableName = 'filter',
+    prepare?: (ns: Netns, side: 0 | 1) => Promise<void>,
+  ): Promise<void> {
     const viaCli = await createNetns();
     const viaLib = await createNetns();
     try {
+      await prepare?.(viaCli, 0);
+      await prepare?.(viaLib, 1);
       const t = ['-t', table];
       await viaCli.run(cli(family), [...t, '-N', 'LIMITS']);
       for (const [chain, rule] of rules) await viaCli.run(cli(family), ['-w', ...t, '-A', chain, ...argv(rule)]);

@@ -50,6 +50,8 @@ class IpsetSocket {
   Result<Unit> Named(uint8_t cmd, const IpsetOp& op, const std::string& name, const std::string& name2, bool excl);
   Result<ListedSet> List(const std::string& set, bool header_only = false);
   Result<std::vector<std::string>> Names();
+  // The namespace the socket lives in, for the getsockopt bricks (ipset_sockopt.h).
+  const std::shared_ptr<NetnsFd>& netns() const { return netns_; }
 
  private:
   explicit IpsetSocket(std::shared_ptr<NetnsFd> netns) : netns_(std::move(netns)) {}

@@ -23,6 +23,11 @@ import { mark } from './mark';
 import { markTarget } from './mark-target';
 import { connmarkTarget } from './connmark-target';
 import { nflog } from './nflog';
+import { set } from './set';
+import { pkttype } from './pkttype';
+import { length } from './length';
+import { ttl } from './ttl';
+import { tcpmss } from './tcpmss';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
@@ -41,6 +46,11 @@ export type { MarkMatch } from './mark';
 export type { MarkTarget } from './mark-target';
 export type { ConnmarkTarget, ConnmarkMode } from './connmark-target';
 export type { NflogTarget } from './nflog';
+export type { SetMatch, SetDirection, SetCounterMatch } from './set';
+export type { PkttypeMatch, PacketType } from './pkttype';
+export type { LengthMatch } from './length';
+export type { TtlMatch } from './ttl';
+export type { TcpmssMatch } from './tcpmss';
 
 export type { ModuleMatch } from '../types';
 
@@ -48,7 +58,7 @@ export type { ModuleMatch } from '../types';
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
  * with an alias flag), decoding tries them in this order and the first that claims the bytes wins.
  */
-const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, mark, markTarget, connmarkTarget, nflog];
+const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, mark, markTarget, connmarkTarget, nflog, set, pkttype, length, ttl, tcpmss];
 
 /** The module `-m NAME` (type 'match') or `-j NAME` (type 'target') loads, if one is registered. */
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {
@@ -101,9 +111,22 @@ export function chainProblem(type: 'match' | 'target', ext: { name: string; revi
 }
 const BUILTIN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
 
-/** A part as the extension that travels to the addon: kernel name, revision and struct bytes. */
-export function encodeExtension(module: CompatModule, part: { kind: string }, family: Family): { kind: 'opaque'; name: string; revision: number; data: Buffer } {
-  return { kind: 'opaque', name: module.xtName, revision: module.revision, data: module.encode(part, family) };
+/**
+ * A part as the extension that travels to the addon: kernel name, revision and struct bytes,
+ * plus the names of the ipset sets it refers to (CompatModule.setIndexOffsets).
+ */
+export function encodeExtension(
+  module: CompatModule,
+  part: { kind: string },
+  family: Family,
+): { kind: 'opaque'; name: string; revision: number; data: Buffer; sets?: string[] } {
+  const ext = { kind: 'opaque' as const, name: module.xtName, revision: module.revision, data: module.encode(part, family) };
+  return module.setNames ? { ...ext, sets: module.setNames(part) } : ext;
+}
+
+/** Where an extension's blob holds ipset set indexes (CompatModule.setIndexOffsets); empty for most. */
+export function setIndexOffsets(type: 'match' | 'target', ext: { name: string; revision: number }): readonly number[] {
+  return MODULES.find((m) => m.type === type && m.xtName === ext.name && m.revision === ext.revision && m.setIndexOffsets)?.setIndexOffsets ?? [];
 }
 
 /**
@@ -113,14 +136,18 @@ export function encodeExtension(module: CompatModule, part: { kind: string }, fa
  */
 export function decodeExtension(
   type: 'match' | 'target',
-  ext: { name: string; revision: number; data: Buffer },
+  ext: { name: string; revision: number; data: Buffer; sets?: readonly string[] },
   family: Family,
 ): { module: CompatModule; part: { kind: string } } | null {
   for (const module of MODULES) {
     if (module.type !== type || module.xtName !== ext.name || module.revision !== ext.revision || !module.families.includes(family)) continue;
-    const part = module.decode(ext.data, family);
+    const part = module.decode(ext.data, family, ext.sets);
+    if (!part) continue;
     const size = module.userspaceSize ?? ext.data.length;
-    if (part && module.encode(part, family).subarray(0, size).equals(ext.data.subarray(0, size))) return { module, part };
+    const again = module.encode(part, family);
+    // The set indexes are the namespace's, not the part's: compare the rest.
+    for (const off of module.setIndexOffsets ?? []) ext.data.copy(again, off, off, off + 2);
+    if (again.subarray(0, size).equals(ext.data.subarray(0, size))) return { module, part };
   }
   return null;
 }

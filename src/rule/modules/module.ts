@@ -92,6 +92,16 @@ export interface CompatModule<Part extends { kind: string } = { kind: string }, 
    */
   readonly chains?: readonly string[];
 
+  /**
+   * Where the blob holds ipset set indexes (u16, host order), for a module that refers to sets
+   * (`-m set`). Only the namespace's ipset knows a set's index, so `encode` writes
+   * IPSET_INVALID_ID there and the extension carries the names (`setNames`): the firewall writes
+   * the indexes at commit, and names a listing's indexes before `decode` (src/rule/set-refs.ts).
+   */
+  readonly setIndexOffsets?: readonly number[];
+  /** The set names a part refers to, one per `setIndexOffsets` entry. */
+  setNames?(part: Part): string[];
+
   /** A fresh draft, when `-m NAME` is read. */
   start(family: Family): Draft;
   /** One of its options with its value words; `!` already taken off. Repeats are its own to refuse. */
@@ -109,6 +119,9 @@ export interface CompatModule<Part extends { kind: string } = { kind: string }, 
   render(part: Part, family: Family): string[];
   /** The kernel struct after the 32-byte xt header, XT_ALIGNed to 8, exactly as the CLI writes it. */
   encode(part: Part, family: Family): Buffer;
-  /** The part these bytes hold, or null for bytes it does not model (then they stay opaque). */
-  decode(data: Buffer, family: Family): Part | null;
+  /**
+   * The part these bytes hold, or null for bytes it does not model (then they stay opaque).
+   * `sets`: the names of the sets at `setIndexOffsets`, when the listing could name them.
+   */
+  decode(data: Buffer, family: Family, sets?: readonly string[]): Part | null;
 }

@@ -45,6 +45,13 @@ export function put32(b: Buffer, off: number, v: number): void {
   if (LE) b.writeUInt32LE(v, off);
   else b.writeUInt32BE(v, off);
 }
+export function put64(b: Buffer, off: number, v: bigint): void {
+  if (LE) b.writeBigUInt64LE(v, off);
+  else b.writeBigUInt64BE(v, off);
+}
+export function get64(b: Buffer, off: number): bigint {
+  return LE ? b.readBigUInt64LE(off) : b.readBigUInt64BE(off);
+}
 export function get16(b: Buffer, off: number): number {
   return LE ? b.readUInt16LE(off) : b.readUInt16BE(off);
 }
@@ -82,6 +89,12 @@ export function parseRangeText(text: string, max: number, what: string): { range
   const [from, to = from] = nums as [number, number?];
   if (from > to) return { error: `range ${quote(text)} is backwards (from > to)` };
   return { range: rangeSpec(from, to) };
+}
+
+/** parseRangeText with the open ends libxtables' XTTYPE_UINT16RC takes: `:M` is `0:M`, `N:` is `N:max`. */
+export function parseOpenRangeText(text: string, max: number, what: string): { range: RangeSpec } | { error: string } {
+  const full = text.startsWith(':') ? `0${text}` : text.endsWith(':') ? `${text}${max}` : text;
+  return parseRangeText(full, max, what);
 }
 
 /** A typed `RangeSpec` checked, or undefined (reported). */

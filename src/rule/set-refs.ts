@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * Rules that refer to ipset sets (`-m set`) hold each set's kernel index, which only the
+ * namespace's ipset knows (CompatModule.setIndexOffsets). A rule from parse or validate carries
+ * the names and IPSET_INVALID_ID; before it goes to the addon the firewall writes the indexes
+ * (`withSetIndexes`), as libxt_set's parser does; a listing's indexes are named back
+ * (`nameListedSets`) so that render and to-spec show the set, as iptables-save does.
+ */
+import { NotFoundError, ValidationError } from '../errors';
+import { quote } from '../echo';
+import type { NativeChain, NativeMatch, NativeRule } from '../native-types';
+import { setIndexOffsets } from './modules';
+import { get16, put16 } from './modules/values';
+import type { Family } from './types';
+
+/** A set's index and family (NFPROTO_*) in the namespace, or null when there is no such set. */
+export type SetIndexLookup = (name: string) => Promise<{ index: number; family: number } | null>;
+/** The name of the set at an index, or null. */
+export type SetNameLookup = (index: number) => Promise<string | null>;
+
+const NFPROTO: Record<Family, number> = { ipv4: 2, ipv6: 10 };
+const NFPROTO_UNSPEC = 0;
+
+type SetMatch = Extract<NativeMatch, { kind: 'opaque' }> & { sets: string[] };
+
+function refersToSets(m: NativeMatch): m is SetMatch {
+  return m.kind === 'opaque' && m.sets !== undefined && m.sets.length > 0;
+}
+
+/** Whether a rule names sets whose indexes must be looked up before it is written. */
+export function hasSetRefs(rule: NativeRule): boolean {
+  return rule.matches.some(refersToSets);
+}
+
+/**
+ * The rule with the index of every set it names written into its blobs (new buffers; the
+ * rule given is not changed).
+ * @throws {ERR_CONNLIMIT_NOT_FOUND} no set of that name in the namespace (as the CLI: "Set X doesn't exist")
+ * @throws {ERR_CONNLIMIT_INVALID} a set of the other family
+ */
+export async function withSetIndexes(rule: NativeRule, family: Family, lookup: SetIndexLookup): Promise<NativeRule> {
+  const matches: NativeMatch[] = [];
+  for (const m of rule.matches) {
+    if (!refersToSets(m)) {
+      matches.push(m);
+      continue;
+    }
+    const data = Buffer.from(m.data);
+    const offsets = setIndexOffsets('match', m);
+    for (const [i, name] of m.sets.entries()) {
+      const found = await lookup(name);
+      if (!found) throw new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no ipset set ${quote(name)} in the namespace: create it first (Sets.create, \`connlimit set create\`)`);
+      if (found.family !== NFPROTO[family] && found.family !== NFPROTO_UNSPEC) {
+        throw new ValidationError([{ path: 'rule.matches', message: `set ${quote(name)} is ${family === 'ipv4' ? 'IPv6' : 'IPv4'}: an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} rule can't use it` }]);
+      }
+      put16(data, offsets[i]!, found.index);
+    }
+    matches.push({ ...m, data });
+  }
+  return { ...rule, matches };
+}
+
+/** Whether any listed rule holds set indexes (then nameListedSets has work). */
+export function listsSetRefs(chains: readonly NativeChain[]): boolean {
+  return chains.some((c) => c.rules.some((r) => r.rule.matches.some((m) => m.kind === 'opaque' && setIndexOffsets('match', m).length > 0)));
+}
+
+/**
+ * Names the sets of every listed rule's blobs (`sets` on the extension), in place. An index no
+ * set has (destroyed under us: the kernel forbids it while referenced) leaves the match opaque.
+ */
+export async function nameListedSets(chains: readonly NativeChain[], lookup: SetNameLookup): Promise<void> {
+  const names = new Map<number, string | null>();
+  for (const c of chains) {
+    for (const r of c.rules) {
+      for (const m of r.rule.matches) {
+        if (m.kind !== 'opaque') continue;
+        const offsets = setIndexOffsets('match', m);
+        if (offsets.length === 0 || offsets.some((o) => o + 2 > m.data.length)) continue;
+        const sets: string[] = [];
+        for (const off of offsets) {
+          const index = get16(m.data, off);
+          if (!names.has(index)) names.set(index, await lookup(index));
+          const name = names.get(index);
+          if (name) sets.push(name);
+        }
+        if (sets.length === offsets.length) m.sets = sets;
+      }
+    }
+  }
+}
