@@ -8,6 +8,12 @@
 // --json prints the same as one JSON object. Reads the tree's src/ (under tsx), writes nothing.
 import { measureCorpus } from '../test/helpers/real-rules.ts';
 
+// `scripts/corpus.mjs | head`: a reader that goes away ends the report, quietly.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const json = process.argv.slice(2).includes('--json');
 const report = measureCorpus();
 const pct = (t) => `${(t.rate * 100).toFixed(1)}%`;
