@@ -456,7 +456,9 @@ export class Firewall {
    * is invalid, or any change fails in the kernel, nothing is applied. Rules are parsed and
    * validated after the function returns, in slices of about a millisecond with the event loop
    * running between them, so a 10,000-rule transaction does not stall other work; rule objects
-   * are read then, so leave them unchanged until the returned promise settles.
+   * are read then, so leave them unchanged until the returned promise settles. What the
+   * function returns is awaited when it is a promise and otherwise ignored, so
+   * `(tx) => tx.append(...)` type-checks as well as a block body.
    * @example
    * await fw.transaction((tx) => {
    *   tx.createChain('LIMITS');
@@ -464,7 +466,7 @@ export class Firewall {
    *   tx.insert('INPUT', 1, '-j LIMITS');
    * });
    */
-  async transaction(build: (tx: Transaction) => void | Promise<void>): Promise<void> {
+  async transaction(build: (tx: Transaction) => unknown): Promise<void> {
     checkBuild(build);
     await this.run(build);
   }
@@ -536,7 +538,7 @@ export class Firewall {
    * @throws {ERR_CONNLIMIT_INVALID} bad options, a bad change (naming the step), a bad rule
    * @example await Firewall.validate({ backend: 'legacy' }, (tx) => tx.append('INPUT', '-p tcp --syn --dport 22 -j DROP'));
    */
-  static async validate(options: FirewallOptions = {}, build?: (tx: Transaction) => void | Promise<void>): Promise<void> {
+  static async validate(options: FirewallOptions = {}, build?: (tx: Transaction) => unknown): Promise<void> {
     const o = checkOptions(options);
     if (build === undefined) return;
     checkBuild(build);
