@@ -10,11 +10,11 @@
 // commits one netlink batch (BATCH_BEGIN .. BATCH_END) that the kernel applies whole or not at
 // all, and a socket closed by the dying process before BATCH_END is abandoned by the kernel. The
 // same observation (iptables-nft-save for nft) proves both.
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execResult, type Netns } from './netns';
-import { bundleEnv, bundleLibrary } from './bundle';
+import { bundleLibrary } from './bundle';
+import { killRound } from './kill-round';
 import { rng } from './fuzz-gen';
 import type { Backend } from '../../src/index';
 
@@ -82,36 +82,12 @@ export async function crashLoop(ns: Netns, lockPath: string, kills: number, seed
   const problems: string[] = [];
   let midCommitKills = 0;
   for (let round = 0; round < kills; round++) {
-    const child = spawn(process.execPath, ['-e', victimSource(bundle, ns.name, lockPath, backend)], { stdio: ['ignore', 'pipe', 'pipe'], env: bundleEnv() });
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-    let onCommitted: () => void = () => {};
-    const committed = new Promise<void>((resolve) => (onCommitted = resolve));
-    const ready = new Promise<void>((resolve) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('ready')) resolve();
-        if (out.includes('committed')) onCommitted();
-      });
-      void exited.then(() => resolve());
-    });
-    await ready;
-    // Every third round waits for one commit first (bounded), so the victims make progress
-    // however loaded the machine is and the last generation proves they did; the other rounds
-    // kill at any moment, before the first commit included.
-    if (round % 3 === 0) await Promise.race([committed, exited, new Promise((res) => setTimeout(res, 120_000).unref())]);
-    const delayMs = Math.floor(r() * maxDelayMs);
-    await new Promise((res) => setTimeout(res, delayMs));
-    child.kill('SIGKILL');
-    await exited;
-    if (!out.includes('ready')) {
-      problems.push(`round ${round}: the victim died before it was ready: ${err.slice(0, 500)}`);
+    const k = await killRound(victimSource(bundle, ns.name, lockPath, backend), round, r, maxDelayMs);
+    if ('problem' in k) {
+      problems.push(k.problem);
       continue;
     }
-    const printed = [...out.matchAll(/(?:ready|committed) (\d+)/g)].map((m) => Number(m[1]));
-    const lastPrinted = printed[printed.length - 1] ?? 0;
+    const { delayMs, lastPrinted } = k;
     const o = await observe(ns, backend);
     if ('problem' in o) {
       problems.push(`round ${round} (killed after ${delayMs} ms): ${o.problem}`);

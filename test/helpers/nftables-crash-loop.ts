@@ -8,11 +8,11 @@
 // generation (the last printed, or the next if the kill came between commit and print) in
 // exactly the tables it needs (connlimit, connlimit_1, ... each holding rules, hooked at
 // filter + its index), with one set per rule: no extra table, no empty one, no stray set.
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Netns } from './netns';
-import { bundleEnv, bundleLibrary } from './bundle';
+import { bundleLibrary } from './bundle';
+import { killRound } from './kill-round';
 import { rng } from './fuzz-gen';
 import { prioritiesIn } from './nft-priority';
 
@@ -88,36 +88,12 @@ export async function nftablesCrashLoop(ns: Netns, kills: number, seed = 72, max
   let midCommitKills = 0;
   try {
     for (let round = 0; round < kills; round++) {
-      const child = spawn(process.execPath, ['-e', victimSource(bundle, ns.name)], { stdio: ['ignore', 'pipe', 'pipe'], env: bundleEnv() });
-      let out = '';
-      let err = '';
-      child.stderr.on('data', (d) => (err += d));
-      const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-      let onCommitted: () => void = () => {};
-      const committed = new Promise<void>((resolve) => (onCommitted = resolve));
-      const ready = new Promise<void>((resolve) => {
-        child.stdout.on('data', (d) => {
-          out += d;
-          if (out.includes('ready')) resolve();
-          if (out.includes('committed')) onCommitted();
-        });
-        void exited.then(() => resolve());
-      });
-      await ready;
-      // Every third round waits for one commit first (bounded), so the victims make progress
-      // however loaded the machine is and the last generation proves they did; the other rounds
-      // kill at any moment, before the first commit included.
-      if (round % 3 === 0) await Promise.race([committed, exited, new Promise((res) => setTimeout(res, 120_000).unref())]);
-      const delayMs = Math.floor(r() * maxDelayMs);
-      await new Promise((res) => setTimeout(res, delayMs));
-      child.kill('SIGKILL');
-      await exited;
-      if (!out.includes('ready')) {
-        problems.push(`round ${round}: the victim died before it was ready: ${err.slice(0, 500)}`);
+      const k = await killRound(victimSource(bundle, ns.name), round, r, maxDelayMs);
+      if ('problem' in k) {
+        problems.push(k.problem);
         continue;
       }
-      const printed = [...out.matchAll(/(?:ready|committed) (\d+)/g)].map((m) => Number(m[1]));
-      const lastPrinted = printed[printed.length - 1] ?? 0;
+      const { delayMs, lastPrinted } = k;
       const o = await observe(ns);
       if ('problem' in o) {
         problems.push(`round ${round} (killed after ${delayMs} ms): ${o.problem}`);
