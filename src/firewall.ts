@@ -9,6 +9,7 @@ import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, ValidationError, type NativeErrorContext } from './errors';
 import { chooseBackend, systemIptablesBackend } from './backend-detect';
 import type { NativeBackendUsage, NativeChain, NativeIptablesNftTable, NativeNftablesTable, NativeOp, NativeOpResults, NativeRule, NativeTable } from './native-types';
+import { packRule } from './op-pack';
 import { prepareOps } from './op-slices';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
@@ -403,7 +404,7 @@ export class Firewall {
     tx.ensure(chain, rule);
     const op = tx.nativeOp(0) as Extract<NativeOp, { op: 'ensure' }>;
     // Set indexes are looked up in the call's turn, so the call keeps its place in the queue.
-    const index = await this.queued(async () => this.native.check(op.chain, await this.withSetIndexes(op.rule)), tx.extensions);
+    const index = await this.queued(async () => this.native.check(op.chain, packRule(this.family, await this.withSetIndexes(op.rule))), tx.extensions);
     return index >= 0;
   }
 

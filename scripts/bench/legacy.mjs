@@ -28,7 +28,7 @@ async function appendRow(ctx, size) {
   try {
     await prefill(ns, size);
     const fw = await openFw(ctx, ns);
-    const entry = writeEntries(path.join(ctx.tmp, `append-${ns.name}.bin`), ctx.binding, ctx.toNativeRule, [RULE]);
+    const entry = writeEntries(path.join(ctx.tmp, `append-${ns.name}.bin`), ctx.binding, ctx.packRule, [RULE]);
     const variants = {
       library: () => fw.append('INPUT', RULE),
       cli: () => ns.exec('iptables-legacy', ['-w', '-A', 'INPUT', ...RULE.split(' ')]),
@@ -53,7 +53,7 @@ async function transactionRow(ctx, size) {
   try {
     const rules = Array.from({ length: size }, (_, i) => filler(i));
     const restore = ['*filter', ...rules.map((r) => `-A INPUT ${r}`), 'COMMIT', ''].join('\n');
-    const entries = writeEntries(path.join(ctx.tmp, `batch-${ns.name}.bin`), ctx.binding, ctx.toNativeRule, rules);
+    const entries = writeEntries(path.join(ctx.tmp, `batch-${ns.name}.bin`), ctx.binding, ctx.packRule, rules);
     const fw = await openFw(ctx, ns);
     const r = await interleave(
       {
@@ -81,7 +81,7 @@ async function deleteRow(ctx, size) {
     await prefill(ns, size);
     const fw = await openFw(ctx, ns);
     await fw.append('INPUT', RULE);
-    const entry = writeEntries(path.join(ctx.tmp, `delete-${ns.name}.bin`), ctx.binding, ctx.toNativeRule, [RULE]);
+    const entry = writeEntries(path.join(ctx.tmp, `delete-${ns.name}.bin`), ctx.binding, ctx.packRule, [RULE]);
     const r = await interleave(
       {
         library: () => fw.delete('INPUT', RULE),

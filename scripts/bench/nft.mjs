@@ -22,7 +22,7 @@ async function prefill(ns, n) {
 
 /** NEWRULE messages as the library encodes them (append to filter/INPUT), back to back. */
 function writeMessages(file, ctx, rules) {
-  const blobs = rules.map((r) => ctx.binding._encodeNftRule('ipv4', 'filter', 'INPUT', ctx.toNativeRule(r, 'ipv4')));
+  const blobs = rules.map((r) => ctx.binding._encodeNftRule('ipv4', 'filter', 'INPUT', ctx.packRule(r)));
   // The floor walks them by nlmsg_len rounded up to 4: pad each.
   const padded = blobs.map((b) => (b.length % 4 ? Buffer.concat([b, Buffer.alloc(4 - (b.length % 4))]) : b));
   writeFileSync(file, Buffer.concat(padded));
