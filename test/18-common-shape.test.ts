@@ -8,8 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseCommonShape } from '../src/rule/common-shape';
-import { parseInFull, parseRule } from '../src/rule/parse';
+import { parseCommonText, parseInFull, parseRule } from '../src/rule/parse';
 import type { Family } from '../src/rule/types';
 import { randomText, rng } from './helpers/fuzz-gen';
 import { readCorpus } from './helpers/real-rules';
@@ -22,7 +21,7 @@ interface Tally {
 /** Checks one text both ways; counts whether the fast path answered. */
 function same(text: string, family: Family, tally: Tally, where: string): void {
   tally.total++;
-  const fast = parseCommonShape(text.split(/[ \t]+/), family);
+  const fast = parseCommonText(text, family);
   let full: unknown;
   try {
     full = parseInFull(text, family);
@@ -100,6 +99,15 @@ test('edges: spellings the fast path takes and those it leaves to the full parse
     '-i -x -j DROP',
     '-s ! 10.0.0.1',
     '',
+    '-p\ttcp --dport 22 -j DROP',
+    '-p tcp  --dport 22 -j DROP',
+    '-p tcp --dport 22 -j "DROP"',
+    "-p tcp --dport '22' -j DROP",
+    '-i eth0;x -j DROP',
+    '-j LIM$TS',
+    '-j LIMITS\\',
+    '-s 10.0.0.1\u000b -j DROP',
+    `-p tcp ${' '.repeat(8200)} -j DROP`,
   ];
   for (const family of ['ipv4', 'ipv6'] as const) for (const t of texts) same(t, family, tally, 'edge');
   assert.ok(tally.fast >= 10, `fast path took ${tally.fast}`);

@@ -17,7 +17,6 @@ import type { Family } from './types';
 import { isZero, parseAddress } from './address';
 import { findModule } from './modules';
 import { IPPROTO_TCP, IPPROTO_UDP, MAX_CONNLIMIT, REJECT_TCP_RESET, RESERVED_TARGET_NAMES, SYN_FLAG_COMPARE, SYN_FLAG_MASK, addressBits, defaultRejectWith, isVerdict, rejectSaveName } from './names';
-import { parseDecimal } from './numbers';
 import { jumpChainProblem, parseInterface } from './validate';
 
 interface L4 {
@@ -36,16 +35,39 @@ interface Connlimit {
   maskSeen: boolean;
 }
 
+/**
+ * `text[from, to)` as parseDecimal (src/rule/numbers.ts) reads a decimal 0..max (no sign, no
+ * leading zero, at most 10 digits), without a regex or a substring; null otherwise.
+ */
+function decimal(text: string, from: number, to: number, max: number): number | null {
+  const n = to - from;
+  if (n === 0 || n > 10 || (n > 1 && text.charCodeAt(from) === 48)) return null;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return null;
+    v = v * 10 + d;
+  }
+  return v <= max ? v : null;
+}
+
 /** `N` or `N:M` in decimal, as the full parser reads them; null for every other spelling. */
 function portRange(text: string): NativePortRange | null {
   const colon = text.indexOf(':');
   if (colon === -1) {
-    const p = parseDecimal(text, 65535);
+    const p = decimal(text, 0, text.length, 65535);
     return p === null ? null : [p, p];
   }
-  const from = parseDecimal(text.slice(0, colon), 65535);
-  const to = parseDecimal(text.slice(colon + 1), 65535);
+  const from = decimal(text, 0, colon, 65535);
+  const to = decimal(text, colon + 1, text.length, 65535);
   return from === null || to === null || from > to ? null : [from, to];
+}
+
+let shadowed: boolean | undefined;
+/** Whether a registry module (src/rule/modules) took the name of tcp, udp or connlimit: the full parser would load it instead. */
+function builtinMatchesShadowed(): boolean {
+  shadowed ??= ['tcp', 'udp', 'connlimit'].some((name) => findModule('match', name) !== undefined);
+  return shadowed;
 }
 
 /** A value word the full parser takes as it stands: present, no `!`, not an option. */
@@ -84,7 +106,9 @@ function l4Match(b: L4): NativeMatch {
 
 /**
  * The rule the words say, when they have the common shape; else null (the full parser decides).
- * @param words - the rule split on spaces and tabs (empty words at either end are skipped)
+ * @param words - the rule split on spaces (empty words are skipped where an option may stand;
+ *   a tab or any character the tokenizer treats specially is in no word this path accepts, so
+ *   the words are the tokens the full parser would read)
  * @example parseCommonShape('-p tcp --dport 22 -j ACCEPT'.split(' '), 'ipv4')?.matches[0] // { kind: 'tcp', dport: [22, 22], ... }
  */
 export function parseCommonShape(words: readonly string[], family: Family): NativeRule | null {
@@ -150,11 +174,11 @@ export function parseCommonShape(words: readonly string[], family: Family): Nati
       case '-m':
       case '--match':
         if (v === 'tcp' || v === 'udp') {
-          if (l4 !== null || findModule('match', v)) return null;
+          if (l4 !== null || builtinMatchesShadowed()) return null;
           l4 = { kind: v, sport: null, dport: null, syn: false };
           l4First = connlimit === null;
         } else if (v === 'connlimit') {
-          if (connlimit !== null || findModule('match', v)) return null;
+          if (connlimit !== null || builtinMatchesShadowed()) return null;
           connlimit = { limit: null, invert: false, daddr: false, keySeen: false, maskBits: null, maskSeen: false };
         } else {
           return null;
@@ -183,13 +207,13 @@ export function parseCommonShape(words: readonly string[], family: Family): Nati
       case '--connlimit-above':
       case '--connlimit-upto':
         if (connlimit === null || connlimit.limit !== null) return null;
-        if ((connlimit.limit = parseDecimal(v, MAX_CONNLIMIT)) === null) return null;
+        if ((connlimit.limit = decimal(v, 0, v.length, MAX_CONNLIMIT)) === null) return null;
         connlimit.invert = w === '--connlimit-upto';
         break;
       case '--connlimit-mask':
         if (connlimit === null || connlimit.maskSeen) return null;
         connlimit.maskSeen = true;
-        if ((connlimit.maskBits = parseDecimal(v, addressBits(family))) === null) return null;
+        if ((connlimit.maskBits = decimal(v, 0, v.length, addressBits(family))) === null) return null;
         break;
       case '-j':
       case '--jump':
