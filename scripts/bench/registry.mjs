@@ -34,6 +34,11 @@ export const groups = [
     load: () => import('./open.mjs'),
   },
   {
+    id: 'throughput',
+    rows: '10 (group commit), 11 (parsing rule strings)',
+    load: () => import('./throughput.mjs'),
+  },
+  {
     id: 'nftables-native',
     rows: '1 (native nftables form)',
     load: () => import('./nftables.mjs'),
