@@ -108,6 +108,17 @@ test('edges: spellings the fast path takes and those it leaves to the full parse
     '-j LIMITS\\',
     '-s 10.0.0.1\u000b -j DROP',
     `-p tcp ${' '.repeat(8200)} -j DROP`,
+    '-p tcp --dport 22\t-j DROP',
+    '-s 10.0.0.1\t-j DROP',
+    '-i eth0\t-j DROP',
+    '-j LIMITS\t',
+    '-p tcp -m connlimit --connlimit-above 2\t-j DROP',
+    '-m connlimit --connlimit-above 1 --connlimit-mask -1',
+    '-p tcp --dport 1:2:3 -j DROP',
+    '-p tcp --dport !22 -j DROP',
+    '-p tcp --dport 22 !',
+    '-j QUEUE',
+    '-j RETURNX',
   ];
   for (const family of ['ipv4', 'ipv6'] as const) for (const t of texts) same(t, family, tally, 'edge');
   assert.ok(tally.fast >= 10, `fast path took ${tally.fast}`);

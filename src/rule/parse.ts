@@ -735,7 +735,7 @@ export function parseRule(text: string, family: Family): NativeRule {
 export function parseCommonText(text: string, family: Family): NativeRule | null {
   checkFamily(family);
   if (typeof text !== 'string' || text.length > MAX_RULE_CHARS) return null;
-  return parseCommonShape(text.split(' '), family);
+  return parseCommonShape(text, family);
 }
 
 /**
