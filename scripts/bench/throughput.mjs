@@ -38,18 +38,29 @@ async function groupCommitRow(ctx, backend) {
   }
 }
 
-/** Row 11: main-thread time to parse N distinct rule strings (a fresh set each round, so no parse is cached). */
+/**
+ * Row 11: main-thread time to parse N distinct rule strings (a fresh set each round, so no parse
+ * is cached), as CPU time and as wall time: on a shared machine the wall clock also counts the
+ * time other processes hold the CPU.
+ */
 function parseRow(ctx) {
   const size = ctx.quick ? 1000 : 10000;
   const rounds = ctx.quick ? 3 : 21;
-  const times = [];
+  const cpu = [];
+  const wall = [];
   for (let r = -1; r < rounds; r++) {
     const texts = Array.from({ length: size }, (_, i) => `-p tcp --syn --dport ${1024 + i} -m connlimit --connlimit-above ${2 + r + 1} -j REJECT`);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     for (const text of texts) parseRule(text, 'ipv4');
-    if (r >= 0) times.push(performance.now() - t0);
+    const elapsed = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    if (r >= 0) {
+      wall.push(elapsed);
+      cpu.push((c.user + c.system) / 1000);
+    }
   }
-  return { size, s: summary(times) };
+  return { size, cpu: summary(cpu), wall: summary(wall) };
 }
 
 export async function run(ctx) {
@@ -76,11 +87,18 @@ export async function run(ctx) {
   const p = parseRow(ctx);
   sections.push({
     heading: `Row 11 · parsing ${p.size / 1000}k distinct rule strings (main thread, no kernel)`,
-    table: table(['rules', 'parse all', 'per rule', 'n'], [[String(p.size), cell(p.s), ms(p.s.median / p.size), p.s.n]]),
+    table: table(['rules', 'CPU time', 'wall time', 'per rule (CPU)', 'n'], [[String(p.size), cell(p.cpu), cell(p.wall), ms(p.cpu.median / p.size), p.cpu.n]]),
     notes: [
-      '`parseRule(text, "ipv4")` over strings of the common shape (`-p tcp --syn --dport N -m connlimit --connlimit-above M -j REJECT`), a fresh set each round so nothing comes from the parse cache; one warm-up round. The fast path (src/rule/common-shape.ts) takes them; other shapes fall back to the full parser.',
+      '`parseRule(text, "ipv4")` over strings of the common shape (`-p tcp --syn --dport N -m connlimit --connlimit-above M -j REJECT`), a fresh set each round so nothing comes from the parse cache; one warm-up round. CPU time is that of the whole process (`process.cpuUsage()`; nothing else of ours runs meanwhile). The fast path (src/rule/common-shape.ts) takes them; other shapes fall back to the full parser.',
     ],
   });
-  if (!ctx.quick) targets.push({ target: `${p.size / 1000}k distinct rule strings parse in well under 20 ms`, measured: ms(p.s.median), met: p.s.median < 10 });
+  if (!ctx.quick) {
+    targets.push({
+      target: `${p.size / 1000}k distinct rule strings parse in well under 20 ms`,
+      measured: `${ms(p.cpu.median)} CPU, ${ms(p.wall.median)} wall`,
+      met: p.cpu.median < 10,
+      why: 'Judged on CPU time: on a loaded shared machine the wall clock mostly counts other processes.',
+    });
+  }
   return { sections, targets };
 }
