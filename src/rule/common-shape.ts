@@ -10,8 +10,8 @@
  * It answers only when it is sure: anything else (a `!`, another module, a duplicate, a
  * value it does not read the common way, anything the full parser would refuse) gives null,
  * and src/rule/parse.ts then runs the full parser, which gives the same rule or the error.
- * So a rule it returns is exactly the rule the full parser returns for the same words
- * (test/10-parse.test.ts proves it on the real-rules corpus, the iptables .t cases and fuzz).
+ * So a rule it returns is exactly the rule the full parser returns for the same text
+ * (test/18-common-shape.test.ts proves it on the real-rules corpus, the iptables .t cases and fuzz).
  */
 import type { NativeAddress, NativeInterface, NativeMatch, NativePortRange, NativeRule, NativeTarget } from '../native-types';
 import type { Family } from './types';
