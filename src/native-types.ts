@@ -568,7 +568,17 @@ export interface NativeIpsetHandle {
   close(): void;
 }
 
+/** One streamed listing on a socket of its own (see js/ipset_list.h). */
+export interface NativeIpsetList {
+  /** The next batch, with the set's header each time; `done` on the last. Rejects with op 'closed' after close(). */
+  next(): Promise<{ header: NativeSetHeader; entries: NativeListedElement[]; done: boolean }>;
+  /** Abandons the listing (its socket closes). Idempotent. */
+  close(): void;
+}
+
 export interface NativeIpsetBinding {
+  /** A listing of `set` in batches of at least `batchSize` entries (whole kernel messages). */
+  IpsetList: new (owner: NativeIpsetHandle, set: string, batchSize: number) => NativeIpsetList;
   IpsetHandle: (new (options: { netnsPath: string | null }) => NativeIpsetHandle) & {
     /** Test only: the CREATE message (revision and sequence given). */
     _encodeCreate(spec: NativeCreateSpec, revision: number, seq: number): Buffer;

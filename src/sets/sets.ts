@@ -8,7 +8,7 @@
  */
 import { binding } from '../binding';
 import { ClosedError, fromNative, ValidationError, type NativeErrorContext, type ValidationIssue } from '../errors';
-import type { NativeIpsetHandle, NativeSetElement, NativeSetHeader } from '../native-types';
+import type { NativeIpsetHandle, NativeListedElement, NativeSetElement, NativeSetHeader } from '../native-types';
 import { resolveNetns } from '../netns';
 import type { Family } from '../rule/types';
 import { serialize } from '../serial-queue';
@@ -17,6 +17,8 @@ import type {
   CreateSetOptions,
   DeleteOptions,
   ListedSet,
+  ListedSetEntry,
+  ListEntriesOptions,
   SetEntryInput,
   SetHeaderInfo,
   SetsOptions,
@@ -28,6 +30,11 @@ let handles = 0;
 function headerInfo(h: NativeSetHeader): SetHeaderInfo {
   const { elements, ...rest } = h;
   return { ...rest, size: elements };
+}
+
+function listedEntry(h: SetHeaderInfo, e: NativeListedElement): ListedSetEntry {
+  const { proto, ...rest } = e;
+  return { text: entryText(h.type, h.family, e), ...rest, ...(proto !== undefined ? { proto: protocolName(proto) } : {}) };
 }
 
 function shapeOf(h: NativeSetHeader): SetShape {
@@ -160,13 +167,42 @@ export class Sets {
       const l = await this.native.list(set);
       const h = headerInfo(l.header);
       this.shapes.set(set, shapeOf(l.header));
-      return {
-        header: h,
-        entries: l.entries.map((e) => {
-          const { proto, ...rest } = e;
-          return { text: entryText(h.type, h.family, e), ...rest, ...(proto !== undefined ? { proto: protocolName(proto) } : {}) };
-        }),
-      };
+      return { header: h, entries: l.entries.map((e) => listedEntry(h, e)) };
+    }, set);
+  }
+
+  /**
+   * A set's entries as an async iterator fed by native batches, for sets too big to hold
+   * whole: only one batch exists as JS objects at a time, and the kernel makes the next part
+   * of its dump only when it is read. Each listing has its own socket, so the loop body may
+   * call this handle; breaking out of the loop ends the dump. While a listing is open the
+   * kernel holds the set (destroy() is refused as in use). Entries added or deleted during a
+   * listing may or may not appear (the kernel walks its hash a bucket range at a time).
+   * @throws {ERR_CONNLIMIT_INVALID} a bad name or batchSize (at once, before the kernel is asked)
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set (from the first step of the loop)
+   * @example for await (const e of sets.entries('vip')) console.log(e.text, e.timeout);
+   */
+  entries(name: string, options: ListEntriesOptions = {}): AsyncIterableIterator<ListedSetEntry> {
+    const set = setName(name);
+    const o = ownOptions(options, 'options', ['batchSize']);
+    const batchSize = o.batchSize ?? 4096;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1_000_000) {
+      throw new ValidationError([{ path: 'batchSize', message: 'must be an integer 1-1000000' }]);
+    }
+    if (this.closed) throw new ClosedError('the sets handle');
+    return this.stream(set, batchSize);
+  }
+
+  /**
+   * A set's header without its entries (`ipset list -t`): type, family, size and options.
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
+   */
+  async header(name: string): Promise<SetHeaderInfo> {
+    const set = setName(name);
+    return this.run(async () => {
+      const h = await this.native.header(set);
+      this.shapes.set(set, shapeOf(h));
+      return headerInfo(h);
     }, set);
   }
 
@@ -270,6 +306,25 @@ export class Sets {
       const elements = ready ?? check(await this.shape(set));
       await this.native.elements(cmd, set, elements, options.exist === true);
     }, set);
+  }
+
+  private async *stream(set: string, batchSize: number): AsyncGenerator<ListedSetEntry> {
+    const listing = new (binding().IpsetList)(this.native, set, batchSize);
+    try {
+      for (;;) {
+        let batch: Awaited<ReturnType<typeof listing.next>>;
+        try {
+          batch = await listing.next();
+        } catch (e) {
+          throw fromNative(e, this.context(set));
+        }
+        const h = headerInfo(batch.header);
+        for (const e of batch.entries) yield listedEntry(h, e);
+        if (batch.done) return;
+      }
+    } finally {
+      listing.close();
+    }
   }
 
   private async shape(set: string): Promise<SetShape> {

@@ -11,6 +11,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/ipset/ipset_op.h"
 #include "core/ipset/ipset_types.h"
@@ -41,6 +43,8 @@ class ListDecoder {
   Result<Unit> Feed(const nlmsghdr* nlh);
   const ListedSet& set() const { return set_; }
   ListedSet take() { return std::move(set_); }
+  // A streamed listing hands its entries out batch by batch; the header stays.
+  std::vector<Element> TakeEntries() { return std::exchange(set_.entries, {}); }
   // For a names-only dump (LIST_SETNAME): each set's name in dump order.
   const std::vector<std::string>& names() const { return names_; }
 

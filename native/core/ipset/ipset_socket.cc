@@ -230,6 +230,45 @@ Result<ListedSet> IpsetSocket::List(const std::string& set, bool header_only) {
   return dec.take();
 }
 
+Result<Unit> IpsetSocket::StartList(const std::string& set) {
+  auto c = Connect();
+  if (!c.ok()) return c.error();
+  list_seq_ = ++seq_;
+  list_set_ = set;
+  list_ = ListDecoder{};
+  return Send(EncodeList(set, false, list_seq_), kOpList, set);
+}
+
+Result<bool> IpsetSocket::ReadList(size_t want, ListedSet& out) {
+  if (!nl_) return Sys(kOpList.text, EBADF, list_set_);
+  bool done = false;
+  size_t have = 0;
+  std::vector<Element> entries;
+  while (!done && have < want) {
+    ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
+    if (n < 0) {
+      int err = errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT : errno;
+      Disconnect();
+      return Sys(kOpList.text, err, list_set_);
+    }
+    auto info = DecodeChunk(buf_.data(), static_cast<size_t>(n), list_seq_, list_seq_, kOpList, list_set_,
+                            [&](const nlmsghdr* nlh) { return list_.Feed(nlh); });
+    if (!info.ok()) {
+      Disconnect();
+      return info.error();
+    }
+    if (info.value().error) {
+      Disconnect();  // a refused dump ends with its error; nothing else of it follows
+      return *info.value().error;
+    }
+    done = info.value().done;
+    have = list_.set().entries.size();
+  }
+  out.header = list_.set().header;
+  out.entries = list_.TakeEntries();
+  return done;
+}
+
 Result<std::vector<std::string>> IpsetSocket::Names() {
   auto c = Connect();
   if (!c.ok()) return c.error();
