@@ -556,6 +556,11 @@ export interface NativeIpsetHandle {
   /** One message for one element; restore-style batches for more. Errors carry opIndex (the element). */
   elements(cmd: 'add' | 'del', set: string, elements: NativeSetElement[], exist: boolean): Promise<void>;
   test(set: string, element: NativeSetElement): Promise<boolean>;
+  /**
+   * Independent one-element calls in one pool trip, many messages per sendmsg: each answer is
+   * null or the call's own native error (a test's "not in the set" is errno 4103, IPSET_ERR_EXIST).
+   */
+  each(calls: Array<[cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean]>): Promise<Array<Error | null>>;
   header(set: string): Promise<NativeSetHeader>;
   named(cmd: 'destroy' | 'flush' | 'rename' | 'swap', name: string, name2: string | null, exist: boolean): Promise<void>;
   list(set: string): Promise<{ header: NativeSetHeader; entries: NativeListedElement[] }>;

@@ -37,6 +37,7 @@ Napi::Function IpsetHandle::Define(Napi::Env env) {
                                        InstanceMethod<&IpsetHandle::Create>("create"),
                                        InstanceMethod<&IpsetHandle::Elements>("elements"),
                                        InstanceMethod<&IpsetHandle::Test>("test"),
+                                       InstanceMethod<&IpsetHandle::Each>("each"),
                                        InstanceMethod<&IpsetHandle::Header>("header"),
                                        InstanceMethod<&IpsetHandle::Named>("named"),
                                        InstanceMethod<&IpsetHandle::List>("list"),
@@ -69,6 +70,33 @@ Napi::Value IpsetHandle::Elements(const Napi::CallbackInfo& info) {
         "Elements",
         [cmd, set, elements = std::move(elements), exist](ips::IpsetSocket& s) { return s.Elements(cmd, set, elements, exist); },
         Undefined);
+  });
+}
+
+// each([[cmd, set, element, exist], ...]) -> (Error | null)[]: independent calls in one pool trip.
+Napi::Value IpsetHandle::Each(const Napi::CallbackInfo& info) {
+  return IfOpen(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (!info[0].IsArray()) throw Napi::TypeError::New(env, "ipset: bad calls");
+    auto a = info[0].As<Napi::Array>();
+    std::vector<ips::ElementCall> calls(a.Length());
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value item = a.Get(i);
+      if (!item.IsArray()) throw Napi::TypeError::New(env, "ipset: bad call");
+      auto c = item.As<Napi::Array>();
+      calls[i].cmd = AdtFromJs(env, c.Get(0u));
+      calls[i].set = Str(env, c.Get(1u), "set name");
+      calls[i].element = ElementFromJs(env, c.Get(2u));
+      calls[i].exist = c.Get(3u).ToBoolean().Value();
+    }
+    using Answers = std::vector<std::optional<core::KernelError>>;
+    return Run<Answers>(
+        "Each", [calls = std::move(calls)](ips::IpsetSocket& s) { return s.Each(calls); },
+        [](Napi::Env en, Answers& answers) -> Napi::Value {
+          auto out = Napi::Array::New(en, answers.size());
+          for (uint32_t i = 0; i < answers.size(); i++) out.Set(i, answers[i] ? ErrorFromKernel(en, *answers[i]).Value() : en.Null());
+          return out;
+        });
   });
 }
 

@@ -11,7 +11,7 @@ import { ClosedError, fromNative, ValidationError, type NativeErrorContext, type
 import type { NativeIpsetHandle, NativeListedElement, NativeSetElement, NativeSetHeader } from '../native-types';
 import { resolveNetns } from '../netns';
 import type { Family } from '../rule/types';
-import { serialize } from '../serial-queue';
+import { joinGroup, serialize } from '../serial-queue';
 import type {
   AddOptions,
   CreateSetOptions,
@@ -26,6 +26,16 @@ import type {
 import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, ownOptions, protocolName, setName, type SetShape } from './validate';
 
 let handles = 0;
+
+/** The kernel's "not in the set" answer to a TEST (IPSET_ERR_EXIST). */
+const IPSET_ERR_EXIST = 4103;
+
+/** A one-element call waiting in the queue, maybe beside others (see Sets.single). */
+interface SingleCall {
+  call: [cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean];
+  resolve(member: boolean): void;
+  reject(error: unknown): void;
+}
 
 function headerInfo(h: NativeSetHeader): SetHeaderInfo {
   const { elements, ...rest } = h;
@@ -148,13 +158,15 @@ export class Sets {
    */
   async test(name: string, entry: SetEntryInput): Promise<boolean> {
     const set = setName(name);
-    return this.run(async () => {
-      const shape = await this.shape(set);
+    const check = (shape: SetShape): NativeSetElement => {
       const issues: ValidationIssue[] = [];
       const e = element(entry, { ...shape, timeout: false, comment: false }, {}, 'entry', issues);
       if (!e) throw new ValidationError(issues);
-      return this.native.test(set, e);
-    }, set);
+      return e;
+    };
+    const known = this.shapes.get(set);
+    if (known) return this.single('test', set, check(known), false);
+    return this.run(async () => this.native.test(set, check(await this.shape(set))), set);
   }
 
   /**
@@ -302,6 +314,10 @@ export class Sets {
     };
     const ready = known ? check(known) : null;
     if (list.length === 0) return;
+    if (ready && ready.length === 1 && path === 'entry') {
+      await this.single(cmd, set, ready[0]!, options.exist === true);
+      return;
+    }
     return this.run(async () => {
       const elements = ready ?? check(await this.shape(set));
       await this.native.elements(cmd, set, elements, options.exist === true);
@@ -325,6 +341,53 @@ export class Sets {
     } finally {
       listing.close();
     }
+  }
+
+  /**
+   * A checked one-element call (add, delete, test). Calls that queue up behind each other join
+   * one group, sent in one pool trip with one sendmsg when its turn comes (serial-queue's group
+   * commit): each keeps its own answer, as if made alone, and the queue's order is kept.
+   */
+  private single(cmd: SingleCall['call'][0], set: string, e: NativeSetElement, exist: boolean): Promise<boolean> {
+    if (this.closed) return Promise.reject(new ClosedError('the sets handle'));
+    return new Promise<boolean>((resolve, reject) =>
+      joinGroup<SingleCall>(this.queue, this, { call: [cmd, set, e, exist], resolve, reject }, (members) => this.sendSingles(members)),
+    );
+  }
+
+  /** Settles every member itself; never rejects. */
+  private async sendSingles(members: SingleCall[]): Promise<void> {
+    const fail = (m: SingleCall, error: unknown): void => {
+      this.shapes.delete(m.call[1]);
+      m.reject(fromNative(error, this.context(m.call[1])));
+    };
+    if (this.closed) {
+      for (const m of members) m.reject(new ClosedError('the sets handle'));
+      return;
+    }
+    if (members.length === 1) {
+      const m = members[0]!;
+      const [cmd, set, e, exist] = m.call;
+      try {
+        m.resolve(cmd === 'test' ? await this.native.test(set, e) : (await this.native.elements(cmd, set, [e], exist), true));
+      } catch (error) {
+        fail(m, error);
+      }
+      return;
+    }
+    let answers: Array<Error | null>;
+    try {
+      answers = await this.native.each(members.map((m) => m.call));
+    } catch (error) {
+      for (const m of members) fail(m, error);
+      return;
+    }
+    answers.forEach((error, i) => {
+      const m = members[i]!;
+      if (error === null) m.resolve(true);
+      else if (m.call[0] === 'test' && (error as { errno?: number }).errno === IPSET_ERR_EXIST) m.resolve(false);
+      else fail(m, error);
+    });
   }
 
   private async shape(set: string): Promise<SetShape> {

@@ -26,6 +26,8 @@ struct ChunkInfo {
   // The first refusal: op, the kernel's error number (IPSET_ERR_* are >= 4096), the set name
   // as detail, and op_index = line - 1 when the request carried line numbers.
   std::optional<KernelError> error;
+  // Every refusal with the sequence number of its request, for calls sent side by side.
+  std::vector<std::pair<uint32_t, KernelError>> refusals;
 };
 
 // Walk one receive buffer. Messages of other sequence numbers (stale answers) are skipped;

@@ -42,6 +42,12 @@ class IpsetSocket {
   // before the failing one are in place, it and the rest of its message are not, the other
   // messages of the same sendmsg were applied all the same, and nothing after it is sent.
   Result<Unit> Elements(Adt cmd, const std::string& set, const std::vector<Element>& elements, bool exist);
+  // Independent single-element calls sent side by side (many messages per sendmsg, each with
+  // its own ack): one thread hop and a few syscalls for calls that queued up together. Each
+  // answer is its own, as if the calls had been made one by one, in order: nullopt, or the
+  // refusal (a TEST's "not in the set" is IPSET_ERR_EXIST, as from Test()). A failure of the
+  // socket itself fails them all (the error of the whole result).
+  Result<std::vector<std::optional<KernelError>>> Each(const std::vector<ElementCall>& calls);
   // TEST: whether the element is in the set (IPSET_ERR_EXIST means no).
   Result<bool> Test(const std::string& set, const Element& e);
   // The set's header without its elements (LIST with LIST_HEADER, as `ipset list -t`): type,
