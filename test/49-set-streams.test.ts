@@ -130,6 +130,92 @@ test('countBy({ set }): only the connections of the set members, keyed and order
     }
   }));
 
+test('watch({ set }): counts of members only; joining and leaving the set show within the refresh', () =>
+  withNetns(async (ns) => {
+    const peer = await startPeer(ns);
+    const ct = await Conntrack.open({ netns: ns.name });
+    try {
+      await withSets(ns, async (sets) => {
+        const { port } = await peer.listen(0, '127.0.0.1');
+        const open = (from: string, n: number) => peer.connectMany(n, { host: '127.0.0.1', port, localAddress: from });
+        const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
+        await fw.append('INPUT', '-p tcp --syn -m connlimit --connlimit-above 100 -j ACCEPT');
+        await fw.close();
+        await sets.create('vip', { type: 'hash:ip' });
+        await sets.add('vip', '127.0.7.1');
+        assert.equal(results(await open('127.0.7.1', 2)), ['ok', 'ok']);
+        assert.equal(results(await open('127.0.7.2', 3)), ['ok', 'ok', 'ok']);
+
+        assert.throws(() => ct.watch({ set: 'vip', mask: 24 }), (e: ConnlimitError) => e.code === 'ERR_CONNLIMIT_INVALID');
+        assert.throws(() => ct.watch({ setRefreshMs: 100 }), (e: ConnlimitError) => e.code === 'ERR_CONNLIMIT_INVALID');
+        assert.throws(() => ct.watch({ set: 'vip', setRefreshMs: 5 }), (e: ConnlimitError) => e.code === 'ERR_CONNLIMIT_INVALID');
+        const watch = ct.watch({ protocol: 'tcp', dport: port, set: 'vip', setRefreshMs: 100, threshold: 2 });
+        try {
+          const changes: { key: string; count: number; event: string }[] = [];
+          const above: string[] = [];
+          watch.on('change', (c) => changes.push(c));
+          watch.on('above', (c) => above.push(c.key));
+          await watch.ready;
+          assert.equal([...watch.counts()], [['127.0.7.1', 2]]);
+          assert.is(watch.count('127.0.7.2'), 0);
+          assert.ok(changes.every((c) => c.key === '127.0.7.1'), 'no change of a non-member');
+          assert.equal(results(await open('127.0.7.1', 1)), ['ok']);
+          await until(() => watch.count('127.0.7.1') === 3);
+
+          await sets.add('vip', '127.0.7.2');
+          await until(() => watch.count('127.0.7.2') === 3);
+          assert.ok(changes.some((c) => c.key === '127.0.7.2' && c.count === 3 && c.event === 'resync'));
+          assert.ok(above.includes('127.0.7.2'), 'a key joining above the threshold crosses it');
+          await sets.delete('vip', '127.0.7.1');
+          await until(() => !watch.counts().has('127.0.7.1'));
+          assert.ok(changes.some((c) => c.key === '127.0.7.1' && c.count === 0 && c.event === 'resync'));
+
+          // The set destroyed under the watch: the next read fails, and the watch ends with it.
+          const failed = new Promise<ConnlimitError>((resolve) => watch.once('error', resolve));
+          await sets.flush('vip');
+          await sets.destroy('vip');
+          assert.is((await failed).code, 'ERR_CONNLIMIT_NOT_FOUND');
+        } finally {
+          await watch.close();
+        }
+      });
+    } finally {
+      await ct.close();
+      await peer.exit();
+    }
+  }));
+
+/** Waits for a condition, up to 10 s. */
+async function until(cond: () => boolean): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > end) assert.unreachable('condition not met in 10 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('calls in flight together go side by side, each with its own answer, in call order', () =>
+  withNetns((ns) =>
+    withSets(ns, async (sets) => {
+      await sets.create('g', { type: 'hash:ip' });
+      const r = await Promise.allSettled([
+        sets.add('g', '10.0.0.1'),
+        sets.add('g', '10.0.0.1'),
+        sets.add('g', '10.0.0.2'),
+        sets.test('g', '10.0.0.1'),
+        sets.test('g', '10.0.0.3'),
+        sets.delete('g', '10.0.0.3'),
+        sets.delete('g', '10.0.0.2'),
+        sets.test('g', '10.0.0.2'),
+      ]);
+      const out = r.map((x) => (x.status === 'fulfilled' ? x.value ?? 'ok' : (x.reason as ConnlimitError).code));
+      assert.equal(out, ['ok', 'ERR_CONNLIMIT_EXISTS', 'ok', true, false, 'ERR_CONNLIMIT_NOT_FOUND', 'ok', false]);
+      const many = await Promise.all(addresses(3000, 11).map((a) => sets.add('g', a)));
+      assert.is(many.length, 3000);
+      assert.is((await sets.header('g')).size, 3001);
+    }),
+  ));
+
 test('legacy: 1,000 set updates keep the connlimit count of held connections; one table commit loses it', () =>
   withNetns(async (ns) => {
     const peer = await startPeer(ns);

@@ -20,7 +20,7 @@ import { Sets } from '../sets/sets';
 import { setName } from '../sets/validate';
 import { countsInSet } from './set-counts';
 import { ConntrackWatch } from './watch';
-import { normalizeWatchOptions, type WatchOptions } from './watch-options';
+import { normalizeWatchOptions, setFilterOptions, type WatchOptions } from './watch-options';
 
 const debug = debuglog('connlimit');
 
@@ -245,7 +245,10 @@ export class Conntrack {
    */
   watch(options: WatchOptions = {}): ConntrackWatch {
     this.assertOpen();
-    return new ConntrackWatch(this.netns, normalizeWatchOptions(this.netns, options));
+    const native = normalizeWatchOptions(this.netns, options);
+    const bySet = setFilterOptions(options, native);
+    const membership = bySet && { read: () => this.members(bySet.name), refreshMs: bySet.refreshMs };
+    return new ConntrackWatch(this.netns, native, null, membership);
   }
 
   /**
