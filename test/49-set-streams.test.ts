@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Layer 4 (client sets, beside tests 47 and 48), in throwaway namespaces: a 100k-entry set
 // listed as a stream (every entry once, the handle usable from inside the loop, a listing left
-// early releases the set) and tested one address at a time in microseconds; counts filtered
+// early releases the set) and tested one address at a time (the time printed, not asserted); counts filtered
 // by a set against real TCP connections; connlimit counts on legacy kept through 1,000 set
 // updates while the connections are held (and, as the control, lost to one legacy commit);
 // the library beside `ipset` CLI loops on the same sets; no CAP_NET_ADMIN; hostile input for
@@ -68,8 +68,8 @@ test('a 100k-entry set streams: every entry once, the handle usable inside the l
       assert.is(await sets.test('big', '11.0.0.1'), false);
       times.sort((a, b) => a - b);
       const median = times[times.length >> 1]!;
+      // Reported, not asserted (no test asserts a duration): the bench group `sets` measures it.
       console.log(`    test() in a 100k set: median ${median.toFixed(1)} µs over 400 calls`);
-      assert.ok(median < 2000, `median ${median} µs`);
 
       await sets.destroy('big');
       await rejects(iterate(sets.entries('big')), 'ERR_CONNLIMIT_NOT_FOUND', 'a missing set, from the first step');

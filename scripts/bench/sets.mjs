@@ -85,7 +85,6 @@ async function bigSet(ctx, size) {
   const calls = ctx.quick ? 50 : 400;
   return withSet(ctx, { type: 'hash:ip', maxelem: 1 << 20, hashsize: 1 << 16 }, async (ns, sets) => {
     await sets.addMany('b', entries);
-    const heap = { entries: 0, list: 0 };
     const r = await interleave(
       {
         test: () => perCall(calls, (i) => sets.test('b', entries[(i * 7919) % size])),
@@ -96,33 +95,36 @@ async function bigSet(ctx, size) {
           return { elapsedMs: (performance.now() - t0) / 20 };
         },
         entries: async () => {
-          gc();
-          const base = process.memoryUsage().heapUsed;
           let n = 0;
-          let peak = 0;
-          const t0 = performance.now();
-          for await (const e of sets.entries('b')) {
-            if (e && ++n % 4096 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - base);
-          }
-          const elapsedMs = performance.now() - t0;
-          heap.entries = Math.max(heap.entries, peak);
+          for await (const e of sets.entries('b')) if (e) n++;
           if (n !== size) throw new Error(`streamed ${n} of ${size}`);
-          return { elapsedMs };
         },
         list: async () => {
-          gc();
-          const base = process.memoryUsage().heapUsed;
-          const t0 = performance.now();
           const l = await sets.list('b');
-          const elapsedMs = performance.now() - t0;
-          heap.list = Math.max(heap.list, process.memoryUsage().heapUsed - base);
           if (l.entries.length !== size) throw new Error(`listed ${l.entries.length} of ${size}`);
-          return { elapsedMs };
         },
       },
       ctx.quick ? 1 : 5,
     );
-    return { ...r, heap };
+    // Memory, untimed: what stays reachable (after a full collection) while the loop runs,
+    // sampled every 8192 entries, against what list()'s result holds.
+    gc();
+    const base = process.memoryUsage().heapUsed;
+    let streamed = 0;
+    let n = 0;
+    for await (const e of sets.entries('b')) {
+      if (e && ++n % 8192 === 0) {
+        gc();
+        streamed = Math.max(streamed, process.memoryUsage().heapUsed - base);
+      }
+    }
+    gc();
+    const listBase = process.memoryUsage().heapUsed;
+    const held = await sets.list('b');
+    gc();
+    const listed = process.memoryUsage().heapUsed - listBase;
+    if (held.entries.length !== size) throw new Error('list() lost entries');
+    return { ...r, heap: { entries: streamed, list: listed } };
   });
 }
 
@@ -170,9 +172,9 @@ export async function run(ctx) {
       met: b.test.median < 1,
     },
     {
-      target: `entries() streams a ${k(bigSize)}-entry set without holding it (peak heap growth below list()'s)`,
+      target: `entries() streams a ${k(bigSize)}-entry set without holding it (reachable heap a fraction of list()'s)`,
       measured: `${mib(b.heap.entries)} streamed, ${mib(b.heap.list)} for list()`,
-      met: b.heap.entries < b.heap.list,
+      met: b.heap.entries * 10 < b.heap.list,
     },
   ];
   return {
@@ -195,10 +197,10 @@ export async function run(ctx) {
       {
         heading: `Sets S3 · a ${k(bigSize)}-entry set`,
         table: table(
-          ['test() (awaited)', 'forked `ipset test`', 'entries() (whole stream)', 'list()', 'peak heap, entries()', 'heap held, list()', 'n'],
+          ['test() (awaited)', 'forked `ipset test`', 'entries() (whole stream)', 'list()', 'heap reachable, entries()', 'heap held, list()', 'n'],
           [[cell(b.test), cell(b.cliTest), cell(b.entries), cell(b.list), mib(b.heap.entries), mib(b.heap.list), b.test.n]],
         ),
-        notes: ['Heap after a full collection, sampled every 4096 streamed entries; list() holds every entry at once.'],
+        notes: ['Heap reachable after a full collection: the largest sample while a loop over entries() runs (every 8192 entries; batches of 4096), against list()\'s result, which holds every entry at once.'],
       },
     ],
     targets,
