@@ -77,18 +77,7 @@ Napi::Value IpsetHandle::Elements(const Napi::CallbackInfo& info) {
 Napi::Value IpsetHandle::Each(const Napi::CallbackInfo& info) {
   return IfOpen(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    if (!info[0].IsArray()) throw Napi::TypeError::New(env, "ipset: bad calls");
-    auto a = info[0].As<Napi::Array>();
-    std::vector<ips::ElementCall> calls(a.Length());
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Value item = a.Get(i);
-      if (!item.IsArray()) throw Napi::TypeError::New(env, "ipset: bad call");
-      auto c = item.As<Napi::Array>();
-      calls[i].cmd = AdtFromJs(env, c.Get(0u));
-      calls[i].set = Str(env, c.Get(1u), "set name");
-      calls[i].element = ElementFromJs(env, c.Get(2u));
-      calls[i].exist = c.Get(3u).ToBoolean().Value();
-    }
+    auto calls = ElementCallsFromJs(env, info[0]);
     using Answers = std::vector<std::optional<core::KernelError>>;
     return Run<Answers>(
         "Each", [calls = std::move(calls)](ips::IpsetSocket& s) { return s.Each(calls); },
