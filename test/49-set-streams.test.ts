@@ -337,7 +337,9 @@ test('hostile input to the new calls: typed errors at once, before the kernel', 
         assert.is(code, 'ERR_CONNLIMIT_INVALID', what);
       }
       await rejects(sets.header('x'.repeat(32)), 'ERR_CONNLIMIT_INVALID');
+      const later = sets.entries('h');
       await sets.close();
+      await rejects(iterate(later), 'ERR_CONNLIMIT_CLOSED', 'a listing whose first step comes after close()');
       assert.throws(() => sets.entries('h'), /closed/);
     }),
   ));

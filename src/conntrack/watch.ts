@@ -308,8 +308,8 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
       next = await membership.read();
     } catch (e) {
       if (!this.ended) {
-        void this.native.close();
         this.fail(e);
+        void this.close();
       }
       return;
     }

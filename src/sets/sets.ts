@@ -325,6 +325,8 @@ export class Sets {
   }
 
   private async *stream(set: string, batchSize: number): AsyncGenerator<ListedSetEntry> {
+    // The loop's first step may come after close().
+    if (this.closed) throw new ClosedError('the sets handle');
     const listing = new (binding().IpsetList)(this.native, set, batchSize);
     try {
       for (;;) {
