@@ -40,6 +40,11 @@ const FILES = [
   'libxt_length.t',
   'libipt_ttl.t',
   'libxt_tcpmss.t',
+  'libxt_CT.t',
+  'libxt_NOTRACK.t',
+  'libxt_NFQUEUE.t',
+  'libxt_SYNPROXY.t',
+  'libxt_TCPMSS.t',
 ];
 
 /**
