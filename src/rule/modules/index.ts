@@ -113,11 +113,12 @@ export function protocolProblem(module: CompatModule, protocol: { num: number; i
  * Why the matches of a rule can't go in built-in chain `chain` (CompatModule.chains), or null.
  * User chains pass: the kernel checks them where they are jumped to from.
  */
-export function chainProblem(type: 'match' | 'target', ext: { name: string; revision: number }, chain: string): string | null {
+export function chainProblem(type: 'match' | 'target', ext: { name: string; revision: number; data: Buffer }, chain: string): string | null {
   if (!BUILTIN_CHAINS.has(chain)) return null;
-  const module = MODULES.find((m) => m.type === type && m.xtName === ext.name && m.revision === ext.revision && m.chains);
-  if (!module || module.chains!.includes(chain)) return null;
-  return `the ${module.name} ${type} can't be used in ${chain} (the kernel allows it in ${module.chains!.join(', ')})`;
+  const module = MODULES.find((m) => m.type === type && m.xtName === ext.name && m.revision === ext.revision && (m.chains || m.chainsFor));
+  const allowed = module && (module.chains ?? module.chainsFor!(ext.data));
+  if (!module || !allowed || allowed.includes(chain)) return null;
+  return `the ${module.name} ${type} can't be used in ${chain} (the kernel allows it in ${allowed.join(', ')})`;
 }
 const BUILTIN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
 

@@ -92,6 +92,8 @@ export interface CompatModule<Part extends { kind: string } = { kind: string }, 
    * header that only incoming packets have). Checked where the chain is known (validateRuleForChain).
    */
   readonly chains?: readonly string[];
+  /** `chains` when it depends on the blob (TCPMSS clamps to the path MTU only in some hooks); undefined: any. */
+  chainsFor?(data: Buffer): readonly string[] | undefined;
   /**
    * The tables the kernel allows the extension in, when it restricts them (xt_CT declares
    * `raw`): checked where the table is known (the firewall, before anything is written).

@@ -9,8 +9,8 @@
  * rule with a tcp match on SYN (`--syn`, or `--tcp-flags` whose compared flags hold SYN, not
  * negated); the nft compat expression skips that check (libxt_TCPMSS.t marks the case LEGACY).
  * We ask for the SYN match on both backends, so a rule is taken or refused alike everywhere.
- * Clamping to the path MTU works only in FORWARD, OUTPUT and POSTROUTING: the kernel refuses it
- * elsewhere, with EINVAL, when the rule is written.
+ * Clamping to the path MTU works only in FORWARD, OUTPUT and POSTROUTING (the kernel refuses it
+ * elsewhere): checked where the chain is known (chainsFor).
  *
  * Stricter than the CLI: numbers are decimal.
  */
@@ -112,6 +112,8 @@ export const tcpmssTarget: CompatModule<TcpmssTarget, Draft> = {
     if (d.mss === null) return ctx.fail('-j TCPMSS needs --set-mss N or --clamp-mss-to-pmtu');
     return { kind: 'tcpmss', mss: d.mss };
   },
+  // tcpmss_tg4_check/tg6_check: path-MTU clamping only in the FORWARD, LOCAL_OUT and POST_ROUTING hooks.
+  chainsFor: (data) => (data.length >= 2 && get16(data, 0) === CLAMP_PMTU ? ['FORWARD', 'OUTPUT', 'POSTROUTING'] : undefined),
   ruleProblem: (_part, rule) =>
     hasSynMatch(rule.matches) ? null : 'TCPMSS needs a tcp match on SYN packets (--syn or --tcp-flags ... SYN; the kernel refuses it otherwise)',
   validate,
