@@ -17,7 +17,6 @@ import { ruleExtensions, toRuleSpec } from './rule/to-spec';
 import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
 import { describe, validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
 import { checkNftablesRule, refuseInNftables } from './rule/nftables-form';
-import { tableProblem } from './rule/modules';
 import { BUILTIN_CHAINS, TableShape, type Backend, type TableName } from './table-shape';
 import { drained, joinGroup, serialize } from './serial-queue';
 import { commitGroup } from './group-commit';
@@ -238,12 +237,7 @@ export class Transaction {
     const native = isListedRule(input) ? (listedNative.get(input) as NativeRule) : toNativeRule(input as Exclude<RuleInput, ListedRule>, this.shape.family);
     validateRuleForChain(native, chain);
     if (this.shape.backend === 'nftables') checkNftablesRule(native, chain, this.shape.family);
-    // ipt_REJECT/ip6t_REJECT declare table "filter": the kernel refuses them elsewhere (EINVAL).
-    if (native.target.kind === 'reject' && this.shape.table !== 'filter') {
-      invalid('rule.target', `REJECT is only valid in the filter table, not ${this.shape.table} (the kernel refuses it): use DROP or move the rule`);
-    }
-    const wrongTable = native.target.kind === 'opaque' ? tableProblem('target', native.target, this.shape.table) : null;
-    if (wrongTable) invalid('rule.target', wrongTable);
+    this.shape.targetFits(native);
     for (const x of ruleExtensions(native)) this.extensions.add(x);
     return native;
   }

@@ -259,6 +259,7 @@ test('the new targets refused where the kernel refuses them: table, chain, proto
       await rejects(filter.append('FORWARD', { protocol: 'tcp', target: { kind: 'tcpmss', mss: 1400 } }), 'ERR_CONNLIMIT_INVALID');
       await rejects(filter.append('INPUT', '-p tcp --syn -j TCPMSS --clamp-mss-to-pmtu'), 'ERR_CONNLIMIT_INVALID');
       await rejects(filter.append('INPUT', { target: { kind: 'notrack' } }), 'ERR_CONNLIMIT_INVALID');
+      await rejects(filter.apply({ chains: { UNTRACK: ['-j CT --notrack'] } }), 'ERR_CONNLIMIT_INVALID');
       assert.is((await filter.list()).length, 0, backend);
       await filter.close();
       const raw = await Firewall.open({ family: 'ipv4', backend, table: 'raw', netns: ns.name });

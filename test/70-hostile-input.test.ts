@@ -729,8 +729,12 @@ test('the validated value is the encoded value: a getter cannot change its answe
   assert.is(reads, 1);
 });
 
-/** A built-in chain the rule may go to: -i and -o together only fit FORWARD. */
-const chainFor = (text: string) => (/(^| )-o /.test(text) ? (/(^| )-i /.test(text) ? 'FORWARD' : 'OUTPUT') : 'INPUT');
+/**
+ * A built-in chain the rule may go to: -i and -o together only fit FORWARD, and so do SYNPROXY
+ * (INPUT or FORWARD) and TCPMSS clamping (FORWARD, OUTPUT or POSTROUTING) with either.
+ */
+const chainFor = (text: string) =>
+  /-j SYNPROXY|--clamp-mss-to-pmtu/.test(text) ? 'FORWARD' : /(^| )-o /.test(text) ? (/(^| )-i /.test(text) ? 'FORWARD' : 'OUTPUT') : 'INPUT';
 
 /** Fuzz: a typed spec or a text, per family. Returns what happened. */
 function tryOne(input: RuleInput, family: Family): { ok: true; text: string } | { ok: false; code: string; message: string } {

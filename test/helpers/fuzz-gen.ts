@@ -49,6 +49,26 @@ function port(r: Rand): unknown {
   return pick(r, [22, 80, 443, 0, 65535, 1024, 65536, -1, 1.5]);
 }
 
+/** Typed compat-module matches, each field from a pool of valid and out-of-range values. */
+const TYPED_MATCHES: ReadonlyArray<(r: Rand) => Record<string, unknown>> = [
+  (r) => ({ kind: 'limit', rate: pick(r, [1, 25, 0, 10001, 1.5]), per: pick(r, ['second', 'minute', 'day', 'week']), burst: pick(r, [5, 100, 0, 10001]) }),
+  (r) => ({ kind: 'state', state: pick(r, [['NEW'], ['RELATED', 'ESTABLISHED'], ['BOGUS'], [], 'NEW']) }),
+  (r) => ({ kind: 'recent', command: pick(r, ['set', 'rcheck', 'update', 'bogus']), name: pick(r, ['fz', 'x'.repeat(200), 'a\0b', 'a/b']) }),
+  (r) => ({ kind: 'hashlimit', rate: pick(r, ['5/second', '0/second', '1/week', 5]), name: pick(r, ['fz', 'x'.repeat(255)]), mode: pick(r, [['srcip'], ['srcmac'], []]) }),
+  (r) => ({ kind: 'mark', mark: pick(r, [1, 0x10, 2 ** 32, -1, 1.5]), ...(chance(r, 0.5) ? { mask: pick(r, [0xff, 2 ** 32]) } : {}) }),
+  (r) => ({ kind: 'multiport', dports: pick(r, [[80, 443], Array.from({ length: 16 }, (_, i) => i + 1), [65536], []]) }),
+];
+
+/** Typed compat-module targets the filter table takes, the same way. */
+const TYPED_TARGETS: ReadonlyArray<(r: Rand) => Record<string, unknown>> = [
+  (r) => ({ kind: 'log', prefix: pick(r, ['fz: ', 'a\0b', 'x'.repeat(30), '']), ...(chance(r, 0.5) ? { level: pick(r, [4, 7, 8, 'info', 'loud']) } : {}) }),
+  (r) => ({ kind: 'nflog', group: pick(r, [1, 65535, 65536, -1]) }),
+  (r) => ({ kind: 'mark', value: pick(r, [1, 2 ** 32, -1]) }),
+  (r) => ({ kind: 'nfqueue', queue: pick(r, [3, 65535, 65536, { from: 0, to: 3 }, { from: 3, to: 0 }, { from: 0, to: 65535 }]), ...(chance(r, 0.5) ? { bypass: pick(r, [true, false]) } : {}) }),
+  (r) => ({ kind: 'synproxy', ...(chance(r, 0.7) ? { mss: pick(r, [1460, 65535, 65536]) } : {}), ...(chance(r, 0.6) ? { wscale: pick(r, [7, 14, 15]) } : {}), ...(chance(r, 0.5) ? { sackPerm: pick(r, [true, 1]) } : {}) }),
+  (r) => ({ kind: 'tcpmss', mss: pick(r, [1400, 65495, 65516, 'clamp-to-pmtu', -1]) }),
+];
+
 /** A random typed rule; about a third pass validation. `opaque` adds unmodelled matches/targets. */
 export function randomSpec(r: Rand, family: Family, opaque = true): RuleSpec {
   const s: Record<string, unknown> = {};
@@ -80,6 +100,7 @@ export function randomSpec(r: Rand, family: Family, opaque = true): RuleSpec {
   if (opaque && chance(r, 0.05)) {
     s.matches = [{ kind: 'opaque', name: pick(r, ['mark', 'x'.repeat(29), '', 'nosuch']), revision: pick(r, [0, 1, 256, -1]), data: new Uint8Array(pick(r, [0, 8, 16, 3, 65504])) }];
   }
+  if (chance(r, 0.15)) s.matches = [...((s.matches as unknown[] | undefined) ?? []), pick(r, TYPED_MATCHES)(r)];
   const t = r();
   if (t < 0.15) s.target = { kind: 'accept' };
   else if (t < 0.3) s.target = { kind: 'drop' };
@@ -88,6 +109,7 @@ export function randomSpec(r: Rand, family: Family, opaque = true): RuleSpec {
   else if (t < 0.7) s.target = { kind: pick(r, ['jump', 'goto'] as const), chain: pick(r, CHAINS) };
   else if (t < 0.73) s.target = anyValue(r);
   else if (opaque && t < 0.75) s.target = { kind: 'opaque', name: 'MARK', revision: 2, data: new Uint8Array(8) };
+  else if (t >= 0.75 && t < 0.85) s.target = pick(r, TYPED_TARGETS)(r);
   if (chance(r, 0.02)) s[pick(r, ['__proto__', 'constructor', 'prototype', 'bogus'])] = { target: { kind: 'drop' } };
   return s as RuleSpec;
 }
