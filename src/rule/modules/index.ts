@@ -110,8 +110,8 @@ export function protocolProblem(module: CompatModule, protocol: { num: number; i
 }
 
 /**
- * Why the matches of a rule can't go in built-in chain `chain` (CompatModule.chains), or null.
- * User chains pass: the kernel checks them where they are jumped to from.
+ * Why a match or target of a rule can't go in built-in chain `chain` (CompatModule.chains,
+ * chainsFor), or null. User chains pass: the kernel checks them where they are jumped to from.
  */
 export function chainProblem(type: 'match' | 'target', ext: { name: string; revision: number; data: Buffer }, chain: string): string | null {
   if (!BUILTIN_CHAINS.has(chain)) return null;

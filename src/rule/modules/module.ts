@@ -102,7 +102,7 @@ export interface CompatModule<Part extends { kind: string } = { kind: string }, 
   /**
    * Why the rest of the rule can't carry this part, or null: what the kernel's checkentry reads
    * of the rule beyond `-p` (TCPMSS wants a tcp match on SYN; CT --helper wants a protocol).
-   * parse and validate call it for every rule that has the module.
+   * parse and validate call it for every rule whose target is the module.
    */
   ruleProblem?(part: Part, rule: { protocol: number; invProtocol: boolean; matches: readonly NativeMatch[] }): string | null;
 
