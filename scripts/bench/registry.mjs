@@ -43,4 +43,9 @@ export const groups = [
     rows: '1 (native nftables form)',
     load: () => import('./nftables.mjs'),
   },
+  {
+    id: 'sets',
+    rows: 'sets S1-S3 (client sets, ipset)',
+    load: () => import('./sets.mjs'),
+  },
 ];
