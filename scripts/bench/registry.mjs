@@ -34,8 +34,13 @@ export const groups = [
     load: () => import('./open.mjs'),
   },
   {
+    id: 'corpus',
+    rows: '10 (a real script: the corpus lines, library beside the CLI)',
+    load: () => import('./corpus.mjs'),
+  },
+  {
     id: 'throughput',
-    rows: '10 (group commit), 11 (parsing rule strings)',
+    rows: '11 (group commit), 12 (parsing rule strings)',
     load: () => import('./throughput.mjs'),
   },
   {
