@@ -426,4 +426,11 @@ export const conntrack: CompatModule<ConntrackMatch, Draft> = {
   render,
   encode,
   decode,
+  // `ct state S`; the other options' translations (ct status, ct original ..., ct direction)
+  // are not written here yet, and SNAT/DNAT are xt states that translate to ct status.
+  nftables(part) {
+    const others = Object.keys(part).filter((k) => k !== 'kind' && k !== 'state');
+    if (part.state === undefined || others.length > 0) return 'only --ctstate is translated here';
+    return unwrap(part.state).value.some((s) => s === 'SNAT' || s === 'DNAT') ? '--ctstate SNAT and DNAT are not translated here' : null;
+  },
 };

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Pure, internal to the xlate_*.cc files: the expression shapes nft 1.0.6 sends for the
+// translations (a value, a range, a set of flags) and their readers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/nft/expr_reader.h"
+#include "core/result.h"
+
+struct nftnl_rule;
+
+namespace connlimit::core::nft::xlate {
+
+// `X V` / `X != V` (cmp eq/neq) when lo == hi, else `X lo-hi` (cmp gte, cmp lte) or
+// `X != lo-hi` (range neq): lo and hi are `len` bytes in the register's byte order. `range`:
+// the text is a range even when lo == hi (iprange's `ip saddr A-A`), which nft sends as one.
+void AddCompare(struct nftnl_rule* r, bool invert, const void* lo, const void* hi, uint32_t len, bool range = false);
+
+// Reads what AddCompare writes at ex[j]: how many expressions (0: not that shape); `*lo`, `*hi`
+// of `len` bytes. A cmp eq/neq reads as lo == hi.
+size_t ReadCompare(const std::vector<Expr>& ex, size_t j, uint32_t len, bool* invert, std::vector<uint8_t>* lo,
+                   std::vector<uint8_t>* hi);
+
+// `ct KEY` ([ ct load KEY => reg 1 ], no direction) and `meta KEY` loads.
+void AddCtLoad(struct nftnl_rule* r, uint32_t key);
+bool IsCtLoad(const Expr& e, uint32_t key);
+bool IsMetaLoad(const Expr& e, uint32_t key);
+
+// `ct state new,related` / `ct state ! new,related`: the flags under a mask (bitwise without an
+// operation, as nft's flag comparison sends it), then cmp neq 0 (eq 0 for `!`).
+void AddFlags(struct nftnl_rule* r, uint32_t mask, bool invert);
+// Reads AddFlags's two expressions at ex[j]: 2, or 0.
+size_t ReadFlags(const std::vector<Expr>& ex, size_t j, uint32_t* mask, bool* invert);
+
+// A 4-byte value in host order from a register value, or false.
+bool HostU32(const std::vector<uint8_t>& v, uint32_t* out);
+
+}  // namespace connlimit::core::nft::xlate
