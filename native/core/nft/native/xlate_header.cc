@@ -168,6 +168,7 @@ Result<Unit> EncodeTcpmss(const XlateRule& w, const Blob& blob) {
   nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, kMssOffset);
   nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, kMssLen);
   nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_FLAGS, 0);  // nft sends it, 0 for a load
   uint16_t lo = htons(info.mss_min), hi = htons(info.mss_max);
   AddCompare(w.r, info.invert != 0, &lo, &hi, sizeof lo);
   return Unit{};
