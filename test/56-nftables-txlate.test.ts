@@ -26,6 +26,7 @@ import * as assert from 'uvu/assert';
 import { Firewall, renderRule } from '../src/index';
 import { rejects } from './helpers/assert';
 import { withNetns, type Netns } from './helpers/netns';
+import { startPeer } from './helpers/tcp';
 
 type Family = 'ipv4' | 'ipv6';
 
@@ -274,6 +275,24 @@ test('`ct state` reads back as -m conntrack --ctstate, whichever module wrote it
     assert.equal(r!.rule.matches, [{ kind: 'conntrack', state: ['NEW'] }]);
     assert.ok(await fws.ipv4.check('INPUT', '-m conntrack --ctstate NEW -j DROP'));
     assert.is(await fws.ipv4.delete('INPUT', '-m state --state NEW -j DROP'), 1);
+  }));
+
+test('real traffic: --ctstate NEW with connlimit refuses the third connection of a client; ESTABLISHED traffic flows', () =>
+  withForms(async (ns, fws) => {
+    const peer = await startPeer(ns);
+    try {
+      await peer.listen(7356, '127.0.0.1');
+      await fws.ipv4.append('INPUT', '-p tcp --dport 7356 -m conntrack --ctstate NEW -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset');
+      // A DROP of everything established would stall the connections above: `ct state` must mean it.
+      await fws.ipv4.append('INPUT', '-p tcp --dport 7357 -m state --state ESTABLISHED -j DROP');
+      const opts = { host: '127.0.0.1', port: 7356 };
+      const got = await peer.connectMany(3, { ...opts, localAddress: '127.0.1.10' });
+      assert.equal(got.map((x) => x.result), ['ok', 'ok', 'refused']);
+      assert.equal((await peer.connectMany(1, { ...opts, localAddress: '127.0.1.11' })).map((x) => x.result), ['ok']);
+      assert.match((await ns.run('nft', ['list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout, /tcp dport 7356 ct state new add @connlimit0 \{ ip saddr ct count over 2 \} counter packets [1-9]\d* bytes \d+ reject with tcp reset/);
+    } finally {
+      await peer.exit();
+    }
   }));
 
 test.run();
