@@ -426,11 +426,21 @@ export const conntrack: CompatModule<ConntrackMatch, Draft> = {
   render,
   encode,
   decode,
-  // `ct state S`; the other options' translations (ct status, ct original ..., ct direction)
-  // are not written here yet, and SNAT/DNAT are xt states that translate to ct status.
-  nftables(part) {
-    const others = Object.keys(part).filter((k) => k !== 'kind' && k !== 'state');
-    if (part.state === undefined || others.length > 0) return 'only --ctstate is translated here';
-    return unwrap(part.state).value.some((s) => s === 'SNAT' || s === 'DNAT') ? '--ctstate SNAT and DNAT are not translated here' : null;
+  // One `ct` test per option, as libxt_conntrack 1.8.9's xlate renders them
+  // (native/core/nft/native/xlate_conntrack.cc says why the rest is refused).
+  nftables(part, family) {
+    if (PORTS.some(([key]) => part[key] !== undefined)) return "nft 1.0.6 cannot parse the translation of conntrack's port options (ct original proto-src ...)";
+    if (part.state !== undefined && unwrap(part.state).value.some((s) => s === 'SNAT' || s === 'DNAT')) return '--ctstate SNAT and DNAT are not translated here';
+    if (part.status !== undefined && unwrap(part.status).value.includes('NONE')) return '--ctstatus NONE has no translation';
+    if (part.expire !== undefined && rangeBounds(unwrap(part.expire).value)[1] > 4294967) return '--ctexpire over 4294967 seconds has no translation (nft compares milliseconds)';
+    for (const [key, option] of ADDRESSES) {
+      const a = part[key];
+      if (a === undefined) continue;
+      const { addr, mask } = parseHostMask(unwrap(a).value, family) as { addr: Buffer; mask: Buffer };
+      const bits = [...mask].map((b) => b.toString(2).padStart(8, '0')).join('');
+      if (!/^1+0*$/.test(bits)) return `${option} with a mask that is no prefix (or /0) has no translation nft takes`;
+      if (addr.some((b, i) => (b & ~mask[i]!) !== 0)) return `${option} with host bits set under its mask has no translation nft keeps`;
+    }
+    return null;
   },
 };

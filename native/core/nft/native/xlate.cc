@@ -32,7 +32,7 @@ size_t ReadLimit(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&,
 
 // Reading tries the rows in order: none of their first expressions is another's.
 constexpr XlateForm kForms[] = {
-    {"conntrack", 3, false, EncodeCtState, ReadCtState},
+    {"conntrack", 3, false, EncodeConntrack, ReadConntrack},
     {"icmp", 0, true, EncodeIcmp, ReadIcmp},
     {"icmp6", 0, false, EncodeIcmp6, ReadIcmp6},
     {"limit", 0, false, EncodeLimit, ReadLimit},

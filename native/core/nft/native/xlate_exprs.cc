@@ -50,10 +50,20 @@ size_t ReadCompare(const std::vector<Expr>& ex, size_t j, uint32_t len, bool* in
   return lo->size() == len && hi->size() == len ? 2 : 0;
 }
 
-void AddCtLoad(struct nftnl_rule* r, uint32_t key) {
+void AddCtLoad(struct nftnl_rule* r, uint32_t key, int dir) {
   auto* e = AddExpr(r, "ct");
   nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, kReg);
   nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+  if (dir >= 0) nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, static_cast<uint8_t>(dir));
+}
+
+bool ReadCtLoad(const Expr& e, uint32_t* key, int* dir) {
+  if (e.name != "ct" || !e.a[NFTA_CT_DREG] || e.a[NFTA_CT_SREG]) return false;
+  *key = Be32(e.a[NFTA_CT_KEY]);
+  const struct nlattr* d = e.a[NFTA_CT_DIRECTION];
+  if (d && mnl_attr_get_payload_len(d) != 1) return false;
+  *dir = d ? mnl_attr_get_u8(d) : -1;
+  return true;
 }
 
 bool IsCtLoad(const Expr& e, uint32_t key) {

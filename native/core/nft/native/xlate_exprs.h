@@ -24,9 +24,12 @@ void AddCompare(struct nftnl_rule* r, bool invert, const void* lo, const void* h
 size_t ReadCompare(const std::vector<Expr>& ex, size_t j, uint32_t len, bool* invert, std::vector<uint8_t>* lo,
                    std::vector<uint8_t>* hi);
 
-// `ct KEY` ([ ct load KEY => reg 1 ], no direction) and `meta KEY` loads.
-void AddCtLoad(struct nftnl_rule* r, uint32_t key);
+// `ct KEY` ([ ct load KEY => reg 1 ], no direction; `dir` >= 0: `ct original|reply KEY`) and
+// `meta KEY` loads.
+void AddCtLoad(struct nftnl_rule* r, uint32_t key, int dir = -1);
 bool IsCtLoad(const Expr& e, uint32_t key);
+// A ct load's key and direction (-1: none); false for any other expression.
+bool ReadCtLoad(const Expr& e, uint32_t* key, int* dir);
 bool IsMetaLoad(const Expr& e, uint32_t key);
 
 // `ct state new,related` / `ct state ! new,related`: the flags under a mask (bitwise without an

@@ -17,9 +17,10 @@ namespace connlimit::core::nft::xlate {
 
 using Blob = std::vector<uint8_t>;
 
-// xlate_conntrack.cc: `-m conntrack --ctstate` and `-m state --state` as `ct state S`.
-Result<Unit> EncodeCtState(const XlateRule& w, const Blob& blob);
-size_t ReadCtState(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+// xlate_conntrack.cc: `-m conntrack` and `-m state --state` as `ct direction`, `ct ... protocol`,
+// `ct state`, `ct status`, `ct expiration`, `ct original|reply saddr|daddr`.
+Result<Unit> EncodeConntrack(const XlateRule& w, const Blob& blob);
+size_t ReadConntrack(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
 
 // xlate_icmp.cc: `icmp type T`, `icmpv6 type T` (a type with every code), `ip protocol icmp` for `any`.
 Result<Unit> EncodeIcmp(const XlateRule& w, const Blob& blob);
