@@ -38,4 +38,9 @@ export const groups = [
     rows: '1 (native nftables form)',
     load: () => import('./nftables.mjs'),
   },
+  {
+    id: 'nftables-xlate',
+    rows: '1 (translated compat modules on the native form)',
+    load: () => import('./nftables-xlate.mjs'),
+  },
 ];
