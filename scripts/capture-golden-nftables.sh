@@ -147,6 +147,7 @@ want v6-ports && rule v6-ports ipv6 INPUT -i eth0 -d 2001:db8::1 -p tcp --sport 
 want xlate-ctstate && rule xlate-ctstate ipv4 INPUT -p tcp --syn --dport 22 -m conntrack --ctstate NEW -m connlimit --connlimit-above 2 -j REJECT
 want xlate-conntrack && rule xlate-conntrack ipv4 INPUT -m conntrack --ctdir REPLY ! --ctproto 17 --ctstatus SEEN_REPLY,ASSURED ! --ctorigdst 10.96.0.0/12 --ctreplsrc 10.0.0.0/8 --ctexpire 5:60 -j DROP
 want xlate-conntrack6 && rule xlate-conntrack6 ipv6 INPUT -m conntrack --ctstate ESTABLISHED --ctorigsrc 2001:db8::/60 ! --ctrepldst ::1 ! --ctexpire 30 -j DROP
+want xlate-snat && rule xlate-snat ipv4 INPUT -m conntrack --ctstate SNAT --ctstatus ASSURED -j DROP
 want xlate-state && rule xlate-state ipv4 INPUT -m state ! --state INVALID,UNTRACKED -j DROP
 want xlate-icmp-limit && rule xlate-icmp-limit ipv4 INPUT -p icmp -m icmp --icmp-type 8 -m limit --limit 10/sec --limit-burst 20 -j DROP
 want xlate-icmp6 && rule xlate-icmp6 ipv6 INPUT -p ipv6-icmp -m icmp6 ! --icmpv6-type 1 -j DROP

@@ -430,7 +430,12 @@ export const conntrack: CompatModule<ConntrackMatch, Draft> = {
   // (native/core/nft/native/xlate_conntrack.cc says why the rest is refused).
   nftables(part, family) {
     if (PORTS.some(([key]) => part[key] !== undefined)) return "nft 1.0.6 cannot parse the translation of conntrack's port options (ct original proto-src ...)";
-    if (part.state !== undefined && unwrap(part.state).value.some((s) => s === 'SNAT' || s === 'DNAT')) return '--ctstate SNAT and DNAT are not translated here';
+    if (part.state !== undefined) {
+      const { value, invert } = unwrap(part.state);
+      const nat = value.filter((s) => s === 'SNAT' || s === 'DNAT');
+      // `ct status snat|dnat`: libxt_conntrack 1.8.9 drops the other states beside it, and its `!`.
+      if (nat.length > 0 && (value.length > 1 || invert)) return '--ctstate SNAT or DNAT translates alone and not negated only';
+    }
     if (part.status !== undefined && unwrap(part.status).value.includes('NONE')) return '--ctstatus NONE has no translation';
     if (part.expire !== undefined && rangeBounds(unwrap(part.expire).value)[1] > 4294967) return '--ctexpire over 4294967 seconds has no translation (nft compares milliseconds)';
     for (const [key, option] of ADDRESSES) {

@@ -8,8 +8,10 @@
 // - States: INVALID, ESTABLISHED, RELATED and NEW are the same bits in both (1, and
 //   1 << (ctinfo + 1)); UNTRACKED is not: xt's is 1 << (IP_CT_NUMBER + 3), nft's
 //   NF_CT_STATE_UNTRACKED_BIT (1 << 6), which is xt's SNAT bit.
-// - Not written: the ports (nft 1.0.6 cannot parse the translation `ct original proto-src N`),
-//   the SNAT/DNAT states (the xlate renders them as `ct status` with the wrong negation), a
+// - xt's SNAT and DNAT states are `ct status snat|dnat` (IPS_SRC_NAT / IPS_DST_NAT, which
+//   xt_conntrack tests for them), written alone and not negated only: the xlate drops the other
+//   states beside them, and reads the negation from --ctstatus's flag.
+// - Not written: the ports (nft 1.0.6 cannot parse the translation `ct original proto-src N`), a
 //   status of NONE (rendered as nothing), masks that are no prefix, addresses with host bits
 //   (nft drops them: the rule would not read back as written).
 // Read back as `-m conntrack`: `ct state` is the same text for both modules, and delete/check
@@ -142,6 +144,11 @@ class Reader {
         info_->l4proto = v[0];
         return 1;
       case kState:
+        if (key == NFT_CT_STATUS && dir < 0 && ReadFlags(ex_, k, &mask, &invert) && !invert && (mask == IPS_SRC_NAT || mask == IPS_DST_NAT)) {
+          Mark(XT_CONNTRACK_STATE, false);
+          info_->state_mask = mask == IPS_SRC_NAT ? XT_CONNTRACK_STATE_SNAT : XT_CONNTRACK_STATE_DNAT;
+          return 2;
+        }
         if (key != NFT_CT_STATE || dir >= 0 || !ReadFlags(ex_, k, &mask, &invert) || !mask || (mask & ~kNftStates)) return 0;
         Mark(XT_CONNTRACK_STATE, invert);
         info_->state_mask = static_cast<uint16_t>(XtStates(mask));
@@ -241,9 +248,15 @@ Result<Unit> EncodeConntrack(const XlateRule& w, const Blob& blob) {
     AddCmp(w.r, CmpOp(inv(XT_CONNTRACK_PROTO)), &p, 1);
   }
   if (flags & XT_CONNTRACK_STATE) {
-    if (!info.state_mask || (info.state_mask & ~kXtStates)) return EncodeError("--ctstate SNAT/DNAT are not translated in the native nftables form");
-    AddCtLoad(w.r, NFT_CT_STATE);
-    AddFlags(w.r, NftStates(info.state_mask), inv(XT_CONNTRACK_STATE));
+    if (info.state_mask == XT_CONNTRACK_STATE_SNAT || info.state_mask == XT_CONNTRACK_STATE_DNAT) {
+      if (inv(XT_CONNTRACK_STATE)) return EncodeError("! --ctstate SNAT/DNAT has no translation (1.8.9 drops the negation)");
+      AddCtLoad(w.r, NFT_CT_STATUS);
+      AddFlags(w.r, info.state_mask == XT_CONNTRACK_STATE_SNAT ? IPS_SRC_NAT : IPS_DST_NAT, false);
+    } else {
+      if (!info.state_mask || (info.state_mask & ~kXtStates)) return EncodeError("--ctstate SNAT/DNAT beside other states has no translation");
+      AddCtLoad(w.r, NFT_CT_STATE);
+      AddFlags(w.r, NftStates(info.state_mask), inv(XT_CONNTRACK_STATE));
+    }
   }
   if (flags & XT_CONNTRACK_STATUS) {
     if (!info.status_mask || (info.status_mask & ~kStatuses)) return EncodeError("--ctstatus NONE has no translation");
