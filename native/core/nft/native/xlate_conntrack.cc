@@ -89,18 +89,7 @@ Result<Unit> AddAddress(struct nftnl_rule* r, int bytes, const AddressField& f, 
 
 void AddExpiration(struct nftnl_rule* r, uint32_t min_ms, uint32_t max_ms, bool invert) {
   AddCtLoad(r, NFT_CT_EXPIRATION);
-  if (min_ms == max_ms) {
-    AddCmp(r, CmpOp(invert), &min_ms, sizeof min_ms);
-    return;
-  }
-  auto* e = AddExpr(r, "byteorder");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 4);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 4);
-  uint32_t lo = htonl(min_ms), hi = htonl(max_ms);
-  AddCompare(r, invert, &lo, &hi, sizeof lo);
+  AddHostCompare(r, min_ms, max_ms, invert);
 }
 
 // One `ct` test from ex[j] into `info`: how many expressions (0: none it can be at `step`).
@@ -168,24 +157,9 @@ class Reader {
   size_t Expiration(size_t k) {
     if (k >= ex_.size()) return 0;
     bool invert = false;
-    std::vector<uint8_t> lo, hi;
     uint32_t min_ms = 0, max_ms = 0;
-    size_t used = 0;
-    if (ex_[k].name == "byteorder") {
-      const Expr& b = ex_[k];
-      if (Be32(b.a[NFTA_BYTEORDER_OP]) != NFT_BYTEORDER_HTON || Be32(b.a[NFTA_BYTEORDER_LEN]) != 4 || Be32(b.a[NFTA_BYTEORDER_SIZE]) != 4) return 0;
-      size_t n = ReadCompare(ex_, k + 1, 4, &invert, &lo, &hi);
-      if (!n || !HostU32(lo, &min_ms) || !HostU32(hi, &max_ms)) return 0;
-      min_ms = ntohl(min_ms);
-      max_ms = ntohl(max_ms);
-      if (min_ms >= max_ms) return 0;
-      used = 1 + n;
-    } else {
-      if (!CmpEqNeq(&ex_[k], &invert, &lo) || !HostU32(lo, &min_ms)) return 0;
-      max_ms = min_ms;
-      used = 1;
-    }
-    if (min_ms % kMsPerSecond || max_ms % kMsPerSecond) return 0;
+    size_t used = ReadHostCompare(ex_, k, &min_ms, &max_ms, &invert);
+    if (!used || min_ms % kMsPerSecond || max_ms % kMsPerSecond) return 0;
     Mark(XT_CONNTRACK_EXPIRES, invert);
     info_->expires_min = min_ms / kMsPerSecond;
     info_->expires_max = max_ms / kMsPerSecond;

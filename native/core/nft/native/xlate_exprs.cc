@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/nft/native/xlate_exprs.h"
 
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/expr.h>
 #include <linux/netfilter/nf_tables.h>
@@ -66,10 +67,6 @@ bool ReadCtLoad(const Expr& e, uint32_t* key, int* dir) {
   return true;
 }
 
-bool IsCtLoad(const Expr& e, uint32_t key) {
-  return e.name == "ct" && e.a[NFTA_CT_DREG] && !e.a[NFTA_CT_SREG] && !e.a[NFTA_CT_DIRECTION] && Be32(e.a[NFTA_CT_KEY]) == key;
-}
-
 bool IsMetaLoad(const Expr& e, uint32_t key) {
   return e.name == "meta" && e.a[NFTA_META_DREG] && !e.a[NFTA_META_SREG] && Be32(e.a[NFTA_META_KEY]) == key;
 }
@@ -78,6 +75,41 @@ void AddFlags(struct nftnl_rule* r, uint32_t mask, bool invert) {
   static const uint32_t kZero = 0;
   AddBitwise(r, &mask, sizeof mask, false);
   AddCmp(r, invert ? NFT_CMP_EQ : NFT_CMP_NEQ, &kZero, sizeof kZero);
+}
+
+void AddHostCompare(struct nftnl_rule* r, uint32_t lo, uint32_t hi, bool invert) {
+  if (lo == hi) {
+    AddCmp(r, CmpOp(invert), &lo, sizeof lo);
+    return;
+  }
+  auto* e = AddExpr(r, "byteorder");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 4);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 4);
+  uint32_t lo_be = htonl(lo), hi_be = htonl(hi);
+  AddCompare(r, invert, &lo_be, &hi_be, sizeof lo_be);
+}
+
+size_t ReadHostCompare(const std::vector<Expr>& ex, size_t j, uint32_t* lo, uint32_t* hi, bool* invert) {
+  if (j >= ex.size()) return 0;
+  std::vector<uint8_t> v;
+  if (CmpEqNeq(&ex[j], invert, &v)) {
+    if (!HostU32(v, lo)) return 0;
+    *hi = *lo;
+    return 1;
+  }
+  if (ex[j].name != "byteorder") return 0;
+  const Expr& b = ex[j];
+  if (Be32(b.a[NFTA_BYTEORDER_OP]) != NFT_BYTEORDER_HTON || Be32(b.a[NFTA_BYTEORDER_LEN]) != 4 || Be32(b.a[NFTA_BYTEORDER_SIZE]) != 4) return 0;
+  std::vector<uint8_t> from, to;
+  size_t n = ReadCompare(ex, j + 1, 4, invert, &from, &to);
+  if (!n || !HostU32(from, lo) || !HostU32(to, hi)) return 0;
+  *lo = ntohl(*lo);
+  *hi = ntohl(*hi);
+  // Equal bounds would have been one cmp in host order.
+  return *lo < *hi ? 1 + n : 0;
 }
 
 bool HostU32(const std::vector<uint8_t>& v, uint32_t* out) {

@@ -3,8 +3,11 @@
 // translations (a value, a range, a set of flags) and their readers.
 #pragma once
 
+#include <linux/netfilter/x_tables.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "core/nft/expr_reader.h"
@@ -27,7 +30,6 @@ size_t ReadCompare(const std::vector<Expr>& ex, size_t j, uint32_t len, bool* in
 // `ct KEY` ([ ct load KEY => reg 1 ], no direction; `dir` >= 0: `ct original|reply KEY`) and
 // `meta KEY` loads.
 void AddCtLoad(struct nftnl_rule* r, uint32_t key, int dir = -1);
-bool IsCtLoad(const Expr& e, uint32_t key);
 // A ct load's key and direction (-1: none); false for any other expression.
 bool ReadCtLoad(const Expr& e, uint32_t* key, int* dir);
 bool IsMetaLoad(const Expr& e, uint32_t key);
@@ -40,5 +42,25 @@ size_t ReadFlags(const std::vector<Expr>& ex, size_t j, uint32_t* mask, bool* in
 
 // A 4-byte value in host order from a register value, or false.
 bool HostU32(const std::vector<uint8_t>& v, uint32_t* out);
+
+// A host-order 32-bit register (meta length, ct expiration) compared with `N` (cmp eq/neq in host
+// order) or `N-M` (nft turns the register to network order first: [ byteorder reg 1 =
+// hton(reg 1, 4, 4) ], then AddCompare's range).
+void AddHostCompare(struct nftnl_rule* r, uint32_t lo, uint32_t hi, bool invert);
+// Reads AddHostCompare's expressions at ex[j] (the bounds in host order): how many, or 0.
+size_t ReadHostCompare(const std::vector<Expr>& ex, size_t j, uint32_t* lo, uint32_t* hi, bool* invert);
+
+// The uapi struct `T` of an xt blob (XT_ALIGNed), and back.
+template <typename T>
+bool FromBlob(const std::vector<uint8_t>& blob, T* info) {
+  if (blob.size() != XT_ALIGN(sizeof(T))) return false;
+  memcpy(info, blob.data(), sizeof *info);
+  return true;
+}
+template <typename T>
+void ToBlob(const T& info, std::vector<uint8_t>* blob) {
+  blob->assign(XT_ALIGN(sizeof(T)), 0);
+  memcpy(blob->data(), &info, sizeof info);
+}
 
 }  // namespace connlimit::core::nft::xlate

@@ -28,19 +28,6 @@
 namespace connlimit::core::nft::xlate {
 namespace {
 
-template <typename T>
-bool FromBlob(const Blob& blob, T* info) {
-  if (blob.size() != XT_ALIGN(sizeof(T))) return false;
-  memcpy(info, blob.data(), sizeof *info);
-  return true;
-}
-
-template <typename T>
-void ToBlob(const T& info, Blob* blob) {
-  blob->assign(XT_ALIGN(sizeof(T)), 0);
-  memcpy(blob->data(), &info, sizeof info);
-}
-
 constexpr uint32_t kTtlOffset = 8;  // struct iphdr
 constexpr uint32_t kEtherSaddr = 6, kEtherAlen = 6;
 constexpr uint32_t kMssOffset = 2, kMssLen = 2;  // the value after the option's kind and length

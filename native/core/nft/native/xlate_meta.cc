@@ -25,19 +25,6 @@ namespace {
 
 constexpr uint32_t kFullMask = 0xffffffff;
 
-template <typename T>
-bool FromBlob(const Blob& blob, T* info) {
-  if (blob.size() != XT_ALIGN(sizeof(T))) return false;
-  memcpy(info, blob.data(), sizeof *info);
-  return true;
-}
-
-template <typename T>
-void ToBlob(const T& info, Blob* blob) {
-  blob->assign(XT_ALIGN(sizeof(T)), 0);
-  memcpy(blob->data(), &info, sizeof info);
-}
-
 }  // namespace
 
 Result<Unit> EncodeMark(const XlateRule& w, const Blob& blob) {
@@ -95,19 +82,7 @@ Result<Unit> EncodeLength(const XlateRule& w, const Blob& blob) {
   struct xt_length_info info {};
   if (!FromBlob(blob, &info) || info.invert > 1 || info.min > info.max) return EncodeError("a length match of " + std::to_string(blob.size()) + " bytes");
   AddMeta(w.r, NFT_META_LEN);
-  if (info.min == info.max) {
-    uint32_t v = info.min;
-    AddCmp(w.r, CmpOp(info.invert != 0), &v, sizeof v);
-    return Unit{};
-  }
-  auto* e = AddExpr(w.r, "byteorder");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, kReg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 4);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 4);
-  uint32_t lo = htonl(info.min), hi = htonl(info.max);
-  AddCompare(w.r, info.invert != 0, &lo, &hi, sizeof lo);
+  AddHostCompare(w.r, info.min, info.max, info.invert != 0);
   return Unit{};
 }
 
@@ -115,29 +90,14 @@ size_t ReadLength(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&
   if (!IsMetaLoad(ex[i], NFT_META_LEN) || i + 1 >= ex.size()) return 0;
   struct xt_length_info info {};
   bool invert = false;
-  std::vector<uint8_t> lo, hi;
-  size_t used = 0;
-  const Expr& b = ex[i + 1];
-  if (b.name == "byteorder") {
-    if (Be32(b.a[NFTA_BYTEORDER_OP]) != NFT_BYTEORDER_HTON || Be32(b.a[NFTA_BYTEORDER_LEN]) != 4 || Be32(b.a[NFTA_BYTEORDER_SIZE]) != 4) return 0;
-    size_t n = ReadCompare(ex, i + 2, 4, &invert, &lo, &hi);
-    uint32_t from = 0, to = 0;
-    if (!n || !HostU32(lo, &from) || !HostU32(hi, &to)) return 0;
-    from = ntohl(from);
-    to = ntohl(to);
-    if (from >= to || to > 0xFFFF) return 0;
-    info.min = static_cast<uint16_t>(from);
-    info.max = static_cast<uint16_t>(to);
-    used = 2 + n;
-  } else {
-    uint32_t v = 0;
-    if (!CmpEqNeq(&b, &invert, &lo) || !HostU32(lo, &v) || v > 0xFFFF) return 0;
-    info.min = info.max = static_cast<uint16_t>(v);
-    used = 2;
-  }
+  uint32_t from = 0, to = 0;
+  size_t n = ReadHostCompare(ex, i + 1, &from, &to, &invert);
+  if (!n || to > 0xFFFF) return 0;
+  info.min = static_cast<uint16_t>(from);
+  info.max = static_cast<uint16_t>(to);
   info.invert = invert ? 1 : 0;
   ToBlob(info, blob);
-  return used;
+  return 1 + n;
 }
 
 }  // namespace connlimit::core::nft::xlate
