@@ -280,6 +280,26 @@ test('`ct state` reads back as -m conntrack --ctstate, whichever module wrote it
     assert.is(await fws.ipv4.delete('INPUT', '-m state --state NEW -j DROP'), 1);
   }));
 
+test('typed parts go in and come back as they were', () =>
+  withForms(async (_ns, fws) => {
+    const typed = [
+      { kind: 'conntrack', state: { not: ['INVALID'] }, direction: 'REPLY', expire: { from: 5, to: 60 } },
+      { kind: 'mark', mark: { not: 1 }, mask: 0xff },
+      { kind: 'limit', rate: 25, per: 'minute', burst: 100 },
+      { kind: 'iprange', source: '10.0.0.1-10.0.0.9', destination: { not: '10.1.0.0-10.1.0.255' } },
+      { kind: 'pkttype', type: 'broadcast' },
+      { kind: 'length', length: { from: 0, to: 128 } },
+      { kind: 'ttl', op: 'lt', value: 2 },
+    ];
+    for (const m of typed) {
+      const rule = { matches: [m], target: { kind: 'drop' } } as never;
+      await fws.ipv4.append('INPUT', rule);
+      const [r] = await fws.ipv4.list('INPUT');
+      assert.equal(r!.rule.matches, [m], JSON.stringify(m));
+      assert.is(await fws.ipv4.delete('INPUT', rule), 1);
+    }
+  }));
+
 test('real traffic: --ctstate NEW with connlimit refuses the third connection of a client; ESTABLISHED traffic flows', () =>
   withForms(async (ns, fws) => {
     const peer = await startPeer(ns);
