@@ -53,6 +53,12 @@ async function updateRow(ctx, bin, iptables, own) {
     // batch) makes it current again, so `library` is the update of a handle nobody else wrote
     // behind; `stale` times the same append right after another writer's commit.
     const refresh = () => native.ensure('INPUT', '-p udp --dport 9 -j DROP');
+    // A commit that deletes leaves the kernel work to free what it deleted after an RCU grace
+    // period, and the next netlink socket of nf_tables to close waits for it
+    // (nf_tables_trans_destroy_flush_work on NETLINK_URELEASE): up to 15 ms on this loaded VM.
+    // The floor closes its socket inside its clock, so after each untimed delete an untimed
+    // `nft list tables` takes that wait; the library keeps its socket open and never pays it.
+    const settle = () => ns.exec('nft', ['list', 'tables']);
     const appended = await interleave(
       {
         library: () => native.append('INPUT', RULE),
@@ -64,16 +70,17 @@ async function updateRow(ctx, bin, iptables, own) {
       // By spec: the floor's rule goes into the first table, the library's into the last.
       {
         between: async (name) => {
-          if (name === 'library') return native.delete('INPUT', RULE);
+          if (name === 'library') await native.delete('INPUT', RULE);
           if (name === 'nft') await nft.delete('INPUT', iptables + 1);
-          return refresh();
+          if (name !== 'library') await refresh();
+          await settle();
         },
       },
     );
     const stale = await interleave(
       { stale: () => native.append('INPUT', RULE) },
       ctx.rounds(Math.max(iptables, own)),
-      { between: async () => { await native.delete('INPUT', RULE); await floor(ns, bin, msgs); } },
+      { between: async () => { await native.delete('INPUT', RULE); await floor(ns, bin, msgs); } },  // the floor settles too
     );
     await refresh();
     await native.append('INPUT', RULE);
