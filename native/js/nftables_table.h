@@ -23,10 +23,8 @@ struct NftablesBackend {
   static constexpr const char* kWorkerPrefix = "connlimit:nftables-";
   static void ReadOptions(const Napi::Object& options, core::TableTarget& target);
 
-  // A socket for this probe only.
-  core::Result<core::Unit> ProbeTable(const core::TableTarget& t) const {
-    return core::nft::ProbeTable(t, *core::nft::NewTableSession());
-  }
+  // Opens the session's socket (the one namespace switch) and reads the generation id.
+  core::Result<core::Unit> ProbeTable(const core::TableTarget& t) const { return core::nft::ProbeTable(t, *session); }
   core::Result<std::vector<core::OpResult>> CommitOps(const core::TableTarget& t, const std::vector<core::Op>& ops) const {
     return core::nft::CommitNftablesOps(t, ops, *session);
   }
