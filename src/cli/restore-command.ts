@@ -17,7 +17,13 @@ import type { CommonOptions } from './args';
 
 async function readInput(rest: string[]): Promise<string> {
   if (rest.length > 1) usageError('FILE', `restore takes at most one file (else stdin), got ${rest.length} arguments`);
-  const file = rest[0] ?? '/dev/stdin';
+  const file = rest[0];
+  // Read as a stream: stdin may be a socket, which open('/dev/stdin') can't reopen (ENXIO).
+  if (file === undefined) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
   try {
     return await readFile(file, 'utf8');
   } catch (e) {
