@@ -34,6 +34,11 @@ export const groups = [
     load: () => import('./open.mjs'),
   },
   {
+    id: 'restore',
+    rows: '10, 11 (fw.restore of saved tables, legacy and nft)',
+    load: () => import('./restore.mjs'),
+  },
+  {
     id: 'nftables-native',
     rows: '1 (native nftables form)',
     load: () => import('./nftables.mjs'),
