@@ -52,12 +52,14 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
   }
 
   /** The CLI restores `text` in one namespace, the library in another, both prepared alike: same save. */
-  async function sameAsCli(text: string, noflush: boolean, family: Family = 'ipv4'): Promise<string> {
+  async function sameAsCli(text: string, noflush: boolean, family: Family = 'ipv4', setup?: (ns: Netns) => Promise<unknown>): Promise<string> {
     const table = tableOf(text);
     return withNetns((viaCli) =>
       withNetns(async (viaLib) => {
-        await prepare(viaCli, table, family);
-        await prepare(viaLib, table, family);
+        for (const ns of [viaCli, viaLib]) {
+          await setup?.(ns);
+          await prepare(ns, table, family);
+        }
         await viaCli.run(`${cli(family)}-restore`, noflush ? ['--noflush'] : [], { input: text });
         await restoreWithLibrary(viaLib, text, table, noflush, family);
         const want = await oracle.save(viaCli, family, table);
@@ -91,6 +93,15 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
       }),
     );
   }
+
+  test(`${backend}: -m set rules restore with the sets' kernel indexes, as the CLI writes them`, async () => {
+    const text = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set second src -j DROP\n-A INPUT -p tcp -m set ! --match-set first dst,dst -j ACCEPT\nCOMMIT\n';
+    const sets = async (ns: Netns) => {
+      await ns.run('ipset', ['create', 'first', 'hash:ip,port']);
+      await ns.run('ipset', ['create', 'second', 'hash:ip']);
+    };
+    for (const noflush of [false, true]) assert.match(await sameAsCli(text, noflush, 'ipv4', sets), /--match-set second src/);
+  });
 
   test(`${backend}: a rule another tool wrote outside the rule language fails loudly, naming its line; nothing is applied`, () =>
     withNetns(async (filled) =>
