@@ -630,7 +630,7 @@ export class Firewall {
       return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(texts.get(line) ?? '')}`;
     };
     return this.queued(async () => {
-      const present = await this.native.list();
+      const present = await this.native.list(true);
       const plan = planRestore(present, section, appends, noflush, this.backend);
       lines = plan.lines;
       const { ops } = plan;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The ops that make a table hold one section of iptables-save text, as iptables-restore 1.8.9
- * leaves it (checked against both CLIs in test 56). Pure: the table as listed, the section, its
- * rules already parsed, in; one commit's ops out.
+ * leaves it (checked against both CLIs in test 56). Pure: the table's chains (listed without
+ * their rules), the section, its rules already parsed, in; one commit's ops out.
  *
  * Without noflush the table is replaced whole: every chain flushed, user chains the section
  * does not declare deleted, the ones it declares created when absent. Built-in chains the
@@ -24,6 +24,7 @@ export interface RestorePlan {
 }
 
 /**
+ * @param present the table's chains; their rules are not looked at
  * @param ruleOps one append per rule line of the section, in order
  * @example planRestore(listed, section, appends, false, 'legacy').ops[0] // { op: 'flush', chain: null }
  */
@@ -37,7 +38,7 @@ export function planRestore(present: readonly NativeChain[], section: SaveSectio
   const declared = new Set(section.entries.flatMap((e) => (e.kind === 'chain' ? [e.name] : [])));
   const exists = new Set(present.map((c) => c.name));
   if (!noflush) {
-    if (present.some((c) => c.rules.length > 0)) add({ op: 'flush', chain: null }, 0);
+    add({ op: 'flush', chain: null }, 0);
     for (const c of present) {
       if (c.builtin || declared.has(c.name)) continue;
       add({ op: 'deleteChain', chain: c.name }, 0);
