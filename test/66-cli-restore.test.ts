@@ -61,6 +61,20 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
     ),
   );
 
+  test(`${backend}: what connlimit save prints, connlimit restore puts back in another namespace`, () =>
+    withNetns((source) =>
+      withNetns(async (target) => {
+        await source.run(`iptables-${backend}-restore`, [fixtureFile('connlimit')]);
+        const saved = await connlimit(['save', '--backend', backend, '--netns', source.name]);
+        assert.is(saved.code, 0, saved.stderr);
+        const r = await connlimit(['restore', '--backend', backend, '--netns', target.name], saved.stdout);
+        assert.is(r.code, 0, r.stderr);
+        assert.is(await oracle.save(target), await oracle.save(source));
+        assert.is((await connlimit(['save', '--backend', backend, '--netns', target.name])).stdout, saved.stdout);
+      }),
+    ),
+  );
+
   test(`${backend}: --table restores that table only, as iptables-restore -T`, () =>
     withNetns((viaCli) =>
       withNetns(async (ours) => {
