@@ -132,6 +132,7 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
     ['a broken table after a good one', 'filter', '*filter\n-A INPUT -j DROP\nCOMMIT\n*nat\n:PREROUTING ACCEPT\n-A PREROUTING -j DROP\n', 'line 4', /no COMMIT/],
     ['an -o rule in INPUT', 'filter', '*filter\n:INPUT ACCEPT [0:0]\n\n-A INPUT -o eth0 -j DROP\nCOMMIT\n', 'line 4', /-o/],
     ['REJECT outside filter', 'mangle', '*mangle\n-A INPUT -j REJECT\nCOMMIT\n', 'line 2', /REJECT is only valid in the filter table/],
+    ['CRLF line ends', 'filter', '*filter\r\n-A INPUT -j DROP\r\nCOMMIT\r\n', 'line 1', /carriage return/],
     ['no section for the table', 'filter', '*raw\nCOMMIT\n', 'text', /no \*filter section/],
   ];
   for (const [what, table, text, path, message] of BAD) {

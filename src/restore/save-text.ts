@@ -44,7 +44,7 @@ export interface SaveSection {
 const CHAIN_LINE = /^:(\S+)[ \t]+(\S+)(?:[ \t]+\[\d+:\d+\])?[ \t]*$/;
 /** iptables-save -c puts a rule's counters first. */
 const RULE_COUNTERS = /^\[\d+:\d+\][ \t]+/;
-const APPEND = /^(?:-A|--append)[ \t]+([^ \t]+)(?:[ \t]+(.*))?$/;
+const APPEND = /^(?:-A|--append)[ \t]+([^ \t]+)(?:[ \t]+([\s\S]*))?$/;
 
 /** A problem on line `n`: ERR_CONNLIMIT_INVALID with path `line N`, quoting the line. */
 export function lineError(n: number, text: string, message: string): never {
@@ -67,7 +67,9 @@ export function parseSaveText(text: string): SaveSection[] {
   for (let i = 0; i < lines.length; i++) {
     const n = i + 1;
     const line = lines[i] as string;
-    if (line.trim() === '' || line.startsWith('#')) continue;
+    if (line.startsWith('#')) continue;
+    if (line.endsWith('\r')) lineError(n, line, 'ends with a carriage return: the file has CRLF line ends, which iptables-restore refuses too (convert it, e.g. with dos2unix)');
+    if (line.trim() === '') continue;
     if (line.startsWith('*')) {
       if (current) lineError(n, line, `a new table before the COMMIT of *${current.table} (line ${current.line})`);
       const table = line.slice(1).trim();
