@@ -631,9 +631,8 @@ export class Firewall {
     };
     return this.queued(async () => {
       const present = await this.native.list(true);
-      const plan = planRestore(present, section, appends, noflush, this.backend);
-      lines = plan.lines;
-      const { ops } = plan;
+      const { ops, lines: opLines } = planRestore(present, section, appends, noflush, this.backend);
+      lines = opLines;
       if (ops.length > 0) await this.native.commit(await prepareOps(this.family, ops.length, (i) => this.withOpSetIndexes(ops[i] as NativeOp)));
       return result;
     }, tx.extensions, where);
