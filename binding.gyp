@@ -66,7 +66,8 @@
         "native/core/ipset/ipset_socket.cc",
         "native/core/ipset/ipset_sockopt.cc",
         "native/js/ipset.cc",
-        "native/js/ipset_convert.cc"
+        "native/js/ipset_convert.cc",
+        "native/js/ipset_list.cc"
       ],
       "include_dirs": ["native"],
       # SWALLOW_UNTHROWABLE_EXCEPTIONS: node-addon-api's own wrappers (napi_wrap in every

@@ -34,13 +34,23 @@ export const groups = [
     load: () => import('./open.mjs'),
   },
   {
+    id: 'corpus',
+    rows: '10 (a real script: the corpus lines, library beside the CLI)',
+    load: () => import('./corpus.mjs'),
+  },
+  {
     id: 'restore',
-    rows: '10, 11 (fw.restore of saved tables, legacy and nft)',
+    rows: '11, 12 (fw.restore of saved tables, legacy and nft)',
     load: () => import('./restore.mjs'),
   },
   {
     id: 'nftables-native',
     rows: '1 (native nftables form)',
     load: () => import('./nftables.mjs'),
+  },
+  {
+    id: 'sets',
+    rows: 'sets S1-S3 (client sets, ipset)',
+    load: () => import('./sets.mjs'),
   },
 ];

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Rows 10-11: restoring saved tables. Row 10: `fw.restore()` of a saved 10k-rule table beside
+// Rows 11-12: restoring saved tables. Row 11: `fw.restore()` of a saved 10k-rule table beside
 // the backend's iptables-restore forked on the same text, with where the library's time goes
-// (parse, crossing into the addon, the rest: list, plan, kernel commit). Row 11: 10k rules into
+// (parse, crossing into the addon, the rest: list, plan, kernel commit). Row 12: 10k rules into
 // an empty chain as one transaction of strings, as `fw.restore(text, { noflush: true })` and as
 // `iptables-restore --noflush`. One fresh namespace per row and backend, variants interleaved.
 import { performance } from 'node:perf_hooks';
@@ -23,7 +23,7 @@ export function savedTable(size) {
 
 const open = (ctx, backend, ns) => ctx.Firewall.open({ backend, family: 'ipv4', netns: ns.path, lockPath: ns.lockPath });
 
-/** Row 10 for one backend: the whole saved table replaced, again and again. */
+/** Row 11 for one backend: the whole saved table replaced, again and again. */
 async function restoreRow(ctx, backend, size) {
   const ns = await benchNetns(ctx.tmp);
   try {
@@ -61,7 +61,7 @@ async function split(ctx, text, size) {
   return { parse: summary(parse), cross: summary(cross) };
 }
 
-/** Row 11 for one backend: `size` rules appended to an empty chain, three ways. */
+/** Row 12 for one backend: `size` rules appended to an empty chain, three ways. */
 async function noflushRow(ctx, backend, size) {
   const ns = await benchNetns(ctx.tmp);
   try {
@@ -92,7 +92,7 @@ export async function run(ctx) {
   const targets = [];
   const restoreRows = [];
   for (const backend of BACKENDS) {
-    ctx.log(`row 10: fw.restore() of a saved ${k(size)}-rule table (${backend})`);
+    ctx.log(`row 11: fw.restore() of a saved ${k(size)}-rule table (${backend})`);
     const r = await restoreRow(ctx, backend, size);
     const rest = r.library.median - r.parse.median - r.cross.median;
     restoreRows.push([backend, cell(r.library), cell(r.cli), ratio(r.cli.median, r.library.median), ms(r.parse.median), ms(r.cross.median), ms(rest), r.library.n]);
@@ -105,14 +105,14 @@ export async function run(ctx) {
   }
   const noflushRows = [];
   for (const backend of BACKENDS) {
-    ctx.log(`row 11: ${k(size)} rules: one transaction, restore --noflush (${backend})`);
+    ctx.log(`row 12: ${k(size)} rules: one transaction, restore --noflush (${backend})`);
     const r = await noflushRow(ctx, backend, size);
     noflushRows.push([backend, cell(r.transaction), cell(r.restore), cell(r.cli), ratio(r.cli.median, r.transaction.median), ratio(r.cli.median, r.restore.median), r.transaction.n]);
   }
   return {
     sections: [
       {
-        heading: `Row 10 · fw.restore() of a saved ${k(size)}-rule table`,
+        heading: `Row 11 · fw.restore() of a saved ${k(size)}-rule table`,
         table: table(['backend', 'fw.restore(text)', 'iptables-restore (forked)', 'CLI / library', 'parse (alone)', 'ops crossing (alone)', 'rest: list, plan, commit', 'n'], restoreRows),
         notes: [
           `The text: a filter table as iptables-save writes it, three policies, a user chain LIMITS jumped to from INPUT and ${k(size)} connlimit rules in it. Both sides replace the whole table with it each round (it holds the same ${k(size)} rules before each call). CLI: \`ip netns exec NS iptables-<backend>-restore -w\` on the same text, timed around the child process.`,
@@ -120,7 +120,7 @@ export async function run(ctx) {
         ],
       },
       {
-        heading: `Row 11 · ${k(size)} rules into an empty chain: one transaction, restore --noflush`,
+        heading: `Row 12 · ${k(size)} rules into an empty chain: one transaction, restore --noflush`,
         table: table(['backend', 'transaction (strings)', 'fw.restore(text, { noflush })', 'iptables-restore --noflush', 'CLI / transaction', 'CLI / restore', 'n'], noflushRows),
         notes: ['Into an empty INPUT, flushed (untimed) after each call; the text is `*filter`, the rules as `-A INPUT ...` lines, `COMMIT`.'],
       },
