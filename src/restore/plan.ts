@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The ops that make a table hold one section of iptables-save text, as iptables-restore 1.8.9
- * leaves it (checked against both CLIs in test 56). Pure: the table's chains (listed without
+ * leaves it (checked against both CLIs in test 58). Pure: the table's chains (listed without
  * their rules), the section, its rules already parsed, in; one commit's ops out.
  *
  * Without noflush the table is replaced whole: every chain flushed, user chains the section
