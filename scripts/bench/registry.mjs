@@ -39,8 +39,13 @@ export const groups = [
     load: () => import('./corpus.mjs'),
   },
   {
+    id: 'restore',
+    rows: '11, 12 (fw.restore of saved tables, legacy and nft)',
+    load: () => import('./restore.mjs'),
+  },
+  {
     id: 'throughput',
-    rows: '11 (group commit), 12 (parsing rule strings)',
+    rows: '13 (group commit), 14 (parsing rule strings)',
     load: () => import('./throughput.mjs'),
   },
   {

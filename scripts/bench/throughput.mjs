@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Throughput rows (issue 17): row 11, group commit (200 `fw.append()` at once beside the same
-// 200 in one transaction and 200 CLI calls, legacy and nft); row 12, parsing 10k distinct rule
+// Throughput rows (issue 17): row 13, group commit (200 `fw.append()` at once beside the same
+// 200 in one transaction and 200 CLI calls, legacy and nft); row 14, parsing 10k distinct rule
 // strings on the main thread, with no kernel.
 import { performance } from 'node:perf_hooks';
 import { parseRule } from '../../src/rule/parse.ts';
@@ -10,7 +10,7 @@ import { filler, prefill } from './legacy.mjs';
 const PRESENT = 1000;
 const CALLS = 200;
 
-/** Row 11: 200 appends onto a 1,000-rule INPUT, three ways; the 200 are deleted (untimed) after each. */
+/** Row 13: 200 appends onto a 1,000-rule INPUT, three ways; the 200 are deleted (untimed) after each. */
 async function groupCommitRow(ctx, backend) {
   const ns = await benchNetns(ctx.tmp);
   try {
@@ -39,7 +39,7 @@ async function groupCommitRow(ctx, backend) {
 }
 
 /**
- * Row 12: main-thread time to parse N distinct rule strings (a fresh set each round, so no parse
+ * Row 14: main-thread time to parse N distinct rule strings (a fresh set each round, so no parse
  * is cached), as CPU time and as wall time: on a shared machine the wall clock also counts the
  * time other processes hold the CPU.
  */
@@ -68,7 +68,7 @@ export async function run(ctx) {
   const targets = [];
   const rows = [];
   for (const backend of ['legacy', 'nft']) {
-    ctx.log(`row 11: ${CALLS} concurrent appends onto ${PRESENT} rules (${backend})`);
+    ctx.log(`row 13: ${CALLS} concurrent appends onto ${PRESENT} rules (${backend})`);
     const r = await groupCommitRow(ctx, backend);
     rows.push([backend, cell(r.concurrent), cell(r.transaction), cell(r.cli), ratio(r.concurrent.median, r.transaction.median), ratio(r.cli.median, r.concurrent.median), r.concurrent.n]);
     targets.push(
@@ -77,16 +77,16 @@ export async function run(ctx) {
     );
   }
   sections.push({
-    heading: `Row 11 · ${CALLS} appends at once onto ${PRESENT} rules (group commit)`,
+    heading: `Row 13 · ${CALLS} appends at once onto ${PRESENT} rules (group commit)`,
     table: table(['backend', `${CALLS} × fw.append() at once`, 'the same in one transaction', `${CALLS} CLI calls`, 'at once / transaction', 'CLI / at once', 'n'], rows),
     notes: [
       `INPUT holds ${PRESENT} connlimit rules. at once: \`Promise.all\` of ${CALLS} \`fw.append()\`, which group commit (docs/threads.md) puts into a few commits. transaction: the same ${CALLS} in one \`fw.transaction()\`. CLI: ${CALLS} \`iptables-<backend> -w -A\` from one \`sh -c\` already inside the namespace. The ${CALLS} are deleted again (untimed) after each call.`,
     ],
   });
-  ctx.log('row 12: parsing distinct rule strings');
+  ctx.log('row 14: parsing distinct rule strings');
   const p = parseRow(ctx);
   sections.push({
-    heading: `Row 12 · parsing ${p.size / 1000}k distinct rule strings (main thread, no kernel)`,
+    heading: `Row 14 · parsing ${p.size / 1000}k distinct rule strings (main thread, no kernel)`,
     table: table(['rules', 'CPU time', 'wall time', 'per rule (CPU)', 'n'], [[String(p.size), cell(p.cpu), cell(p.wall), ms(p.cpu.median / p.size), p.cpu.n]]),
     notes: [
       '`parseRule(text, "ipv4")` over strings of the common shape (`-p tcp --syn --dport N -m connlimit --connlimit-above M -j REJECT`), a fresh set each round so nothing comes from the parse cache; one warm-up round. CPU time is that of the whole process (`process.cpuUsage()`; nothing else of ours runs meanwhile). The fast path (src/rule/common-shape.ts) takes them; other shapes fall back to the full parser.',
