@@ -73,6 +73,7 @@ const ctx = {
   binding: binding(),
   Firewall,
   Conntrack,
+  toNativeRule,
   /** A rule text packed as the addon's rule-taking calls want it (src/op-pack.ts). */
   packRule: (text, family = 'ipv4') => packRule(family, toNativeRule(text, family)),
   parseRule: (text) => toRuleSpec(toNativeRule(text, 'ipv4'), 'ipv4'),
