@@ -56,6 +56,8 @@
         "native/core/nft/native/nftables_encoder.cc",
         "native/core/nft/native/native_form.cc",
         "native/core/nft/native/nftables_table.cc",
+        "native/core/nft/native/nftables_sets.cc",
+        "native/core/nft/native/nftables_set_socket.cc",
         "native/core/nft/planner.cc",
         "native/core/nft/recorded_reader.cc",
         "native/core/nft/requests.cc",
@@ -66,7 +68,8 @@
         "native/core/ipset/ipset_socket.cc",
         "native/core/ipset/ipset_sockopt.cc",
         "native/js/ipset.cc",
-        "native/js/ipset_convert.cc"
+        "native/js/ipset_convert.cc",
+        "native/js/nftables_sets.cc"
       ],
       "include_dirs": ["native"],
       # SWALLOW_UNTHROWABLE_EXCEPTIONS: node-addon-api's own wrappers (napi_wrap in every

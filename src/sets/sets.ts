@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * Client sets: the kernel's ipset sets of one network namespace, over nfnetlink, fork-free.
+ * Client sets: the kernel's ipset sets of one network namespace, over nfnetlink, fork-free; or,
+ * with `backend: 'nftables'`, nf_tables named sets in the native nftables form's table (./nftables.ts).
  * A rule refers to a set (`-m set --match-set NAME src`); changing who is in it is one netlink
  * message that touches no rule and resets no connlimit count. TypeScript checks every input
  * against the set's type and family first; the addon (native/core/ipset) runs each call in
  * the libuv pool. Calls on one handle run one at a time, in call order.
  */
 import { binding } from '../binding';
-import { ClosedError, fromNative, ValidationError, type NativeErrorContext, type ValidationIssue } from '../errors';
-import type { NativeIpsetHandle, NativeSetElement, NativeSetHeader } from '../native-types';
+import { ClosedError, fromNative, invalid, ValidationError, type NativeErrorContext, type ValidationIssue } from '../errors';
+import type { NativeIpsetHandle, NativeNftablesSetHandle, NativeSetElement, NativeSetHeader } from '../native-types';
 import { resolveNetns } from '../netns';
 import type { Family } from '../rule/types';
 import { serialize } from '../serial-queue';
@@ -21,9 +22,17 @@ import type {
   SetHeaderInfo,
   SetsOptions,
 } from './types';
+import { describe } from '../rule/validate';
+import { checkNftablesCreate, checkNftablesSetName, MAX_NFT_SET_NAME_BYTES, nftablesCannot } from './nftables';
 import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, ownOptions, protocolName, setName, type SetShape } from './validate';
 
 let handles = 0;
+
+function setsBackend(v: unknown): 'ipset' | 'nftables' {
+  if (v === undefined || v === 'legacy' || v === 'nft') return 'ipset';
+  if (v === 'nftables') return 'nftables';
+  return invalid('options.backend', `must be 'legacy' or 'nft' (ipset) or 'nftables' (named sets of the native nftables form), got ${describe(v)}`);
+}
 
 function headerInfo(h: NativeSetHeader): SetHeaderInfo {
   const { elements, ...rest } = h;
@@ -46,9 +55,11 @@ function shapeOf(h: NativeSetHeader): SetShape {
 export class Sets {
   /** The namespace file path, or null for the caller's own namespace. */
   readonly netns: string | null;
-  /** The family of sets create() makes unless told otherwise. */
+  /** The family of sets create() makes unless told otherwise (on 'nftables': the only family). */
   readonly family: Family;
-  private readonly native: NativeIpsetHandle;
+  /** 'ipset' (the kernel's ip_set; for the 'legacy' and 'nft' backends) or 'nftables' (named sets of the native form). */
+  readonly backend: 'ipset' | 'nftables';
+  private readonly native: NativeIpsetHandle | NativeNftablesSetHandle;
   private readonly queue = `ipset:${++handles}`;
   // What element calls are checked against, per set name, from a create() of ours or the
   // kernel's header (one round trip the first time a set is used). Dropped when a call on the
@@ -56,22 +67,26 @@ export class Sets {
   private readonly shapes = new Map<string, SetShape>();
   private closed = false;
 
-  private constructor(netnsPath: string | null, family: Family) {
+  private constructor(netnsPath: string | null, family: Family, backend: 'ipset' | 'nftables') {
     this.netns = netnsPath;
     this.family = family;
-    this.native = new (binding().IpsetHandle)({ netnsPath });
+    this.backend = backend;
+    this.native = backend === 'nftables' ? new (binding().NftablesSetHandle)({ netnsPath, family }) : new (binding().IpsetHandle)({ netnsPath });
   }
 
   /**
    * Open the namespace's sets: enters the namespace off the main thread, creates an ipset
-   * socket there and checks that the kernel's ip_set answers (protocol 7).
+   * socket there and checks that the kernel's ip_set answers (protocol 7); with
+   * `backend: 'nftables'`, that nf_tables answers. `backend` takes the Firewall's names, so
+   * `Sets.open({ backend: fw.backend, family: fw.family })` fits a firewall handle: 'legacy'
+   * and 'nft' (the default) are ipset, 'nftables' the native form's named sets.
    * @throws {ERR_CONNLIMIT_INVALID} bad options, a netns path that is not a network namespace
    * @throws {ERR_CONNLIMIT_PERMISSION} no CAP_NET_ADMIN in the namespace
    * @throws {ERR_CONNLIMIT_UNSUPPORTED} no ip_set in the kernel (`modprobe ip_set`)
    */
   static async open(options: SetsOptions = {}): Promise<Sets> {
-    const o = ownOptions(options, 'options', ['family', 'netns']);
-    const sets = new Sets(resolveNetns(o.netns), handleFamily(o.family));
+    const o = ownOptions(options, 'options', ['family', 'netns', 'backend']);
+    const sets = new Sets(resolveNetns(o.netns), handleFamily(o.family), setsBackend(o.backend));
     try {
       await sets.native.open();
     } catch (e) {
@@ -88,10 +103,12 @@ export class Sets {
    * @example await sets.create('vip', { type: 'hash:net', counters: true });
    */
   async create(name: string, options: CreateSetOptions): Promise<void> {
-    const spec = createSpec(name, options, this.family);
+    const spec = createSpec(name, options, this.family, this.backend === 'nftables' ? MAX_NFT_SET_NAME_BYTES : undefined);
+    if (this.backend === 'nftables') checkNftablesCreate(spec, this.family);
     return this.run(async () => {
       await this.native.create(spec);
-      this.shapes.set(spec.name, { type: spec.type, family: spec.family, timeout: spec.timeout !== undefined, comment: spec.comment });
+      // Every nf_tables element may carry a comment (its userdata); ipset's only with the option.
+      this.shapes.set(spec.name, { type: spec.type, family: spec.family, timeout: spec.timeout !== undefined, comment: spec.comment || this.backend === 'nftables' });
     }, spec.name);
   }
 
@@ -140,7 +157,7 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
    */
   async test(name: string, entry: SetEntryInput): Promise<boolean> {
-    const set = setName(name);
+    const set = this.name(name);
     return this.run(async () => {
       const shape = await this.shape(set);
       const issues: ValidationIssue[] = [];
@@ -155,7 +172,7 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
    */
   async list(name: string): Promise<ListedSet> {
-    const set = setName(name);
+    const set = this.name(name);
     return this.run(async () => {
       const l = await this.native.list(set);
       const h = headerInfo(l.header);
@@ -177,7 +194,7 @@ export class Sets {
 
   /** Empty a set. @throws {ERR_CONNLIMIT_NOT_FOUND} no such set */
   async flush(name: string): Promise<void> {
-    const set = setName(name);
+    const set = this.name(name);
     return this.run(() => this.native.named('flush', set, null, false), set);
   }
 
@@ -187,7 +204,7 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set (unless `exist: true`)
    */
   async destroy(name: string, options?: DeleteOptions): Promise<void> {
-    const set = setName(name);
+    const set = this.name(name);
     const exist = deleteOptions(options);
     return this.run(async () => {
       this.shapes.delete(set);
@@ -201,8 +218,9 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_IN_USE} a rule refers to the set
    */
   async rename(from: string, to: string): Promise<void> {
-    const a = setName(from, 'from');
-    const b = setName(to, 'to');
+    const a = this.name(from, 'from');
+    const b = this.name(to, 'to');
+    if (this.backend === 'nftables') throw nftablesCannot('rename');
     return this.run(async () => {
       this.shapes.delete(a);
       this.shapes.delete(b);
@@ -216,8 +234,9 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} either set is missing
    */
   async swap(a: string, b: string): Promise<void> {
-    const x = setName(a, 'a');
-    const y = setName(b, 'b');
+    const x = this.name(a, 'a');
+    const y = this.name(b, 'b');
+    if (this.backend === 'nftables') throw nftablesCannot('swap');
     return this.run(async () => {
       this.shapes.delete(x);
       this.shapes.delete(y);
@@ -230,13 +249,13 @@ export class Sets {
    * (NFPROTO_IPV4 2, NFPROTO_IPV6 10), as libxt_set looks it up; null when there is no such set.
    */
   async indexOf(name: string): Promise<{ index: number; family: number } | null> {
-    const set = setName(name);
-    return this.run(() => this.native.setIndex(set), set);
+    const set = this.name(name);
+    return this.run(() => this.ipset().setIndex(set), set);
   }
 
   /** @internal The name of the set at a kernel index (a listed `-m set` rule's), null when none is there. */
   async nameAt(index: number): Promise<string | null> {
-    return this.run(() => this.native.setName(index));
+    return this.run(() => this.ipset().setName(index));
   }
 
   /** Release the socket. Idempotent; later calls fail with ERR_CONNLIMIT_CLOSED. Calls in flight finish. */
@@ -247,7 +266,7 @@ export class Sets {
   }
 
   private async elements(cmd: 'add' | 'del', name: string, entries: readonly SetEntryInput[], options: AddOptions, path: string): Promise<void> {
-    const set = setName(name);
+    const set = this.name(name);
     if (!Array.isArray(entries)) throw new ValidationError([{ path, message: 'must be an array of entries' }]);
     const list = [...entries];
     // Checked now against what this handle knows of the set, so bad input throws before the
@@ -270,6 +289,20 @@ export class Sets {
       const elements = ready ?? check(await this.shape(set));
       await this.native.elements(cmd, set, elements, options.exist === true);
     }, set);
+  }
+
+  /** A set name as this backend takes it (ipset: 31 bytes; nf_tables: 255, none of the rules' own). */
+  private name(name: unknown, path = 'name'): string {
+    if (this.backend !== 'nftables') return setName(name, path);
+    const n = setName(name, path, MAX_NFT_SET_NAME_BYTES);
+    checkNftablesSetName(n, path);
+    return n;
+  }
+
+  /** The ipset handle, for the calls only ipset has (a `-m set` rule's kernel index). */
+  private ipset(): NativeIpsetHandle {
+    if (this.backend === 'nftables') throw new Error('connlimit internal: set indexes are ipset only; native-form rules name their sets');
+    return this.native as NativeIpsetHandle;
   }
 
   private async shape(set: string): Promise<SetShape> {
