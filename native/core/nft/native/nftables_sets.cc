@@ -169,7 +169,10 @@ Message EncodeSetElements(ElemCmd cmd, Family family, const std::string& table, 
                           const std::string& type, const std::vector<ipset::Element>& elements, size_t first, size_t count,
                           bool exist, uint32_t seq) {
   Shape shape = ShapeOf(type);
-  SetPtr s = NewSet(family, table, set);
+  // The table and set names go first, table before set, as nft writes them (libnftnl would
+  // put the set first): so the set carries only the family and the elements.
+  SetPtr s(nftnl_set_alloc(), nftnl_set_free);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NfProto(family));
   for (size_t i = first; i < first + count && i < elements.size(); i++) {
     const auto& e = elements[i];
     auto key = KeyOf(shape, family, e);
@@ -185,6 +188,8 @@ Message EncodeSetElements(ElemCmd cmd, Family family, const std::string& table, 
   uint16_t flags = cmd == ElemCmd::kAdd ? (NLM_F_CREATE | (exist ? 0 : NLM_F_EXCL)) : cmd == ElemCmd::kGet ? NLM_F_ACK : 0;
   Message buf(MNL_SOCKET_BUFFER_SIZE * 16, 0);
   auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), type_msg, NfProto(family), flags, seq);
+  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
+  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set.c_str());
   nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
   return Finish(nlh, buf);
 }
