@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
 import { Sets } from '../src/index';
 import { rejects } from './helpers/assert';
-import { withNetns, type Netns } from './helpers/netns';
+import { execResult, withNetns, type Netns } from './helpers/netns';
 
 const root = join(__dirname, '..');
 
@@ -218,6 +218,26 @@ test('hostile input is typed before the kernel; rename and swap are UNSUPPORTED;
     await sets.create('n'.repeat(255), { type: 'hash:ip' });
     await sets.destroy('n'.repeat(255));
     assert.is((await lib.run('nft', ['list', 'table', 'ip', 'connlimit'])).stdout, before);
+  }));
+
+test('the CLI: ban/unban and set commands with --backend nftables', () =>
+  withNetns(async (ns) => {
+    const cli = (...args: string[]) =>
+      execResult(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), ...args, '--backend', 'nftables', '--netns', ns.name], {
+        env: { ...process.env, NODE_OPTIONS: '' },
+        timeoutMs: 30_000,
+      });
+    assert.match((await cli('ban', '203.0.113.7', '--for', '10m')).stdout, /banned 203\.0\.113\.7 for 600s/);
+    assert.match((await cli('ban', '2001:db8::7')).stdout, /set connlimit-ban6/);
+    assert.match((await ns.run('nft', ['list', 'set', 'ip', 'connlimit', 'connlimit-ban'])).stdout, /203\.0\.113\.7 timeout 10m expires/);
+    assert.match((await ns.run('nft', ['list', 'set', 'ip6', 'connlimit', 'connlimit-ban6'])).stdout, /elements = \{ 2001:db8::7 \}/);
+    assert.is((await cli('set', 'create', 'vip', 'hash:net')).code, 0);
+    assert.is((await cli('set', 'add', 'vip', '10.0.0.0/8')).code, 0);
+    assert.is((await cli('set', 'test', 'vip', '10.1.1.1')).code, 0);
+    assert.is((await cli('set', 'test', 'vip', '11.1.1.1')).code, 1);
+    assert.match((await cli('unban', '203.0.113.7')).stdout, /unbanned/);
+    assert.match((await cli('unban', '203.0.113.7')).stdout, /was not banned/);
+    assert.is((await cli('set', 'rename', 'vip', 'vip2')).code !== 0, true);
   }));
 
 test.run();
