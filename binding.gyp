@@ -57,6 +57,7 @@
         "native/core/nft/native/native_form.cc",
         "native/core/nft/native/nftables_table.cc",
         "native/core/nft/native/nftables_sets.cc",
+        "native/core/nft/native/nftables_set_match.cc",
         "native/core/nft/native/nftables_set_socket.cc",
         "native/core/nft/planner.cc",
         "native/core/nft/recorded_reader.cc",

@@ -647,7 +647,8 @@ export class Firewall {
 
   /** Names the set indexes of listed rules (set-refs.ts), so they decode and render with the sets' names. */
   private async nameSets(chains: NativeChain[]): Promise<void> {
-    if (!listsSetRefs(chains)) return;
+    // The native form's rules name their sets themselves (`ip saddr @NAME`): no index to name.
+    if (this.backend === 'nftables' || !listsSetRefs(chains)) return;
     const sets = await this.ipset();
     await nameListedSets(chains, (index) => sets.nameAt(index));
   }
@@ -659,14 +660,14 @@ export class Firewall {
 
   /** The rule with its sets' kernel indexes written (set-refs.ts); the same rule when it names none. */
   private async withSetIndexes(rule: NativeRule): Promise<NativeRule> {
-    if (!hasSetRefs(rule)) return rule;
+    if (this.backend === 'nftables' || !hasSetRefs(rule)) return rule;
     const sets = await this.ipset();
     return withSetIndexes(rule, this.family, (name) => sets.indexOf(name));
   }
 
   /** An op, its rule with set indexes (a promise only when it names sets, so most ops stay synchronous). */
   private withOpSetIndexes(op: NativeOp): NativeOp | Promise<NativeOp> {
-    if (!('rule' in op) || !hasSetRefs(op.rule)) return op;
+    if (this.backend === 'nftables' || !('rule' in op) || !hasSetRefs(op.rule)) return op;
     return this.withSetIndexes(op.rule).then((rule) => ({ ...op, rule }));
   }
 

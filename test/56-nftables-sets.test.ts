@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
-import { Sets } from '../src/index';
+import { Firewall, Sets } from '../src/index';
 import { rejects } from './helpers/assert';
 import { execResult, withNetns, type Netns } from './helpers/netns';
+import { startPeer } from './helpers/tcp';
 
 const root = join(__dirname, '..');
 
@@ -218,6 +219,62 @@ test('hostile input is typed before the kernel; rename and swap are UNSUPPORTED;
     await sets.create('n'.repeat(255), { type: 'hash:ip' });
     await sets.destroy('n'.repeat(255));
     assert.is((await lib.run('nft', ['list', 'table', 'ip', 'connlimit'])).stdout, before);
+  }));
+
+test('real TCP: `-m set --match-set banned src -j REJECT` on the native form refuses a banned client; unban lets it in', () =>
+  withNetns(async (ns) => {
+    const sets = await Sets.open({ backend: 'nftables', netns: ns.name });
+    const fw = await Firewall.open({ family: 'ipv4', backend: 'nftables', netns: ns.name });
+    const peer = await startPeer(ns);
+    try {
+      await sets.create('banned', { type: 'hash:ip', timeout: 0 });
+      const { port } = await peer.listen(0, '127.0.0.1');
+      const rule = `-p tcp --dport ${port} -m set --match-set banned src -j REJECT --reject-with tcp-reset`;
+      await fw.append('INPUT', rule);
+      const table = (await ns.run('nft', ['list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout;
+      assert.match(table, new RegExp(`tcp dport ${port} ip saddr @banned counter packets \\d+ bytes \\d+ reject with tcp reset`));
+      // Listed back as the rule language wrote it, and found by spec.
+      const listed = (await fw.list('INPUT')).map((r) => r.text);
+      assert.is(listed.length, 1);
+      assert.match(listed[0]!, /-m set --match-set banned src -j REJECT --reject-with tcp-reset/);
+      assert.is(await fw.check('INPUT', rule), true);
+      const from = (localAddress: string) => peer.connect({ host: '127.0.0.1', port, localAddress, timeoutMs: 2000 }).then((r) => r.result);
+      assert.is(await from('127.0.1.10'), 'ok');
+      await sets.add('banned', '127.0.1.10');
+      assert.is(await from('127.0.1.10'), 'refused');
+      assert.is(await from('127.0.1.11'), 'ok', 'others pass');
+      await rejects(sets.destroy('banned'), 'ERR_CONNLIMIT_IN_USE');
+      await sets.delete('banned', '127.0.1.10');
+      assert.is(await from('127.0.1.10'), 'ok');
+      await fw.delete('INPUT', rule);
+      await sets.destroy('banned');
+    } finally {
+      await peer.exit();
+      await fw.close();
+      await sets.close();
+    }
+  }));
+
+test('real TCP: a VIP set gets connlimit 5 where everyone else gets 2 (`! --match-set`)', () =>
+  withNetns(async (ns) => {
+    const sets = await Sets.open({ backend: 'nftables', netns: ns.name });
+    const fw = await Firewall.open({ family: 'ipv4', backend: 'nftables', netns: ns.name });
+    const peer = await startPeer(ns);
+    try {
+      await sets.create('vip', { type: 'hash:net' });
+      await sets.add('vip', '127.0.2.0/24');
+      const { port } = await peer.listen(0, '127.0.0.1');
+      await fw.append('INPUT', `-p tcp --syn --dport ${port} -m set --match-set vip src -m connlimit --connlimit-above 5 -j REJECT --reject-with tcp-reset`);
+      await fw.append('INPUT', `-p tcp --syn --dport ${port} -m set ! --match-set vip src -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset`);
+      const many = async (localAddress: string, n: number) => (await peer.connectMany(n, { host: '127.0.0.1', port, localAddress, timeoutMs: 2000 })).map((r) => r.result);
+      assert.equal(await many('127.0.2.7', 7), ['ok', 'ok', 'ok', 'ok', 'ok', 'refused', 'refused']);
+      assert.equal(await many('127.0.3.7', 4), ['ok', 'ok', 'refused', 'refused']);
+      assert.match((await fw.list('INPUT')).map((r) => r.text).join('\n'), /-m set ! --match-set vip src -m connlimit --connlimit-above 2/);
+    } finally {
+      await peer.exit();
+      await fw.close();
+      await sets.close();
+    }
   }));
 
 test('the CLI: ban/unban and set commands with --backend nftables', () =>

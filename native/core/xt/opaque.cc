@@ -30,7 +30,7 @@ Result<XtBlob> EncodeOpaqueTarget(const OpaqueExtension& opaque) {
 }
 
 bool SameOpaque(const OpaqueExtension& a, const OpaqueExtension& b) {
-  return a.name == b.name && a.revision == b.revision && a.data == b.data;
+  return a.name == b.name && a.revision == b.revision && a.data == b.data && a.sets == b.sets;
 }
 
 }  // namespace connlimit::core::xt

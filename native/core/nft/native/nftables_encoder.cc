@@ -20,6 +20,7 @@
 #include "core/nft/nfproto.h"
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/native/nftables_layout.h"
+#include "core/nft/native/nftables_set_match.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -157,6 +158,8 @@ class RuleWriter {
       } else if (const auto* k = std::get_if<CommentMatch>(&m)) {
         if (comment) return EncodeError("one comment per rule in the native nftables form");
         comment = k;
+      } else if (auto l = SetLookupOf(std::get<OpaqueExtension>(m))) {
+        AddSetLookup(r_, family_, *l);
       } else {
         return EncodeError("match " + std::get<OpaqueExtension>(m).name + " is not available in the native nftables form");
       }
