@@ -26,7 +26,7 @@ import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
 import { checkDesired, type CheckedDesired, type DesiredState } from './apply/desired';
 import { planApply, planRemove, type ApplyPlan, type Planned } from './apply/plan';
-import { hasSetRefs, listsSetRefs, nameListedSets, withSetIndexes } from './rule/set-refs';
+import { hasSetRefs, listsSetRefs, nameListedSets, withNamedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
 
 export type { Backend, TableName } from './table-shape';
@@ -637,7 +637,7 @@ export class Firewall {
   }
 
   private ipset(): Promise<Sets> {
-    this.sets ??= Sets.open({ family: this.family, ...(this.netns !== null ? { netns: this.netns } : {}) });
+    this.sets ??= Sets.open({ family: this.family, backend: this.backend, ...(this.netns !== null ? { netns: this.netns } : {}) });
     const opening = this.sets;
     opening.catch(() => {
       if (this.sets === opening) this.sets = null; // the next rule that needs it tries again
@@ -660,14 +660,16 @@ export class Firewall {
 
   /** The rule with its sets' kernel indexes written (set-refs.ts); the same rule when it names none. */
   private async withSetIndexes(rule: NativeRule): Promise<NativeRule> {
-    if (this.backend === 'nftables' || !hasSetRefs(rule)) return rule;
+    if (!hasSetRefs(rule)) return rule;
     const sets = await this.ipset();
+    // The native form's rules name their sets (`ip saddr @NAME`): only that they exist is checked.
+    if (this.backend === 'nftables') return withNamedSets(rule, await sets.names());
     return withSetIndexes(rule, this.family, (name) => sets.indexOf(name));
   }
 
   /** An op, its rule with set indexes (a promise only when it names sets, so most ops stay synchronous). */
   private withOpSetIndexes(op: NativeOp): NativeOp | Promise<NativeOp> {
-    if (this.backend === 'nftables' || !('rule' in op) || !hasSetRefs(op.rule)) return op;
+    if (!('rule' in op) || !hasSetRefs(op.rule)) return op;
     return this.withSetIndexes(op.rule).then((rule) => ({ ...op, rule }));
   }
 

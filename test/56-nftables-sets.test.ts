@@ -215,6 +215,16 @@ test('hostile input is typed before the kernel; rename and swap are UNSUPPORTED;
     await rejects(Sets.open({ backend: 'iptables' as never }), 'ERR_CONNLIMIT_INVALID');
     await rejects(sets.rename('h', 'g'), 'ERR_CONNLIMIT_UNSUPPORTED');
     await rejects(sets.swap('h', 'g'), 'ERR_CONNLIMIT_UNSUPPORTED');
+    // Rules: a set that is not there is NOT_FOUND (not the kernel's bare ENOENT); what a lookup can't say is INVALID.
+    const fw = await Firewall.open({ family: 'ipv4', backend: 'nftables', netns: lib.name });
+    try {
+      await rejects(fw.append('INPUT', '-m set --match-set nope src -j DROP'), 'ERR_CONNLIMIT_NOT_FOUND');
+      await rejects(fw.append('INPUT', '-m set --match-set h src,dst -j DROP'), 'ERR_CONNLIMIT_INVALID');
+      await rejects(fw.append('INPUT', '-m set --match-set h src --packets-gt 3 -j DROP'), 'ERR_CONNLIMIT_INVALID');
+      await rejects(fw.append('INPUT', '-m set --match-set h src --return-nomatch -j DROP'), 'ERR_CONNLIMIT_INVALID');
+    } finally {
+      await fw.close();
+    }
     // A name of 255 bytes is nf_tables' limit and works.
     await sets.create('n'.repeat(255), { type: 'hash:ip' });
     await sets.destroy('n'.repeat(255));
