@@ -12,7 +12,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-out_dir=test/fixtures/nftables
+out_dir=test/fixtures/nftables-sets
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -18,7 +18,7 @@ import { startPeer } from './helpers/tcp';
 const root = join(__dirname, '..');
 
 function fixture(name: string): Buffer {
-  const text = readFileSync(join(root, 'test', 'fixtures', 'nftables', `${name}.hex`), 'utf8');
+  const text = readFileSync(join(root, 'test', 'fixtures', 'nftables-sets', `${name}.hex`), 'utf8');
   return Buffer.from(text.split('\n').filter((l) => l && !l.startsWith('#')).join(''), 'hex');
 }
 
@@ -282,6 +282,29 @@ test('real TCP: a VIP set gets connlimit 5 where everyone else gets 2 (`! --matc
       assert.match((await fw.list('INPUT')).map((r) => r.text).join('\n'), /-m set ! --match-set vip src -m connlimit --connlimit-above 2/);
     } finally {
       await peer.exit();
+      await fw.close();
+      await sets.close();
+    }
+  }));
+
+test('fw.flush() keeps the client sets (and so the first table); fw.destroy() removes them with it', () =>
+  withNetns(async (ns) => {
+    const sets = await Sets.open({ backend: 'nftables', netns: ns.name });
+    const fw = await Firewall.open({ family: 'ipv4', backend: 'nftables', netns: ns.name });
+    try {
+      await sets.create('keep', { type: 'hash:ip' });
+      await sets.add('keep', '10.0.0.1');
+      await fw.append('INPUT', '-m set --match-set keep src -j DROP');
+      await fw.append('INPUT', '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j DROP');
+      await fw.flush();
+      assert.equal(await fw.list(), []);
+      assert.equal(await sets.names(), ['keep']);
+      assert.is(await sets.test('keep', '10.0.0.1'), true);
+      const listed = (await ns.run('nft', ['list', 'table', 'ip', 'connlimit'])).stdout;
+      assert.not.match(listed, /connlimit0/, 'the rule sets go with their rules');
+      assert.is(await fw.destroy(), 1);
+      assert.equal(await sets.names(), []);
+    } finally {
       await fw.close();
       await sets.close();
     }

@@ -38,4 +38,9 @@ export const groups = [
     rows: '1 (native nftables form)',
     load: () => import('./nftables.mjs'),
   },
+  {
+    id: 'nft-sets',
+    rows: '1 (client sets of the native nftables form)',
+    load: () => import('./nft-sets.mjs'),
+  },
 ];
