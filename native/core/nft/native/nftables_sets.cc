@@ -186,7 +186,9 @@ Message EncodeSetElements(ElemCmd cmd, Family family, const std::string& table, 
   }
   uint16_t type_msg = cmd == ElemCmd::kAdd ? NFT_MSG_NEWSETELEM : cmd == ElemCmd::kDelete ? NFT_MSG_DELSETELEM : NFT_MSG_GETSETELEM;
   uint16_t flags = cmd == ElemCmd::kAdd ? (NLM_F_CREATE | (exist ? 0 : NLM_F_EXCL)) : cmd == ElemCmd::kGet ? NLM_F_ACK : 0;
-  Message buf(MNL_SOCKET_BUFFER_SIZE * 16, 0);
+  // Room for `count` elements of at most a 24-byte key, an end element, a timeout and a
+  // 255-byte comment with their headers (~400 bytes), so one add is not a 128 KiB memset.
+  Message buf(MNL_SOCKET_BUFFER_SIZE + 400 * count, 0);
   auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), type_msg, NfProto(family), flags, seq);
   mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
   mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set.c_str());
