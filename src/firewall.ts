@@ -636,7 +636,7 @@ export class Firewall {
     await this.sets?.then((sets) => sets.close(), () => undefined);
   }
 
-  private ipset(): Promise<Sets> {
+  private clientSets(): Promise<Sets> {
     this.sets ??= Sets.open({ family: this.family, backend: this.backend, ...(this.netns !== null ? { netns: this.netns } : {}) });
     const opening = this.sets;
     opening.catch(() => {
@@ -649,7 +649,7 @@ export class Firewall {
   private async nameSets(chains: NativeChain[]): Promise<void> {
     // The native form's rules name their sets themselves (`ip saddr @NAME`): no index to name.
     if (this.backend === 'nftables' || !listsSetRefs(chains)) return;
-    const sets = await this.ipset();
+    const sets = await this.clientSets();
     await nameListedSets(chains, (index) => sets.nameAt(index));
   }
 
@@ -661,7 +661,7 @@ export class Firewall {
   /** The rule with its sets' kernel indexes written (set-refs.ts); the same rule when it names none. */
   private async withSetIndexes(rule: NativeRule): Promise<NativeRule> {
     if (!hasSetRefs(rule)) return rule;
-    const sets = await this.ipset();
+    const sets = await this.clientSets();
     // The native form's rules name their sets (`ip saddr @NAME`): only that they exist is checked.
     if (this.backend === 'nftables') return withNamedSets(rule, await sets.names());
     return withSetIndexes(rule, this.family, (name) => sets.indexOf(name));
