@@ -174,6 +174,17 @@ test('ipv6: hash:ip and hash:net in the ip6 table equal the nft-made sets', () =
     assert.is(await listed(lib, 'ip6', ['six', 'six-nets']), await listed(ref, 'ip6', ['six', 'six-nets']));
     assert.is(await sets.test('six-nets', '2001:db8:1:2::3'), true);
     assert.equal((await sets.list('six-nets')).entries.map((e) => e.text), ['2001:db8:1::/48']);
+    // An IPv6 rule of the ip6 table refers to it: `ip6 daddr != @six-nets`, listed back as written.
+    const fw = await Firewall.open({ family: 'ipv6', backend: 'nftables', netns: lib.name });
+    try {
+      await fw.append('INPUT', '-m set ! --match-set six-nets dst -j DROP');
+      assert.match((await lib.run('nft', ['list', 'chain', 'ip6', 'connlimit', 'INPUT'])).stdout, /ip6 daddr != @six-nets counter packets \d+ bytes \d+ drop/);
+      assert.equal((await fw.list('INPUT')).map((r) => r.text), ['-A INPUT -m set ! --match-set six-nets dst -j DROP']);
+      await fw.delete('INPUT', '-m set ! --match-set six-nets dst -j DROP');
+      assert.equal(await fw.list('INPUT'), []);
+    } finally {
+      await fw.close();
+    }
   }));
 
 test('timeouts expire (bounded wait), and addMany is one batch: all or nothing', () =>
