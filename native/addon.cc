@@ -20,6 +20,7 @@
 #include "js/ct_watch.h"
 #include "js/errors.h"
 #include "js/ipset.h"
+#include "js/ipset_list.h"
 #include "js/legacy_table.h"
 #include "js/iptables_nft_table.h"
 #include "js/nftables_sets.h"
@@ -55,6 +56,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceValue("_errorKinds", ErrorKindNames(env)),
                              InstanceValue("IpsetHandle", IpsetHandle::Define(env), napi_enumerable),
                              InstanceValue("NftablesSetHandle", NftablesSetHandle::Define(env), napi_enumerable),
+                             InstanceValue("IpsetList", IpsetList::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::PlanNft>("_planNft"),
                          });
   }

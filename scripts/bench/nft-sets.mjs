@@ -3,7 +3,7 @@
 // address to a named set with timeouts, awaited, beside the netlink floor handed the same
 // NEWSETELEM message and beside `nft add element` forked from a shell loop already inside the
 // namespace (as a service would fork it; no `ip netns exec` per call). The ipset side of the
-// same question is scripts/bench-sets.mjs.
+// same question is the bench group 'sets' (scripts/bench/sets.mjs).
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';

@@ -34,6 +34,11 @@ export const groups = [
     load: () => import('./open.mjs'),
   },
   {
+    id: 'corpus',
+    rows: '10 (a real script: the corpus lines, library beside the CLI)',
+    load: () => import('./corpus.mjs'),
+  },
+  {
     id: 'nftables-native',
     rows: '1 (native nftables form)',
     load: () => import('./nftables.mjs'),
@@ -42,5 +47,10 @@ export const groups = [
     id: 'nft-sets',
     rows: '1 (client sets of the native nftables form)',
     load: () => import('./nft-sets.mjs'),
+  },
+  {
+    id: 'sets',
+    rows: 'sets S1-S3 (client sets, ipset)',
+    load: () => import('./sets.mjs'),
   },
 ];

@@ -85,6 +85,7 @@ export function checkDesired(input: unknown, shape: TableShape): CheckedDesired 
         if (typeof r !== 'string' && !isPlainObject(r)) invalid(place, `expected a rule (iptables syntax or an object), got ${describe(r)}`);
         const native = at(place, () => toNativeRule(r as string | RuleSpec, shape.family as Family));
         at(place, () => validateRuleForChain(native, name));
+        at(place, () => shape.targetFits(native));
         const target = jumpTarget(native);
         if (target !== null && !owned.includes(target)) {
           invalid(place, `jumps to ${quote(target)}, a chain this state does not own: rules in owned chains jump only to owned chains`);
