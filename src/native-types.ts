@@ -326,6 +326,8 @@ export interface NativeBinding {
 export interface NativeNftablesTable extends NativeTable {
   /** Deletes every table of the form in this family (connlimit, connlimit_N) in one batch; resolves to how many. */
   destroy(): Promise<number>;
+  /** Test only: what the handle's netlink socket has sent so far (each attempt of a dump counts once). */
+  _ioCounts(): Promise<{ requests: number; dumps: number; batches: number }>;
 }
 
 export interface NativeNftablesTableOptions {

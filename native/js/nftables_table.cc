@@ -14,14 +14,31 @@ void NftablesBackend::ReadOptions(const Napi::Object& o, core::TableTarget& targ
 }
 
 Napi::Function NftablesTable::Define(Napi::Env env) {
-  return TableWrap::Define(env, {InstanceMethod<&NftablesTable::Destroy>("destroy")});
+  return TableWrap::Define(env, {InstanceMethod<&NftablesTable::Destroy>("destroy"), InstanceMethod<&NftablesTable::IoCounts>("_ioCounts")});
 }
 
 Napi::Value NftablesTable::Destroy(const Napi::CallbackInfo& info) {
   return IfOpen(info, [&] {
     return Run<int>(
-        "destroy", [](const core::TableTarget& t) { return core::nft::DestroyNftablesTables(t); },
+        "destroy", [session = backend().session](const core::TableTarget& t) { return core::nft::DestroyNftablesTables(t, *session); },
         [](Napi::Env e, int& removed) -> Napi::Value { return Napi::Number::New(e, removed); });
+  });
+}
+
+Napi::Value NftablesTable::IoCounts(const Napi::CallbackInfo& info) {
+  return IfOpen(info, [&] {
+    return Run<core::nft::SocketCounts>(
+        "ioCounts",
+        [session = backend().session](const core::TableTarget&) -> core::Result<core::nft::SocketCounts> {
+          return core::nft::CountsOf(*session);
+        },
+        [](Napi::Env e, core::nft::SocketCounts& c) -> Napi::Value {
+          auto o = Napi::Object::New(e);
+          o.Set("requests", Napi::Number::New(e, static_cast<double>(c.requests)));
+          o.Set("dumps", Napi::Number::New(e, static_cast<double>(c.dumps)));
+          o.Set("batches", Napi::Number::New(e, static_cast<double>(c.batches)));
+          return o;
+        });
   });
 }
 

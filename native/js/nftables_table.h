@@ -6,6 +6,7 @@
 
 #include <napi.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,25 +16,26 @@
 
 namespace connlimit::js {
 
-// Every call opens its own socket, so a handle holds nothing but its namespace fd.
+// One session per handle: its socket and what its commits learned (the cache), shared with
+// the calls in flight, so close() closes the socket now or when the last of them ends.
 struct NftablesBackend {
   static constexpr const char* kClassName = "NftablesTable";
   static constexpr const char* kWorkerPrefix = "connlimit:nftables-";
   static void ReadOptions(const Napi::Object& options, core::TableTarget& target);
 
-  // A socket for this probe only.
-  core::Result<core::Unit> ProbeTable(const core::TableTarget& t) const {
-    return core::nft::ProbeTable(t, *core::nft::NewTableSession());
-  }
+  // Opens the session's socket (the one namespace switch) and reads the generation id.
+  core::Result<core::Unit> ProbeTable(const core::TableTarget& t) const { return core::nft::ProbeTable(t, *session); }
   core::Result<std::vector<core::OpResult>> CommitOps(const core::TableTarget& t, const std::vector<core::Op>& ops) const {
-    return core::nft::CommitNftablesOps(t, ops);
+    return core::nft::CommitNftablesOps(t, ops, *session);
   }
   core::Result<std::vector<core::ListedChain>> ListTable(const core::TableTarget& t) const {
-    return core::nft::ListNftablesTable(t);
+    return core::nft::ListNftablesTable(t, *session);
   }
   core::Result<int> FindRule(const core::TableTarget& t, const std::string& chain, const core::RuleSpec& rule) const {
-    return core::nft::FindNftablesRule(t, chain, rule);
+    return core::nft::FindNftablesRule(t, *session, chain, rule);
   }
+
+  std::shared_ptr<core::nft::TableSession> session = core::nft::NewTableSession();
 };
 
 class NftablesTable : public TableWrap<NftablesTable, NftablesBackend> {
@@ -44,6 +46,9 @@ class NftablesTable : public TableWrap<NftablesTable, NftablesBackend> {
  private:
   // Deletes every table of the form in this family in one batch; resolves to how many.
   Napi::Value Destroy(const Napi::CallbackInfo& info);
+  // Test only: what the handle's socket has sent ({ requests, dumps, batches }), so a test
+  // proves an update read nothing.
+  Napi::Value IoCounts(const Napi::CallbackInfo& info);
 };
 
 // Compiled once, in nftables_table.cc, not in every file that includes this header.

@@ -49,6 +49,11 @@ export const groups = [
     load: () => import('./nft-sets.mjs'),
   },
   {
+    id: 'nftables-xlate',
+    rows: '1 (translated compat modules on the native form)',
+    load: () => import('./nftables-xlate.mjs'),
+  },
+  {
     id: 'sets',
     rows: 'sets S1-S3 (client sets, ipset)',
     load: () => import('./sets.mjs'),

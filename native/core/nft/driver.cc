@@ -15,6 +15,7 @@
 #include "core/netns_guard.h"
 #include "core/nft/requests.h"
 #include "core/nft/socket_reads.h"
+#include "core/xt/same_rule.h"
 
 // Dump-and-reset of rule counters (kernel 6.3+, include/uapi/linux/netfilter/nf_tables.h);
 // older installed headers lack it.
@@ -131,9 +132,8 @@ class Attempt {
 
   Result<std::vector<OpResult>> Run(const std::vector<Op>& ops, bool* stale, bool send_stale_genid) {
     *stale = false;
-    bool caches = form_.traits().caches;
     uint32_t gen = 0;
-    bool read = !caches || !cache_.valid || ops.size() > kUncheckedCacheOps;
+    bool read = !cache_.valid || ops.size() > kUncheckedCacheOps;
     if (read) {
       auto now = reader_->Generation();
       if (!now.ok()) return now.error();
@@ -168,7 +168,7 @@ class Attempt {
       if (!checked.ok()) return checked.error();
       committed = gen;
     }
-    if (caches && committed && Settle(form_, known)) {
+    if (committed && Settle(form_, known)) {
       cache_.known = std::move(known);
       cache_.genid = committed;
       cache_.valid = true;
@@ -181,14 +181,14 @@ class Attempt {
   }
 
   // Sends the batch under `genid`; false when every planned message was undone within it.
-  // `committed` gets the generation id the commit produced, when the form asks for it.
+  // `committed` gets the generation id the commit produced (0 when none was echoed).
   Result<bool> Send(Batch& batch, uint32_t genid, bool* stale, uint32_t* committed) {
-    bool echo = form_.traits().caches;
-    // NLM_F_ECHO: the kernel sends each committed rule back with its handle, so the next call
-    // can delete or insert relative to it without dumping the chain. Not for large batches:
+    // NLM_F_ECHO: the kernel sends each committed rule back with its handle (and the name it
+    // gave the rule's set), so the next call can delete or insert relative to it without
+    // dumping the chain. Not for large batches:
     // their echoes would overflow the receive buffer, and a lost error reply with them (the
     // cache then simply stays cold).
-    if (echo && batch.new_rules.size() <= kMaxEchoedRules)
+    if (batch.new_rules.size() <= kMaxEchoedRules)
       for (auto& nr : batch.new_rules) nr->where.nlm_flags |= NLM_F_ECHO;
     // Sequence numbers: BATCH_BEGIN, then one per planned message (an empty one, undone within
     // the batch or standing in a table the batch deletes, is not sent), then BATCH_END.
@@ -225,11 +225,11 @@ class Attempt {
     // under the commit mutex, so no later commit can be taken for ours (NOTES §4.2). Not on
     // a flush: it would echo every rule deleted, overflowing the receive buffer; such a
     // batch leaves the cache cold.
-    if (echo && !head_flushes) reinterpret_cast<struct nlmsghdr*>(head->data())->nlmsg_flags |= NLM_F_ECHO;
+    if (!head_flushes) reinterpret_cast<struct nlmsghdr*>(head->data())->nlmsg_flags |= NLM_F_ECHO;
     // Under the generation id the plan was made at.
     Message framed = FrameBatch(first_seq, genid, built, link_.NextSeq());
     built = {};
-    std::vector<uint64_t> echoed;
+    std::vector<EchoedRule> echoed;
     auto sent = link_.SendBatch(framed, [&](uint32_t seq, int err, const std::string& text) {
       auto it = by_seq.find(seq);
       const PlannedMessage* m = it != by_seq.end() ? &batch.msgs[it->second] : nullptr;
@@ -238,12 +238,15 @@ class Attempt {
       if (!text.empty()) detail += ": " + text;
       if (err == EBUSY && m && m->busy_as) err = m->busy_as;
       return KernelError{"nft commit", err, detail, m ? m->op_index : -1};
-    }, echo ? &echoed : nullptr, echo ? committed : nullptr);
+    }, &echoed, committed);
     if (!sent.ok()) return sent.error();
     // Echoes come in commit order, which is batch order; a short count (a full receive
     // buffer) leaves handles unknown and the cache unused.
-    if (echo && echoed.size() == batch.new_rules.size())
-      for (size_t i = 0; i < echoed.size(); i++) batch.new_rules[i]->echoed_handle = echoed[i];
+    if (echoed.size() == batch.new_rules.size())
+      for (size_t i = 0; i < echoed.size(); i++) {
+        batch.new_rules[i]->echoed_handle = echoed[i].handle;
+        batch.new_rules[i]->echoed_set = std::move(echoed[i].set_name);
+      }
     return true;
   }
 
@@ -306,6 +309,19 @@ Result<std::vector<OpResult>> CommitOps(const Form& form, Link& link, Cache& cac
   });
 }
 
+Result<std::optional<int>> FindCached(Socket& s, const Cache& cache, Family family, const std::string& chain, const RuleSpec& normalized) {
+  auto known = cache.known.rules.find(chain);
+  if (!cache.valid || known == cache.known.rules.end() || !known->second.loaded) return std::optional<int>{};
+  const auto& v = *known->second.loaded;
+  if (!std::all_of(v.begin(), v.end(), [](const PlanEntry& e) { return e.normalized.has_value(); })) return std::optional<int>{};
+  auto gen = s.GetGen();
+  if (!gen.ok()) return gen.error();
+  if (gen.value() != cache.genid) return std::optional<int>{};
+  for (size_t i = 0; i < v.size(); i++)
+    if (xt::SameRule(family, *v[i].normalized, normalized)) return std::optional<int>{static_cast<int>(i)};
+  return std::optional<int>{-1};
+}
+
 Result<int> DestroyTables(const Form& form, Link& link, int lock_timeout_ms) {
   return Retried<int>(lock_timeout_ms, 0, nullptr, [&](bool* stale, bool*, bool) -> Result<int> {
     Cache none;
@@ -347,6 +363,11 @@ Result<Socket*> Connect(int netns_fd, TableSession& session) {
     session.sock = s.take();
   }
   return session.sock.get();
+}
+
+SocketCounts CountsOf(TableSession& session) {
+  std::lock_guard<std::mutex> lock(session.mu);
+  return session.sock ? session.sock->counts() : SocketCounts{};
 }
 
 Result<Unit> ProbeTable(const TableTarget& t, TableSession& session) {

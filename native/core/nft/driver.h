@@ -42,7 +42,7 @@ class Link {
   virtual std::unique_ptr<PlanReader> NewReader(const Form& form) = 0;
   // As Socket::SendBatch.
   virtual Result<Unit> SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
-                                 std::vector<uint64_t>* echoed, uint32_t* new_gen) = 0;
+                                 std::vector<EchoedRule>* echoed, uint32_t* new_gen) = 0;
   // Resets the rule counters of `chain` (every chain when empty); a missing one is no error.
   virtual Result<Unit> ResetCounters(Family family, const std::string& table, const std::string& chain) = 0;
   // The netlink port that owns `table` (NFT_TABLE_F_OWNER), if any.
@@ -50,10 +50,15 @@ class Link {
 };
 
 // Every op in one batch, all or nothing (the failing op's index in the error). `cache` is used
-// and refreshed when the form caches. `stale_attempts` (tests only): send a wrong generation
+// and refreshed. `stale_attempts` (tests only): send a wrong generation
 // id in that many first attempts; `attempts` tells how many were made.
 Result<std::vector<OpResult>> CommitOps(const Form& form, Link& link, Cache& cache, const std::vector<Op>& ops, int lock_timeout_ms,
                                         int stale_attempts = 0, int* attempts = nullptr);
+
+// The index of the first rule of `chain` equal in meaning to `normalized` (as it reads back),
+// or -1, from the cache, when it holds that whole chain and one GETGEN shows nobody committed
+// since; nullopt when the cache cannot tell (then read the kernel).
+Result<std::optional<int>> FindCached(Socket& s, const Cache& cache, Family family, const std::string& chain, const RuleSpec& normalized);
 
 // Deletes every table of the form, whatever it holds, in one batch; how many.
 Result<int> DestroyTables(const Form& form, Link& link, int lock_timeout_ms);
@@ -65,7 +70,7 @@ class SocketLink : public Link {
   uint32_t NextSeq() override { return s_.NextSeq(); }
   std::unique_ptr<PlanReader> NewReader(const Form& form) override;
   Result<Unit> SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
-                         std::vector<uint64_t>* echoed, uint32_t* new_gen) override {
+                         std::vector<EchoedRule>* echoed, uint32_t* new_gen) override {
     return s_.SendBatch(batch, error_for, echoed, new_gen);
   }
   Result<Unit> ResetCounters(Family family, const std::string& table, const std::string& chain) override;
@@ -88,6 +93,10 @@ std::shared_ptr<TableSession> NewTableSession();
 
 // The session's socket; one that failed is replaced. The caller holds the session's mutex.
 Result<Socket*> Connect(int netns_fd, TableSession& session);
+
+// What the session's socket has sent so far (zeros before its first call); waits for the call
+// in flight.
+SocketCounts CountsOf(TableSession& session);
 
 // Opens the session's socket in the namespace and reads the generation id: fails early on
 // permissions or a kernel without nf_tables. The table need not exist.

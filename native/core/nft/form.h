@@ -28,7 +28,9 @@ struct PlannedRule {
   uint32_t set_id = 0;          // NFTA_SET_ID of its connlimit set (native form), 0: none
   bool dropped = false;         // deleted again by a later op of the batch: not sent
   bool positioned = false;      // another rule of the batch is placed next to it
+  bool with_set = false;        // its NEWSET was sent (the form gave one): the echo must name it
   uint64_t echoed_handle = 0;   // from the kernel's NLM_F_ECHO of this rule, once committed
+  std::string echoed_set{};     // the name the kernel gave its set (connlimit%d), from the same echo
 };
 
 class Form {
@@ -38,7 +40,6 @@ class Form {
     int rules_per_table;  // appends open the next table once the last holds this many
     bool user_chains;     // user chains, jumps, policies, zero; otherwise only the base chains' rules
     bool rule_sets;       // each connlimit rule has a set of its own, created and deleted with it
-    bool caches;          // the session keeps what a commit learned, and batches are echoed
   };
   virtual ~Form() = default;
   virtual const Traits& traits() const = 0;

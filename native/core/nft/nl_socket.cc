@@ -37,6 +37,15 @@ uint16_t RefusedMessageType(const struct nlmsghdr* nlh) {
   if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof *err)) return 0;
   return err->msg.nlmsg_type;
 }
+// The handle and set name of an echoed rule; a zero handle when it does not read.
+EchoedRule EchoOf(const uint8_t* msg, size_t len) {
+  auto rule = ReadRuleMessage(msg, len);
+  if (!rule.ok()) return EchoedRule{};
+  EchoedRule out{rule.value().handle, ""};
+  for (const auto& e : rule.value().exprs)
+    if (e.name == "dynset") out.set_name = Str(e.a[NFTA_DYNSET_SET_NAME]);
+  return out;
+}
 }  // namespace
 
 KernelError SysError(const std::string& op, const std::string& detail, ErrorKind kind) { return KernelError{op, errno, detail, -1, kind}; }
@@ -95,6 +104,7 @@ void Socket::Drain() {
 Result<std::vector<Message>> Socket::Request(const Message& req, bool dump, const std::string& what, bool* interrupted, size_t most) {
   const auto* rh = reinterpret_cast<const struct nlmsghdr*>(req.data());
   uint32_t seq = rh->nlmsg_seq;
+  (dump ? counts_.dumps : counts_.requests)++;
   Drain();
   if (mnl_socket_sendto(nl_, req.data(), req.size()) < 0) return Broken(what);
   std::vector<Message> out;
@@ -145,12 +155,13 @@ Result<uint32_t> Socket::GetGen() {
 }
 
 Result<Unit> Socket::SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
-                             std::vector<uint64_t>* echoed, uint32_t* new_gen) {
+                             std::vector<EchoedRule>* echoed, uint32_t* new_gen) {
   // Replies to this batch carry sequence numbers from its first to its last message.
   const auto* head = reinterpret_cast<const struct nlmsghdr*>(batch.data());
   uint32_t first_seq = head->nlmsg_seq;
   uint32_t last_seq = seq_;
   if (new_gen) *new_gen = 0;
+  counts_.batches++;
   Drain();
   int size = static_cast<int>(batch.size()) + (1 << 16);
   // A large transaction is one message stream larger than the default send buffer.
@@ -177,8 +188,7 @@ Result<Unit> Socket::SendBatch(const Message& batch, const std::function<KernelE
       }
       if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE)) {
         const auto* p = reinterpret_cast<const uint8_t*>(nlh);
-        auto echo = ReadRuleMessage(p, nlh->nlmsg_len);  // only the handle is read
-        echoed->push_back(echo.ok() ? echo.value().handle : 0);
+        echoed->push_back(EchoOf(p, nlh->nlmsg_len));
         continue;
       }
       if (nlh->nlmsg_type != NLMSG_ERROR) continue;

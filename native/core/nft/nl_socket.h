@@ -24,6 +24,20 @@ constexpr int kDumpAttempts = 8;
 
 KernelError SysError(const std::string& op, const std::string& detail = "", ErrorKind kind = ErrorKind::kNone);
 
+// What the kernel's echo of one committed NEWRULE tells: its handle, and the name it gave the
+// set the rule adds to (a dynset's NFTA_DYNSET_SET_NAME; empty without one), so a later delete
+// can remove the rule and its set without a dump.
+struct EchoedRule {
+  uint64_t handle = 0;
+  std::string set_name;
+};
+
+// What a socket sent, for tests and benchmarks that prove a call read nothing: plain requests
+// (GETGEN, GETCHAIN...), dumps (each attempt of one counts), batches.
+struct SocketCounts {
+  uint64_t requests = 0, dumps = 0, batches = 0;
+};
+
 // (errno, extended ack text) of an NLMSG_ERROR; errno 0 for an ACK.
 std::pair<int, std::string> ErrorOf(const struct nlmsghdr* nlh);
 
@@ -57,15 +71,17 @@ class Socket {
 
   // Sends one batch; errors come back as NLMSG_ERRORs carrying the failing message's sequence
   // number, all queued before sendmsg returns (nfnetlink runs the batch in our context), so
-  // they are read without waiting, as iptables-nft does. First error wins. The handles of
-  // echoed NEWRULE messages are appended to `echoed` in batch order. A batch whose BATCH_BEGIN
+  // they are read without waiting, as iptables-nft does. First error wins. Echoed NEWRULE
+  // messages are appended to `echoed` in batch order. A batch whose BATCH_BEGIN
   // carries NLM_F_ECHO makes the kernel send the committing socket the generation id its
   // commit produced (nf_tables_gen_notify reports to the first message's sender); it is stored
   // in `new_gen` when given (0 if none came). `error_for` words a refusal for people (op,
   // detail, op index); its kind is the kernel's fact, set here from the refused message's type:
   // kNftCommitRule for a rule, kNftCommit for anything else.
   Result<Unit> SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
-                         std::vector<uint64_t>* echoed, uint32_t* new_gen = nullptr);
+                         std::vector<EchoedRule>* echoed, uint32_t* new_gen = nullptr);
+
+  const SocketCounts& counts() const { return counts_; }
 
   // A send or receive failed (not a kernel refusal): replies may be lost or pending, so the
   // owner should close this socket and open another.
@@ -80,6 +96,7 @@ class Socket {
   bool broken_ = false;
   uint32_t portid_ = 0;
   uint32_t seq_ = 0;
+  SocketCounts counts_;
 };
 
 }  // namespace connlimit::core::nft

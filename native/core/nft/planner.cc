@@ -57,7 +57,9 @@ class Planner {
 
   void PlanDeleteTable(int index) {
     const Form& f = form_;
-    Plan(-1, "table " + form_.TableName(index), [&f, index](uint32_t seq) -> Result<Message> { return f.DeleteTable(index, seq); });
+    // Echoed, it would echo every rule and set of the table: a flush.
+    Plan(-1, "table " + form_.TableName(index), [&f, index](uint32_t seq) -> Result<Message> { return f.DeleteTable(index, seq); }, 0,
+         true);
   }
 
   // Table `index` as far as this batch knows it; the form's tables are listed once.
@@ -199,13 +201,15 @@ class Planner {
       nr->set_id = ++next_id_;
       nr->where.id = nr->set_id;
     }
-    if (adds) k_.tables[index].delta++;
+    if (adds) k_.tables[index].delta[chain]++;
     batch_.new_rules.push_back(nr);
     const Form& f = form_;
     if (traits_.rule_sets)
       Plan(index, "set for rule " + chain, [&f, nr](uint32_t seq) -> Result<Message> {
         if (nr->dropped) return Message{};
-        return f.NewSet(*nr, seq);
+        Message m = f.NewSet(*nr, seq);
+        nr->with_set = !m.empty();
+        return m;
       });
     Plan(index, "rule " + chain, [&f, nr](uint32_t seq) -> Result<Message> {
       if (nr->dropped) return Message{};
@@ -227,10 +231,10 @@ class Planner {
       if (e.pending->positioned)
         return KernelError{"rule", EOPNOTSUPP, chain + ": deleted in the transaction that placed another rule next to it", -1};
       e.pending->dropped = true;
-      k_.tables[e.table].delta--;
+      k_.tables[e.table].delta[chain]--;
       return Unit{};
     }
-    k_.tables[e.table].delta--;
+    k_.tables[e.table].delta[chain]--;
     Family fam = form_.family();
     std::string table = form_.TableName(e.table);
     uint64_t handle = e.handle;
@@ -268,7 +272,7 @@ class Planner {
   Result<int> Size(int index) {
     auto read = Read(index);
     if (!read.ok()) return read.error();
-    int n = read.value()->delta;
+    int n = read.value()->Delta();
     for (const auto& [name, c] : read.value()->chains) n += static_cast<int>(c.use);
     return n;
   }
@@ -558,7 +562,7 @@ class Planner {
   Result<Unit> RemoveEmptied() {
     if (!k_.listed) return Unit{};
     for (auto& [index, ts] : k_.tables) {
-      if (!ts.exists() || !(ts.created || ts.read || ts.delta < 0 || flush_all_)) continue;
+      if (!ts.exists() || !(ts.created || ts.read || ts.Delta() < 0 || flush_all_)) continue;
       auto size = Size(index);
       if (!size.ok()) return size.error();
       if (size.value() > 0 || ts.foreign) continue;
@@ -572,6 +576,9 @@ class Planner {
       }
       batch_.emptied.insert(index);
       if (ts.existed) PlanDeleteTable(index);
+      // The view the batch leaves: no such table, so nothing of it to read.
+      ts = PlanTable{};
+      ts.read = true;
     }
     return Unit{};
   }
@@ -587,6 +594,19 @@ class Planner {
   int current_op_ = -1;
 };
 
+// Whether the kernel held none of `chain`'s rules when the batch was planned: every table of
+// the form is known (listed, each existing one read whole) and none's chain counted a rule.
+bool KnownEmptyBefore(const Knowledge& known, const std::string& chain) {
+  if (!known.listed) return false;
+  for (const auto& [index, ts] : known.tables) {
+    if (!ts.existed) continue;
+    if (!ts.read) return false;
+    auto c = ts.chains.find(chain);
+    if (c != ts.chains.end() && c->second.use > 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<Batch> PlanOps(const Form& form, PlanReader& reader, Knowledge& known, const std::vector<Op>& ops) {
@@ -599,35 +619,49 @@ Result<Batch> PlanDestroy(const Form& form, PlanReader& reader) {
 }
 
 bool Settle(const Form& form, Knowledge& known) {
+  bool several = form.traits().max_tables > 1;
   for (auto& [name, list] : known.rules) {
-    if (!list.early_head.empty() || !list.early_tail.empty()) list.loaded.reset();  // never read: forget the partial view
+    bool partial = !list.early_head.empty() || !list.early_tail.empty();
+    if (partial && !list.loaded && several && KnownEmptyBefore(known, name)) {
+      list.loaded.emplace();
+      for (auto& e : list.early_head) list.loaded->push_back(std::move(e));
+      for (auto& e : list.early_tail) list.loaded->push_back(std::move(e));
+    } else if (partial) {
+      list.loaded.reset();  // never read: forget the partial view
+    }
     list.early_head.clear();
     list.early_tail.clear();
     if (!list.loaded) continue;
     for (auto& e : *list.loaded) {
       if (!e.pending) continue;
       if (!e.pending->echoed_handle) return false;
+      if (e.pending->with_set && e.pending->echoed_set.empty()) return false;  // a delete would leave the set behind
       if (!e.normalized) {  // the spec goes with the pending state
         auto n = form.Normalize(name, *e.pending->rule);
         if (!n.ok()) return false;
         e.normalized = n.take();
       }
       e.handle = e.pending->echoed_handle;
+      e.set_name = e.pending->echoed_set;
       e.pending.reset();
     }
   }
   for (auto& [index, ts] : known.tables) {
-    // Chains created by this commit: their handle is unknown, so look them up again next time.
     for (auto it = ts.chains.begin(); it != ts.chains.end();) {
-      if (it->second.created) {
+      // Chains created by this commit: their handle is unknown, so a form that renames chains
+      // looks them up again next time. A base chain is never renamed: kept, handle unknown.
+      if (it->second.created && form.traits().user_chains) {
         it = ts.chains.erase(it);
-      } else {
-        ++it;
+        continue;
       }
+      it->second.created = false;
+      auto d = ts.delta.find(it->first);
+      if (d != ts.delta.end()) it->second.use += d->second;  // a base chain's use count is its rule count
+      ++it;
     }
     ts.existed = ts.exists();
     ts.created = false;
-    ts.delta = 0;
+    ts.delta.clear();
   }
   return true;
 }

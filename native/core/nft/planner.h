@@ -45,9 +45,14 @@ struct PlanTable {
   bool created = false;  // created by this batch
   bool read = false;     // `chains` holds every chain the kernel has (PlanReader::Chains)
   bool foreign = false;  // it holds a chain that is not one of the form's base chains
-  int delta = 0;         // rules this batch adds to it minus those it deletes
+  std::map<std::string, int> delta;  // by chain: rules this batch adds to it minus those it deletes
   std::map<std::string, PlanChain> chains;
   bool exists() const { return existed || created; }
+  int Delta() const {
+    int n = 0;
+    for (const auto& [chain, d] : delta) n += d;
+    return n;
+  }
 };
 
 // The rules of one chain across the form's tables, in evaluation order. Before they are read,
@@ -90,7 +95,10 @@ Result<Batch> PlanOps(const Form& form, PlanReader& reader, Knowledge& known, co
 Result<Batch> PlanDestroy(const Form& form, PlanReader& reader);
 
 // After a commit: whether `known` can be kept for the next one (every rule the batch added has
-// its handle, echoed by the kernel), and if so makes it the kernel's view.
+// its handle, and its set's name, echoed by the kernel), and if so makes it the kernel's view:
+// rule counts moved into the chains, and a chain never read whose rules are all of this batch
+// (every table known, none held one of its rules before) kept whole, so a later delete of it
+// reads nothing.
 bool Settle(const Form& form, Knowledge& known);
 
 }  // namespace connlimit::core::nft

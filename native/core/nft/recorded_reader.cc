@@ -105,7 +105,7 @@ std::unique_ptr<PlanReader> RecordedLink::NewReader(const Form& form) {
 }
 
 Result<Unit> RecordedLink::SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
-                                     std::vector<uint64_t>*, uint32_t*) {
+                                     std::vector<EchoedRule>*, uint32_t*) {
   batches_.push_back(batch);
   const auto* begin = reinterpret_cast<const struct nlmsghdr*>(batch.data());
   if (U32Attr(begin, NFNL_BATCH_GENID) != states_.back().genid) {

@@ -53,7 +53,7 @@ class RecordedLink : public Link {
   uint32_t NextSeq() override { return ++seq_; }
   std::unique_ptr<PlanReader> NewReader(const Form& form) override;
   Result<Unit> SendBatch(const Message& batch, const std::function<KernelError(uint32_t, int, const std::string&)>& error_for,
-                         std::vector<uint64_t>* echoed, uint32_t* new_gen) override;
+                         std::vector<EchoedRule>* echoed, uint32_t* new_gen) override;
   Result<Unit> ResetCounters(Family, const std::string&, const std::string&) override { return Unit{}; }
   std::optional<uint32_t> TableOwner(Family, const std::string&) override { return std::nullopt; }
   // Every batch sent, in order, refused ones included.

@@ -138,4 +138,12 @@ export interface CompatModule<Part extends { kind: string } = { kind: string }, 
    * `sets`: the names of the sets at `setIndexOffsets`, when the listing could name them.
    */
   decode(data: Buffer, family: Family, sets?: readonly string[]): Part | null;
+
+  /**
+   * Whether the native nftables form (backend 'nftables') writes this part, as
+   * `iptables-translate` 1.8.9 renders it (native/core/nft/native/xlate.cc has the expressions):
+   * null when it does, else why not (the refusal names the module and points to backend 'nft').
+   * Absent: the module has no translation there.
+   */
+  nftables?(part: Part, family: Family): string | null;
 }

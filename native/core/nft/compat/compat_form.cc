@@ -7,7 +7,7 @@
 namespace connlimit::core::nft {
 
 const Form::Traits& CompatForm::traits() const {
-  static const Traits kTraits{1, 0, true, false, true};
+  static const Traits kTraits{1, 0, true, false};
   return kTraits;
 }
 

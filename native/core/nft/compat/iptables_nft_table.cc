@@ -4,7 +4,6 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <mutex>
@@ -125,18 +124,10 @@ Result<int> FindRule(const TableTarget& t, TableSession& session, const std::str
   // committed since: one GETGEN, no dump.
   const Cache& cache = session.cache;
   auto table = cache.known.tables.find(0);
-  auto known = cache.known.rules.find(chain);
-  if (cache.valid && table != cache.known.tables.end() && table->second.chains.count(chain) &&
-      table->second.chains.at(chain).exists && known != cache.known.rules.end() && known->second.loaded &&
-      std::all_of(known->second.loaded->begin(), known->second.loaded->end(), [](const PlanEntry& e) { return e.normalized.has_value(); })) {
-    auto gen = s.GetGen();
-    if (!gen.ok()) return gen.error();
-    if (gen.value() == cache.genid) {
-      const auto& v = *known->second.loaded;
-      for (size_t i = 0; i < v.size(); i++)
-        if (xt::SameRule(t.family, *v[i].normalized, norm.value())) return static_cast<int>(i);
-      return -1;
-    }
+  if (table != cache.known.tables.end() && table->second.chains.count(chain) && table->second.chains.at(chain).exists) {
+    auto cached = FindCached(s, cache, t.family, chain, norm.value());
+    if (!cached.ok()) return cached.error();
+    if (cached.value()) return *cached.value();
   }
   auto c = s.Request(GetChainRequest(t.family, t.table, chain, s.NextSeq()), false, "nft get chain");
   if (!c.ok()) {

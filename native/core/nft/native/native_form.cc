@@ -28,7 +28,7 @@ std::string NftablesTableName(const std::string& base, int index) {
 }
 
 const Form::Traits& NativeForm::traits() const {
-  static const Traits kTraits{kMaxTables, kRulesPerTable, false, true, false};
+  static const Traits kTraits{kMaxTables, kRulesPerTable, false, true};
   return kTraits;
 }
 

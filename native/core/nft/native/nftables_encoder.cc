@@ -21,6 +21,7 @@
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/native/nftables_layout.h"
 #include "core/nft/native/nftables_set_match.h"
+#include "core/nft/native/xlate.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -114,10 +115,14 @@ class RuleWriter {
       auto r = AddInterface(r_, NFT_META_OIFNAME, *rule.out_interface);
       if (!r.ok()) return r;
     }
-    bool transport = false;
-    for (const auto& m : rule.matches) transport = transport || SaysSomething(m);
+    bool transport = false, named = false;
+    for (const auto& m : rule.matches) {
+      transport = transport || SaysSomething(m);
+      named = named || XlateNamesProtocol(m);
+    }
     protocol_ = rule.protocol;
-    if (rule.protocol != 0 && !transport) {
+    if (named && rule.inv_protocol) return EncodeError("a translated match needs its protocol not negated");
+    if (rule.protocol != 0 && !transport && !named) {
       // `ip protocol tcp` / `meta l4proto tcp`: said only when no port or flag says it (nft
       // then adds `meta l4proto` itself, before the first transport header load).
       if (family_ == Family::kIpv4)
@@ -126,6 +131,7 @@ class RuleWriter {
         AddMeta(r_, NFT_META_L4PROTO);
       uint8_t p = static_cast<uint8_t>(rule.protocol);
       AddCmp(r_, CmpOp(rule.inv_protocol), &p, 1);
+      dependency_done_ = true;  // said already: nft adds no `meta l4proto` before a transport load
     } else if (transport && (rule.inv_protocol || (rule.protocol != IPPROTO_TCP && rule.protocol != IPPROTO_UDP))) {
       return EncodeError("ports and TCP flags need -p tcp or -p udp");
     }
@@ -160,6 +166,8 @@ class RuleWriter {
         comment = k;
       } else if (auto l = SetLookupOf(std::get<OpaqueExtension>(m))) {
         AddSetLookup(r_, family_, *l);
+      } else if (auto x = AddXlateMatch(XlateRule{r_, family_, [this] { Dependency(); }}, std::get<OpaqueExtension>(m))) {
+        if (!x->ok()) return x->error();
       } else {
         return EncodeError("match " + std::get<OpaqueExtension>(m).name + " is not available in the native nftables form");
       }
@@ -173,7 +181,8 @@ class RuleWriter {
   const std::string& comment() const { return comment_; }
 
  private:
-  // nft's implicit `meta l4proto tcp` before the first transport header load of the rule.
+  // nft's implicit `meta l4proto tcp` before the first transport header load of the rule,
+  // unless the rule said its protocol already.
   void Dependency() {
     if (dependency_done_) return;
     dependency_done_ = true;

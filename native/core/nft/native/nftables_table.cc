@@ -5,9 +5,8 @@
 
 #include <algorithm>
 #include <map>
-#include <memory>
+#include <mutex>
 
-#include "core/netns_guard.h"
 #include "core/nft/chain_codec.h"
 #include "core/nft/driver.h"
 #include "core/nft/native/native_form.h"
@@ -23,34 +22,30 @@ namespace {
 // The base chains of our tables: the filter table's hooks.
 const char* const kChains[] = {"INPUT", "FORWARD", "OUTPUT"};
 
-// A socket of its own for one call, in the target's namespace (the native form keeps no session).
-Result<std::unique_ptr<Socket>> OpenIn(const TableTarget& t) {
-  auto ns = NetnsGuard::Enter(t.netns_fd);
-  if (!ns.ok()) return ns.error();
-  return Socket::Open();
-}
-
 }  // namespace
 
-Result<std::vector<OpResult>> CommitNftablesOps(const TableTarget& t, const std::vector<Op>& ops) {
-  auto s = OpenIn(t);
+Result<std::vector<OpResult>> CommitNftablesOps(const TableTarget& t, const std::vector<Op>& ops, TableSession& session) {
+  std::lock_guard<std::mutex> lock(session.mu);
+  auto s = Connect(t.netns_fd, session);
   if (!s.ok()) return s.error();
   NativeForm form(t.family, t.table);
   SocketLink link(*s.value());
-  Cache none;  // read afresh on every call
-  return CommitOps(form, link, none, ops, t.lock_timeout_ms);
+  return CommitOps(form, link, session.cache, ops, t.lock_timeout_ms);
 }
 
-Result<int> DestroyNftablesTables(const TableTarget& t) {
-  auto s = OpenIn(t);
+Result<int> DestroyNftablesTables(const TableTarget& t, TableSession& session) {
+  std::lock_guard<std::mutex> lock(session.mu);
+  auto s = Connect(t.netns_fd, session);
   if (!s.ok()) return s.error();
+  session.cache = Cache{};  // every table goes: nothing known holds
   NativeForm form(t.family, t.table);
   SocketLink link(*s.value());
   return DestroyTables(form, link, t.lock_timeout_ms);
 }
 
-Result<std::vector<ListedChain>> ListNftablesTable(const TableTarget& t) {
-  auto sock = OpenIn(t);
+Result<std::vector<ListedChain>> ListNftablesTable(const TableTarget& t, TableSession& session) {
+  std::lock_guard<std::mutex> lock(session.mu);
+  auto sock = Connect(t.netns_fd, session);
   if (!sock.ok()) return sock.error();
   NativeForm form(t.family, t.table);
   SocketLink link(*sock.value());
@@ -96,13 +91,17 @@ Result<std::vector<ListedChain>> ListNftablesTable(const TableTarget& t) {
   }
 }
 
-Result<int> FindNftablesRule(const TableTarget& t, const std::string& chain, const RuleSpec& rule) {
-  auto sock = OpenIn(t);
+Result<int> FindNftablesRule(const TableTarget& t, TableSession& session, const std::string& chain, const RuleSpec& rule) {
+  std::lock_guard<std::mutex> lock(session.mu);
+  auto sock = Connect(t.netns_fd, session);
   if (!sock.ok()) return sock.error();
   NativeForm form(t.family, t.table);
   if (!form.Builtin(chain)) return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound};
   auto want = form.Normalize(chain, rule);
   if (!want.ok()) return want.error();
+  auto cached = FindCached(*sock.value(), session.cache, t.family, chain, want.value());
+  if (!cached.ok()) return cached.error();
+  if (cached.value()) return *cached.value();
   SocketLink link(*sock.value());
   auto reader = link.NewReader(form);
   auto tables = reader->Tables();

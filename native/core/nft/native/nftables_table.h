@@ -8,15 +8,21 @@
 // batch that adds the rule and deleted in the batch that deletes it; a table left without rules
 // is deleted in the batch that empties it (but `connlimit` itself only by a flush of every
 // chain). Every commit is one nfnetlink batch guarded by the generation id (ERESTART from a
-// concurrent writer: read again and redo, bounded by lockTimeoutMs). An append reads the
-// generation id, the table list and the last table's chains, never rules or sets (the kernel
-// numbers the set), and commits into a table of at most 500 rules, so its cost does not grow
-// with our rule count; other programs' tables are never read or written. Commits are planned by
-// core/nft/planner with native_form and sent by core/nft/driver.
+// concurrent writer: read again and redo, bounded by lockTimeoutMs). Each handle has a session
+// (driver.h): one socket, and what its last commit learned of our tables (which exist, their
+// chains' rule counts, the rules it has read or written, with handles and set names from the
+// kernel's echo) under the generation id that commit produced. While nobody else commits, an
+// update sends one batch under that id and reads nothing; otherwise the kernel refuses it and
+// it is planned again from a fresh read: the generation id, the table list and the last table's
+// chains for an append, never rules or sets (the kernel numbers the set); our chain in every
+// table for a delete. Appends commit into a table of at most 500 rules, so their cost does not
+// grow with our rule count; other programs' tables are never read or written. Commits are
+// planned by core/nft/planner with native_form and sent by core/nft/driver.
 #pragma once
 
 #include <vector>
 
+#include "core/nft/driver.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 #include "core/table_ops.h"
@@ -25,17 +31,18 @@ namespace connlimit::core::nft {
 
 // Apply every op in one batch, all or nothing (the failing op's index in the error). Tables
 // and base chains are created on first use. target.table is the first table's name.
-Result<std::vector<OpResult>> CommitNftablesOps(const TableTarget& target, const std::vector<Op>& ops);
+Result<std::vector<OpResult>> CommitNftablesOps(const TableTarget& target, const std::vector<Op>& ops, TableSession& session);
 
 // Deletes every table of ours in the family (whatever they hold) in one batch; how many.
-Result<int> DestroyNftablesTables(const TableTarget& target);
+Result<int> DestroyNftablesTables(const TableTarget& target, TableSession& session);
 
 // Our base chains (INPUT, FORWARD, OUTPUT, listed even before they exist), each the
 // concatenation of that chain across our tables, then any other chain someone added to them,
 // with their rules decoded; unmodelled expressions opaque.
-Result<std::vector<ListedChain>> ListNftablesTable(const TableTarget& target);
+Result<std::vector<ListedChain>> ListNftablesTable(const TableTarget& target, TableSession& session);
 
-// 0-based index (across our tables) of the first rule in `chain` equal in meaning to `rule`, or -1.
-Result<int> FindNftablesRule(const TableTarget& target, const std::string& chain, const RuleSpec& rule);
+// 0-based index (across our tables) of the first rule in `chain` equal in meaning to `rule`, or
+// -1. From the session's cache when the generation id shows nobody committed since (no dump).
+Result<int> FindNftablesRule(const TableTarget& target, TableSession& session, const std::string& chain, const RuleSpec& rule);
 
 }  // namespace connlimit::core::nft

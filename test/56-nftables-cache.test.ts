@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Layer 3: the native nftables form's session cache (backend 'nftables') against the real
+// kernel, each test in a throwaway namespace with `nft list` as the oracle. While nobody else
+// commits, a lone update is one batch that reads nothing (the handle's socket counts prove it);
+// every op gives what a handle with nothing cached gives; a commit by another program makes
+// the kernel refuse our cached batch and the call is planned again from a fresh read.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Firewall } from '../src/index';
+import type { NativeNftablesTable } from '../src/native-types';
+import { withNetns, type Netns } from './helpers/netns';
+
+type Counts = { requests: number; dumps: number; batches: number };
+
+const limited = (port: number, tag: string) => `-p tcp --dport ${port} -m connlimit --connlimit-above 3 -m comment --comment ${tag} -j DROP`;
+const plain = (port: number) => `-p udp --dport ${port} -j DROP`;
+const open = (ns: Netns) => Firewall.open({ family: 'ipv4', backend: 'nftables', netns: ns.path, lockTimeoutMs: 20_000 });
+const io = (fw: Firewall) => (fw as unknown as { native: NativeNftablesTable }).native._ioCounts();
+const ruleset = async (ns: Netns) => (await ns.run('nft', ['list', 'ruleset'])).stdout;
+const count = (text: string, re: RegExp) => text.match(re)?.length ?? 0;
+
+/** What `call` made the handle's socket send. */
+async function sent(fw: Firewall, call: () => Promise<unknown>): Promise<Counts> {
+  const before = await io(fw);
+  await call();
+  const after = await io(fw);
+  return { requests: after.requests - before.requests, dumps: after.dumps - before.dumps, batches: after.batches - before.batches };
+}
+
+const ONE_BATCH: Counts = { requests: 0, dumps: 0, batches: 1 };
+
+test('with a current cache, a lone append, insert, replace or delete (by spec or position) is one batch and reads nothing', () =>
+  withNetns(async (ns) => {
+    const fw = await open(ns);
+    try {
+      await fw.append('INPUT', limited(1, 'a'));  // cold: reads which tables exist, then caches
+      assert.equal(await sent(fw, () => fw.append('INPUT', limited(2, 'b'))), ONE_BATCH);
+      assert.equal(await sent(fw, () => fw.append('INPUT', plain(3))), ONE_BATCH);
+      assert.equal(await sent(fw, () => fw.insert('INPUT', 2, limited(4, 'd'))), ONE_BATCH);
+      assert.equal(await sent(fw, () => fw.replace('INPUT', 1, limited(5, 'e'))), ONE_BATCH);
+      let at = 0;
+      assert.equal(await sent(fw, async () => { at = await fw.delete('INPUT', limited(2, 'b')); }), ONE_BATCH);
+      assert.is(at, 3);
+      assert.equal(await sent(fw, () => fw.delete('INPUT', 1)), ONE_BATCH);
+      // A check and an ensure that finds its rule commit nothing: one GETGEN tells the cache is current.
+      assert.equal(await sent(fw, () => fw.check('INPUT', plain(3))), { requests: 1, dumps: 0, batches: 0 });
+      assert.equal(await sent(fw, () => fw.ensure('INPUT', plain(3))), { requests: 1, dumps: 0, batches: 0 });
+      const text = await ruleset(ns);
+      const rules = text.split('\n').filter((l) => /^\t\t(ip|meta|udp|tcp) /.test(l));
+      assert.is(rules.length, 2);
+      assert.match(rules[0] ?? '', /dport 4 .*comment "d"/);
+      assert.match(rules[1] ?? '', /udp dport 3 /);
+      // Every set went with its rule: the two left are d's and none other.
+      assert.is(count(text, /\tset connlimit\d+ \{/g), 1);
+    } finally {
+      await fw.close();
+    }
+  }));
+
+test('rules written by another handle are read once: the first delete dumps our chain, later ones read nothing', () =>
+  withNetns(async (ns) => {
+    const writer = await open(ns);
+    // 620 rules: connlimit holds 500, connlimit_1 the rest (appends open the next table at 500).
+    await writer.transaction((tx) => {
+      for (let i = 0; i < 620; i++) tx.append('INPUT', i % 2 ? plain(i + 1) : limited(i + 1, `w${i}`));
+    });
+    await writer.close();
+    const fw = await open(ns);
+    try {
+      await fw.append('INPUT', limited(9001, 'x'));  // cold: the table list and the last table's chains, no rules
+      const first = await sent(fw, () => fw.delete('INPUT', limited(1, 'w0')));
+      assert.is(first.batches, 1);
+      // Our chain in each of the two tables, and the chains of the first (its rule count: a
+      // table a delete empties goes in the same batch).
+      assert.is(first.dumps, 3);
+      assert.equal(await sent(fw, () => fw.delete('INPUT', limited(601, 'w600'))), ONE_BATCH);
+      assert.equal(await sent(fw, () => fw.delete('INPUT', 600)), ONE_BATCH);
+      assert.equal(await sent(fw, () => fw.append('INPUT', limited(9002, 'y'))), ONE_BATCH);
+      assert.equal(await sent(fw, () => fw.delete('INPUT', limited(9001, 'x'))), ONE_BATCH);
+      const rules = await fw.list('INPUT');
+      assert.is(rules.length, 618);
+      const text = await ruleset(ns);
+      assert.is(count(text, /comment "w0"|comment "w600"|comment "x"/g), 0);
+      assert.is(count(text, /comment "y"/g), 1);
+      // One set for each connlimit rule left: 310 of the writer's less 2, and y's.
+      assert.is(count(text, /\tset connlimit\d+ \{/g), 309);
+    } finally {
+      await fw.close();
+    }
+  }));
+
+/** A small deterministic generator, so a failure replays. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+type Step = { op: string; run: (fw: Firewall) => Promise<unknown> };
+
+function steps(n: number): Step[] {
+  const r = rng(17);
+  const pick = (k: number) => Math.floor(r() * k);
+  const anyRule = () => (pick(3) === 0 ? plain(40 + pick(6)) : limited(40 + pick(6), `k${pick(3)}`));
+  const out: Step[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = pick(100);
+    const rule = anyRule();
+    const pos = 1 + pick(600);
+    if (x < 45) out.push({ op: `append ${rule}`, run: (fw) => fw.append('INPUT', rule) });
+    else if (x < 55) out.push({ op: `insert ${pos} ${rule}`, run: (fw) => fw.insert('INPUT', pos, rule) });
+    else if (x < 62) out.push({ op: `replace ${pos} ${rule}`, run: (fw) => fw.replace('INPUT', pos, rule) });
+    else if (x < 77) out.push({ op: `delete ${rule}`, run: (fw) => fw.delete('INPUT', rule) });
+    else if (x < 90) out.push({ op: `delete ${pos}`, run: (fw) => fw.delete('INPUT', pos) });
+    else if (x < 97) out.push({ op: `ensure ${rule}`, run: (fw) => fw.ensure('INPUT', rule) });
+    else if (x < 99) out.push({ op: `check ${rule}`, run: (fw) => fw.check('INPUT', rule) });
+    else out.push({ op: 'flush INPUT', run: (fw) => fw.flush('INPUT') });
+  }
+  return out;
+}
+
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    (v) => `ok ${JSON.stringify(v)}`,
+    (e: { code?: string }) => `error ${e.code}`,
+  );
+
+test('every op gives what it gives with nothing cached: one handle against a fresh handle per op, across two tables', () =>
+  withNetns(async (cachedNs) =>
+    withNetns(async (freshNs) => {
+        // 495 rules to start: appends cross into connlimit_1 along the way, deletes take them back.
+        for (const ns of [cachedNs, freshNs]) {
+          const fw = await open(ns);
+          await fw.transaction((tx) => {
+            for (let i = 0; i < 495; i++) tx.append('INPUT', i % 3 ? plain(i + 100) : limited(40 + (i % 6), `k${i % 3}`));
+          });
+          await fw.close();
+        }
+        const cached = await open(cachedNs);
+        try {
+          const script = steps(160);
+          for (const [i, s] of script.entries()) {
+            const mine = await outcome(s.run(cached));
+            const fresh = await open(freshNs);
+            const theirs = await outcome(s.run(fresh));
+            await fresh.close();
+            assert.is(mine, theirs, `step ${i}: ${s.op}`);
+          }
+          assert.is(await ruleset(cachedNs), await ruleset(freshNs));
+          assert.match(await ruleset(cachedNs), /table ip connlimit_1 /);
+        } finally {
+          await cached.close();
+        }
+    }),
+  ));
+
+test('a commit by another program between our calls: the cached batch is refused, and the call is planned again from a fresh read', () =>
+  withNetns(async (ns) => {
+    const fw = await open(ns);
+    try {
+      for (const tag of ['a', 'b', 'c']) await fw.append('INPUT', limited(7, tag));
+      const listed = (await ns.run('nft', ['-a', 'list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout;
+      const handleOfB = /drop comment "b" # handle (\d+)/.exec(listed)?.[1];
+      assert.ok(handleOfB);
+      await ns.run('nft', ['delete', 'rule', 'ip', 'connlimit', 'INPUT', 'handle', handleOfB]);
+      await ns.run('nft', ['insert', 'rule', 'ip', 'connlimit', 'INPUT', 'meta', 'mark', '0x63', 'counter']);
+      // The cache still holds b: the kernel's view says it is gone.
+      const e = await fw.delete('INPUT', limited(7, 'b')).catch((x: unknown) => x);
+      assert.is((e as { code?: string }).code, 'ERR_CONNLIMIT_NOT_FOUND');
+      assert.is(await fw.delete('INPUT', limited(7, 'c')), 3);  // behind the new head rule and a
+      assert.is(await fw.delete('INPUT', 1), 1);  // the head rule the other program inserted
+      const text = await ruleset(ns);
+      assert.is(count(text, /meta mark 0x00000063/g), 0);
+      assert.is(count(text, /comment "a"/g), 1);
+      assert.is(count(text, /comment "[bc]"/g), 0);
+      // The cache is current again: the next update reads nothing.
+      assert.equal(await sent(fw, () => fw.append('INPUT', limited(8, 'd'))), ONE_BATCH);
+    } finally {
+      await fw.close();
+    }
+  }));
+
+test('beside an nft add rule / flush loop in the same namespace, nothing is lost or doubled; each call lands or rejects typed', () =>
+  withNetns(async (ns) => {
+    const fw = await open(ns);
+    await ns.run('nft', ['add', 'table', 'ip', 'other']);
+    await ns.run('nft', ['add', 'chain', 'ip', 'other', 'c']);
+    await fw.append('INPUT', limited(1, 'first'));
+    let running = true;
+    let inserted = 0;
+    // Another writer: rules into a table of its own (flushed now and then) and into our chain's head.
+    const loop = (async () => {
+      for (let i = 0; running; i++) {
+        await ns.run('nft', ['add', 'rule', 'ip', 'other', 'c', 'counter']);
+        if (i % 2 === 0) {
+          await ns.run('nft', ['insert', 'rule', 'ip', 'connlimit', 'INPUT', 'meta', 'mark', '0x63', 'counter']);
+          inserted++;
+        }
+        if (i % 3 === 0) await ns.run('nft', ['flush', 'table', 'ip', 'other']);
+      }
+    })();
+    const kept = new Set<string>();
+    const deleted = new Set<string>();
+    const rejected: string[] = [];
+    const before = await io(fw);
+    try {
+      for (let i = 0; i < 90; i++) {
+        const tag = `t${i}`;
+        try {
+          await fw.append('INPUT', limited(1000 + i, tag));
+          kept.add(tag);
+        } catch (e) {
+          rejected.push(`${tag} ${(e as { code?: string }).code}`);
+        }
+        if (i % 3 === 2) {
+          const victim = `t${i - 1}`;
+          if (!kept.has(victim)) continue;
+          try {
+            await fw.delete('INPUT', limited(1000 + i - 1, victim));
+            kept.delete(victim);
+            deleted.add(victim);
+          } catch (e) {
+            rejected.push(`delete ${victim} ${(e as { code?: string }).code}`);
+          }
+        }
+      }
+    } finally {
+      running = false;
+      await loop;
+    }
+    try {
+      const after = await io(fw);
+      for (const r of rejected) assert.match(r, / ERR_CONNLIMIT_[A-Z_]+$/, 'typed');
+      assert.ok(rejected.length <= 3, `rejected: ${rejected.join(', ')}`);
+      const text = await ruleset(ns);
+      for (const tag of kept) assert.is(count(text, new RegExp(`comment "${tag}"`, 'g')), 1, `${tag} once`);
+      for (const tag of deleted) assert.is(count(text, new RegExp(`comment "${tag}"`, 'g')), 0, `${tag} gone`);
+      assert.is(count(text, /meta mark 0x00000063/g), inserted, 'the other writer\'s rules all stay');
+      // One set per connlimit rule of ours: none left behind, none missing.
+      assert.is(count(text, /\tset connlimit\d+ \{/g), kept.size + 1);
+      // The other writer made some of our batches stale: retried, more batches than calls.
+      assert.ok(after.batches - before.batches >= 90 + deleted.size, `batches ${after.batches - before.batches}`);
+    } finally {
+      await fw.close();
+    }
+  }));
+
+test.run();
