@@ -67,7 +67,7 @@ Result<Unit> NftablesSetSocket::Commit(const std::vector<Message>& msgs, const s
   }
   // Generation 0: no check; a set change does not depend on what else the ruleset holds.
   auto batch = FrameBatch(begin, 0, numbered, s_->NextSeq());
-  std::vector<uint64_t> echoed;
+  std::vector<EchoedRule> echoed;  // none: element messages are not echoed
   auto sent = s_->SendBatch(
       batch,
       [&](uint32_t seq, int err, const std::string&) {
