@@ -28,8 +28,13 @@ import { checkDesired, type CheckedDesired, type DesiredState } from './apply/de
 import { planApply, planRemove, type ApplyPlan, type Planned } from './apply/plan';
 import { hasSetRefs, listsSetRefs, nameListedSets, withNamedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
+import { parseSaveText, type SaveRuleLine, type SaveSection } from './restore/save-text';
+import { atLine, ruleOps } from './restore/rule-lines';
+import { planRestore } from './restore/plan';
+import { checkRestoreOptions, type RestoreOptions, type RestoreResult } from './restore/options';
 
 export type { Backend, TableName } from './table-shape';
+export type { RestoreOptions, RestoreResult } from './restore/options';
 export type Policy = 'ACCEPT' | 'DROP';
 
 export interface ApplyOptions {
@@ -587,6 +592,82 @@ export class Firewall {
   }
 
   /**
+   * Restore the table from iptables-save text (the format of /etc/iptables/rules.v4, and of
+   * {@link Firewall.save}) as `iptables-restore` does, in one commit (legacy: one table
+   * replace; nft: one batch): without `noflush` the table ends holding exactly the input's
+   * chains, policies and rules; with it, rules are appended and only the user chains the input
+   * declares are flushed (docs/restore.md). Rules go through the rule language: a line it does
+   * not take, like any malformed line, rejects the call naming the line and its text, before
+   * anything is read or written. Only this handle's table is restored; other tables in the
+   * input are checked for structure and skipped (`otherTables`), as `iptables-restore -T` does.
+   * Counters (`[packets:bytes]`) are read and ignored: the table's counters are not set.
+   * @throws {ERR_CONNLIMIT_INVALID} path `line N`: a malformed line or a rule outside the
+   *   language; path `text`: no section for this table; backend 'nftables'
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} a rule jumps to a chain that neither the input nor the
+   *   table has (the message names the line; nothing was applied)
+   * @example await fw.restore(readFileSync('/etc/iptables/rules.v4', 'utf8'));
+   */
+  async restore(text: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+    if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
+    const { noflush } = checkRestoreOptions(options);
+    const sections = parseSaveText(text);
+    const section = Firewall.restoreSection(sections, this.table);
+    const { tx, rules } = Firewall.restoreSteps(section, this.shape);
+    const appends = await ruleOps(rules, (i) => tx.nativeOp(i));
+    const result: RestoreResult = {
+      table: this.table,
+      chains: section.entries.length - rules.length,
+      rules: rules.length,
+      otherTables: sections.filter((s) => s !== section).map((s) => s.table),
+    };
+    let lines: number[] = [];
+    const texts = new Map(section.entries.map((e) => [e.line, e.text]));
+    const where = (opIndex: number): string => {
+      const line = lines[opIndex] ?? 0;
+      return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(texts.get(line) ?? '')}`;
+    };
+    return this.queued(async () => {
+      const present = await this.native.list(true);
+      const { ops, lines: opLines } = planRestore(present, section, appends, noflush, this.backend);
+      lines = opLines;
+      if (ops.length > 0) await this.native.commit(await prepareOps(this.family, ops.length, (i) => this.withOpSetIndexes(ops[i] as NativeOp)));
+      return result;
+    }, tx.extensions, where);
+  }
+
+  /**
+   * Check iptables-save text exactly as {@link Firewall.restore} checks it, every table of it
+   * (each with its own built-in chains and rules), without opening anything.
+   * @returns the tables the input holds, in order
+   * @throws {ERR_CONNLIMIT_INVALID} as {@link Firewall.restore}, naming the line
+   */
+  static validateRestore(options: FirewallOptions, text: string): TableName[] {
+    const o = checkOptions(options);
+    const sections = parseSaveText(text);
+    for (const section of sections) {
+      const { tx, rules } = Firewall.restoreSteps(section, new TableShape(o.family, o.backend, section.table));
+      rules.forEach((r, i) => atLine(r, () => tx.nativeOp(i)));
+    }
+    return sections.map((s) => s.table);
+  }
+
+  private static restoreSection(sections: SaveSection[], table: TableName): SaveSection {
+    const section = sections.find((s) => s.table === table);
+    if (section) return section;
+    const held = sections.length > 0 ? `it holds ${sections.map((s) => `*${s.table}`).join(', ')}` : 'it holds no table';
+    return invalid('text', `no *${table} section in the input to restore (${held})`);
+  }
+
+  /** A section's rule lines as the appends of one transaction, their chain names checked. */
+  private static restoreSteps(section: SaveSection, shape: TableShape): { tx: Transaction; rules: SaveRuleLine[] } {
+    if (shape.backend === 'nftables') refuseInNftables('restoring iptables-save text');
+    const tx = new Transaction(shape);
+    const rules = section.entries.filter((e): e is SaveRuleLine => e.kind === 'rule');
+    for (const r of rules) atLine(r, () => tx.append(r.chain, r.rule));
+    return { tx, rules };
+  }
+
+  /**
    * Backend 'nftables' only: delete every table the library owns in this family and namespace
    * (`connlimit`, `connlimit_1`, ...: rules, sets, chains, and anything added to them by hand)
    * in one batch, atomic in the kernel. The handle stays open: the next write creates
@@ -713,7 +794,8 @@ export class Firewall {
     if (first && !('rule' in first && hasSetRefs(first.rule))) return this.grouped(tx, first);
     const batch = prepareOps(this.family, tx.steps.length, (i) => this.withOpSetIndexes(first ?? tx.nativeOp(i)));
     batch.catch(() => undefined); // reported by the queued call below, when its turn comes
-    return this.queued(async () => this.native.commit(await batch), tx.extensions, tx);
+    const step = (opIndex: number): string => `transaction step ${opIndex + 1} of ${tx.steps.length}: ${tx.steps[opIndex]?.op} ${tx.steps[opIndex]?.chain ?? ''}`;
+    return this.queued(async () => this.native.commit(await batch), tx.extensions, tx.steps.length > 1 ? step : undefined);
   }
 
   /**
@@ -729,17 +811,15 @@ export class Firewall {
     });
   }
 
-  private async queued<T>(work: () => Promise<T>, extensions?: Set<string>, tx?: Transaction): Promise<T> {
+  /** @param where names the op a kernel error's `opIndex` points at, for its message */
+  private async queued<T>(work: () => Promise<T>, extensions?: Set<string>, where?: (opIndex: number) => string): Promise<T> {
     if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
     try {
       return await serialize(this.queueKey, work);
     } catch (e) {
       const error = fromNative(e, this.context(extensions));
       const opIndex = (e as { opIndex?: number }).opIndex;
-      if (tx && tx.steps.length > 1 && typeof opIndex === 'number') {
-        const op = tx.steps[opIndex];
-        error.message += ` [transaction step ${opIndex + 1} of ${tx.steps.length}: ${op?.op} ${op?.chain ?? ''}; nothing was applied]`;
-      }
+      if (where && typeof opIndex === 'number') error.message += ` [${where(opIndex)}; nothing was applied]`;
       throw error;
     }
   }

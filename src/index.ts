@@ -12,7 +12,7 @@ import { toRuleSpec } from './rule/to-spec';
 import type { Family, ListedRule, RuleInput, RuleSpec } from './rule/types';
 
 export { Firewall, Transaction } from './firewall';
-export type { ApplyOptions, Backend, FirewallOptions, Policy, TableName } from './firewall';
+export type { ApplyOptions, Backend, FirewallOptions, Policy, RestoreOptions, RestoreResult, TableName } from './firewall';
 export { formatPlan } from './apply/format-plan';
 export type { DesiredJump, DesiredState, JumpPosition } from './apply/desired';
 export type { ApplyPlan, ChainPlan, PlannedReplace, PlannedRule } from './apply/plan';

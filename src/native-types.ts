@@ -233,8 +233,12 @@ export interface NativeTable {
   open(): Promise<void>;
   /** Apply every op of the batch in one commit, all or nothing (legacy: under the xtables lock; nf_tables: one batch). */
   commit(ops: NativeOpBatch): Promise<NativeOpResults>;
-  /** Read the table. Takes no lock (a libiptc read is a consistent snapshot). */
-  list(): Promise<NativeChain[]>;
+  /**
+   * Read the table. Takes no lock (a libiptc read is a consistent snapshot). `chainsOnly`: the
+   * chains without their rules (and, on nf_tables, references 0), for callers that plan from
+   * the chains alone (restore): decoding 10,000 rules costs ~150 ms (legacy) to ~400 ms (nft).
+   */
+  list(chainsOnly?: boolean): Promise<NativeChain[]>;
   /** 0-based index of the first rule equal in meaning, or -1. */
   check(chain: string, rule: NativeRule): Promise<number>;
   /** Close the namespace fd. Idempotent; later calls reject with op 'closed'. */

@@ -41,6 +41,11 @@ struct ListedRule {
   uint64_t packets = 0, bytes = 0;
 };
 
+// What a listing reads: the chains with every rule decoded, or the chains alone (names, policies,
+// counters; no rules, and on nf_tables no references). Restore plans from the chains alone, and decoding the
+// 10,000 rules it replaces would cost it ~150 ms (legacy) to ~400 ms (nft).
+enum class Listing { kRules, kChainsOnly };
+
 struct ListedChain {
   std::string name;
   bool builtin = false;

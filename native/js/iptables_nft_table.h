@@ -27,8 +27,8 @@ struct IptablesNftBackend {
   core::Result<std::vector<core::OpResult>> CommitOps(const core::TableTarget& t, const std::vector<core::Op>& ops) const {
     return core::nft::CommitOps(t, ops, *session);
   }
-  core::Result<std::vector<core::ListedChain>> ListTable(const core::TableTarget& t) const {
-    return core::nft::ListTable(t, *session);
+  core::Result<std::vector<core::ListedChain>> ListTable(const core::TableTarget& t, core::Listing listing) const {
+    return core::nft::ListTable(t, *session, listing);
   }
   core::Result<int> FindRule(const core::TableTarget& t, const std::string& chain, const core::RuleSpec& rule) const {
     return core::nft::FindRule(t, *session, chain, rule);

@@ -24,7 +24,9 @@ struct LegacyBackend {
   core::Result<std::vector<core::OpResult>> CommitOps(const core::TableTarget& t, const std::vector<core::Op>& ops) const {
     return core::legacy::CommitOps(t, ops);
   }
-  core::Result<std::vector<core::ListedChain>> ListTable(const core::TableTarget& t) const { return core::legacy::ListTable(t); }
+  core::Result<std::vector<core::ListedChain>> ListTable(const core::TableTarget& t, core::Listing listing) const {
+    return core::legacy::ListTable(t, listing);
+  }
   core::Result<int> FindRule(const core::TableTarget& t, const std::string& chain, const core::RuleSpec& rule) const {
     return core::legacy::FindRule(t, chain, rule);
   }

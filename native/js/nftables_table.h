@@ -28,7 +28,8 @@ struct NftablesBackend {
   core::Result<std::vector<core::OpResult>> CommitOps(const core::TableTarget& t, const std::vector<core::Op>& ops) const {
     return core::nft::CommitNftablesOps(t, ops, *session);
   }
-  core::Result<std::vector<core::ListedChain>> ListTable(const core::TableTarget& t) const {
+  // Always with rules: restore, the one caller of the chains alone, refuses the native form.
+  core::Result<std::vector<core::ListedChain>> ListTable(const core::TableTarget& t, core::Listing) const {
     return core::nft::ListNftablesTable(t, *session);
   }
   core::Result<int> FindRule(const core::TableTarget& t, const std::string& chain, const core::RuleSpec& rule) const {

@@ -15,7 +15,7 @@
 //   static ReadOptions(o, target)  its fields of the constructor's options object
 //   ProbeTable(target)             const; the core/ calls, run in the pool
 //   CommitOps(target, ops)
-//   ListTable(target)
+//   ListTable(target, listing)
 //   FindRule(target, chain, rule)
 #pragma once
 
@@ -192,8 +192,10 @@ Napi::Value TableWrap<Derived, Backend>::Commit(const Napi::CallbackInfo& info) 
 template <typename Derived, typename Backend>
 Napi::Value TableWrap<Derived, Backend>::List(const Napi::CallbackInfo& info) {
   return IfOpen(info, [&] {
+    // list(true): the chains alone (core::Listing).
+    const auto listing = info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value() ? core::Listing::kChainsOnly : core::Listing::kRules;
     return Run<std::vector<core::ListedChain>>(
-        "list", [backend = *backend_](const core::TableTarget& t) { return backend.ListTable(t); },
+        "list", [listing, backend = *backend_](const core::TableTarget& t) { return backend.ListTable(t, listing); },
         [family = target_.family](Napi::Env e, std::vector<core::ListedChain>& chains) -> Napi::Value {
           return ChainsToJs(e, chains, family);
         });

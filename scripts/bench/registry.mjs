@@ -39,6 +39,11 @@ export const groups = [
     load: () => import('./corpus.mjs'),
   },
   {
+    id: 'restore',
+    rows: '11, 12 (fw.restore of saved tables, legacy and nft)',
+    load: () => import('./restore.mjs'),
+  },
+  {
     id: 'nftables-native',
     rows: '1 (native nftables form)',
     load: () => import('./nftables.mjs'),

@@ -52,6 +52,14 @@ export const COMMAND_HELP: Record<string, string> = {
     '  and the jumps into them, in one transaction that changes only what differs (nothing when\n' +
     '  nothing does). Prints the plan as a diff; --dry-run commits nothing; --json: "plan".\n\n' +
     `${RULE_OPTIONS}\n\n  e.g. connlimit apply --backend nft limits.yaml --dry-run`,
+  restore:
+    'connlimit restore [OPTIONS] [--noflush] [FILE]\n' +
+    '  Restore iptables-save text (FILE, or stdin) as iptables-restore does, each table in one commit,\n' +
+    '  in input order: without --noflush each table is replaced whole; with it, rules are appended and\n' +
+    '  only the user chains the input declares are flushed. --table restores that table only. Every\n' +
+    '  line is checked before anything is opened: a rule outside the rule language names its line.\n' +
+    '  Counters are read and not set. --json: "tables":[{"table","backend","chains","rules"}].\n\n' +
+    `${RULE_OPTIONS}\n\n  e.g. connlimit restore --backend legacy < /etc/iptables/rules.v4`,
   remove:
     'connlimit remove [OPTIONS] FILE [--dry-run]\n' +
     '  Delete the jumps into the chains FILE owns, and the chains, in one transaction.\n\n' +

@@ -15,6 +15,7 @@ import { usageError } from './usage-error';
 import { RULE_COMMANDS, runRuleCommand } from './rule-commands';
 import { runSetCommand, SET_COMMANDS } from './set-commands';
 import { APPLY_COMMANDS, runApplyCommand } from './apply-command';
+import { runRestoreCommand } from './restore-command';
 import { watchStdout } from './stdout-gone';
 import { quote } from '../echo';
 
@@ -54,11 +55,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (options.all && command !== 'flush') usageError('--all', 'belongs to flush (flush --all --backend nftables)');
     if (options.dryRun && !APPLY_COMMANDS.has(command)) usageError('--dry-run', 'belongs to apply and remove');
+    if (options.noflush && command !== 'restore') usageError('--noflush', 'belongs to restore');
     if (command === 'metrics') return await runMetricsCommand(options, rest);
     if (options.listen !== undefined || options.rules !== undefined) usageError('arguments', '--listen and --rules belong to metrics');
     if (command === 'watch') return await runWatch(options, rest);
     if (command === 'top') return await runTop(options, rest);
-    if (!RULE_COMMANDS.has(command) && !CT_COMMANDS.has(command) && !SET_COMMANDS.has(command) && !APPLY_COMMANDS.has(command)) {
+    if (!RULE_COMMANDS.has(command) && !CT_COMMANDS.has(command) && !SET_COMMANDS.has(command) && !APPLY_COMMANDS.has(command) && command !== 'restore') {
       process.stderr.write(`connlimit: unknown command ${quote(command)} (try 'connlimit --help')\n`);
       return EXIT.usage;
     }
@@ -69,7 +71,9 @@ export async function main(argv: string[]): Promise<number> {
           ? await runSetCommand(command, options, rest)
           : APPLY_COMMANDS.has(command)
             ? await runApplyCommand(command, options, rest)
-            : await runRuleCommand(command, options, rest);
+            : command === 'restore'
+              ? await runRestoreCommand(options, rest)
+              : await runRuleCommand(command, options, rest);
     // Every command's --json is one object that starts { "ok": true, ... }.
     if (options.json) process.stdout.write(`${JSON.stringify(out.json, jsonReplacer)}\n`);
     else if (out.text) process.stdout.write(`${out.text}\n`);

@@ -264,7 +264,7 @@ Result<std::vector<OpResult>> Commit(const TableTarget& t, const std::vector<Op>
 }
 
 template <typename Api>
-Result<std::vector<ListedChain>> List(const TableTarget& t) {
+Result<std::vector<ListedChain>> List(const TableTarget& t, Listing listing) {
   auto ns = NetnsGuard::Enter(t.netns_fd);
   if (!ns.ok()) return ns.error();
   auto handle = Open<Api>(t);
@@ -284,10 +284,12 @@ Result<std::vector<ListedChain>> List(const TableTarget& t) {
     } else {
       Api::get_references(&chain.references, c, h);
     }
-    for (auto* e = Api::first_rule(c, h); e; e = Api::next_rule(e, h)) {
-      auto rule = DecodeRule<Api>(e, h);
-      if (!rule.ok()) return rule.error();
-      chain.rules.push_back(ListedRule{rule.take(), e->counters.pcnt, e->counters.bcnt});
+    if (listing == Listing::kRules) {
+      for (auto* e = Api::first_rule(c, h); e; e = Api::next_rule(e, h)) {
+        auto rule = DecodeRule<Api>(e, h);
+        if (!rule.ok()) return rule.error();
+        chain.rules.push_back(ListedRule{rule.take(), e->counters.pcnt, e->counters.bcnt});
+      }
     }
     chains.push_back(std::move(chain));
   }
@@ -362,8 +364,8 @@ Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<
   return t.family == Family::kIpv4 ? Commit<Ip4tc>(t, ops) : Commit<Ip6tc>(t, ops);
 }
 
-Result<std::vector<ListedChain>> ListTable(const TableTarget& t) {
-  return t.family == Family::kIpv4 ? List<Ip4tc>(t) : List<Ip6tc>(t);
+Result<std::vector<ListedChain>> ListTable(const TableTarget& t, Listing listing) {
+  return t.family == Family::kIpv4 ? List<Ip4tc>(t, listing) : List<Ip6tc>(t, listing);
 }
 
 Result<bool> HasRulesOrUserChains(const TableTarget& t) {

@@ -31,7 +31,7 @@ Result<Unit> ProbeTable(const TableTarget& target);
 Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::vector<Op>& ops);
 
 // Every chain and rule of the table, decoded.
-Result<std::vector<ListedChain>> ListTable(const TableTarget& target);
+Result<std::vector<ListedChain>> ListTable(const TableTarget& target, Listing listing);
 
 // What `backend: 'auto'` needs of a table that exists (asking about a missing one instantiates
 // it): whether it holds any rule or user chain, from the kernel's entry count alone (no copy of

@@ -29,7 +29,7 @@ Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<
   return nft::CommitOps(form, link, session.cache, ops, t.lock_timeout_ms, stale_attempts, attempts);
 }
 
-Result<std::vector<ListedChain>> ListTable(const TableTarget& t, TableSession& session) {
+Result<std::vector<ListedChain>> ListTable(const TableTarget& t, TableSession& session, Listing listing) {
   std::lock_guard<std::mutex> lock(session.mu);
   auto sock = Connect(t.netns_fd, session);
   if (!sock.ok()) return sock.error();
@@ -51,12 +51,16 @@ Result<std::vector<ListedChain>> ListTable(const TableTarget& t, TableSession& s
         by_name[name] = d.take();
       }
     }
-    auto rules = DumpRules(s, t.family, t.table, "", DecodeRuleMessage);
-    if (!rules.ok()) return rules.error();
-    // Chains and rules come from two dumps: if the ruleset changed between them, read again.
-    auto gen2 = s.GetGen();
-    if (!gen2.ok()) return gen2.error();
-    if (gen2.value() != gen.value() && attempt < kDumpAttempts) continue;
+    std::vector<DecodedRule> rules;  // none for the chains alone
+    if (listing == Listing::kRules) {
+      auto dumped = DumpRules(s, t.family, t.table, "", DecodeRuleMessage);
+      if (!dumped.ok()) return dumped.error();
+      rules = dumped.take();
+      // Chains and rules come from two dumps: if the ruleset changed between them, read again.
+      auto gen2 = s.GetGen();
+      if (!gen2.ok()) return gen2.error();
+      if (gen2.value() != gen.value() && attempt < kDumpAttempts) continue;
+    }
 
     auto add = [&](const std::string& name, bool builtin, const DecodedChain* d) {
       ListedChain c;
@@ -67,10 +71,10 @@ Result<std::vector<ListedChain>> ListTable(const TableTarget& t, TableSession& s
         c.packets = d->packets;
         c.bytes = d->bytes;
       }
-      for (auto& r : rules.value())
+      for (auto& r : rules)
         if (r.chain == name) c.rules.push_back(ListedRule{r.rule, r.packets, r.bytes});
       // The kernel's use count of a chain holds its own rules and the jumps to it.
-      if (d && !builtin) c.references = d->use >= c.rules.size() ? d->use - static_cast<unsigned>(c.rules.size()) : 0;
+      if (d && !builtin && listing == Listing::kRules) c.references = d->use >= c.rules.size() ? d->use - static_cast<unsigned>(c.rules.size()) : 0;
       out.push_back(std::move(c));
     };
     // iptables-nft-save's order: the table's built-in chains, then user chains by name.

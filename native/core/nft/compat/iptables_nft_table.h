@@ -32,7 +32,7 @@ Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::ve
 
 // Every chain and rule of the table, decoded, in iptables-nft-save's order (built-in chains in
 // table order, then user chains by name). A table not yet created lists its empty base chains.
-Result<std::vector<ListedChain>> ListTable(const TableTarget& target, TableSession& session);
+Result<std::vector<ListedChain>> ListTable(const TableTarget& target, TableSession& session, Listing listing);
 
 // How many user chains and rules the table holds, for `backend: 'auto'`, without decoding a rule
 // and creating nothing; nullopt when the table does not exist (iptables-nft creates it on first

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The ops that make a table hold one section of iptables-save text, as iptables-restore 1.8.9
+ * leaves it (checked against both CLIs in test 58). Pure: the table's chains (listed without
+ * their rules), the section, its rules already parsed, in; one commit's ops out.
+ *
+ * Without noflush the table is replaced whole: every chain flushed, user chains the section
+ * does not declare deleted, the ones it declares created when absent. Built-in chains the
+ * section does not declare keep their policy on legacy (iptables-legacy-restore flushes them
+ * only); on nft they end with policy ACCEPT, since iptables-nft-restore deletes the whole
+ * nf_tables table and `iptables-nft-save` shows a missing base chain as ACCEPT.
+ * With noflush nothing is flushed but the user chains the section declares; absent ones are
+ * created. Either way a built-in chain's `:CHAIN POLICY` sets its policy and rules are appended
+ * in input order.
+ */
+import type { NativeChain, NativeOp } from '../native-types';
+import type { Backend } from '../table-shape';
+import type { SaveSection } from './save-text';
+
+export interface RestorePlan {
+  ops: NativeOp[];
+  /** The input line each op comes from; 0 for the ops replacing the table adds (flush, deleting chains). */
+  lines: number[];
+}
+
+/**
+ * @param present the table's chains; their rules are not looked at
+ * @param ruleOps one append per rule line of the section, in order
+ * @example planRestore(listed, section, appends, false, 'legacy').ops[0] // { op: 'flush', chain: null }
+ */
+export function planRestore(present: readonly NativeChain[], section: SaveSection, ruleOps: readonly NativeOp[], noflush: boolean, backend: Backend): RestorePlan {
+  const ops: NativeOp[] = [];
+  const lines: number[] = [];
+  const add = (op: NativeOp, line: number): void => {
+    ops.push(op);
+    lines.push(line);
+  };
+  const declared = new Set(section.entries.flatMap((e) => (e.kind === 'chain' ? [e.name] : [])));
+  const exists = new Set(present.map((c) => c.name));
+  if (!noflush) {
+    add({ op: 'flush', chain: null }, 0);
+    for (const c of present) {
+      if (c.builtin || declared.has(c.name)) continue;
+      add({ op: 'deleteChain', chain: c.name }, 0);
+      exists.delete(c.name);
+    }
+    if (backend === 'nft') {
+      for (const c of present) if (c.builtin && !declared.has(c.name) && c.policy !== 'ACCEPT') add({ op: 'setPolicy', chain: c.name, policy: 'ACCEPT' }, 0);
+    }
+  }
+  let rule = 0;
+  for (const e of section.entries) {
+    if (e.kind === 'rule') {
+      add(ruleOps[rule++] as NativeOp, e.line);
+    } else if (e.builtin) {
+      if (e.policy !== null) add({ op: 'setPolicy', chain: e.name, policy: e.policy }, e.line);
+    } else if (!exists.has(e.name)) {
+      add({ op: 'createChain', chain: e.name }, e.line);
+      exists.add(e.name);
+    } else if (noflush) {
+      add({ op: 'flush', chain: e.name }, e.line);
+    }
+  }
+  return { ops, lines };
+}
