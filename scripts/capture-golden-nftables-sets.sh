@@ -5,7 +5,7 @@
 # throwaway network namespace (`unshare -n`) holding our table `ip connlimit`,
 #   strace -f -e trace=sendmsg -e write=all nft add set ...      -> set-create.hex (NEWSET)
 #   strace -f -e trace=sendmsg -e write=all nft add element ...  -> set-add.hex (NEWSETELEM)
-# each the one message between BATCH_BEGIN and BATCH_END. Masked: nlmsg_seq. test 58 compares
+# each the one message between BATCH_BEGIN and BATCH_END. Masked: nlmsg_seq. test 59 compares
 # them with Sets' encoder.
 #
 # Usage: scripts/capture-golden-nftables-sets.sh    Needs root, strace, nft, python3, unshare.

@@ -10,7 +10,7 @@
 //   maxelem N     `size N`;  counters: `counter` (a set expression the kernel gives each element)
 //   comment       nothing: every nf_tables element may carry one (its userdata)
 // The model is ipset's (core/ipset/ipset_types.h), so the JS side converts once for both.
-// No sockets here: test 58 compares these bytes with nft's (test/fixtures/nftables-sets/).
+// No sockets here: test 59 compares these bytes with nft's (test/fixtures/nftables-sets/).
 #pragma once
 
 #include <cstddef>
