@@ -23,6 +23,7 @@
 #include "js/ipset_list.h"
 #include "js/legacy_table.h"
 #include "js/iptables_nft_table.h"
+#include "js/nftables_sets.h"
 #include "js/nftables_table.h"
 #include "js/op_batch.h"
 #include "js/promise_worker.h"
@@ -54,6 +55,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::DecodeNftablesRule>("_decodeNftablesRule"),
                              InstanceValue("_errorKinds", ErrorKindNames(env)),
                              InstanceValue("IpsetHandle", IpsetHandle::Define(env), napi_enumerable),
+                             InstanceValue("NftablesSetHandle", NftablesSetHandle::Define(env), napi_enumerable),
                              InstanceValue("IpsetList", IpsetList::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::PlanNft>("_planNft"),
                          });

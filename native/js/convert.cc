@@ -88,6 +88,17 @@ core::OpaqueExtension OpaqueFromJs(const Napi::Object& o) {
   if (!data.IsBuffer()) Bad(o.Env(), "opaque data");
   auto b = data.As<Napi::Buffer<uint8_t>>();
   x.data.assign(b.Data(), b.Data() + b.Length());
+  // `sets`: the names a `set` match refers to, which the native nftables form writes (ipset's
+  // blobs carry their indexes, written by src/rule/set-refs.ts, and need no names here).
+  auto sets = o.Get("sets");
+  if (sets.IsArray()) {
+    auto a = sets.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      auto n = a.Get(i);
+      if (!n.IsString()) Bad(o.Env(), "opaque sets");
+      x.sets.push_back(n.As<Napi::String>().Utf8Value());
+    }
+  }
   return x;
 }
 
@@ -189,6 +200,11 @@ void OpaqueToJs(Napi::Env env, Napi::Object& o, const core::OpaqueExtension& x) 
   o.Set("name", x.name);
   o.Set("revision", Napi::Number::New(env, x.revision));
   o.Set("data", Bytes(env, x.data.data(), x.data.size()));
+  if (!x.sets.empty()) {
+    auto a = Napi::Array::New(env, x.sets.size());
+    for (uint32_t i = 0; i < x.sets.size(); i++) a.Set(i, x.sets[i]);
+    o.Set("sets", a);
+  }
 }
 
 Napi::Object MatchToJs(Napi::Env env, const core::Match& m) {
