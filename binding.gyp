@@ -56,6 +56,9 @@
         "native/core/nft/native/nftables_encoder.cc",
         "native/core/nft/native/native_form.cc",
         "native/core/nft/native/nftables_table.cc",
+        "native/core/nft/native/nftables_sets.cc",
+        "native/core/nft/native/nftables_set_match.cc",
+        "native/core/nft/native/nftables_set_socket.cc",
         "native/core/nft/native/xlate.cc",
         "native/core/nft/native/xlate_exprs.cc",
         "native/core/nft/native/xlate_conntrack.cc",
@@ -73,6 +76,7 @@
         "native/core/ipset/ipset_sockopt.cc",
         "native/js/ipset.cc",
         "native/js/ipset_convert.cc",
+        "native/js/nftables_sets.cc",
         "native/js/ipset_list.cc"
       ],
       "include_dirs": ["native"],

@@ -24,6 +24,7 @@
 #include "js/ipset_list.h"
 #include "js/legacy_table.h"
 #include "js/iptables_nft_table.h"
+#include "js/nftables_sets.h"
 #include "js/nftables_table.h"
 #include "js/promise_worker.h"
 
@@ -53,6 +54,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::DecodeNftablesRule>("_decodeNftablesRule"),
                              InstanceValue("_errorKinds", ErrorKindNames(env)),
                              InstanceValue("IpsetHandle", IpsetHandle::Define(env), napi_enumerable),
+                             InstanceValue("NftablesSetHandle", NftablesSetHandle::Define(env), napi_enumerable),
                              InstanceValue("IpsetList", IpsetList::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::PlanNft>("_planNft"),
                          });

@@ -409,6 +409,8 @@ const MEANINGS: Record<NativeErrorKind, (f: Facts) => Error> = {
     f.e.errno === IPSET_ERR_EXIST
       ? new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `${ipsetEntry(f)} is not in ${ipsetSet(f)}`, { ...ipsetBase(f), hint: 'pass exist: true to ignore entries that are not there' })
       : ipsetError(f),
+  nftSet: (f) => nftSetError(f, false),
+  nftSetElement: (f) => nftSetError(f, true),
   ipsetSwap: (f) =>
     f.e.errno === IPSET_ERR_EXIST_SETNAME2
       ? new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `the second set of the swap with ${ipsetSet(f)} does not exist`, ipsetBase(f))
@@ -474,6 +476,26 @@ const ipsetBase = (f: Facts): ConnlimitErrorOptions => ({ ...f.base, errno: ipse
 
 function noIpset(f: Facts): Error {
   return new KernelSupportError('ERR_CONNLIMIT_UNSUPPORTED', `${f.e.op}: the kernel has no ip_set (${f.name})`, { ...f.base, hint: "try 'modprobe ip_set'" });
+}
+
+/**
+ * A request about an nf_tables named set the kernel refused (src/sets/ on backend 'nftables').
+ * nf_tables answers with plain errnos: ENOENT is the set (or our table) missing, or, on an
+ * element request, the element missing; EEXIST on an element is its being there already.
+ */
+function nftSetError(f: Facts, element: boolean): Error {
+  const set = ipsetSet(f);
+  if (element && f.name === 'ENOENT') {
+    return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `${ipsetEntry(f)} is not in ${set}, or there is no such set`, { ...f.base, hint: 'pass exist: true to ignore entries that are not there' });
+  }
+  if (element && f.name === 'EEXIST') {
+    return new ExistsError('ERR_CONNLIMIT_EXISTS', `${ipsetEntry(f)} is already in ${set}`, { ...f.base, hint: 'pass exist: true to leave it as it is' });
+  }
+  if (f.name === 'ENOENT') return new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no ${set} in the nftables table`, { ...f.base, hint: 'create it first (sets.create or ensure)' });
+  if (f.name === 'EEXIST') return new ExistsError('ERR_CONNLIMIT_EXISTS', `a ${set} already exists`, { ...f.base, hint: 'with exist: true (ensure) an equal set is no error; one of another type or with other options still is' });
+  if (f.name === 'EBUSY') return new InUseError('ERR_CONNLIMIT_IN_USE', `${set} is in use by a rule (ip saddr @set)`, { ...f.base, hint: 'delete the rules that refer to it first' });
+  if (f.name === 'ENFILE' || f.name === 'ENOSPC') return new KernelError('ERR_CONNLIMIT_KERNEL', `${set} is full (its size)`, { ...f.base, hint: 'remove entries, or make the set anew with a larger maxelem' });
+  return byErrno(f);
 }
 
 /** A request about a set the kernel refused (src/sets/): the ip_set error number tells what. */

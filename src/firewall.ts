@@ -27,7 +27,7 @@ import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
 import { checkDesired, type CheckedDesired, type DesiredState } from './apply/desired';
 import { planApply, planRemove, type ApplyPlan, type Planned } from './apply/plan';
-import { hasSetRefs, listsSetRefs, nameListedSets, withSetIndexes } from './rule/set-refs';
+import { hasSetRefs, listsSetRefs, nameListedSets, withNamedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
 import { parseSaveText, type SaveRuleLine, type SaveSection } from './restore/save-text';
 import { atLine, ruleOps } from './restore/rule-lines';
@@ -715,8 +715,8 @@ export class Firewall {
     await this.sets?.then((sets) => sets.close(), () => undefined);
   }
 
-  private ipset(): Promise<Sets> {
-    this.sets ??= Sets.open({ family: this.family, ...(this.netns !== null ? { netns: this.netns } : {}) });
+  private clientSets(): Promise<Sets> {
+    this.sets ??= Sets.open({ family: this.family, backend: this.backend, ...(this.netns !== null ? { netns: this.netns } : {}) });
     const opening = this.sets;
     opening.catch(() => {
       if (this.sets === opening) this.sets = null; // the next rule that needs it tries again
@@ -726,8 +726,9 @@ export class Firewall {
 
   /** Names the set indexes of listed rules (set-refs.ts), so they decode and render with the sets' names. */
   private async nameSets(chains: NativeChain[]): Promise<void> {
-    if (!listsSetRefs(chains)) return;
-    const sets = await this.ipset();
+    // The native form's rules name their sets themselves (`ip saddr @NAME`): no index to name.
+    if (this.backend === 'nftables' || !listsSetRefs(chains)) return;
+    const sets = await this.clientSets();
     await nameListedSets(chains, (index) => sets.nameAt(index));
   }
 
@@ -739,7 +740,9 @@ export class Firewall {
   /** The rule with its sets' kernel indexes written (set-refs.ts); the same rule when it names none. */
   private async withSetIndexes(rule: NativeRule): Promise<NativeRule> {
     if (!hasSetRefs(rule)) return rule;
-    const sets = await this.ipset();
+    const sets = await this.clientSets();
+    // The native form's rules name their sets (`ip saddr @NAME`): only that they exist is checked.
+    if (this.backend === 'nftables') return withNamedSets(rule, await sets.names());
     return withSetIndexes(rule, this.family, (name) => sets.indexOf(name));
   }
 

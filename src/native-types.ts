@@ -208,7 +208,9 @@ export type NativeErrorKind =
   /** ... a delete of elements (IPSET_ERR_EXIST there: the element is absent). */
   | 'ipsetDelete'
   /** ... a swap (IPSET_ERR_EXIST_SETNAME2 there: the second set is absent). */
-  | 'ipsetSwap';
+  | 'ipsetSwap'
+  | 'nftSet'
+  | 'nftSetElement';
 
 export interface NativeErrorShape extends Error {
   /** Positive errno. */
@@ -578,6 +580,8 @@ export interface NativeIpsetHandle {
   close(): void;
 }
 
+/** IpsetHandle's calls on nf_tables named sets of the native form (its table of the handle's family); no set indexes. */
+export type NativeNftablesSetHandle = Omit<NativeIpsetHandle, 'setIndex' | 'setName' | 'each'>;
 /** One streamed listing on a socket of its own (see js/ipset_list.h). */
 export interface NativeIpsetList {
   /** The next batch, with the set's header each time; `done` on the last. Rejects with op 'closed' after close(). */
@@ -594,6 +598,12 @@ export interface NativeIpsetBinding {
     _encodeCreate(spec: NativeCreateSpec, revision: number, seq: number): Buffer;
     /** Test only: one element's ADD/DEL/TEST message. */
     _encodeElement(cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean, seq: number): Buffer;
+  };
+  NftablesSetHandle: (new (options: { netnsPath: string | null; family: 'ipv4' | 'ipv6' }) => NativeNftablesSetHandle) & {
+    /** Test only: the NEWSET message. */
+    _encodeCreate(family: 'ipv4' | 'ipv6', spec: NativeCreateSpec, seq: number): Buffer;
+    /** Test only: one element's NEWSETELEM / DELSETELEM / GETSETELEM message for a set of `type`. */
+    _encodeElement(family: 'ipv4' | 'ipv6', cmd: 'add' | 'del' | 'test', set: string, type: string, element: NativeSetElement, exist: boolean, seq: number): Buffer;
   };
 }
 

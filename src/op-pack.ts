@@ -12,7 +12,7 @@
  *   interface: str name, u8 (1 wildcard | 2 invert)
  *   match:  u8 kind, then tcp: 4×u16 ports, u8 option, u8 flagMask, u8 flagCompare, u8 inversions;
  *           udp: 4×u16 ports, u8 inversions; connlimit: u32 limit, u8 (1 invert | 2 daddr), u8 maskBits (255 none);
- *           comment: str; opaque: str name, u8 revision, u32 length, bytes
+ *           comment: str; opaque: str name, u8 revision, u32 length, bytes, u8 set count, strs (the sets it names)
  *   target: u8 kind, then str name (verdict, chain or reject type), or opaque as a match's
  *   str:    u16 byte length, UTF-8 bytes; numbers little-endian
  *
@@ -22,7 +22,7 @@ import type { NativeAddress, NativeInterface, NativeMatch, NativeOp, NativeRule,
 import type { Family } from './rule/types';
 
 /** Bumped with any change to the layout; packed_ops.cc refuses another. */
-const VERSION = 1;
+const VERSION = 2;
 
 const OP_KINDS: Record<NativeOp['op'], number> = {
   append: 0, insert: 1, replace: 2, delete: 3, deleteAt: 4, ensure: 5,
@@ -134,7 +134,7 @@ export class OpWriter {
         this.str(m.comment);
         return;
       case 'opaque':
-        this.opaque(m.name, m.revision, m.data);
+        this.opaque(m.name, m.revision, m.data, m.sets);
         return;
     }
   }
@@ -160,11 +160,13 @@ export class OpWriter {
     }
   }
 
-  private opaque(name: string, revision: number, data: Uint8Array): void {
+  private opaque(name: string, revision: number, data: Uint8Array, sets: readonly string[] = []): void {
     this.str(name);
     this.u8(revision);
     this.u32(data.length);
     this.raw(data, data.length);
+    this.u8(sets.length);
+    for (const set of sets) this.str(set);
   }
 
   private ports(s: readonly [number, number], d: readonly [number, number]): void {

@@ -202,6 +202,16 @@ const ROWS: Record<NativeErrorKind, Row[]> = {
     { errno: 'IPSET_ERR_EXIST', op: 'ipset del', detail: 'vip', cls: NotFoundError, code: 'ERR_CONNLIMIT_NOT_FOUND', hint: 'pass exist: true to ignore entries that are not there' },
     { errno: 'ENOENT', op: 'ipset del', detail: 'vip', cls: NotFoundError, code: 'ERR_CONNLIMIT_NOT_FOUND', hint: 'create it first (sets.create or ensure)' },
   ],
+  nftSet: [
+    { errno: 'ENOENT', op: 'nft list set', detail: 'vip', cls: NotFoundError, code: 'ERR_CONNLIMIT_NOT_FOUND', hint: 'create it first (sets.create or ensure)' },
+    { errno: 'EEXIST', op: 'nft set', detail: 'vip', cls: ExistsError, code: 'ERR_CONNLIMIT_EXISTS', hint: 'with exist: true (ensure) an equal set is no error; one of another type or with other options still is' },
+    { errno: 'EBUSY', op: 'nft set', detail: 'vip', cls: InUseError, code: 'ERR_CONNLIMIT_IN_USE', hint: 'delete the rules that refer to it first' },
+  ],
+  nftSetElement: [
+    { errno: 'ENOENT', op: 'nft set', detail: 'vip', cls: NotFoundError, code: 'ERR_CONNLIMIT_NOT_FOUND', hint: 'pass exist: true to ignore entries that are not there' },
+    { errno: 'EEXIST', op: 'nft set', detail: 'vip', cls: ExistsError, code: 'ERR_CONNLIMIT_EXISTS', hint: 'pass exist: true to leave it as it is' },
+    { errno: 'ENFILE', op: 'nft set', detail: 'vip', cls: KernelError, code: 'ERR_CONNLIMIT_KERNEL', hint: 'remove entries, or make the set anew with a larger maxelem', message: /is full/ },
+  ],
   ipsetSwap: [
     { errno: 'IPSET_ERR_EXIST_SETNAME2', op: 'ipset swap', detail: 'vip', cls: NotFoundError, code: 'ERR_CONNLIMIT_NOT_FOUND', message: /second set of the swap/ },
   ],

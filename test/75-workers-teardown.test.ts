@@ -53,8 +53,8 @@ const TIGHT_SOURCE = `
   const b = require(workerData.binding).binding();
   const { netnsPath, lockPath } = workerData;
   const ignore = () => {};
-  // A packed batch of no ops (src/op-pack.ts: version 1, family 4).
-  const EMPTY_BATCH = new Uint8Array([1, 4]);
+  // A packed batch of no ops (src/op-pack.ts: version 2, family 4).
+  const EMPTY_BATCH = new Uint8Array([2, 4]);
   const filter = { family: 0, protocol: -1, invertProtocol: false, src: null, dst: null, sport: null, dport: null, tcpStates: 0, tcpStatesExcluded: 0, mark: null, zone: null, status: null };
   const nft = (family) => ({ family, table: 'filter', netnsPath, lockTimeoutMs: 60000 });
   (async () => {

@@ -39,6 +39,8 @@ enum class ErrorKind {
   kIpset,              // the kernel refused a request about a set (the detail names the set)
   kIpsetDelete,        // ... a delete of elements (IPSET_ERR_EXIST there: the element is absent)
   kIpsetSwap,          // ... a swap (IPSET_ERR_EXIST_SETNAME2 there: the second set is absent)
+  kNftSet,             // the kernel refused a request about an nf_tables named set (ENOENT: no such set, EBUSY: a rule refers to it)
+  kNftSetElement,      // ... about its elements (ENOENT: the element is absent, EEXIST: it is there already)
 };
 
 }  // namespace connlimit::core

@@ -9,7 +9,7 @@
 namespace connlimit::core {
 namespace {
 
-constexpr uint8_t kVersion = 1;  // src/op-pack.ts VERSION
+constexpr uint8_t kVersion = 2;  // src/op-pack.ts VERSION
 constexpr unsigned kOpKinds = 12;
 
 enum RuleBits : uint8_t {
@@ -110,6 +110,8 @@ OpaqueExtension ReadOpaque(Reader& in) {
   x.name = in.Str();
   x.revision = in.U8();
   x.data = in.Blob(in.U32());
+  uint8_t sets = in.U8();
+  for (unsigned i = 0; i < sets && !in.bad(); i++) x.sets.push_back(in.Str());
   return x;
 }
 

@@ -62,6 +62,9 @@ struct OpaqueExtension {
   std::string name;
   uint8_t revision = 0;
   std::vector<uint8_t> data;
+  // The named sets a `set` match refers to: on the native nftables form the rule's lookup
+  // names them (core/nft/native/nftables_set_match.h); ipset's blobs hold indexes instead.
+  std::vector<std::string> sets;
 };
 
 using Match = std::variant<TcpMatch, UdpMatch, ConnlimitMatch, CommentMatch, OpaqueExtension>;

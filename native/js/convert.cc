@@ -49,6 +49,11 @@ void OpaqueToJs(Napi::Env env, Napi::Object& o, const core::OpaqueExtension& x) 
   o.Set("name", x.name);
   o.Set("revision", Napi::Number::New(env, x.revision));
   o.Set("data", Bytes(env, x.data.data(), x.data.size()));
+  if (!x.sets.empty()) {
+    auto a = Napi::Array::New(env, x.sets.size());
+    for (uint32_t i = 0; i < x.sets.size(); i++) a.Set(i, x.sets[i]);
+    o.Set("sets", a);
+  }
 }
 
 Napi::Object MatchToJs(Napi::Env env, const core::Match& m) {

@@ -37,6 +37,8 @@ const char* ErrorKindName(core::ErrorKind kind) {
     case K::kIpset: return "ipset";
     case K::kIpsetDelete: return "ipsetDelete";
     case K::kIpsetSwap: return "ipsetSwap";
+    case K::kNftSet: return "nftSet";
+    case K::kNftSetElement: return "nftSetElement";
   }
   return nullptr;
 }

@@ -54,6 +54,11 @@ export const groups = [
     load: () => import('./nftables.mjs'),
   },
   {
+    id: 'nft-sets',
+    rows: '1 (client sets of the native nftables form)',
+    load: () => import('./nft-sets.mjs'),
+  },
+  {
     id: 'nftables-xlate',
     rows: '1 (translated compat modules on the native form)',
     load: () => import('./nftables-xlate.mjs'),

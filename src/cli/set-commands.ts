@@ -40,10 +40,13 @@ function parse(rest: string[], options: Record<string, { type: 'string' | 'boole
   }
 }
 
-async function withSets<T>(common: CommonOptions, work: (sets: Sets) => Promise<T>): Promise<T> {
+/** `family` overrides --family (ban: the address's); on --backend nftables it picks the table (ip or ip6). */
+async function withSets<T>(common: CommonOptions, work: (sets: Sets) => Promise<T>, family = common.family as Family | undefined): Promise<T> {
+  const backend = common.backend === 'nftables' || common.backend === 'legacy' || common.backend === 'nft' ? common.backend : undefined;
   const sets = await Sets.open({
     ...(common.netns === undefined ? {} : { netns: common.netns }),
-    ...(common.family === undefined ? {} : { family: common.family as Family }),
+    ...(family === undefined ? {} : { family }),
+    ...(backend === undefined ? {} : { backend }),
   });
   try {
     return await work(sets);
@@ -177,7 +180,7 @@ async function runBan(command: 'ban' | 'unban', common: CommonOptions, rest: str
       // timeout 0: timeout support, entries permanent unless banned --for a while.
       await s.ensure(set, { type: 'hash:ip', family, timeout: 0 });
       await s.add(set, address as string, { timeout: seconds, exist: true });
-    });
+    }, family);
     const until = seconds ? ` for ${seconds}s` : '';
     return { text: `banned ${address}${until} (set ${set})`, json: { ok: true, banned: address, set, timeout: seconds }, exitCode: EXIT.ok };
   }
@@ -189,6 +192,6 @@ async function runBan(command: 'ban' | 'unban', common: CommonOptions, rest: str
       if (isConnlimitError(e) && e.code === 'ERR_CONNLIMIT_NOT_FOUND') return false;
       throw e;
     }
-  });
+  }, family);
   return { text: removed ? `unbanned ${address}` : `${address} was not banned`, json: { ok: true, unbanned: address, set, removed }, exitCode: EXIT.ok };
 }

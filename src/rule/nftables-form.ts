@@ -6,7 +6,8 @@
  * there (DROP, REJECT), and only the matches that form can say.
  */
 import { invalid } from '../errors';
-import type { NativeRule } from '../native-types';
+import type { NativeMatch, NativeRule } from '../native-types';
+import type { SetMatch } from './modules/set';
 import { quote } from '../echo';
 import { decodeExtension } from './modules';
 import type { Family } from './types';
@@ -53,6 +54,7 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
         if (++comments > 1) invalid(at, 'the native nftables form keeps one comment per rule');
         return;
       case 'opaque': {
+        if (checkNftablesSetMatch(m, family, at)) return;
         // A registry module is named as the user wrote it (`state`, not the `conntrack` it writes).
         const decoded = decodeExtension('match', m, family);
         const name = decoded?.module.name ?? m.name;
@@ -62,6 +64,22 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
       }
     }
   });
+}
+
+/**
+ * `-m set --match-set NAME src|dst` (with `!`): the native form writes `ip saddr @NAME`, a lookup
+ * of a named set of its first table (Sets.open({ backend: 'nftables' })). True when `m` is such
+ * a match; other spellings of `-m set` are refused with the reason; false for other modules.
+ */
+function checkNftablesSetMatch(m: Extract<NativeMatch, { kind: 'opaque' }>, family: Family, at: string): boolean {
+  const d = decodeExtension('match', m, family);
+  if (d?.module.name !== 'set') return false;
+  const s = d.part as SetMatch;
+  if (s.dirs.length !== 1) invalid(at, `-m set with ${s.dirs.join(',')} is not available in the native nftables form (one of src or dst: \`ip saddr @NAME\`); use backend 'nft'`);
+  if (s.returnNomatch || s.updateCounters === false || s.updateSubcounters === false || s.packets || s.bytes) {
+    invalid(at, "-m set's counter and nomatch options are not available in the native nftables form (a lookup only tests membership); use backend 'nft'");
+  }
+  return true;
 }
 
 /** Throws ERR_CONNLIMIT_INVALID unless `chain` is one of our table's base chains. */

@@ -60,6 +60,23 @@ export async function withSetIndexes(rule: NativeRule, family: Family, lookup: S
   return { ...rule, matches };
 }
 
+/**
+ * A native-form rule (`ip saddr @NAME`) as it is, once every set it names is one of `names`,
+ * the client sets of its table (the kernel would refuse the rule with a bare ENOENT).
+ * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set in the native form's table
+ */
+export function withNamedSets(rule: NativeRule, names: readonly string[]): NativeRule {
+  for (const m of rule.matches) {
+    if (!refersToSets(m)) continue;
+    for (const name of m.sets) {
+      if (!names.includes(name)) {
+        throw new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no set ${quote(name)} in the native nftables form's table: create it first (Sets.open({ backend: 'nftables' }), \`connlimit set create --backend nftables\`)`);
+      }
+    }
+  }
+  return rule;
+}
+
 /** Whether any listed rule holds set indexes (then nameListedSets has work). */
 export function listsSetRefs(chains: readonly NativeChain[]): boolean {
   return chains.some((c) => c.rules.some((r) => r.rule.matches.some((m) => m.kind === 'opaque' && setIndexOffsets('match', m).length > 0)));

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * Client sets: the kernel's ipset sets of one network namespace, over nfnetlink, fork-free.
+ * Client sets: the kernel's ipset sets of one network namespace, over nfnetlink, fork-free; or,
+ * with `backend: 'nftables'`, nf_tables named sets in the native nftables form's table (./nftables.ts).
  * A rule refers to a set (`-m set --match-set NAME src`); changing who is in it is one netlink
  * message that touches no rule and resets no connlimit count. TypeScript checks every input
  * against the set's type and family first; the addon (native/core/ipset) runs each call in
  * the libuv pool. Calls on one handle run one at a time, in call order.
  */
 import { binding } from '../binding';
-import { ClosedError, fromNative, ValidationError, type NativeErrorContext, type ValidationIssue } from '../errors';
-import type { NativeIpsetHandle, NativeListedElement, NativeSetElement, NativeSetHeader } from '../native-types';
+import { ClosedError, fromNative, invalid, ValidationError, type NativeErrorContext, type ValidationIssue } from '../errors';
+import type { NativeIpsetHandle, NativeListedElement, NativeNftablesSetHandle, NativeSetElement, NativeSetHeader } from '../native-types';
 import { resolveNetns } from '../netns';
 import type { Family } from '../rule/types';
 import { joinGroup, serialize } from '../serial-queue';
@@ -23,9 +24,17 @@ import type {
   SetHeaderInfo,
   SetsOptions,
 } from './types';
+import { describe } from '../rule/validate';
+import { checkNftablesCreate, checkNftablesSetName, MAX_NFT_SET_NAME_BYTES, nftablesCannot } from './nftables';
 import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, ownOptions, protocolName, setName, type SetShape } from './validate';
 
 let handles = 0;
+
+function setsBackend(v: unknown): 'ipset' | 'nftables' {
+  if (v === undefined || v === 'legacy' || v === 'nft') return 'ipset';
+  if (v === 'nftables') return 'nftables';
+  return invalid('options.backend', `must be 'legacy' or 'nft' (ipset) or 'nftables' (named sets of the native nftables form), got ${describe(v)}`);
+}
 
 /** The kernel's "not in the set" answer to a TEST (IPSET_ERR_EXIST). */
 const IPSET_ERR_EXIST = 4103;
@@ -65,7 +74,9 @@ export class Sets {
   readonly netns: string | null;
   /** The family of sets create() makes unless told otherwise. */
   readonly family: Family;
-  private readonly native: NativeIpsetHandle;
+  /** 'ipset' (the kernel's ip_set; for the 'legacy' and 'nft' backends) or 'nftables' (named sets of the native form). */
+  readonly backend: 'ipset' | 'nftables';
+  private readonly native: NativeIpsetHandle | NativeNftablesSetHandle;
   private readonly queue = `ipset:${++handles}`;
   // What element calls are checked against, per set name, from a create() of ours or the
   // kernel's header (one round trip the first time a set is used). Dropped when a call on the
@@ -73,10 +84,11 @@ export class Sets {
   private readonly shapes = new Map<string, SetShape>();
   private closed = false;
 
-  private constructor(netnsPath: string | null, family: Family) {
+  private constructor(netnsPath: string | null, family: Family, backend: 'ipset' | 'nftables') {
     this.netns = netnsPath;
     this.family = family;
-    this.native = new (binding().IpsetHandle)({ netnsPath });
+    this.backend = backend;
+    this.native = backend === 'nftables' ? new (binding().NftablesSetHandle)({ netnsPath, family }) : new (binding().IpsetHandle)({ netnsPath });
   }
 
   /**
@@ -87,8 +99,8 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_UNSUPPORTED} no ip_set in the kernel (`modprobe ip_set`)
    */
   static async open(options: SetsOptions = {}): Promise<Sets> {
-    const o = ownOptions(options, 'options', ['family', 'netns']);
-    const sets = new Sets(resolveNetns(o.netns), handleFamily(o.family));
+    const o = ownOptions(options, 'options', ['family', 'netns', 'backend']);
+    const sets = new Sets(resolveNetns(o.netns), handleFamily(o.family), setsBackend(o.backend));
     try {
       await sets.native.open();
     } catch (e) {
@@ -105,10 +117,11 @@ export class Sets {
    * @example await sets.create('vip', { type: 'hash:net', counters: true });
    */
   async create(name: string, options: CreateSetOptions): Promise<void> {
-    const spec = createSpec(name, options, this.family);
+    const spec = createSpec(name, options, this.family, this.backend === 'nftables' ? MAX_NFT_SET_NAME_BYTES : undefined);
+    if (this.backend === 'nftables') checkNftablesCreate(spec, this.family);
     return this.run(async () => {
       await this.native.create(spec);
-      this.shapes.set(spec.name, { type: spec.type, family: spec.family, timeout: spec.timeout !== undefined, comment: spec.comment });
+      this.shapes.set(spec.name, { type: spec.type, family: spec.family, timeout: spec.timeout !== undefined, comment: spec.comment || this.backend === 'nftables' });
     }, spec.name);
   }
 
@@ -157,7 +170,7 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
    */
   async test(name: string, entry: SetEntryInput): Promise<boolean> {
-    const set = setName(name);
+    const set = this.name(name);
     const check = (shape: SetShape): NativeSetElement => {
       const issues: ValidationIssue[] = [];
       const e = element(entry, { ...shape, timeout: false, comment: false }, {}, 'entry', issues);
@@ -174,7 +187,7 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
    */
   async list(name: string): Promise<ListedSet> {
-    const set = setName(name);
+    const set = this.name(name);
     return this.run(async () => {
       const l = await this.native.list(set);
       const h = headerInfo(l.header);
@@ -195,7 +208,7 @@ export class Sets {
    * @example for await (const e of sets.entries('vip')) console.log(e.text, e.timeout);
    */
   entries(name: string, options: ListEntriesOptions = {}): AsyncIterableIterator<ListedSetEntry> {
-    const set = setName(name);
+    const set = this.name(name);
     const o = ownOptions(options, 'options', ['batchSize']);
     const batchSize = o.batchSize ?? 4096;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1_000_000) {
@@ -210,7 +223,7 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
    */
   async header(name: string): Promise<SetHeaderInfo> {
-    const set = setName(name);
+    const set = this.name(name);
     return this.run(async () => {
       const h = await this.native.header(set);
       this.shapes.set(set, shapeOf(h));
@@ -225,7 +238,7 @@ export class Sets {
 
   /** Empty a set. @throws {ERR_CONNLIMIT_NOT_FOUND} no such set */
   async flush(name: string): Promise<void> {
-    const set = setName(name);
+    const set = this.name(name);
     return this.run(() => this.native.named('flush', set, null, false), set);
   }
 
@@ -235,7 +248,7 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set (unless `exist: true`)
    */
   async destroy(name: string, options?: DeleteOptions): Promise<void> {
-    const set = setName(name);
+    const set = this.name(name);
     const exist = deleteOptions(options);
     return this.run(async () => {
       this.shapes.delete(set);
@@ -249,8 +262,9 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_IN_USE} a rule refers to the set
    */
   async rename(from: string, to: string): Promise<void> {
-    const a = setName(from, 'from');
-    const b = setName(to, 'to');
+    const a = this.name(from, 'from');
+    const b = this.name(to, 'to');
+    if (this.backend === 'nftables') throw nftablesCannot('rename');
     return this.run(async () => {
       this.shapes.delete(a);
       this.shapes.delete(b);
@@ -264,8 +278,9 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} either set is missing
    */
   async swap(a: string, b: string): Promise<void> {
-    const x = setName(a, 'a');
-    const y = setName(b, 'b');
+    const x = this.name(a, 'a');
+    const y = this.name(b, 'b');
+    if (this.backend === 'nftables') throw nftablesCannot('swap');
     return this.run(async () => {
       this.shapes.delete(x);
       this.shapes.delete(y);
@@ -278,13 +293,13 @@ export class Sets {
    * (NFPROTO_IPV4 2, NFPROTO_IPV6 10), as libxt_set looks it up; null when there is no such set.
    */
   async indexOf(name: string): Promise<{ index: number; family: number } | null> {
-    const set = setName(name);
-    return this.run(() => this.native.setIndex(set), set);
+    const set = this.name(name);
+    return this.run(() => this.ipset().setIndex(set), set);
   }
 
   /** @internal The name of the set at a kernel index (a listed `-m set` rule's), null when none is there. */
   async nameAt(index: number): Promise<string | null> {
-    return this.run(() => this.native.setName(index));
+    return this.run(() => this.ipset().setName(index));
   }
 
   /** Release the socket. Idempotent; later calls fail with ERR_CONNLIMIT_CLOSED. Calls in flight finish. */
@@ -295,7 +310,7 @@ export class Sets {
   }
 
   private async elements(cmd: 'add' | 'del', name: string, entries: readonly SetEntryInput[], options: AddOptions, path: string): Promise<void> {
-    const set = setName(name);
+    const set = this.name(name);
     if (!Array.isArray(entries)) throw new ValidationError([{ path, message: 'must be an array of entries' }]);
     const list = [...entries];
     // Checked now against what this handle knows of the set, so bad input throws before the
@@ -327,7 +342,12 @@ export class Sets {
   private async *stream(set: string, batchSize: number): AsyncGenerator<ListedSetEntry> {
     // The loop's first step may come after close().
     if (this.closed) throw new ClosedError('the sets handle');
-    const listing = new (binding().IpsetList)(this.native, set, batchSize);
+    // nf_tables named sets list whole (one GETSETELEM dump); ipset streams batch by batch.
+    if (this.backend === 'nftables') {
+      yield* (await this.list(set)).entries;
+      return;
+    }
+    const listing = new (binding().IpsetList)(this.ipset(), set, batchSize);
     try {
       for (;;) {
         let batch: Awaited<ReturnType<typeof listing.next>>;
@@ -377,9 +397,14 @@ export class Sets {
       }
       return;
     }
+    if (this.backend === 'nftables') {
+      // No mixed-call batch on nf_tables here: the group's calls go one after another, each its own batch.
+      for (const m of members) await this.sendSingles([m]);
+      return;
+    }
     let answers: Array<Error | null>;
     try {
-      answers = await this.native.each(members.map((m) => m.call));
+      answers = await this.ipset().each(members.map((m) => m.call));
     } catch (error) {
       for (const m of members) fail(m, error);
       return;
@@ -390,6 +415,20 @@ export class Sets {
       else if (m.call[0] === 'test' && (error as { errno?: number }).errno === IPSET_ERR_EXIST) m.resolve(false);
       else fail(m, error);
     });
+  }
+
+  /** A set name as this backend takes it (ipset: 31 bytes; nf_tables: 255, none of the rules' own). */
+  private name(name: unknown, path = 'name'): string {
+    if (this.backend !== 'nftables') return setName(name, path);
+    const n = setName(name, path, MAX_NFT_SET_NAME_BYTES);
+    checkNftablesSetName(n, path);
+    return n;
+  }
+
+  /** The ipset handle, for the calls only ipset has (set indexes, streamed listings, mixed batches). */
+  private ipset(): NativeIpsetHandle {
+    if (this.backend === 'nftables') throw new Error('connlimit internal: an ipset-only call on a native-form sets handle');
+    return this.native as NativeIpsetHandle;
   }
 
   private async shape(set: string): Promise<SetShape> {

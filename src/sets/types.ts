@@ -13,6 +13,11 @@ export interface SetsOptions {
   family?: Family;
   /** A network namespace: a name under /run/netns or a path. Default: the caller's own. */
   netns?: string;
+  /**
+   * The Firewall backend the sets serve: 'legacy' or 'nft' (default) use ipset; 'nftables'
+   * makes nf_tables named sets in the native form's table of `family` (docs/sets.md).
+   */
+  backend?: 'legacy' | 'nft' | 'nftables';
 }
 
 export interface CreateSetOptions {

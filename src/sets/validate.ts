@@ -54,12 +54,12 @@ export function ownOptions<T extends object>(value: T | undefined, path: string,
   return o;
 }
 
-export function setName(name: unknown, path = 'name'): string {
+export function setName(name: unknown, path = 'name', maxBytes = MAX_SET_NAME_BYTES): string {
   if (typeof name !== 'string') invalid(path, `must be a set name string, got ${describe(name)}`);
   if (name.length === 0) invalid(path, 'must not be empty');
   if (name.includes('\0')) invalid(path, 'must not contain NUL');
   const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes > MAX_SET_NAME_BYTES) invalid(path, `${quote(name)} is ${bytes} bytes: set names are at most ${MAX_SET_NAME_BYTES}`);
+  if (bytes > maxBytes) invalid(path, `${quote(name)} is ${bytes} bytes: set names are at most ${maxBytes}`);
   return name;
 }
 
@@ -95,10 +95,10 @@ function comment(v: unknown, path: string): string {
   return v;
 }
 
-export function createSpec(name: unknown, options: CreateSetOptions, handle: Family): NativeCreateSpec {
+export function createSpec(name: unknown, options: CreateSetOptions, handle: Family, maxNameBytes = MAX_SET_NAME_BYTES): NativeCreateSpec {
   const o = ownOptions(options, 'options', ['type', 'family', 'timeout', 'maxelem', 'hashsize', 'counters', 'comment', 'exist']);
   const spec: NativeCreateSpec = {
-    name: setName(name),
+    name: setName(name, 'name', maxNameBytes),
     type: '',
     family: o.family === undefined ? handle : familyOption(o.family, 'options.family'),
     counters: flag(o.counters, 'options.counters'),

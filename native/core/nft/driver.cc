@@ -90,6 +90,14 @@ class KernelReader : public PlanReader {
     return out;
   }
 
+  Result<bool> HoldsOtherSets(int index) override {
+    auto names = SetNames(s_, form_.family(), form_.TableName(index));
+    if (!names.ok()) return names.error();
+    for (const auto& n : names.value())
+      if (!form_.RuleSetName(n)) return true;
+    return false;
+  }
+
   Result<std::vector<KnownRule>> Rules(int index, const std::string& chain) override {
     std::string table = form_.TableName(index);
     Family f = form_.family();

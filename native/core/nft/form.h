@@ -59,6 +59,9 @@ class Form {
   virtual Message DeleteSet(int index, const std::string& set, uint32_t seq) const = 0;
   virtual Result<Message> NewRule(const PlannedRule& rule, uint32_t seq) const = 0;
 
+  // Whether a set of that name is one the form made for a rule (kept and deleted with it).
+  virtual bool RuleSetName(const std::string& /*name*/) const { return false; }
+
   // One NEWRULE message as a dump returns it.
   virtual Result<KnownRule> DecodeRule(const uint8_t* msg, size_t len) const = 0;
   // What `rule` reads back as once written: delete and check compare against this.

@@ -7,6 +7,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <cerrno>
 #include <optional>
@@ -83,6 +84,11 @@ Result<std::unique_ptr<Socket>> Socket::Open() {
 }
 
 Socket::~Socket() { mnl_socket_close(nl_); }
+
+void Socket::BoundReceives(int seconds) {
+  struct timeval tv = {seconds, 0};
+  setsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
 
 KernelError Socket::Broken(const std::string& op, const std::string& detail, ErrorKind kind) {
   broken_ = true;

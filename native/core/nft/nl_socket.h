@@ -54,6 +54,9 @@ class Socket {
   Socket& operator=(const Socket&) = delete;
 
   uint32_t NextSeq() { return ++seq_; }
+  // Every receive of Request() waits at most this long (SO_RCVTIMEO), then fails with EAGAIN;
+  // for owners that must not hold a pool thread unbounded.
+  void BoundReceives(int seconds);
 
   // Send one request and collect its replies until DONE (dump), the single reply (get), or an
   // error; or, for a dump, until `most` messages came: the rest of a dump cut short stays queued

@@ -38,6 +38,10 @@ class PlanReader {
   virtual Result<std::vector<DecodedChain>> Chains(int index) = 0;
   // The rules of `chain` in table `index`, in chain order; none when either is missing.
   virtual Result<std::vector<KnownRule>> Rules(int index, const std::string& chain) = 0;
+  // Whether table `index` holds sets the form did not make for its rules (the native form's
+  // client sets, core/nft/native/nftables_set_socket.h): asked only before a flush would delete
+  // the table. Recordings (test 27) hold none.
+  virtual Result<bool> HoldsOtherSets(int /*index*/) { return false; }
 };
 
 }  // namespace connlimit::core::nft

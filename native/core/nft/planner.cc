@@ -567,6 +567,13 @@ class Planner {
       if (!size.ok()) return size.error();
       if (size.value() > 0 || ts.foreign) continue;
       if (index == 0 && ts.existed && !flush_all_) continue;
+      // A flush of every chain keeps the first table when it holds client sets (Sets on this
+      // form): they are the user's, not the rules'; destroy() still removes them.
+      if (index == 0 && ts.existed && traits_.rule_sets) {
+        auto others = reader_.HoldsOtherSets(index);
+        if (!others.ok()) return others.error();
+        if (others.value()) continue;
+      }
       batch_.emptied.insert(index);
       if (ts.existed) PlanDeleteTable(index);
       // The view the batch leaves: no such table, so nothing of it to read.

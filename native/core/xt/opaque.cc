@@ -30,7 +30,10 @@ Result<XtBlob> EncodeOpaqueTarget(const OpaqueExtension& opaque) {
 }
 
 bool SameOpaque(const OpaqueExtension& a, const OpaqueExtension& b) {
-  return a.name == b.name && a.revision == b.revision && a.data == b.data;
+  // Set names decide only where both sides carry them (the native form's lookups, whose blobs
+  // hold no index); an ipset blob's index says which set, and a listing's names are JS-only.
+  bool same_sets = a.sets.empty() || b.sets.empty() || a.sets == b.sets;
+  return a.name == b.name && a.revision == b.revision && a.data == b.data && same_sets;
 }
 
 }  // namespace connlimit::core::xt

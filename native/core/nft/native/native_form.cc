@@ -82,4 +82,11 @@ Result<RuleSpec> NativeForm::Normalize(const std::string& chain, const RuleSpec&
   return back.value().rule;
 }
 
+// `connlimit` + the kernel's number (kConnlimitSetPattern); client sets may not be named so (src/sets/nftables.ts).
+bool NativeForm::RuleSetName(const std::string& name) const {
+  const std::string prefix = "connlimit";
+  return name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+         name.find_first_not_of("0123456789", prefix.size()) == std::string::npos;
+}
+
 }  // namespace connlimit::core::nft

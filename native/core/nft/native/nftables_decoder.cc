@@ -15,6 +15,7 @@
 #include "core/nft/expr_writer.h"
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/native/nftables_layout.h"
+#include "core/nft/native/nftables_set_match.h"
 #include "core/nft/native/xlate.h"
 
 namespace connlimit::core::nft {
@@ -60,6 +61,12 @@ class RuleReader : public ExprWalker {
       if (!k) return 0;
       if (l->base == NFT_PAYLOAD_NETWORK_HEADER) {
         if (Is(k, "dynset")) return Connlimit(l->offset, l->len, l->mask, *k) ? j - i + 1 : 0;
+        if (Is(k, "lookup")) {
+          auto set = l->mask.empty() ? ReadSetLookup(family_, l->offset, l->len, *k) : std::nullopt;
+          if (!set) return 0;
+          rule.matches.push_back(std::move(*set));
+          return j - i + 1;
+        }
         return Network(l->offset, l->len, l->mask, k) ? j - i + 1 : 0;
       }
       if (l->base == NFT_PAYLOAD_TRANSPORT_HEADER) {

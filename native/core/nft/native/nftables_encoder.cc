@@ -20,6 +20,7 @@
 #include "core/nft/nfproto.h"
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/native/nftables_layout.h"
+#include "core/nft/native/nftables_set_match.h"
 #include "core/nft/native/xlate.h"
 
 namespace connlimit::core::nft {
@@ -163,6 +164,8 @@ class RuleWriter {
       } else if (const auto* k = std::get_if<CommentMatch>(&m)) {
         if (comment) return EncodeError("one comment per rule in the native nftables form");
         comment = k;
+      } else if (auto l = SetLookupOf(std::get<OpaqueExtension>(m))) {
+        AddSetLookup(r_, family_, *l);
       } else if (auto x = AddXlateMatch(XlateRule{r_, family_, [this] { Dependency(); }}, std::get<OpaqueExtension>(m))) {
         if (!x->ok()) return x->error();
       } else {

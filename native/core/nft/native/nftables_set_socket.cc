@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/nft/native/nftables_set_socket.h"
+
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <cerrno>
+
+#include "core/nft/native/nftables_codec.h"
+#include "core/nft/native/nftables_sets.h"
+#include "core/nft/nfproto.h"
+#include "core/nft/requests.h"
+
+namespace connlimit::core::nft {
+namespace {
+
+// As long as an ipset socket waits for an answer (core/ipset/ipset_socket.cc).
+constexpr int kReceiveTimeoutSeconds = 30;
+
+// GETSET of one set, or a dump of our table's sets (`set` empty); GETSETELEM dump of one set.
+Message GetSetRequest(uint16_t type, Family family, const std::string& set, uint32_t seq) {
+  std::unique_ptr<struct nftnl_set, void (*)(const struct nftnl_set*)> s(nftnl_set_alloc(), nftnl_set_free);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NfProto(family));
+  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kNftablesTable);
+  if (!set.empty()) nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set.c_str());
+  bool dump = set.empty() || type == NFT_MSG_GETSETELEM;
+  Message buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), type, NfProto(family), dump ? NLM_F_DUMP : NLM_F_ACK, seq);
+  if (type == NFT_MSG_GETSETELEM)
+    nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
+  else
+    nftnl_set_nlmsg_build_payload(nlh, s.get());
+  buf.resize(nlh->nlmsg_len);
+  return buf;
+}
+
+KernelError Refusal(KernelError e, const std::string& op, const std::string& set, ErrorKind kind) {
+  e.op = op;
+  e.detail = set;
+  e.kind = kind;
+  return e;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NftablesSetSocket>> NftablesSetSocket::Open(std::shared_ptr<NetnsFd> netns) {
+  auto guard = NetnsGuard::Enter(netns ? netns->fd() : -1);
+  if (!guard.ok()) return guard.error();
+  auto s = Socket::Open();
+  if (!s.ok()) return s.error();
+  s.value()->BoundReceives(kReceiveTimeoutSeconds);
+  // One GETGEN: says now, not at the first call, whether this kernel has nf_tables.
+  auto gen = s.value()->GetGen();
+  if (!gen.ok()) return gen.error();
+  return std::unique_ptr<NftablesSetSocket>(new NftablesSetSocket(s.take()));
+}
+
+Result<Unit> NftablesSetSocket::Commit(const std::vector<Message>& msgs, const std::string& set, ErrorKind kind,
+                                       const std::vector<int>& first_of) {
+  uint32_t begin = s_->NextSeq();
+  std::vector<uint32_t> seqs;
+  std::vector<Message> numbered = msgs;
+  for (auto& m : numbered) {
+    seqs.push_back(s_->NextSeq());
+    reinterpret_cast<struct nlmsghdr*>(m.data())->nlmsg_seq = seqs.back();
+  }
+  // Generation 0: no check; a set change does not depend on what else the ruleset holds.
+  auto batch = FrameBatch(begin, 0, numbered, s_->NextSeq());
+  std::vector<EchoedRule> echoed;  // none: element messages are not echoed
+  auto sent = s_->SendBatch(
+      batch,
+      [&](uint32_t seq, int err, const std::string&) {
+        int index = -1;
+        for (size_t i = 0; i < seqs.size(); i++)
+          if (seqs[i] == seq && i < first_of.size()) index = first_of[i];
+        return KernelError{"nft set", err, set, index};
+      },
+      &echoed);
+  if (!sent.ok()) {
+    KernelError e = sent.error();
+    e.kind = kind;
+    if (e.op.empty() || e.op == "nft commit") e.op = "nft set";
+    if (e.detail.empty()) e.detail = set;
+    return e;
+  }
+  return Unit{};
+}
+
+Result<Unit> NftablesSetSocket::Create(Family family, const ipset::CreateSpec& spec) {
+  std::vector<Message> msgs = {EncodeNftablesTable(family, kNftablesTable, 0), EncodeNamedSet(family, kNftablesTable, spec, 0)};
+  auto r = Commit(msgs, spec.name, ErrorKind::kNftSet, {});
+  types_.erase({family, spec.name});
+  if (r.ok()) types_[{family, spec.name}] = spec.type;
+  return r;
+}
+
+Result<std::string> NftablesSetSocket::TypeOf(Family family, const std::string& set) {
+  auto it = types_.find({family, set});
+  if (it != types_.end()) return it->second;
+  auto h = Header(family, set);
+  if (!h.ok()) return h.error();
+  return h.value().type;
+}
+
+Result<Unit> NftablesSetSocket::Elements(Family family, bool add, const std::string& set, const std::vector<ipset::Element>& elements,
+                                         bool exist) {
+  auto type = TypeOf(family, set);
+  if (!type.ok()) return type.error();
+  // nf_tables has no "an absent element is fine" delete: the kernel refuses the whole batch
+  // at the first absent one, so with `exist` the absent ones are left out first.
+  if (!add && exist) {
+    std::vector<ipset::Element> present;
+    for (const auto& e : elements) {
+      auto in = Test(family, set, e);
+      if (!in.ok()) return in.error();
+      if (in.value()) present.push_back(e);
+    }
+    if (present.empty()) return Unit{};
+    return Elements(family, false, set, present, false);
+  }
+  std::vector<Message> msgs;
+  std::vector<int> first_of;
+  ElemCmd cmd = add ? ElemCmd::kAdd : ElemCmd::kDelete;
+  for (size_t i = 0; i < elements.size(); i += kElementsPerMessage) {
+    msgs.push_back(EncodeSetElements(cmd, family, kNftablesTable, set, type.value(), elements, i, kElementsPerMessage, exist, 0));
+    // A refusal names its element only in a call of several, as ipset's restore-style batches do.
+    if (elements.size() > 1) first_of.push_back(static_cast<int>(i));
+  }
+  auto r = Commit(msgs, set, ErrorKind::kNftSetElement, first_of);
+  if (!r.ok()) types_.erase({family, set});
+  return r;
+}
+
+Result<bool> NftablesSetSocket::Test(Family family, const std::string& set, const ipset::Element& e) {
+  auto type = TypeOf(family, set);
+  if (!type.ok()) return type.error();
+  auto req = EncodeSetElements(ElemCmd::kGet, family, kNftablesTable, set, type.value(), {e}, 0, 1, false, s_->NextSeq());
+  auto r = s_->Request(req, false, "nft get element");
+  if (r.ok()) return true;
+  if (r.error().errnum == ENOENT) return false;
+  return Refusal(r.error(), "nft get element", set, ErrorKind::kNftSetElement);
+}
+
+Result<ipset::SetHeader> NftablesSetSocket::Header(Family family, const std::string& set) {
+  auto r = s_->Request(GetSetRequest(NFT_MSG_GETSET, family, set, s_->NextSeq()), false, "nft list set");
+  if (!r.ok()) return Refusal(r.error(), "nft list set", set, ErrorKind::kNftSet);
+  if (r.value().empty()) return KernelError{"nft list set", EBADMSG, set, -1, ErrorKind::kMalformed};
+  auto h = DecodeNamedSet(family, r.value()[0].data(), r.value()[0].size());
+  if (!h.ok()) return h.error();
+  // A connlimit rule's own set, or one of a kind we do not make: not a client set.
+  if (!h.value()) return KernelError{"nft list set", ENOENT, set, -1, ErrorKind::kNftSet};
+  types_[{family, set}] = h.value()->type;
+  return *h.value();
+}
+
+Result<Unit> NftablesSetSocket::Destroy(Family family, const std::string& set, bool exist) {
+  types_.erase({family, set});
+  if (exist) {
+    // DELSET has no "missing is fine" form (DESTROYSET needs Linux 6.3 and nft 1.0.8): ask first.
+    auto h = Header(family, set);
+    if (!h.ok()) return h.error().errnum == ENOENT ? Result<Unit>(Unit{}) : Result<Unit>(h.error());
+  }
+  return Commit({EncodeDestroySet(family, kNftablesTable, set, 0)}, set, ErrorKind::kNftSet, {});
+}
+
+Result<Unit> NftablesSetSocket::Flush(Family family, const std::string& set) {
+  auto h = Header(family, set);
+  if (!h.ok()) return h.error();
+  return Commit({EncodeFlushSet(family, kNftablesTable, set, 0)}, set, ErrorKind::kNftSet, {});
+}
+
+Result<ipset::ListedSet> NftablesSetSocket::List(Family family, const std::string& set) {
+  auto h = Header(family, set);
+  if (!h.ok()) return h.error();
+  auto msgs = s_->Dump([&](uint32_t seq) { return GetSetRequest(NFT_MSG_GETSETELEM, family, set, seq); }, "nft list set");
+  if (!msgs.ok()) return Refusal(msgs.error(), "nft list set", set, ErrorKind::kNftSet);
+  std::vector<RawElement> raw;
+  for (const auto& m : msgs.value()) {
+    auto d = DecodeSetElements(m.data(), m.size(), raw);
+    if (!d.ok()) return d.error();
+  }
+  ipset::ListedSet out;
+  out.header = h.value();
+  out.entries = ElementsOf(out.header, std::move(raw));
+  out.header.elements = static_cast<uint32_t>(out.entries.size());
+  return out;
+}
+
+Result<std::vector<std::string>> NftablesSetSocket::Names(Family family) {
+  auto msgs = s_->Dump([&](uint32_t seq) { return GetSetRequest(NFT_MSG_GETSET, family, "", seq); }, "nft list sets");
+  if (!msgs.ok()) {
+    if (msgs.error().errnum == ENOENT) return std::vector<std::string>{};  // no table of ours yet
+    return Refusal(msgs.error(), "nft list sets", "", ErrorKind::kNftSet);
+  }
+  std::vector<std::string> names;
+  for (const auto& m : msgs.value()) {
+    auto h = DecodeNamedSet(family, m.data(), m.size());
+    if (!h.ok()) return h.error();
+    if (h.value()) names.push_back(h.value()->name);
+  }
+  return names;
+}
+
+}  // namespace connlimit::core::nft

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// I/O: client sets on the native nftables form (backend 'nftables'): nf_tables named sets in
+// our first table (`connlimit`, family ip or ip6, created by the first create()), the same
+// calls as core/ipset/ipset_socket.h on the same structs, so the JS handle and src/sets/ serve
+// both. One NETLINK_NETFILTER socket made inside the namespace and kept; every change is one
+// nfnetlink batch (atomic: addMany/deleteMany are all or nothing here, unlike ipset); every
+// receive bounded by SO_RCVTIMEO. Messages are core/nft/native/nftables_sets.h's.
+//
+// Threading: used by one thread at a time; the owner (native/js/nftables_sets.cc) holds its
+// mutex around each call, in the libuv pool.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/ipset/ipset_types.h"
+#include "core/netns_guard.h"
+#include "core/nft/nl_socket.h"
+#include "core/result.h"
+#include "core/rule_spec.h"
+
+namespace connlimit::core::nft {
+
+class NftablesSetSocket {
+ public:
+  static Result<std::unique_ptr<NftablesSetSocket>> Open(std::shared_ptr<NetnsFd> netns);
+
+  // NEWTABLE (as the rule writer sends it: kept when there) + NEWSET, one batch.
+  Result<Unit> Create(Family family, const ipset::CreateSpec& spec);
+  // NEWSETELEM (EXCL unless `exist`) or DELSETELEM, every element in one batch. On a refusal
+  // nothing is applied; op_index is the element of the first refused message's first element.
+  Result<Unit> Elements(Family family, bool add, const std::string& set, const std::vector<ipset::Element>& elements, bool exist);
+  // GETSETELEM: whether the set holds the element (for hash:net, an address inside an entry).
+  Result<bool> Test(Family family, const std::string& set, const ipset::Element& e);
+  Result<ipset::SetHeader> Header(Family family, const std::string& set);
+  // DELSET (`exist`: a missing set is no error) or a DELSETELEM naming no element (flush).
+  Result<Unit> Destroy(Family family, const std::string& set, bool exist);
+  Result<Unit> Flush(Family family, const std::string& set);
+  Result<ipset::ListedSet> List(Family family, const std::string& set);
+  // The client sets of our table (not the connlimit rules' own sets).
+  Result<std::vector<std::string>> Names(Family family);
+
+ private:
+  explicit NftablesSetSocket(std::unique_ptr<Socket> s) : s_(std::move(s)) {}
+  Result<Unit> Commit(const std::vector<Message>& msgs, const std::string& set, ErrorKind kind, const std::vector<int>& first_of);
+  // The set's type (ipset's name), from what this socket learned or one GETSET.
+  Result<std::string> TypeOf(Family family, const std::string& set);
+
+  std::unique_ptr<Socket> s_;
+  std::map<std::pair<Family, std::string>, std::string> types_;
+};
+
+}  // namespace connlimit::core::nft

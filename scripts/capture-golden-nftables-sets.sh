@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Record golden bytes for client sets on the native nftables form from nft itself: in a
+# throwaway network namespace (`unshare -n`) holding our table `ip connlimit`,
+#   strace -f -e trace=sendmsg -e write=all nft add set ...      -> set-create.hex (NEWSET)
+#   strace -f -e trace=sendmsg -e write=all nft add element ...  -> set-add.hex (NEWSETELEM)
+# each the one message between BATCH_BEGIN and BATCH_END. Masked: nlmsg_seq. test 59 compares
+# them with Sets' encoder.
+#
+# Usage: scripts/capture-golden-nftables-sets.sh    Needs root, strace, nft, python3, unshare.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+out_dir=test/fixtures/nftables-sets
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cat >"$work/cut.py" <<'PY'
+import sys
+sys.path.insert(0, 'scripts/lib')
+from nlbatch import print_body, read_batch, split_batch, type_name
+log, name, command, version, kernel = sys.argv[1:6]
+msgs, kinds = split_batch(read_batch(log, name), name)
+picked = msgs[1:-1]
+print(f'# connlimit golden fixture: {" + ".join(type_name(m[0]) for m in picked)} cut from the batch nft sent')
+print(f'# name: {name}')
+print(f'# nft: {command}')
+print(f'# version: {version}')
+print(f'# kernel: {kernel}')
+print('# captured: unshare -n strace -f -e trace=sendmsg -e write=all nft <command>; scripts/capture-golden-nftables-sets.sh')
+print_body(picked)
+PY
+
+# Each capture runs `nft -f` on one line, after `setup` (not traced) in the same namespace.
+capture() {
+  local name=$1 setup=$2 command=$3
+  printf '%s\n' "$setup" >"$work/setup.nft"
+  printf '%s\n' "$command" >"$work/command.nft"
+  unshare -n sh -c "nft -f '$work/setup.nft' && strace -f -e trace=sendmsg -e write=all -o '$work/log' nft -f '$work/command.nft'" >/dev/null
+  python3 "$work/cut.py" "$work/log" "$name" "$command" "$(nft --version)" "$(uname -r)" >"$out_dir/$name.hex"
+  echo "wrote $out_dir/$name.hex"
+}
+
+set_s='add set ip connlimit S { type ipv4_addr; counter; timeout 600s; size 65536; }'
+capture set-create 'add table ip connlimit' "$set_s"
+capture set-add "add table ip connlimit
+$set_s" 'add element ip connlimit S { 10.0.0.1 timeout 30s comment "x" }'
