@@ -25,6 +25,7 @@
 #include "js/nftables_table.h"
 #include "js/op_batch.h"
 #include "js/promise_worker.h"
+#include "js/ruleset_watch.h"
 
 namespace connlimit::js {
 
@@ -54,6 +55,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceValue("_errorKinds", ErrorKindNames(env)),
                              InstanceValue("IpsetHandle", IpsetHandle::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::PlanNft>("_planNft"),
+                             InstanceValue("RulesetWatch", RulesetWatch::Define(env), napi_enumerable),
                          });
   }
 

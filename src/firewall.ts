@@ -26,6 +26,7 @@ import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
 import { checkDesired, type CheckedDesired, type DesiredState } from './apply/desired';
 import { planApply, planRemove, type ApplyPlan, type Planned } from './apply/plan';
+import { checkKeepOptions, Keeper, type KeepOptions } from './apply/keep';
 import { hasSetRefs, listsSetRefs, nameListedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
 
@@ -275,6 +276,7 @@ export class Firewall {
   // The namespace's ipset, for the set indexes of `-m set` rules: opened by the first rule
   // that refers to a set (src/rule/set-refs.ts), closed with the firewall.
   private sets: Promise<Sets> | null = null;
+  private readonly keepers = new Set<Keeper>();
   private closed = false;
 
   private constructor(o: CheckedOptions & { backend: Backend }, nft?: NativeIptablesNftTable) {
@@ -509,6 +511,45 @@ export class Firewall {
     return this.planned(checked, (chains) => planRemove(this.planContext(), chains, checked), dryRun);
   }
 
+  /**
+   * Apply a desired state, then keep it: whenever the owned state drifts (someone flushed
+   * INPUT, deleted the jump, edited or deleted an owned rule or chain) it is applied again
+   * (docs/apply.md, "Keeping it"). On nf_tables the kernel's ruleset notifications say when the
+   * table changed (no polling; the handle's own commits are skipped; a burst is one check after
+   * `debounceMs`); on legacy the table is read every `intervalMs`. A check that finds nothing
+   * to change commits nothing. Resolves once the state is applied and watched.
+   * @returns the keeper: events 'drift' (before a repair), 'applied' (the repair's plan),
+   *   'error'; `initial` is the first apply's plan. Stops on its close() and on this handle's.
+   * @throws {ERR_CONNLIMIT_INVALID} as {@link Firewall.apply}, or bad options, before anything is touched
+   * @example
+   * const keeper = await fw.keep(desired, { onDrift: (d) => console.log(formatPlan(d.plan)) });
+   * keeper.on('applied', (plan) => console.log(`repaired: ${plan.changes} changes`));
+   * await keeper.close();
+   */
+  async keep(desired: DesiredState, options: KeepOptions = {}): Promise<Keeper> {
+    if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
+    const o = checkKeepOptions(options);
+    const frozen = snapshot(desired, 'desired');
+    checkDesired(frozen, this.shape);
+    const native = this.native as Partial<NativeIptablesNftTable>;
+    const keeper: Keeper = new Keeper(
+      {
+        backend: this.backend,
+        family: this.family,
+        table: this.table,
+        netns: this.netns,
+        // Checked again on every apply: the set indexes of `-m set` rules are written into it.
+        apply: (dryRun) => this.apply(frozen, { dryRun }),
+        port: () => (native.port ? native.port() : null),
+        release: (k) => this.keepers.delete(k),
+      },
+      o,
+    );
+    this.keepers.add(keeper);
+    await keeper.start();
+    return keeper;
+  }
+
   private planContext(): { backend: Backend; table: TableName; family: Family } {
     return { backend: this.backend, table: this.table, family: this.family };
   }
@@ -631,6 +672,7 @@ export class Firewall {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.keepers].map((k) => k.close()));
     await drained(this.queueKey);
     this.native.close();
     await this.sets?.then((sets) => sets.close(), () => undefined);

@@ -258,6 +258,8 @@ export interface NativeIptablesNftTable extends NativeTable {
   usage(): Promise<NativeBackendUsage>;
   /** Test only: commit with a stale generation id in the first `staleAttempts` attempts; resolves to the attempts made. */
   _commitStale(ops: NativeOpBatch, staleAttempts: number): Promise<number>;
+  /** The netlink port id of the handle's socket (0 before its first call): ruleset notifications of its commits carry it. */
+  port(): number;
 }
 
 export interface NativeIptablesNftTableOptions {
@@ -579,3 +581,35 @@ export interface NativeIpsetBinding {
 
 // eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
 export interface NativeBinding extends NativeIpsetBinding {}
+
+/** The options of `new RulesetWatch` (src/apply/keep.ts): which nf_tables table's notifications count. */
+export interface NativeRulesetWatchOptions {
+  netns: string | null;
+  family: 'ipv4' | 'ipv6';
+  table: string;
+  /** `table` is a prefix (the native form's connlimit, connlimit_1, ...). */
+  tablePrefix: boolean;
+}
+
+/**
+ * What the ruleset watch thread delivers: 'ready' once subscribed; a 'commit' that touched the
+ * table (its new generation id, how many of its messages were about the table, and the netlink
+ * port ids that sent them); 'overrun' when notifications were lost (ENOBUFS).
+ */
+export interface NativeRulesetGeneration {
+  kind: 'ready' | 'commit' | 'overrun';
+  genid: number;
+  messages: number;
+  ports: number[];
+}
+
+export interface NativeRulesetWatch {
+  close(): Promise<void>;
+}
+
+export interface NativeRulesetBinding {
+  RulesetWatch: new (options: NativeRulesetWatchOptions, callback: (error: unknown, generation: NativeRulesetGeneration | null) => void) => NativeRulesetWatch;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
+export interface NativeBinding extends NativeRulesetBinding {}

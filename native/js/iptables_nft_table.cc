@@ -20,6 +20,7 @@ Napi::Function IptablesNftTable::Define(Napi::Env env) {
   return TableWrap::Define(env, {
                                     InstanceMethod<&IptablesNftTable::Usage>("usage"),
                                     InstanceMethod<&IptablesNftTable::CommitStale>("_commitStale"),
+                                    InstanceMethod<&IptablesNftTable::Port>("port"),
                                 });
 }
 
@@ -52,6 +53,10 @@ Napi::Value IptablesNftTable::CommitStale(const Napi::CallbackInfo& info) {
         },
         [](Napi::Env e, int& attempts) -> Napi::Value { return Napi::Number::New(e, attempts); });
   });
+}
+
+Napi::Value IptablesNftTable::Port(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), backend().session->port.load());
 }
 
 template class TableWrap<IptablesNftTable, IptablesNftBackend>;

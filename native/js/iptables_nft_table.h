@@ -48,6 +48,8 @@ class IptablesNftTable : public TableWrap<IptablesNftTable, IptablesNftBackend> 
   // Test only: commit with a stale generation id in the first N attempts; resolves to the
   // number of attempts made (proves the ERESTART retry against the real kernel).
   Napi::Value CommitStale(const Napi::CallbackInfo& info);
+  // The port id of the handle's socket (0 before its first call): one atomic read, no I/O.
+  Napi::Value Port(const Napi::CallbackInfo& info);
 };
 
 // Compiled once, in iptables_nft_table.cc, not in every file that includes this header.

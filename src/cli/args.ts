@@ -25,6 +25,8 @@ export interface CommonOptions {
   all: boolean;
   /** apply/remove: print the plan, commit nothing. */
   dryRun: boolean;
+  /** apply: keep the file's state until SIGTERM/SIGINT. */
+  watch: boolean;
   json: boolean;
   help: boolean;
 }
@@ -47,6 +49,7 @@ const OPTIONS = {
   'watch-rule': { type: 'string', multiple: true },
   all: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  watch: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -116,7 +119,7 @@ export function parseInvocation(argv: string[]): Invocation {
   }
   const timeout = values['lock-timeout'] as string | undefined;
   if (timeout !== undefined && !/^\d+$/.test(timeout)) usageError('--lock-timeout', 'must be a whole number of milliseconds');
-  const options: CommonOptions = { all: values.all === true, dryRun: values['dry-run'] === true, json: values.json === true, help: values.help === true };
+  const options: CommonOptions = { all: values.all === true, dryRun: values['dry-run'] === true, watch: values.watch === true, json: values.json === true, help: values.help === true };
   if (values.table !== undefined) options.table = values.table as string;
   if (values.family !== undefined) options.family = values.family as string;
   if (values.backend !== undefined) options.backend = values.backend as string;

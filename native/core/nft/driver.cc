@@ -337,6 +337,7 @@ Result<Socket*> Connect(int netns_fd, TableSession& session) {
     auto s = Socket::Open();
     if (!s.ok()) return s.error();
     session.sock = s.take();
+    session.port = session.sock->port();
   }
   return session.sock.get();
 }

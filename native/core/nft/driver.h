@@ -7,6 +7,7 @@
 // socket here, recorded replies in a test, so the loop itself runs without a kernel.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -83,6 +84,9 @@ struct TableSession {
   std::mutex mu;  // held for the whole of each call
   std::unique_ptr<Socket> sock;
   Cache cache;
+  // The socket's port id (0 before the first call), readable without the mutex: fw.keep() tells
+  // its own commits from others' by it (core/nft/ruleset_watcher.h).
+  std::atomic<uint32_t> port{0};
 };
 std::shared_ptr<TableSession> NewTableSession();
 

@@ -40,6 +40,8 @@ class Socket {
   Socket& operator=(const Socket&) = delete;
 
   uint32_t NextSeq() { return ++seq_; }
+  // The port id the kernel gave this socket: ruleset notifications of our commits carry it.
+  uint32_t port() const { return portid_; }
 
   // Send one request and collect its replies until DONE (dump), the single reply (get), or an
   // error; or, for a dump, until `most` messages came: the rest of a dump cut short stays queued
