@@ -481,10 +481,11 @@ export class Firewall {
    * built-in chains too, stay byte for byte. When nothing differs nothing is committed, so on
    * legacy no connlimit count is reset; on 'nft' only the changed rules are sent.
    * A jump already in its chain is not moved; a jump into an owned chain that the state does
-   * not list (or a second copy) is deleted.
+   * not list (or a second copy) is deleted. On the native form ('nftables') the tables are the
+   * library's own: a state owns base chains (INPUT, FORWARD, OUTPUT) and has no jumps.
    * @returns the plan; `committed` says whether it was committed
    * @throws {ERR_CONNLIMIT_INVALID} a malformed state, naming the place (`chains.LIMITS[3]: ...`),
-   *   before anything is read; backend 'nftables' (not supported yet)
+   *   before anything is read
    * @example
    * const plan = await fw.apply({
    *   chains: { LIMITS: ['-p tcp --syn --dport 22 -m connlimit --connlimit-above 4 -j REJECT'] },
@@ -501,6 +502,8 @@ export class Firewall {
   /**
    * Remove what a desired state owns, in one transaction: every jump into its chains from the
    * built-in chains, then the chains. Chains already gone are skipped; nothing there commits nothing.
+   * On the native form ('nftables') every table the library created in this family goes, as
+   * {@link Firewall.destroy} deletes them.
    * @returns the plan of what was removed
    * @throws {ERR_CONNLIMIT_INVALID} as {@link Firewall.apply}
    * @throws {ERR_CONNLIMIT_IN_USE} a chain the state does not own jumps into one it does (nothing is removed)
@@ -508,7 +511,9 @@ export class Firewall {
   async removeOwned(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyPlan> {
     const { dryRun } = checkApplyOptions(options);
     const checked = checkDesired(snapshot(desired, 'desired'), this.shape);
-    return this.planned(checked, (chains) => planRemove(this.planContext(), chains, checked), dryRun);
+    // The native form's tables are the library's own: removing is deleting them, atomically.
+    const destroy = this.backend === 'nftables' ? () => (this.native as NativeNftablesTable).destroy() : undefined;
+    return this.planned(checked, (chains) => planRemove(this.planContext(), chains, checked), dryRun, destroy);
   }
 
   /**
@@ -555,7 +560,7 @@ export class Firewall {
   }
 
   /** Lists, plans and commits in one turn of the table's queue, so no call of ours lands between the read and the commit. */
-  private async planned(checked: CheckedDesired, plan: (chains: NativeChain[]) => Planned, dryRun: boolean): Promise<ApplyPlan> {
+  private async planned(checked: CheckedDesired, plan: (chains: NativeChain[]) => Planned, dryRun: boolean, commit?: () => Promise<unknown>): Promise<ApplyPlan> {
     const extensions = new Set<string>();
     for (const rules of checked.chains.values()) for (const r of rules) for (const x of ruleExtensions(r)) extensions.add(x);
     return this.queued(async () => {
@@ -564,7 +569,8 @@ export class Firewall {
       await this.nameSets(present);
       const { plan: p, ops } = plan(present);
       if (dryRun || ops.length === 0) return p;
-      await this.native.commit(await prepareOps(this.family, ops.length, (i) => ops[i] as NativeOp));
+      if (commit) await commit();
+      else await this.native.commit(await prepareOps(this.family, ops.length, (i) => ops[i] as NativeOp));
       return { ...p, committed: true };
     }, extensions);
   }

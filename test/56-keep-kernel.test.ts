@@ -136,6 +136,38 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
     }));
 }
 
+test('native form: keep() repairs a flushed chain, a deleted rule and a deleted table; other tables untouched', () =>
+  withNetns(async (ns) => {
+    const rule = (port: number) => `-p tcp --syn --dport ${port} -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset`;
+    const state: DesiredState = { chains: { INPUT: [rule(22), rule(80)] } };
+    await ns.run('nft', ['add', 'table', 'ip', 'theirs']);
+    await ns.run('nft', ['add', 'chain', 'ip', 'theirs', 'c', '{ type filter hook input priority 10; }']);
+    await ns.run('nft', ['add', 'rule', 'ip', 'theirs', 'c', 'tcp', 'dport', '9', 'drop']);
+    const theirs = async () => (await ns.run('nft', ['list', 'table', 'ip', 'theirs'])).stdout;
+    const before = await theirs();
+    const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });
+    try {
+      const keeper = await fw.keep(state);
+      const events = record(keeper);
+      const count = async () => (await fw.list('INPUT')).length;
+      const handles = async () => (await ns.run('nft', ['-a', 'list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout.match(/dport .*# handle \d+$/gm) ?? [];
+      await ns.run('nft', ['flush', 'chain', 'ip', 'connlimit', 'INPUT']);
+      await until('the flushed chain refilled', async () => (await count()) === 2);
+      const [first] = await handles();
+      await ns.run('nft', ['delete', 'rule', 'ip', 'connlimit', 'INPUT', 'handle', /\d+$/.exec(first ?? '')?.[0] ?? '']);
+      await until('the deleted rule back', async () => (await count()) === 2 && (await fw.list('INPUT'))[0]?.text.includes('--dport 22') === true);
+      await ns.run('nft', ['delete', 'table', 'ip', 'connlimit']);
+      await until('the deleted table back', async () => (await count()) === 2);
+      await until('three repairs reported', () => events.applied.length === 3);
+      assert.equal(events.errors, []);
+      assert.is(events.drifts.length, 3);
+      assert.is(await theirs(), before, 'their table moved');
+      await keeper.close();
+    } finally {
+      await fw.close();
+    }
+  }));
+
 test('keep() refuses bad options and a bad state before touching anything', () =>
   withNetns(async (ns) => {
     const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
