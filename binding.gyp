@@ -30,6 +30,7 @@
         "native/core/xt/udp.cc",
         "native/core/legacy/entry_codec.cc",
         "native/core/legacy/iptc_table.cc",
+        "native/core/legacy/table_version.cc",
         "native/core/ct/counter.cc",
         "native/core/ct/ct_decoder.cc",
         "native/core/ct/ct_encoder.cc",

@@ -237,6 +237,8 @@ export interface NativeTable {
   check(chain: string, rule: NativeRule): Promise<number>;
   /** Close the namespace fd. Idempotent; later calls reject with op 'closed'. */
   close(): void;
+  /** A decimal number that changes whenever the table may have (nf_tables: the generation id; legacy: a hash of its entries without counters). */
+  version(): Promise<string>;
   /** Whether the netns path now names another namespace or nothing (false without a netns). */
   netnsChanged(): Promise<boolean>;
 }

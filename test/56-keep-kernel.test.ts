@@ -78,9 +78,8 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
         await applied(ns, want);
         await ns.run(cli(), ['-R', 'LIMITS', '2', '-p', 'tcp', '--dport', '23', '-j', 'DROP']);
         await applied(ns, want);
-        await ns.run(cli(), ['-D', 'INPUT', '-j', 'LIMITS']);
-        await ns.run(cli(), ['-F', 'LIMITS']);
-        await ns.run(cli(), ['-X', 'LIMITS']);
+        // The chain out in one commit: a repair between separate -D, -F and -X would make -X fail.
+        await ns.run(`${cli()}-restore`, ['--noflush'], { input: '*filter\n-D INPUT -j LIMITS\n-F LIMITS\n-X LIMITS\nCOMMIT\n' });
         await applied(ns, want);
         await until('four repairs reported', () => events.applied.length >= 4);
         assert.equal(events.errors, []);

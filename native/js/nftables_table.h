@@ -34,6 +34,11 @@ struct NftablesBackend {
   core::Result<int> FindRule(const core::TableTarget& t, const std::string& chain, const core::RuleSpec& rule) const {
     return core::nft::FindNftablesRule(t, chain, rule);
   }
+  core::Result<uint64_t> Version(const core::TableTarget& t) const {
+    auto gen = core::nft::NftablesGeneration(t);
+    if (!gen.ok()) return gen.error();
+    return uint64_t{gen.value()};
+  }
 };
 
 class NftablesTable : public TableWrap<NftablesTable, NftablesBackend> {

@@ -38,4 +38,9 @@ export const groups = [
     rows: '1 (native nftables form)',
     load: () => import('./nftables.mjs'),
   },
+  {
+    id: 'apply',
+    rows: 'apply (fw.apply re-apply and one-rule change, the legacy keeper\'s check, keep() repair delay)',
+    load: () => import('./apply.mjs'),
+  },
 ];

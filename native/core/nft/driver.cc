@@ -342,6 +342,13 @@ Result<Socket*> Connect(int netns_fd, TableSession& session) {
   return session.sock.get();
 }
 
+Result<uint32_t> SessionGeneration(int netns_fd, TableSession& session) {
+  std::lock_guard<std::mutex> lock(session.mu);
+  auto s = Connect(netns_fd, session);
+  if (!s.ok()) return s.error();
+  return s.value()->GetGen();
+}
+
 Result<Unit> ProbeTable(const TableTarget& t, TableSession& session) {
   std::lock_guard<std::mutex> lock(session.mu);
   auto s = Connect(t.netns_fd, session);

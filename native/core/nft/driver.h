@@ -93,6 +93,10 @@ std::shared_ptr<TableSession> NewTableSession();
 // The session's socket; one that failed is replaced. The caller holds the session's mutex.
 Result<Socket*> Connect(int netns_fd, TableSession& session);
 
+// The kernel's generation id, through the session's socket: fw.apply() skips reading a table
+// when nothing was committed since it last found the table as wanted.
+Result<uint32_t> SessionGeneration(int netns_fd, TableSession& session);
+
 // Opens the session's socket in the namespace and reads the generation id: fails early on
 // permissions or a kernel without nf_tables. The table need not exist.
 Result<Unit> ProbeTable(const TableTarget& target, TableSession& session);

@@ -49,6 +49,12 @@ Result<int> DestroyNftablesTables(const TableTarget& t) {
   return DestroyTables(form, link, t.lock_timeout_ms);
 }
 
+Result<uint32_t> NftablesGeneration(const TableTarget& t) {
+  auto s = OpenIn(t);
+  if (!s.ok()) return s.error();
+  return s.value()->GetGen();
+}
+
 Result<std::vector<ListedChain>> ListNftablesTable(const TableTarget& t) {
   auto sock = OpenIn(t);
   if (!sock.ok()) return sock.error();

@@ -30,6 +30,9 @@ Result<std::vector<OpResult>> CommitNftablesOps(const TableTarget& target, const
 // Deletes every table of ours in the family (whatever they hold) in one batch; how many.
 Result<int> DestroyNftablesTables(const TableTarget& target);
 
+// The kernel's generation id, on a socket of its own (fw.apply() skips reading unchanged tables).
+Result<uint32_t> NftablesGeneration(const TableTarget& target);
+
 // Our base chains (INPUT, FORWARD, OUTPUT, listed even before they exist), each the
 // concatenation of that chain across our tables, then any other chain someone added to them,
 // with their rules decoded; unmodelled expressions opaque.
