@@ -122,8 +122,8 @@ export class Keeper extends EventEmitter {
 
   /** @internal Subscribes (nf_tables) before the first apply, so no drift in between is missed; then starts checking. */
   async start(): Promise<void> {
-    if (this.target.backend !== 'legacy') await this.subscribe();
     try {
+      if (this.target.backend !== 'legacy') await this.subscribe();
       this.initial = await this.target.apply(false);
     } catch (e) {
       await this.close();
@@ -146,10 +146,9 @@ export class Keeper extends EventEmitter {
           if (this.closed) return;
           if (error !== null || g === null) {
             const e = fromNative(error, { table: this.target.table, family: this.target.family, netns: this.target.netns });
-            if (!ready) {
-              this.watch = null; // the thread ended: nothing to join but the close below
-              reject(e);
-            } else this.fail(e, true);
+            // Before 'ready' the socket could not be opened: start() closes the keeper.
+            if (!ready) reject(e);
+            else this.fail(e, true);
             return;
           }
           if (g.kind === 'ready') {
