@@ -167,6 +167,25 @@ test('native form: keep() repairs a flushed chain, a deleted rule and a deleted 
     }
   }));
 
+for (const backend of ['legacy', 'nft'] as Backend[]) {
+  test(`${backend}: a keeper whose namespace is deleted ends with ERR_CONNLIMIT_NETNS_GONE and 'close'`, () =>
+    withNetns(async (ns) => {
+      const fw = await Firewall.open({ backend, netns: ns.name });
+      try {
+        const keeper = await fw.keep(DESIRED, { intervalMs: INTERVAL_MS });
+        const errors: Array<{ code?: string }> = [];
+        let closed = false;
+        keeper.on('error', (e) => errors.push(e as { code?: string }));
+        keeper.on('close', () => (closed = true));
+        await ns.destroy();
+        await until('the keeper closed', () => closed);
+        assert.is(errors[0]?.code, 'ERR_CONNLIMIT_NETNS_GONE');
+      } finally {
+        await fw.close();
+      }
+    }));
+}
+
 test('keep() refuses bad options and a bad state before touching anything', () =>
   withNetns(async (ns) => {
     const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });

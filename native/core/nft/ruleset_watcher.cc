@@ -23,6 +23,8 @@ namespace {
 // before ENOBUFS, which is reported (the caller then checks the tables) rather than hidden.
 constexpr int kReceiveBuffer = 4 << 20;
 
+constexpr int kNetnsCheckMs = 1000;
+
 KernelError Sys(int err) { return KernelError{"nft ruleset watch", err, {}, -1, ErrorKind::kNftSocket}; }
 
 // The first attribute of a message (after its nfgenmsg) of `type`, or null.
@@ -162,9 +164,17 @@ void RulesetWatcher::Run() {
   if (!deliver_(Generation{Generation::Kind::kReady, 0, 0, {}})) return;
   pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {sock_, POLLIN, 0}};
   for (;;) {
-    if (poll(fds, 2, -1) < 0) {
+    // A namespace whose name was deleted (or given to another) sends nothing: look at the path
+    // once a second (one stat), as a conntrack watch does, and end with "netns gone".
+    int ready = poll(fds, 2, netns_ ? kNetnsCheckMs : -1);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return end(Sys(errno));
+    }
+    if (ready == 0) {
+      auto named = CheckNetnsPath(netns_);
+      if (!named.ok()) return end(named.error());
+      continue;
     }
     if (fds[0].revents) return;
     if (fds[1].revents) {
