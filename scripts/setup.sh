@@ -4,7 +4,8 @@
 # Installs what connlimit needs to build and test on Debian/Ubuntu, then builds.
 #   1. System packages (libiptc/libmnl/libnftnl headers, iptables, nftables, ipset (test oracle),
 #      tmux (the top test), conntrack, iproute2, strace, toolchain, systemd (systemd-analyze checks
-#      the sample unit in docs/systemd)) through apt-get, as root. Skipped
+#      the sample unit in docs/systemd)) through apt-get, as root, and promtool (unpacked from
+#      Debian's prometheus package, the metrics tests' oracle). Skipped
 #      entirely when dpkg-query shows all of them installed; `apt-get update` runs
 #      only when something is missing.
 #   2. `npm install`, which compiles the addon (node-gyp, never a prebuilt binary) and
@@ -58,6 +59,17 @@ else
   say "apt-get install ${missing[*]}"
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   say "system packages installed"
+fi
+
+# promtool, Prometheus's exposition checker (the oracle of tests 61 and 63), from Debian's
+# prometheus package: unpacked, not installed, so no server, user or unit comes with it.
+if [[ ! -x /usr/local/bin/promtool ]] && command -v apt-get >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+  say "promtool: unpacking it from Debian's prometheus package"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq prometheus 2>/dev/null && dpkg-deb -x prometheus_*.deb x) ||
+    { apt-get update -qq && (cd "$tmp" && apt-get download -qq prometheus 2>/dev/null && dpkg-deb -x prometheus_*.deb x); }
+  install -m 0755 "$tmp/x/usr/bin/promtool" /usr/local/bin/promtool
+  rm -rf "$tmp"
 fi
 
 command -v node >/dev/null 2>&1 || die "node is not installed (need Node.js >= 20 with npm)"

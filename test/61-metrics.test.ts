@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Layer 6: metrics. Rule counters after real connections, registered into a prom-client
 // registry as a service would and served by `connlimit metrics`, read back by a strict reader of
-// both formats (test/helpers/exposition.ts) and compared with iptables-legacy-save -c; series
+// both formats (test/helpers/exposition.ts) and by Prometheus's promtool, and compared with iptables-legacy-save -c; series
 // keep their identity when rules move; the server's HTTP: HEAD, 405, gzip, a port in use.
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
@@ -14,6 +14,7 @@ import * as assert from 'uvu/assert';
 import { Firewall, firewallMetrics, registerMetrics } from '../src/index';
 import { checkExposition, type ParsedSample } from './helpers/exposition';
 import { execResult, withNetns, type Netns } from './helpers/netns';
+import { assertPromtoolAccepts } from './helpers/promtool';
 import { startPeer } from './helpers/tcp';
 
 const cliMain = join(__dirname, '..', 'src', 'cli', 'main.ts');
@@ -55,7 +56,9 @@ test('a service registers the metrics into its prom-client registry: counters eq
       assert.equal(tries.map((t) => t.result), ['ok', 'ok', 'refused']);
 
       assert.is(registry.contentType, 'text/plain; version=0.0.4; charset=utf-8');
-      const samples = checkExposition(await registry.metrics(), 'prometheus');
+      const text = await registry.metrics();
+      const samples = checkExposition(text, 'prometheus');
+      assertPromtoolAccepts(text);
       const saved = await savedCounters(ns);
       const packets = named(samples, 'connlimit_rule_packets_total');
       assert.is(packets.length, 2, 'connlimit rules only by default');
@@ -178,6 +181,7 @@ test('connlimit metrics: both families, OpenMetrics on request, HEAD, 405, gzip;
       assert.is(get.status, 200);
       assert.is(get.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
       const samples = checkExposition(get.body.toString(), 'prometheus');
+      assertPromtoolAccepts(get.body.toString());
       assert.equal(named(samples, 'connlimit_rule_limit').map((s) => [s.labels.family, s.labels.mask, s.value]), [['ipv4', '32', '2'], ['ipv6', '64', '4']]);
 
       const om = await http(listening, 'GET', { accept: 'application/openmetrics-text; version=1.0.0,text/plain;q=0.5' });

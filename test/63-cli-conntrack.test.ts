@@ -11,6 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Conntrack, Firewall } from '../src/index';
 import { execResult, withNetns, type ExecResult, type Netns } from './helpers/netns';
+import { assertPromtoolAccepts } from './helpers/promtool';
 import { startPeer } from './helpers/tcp';
 
 const root = join(__dirname, '..');
@@ -243,6 +244,7 @@ test('metrics --watch-rule: per-client counts of a rule, scraped over loopback',
       assert.ok(body.includes(`connlimit_watch_limit{watch="${rule}"} 3\n`), body);
       assert.match(body, /connlimit_watch_overruns_total\{watch=".*"\} 0\n/);
       assert.match(body, /connlimit_rule_limit\{.*\} 3\n/);
+      assertPromtoolAccepts(body);
     } finally {
       m.child.kill('SIGTERM');
       await fw.close();
