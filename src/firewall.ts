@@ -24,9 +24,10 @@ import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
-import { checkDesired, type CheckedDesired, type DesiredState } from './apply/desired';
+import { checkDesired, type CheckedDesired, type DesiredState, type RuleMemo } from './apply/desired';
 import { planApply, planRemove, type ApplyPlan, type Planned } from './apply/plan';
 import { checkKeepOptions, Keeper, type KeepOptions } from './apply/keep';
+import { afterOps, withOwned } from './apply/after-ops';
 import { hasSetRefs, listsSetRefs, nameListedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
 
@@ -289,6 +290,10 @@ export class Firewall {
   // The last desired state apply() found the table holding, and the table's version then: the
   // same state against the same version is answered without reading or planning.
   private verified: { key: string; version: string; plan: ApplyPlan } | null = null;
+  // 'nft': the table as apply()'s last commit left it, at the generation id that commit produced
+  // (the kernel's echo): the next apply() at that generation plans from it without a dump.
+  private known: { version: string; chains: NativeChain[] } | null = null;
+  private readonly ruleMemo: RuleMemo = new Map();
   private closed = false;
 
   private constructor(o: CheckedOptions & { backend: Backend }, nft?: NativeIptablesNftTable) {
@@ -514,7 +519,7 @@ export class Firewall {
       const same = await this.queued(async () => (await this.native.version()) === known.version);
       if (same) return { ...known.plan, chains: structuredClone(known.plan.chains) };
     }
-    const checked = checkDesired(frozen, this.shape);
+    const checked = checkDesired(frozen, this.shape, this.ruleMemo);
     return this.planned(checked, (chains) => planApply(this.planContext(), chains, checked), dryRun, undefined, key);
   }
 
@@ -588,13 +593,27 @@ export class Firewall {
       // Not for rules naming sets: a set's index may move while the table does not.
       const cacheable = key !== null && ![...checked.chains.values()].some((rules) => rules.some(hasSetRefs));
       const version = cacheable ? await this.native.version() : null;
-      const present = await this.native.list();
-      await this.nameSets(present);
+      const known = this.known;
+      this.known = null;
+      let present: NativeChain[];
+      if (known !== null && known.version === version) present = known.chains;
+      else {
+        present = await this.native.list();
+        await this.nameSets(present);
+      }
       const { plan: p, ops } = plan(present);
-      if (ops.length === 0 && key !== null && version !== null) this.verified = { key, version, plan: p };
+      if (ops.length === 0 && version !== null) {
+        this.verified = { key: key as string, version, plan: p };
+        this.known = { version, chains: withOwned(present, checked.chains) };
+      }
       if (dryRun || ops.length === 0) return p;
       if (commit) await commit();
       else await this.native.commit(await prepareOps(this.family, ops.length, (i) => ops[i] as NativeOp));
+      const committed = cacheable ? (this.native as Partial<NativeIptablesNftTable>).committedGeneration?.() : undefined;
+      if (committed) {
+        const after = afterOps(present, ops, (a, b) => binding().sameRule(this.family, a, b));
+        if (after) this.known = { version: String(committed), chains: withOwned(after, checked.chains) };
+      }
       return { ...p, committed: true };
     }, extensions);
   }

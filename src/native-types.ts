@@ -262,6 +262,8 @@ export interface NativeIptablesNftTable extends NativeTable {
   _commitStale(ops: NativeOpBatch, staleAttempts: number): Promise<number>;
   /** The netlink port id of the handle's socket (0 before its first call): ruleset notifications of its commits carry it. */
   port(): number;
+  /** The generation id the handle's last commit produced, as the kernel echoed it; 0 when unknown. */
+  committedGeneration(): number;
 }
 
 export interface NativeIptablesNftTableOptions {

@@ -190,6 +190,41 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
     }));
 }
 
+for (const backend of ['legacy', 'nft'] as Backend[]) {
+  const { cli, save } = iptablesOracle(backend);
+  test(`${backend}: applies planned from what the handle knows (no dump at its own generation) still see a foreign change in between`, () =>
+    withNetns(async (ns) => {
+      const fw = await Firewall.open({ backend, netns: ns.name });
+      try {
+        const a = desired();
+        const b = desired('-p udp --dport 54 -j ACCEPT');
+        const rules = async () => strip(await save(ns)).split('\n').filter((l) => l.startsWith('-A LIMITS'));
+        await fw.apply(a);
+        for (let i = 0; i < 6; i++) {
+          const plan = await fw.apply(i % 2 ? a : b);
+          assert.is(plan.changes, 1, formatPlan(plan));
+        }
+        const wantA = await rules();
+        assert.is(wantA.length, 4);
+        assert.not.ok((await fw.apply(a)).commit);
+        // Someone else edits our chain: the next apply sees it, whatever the handle knew.
+        await ns.run(cli(), ['-I', 'LIMITS', '2', '-j', 'RETURN']);
+        const repair = await fw.apply(a);
+        assert.is(repair.changes, 1, formatPlan(repair));
+        assert.is(repair.chains.LIMITS?.delete.length, 1);
+        assert.equal(await rules(), wantA);
+        await ns.run(cli(), ['-R', 'LIMITS', '3', '-p', 'udp', '--dport', '55', '-j', 'ACCEPT']);
+        assert.is((await fw.apply(a)).chains.LIMITS?.replace.length, 1);
+        assert.equal(await rules(), wantA);
+        const b2 = await fw.apply(b);
+        assert.is(b2.changes, 1);
+        assert.match((await rules()).join('\n'), /--dport 54/);
+      } finally {
+        await fw.close();
+      }
+    }));
+}
+
 test('native form: apply to no table, re-apply sends nothing, one changed rule is one delete and one add, removeOwned deletes every table of ours; user chains and jumps refused by place', () =>
   withNetns(async (ns) => {
     const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });

@@ -21,6 +21,7 @@ Napi::Function IptablesNftTable::Define(Napi::Env env) {
                                     InstanceMethod<&IptablesNftTable::Usage>("usage"),
                                     InstanceMethod<&IptablesNftTable::CommitStale>("_commitStale"),
                                     InstanceMethod<&IptablesNftTable::Port>("port"),
+                                    InstanceMethod<&IptablesNftTable::Committed>("committedGeneration"),
                                 });
 }
 
@@ -56,7 +57,13 @@ Napi::Value IptablesNftTable::CommitStale(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value IptablesNftTable::Port(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), backend().session->port.load());
+  const auto* b = open_backend();
+  return Napi::Number::New(info.Env(), b ? b->session->port.load() : 0);
+}
+
+Napi::Value IptablesNftTable::Committed(const Napi::CallbackInfo& info) {
+  const auto* b = open_backend();
+  return Napi::Number::New(info.Env(), b ? b->session->committed.load() : 0);
 }
 
 template class TableWrap<IptablesNftTable, IptablesNftBackend>;

@@ -55,6 +55,8 @@ class IptablesNftTable : public TableWrap<IptablesNftTable, IptablesNftBackend> 
   Napi::Value CommitStale(const Napi::CallbackInfo& info);
   // The port id of the handle's socket (0 before its first call): one atomic read, no I/O.
   Napi::Value Port(const Napi::CallbackInfo& info);
+  // The generation id the last commit produced (0 when unknown): one atomic read, no I/O.
+  Napi::Value Committed(const Napi::CallbackInfo& info);
 };
 
 // Compiled once, in iptables_nft_table.cc, not in every file that includes this header.

@@ -62,6 +62,8 @@ class TableWrap : public Napi::ObjectWrap<Derived> {
   core::Family family() const { return target_.family; }
   // Only while open (inside IfOpen): close() drops it.
   const Backend& backend() const { return *backend_; }
+  // Null once closed: for the synchronous getters that may be called then.
+  const Backend* open_backend() const { return backend_ ? &*backend_ : nullptr; }
 
  private:
   Napi::Value Open(const Napi::CallbackInfo& info);

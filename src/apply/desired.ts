@@ -41,6 +41,15 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Rules in iptables syntax already parsed and checked for a chain of one table shape, by chain
+ * and text: re-applying a state (a keeper's checks, `apply --watch`) parses nothing again, and
+ * hands the plan the same rule objects it holds for the table, which it compares by identity
+ * first. Never mutated once made.
+ */
+export type RuleMemo = Map<string, NativeRule>;
+const MEMO_SIZE = 100_000;
+
 /** Re-throws a rule's ValidationError under the place in the desired state. */
 function at<T>(place: string, work: () => T): T {
   try {
@@ -63,7 +72,7 @@ export function jumpTarget(rule: NativeRule): string | null {
  * @throws {ERR_CONNLIMIT_INVALID} naming the place: `chains`, `chains.LIMITS`, `chains.LIMITS[3]`,
  *   `jumps[0].to`, ...
  */
-export function checkDesired(input: unknown, shape: TableShape): CheckedDesired {
+export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo): CheckedDesired {
   if (!isPlainObject(input)) invalid('desired', `expected an object { chains, jumps }, got ${describe(input)}`);
   for (const k of Object.keys(input)) if (k !== 'chains' && k !== 'jumps') invalid(k, 'unknown key (known: chains, jumps)');
   const chainsIn = input.chains;
@@ -85,9 +94,18 @@ export function checkDesired(input: unknown, shape: TableShape): CheckedDesired 
       rules.map((r, i) => {
         const place = `chains.${name}[${i}]`;
         if (typeof r !== 'string' && !isPlainObject(r)) invalid(place, `expected a rule (iptables syntax or an object), got ${describe(r)}`);
-        const native = at(place, () => toNativeRule(r as string | RuleSpec, shape.family as Family));
-        at(place, () => validateRuleForChain(native, name));
-        if (nativeForm) at(place, () => checkNftablesRule(native, name, shape.family as Family));
+        const memoKey = typeof r === 'string' ? `${name}\n${r}` : null;
+        let native = memoKey !== null ? memo?.get(memoKey) : undefined;
+        if (native === undefined) {
+          const parsed = at(place, () => toNativeRule(r as string | RuleSpec, shape.family as Family));
+          at(place, () => validateRuleForChain(parsed, name));
+          if (nativeForm) at(place, () => checkNftablesRule(parsed, name, shape.family as Family));
+          if (memoKey !== null && memo) {
+            if (memo.size >= MEMO_SIZE) memo.clear();
+            memo.set(memoKey, parsed);
+          }
+          native = parsed;
+        }
         const target = jumpTarget(native);
         if (target !== null && !owned.includes(target)) {
           invalid(place, `jumps to ${quote(target)}, a chain this state does not own: rules in owned chains jump only to owned chains`);

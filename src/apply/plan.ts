@@ -122,7 +122,8 @@ function chainOps(family: Family, chain: string, present: NativeRule[], wanted: 
   };
   let dels: number[] = [];
   let ins: number[] = [];
-  const steps: Step[] = alignRules(present, wanted, (a, b) => binding().sameRule(family, a, b));
+  // The same object: a rule the last apply() wrote, known without a dump (firewall.ts).
+  const steps: Step[] = alignRules(present, wanted, (a, b) => a === b || binding().sameRule(family, a, b));
   for (const s of steps) {
     if (s.kind === 'delete') dels.push(s.present);
     else if (s.kind === 'insert') ins.push(s.wanted);

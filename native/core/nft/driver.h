@@ -87,6 +87,10 @@ struct TableSession {
   // The socket's port id (0 before the first call), readable without the mutex: fw.keep() tells
   // its own commits from others' by it (core/nft/ruleset_watcher.h).
   std::atomic<uint32_t> port{0};
+  // The generation id the last commit produced, as the kernel's echo of it said (0: unknown, or
+  // the commit failed). Read without the mutex, right after the commit, in the same turn of the
+  // handle's queue: fw.apply() knows the table as its commit left it, valid at that generation.
+  std::atomic<uint32_t> committed{0};
 };
 std::shared_ptr<TableSession> NewTableSession();
 
