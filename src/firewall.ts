@@ -290,8 +290,9 @@ export class Firewall {
   // The last desired state apply() found the table holding, and the table's version then: the
   // same state against the same version is answered without reading or planning.
   private verified: { key: string; version: string; plan: ApplyPlan } | null = null;
-  // 'nft': the table as apply()'s last commit left it, at the generation id that commit produced
-  // (the kernel's echo): the next apply() at that generation plans from it without a dump.
+  // The table as apply() last knew it, at a version: on 'nft' as its last commit left it, at the
+  // generation id that commit produced (the kernel's echo); on any backend as a plan with
+  // nothing to change found it. The next apply() at that version plans from it without a dump.
   private known: { version: string; chains: NativeChain[] } | null = null;
   private readonly ruleMemo: RuleMemo = new Map();
   private closed = false;
