@@ -49,7 +49,7 @@
         "native/core/nft/expr_writer.cc",
         "native/core/nft/compat/compat_form.cc",
         "native/core/nft/compat/iptables_nft_table.cc",
-        "native/core/nft/compat/native_limit.cc",
+        "native/core/nft/native_limit.cc",
         "native/core/nft/compat/native_mark.cc",
         "native/core/nft/compat/native_nflog.cc",
         "native/core/nft/compat/native_xt.cc",
@@ -58,6 +58,12 @@
         "native/core/nft/native/nftables_encoder.cc",
         "native/core/nft/native/native_form.cc",
         "native/core/nft/native/nftables_table.cc",
+        "native/core/nft/native/xlate.cc",
+        "native/core/nft/native/xlate_exprs.cc",
+        "native/core/nft/native/xlate_conntrack.cc",
+        "native/core/nft/native/xlate_icmp.cc",
+        "native/core/nft/native/xlate_meta.cc",
+        "native/core/nft/native/xlate_header.cc",
         "native/core/nft/planner.cc",
         "native/core/nft/recorded_reader.cc",
         "native/core/nft/requests.cc",
@@ -69,7 +75,8 @@
         "native/core/ipset/ipset_socket.cc",
         "native/core/ipset/ipset_sockopt.cc",
         "native/js/ipset.cc",
-        "native/js/ipset_convert.cc"
+        "native/js/ipset_convert.cc",
+        "native/js/ipset_list.cc"
       ],
       "include_dirs": ["native"],
       # SWALLOW_UNTHROWABLE_EXCEPTIONS: node-addon-api's own wrappers (napi_wrap in every

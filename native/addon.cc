@@ -20,6 +20,7 @@
 #include "js/ct_watch.h"
 #include "js/errors.h"
 #include "js/ipset.h"
+#include "js/ipset_list.h"
 #include "js/legacy_table.h"
 #include "js/iptables_nft_table.h"
 #include "js/nftables_table.h"
@@ -54,6 +55,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::DecodeNftablesRule>("_decodeNftablesRule"),
                              InstanceValue("_errorKinds", ErrorKindNames(env)),
                              InstanceValue("IpsetHandle", IpsetHandle::Define(env), napi_enumerable),
+                             InstanceValue("IpsetList", IpsetList::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::PlanNft>("_planNft"),
                              InstanceValue("RulesetWatch", RulesetWatch::Define(env), napi_enumerable),
                          });

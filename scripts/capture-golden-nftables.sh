@@ -143,4 +143,19 @@ want v6-mask64 && rule v6-mask64 ipv6 INPUT -s 2001:db8::/60 ! -d ::1 -p tcp --d
 want v6-upto && rule v6-upto ipv6 OUTPUT -o lo -p udp -m connlimit --connlimit-upto 4 --connlimit-mask 48 -m comment --comment v6 -j REJECT --reject-with icmp6-adm-prohibited
 want v6-noroute && rule v6-noroute ipv6 INPUT -s 2001:db8::/64 -p tcp -j REJECT --reject-with icmp6-no-route
 want v6-ports && rule v6-ports ipv6 INPUT -i eth0 -d 2001:db8::1 -p tcp --sport 3 --dport 4 --syn -m connlimit --connlimit-upto 9 -j DROP
+# The compat modules iptables-translate 1.8.9 translates (native/core/nft/native/xlate*.cc).
+want xlate-ctstate && rule xlate-ctstate ipv4 INPUT -p tcp --syn --dport 22 -m conntrack --ctstate NEW -m connlimit --connlimit-above 2 -j REJECT
+want xlate-conntrack && rule xlate-conntrack ipv4 INPUT -m conntrack --ctdir REPLY ! --ctproto 17 --ctstatus SEEN_REPLY,ASSURED ! --ctorigdst 10.96.0.0/12 --ctreplsrc 10.0.0.0/8 --ctexpire 5:60 -j DROP
+want xlate-conntrack6 && rule xlate-conntrack6 ipv6 INPUT -m conntrack --ctstate ESTABLISHED --ctorigsrc 2001:db8::/60 ! --ctrepldst ::1 ! --ctexpire 30 -j DROP
+want xlate-snat && rule xlate-snat ipv4 INPUT -m conntrack --ctstate SNAT --ctstatus ASSURED -j DROP
+want xlate-state && rule xlate-state ipv4 INPUT -m state ! --state INVALID,UNTRACKED -j DROP
+want xlate-icmp-limit && rule xlate-icmp-limit ipv4 INPUT -p icmp -m icmp --icmp-type 8 -m limit --limit 10/sec --limit-burst 20 -j DROP
+want xlate-icmp6 && rule xlate-icmp6 ipv6 INPUT -p ipv6-icmp -m icmp6 ! --icmpv6-type 1 -j DROP
+want xlate-mark && rule xlate-mark ipv4 INPUT -p tcp -m mark ! --mark 0xa/0xa -m connlimit --connlimit-above 4 -j DROP
+want xlate-iprange && rule xlate-iprange ipv4 INPUT -m iprange --src-range 10.0.0.1-10.0.0.9 ! --dst-range 10.1.0.0-10.1.0.255 -j DROP
+want xlate-iprange6 && rule xlate-iprange6 ipv6 INPUT -m iprange --src-range 2001:db8::1 -j DROP
+want xlate-pkttype-length && rule xlate-pkttype-length ipv4 INPUT -p udp -m pkttype --pkt-type broadcast -m length --length 40:400 -j DROP
+want xlate-length && rule xlate-length ipv4 INPUT -m length ! --length 40 -j DROP
+want xlate-ttl-mac && rule xlate-ttl-mac ipv4 INPUT -m ttl --ttl-lt 5 -m mac ! --mac-source 0a:12:3e:4f:b2:c6 -j DROP
+want xlate-tcpmss && rule xlate-tcpmss ipv4 INPUT -p tcp -m tcpmss ! --mss 1461:65535 -j DROP
 exit 0

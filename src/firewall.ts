@@ -248,10 +248,7 @@ export class Transaction {
     const native = isListedRule(input) ? (listedNative.get(input) as NativeRule) : toNativeRule(input as Exclude<RuleInput, ListedRule>, this.shape.family);
     validateRuleForChain(native, chain);
     if (this.shape.backend === 'nftables') checkNftablesRule(native, chain, this.shape.family);
-    // ipt_REJECT/ip6t_REJECT declare table "filter": the kernel refuses them elsewhere (EINVAL).
-    if (native.target.kind === 'reject' && this.shape.table !== 'filter') {
-      invalid('rule.target', `REJECT is only valid in the filter table, not ${this.shape.table} (the kernel refuses it): use DROP or move the rule`);
-    }
+    this.shape.targetFits(native);
     for (const x of ruleExtensions(native)) this.extensions.add(x);
     return native;
   }

@@ -562,6 +562,11 @@ export interface NativeIpsetHandle {
   /** One message for one element; restore-style batches for more. Errors carry opIndex (the element). */
   elements(cmd: 'add' | 'del', set: string, elements: NativeSetElement[], exist: boolean): Promise<void>;
   test(set: string, element: NativeSetElement): Promise<boolean>;
+  /**
+   * Independent one-element calls in one pool trip, many messages per sendmsg: each answer is
+   * null or the call's own native error (a test's "not in the set" is errno 4103, IPSET_ERR_EXIST).
+   */
+  each(calls: Array<[cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean]>): Promise<Array<Error | null>>;
   header(set: string): Promise<NativeSetHeader>;
   named(cmd: 'destroy' | 'flush' | 'rename' | 'swap', name: string, name2: string | null, exist: boolean): Promise<void>;
   list(set: string): Promise<{ header: NativeSetHeader; entries: NativeListedElement[] }>;
@@ -574,7 +579,17 @@ export interface NativeIpsetHandle {
   close(): void;
 }
 
+/** One streamed listing on a socket of its own (see js/ipset_list.h). */
+export interface NativeIpsetList {
+  /** The next batch, with the set's header each time; `done` on the last. Rejects with op 'closed' after close(). */
+  next(): Promise<{ header: NativeSetHeader; entries: NativeListedElement[]; done: boolean }>;
+  /** Abandons the listing (its socket closes). Idempotent. */
+  close(): void;
+}
+
 export interface NativeIpsetBinding {
+  /** A listing of `set` in batches of at least `batchSize` entries (whole kernel messages). */
+  IpsetList: new (owner: NativeIpsetHandle, set: string, batchSize: number) => NativeIpsetList;
   IpsetHandle: (new (options: { netnsPath: string | null }) => NativeIpsetHandle) & {
     /** Test only: the CREATE message (revision and sequence given). */
     _encodeCreate(spec: NativeCreateSpec, revision: number, seq: number): Buffer;

@@ -7,6 +7,8 @@
  */
 import { quote } from './echo';
 import { invalid } from './errors';
+import type { NativeRule } from './native-types';
+import { tableProblem } from './rule/modules';
 import { checkNftablesChain, refuseInNftables } from './rule/nftables-form';
 import type { Family } from './rule/types';
 import { validateChainName } from './rule/validate';
@@ -53,6 +55,20 @@ export class TableShape {
     validateChainName(name, field);
     if (this.builtinChains.includes(name)) invalid(field, `${quote(name)} is a built-in chain of table ${this.table}`);
     return name;
+  }
+
+  /**
+   * Refuses a rule whose target the kernel declares for other tables (EINVAL at the write):
+   * REJECT outside filter, CT and NOTRACK outside raw (CompatModule.tables).
+   * @throws {ERR_CONNLIMIT_INVALID} at `rule.target`
+   */
+  targetFits(rule: NativeRule, path = 'rule'): void {
+    // ipt_REJECT/ip6t_REJECT declare table "filter".
+    if (rule.target.kind === 'reject' && this.table !== 'filter') {
+      invalid(`${path}.target`, `REJECT is only valid in the filter table, not ${this.table} (the kernel refuses it): use DROP or move the rule`);
+    }
+    const wrong = rule.target.kind === 'opaque' ? tableProblem('target', rule.target, this.table) : null;
+    if (wrong) invalid(`${path}.target`, wrong);
   }
 
   /**

@@ -27,6 +27,9 @@ function ruleMessage(bytes: Buffer): Buffer {
   throw new Error('no NEWRULE in fixture');
 }
 
+/** `ct state` is the translation of both -m state and -m conntrack --ctstate: it reads back as the latter. */
+const READS_BACK_AS: Record<string, string> = { 'xlate-state': '-m conntrack ! --ctstate INVALID,UNTRACKED -j DROP' };
+
 const rules = listGoldens(DIR).filter((n) => !n.startsWith('create-') && !n.startsWith('delete-'));
 
 test('there are native-form fixtures for both families, and IPv6 sets are keyed ipv6_addr', () => {
@@ -53,7 +56,7 @@ for (const name of rules) {
     const decoded = binding()._decodeNftablesRule(g.family, ruleMessage(g.bytes));
     assert.is(decoded.table, 'connlimit');
     assert.is(decoded.chain, g.chain);
-    const ours = toNativeRule(asText(g.args), g.family);
+    const ours = toNativeRule(READS_BACK_AS[name] ?? asText(g.args), g.family);
     assert.ok(
       binding().sameRule(g.family, decoded.rule, ours),
       `${renderRule(decoded.rule, g.family, g.chain)}\n  vs\n${renderRule(ours, g.family, g.chain)}`,

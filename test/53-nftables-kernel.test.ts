@@ -118,7 +118,7 @@ test('other tables stay byte-identical through every operation of ours, and a ha
     await fw.append('INPUT', '-p tcp --dport 1 -m connlimit --connlimit-above 1 -j DROP');
     await same('append');
     // Someone adds a rule of their own to our table: it lists (opaquely) and survives our changes.
-    await ns.run('nft', ['add', 'rule', 'ip', 'connlimit', 'INPUT', 'meta', 'mark', '5', 'counter', 'drop']);
+    await ns.run('nft', ['add', 'rule', 'ip', 'connlimit', 'INPUT', 'meta', 'cpu', '5', 'counter', 'drop']);
     await fw.insert('INPUT', 1, '-p tcp --dport 2 -j REJECT --reject-with tcp-reset');
     await same('insert');
     await fw.replace('INPUT', 2, '-p tcp --dport 3 -m connlimit --connlimit-above 3 -j DROP');
@@ -136,7 +136,7 @@ test('other tables stay byte-identical through every operation of ours, and a ha
     await fw.flush('OUTPUT');
     await fw.flush('FORWARD');
     await same('delete and flush');
-    assert.match(await nftList(ns, 'table', 'ip', 'connlimit'), /meta mark 0x00000005 counter packets \d+ bytes \d+ drop/);
+    assert.match(await nftList(ns, 'table', 'ip', 'connlimit'), /meta cpu 5 counter packets \d+ bytes \d+ drop/);
     assert.not.match(await nftList(ns, 'table', 'ip', 'connlimit'), /set connlimit/);
     await fw.close();
   }));
@@ -228,7 +228,7 @@ test('forms the native table cannot hold are refused with a typed error before a
       '-p tcp --dport 1',
       '-f -j DROP',
       '-p tcp --tcp-option 2 -j DROP',
-      '-m mark --mark 1 -j DROP',
+      '-p tcp -m multiport --dports 1,2 -j DROP',
       '-m connlimit --connlimit-above 1 -m connlimit --connlimit-above 2 -j DROP',
     ]) await rejects(fw.append('INPUT', rule), invalid, rule);
     await rejects(fw.append('LIMITS', '-j DROP'), invalid, 'a user chain');

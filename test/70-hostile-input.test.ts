@@ -332,6 +332,57 @@ const BAD_RULES: Array<[string, unknown, Family]> = [
   ['log prefix huge typed', { target: { kind: 'log', prefix: 'x'.repeat(1 << 20) } }, 'ipv6'],
   ['log level 8', '-j LOG --log-level 8', 'ipv4'],
   ['log level unknown name', { target: { kind: 'log', level: 'loud' } }, 'ipv4'],
+  ['log prefix NUL', '-j LOG --log-prefix "a\0b"', 'ipv4'],
+  ['limit rate 0', '-m limit --limit 0/second -j ACCEPT', 'ipv4'],
+  ['limit burst 0', '-m limit --limit 1/s --limit-burst 0 -j ACCEPT', 'ipv4'],
+  ['limit unit week', '-m limit --limit 1/week -j ACCEPT', 'ipv4'],
+  ['state unknown', '-m state --state NEW,BOGUS -j DROP', 'ipv4'],
+  ['state empty item', '-m state --state NEW, -j DROP', 'ipv6'],
+  ['conntrack unknown ctstate', '-m conntrack --ctstate ESTABLISHEDX -j DROP', 'ipv4'],
+  ['conntrack unknown ctstatus', '-m conntrack --ctstatus SEEN -j DROP', 'ipv4'],
+  ['conntrack ctdir bogus', '-m conntrack --ctdir SIDEWAYS -j DROP', 'ipv4'],
+  ['conntrack ctexpire reversed', '-m conntrack --ctexpire 9:1 -j DROP', 'ipv4'],
+  ['conntrack typed unknown state', { matches: [{ kind: 'conntrack', ctstate: ['NEWISH'] }] }, 'ipv4'],
+  ['recent name 256 typed', { matches: [{ kind: 'recent', command: 'set', name: 'r'.repeat(256) }] }, 'ipv4'],
+  ['time timestop 25:00', '-m time --timestop 25:00 -j DROP', 'ipv4'],
+  ['time datestart year 1969', '-m time --datestart 1969-12-31 -j DROP', 'ipv4'],
+  ['hashlimit mode typed bogus', { matches: [{ kind: 'hashlimit', rate: '1/second', name: 'a', mode: ['srcmac'] }] }, 'ipv4'],
+  ['mark mask over 32 bits', '-m mark --mark 1/0x1ffffffff -j DROP', 'ipv4'],
+  ['CONNMARK set-mark 2^32', '-j CONNMARK --set-mark 4294967296', 'ipv6'],
+  ['MARK set-xmark mask 2^32', '-j MARK --set-xmark 1/4294967296', 'ipv4'],
+  // CT, NOTRACK, NFQUEUE, SYNPROXY, TCPMSS
+  ['CT zone 65536', '-j CT --zone 65536', 'ipv4'],
+  ['CT zone -1', '-j CT --zone -1', 'ipv4'],
+  ['CT two zones', '-j CT --zone-orig 1 --zone-reply 2', 'ipv4'],
+  ['CT helper 16 chars', `-p tcp -j CT --helper ${'h'.repeat(16)}`, 'ipv4'],
+  ['CT helper NUL', '-p tcp -j CT --helper "ftp\0"', 'ipv4'],
+  ['CT helper without -p', '-j CT --helper ftp', 'ipv4'],
+  ['CT timeout 32 chars', `-j CT --timeout ${'t'.repeat(32)}`, 'ipv6'],
+  ['CT unknown ctevent', '-j CT --ctevents new,everything', 'ipv4'],
+  ['CT unknown expevent', '-j CT --expevents destroy', 'ipv4'],
+  ['CT typed zone 65536', { target: { kind: 'ct', zone: 65536 } }, 'ipv4'],
+  ['CT typed direction bogus', { target: { kind: 'ct', zone: { id: 1, direction: 'both' } } }, 'ipv4'],
+  ['CT typed ctevents empty', { target: { kind: 'ct', ctevents: [] } }, 'ipv4'],
+  ['NOTRACK with an option', '-j NOTRACK --notrack', 'ipv4'],
+  ['NOTRACK typed extra key', { target: { kind: 'notrack', zone: 1 } }, 'ipv4'],
+  ['NFQUEUE 65536', '-j NFQUEUE --queue-num 65536', 'ipv4'],
+  ['NFQUEUE hex', '-j NFQUEUE --queue-num 0x10', 'ipv4'],
+  ['NFQUEUE balance to 65535', '-j NFQUEUE --queue-balance 0:65535', 'ipv4'],
+  ['NFQUEUE balance reversed', '-j NFQUEUE --queue-balance 6:1', 'ipv6'],
+  ['NFQUEUE num and balance', '-j NFQUEUE --queue-num 1 --queue-balance 2:3', 'ipv4'],
+  ['NFQUEUE fanout without balance', '-j NFQUEUE --queue-num 1 --queue-cpu-fanout', 'ipv4'],
+  ['NFQUEUE fail-open', '-j NFQUEUE --fail-open', 'ipv4'],
+  ['NFQUEUE typed queue -1', { target: { kind: 'nfqueue', queue: -1 } }, 'ipv4'],
+  ['NFQUEUE typed bypass false', { target: { kind: 'nfqueue', bypass: false } }, 'ipv4'],
+  ['SYNPROXY without -p tcp', '-j SYNPROXY --mss 1460', 'ipv4'],
+  ['SYNPROXY wscale 15', '-p tcp -j SYNPROXY --wscale 15', 'ipv4'],
+  ['SYNPROXY mss 65536', '-p tcp -j SYNPROXY --mss 65536', 'ipv6'],
+  ['SYNPROXY typed wscale 2^32', { protocol: 'tcp', target: { kind: 'synproxy', wscale: 2 ** 32 } }, 'ipv4'],
+  ['TCPMSS without options', '-p tcp --syn -j TCPMSS', 'ipv4'],
+  ['TCPMSS without SYN match', '-p tcp -j TCPMSS --set-mss 1400', 'ipv4'],
+  ['TCPMSS set-mss 65516 in v4', '-p tcp --syn -j TCPMSS --set-mss 65516', 'ipv4'],
+  ['TCPMSS both options', '-p tcp --syn -j TCPMSS --set-mss 1 --clamp-mss-to-pmtu', 'ipv4'],
+  ['TCPMSS typed mss -1', { protocol: 'tcp', syn: true, target: { kind: 'tcpmss', mss: -1 } }, 'ipv4'],
 ];
 
 // Entry points that take a rule. Each returns something to await; a throw counts the same.
@@ -678,8 +729,12 @@ test('the validated value is the encoded value: a getter cannot change its answe
   assert.is(reads, 1);
 });
 
-/** A built-in chain the rule may go to: -i and -o together only fit FORWARD. */
-const chainFor = (text: string) => (/(^| )-o /.test(text) ? (/(^| )-i /.test(text) ? 'FORWARD' : 'OUTPUT') : 'INPUT');
+/**
+ * A built-in chain the rule may go to: -i and -o together only fit FORWARD, and so do SYNPROXY
+ * (INPUT or FORWARD) and TCPMSS clamping (FORWARD, OUTPUT or POSTROUTING) with either.
+ */
+const chainFor = (text: string) =>
+  /-j SYNPROXY|--clamp-mss-to-pmtu/.test(text) ? 'FORWARD' : /(^| )-o /.test(text) ? (/(^| )-i /.test(text) ? 'FORWARD' : 'OUTPUT') : 'INPUT';
 
 /** Fuzz: a typed spec or a text, per family. Returns what happened. */
 function tryOne(input: RuleInput, family: Family): { ok: true; text: string } | { ok: false; code: string; message: string } {

@@ -37,6 +37,7 @@ Napi::Function IpsetHandle::Define(Napi::Env env) {
                                        InstanceMethod<&IpsetHandle::Create>("create"),
                                        InstanceMethod<&IpsetHandle::Elements>("elements"),
                                        InstanceMethod<&IpsetHandle::Test>("test"),
+                                       InstanceMethod<&IpsetHandle::Each>("each"),
                                        InstanceMethod<&IpsetHandle::Header>("header"),
                                        InstanceMethod<&IpsetHandle::Named>("named"),
                                        InstanceMethod<&IpsetHandle::List>("list"),
@@ -69,6 +70,22 @@ Napi::Value IpsetHandle::Elements(const Napi::CallbackInfo& info) {
         "Elements",
         [cmd, set, elements = std::move(elements), exist](ips::IpsetSocket& s) { return s.Elements(cmd, set, elements, exist); },
         Undefined);
+  });
+}
+
+// each([[cmd, set, element, exist], ...]) -> (Error | null)[]: independent calls in one pool trip.
+Napi::Value IpsetHandle::Each(const Napi::CallbackInfo& info) {
+  return IfOpen(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    auto calls = ElementCallsFromJs(env, info[0]);
+    using Answers = std::vector<std::optional<core::KernelError>>;
+    return Run<Answers>(
+        "Each", [calls = std::move(calls)](ips::IpsetSocket& s) { return s.Each(calls); },
+        [](Napi::Env en, Answers& answers) -> Napi::Value {
+          auto out = Napi::Array::New(en, answers.size());
+          for (uint32_t i = 0; i < answers.size(); i++) out.Set(i, answers[i] ? ErrorFromKernel(en, *answers[i]).Value() : en.Null());
+          return out;
+        });
   });
 }
 

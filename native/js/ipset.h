@@ -24,6 +24,7 @@ class IpsetHandle : public SocketHandle<IpsetHandle, core::ipset::IpsetSocket> {
   Napi::Value Create(const Napi::CallbackInfo& info);
   Napi::Value Elements(const Napi::CallbackInfo& info);
   Napi::Value Test(const Napi::CallbackInfo& info);
+  Napi::Value Each(const Napi::CallbackInfo& info);
   Napi::Value Header(const Napi::CallbackInfo& info);
   Napi::Value Named(const Napi::CallbackInfo& info);
   Napi::Value List(const Napi::CallbackInfo& info);

@@ -59,30 +59,100 @@ ips::CreateSpec CreateSpecFromJs(Napi::Env env, const Napi::Value& v) {
   return s;
 }
 
-ips::Element ElementFromJs(Napi::Env env, const Napi::Value& v) {
+namespace {
+
+// The property names of an element, made once per call: a Get by a C string makes a new JS
+// string each time, which for 100k entries was most of the conversion.
+struct ElementKeys {
+  explicit ElementKeys(Napi::Env env)
+      : family(Napi::String::New(env, "family")),
+        address(Napi::String::New(env, "address")),
+        cidr(Napi::String::New(env, "cidr")),
+        port(Napi::String::New(env, "port")),
+        proto(Napi::String::New(env, "proto")),
+        timeout(Napi::String::New(env, "timeout")),
+        comment(Napi::String::New(env, "comment")) {}
+  Napi::String family, address, cidr, port, proto, timeout, comment;
+};
+
+template <typename T>
+std::optional<T> OptNumberAt(Napi::Env env, const Napi::Object& o, const Napi::String& key, const char* what, double max) {
+  auto v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return std::nullopt;
+  if (!v.IsNumber()) throw Shape(env, what);
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d))) throw Shape(env, what);
+  return static_cast<T>(d);
+}
+
+ips::Element ElementWithKeys(Napi::Env env, const ElementKeys& k, const Napi::Value& v) {
   if (!v.IsObject()) throw Shape(env, "element");
   auto o = v.As<Napi::Object>();
   ips::Element e;
-  e.family = FamilyOf(env, o);
-  auto addr = o.Get("address");
+  auto f = o.Get(k.family);
+  if (!f.IsString()) throw Shape(env, "family");
+  auto fs = f.As<Napi::String>().Utf8Value();
+  if (fs == "ipv4") {
+    e.family = ips::kNfprotoIpv4;
+  } else if (fs == "ipv6") {
+    e.family = ips::kNfprotoIpv6;
+  } else {
+    throw Shape(env, "family");
+  }
+  auto addr = o.Get(k.address);
   if (!addr.IsString()) throw Shape(env, "address");
   if (inet_pton(e.family == ips::kNfprotoIpv6 ? AF_INET6 : AF_INET, addr.As<Napi::String>().Utf8Value().c_str(), e.addr.data()) != 1)
     throw Shape(env, "address");
-  e.cidr = OptNumber<uint8_t>(env, o, "cidr", 128);
-  e.port = OptNumber<uint16_t>(env, o, "port", 65535);
-  if (e.port) e.proto = OptNumber<uint8_t>(env, o, "proto", 255).value_or(IPPROTO_TCP);
-  e.timeout = OptNumber<uint32_t>(env, o, "timeout", 4294967295.0);
-  auto comment = o.Get("comment");
+  e.cidr = OptNumberAt<uint8_t>(env, o, k.cidr, "cidr", 128);
+  e.port = OptNumberAt<uint16_t>(env, o, k.port, "port", 65535);
+  if (e.port) e.proto = OptNumberAt<uint8_t>(env, o, k.proto, "proto", 255).value_or(IPPROTO_TCP);
+  e.timeout = OptNumberAt<uint32_t>(env, o, k.timeout, "timeout", 4294967295.0);
+  auto comment = o.Get(k.comment);
   if (comment.IsString()) e.comment = comment.As<Napi::String>().Utf8Value();
   return e;
+}
+
+}  // namespace
+
+ips::Element ElementFromJs(Napi::Env env, const Napi::Value& v) { return ElementWithKeys(env, ElementKeys(env), v); }
+
+std::vector<ips::ElementCall> ElementCallsFromJs(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsArray()) throw Shape(env, "calls");
+  auto a = v.As<Napi::Array>();
+  ElementKeys keys(env);
+  std::vector<ips::ElementCall> calls(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value item = a.Get(i);
+    if (!item.IsArray()) throw Shape(env, "call");
+    auto c = item.As<Napi::Array>();
+    Napi::Value cmd = c.Get(0u);
+    if (!cmd.IsString()) throw Shape(env, "command");
+    auto text = cmd.As<Napi::String>().Utf8Value();
+    if (text == "add") {
+      calls[i].cmd = ips::Adt::kAdd;
+    } else if (text == "del") {
+      calls[i].cmd = ips::Adt::kDel;
+    } else if (text == "test") {
+      calls[i].cmd = ips::Adt::kTest;
+    } else {
+      throw Shape(env, "command");
+    }
+    Napi::Value set = c.Get(1u);
+    if (!set.IsString()) throw Shape(env, "set name");
+    calls[i].set = set.As<Napi::String>().Utf8Value();
+    calls[i].element = ElementWithKeys(env, keys, c.Get(2u));
+    calls[i].exist = c.Get(3u).ToBoolean().Value();
+  }
+  return calls;
 }
 
 std::vector<ips::Element> ElementsFromJs(Napi::Env env, const Napi::Value& v) {
   if (!v.IsArray()) throw Shape(env, "elements");
   auto a = v.As<Napi::Array>();
+  ElementKeys keys(env);
   std::vector<ips::Element> out;
   out.reserve(a.Length());
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(ElementFromJs(env, a.Get(i)));
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(ElementWithKeys(env, keys, a.Get(i)));
   return out;
 }
 

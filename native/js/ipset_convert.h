@@ -17,6 +17,8 @@ core::ipset::CreateSpec CreateSpecFromJs(Napi::Env env, const Napi::Value& v);
 // { family: 'ipv4'|'ipv6', address, cidr?, port?, proto?, timeout?, comment? }
 core::ipset::Element ElementFromJs(Napi::Env env, const Napi::Value& v);
 std::vector<core::ipset::Element> ElementsFromJs(Napi::Env env, const Napi::Value& v);
+// [[cmd: 'add'|'del'|'test', set, element, exist], ...]
+std::vector<core::ipset::ElementCall> ElementCallsFromJs(Napi::Env env, const Napi::Value& v);
 
 Napi::Object ListedSetToJs(Napi::Env env, const core::ipset::ListedSet& set);
 Napi::Object HeaderToJs(Napi::Env env, const core::ipset::SetHeader& h);

@@ -34,9 +34,24 @@ export const groups = [
     load: () => import('./open.mjs'),
   },
   {
+    id: 'corpus',
+    rows: '10 (a real script: the corpus lines, library beside the CLI)',
+    load: () => import('./corpus.mjs'),
+  },
+  {
     id: 'nftables-native',
     rows: '1 (native nftables form)',
     load: () => import('./nftables.mjs'),
+  },
+  {
+    id: 'nftables-xlate',
+    rows: '1 (translated compat modules on the native form)',
+    load: () => import('./nftables-xlate.mjs'),
+  },
+  {
+    id: 'sets',
+    rows: 'sets S1-S3 (client sets, ipset)',
+    load: () => import('./sets.mjs'),
   },
   {
     id: 'apply',

@@ -99,6 +99,7 @@ export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo)
         if (native === undefined) {
           const parsed = at(place, () => toNativeRule(r as string | RuleSpec, shape.family as Family));
           at(place, () => validateRuleForChain(parsed, name));
+          at(place, () => shape.targetFits(parsed));
           if (nativeForm) at(place, () => checkNftablesRule(parsed, name, shape.family as Family));
           if (memoKey !== null && memo) {
             if (memo.size >= MEMO_SIZE) memo.clear();

@@ -15,15 +15,31 @@ import { describe } from '../rule/validate';
 import { toEntry, type ConntrackEntry } from './entry';
 import { keyOption, keyPrefixes, onlyKeys, ownObject, toNativeFilter, type ConntrackFilter, type KeyOptions } from './filter';
 import { ruleCountQuery, ruleWatchOptions, type RuleCount, type RuleWatchOptions } from './rule-filter';
+import { readMembers, type SetMembers } from '../sets/members';
+import { Sets } from '../sets/sets';
+import { setName } from '../sets/validate';
+import { countsInSet } from './set-counts';
 import { ConntrackWatch } from './watch';
-import { normalizeWatchOptions, type WatchOptions } from './watch-options';
+import { normalizeWatchOptions, setFilterOptions, type WatchOptions } from './watch-options';
 
 const debug = debuglog('connlimit');
+
+/** The addon's flat [key, count, key, count, ...] as pairs. */
+function* pairs(keys: readonly (string | number)[]): Generator<[string, number]> {
+  for (let i = 0; i < keys.length; i += 2) yield [keys[i] as string, keys[i + 1] as number];
+}
 
 /** {@link Conntrack.countBy}: a filter, and how to key the counts. */
 export interface CountByOptions extends ConntrackFilter, KeyOptions {
   /** Only the N largest counts (ties: lower address first). */
   top?: number;
+  /**
+   * Only connections whose key address (the source unless `key: 'destination'`) is a member
+   * of this ipset set, hash:ip or hash:net, as `-m set --match-set NAME src` matches it. The
+   * set is read once when the call starts (a snapshot, streamed), so the count is of one
+   * consistent membership; changes made while the call runs are not seen.
+   */
+  set?: string;
 }
 
 export interface ConntrackOptions {
@@ -124,15 +140,20 @@ export class Conntrack {
    */
   async countBy(options: CountByOptions = {}): Promise<Map<string, number>> {
     options = ownObject(options, 'options');
-    const { key, mask, mask6, top, ...filter } = options;
+    const { key, mask, mask6, top, set, ...filter } = options;
     const byKey = keyOption(key);
     const nf = toNativeFilter(filter);
     const prefixes = keyPrefixes(nf, mask, mask6);
     if (top !== undefined && (!Number.isInteger(top) || top < 1 || top > 0xffffffff)) invalid('top', `must be a positive integer, got ${describe(top)}`);
+    const inSet = set === undefined ? null : setName(set, 'set');
+    this.assertOpen();
+    if (inSet !== null) {
+      const members = await this.members(inSet);
+      const all = await this.call(() => this.native.countBy(nf, byKey, 32, 128, 0));
+      return countsInSet(pairs(all.keys), members, prefixes.mask4, prefixes.mask6, top ?? 0);
+    }
     const r = await this.call(() => this.native.countBy(nf, byKey, prefixes.mask4, prefixes.mask6, top ?? 0));
-    const out = new Map<string, number>();
-    for (let i = 0; i < r.keys.length; i += 2) out.set(r.keys[i] as string, r.keys[i + 1] as number);
-    return out;
+    return new Map(pairs(r.keys));
   }
 
   /**
@@ -224,7 +245,10 @@ export class Conntrack {
    */
   watch(options: WatchOptions = {}): ConntrackWatch {
     this.assertOpen();
-    return new ConntrackWatch(this.netns, normalizeWatchOptions(this.netns, options));
+    const native = normalizeWatchOptions(this.netns, options);
+    const bySet = setFilterOptions(options, native);
+    const membership = bySet && { read: () => this.members(bySet.name), refreshMs: bySet.refreshMs };
+    return new ConntrackWatch(this.netns, native, null, membership);
   }
 
   /**
@@ -239,6 +263,16 @@ export class Conntrack {
     this.assertOpen();
     const { options: native, limit } = ruleWatchOptions(this.netns, rule, options);
     return new ConntrackWatch(this.netns, native, limit);
+  }
+
+  /** A snapshot of a set of this namespace (a Sets handle of its own, for the time of the read). */
+  private async members(name: string): Promise<SetMembers> {
+    const sets = await Sets.open({ ...(this.netns !== null ? { netns: this.netns } : {}) });
+    try {
+      return await readMembers(sets, name);
+    } finally {
+      await sets.close();
+    }
   }
 
   private context(): NativeErrorContext {

@@ -3,6 +3,7 @@
 import { invalid } from '../errors';
 import type { NativeWatchOptions } from '../native-types';
 import { describe } from '../rule/validate';
+import { setName } from '../sets/validate';
 import { FILTER_KEYS, keyOption, keyPrefixes, ownObject, toNativeFilter, type ConntrackFilter, type KeyOptions } from './filter';
 
 /** {@link Conntrack.watch}: a filter, how to key the counts, and how to deliver them. */
@@ -27,6 +28,22 @@ export interface WatchOptions extends ConntrackFilter, KeyOptions {
    * 'poll'), so every count converges to the kernel's within this interval plus one dump.
    */
   reconcileMs?: number;
+  /**
+   * Only connections whose key address is a member of this ipset set (hash:ip or hash:net),
+   * as `-m set --match-set NAME src` matches it. Keys are then full addresses (no `mask`).
+   * The set is read when the watch starts (`ready` waits for it) and read again every
+   * `setRefreshMs`: ipset sends no notice of membership changes, so a key that joins or leaves
+   * the set shows as a 'resync' change with its whole count, at most that late.
+   */
+  set?: string;
+  /** How often, in milliseconds, a `set` is read again (default 1000; 100 to 3600000). */
+  setRefreshMs?: number;
+}
+
+/** A watch's set filter, checked (see {@link WatchOptions.set}). */
+export interface SetFilterOptions {
+  name: string;
+  refreshMs: number;
 }
 
 /** What a rule watch ({@link Conntrack.watchFor}) shares with a filter watch: how changes are delivered. */
@@ -37,14 +54,32 @@ export interface DeliveryOptions {
   reconcileMs?: number | undefined;
 }
 
-const WATCH_KEYS = ['key', 'mask', 'mask6', 'threshold', 'updates', 'receiveBuffer', 'reconcileMs'];
+const WATCH_KEYS = ['key', 'mask', 'mask6', 'threshold', 'updates', 'receiveBuffer', 'reconcileMs', 'set', 'setRefreshMs'];
+const DEFAULT_SET_REFRESH_MS = 1000;
 const DEFAULT_RECEIVE_BUFFER = 32 << 20;
 const DEFAULT_RECONCILE_MS = 1000;
+
+/**
+ * The set filter of watch options, or null. A set filters keys, so keys must be whole
+ * addresses: a /24 key may hold members and others.
+ */
+export function setFilterOptions(options: WatchOptions, native: NativeWatchOptions): SetFilterOptions | null {
+  const { set, setRefreshMs } = ownObject(options, 'options');
+  if (set === undefined) {
+    if (setRefreshMs !== undefined) invalid('setRefreshMs', 'needs a set');
+    return null;
+  }
+  const name = setName(set, 'set');
+  if (native.mask4 !== 32 || native.mask6 !== 128) invalid('mask', 'a watch filtered by a set keys whole addresses: no mask');
+  const refreshMs = setRefreshMs ?? DEFAULT_SET_REFRESH_MS;
+  if (!Number.isInteger(refreshMs) || refreshMs < 100 || refreshMs > 3_600_000) invalid('setRefreshMs', `must be an integer 100-3600000, got ${describe(refreshMs)}`);
+  return { name, refreshMs };
+}
 
 /** Validates public watch options into the addon's form, touching no kernel. */
 export function normalizeWatchOptions(netnsPath: string | null, options: WatchOptions): NativeWatchOptions {
   options = ownObject(options, 'options');
-  const { key, mask, mask6, threshold, updates, receiveBuffer, reconcileMs, ...filter } = options;
+  const { key, mask, mask6, threshold, updates, receiveBuffer, reconcileMs, set, setRefreshMs, ...filter } = options;
   for (const k of Object.keys(filter)) if (!FILTER_KEYS.includes(k)) invalid(k, `unknown watch option (known: ${[...FILTER_KEYS, ...WATCH_KEYS].join(', ')})`);
   const byKey = keyOption(key);
   const nf = toNativeFilter(filter);

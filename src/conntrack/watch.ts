@@ -11,6 +11,13 @@ import { binding } from '../binding';
 import { fromNative, invalid, type NativeErrorContext } from '../errors';
 import type { NativeConntrackWatch, NativeWatchBatch, NativeWatchOptions } from '../native-types';
 import { describe } from '../rule/validate';
+import type { SetMembers } from '../sets/members';
+
+/** How a watch filtered by a set reads it (Conntrack.watch's `set`). */
+export interface WatchMembership {
+  read(): Promise<SetMembers>;
+  refreshMs: number;
+}
 
 /** One key whose count changed, coalesced over everything since the previous batch. */
 export interface WatchChange {
@@ -21,7 +28,7 @@ export interface WatchChange {
   /** Flows that started and stopped counting since the previous batch. */
   opened: number;
   closed: number;
-  /** What moved it: connections opening or closing, or a (re)synchronising dump. */
+  /** What moved it: connections opening or closing, a (re)synchronising dump, or (a watch filtered by a set) the key joining or leaving the set. */
   event: 'open' | 'close' | 'initial' | 'resync';
 }
 
@@ -146,12 +153,21 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
 
   /** The connlimit rule's limit, for a watch made by {@link Conntrack.watchFor}; null otherwise. */
   readonly limit: number | null;
+  private readonly threshold: number;
+  /** With a `set` filter: the set's snapshot (null until first read) and what reads it again. */
+  private readonly membership: WatchMembership | null;
+  private members: SetMembers | null = null;
+  /** Native batches that came before the set's first snapshot, delivered once it is read. */
+  private held: NativeWatchBatch[] = [];
+  private refreshTimer: NodeJS.Timeout | null = null;
 
   /** @internal Use {@link Conntrack.watch} or {@link Conntrack.watchFor}. */
-  constructor(netnsPath: string | null, options: NativeWatchOptions, limit: number | null = null) {
+  constructor(netnsPath: string | null, options: NativeWatchOptions, limit: number | null = null, membership: WatchMembership | null = null) {
     super();
     this.netns = netnsPath;
     this.limit = limit;
+    this.threshold = options.threshold;
+    this.membership = membership;
     this.prefix4 = options.mask4;
     this.prefix6 = options.mask6;
     this.ready = new Promise<void>((resolve, reject) => {
@@ -159,17 +175,17 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     });
     this.ready.catch(() => {}); // the 'error' event reports it too; awaiting is optional
     this.native = new (binding().ConntrackWatch)(options, (error, batch) =>
-      error ? this.fail(error) : this.deliver(batch as NativeWatchBatch),
+      error ? this.fail(error) : this.receive(batch as NativeWatchBatch),
     );
+    if (membership) void this.refresh();
   }
 
   /** Current counts per key, most first, copied from native memory: no kernel call, no wait. */
   counts(): Map<string, number> {
-    const r = this.native.counts();
-    if (r.reset) this.keyTexts.length = 0;
-    for (const text of r.texts) this.keyTexts.push(text);
+    const all = this.allCounts();
+    if (!this.membership) return all;
     const out = new Map<string, number>();
-    for (let i = 0; i < r.ids.length; i++) out.set(this.keyTexts[r.ids[i] as number] as string, r.counts[i] as number);
+    for (const [k, n] of all) if (this.members?.has(k)) out.set(k, n);
     return out;
   }
 
@@ -190,7 +206,7 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     if (slash >= 0 && key.slice(slash + 1) !== String(prefix)) invalid('key', `this watch keys IPv${family} addresses by /${prefix}, got ${describe(key)}`);
     const n = this.native.count(address, family);
     if (n < 0) invalid('key', `expected an IPv4 or IPv6 address, got ${describe(key)}`);
-    return n;
+    return this.membership && !this.members?.has(address) ? 0 : n;
   }
 
   stats(): WatchStats {
@@ -213,6 +229,7 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
   close(): Promise<void> {
     if (!this.closing) {
       this.ended = true;
+      if (this.refreshTimer) clearTimeout(this.refreshTimer);
       this.closing = this.native.close().then(() => {
         this.wake?.();
         this.emit('close');
@@ -258,8 +275,71 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     if (this.listenerCount('error') > 0) this.emit('error', e);
   }
 
-  private deliver(raw: NativeWatchBatch): void {
-    const event = raw.initial ? 'initial' : raw.resynced ? 'resync' : null;
+  /** Every count the native side keeps, set filter or not. */
+  private allCounts(): Map<string, number> {
+    const r = this.native.counts();
+    if (r.reset) this.keyTexts.length = 0;
+    for (const text of r.texts) this.keyTexts.push(text);
+    const out = new Map<string, number>();
+    for (let i = 0; i < r.ids.length; i++) out.set(this.keyTexts[r.ids[i] as number] as string, r.counts[i] as number);
+    return out;
+  }
+
+  /** A native batch: held until a set filter's first snapshot is read, filtered by it after. */
+  private receive(raw: NativeWatchBatch): void {
+    if (!this.membership) return this.deliver(raw);
+    if (!this.members) {
+      this.held.push(raw);
+      return;
+    }
+    const members = this.members;
+    this.deliver({ ...raw, changes: raw.changes.filter((c) => members.has(c.key)), crossings: raw.crossings.filter((c) => members.has(c.key)) });
+  }
+
+  /**
+   * Reads the set again, and reports keys that joined or left it since the last read as
+   * 'resync' changes with their whole count (and crossings of the threshold they bring or take
+   * away). The first read releases the batches held meanwhile. A failed read ends the watch.
+   */
+  private async refresh(): Promise<void> {
+    const membership = this.membership!;
+    let next: SetMembers;
+    try {
+      next = await membership.read();
+    } catch (e) {
+      if (!this.ended) {
+        this.fail(e);
+        void this.close();
+      }
+      return;
+    }
+    if (this.ended) return;
+    const previous = this.members;
+    this.members = next;
+    if (previous === null) {
+      const held = this.held;
+      this.held = [];
+      for (const raw of held) this.receive(raw);
+    } else {
+      const changes: NativeWatchBatch['changes'] = [];
+      const crossings: NativeWatchBatch['crossings'] = [];
+      for (const [key, count] of this.allCounts()) {
+        const was = previous.has(key);
+        if (was === next.has(key)) continue;
+        changes.push({ key, count: was ? 0 : count, delta: was ? -count : count, opened: 0, closed: 0 });
+        if (this.threshold > 0 && count > this.threshold) crossings.push({ key, count: was ? 0 : count, above: !was });
+      }
+      if (changes.length > 0) {
+        this.deliver({ changes, crossings, crossingsDropped: 0, events: 0, initial: false, resynced: false, overruns: 0, overrunsTotal: this.native.stats().overruns }, true);
+      }
+    }
+    this.refreshTimer = setTimeout(() => void this.refresh(), membership.refreshMs);
+    this.refreshTimer.unref();
+  }
+
+  /** `membership`: the changes are keys that joined or left the watch's set ('resync'). */
+  private deliver(raw: NativeWatchBatch, membership = false): void {
+    const event = raw.initial ? 'initial' : raw.resynced || membership ? 'resync' : null;
     const batch: WatchBatch = {
       changes: raw.changes.map((c) => ({ ...c, event: event ?? (c.delta > 0 ? 'open' : 'close') })),
       above: raw.crossings.filter((c) => c.above).map(({ key, count }) => ({ key, count })),

@@ -54,8 +54,11 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
         return;
       case 'opaque': {
         // A registry module is named as the user wrote it (`state`, not the `conntrack` it writes).
-        const name = decodeExtension('match', m, family)?.module.name ?? m.name;
-        invalid(at, `match ${name} is not available in the native nftables form (it has no translation here); use backend 'nft', which writes it as iptables-nft does`);
+        const decoded = decodeExtension('match', m, family);
+        const name = decoded?.module.name ?? m.name;
+        const why = decoded?.module.nftables ? decoded.module.nftables(decoded.part, family) : 'it has no translation here';
+        if (why !== null) invalid(at, `match ${name} is not available in the native nftables form (${why}); use backend 'nft', which writes it as iptables-nft does`);
+        return;
       }
     }
   });

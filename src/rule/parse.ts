@@ -640,7 +640,14 @@ function finish(st: ParseState): NativeRule {
   }
   st.rule.matches = matches;
   const tm = st.target?.module;
-  if (tm) st.target!.target = encodeExtension(tm.module, tm.module.finish(tm.draft, moduleContext(st, tm.origin)), st.family);
+  if (tm) {
+    const wrongProtocol = protocolProblem(tm.module, st.proto);
+    if (wrongProtocol) fail(wrongProtocol, tm.origin);
+    const part = tm.module.finish(tm.draft, moduleContext(st, tm.origin));
+    const p = tm.module.ruleProblem?.(part, { protocol: st.proto?.num ?? 0, invProtocol: st.proto?.invert ?? false, matches });
+    if (p) fail(p, tm.origin);
+    st.target!.target = encodeExtension(tm.module, part, st.family);
+  }
   if (st.target) {
     st.rule.target = st.target.target;
     const t = st.target.target;

@@ -162,6 +162,8 @@ export function validateRuleForChain(rule: NativeRule, chain: string, path = 'ru
     const p = m.kind === 'opaque' ? chainProblem('match', m, chain) : null;
     if (p) throw new ValidationError([{ path: `${path}.matches[${i}]`, message: p }]);
   });
+  const t = rule.target.kind === 'opaque' ? chainProblem('target', rule.target, chain) : null;
+  if (t) throw new ValidationError([{ path: `${path}.target`, message: t }]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,7 +381,7 @@ function checkOpaque(c: Checker, v: unknown, path: string, isTarget: boolean): {
   return { name, revision, data: buf };
 }
 
-function checkTarget(c: Checker, v: unknown, proto: { num: number; invert: boolean } | null): NativeTarget | undefined {
+function checkTarget(c: Checker, v: unknown, proto: { num: number; invert: boolean } | null, matches: readonly NativeMatch[]): NativeTarget | undefined {
   if (!isObject(v)) return c.add('target', `expected a target object { kind, ... }, got ${describe(v)}`);
   const kind = own(v, 'kind');
   switch (kind) {
@@ -423,6 +425,10 @@ function checkTarget(c: Checker, v: unknown, proto: { num: number; invert: boole
       if (module) {
         if (!module.families.includes(c.family)) return c.add('target.kind', `target ${kind} is not available for ${c.family}`);
         const part = module.validate(v, 'target', c);
+        const wrongProtocol = protocolProblem(module, proto);
+        if (wrongProtocol) return c.add('target.kind', wrongProtocol);
+        const p = part && module.ruleProblem?.(part, { protocol: proto?.num ?? 0, invProtocol: proto?.invert ?? false, matches });
+        if (p) return c.add('target', p);
         return part && encodeExtension(module, part, c.family);
       }
       const kinds = ['accept', 'drop', 'return', 'queue', 'reject', 'jump', 'goto', ...moduleKinds('target'), 'opaque'];
@@ -585,7 +591,7 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   }
 
   let target: NativeTarget | undefined = { kind: 'none' };
-  if (has(raw, 'target')) target = checkTarget(c, own(raw, 'target'), proto ?? null);
+  if (has(raw, 'target')) target = checkTarget(c, own(raw, 'target'), proto ?? null, matches);
 
   if (c.issues.length) throw new ValidationError(c.issues);
   return {

@@ -8,15 +8,17 @@
  */
 import { binding } from '../binding';
 import { ClosedError, fromNative, ValidationError, type NativeErrorContext, type ValidationIssue } from '../errors';
-import type { NativeIpsetHandle, NativeSetElement, NativeSetHeader } from '../native-types';
+import type { NativeIpsetHandle, NativeListedElement, NativeSetElement, NativeSetHeader } from '../native-types';
 import { resolveNetns } from '../netns';
 import type { Family } from '../rule/types';
-import { serialize } from '../serial-queue';
+import { joinGroup, serialize } from '../serial-queue';
 import type {
   AddOptions,
   CreateSetOptions,
   DeleteOptions,
   ListedSet,
+  ListedSetEntry,
+  ListEntriesOptions,
   SetEntryInput,
   SetHeaderInfo,
   SetsOptions,
@@ -25,9 +27,24 @@ import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily
 
 let handles = 0;
 
+/** The kernel's "not in the set" answer to a TEST (IPSET_ERR_EXIST). */
+const IPSET_ERR_EXIST = 4103;
+
+/** A one-element call waiting in the queue, maybe beside others (see Sets.single). */
+interface SingleCall {
+  call: [cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean];
+  resolve(member: boolean): void;
+  reject(error: unknown): void;
+}
+
 function headerInfo(h: NativeSetHeader): SetHeaderInfo {
   const { elements, ...rest } = h;
   return { ...rest, size: elements };
+}
+
+function listedEntry(h: SetHeaderInfo, e: NativeListedElement): ListedSetEntry {
+  const { proto, ...rest } = e;
+  return { text: entryText(h.type, h.family, e), ...rest, ...(proto !== undefined ? { proto: protocolName(proto) } : {}) };
 }
 
 function shapeOf(h: NativeSetHeader): SetShape {
@@ -141,13 +158,15 @@ export class Sets {
    */
   async test(name: string, entry: SetEntryInput): Promise<boolean> {
     const set = setName(name);
-    return this.run(async () => {
-      const shape = await this.shape(set);
+    const check = (shape: SetShape): NativeSetElement => {
       const issues: ValidationIssue[] = [];
       const e = element(entry, { ...shape, timeout: false, comment: false }, {}, 'entry', issues);
       if (!e) throw new ValidationError(issues);
-      return this.native.test(set, e);
-    }, set);
+      return e;
+    };
+    const known = this.shapes.get(set);
+    if (known) return this.single('test', set, check(known), false);
+    return this.run(async () => this.native.test(set, check(await this.shape(set))), set);
   }
 
   /**
@@ -160,13 +179,42 @@ export class Sets {
       const l = await this.native.list(set);
       const h = headerInfo(l.header);
       this.shapes.set(set, shapeOf(l.header));
-      return {
-        header: h,
-        entries: l.entries.map((e) => {
-          const { proto, ...rest } = e;
-          return { text: entryText(h.type, h.family, e), ...rest, ...(proto !== undefined ? { proto: protocolName(proto) } : {}) };
-        }),
-      };
+      return { header: h, entries: l.entries.map((e) => listedEntry(h, e)) };
+    }, set);
+  }
+
+  /**
+   * A set's entries as an async iterator fed by native batches, for sets too big to hold
+   * whole: only one batch exists as JS objects at a time, and the kernel makes the next part
+   * of its dump only when it is read. Each listing has its own socket, so the loop body may
+   * call this handle; breaking out of the loop ends the dump. While a listing is open the
+   * kernel holds the set (destroy() is refused as in use). Entries added or deleted during a
+   * listing may or may not appear (the kernel walks its hash a bucket range at a time).
+   * @throws {ERR_CONNLIMIT_INVALID} a bad name or batchSize (at once, before the kernel is asked)
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set (from the first step of the loop)
+   * @example for await (const e of sets.entries('vip')) console.log(e.text, e.timeout);
+   */
+  entries(name: string, options: ListEntriesOptions = {}): AsyncIterableIterator<ListedSetEntry> {
+    const set = setName(name);
+    const o = ownOptions(options, 'options', ['batchSize']);
+    const batchSize = o.batchSize ?? 4096;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1_000_000) {
+      throw new ValidationError([{ path: 'batchSize', message: 'must be an integer 1-1000000' }]);
+    }
+    if (this.closed) throw new ClosedError('the sets handle');
+    return this.stream(set, batchSize);
+  }
+
+  /**
+   * A set's header without its entries (`ipset list -t`): type, family, size and options.
+   * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
+   */
+  async header(name: string): Promise<SetHeaderInfo> {
+    const set = setName(name);
+    return this.run(async () => {
+      const h = await this.native.header(set);
+      this.shapes.set(set, shapeOf(h));
+      return headerInfo(h);
     }, set);
   }
 
@@ -266,10 +314,82 @@ export class Sets {
     };
     const ready = known ? check(known) : null;
     if (list.length === 0) return;
+    if (ready && ready.length === 1 && path === 'entry') {
+      await this.single(cmd, set, ready[0]!, options.exist === true);
+      return;
+    }
     return this.run(async () => {
       const elements = ready ?? check(await this.shape(set));
       await this.native.elements(cmd, set, elements, options.exist === true);
     }, set);
+  }
+
+  private async *stream(set: string, batchSize: number): AsyncGenerator<ListedSetEntry> {
+    // The loop's first step may come after close().
+    if (this.closed) throw new ClosedError('the sets handle');
+    const listing = new (binding().IpsetList)(this.native, set, batchSize);
+    try {
+      for (;;) {
+        let batch: Awaited<ReturnType<typeof listing.next>>;
+        try {
+          batch = await listing.next();
+        } catch (e) {
+          throw fromNative(e, this.context(set));
+        }
+        const h = headerInfo(batch.header);
+        for (const e of batch.entries) yield listedEntry(h, e);
+        if (batch.done) return;
+      }
+    } finally {
+      listing.close();
+    }
+  }
+
+  /**
+   * A checked one-element call (add, delete, test). Calls that queue up behind each other join
+   * one group, sent in one pool trip with one sendmsg when its turn comes (serial-queue's group
+   * commit): each keeps its own answer, as if made alone, and the queue's order is kept.
+   */
+  private single(cmd: SingleCall['call'][0], set: string, e: NativeSetElement, exist: boolean): Promise<boolean> {
+    if (this.closed) return Promise.reject(new ClosedError('the sets handle'));
+    return new Promise<boolean>((resolve, reject) =>
+      joinGroup<SingleCall>(this.queue, this, { call: [cmd, set, e, exist], resolve, reject }, (members) => this.sendSingles(members)),
+    );
+  }
+
+  /** Settles every member itself; never rejects. */
+  private async sendSingles(members: SingleCall[]): Promise<void> {
+    const fail = (m: SingleCall, error: unknown): void => {
+      this.shapes.delete(m.call[1]);
+      m.reject(fromNative(error, this.context(m.call[1])));
+    };
+    if (this.closed) {
+      for (const m of members) m.reject(new ClosedError('the sets handle'));
+      return;
+    }
+    if (members.length === 1) {
+      const m = members[0]!;
+      const [cmd, set, e, exist] = m.call;
+      try {
+        m.resolve(cmd === 'test' ? await this.native.test(set, e) : (await this.native.elements(cmd, set, [e], exist), true));
+      } catch (error) {
+        fail(m, error);
+      }
+      return;
+    }
+    let answers: Array<Error | null>;
+    try {
+      answers = await this.native.each(members.map((m) => m.call));
+    } catch (error) {
+      for (const m of members) fail(m, error);
+      return;
+    }
+    answers.forEach((error, i) => {
+      const m = members[i]!;
+      if (error === null) m.resolve(true);
+      else if (m.call[0] === 'test' && (error as { errno?: number }).errno === IPSET_ERR_EXIST) m.resolve(false);
+      else fail(m, error);
+    });
   }
 
   private async shape(set: string): Promise<SetShape> {

@@ -80,6 +80,12 @@ export interface ListedSetEntry {
   comment?: string;
 }
 
+/** {@link Sets.entries}. */
+export interface ListEntriesOptions {
+  /** Entries per native batch (whole kernel messages, so a batch may be somewhat larger). Default 4096. */
+  batchSize?: number;
+}
+
 export interface SetHeaderInfo {
   name: string;
   type: string;

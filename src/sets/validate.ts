@@ -150,18 +150,20 @@ function parseEntryText(text: string, path: string): SetEntry {
  * An entry checked against the set it goes into, with the call's timeout and comment as
  * defaults for the entry's own. `issues` collects instead of throwing (addMany reports all).
  */
+/** Records a problem of an entry; null, for `return bad(...)`. */
+function bad(issues: ValidationIssue[], path: string, message: string): null {
+  issues.push({ path, message });
+  return null;
+}
+
 export function element(input: SetEntryInput, shape: SetShape, defaults: AddOptions, path: string, issues: ValidationIssue[]): NativeSetElement | null {
   const before = issues.length;
-  const bad = (p: string, message: string) => {
-    issues.push({ path: p, message });
-    return null;
-  };
   let entry: SetEntry;
   try {
     if (typeof input === 'string') entry = parseEntryText(input, path);
     else {
       const o = ownOptions(input as SetEntry, path, ['address', 'cidr', 'port', 'proto', 'timeout', 'comment']);
-      if (typeof o.address !== 'string') return bad(`${path}.address`, `must be an address string, got ${describe(o.address)}`);
+      if (typeof o.address !== 'string') return bad(issues, `${path}.address`, `must be an address string, got ${describe(o.address)}`);
       entry = o as SetEntry;
     }
   } catch (e) {
@@ -170,39 +172,39 @@ export function element(input: SetEntryInput, shape: SetShape, defaults: AddOpti
   }
   const addr = entry.address;
   const kind = addr.includes('\0') || addr.includes('%') ? 0 : isIP(addr);
-  if (kind === 0) return bad(path, `${quote(addr)} is not an IPv4 or IPv6 address`);
+  if (kind === 0) return bad(issues, path, `${quote(addr)} is not an IPv4 or IPv6 address`);
   const family: Family = kind === 4 ? 'ipv4' : 'ipv6';
-  if (family !== shape.family) return bad(path, `${quote(addr)} is an ${family} address; the set is ${shape.family}`);
+  if (family !== shape.family) return bad(issues, path, `${quote(addr)} is an ${family} address; the set is ${shape.family}`);
   const out: NativeSetElement = { family, address: addr };
   if (entry.cidr !== undefined) {
-    if (!hasCidr(shape.type)) bad(path, `${shape.type} takes single addresses, not a prefix (use hash:net)`);
+    if (!hasCidr(shape.type)) bad(issues, path, `${shape.type} takes single addresses, not a prefix (use hash:net)`);
     else {
       const max = family === 'ipv4' ? 32 : 128;
       if (typeof entry.cidr !== 'number' || !Number.isInteger(entry.cidr) || entry.cidr < 1 || entry.cidr > max) {
-        bad(path, `the prefix length must be 1-${max}, got ${describe(entry.cidr)}`);
+        bad(issues, path, `the prefix length must be 1-${max}, got ${describe(entry.cidr)}`);
       } else out.cidr = entry.cidr;
     }
   }
   if (hasPort(shape.type)) {
-    if (entry.port === undefined) bad(path, `${shape.type} entries need a port (ADDR,PORT or ADDR,PROTO:PORT)`);
+    if (entry.port === undefined) bad(issues, path, `${shape.type} entries need a port (ADDR,PORT or ADDR,PROTO:PORT)`);
     else if (typeof entry.port !== 'number' || !Number.isInteger(entry.port) || entry.port < 0 || entry.port > 65535) {
-      bad(path, `the port must be 0-65535, got ${describe(entry.port)}`);
+      bad(issues, path, `the port must be 0-65535, got ${describe(entry.port)}`);
     } else out.port = entry.port;
     const proto = entry.proto ?? 'tcp';
-    if (!(proto in PROTOCOLS)) bad(path, `the protocol must be one of ${Object.keys(PROTOCOLS).join(', ')}, got ${describe(proto)}`);
+    if (!(proto in PROTOCOLS)) bad(issues, path, `the protocol must be one of ${Object.keys(PROTOCOLS).join(', ')}, got ${describe(proto)}`);
     else out.proto = PROTOCOLS[proto];
   } else if (entry.port !== undefined || entry.proto !== undefined) {
-    bad(path, `${shape.type} entries have no port (use hash:ip,port or hash:net,port)`);
+    bad(issues, path, `${shape.type} entries have no port (use hash:ip,port or hash:net,port)`);
   }
   const t = entry.timeout ?? defaults.timeout;
   if (t !== undefined) {
-    if (!shape.timeout) bad(`${path}.timeout`, 'the set was created without timeout support');
-    else if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > MAX_TIMEOUT) bad(`${path}.timeout`, `must be an integer 0-${MAX_TIMEOUT}, got ${describe(t)}`);
+    if (!shape.timeout) bad(issues, `${path}.timeout`, 'the set was created without timeout support');
+    else if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > MAX_TIMEOUT) bad(issues, `${path}.timeout`, `must be an integer 0-${MAX_TIMEOUT}, got ${describe(t)}`);
     else out.timeout = t;
   }
   const c = entry.comment ?? defaults.comment;
   if (c !== undefined) {
-    if (!shape.comment) bad(`${path}.comment`, 'the set was created without comment support');
+    if (!shape.comment) bad(issues, `${path}.comment`, 'the set was created without comment support');
     else {
       try {
         out.comment = comment(c, `${path}.comment`);

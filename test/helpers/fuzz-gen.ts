@@ -49,6 +49,26 @@ function port(r: Rand): unknown {
   return pick(r, [22, 80, 443, 0, 65535, 1024, 65536, -1, 1.5]);
 }
 
+/** Typed compat-module matches, each field from a pool of valid and out-of-range values. */
+const TYPED_MATCHES: ReadonlyArray<(r: Rand) => Record<string, unknown>> = [
+  (r) => ({ kind: 'limit', rate: pick(r, [1, 25, 0, 10001, 1.5]), per: pick(r, ['second', 'minute', 'day', 'week']), burst: pick(r, [5, 100, 0, 10001]) }),
+  (r) => ({ kind: 'state', state: pick(r, [['NEW'], ['RELATED', 'ESTABLISHED'], ['BOGUS'], [], 'NEW']) }),
+  (r) => ({ kind: 'recent', command: pick(r, ['set', 'rcheck', 'update', 'bogus']), name: pick(r, ['fz', 'x'.repeat(200), 'a\0b', 'a/b']) }),
+  (r) => ({ kind: 'hashlimit', rate: pick(r, ['5/second', '0/second', '1/week', 5]), name: pick(r, ['fz', 'x'.repeat(255)]), mode: pick(r, [['srcip'], ['srcmac'], []]) }),
+  (r) => ({ kind: 'mark', mark: pick(r, [1, 0x10, 2 ** 32, -1, 1.5]), ...(chance(r, 0.5) ? { mask: pick(r, [0xff, 2 ** 32]) } : {}) }),
+  (r) => ({ kind: 'multiport', dports: pick(r, [[80, 443], Array.from({ length: 16 }, (_, i) => i + 1), [65536], []]) }),
+];
+
+/** Typed compat-module targets the filter table takes, the same way. */
+const TYPED_TARGETS: ReadonlyArray<(r: Rand) => Record<string, unknown>> = [
+  (r) => ({ kind: 'log', prefix: pick(r, ['fz: ', 'a\0b', 'x'.repeat(30), '']), ...(chance(r, 0.5) ? { level: pick(r, [4, 7, 8, 'info', 'loud']) } : {}) }),
+  (r) => ({ kind: 'nflog', group: pick(r, [1, 65535, 65536, -1]) }),
+  (r) => ({ kind: 'mark', value: pick(r, [1, 2 ** 32, -1]) }),
+  (r) => ({ kind: 'nfqueue', queue: pick(r, [3, 65535, 65536, { from: 0, to: 3 }, { from: 3, to: 0 }, { from: 0, to: 65535 }]), ...(chance(r, 0.5) ? { bypass: pick(r, [true, false]) } : {}) }),
+  (r) => ({ kind: 'synproxy', ...(chance(r, 0.7) ? { mss: pick(r, [1460, 65535, 65536]) } : {}), ...(chance(r, 0.6) ? { wscale: pick(r, [7, 14, 15]) } : {}), ...(chance(r, 0.5) ? { sackPerm: pick(r, [true, 1]) } : {}) }),
+  (r) => ({ kind: 'tcpmss', mss: pick(r, [1400, 65495, 65516, 'clamp-to-pmtu', -1]) }),
+];
+
 /** A random typed rule; about a third pass validation. `opaque` adds unmodelled matches/targets. */
 export function randomSpec(r: Rand, family: Family, opaque = true): RuleSpec {
   const s: Record<string, unknown> = {};
@@ -80,6 +100,7 @@ export function randomSpec(r: Rand, family: Family, opaque = true): RuleSpec {
   if (opaque && chance(r, 0.05)) {
     s.matches = [{ kind: 'opaque', name: pick(r, ['mark', 'x'.repeat(29), '', 'nosuch']), revision: pick(r, [0, 1, 256, -1]), data: new Uint8Array(pick(r, [0, 8, 16, 3, 65504])) }];
   }
+  if (chance(r, 0.15)) s.matches = [...((s.matches as unknown[] | undefined) ?? []), pick(r, TYPED_MATCHES)(r)];
   const t = r();
   if (t < 0.15) s.target = { kind: 'accept' };
   else if (t < 0.3) s.target = { kind: 'drop' };
@@ -88,6 +109,7 @@ export function randomSpec(r: Rand, family: Family, opaque = true): RuleSpec {
   else if (t < 0.7) s.target = { kind: pick(r, ['jump', 'goto'] as const), chain: pick(r, CHAINS) };
   else if (t < 0.73) s.target = anyValue(r);
   else if (opaque && t < 0.75) s.target = { kind: 'opaque', name: 'MARK', revision: 2, data: new Uint8Array(8) };
+  else if (t >= 0.75 && t < 0.85) s.target = pick(r, TYPED_TARGETS)(r);
   if (chance(r, 0.02)) s[pick(r, ['__proto__', 'constructor', 'prototype', 'bogus'])] = { target: { kind: 'drop' } };
   return s as RuleSpec;
 }
@@ -97,6 +119,44 @@ const OPTION_WORDS = [
   '--connlimit-above', '--connlimit-upto', '--connlimit-mask', '--connlimit-saddr', '--connlimit-daddr', '--comment', '-j', '-g', 'ACCEPT', 'DROP',
   'REJECT', 'RETURN', 'LIMITS', '--reject-with', '-A', '-I', '-m', 'multiport', '--dports', '--frobnicate', '-x', '--', '"', "'", '\\', ';', '|',
   '&&', '$(id)', '\0', '\n', '#',
+];
+
+const num = (r: Rand, xs: readonly number[]) => String(pick(r, xs));
+const maybe = (r: Rand, p: number, words: string[]) => (chance(r, p) ? words : []);
+
+/**
+ * Compat-module matches with values from pools of valid, edge and out-of-range ones (unknown
+ * states, rates and bursts out of range, 16 ports, huge names, NUL in prefixes, marks over 32 bits).
+ */
+const MATCH_FRAGMENTS: ReadonlyArray<(r: Rand) => string[]> = [
+  (r) => ['-m', 'state', '--state', pick(r, ['NEW', 'ESTABLISHED,RELATED', 'INVALID', 'NEW,BOGUS', 'new', 'NEW,'])],
+  (r) => ['-m', 'conntrack', '--ctstate', pick(r, ['NEW', 'RELATED,ESTABLISHED', 'UNTRACKED', 'DNAT', 'NEWISH']), ...maybe(r, 0.3, ['--ctdir', pick(r, ['ORIGINAL', 'REPLY', 'UP'])])],
+  (r) => ['-m', 'limit', '--limit', pick(r, ['1/s', '25/minute', '3/hour', '0/s', '10001/second', '1/week']), ...maybe(r, 0.6, ['--limit-burst', num(r, [1, 5, 100, 0, 10001, -1])])],
+  (r) => [
+    '-m', 'recent', pick(r, ['--set', '--update', '--rcheck', '--remove']), '--name', pick(r, ['SSH', 'fz', 'x'.repeat(200), 'a/b']),
+    ...maybe(r, 0.5, ['--seconds', num(r, [60, 1, 0, 2 ** 32])]), ...maybe(r, 0.4, ['--hitcount', num(r, [4, 255, 0, 256])]),
+  ],
+  (r) => [
+    '-m', 'hashlimit', '--hashlimit-upto', pick(r, ['1/sec', '50/min', '0/sec', '1000001/sec', '1/week']), '--hashlimit-burst', num(r, [1, 5, 0, 1000001]),
+    '--hashlimit-mode', pick(r, ['srcip', 'srcip,dstport', 'srcmac', 'dstip,dstip']), '--hashlimit-name', pick(r, ['fz', 'x'.repeat(255), 'a b']),
+  ],
+  (r) => ['-m', 'mark', '--mark', pick(r, ['0x1', '0x1/0xff', '4294967295', '4294967296', '0x100000000', '1/2/3'])],
+  (r) => ['-m', 'multiport', '--dports', pick(r, ['80,443', '1:1024,2000', Array.from({ length: 16 }, (_, i) => i + 1).join(','), '80,', '65536'])],
+  (r) => ['-m', 'time', '--timestart', pick(r, ['08:00', '23:59:59', '24:00', '7']), ...maybe(r, 0.5, ['--weekdays', pick(r, ['Mon,Fri', 'Mo', 'Sun,Sun'])])],
+];
+
+/** Compat-module targets the filter table takes, with the same kind of value pools. */
+const TARGET_FRAGMENTS: ReadonlyArray<(r: Rand) => string[]> = [
+  (r) => ['-j', 'LOG', '--log-prefix', JSON.stringify(pick(r, ['fz: ', 'x'.repeat(30), 'a\0b', 'é'])), ...maybe(r, 0.5, ['--log-level', num(r, [4, 7, 8, -1])])],
+  (r) => ['-j', 'NFLOG', '--nflog-group', num(r, [1, 65535, 65536]), ...maybe(r, 0.5, ['--nflog-prefix', JSON.stringify(pick(r, ['fz', 'x'.repeat(64), 'a\nb']))])],
+  (r) => ['-j', 'MARK', pick(r, ['--set-mark', '--or-mark', '--set-xmark']), pick(r, ['0x1', '0x1/0xff', '4294967296', '-1'])],
+  (r) => ['-j', 'CONNMARK', ...pick(r, [['--save-mark'], ['--restore-mark', '--mask', '0xff'], ['--set-mark', pick(r, ['1', '4294967296'])]])],
+  (r) => [
+    '-j', 'NFQUEUE', ...pick(r, [['--queue-num', num(r, [0, 1, 65535, 65536])], ['--queue-balance', pick(r, ['0:3', '3:0', '0:65535', '2:2'])], []]),
+    ...maybe(r, 0.5, ['--queue-bypass']), ...maybe(r, 0.2, ['--queue-cpu-fanout']),
+  ],
+  (r) => ['-j', 'SYNPROXY', ...maybe(r, 0.7, ['--mss', num(r, [1460, 0, 65535, 65536])]), ...maybe(r, 0.6, ['--wscale', num(r, [7, 14, 15])]), ...maybe(r, 0.5, ['--sack-perm', '--timestamp'])],
+  (r) => ['-j', 'TCPMSS', '--set-mss', num(r, [536, 1400, 65495, 65516])],
 ];
 
 /** A random iptables-syntax rule: a valid skeleton, then random token edits. */
@@ -114,7 +174,9 @@ export function randomText(r: Rand, family: Family): string {
     if (chance(r, 0.2)) tokens.push(pick(r, ['--connlimit-saddr', '--connlimit-daddr']));
   }
   if (chance(r, 0.2)) tokens.push('-m', 'comment', '--comment', JSON.stringify(chance(r, 0.7) ? `fz-${Math.floor(r() * 1e6)}` : pick(r, STRINGS)));
-  if (chance(r, 0.8)) {
+  if (chance(r, 0.3)) tokens.push(...pick(r, MATCH_FRAGMENTS)(r));
+  if (chance(r, 0.2)) tokens.push(...pick(r, TARGET_FRAGMENTS)(r));
+  else if (chance(r, 0.8)) {
     const t = pick(r, ['ACCEPT', 'DROP', 'RETURN', 'REJECT', 'LIMITS', 'NOPE', 'INPUT']);
     tokens.push(chance(r, 0.05) ? '-g' : '-j', t);
     if (t === 'REJECT' && chance(r, 0.5)) tokens.push('--reject-with', pick(r, REJECTS));

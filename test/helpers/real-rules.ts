@@ -24,6 +24,11 @@ export interface CorpusLine {
   hasConnlimit: boolean;
   source: string;
   note: string;
+  /**
+   * What the iptables CLI says of the line (test/helpers/cli-verdict.ts): `ok`, `refused: ...`,
+   * or which of legacy and nft refused it; '' before scripts/corpus-cli.mjs has recorded it.
+   */
+  cli: string;
 }
 
 export interface Refusal {
@@ -35,33 +40,50 @@ export interface Refusal {
   code: string | undefined;
 }
 
+/** The most lines of one source a score counts (README.md in the corpus folder, "Scoring"). */
+export const PER_SOURCE = 3;
+
 export interface Tally {
   accepted: number;
   total: number;
   /** accepted / total, 0 for an empty set. */
   rate: number;
+  /** How many sources the lines come from. */
+  sources: number;
+  /**
+   * The same with each line weighing min(1, PER_SOURCE / n), n being its source's lines in the
+   * tally: no source counts for more than PER_SOURCE lines (one 2003 script's six `--mac` lines
+   * count as three).
+   */
+  weighted: { accepted: number; total: number; rate: number };
 }
 
 export interface CorpusReport {
+  /** Every line, as collected. */
   all: Tally;
   connlimit: Tally;
+  /** The score (issue 16's targets): the lines the iptables CLI takes (`cli` is not `refused: ...`). */
+  cliAll: Tally;
+  cliConnlimit: Tally;
+  /** Lines both CLIs refuse: not rules at all, reported apart; each must be refused here too. */
+  cliRefused: CorpusLine[];
   accepted: CorpusLine[];
   refused: Refusal[];
   /** reason -> [lines refused for it, of which connlimit lines], most frequent first. */
   reasons: Array<{ reason: string; count: number; connlimit: number }>;
 }
 
-/** Parse rules.tsv: tab-separated, `#` starts a comment line, seven columns. */
+/** Parse rules.tsv: tab-separated, `#` starts a comment line, seven columns and the `cli` verdict. */
 export function readCorpus(file = CORPUS_FILE): CorpusLine[] {
   const out: CorpusLine[] = [];
   readFileSync(file, 'utf8').split('\n').forEach((text, i) => {
     if (text === '' || text.startsWith('#')) return;
     const cols = text.split('\t');
-    if (cols.length !== 7) throw new Error(`${file}:${i + 1}: expected 7 tab-separated columns, got ${cols.length}`);
-    const [family, table, chain, rule, has, source, note] = cols as [string, string, string, string, string, string, string];
+    if (cols.length !== 7 && cols.length !== 8) throw new Error(`${file}:${i + 1}: expected 8 tab-separated columns, got ${cols.length}`);
+    const [family, table, chain, rule, has, source, note, cli = ''] = cols as [string, string, string, string, string, string, string, string?];
     if (family !== 'ipv4' && family !== 'ipv6') throw new Error(`${file}:${i + 1}: family ${family}`);
     if (has !== 'yes' && has !== 'no') throw new Error(`${file}:${i + 1}: has_connlimit ${has}`);
-    out.push({ line: i + 1, family, table, chain, rule, hasConnlimit: has === 'yes', source, note });
+    out.push({ line: i + 1, family, table, chain, rule, hasConnlimit: has === 'yes', source, note, cli });
   });
   return out;
 }
@@ -82,6 +104,8 @@ export function refusalReason(message: string): string {
     return `option ${m[1]}`;
   }
   if (message.includes('is a service name')) return 'service name instead of a port (deliberate)';
+  const plen = /'(\d+)' is not a prefix length 0-32/.exec(message);
+  if (plen && Number(plen[1]) > 32) return 'prefix length over 32 in IPv4 (deliberate: the CLI silently makes it 32)';
   if (message.includes('a log prefix of')) return 'log prefix over 29 bytes (deliberate: the CLI cuts it silently)';
   if (message.includes('is a list: write -m multiport') || message.includes('is a list: one rule per port')) return 'port list without -m multiport';
   return message.replace(/^rule: /, '').replace(/'[^']*'/g, "'…'");
@@ -100,11 +124,22 @@ export function measureCorpus(lines: CorpusLine[] = readCorpus()): CorpusReport 
       refused.push({ entry, reason: refusalReason(message), message, code });
     }
   }
-  const tally = (all: CorpusLine[], ok: CorpusLine[]): Tally => ({
-    accepted: ok.length,
-    total: all.length,
-    rate: all.length === 0 ? 0 : ok.length / all.length,
-  });
+  const ok = new Set(accepted);
+  const tally = (all: CorpusLine[]): Tally => {
+    const perSource = new Map<string, number>();
+    for (const l of all) perSource.set(l.source, (perSource.get(l.source) ?? 0) + 1);
+    const weight = (l: CorpusLine) => Math.min(1, PER_SOURCE / perSource.get(l.source)!);
+    const acc = all.filter((l) => ok.has(l));
+    const wTotal = all.reduce((n, l) => n + weight(l), 0);
+    const wAcc = acc.reduce((n, l) => n + weight(l), 0);
+    return {
+      accepted: acc.length,
+      total: all.length,
+      rate: all.length === 0 ? 0 : acc.length / all.length,
+      sources: perSource.size,
+      weighted: { accepted: wAcc, total: wTotal, rate: wTotal === 0 ? 0 : wAcc / wTotal },
+    };
+  };
   const groups = new Map<string, { reason: string; count: number; connlimit: number }>();
   for (const r of refused) {
     const g = groups.get(r.reason) ?? { reason: r.reason, count: 0, connlimit: 0 };
@@ -112,14 +147,22 @@ export function measureCorpus(lines: CorpusLine[] = readCorpus()): CorpusReport 
     if (r.entry.hasConnlimit) g.connlimit++;
     groups.set(r.reason, g);
   }
-  const conn = lines.filter((l) => l.hasConnlimit);
+  const rules = lines.filter((l) => !cliRefuses(l));
   return {
-    all: tally(lines, accepted),
-    connlimit: tally(conn, accepted.filter((l) => l.hasConnlimit)),
+    all: tally(lines),
+    connlimit: tally(lines.filter((l) => l.hasConnlimit)),
+    cliAll: tally(rules),
+    cliConnlimit: tally(rules.filter((l) => l.hasConnlimit)),
+    cliRefused: lines.filter(cliRefuses),
     accepted,
     refused,
     reasons: [...groups.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
   };
+}
+
+/** Whether both CLIs refuse the line (its `cli` verdict), so it is no rule at all. */
+export function cliRefuses(l: CorpusLine): boolean {
+  return l.cli.startsWith('refused: ');
 }
 
 /** renderRule for an accepted line, with its chain, as the test checks it never throws. */

@@ -117,7 +117,7 @@ Result<ChunkInfo> DecodeChunk(const uint8_t* buf, size_t len, uint32_t seq_lo, u
       if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr))) return Bad("short NLMSG_ERROR");
       const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
       info.answers++;
-      if (err->error == 0 || info.error) continue;
+      if (err->error == 0) continue;
       KernelError ke{op.text, -err->error, detail, -1, op.kind};
       // ipset's own error message echoes the whole request; in a batch the kernel rewrote its
       // top-level LINENO to the line of the element that failed.
@@ -128,7 +128,8 @@ Result<ChunkInfo> DecodeChunk(const uint8_t* buf, size_t len, uint32_t seq_lo, u
         Attrs top = MessageAttrs(req, IPSET_ATTR_CMD_MAX);
         if (U32(top[IPSET_ATTR_LINENO], line) && line > 0) ke.op_index = static_cast<int>(line - 1);
       }
-      info.error = ke;
+      info.refusals.emplace_back(nlh->nlmsg_seq, ke);
+      if (!info.error) info.error = ke;
       continue;
     }
     if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_IPSET) continue;

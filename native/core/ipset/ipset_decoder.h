@@ -11,6 +11,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/ipset/ipset_op.h"
 #include "core/ipset/ipset_types.h"
@@ -24,6 +26,8 @@ struct ChunkInfo {
   // The first refusal: op, the kernel's error number (IPSET_ERR_* are >= 4096), the set name
   // as detail, and op_index = line - 1 when the request carried line numbers.
   std::optional<KernelError> error;
+  // Every refusal with the sequence number of its request, for calls sent side by side.
+  std::vector<std::pair<uint32_t, KernelError>> refusals;
 };
 
 // Walk one receive buffer. Messages of other sequence numbers (stale answers) are skipped;
@@ -41,6 +45,8 @@ class ListDecoder {
   Result<Unit> Feed(const nlmsghdr* nlh);
   const ListedSet& set() const { return set_; }
   ListedSet take() { return std::move(set_); }
+  // A streamed listing hands its entries out batch by batch; the header stays.
+  std::vector<Element> TakeEntries() { return std::exchange(set_.entries, {}); }
   // For a names-only dump (LIST_SETNAME): each set's name in dump order.
   const std::vector<std::string>& names() const { return names_; }
 

@@ -28,9 +28,14 @@ constexpr size_t kBatchMessage = 32 * 1024;
 constexpr size_t kBatchSend = 192 * 1024;
 // Each batch message draws an ack: leave room for them in the receive buffer.
 constexpr int kRcvBuf = 1024 * 1024;
+// Side-by-side single calls (Each): every message draws an ack of its own, an skb of about
+// 1 KiB truesize however small; 256 of them stay well inside kRcvBuf (ENOBUFS otherwise).
+constexpr size_t kEachPerSend = 256;
 
 // The socket itself failed (open, send, receive): kIpsetSocket, whatever the request was.
 KernelError Sys(const char* op, int err, const std::string& detail = {}) { return KernelError{op, err, detail, -1, ErrorKind::kIpsetSocket}; }
+
+const IpsetOp& OpOf(Adt cmd) { return cmd == Adt::kTest ? kOpTest : cmd == Adt::kAdd ? kOpAdd : kOpDelete; }
 
 }  // namespace
 
@@ -167,7 +172,7 @@ Result<Unit> IpsetSocket::Create(const CreateSpec& spec) {
 }
 
 Result<Unit> IpsetSocket::Elements(Adt cmd, const std::string& set, const std::vector<Element>& elements, bool exist) {
-  const IpsetOp& op = cmd == Adt::kAdd ? kOpAdd : kOpDelete;
+  const IpsetOp& op = OpOf(cmd);
   auto c = Connect();
   if (!c.ok()) return c.error();
   if (elements.size() == 1) {
@@ -193,6 +198,52 @@ Result<Unit> IpsetSocket::Elements(Adt cmd, const std::string& set, const std::v
   }
   if (first) return *first;
   return Unit{};
+}
+
+Result<std::vector<std::optional<KernelError>>> IpsetSocket::Each(const std::vector<ElementCall>& calls) {
+  auto c = Connect();
+  if (!c.ok()) return c.error();
+  std::vector<std::optional<KernelError>> out(calls.size());
+  for (size_t i = 0; i < calls.size();) {
+    std::vector<uint8_t> bytes;
+    uint32_t first = seq_ + 1;
+    size_t from = i;
+    do {
+      const ElementCall& call = calls[i++];
+      auto m = EncodeElement(call.cmd, call.set, call.element, call.exist, ++seq_);
+      m.resize(MNL_ALIGN(m.size()), 0);
+      bytes.insert(bytes.end(), m.begin(), m.end());
+    } while (i < calls.size() && i - from < kEachPerSend && bytes.size() < kBatchSend - 4096);
+    const IpsetOp& op = OpOf(calls[from].cmd);
+    auto sent = Send(bytes, op, calls[from].set);
+    if (!sent.ok()) return sent.error();
+    uint32_t expected = static_cast<uint32_t>(i - from);
+    uint32_t answers = 0;
+    while (answers < expected) {
+      ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
+      if (n < 0) {
+        int err = errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT : errno;
+        Disconnect();
+        return Sys(op.text, err, calls[from].set);
+      }
+      auto info = DecodeChunk(buf_.data(), static_cast<size_t>(n), first, seq_, op, {}, [](const nlmsghdr*) -> Result<Unit> { return Unit{}; });
+      if (!info.ok()) {
+        Disconnect();
+        return info.error();
+      }
+      answers += info.value().answers;
+      for (auto& [seq, e] : info.value().refusals) {
+        const ElementCall& call = calls[from + (seq - first)];
+        // The op and set of this call, not of the first one of the send.
+        e.op = OpOf(call.cmd).text;
+        e.kind = OpOf(call.cmd).kind;
+        e.detail = call.set;
+        e.op_index = -1;
+        out[from + (seq - first)] = e;
+      }
+    }
+  }
+  return out;
 }
 
 Result<bool> IpsetSocket::Test(const std::string& set, const Element& e) {
@@ -228,6 +279,45 @@ Result<ListedSet> IpsetSocket::List(const std::string& set, bool header_only) {
   auto r = Await(seq, 1, true, kOpList, set, [&](const nlmsghdr* nlh) { return dec.Feed(nlh); });
   if (!r.ok()) return r.error();
   return dec.take();
+}
+
+Result<Unit> IpsetSocket::StartList(const std::string& set) {
+  auto c = Connect();
+  if (!c.ok()) return c.error();
+  list_seq_ = ++seq_;
+  list_set_ = set;
+  list_ = ListDecoder{};
+  return Send(EncodeList(set, false, list_seq_), kOpList, set);
+}
+
+Result<bool> IpsetSocket::ReadList(size_t want, ListedSet& out) {
+  if (!nl_) return Sys(kOpList.text, EBADF, list_set_);
+  bool done = false;
+  size_t have = 0;
+  std::vector<Element> entries;
+  while (!done && have < want) {
+    ssize_t n = mnl_socket_recvfrom(nl_, buf_.data(), buf_.size());
+    if (n < 0) {
+      int err = errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT : errno;
+      Disconnect();
+      return Sys(kOpList.text, err, list_set_);
+    }
+    auto info = DecodeChunk(buf_.data(), static_cast<size_t>(n), list_seq_, list_seq_, kOpList, list_set_,
+                            [&](const nlmsghdr* nlh) { return list_.Feed(nlh); });
+    if (!info.ok()) {
+      Disconnect();
+      return info.error();
+    }
+    if (info.value().error) {
+      Disconnect();  // a refused dump ends with its error; nothing else of it follows
+      return *info.value().error;
+    }
+    done = info.value().done;
+    have = list_.set().entries.size();
+  }
+  out.header = list_.set().header;
+  out.entries = list_.TakeEntries();
+  return done;
 }
 
 Result<std::vector<std::string>> IpsetSocket::Names() {

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ipset/ipset_decoder.h"
 #include "core/ipset/ipset_op.h"
 #include "core/ipset/ipset_types.h"
 #include "core/netns_guard.h"
@@ -41,6 +42,12 @@ class IpsetSocket {
   // before the failing one are in place, it and the rest of its message are not, the other
   // messages of the same sendmsg were applied all the same, and nothing after it is sent.
   Result<Unit> Elements(Adt cmd, const std::string& set, const std::vector<Element>& elements, bool exist);
+  // Independent single-element calls sent side by side (many messages per sendmsg, each with
+  // its own ack): one thread hop and a few syscalls for calls that queued up together. Each
+  // answer is its own, as if the calls had been made one by one, in order: nullopt, or the
+  // refusal (a TEST's "not in the set" is IPSET_ERR_EXIST, as from Test()). A failure of the
+  // socket itself fails them all (the error of the whole result).
+  Result<std::vector<std::optional<KernelError>>> Each(const std::vector<ElementCall>& calls);
   // TEST: whether the element is in the set (IPSET_ERR_EXIST means no).
   Result<bool> Test(const std::string& set, const Element& e);
   // The set's header without its elements (LIST with LIST_HEADER, as `ipset list -t`): type,
@@ -50,6 +57,13 @@ class IpsetSocket {
   Result<Unit> Named(uint8_t cmd, const IpsetOp& op, const std::string& name, const std::string& name2, bool excl);
   Result<ListedSet> List(const std::string& set, bool header_only = false);
   Result<std::vector<std::string>> Names();
+  // Streaming LIST, for sets too big to hold whole: StartList sends the request; ReadList
+  // moves out the header and at least `want` entries (whole kernel messages, so a few more),
+  // or what is left, and says whether the dump is over. The kernel makes the next part of the
+  // dump only when it is read, so memory stays one batch on both sides. A socket that streams
+  // does nothing else until the dump is over (the owner gives each listing its own socket).
+  Result<Unit> StartList(const std::string& set);
+  Result<bool> ReadList(size_t want, ListedSet& out);
   // The namespace the socket lives in, for the getsockopt bricks (ipset_sockopt.h).
   const std::shared_ptr<NetnsFd>& netns() const { return netns_; }
 
@@ -70,6 +84,10 @@ class IpsetSocket {
   uint32_t seq_ = 0;
   std::vector<uint8_t> buf_;
   std::map<std::pair<std::string, uint8_t>, uint8_t> revisions_;
+  // The streamed listing in progress (StartList/ReadList).
+  uint32_t list_seq_ = 0;
+  std::string list_set_;
+  ListDecoder list_;
 };
 
 }  // namespace connlimit::core::ipset

@@ -55,6 +55,17 @@ struct Element {
   std::optional<uint64_t> bytes;
 };
 
+// Which command an element message is.
+enum class Adt : uint8_t { kAdd = IPSET_CMD_ADD, kDel = IPSET_CMD_DEL, kTest = IPSET_CMD_TEST };
+
+// One add, del or test call of its own, sent beside others (IpsetSocket::Each).
+struct ElementCall {
+  Adt cmd = Adt::kAdd;
+  std::string set;
+  Element element;
+  bool exist = false;
+};
+
 struct SetHeader {
   std::string name;
   std::string type;
@@ -74,9 +85,6 @@ struct ListedSet {
   SetHeader header;
   std::vector<Element> entries;
 };
-
-// Which command an element message is.
-enum class Adt : uint8_t { kAdd = IPSET_CMD_ADD, kDel = IPSET_CMD_DEL, kTest = IPSET_CMD_TEST };
 
 // Longest set name the kernel takes, without the NUL (IPSET_MAXNAMELEN includes it).
 constexpr size_t kMaxNameLen = IPSET_MAXNAMELEN - 1;

@@ -426,4 +426,26 @@ export const conntrack: CompatModule<ConntrackMatch, Draft> = {
   render,
   encode,
   decode,
+  // One `ct` test per option, as libxt_conntrack 1.8.9's xlate renders them
+  // (native/core/nft/native/xlate_conntrack.cc says why the rest is refused).
+  nftables(part, family) {
+    if (PORTS.some(([key]) => part[key] !== undefined)) return "nft 1.0.6 cannot parse the translation of conntrack's port options (ct original proto-src ...)";
+    if (part.state !== undefined) {
+      const { value, invert } = unwrap(part.state);
+      const nat = value.filter((s) => s === 'SNAT' || s === 'DNAT');
+      // `ct status snat|dnat`: libxt_conntrack 1.8.9 drops the other states beside it, and its `!`.
+      if (nat.length > 0 && (value.length > 1 || invert)) return '--ctstate SNAT or DNAT translates alone and not negated only';
+    }
+    if (part.status !== undefined && unwrap(part.status).value.includes('NONE')) return '--ctstatus NONE has no translation';
+    if (part.expire !== undefined && rangeBounds(unwrap(part.expire).value)[1] > 4294967) return '--ctexpire over 4294967 seconds has no translation (nft compares milliseconds)';
+    for (const [key, option] of ADDRESSES) {
+      const a = part[key];
+      if (a === undefined) continue;
+      const { addr, mask } = parseHostMask(unwrap(a).value, family) as { addr: Buffer; mask: Buffer };
+      const bits = [...mask].map((b) => b.toString(2).padStart(8, '0')).join('');
+      if (!/^1+0*$/.test(bits)) return `${option} with a mask that is no prefix (or /0) has no translation nft takes`;
+      if (addr.some((b, i) => (b & ~mask[i]!) !== 0)) return `${option} with host bits set under its mask has no translation nft keeps`;
+    }
+    return null;
+  },
 };

@@ -105,4 +105,10 @@ export const icmp: CompatModule<IcmpMatch, Draft> = {
   },
   encode,
   decode: (d: Buffer, _family: Family) => decode(d),
+  // `icmp type T`; libipt_icmp 1.8.9 translates no code, and `! any` to its opposite.
+  nftables(part) {
+    const { value, invert } = unwrap(part.type);
+    if (value === 'any') return invert ? "'! --icmp-type any' has no translation: iptables-translate 1.8.9 renders its opposite" : null;
+    return typeof value === 'number' ? null : 'an ICMP type with a code has no translation in iptables-translate 1.8.9';
+  },
 };

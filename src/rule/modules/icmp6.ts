@@ -75,6 +75,8 @@ export const icmp6: CompatModule<Icmp6Match, Draft> = {
     const { value, invert } = unwrap(part.type);
     return encodeIcmp(...codeRange(value), invert);
   },
+  // `icmpv6 type T`; libip6t_icmp6 1.8.9 translates no code.
+  nftables: (part) => (typeof unwrap(part.type).value === 'number' ? null : 'an ICMPv6 type with a code has no translation in ip6tables-translate 1.8.9'),
   decode(d: Buffer, _family: Family) {
     const r = decodeIcmp(d);
     return r ? { kind: 'icmp6', type: neg(r.value, r.invert) } : null;

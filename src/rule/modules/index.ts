@@ -28,6 +28,11 @@ import { pkttype } from './pkttype';
 import { length } from './length';
 import { ttl } from './ttl';
 import { tcpmss } from './tcpmss';
+import { ctTarget } from './ct-target';
+import { notrackTarget } from './notrack-target';
+import { nfqueueTarget } from './nfqueue-target';
+import { synproxyTarget } from './synproxy-target';
+import { tcpmssTarget } from './tcpmss-target';
 
 export type { CompatModule, ModuleOption, ParseContext, SpecChecker } from './module';
 export type { ConntrackMatch, CtState, CtStatus } from './conntrack';
@@ -51,6 +56,11 @@ export type { PkttypeMatch, PacketType } from './pkttype';
 export type { LengthMatch } from './length';
 export type { TtlMatch } from './ttl';
 export type { TcpmssMatch } from './tcpmss';
+export type { CtTarget, CtEvent } from './ct-target';
+export type { NotrackTarget } from './notrack-target';
+export type { NfqueueTarget } from './nfqueue-target';
+export type { SynproxyTarget } from './synproxy-target';
+export type { TcpmssTarget } from './tcpmss-target';
 
 export type { ModuleMatch } from '../types';
 
@@ -58,7 +68,7 @@ export type { ModuleMatch } from '../types';
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
  * with an alias flag), decoding tries them in this order and the first that claims the bytes wins.
  */
-const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, mark, markTarget, connmarkTarget, nflog, set, pkttype, length, ttl, tcpmss];
+const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, mark, markTarget, connmarkTarget, nflog, set, pkttype, length, ttl, tcpmss, ctTarget, notrackTarget, nfqueueTarget, synproxyTarget, tcpmssTarget];
 
 /** The module `-m NAME` (type 'match') or `-j NAME` (type 'target') loads, if one is registered. */
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {
@@ -96,20 +106,28 @@ export function protocolProblem(module: CompatModule, protocol: { num: number; i
   if (!want || (protocol && !protocol.invert && want.includes(protocol.num))) return null;
   const names = want.map((n) => `-p ${protocolSaveName(n)}`);
   const list = names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]!}`;
-  return `the ${module.name} match needs ${list}${protocol?.invert ? ", not '! -p'" : ''} (the kernel refuses it otherwise)`;
+  return `the ${module.name} ${module.type} needs ${list}${protocol?.invert ? ", not '! -p'" : ''} (the kernel refuses it otherwise)`;
 }
 
 /**
- * Why the matches of a rule can't go in built-in chain `chain` (CompatModule.chains), or null.
- * User chains pass: the kernel checks them where they are jumped to from.
+ * Why a match or target of a rule can't go in built-in chain `chain` (CompatModule.chains,
+ * chainsFor), or null. User chains pass: the kernel checks them where they are jumped to from.
  */
-export function chainProblem(type: 'match' | 'target', ext: { name: string; revision: number }, chain: string): string | null {
+export function chainProblem(type: 'match' | 'target', ext: { name: string; revision: number; data: Buffer }, chain: string): string | null {
   if (!BUILTIN_CHAINS.has(chain)) return null;
-  const module = MODULES.find((m) => m.type === type && m.xtName === ext.name && m.revision === ext.revision && m.chains);
-  if (!module || module.chains!.includes(chain)) return null;
-  return `the ${module.name} ${type} can't be used in ${chain} (the kernel allows it in ${module.chains!.join(', ')})`;
+  const module = MODULES.find((m) => m.type === type && m.xtName === ext.name && m.revision === ext.revision && (m.chains || m.chainsFor));
+  const allowed = module && (module.chains ?? module.chainsFor!(ext.data));
+  if (!module || !allowed || allowed.includes(chain)) return null;
+  return `the ${module.name} ${type} can't be used in ${chain} (the kernel allows it in ${allowed.join(', ')})`;
 }
 const BUILTIN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+
+/** Why an extension can't go in table `table` (CompatModule.tables), or null. */
+export function tableProblem(type: 'match' | 'target', ext: { name: string; revision: number }, table: string): string | null {
+  const module = MODULES.find((m) => m.type === type && m.xtName === ext.name && m.revision === ext.revision && m.tables);
+  if (!module || module.tables!.includes(table)) return null;
+  return `the ${module.name} ${type} is only valid in the ${module.tables!.join(', ')} table, not ${table} (the kernel refuses it)`;
+}
 
 /**
  * A part as the extension that travels to the addon: kernel name, revision and struct bytes,

@@ -174,4 +174,5 @@ export const iprange: CompatModule<IprangeMatch, Draft> = {
   render,
   encode,
   decode,
+  nftables: () => null,
 };

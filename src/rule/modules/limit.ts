@@ -184,4 +184,5 @@ export const limit: CompatModule<LimitMatch, Draft> = {
   render,
   encode,
   decode,
+  nftables: () => null,
 };

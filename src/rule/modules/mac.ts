@@ -108,5 +108,6 @@ export const mac: CompatModule<MacMatch, Draft> = {
     return ['-m', 'mac', ...(invert ? ['!'] : []), '--mac-source', value];
   },
   encode,
+  nftables: () => null,
   decode: (d: Buffer, _family: Family) => decode(d),
 };

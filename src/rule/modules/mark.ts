@@ -104,4 +104,5 @@ export const mark: CompatModule<MarkMatch, Draft> = {
   render,
   encode,
   decode,
+  nftables: () => null,
 };

@@ -15,6 +15,7 @@
  * take it. A listing shows `decode(bytes)` only when it encodes back to the same bytes
  * (src/rule/modules/index.ts checks), else the match stays opaque.
  */
+import type { NativeMatch } from '../../native-types';
 import type { Family } from '../types';
 
 /** One option of a module, as the command line takes it. */
@@ -91,6 +92,19 @@ export interface CompatModule<Part extends { kind: string } = { kind: string }, 
    * header that only incoming packets have). Checked where the chain is known (validateRuleForChain).
    */
   readonly chains?: readonly string[];
+  /** `chains` when it depends on the blob (TCPMSS clamps to the path MTU only in some hooks); undefined: any. */
+  chainsFor?(data: Buffer): readonly string[] | undefined;
+  /**
+   * The tables the kernel allows the extension in, when it restricts them (xt_CT declares
+   * `raw`): checked where the table is known (the firewall, before anything is written).
+   */
+  readonly tables?: readonly string[];
+  /**
+   * Why the rest of the rule can't carry this part, or null: what the kernel's checkentry reads
+   * of the rule beyond `-p` (TCPMSS wants a tcp match on SYN; CT --helper wants a protocol).
+   * parse and validate call it for every rule whose target is the module.
+   */
+  ruleProblem?(part: Part, rule: { protocol: number; invProtocol: boolean; matches: readonly NativeMatch[] }): string | null;
 
   /**
    * Where the blob holds ipset set indexes (u16, host order), for a module that refers to sets
@@ -124,4 +138,12 @@ export interface CompatModule<Part extends { kind: string } = { kind: string }, 
    * `sets`: the names of the sets at `setIndexOffsets`, when the listing could name them.
    */
   decode(data: Buffer, family: Family, sets?: readonly string[]): Part | null;
+
+  /**
+   * Whether the native nftables form (backend 'nftables') writes this part, as
+   * `iptables-translate` 1.8.9 renders it (native/core/nft/native/xlate.cc has the expressions):
+   * null when it does, else why not (the refusal names the module and points to backend 'nft').
+   * Absent: the module has no translation there.
+   */
+  nftables?(part: Part, family: Family): string | null;
 }

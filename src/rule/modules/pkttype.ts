@@ -77,6 +77,7 @@ export const pkttype: CompatModule<PkttypeMatch, { type: Negatable<PacketType> |
     put32(b, 4, invert ? 1 : 0);
     return b;
   },
+  nftables: () => null,
   decode(d: Buffer, _family: Family) {
     const t = TYPES[get32(d, 0)];
     if (d.length !== INFO_SIZE || !t || get32(d, 4) > 1) return null;

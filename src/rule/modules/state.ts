@@ -88,4 +88,5 @@ export const state: CompatModule<StateMatch, Draft> = {
   },
   encode,
   decode,
+  nftables: () => null,
 };

@@ -87,6 +87,7 @@ export const ttl: CompatModule<TtlMatch, { part: TtlMatch | null }> = {
     b[1] = part.value;
     return b;
   },
+  nftables: () => null,
   decode(d: Buffer, _family: Family) {
     const op = OPS[d[0]!];
     if (d.length !== INFO_SIZE || !op || neverProblem(op, d[1]!)) return null;

@@ -68,6 +68,8 @@ export function u16RangeModule<K extends string, F extends string>(m: U16RangeMo
       b[OFF_INVERT] = invert ? 1 : 0;
       return b;
     },
+    // `meta length N-M`, `tcp option maxseg size N-M`.
+    nftables: () => null,
     decode(d: Buffer, _family: Family) {
       const from = get16(d, 0);
       const to = get16(d, 2);

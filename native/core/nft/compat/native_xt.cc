@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "core/nft/compat/native_limit.h"
+#include "core/nft/native_limit.h"
 #include "core/nft/compat/native_mark.h"
 #include "core/nft/compat/native_nflog.h"
 

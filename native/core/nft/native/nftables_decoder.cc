@@ -15,6 +15,7 @@
 #include "core/nft/expr_writer.h"
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/native/nftables_layout.h"
+#include "core/nft/native/xlate.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -30,6 +31,7 @@ class RuleReader : public ExprWalker {
   size_t Step(size_t i) override {
     const Expr& e = ex_[i];
     RuleSpec& rule = out_->rule;
+    if (size_t used = ReadXlateMatch(ex_, i, family_, &rule)) return used;
     if (e.name == "meta" && e.a[NFTA_META_DREG] && !e.a[NFTA_META_SREG]) {
       uint32_t key = Be32(e.a[NFTA_META_KEY]);
       bool invert = false;

@@ -20,6 +20,7 @@
 #include "core/nft/nfproto.h"
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/native/nftables_layout.h"
+#include "core/nft/native/xlate.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -113,10 +114,14 @@ class RuleWriter {
       auto r = AddInterface(r_, NFT_META_OIFNAME, *rule.out_interface);
       if (!r.ok()) return r;
     }
-    bool transport = false;
-    for (const auto& m : rule.matches) transport = transport || SaysSomething(m);
+    bool transport = false, named = false;
+    for (const auto& m : rule.matches) {
+      transport = transport || SaysSomething(m);
+      named = named || XlateNamesProtocol(m);
+    }
     protocol_ = rule.protocol;
-    if (rule.protocol != 0 && !transport) {
+    if (named && rule.inv_protocol) return EncodeError("a translated match needs its protocol not negated");
+    if (rule.protocol != 0 && !transport && !named) {
       // `ip protocol tcp` / `meta l4proto tcp`: said only when no port or flag says it (nft
       // then adds `meta l4proto` itself, before the first transport header load).
       if (family_ == Family::kIpv4)
@@ -125,6 +130,7 @@ class RuleWriter {
         AddMeta(r_, NFT_META_L4PROTO);
       uint8_t p = static_cast<uint8_t>(rule.protocol);
       AddCmp(r_, CmpOp(rule.inv_protocol), &p, 1);
+      dependency_done_ = true;  // said already: nft adds no `meta l4proto` before a transport load
     } else if (transport && (rule.inv_protocol || (rule.protocol != IPPROTO_TCP && rule.protocol != IPPROTO_UDP))) {
       return EncodeError("ports and TCP flags need -p tcp or -p udp");
     }
@@ -157,6 +163,8 @@ class RuleWriter {
       } else if (const auto* k = std::get_if<CommentMatch>(&m)) {
         if (comment) return EncodeError("one comment per rule in the native nftables form");
         comment = k;
+      } else if (auto x = AddXlateMatch(XlateRule{r_, family_, [this] { Dependency(); }}, std::get<OpaqueExtension>(m))) {
+        if (!x->ok()) return x->error();
       } else {
         return EncodeError("match " + std::get<OpaqueExtension>(m).name + " is not available in the native nftables form");
       }
@@ -170,7 +178,8 @@ class RuleWriter {
   const std::string& comment() const { return comment_; }
 
  private:
-  // nft's implicit `meta l4proto tcp` before the first transport header load of the rule.
+  // nft's implicit `meta l4proto tcp` before the first transport header load of the rule,
+  // unless the rule said its protocol already.
   void Dependency() {
     if (dependency_done_) return;
     dependency_done_ = true;

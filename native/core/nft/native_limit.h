@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Pure: `-m limit` (struct xt_rateinfo, revision 0) as iptables-nft 1.8.9 writes it: one native
 // `limit` expression, `[ limit rate R/unit burst B type packets flags 0x0 ]` (nft.c
-// add_nft_limit), read back as nft-shared.c nft_parse_limit does. A row of native_xt.cc.
+// add_nft_limit), read back as nft-shared.c nft_parse_limit does. A row of compat/native_xt.cc, and
+// of native/xlate.cc: nft sends the same expression for the text iptables-translate 1.8.9 renders
+// (`limit rate R/unit burst B packets`), so both forms share it.
 #pragma once
 
 #include <cstddef>

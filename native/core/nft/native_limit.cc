@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/nft/compat/native_limit.h"
+#include "core/nft/native_limit.h"
 
 #include <libnftnl/expr.h>
 #include <linux/netfilter/nf_tables.h>
