@@ -27,6 +27,7 @@
 #include "js/nftables_sets.h"
 #include "js/nftables_table.h"
 #include "js/promise_worker.h"
+#include "js/ruleset_watch.h"
 
 namespace connlimit::js {
 
@@ -57,6 +58,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceValue("NftablesSetHandle", NftablesSetHandle::Define(env), napi_enumerable),
                              InstanceValue("IpsetList", IpsetList::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::PlanNft>("_planNft"),
+                             InstanceValue("RulesetWatch", RulesetWatch::Define(env), napi_enumerable),
                          });
   }
 

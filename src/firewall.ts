@@ -25,8 +25,10 @@ import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
-import { checkDesired, type CheckedDesired, type DesiredState } from './apply/desired';
-import { planApply, planRemove, type ApplyPlan, type Planned } from './apply/plan';
+import { checkDesired, type CheckedDesired, type DesiredState, type RuleMemo } from './apply/desired';
+import { planApply, planRemove, sameRuleOf, type ApplyPlan, type Planned } from './apply/plan';
+import { checkKeepOptions, Keeper, type KeepOptions } from './apply/keep';
+import { afterOps, withOwned } from './apply/after-ops';
 import { hasSetRefs, listsSetRefs, nameListedSets, withNamedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
 import { parseSaveText, type SaveRuleLine, type SaveSection } from './restore/save-text';
@@ -87,6 +89,15 @@ function isThenable(x: unknown): x is PromiseLike<unknown> {
   return (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as { then?: unknown }).then === 'function';
 }
 
+
+/** A desired state as text, to know it again; null when it can't be written as JSON. */
+function stateKey(desired: unknown): string | null {
+  try {
+    return JSON.stringify(desired);
+  } catch {
+    return null;
+  }
+}
 
 /** The function of transaction()/validate(): called with the Transaction that collects the changes. */
 function checkBuild(build: unknown): void {
@@ -278,6 +289,15 @@ export class Firewall {
   // The namespace's ipset, for the set indexes of `-m set` rules: opened by the first rule
   // that refers to a set (src/rule/set-refs.ts), closed with the firewall.
   private sets: Promise<Sets> | null = null;
+  private readonly keepers = new Set<Keeper>();
+  // The last desired state apply() found the table holding, and the table's version then: the
+  // same state against the same version is answered without reading or planning.
+  private verified: { key: string; version: string; plan: ApplyPlan } | null = null;
+  // The table as apply() last knew it, at a version: on 'nft' as its last commit left it, at the
+  // generation id that commit produced (the kernel's echo); on any backend as a plan with
+  // nothing to change found it. The next apply() at that version plans from it without a dump.
+  private known: { version: string; chains: NativeChain[] } | null = null;
+  private readonly ruleMemo: RuleMemo = new Map();
   private closed = false;
 
   private constructor(o: CheckedOptions & { backend: Backend }, nft?: NativeIptablesNftTable) {
@@ -482,10 +502,11 @@ export class Firewall {
    * built-in chains too, stay byte for byte. When nothing differs nothing is committed, so on
    * legacy no connlimit count is reset; on 'nft' only the changed rules are sent.
    * A jump already in its chain is not moved; a jump into an owned chain that the state does
-   * not list (or a second copy) is deleted.
+   * not list (or a second copy) is deleted. On the native form ('nftables') the tables are the
+   * library's own: a state owns base chains (INPUT, FORWARD, OUTPUT) and has no jumps.
    * @returns the plan; `committed` says whether it was committed
    * @throws {ERR_CONNLIMIT_INVALID} a malformed state, naming the place (`chains.LIMITS[3]: ...`),
-   *   before anything is read; backend 'nftables' (not supported yet)
+   *   before anything is read
    * @example
    * const plan = await fw.apply({
    *   chains: { LIMITS: ['-p tcp --syn --dport 22 -m connlimit --connlimit-above 4 -j REJECT'] },
@@ -495,13 +516,22 @@ export class Firewall {
    */
   async apply(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyPlan> {
     const { dryRun } = checkApplyOptions(options);
-    const checked = checkDesired(snapshot(desired, 'desired'), this.shape);
-    return this.planned(checked, (chains) => planApply(this.planContext(), chains, checked), dryRun);
+    const frozen = snapshot(desired, 'desired');
+    const key = stateKey(frozen);
+    if (key !== null && this.verified?.key === key) {
+      const known = this.verified;
+      const same = await this.queued(async () => (await this.native.version()) === known.version);
+      if (same) return { ...known.plan, chains: structuredClone(known.plan.chains) };
+    }
+    const checked = checkDesired(frozen, this.shape, this.ruleMemo);
+    return this.planned(checked, (chains) => planApply(this.planContext(), chains, checked), dryRun, undefined, key);
   }
 
   /**
    * Remove what a desired state owns, in one transaction: every jump into its chains from the
    * built-in chains, then the chains. Chains already gone are skipped; nothing there commits nothing.
+   * On the native form ('nftables') every table the library created in this family goes, as
+   * {@link Firewall.destroy} deletes them.
    * @returns the plan of what was removed
    * @throws {ERR_CONNLIMIT_INVALID} as {@link Firewall.apply}
    * @throws {ERR_CONNLIMIT_IN_USE} a chain the state does not own jumps into one it does (nothing is removed)
@@ -509,7 +539,48 @@ export class Firewall {
   async removeOwned(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyPlan> {
     const { dryRun } = checkApplyOptions(options);
     const checked = checkDesired(snapshot(desired, 'desired'), this.shape);
-    return this.planned(checked, (chains) => planRemove(this.planContext(), chains, checked), dryRun);
+    // The native form's tables are the library's own: removing is deleting them, atomically.
+    const destroy = this.backend === 'nftables' ? () => (this.native as NativeNftablesTable).destroy() : undefined;
+    return this.planned(checked, (chains) => planRemove(this.planContext(), chains, checked), dryRun, destroy);
+  }
+
+  /**
+   * Apply a desired state, then keep it: whenever the owned state drifts (someone flushed
+   * INPUT, deleted the jump, edited or deleted an owned rule or chain) it is applied again
+   * (docs/apply.md, "Keeping it"). On nf_tables the kernel's ruleset notifications say when the
+   * table changed (no polling; the handle's own commits are skipped; a burst is one check after
+   * `debounceMs`); on legacy the table is read every `intervalMs`. A check that finds nothing
+   * to change commits nothing. Resolves once the state is applied and watched.
+   * @returns the keeper: events 'drift' (before a repair), 'applied' (the repair's plan),
+   *   'error'; `initial` is the first apply's plan. Stops on its close() and on this handle's.
+   * @throws {ERR_CONNLIMIT_INVALID} as {@link Firewall.apply}, or bad options, before anything is touched
+   * @example
+   * const keeper = await fw.keep(desired, { onDrift: (d) => console.log(formatPlan(d.plan)) });
+   * keeper.on('applied', (plan) => console.log(`repaired: ${plan.changes} changes`));
+   * await keeper.close();
+   */
+  async keep(desired: DesiredState, options: KeepOptions = {}): Promise<Keeper> {
+    if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
+    const o = checkKeepOptions(options);
+    const frozen = snapshot(desired, 'desired');
+    checkDesired(frozen, this.shape);
+    const native = this.native as Partial<NativeIptablesNftTable>;
+    const keeper: Keeper = new Keeper(
+      {
+        backend: this.backend,
+        family: this.family,
+        table: this.table,
+        netns: this.netns,
+        // Checked again on every apply: the set indexes of `-m set` rules are written into it.
+        apply: (dryRun) => this.apply(frozen, { dryRun }),
+        port: () => (native.port ? native.port() : null),
+        release: (k) => this.keepers.delete(k),
+      },
+      o,
+    );
+    this.keepers.add(keeper);
+    await keeper.start();
+    return keeper;
   }
 
   private planContext(): { backend: Backend; table: TableName; family: Family } {
@@ -517,16 +588,36 @@ export class Firewall {
   }
 
   /** Lists, plans and commits in one turn of the table's queue, so no call of ours lands between the read and the commit. */
-  private async planned(checked: CheckedDesired, plan: (chains: NativeChain[]) => Planned, dryRun: boolean): Promise<ApplyPlan> {
+  private async planned(checked: CheckedDesired, plan: (chains: NativeChain[]) => Planned, dryRun: boolean, commit?: () => Promise<unknown>, key: string | null = null): Promise<ApplyPlan> {
     const extensions = new Set<string>();
     for (const rules of checked.chains.values()) for (const r of rules) for (const x of ruleExtensions(r)) extensions.add(x);
     return this.queued(async () => {
       await this.desiredSetIndexes(checked);
-      const present = await this.native.list();
-      await this.nameSets(present);
+      // Read before the listing: a commit in between makes the next look read again.
+      // Not for rules naming sets: a set's index may move while the table does not.
+      const cacheable = key !== null && ![...checked.chains.values()].some((rules) => rules.some(hasSetRefs));
+      const version = cacheable ? await this.native.version() : null;
+      const known = this.known;
+      this.known = null;
+      let present: NativeChain[];
+      if (known !== null && known.version === version) present = known.chains;
+      else {
+        present = await this.native.list();
+        await this.nameSets(present);
+      }
       const { plan: p, ops } = plan(present);
+      if (ops.length === 0 && version !== null) {
+        this.verified = { key: key as string, version, plan: p };
+        this.known = { version, chains: withOwned(present, checked.chains) };
+      }
       if (dryRun || ops.length === 0) return p;
-      await this.native.commit(await prepareOps(this.family, ops.length, (i) => ops[i] as NativeOp));
+      if (commit) await commit();
+      else await this.native.commit(await prepareOps(this.family, ops.length, (i) => ops[i] as NativeOp));
+      const committed = cacheable ? (this.native as Partial<NativeIptablesNftTable>).committedGeneration?.() : undefined;
+      if (committed) {
+        const after = afterOps(present, ops, sameRuleOf(this.family));
+        if (after) this.known = { version: String(committed), chains: withOwned(after, checked.chains) };
+      }
       return { ...p, committed: true };
     }, extensions);
   }
@@ -710,6 +801,7 @@ export class Firewall {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.keepers].map((k) => k.close()));
     await drained(this.queueKey);
     this.native.close();
     await this.sets?.then((sets) => sets.close(), () => undefined);

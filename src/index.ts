@@ -16,6 +16,7 @@ export type { ApplyOptions, Backend, FirewallOptions, Policy, RestoreOptions, Re
 export { formatPlan } from './apply/format-plan';
 export type { DesiredJump, DesiredState, JumpPosition } from './apply/desired';
 export type { ApplyPlan, ChainPlan, PlannedReplace, PlannedRule } from './apply/plan';
+export type { Drift, Keeper, KeepOptions } from './apply/keep';
 export {
   BackendConflictError,
   BusyError,

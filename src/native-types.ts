@@ -244,6 +244,8 @@ export interface NativeTable {
   check(chain: string, rule: PackedRule): Promise<number>;
   /** Close the namespace fd. Idempotent; later calls reject with op 'closed'. */
   close(): void;
+  /** A decimal number that changes whenever the table may have (nf_tables: the generation id; legacy: a hash of its entries without counters). */
+  version(): Promise<string>;
   /** Whether the netns path now names another namespace or nothing (false without a netns). */
   netnsChanged(): Promise<boolean>;
 }
@@ -265,6 +267,10 @@ export interface NativeIptablesNftTable extends NativeTable {
   usage(): Promise<NativeBackendUsage>;
   /** Test only: commit with a stale generation id in the first `staleAttempts` attempts; resolves to the attempts made. */
   _commitStale(ops: PackedOps, staleAttempts: number): Promise<number>;
+  /** The netlink port id of the handle's socket (0 before its first call): ruleset notifications of its commits carry it. */
+  port(): number;
+  /** The generation id the handle's last commit produced, as the kernel echoed it; 0 when unknown. */
+  committedGeneration(): number;
 }
 
 export interface NativeIptablesNftTableOptions {
@@ -609,3 +615,35 @@ export interface NativeIpsetBinding {
 
 // eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
 export interface NativeBinding extends NativeIpsetBinding {}
+
+/** The options of `new RulesetWatch` (src/apply/keep.ts): which nf_tables table's notifications count. */
+export interface NativeRulesetWatchOptions {
+  netns: string | null;
+  family: 'ipv4' | 'ipv6';
+  table: string;
+  /** `table` is a prefix (the native form's connlimit, connlimit_1, ...). */
+  tablePrefix: boolean;
+}
+
+/**
+ * What the ruleset watch thread delivers: 'ready' once subscribed; a 'commit' that touched the
+ * table (its new generation id, how many of its messages were about the table, and the netlink
+ * port ids that sent them); 'overrun' when notifications were lost (ENOBUFS).
+ */
+export interface NativeRulesetGeneration {
+  kind: 'ready' | 'commit' | 'overrun';
+  genid: number;
+  messages: number;
+  ports: number[];
+}
+
+export interface NativeRulesetWatch {
+  close(): Promise<void>;
+}
+
+export interface NativeRulesetBinding {
+  RulesetWatch: new (options: NativeRulesetWatchOptions, callback: (error: unknown, generation: NativeRulesetGeneration | null) => void) => NativeRulesetWatch;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type
+export interface NativeBinding extends NativeRulesetBinding {}

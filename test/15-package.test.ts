@@ -25,7 +25,7 @@ test('package.json points both entries and their types at files that exist', () 
   }
 });
 
-test('LICENSE is the GPL-2.0 text, a CHANGELOG ships, and the sample systemd unit verifies', () => {
+test('LICENSE is the GPL-2.0 text, a CHANGELOG ships, and the sample systemd units verify', () => {
   assert.match(readFileSync(join(root, 'LICENSE'), 'utf8'), /^\s*GNU GENERAL PUBLIC LICENSE\s+Version 2, June 1991/);
   assert.match(readFileSync(join(root, 'CHANGELOG.md'), 'utf8'), /^# Changelog/);
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -34,10 +34,11 @@ test('LICENSE is the GPL-2.0 text, a CHANGELOG ships, and the sample systemd uni
   const map = JSON.parse(readFileSync(join(root, 'dist', 'index.js.map'), 'utf8')) as { sources: string[]; sourcesContent?: string[] };
   assert.is(map.sourcesContent?.length, map.sources.length);
   // systemd-analyze exits 0 on a key it cannot parse: a clean verify prints nothing.
-  const unit = join(root, 'docs', 'systemd', 'connlimit-metrics.service');
-  const r = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
-  assert.is(r.status, 0, r.stderr);
-  assert.is(r.stderr + r.stdout, '');
+  for (const name of ['connlimit-metrics.service', 'connlimit-apply.service']) {
+    const r = spawnSync('systemd-analyze', ['verify', join(root, 'docs', 'systemd', name)], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stderr + r.stdout, '', name);
+  }
 });
 
 test('the connlimit command is the bin, built with a node shebang, and answers --help', () => {

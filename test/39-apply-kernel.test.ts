@@ -190,16 +190,86 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
     }));
 }
 
-test('the native nftables form refuses apply with a typed error, before anything is read', () =>
+for (const backend of ['legacy', 'nft'] as Backend[]) {
+  const { cli, save } = iptablesOracle(backend);
+  test(`${backend}: applies planned from what the handle knows (no dump at its own generation) still see a foreign change in between`, () =>
+    withNetns(async (ns) => {
+      const fw = await Firewall.open({ backend, netns: ns.name });
+      try {
+        const a = desired();
+        const b = desired('-p udp --dport 54 -j ACCEPT');
+        const rules = async () => strip(await save(ns)).split('\n').filter((l) => l.startsWith('-A LIMITS'));
+        await fw.apply(a);
+        for (let i = 0; i < 6; i++) {
+          const plan = await fw.apply(i % 2 ? a : b);
+          assert.is(plan.changes, 1, formatPlan(plan));
+        }
+        const wantA = await rules();
+        assert.is(wantA.length, 4);
+        assert.not.ok((await fw.apply(a)).commit);
+        // Someone else edits our chain: the next apply sees it, whatever the handle knew.
+        await ns.run(cli(), ['-I', 'LIMITS', '2', '-j', 'RETURN']);
+        const repair = await fw.apply(a);
+        assert.is(repair.changes, 1, formatPlan(repair));
+        assert.is(repair.chains.LIMITS?.delete.length, 1);
+        assert.equal(await rules(), wantA);
+        await ns.run(cli(), ['-R', 'LIMITS', '3', '-p', 'udp', '--dport', '55', '-j', 'ACCEPT']);
+        assert.is((await fw.apply(a)).chains.LIMITS?.replace.length, 1);
+        assert.equal(await rules(), wantA);
+        const b2 = await fw.apply(b);
+        assert.is(b2.changes, 1);
+        assert.match((await rules()).join('\n'), /--dport 54/);
+      } finally {
+        await fw.close();
+      }
+    }));
+}
+
+test('native form: apply to no table, re-apply sends nothing, one changed rule is one delete and one add, removeOwned deletes every table of ours; user chains and jumps refused by place', () =>
   withNetns(async (ns) => {
     const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });
+    const monitor = await startNftMonitor(ns);
+    const rule = (port: number) => `-p tcp --syn --dport ${port} -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset`;
+    const state = (port: number): DesiredState => ({ chains: { INPUT: [rule(22), rule(port), rule(443)], OUTPUT: ['-p udp --dport 53 -m connlimit --connlimit-above 9 -j DROP'] } });
+    // Ours only: the monitor adds marker tables of its own.
+    const tables = async () => (await ns.run('nft', ['list', 'tables'])).stdout.split('\n').filter((l) => /connlimit/.test(l)).join('\n');
     try {
-      await fw.apply({ chains: { X: [] } });
-      assert.unreachable();
-    } catch (e) {
-      assert.is((e as { code?: string }).code, 'ERR_CONNLIMIT_INVALID');
-      assert.match(String(e), /legacy' and 'nft'/);
+      assert.is(await tables(), '');
+      const first = await fw.apply(state(80));
+      assert.ok(first.committed);
+      assert.is(first.chains.INPUT?.insert.length, 3);
+      assert.is(first.chains.INPUT?.create, false, 'base chains come with the table, never created as user chains');
+      assert.is((await fw.list('INPUT')).length, 3);
+      const again = await monitor.during(async () => assert.not.ok((await fw.apply(state(80))).commit));
+      assert.equal(again, [], 'a re-apply sent something');
+      const sent = await monitor.during(async () => {
+        const p = await fw.apply(state(81));
+        assert.is(p.changes, 1);
+        assert.is(p.chains.INPUT?.replace.length, 1);
+        assert.is(p.chains.INPUT?.unchanged, 2);
+      });
+      assert.is(sent.filter((l) => /^add rule/.test(l)).length, 1, sent.join('\n'));
+      assert.is(sent.filter((l) => /^delete rule/.test(l)).length, 1, sent.join('\n'));
+      assert.match((await fw.list('INPUT'))[1]?.text ?? '', /--dport 81 /);
+
+      for (const [bad, place] of [
+        [{ chains: { LIMITS: [] } }, /chains\.LIMITS/],
+        [{ chains: { INPUT: ['-p tcp --dport 22 -j ACCEPT'] } }, /chains\.INPUT\[0\]/],
+        [{ chains: { INPUT: [] }, jumps: [{ from: 'INPUT', to: 'INPUT' }] }, /^jumps|jumps:/],
+      ] as const) {
+        const e = (await fw.apply(bad as unknown as DesiredState).then(() => null, (x: unknown) => x)) as { code?: string; message: string } | null;
+        assert.is(e?.code, 'ERR_CONNLIMIT_INVALID');
+        assert.match(e?.message ?? '', place);
+      }
+
+      const removed = await fw.removeOwned(state(81));
+      assert.ok(removed.committed);
+      assert.is(removed.chains.INPUT?.delete.length, 3);
+      assert.is(removed.chains.OUTPUT?.delete.length, 1);
+      assert.is(await tables(), '', 'a table of ours is left');
+      assert.not.ok((await fw.removeOwned(state(81))).commit);
     } finally {
+      monitor.stop();
       await fw.close();
     }
   }));

@@ -59,6 +59,8 @@ const TIGHT_SOURCE = `
   const nft = (family) => ({ family, table: 'filter', netnsPath, lockTimeoutMs: 60000 });
   (async () => {
     const watch = new b.ConntrackWatch({ netns: netnsPath, filter, key: 'source', mask4: 24, mask6: 64, threshold: 0, updates: false, receiveBuffer: 0, reconcileMs: 0 }, ignore);
+    // A keeper's ruleset watch (its own thread and socket) goes with the Worker too.
+    new b.RulesetWatch({ netns: netnsPath, family: 'ipv4', table: 'filter', tablePrefix: false }, ignore);
     const ct = new b.Conntrack({ netnsPath });
     const tables = [new b.LegacyTable({ ...nft('ipv4'), lockPath }), new b.IptablesNftTable(nft('ipv4')), new b.NftablesTable({ family: 'ipv4', netnsPath, lockTimeoutMs: 60000 })];
     await Promise.all([ct.open(), ...tables.map((t) => t.open())]);
@@ -67,6 +69,7 @@ const TIGHT_SOURCE = `
       for (const t of tables) {
         t.list().catch(ignore);
         t.commit(EMPTY_BATCH).catch(ignore);
+        t.version().catch(ignore);
       }
       ct.count().catch(ignore);
       ct.countBy(filter, 'source', 24, 64, 0).catch(ignore);

@@ -21,6 +21,8 @@ Napi::Function IptablesNftTable::Define(Napi::Env env) {
   return TableWrap::Define(env, {
                                     InstanceMethod<&IptablesNftTable::Usage>("usage"),
                                     InstanceMethod<&IptablesNftTable::CommitStale>("_commitStale"),
+                                    InstanceMethod<&IptablesNftTable::Port>("port"),
+                                    InstanceMethod<&IptablesNftTable::Committed>("committedGeneration"),
                                 });
 }
 
@@ -55,6 +57,16 @@ Napi::Value IptablesNftTable::CommitStale(const Napi::CallbackInfo& info) {
         },
         [](Napi::Env e, int& attempts) -> Napi::Value { return Napi::Number::New(e, attempts); });
   });
+}
+
+Napi::Value IptablesNftTable::Port(const Napi::CallbackInfo& info) {
+  const auto* b = open_backend();
+  return Napi::Number::New(info.Env(), b ? b->session->port.load() : 0);
+}
+
+Napi::Value IptablesNftTable::Committed(const Napi::CallbackInfo& info) {
+  const auto* b = open_backend();
+  return Napi::Number::New(info.Env(), b ? b->session->committed.load() : 0);
 }
 
 template class TableWrap<IptablesNftTable, IptablesNftBackend>;

@@ -33,6 +33,11 @@ struct IptablesNftBackend {
   core::Result<int> FindRule(const core::TableTarget& t, const std::string& chain, const core::RuleSpec& rule) const {
     return core::nft::FindRule(t, *session, chain, rule);
   }
+  core::Result<uint64_t> Version(const core::TableTarget& t) const {
+    auto gen = core::nft::SessionGeneration(t.netns_fd, *session);
+    if (!gen.ok()) return gen.error();
+    return uint64_t{gen.value()};
+  }
 
   std::shared_ptr<core::nft::TableSession> session = core::nft::NewTableSession();
 };
@@ -48,6 +53,10 @@ class IptablesNftTable : public TableWrap<IptablesNftTable, IptablesNftBackend> 
   // Test only: commit with a stale generation id in the first N attempts; resolves to the
   // number of attempts made (proves the ERESTART retry against the real kernel).
   Napi::Value CommitStale(const Napi::CallbackInfo& info);
+  // The port id of the handle's socket (0 before its first call): one atomic read, no I/O.
+  Napi::Value Port(const Napi::CallbackInfo& info);
+  // The generation id the last commit produced (0 when unknown): one atomic read, no I/O.
+  Napi::Value Committed(const Napi::CallbackInfo& info);
 };
 
 // Compiled once, in iptables_nft_table.cc, not in every file that includes this header.

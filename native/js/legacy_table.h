@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/legacy/iptc_table.h"
+#include "core/legacy/table_version.h"
 #include "js/table_wrap.h"
 
 namespace connlimit::js {
@@ -24,6 +25,7 @@ struct LegacyBackend {
   core::Result<std::vector<core::OpResult>> CommitOps(const core::TableTarget& t, const std::vector<core::Op>& ops) const {
     return core::legacy::CommitOps(t, ops);
   }
+  core::Result<uint64_t> Version(const core::TableTarget& t) const { return core::legacy::TableVersion(t); }
   core::Result<std::vector<core::ListedChain>> ListTable(const core::TableTarget& t, core::Listing listing) const {
     return core::legacy::ListTable(t, listing);
   }

@@ -35,6 +35,11 @@ struct NftablesBackend {
   core::Result<int> FindRule(const core::TableTarget& t, const std::string& chain, const core::RuleSpec& rule) const {
     return core::nft::FindNftablesRule(t, *session, chain, rule);
   }
+  core::Result<uint64_t> Version(const core::TableTarget& t) const {
+    auto gen = core::nft::SessionGeneration(t.netns_fd, *session);
+    if (!gen.ok()) return gen.error();
+    return uint64_t{gen.value()};
+  }
 
   std::shared_ptr<core::nft::TableSession> session = core::nft::NewTableSession();
 };

@@ -62,12 +62,16 @@ class TableWrap : public Napi::ObjectWrap<Derived> {
   core::Family family() const { return target_.family; }
   // Only while open (inside IfOpen): close() drops it.
   const Backend& backend() const { return *backend_; }
+  // Null once closed: for the synchronous getters that may be called then.
+  const Backend* open_backend() const { return backend_ ? &*backend_ : nullptr; }
 
  private:
   Napi::Value Open(const Napi::CallbackInfo& info);
   Napi::Value Commit(const Napi::CallbackInfo& info);
   Napi::Value List(const Napi::CallbackInfo& info);
   Napi::Value Check(const Napi::CallbackInfo& info);
+  // A number that changes when the table may have (fw.apply() skips planning when it did not).
+  Napi::Value Version(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value NetnsChanged(const Napi::CallbackInfo& info);
 
@@ -94,6 +98,7 @@ Napi::Function TableWrap<Derived, Backend>::Define(Napi::Env env, std::vector<De
       Wrap::InstanceMethod("commit", &TableWrap::Commit),
       Wrap::InstanceMethod("list", &TableWrap::List),
       Wrap::InstanceMethod("check", &TableWrap::Check),
+      Wrap::InstanceMethod("version", &TableWrap::Version),
       Wrap::InstanceMethod("close", &TableWrap::Close),
       Wrap::InstanceMethod("netnsChanged", &TableWrap::NetnsChanged),
   };
@@ -216,6 +221,16 @@ Napi::Value TableWrap<Derived, Backend>::Check(const Napi::CallbackInfo& info) {
     return Run<int>(
         "check", [chain, rule, backend = *backend_](const core::TableTarget& t) { return backend.FindRule(t, chain, *rule); },
         [](Napi::Env e, int& index) -> Napi::Value { return Napi::Number::New(e, index); });
+  });
+}
+
+// As a decimal string: a 64-bit hash on legacy does not fit a JS number.
+template <typename Derived, typename Backend>
+Napi::Value TableWrap<Derived, Backend>::Version(const Napi::CallbackInfo& info) {
+  return IfOpen(info, [&] {
+    return Run<uint64_t>(
+        "version", [backend = *backend_](const core::TableTarget& t) { return backend.Version(t); },
+        [](Napi::Env e, uint64_t& v) -> Napi::Value { return Napi::String::New(e, std::to_string(v)); });
   });
 }
 

@@ -68,4 +68,9 @@ export const groups = [
     rows: 'sets S1-S3 (client sets, ipset)',
     load: () => import('./sets.mjs'),
   },
+  {
+    id: 'apply',
+    rows: 'apply (fw.apply re-apply and one-rule change, the legacy keeper\'s check, keep() repair delay)',
+    load: () => import('./apply.mjs'),
+  },
 ];

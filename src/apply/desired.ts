@@ -12,6 +12,7 @@ import { toNativeRule } from '../rule/index';
 import type { Family, RuleSpec } from '../rule/types';
 import { describe, validateChainName, validateRuleForChain } from '../rule/validate';
 import type { TableShape } from '../table-shape';
+import { checkNftablesChain, checkNftablesRule } from '../rule/nftables-form';
 
 export type JumpPosition = 'first' | 'last';
 
@@ -40,6 +41,15 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Rules in iptables syntax already parsed and checked for a chain of one table shape, by chain
+ * and text: re-applying a state (a keeper's checks, `apply --watch`) parses nothing again, and
+ * hands the plan the same rule objects it holds for the table, which it compares by identity
+ * first. Never mutated once made.
+ */
+export type RuleMemo = Map<string, NativeRule>;
+const MEMO_SIZE = 100_000;
+
 /** Re-throws a rule's ValidationError under the place in the desired state. */
 function at<T>(place: string, work: () => T): T {
   try {
@@ -56,23 +66,24 @@ export function jumpTarget(rule: NativeRule): string | null {
 }
 
 /**
- * Checks a desired state against a table's shape.
+ * Checks a desired state against a table's shape. On the native form (backend 'nftables') the
+ * tables are the library's own, so the chains a state owns are its base chains (INPUT, FORWARD,
+ * OUTPUT: every rule in them), its rules are those the form holds, and there are no jumps.
  * @throws {ERR_CONNLIMIT_INVALID} naming the place: `chains`, `chains.LIMITS`, `chains.LIMITS[3]`,
  *   `jumps[0].to`, ...
  */
-export function checkDesired(input: unknown, shape: TableShape): CheckedDesired {
-  if (shape.backend === 'nftables') {
-    invalid('backend', "apply() and removeOwned() work on backends 'legacy' and 'nft' for now; the native nftables form keeps its rules in tables of its own (use destroy() to remove them)");
-  }
+export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo): CheckedDesired {
   if (!isPlainObject(input)) invalid('desired', `expected an object { chains, jumps }, got ${describe(input)}`);
   for (const k of Object.keys(input)) if (k !== 'chains' && k !== 'jumps') invalid(k, 'unknown key (known: chains, jumps)');
   const chainsIn = input.chains;
   if (!isPlainObject(chainsIn)) invalid('chains', `expected an object of chain name to a list of rules, got ${describe(chainsIn)}`);
   const owned = Object.keys(chainsIn);
   if (owned.length === 0) invalid('chains', 'names no chain: a desired state owns at least one chain');
+  const nativeForm = shape.backend === 'nftables';
   for (const name of owned) {
     validateChainName(name, `chains.${name}`);
-    if (shape.builtinChains.includes(name)) invalid(`chains.${name}`, `${quote(name)} is a built-in chain of table ${shape.table}: a caller owns user chains only, and jumps into them (jumps)`);
+    if (nativeForm) checkNftablesChain(name, `chains.${name}`);
+    else if (shape.builtinChains.includes(name)) invalid(`chains.${name}`, `${quote(name)} is a built-in chain of table ${shape.table}: a caller owns user chains only, and jumps into them (jumps)`);
   }
   const chains = new Map<string, NativeRule[]>();
   for (const name of owned) {
@@ -83,9 +94,19 @@ export function checkDesired(input: unknown, shape: TableShape): CheckedDesired 
       rules.map((r, i) => {
         const place = `chains.${name}[${i}]`;
         if (typeof r !== 'string' && !isPlainObject(r)) invalid(place, `expected a rule (iptables syntax or an object), got ${describe(r)}`);
-        const native = at(place, () => toNativeRule(r as string | RuleSpec, shape.family as Family));
-        at(place, () => validateRuleForChain(native, name));
-        at(place, () => shape.targetFits(native));
+        const memoKey = typeof r === 'string' ? `${name}\n${r}` : null;
+        let native = memoKey !== null ? memo?.get(memoKey) : undefined;
+        if (native === undefined) {
+          const parsed = at(place, () => toNativeRule(r as string | RuleSpec, shape.family as Family));
+          at(place, () => validateRuleForChain(parsed, name));
+          at(place, () => shape.targetFits(parsed));
+          if (nativeForm) at(place, () => checkNftablesRule(parsed, name, shape.family as Family));
+          if (memoKey !== null && memo) {
+            if (memo.size >= MEMO_SIZE) memo.clear();
+            memo.set(memoKey, parsed);
+          }
+          native = parsed;
+        }
         const target = jumpTarget(native);
         if (target !== null && !owned.includes(target)) {
           invalid(place, `jumps to ${quote(target)}, a chain this state does not own: rules in owned chains jump only to owned chains`);
@@ -96,6 +117,7 @@ export function checkDesired(input: unknown, shape: TableShape): CheckedDesired 
   }
   const jumpsIn = input.jumps ?? [];
   if (!Array.isArray(jumpsIn)) invalid('jumps', `expected a list of { from, to, position }, got ${describe(jumpsIn)}`);
+  if (nativeForm && jumpsIn.length > 0) invalid('jumps', "the native nftables form has no user chains to jump to: its state owns the base chains (INPUT, FORWARD, OUTPUT) of the library's own tables directly");
   const jumps = jumpsIn.map((j, i) => {
     const place = `jumps[${i}]`;
     if (!isPlainObject(j)) invalid(place, `expected { from, to, position }, got ${describe(j)}`);

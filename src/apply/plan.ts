@@ -124,7 +124,8 @@ function chainOps(family: Family, chain: string, present: NativeRule[], wanted: 
   let dels: number[] = [];
   let ins: number[] = [];
   const same = sameRuleOf(family);
-  const steps: Step[] = alignRules(present, wanted, same);
+  // The same object: a rule the last apply() wrote, known without a dump (firewall.ts).
+  const steps: Step[] = alignRules(present, wanted, (a, b) => a === b || same(a, b));
   for (const s of steps) {
     if (s.kind === 'delete') dels.push(s.present);
     else if (s.kind === 'insert') ins.push(s.wanted);
@@ -141,7 +142,7 @@ function chainOps(family: Family, chain: string, present: NativeRule[], wanted: 
 }
 
 /** The addon's sameRule over rules packed once each, however often the alignment compares them. */
-function sameRuleOf(family: Family): (a: NativeRule, b: NativeRule) => boolean {
+export function sameRuleOf(family: Family): (a: NativeRule, b: NativeRule) => boolean {
   const packed = new WeakMap<NativeRule, PackedRule>();
   const pack = (r: NativeRule): PackedRule => {
     let p = packed.get(r);
@@ -210,8 +211,13 @@ export function planApply(ctx: Context, present: NativeChain[], desired: Checked
   return finish(ctx, plans, [...creates, ...jumpOps.filter((o) => o.op === 'delete'), ...ruleOps, ...jumpOps.filter((o) => o.op !== 'delete')]);
 }
 
-/** The plan that removes the owned chains and every jump into them from the built-in chains. */
+/**
+ * The plan that removes the owned chains and every jump into them from the built-in chains. On
+ * the native form every rule of the library's tables goes (a flush per chain stands for the
+ * commit, which Firewall.removeOwned makes by deleting the tables).
+ */
 export function planRemove(ctx: Context, present: NativeChain[], desired: CheckedDesired): Planned {
+  if (ctx.backend === 'nftables') return planRemoveTables(ctx, present);
   const plans = new Map<string, ChainPlan>();
   const jumpOps: NativeOp[] = [];
   const flushes: NativeOp[] = [];
@@ -238,4 +244,18 @@ export function planRemove(ctx: Context, present: NativeChain[], desired: Checke
     removes.push({ op: 'deleteChain', chain: c.name });
   }
   return finish(ctx, plans, [...jumpOps, ...flushes, ...removes]);
+}
+
+/** The native form: every rule of every chain of the library's tables, whatever the state lists. */
+function planRemoveTables(ctx: Context, present: NativeChain[]): Planned {
+  const plans = new Map<string, ChainPlan>();
+  const flushes: NativeOp[] = [];
+  for (const c of present) {
+    if (c.rules.length === 0) continue;
+    const cp = emptyChainPlan();
+    c.rules.forEach((r, index) => cp.delete.push({ position: index + 1, rule: renderRule(r.rule, ctx.family, c.name) }));
+    plans.set(c.name, cp);
+    flushes.push({ op: 'flush', chain: c.name });
+  }
+  return finish(ctx, plans, flushes);
 }

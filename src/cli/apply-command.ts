@@ -2,16 +2,18 @@
 /**
  * `connlimit apply FILE [--dry-run] [--json]` and `connlimit remove FILE [--dry-run] [--json]`:
  * a desired state from a YAML or JSON file (docs/apply.md), read and checked whole before the
- * namespace is opened, so a bad file applies nothing.
+ * namespace is opened, so a bad file applies nothing. `apply FILE --watch` keeps it (fw.keep())
+ * until SIGTERM/SIGINT, a line per event.
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { Firewall, formatPlan, type DesiredState } from '../index';
+import { Firewall, formatPlan, type ApplyPlan, type DesiredState, type Drift } from '../index';
 import { invalid } from '../errors';
 import { quote } from '../echo';
 import { usageError } from './usage-error';
 import { firewallOptions, type Output } from './rule-commands';
-import { EXIT } from './exit-codes';
+import { EXIT, exitCodeFor } from './exit-codes';
+import { untilStopped } from './until-stopped';
 import type { CommonOptions } from './args';
 
 export const APPLY_COMMANDS = new Set(['apply', 'remove']);
@@ -45,12 +47,69 @@ export async function runApplyCommand(command: string, options: CommonOptions, r
   const desired = await readDesired(rest[0] as string);
   // Checked before the namespace is opened: a bad file is refused whatever the table holds.
   Firewall.validateDesired(firewallOptions(options), desired);
+  if (options.watch) {
+    if (command !== 'apply' || options.dryRun) usageError('--watch', 'belongs to apply without --dry-run (apply FILE --watch)');
+    return keepDesired(desired, options);
+  }
   const fw = await Firewall.open(firewallOptions(options));
   try {
     const dryRun = options.dryRun;
     const plan = command === 'apply' ? await fw.apply(desired, { dryRun }) : await fw.removeOwned(desired, { dryRun });
     return { text: formatPlan(plan).trimEnd(), json: { ok: true, backend: fw.backend, dryRun, plan }, exitCode: EXIT.ok };
   } finally {
+    await fw.close();
+  }
+}
+
+const time = (): string => new Date().toISOString();
+
+/** The plan's diff lines, indented under an event line. */
+function indented(plan: ApplyPlan): string {
+  return formatPlan(plan).trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
+}
+
+/**
+ * `apply FILE --watch`: applies, then re-applies on drift until SIGTERM/SIGINT (exit 0) or a
+ * failure that ends the keeping (the handle's namespace gone: its exit code). A line per event,
+ * `--json` one object per line; errors that a later check may get past go to stderr.
+ */
+async function keepDesired(desired: DesiredState, options: CommonOptions): Promise<Output> {
+  const line = (text: string, json: Record<string, unknown>): void => {
+    process.stdout.write(options.json ? `${JSON.stringify({ ok: true, time: time(), ...json })}\n` : `${time()} ${text}\n`);
+  };
+  const fw = await Firewall.open(firewallOptions(options));
+  const stopped = untilStopped();
+  let fatal: unknown = null;
+  let selfClosed = false;
+  try {
+    const keeper = await fw.keep(desired);
+    const where = `table ${fw.table} (${fw.family}, backend ${fw.backend})`;
+    line(`keeping ${where}: ${keeper.initial.changes} change${keeper.initial.changes === 1 ? '' : 's'} applied at start\n${indented(keeper.initial)}`, {
+      event: 'applied',
+      initial: true,
+      backend: fw.backend,
+      plan: keeper.initial,
+    });
+    keeper.on('drift', (d: Drift) => {
+      const gens = d.generations.length ? ` generation ${d.generations.join(', ')}` : '';
+      line(`drift (${d.trigger}${gens}): ${d.plan.changes} change${d.plan.changes === 1 ? '' : 's'} to repair\n${indented(d.plan)}`, { event: 'drift', trigger: d.trigger, generations: d.generations, plan: d.plan });
+    });
+    keeper.on('applied', (plan: ApplyPlan) => line(`applied: ${plan.changes} change${plan.changes === 1 ? '' : 's'} committed`, { event: 'applied', initial: false, plan }));
+    keeper.on('error', (e: Error) => {
+      fatal = e;
+      process.stderr.write(`connlimit: ${e.message.split('\n')[0]}\n`);
+    });
+    keeper.on('close', () => {
+      selfClosed = true;
+      stopped.stop();
+    });
+    await stopped.done;
+    const ended = selfClosed;
+    await keeper.close();
+    line(`stopped after ${keeper.drifts} drift${keeper.drifts === 1 ? '' : 's'}, ${keeper.repairs} repaired`, { event: 'stopped', drifts: keeper.drifts, repairs: keeper.repairs });
+    return { text: '', json: null, exitCode: ended && fatal !== null ? exitCodeFor(fatal) : EXIT.ok };
+  } finally {
+    stopped.stop();
     await fw.close();
   }
 }

@@ -27,6 +27,8 @@ export interface CommonOptions {
   dryRun: boolean;
   /** restore: append and flush only the declared user chains, as iptables-restore --noflush. */
   noflush: boolean;
+  /** apply: keep the file's state until SIGTERM/SIGINT. */
+  watch: boolean;
   json: boolean;
   help: boolean;
 }
@@ -50,6 +52,7 @@ const OPTIONS = {
   all: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   noflush: { type: 'boolean' },
+  watch: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -119,7 +122,7 @@ export function parseInvocation(argv: string[]): Invocation {
   }
   const timeout = values['lock-timeout'] as string | undefined;
   if (timeout !== undefined && !/^\d+$/.test(timeout)) usageError('--lock-timeout', 'must be a whole number of milliseconds');
-  const options: CommonOptions = { all: values.all === true, dryRun: values['dry-run'] === true, noflush: values.noflush === true, json: values.json === true, help: values.help === true };
+  const options: CommonOptions = { all: values.all === true, dryRun: values['dry-run'] === true, noflush: values.noflush === true, watch: values.watch === true, json: values.json === true, help: values.help === true };
   if (values.table !== undefined) options.table = values.table as string;
   if (values.family !== undefined) options.family = values.family as string;
   if (values.backend !== undefined) options.backend = values.backend as string;

@@ -9,7 +9,7 @@ import { parseCtInvocation, type CtInvocation } from './ct-args';
 import { EXIT } from './exit-codes';
 import { usageError } from './usage-error';
 import { CrossingHold } from './crossing-hold';
-import { stdoutGone } from './stdout-gone';
+import { untilStopped } from './until-stopped';
 import { TopModel } from './top/model';
 import { renderTop } from './top/render';
 import { openScreen } from './top/screen';
@@ -24,25 +24,6 @@ async function open(common: CommonOptions): Promise<Conntrack> {
 
 function familyOf(common: CommonOptions): Family | undefined {
   return common.family as Family | undefined;
-}
-
-/**
- * Resolves on SIGINT/SIGTERM, when stdout's reader goes away (`| head -1`), or when `stop` is
- * called: long-running commands end with 0.
- */
-function untilStopped(): { done: Promise<void>; stop: () => void } {
-  let stop!: () => void;
-  const done = new Promise<void>((resolve) => {
-    stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    void stdoutGone().then(() => stop());
-  });
-  return { done, stop };
 }
 
 /** ct-args parses the options of all three commands: each refuses those of the others. */

@@ -47,10 +47,12 @@ export const COMMAND_HELP: Record<string, string> = {
     '  delete every table of the native nftables form (connlimit, connlimit_1, ...) with all they hold,\n' +
     `  in one batch per family; both families unless --family is given. --json: "removed":{"ipv4":N,...}.\n\n${RULE_OPTIONS}`,
   apply:
-    'connlimit apply [OPTIONS] FILE [--dry-run]\n' +
+    'connlimit apply [OPTIONS] FILE [--dry-run | --watch]\n' +
     '  Make the table hold the chains FILE (YAML or JSON, docs/apply.md) owns, their rules in order,\n' +
     '  and the jumps into them, in one transaction that changes only what differs (nothing when\n' +
-    '  nothing does). Prints the plan as a diff; --dry-run commits nothing; --json: "plan".\n\n' +
+    '  nothing does). Prints the plan as a diff; --dry-run commits nothing; --json: "plan".\n' +
+    '  --watch: keep it until SIGTERM/SIGINT (exit 0): re-apply whenever the owned state drifts, a\n' +
+    '  line per drift and repair (--json: one object per line, "event": applied|drift|stopped).\n\n' +
     `${RULE_OPTIONS}\n\n  e.g. connlimit apply --backend nft limits.yaml --dry-run`,
   restore:
     'connlimit restore [OPTIONS] [--noflush] [FILE]\n' +

@@ -56,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     if (options.all && command !== 'flush') usageError('--all', 'belongs to flush (flush --all --backend nftables)');
     if (options.dryRun && !APPLY_COMMANDS.has(command)) usageError('--dry-run', 'belongs to apply and remove');
     if (options.noflush && command !== 'restore') usageError('--noflush', 'belongs to restore');
+    if (options.watch && command !== 'apply') usageError('--watch', 'belongs to apply (apply FILE --watch)');
     if (command === 'metrics') return await runMetricsCommand(options, rest);
     if (options.listen !== undefined || options.rules !== undefined) usageError('arguments', '--listen and --rules belong to metrics');
     if (command === 'watch') return await runWatch(options, rest);
@@ -75,7 +76,8 @@ export async function main(argv: string[]): Promise<number> {
               ? await runRestoreCommand(options, rest)
               : await runRuleCommand(command, options, rest);
     // Every command's --json is one object that starts { "ok": true, ... }.
-    if (options.json) process.stdout.write(`${JSON.stringify(out.json, jsonReplacer)}\n`);
+    // A streaming command (apply --watch) wrote its lines already: json null.
+    if (options.json && out.json !== null) process.stdout.write(`${JSON.stringify(out.json, jsonReplacer)}\n`);
     else if (out.text) process.stdout.write(`${out.text}\n`);
     return out.exitCode;
   } catch (e) {

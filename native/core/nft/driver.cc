@@ -361,6 +361,7 @@ Result<Socket*> Connect(int netns_fd, TableSession& session) {
     auto s = Socket::Open();
     if (!s.ok()) return s.error();
     session.sock = s.take();
+    session.port = session.sock->port();
   }
   return session.sock.get();
 }
@@ -368,6 +369,13 @@ Result<Socket*> Connect(int netns_fd, TableSession& session) {
 SocketCounts CountsOf(TableSession& session) {
   std::lock_guard<std::mutex> lock(session.mu);
   return session.sock ? session.sock->counts() : SocketCounts{};
+}
+
+Result<uint32_t> SessionGeneration(int netns_fd, TableSession& session) {
+  std::lock_guard<std::mutex> lock(session.mu);
+  auto s = Connect(netns_fd, session);
+  if (!s.ok()) return s.error();
+  return s.value()->GetGen();
 }
 
 Result<Unit> ProbeTable(const TableTarget& t, TableSession& session) {

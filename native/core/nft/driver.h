@@ -7,6 +7,7 @@
 // socket here, recorded replies in a test, so the loop itself runs without a kernel.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -88,6 +89,13 @@ struct TableSession {
   std::mutex mu;  // held for the whole of each call
   std::unique_ptr<Socket> sock;
   Cache cache;
+  // The socket's port id (0 before the first call), readable without the mutex: fw.keep() tells
+  // its own commits from others' by it (core/nft/ruleset_watcher.h).
+  std::atomic<uint32_t> port{0};
+  // The generation id the last commit produced, as the kernel's echo of it said (0: unknown, or
+  // the commit failed). Read without the mutex, right after the commit, in the same turn of the
+  // handle's queue: fw.apply() knows the table as its commit left it, valid at that generation.
+  std::atomic<uint32_t> committed{0};
 };
 std::shared_ptr<TableSession> NewTableSession();
 
@@ -97,6 +105,10 @@ Result<Socket*> Connect(int netns_fd, TableSession& session);
 // What the session's socket has sent so far (zeros before its first call); waits for the call
 // in flight.
 SocketCounts CountsOf(TableSession& session);
+
+// The kernel's generation id, through the session's socket: fw.apply() skips reading a table
+// when nothing was committed since it last found the table as wanted.
+Result<uint32_t> SessionGeneration(int netns_fd, TableSession& session);
 
 // Opens the session's socket in the namespace and reads the generation id: fails early on
 // permissions or a kernel without nf_tables. The table need not exist.

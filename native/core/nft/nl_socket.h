@@ -58,6 +58,9 @@ class Socket {
   // for owners that must not hold a pool thread unbounded.
   void BoundReceives(int seconds);
 
+  // The port id the kernel gave this socket: ruleset notifications of our commits carry it.
+  uint32_t port() const { return portid_; }
+
   // Send one request and collect its replies until DONE (dump), the single reply (get), or an
   // error; or, for a dump, until `most` messages came: the rest of a dump cut short stays queued
   // on the socket, so make that the socket's last request.

@@ -26,7 +26,10 @@ Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<
   if (!s.ok()) return s.error();
   CompatForm form(t.family, t.table);
   SocketLink link(*s.value());
-  return nft::CommitOps(form, link, session.cache, ops, t.lock_timeout_ms, stale_attempts, attempts);
+  session.committed = 0;
+  auto r = nft::CommitOps(form, link, session.cache, ops, t.lock_timeout_ms, stale_attempts, attempts);
+  if (r.ok() && session.cache.valid) session.committed = session.cache.genid;
+  return r;
 }
 
 Result<std::vector<ListedChain>> ListTable(const TableTarget& t, TableSession& session, Listing listing) {
