@@ -14,6 +14,7 @@
 #include "core/nft/native/native_form.h"
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/recorded_reader.h"
+#include "core/packed_ops.h"
 #include "core/xt/same_rule.h"
 #include "js/conntrack.h"
 #include "js/convert.h"
@@ -25,7 +26,6 @@
 #include "js/iptables_nft_table.h"
 #include "js/nftables_sets.h"
 #include "js/nftables_table.h"
-#include "js/op_batch.h"
 #include "js/promise_worker.h"
 #include "js/ruleset_watch.h"
 
@@ -37,7 +37,6 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
     DefineAddon(exports, {
                              InstanceValue("LegacyTable", LegacyTable::Define(env), napi_enumerable),
                              InstanceValue("IptablesNftTable", IptablesNftTable::Define(env), napi_enumerable),
-                             InstanceValue("OpBatch", OpBatch::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::EncodeLegacyRule>("_encodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::DecodeLegacyRule>("_decodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::SameRule>("sameRule"),
@@ -84,11 +83,13 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
       if (!st.ok()) throw ErrorFromKernel(env, st.error());
       states.push_back(st.take());
     }
-    auto ops = OpBatch::Take(info[4], family);
+    auto packed = PackedFromJs(info[4]);
+    auto ops = core::DecodePackedOps(packed->data(), packed->size(), family);
+    if (!ops.ok()) throw ErrorFromKernel(env, ops.error());
     nft::RecordedLink link(std::move(states));
     nft::Cache cache;
     int attempts = 0;
-    auto r = nft::CommitOps(*form, link, cache, *ops, 0, 0, &attempts);
+    auto r = nft::CommitOps(*form, link, cache, ops.value(), 0, 0, &attempts);
     if (!r.ok()) throw ErrorFromKernel(env, r.error());
     auto batches = Napi::Array::New(env, link.batches().size());
     for (size_t i = 0; i < link.batches().size(); i++)

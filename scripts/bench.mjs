@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { binding } from '../src/binding.ts';
 import { Conntrack, Firewall } from '../src/index.ts';
+import { packRule } from '../src/op-pack.ts';
 import { toNativeRule } from '../src/rule/index.ts';
 import { toRuleSpec } from '../src/rule/to-spec.ts';
 import { buildFloor, makeTmp, ROOT } from './bench/lib.mjs';
@@ -73,6 +74,8 @@ const ctx = {
   Firewall,
   Conntrack,
   toNativeRule,
+  /** A rule text packed as the addon's rule-taking calls want it (src/op-pack.ts). */
+  packRule: (text, family = 'ipv4') => packRule(family, toNativeRule(text, family)),
   parseRule: (text) => toRuleSpec(toNativeRule(text, 'ipv4'), 'ipv4'),
   floorBin: buildFloor(tmp),
   rounds: (size) => fixedRounds ?? (quick ? 3 : size >= 10000 ? 11 : size >= 1000 ? 15 : 31),

@@ -9,6 +9,7 @@ import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, ValidationError, type NativeErrorContext } from './errors';
 import { chooseBackend, systemIptablesBackend } from './backend-detect';
 import type { NativeBackendUsage, NativeChain, NativeIptablesNftTable, NativeNftablesTable, NativeOp, NativeOpResults, NativeRule, NativeTable } from './native-types';
+import { packRule } from './op-pack';
 import { prepareOps } from './op-slices';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
@@ -25,7 +26,7 @@ import { quote } from './echo';
 import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
 import { checkDesired, type CheckedDesired, type DesiredState, type RuleMemo } from './apply/desired';
-import { planApply, planRemove, type ApplyPlan, type Planned } from './apply/plan';
+import { planApply, planRemove, sameRuleOf, type ApplyPlan, type Planned } from './apply/plan';
 import { checkKeepOptions, Keeper, type KeepOptions } from './apply/keep';
 import { afterOps, withOwned } from './apply/after-ops';
 import { hasSetRefs, listsSetRefs, nameListedSets, withNamedSets, withSetIndexes } from './rule/set-refs';
@@ -425,7 +426,7 @@ export class Firewall {
     tx.ensure(chain, rule);
     const op = tx.nativeOp(0) as Extract<NativeOp, { op: 'ensure' }>;
     // Set indexes are looked up in the call's turn, so the call keeps its place in the queue.
-    const index = await this.queued(async () => this.native.check(op.chain, await this.withSetIndexes(op.rule)), tx.extensions);
+    const index = await this.queued(async () => this.native.check(op.chain, packRule(this.family, await this.withSetIndexes(op.rule))), tx.extensions);
     return index >= 0;
   }
 
@@ -614,7 +615,7 @@ export class Firewall {
       else await this.native.commit(await prepareOps(this.family, ops.length, (i) => ops[i] as NativeOp));
       const committed = cacheable ? (this.native as Partial<NativeIptablesNftTable>).committedGeneration?.() : undefined;
       if (committed) {
-        const after = afterOps(present, ops, (a, b) => binding().sameRule(this.family, a, b));
+        const after = afterOps(present, ops, sameRuleOf(this.family));
         if (after) this.known = { version: String(committed), chains: withOwned(after, checked.chains) };
       }
       return { ...p, committed: true };

@@ -110,12 +110,13 @@ export type NativeOp =
 export type NativeOpResults = Int32Array;
 
 /**
- * The ops of one commit in native form (native/js/op_batch): filled one op at a time, so the
- * caller can yield to the event loop between slices; taken (emptied) by the commit it is given to.
+ * The ops of one commit, packed into bytes by src/op-pack.ts (written a slice at a time, so the
+ * caller can yield to the event loop between slices) and decoded by the addon in the libuv pool.
  */
-export interface NativeOpBatch {
-  add(op: NativeOp): void;
-}
+export type PackedOps = Uint8Array;
+
+/** One rule packed by src/op-pack.ts packRule, as check() and sameRule() take it. */
+export type PackedRule = Uint8Array;
 
 export interface NativeListedRule {
   rule: NativeRule;
@@ -232,7 +233,7 @@ export interface NativeTable {
   /** Enter the namespace once, check that the table can be read (permissions, kernel support). */
   open(): Promise<void>;
   /** Apply every op of the batch in one commit, all or nothing (legacy: under the xtables lock; nf_tables: one batch). */
-  commit(ops: NativeOpBatch): Promise<NativeOpResults>;
+  commit(ops: PackedOps): Promise<NativeOpResults>;
   /**
    * Read the table. Takes no lock (a libiptc read is a consistent snapshot). `chainsOnly`: the
    * chains without their rules (and, on nf_tables, references 0), for callers that plan from
@@ -240,7 +241,7 @@ export interface NativeTable {
    */
   list(chainsOnly?: boolean): Promise<NativeChain[]>;
   /** 0-based index of the first rule equal in meaning, or -1. */
-  check(chain: string, rule: NativeRule): Promise<number>;
+  check(chain: string, rule: PackedRule): Promise<number>;
   /** Close the namespace fd. Idempotent; later calls reject with op 'closed'. */
   close(): void;
   /** A decimal number that changes whenever the table may have (nf_tables: the generation id; legacy: a hash of its entries without counters). */
@@ -265,7 +266,7 @@ export interface NativeIptablesNftTable extends NativeTable {
   /** Read-only probe of both backends, for `backend: 'auto'`. */
   usage(): Promise<NativeBackendUsage>;
   /** Test only: commit with a stale generation id in the first `staleAttempts` attempts; resolves to the attempts made. */
-  _commitStale(ops: NativeOpBatch, staleAttempts: number): Promise<number>;
+  _commitStale(ops: PackedOps, staleAttempts: number): Promise<number>;
   /** The netlink port id of the handle's socket (0 before its first call): ruleset notifications of its commits carry it. */
   port(): number;
   /** The generation id the handle's last commit produced, as the kernel echoed it; 0 when unknown. */
@@ -284,10 +285,8 @@ export interface NativeBinding {
   LegacyTable: new (options: NativeLegacyTableOptions) => NativeTable;
   /** nf_tables as iptables-nft writes it; no lock (batches are atomic, the generation id guards them). */
   IptablesNftTable: new (options: NativeIptablesNftTableOptions) => NativeIptablesNftTable;
-  /** An empty batch of ops for one commit of a table of this family. */
-  OpBatch: new (family: 'ipv4' | 'ipv6') => NativeOpBatch;
   /** Test only: the ipt_entry/ip6t_entry bytes our encoder builds (counters and comefrom zero). */
-  _encodeLegacyRule(family: 'ipv4' | 'ipv6', rule: NativeRule): Buffer;
+  _encodeLegacyRule(family: 'ipv4' | 'ipv6', rule: PackedRule): Buffer;
   /** Test only (benchmarks): one async round trip through the libuv pool that does no work. */
   _ping(): Promise<void>;
   /** Test only (benchmarks): a synchronous call into the addon that does nothing. */
@@ -301,9 +300,9 @@ export interface NativeBinding {
   /** Test only: every NativeErrorKind the addon can report, in its enum's order. */
   _errorKinds: readonly string[];
   /** The semantic comparison delete/check/ensure use (xt::SameRule); apply's planner too. Pure, synchronous. */
-  sameRule(family: 'ipv4' | 'ipv6', a: NativeRule, b: NativeRule): boolean;
+  sameRule(family: 'ipv4' | 'ipv6', a: PackedRule, b: PackedRule): boolean;
   /** Test only: the NFT_MSG_NEWRULE message (sequence 0, append) our nf_tables encoder builds. */
-  _encodeNftRule(family: 'ipv4' | 'ipv6', table: string, chain: string, rule: NativeRule): Buffer;
+  _encodeNftRule(family: 'ipv4' | 'ipv6', table: string, chain: string, rule: PackedRule): Buffer;
   /** Test only: NEWTABLE + NEWCHAIN (sequence 0) as a first write to a built-in chain sends them. */
   _encodeNftCreate(family: 'ipv4' | 'ipv6', table: string, chain: string): Buffer;
   /** Test only: decode one NEWRULE message with the decoder list() uses on the nft backend. */
@@ -311,7 +310,7 @@ export interface NativeBinding {
   /** The native nftables form (backend 'nftables'): our own table `connlimit`, no lock (the generation id guards batches). */
   NftablesTable: new (options: NativeNftablesTableOptions) => NativeNftablesTable;
   /** Test only: NEWSET `setName` (default connlimit0; set id 1, when the rule has a connlimit match) + NEWRULE (append, sequence 0) of the native form. */
-  _encodeNftables(family: 'ipv4' | 'ipv6', chain: string, rule: NativeRule, setName?: string): Buffer;
+  _encodeNftables(family: 'ipv4' | 'ipv6', chain: string, rule: PackedRule, setName?: string): Buffer;
   /** Test only: NEWTABLE connlimit + NEWCHAIN (sequence 0) as the first write to a base chain of the native form sends them. */
   _encodeNftablesCreate(family: 'ipv4' | 'ipv6', chain: string): Buffer;
   /** Test only: DELRULE (by handle) + DELSET (sequence 0) as deleting a native-form rule sends them. */
@@ -328,7 +327,7 @@ export interface NativeBinding {
     family: 'ipv4' | 'ipv6',
     table: string,
     recordings: Buffer[],
-    ops: NativeOpBatch,
+    ops: PackedOps,
   ): { batches: Buffer[]; attempts: number; results: NativeOpResults };
 }
 

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * Turns a transaction's ops into the native batch a commit consumes, without one long
- * synchronous stretch on the main thread: parsing, validating and converting 10,000 rules
- * takes ~100 ms, and the event loop must keep turning meanwhile (the point of doing the kernel
+ * Turns a transaction's ops into the packed batch a commit consumes (src/op-pack.ts), without
+ * one long synchronous stretch on the main thread: parsing, validating and packing 10,000 rules
+ * takes tens of milliseconds, and the event loop must keep turning meanwhile (the point of doing the kernel
  * work off the main thread). The work runs in slices of about {@link SLICE_MS}; between two
  * slices `setImmediate` lets timers and I/O run. The first slice runs before this returns, so
  * a one-op call reads its rule at once and never waits for a turn of the loop.
  */
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { binding } from './binding';
-import type { NativeOp, NativeOpBatch } from './native-types';
+import type { NativeOp, PackedOps } from './native-types';
+import { OpWriter } from './op-pack';
 import type { Family } from './rule/types';
 
 /** The longest slice, in milliseconds: well under the 2 ms event-loop delay we aim for. */
@@ -21,8 +21,8 @@ export const SLICE_MS = 1;
  * then rejects and the partial batch is dropped; nothing has reached the kernel).
  * @example const batch = await prepareOps('ipv4', steps.length, (i) => toOp(steps[i]));
  */
-export async function prepareOps(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>): Promise<NativeOpBatch> {
-  const batch = new (binding().OpBatch)(family);
+export async function prepareOps(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>): Promise<PackedOps> {
+  const batch = new OpWriter(family, count);
   let sliceStart = performance.now();
   for (let i = 0; i < count; i++) {
     const next = op(i);
@@ -33,5 +33,5 @@ export async function prepareOps(family: Family, count: number, op: (i: number) 
       sliceStart = performance.now();
     }
   }
-  return batch;
+  return batch.finish();
 }

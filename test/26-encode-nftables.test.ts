@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
 import { toNativeRule } from '../src/rule/index';
 import { renderRule } from '../src/rule/render';
+import { packed } from './helpers/packed';
 import { describeMismatch, listGoldens, readGolden } from './helpers/golden';
 
 const DIR = join(__dirname, 'fixtures', 'nftables');
@@ -40,7 +41,7 @@ test('there are native-form fixtures for both families, and IPv6 sets are keyed 
   const keyType = (n: number) => Buffer.from(`08000400${n.toString(16).padStart(8, '0')}`, 'hex');
   assert.ok(readGolden('v6-seed', DIR).bytes.includes(keyType(8)));
   assert.ok(readGolden('seed-reset', DIR).bytes.includes(keyType(7)));
-  assert.ok(binding()._encodeNftables('ipv6', 'INPUT', toNativeRule('-p tcp -m connlimit --connlimit-above 1 -j DROP', 'ipv6')).includes(keyType(8)));
+  assert.ok(packed.encodeNftables('ipv6', 'INPUT', toNativeRule('-p tcp -m connlimit --connlimit-above 1 -j DROP', 'ipv6')).includes(keyType(8)));
 });
 
 for (const name of rules) {
@@ -48,7 +49,7 @@ for (const name of rules) {
 
   test(`encode ${name}: what nft sends for ${g.command}`, () => {
     const rule = toNativeRule(asText(g.args), g.family);
-    const mismatch = describeMismatch(binding()._encodeNftables(g.family, g.chain, rule), g);
+    const mismatch = describeMismatch(packed.encodeNftables(g.family, g.chain, rule), g);
     assert.ok(mismatch === null, mismatch ?? '');
   });
 
@@ -58,7 +59,7 @@ for (const name of rules) {
     assert.is(decoded.chain, g.chain);
     const ours = toNativeRule(READS_BACK_AS[name] ?? asText(g.args), g.family);
     assert.ok(
-      binding().sameRule(g.family, decoded.rule, ours),
+      packed.sameRule(g.family, decoded.rule, ours),
       `${renderRule(decoded.rule, g.family, g.chain)}\n  vs\n${renderRule(ours, g.family, g.chain)}`,
     );
     assert.is(decoded.setName, ours.matches.some((m) => m.kind === 'connlimit') ? 'connlimit0' : '');
@@ -83,7 +84,7 @@ test('a decoded rule with an expression we do not model keeps it opaque, and is 
   const g = readGolden('seed-reset', DIR);
   const decoded = binding()._decodeNftablesRule('ipv4', ruleMessage(g.bytes));
   const rule = { ...decoded.rule, matches: [...decoded.rule.matches, { kind: 'opaque' as const, name: 'nft:lookup', revision: 0, data: Buffer.alloc(4) }] };
-  assert.throws(() => binding()._encodeNftables('ipv4', 'INPUT', rule), /not available in the native nftables form/);
+  assert.throws(() => packed.encodeNftables('ipv4', 'INPUT', rule), /not available in the native nftables form/);
 });
 
 test('truncated and bit-flipped messages decode or fail with an error, never crash', () => {

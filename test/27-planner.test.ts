@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
 import type { NativeOp } from '../src/native-types';
+import { packOps } from '../src/op-pack';
 import { toNativeRule } from '../src/rule/index';
 
 const DIR = join(__dirname, 'fixtures', 'plan');
@@ -77,9 +78,7 @@ function recordedGen(name: string): number {
 }
 
 function plan(form: 'nft' | 'nftables', names: string[], ops: NativeOp[], table = form === 'nft' ? 'filter' : 'connlimit') {
-  const batch = new (binding().OpBatch)('ipv4');
-  for (const op of ops) batch.add(op);
-  const r = binding()._planNft(form, 'ipv4', table, names.map(recording), batch);
+  const r = binding()._planNft(form, 'ipv4', table, names.map(recording), packOps('ipv4', ops));
   return { ...r, msgs: r.batches.map((b) => messages(b).filter((m) => m.type !== 'BEGIN' && m.type !== 'END')) };
 }
 
@@ -108,9 +107,7 @@ test('compat append: one NEWRULE, appended, under the recorded generation id; no
 
 test('compat append to a table not yet created: NEWTABLE, NEWCHAIN, NEWRULE', () => {
   const genOnly = recording(C).subarray(0, recording(C).readUInt32LE(0));
-  const batch = new (binding().OpBatch)('ipv4');
-  batch.add({ op: 'append', chain: 'INPUT', rule: DROP });
-  const r = binding()._planNft('nft', 'ipv4', 'filter', [genOnly], batch);
+  const r = binding()._planNft('nft', 'ipv4', 'filter', [genOnly], packOps('ipv4', [{ op: 'append', chain: 'INPUT', rule: DROP }]));
   assert.equal(kinds(messages(r.batches[0])), ['BEGIN', 'NEWTABLE', 'NEWCHAIN', 'NEWRULE', 'END']);
 });
 

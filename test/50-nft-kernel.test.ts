@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
 import { fromNative } from '../src/errors';
 import { Firewall } from '../src/index';
+import { packOps } from '../src/op-pack';
 import { toNativeRule } from '../src/rule/index';
 import { rejects } from './helpers/assert';
 import { iptablesOracle } from './helpers/iptables-oracle';
@@ -223,11 +224,7 @@ test('a stale generation id is refused by the kernel with ERESTART; the batch is
     const t = new (binding().IptablesNftTable)({ family: 'ipv4', table: 'filter', netnsPath: ns.path, lockTimeoutMs: 0 });
     await t.open();
     const op = { op: 'append' as const, chain: 'INPUT', rule: toNativeRule('-p tcp --dport 5 -j DROP', 'ipv4') };
-    const batch = () => {
-      const b = new (binding().OpBatch)('ipv4');
-      b.add(op);
-      return b;
-    };
+    const batch = () => packOps('ipv4', [op]);
     // Two refused attempts, the third goes through; the rule is there once.
     assert.is(await t._commitStale(batch(), 2), 3);
     assert.is((await save(ns, 'ipv4')).match(/--dport 5 -j DROP/g)?.length, 1);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "js/convert.h"
 
-#include <algorithm>
-#include <cstring>
 #include <string>
+
+#include "core/packed_ops.h"
 
 namespace connlimit::js {
 namespace {
@@ -12,157 +12,6 @@ using core::Family;
 
 [[noreturn]] void Bad(Napi::Env env, const std::string& what) {
   throw Napi::TypeError::New(env, "connlimit internal: malformed " + what);
-}
-
-Napi::Value Field(const Napi::Object& o, const char* key) { return o.Get(key); }
-
-std::string Str(const Napi::Object& o, const char* key) {
-  auto v = Field(o, key);
-  if (!v.IsString()) Bad(o.Env(), std::string(key) + " (string)");
-  return v.As<Napi::String>().Utf8Value();
-}
-
-bool Bool(const Napi::Object& o, const char* key) {
-  auto v = Field(o, key);
-  if (!v.IsBoolean()) Bad(o.Env(), std::string(key) + " (boolean)");
-  return v.As<Napi::Boolean>().Value();
-}
-
-double Num(const Napi::Object& o, const char* key, double lo, double hi) {
-  auto v = Field(o, key);
-  if (!v.IsNumber()) Bad(o.Env(), std::string(key) + " (number)");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<int64_t>(d))) Bad(o.Env(), std::string(key) + " (range)");
-  return d;
-}
-
-Napi::Object Obj(const Napi::Value& v, const char* what) {
-  if (!v.IsObject()) Bad(v.Env(), what);
-  return v.As<Napi::Object>();
-}
-
-bool IsNullish(const Napi::Value& v) { return v.IsNull() || v.IsUndefined(); }
-
-void CopyBytes(const Napi::Value& v, uint8_t* out, size_t n, const char* what) {
-  if (!v.IsBuffer()) Bad(v.Env(), what);
-  auto b = v.As<Napi::Buffer<uint8_t>>();
-  if (b.Length() != n) Bad(v.Env(), std::string(what) + " length");
-  memcpy(out, b.Data(), n);
-}
-
-std::optional<core::Address> AddressFromJs(const Napi::Value& v, Family f) {
-  if (IsNullish(v)) return std::nullopt;
-  auto o = Obj(v, "address");
-  core::Address a;
-  size_t n = core::AddressBytes(f);
-  CopyBytes(Field(o, "addr"), a.addr, n, "address.addr");
-  CopyBytes(Field(o, "mask"), a.mask, n, "address.mask");
-  a.invert = Bool(o, "invert");
-  return a;
-}
-
-std::optional<core::Interface> InterfaceFromJs(const Napi::Value& v) {
-  if (IsNullish(v)) return std::nullopt;
-  auto o = Obj(v, "interface");
-  return core::Interface{Str(o, "name"), Bool(o, "wildcard"), Bool(o, "invert")};
-}
-
-core::PortRange PortsFromJs(const Napi::Value& v) {
-  if (!v.IsArray() || v.As<Napi::Array>().Length() != 2) Bad(v.Env(), "port range");
-  auto a = v.As<Napi::Array>();
-  auto get = [&](uint32_t i) {
-    auto x = a.Get(i);
-    if (!x.IsNumber()) Bad(v.Env(), "port");
-    double d = x.As<Napi::Number>().DoubleValue();
-    if (!(d >= 0 && d <= 65535)) Bad(v.Env(), "port");
-    return static_cast<uint16_t>(d);
-  };
-  return core::PortRange{get(0), get(1)};
-}
-
-core::OpaqueExtension OpaqueFromJs(const Napi::Object& o) {
-  core::OpaqueExtension x;
-  x.name = Str(o, "name");
-  x.revision = static_cast<uint8_t>(Num(o, "revision", 0, 255));
-  auto data = Field(o, "data");
-  if (!data.IsBuffer()) Bad(o.Env(), "opaque data");
-  auto b = data.As<Napi::Buffer<uint8_t>>();
-  x.data.assign(b.Data(), b.Data() + b.Length());
-  // `sets`: the names a `set` match refers to, which the native nftables form writes (ipset's
-  // blobs carry their indexes, written by src/rule/set-refs.ts, and need no names here).
-  auto sets = o.Get("sets");
-  if (sets.IsArray()) {
-    auto a = sets.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      auto n = a.Get(i);
-      if (!n.IsString()) Bad(o.Env(), "opaque sets");
-      x.sets.push_back(n.As<Napi::String>().Utf8Value());
-    }
-  }
-  return x;
-}
-
-core::Match MatchFromJs(const Napi::Value& v) {
-  auto o = Obj(v, "match");
-  std::string kind = Str(o, "kind");
-  if (kind == "tcp") {
-    core::TcpMatch t;
-    t.sport = PortsFromJs(Field(o, "sport"));
-    t.dport = PortsFromJs(Field(o, "dport"));
-    t.option = static_cast<uint8_t>(Num(o, "option", 0, 255));
-    t.flag_mask = static_cast<uint8_t>(Num(o, "flagMask", 0, 255));
-    t.flag_compare = static_cast<uint8_t>(Num(o, "flagCompare", 0, 255));
-    t.inv_sport = Bool(o, "invSport");
-    t.inv_dport = Bool(o, "invDport");
-    t.inv_flags = Bool(o, "invFlags");
-    t.inv_option = Bool(o, "invOption");
-    return t;
-  }
-  if (kind == "udp") {
-    core::UdpMatch u;
-    u.sport = PortsFromJs(Field(o, "sport"));
-    u.dport = PortsFromJs(Field(o, "dport"));
-    u.inv_sport = Bool(o, "invSport");
-    u.inv_dport = Bool(o, "invDport");
-    return u;
-  }
-  if (kind == "connlimit") {
-    core::ConnlimitMatch c;
-    c.limit = static_cast<uint32_t>(Num(o, "limit", 0, 4294967295.0));
-    c.invert = Bool(o, "invert");
-    c.daddr = Bool(o, "daddr");
-    auto bits = Field(o, "maskBits");
-    c.mask_bits = IsNullish(bits) ? -1 : static_cast<int>(Num(o, "maskBits", 0, 128));
-    return c;
-  }
-  if (kind == "comment") return core::CommentMatch{Str(o, "comment")};
-  if (kind == "opaque") return OpaqueFromJs(o);
-  Bad(o.Env(), "match kind " + kind);
-}
-
-core::Target TargetFromJs(const Napi::Value& v) {
-  auto o = Obj(v, "target");
-  std::string kind = Str(o, "kind");
-  core::Target t;
-  using K = core::Target::Kind;
-  if (kind == "none") {
-    t.kind = K::kNone;
-  } else if (kind == "verdict") {
-    t.kind = K::kVerdict;
-    t.name = Str(o, "verdict");
-  } else if (kind == "jump" || kind == "goto") {
-    t.kind = kind == "jump" ? K::kJump : K::kGoto;
-    t.name = Str(o, "chain");
-  } else if (kind == "reject") {
-    t.kind = K::kReject;
-    t.name = Str(o, "with");
-  } else if (kind == "opaque") {
-    t.kind = K::kOpaque;
-    t.opaque = OpaqueFromJs(o);
-  } else {
-    Bad(o.Env(), "target kind " + kind);
-  }
-  return t;
 }
 
 // ---- to JS ----
@@ -266,49 +115,17 @@ Family FamilyFromJs(const Napi::Value& v) {
   Bad(v.Env(), "family");
 }
 
-core::RuleSpec RuleFromJs(const Napi::Value& v, Family family) {
-  auto o = Obj(v, "rule");
-  core::RuleSpec r;
-  r.protocol = static_cast<uint16_t>(Num(o, "protocol", 0, 255));
-  r.inv_protocol = Bool(o, "invProtocol");
-  r.src = AddressFromJs(Field(o, "src"), family);
-  r.dst = AddressFromJs(Field(o, "dst"), family);
-  r.in_interface = InterfaceFromJs(Field(o, "inInterface"));
-  r.out_interface = InterfaceFromJs(Field(o, "outInterface"));
-  auto frag = Field(o, "fragment");
-  if (!IsNullish(frag)) r.fragment = Bool(o, "fragment");
-  auto matches = Field(o, "matches");
-  if (!matches.IsArray()) Bad(o.Env(), "matches");
-  auto arr = matches.As<Napi::Array>();
-  for (uint32_t i = 0; i < arr.Length(); i++) r.matches.push_back(MatchFromJs(arr.Get(i)));
-  r.target = TargetFromJs(Field(o, "target"));
-  return r;
+std::shared_ptr<const std::vector<uint8_t>> PackedFromJs(const Napi::Value& v) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) Bad(v.Env(), "packed ops (Uint8Array)");
+  auto a = v.As<Napi::Uint8Array>();
+  return std::make_shared<const std::vector<uint8_t>>(a.Data(), a.Data() + a.ElementLength());
 }
 
-core::Op OpFromJs(const Napi::Value& v, Family family) {
-  using K = core::Op::Kind;
-  auto o = Obj(v, "op");
-  std::string name = Str(o, "op");
-  core::Op op;
-  auto chain = Field(o, "chain");
-  if (!IsNullish(chain)) op.chain = Str(o, "chain");
-  bool has_rule = false, has_index = false;
-  if (name == "append") { op.kind = K::kAppend; has_rule = true; }
-  else if (name == "insert") { op.kind = K::kInsert; has_rule = has_index = true; }
-  else if (name == "replace") { op.kind = K::kReplace; has_rule = has_index = true; }
-  else if (name == "delete") { op.kind = K::kDelete; has_rule = true; }
-  else if (name == "deleteAt") { op.kind = K::kDeleteAt; has_index = true; }
-  else if (name == "ensure") { op.kind = K::kEnsure; has_rule = true; }
-  else if (name == "flush") op.kind = K::kFlush;
-  else if (name == "zero") op.kind = K::kZero;
-  else if (name == "createChain") op.kind = K::kCreateChain;
-  else if (name == "deleteChain") op.kind = K::kDeleteChain;
-  else if (name == "renameChain") { op.kind = K::kRenameChain; op.to = Str(o, "to"); }
-  else if (name == "setPolicy") { op.kind = K::kSetPolicy; op.to = Str(o, "policy"); }
-  else Bad(o.Env(), "op " + name);
-  if (has_rule) op.rule = RuleFromJs(Field(o, "rule"), family);
-  if (has_index) op.index = static_cast<unsigned>(Num(o, "index", 0, 4294967295.0));
-  return op;
+core::RuleSpec RuleFromJs(const Napi::Value& v, Family family) {
+  auto packed = PackedFromJs(v);
+  auto rule = core::DecodePackedRule(packed->data(), packed->size(), family);
+  if (!rule.ok()) Bad(v.Env(), "packed rule: " + rule.error().detail);
+  return rule.take();
 }
 
 Napi::Object RuleToJs(Napi::Env env, const core::RuleSpec& r, Family family) {

@@ -2,6 +2,7 @@
 #include "js/iptables_nft_table.h"
 
 #include "core/backend_probe.h"
+#include "core/packed_ops.h"
 
 namespace connlimit::js {
 
@@ -42,13 +43,15 @@ Napi::Value IptablesNftTable::Usage(const Napi::CallbackInfo& info) {
 
 Napi::Value IptablesNftTable::CommitStale(const Napi::CallbackInfo& info) {
   return IfOpen(info, [&] {
-    auto ops = OpBatch::Take(info[0], family());
+    auto packed = PackedFromJs(info[0]);
     int stale = info[1].As<Napi::Number>().Int32Value();
     return Run<int>(
         "commit",
-        [ops, stale, session = backend().session](const core::TableTarget& t) -> core::Result<int> {
+        [packed, stale, session = backend().session](const core::TableTarget& t) -> core::Result<int> {
+          auto ops = core::DecodePackedOps(packed->data(), packed->size(), t.family);
+          if (!ops.ok()) return ops.error();
           int attempts = 0;
-          auto r = nft::CommitOps(t, *ops, *session, stale, &attempts);
+          auto r = nft::CommitOps(t, ops.value(), *session, stale, &attempts);
           if (!r.ok()) return r.error();
           return attempts;
         },

@@ -29,10 +29,10 @@
 #include <vector>
 
 #include "core/netns_guard.h"
+#include "core/packed_ops.h"
 #include "core/table_ops.h"
 #include "js/convert.h"
 #include "js/errors.h"
-#include "js/op_batch.h"
 #include "js/promise_worker.h"
 
 namespace connlimit::js {
@@ -187,9 +187,14 @@ Napi::Value TableWrap<Derived, Backend>::Open(const Napi::CallbackInfo& info) {
 template <typename Derived, typename Backend>
 Napi::Value TableWrap<Derived, Backend>::Commit(const Napi::CallbackInfo& info) {
   return IfOpen(info, [&] {
-    auto ops = OpBatch::Take(info[0], target_.family);
+    auto packed = PackedFromJs(info[0]);
     return Run<std::vector<core::OpResult>>(
-        "commit", [ops, backend = *backend_](const core::TableTarget& t) { return backend.CommitOps(t, *ops); },
+        "commit",
+        [packed, backend = *backend_](const core::TableTarget& t) -> core::Result<std::vector<core::OpResult>> {
+          auto ops = core::DecodePackedOps(packed->data(), packed->size(), t.family);
+          if (!ops.ok()) return ops.error();
+          return backend.CommitOps(t, ops.value());
+        },
         [](Napi::Env e, std::vector<core::OpResult>& r) -> Napi::Value { return OpResultsToJs(e, r); });
   });
 }

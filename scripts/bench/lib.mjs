@@ -114,8 +114,8 @@ export function buildFloor(dir, name = 'iptc-floor', pkg = 'libip4tc') {
 }
 
 /** Writes rules as the library encodes them, back to back, for the floor program. */
-export function writeEntries(file, binding, toNativeRule, rules, family = 'ipv4') {
-  const blobs = rules.map((r) => binding._encodeLegacyRule(family, toNativeRule(r, family)));
+export function writeEntries(file, binding, packRule, rules, family = 'ipv4') {
+  const blobs = rules.map((r) => binding._encodeLegacyRule(family, packRule(r, family)));
   writeFileSync(file, Buffer.concat(blobs));
   return file;
 }

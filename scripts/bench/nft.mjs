@@ -22,7 +22,7 @@ async function prefill(ns, n) {
 
 /** NEWRULE messages as the library encodes them (append to filter/INPUT), back to back. */
 function writeMessages(file, ctx, rules) {
-  const blobs = rules.map((r) => ctx.binding._encodeNftRule('ipv4', 'filter', 'INPUT', ctx.toNativeRule(r, 'ipv4')));
+  const blobs = rules.map((r) => ctx.binding._encodeNftRule('ipv4', 'filter', 'INPUT', ctx.packRule(r)));
   // The floor walks them by nlmsg_len rounded up to 4: pad each.
   const padded = blobs.map((b) => (b.length % 4 ? Buffer.concat([b, Buffer.alloc(4 - (b.length % 4))]) : b));
   writeFileSync(file, Buffer.concat(padded));
@@ -204,10 +204,13 @@ export async function run(ctx) {
         met: r.cli.median / r.library.median >= 2,
         why:
           `iptables-nft-restore is itself only ${ratio(r.cli.median, r.floor.median)} slower than the floor (one batch of the same ${k(size)} NEWRULE messages, built before its clock starts): the kernel's commit dominates, so ≥2× faster than the CLI is out of reach for any writer on this kernel. ` +
-          `The library adds ${ms(Math.max(r.library.median - r.floor.median, 0))} (${(((r.library.median - r.floor.median) / size) * 1000).toFixed(0)} µs per rule) to the floor: per-rule work on the main thread (parsing each string, reading each rule object at the addon boundary) and encoding each NEWRULE with libnftnl in the pool. ` +
-          (r.typed.median >= r.library.median
-            ? 'Typed rules were not faster here (row 2), so the text parse is not the main part: timing inside the native worker (docs/nft.md) split the rest into converting the ops at the addon boundary, planning, and encoding with libnftnl (60–90 ms for 10k rules).'
-            : `Typed rules save ${ms(r.library.median - r.typed.median)} of it (the text parse).`),
+          `The library adds ${ms(Math.max(r.library.median - r.floor.median, 0))} (${(((r.library.median - r.floor.median) / size) * 1000).toFixed(0)} µs per rule) to the floor. The main thread's share is small since the packed op form and the parser's fast path (~1 µs to parse a rule, ~0.4 µs to pack it; 10k pre-parsed ops pack in ~4 ms): nearly all of it is the pool's commit (decoding, planning, encoding each NEWRULE with libnftnl, the kernel's replies), which a back-to-back \`native.commit\` of 10k packed ops times at about the whole transaction.`,
+      });
+      targets.push({
+        target: `nft ${k(size)}-rule transaction ≥1.3× faster than iptables-nft-restore (issue 17)`,
+        measured: `${ratio(r.cli.median, r.library.median)} (strings), ${ratio(r.cli.median, r.typed.median)} (typed)`,
+        met: r.cli.median / r.library.median >= 1.3,
+        why: 'As the ≥2× target above: what is left is the pool\'s commit, not the rule text or the crossing into the addon.',
       });
     }
   }

@@ -20,7 +20,7 @@ async function prefillIptables(ns, n) {
 
 /** NEWSET + NEWRULE exactly as the library sends them for RULE (the set named connlimit%d). */
 function writeMessages(file, ctx) {
-  const b = ctx.binding._encodeNftables('ipv4', 'INPUT', ctx.toNativeRule(RULE, 'ipv4'), 'connlimit%d');
+  const b = ctx.binding._encodeNftables('ipv4', 'INPUT', ctx.packRule(RULE), 'connlimit%d');
   writeFileSync(file, b);
   return file;
 }

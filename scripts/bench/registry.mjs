@@ -44,6 +44,11 @@ export const groups = [
     load: () => import('./restore.mjs'),
   },
   {
+    id: 'throughput',
+    rows: '13 (group commit), 14 (parsing rule strings)',
+    load: () => import('./throughput.mjs'),
+  },
+  {
     id: 'nftables-native',
     rows: '1 (native nftables form)',
     load: () => import('./nftables.mjs'),

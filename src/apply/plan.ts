@@ -10,7 +10,8 @@
  * shift ours onto theirs.
  */
 import { binding } from '../binding';
-import type { NativeChain, NativeOp, NativeRule } from '../native-types';
+import type { NativeChain, NativeOp, NativeRule, PackedRule } from '../native-types';
+import { packRule } from '../op-pack';
 import { renderRule } from '../rule/render';
 import type { Family } from '../rule/types';
 import type { Backend, TableName } from '../table-shape';
@@ -122,8 +123,9 @@ function chainOps(family: Family, chain: string, present: NativeRule[], wanted: 
   };
   let dels: number[] = [];
   let ins: number[] = [];
+  const same = sameRuleOf(family);
   // The same object: a rule the last apply() wrote, known without a dump (firewall.ts).
-  const steps: Step[] = alignRules(present, wanted, (a, b) => a === b || binding().sameRule(family, a, b));
+  const steps: Step[] = alignRules(present, wanted, (a, b) => a === b || same(a, b));
   for (const s of steps) {
     if (s.kind === 'delete') dels.push(s.present);
     else if (s.kind === 'insert') ins.push(s.wanted);
@@ -139,16 +141,28 @@ function chainOps(family: Family, chain: string, present: NativeRule[], wanted: 
   return ops;
 }
 
+/** The addon's sameRule over rules packed once each, however often the alignment compares them. */
+export function sameRuleOf(family: Family): (a: NativeRule, b: NativeRule) => boolean {
+  const packed = new WeakMap<NativeRule, PackedRule>();
+  const pack = (r: NativeRule): PackedRule => {
+    let p = packed.get(r);
+    if (p === undefined) packed.set(r, (p = packRule(family, r)));
+    return p;
+  };
+  return (a, b) => binding().sameRule(family, pack(a), pack(b));
+}
+
 /** The jumps into owned chains found in the built-in chains: where each is, and whether the desired state keeps it. */
 function jumpsInBuiltins(family: Family, present: NativeChain[], desired: CheckedDesired): { kept: Set<CheckedDesired['jumps'][number]>; stale: Array<{ chain: string; index: number; rule: NativeRule }> } {
   const kept = new Set<CheckedDesired['jumps'][number]>();
+  const same = sameRuleOf(family);
   const stale: Array<{ chain: string; index: number; rule: NativeRule }> = [];
   for (const c of present) {
     if (!c.builtin) continue;
     c.rules.forEach((r, index) => {
       const target = jumpTarget(r.rule);
       if (target === null || !desired.chains.has(target)) return;
-      const j = desired.jumps.find((d) => d.from === c.name && d.to === target && !kept.has(d) && binding().sameRule(family, d.rule, r.rule));
+      const j = desired.jumps.find((d) => d.from === c.name && d.to === target && !kept.has(d) && same(d.rule, r.rule));
       if (j) kept.add(j);
       else stale.push({ chain: c.name, index, rule: r.rule });
     });

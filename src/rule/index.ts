@@ -6,7 +6,7 @@
 import { invalid } from '../errors';
 import type { NativeRule } from '../native-types';
 import type { Family, RuleSpec } from './types';
-import { parseRule } from './parse';
+import { parseCommonText, parseInFull } from './parse';
 import { snapshot } from './snapshot';
 import { describe, normalizeRule } from './validate';
 
@@ -17,7 +17,10 @@ export { renderRule, saveString } from './render';
 export { toRuleSpec, ruleExtensions } from './to-spec';
 export { formatAddress, parseAddress } from './address';
 
-/** How many rule texts per family are remembered. Users write the same few shapes again and again. */
+/**
+ * How many rule texts per family are remembered, of those the common-shape fast path does not
+ * take (parsing those costs about what a lookup here does). Users write the same few shapes again and again.
+ */
 const PARSED_MAX = 512;
 /**
  * Rule text -> its parse, or null when the text was seen once; least recently used first (a
@@ -32,14 +35,15 @@ function parseCached(text: string, family: Family): NativeRule {
   const seen = cache.get(text);
   if (seen !== undefined) cache.delete(text);
   else if (cache.size >= PARSED_MAX) cache.delete(cache.keys().next().value as string);
-  const rule = seen ?? parseRule(text, family);
+  const rule = seen ?? parseInFull(text, family);
   cache.set(text, seen === undefined ? null : rule);
   return rule;
 }
 
 /**
  * Any rule input in its normalized form: a string is parsed as iptables syntax (without
- * `-A CHAIN`), an object is checked as a {@link RuleSpec}. A string seen twice recently returns
+ * `-A CHAIN`), an object is checked as a {@link RuleSpec}. A string of the common shape is parsed
+ * afresh each time (src/rule/common-shape.ts, ~1 µs); another string seen twice recently returns
  * the same object again without parsing it, so the result is shared and read-only: it never
  * leaves the library (the public parseRule hands out a copy made by toRuleSpec, renderRule a
  * string). Not frozen: Object.freeze over a rule's ~10 objects costs more than parsing it.
@@ -52,6 +56,6 @@ function parseCached(text: string, family: Family): NativeRule {
  */
 export function toNativeRule(input: string | RuleSpec, family: Family): NativeRule {
   if (family !== 'ipv4' && family !== 'ipv6') invalid('family', `expected 'ipv4' or 'ipv6', got ${describe(family)}`);
-  if (typeof input === 'string') return parseCached(input, family);
+  if (typeof input === 'string') return parseCommonText(input, family) ?? parseCached(input, family);
   return normalizeRule(snapshot(input, 'rule'), family);
 }

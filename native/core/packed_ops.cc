@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/packed_ops.h"
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+namespace connlimit::core {
+namespace {
+
+constexpr uint8_t kVersion = 2;  // src/op-pack.ts VERSION
+constexpr unsigned kOpKinds = 12;
+
+enum RuleBits : uint8_t {
+  kInvProtocol = 1, kSrc = 2, kDst = 4, kIn = 8, kOut = 16, kFragment = 32, kFragmentSet = 64,
+};
+
+// Reads the buffer front to back; the first short or out-of-range read sets `bad` and every
+// later read returns zeros, so decoding code stays straight-line and checks once at the end.
+class Reader {
+ public:
+  Reader(const uint8_t* p, size_t n) : p_(p), end_(p + n) {}
+
+  bool done() const { return p_ == end_; }
+  bool bad() const { return bad_ != nullptr; }
+  const char* why() const { return bad_; }
+  void Fail(const char* why) {
+    if (!bad_) bad_ = why;
+    p_ = end_;
+  }
+
+  uint8_t U8() { return Need(1) ? *p_++ : 0; }
+  uint16_t U16() {
+    if (!Need(2)) return 0;
+    uint16_t v = static_cast<uint16_t>(p_[0] | (p_[1] << 8));
+    p_ += 2;
+    return v;
+  }
+  uint32_t U32() {
+    if (!Need(4)) return 0;
+    uint32_t v = static_cast<uint32_t>(p_[0]) | (static_cast<uint32_t>(p_[1]) << 8) | (static_cast<uint32_t>(p_[2]) << 16) |
+                 (static_cast<uint32_t>(p_[3]) << 24);
+    p_ += 4;
+    return v;
+  }
+  std::string Str() {
+    uint16_t n = U16();
+    if (!Need(n)) return {};
+    std::string s(reinterpret_cast<const char*>(p_), n);
+    p_ += n;
+    return s;
+  }
+  void Bytes(uint8_t* out, size_t n) {
+    if (!Need(n)) return;
+    memcpy(out, p_, n);
+    p_ += n;
+  }
+  std::vector<uint8_t> Blob(size_t n) {
+    if (!Need(n)) return {};
+    std::vector<uint8_t> v(p_, p_ + n);
+    p_ += n;
+    return v;
+  }
+
+ private:
+  bool Need(size_t n) {
+    if (static_cast<size_t>(end_ - p_) >= n) return true;
+    Fail("truncated");
+    return false;
+  }
+
+  const uint8_t* p_;
+  const uint8_t* end_;
+  const char* bad_ = nullptr;
+};
+
+void ReadHeader(Reader& in, Family family) {
+  if (in.U8() != kVersion) return in.Fail("layout version");
+  if (in.U8() != (family == Family::kIpv4 ? 4 : 6)) in.Fail("family");
+}
+
+Address ReadAddress(Reader& in, Family family) {
+  Address a;
+  size_t n = AddressBytes(family);
+  in.Bytes(a.addr, n);
+  in.Bytes(a.mask, n);
+  a.invert = in.U8() != 0;
+  return a;
+}
+
+Interface ReadInterface(Reader& in) {
+  Interface i;
+  i.name = in.Str();
+  uint8_t bits = in.U8();
+  i.wildcard = bits & 1;
+  i.invert = bits & 2;
+  return i;
+}
+
+void ReadPorts(Reader& in, PortRange& s, PortRange& d) {
+  s.lo = in.U16();
+  s.hi = in.U16();
+  d.lo = in.U16();
+  d.hi = in.U16();
+}
+
+OpaqueExtension ReadOpaque(Reader& in) {
+  OpaqueExtension x;
+  x.name = in.Str();
+  x.revision = in.U8();
+  x.data = in.Blob(in.U32());
+  uint8_t sets = in.U8();
+  for (unsigned i = 0; i < sets && !in.bad(); i++) x.sets.push_back(in.Str());
+  return x;
+}
+
+Match ReadMatch(Reader& in) {
+  switch (in.U8()) {
+    case 0: {
+      TcpMatch t;
+      ReadPorts(in, t.sport, t.dport);
+      t.option = in.U8();
+      t.flag_mask = in.U8();
+      t.flag_compare = in.U8();
+      uint8_t inv = in.U8();
+      t.inv_sport = inv & 1;
+      t.inv_dport = inv & 2;
+      t.inv_flags = inv & 4;
+      t.inv_option = inv & 8;
+      return t;
+    }
+    case 1: {
+      UdpMatch u;
+      ReadPorts(in, u.sport, u.dport);
+      uint8_t inv = in.U8();
+      u.inv_sport = inv & 1;
+      u.inv_dport = inv & 2;
+      return u;
+    }
+    case 2: {
+      ConnlimitMatch c;
+      c.limit = in.U32();
+      uint8_t bits = in.U8();
+      c.invert = bits & 1;
+      c.daddr = bits & 2;
+      uint8_t mask = in.U8();
+      c.mask_bits = mask == 255 ? -1 : mask;
+      if (mask != 255 && mask > 128) in.Fail("connlimit mask");
+      return c;
+    }
+    case 3: return CommentMatch{in.Str()};
+    case 4: return ReadOpaque(in);
+    default: in.Fail("match kind"); return CommentMatch{};
+  }
+}
+
+Target ReadTarget(Reader& in) {
+  using K = Target::Kind;
+  Target t;
+  uint8_t kind = in.U8();
+  switch (kind) {
+    case 0: t.kind = K::kNone; break;
+    case 1: t.kind = K::kVerdict; t.name = in.Str(); break;
+    case 2: t.kind = K::kJump; t.name = in.Str(); break;
+    case 3: t.kind = K::kGoto; t.name = in.Str(); break;
+    case 4: t.kind = K::kReject; t.name = in.Str(); break;
+    case 5: t.kind = K::kOpaque; t.opaque = ReadOpaque(in); break;
+    default: in.Fail("target kind");
+  }
+  return t;
+}
+
+RuleSpec ReadRule(Reader& in, Family family) {
+  RuleSpec r;
+  r.protocol = in.U8();
+  uint8_t bits = in.U8();
+  r.inv_protocol = bits & kInvProtocol;
+  if (bits & kSrc) r.src = ReadAddress(in, family);
+  if (bits & kDst) r.dst = ReadAddress(in, family);
+  if (bits & kIn) r.in_interface = ReadInterface(in);
+  if (bits & kOut) r.out_interface = ReadInterface(in);
+  if (bits & kFragmentSet) r.fragment = (bits & kFragment) != 0;
+  uint8_t matches = in.U8();
+  r.matches.reserve(matches);
+  for (unsigned i = 0; i < matches && !in.bad(); i++) r.matches.push_back(ReadMatch(in));
+  r.target = ReadTarget(in);
+  return r;
+}
+
+Op ReadOp(Reader& in, Family family) {
+  Op op;
+  uint8_t kind = in.U8();
+  if (kind >= kOpKinds) in.Fail("op kind");
+  op.kind = static_cast<Op::Kind>(kind);
+  op.chain = in.Str();
+  op.index = in.U32();
+  op.to = in.Str();
+  if (in.U8() != 0) op.rule = ReadRule(in, family);
+  return op;
+}
+
+KernelError Malformed(const Reader& in, int op_index) {
+  return KernelError{"packed ops", EINVAL, std::string("internal: ") + in.why(), op_index, ErrorKind::kMalformed};
+}
+
+}  // namespace
+
+Result<std::vector<Op>> DecodePackedOps(const uint8_t* bytes, size_t size, Family family) {
+  Reader in(bytes, size);
+  ReadHeader(in, family);
+  std::vector<Op> ops;
+  while (!in.done()) {
+    ops.push_back(ReadOp(in, family));
+    if (in.bad()) return Malformed(in, static_cast<int>(ops.size()) - 1);
+  }
+  if (in.bad()) return Malformed(in, -1);
+  return ops;
+}
+
+Result<RuleSpec> DecodePackedRule(const uint8_t* bytes, size_t size, Family family) {
+  Reader in(bytes, size);
+  ReadHeader(in, family);
+  RuleSpec rule = ReadRule(in, family);
+  if (!in.done()) in.Fail("bytes after the rule");
+  if (in.bad()) return Malformed(in, -1);
+  return rule;
+}
+
+}  // namespace connlimit::core

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/**
+ * The common-shape fast path of the parser (src/rule/common-shape.ts) gives exactly the rule
+ * the full parser gives, or defers to it: on the real-rules corpus, every rule line of the
+ * iptables .t cases, the fuzz generator's rules, and hand-picked edges. Pure, no kernel.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseCommonText, parseInFull, parseRule } from '../src/rule/parse';
+import type { Family } from '../src/rule/types';
+import { randomText, rng } from './helpers/fuzz-gen';
+import { readCorpus } from './helpers/real-rules';
+
+interface Tally {
+  fast: number;
+  /** Texts the full parser accepts. */
+  accepted: number;
+  total: number;
+}
+
+/** Checks one text both ways; counts whether the fast path answered. */
+function same(text: string, family: Family, tally: Tally, where: string): void {
+  tally.total++;
+  const fast = parseCommonText(text, family);
+  let full: unknown;
+  try {
+    full = parseInFull(text, family);
+  } catch (e) {
+    assert.is(fast, null, `${where}: the fast path took what the full parser refuses (${(e as Error).message}): ${text}`);
+    // And parseRule, which tries the fast path first, refuses it with the full parser's error.
+    assert.throws(() => parseRule(text, family), (x: Error) => x.message === (e as Error).message, `${where}: ${text}`);
+    return;
+  }
+  tally.accepted++;
+  if (fast === null) return;
+  tally.fast++;
+  assert.equal(fast, full, `${where}: ${text}`);
+}
+
+test('the real-rules corpus: identical rules, and the fast path takes a good share', () => {
+  const tally = { fast: 0, accepted: 0, total: 0 };
+  for (const e of readCorpus()) same(e.rule, e.family, tally, `rules.tsv:${e.line}`);
+  assert.ok(tally.fast > 0, `fast path took ${tally.fast} of ${tally.total}`);
+});
+
+test('every rule of the iptables .t cases: identical (the fast path defers on their modules)', () => {
+  const dir = join(__dirname, 'fixtures', 'iptables-t');
+  const tally = { fast: 0, accepted: 0, total: 0 };
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.t'))) {
+    const family: Family = file.startsWith('libip6t_') ? 'ipv6' : 'ipv4';
+    readFileSync(join(dir, file), 'utf8').split('\n').forEach((raw, i) => {
+      const line = raw.trim();
+      if (line === '' || line.startsWith('#') || line.startsWith(':') || line.startsWith('*')) return;
+      same(line.split(';')[0] as string, family, tally, `${file}:${i + 1}`);
+    });
+  }
+  assert.ok(tally.total > 100, `${tally.total} cases`);
+});
+
+test('20,000 fuzzed rules per family: identical, or refused alike', () => {
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const r = rng(family === 'ipv4' ? 1717 : 1718);
+    const tally = { fast: 0, accepted: 0, total: 0 };
+    for (let i = 0; i < 20000; i++) same(randomText(r, family), family, tally, `seed ${family} #${i}`);
+    // The generator writes the common shape with edits (and module options): a good share of
+    // what the full parser accepts must take the fast path.
+    assert.ok(tally.fast * 4 > tally.accepted, `${family}: fast path took ${tally.fast} of the ${tally.accepted} accepted (${tally.total} drawn)`);
+  }
+});
+
+test('edges: spellings the fast path takes and those it leaves to the full parser', () => {
+  const tally = { fast: 0, accepted: 0, total: 0 };
+  const texts = [
+    '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT',
+    '  -p tcp\t--dport 1024:2048 -j ACCEPT  ',
+    '-m connlimit --connlimit-upto 5 --connlimit-mask 24 --connlimit-daddr -p tcp -m tcp --sport 1 -j DROP',
+    '-m tcp -p tcp --dport 22 -j LIMITS',
+    '-p udp --dport 53 -s 10.0.0.0/8 -d 0.0.0.0/0 -i eth+ -o + -j RETURN',
+    '-p tcp -j REJECT --reject-with tcp-rst',
+    '-p udp -j REJECT --reject-with tcp-reset',
+    '-p tcp --dport 22 -m tcp -j DROP',
+    '-p udp --syn -j DROP',
+    '-m udp -p tcp --dport 1 -j DROP',
+    '-p tcp --dport 22:1 -j DROP',
+    '-p tcp --dport :22 -j DROP',
+    '-p tcp --dport 022 -j DROP',
+    '-p tcp --dport -j DROP',
+    '-p tcp --dport=22 -j DROP',
+    '-p tcp ! --dport 22 -j DROP',
+    '-m connlimit --connlimit-mask 255.255.255.0 --connlimit-above 1',
+    '-m connlimit --connlimit-mask 33 --connlimit-above 1',
+    '-m connlimit --connlimit-saddr --connlimit-daddr --connlimit-above 1',
+    '-j INPUT',
+    '-p all -g LIMITS',
+    '-p all -p tcp -j DROP',
+    '-g ACCEPT',
+    '-g INPUT',
+    '-j accept',
+    '-j LOG',
+    '-j',
+    '-i -x -j DROP',
+    '-s ! 10.0.0.1',
+    '',
+    '-p\ttcp --dport 22 -j DROP',
+    '-p tcp  --dport 22 -j DROP',
+    '-p tcp --dport 22 -j "DROP"',
+    "-p tcp --dport '22' -j DROP",
+    '-i eth0;x -j DROP',
+    '-j LIM$TS',
+    '-j LIMITS\\',
+    '-s 10.0.0.1\u000b -j DROP',
+    `-p tcp ${' '.repeat(8200)} -j DROP`,
+    '-p tcp --dport 22\t-j DROP',
+    '-s 10.0.0.1\t-j DROP',
+    '-i eth0\t-j DROP',
+    '-j LIMITS\t',
+    '-p tcp -m connlimit --connlimit-above 2\t-j DROP',
+    '-m connlimit --connlimit-above 1 --connlimit-mask -1',
+    '-p tcp --dport 1:2:3 -j DROP',
+    '-p tcp --dport !22 -j DROP',
+    '-p tcp --dport 22 !',
+    '-j QUEUE',
+    '-j RETURNX',
+  ];
+  for (const family of ['ipv4', 'ipv6'] as const) for (const t of texts) same(t, family, tally, 'edge');
+  assert.ok(tally.fast >= 10, `fast path took ${tally.fast}`);
+});
+
+test.run();
