@@ -2,9 +2,10 @@
 // fw.keep() against the kernel, legacy and nft, in throwaway namespaces: drift repaired after
 // `iptables -F INPUT`, after `iptables -D` of the jump, after an owned rule is edited and after an
 // owned chain is deleted, each within a bounded wait for the condition; the keeper's own
-// commits cause no re-apply (counted `applied` events); foreign rules stay byte for byte;
-// close() stops it (no event after, fds and threads back after 100 keep/close loops).
-// Oracle: the backend's iptables-save in the namespace.
+// commits cause no re-apply (counted `applied` events) nor, on nf_tables (both forms), a read
+// (counted `checks`); foreign rules stay byte for byte; close() stops it (no event after, fds
+// and threads back after 100 keep/close loops); a deleted namespace ends it, also while another
+// program commits in it without pause. Oracle: the backend's save (`nft list` for the native form).
 import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
