@@ -50,6 +50,7 @@
         "native/core/nft/compat/compat_form.cc",
         "native/core/nft/compat/iptables_nft_table.cc",
         "native/core/nft/native_limit.cc",
+        "native/core/nft/mark_exprs.cc",
         "native/core/nft/compat/native_mark.cc",
         "native/core/nft/compat/native_nflog.cc",
         "native/core/nft/compat/native_xt.cc",

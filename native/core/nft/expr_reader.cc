@@ -67,6 +67,16 @@ bool CmpEqNeq(const Expr* k, bool* invert, std::vector<uint8_t>* data) {
   return true;
 }
 
+bool IsMetaLoad(const Expr& e, uint32_t key) {
+  return e.name == "meta" && e.a[NFTA_META_DREG] && !e.a[NFTA_META_SREG] && Be32(e.a[NFTA_META_KEY]) == key;
+}
+
+bool HostU32(const std::vector<uint8_t>& v, uint32_t* out) {
+  if (v.size() != sizeof *out) return false;
+  memcpy(out, v.data(), sizeof *out);
+  return true;
+}
+
 std::optional<PayloadLoad> ReadPayloadLoad(const std::vector<Expr>& ex, size_t i) {
   const Expr& e = ex[i];
   if (e.name != "payload" || !e.a[NFTA_PAYLOAD_DREG] || e.a[NFTA_PAYLOAD_SREG]) return std::nullopt;

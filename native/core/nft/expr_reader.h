@@ -92,6 +92,12 @@ M* L4Match(RuleSpec* rule, int* index) {
 // any other expression or operation, or none.
 bool CmpEqNeq(const Expr* k, bool* invert, std::vector<uint8_t>* data);
 
+// `meta KEY` loaded into a register ([ meta load KEY => reg N ]).
+bool IsMetaLoad(const Expr& e, uint32_t key);
+
+// A 4-byte register value in host order (meta mark, meta length), or false.
+bool HostU32(const std::vector<uint8_t>& v, uint32_t* out);
+
 // Two bytes of `d` from `at`, in network order.
 inline uint16_t Be16(const std::vector<uint8_t>& d, size_t at = 0) { return static_cast<uint16_t>(d[at] << 8 | d[at + 1]); }
 

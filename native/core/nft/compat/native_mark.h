@@ -2,7 +2,8 @@
 // Pure: `-m mark` (struct xt_mark_mtinfo1, revision 1) as iptables-nft 1.8.9 writes it: the
 // sequence `[ meta load mark => reg 1 ]`, `[ bitwise reg 1 = (reg=1 & MASK) ^ 0x0 ]` only when
 // the mask is not 0xffffffff, `[ cmp eq/neq reg 1 MARK ]` (nft.c add_nft_mark), read back as
-// nft-shared.c parse_meta_mark rebuilds the struct. A row of native_xt.cc.
+// nft-shared.c parse_meta_mark rebuilds the struct (the expressions: core/nft/mark_exprs.h, shared
+// with the native form). A row of native_xt.cc.
 #pragma once
 
 #include <cstddef>

@@ -67,10 +67,6 @@ bool ReadCtLoad(const Expr& e, uint32_t* key, int* dir) {
   return true;
 }
 
-bool IsMetaLoad(const Expr& e, uint32_t key) {
-  return e.name == "meta" && e.a[NFTA_META_DREG] && !e.a[NFTA_META_SREG] && Be32(e.a[NFTA_META_KEY]) == key;
-}
-
 void AddFlags(struct nftnl_rule* r, uint32_t mask, bool invert) {
   static const uint32_t kZero = 0;
   AddBitwise(r, &mask, sizeof mask, false);
@@ -110,12 +106,6 @@ size_t ReadHostCompare(const std::vector<Expr>& ex, size_t j, uint32_t* lo, uint
   *hi = ntohl(*hi);
   // Equal bounds would have been one cmp in host order.
   return *lo < *hi ? 1 + n : 0;
-}
-
-bool HostU32(const std::vector<uint8_t>& v, uint32_t* out) {
-  if (v.size() != sizeof *out) return false;
-  memcpy(out, v.data(), sizeof *out);
-  return true;
 }
 
 size_t ReadFlags(const std::vector<Expr>& ex, size_t j, uint32_t* mask, bool* invert) {

@@ -32,16 +32,12 @@ size_t ReadCompare(const std::vector<Expr>& ex, size_t j, uint32_t len, bool* in
 void AddCtLoad(struct nftnl_rule* r, uint32_t key, int dir = -1);
 // A ct load's key and direction (-1: none); false for any other expression.
 bool ReadCtLoad(const Expr& e, uint32_t* key, int* dir);
-bool IsMetaLoad(const Expr& e, uint32_t key);
 
 // `ct state new,related` / `ct state ! new,related`: the flags under a mask (bitwise without an
 // operation, as nft's flag comparison sends it), then cmp neq 0 (eq 0 for `!`).
 void AddFlags(struct nftnl_rule* r, uint32_t mask, bool invert);
 // Reads AddFlags's two expressions at ex[j]: 2, or 0.
 size_t ReadFlags(const std::vector<Expr>& ex, size_t j, uint32_t* mask, bool* invert);
-
-// A 4-byte value in host order from a register value, or false.
-bool HostU32(const std::vector<uint8_t>& v, uint32_t* out);
 
 // A host-order 32-bit register (meta length, ct expiration) compared with `N` (cmp eq/neq in host
 // order) or `N-M` (nft turns the register to network order first: [ byteorder reg 1 =

@@ -17,43 +17,24 @@
 #include <cstring>
 
 #include "core/nft/expr_writer.h"
+#include "core/nft/mark_exprs.h"
 #include "core/nft/native/xlate_exprs.h"
 #include "core/nft/native/xlate_modules.h"
 
 namespace connlimit::core::nft::xlate {
-namespace {
-
-constexpr uint32_t kFullMask = 0xffffffff;
-
-}  // namespace
 
 Result<Unit> EncodeMark(const XlateRule& w, const Blob& blob) {
   struct xt_mark_mtinfo1 info {};
   if (!FromBlob(blob, &info) || info.invert > 1) return EncodeError("a mark match of " + std::to_string(blob.size()) + " bytes");
-  AddMeta(w.r, NFT_META_MARK);
-  if (info.mask != kFullMask) AddBitwise(w.r, &info.mask, sizeof info.mask, true);
-  AddCmp(w.r, CmpOp(info.invert != 0), &info.mark, sizeof info.mark);
+  AddMarkExprs(w.r, info, true);
   return Unit{};
 }
 
 size_t ReadMark(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob) {
-  if (!IsMetaLoad(ex[i], NFT_META_MARK)) return 0;
   struct xt_mark_mtinfo1 info {};
-  info.mask = kFullMask;
-  size_t next = i + 1;
-  if (next < ex.size() && ex[next].name == "bitwise") {
-    const Expr& b = ex[next];
-    if (b.a[NFTA_BITWISE_OP] && Be32(b.a[NFTA_BITWISE_OP]) != NFT_BITWISE_BOOL) return 0;
-    uint32_t xor_value = 1;
-    if (!HostU32(Value(b.a[NFTA_BITWISE_MASK]), &info.mask) || !HostU32(Value(b.a[NFTA_BITWISE_XOR]), &xor_value) || xor_value) return 0;
-    next++;
-  }
-  bool invert = false;
-  std::vector<uint8_t> data;
-  if (next >= ex.size() || !CmpEqNeq(&ex[next], &invert, &data) || !HostU32(data, &info.mark)) return 0;
-  info.invert = invert ? 1 : 0;
-  ToBlob(info, blob);
-  return next - i + 1;
+  size_t n = ReadMarkExprs(ex, i, &info);
+  if (n) ToBlob(info, blob);
+  return n;
 }
 
 Result<Unit> EncodePkttype(const XlateRule& w, const Blob& blob) {
