@@ -321,6 +321,56 @@ test('fw.flush() keeps the client sets (and so the first table); fw.destroy() re
     }
   }));
 
+test('a -m set rule that would land past the first table (500 rules) is UNSUPPORTED before the kernel; inserted into the first table it works', () =>
+  withNetns(async (ns) => {
+    const sets = await Sets.open({ backend: 'nftables', netns: ns.name });
+    const fw = await Firewall.open({ family: 'ipv4', backend: 'nftables', netns: ns.name });
+    const tables = async () => (await ns.run('nft', ['list', 'tables', 'ip'])).stdout.trim().split('\n');
+    const setRule = '-m set --match-set vip src -j DROP';
+    try {
+      await sets.create('vip', { type: 'hash:ip' });
+      await fw.transaction((tx) => {
+        for (let i = 0; i < 500; i++) tx.append('INPUT', `-p tcp --dport ${20000 + i} -j DROP`);
+      });
+      assert.equal(await tables(), ['table ip connlimit']);
+      // The 501st rule goes to connlimit_1, which can't see `vip`: said before the kernel (no
+      // table made), with the set and the way out, not a missing extension.
+      const e = (await rejects(fw.append('INPUT', setRule), 'ERR_CONNLIMIT_UNSUPPORTED')) as { message: string; hint?: string };
+      assert.match(e.message, /rule INPUT in table connlimit_1 can't use set 'vip': nf_tables sets belong to one table/);
+      assert.match(e.hint ?? '', /insert the rule within the first table's rules/);
+      // In a transaction after a rule that opens connlimit_1: the whole batch is refused.
+      await rejects(
+        fw.transaction((tx) => {
+          tx.append('INPUT', '-p tcp --dport 1 -j DROP');
+          tx.append('INPUT', setRule);
+        }),
+        'ERR_CONNLIMIT_UNSUPPORTED',
+      );
+      assert.equal(await tables(), ['table ip connlimit']);
+      assert.is((await fw.list('INPUT')).length, 500);
+      // A replace of a rule in connlimit_1, committed or in the same batch, is refused the same way.
+      await fw.append('INPUT', '-p tcp --dport 2 -j DROP');
+      await rejects(fw.replace('INPUT', 501, setRule), 'ERR_CONNLIMIT_UNSUPPORTED');
+      await rejects(
+        fw.transaction((tx) => {
+          tx.append('INPUT', '-p tcp --dport 3 -j DROP');
+          tx.replace('INPUT', 502, setRule);
+        }),
+        'ERR_CONNLIMIT_UNSUPPORTED',
+      );
+      assert.equal(await tables(), ['table ip connlimit', 'table ip connlimit_1']);
+      // Inserted within the first table's rules it goes there (past 500: only appends open tables).
+      await fw.insert('INPUT', 1, setRule);
+      assert.match((await ns.run('nft', ['list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout, /^\t\tip saddr @vip counter packets \d+ bytes \d+ drop$/m);
+      const listed = (await fw.list('INPUT')).map((r) => r.text);
+      assert.is(listed.length, 502);
+      assert.match(listed[0]!, /-m set --match-set vip src -j DROP/);
+    } finally {
+      await fw.close();
+      await sets.close();
+    }
+  }));
+
 test('the CLI: ban/unban and set commands with --backend nftables', () =>
   withNetns(async (ns) => {
     const cli = (...args: string[]) =>
