@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
-import { Firewall, Sets } from '../src/index';
+import { Conntrack, Firewall, Sets } from '../src/index';
 import { rejects } from './helpers/assert';
 import { execResult, withNetns, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
@@ -368,6 +368,55 @@ test('a -m set rule that would land past the first table (500 rules) is UNSUPPOR
     } finally {
       await fw.close();
       await sets.close();
+    }
+  }));
+
+test('countBy({ set }) and watch({ set }) read a native-form set given as { name, backend: "nftables" }', () =>
+  withNetns(async (ns) => {
+    const peer = await startPeer(ns);
+    const ct = await Conntrack.open({ netns: ns.name });
+    const sets = await Sets.open({ backend: 'nftables', netns: ns.name });
+    const fw = await Firewall.open({ family: 'ipv4', backend: 'nftables', netns: ns.name });
+    try {
+      // A connlimit rule turns conntrack on in the namespace.
+      await fw.append('INPUT', '-p tcp --syn -m connlimit --connlimit-above 100 -j DROP');
+      await sets.create('vip', { type: 'hash:net' });
+      await sets.add('vip', '127.0.7.0/30');
+      const { port } = await peer.listen(0, '127.0.0.1');
+      const many = async (localAddress: string, n: number) => (await peer.connectMany(n, { host: '127.0.0.1', port, localAddress, timeoutMs: 2000 })).map((r) => r.result);
+      assert.equal(await many('127.0.7.1', 3), ['ok', 'ok', 'ok']);
+      assert.equal(await many('127.0.7.9', 2), ['ok', 'ok']); // outside the /30
+      const filter = { protocol: 'tcp' as const, dport: port };
+      const vip = { name: 'vip', backend: 'nftables' as const };
+      assert.equal([...(await ct.countBy({ ...filter, set: vip }))], [['127.0.7.1', 3]]);
+      assert.equal([...(await ct.countBy({ ...filter, set: { ...vip, family: 'ipv4' }, mask: 24 }))], [['127.0.7.0/24', 3]]);
+      // A name alone is an ipset set (none here); the ip6 table has no vip; bad refs are typed.
+      await rejects(ct.countBy({ ...filter, set: 'vip' }), 'ERR_CONNLIMIT_NOT_FOUND');
+      await rejects(ct.countBy({ ...filter, set: { ...vip, family: 'ipv6' } }), 'ERR_CONNLIMIT_NOT_FOUND');
+      await rejects(ct.countBy({ ...filter, set: { name: 'vip', backend: 'iptables' as never } }), 'ERR_CONNLIMIT_INVALID');
+      await rejects(ct.countBy({ ...filter, set: { ...vip, extra: 1 } as never }), 'ERR_CONNLIMIT_INVALID');
+      await rejects(ct.countBy({ ...filter, set: { backend: 'nftables' } as never }), 'ERR_CONNLIMIT_INVALID');
+      await rejects(ct.countBy({ ...filter, set: { ...vip, name: 'n'.repeat(256) } }), 'ERR_CONNLIMIT_INVALID');
+      await ct.countBy({ ...filter, set: { ...vip, name: 'n'.repeat(255) } }).then(
+        () => assert.unreachable('no such set'),
+        (e: { code: string }) => assert.is(e.code, 'ERR_CONNLIMIT_NOT_FOUND', 'a 255-byte name is checked by the kernel, not refused'),
+      );
+      const watch = ct.watch({ ...filter, set: vip, setRefreshMs: 100 });
+      try {
+        await watch.ready;
+        assert.equal([...watch.counts()], [['127.0.7.1', 3]]);
+        await sets.add('vip', '127.0.7.9');
+        const deadline = Date.now() + 10_000;
+        while (watch.count('127.0.7.9') !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.is(watch.count('127.0.7.9'), 2, 'a member added shows within the refresh');
+      } finally {
+        await watch.close();
+      }
+    } finally {
+      await fw.close();
+      await sets.close();
+      await ct.close();
+      await peer.exit();
     }
   }));
 
