@@ -564,7 +564,7 @@ export class Firewall {
     const o = checkKeepOptions(options);
     const frozen = snapshot(desired, 'desired');
     checkDesired(frozen, this.shape);
-    const native = this.native as Partial<NativeIptablesNftTable>;
+    const native = this.native as Partial<NativeIptablesNftTable | NativeNftablesTable>;
     const keeper: Keeper = new Keeper(
       {
         backend: this.backend,

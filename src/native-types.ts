@@ -339,6 +339,8 @@ export interface NativeNftablesTable extends NativeTable {
   destroy(): Promise<number>;
   /** Test only: what the handle's netlink socket has sent so far (each attempt of a dump counts once). */
   _ioCounts(): Promise<{ requests: number; dumps: number; batches: number }>;
+  /** The netlink port id of the handle's socket (0 before its first call): every commit of the handle goes through it, so ruleset notifications of its commits carry it. */
+  port(): number;
 }
 
 export interface NativeNftablesTableOptions {

@@ -2,14 +2,16 @@
 // fw.keep() against the kernel, legacy and nft, in throwaway namespaces: drift repaired after
 // `iptables -F INPUT`, after `iptables -D` of the jump, after an owned rule is edited and after an
 // owned chain is deleted, each within a bounded wait for the condition; the keeper's own
-// commits cause no re-apply (counted `applied` events); foreign rules stay byte for byte;
-// close() stops it (no event after, fds and threads back after 100 keep/close loops).
-// Oracle: the backend's iptables-save in the namespace.
+// commits cause no re-apply (counted `applied` events) nor, on nf_tables (both forms), a read
+// (counted `checks`); foreign rules stay byte for byte; close() stops it (no event after, fds
+// and threads back after 100 keep/close loops); a deleted namespace ends it, also while another
+// program commits in it without pause. Oracle: the backend's save (`nft list` for the native form).
+import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall, type ApplyPlan, type Backend, type DesiredState, type Drift, type Keeper } from '../src/index';
 import { iptablesOracle } from './helpers/iptables-oracle';
-import { withNetns, type Netns } from './helpers/netns';
+import { execResult, withNetns, type Netns } from './helpers/netns';
 import { fdCount, threadCount } from './helpers/leak-cycles';
 
 const DESIRED: DesiredState = {
@@ -152,6 +154,12 @@ test('native form: keep() repairs a flushed chain, a deleted rule and a deleted 
       const handles = async () => (await ns.run('nft', ['-a', 'list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout.match(/dport .*# handle \d+$/gm) ?? [];
       await ns.run('nft', ['flush', 'chain', 'ip', 'connlimit', 'INPUT']);
       await until('the flushed chain refilled', async () => (await count()) === 2);
+      // One read for the flush, none for our own two commits (the first apply, the repair):
+      // the native handle commits through its session socket, so their notifications carry
+      // its port id and are skipped unread, as on 'nft'.
+      await until('the repair reported', () => events.applied.length === 1);
+      await new Promise((r) => setTimeout(r, 4 * INTERVAL_MS));
+      assert.is(keeper.checks, 1);
       const [first] = await handles();
       await ns.run('nft', ['delete', 'rule', 'ip', 'connlimit', 'INPUT', 'handle', /\d+$/.exec(first ?? '')?.[0] ?? '']);
       await until('the deleted rule back', async () => (await count()) === 2 && (await fw.list('INPUT'))[0]?.text.includes('--dport 22') === true);
@@ -160,6 +168,10 @@ test('native form: keep() repairs a flushed chain, a deleted rule and a deleted 
       await until('three repairs reported', () => events.applied.length === 3);
       assert.equal(events.errors, []);
       assert.is(events.drifts.length, 3);
+      // Three foreign commits, three reads: none for the repairs. (The lists above are reads of
+      // the handle, not commits, and send no notification.)
+      await new Promise((r) => setTimeout(r, 4 * INTERVAL_MS));
+      assert.is(keeper.checks, 3);
       assert.is(await theirs(), before, 'their table moved');
       await keeper.close();
     } finally {
@@ -185,6 +197,35 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
       }
     }));
 }
+
+test('nft: a namespace deleted while other commits keep coming is noticed all the same', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ backend: 'nft', netns: ns.name });
+    // Commits to a table of theirs, back to back, from a process inside the namespace: each
+    // wakes the keeper's thread (none is about its table), so there is never a quiet second.
+    // It outlives the namespace's name, which is all that is deleted.
+    const stream = spawn('ip', ['netns', 'exec', ns.name, 'sh', '-c', "while :; do nft 'add table ip busy; delete table ip busy' && echo .; done"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const keeper = await fw.keep(DESIRED);
+      const errors: Array<{ code?: string }> = [];
+      let closed = false;
+      keeper.on('error', (e) => errors.push(e as { code?: string }));
+      keeper.on('close', () => (closed = true));
+      let commits = 0;
+      stream.stdout?.on('data', (d: Buffer) => (commits += d.length / 2));
+      await until('their commits under way', () => commits >= 3);
+      const del = await execResult('ip', ['netns', 'del', ns.name]);
+      assert.is(del.code, 0, del.stderr);
+      const deletedAt = commits;
+      await until('the keeper closed', () => closed);
+      assert.is(errors[0]?.code, 'ERR_CONNLIMIT_NETNS_GONE');
+      assert.ok(commits > deletedAt, 'their commits stopped: the test proved nothing');
+      assert.is(keeper.checks, 0, 'their commits were taken for ours');
+    } finally {
+      stream.kill('SIGKILL');
+      await fw.close();
+    }
+  }));
 
 test('keep() refuses bad options and a bad state before touching anything', () =>
   withNetns(async (ns) => {

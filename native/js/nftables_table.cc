@@ -14,7 +14,8 @@ void NftablesBackend::ReadOptions(const Napi::Object& o, core::TableTarget& targ
 }
 
 Napi::Function NftablesTable::Define(Napi::Env env) {
-  return TableWrap::Define(env, {InstanceMethod<&NftablesTable::Destroy>("destroy"), InstanceMethod<&NftablesTable::IoCounts>("_ioCounts")});
+  return TableWrap::Define(env, {InstanceMethod<&NftablesTable::Destroy>("destroy"), InstanceMethod<&NftablesTable::IoCounts>("_ioCounts"),
+                                 InstanceMethod<&NftablesTable::Port>("port")});
 }
 
 Napi::Value NftablesTable::Destroy(const Napi::CallbackInfo& info) {
@@ -40,6 +41,11 @@ Napi::Value NftablesTable::IoCounts(const Napi::CallbackInfo& info) {
           return o;
         });
   });
+}
+
+Napi::Value NftablesTable::Port(const Napi::CallbackInfo& info) {
+  const auto* b = open_backend();
+  return Napi::Number::New(info.Env(), b ? b->session->port.load() : 0);
 }
 
 template class TableWrap<NftablesTable, NftablesBackend>;

@@ -55,6 +55,10 @@ class NftablesTable : public TableWrap<NftablesTable, NftablesBackend> {
   // Test only: what the handle's socket has sent ({ requests, dumps, batches }), so a test
   // proves an update read nothing.
   Napi::Value IoCounts(const Napi::CallbackInfo& info);
+  // The port id of the handle's socket (0 before its first call), as on the nft handle: every
+  // commit of the handle goes through that socket, so fw.keep() skips its notifications.
+  // One atomic read, no I/O.
+  Napi::Value Port(const Napi::CallbackInfo& info);
 };
 
 // Compiled once, in nftables_table.cc, not in every file that includes this header.

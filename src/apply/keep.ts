@@ -76,7 +76,7 @@ export interface KeepTarget {
   netns: string | null;
   /** apply() of the kept state: a dry run reads and plans only. */
   apply(dryRun: boolean): Promise<ApplyPlan>;
-  /** The netlink port id of the handle's own socket, when it keeps one (backend 'nft'; 0 before its first call). */
+  /** The netlink port id of the handle's own socket, when it keeps one (nf_tables, both forms; 0 before its first call). */
   port(): number | null;
   /** The Firewall forgets the keeper (it closed). */
   release(keeper: Keeper): void;

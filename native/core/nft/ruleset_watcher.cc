@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -163,19 +164,26 @@ void RulesetWatcher::Run() {
   if (!opened.ok()) return end(opened.error());
   if (!deliver_(Generation{Generation::Kind::kReady, 0, 0, {}})) return;
   pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {sock_, POLLIN, 0}};
+  // A namespace whose name was deleted (or given to another) sends nothing: look at the path
+  // once a second (one stat), as a conntrack watch does, and end with "netns gone". On the
+  // clock, not after a quiet second: other commits in the namespace wake the thread however
+  // often they come, and must not put the look off.
+  using Clock = std::chrono::steady_clock;
+  auto next_check = Clock::now() + std::chrono::milliseconds(kNetnsCheckMs);
   for (;;) {
-    // A namespace whose name was deleted (or given to another) sends nothing: look at the path
-    // once a second (one stat), as a conntrack watch does, and end with "netns gone".
-    int ready = poll(fds, 2, netns_ ? kNetnsCheckMs : -1);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      return end(Sys(errno));
+    int timeout = -1;
+    if (netns_) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_check - Clock::now()).count();
+      timeout = static_cast<int>(std::max<decltype(left)>(left, 0));
     }
-    if (ready == 0) {
+    int ready = poll(fds, 2, timeout);
+    if (ready < 0 && errno != EINTR) return end(Sys(errno));
+    if (netns_ && Clock::now() >= next_check) {
       auto named = CheckNetnsPath(netns_);
       if (!named.ok()) return end(named.error());
-      continue;
+      next_check = Clock::now() + std::chrono::milliseconds(kNetnsCheckMs);
     }
+    if (ready <= 0) continue;
     if (fds[0].revents) return;
     if (fds[1].revents) {
       auto drained = Drain();
