@@ -411,6 +411,13 @@ const MEANINGS: Record<NativeErrorKind, (f: Facts) => Error> = {
       : ipsetError(f),
   nftSet: (f) => nftSetError(f, false),
   nftSetElement: (f) => nftSetError(f, true),
+  // Found by the planner before the kernel: the table a rule lands in is known only there.
+  setOutsideTable: ({ e, base }) =>
+    new KernelSupportError(
+      'ERR_CONNLIMIT_UNSUPPORTED',
+      `${e.op} can't use set ${quote(e.detail)}: nf_tables sets belong to one table, client sets live in the first (connlimit), and appends past its 500 rules go to the next table`,
+      { ...base, hint: "nothing was applied; insert the rule within the first table's rules (fw.insert, -I CHAIN N), or use backend 'nft' (ipset sets, seen from every table)" },
+    ),
   ipsetSwap: (f) =>
     f.e.errno === IPSET_ERR_EXIST_SETNAME2
       ? new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `the second set of the swap with ${ipsetSet(f)} does not exist`, ipsetBase(f))

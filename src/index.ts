@@ -139,6 +139,7 @@ export type {
   SetEntryInput,
   SetHeaderInfo,
   SetProtocol,
+  SetRef,
   SetsOptions,
   SetType,
 } from './sets/index';

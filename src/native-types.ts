@@ -210,7 +210,9 @@ export type NativeErrorKind =
   /** ... a swap (IPSET_ERR_EXIST_SETNAME2 there: the second set is absent). */
   | 'ipsetSwap'
   | 'nftSet'
-  | 'nftSetElement';
+  | 'nftSetElement'
+  /** A native-form rule would land in a table after the first, which can't see the client set it names (detail: the set). */
+  | 'setOutsideTable';
 
 export interface NativeErrorShape extends Error {
   /** Positive errno. */

@@ -212,6 +212,17 @@ const ROWS: Record<NativeErrorKind, Row[]> = {
     { errno: 'EEXIST', op: 'nft set', detail: 'vip', cls: ExistsError, code: 'ERR_CONNLIMIT_EXISTS', hint: 'pass exist: true to leave it as it is' },
     { errno: 'ENFILE', op: 'nft set', detail: 'vip', cls: KernelError, code: 'ERR_CONNLIMIT_KERNEL', hint: 'remove entries, or make the set anew with a larger maxelem', message: /is full/ },
   ],
+  setOutsideTable: [
+    {
+      errno: 'EOPNOTSUPP',
+      op: 'rule INPUT in table connlimit_1',
+      detail: 'vip',
+      cls: KernelSupportError,
+      code: 'ERR_CONNLIMIT_UNSUPPORTED',
+      hint: "nothing was applied; insert the rule within the first table's rules (fw.insert, -I CHAIN N), or use backend 'nft' (ipset sets, seen from every table)",
+      message: /set 'vip'.*belong to one table/,
+    },
+  ],
   ipsetSwap: [
     { errno: 'IPSET_ERR_EXIST_SETNAME2', op: 'ipset swap', detail: 'vip', cls: NotFoundError, code: 'ERR_CONNLIMIT_NOT_FOUND', message: /second set of the swap/ },
   ],

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
+import { main } from '../src/cli/main';
+import { BusyError } from '../src/errors';
 import { Sets } from '../src/index';
 import { rejects } from './helpers/assert';
 import { execResult, withNetns, type ExecResult, type Netns } from './helpers/netns';
@@ -304,8 +306,29 @@ test('real TCP: a -m set rule refuses a banned client; unban lets it in; destroy
     }
   }));
 
+/** The CLI run in this process with list() unavailable (it holds a set whole): its exit code, stdout write by write, and stderr. */
+async function streamed(args: string[], entries?: typeof Sets.prototype.entries): Promise<{ code: number; pieces: string[]; errors: string[] }> {
+  const pieces: string[] = [];
+  const errors: string[] = [];
+  const writeError = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => errors.push(String(chunk)) > 0) as typeof process.stderr.write;
+  const { list, entries: realEntries } = Sets.prototype;
+  const write = process.stdout.write;
+  Sets.prototype.list = () => Promise.reject(new Error('set ls listed the set whole (list())'));
+  if (entries) Sets.prototype.entries = entries;
+  process.stdout.write = ((chunk: string | Uint8Array) => pieces.push(String(chunk)) > 0) as typeof process.stdout.write;
+  try {
+    return { code: await main(args), pieces, errors };
+  } finally {
+    process.stderr.write = writeError;
+    process.stdout.write = write;
+    Sets.prototype.list = list;
+    Sets.prototype.entries = realEntries;
+  }
+}
+
 test('CLI: set create/add/del/test/ls/flush/destroy, ban and unban; --json', () =>
-  withTwo(async (lib, ref) => {
+  withTwo(async (lib, ref, sets) => {
     const ok = async (args: string[]) => {
       const r = await cli([...args, '--netns', lib.name]);
       assert.is(r.code, 0, `connlimit ${args.join(' ')} -> ${r.code}: ${r.stderr}`);
@@ -335,6 +358,46 @@ test('CLI: set create/add/del/test/ls/flush/destroy, ban and unban; --json', () 
     assert.is(listed.entries[0].comment, 'x');
     assert.match(await ok(['set', 'ls', 'S']), /^Name: S\nType: hash:ip\nRevision: 6\nHeader: family inet hashsize 1024 maxelem 65536 timeout 600 counters comment bucketsize 12\n/);
     assert.equal((await ok(['set', 'ls'])).trim().split('\n'), ['S']);
+    // ls NAME streams through entries(): in-process with list() unavailable, 10,000 members
+    // come out in several writes and still make one JSON document (and ipset's text).
+    const many = Array.from({ length: 10_000 }, (_, i) => `10.2.${i >> 8}.${i & 255}`);
+    await sets.create('BIG', { type: 'hash:ip' });
+    await sets.addMany('BIG', many);
+    const json = await streamed(['set', 'ls', 'BIG', '--json', '--netns', lib.name]);
+    assert.is(json.code, 0);
+    assert.ok(json.pieces.length > 3, `${json.pieces.length} writes`);
+    const doc = JSON.parse(json.pieces.join('')) as { ok: boolean; header: { size: number }; entries: { text: string }[] };
+    assert.is(doc.ok, true);
+    assert.is(doc.header.size, 10_000);
+    assert.equal(doc.entries.map((e) => e.text).sort(), [...many].sort());
+    const text = await streamed(['set', 'ls', 'BIG', '--netns', lib.name]);
+    assert.is(text.code, 0);
+    assert.ok(text.pieces.length > 1, `${text.pieces.length} writes`);
+    const lines = text.pieces.join('').split('\n');
+    assert.equal(lines.slice(0, 2), ['Name: BIG', 'Type: hash:ip']);
+    assert.equal(lines.slice(lines.indexOf('Members:') + 1, -1).sort(), [...many].sort());
+    assert.is(lines.at(-1), '');
+    // A failure after output began closes the document (it still parses, with the error in
+    // it) and exits with the failure's code; one before it is the usual single {"ok":false}.
+    const realEntries = Sets.prototype.entries;
+    const failing = async function* (this: Sets, name: string) {
+      let n = 0;
+      for await (const e of realEntries.call(this, name)) {
+        if (n++ === 6000) throw new BusyError('ERR_CONNLIMIT_BUSY', 'the listing was cut short');
+        yield e;
+      }
+    };
+    const cut = await streamed(['set', 'ls', 'BIG', '--json', '--netns', lib.name], failing);
+    assert.is(cut.code, 4);
+    assert.match(cut.errors.join(''), /the listing was cut short \(after 6000 entries\)/);
+    const partial = JSON.parse(cut.pieces.join('')) as { entries: unknown[]; error: { code: string } };
+    assert.is(partial.error.code, 'ERR_CONNLIMIT_BUSY');
+    assert.ok(partial.entries.length >= 1000 && partial.entries.length <= 6000, String(partial.entries.length));
+    const none = await streamed(['set', 'ls', 'NOSUCH', '--json', '--netns', lib.name]);
+    assert.is(none.code, 5);
+    assert.equal(none.pieces.length, 1);
+    assert.is(JSON.parse(none.pieces[0]!).error.code, 'ERR_CONNLIMIT_NOT_FOUND');
+    await sets.destroy('BIG');
     await ok(['ban', '10.9.9.9', '--for', '10m']);
     await ok(['ban', '2001:db8::7']);
     const bans = await save(lib, true);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
-import { Firewall, Sets } from '../src/index';
+import { Conntrack, Firewall, Sets } from '../src/index';
 import { rejects } from './helpers/assert';
 import { execResult, withNetns, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
@@ -318,6 +318,105 @@ test('fw.flush() keeps the client sets (and so the first table); fw.destroy() re
     } finally {
       await fw.close();
       await sets.close();
+    }
+  }));
+
+test('a -m set rule that would land past the first table (500 rules) is UNSUPPORTED before the kernel; inserted into the first table it works', () =>
+  withNetns(async (ns) => {
+    const sets = await Sets.open({ backend: 'nftables', netns: ns.name });
+    const fw = await Firewall.open({ family: 'ipv4', backend: 'nftables', netns: ns.name });
+    const tables = async () => (await ns.run('nft', ['list', 'tables', 'ip'])).stdout.trim().split('\n');
+    const setRule = '-m set --match-set vip src -j DROP';
+    try {
+      await sets.create('vip', { type: 'hash:ip' });
+      await fw.transaction((tx) => {
+        for (let i = 0; i < 500; i++) tx.append('INPUT', `-p tcp --dport ${20000 + i} -j DROP`);
+      });
+      assert.equal(await tables(), ['table ip connlimit']);
+      // The 501st rule goes to connlimit_1, which can't see `vip`: said before the kernel (no
+      // table made), with the set and the way out, not a missing extension.
+      const e = (await rejects(fw.append('INPUT', setRule), 'ERR_CONNLIMIT_UNSUPPORTED')) as { message: string; hint?: string };
+      assert.match(e.message, /rule INPUT in table connlimit_1 can't use set 'vip': nf_tables sets belong to one table/);
+      assert.match(e.hint ?? '', /insert the rule within the first table's rules/);
+      // In a transaction after a rule that opens connlimit_1: the whole batch is refused.
+      await rejects(
+        fw.transaction((tx) => {
+          tx.append('INPUT', '-p tcp --dport 1 -j DROP');
+          tx.append('INPUT', setRule);
+        }),
+        'ERR_CONNLIMIT_UNSUPPORTED',
+      );
+      assert.equal(await tables(), ['table ip connlimit']);
+      assert.is((await fw.list('INPUT')).length, 500);
+      // A replace of a rule in connlimit_1, committed or in the same batch, is refused the same way.
+      await fw.append('INPUT', '-p tcp --dport 2 -j DROP');
+      await rejects(fw.replace('INPUT', 501, setRule), 'ERR_CONNLIMIT_UNSUPPORTED');
+      await rejects(
+        fw.transaction((tx) => {
+          tx.append('INPUT', '-p tcp --dport 3 -j DROP');
+          tx.replace('INPUT', 502, setRule);
+        }),
+        'ERR_CONNLIMIT_UNSUPPORTED',
+      );
+      assert.equal(await tables(), ['table ip connlimit', 'table ip connlimit_1']);
+      // Inserted within the first table's rules it goes there (past 500: only appends open tables).
+      await fw.insert('INPUT', 1, setRule);
+      assert.match((await ns.run('nft', ['list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout, /^\t\tip saddr @vip counter packets \d+ bytes \d+ drop$/m);
+      const listed = (await fw.list('INPUT')).map((r) => r.text);
+      assert.is(listed.length, 502);
+      assert.match(listed[0]!, /-m set --match-set vip src -j DROP/);
+    } finally {
+      await fw.close();
+      await sets.close();
+    }
+  }));
+
+test('countBy({ set }) and watch({ set }) read a native-form set given as { name, backend: "nftables" }', () =>
+  withNetns(async (ns) => {
+    const peer = await startPeer(ns);
+    const ct = await Conntrack.open({ netns: ns.name });
+    const sets = await Sets.open({ backend: 'nftables', netns: ns.name });
+    const fw = await Firewall.open({ family: 'ipv4', backend: 'nftables', netns: ns.name });
+    try {
+      // A connlimit rule turns conntrack on in the namespace.
+      await fw.append('INPUT', '-p tcp --syn -m connlimit --connlimit-above 100 -j DROP');
+      await sets.create('vip', { type: 'hash:net' });
+      await sets.add('vip', '127.0.7.0/30');
+      const { port } = await peer.listen(0, '127.0.0.1');
+      const many = async (localAddress: string, n: number) => (await peer.connectMany(n, { host: '127.0.0.1', port, localAddress, timeoutMs: 2000 })).map((r) => r.result);
+      assert.equal(await many('127.0.7.1', 3), ['ok', 'ok', 'ok']);
+      assert.equal(await many('127.0.7.9', 2), ['ok', 'ok']); // outside the /30
+      const filter = { protocol: 'tcp' as const, dport: port };
+      const vip = { name: 'vip', backend: 'nftables' as const };
+      assert.equal([...(await ct.countBy({ ...filter, set: vip }))], [['127.0.7.1', 3]]);
+      assert.equal([...(await ct.countBy({ ...filter, set: { ...vip, family: 'ipv4' }, mask: 24 }))], [['127.0.7.0/24', 3]]);
+      // A name alone is an ipset set (none here); the ip6 table has no vip; bad refs are typed.
+      await rejects(ct.countBy({ ...filter, set: 'vip' }), 'ERR_CONNLIMIT_NOT_FOUND');
+      await rejects(ct.countBy({ ...filter, set: { ...vip, family: 'ipv6' } }), 'ERR_CONNLIMIT_NOT_FOUND');
+      await rejects(ct.countBy({ ...filter, set: { name: 'vip', backend: 'iptables' as never } }), 'ERR_CONNLIMIT_INVALID');
+      await rejects(ct.countBy({ ...filter, set: { ...vip, extra: 1 } as never }), 'ERR_CONNLIMIT_INVALID');
+      await rejects(ct.countBy({ ...filter, set: { backend: 'nftables' } as never }), 'ERR_CONNLIMIT_INVALID');
+      await rejects(ct.countBy({ ...filter, set: { ...vip, name: 'n'.repeat(256) } }), 'ERR_CONNLIMIT_INVALID');
+      await ct.countBy({ ...filter, set: { ...vip, name: 'n'.repeat(255) } }).then(
+        () => assert.unreachable('no such set'),
+        (e: { code: string }) => assert.is(e.code, 'ERR_CONNLIMIT_NOT_FOUND', 'a 255-byte name is checked by the kernel, not refused'),
+      );
+      const watch = ct.watch({ ...filter, set: vip, setRefreshMs: 100 });
+      try {
+        await watch.ready;
+        assert.equal([...watch.counts()], [['127.0.7.1', 3]]);
+        await sets.add('vip', '127.0.7.9');
+        const deadline = Date.now() + 10_000;
+        while (watch.count('127.0.7.9') !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.is(watch.count('127.0.7.9'), 2, 'a member added shows within the refresh');
+      } finally {
+        await watch.close();
+      }
+    } finally {
+      await fw.close();
+      await sets.close();
+      await ct.close();
+      await peer.exit();
     }
   }));
 

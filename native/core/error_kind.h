@@ -41,6 +41,7 @@ enum class ErrorKind {
   kIpsetSwap,          // ... a swap (IPSET_ERR_EXIST_SETNAME2 there: the second set is absent)
   kNftSet,             // the kernel refused a request about an nf_tables named set (ENOENT: no such set, EBUSY: a rule refers to it)
   kNftSetElement,      // ... about its elements (ENOENT: the element is absent, EEXIST: it is there already)
+  kSetOutsideTable,    // a native-form rule would land in a table after the first, where the client set it names is not seen
 };
 
 }  // namespace connlimit::core

@@ -39,6 +39,7 @@ const char* ErrorKindName(core::ErrorKind kind) {
     case K::kIpsetSwap: return "ipsetSwap";
     case K::kNftSet: return "nftSet";
     case K::kNftSetElement: return "nftSetElement";
+    case K::kSetOutsideTable: return "setOutsideTable";
   }
   return nullptr;
 }

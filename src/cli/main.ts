@@ -17,18 +17,12 @@ import { runSetCommand, SET_COMMANDS } from './set-commands';
 import { APPLY_COMMANDS, runApplyCommand } from './apply-command';
 import { runRestoreCommand } from './restore-command';
 import { watchStdout } from './stdout-gone';
+import { jsonReplacer } from './json-replacer';
 import { quote } from '../echo';
 
 /** The package's version: package.json sits two levels up from both src/cli and dist/cli. */
 function version(): string {
   return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-}
-
-/** bigint counters as strings, opaque bytes as hex: JSON cannot carry either. */
-function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
-  return value;
 }
 
 export async function main(argv: string[]): Promise<number> {

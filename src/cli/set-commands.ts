@@ -7,9 +7,10 @@
  */
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
-import { isConnlimitError, Sets, type Family, type ListedSet } from '../index';
+import { isConnlimitError, Sets, type Family } from '../index';
 import { argumentsError, joinValues, type CommonOptions } from './args';
 import { EXIT } from './exit-codes';
+import { listSet } from './set-ls';
 import { usageError } from './usage-error';
 
 export const SET_COMMANDS = new Set(['set', 'ban', 'unban']);
@@ -57,34 +58,6 @@ async function withSets<T>(common: CommonOptions, work: (sets: Sets) => Promise<
 
 function done(json: unknown = { ok: true }): SetOutput {
   return { text: '', json, exitCode: EXIT.ok };
-}
-
-/** As `ipset list` prints a set, members in `ipset save` syntax. */
-export function renderSet(l: ListedSet): string {
-  const h = l.header;
-  const header = [`family ${h.family === 'ipv4' ? 'inet' : 'inet6'}`, `hashsize ${h.hashsize}`, `maxelem ${h.maxelem}`];
-  if (h.timeout !== null) header.push(`timeout ${h.timeout}`);
-  if (h.counters) header.push('counters');
-  if (h.comment) header.push('comment');
-  if (h.bucketsize) header.push(`bucketsize ${h.bucketsize}`);
-  const members = l.entries.map((e) => {
-    let line = e.text;
-    if (e.timeout !== undefined) line += ` timeout ${e.timeout}`;
-    if (e.packets !== undefined) line += ` packets ${e.packets} bytes ${e.bytes ?? 0n}`;
-    if (e.comment !== undefined) line += ` comment ${JSON.stringify(e.comment)}`;
-    return line;
-  });
-  return [
-    `Name: ${h.name}`,
-    `Type: ${h.type}`,
-    `Revision: ${h.revision}`,
-    `Header: ${header.join(' ')}`,
-    `Size in memory: ${h.memsize}`,
-    `References: ${h.references}`,
-    `Number of entries: ${h.size}`,
-    'Members:',
-    ...members,
-  ].join('\n');
 }
 
 function need(args: string[], count: number, usage: string): string[] {
@@ -148,8 +121,8 @@ export async function runSetCommand(command: string, common: CommonOptions, rest
         const all = await withSets(common, (s) => s.names());
         return { text: all.join('\n'), json: { ok: true, sets: all }, exitCode: EXIT.ok };
       }
-      const l = await withSets(common, (s) => s.list(names[0] as string));
-      return { text: renderSet(l), json: { ok: true, ...l }, exitCode: EXIT.ok };
+      // Written as it streams (set-ls.ts): nothing left for main to print.
+      return { text: '', json: null, exitCode: await withSets(common, (s) => listSet(s, names[0] as string, common.json)) };
     }
     case 'flush':
     case 'destroy': {

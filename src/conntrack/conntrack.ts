@@ -15,9 +15,8 @@ import { describe } from '../rule/validate';
 import { toEntry, type ConntrackEntry } from './entry';
 import { keyOption, keyPrefixes, onlyKeys, ownObject, toNativeFilter, type ConntrackFilter, type KeyOptions } from './filter';
 import { ruleCountQuery, ruleWatchOptions, type RuleCount, type RuleWatchOptions } from './rule-filter';
-import { readMembers, type SetMembers } from '../sets/members';
-import { Sets } from '../sets/sets';
-import { setName } from '../sets/validate';
+import { checkSetRef, readSetRef } from '../sets/set-ref';
+import type { SetRef } from '../sets/types';
 import { countsInSet } from './set-counts';
 import { ConntrackWatch } from './watch';
 import { normalizeWatchOptions, setFilterOptions, type WatchOptions } from './watch-options';
@@ -35,11 +34,12 @@ export interface CountByOptions extends ConntrackFilter, KeyOptions {
   top?: number;
   /**
    * Only connections whose key address (the source unless `key: 'destination'`) is a member
-   * of this ipset set, hash:ip or hash:net, as `-m set --match-set NAME src` matches it. The
+   * of this set, hash:ip or hash:net, as `-m set --match-set NAME src` matches it: a name is an
+   * ipset set, `{ name, backend: 'nftables', family }` one of the native form's. The
    * set is read once when the call starts (a snapshot, streamed), so the count is of one
    * consistent membership; changes made while the call runs are not seen.
    */
-  set?: string;
+  set?: string | SetRef;
 }
 
 export interface ConntrackOptions {
@@ -145,10 +145,10 @@ export class Conntrack {
     const nf = toNativeFilter(filter);
     const prefixes = keyPrefixes(nf, mask, mask6);
     if (top !== undefined && (!Number.isInteger(top) || top < 1 || top > 0xffffffff)) invalid('top', `must be a positive integer, got ${describe(top)}`);
-    const inSet = set === undefined ? null : setName(set, 'set');
+    const inSet = set === undefined ? null : checkSetRef(set, 'set');
     this.assertOpen();
     if (inSet !== null) {
-      const members = await this.members(inSet);
+      const members = await readSetRef(this.netns, inSet);
       const all = await this.call(() => this.native.countBy(nf, byKey, 32, 128, 0));
       return countsInSet(pairs(all.keys), members, prefixes.mask4, prefixes.mask6, top ?? 0);
     }
@@ -247,7 +247,7 @@ export class Conntrack {
     this.assertOpen();
     const native = normalizeWatchOptions(this.netns, options);
     const bySet = setFilterOptions(options, native);
-    const membership = bySet && { read: () => this.members(bySet.name), refreshMs: bySet.refreshMs };
+    const membership = bySet && { read: () => readSetRef(this.netns, bySet.ref), refreshMs: bySet.refreshMs };
     return new ConntrackWatch(this.netns, native, null, membership);
   }
 
@@ -263,16 +263,6 @@ export class Conntrack {
     this.assertOpen();
     const { options: native, limit } = ruleWatchOptions(this.netns, rule, options);
     return new ConntrackWatch(this.netns, native, limit);
-  }
-
-  /** A snapshot of a set of this namespace (a Sets handle of its own, for the time of the read). */
-  private async members(name: string): Promise<SetMembers> {
-    const sets = await Sets.open({ ...(this.netns !== null ? { netns: this.netns } : {}) });
-    try {
-      return await readMembers(sets, name);
-    } finally {
-      await sets.close();
-    }
   }
 
   private context(): NativeErrorContext {

@@ -3,7 +3,8 @@
 import { invalid } from '../errors';
 import type { NativeWatchOptions } from '../native-types';
 import { describe } from '../rule/validate';
-import { setName } from '../sets/validate';
+import { checkSetRef, type CheckedSetRef } from '../sets/set-ref';
+import type { SetRef } from '../sets/types';
 import { FILTER_KEYS, keyOption, keyPrefixes, ownObject, toNativeFilter, type ConntrackFilter, type KeyOptions } from './filter';
 
 /** {@link Conntrack.watch}: a filter, how to key the counts, and how to deliver them. */
@@ -29,20 +30,21 @@ export interface WatchOptions extends ConntrackFilter, KeyOptions {
    */
   reconcileMs?: number;
   /**
-   * Only connections whose key address is a member of this ipset set (hash:ip or hash:net),
-   * as `-m set --match-set NAME src` matches it. Keys are then full addresses (no `mask`).
+   * Only connections whose key address is a member of this set (hash:ip or hash:net), as
+   * `-m set --match-set NAME src` matches it: a name is an ipset set, `{ name, backend:
+   * 'nftables', family }` one of the native form's. Keys are then full addresses (no `mask`).
    * The set is read when the watch starts (`ready` waits for it) and read again every
-   * `setRefreshMs`: ipset sends no notice of membership changes, so a key that joins or leaves
-   * the set shows as a 'resync' change with its whole count, at most that late.
+   * `setRefreshMs`: the watch takes no notice of membership changes, so a key that joins or
+   * leaves the set shows as a 'resync' change with its whole count, at most that late.
    */
-  set?: string;
+  set?: string | SetRef;
   /** How often, in milliseconds, a `set` is read again (default 1000; 100 to 3600000). */
   setRefreshMs?: number;
 }
 
 /** A watch's set filter, checked (see {@link WatchOptions.set}). */
 export interface SetFilterOptions {
-  name: string;
+  ref: CheckedSetRef;
   refreshMs: number;
 }
 
@@ -69,11 +71,11 @@ export function setFilterOptions(options: WatchOptions, native: NativeWatchOptio
     if (setRefreshMs !== undefined) invalid('setRefreshMs', 'needs a set');
     return null;
   }
-  const name = setName(set, 'set');
+  const ref = checkSetRef(set, 'set');
   if (native.mask4 !== 32 || native.mask6 !== 128) invalid('mask', 'a watch filtered by a set keys whole addresses: no mask');
   const refreshMs = setRefreshMs ?? DEFAULT_SET_REFRESH_MS;
   if (!Number.isInteger(refreshMs) || refreshMs < 100 || refreshMs > 3_600_000) invalid('setRefreshMs', `must be an integer 100-3600000, got ${describe(refreshMs)}`);
-  return { name, refreshMs };
+  return { ref, refreshMs };
 }
 
 /** Validates public watch options into the addon's form, touching no kernel. */

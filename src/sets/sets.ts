@@ -26,15 +26,9 @@ import type {
 } from './types';
 import { describe } from '../rule/validate';
 import { checkNftablesCreate, checkNftablesSetName, MAX_NFT_SET_NAME_BYTES, nftablesCannot } from './nftables';
-import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, ownOptions, protocolName, setName, type SetShape } from './validate';
+import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, ownOptions, protocolName, setName, setsBackend, type SetShape } from './validate';
 
 let handles = 0;
-
-function setsBackend(v: unknown): 'ipset' | 'nftables' {
-  if (v === undefined || v === 'legacy' || v === 'nft') return 'ipset';
-  if (v === 'nftables') return 'nftables';
-  return invalid('options.backend', `must be 'legacy' or 'nft' (ipset) or 'nftables' (named sets of the native nftables form), got ${describe(v)}`);
-}
 
 /** The kernel's "not in the set" answer to a TEST (IPSET_ERR_EXIST). */
 const IPSET_ERR_EXIST = 4103;

@@ -20,6 +20,15 @@ export interface SetsOptions {
   backend?: 'legacy' | 'nft' | 'nftables';
 }
 
+/** A set that filters counts (Conntrack.countBy, watch) beyond a name alone, which means an ipset set. */
+export interface SetRef {
+  name: string;
+  /** As {@link SetsOptions.backend}: 'nftables' is a named set of the native form's table of `family`. Default: ipset. */
+  backend?: 'legacy' | 'nft' | 'nftables';
+  /** The native form's table the set is in (ip or ip6). Default 'ipv4'; ipset sets say their own. */
+  family?: Family;
+}
+
 export interface CreateSetOptions {
   type: SetType;
   /** Default: the handle's family. */

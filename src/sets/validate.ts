@@ -68,8 +68,15 @@ function familyOption(v: unknown, path: string): Family {
   return v;
 }
 
-export function handleFamily(v: unknown): Family {
-  return v === undefined ? 'ipv4' : familyOption(v, 'family');
+export function handleFamily(v: unknown, path = 'family'): Family {
+  return v === undefined ? 'ipv4' : familyOption(v, path);
+}
+
+/** Which kind of set a Firewall backend's name means (SetsOptions.backend). */
+export function setsBackend(v: unknown, path = 'options.backend'): 'ipset' | 'nftables' {
+  if (v === undefined || v === 'legacy' || v === 'nft') return 'ipset';
+  if (v === 'nftables') return 'nftables';
+  return invalid(path, `must be 'legacy' or 'nft' (ipset) or 'nftables' (named sets of the native nftables form), got ${describe(v)}`);
 }
 
 function integer(v: unknown, path: string, min: number, max: number): number {

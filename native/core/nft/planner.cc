@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <utility>
+#include <variant>
 
 #include "core/xt/same_rule.h"
 
@@ -15,6 +16,19 @@ namespace {
 KernelError NoChain(const std::string& chain) { return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound}; }
 KernelError NoPosition(const std::string& chain) { return KernelError{"rule", E2BIG, chain, -1, ErrorKind::kPositionNotFound}; }
 KernelError NoRule(const std::string& chain) { return KernelError{"rule", ENOENT, chain, -1, ErrorKind::kRuleNotFound}; }
+
+// nf_tables sets belong to one table, and client sets live in the form's first (core/nft/native/
+// nftables_set_socket.h): a rule in a later table would look up a set it can't see, which the
+// kernel refuses with a bare ENOENT. Said before the kernel, naming the set.
+Result<Unit> SetsSeenFrom(const Form& form, int index, const std::string& chain, const RuleSpec& rule) {
+  if (index == 0) return Unit{};
+  for (const auto& m : rule.matches) {
+    const auto* x = std::get_if<OpaqueExtension>(&m);
+    if (x && !x->sets.empty())
+      return KernelError{"rule " + chain + " in table " + form.TableName(index), EOPNOTSUPP, x->sets[0], -1, ErrorKind::kSetOutsideTable};
+  }
+  return Unit{};
+}
 
 class Planner {
  public:
@@ -194,6 +208,8 @@ class Planner {
       auto jump = CheckJump(rule.target);
       if (!jump.ok()) return jump.error();
     }
+    auto seen = SetsSeenFrom(form_, index, chain, rule);
+    if (!seen.ok()) return seen.error();
     auto nr = std::make_shared<PlannedRule>(PlannedRule{index, chain, &rule, where});
     if (traits_.rule_sets) {
       // The kernel names the set (connlimit%d); the rule finds it by NFTA_DYNSET_SET_ID, and
@@ -363,6 +379,8 @@ class Planner {
         auto jump = CheckJump(rule.target);
         if (!jump.ok()) return jump.error();
       }
+      auto seen = SetsSeenFrom(form_, at.table, chain, rule);
+      if (!seen.ok()) return seen.error();
       at.pending->rule = &rule;
       at.normalized.reset();
       return OpResult{true, static_cast<int>(position)};
