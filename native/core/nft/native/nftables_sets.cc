@@ -13,7 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <regex>
+#include <string_view>
 
 #include "core/nft/nfproto.h"
 
@@ -33,8 +33,13 @@ constexpr uint32_t kByteorderBigEndian = 2;
 // record of its own concat description (TLV 0 holding inet_service's id 13, then an empty TLV 1).
 // Kept byte for byte so our set is the one `nft add set` makes (test 26).
 constexpr uint8_t kConcatUdata[] = {0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00};
-// A connlimit rule's own set (nftables_codec.h: kConnlimitSetPattern); never listed as a client set.
-const std::regex kRuleSetName("connlimit[0-9]+");
+// A connlimit rule's own set, "connlimit" and digits (nftables_codec.h: kConnlimitSetPattern);
+// never listed as a client set.
+bool IsRuleSetName(const std::string& name) {
+  constexpr std::string_view kPrefix = "connlimit";
+  return name.size() > kPrefix.size() && name.compare(0, kPrefix.size(), kPrefix) == 0 &&
+         std::all_of(name.begin() + kPrefix.size(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
 enum class Shape { kAddr, kInterval, kConcat };
 
@@ -204,7 +209,7 @@ Result<std::optional<ipset::SetHeader>> DecodeNamedSet(Family family, const uint
   ipset::SetHeader h;
   h.name = nftnl_set_get_str(s.get(), NFTNL_SET_NAME);
   uint32_t flags = nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS);
-  if (std::regex_match(h.name, kRuleSetName) || (flags & (NFT_SET_ANONYMOUS | NFT_SET_MAP | NFT_SET_OBJECT))) return std::optional<ipset::SetHeader>();
+  if (IsRuleSetName(h.name) || (flags & (NFT_SET_ANONYMOUS | NFT_SET_MAP | NFT_SET_OBJECT))) return std::optional<ipset::SetHeader>();
   uint32_t key_type = nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_TYPE);
   Shape shape = key_type == KeyType(Shape::kConcat, family) ? Shape::kConcat : (flags & NFT_SET_INTERVAL) ? Shape::kInterval : Shape::kAddr;
   if (shape != Shape::kConcat && key_type != KeyType(Shape::kAddr, family)) return std::optional<ipset::SetHeader>();
