@@ -169,6 +169,22 @@ function render(p: ConnmarkTarget): string[] {
   return out;
 }
 
+/**
+ * The native nftables form writes CONNMARK as `ct mark set ...` (native/core/nft/native/xlate_targets.cc):
+ * null when that says this part, else why not. A masked --set-xmark is written as CONNMARK
+ * computes it, `ct mark and ~MASK xor VALUE` (1.8.9 renders `ct mark xor VALUE and ~MASK`, another
+ * mark when VALUE has bits under MASK); the masked save and restore have no statement that keeps
+ * the mark's other bits (1.8.9's `ct mark set mark and MASK` clears them).
+ */
+function nftables(p: ConnmarkTarget): string | null {
+  const shifted = p.leftShift !== undefined || p.rightShift !== undefined;
+  if (p.mode === 'set') return (p.ctmask ?? FULL_MASK) === FULL_MASK && shifted ? 'a shifted --set-xmark VALUE/0xffffffff is a constant: give the shifted value' : null;
+  if ((p.ctmask ?? FULL_MASK) !== FULL_MASK || (p.nfmask ?? FULL_MASK) !== FULL_MASK) {
+    return `--${p.mode}-mark with a mask: no nft statement keeps the other bits of the mark it sets (iptables-translate 1.8.9's \`... and MASK\` clears them)`;
+  }
+  return null;
+}
+
 export const connmarkTarget: CompatModule<ConnmarkTarget, Draft> = {
   name: 'CONNMARK',
   kind: 'connmark',
@@ -193,4 +209,5 @@ export const connmarkTarget: CompatModule<ConnmarkTarget, Draft> = {
   render,
   encode,
   decode,
+  nftables,
 };

@@ -183,4 +183,5 @@ export const log: CompatModule<LogTarget, Draft> = {
   render,
   encode,
   decode,
+  nftables: () => null,
 };

@@ -85,4 +85,5 @@ export const markTarget: CompatModule<MarkTarget, Draft> = {
   render: (p) => ['-j', 'MARK', '--set-xmark', `${markHex(p.value)}/${markHex(p.mask ?? FULL_MASK)}`],
   encode,
   decode,
+  nftables: () => null,
 };

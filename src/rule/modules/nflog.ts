@@ -170,4 +170,5 @@ export const nflog: CompatModule<NflogTarget, Draft> = {
   render,
   encode,
   decode,
+  nftables: () => null,
 };
