@@ -172,8 +172,8 @@ function render(p: ConnmarkTarget): string[] {
 /**
  * The native nftables form writes CONNMARK as `ct mark set ...` (native/core/nft/native/xlate_targets.cc):
  * null when that says this part, else why not. A masked --set-xmark is written as CONNMARK
- * computes it, `ct mark and ~MASK xor VALUE` (1.8.9 renders `ct mark xor VALUE and ~MASK`, another
- * mark when VALUE has bits under MASK); the masked save and restore have no statement that keeps
+ * computes it, `ct mark and ~MASK xor VALUE` (1.8.9 renders `ct mark xor VALUE and ~MASK`, which
+ * nft 1.0.6 folds into `ct mark xor (VALUE & ~MASK)`, the mask gone); the masked save and restore have no statement that keeps
  * the mark's other bits (1.8.9's `ct mark set mark and MASK` clears them).
  */
 function nftables(p: ConnmarkTarget): string | null {

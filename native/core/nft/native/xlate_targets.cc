@@ -12,8 +12,9 @@
 // - `-j CONNMARK` (struct xt_connmark_tginfo2): --set-xmark as MARK's shapes on `ct mark`, then
 //   `( ... ) << N` / `>> N` as a bitwise shift; --save-mark `ct mark set mark`, --restore-mark
 //   `meta mark set ct mark`, each with its shift. 1.8.9 renders a masked set as
-//   `ct mark xor V and ~M`, which xors before it masks: nft folds that into another mark when V
-//   has bits under M, so we write what CONNMARK does, `ct mark and ~M xor V` (docs/nft.md).
+//   `ct mark xor V and ~M`, which xors before it masks, and nft 1.0.6 folds that text into
+//   `ct mark xor (V & ~M)`, the mask gone: so we write what CONNMARK does (ctmark & ~M) ^ V,
+//   as nft sends `ct mark and ~M xor V` (docs/nft.md). `and`, `or` and `xor` alone are the same bytes.
 #include <libmnl/libmnl.h>
 #include <libnftnl/expr.h>
 #include <linux/netfilter/nf_tables.h>
