@@ -319,6 +319,7 @@ test('typed parts go in and come back as they were', () =>
       { kind: 'pkttype', type: 'broadcast' },
       { kind: 'length', length: { from: 0, to: 128 } },
       { kind: 'ttl', op: 'lt', value: 2 },
+      { kind: 'time', timeStart: '22:00:00', timeStop: '06:00:00', weekdays: ['Sun'], dateStart: '2021-03-04T05:06:07' },
     ];
     for (const m of typed) {
       const rule = { matches: [m], target: { kind: 'drop' } } as never;
@@ -326,6 +327,20 @@ test('typed parts go in and come back as they were', () =>
       const [r] = await fws.ipv4.list('INPUT');
       assert.equal(r!.rule.matches, [m], JSON.stringify(m));
       assert.is(await fws.ipv4.delete('INPUT', rule), 1);
+    }
+    const targets = [
+      { kind: 'log', prefix: 'x: ', level: 6, tcpOptions: true },
+      { kind: 'nflog', group: 3, size: 64 },
+      { kind: 'mark', value: 1, mask: 0xff },
+      { kind: 'connmark', mode: 'set', value: 0x23, ctmask: 0x63, rightShift: 5 },
+      { kind: 'connmark', mode: 'restore', ctmask: 0xffffffff, nfmask: 0xffffffff },
+    ];
+    for (const t of targets) {
+      const rule = { protocol: 'tcp', target: t } as never;
+      await fws.ipv6.append('OUTPUT', rule);
+      const [r] = await fws.ipv6.list('OUTPUT');
+      assert.equal(r!.rule.target, t, JSON.stringify(t));
+      assert.is(await fws.ipv6.delete('OUTPUT', rule), 1);
     }
   }));
 
