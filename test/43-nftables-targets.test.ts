@@ -81,6 +81,28 @@ test('NFLOG: each new connection reaches the group with its prefix, its mark and
     }
   }));
 
+test('statements of other shapes, written into our table by hand, list as opaque parts and stay as they are', () =>
+  withNative(async (ns, fw) => {
+    await fw.append('INPUT', '-p tcp --dport 7205 -j MARK --set-mark 0x1');
+    const foreign = [
+      'meta mark set ct mark and 0xff', // a masked --restore-mark: no CONNMARK of ours
+      'ct mark set mark and 0xff', // a masked --save-mark
+      'log level audit', // no syslog level
+      'log prefix "x" drop', // a statement and a verdict
+      'meta mark set 0x2 meta mark 0x2 drop', // a match after the statement
+      'meta hour "12:00"-"13:00" meta day { 1, 2 } drop', // several weekdays
+    ];
+    for (const body of foreign) await ns.run('nft', [`add rule ip connlimit INPUT ${body}`]);
+    const listed = await fw.list('INPUT');
+    assert.is(listed.length, 1 + foreign.length);
+    listed.slice(1).forEach((r, i) => assert.ok((r.rule.matches ?? []).some((m) => m.kind === 'opaque' && m.name.startsWith('nft:')), `${foreign[i]}: ${r.text}`));
+    // Ours still reads back typed, and is found and deleted by its line among them.
+    assert.equal(listed[0]!.rule.target, { kind: 'mark', value: 1, mask: 0xffffffff });
+    assert.is(await fw.delete('INPUT', '-p tcp --dport 7205 -j MARK --set-mark 0x1'), 1);
+    const left = (await ns.run('nft', ['list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout;
+    assert.is(left.split('\n').filter((l) => /^\t\t(?!type )\S/.test(l)).length, foreign.length, left);
+  }));
+
 /** `HH:MM:SS` of a time `s` seconds into the UTC day (wrapped). */
 const clock = (s: number) => {
   const t = ((s % 86400) + 86400) % 86400;
