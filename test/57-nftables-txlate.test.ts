@@ -320,6 +320,8 @@ test('typed parts go in and come back as they were', () =>
       { kind: 'length', length: { from: 0, to: 128 } },
       { kind: 'ttl', op: 'lt', value: 2 },
       { kind: 'time', timeStart: '22:00:00', timeStop: '06:00:00', weekdays: ['Sun'], dateStart: '2021-03-04T05:06:07' },
+      // Past INT_MAX seconds, as xt_time's u32 holds it.
+      { kind: 'time', dateStop: '2038-06-01T00:00:00' },
     ];
     for (const m of typed) {
       const rule = { matches: [m], target: { kind: 'drop' } } as never;

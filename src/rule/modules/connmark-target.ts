@@ -4,7 +4,8 @@
  * iptables 1.8.9's libxt_CONNMARK writes it (connmark_tg_parse_v2) and saves it
  * (connmark_tg_save_v2). Layout: ctmark 0, ctmask 4, nfmask 8 (host order), shift_dir 12,
  * shift_bits 13, mode 14, 1 byte of padding; 16 bytes. The CLI starts both masks at 0xffffffff.
- * The same blob on legacy and in iptables-nft's compat `target` expression (NETFILTER-NOTES §10).
+ * The same blob on legacy and in iptables-nft's compat `target` expression (NETFILTER-NOTES §10);
+ * the native nftables form writes `ct mark set ...` in place of the verdict (see `nftables` below).
  *
  * Modes: set (`ctmark = (ctmark & ~ctmask) ^ value`), save (packet mark to connection mark:
  * `ctmark = (ctmark & ~ctmask) ^ (mark & nfmask)`) and restore (the other way, masks swapped).

@@ -2,7 +2,8 @@
 /**
  * `-m time`: `struct xt_time_info` (linux/netfilter/xt_time.h), revision 0, as iptables 1.8.9's
  * libxt_time writes it (time_init, time_parse) and saves it (time_save). 22 bytes, XT_ALIGNed to
- * 24; the same blob on legacy and in iptables-nft's compat `match` expression.
+ * 24; the same blob on legacy and in iptables-nft's compat `match` expression. The native
+ * nftables form writes its translation, `meta time`/`meta hour`/`meta day` (`nftables` below).
  *
  * Layout (host byte order): date_start 0, date_stop 4 (seconds since the epoch, UTC),
  * daytime_start 8, daytime_stop 12 (seconds into the day), monthdays_match 16 (bit N = day N),

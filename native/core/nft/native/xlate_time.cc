@@ -16,6 +16,7 @@
 #include <linux/netfilter/xt_time.h>
 
 #include <climits>
+#include <cstdint>
 #include <cstring>
 
 #include "core/nft/expr_writer.h"
@@ -118,7 +119,7 @@ size_t ReadTime(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, 
   bool wraps = false;
   if (size_t n = ReadBounds(ex, j, NFT_META_TIME_NS, 8, &lo, &hi, &wraps)) {
     // Whole seconds within the blob's u32, as a translation writes them.
-    if (wraps || lo % kNsPerSecond || hi % kNsPerSecond || lo / kNsPerSecond > INT_MAX || hi / kNsPerSecond > INT_MAX) return 0;
+    if (wraps || lo % kNsPerSecond || hi % kNsPerSecond || lo / kNsPerSecond > UINT32_MAX || hi / kNsPerSecond > UINT32_MAX) return 0;
     info.date_start = static_cast<uint32_t>(lo / kNsPerSecond);
     info.date_stop = static_cast<uint32_t>(hi / kNsPerSecond);
     // The defaults would not have been written: those bounds read as another rule.
