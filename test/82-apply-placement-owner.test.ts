@@ -90,6 +90,13 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
         await ipt(ns, '-D', 'INPUT', ...SSH);
         await ipt(ns, '-I', 'INPUT', '1', ...SSH);
         assert.not.ok((await fw.apply(ANCHORED)).commit);
+        // A second copy above the anchor goes; the one below stays where it is.
+        await ipt(ns, '-I', 'INPUT', '1', '-j', 'B');
+        const twice = input(await save(ns));
+        const copy = await fw.apply(ANCHORED);
+        assert.equal(copy.chains.INPUT?.delete, [{ position: 1, rule: '-A INPUT -j B' }], formatPlan(copy));
+        assert.is(copy.chains.INPUT?.insert.length, 0);
+        assert.equal(input(await save(ns)), twice.slice(1));
 
         // Gone: the place in the state is named, nothing is applied (a change elsewhere included).
         await ipt(ns, '-D', 'INPUT', ...SSH);
