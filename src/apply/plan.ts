@@ -5,9 +5,10 @@
  * equality delete/check/ensure use (native/core/xt/same_rule.h: equal in meaning, not bytes).
  *
  * In owned chains the ops go by position (the chains are the caller's, nobody else writes
- * there). In built-in chains, which other programs share, they never do: a jump goes in with
- * insert-at-1 or append and out by its meaning, so a rule another program adds meanwhile can't
- * shift ours onto theirs.
+ * there). In built-in chains, which other programs share, a jump goes out by its meaning, so a
+ * rule another program adds meanwhile can't shift ours onto theirs; it goes in at 1, at the
+ * end, or (placed after a named rule) at the position after that rule, where a shift can only
+ * put our jump a place off.
  */
 import { binding } from '../binding';
 import type { NativeChain, NativeOp, NativeRule, PackedRule } from '../native-types';
@@ -15,7 +16,7 @@ import { packRule } from '../op-pack';
 import { renderRule } from '../rule/render';
 import type { Family } from '../rule/types';
 import type { Backend, TableName } from '../table-shape';
-import { jumpTarget, ownsChain, type CheckedDesired } from './desired';
+import { jumpTarget, ownsChain, type CheckedDesired, type CheckedJump } from './desired';
 import { findAnchor } from './anchor';
 import { alignRules, type Step } from './align';
 
@@ -155,15 +156,13 @@ export function sameRuleOf(family: Family): (a: NativeRule, b: NativeRule) => bo
   return (a, b) => binding().sameRule(family, pack(a), pack(b));
 }
 
-type Jump = CheckedDesired['jumps'][number];
-
 /**
  * The jumps in the built-in chains: those into owned chains the state does not list (or that
  * sit above the rule they go after, or are a second copy) out by their meaning, the missing in
  * at 1, at the end, or just after their anchor (and after our jumps already there, so several
- * after one rule keep the state's order). The anchor's position is the one the listing gave, in the same
- * turn of the handle's queue as the commit: a foreign write in between can only misplace the
- * jump (never touch another rule), and the next apply puts it back.
+ * after one rule keep the state's order). The anchor's position is the one the listing gave, in
+ * the same turn of the handle's queue as the commit: a foreign write in between can only
+ * misplace the jump (never touch another rule), and the next apply puts it back.
  */
 function planJumps(ctx: Context, present: NativeChain[], desired: CheckedDesired, planFor: (chain: string) => ChainPlan): { deletes: NativeOp[]; inserts: NativeOp[] } {
   const same = sameRuleOf(ctx.family);
@@ -179,9 +178,9 @@ function planJumps(ctx: Context, present: NativeChain[], desired: CheckedDesired
   for (const chain of names) {
     const rules = byName.get(chain)?.rules.map((r) => r.rule) ?? [];
     const wanted = desired.jumps.filter((j) => j.from === chain);
-    const anchorAt = new Map<Jump, number>();
+    const anchorAt = new Map<CheckedJump, number>();
     for (const j of wanted) if (j.anchor) anchorAt.set(j, findAnchor(rules, j.anchor, chain, ours, same));
-    const kept = new Set<Jump>();
+    const kept = new Set<CheckedJump>();
     const model = [...rules];
     rules.forEach((r, index) => {
       if (!ours(r)) return;
