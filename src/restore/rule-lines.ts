@@ -48,6 +48,7 @@ export function restoreBatch(family: Family, ops: readonly (NativeOp | number)[]
   const flush = (): void => {
     if (run >= 0) out.addPacked(rules, offsets[run] as number, offsets[next] as number);
     run = -1;
+    next = -1;
   };
   for (const op of ops) {
     if (typeof op !== 'number') {
