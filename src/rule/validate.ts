@@ -15,32 +15,19 @@ import { ValidationError, type ValidationIssue } from '../errors';
 import type { NativeAddress, NativeInterface, NativeMatch, NativePortRange, NativeRule, NativeTarget } from '../native-types';
 import type { Family, RuleSpec } from './types';
 import { isZero, parseAddress } from './address';
-import {
-  BUILTIN_CHAINS,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-  IPV6_EXTENSION_HEADER_PROTOCOLS,
-  MAX_CHAIN_NAME_LENGTH,
-  MAX_CONNLIMIT,
-  MAX_INTERFACE_LENGTH,
-  PROTOCOL_NUMBERS,
-  REJECT_TCP_RESET,
-  RESERVED_TARGET_NAMES,
-  SYN_FLAG_COMPARE,
-  SYN_FLAG_MASK,
-  TCP_FLAG_BITS,
-  addressBits,
-  defaultRejectWith,
-  isProtocolName,
-  isRejectWith,
-  isTcpFlag,
-  isVerdict,
-  protocolNumber,
-  rejectTypes,
-} from './names';
+import * as names from './names';
 import { type SpecChecker, chainProblem, encodeExtension, findModule, findModuleByKind, moduleKinds, moduleNames, protocolProblem } from './modules';
 import { opaqueToMatch } from './to-spec';
 import { commentProblem } from './comment';
+
+// Copied once, as in common-shape.ts: under a loader that compiles imports to getters (tsx, which
+// the benches and tests run under), every read of an imported binding is a call, and
+// normalizeRule reads these for every rule of a transaction.
+const {
+  BUILTIN_CHAINS, IPPROTO_TCP, IPPROTO_UDP, IPV6_EXTENSION_HEADER_PROTOCOLS, MAX_CHAIN_NAME_LENGTH, MAX_CONNLIMIT,
+  MAX_INTERFACE_LENGTH, PROTOCOL_NUMBERS, REJECT_TCP_RESET, RESERVED_TARGET_NAMES, SYN_FLAG_COMPARE, SYN_FLAG_MASK,
+  TCP_FLAG_BITS, addressBits, defaultRejectWith, isProtocolName, isRejectWith, isTcpFlag, isVerdict, protocolNumber, rejectTypes,
+} = names;
 
 // ---------------------------------------------------------------------------------------------
 // Value checks shared with the parser. Each returns a message, or null when the value is fine.
