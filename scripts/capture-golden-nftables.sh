@@ -158,4 +158,10 @@ want xlate-pkttype-length && rule xlate-pkttype-length ipv4 INPUT -p udp -m pktt
 want xlate-length && rule xlate-length ipv4 INPUT -m length ! --length 40 -j DROP
 want xlate-ttl-mac && rule xlate-ttl-mac ipv4 INPUT -m ttl --ttl-lt 5 -m mac ! --mac-source 0a:12:3e:4f:b2:c6 -j DROP
 want xlate-tcpmss && rule xlate-tcpmss ipv4 INPUT -p tcp -m tcpmss ! --mss 1461:65535 -j DROP
+# multiport: a list of two or more is an anonymous set (NEWSET `__set%d` + NEWSETELEM before the
+# rule, its lookup by set id; `flags interval` with ranges), one port or range a comparison.
+want xlate-multiport && rule xlate-multiport ipv4 INPUT -p tcp -m multiport --dports 22,80:89 -m connlimit --connlimit-above 2 -j REJECT
+want xlate-multiport-not && rule xlate-multiport-not ipv4 INPUT -p udp -m multiport ! --sports 53,5353 -j DROP
+want xlate-multiport6 && rule xlate-multiport6 ipv6 INPUT -p tcp -m multiport --dports 80,443,8000:8080 -j DROP
+want xlate-multiport-one && rule xlate-multiport-one ipv4 INPUT -p sctp -m multiport ! --dports 80:88 -j DROP
 exit 0
