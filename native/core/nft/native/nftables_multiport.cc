@@ -50,12 +50,14 @@ uint32_t ProtoDesc(uint8_t protocol) {
 using SetPtr = std::unique_ptr<struct nftnl_set, void (*)(const struct nftnl_set*)>;
 using UdataPtr = std::unique_ptr<struct nftnl_udata_buf, void (*)(const struct nftnl_udata_buf*)>;
 
-// Sorted, overlapping and adjacent ranges merged: what nft sends for the list.
+// Sorted and without duplicates; in an interval set (a range in the list) overlapping and
+// adjacent ranges merged too: what nft sends for the list (`{ 80, 81 }` stays two ports).
 std::vector<PortRange> Merged(std::vector<PortRange> v) {
   std::sort(v.begin(), v.end(), [](const PortRange& a, const PortRange& b) { return a.lo < b.lo || (a.lo == b.lo && a.hi < b.hi); });
+  bool interval = std::any_of(v.begin(), v.end(), [](const PortRange& r) { return r.lo != r.hi; });
   std::vector<PortRange> out;
   for (const auto& r : v) {
-    if (!out.empty() && static_cast<uint32_t>(r.lo) <= static_cast<uint32_t>(out.back().hi) + 1) {
+    if (!out.empty() && static_cast<uint32_t>(r.lo) <= static_cast<uint32_t>(out.back().hi) + (interval ? 1 : 0)) {
       out.back().hi = std::max(out.back().hi, r.hi);
       continue;
     }
