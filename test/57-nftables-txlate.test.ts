@@ -336,6 +336,14 @@ test('multiport lists: a list of two or more is an anonymous set, born and gone 
     assert.is(await fw.delete('INPUT', typed), 1);
     assert.equal(await anon(), [], 'no anonymous set left');
     assert.equal((await ns.run('nft', ['list', 'sets', 'ip'])).stdout.match(/set \S+/g) ?? [], [], 'no set left');
+    // A typed rule may hold several lists: a set each, in one batch.
+    const two = { protocol: 'tcp', matches: [{ kind: 'multiport', dports: [1, 100] }, { kind: 'multiport', sports: { not: [2, 200] } }], target: { kind: 'drop' } } as never;
+    await fw.append('INPUT', two);
+    assert.match((await ns.run('nft', ['list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout, /tcp dport \{ 1, 100 \} tcp sport != \{ 2, 200 \} counter/);
+    assert.equal((await fw.list('INPUT'))[0]!.rule.matches, [{ kind: 'multiport', dports: [1, 100] }, { kind: 'multiport', sports: { not: [2, 200] } }]);
+    assert.is(await anon().then((a) => new Set(a).size), 2);
+    assert.is(await fw.delete('INPUT', two), 1);
+    assert.equal(await anon(), []);
     // One port or range is nft's comparison (`tcp dport 80-88`): the same expressions as --dport.
     await fw.append('INPUT', '-p tcp -m multiport --dports 80:88 -j DROP');
     const one = renderRule((await fw.list('INPUT'))[0]!.rule, { family: 'ipv4' });

@@ -669,6 +669,8 @@ test('nftables: multiport lists it cannot write (--ports) and ones at the struct
       '-p udp -m multiport ! --ports 1:65535 -j DROP',
       { protocol: 'tcp', matches: [{ kind: 'multiport', ports: { not: [1, { from: 2, to: 3 }] } }], target: { kind: 'drop' } },
       `-p tcp -m multiport --dports ${Array.from({ length: 16 }, (_, i) => i + 1).join(',')} -j DROP`,
+      // Typed rules may hold several lists; each is a set with an id of its own: 16 at most.
+      { protocol: 'tcp', matches: Array.from({ length: 17 }, (_, i) => ({ kind: 'multiport', dports: [i + 1, i + 100] })), target: { kind: 'drop' } },
     ] as RuleInput[]) {
       const got = await outcome(() => fw.append('INPUT', rule));
       assert.is(got.code, 'ERR_CONNLIMIT_INVALID', JSON.stringify(rule));
