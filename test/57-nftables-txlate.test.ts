@@ -344,6 +344,12 @@ test('multiport lists: a list of two or more is an anonymous set, born and gone 
     assert.is(await anon().then((a) => new Set(a).size), 2);
     assert.is(await fw.delete('INPUT', two), 1);
     assert.equal(await anon(), []);
+    // IPv6: the same set, after `meta l4proto tcp`.
+    const v6 = '-p tcp -m multiport --dports 80,443,8000:8080 -j DROP';
+    await fws.ipv6.append('INPUT', v6);
+    assert.match((await ns.run('nft', ['list', 'chain', 'ip6', 'connlimit', 'INPUT'])).stdout, /tcp dport \{ 80, 443, 8000-8080 \} counter/);
+    assert.ok(renderRule((await fws.ipv6.list('INPUT'))[0]!.rule, { family: 'ipv6' }).endsWith(v6));
+    assert.is(await fws.ipv6.delete('INPUT', v6), 1);
     // One port or range is nft's comparison (`tcp dport 80-88`): the same expressions as --dport.
     await fw.append('INPUT', '-p tcp -m multiport --dports 80:88 -j DROP');
     const one = renderRule((await fw.list('INPUT'))[0]!.rule, { family: 'ipv4' });
