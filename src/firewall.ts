@@ -25,14 +25,14 @@ import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
-import { checkDesired, type CheckedDesired, type DesiredState, type RuleMemo } from './apply/desired';
+import { checkDesired, ownerOnly, type CheckedDesired, type DesiredState, type RuleMemo } from './apply/desired';
 import { planApply, planRemove, sameRuleOf, type ApplyPlan, type Planned } from './apply/plan';
 import { checkKeepOptions, Keeper, type KeepOptions } from './apply/keep';
 import { afterOps, withOwned } from './apply/after-ops';
 import { hasSetRefs, listsSetRefs, nameListedSets, withNamedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
 import { parseSaveText, type SaveRuleLine, type SaveSection } from './restore/save-text';
-import { atLine, ruleOps } from './restore/rule-lines';
+import { atLine, packRuleLines, restoreBatch } from './restore/rule-lines';
 import { planRestore } from './restore/plan';
 import { checkRestoreOptions, type RestoreOptions, type RestoreResult } from './restore/options';
 
@@ -529,16 +529,19 @@ export class Firewall {
 
   /**
    * Remove what a desired state owns, in one transaction: every jump into its chains from the
-   * built-in chains, then the chains. Chains already gone are skipped; nothing there commits nothing.
-   * On the native form ('nftables') every table the library created in this family goes, as
-   * {@link Firewall.destroy} deletes them.
+   * built-in chains, then the chains. Given an owner's name instead (or a state with `owner`),
+   * its chains are found by their names (`OWNER-...`), without the state. Chains already gone
+   * are skipped; nothing there commits nothing. On the native form ('nftables') every table the
+   * library created in this family goes, as {@link Firewall.destroy} deletes them.
+   * @param desired the state, or the owner's name
    * @returns the plan of what was removed
-   * @throws {ERR_CONNLIMIT_INVALID} as {@link Firewall.apply}
+   * @throws {ERR_CONNLIMIT_INVALID} as {@link Firewall.apply}; an owner's name that is none
    * @throws {ERR_CONNLIMIT_IN_USE} a chain the state does not own jumps into one it does (nothing is removed)
+   * @example await fw.removeOwned('web'); // the chains web-..., and every jump into them
    */
-  async removeOwned(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyPlan> {
+  async removeOwned(desired: DesiredState | string, options: ApplyOptions = {}): Promise<ApplyPlan> {
     const { dryRun } = checkApplyOptions(options);
-    const checked = checkDesired(snapshot(desired, 'desired'), this.shape);
+    const checked = typeof desired === 'string' ? ownerOnly(desired) : checkDesired(snapshot(desired, 'desired'), this.shape);
     // The native form's tables are the library's own: removing is deleting them, atomically.
     const destroy = this.backend === 'nftables' ? () => (this.native as NativeNftablesTable).destroy() : undefined;
     return this.planned(checked, (chains) => planRemove(this.planContext(), chains, checked), dryRun, destroy);
@@ -690,7 +693,7 @@ export class Firewall {
    * chains, policies and rules; with it, rules are appended and only the user chains the input
    * declares are flushed (docs/restore.md). Rules go through the rule language: a line it does
    * not take, like any malformed line, rejects the call naming the line and its text, before
-   * anything is read or written. Only this handle's table is restored; other tables in the
+   * anything is written. Only this handle's table is restored; other tables in the
    * input are checked for structure and skipped (`otherTables`), as `iptables-restore -T` does.
    * Counters (`[packets:bytes]`) are read and ignored: the table's counters are not set.
    * @throws {ERR_CONNLIMIT_INVALID} path `line N`: a malformed line or a rule outside the
@@ -705,7 +708,10 @@ export class Firewall {
     const sections = parseSaveText(text);
     const section = Firewall.restoreSection(sections, this.table);
     const { tx, rules } = Firewall.restoreSteps(section, this.shape);
-    const appends = await ruleOps(rules, (i) => tx.nativeOp(i));
+    // Parsed and packed in slices from now on; a refused line rejects the call when its turn
+    // comes, before anything is written (the table may have been listed meanwhile).
+    const packing = packRuleLines(this.family, rules, (i) => this.withOpSetIndexes(tx.nativeOp(i)));
+    packing.catch(() => undefined); // reported by the queued call below
     const result: RestoreResult = {
       table: this.table,
       chains: section.entries.length - rules.length,
@@ -719,10 +725,13 @@ export class Firewall {
       return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(texts.get(line) ?? '')}`;
     };
     return this.queued(async () => {
-      const present = await this.native.list(true);
-      const { ops, lines: opLines } = planRestore(present, section, appends, noflush, this.backend);
+      // The listing runs in the pool while the main thread is still parsing the rule lines.
+      const listing = this.native.list(true);
+      listing.catch(() => undefined); // awaited below, after the parse, which may fail first
+      const appends = await packing;
+      const { ops, lines: opLines } = planRestore(await listing, section, noflush, this.backend);
       lines = opLines;
-      if (ops.length > 0) await this.native.commit(await prepareOps(this.family, ops.length, (i) => this.withOpSetIndexes(ops[i] as NativeOp)));
+      if (ops.length > 0) await this.native.commit(restoreBatch(this.family, ops, appends));
       return result;
     }, tx.extensions, where);
   }
