@@ -140,9 +140,9 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
   }
 
   // What a rule of the native form reads back as once written (NativeForm::Normalize, the one
-  // delete and check compare against): apply's planner compares desired rules in this form, as
-  // the form's own encoder and decoder define it, so every translation's equivalences hold
-  // without a list of them. Pure CPU like SameRule (no kernel call), on the main thread. null
+  // delete and check compare against): apply's planner compares rules that differ as given in
+  // this form (src/apply/plan.ts sameRuleOf), as the form's own encoder and decoder define it,
+  // so every translation's equivalences hold without a list of them. Pure CPU like SameRule (no kernel call), on the main thread. null
   // when the encoder refuses the rule (it came from a listing, or the form cannot say it).
   Napi::Value NftablesReadBack(const Napi::CallbackInfo& info) {
     auto family = FamilyFromJs(info[0]);
