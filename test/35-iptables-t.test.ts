@@ -264,6 +264,25 @@ for (const [family, table, rules] of MORE_TARGETS) {
   }
 }
 
+test('SET refused where the kernel refuses it (--map-set outside mangle, --map-prio/--map-queue outside FORWARD, OUTPUT, POSTROUTING) and naming a missing set; nothing written', () =>
+  withNetns(async (ns) => {
+    await ns.run('ipset', ['create', 'ban', 'hash:ip']);
+    await ns.run('ipset', ['create', 'ban6', 'hash:ip', 'family', 'inet6']);
+    for (const backend of ['legacy', 'nft'] as const) {
+      const filter = await Firewall.open({ family: 'ipv4', backend, netns: ns.name });
+      await rejects(filter.append('INPUT', '-j SET --map-set ban src --map-mark'), 'ERR_CONNLIMIT_INVALID');
+      await rejects(filter.append('INPUT', '-j SET --add-set ban6 src'), 'ERR_CONNLIMIT_INVALID');
+      await rejects(filter.append('INPUT', '-j SET --add-set ban src --del-set nosuch src'), 'ERR_CONNLIMIT_NOT_FOUND');
+      assert.is((await filter.list()).length, 0, backend);
+      await filter.close();
+      const mangle = await Firewall.open({ family: 'ipv4', backend, table: 'mangle', netns: ns.name });
+      await rejects(mangle.append('INPUT', '-j SET --map-set ban src --map-prio'), 'ERR_CONNLIMIT_INVALID');
+      await rejects(mangle.append('PREROUTING', { target: { kind: 'set', map: { set: 'ban', dirs: ['src'], queue: true } } }), 'ERR_CONNLIMIT_INVALID');
+      assert.is((await mangle.list()).length, 0, backend);
+      await mangle.close();
+    }
+  }));
+
 test('the new targets refused where the kernel refuses them: table, chain, protocol, SYN match; nothing written', () =>
   withNetns(async (ns) => {
     for (const backend of ['legacy', 'nft'] as const) {
