@@ -14,6 +14,7 @@
         "native/js/iptables_nft_table.cc",
         "native/js/nftables_table.cc",
         "native/core/backend_probe.cc",
+        "native/core/netlink_extack.cc",
         "native/core/netns_guard.cc",
         "native/core/packed_ops.cc",
         "native/core/xtables_lock.cc",
