@@ -335,12 +335,13 @@ test('CLI: set create/add/del/test/ls/flush/destroy, ban and unban; --json', () 
       return r.stdout;
     };
     await ok(['set', 'create', 'S', 'hash:ip', '--timeout', '10m', '--counters', '--comment']);
-    await ok(['set', 'add', 'S', '10.0.0.1', '--timeout', '30', '--comment', 'x']);
+    // 300 s: the element must outlive the dozen CLI runs below, each a few seconds when loaded.
+    await ok(['set', 'add', 'S', '10.0.0.1', '--timeout', '300', '--comment', 'x']);
     await ok(['set', 'add', 'S', '10.0.0.2']);
     await ok(['set', 'add', 'S', '10.0.0.2', '--exist']);
     await ok(['set', 'del', 'S', '10.0.0.2']);
     await ipset(ref, 'create', 'S', 'hash:ip', 'timeout', '600', 'counters', 'comment');
-    await ipset(ref, 'add', 'S', '10.0.0.1', 'timeout', '30', 'comment', 'x');
+    await ipset(ref, 'add', 'S', '10.0.0.1', 'timeout', '300', 'comment', 'x');
     await ipset(ref, 'add', 'S', '10.0.0.2');
     await ipset(ref, '-exist', 'add', 'S', '10.0.0.2');
     await ipset(ref, 'del', 'S', '10.0.0.2');
