@@ -25,7 +25,7 @@ import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
-import { checkDesired, type CheckedDesired, type DesiredState, type RuleMemo } from './apply/desired';
+import { checkDesired, ownerOnly, type CheckedDesired, type DesiredState, type RuleMemo } from './apply/desired';
 import { planApply, planRemove, sameRuleOf, type ApplyPlan, type Planned } from './apply/plan';
 import { checkKeepOptions, Keeper, type KeepOptions } from './apply/keep';
 import { afterOps, withOwned } from './apply/after-ops';
@@ -529,16 +529,19 @@ export class Firewall {
 
   /**
    * Remove what a desired state owns, in one transaction: every jump into its chains from the
-   * built-in chains, then the chains. Chains already gone are skipped; nothing there commits nothing.
-   * On the native form ('nftables') every table the library created in this family goes, as
-   * {@link Firewall.destroy} deletes them.
+   * built-in chains, then the chains. Given an owner's name instead (or a state with `owner`),
+   * its chains are found by their names (`OWNER-...`), without the state. Chains already gone
+   * are skipped; nothing there commits nothing. On the native form ('nftables') every table the
+   * library created in this family goes, as {@link Firewall.destroy} deletes them.
+   * @param desired the state, or the owner's name
    * @returns the plan of what was removed
-   * @throws {ERR_CONNLIMIT_INVALID} as {@link Firewall.apply}
+   * @throws {ERR_CONNLIMIT_INVALID} as {@link Firewall.apply}; an owner's name that is none
    * @throws {ERR_CONNLIMIT_IN_USE} a chain the state does not own jumps into one it does (nothing is removed)
+   * @example await fw.removeOwned('web'); // the chains web-..., and every jump into them
    */
-  async removeOwned(desired: DesiredState, options: ApplyOptions = {}): Promise<ApplyPlan> {
+  async removeOwned(desired: DesiredState | string, options: ApplyOptions = {}): Promise<ApplyPlan> {
     const { dryRun } = checkApplyOptions(options);
-    const checked = checkDesired(snapshot(desired, 'desired'), this.shape);
+    const checked = typeof desired === 'string' ? ownerOnly(desired) : checkDesired(snapshot(desired, 'desired'), this.shape);
     // The native form's tables are the library's own: removing is deleting them, atomically.
     const destroy = this.backend === 'nftables' ? () => (this.native as NativeNftablesTable).destroy() : undefined;
     return this.planned(checked, (chains) => planRemove(this.planContext(), chains, checked), dryRun, destroy);

@@ -15,6 +15,7 @@ export { Firewall, Transaction } from './firewall';
 export type { ApplyOptions, Backend, FirewallOptions, Policy, RestoreOptions, RestoreResult, TableName } from './firewall';
 export { formatPlan } from './apply/format-plan';
 export type { DesiredJump, DesiredState, JumpPosition } from './apply/desired';
+export type { JumpAnchor } from './apply/anchor';
 export type { ApplyPlan, ChainPlan, PlannedReplace, PlannedRule } from './apply/plan';
 export type { Drift, Keeper, KeepOptions } from './apply/keep';
 export {

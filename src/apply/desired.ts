@@ -13,28 +13,64 @@ import type { Family, RuleSpec } from '../rule/types';
 import { describe, validateChainName, validateRuleForChain } from '../rule/validate';
 import type { TableShape } from '../table-shape';
 import { checkNftablesChain, checkNftablesRule } from '../rule/nftables-form';
+import { checkAnchor, type CheckedAnchor, type JumpAnchor } from './anchor';
+import { checkOwner, ownedByName, ownerPrefix } from './owner';
 
-export type JumpPosition = 'first' | 'last';
+/**
+ * 'first' (insert at 1), 'last' (append), or after a named rule of another program (just after
+ * it; a jump already after it stays where it is).
+ */
+export type JumpPosition = 'first' | 'last' | { after: JumpAnchor };
 
-/** One jump from a built-in chain into an owned chain: `-I FROM 1 -j TO` ('first') or `-A FROM -j TO` ('last'). */
+/** One jump from a built-in chain into an owned chain: `-I FROM 1 -j TO` ('first'), `-A FROM -j TO` ('last'), or after a named rule. */
 export interface DesiredJump {
   from: string;
   to: string;
-  /** Where a missing jump is put; a jump already in the chain is not moved. Default 'first'. */
+  /**
+   * Where a missing jump is put. A jump already in the chain is not moved, except one placed
+   * `after` a rule that is now below it. Default 'first'.
+   */
   position?: JumpPosition;
 }
 
 export interface DesiredState {
+  /**
+   * Who owns the chains: every chain is then named `OWNER-...`, which is how the kernel records
+   * it, so `removeOwned(OWNER)` finds them without this state, and apply() removes a chain of
+   * the owner that the state no longer lists. Letters, digits and `_`, 16 at most.
+   */
+  owner?: string;
   /** The chains the caller owns, each with its rules in order (iptables syntax or typed). */
   chains: Record<string, Array<string | RuleSpec>>;
   /** Jumps into owned chains from built-in chains. */
   jumps?: DesiredJump[];
 }
 
+/** @internal A jump of the desired state in native form; `anchor` for one placed after a named rule. */
+export interface CheckedJump {
+  from: string;
+  to: string;
+  position: 'first' | 'last' | 'after';
+  anchor: CheckedAnchor | null;
+  rule: NativeRule;
+}
+
 /** @internal The desired state in native form: rules parsed and checked for their chains. */
 export interface CheckedDesired {
+  /** Chains named `OWNER-...` are the owner's, listed here or not. */
+  owner: string | null;
   chains: Map<string, NativeRule[]>;
-  jumps: Array<{ from: string; to: string; position: JumpPosition; rule: NativeRule }>;
+  jumps: CheckedJump[];
+}
+
+/** Whether a user chain is owned: listed by the state, or named with its owner's prefix. */
+export function ownsChain(desired: CheckedDesired, chain: string): boolean {
+  return desired.chains.has(chain) || (desired.owner !== null && ownedByName(desired.owner, chain));
+}
+
+/** What removeOwned(owner) removes: the owner's chains by their names, no state. */
+export function ownerOnly(owner: unknown): CheckedDesired {
+  return { owner: checkOwner(owner, 'owner'), chains: new Map(), jumps: [] };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -74,16 +110,19 @@ export function jumpTarget(rule: NativeRule): string | null {
  */
 export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo): CheckedDesired {
   if (!isPlainObject(input)) invalid('desired', `expected an object { chains, jumps }, got ${describe(input)}`);
-  for (const k of Object.keys(input)) if (k !== 'chains' && k !== 'jumps') invalid(k, 'unknown key (known: chains, jumps)');
+  for (const k of Object.keys(input)) if (k !== 'owner' && k !== 'chains' && k !== 'jumps') invalid(k, 'unknown key (known: owner, chains, jumps)');
+  const nativeForm = shape.backend === 'nftables';
+  const owner = input.owner === undefined ? null : checkOwner(input.owner, 'owner');
+  if (owner !== null && nativeForm) invalid('owner', "the native nftables form's tables are the library's own, with no chains to name after an owner: removeOwned() deletes them whoever asks");
   const chainsIn = input.chains;
   if (!isPlainObject(chainsIn)) invalid('chains', `expected an object of chain name to a list of rules, got ${describe(chainsIn)}`);
   const owned = Object.keys(chainsIn);
   if (owned.length === 0) invalid('chains', 'names no chain: a desired state owns at least one chain');
-  const nativeForm = shape.backend === 'nftables';
   for (const name of owned) {
     validateChainName(name, `chains.${name}`);
     if (nativeForm) checkNftablesChain(name, `chains.${name}`);
     else if (shape.builtinChains.includes(name)) invalid(`chains.${name}`, `${quote(name)} is a built-in chain of table ${shape.table}: a caller owns user chains only, and jumps into them (jumps)`);
+    if (owner !== null && !ownedByName(owner, name)) invalid(`chains.${name}`, `the chains of owner ${quote(owner)} are named ${quote(`${ownerPrefix(owner)}...`)}: that is how the kernel records whose they are`);
   }
   const chains = new Map<string, NativeRule[]>();
   for (const name of owned) {
@@ -118,7 +157,7 @@ export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo)
   const jumpsIn = input.jumps ?? [];
   if (!Array.isArray(jumpsIn)) invalid('jumps', `expected a list of { from, to, position }, got ${describe(jumpsIn)}`);
   if (nativeForm && jumpsIn.length > 0) invalid('jumps', "the native nftables form has no user chains to jump to: its state owns the base chains (INPUT, FORWARD, OUTPUT) of the library's own tables directly");
-  const jumps = jumpsIn.map((j, i) => {
+  const jumps = jumpsIn.map((j, i): CheckedJump => {
     const place = `jumps[${i}]`;
     if (!isPlainObject(j)) invalid(place, `expected { from, to, position }, got ${describe(j)}`);
     for (const k of Object.keys(j)) if (k !== 'from' && k !== 'to' && k !== 'position') invalid(`${place}.${k}`, 'unknown key (known: from, to, position)');
@@ -127,8 +166,11 @@ export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo)
     const to = validateChainName(j.to, `${place}.to`);
     if (!chains.has(to)) invalid(`${place}.to`, `${quote(to)} is not a chain this state owns (chains: ${owned.join(', ')})`);
     const position = j.position ?? 'first';
-    if (position !== 'first' && position !== 'last') invalid(`${place}.position`, `expected 'first' or 'last', got ${describe(position)}`);
-    return { from, to, position: position as JumpPosition, rule: toNativeRule(`-j ${to}`, shape.family as Family) };
+    const rule = toNativeRule(`-j ${to}`, shape.family as Family);
+    if (position === 'first' || position === 'last') return { from, to, position, anchor: null, rule };
+    if (!isPlainObject(position)) invalid(`${place}.position`, `expected 'first', 'last' or { after: { comment: NAME } | { rule: RULE } }, got ${describe(position)}`);
+    const anchor = checkAnchor(position, `${place}.position`, from, shape, (chain) => ownsChain({ owner, chains, jumps: [] }, chain), at);
+    return { from, to, position: 'after', anchor, rule };
   });
   const seen = new Set<string>();
   jumps.forEach((j, i) => {
@@ -136,5 +178,5 @@ export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo)
     if (seen.has(key)) invalid(`jumps[${i}]`, `a second jump from ${j.from} to ${j.to}`);
     seen.add(key);
   });
-  return { chains, jumps };
+  return { owner, chains, jumps };
 }

@@ -3,8 +3,9 @@
 import type { ApplyPlan } from './plan';
 
 /**
- * `+` a rule goes in, `-` one goes out, `~` one is rewritten in place (old, then new); positions
- * are 1-based, as the CLI numbers rules.
+ * `+` a rule goes in, `-` one goes out, `~` one is rewritten in place (old, then new); a jump
+ * placed after a named rule has that rule on the next line; positions are 1-based, as the CLI
+ * numbers rules.
  * @example process.stdout.write(formatPlan(await fw.apply(desired, { dryRun: true })));
  */
 export function formatPlan(plan: ApplyPlan): string {
@@ -14,7 +15,7 @@ export function formatPlan(plan: ApplyPlan): string {
     lines.push(`chain ${name}${what}: ${c.unchanged} unchanged`);
     for (const r of c.delete) lines.push(`- [${r.position}] ${r.rule}`);
     for (const r of c.replace) lines.push(`~ [${r.position}] ${r.from}`, `    -> ${r.to}`);
-    for (const r of c.insert) lines.push(`+ [${r.position}] ${r.rule}`);
+    for (const r of c.insert) lines.push(`+ [${r.position}] ${r.rule}`, ...(r.after ? [`    after [${r.after.position}] ${r.after.rule}`] : []));
   }
   const where = `table ${plan.table} (${plan.family}, backend ${plan.backend})`;
   if (!plan.commit) lines.push(`no changes: nothing is committed to ${where}`);

@@ -5,9 +5,10 @@
  * equality delete/check/ensure use (native/core/xt/same_rule.h: equal in meaning, not bytes).
  *
  * In owned chains the ops go by position (the chains are the caller's, nobody else writes
- * there). In built-in chains, which other programs share, they never do: a jump goes in with
- * insert-at-1 or append and out by its meaning, so a rule another program adds meanwhile can't
- * shift ours onto theirs.
+ * there). In built-in chains, which other programs share, a jump goes out by its meaning, so a
+ * rule another program adds meanwhile can't shift ours onto theirs; it goes in at 1, at the
+ * end, or (placed after a named rule) at the position after that rule, where a shift can only
+ * put our jump a place off.
  */
 import { binding } from '../binding';
 import type { NativeChain, NativeOp, NativeRule, PackedRule } from '../native-types';
@@ -15,13 +16,16 @@ import { packRule } from '../op-pack';
 import { renderRule } from '../rule/render';
 import type { Family } from '../rule/types';
 import type { Backend, TableName } from '../table-shape';
-import { jumpTarget, type CheckedDesired } from './desired';
+import { jumpTarget, ownsChain, type CheckedDesired, type CheckedJump } from './desired';
+import { findAnchor } from './anchor';
 import { alignRules, type Step } from './align';
 
 /** A rule added or removed: its 1-based position (in the new chain for insert, the old for delete) and its text. */
 export interface PlannedRule {
   position: number;
   rule: string;
+  /** A jump placed after a named rule: that rule, at its position as the jump goes in. */
+  after?: { position: number; rule: string };
 }
 
 /** A rule rewritten in place (`iptables -R`). */
@@ -152,22 +156,78 @@ export function sameRuleOf(family: Family): (a: NativeRule, b: NativeRule) => bo
   return (a, b) => binding().sameRule(family, pack(a), pack(b));
 }
 
-/** The jumps into owned chains found in the built-in chains: where each is, and whether the desired state keeps it. */
-function jumpsInBuiltins(family: Family, present: NativeChain[], desired: CheckedDesired): { kept: Set<CheckedDesired['jumps'][number]>; stale: Array<{ chain: string; index: number; rule: NativeRule }> } {
-  const kept = new Set<CheckedDesired['jumps'][number]>();
-  const same = sameRuleOf(family);
-  const stale: Array<{ chain: string; index: number; rule: NativeRule }> = [];
-  for (const c of present) {
-    if (!c.builtin) continue;
-    c.rules.forEach((r, index) => {
-      const target = jumpTarget(r.rule);
-      if (target === null || !desired.chains.has(target)) return;
-      const j = desired.jumps.find((d) => d.from === c.name && d.to === target && !kept.has(d) && same(d.rule, r.rule));
-      if (j) kept.add(j);
-      else stale.push({ chain: c.name, index, rule: r.rule });
+/**
+ * The jumps in the built-in chains: those into owned chains the state does not list (or that
+ * sit above the rule they go after, or are a second copy) out by their meaning, the missing in
+ * at 1, at the end, or just after their anchor (and after our jumps already there, so several
+ * after one rule keep the state's order). The anchor's position is the one the listing gave, in
+ * the same turn of the handle's queue as the commit: a foreign write in between can only
+ * misplace the jump (never touch another rule), and the next apply puts it back.
+ */
+function planJumps(ctx: Context, present: NativeChain[], desired: CheckedDesired, planFor: (chain: string) => ChainPlan): { deletes: NativeOp[]; inserts: NativeOp[] } {
+  const same = sameRuleOf(ctx.family);
+  const text = (r: NativeRule, chain: string): string => renderRule(r, ctx.family, chain);
+  const ours = (r: NativeRule): boolean => {
+    const target = jumpTarget(r);
+    return target !== null && ownsChain(desired, target);
+  };
+  const byName = new Map(present.map((c) => [c.name, c]));
+  const names = new Set([...present.filter((c) => c.builtin).map((c) => c.name), ...desired.jumps.map((j) => j.from)]);
+  const deletes: NativeOp[] = [];
+  const inserts: NativeOp[] = [];
+  for (const chain of names) {
+    const rules = byName.get(chain)?.rules.map((r) => r.rule) ?? [];
+    const wanted = desired.jumps.filter((j) => j.from === chain);
+    const anchorAt = new Map<CheckedJump, number>();
+    for (const j of wanted) if (j.anchor) anchorAt.set(j, findAnchor(rules, j.anchor, chain, ours, same));
+    const kept = new Set<CheckedJump>();
+    const model = [...rules];
+    rules.forEach((r, index) => {
+      if (!ours(r)) return;
+      const j = wanted.find((d) => !kept.has(d) && index > (anchorAt.get(d) ?? -1) && same(d.rule, r));
+      if (j) {
+        kept.add(j);
+        return;
+      }
+      planFor(chain).delete.push({ position: index + 1, rule: text(r, chain) });
+      deletes.push({ op: 'delete', chain, rule: r });
+      // The chain as the delete leaves it: it takes the first rule equal in meaning, as the kernel side does.
+      model.splice(model.findIndex((m) => same(m, r)), 1);
     });
+    for (const j of wanted) {
+      const cp = planFor(chain);
+      if (kept.has(j)) {
+        cp.unchanged++;
+        continue;
+      }
+      let index = j.position === 'first' ? 0 : model.length;
+      const planned: PlannedRule = { position: 0, rule: text(j.rule, chain) };
+      if (j.position === 'after') {
+        const anchor = rules[anchorAt.get(j) as number] as NativeRule;
+        const a = model.indexOf(anchor);
+        index = a + 1;
+        // Past our jumps already after it, so several after one rule keep the state's order.
+        while (index < model.length && ours(model[index] as NativeRule)) index++;
+        planned.after = { position: a + 1, rule: text(anchor, chain) };
+      }
+      planned.position = index + 1;
+      cp.insert.push(planned);
+      inserts.push(index === model.length ? { op: 'append', chain, rule: j.rule } : { op: 'insert', chain, index, rule: j.rule });
+      model.splice(index, 0, j.rule);
+    }
   }
-  return { kept, stale };
+  return { deletes, inserts };
+}
+
+/** A user chain going whole (removeOwned(), or apply() of a chain its owner no longer lists): planned, its flush and its delete. */
+function removeChain(ctx: Context, c: NativeChain, plans: Map<string, ChainPlan>, flushes: NativeOp[], removes: NativeOp[]): void {
+  const cp = emptyChainPlan();
+  cp.remove = true;
+  c.rules.forEach((r, index) => cp.delete.push({ position: index + 1, rule: renderRule(r.rule, ctx.family, c.name) }));
+  plans.set(c.name, cp);
+  // Every chain going is emptied before any is deleted: they may jump to each other.
+  if (c.rules.length > 0) flushes.push({ op: 'flush', chain: c.name });
+  removes.push({ op: 'deleteChain', chain: c.name });
 }
 
 /** The plan that makes the table hold `desired`, touching owned chains and jumps into them only. */
@@ -190,25 +250,14 @@ export function planApply(ctx: Context, present: NativeChain[], desired: Checked
     }
     ruleOps.push(...chainOps(ctx.family, chain, existing?.rules.map((r) => r.rule) ?? [], wanted, cp));
   }
-  const { kept, stale } = jumpsInBuiltins(ctx.family, present, desired);
-  const jumpOps: NativeOp[] = [];
-  // Out by meaning, in by insert-at-1 or append: never by a position another program could shift.
-  for (const s of stale) {
-    planFor(s.chain).delete.push({ position: s.index + 1, rule: renderRule(s.rule, ctx.family, s.chain) });
-    jumpOps.push({ op: 'delete', chain: s.chain, rule: s.rule });
-  }
-  for (const j of desired.jumps) {
-    const cp = planFor(j.from);
-    if (kept.has(j)) {
-      cp.unchanged++;
-      continue;
-    }
-    const left = (byName.get(j.from)?.rules.length ?? 0) - stale.filter((s) => s.chain === j.from).length + cp.insert.length;
-    const first = j.position === 'first' && left > 0;
-    cp.insert.push({ position: first ? 1 : left + 1, rule: renderRule(j.rule, ctx.family, j.from) });
-    jumpOps.push(first ? { op: 'insert', chain: j.from, index: 0, rule: j.rule } : { op: 'append', chain: j.from, rule: j.rule });
-  }
-  return finish(ctx, plans, [...creates, ...jumpOps.filter((o) => o.op === 'delete'), ...ruleOps, ...jumpOps.filter((o) => o.op !== 'delete')]);
+  // Out by meaning, in by insert-at-1, append, or just after a named rule.
+  const { deletes, inserts } = planJumps(ctx, present, desired, planFor);
+  // The owner's chains the state no longer lists: their jumps went above, the rules left in
+  // listed chains that jump to them go with ruleOps, so they go last.
+  const flushes: NativeOp[] = [];
+  const removes: NativeOp[] = [];
+  for (const c of present) if (!c.builtin && !desired.chains.has(c.name) && ownsChain(desired, c.name)) removeChain(ctx, c, plans, flushes, removes);
+  return finish(ctx, plans, [...creates, ...deletes, ...ruleOps, ...inserts, ...flushes, ...removes]);
 }
 
 /**
@@ -226,23 +275,14 @@ export function planRemove(ctx: Context, present: NativeChain[], desired: Checke
     if (!c.builtin) continue;
     c.rules.forEach((r, index) => {
       const target = jumpTarget(r.rule);
-      if (target === null || !desired.chains.has(target)) return;
+      if (target === null || !ownsChain(desired, target)) return;
       let cp = plans.get(c.name);
       if (!cp) plans.set(c.name, (cp = emptyChainPlan()));
       cp.delete.push({ position: index + 1, rule: renderRule(r.rule, ctx.family, c.name) });
       jumpOps.push({ op: 'delete', chain: c.name, rule: r.rule });
     });
   }
-  for (const c of present) {
-    if (c.builtin || !desired.chains.has(c.name)) continue;
-    const cp = emptyChainPlan();
-    cp.remove = true;
-    c.rules.forEach((r, index) => cp.delete.push({ position: index + 1, rule: renderRule(r.rule, ctx.family, c.name) }));
-    plans.set(c.name, cp);
-    // Every owned chain is emptied before any is deleted: they may jump to each other.
-    if (c.rules.length > 0) flushes.push({ op: 'flush', chain: c.name });
-    removes.push({ op: 'deleteChain', chain: c.name });
-  }
+  for (const c of present) if (!c.builtin && ownsChain(desired, c.name)) removeChain(ctx, c, plans, flushes, removes);
   return finish(ctx, plans, [...jumpOps, ...flushes, ...removes]);
 }
 

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * `connlimit apply FILE [--dry-run] [--json]` and `connlimit remove FILE [--dry-run] [--json]`:
+ * `connlimit apply FILE [--dry-run] [--json]` and `connlimit remove FILE|--owner NAME [--dry-run] [--json]`:
  * a desired state from a YAML or JSON file (docs/apply.md), read and checked whole before the
- * namespace is opened, so a bad file applies nothing. `apply FILE --watch` keeps it (fw.keep())
+ * namespace is opened, so a bad file applies nothing; or an owner's name, whose chains are
+ * found by their names. `apply FILE --watch` keeps it (fw.keep())
  * until SIGTERM/SIGINT, a line per event.
  */
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { Firewall, formatPlan, type ApplyPlan, type DesiredState, type Drift } from '../index';
 import { invalid } from '../errors';
+import { checkOwner } from '../apply/owner';
 import { quote } from '../echo';
 import { usageError } from './usage-error';
 import { firewallOptions, type Output } from './rule-commands';
@@ -42,8 +44,15 @@ async function readDesired(file: string): Promise<DesiredState> {
   return doc.toJS() as DesiredState;
 }
 
+/** `remove --owner NAME`: the owner's name, checked before the namespace is opened. */
+function ownerArgument(options: CommonOptions, rest: string[]): string {
+  if (rest.length !== 0) usageError('FILE', 'remove takes a file or --owner NAME, not both');
+  return checkOwner(options.owner, '--owner');
+}
+
 export async function runApplyCommand(command: string, options: CommonOptions, rest: string[]): Promise<Output> {
-  if (rest.length !== 1) usageError('FILE', `${command} takes one file (YAML or JSON), got ${rest.length} arguments`);
+  if (options.owner !== undefined) return run(command, options, ownerArgument(options, rest));
+  if (rest.length !== 1) usageError('FILE', `${command} takes one file (YAML or JSON)${command === 'remove' ? ' or --owner NAME' : ''}, got ${rest.length} arguments`);
   const desired = await readDesired(rest[0] as string);
   // Checked before the namespace is opened: a bad file is refused whatever the table holds.
   Firewall.validateDesired(firewallOptions(options), desired);
@@ -51,10 +60,15 @@ export async function runApplyCommand(command: string, options: CommonOptions, r
     if (command !== 'apply' || options.dryRun) usageError('--watch', 'belongs to apply without --dry-run (apply FILE --watch)');
     return keepDesired(desired, options);
   }
+  return run(command, options, desired);
+}
+
+/** apply or remove, once, printing the plan. */
+async function run(command: string, options: CommonOptions, desired: DesiredState | string): Promise<Output> {
   const fw = await Firewall.open(firewallOptions(options));
   try {
     const dryRun = options.dryRun;
-    const plan = command === 'apply' ? await fw.apply(desired, { dryRun }) : await fw.removeOwned(desired, { dryRun });
+    const plan = command === 'apply' && typeof desired !== 'string' ? await fw.apply(desired, { dryRun }) : await fw.removeOwned(desired, { dryRun });
     return { text: formatPlan(plan).trimEnd(), json: { ok: true, backend: fw.backend, dryRun, plan }, exitCode: EXIT.ok };
   } finally {
     await fw.close();

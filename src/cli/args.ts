@@ -29,6 +29,8 @@ export interface CommonOptions {
   noflush: boolean;
   /** apply: keep the file's state until SIGTERM/SIGINT. */
   watch: boolean;
+  /** remove: the owner whose chains (OWNER-...) go, instead of a file. */
+  owner?: string;
   json: boolean;
   help: boolean;
 }
@@ -53,11 +55,12 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   noflush: { type: 'boolean' },
   watch: { type: 'boolean' },
+  owner: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const TAKES_VALUE = new Set(['--table', '-t', '--family', '--backend', '--netns', '--lock-timeout', '--listen', '--rules', '--watch-rule']);
+const TAKES_VALUE = new Set(['--table', '-t', '--family', '--backend', '--netns', '--lock-timeout', '--listen', '--rules', '--watch-rule', '--owner']);
 const LONG_OPTIONS = new Set(Object.keys(OPTIONS).map((name) => `--${name}`));
 
 /**
@@ -130,6 +133,7 @@ export function parseInvocation(argv: string[]): Invocation {
   if (timeout !== undefined) options.lockTimeoutMs = Number(timeout);
   if (values.listen !== undefined) options.listen = values.listen as string;
   if (values.rules !== undefined) options.rules = values.rules as string;
+  if (values.owner !== undefined) options.owner = values.owner as string;
   if (values['watch-rule'] !== undefined) options.watchRules = values['watch-rule'] as unknown as string[];
   return { command, options, rest };
 }

@@ -64,7 +64,9 @@ export const COMMAND_HELP: Record<string, string> = {
     `${RULE_OPTIONS}\n\n  e.g. connlimit restore --backend legacy < /etc/iptables/rules.v4`,
   remove:
     'connlimit remove [OPTIONS] FILE [--dry-run]\n' +
-    '  Delete the jumps into the chains FILE owns, and the chains, in one transaction.\n\n' +
+    'connlimit remove [OPTIONS] --owner NAME [--dry-run]\n' +
+    '  Delete the jumps into the chains FILE owns, and the chains, in one transaction. With --owner,\n' +
+    '  the chains named NAME-... (a file with "owner: NAME" names its chains so), found without the file.\n\n' +
     `${RULE_OPTIONS}`,
   count:
     'connlimit count [FILTER...] [--all-states] [--by source|destination] [--mask N] [--mask6 N] [--top N]\n' +

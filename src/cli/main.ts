@@ -51,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     if (options.dryRun && !APPLY_COMMANDS.has(command)) usageError('--dry-run', 'belongs to apply and remove');
     if (options.noflush && command !== 'restore') usageError('--noflush', 'belongs to restore');
     if (options.watch && command !== 'apply') usageError('--watch', 'belongs to apply (apply FILE --watch)');
+    if (options.owner !== undefined && command !== 'remove') usageError('--owner', 'belongs to remove (remove --owner NAME)');
     if (command === 'metrics') return await runMetricsCommand(options, rest);
     if (options.listen !== undefined || options.rules !== undefined) usageError('arguments', '--listen and --rules belong to metrics');
     if (command === 'watch') return await runWatch(options, rest);
