@@ -83,7 +83,8 @@
         "native/js/ipset.cc",
         "native/js/ipset_convert.cc",
         "native/js/nftables_sets.cc",
-        "native/js/ipset_list.cc"
+        "native/js/ipset_list.cc",
+        "native/js/nftables_set_list.cc"
       ],
       "include_dirs": ["native"],
       # SWALLOW_UNTHROWABLE_EXCEPTIONS: node-addon-api's own wrappers (napi_wrap in every

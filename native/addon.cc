@@ -24,6 +24,7 @@
 #include "js/ipset_list.h"
 #include "js/legacy_table.h"
 #include "js/iptables_nft_table.h"
+#include "js/nftables_set_list.h"
 #include "js/nftables_sets.h"
 #include "js/nftables_table.h"
 #include "js/promise_worker.h"
@@ -57,6 +58,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceValue("IpsetHandle", IpsetHandle::Define(env), napi_enumerable),
                              InstanceValue("NftablesSetHandle", NftablesSetHandle::Define(env), napi_enumerable),
                              InstanceValue("IpsetList", IpsetList::Define(env), napi_enumerable),
+                             InstanceValue("NftablesSetList", NftablesSetList::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::PlanNft>("_planNft"),
                              InstanceValue("RulesetWatch", RulesetWatch::Define(env), napi_enumerable),
                          });

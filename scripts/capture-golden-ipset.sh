@@ -53,3 +53,7 @@ want add && capture_twice add capture_masked_body once add 0x609 'ipset create S
   'add S 10.0.0.1 timeout 30 comment x'
 want add-port6 && capture_twice add-port6 capture_masked_body once add-port6 0x609 'ipset create P6 hash:net,port family inet6 timeout 5' \
   'add P6 2001:db8::/64,udp:53 timeout 9'
+want create-net-port && capture_twice create-net-port capture_masked_body once create-net-port 0x602 'true' \
+  'create NP hash:net,port counters'
+want add-net-port && capture_twice add-net-port capture_masked_body once add-net-port 0x609 'ipset create NP hash:net,port' \
+  'add NP 10.0.0.0/24,80'

@@ -46,3 +46,10 @@ set_s='add set ip connlimit S { type ipv4_addr; counter; timeout 600s; size 6553
 capture set-create 'add table ip connlimit' "$set_s"
 capture set-add "add table ip connlimit
 $set_s" 'add element ip connlimit S { 10.0.0.1 timeout 30s comment "x" }'
+
+# hash:net,port: a concatenation with flags interval (nft adds NFT_SET_CONCAT and the fields'
+# lengths); each element carries its start and its end key (NFTA_SET_ELEM_KEY_END).
+set_np='add set ip connlimit NP { type ipv4_addr . inet_proto . inet_service; flags interval; }'
+capture set-create-net-port 'add table ip connlimit' "$set_np"
+capture set-add-net-port "add table ip connlimit
+$set_np" 'add element ip connlimit NP { 10.0.0.0/24 . tcp . 80 }'

@@ -32,7 +32,7 @@ import { afterOps, withOwned } from './apply/after-ops';
 import { hasSetRefs, listsSetRefs, nameListedSets, withNamedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
 import { parseSaveText, type SaveRuleLine, type SaveSection } from './restore/save-text';
-import { atLine, ruleOps } from './restore/rule-lines';
+import { atLine, packRuleLines, restoreBatch } from './restore/rule-lines';
 import { planRestore } from './restore/plan';
 import { checkRestoreOptions, type RestoreOptions, type RestoreResult } from './restore/options';
 
@@ -693,7 +693,7 @@ export class Firewall {
    * chains, policies and rules; with it, rules are appended and only the user chains the input
    * declares are flushed (docs/restore.md). Rules go through the rule language: a line it does
    * not take, like any malformed line, rejects the call naming the line and its text, before
-   * anything is read or written. Only this handle's table is restored; other tables in the
+   * anything is written. Only this handle's table is restored; other tables in the
    * input are checked for structure and skipped (`otherTables`), as `iptables-restore -T` does.
    * Counters (`[packets:bytes]`) are read and ignored: the table's counters are not set.
    * @throws {ERR_CONNLIMIT_INVALID} path `line N`: a malformed line or a rule outside the
@@ -708,7 +708,10 @@ export class Firewall {
     const sections = parseSaveText(text);
     const section = Firewall.restoreSection(sections, this.table);
     const { tx, rules } = Firewall.restoreSteps(section, this.shape);
-    const appends = await ruleOps(rules, (i) => tx.nativeOp(i));
+    // Parsed and packed in slices from now on; a refused line rejects the call when its turn
+    // comes, before anything is written (the table may have been listed meanwhile).
+    const packing = packRuleLines(this.family, rules, (i) => this.withOpSetIndexes(tx.nativeOp(i)));
+    packing.catch(() => undefined); // reported by the queued call below
     const result: RestoreResult = {
       table: this.table,
       chains: section.entries.length - rules.length,
@@ -722,10 +725,13 @@ export class Firewall {
       return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(texts.get(line) ?? '')}`;
     };
     return this.queued(async () => {
-      const present = await this.native.list(true);
-      const { ops, lines: opLines } = planRestore(present, section, appends, noflush, this.backend);
+      // The listing runs in the pool while the main thread is still parsing the rule lines.
+      const listing = this.native.list(true);
+      listing.catch(() => undefined); // awaited below, after the parse, which may fail first
+      const appends = await packing;
+      const { ops, lines: opLines } = planRestore(await listing, section, noflush, this.backend);
       lines = opLines;
-      if (ops.length > 0) await this.native.commit(await prepareOps(this.family, ops.length, (i) => this.withOpSetIndexes(ops[i] as NativeOp)));
+      if (ops.length > 0) await this.native.commit(restoreBatch(this.family, ops, appends));
       return result;
     }, tx.extensions, where);
   }

@@ -603,6 +603,8 @@ export interface NativeIpsetList {
 export interface NativeIpsetBinding {
   /** A listing of `set` in batches of at least `batchSize` entries (whole kernel messages). */
   IpsetList: new (owner: NativeIpsetHandle, set: string, batchSize: number) => NativeIpsetList;
+  /** The same listing of a native-form set (its GETSETELEM dump), with the IpsetList calls. */
+  NftablesSetList: new (owner: NativeNftablesSetHandle, set: string, batchSize: number) => NativeIpsetList;
   IpsetHandle: (new (options: { netnsPath: string | null }) => NativeIpsetHandle) & {
     /** Test only: the CREATE message (revision and sequence given). */
     _encodeCreate(spec: NativeCreateSpec, revision: number, seq: number): Buffer;
@@ -627,6 +629,8 @@ export interface NativeRulesetWatchOptions {
   table: string;
   /** `table` is a prefix (the native form's connlimit, connlimit_1, ...). */
   tablePrefix: boolean;
+  /** Only the messages about this set of the table count (a watch filtered by a native-form set). */
+  set?: string;
 }
 
 /**

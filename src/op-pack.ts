@@ -70,6 +70,16 @@ export class OpWriter {
     }
   }
 
+  /** Ops packed by another writer of the same family: `bytes` from `from` to `to`, whole ops only. */
+  addPacked(bytes: Uint8Array, from: number, to: number): void {
+    this.raw(bytes.subarray(from, to), to - from);
+  }
+
+  /** Where the next op's bytes start. */
+  get length(): number {
+    return this.at;
+  }
+
   /** The ops written so far, as the addon's commit takes them (a view, not a copy). */
   finish(): Uint8Array {
     return this.bytes.subarray(0, this.at);

@@ -22,16 +22,40 @@ export const SLICE_MS = 1;
  * @example const batch = await prepareOps('ipv4', steps.length, (i) => toOp(steps[i]));
  */
 export async function prepareOps(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>): Promise<PackedOps> {
+  return (await packInSlices(family, count, op, null)).finish();
+}
+
+/** Packed ops, and where each one's bytes start in them (offsets[count] is the end). */
+export interface PackedRuns {
+  writer: OpWriter;
+  offsets: Uint32Array;
+}
+
+/**
+ * As {@link prepareOps}, keeping where each op starts, so that a plan made later can put these
+ * ops among its own by copying their bytes (src/restore), without packing them again.
+ * @example const { writer, offsets } = await prepareOpRuns('ipv4', rules.length, (i) => toOp(i));
+ */
+export async function prepareOpRuns(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>): Promise<PackedRuns> {
+  const offsets = new Uint32Array(count + 1);
+  const writer = await packInSlices(family, count, op, offsets);
+  offsets[count] = writer.length;
+  return { writer, offsets };
+}
+
+async function packInSlices(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>, offsets: Uint32Array | null): Promise<OpWriter> {
   const batch = new OpWriter(family, count);
   let sliceStart = performance.now();
   for (let i = 0; i < count; i++) {
     const next = op(i);
     // A promise only for a rule whose set indexes must be looked up (src/rule/set-refs.ts).
-    batch.add(next instanceof Promise ? await next : next);
+    const ready = next instanceof Promise ? await next : next;
+    if (offsets) offsets[i] = batch.length;
+    batch.add(ready);
     if (i + 1 < count && performance.now() - sliceStart >= SLICE_MS) {
       await nextTurn();
       sliceStart = performance.now();
     }
   }
-  return batch.finish();
+  return batch;
 }

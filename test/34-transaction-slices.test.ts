@@ -2,10 +2,16 @@
 // Transactions are prepared in slices (src/op-slices.ts) on both backends: the event loop runs
 // while thousands of rules are parsed and converted, a bad rule still rejects before anything
 // reaches the kernel, calls still commit in the order they were made, and a one-op call reads
-// its rule at once. Every test in a throwaway namespace; the backend is always named.
+// its rule at once; fw.restore() keeps its place in the queue while it parses, and its batch
+// copies the rules packed while parsing. Every kernel test in a throwaway namespace; the
+// backend is always named.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall, type Backend } from '../src/index';
+import type { NativeOp } from '../src/native-types';
+import { OpWriter, packOps } from '../src/op-pack';
+import { restoreBatch } from '../src/restore/rule-lines';
+import { toNativeRule } from '../src/rule/index';
 import { rejects } from './helpers/assert';
 import { withNetns } from './helpers/netns';
 
@@ -68,6 +74,43 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
       );
       await fw.close();
     }));
+  test(`${backend}: fw.restore() joins the queue when called: a call made while its rules are parsed commits after it; a refused last line rejects with nothing applied`, () =>
+    withNetns(async (ns) => {
+      const fw = await Firewall.open({ family: 'ipv4', backend, netns: ns.path });
+      const lines = Array.from({ length: 5000 }, (_, i) => `-A INPUT ${rule(i)}`);
+      const text = ['*filter', ':INPUT ACCEPT [0:0]', ...lines, 'COMMIT', ''].join('\n');
+      const restored = fw.restore(text);
+      const after = fw.append('INPUT', '-p tcp --dport 2 -j DROP');
+      await Promise.all([restored, after]);
+      const listed = await fw.list('INPUT');
+      assert.is(listed.length, 5001);
+      assert.is(listed[5000]?.text, '-A INPUT -p tcp -m tcp --dport 2 -j DROP', 'the append made after restore() was not flushed by it');
+      const bad = text.replace('COMMIT', '-A INPUT -p tcp --dport 70000 -j DROP\nCOMMIT');
+      const e = await rejects(fw.restore(bad), 'ERR_CONNLIMIT_INVALID');
+      assert.match(e.message, /line 5003/);
+      assert.is((await fw.list('INPUT')).length, 5001, 'nothing was applied');
+      await fw.close();
+    }));
 }
+
+test("restore batch: the plan's own ops, with the appends packed while parsing copied in between, are the bytes of the same ops packed one by one", () => {
+  const appends = Array.from({ length: 7 }, (_, i): NativeOp => ({ op: 'append', chain: i < 4 ? 'INPUT' : 'LIMITS', rule: toNativeRule(rule(i), 'ipv4') }));
+  const packed = new OpWriter('ipv4', appends.length);
+  const offsets = new Uint32Array(appends.length + 1);
+  appends.forEach((op, i) => {
+    offsets[i] = packed.length;
+    packed.add(op);
+  });
+  offsets[appends.length] = packed.length;
+  const one = (op: NativeOp | number): NativeOp => (typeof op === 'number' ? (appends[op] as NativeOp) : op);
+  const plans: (NativeOp | number)[][] = [
+    [{ op: 'flush', chain: null }, { op: 'setPolicy', chain: 'FORWARD', policy: 'DROP' }, 0, 1, { op: 'createChain', chain: 'LIMITS' }, 2, 3, 4, { op: 'flush', chain: 'OTHER' }, 5, 6],
+    [0, 1, 2, 3, 4, 5, 6],
+    [{ op: 'flush', chain: null }],
+    // Rules out of their order: no plan makes one, but the copy must not assume it.
+    [3, { op: 'flush', chain: null }, 0, 2, 1, 1],
+  ];
+  for (const plan of plans) assert.equal(Buffer.from(restoreBatch('ipv4', plan, { writer: packed, offsets })), Buffer.from(packOps('ipv4', plan.map(one))));
+});
 
 test.run();

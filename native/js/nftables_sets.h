@@ -23,6 +23,7 @@ class NftablesSetHandle : public SocketHandle<NftablesSetHandle, core::nft::Nfta
   // new NftablesSetHandle({ netnsPath, family: 'ipv4'|'ipv6' }): the family picks the table (ip or ip6).
   explicit NftablesSetHandle(const Napi::CallbackInfo& info);
   static Napi::Function Define(Napi::Env env);
+  core::Family family() const { return family_; }
 
  private:
   Napi::Value Create(const Napi::CallbackInfo& info);

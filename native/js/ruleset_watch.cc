@@ -25,6 +25,8 @@ nft::RulesetWatcherOptions OptionsFromJs(Napi::Env env, const Napi::Value& v) {
   w.family = o.Get("family").As<Napi::String>().Utf8Value() == "ipv6" ? NFPROTO_IPV6 : NFPROTO_IPV4;
   w.table = o.Get("table").As<Napi::String>().Utf8Value();
   w.table_prefix = o.Get("tablePrefix").ToBoolean();
+  auto set = o.Get("set");
+  if (set.IsString()) w.set = set.As<Napi::String>().Utf8Value();
   return w;
 }
 

@@ -2,17 +2,67 @@
 // Client sets on the native nftables form (Sets.open({ backend: 'nftables' })): one add of an
 // address to a named set with timeouts, awaited, beside the netlink floor handed the same
 // NEWSETELEM message and beside `nft add element` forked from a shell loop already inside the
-// namespace (as a service would fork it; no `ip netns exec` per call). The ipset side of the
-// same question is the bench group 'sets' (scripts/bench/sets.mjs).
+// namespace (as a service would fork it; no `ip netns exec` per call). Row 2: a 100k-entry set
+// read whole, streamed by entries() against list(), with the JS heap each holds. The ipset side
+// of the same questions is the bench group 'sets' (scripts/bench/sets.mjs).
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Sets } from '../../src/index.ts';
-import { benchNetns, buildFloor, cell, interleave, ratio, table } from './lib.mjs';
+import { benchNetns, buildFloor, cell, gc, interleave, k, ratio, table } from './lib.mjs';
 
 const SET = 'b';
 const ADDRESS = '203.0.113.7';
 const CLI_CALLS = 20;
+const BIG = 100_000;
+const mib = (b) => `${(b / (1 << 20)).toFixed(1)} MiB`;
+
+/** Row 2: the 100k set read whole, streamed and listed, timed interleaved; then the heap each holds, untimed. */
+async function bigSet(ctx) {
+  const size = ctx.quick ? 10_000 : BIG;
+  const ns = await benchNetns(ctx.tmp);
+  try {
+    const sets = await Sets.open({ backend: 'nftables', family: 'ipv4', netns: ns.path });
+    // A size and no timeouts: a fixed-size hash, which no background resize reorders (docs/sets.md).
+    await sets.create('big', { type: 'hash:ip', maxelem: 1 << 18 });
+    await sets.addMany('big', Array.from({ length: size }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`));
+    const r = await interleave(
+      {
+        entries: async () => {
+          let n = 0;
+          for await (const e of sets.entries('big')) if (e) n++;
+          if (n !== size) throw new Error(`streamed ${n} of ${size}`);
+        },
+        list: async () => {
+          const l = await sets.list('big');
+          if (l.entries.length !== size) throw new Error(`listed ${l.entries.length} of ${size}`);
+        },
+      },
+      ctx.quick ? 1 : 5,
+    );
+    // Reachable heap after a full collection, sampled every 8192 entries of the loop, against list()'s result.
+    gc();
+    const base = process.memoryUsage().heapUsed;
+    let streamed = 0;
+    let n = 0;
+    for await (const e of sets.entries('big')) {
+      if (e && ++n % 8192 === 0) {
+        gc();
+        streamed = Math.max(streamed, process.memoryUsage().heapUsed - base);
+      }
+    }
+    gc();
+    const listBase = process.memoryUsage().heapUsed;
+    const held = await sets.list('big');
+    gc();
+    const listed = process.memoryUsage().heapUsed - listBase;
+    if (held.entries.length !== size) throw new Error('list() lost entries');
+    await sets.close();
+    return { ...r, size, heap: { entries: streamed, list: listed } };
+  } finally {
+    await ns.done();
+  }
+}
 
 export async function run(ctx) {
   const bin = buildFloor(ctx.tmp, 'nft-floor', 'libmnl libnftnl');
@@ -43,6 +93,8 @@ export async function run(ctx) {
     );
     await sets.close();
     await ipset.close();
+    ctx.log(`row 2 (nft-sets): a ${k(BIG)}-entry native-form set streamed and listed`);
+    const big = await bigSet(ctx);
     return {
       sections: [
         {
@@ -55,6 +107,14 @@ export async function run(ctx) {
             `library: \`await sets.add('${SET}', '${ADDRESS}', { timeout: 300, exist: true })\` on \`Sets.open({ backend: 'nftables' })\` with the set's type known: one batch (NEWSETELEM) on the handle's socket, in the pool. floor: scripts/bench/nft-floor.c \`batch\` handed the same NEWSETELEM bytes (the addon's \`NftablesSetHandle._encodeElement\`), socket + one batch + close timed in-process. nft: \`nft add element ip connlimit ${SET} '{ ${ADDRESS} timeout 300s }'\`, ${CLI_CALLS} in a shell loop inside the namespace, per call (each reads its cache: GETGEN and dumps of tables, chains, sets, objects, then sends the batch). ipset: the same add through \`Sets.open()\` (ipset, one ADD message) to an ipset set of the same name and options in the same namespace.`,
           ],
         },
+        {
+          heading: `Row 2 · a ${k(big.size)}-entry native-form set read whole (nft-sets)`,
+          table: table(
+            ['set', 'entries() (whole stream)', 'list()', 'heap reachable, entries()', 'heap held, list()', 'n'],
+            [[`hash:ip, size ${1 << 18}`, cell(big.entries), cell(big.list), mib(big.heap.entries), mib(big.heap.list), big.entries.n]],
+          ),
+          notes: ['entries(): `for await` over `sets.entries()` (batches of 4096: one pool step reads whole GETSETELEM dump parts until it has them, on a socket of its own). list(): one dump read whole, every entry converted at once. Heap: reachable after a full collection, the largest sample while the loop runs (every 8192 entries), against what list()\'s result holds.'],
+        },
       ],
       targets: [
         {
@@ -62,6 +122,12 @@ export async function run(ctx) {
           measured: `${ratio(r.library.median, r.floor.median)} of the floor; nft ${ratio(r.nft.median, r.library.median)} slower`,
           met: r.library.median / r.floor.median <= 2,
           why: 'The floor opens a socket per batch; the library keeps one, but pays the pool round trip and the facade\'s checks.',
+        },
+        {
+          target: `entries() streams a ${k(big.size)}-entry native-form set without holding it`,
+          measured: `${mib(big.heap.entries)} reachable at most, against ${mib(big.heap.list)} for list()`,
+          met: big.heap.entries * 4 < big.heap.list,
+          why: 'One batch of entries exists as JS objects at a time; the kernel makes the next dump part when it is read.',
         },
       ],
     };

@@ -45,7 +45,7 @@ export const groups = [
   },
   {
     id: 'throughput',
-    rows: '13 (group commit), 14 (parsing rule strings)',
+    rows: '13 (group commit), 14 (parsing rule strings), 15 (typed rules beside strings)',
     load: () => import('./throughput.mjs'),
   },
   {

@@ -108,10 +108,18 @@ async function keepDesired(desired: DesiredState, options: CommonOptions): Promi
       const gens = d.generations.length ? ` generation ${d.generations.join(', ')}` : '';
       line(`drift (${d.trigger}${gens}): ${d.plan.changes} change${d.plan.changes === 1 ? '' : 's'} to repair\n${indented(d.plan)}`, { event: 'drift', trigger: d.trigger, generations: d.generations, plan: d.plan });
     });
-    keeper.on('applied', (plan: ApplyPlan) => line(`applied: ${plan.changes} change${plan.changes === 1 ? '' : 's'} committed`, { event: 'applied', initial: false, plan }));
+    // A keeper that cannot repair (a missing anchor rule) reports on every check; on legacy that
+    // is once a second, so the same line is printed once until it changes or a repair succeeds.
+    let lastError = '';
+    keeper.on('applied', (plan: ApplyPlan) => {
+      lastError = '';
+      line(`applied: ${plan.changes} change${plan.changes === 1 ? '' : 's'} committed`, { event: 'applied', initial: false, plan });
+    });
     keeper.on('error', (e: Error) => {
       fatal = e;
-      process.stderr.write(`connlimit: ${e.message.split('\n')[0]}\n`);
+      const text = `connlimit: ${e.message.split('\n')[0]}\n`;
+      if (text !== lastError) process.stderr.write(text);
+      lastError = text;
     });
     keeper.on('close', () => {
       selfClosed = true;

@@ -15,6 +15,7 @@ import { describe } from '../rule/validate';
 import { toEntry, type ConntrackEntry } from './entry';
 import { keyOption, keyPrefixes, onlyKeys, ownObject, toNativeFilter, type ConntrackFilter, type KeyOptions } from './filter';
 import { ruleCountQuery, ruleWatchOptions, type RuleCount, type RuleWatchOptions } from './rule-filter';
+import { followNftablesSet } from '../sets/set-follow';
 import { checkSetRef, readSetRef } from '../sets/set-ref';
 import type { SetRef } from '../sets/types';
 import { countsInSet } from './set-counts';
@@ -247,7 +248,12 @@ export class Conntrack {
     this.assertOpen();
     const native = normalizeWatchOptions(this.netns, options);
     const bySet = setFilterOptions(options, native);
-    const membership = bySet && { read: () => readSetRef(this.netns, bySet.ref), refreshMs: bySet.refreshMs };
+    const membership = bySet && {
+      read: () => readSetRef(this.netns, bySet.ref),
+      refreshMs: bySet.refreshMs,
+      // nf_tables announces element changes; ipset does not.
+      ...(bySet.ref.backend === 'nftables' && { follow: (changed: () => void, failed: (e: unknown) => void) => followNftablesSet(this.netns, bySet.ref, changed, failed) }),
+    };
     return new ConntrackWatch(this.netns, native, null, membership);
   }
 

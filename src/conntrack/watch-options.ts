@@ -34,11 +34,13 @@ export interface WatchOptions extends ConntrackFilter, KeyOptions {
    * `-m set --match-set NAME src` matches it: a name is an ipset set, `{ name, backend:
    * 'nftables', family }` one of the native form's. Keys are then full addresses (no `mask`).
    * The set is read when the watch starts (`ready` waits for it) and read again every
-   * `setRefreshMs`: the watch takes no notice of membership changes, so a key that joins or
-   * leaves the set shows as a 'resync' change with its whole count, at most that late.
+   * `setRefreshMs` (ipset sends no notice of membership changes), so a key that joins or
+   * leaves the set shows as a 'resync' change with its whole count, at most that late. A
+   * native-form set is read again when nf_tables announces a change to it instead, and on the
+   * timer only if it has timeouts (expiries are not announced).
    */
   set?: string | SetRef;
-  /** How often, in milliseconds, a `set` is read again (default 1000; 100 to 3600000). */
+  /** How often, in milliseconds, a `set` is read again (default 1000; 100 to 3600000); see `set`. */
   setRefreshMs?: number;
 }
 

@@ -12,11 +12,18 @@ import { fromNative, invalid, type NativeErrorContext } from '../errors';
 import type { NativeConntrackWatch, NativeWatchBatch, NativeWatchOptions } from '../native-types';
 import { describe } from '../rule/validate';
 import type { SetMembers } from '../sets/members';
+import type { SetFollow } from '../sets/set-follow';
 
 /** How a watch filtered by a set reads it (Conntrack.watch's `set`). */
 export interface WatchMembership {
   read(): Promise<SetMembers>;
   refreshMs: number;
+  /**
+   * A native-form set: subscribes to its change notices (calling `changed` per change), so it
+   * is read again on change; the timer then runs only for sets with timeouts, whose expiries
+   * come with no notice. Absent for ipset (no notices): the timer always runs.
+   */
+  follow?: (changed: () => void, failed: (e: unknown) => void) => Promise<SetFollow>;
 }
 
 /** One key whose count changed, coalesced over everything since the previous batch. */
@@ -160,6 +167,10 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
   /** Native batches that came before the set's first snapshot, delivered once it is read. */
   private held: NativeWatchBatch[] = [];
   private refreshTimer: NodeJS.Timeout | null = null;
+  /** A read in flight, and whether another was asked for meanwhile (one more then, not one per ask). */
+  private reading = false;
+  private readAgain = false;
+  private following: SetFollow | null = null;
 
   /** @internal Use {@link Conntrack.watch} or {@link Conntrack.watchFor}. */
   constructor(netnsPath: string | null, options: NativeWatchOptions, limit: number | null = null, membership: WatchMembership | null = null) {
@@ -177,7 +188,7 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     this.native = new (binding().ConntrackWatch)(options, (error, batch) =>
       error ? this.fail(error) : this.receive(batch as NativeWatchBatch),
     );
-    if (membership) void this.refresh();
+    if (membership) void this.startMembership(membership);
   }
 
   /** Current counts per key, most first, copied from native memory: no kernel call, no wait. */
@@ -230,7 +241,9 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     if (!this.closing) {
       this.ended = true;
       if (this.refreshTimer) clearTimeout(this.refreshTimer);
-      this.closing = this.native.close().then(() => {
+      const following = this.following;
+      this.following = null;
+      this.closing = Promise.all([this.native.close(), following?.close()]).then(() => {
         this.wake?.();
         this.emit('close');
       });
@@ -296,6 +309,49 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     this.deliver({ ...raw, changes: raw.changes.filter((c) => members.has(c.key)), crossings: raw.crossings.filter((c) => members.has(c.key)) });
   }
 
+  /** The first read of the set, after subscribing to its change notices where it has them. */
+  private async startMembership(membership: WatchMembership): Promise<void> {
+    if (membership.follow) {
+      // Subscribed before the first read, so no change between the two is missed.
+      try {
+        const following = await membership.follow(
+          () => this.readSoon(),
+          (e) => this.readFailed(e),
+        );
+        if (this.ended) return void following.close();
+        this.following = following;
+      } catch (e) {
+        return this.readFailed(e);
+      }
+    }
+    this.readSoon();
+  }
+
+  /** A read now, or once the one in flight is done. */
+  private readSoon(): void {
+    if (this.ended) return;
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    this.reading = true;
+    void this.refresh().finally(() => {
+      this.reading = false;
+      if (this.readAgain) {
+        this.readAgain = false;
+        this.readSoon();
+      }
+    });
+  }
+
+  private readFailed(e: unknown): void {
+    if (this.ended) return;
+    this.fail(e);
+    void this.close();
+  }
+
   /**
    * Reads the set again, and reports keys that joined or left it since the last read as
    * 'resync' changes with their whole count (and crossings of the threshold they bring or take
@@ -307,11 +363,7 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     try {
       next = await membership.read();
     } catch (e) {
-      if (!this.ended) {
-        this.fail(e);
-        void this.close();
-      }
-      return;
+      return this.readFailed(e);
     }
     if (this.ended) return;
     const previous = this.members;
@@ -333,7 +385,9 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
         this.deliver({ changes, crossings, crossingsDropped: 0, events: 0, initial: false, resynced: false, overruns: 0, overrunsTotal: this.native.stats().overruns }, true);
       }
     }
-    this.refreshTimer = setTimeout(() => void this.refresh(), membership.refreshMs);
+    // Followed by notices, a set is read again on the timer only when members can expire.
+    if (membership.follow && !next.expires) return;
+    this.refreshTimer = setTimeout(() => this.readSoon(), membership.refreshMs);
     this.refreshTimer.unref();
   }
 

@@ -2,7 +2,8 @@
 /**
  * The ops that make a table hold one section of iptables-save text, as iptables-restore 1.8.9
  * leaves it (checked against both CLIs in test 58). Pure: the table's chains (listed without
- * their rules), the section, its rules already parsed, in; one commit's ops out.
+ * their rules) and the section in; one commit's ops out, each rule line's append named by its
+ * number among the section's rule lines (the caller packed those while the table was listed).
  *
  * Without noflush the table is replaced whole: every chain flushed, user chains the section
  * does not declare deleted, the ones it declares created when absent. Built-in chains the
@@ -18,20 +19,20 @@ import type { Backend } from '../table-shape';
 import type { SaveSection } from './save-text';
 
 export interface RestorePlan {
-  ops: NativeOp[];
+  /** In commit order; a number `i` is the append of the section's rule line `i` (0-based, in input order). */
+  ops: (NativeOp | number)[];
   /** The input line each op comes from; 0 for the ops replacing the table adds (flush, deleting chains). */
   lines: number[];
 }
 
 /**
  * @param present the table's chains; their rules are not looked at
- * @param ruleOps one append per rule line of the section, in order
- * @example planRestore(listed, section, appends, false, 'legacy').ops[0] // { op: 'flush', chain: null }
+ * @example planRestore(listed, section, false, 'legacy').ops[0] // { op: 'flush', chain: null }
  */
-export function planRestore(present: readonly NativeChain[], section: SaveSection, ruleOps: readonly NativeOp[], noflush: boolean, backend: Backend): RestorePlan {
-  const ops: NativeOp[] = [];
+export function planRestore(present: readonly NativeChain[], section: SaveSection, noflush: boolean, backend: Backend): RestorePlan {
+  const ops: (NativeOp | number)[] = [];
   const lines: number[] = [];
-  const add = (op: NativeOp, line: number): void => {
+  const add = (op: NativeOp | number, line: number): void => {
     ops.push(op);
     lines.push(line);
   };
@@ -51,7 +52,7 @@ export function planRestore(present: readonly NativeChain[], section: SaveSectio
   let rule = 0;
   for (const e of section.entries) {
     if (e.kind === 'rule') {
-      add(ruleOps[rule++] as NativeOp, e.line);
+      add(rule++, e.line);
     } else if (e.builtin) {
       if (e.policy !== null) add({ op: 'setPolicy', chain: e.name, policy: e.policy }, e.line);
     } else if (!exists.has(e.name)) {

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * The rule lines of a section parsed into appends, in slices of about a millisecond (as
- * src/op-slices.ts does for a transaction), so 10,000 lines don't stall the event loop. A line
- * the rule language refuses is an ERR_CONNLIMIT_INVALID naming the line and its text, thrown
- * before anything reaches the kernel.
+ * The rule lines of a section parsed into appends and packed for the addon (src/op-pack.ts), in
+ * slices of about a millisecond (as src/op-slices.ts does for a transaction), so 10,000 lines
+ * don't stall the event loop; then put among the ops of the restore's plan by copying their
+ * bytes, not packed twice. A line the rule language refuses is an ERR_CONNLIMIT_INVALID naming
+ * the line and its text, thrown before anything is written.
  */
-import { performance } from 'node:perf_hooks';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ValidationError } from '../errors';
-import type { NativeOp } from '../native-types';
-import { SLICE_MS } from '../op-slices';
+import type { NativeOp, PackedOps } from '../native-types';
+import { OpWriter } from '../op-pack';
+import { prepareOpRuns, type PackedRuns } from '../op-slices';
+import type { Family } from '../rule/types';
 import { lineError, type SaveRuleLine } from './save-text';
 
 /** `fn()`, its ValidationError retold as one about the input line (token and all). */
@@ -24,18 +25,43 @@ export function atLine<T>(r: SaveRuleLine, fn: () => T): T {
 }
 
 /**
- * Op `i` for rule line `i`, by `toOp(i)` (the firewall's own parse and checks), in slices.
- * @example const appends = await ruleOps(rules, (i) => tx.nativeOp(i));
+ * The appends of the rule lines, packed in slices: op `i` for rule line `i` is `toOp(i)` (the
+ * firewall's own parse and checks; a promise when its sets' indexes are looked up), its line
+ * named in a refusal.
+ * @example const appends = await packRuleLines('ipv4', rules, (i) => tx.nativeOp(i));
  */
-export async function ruleOps(rules: readonly SaveRuleLine[], toOp: (i: number) => NativeOp): Promise<NativeOp[]> {
-  const ops: NativeOp[] = new Array(rules.length);
-  let sliceStart = performance.now();
-  for (let i = 0; i < rules.length; i++) {
-    ops[i] = atLine(rules[i] as SaveRuleLine, () => toOp(i));
-    if (i + 1 < rules.length && performance.now() - sliceStart >= SLICE_MS) {
-      await nextTurn();
-      sliceStart = performance.now();
+export function packRuleLines(family: Family, rules: readonly SaveRuleLine[], toOp: (i: number) => NativeOp | Promise<NativeOp>): Promise<PackedRuns> {
+  return prepareOpRuns(family, rules.length, (i) => atLine(rules[i] as SaveRuleLine, () => toOp(i)));
+}
+
+/**
+ * One commit's batch for a restore plan (src/restore/plan.ts): its own ops packed here, each
+ * run of rule appends copied from the bytes packed while parsing.
+ * @example await native.commit(restoreBatch('ipv4', plan.ops, appends));
+ */
+export function restoreBatch(family: Family, ops: readonly (NativeOp | number)[], appends: PackedRuns): PackedOps {
+  const { writer: packed, offsets } = appends;
+  const rules = packed.finish();
+  const out = new OpWriter(family, ops.length);
+  let run = -1; // first rule of the pending run of consecutive rule lines
+  let next = -1; // the rule line after it
+  const flush = (): void => {
+    if (run >= 0) out.addPacked(rules, offsets[run] as number, offsets[next] as number);
+    run = -1;
+    next = -1;
+  };
+  for (const op of ops) {
+    if (typeof op !== 'number') {
+      flush();
+      out.add(op);
+    } else if (op === next) {
+      next++;
+    } else {
+      flush();
+      run = op;
+      next = op + 1;
     }
   }
-  return ops;
+  flush();
+  return out.finish();
 }

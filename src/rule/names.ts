@@ -251,7 +251,10 @@ export function rejectSaveName(family: Family, word: string): RejectWith | undef
 
 /** True when `name` is a save name (exact) of a REJECT type of `family`. */
 export function isRejectWith(family: Family, name: unknown): name is RejectWith {
-  return typeof name === 'string' && rejectTypes(family).some((t) => t.name === name);
+  if (typeof name !== 'string') return false;
+  // A loop, not some(): a typed rule's REJECT is checked once per rule of a transaction.
+  for (const t of rejectTypes(family)) if (t.name === name) return true;
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------

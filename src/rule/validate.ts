@@ -15,32 +15,19 @@ import { ValidationError, type ValidationIssue } from '../errors';
 import type { NativeAddress, NativeInterface, NativeMatch, NativePortRange, NativeRule, NativeTarget } from '../native-types';
 import type { Family, RuleSpec } from './types';
 import { isZero, parseAddress } from './address';
-import {
-  BUILTIN_CHAINS,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-  IPV6_EXTENSION_HEADER_PROTOCOLS,
-  MAX_CHAIN_NAME_LENGTH,
-  MAX_CONNLIMIT,
-  MAX_INTERFACE_LENGTH,
-  PROTOCOL_NUMBERS,
-  REJECT_TCP_RESET,
-  RESERVED_TARGET_NAMES,
-  SYN_FLAG_COMPARE,
-  SYN_FLAG_MASK,
-  TCP_FLAG_BITS,
-  addressBits,
-  defaultRejectWith,
-  isProtocolName,
-  isRejectWith,
-  isTcpFlag,
-  isVerdict,
-  protocolNumber,
-  rejectTypes,
-} from './names';
+import * as names from './names';
 import { type SpecChecker, chainProblem, encodeExtension, findModule, findModuleByKind, moduleKinds, moduleNames, protocolProblem } from './modules';
 import { opaqueToMatch } from './to-spec';
 import { commentProblem } from './comment';
+
+// Copied once, as in common-shape.ts: under a loader that compiles imports to getters (tsx, which
+// the benches and tests run under), every read of an imported binding is a call, and
+// normalizeRule reads these for every rule of a transaction.
+const {
+  BUILTIN_CHAINS, IPPROTO_TCP, IPPROTO_UDP, IPV6_EXTENSION_HEADER_PROTOCOLS, MAX_CHAIN_NAME_LENGTH, MAX_CONNLIMIT,
+  MAX_INTERFACE_LENGTH, PROTOCOL_NUMBERS, REJECT_TCP_RESET, RESERVED_TARGET_NAMES, SYN_FLAG_COMPARE, SYN_FLAG_MASK,
+  TCP_FLAG_BITS, addressBits, defaultRejectWith, isProtocolName, isRejectWith, isTcpFlag, isVerdict, protocolNumber, rejectTypes,
+} = names;
 
 // ---------------------------------------------------------------------------------------------
 // Value checks shared with the parser. Each returns a message, or null when the value is fine.
@@ -158,10 +145,11 @@ export function validateRuleForChain(rule: NativeRule, chain: string, path = 'ru
   if (rule.inInterface && (chain === 'OUTPUT' || chain === 'POSTROUTING')) {
     throw new ValidationError([{ path: `${path}.inInterface`, message: `an input interface (-i) can't be used in ${chain}` }]);
   }
-  rule.matches.forEach((m, i) => {
+  for (let i = 0; i < rule.matches.length; i++) {
+    const m = rule.matches[i] as NativeMatch;
     const p = m.kind === 'opaque' ? chainProblem('match', m, chain) : null;
     if (p) throw new ValidationError([{ path: `${path}.matches[${i}]`, message: p }]);
-  });
+  }
   const t = rule.target.kind === 'opaque' ? chainProblem('target', rule.target, chain) : null;
   if (t) throw new ValidationError([{ path: `${path}.target`, message: t }]);
 }
@@ -437,6 +425,16 @@ function checkTarget(c: Checker, v: unknown, proto: { num: number; invert: boole
   }
 }
 
+/** Whether `field` fits the rule's protocol; reports it when not (no closure: called per rule). */
+function needsL4(c: Checker, proto: { num: number; invert: boolean } | null | undefined, field: string, tcpOnly: boolean): boolean {
+  const isTcp = !!proto && proto.num === IPPROTO_TCP && !proto.invert;
+  const isUdp = !!proto && proto.num === IPPROTO_UDP && !proto.invert;
+  if (isTcp || (!tcpOnly && isUdp)) return true;
+  if (proto === undefined) return false; // the protocol itself was wrong: reported already
+  c.add(field, tcpOnly ? `${field} needs protocol 'tcp'` : `${field} needs protocol 'tcp' or 'udp'`);
+  return false;
+}
+
 /**
  * Check a typed rule and normalize it into the form that crosses into C++.
  * Matches come in canonical order: tcp/udp, connlimit, comment, then `matches` as given.
@@ -476,24 +474,18 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   // tcp/udp fields. Which protocol they need is checked once, per field.
   const isTcp = !!proto && proto.num === IPPROTO_TCP && !proto.invert;
   const isUdp = !!proto && proto.num === IPPROTO_UDP && !proto.invert;
-  const needs = (field: string, tcpOnly: boolean): boolean => {
-    if (isTcp || (!tcpOnly && isUdp)) return true;
-    if (proto === undefined) return false; // the protocol itself was wrong: reported already
-    c.add(field, tcpOnly ? `${field} needs protocol 'tcp'` : `${field} needs protocol 'tcp' or 'udp'`);
-    return false;
-  };
   let l4Used = false;
   let sport: { range: NativePortRange; invert: boolean } | undefined;
   let dport: { range: NativePortRange; invert: boolean } | undefined;
   if (has(raw, 'sport')) {
     l4Used = true;
     sport = checkPort(c, own(raw, 'sport'), 'sport');
-    needs('sport', false);
+    needsL4(c, proto, 'sport', false);
   }
   if (has(raw, 'dport')) {
     l4Used = true;
     dport = checkPort(c, own(raw, 'dport'), 'dport');
-    needs('dport', false);
+    needsL4(c, proto, 'dport', false);
   }
   let flagMask = 0;
   let flagCompare = 0;
@@ -501,7 +493,7 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   if (has(raw, 'syn')) {
     l4Used = true;
     const s = c.bool(own(raw, 'syn'), 'syn');
-    needs('syn', true);
+    needsL4(c, proto, 'syn', true);
     if (s !== undefined) {
       flagMask = SYN_FLAG_MASK;
       flagCompare = SYN_FLAG_COMPARE;
@@ -511,7 +503,7 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   } else if (has(raw, 'tcpFlags')) {
     l4Used = true;
     const n = c.negatable(own(raw, 'tcpFlags'), 'tcpFlags');
-    needs('tcpFlags', true);
+    needsL4(c, proto, 'tcpFlags', true);
     if (!isObject(n.value)) c.add(n.path, `expected { mask: [...], set: [...] }, got ${describe(n.value)}`);
     else {
       c.keys(n.value, FLAGS_KEYS, n.path);
@@ -530,7 +522,7 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   if (has(raw, 'tcpOption')) {
     l4Used = true;
     const n = c.negatable(own(raw, 'tcpOption'), 'tcpOption');
-    needs('tcpOption', true);
+    needsL4(c, proto, 'tcpOption', true);
     const o = c.int(n.value, n.path, 1, 255, 'a TCP option kind');
     if (o !== undefined) {
       option = o;

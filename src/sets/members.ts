@@ -29,6 +29,8 @@ export class SetMembers {
   constructor(
     readonly name: string,
     readonly family: Family,
+    /** The set has timeouts: members may leave without a change notice. */
+    readonly expires = false,
   ) {}
 
   /** Entries read into the snapshot. */
@@ -66,7 +68,7 @@ export async function readMembers(sets: Sets, name: string, path = 'set'): Promi
   if (!ADDRESS_TYPES.has(header.type)) {
     throw new ValidationError([{ path, message: `counts filter by hash:ip or hash:net sets; ${name} is ${header.type}` }]);
   }
-  const members = new SetMembers(header.name, header.family);
+  const members = new SetMembers(header.name, header.family, header.timeout !== null);
   for await (const e of sets.entries(name)) members.add(e.address, e.cidr);
   return members;
 }

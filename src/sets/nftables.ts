@@ -26,9 +26,6 @@ export function checkNftablesSetName(name: string, path: string): void {
 /** A create() on this form: its type and options must have an nf_tables equivalent. */
 export function checkNftablesCreate(spec: NativeCreateSpec, handle: Family): void {
   checkNftablesSetName(spec.name, 'name');
-  if (spec.type === 'hash:net,port') {
-    invalid('options.type', "hash:net,port has no nftables form here yet (it needs concatenated intervals); use backend 'legacy' or 'nft' (ipset)");
-  }
   if (spec.family !== handle) {
     invalid('options.family', `the sets of this handle live in the ${handle === 'ipv4' ? 'ip' : 'ip6'} table: open a Sets handle with family '${spec.family}' for ${spec.family} sets`);
   }

@@ -336,12 +336,11 @@ export class Sets {
   private async *stream(set: string, batchSize: number): AsyncGenerator<ListedSetEntry> {
     // The loop's first step may come after close().
     if (this.closed) throw new ClosedError('the sets handle');
-    // nf_tables named sets list whole (one GETSETELEM dump); ipset streams batch by batch.
-    if (this.backend === 'nftables') {
-      yield* (await this.list(set)).entries;
-      return;
-    }
-    const listing = new (binding().IpsetList)(this.ipset(), set, batchSize);
+    // Both kinds stream batch by batch, each listing on a socket of its own.
+    const listing =
+      this.backend === 'nftables'
+        ? new (binding().NftablesSetList)(this.native as NativeNftablesSetHandle, set, batchSize)
+        : new (binding().IpsetList)(this.ipset(), set, batchSize);
     try {
       for (;;) {
         let batch: Awaited<ReturnType<typeof listing.next>>;

@@ -142,6 +142,8 @@ export interface StressReport {
   strays: string[];
   untouchedChanged: boolean;
   perActor: Record<string, number>;
+  /** When each actor finished its ops, in ms from the start: the slowest bounds opsPerSecond. */
+  doneMs: Record<string, number>;
 }
 
 /** `iptables-{legacy,nft}-save -t filter` without timestamps and counters. */
@@ -152,9 +154,11 @@ export async function save(ns: Netns, backend: Backend = 'legacy'): Promise<stri
 
 /**
  * 4 async callers, 2 Workers, 2 child processes and 2 CLI loops, `totalOps` operations in all,
- * on `ns` with one private lock file. Returns what was found; the caller asserts.
+ * on `ns` with one private lock file. Returns what was found; the caller asserts. Without
+ * `cliLoops` two more async callers take the CLI loops' place (still 10 writers): each CLI op
+ * forks a process that replaces the whole table under the lock, which bounds everyone's ops/s.
  */
-export async function stress(ns: Netns, totalOps: number, lockPath: string, seed = 71, backend: Backend = 'legacy'): Promise<StressReport> {
+export async function stress(ns: Netns, totalOps: number, lockPath: string, seed = 71, backend: Backend = 'legacy', cliLoops = true): Promise<StressReport> {
   // Rules nobody touches: in another chain, and in INPUT before everyone's.
   const setup = await Firewall.open({ netns: ns.name, lockPath, backend });
   await setup.transaction((tx) => {
@@ -166,16 +170,20 @@ export async function stress(ns: Netns, totalOps: number, lockPath: string, seed
   await setup.close();
   const untouched = (await save(ns, backend)).split('\n').filter((l) => !l.startsWith('-A INPUT') || l.includes('sentinel'));
 
-  const kinds = ['async', 'async', 'async', 'async', 'worker', 'worker', 'child', 'child', 'cli', 'cli'];
+  const kinds = ['async', 'async', 'async', 'async', 'worker', 'worker', 'child', 'child', ...(cliLoops ? ['cli', 'cli'] : ['async', 'async'])];
   const per = Math.floor(totalOps / kinds.length);
   const plans = kinds.map((k, i) => ({ kind: k, p: { actor: `${k}${i}`, ops: per, seed: seed * 100 + i, backend } }));
   const t0 = Date.now();
+  const doneMs: Record<string, number> = {};
   const results = await Promise.all(
-    plans.map(({ kind, p }) => {
-      if (kind === 'async') return churnWithLibrary(p, ns.name, lockPath);
-      if (kind === 'worker') return inWorker(p, ns.name, lockPath);
-      if (kind === 'child') return inChild(p, ns.name, lockPath);
-      return inCli(p, ns, lockPath);
+    plans.map(async ({ kind, p }) => {
+      let r: ActorResult;
+      if (kind === 'async') r = await churnWithLibrary(p, ns.name, lockPath);
+      else if (kind === 'worker') r = await inWorker(p, ns.name, lockPath);
+      else if (kind === 'child') r = await inChild(p, ns.name, lockPath);
+      else r = await inCli(p, ns, lockPath);
+      doneMs[p.actor] = Date.now() - t0;
+      return r;
     }),
   );
   const ms = Date.now() - t0;
@@ -208,5 +216,6 @@ export async function stress(ns: Netns, totalOps: number, lockPath: string, seed
     strays,
     untouchedChanged: untouchedNow.join('\n') !== untouched.join('\n'),
     perActor: Object.fromEntries(results.map((r) => [r.actor, r.ops])),
+    doneMs,
   };
 }

@@ -9,7 +9,8 @@
  *
  * What a real script would have around the line is made first, so that only the line is judged:
  * its chain when it is not built in (`-N`), the user chains it jumps to (created when the CLI
- * names one missing, then the line is tried again) and the ipsets it matches on (`hash:ip`).
+ * names one missing, then the line is tried again) and the ipsets it matches on or its `-j SET`
+ * adds to or deletes from (`hash:ip`).
  * The words are split as a POSIX shell splits them (quotes, backslashes): the corpus keeps the
  * rule as written after the command word.
  */
@@ -89,7 +90,8 @@ export async function cliVerdict(ns: Netns, line: CorpusLine): Promise<string> {
   const words = shellWords(line.rule);
   if (words === null) return 'refused: unbalanced quote (the shell refuses the line)';
   for (let i = 0; i + 1 < words.length; i++) {
-    if (words[i] === '--match-set') {
+    // -m set matches a set; -j SET adds to or deletes from one: the script made it first.
+    if (words[i] === '--match-set' || words[i] === '--add-set' || words[i] === '--del-set') {
       await ns.exec('ipset', ['-exist', 'create', words[i + 1]!, 'hash:ip', 'family', line.family === 'ipv4' ? 'inet' : 'inet6']);
     }
   }

@@ -127,6 +127,32 @@ Result<std::vector<Message>> Socket::Dump(const std::function<Message(uint32_t)>
   }
 }
 
+Result<Unit> Socket::StartDump(const Message& req, const std::string& what) {
+  counts_.dumps++;
+  Drain();
+  if (mnl_socket_sendto(nl_, req.data(), req.size()) < 0) return Broken(what);
+  return Unit{};
+}
+
+Result<bool> Socket::ReadDump(uint32_t seq, std::vector<Message>& out, const std::string& what) {
+  std::vector<uint8_t> buf(kRecvSize);
+  ssize_t n = mnl_socket_recvfrom(nl_, buf.data(), buf.size());
+  if (n < 0) return Broken(what);
+  int left = static_cast<int>(n);
+  for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+    if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid_) continue;
+    if (nlh->nlmsg_type == NLMSG_DONE) return true;
+    if (nlh->nlmsg_type == NLMSG_ERROR) {
+      auto [e, text] = ErrorOf(nlh);
+      if (e == 0) return true;
+      return KernelError{what, e, text, -1};
+    }
+    const auto* p = reinterpret_cast<const uint8_t*>(nlh);
+    out.emplace_back(p, p + nlh->nlmsg_len);
+  }
+  return false;
+}
+
 Result<uint32_t> Socket::GetGen() {
   Message req(MNL_SOCKET_BUFFER_SIZE);
   auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(req.data()), NFT_MSG_GETGEN, AF_UNSPEC, 0, NextSeq());

@@ -70,6 +70,12 @@ class Socket {
   // A dump that the kernel marked inconsistent (the ruleset changed mid-dump) is redone.
   Result<std::vector<Message>> Dump(const std::function<Message(uint32_t)>& build, const std::string& what);
 
+  // A dump read part by part, for a streamed listing (the socket's only business until it
+  // ends): StartDump sends the request; each ReadDump appends the messages of one receive
+  // (whole kernel messages, at most a 32 KiB dump part) and says whether the dump is over.
+  Result<Unit> StartDump(const Message& req, const std::string& what);
+  Result<bool> ReadDump(uint32_t seq, std::vector<Message>& out, const std::string& what);
+
   Result<uint32_t> GetGen();
 
   // Sends one batch; errors come back as NLMSG_ERRORs carrying the failing message's sequence

@@ -109,8 +109,15 @@ bool RulesetWatcher::Watched(const struct nlmsghdr* nlh) const {
   const char* name = reinterpret_cast<const char*>(a) + NLA_HDRLEN;
   size_t len = strnlen(name, a->nla_len - NLA_HDRLEN);
   std::string table(name, len);
-  if (!options_.table_prefix) return table == options_.table;
-  return table.compare(0, options_.table.size(), options_.table) == 0;
+  bool ours = options_.table_prefix ? table.compare(0, options_.table.size(), options_.table) == 0 : table == options_.table;
+  if (!ours || options_.set.empty()) return ours;
+  // A set's messages name it in attribute 2 (NFTA_SET_NAME, NFTA_SET_ELEM_LIST_SET).
+  uint8_t type = nlh->nlmsg_type & 0xff;
+  if (type != NFT_MSG_NEWSET && type != NFT_MSG_DELSET && type != NFT_MSG_NEWSETELEM && type != NFT_MSG_DELSETELEM) return false;
+  const struct nlattr* s = Attr(nlh, 2);
+  if (!s) return false;
+  const char* set = reinterpret_cast<const char*>(s) + NLA_HDRLEN;
+  return std::string(set, strnlen(set, s->nla_len - NLA_HDRLEN)) == options_.set;
 }
 
 Result<bool> RulesetWatcher::Drain() {

@@ -28,6 +28,8 @@ struct RulesetWatcherOptions {
   uint8_t family = 0;      // NFPROTO_IPV4 / NFPROTO_IPV6: messages of other families are not ours
   std::string table;       // the table the messages must name ...
   bool table_prefix = false;  // ... exactly, or as a prefix (the native form's connlimit, connlimit_1, ...)
+  std::string set;         // not empty: only messages about this set of the table count (NEWSET,
+                           // DELSET, NEWSETELEM, DELSETELEM naming it): a watch filtered by a set
 };
 
 // One commit that touched a watched table, or the news that notifications were lost.

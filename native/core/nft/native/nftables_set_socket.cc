@@ -187,6 +187,38 @@ Result<ipset::ListedSet> NftablesSetSocket::List(Family family, const std::strin
   return out;
 }
 
+Result<Unit> NftablesSetSocket::StartList(Family family, const std::string& set) {
+  auto h = Header(family, set);
+  if (!h.ok()) return h.error();
+  list_set_ = set;
+  list_header_ = h.value();
+  list_reader_.emplace(h.value());
+  list_seq_ = s_->NextSeq();
+  auto sent = s_->StartDump(GetSetRequest(NFT_MSG_GETSETELEM, family, set, list_seq_), "nft list set");
+  if (!sent.ok()) return Refusal(sent.error(), "nft list set", set, ErrorKind::kNftSet);
+  return Unit{};
+}
+
+Result<bool> NftablesSetSocket::ReadList(size_t want, ipset::ListedSet& out) {
+  if (!list_reader_) return KernelError{"nft list set", EBADF, list_set_, -1, ErrorKind::kClosed};
+  out.header = *list_header_;
+  bool done = false;
+  while (!done && out.entries.size() < want) {
+    std::vector<Message> msgs;
+    auto r = s_->ReadDump(list_seq_, msgs, "nft list set");
+    if (!r.ok()) return Refusal(r.error(), "nft list set", list_set_, ErrorKind::kNftSet);
+    done = r.value();
+    std::vector<RawElement> raw;
+    for (const auto& m : msgs) {
+      auto d = DecodeSetElements(m.data(), m.size(), raw);
+      if (!d.ok()) return d.error();
+    }
+    for (const auto& e : raw) list_reader_->Feed(e, out.entries);
+  }
+  if (done) list_reader_.reset();
+  return done;
+}
+
 Result<std::vector<std::string>> NftablesSetSocket::Names(Family family) {
   auto msgs = s_->Dump([&](uint32_t seq) { return GetSetRequest(NFT_MSG_GETSET, family, "", seq); }, "nft list sets");
   if (!msgs.ok()) {

@@ -12,11 +12,13 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/ipset/ipset_types.h"
 #include "core/netns_guard.h"
+#include "core/nft/native/nftables_sets.h"
 #include "core/nft/nl_socket.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
@@ -39,6 +41,11 @@ class NftablesSetSocket {
   Result<Unit> Destroy(Family family, const std::string& set, bool exist);
   Result<Unit> Flush(Family family, const std::string& set);
   Result<ipset::ListedSet> List(Family family, const std::string& set);
+  // A streamed listing (this socket's only business until it ends, as a dump owns its socket):
+  // StartList reads the header and starts the GETSETELEM dump; each ReadList reads whole dump
+  // parts until at least `want` entries or the end (true), converted as they come (ElementReader).
+  Result<Unit> StartList(Family family, const std::string& set);
+  Result<bool> ReadList(size_t want, ipset::ListedSet& out);
   // The client sets of our table (not the connlimit rules' own sets).
   Result<std::vector<std::string>> Names(Family family);
 
@@ -50,6 +57,11 @@ class NftablesSetSocket {
 
   std::unique_ptr<Socket> s_;
   std::map<std::pair<Family, std::string>, std::string> types_;
+  // The listing in progress.
+  uint32_t list_seq_ = 0;
+  std::string list_set_;
+  std::optional<ipset::SetHeader> list_header_;
+  std::optional<ElementReader> list_reader_;
 };
 
 }  // namespace connlimit::core::nft

@@ -41,21 +41,26 @@ bool IsRuleSetName(const std::string& name) {
          std::all_of(name.begin() + kPrefix.size(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-enum class Shape { kAddr, kInterval, kConcat };
+// kConcatInterval is hash:net,port: a concatenation with `flags interval` (the kernel's pipapo
+// backend), each element one start key and its last key (NFTA_SET_ELEM_KEY_END), as nft sends it.
+enum class Shape { kAddr, kInterval, kConcat, kConcatInterval };
 
 Shape ShapeOf(const std::string& type) {
   if (type == "hash:net") return Shape::kInterval;
   if (type == "hash:ip,port") return Shape::kConcat;
+  if (type == "hash:net,port") return Shape::kConcatInterval;
   return Shape::kAddr;
 }
 
+bool IsConcat(Shape shape) { return shape == Shape::kConcat || shape == Shape::kConcatInterval; }
+
 uint32_t AddrBytes(Family f) { return f == Family::kIpv4 ? 4 : 16; }
 
-uint32_t KeyLen(Shape shape, Family f) { return shape == Shape::kConcat ? AddrBytes(f) + 8 : AddrBytes(f); }
+uint32_t KeyLen(Shape shape, Family f) { return IsConcat(shape) ? AddrBytes(f) + 8 : AddrBytes(f); }
 
 uint32_t KeyType(Shape shape, Family f) {
   uint32_t addr = f == Family::kIpv4 ? kTypeIpAddr : kTypeIp6Addr;
-  if (shape != Shape::kConcat) return addr;
+  if (!IsConcat(shape)) return addr;
   return (((addr << kTypeBits) | kTypeInetProto) << kTypeBits) | kTypeInetService;
 }
 
@@ -75,7 +80,7 @@ SetPtr NewSet(Family family, const std::string& table, const std::string& name) 
 // The key of an element: the address, or address . proto . port with each field in 4 bytes.
 std::vector<uint8_t> KeyOf(Shape shape, Family f, const ipset::Element& e) {
   std::vector<uint8_t> key(e.addr.begin(), e.addr.begin() + AddrBytes(f));
-  if (shape == Shape::kConcat) {
+  if (IsConcat(shape)) {
     uint8_t proto[4] = {e.proto, 0, 0, 0};
     uint16_t port = htons(e.port.value_or(0));
     uint8_t service[4] = {};
@@ -86,22 +91,31 @@ std::vector<uint8_t> KeyOf(Shape shape, Family f, const ipset::Element& e) {
   return key;
 }
 
+// The last address of a/len in the first `addr_bytes` of `start` (the rest, a concatenation's
+// proto and port, kept): the key end of a hash:net,port element.
+std::vector<uint8_t> LastOf(const std::vector<uint8_t>& start, size_t addr_bytes, int len) {
+  std::vector<uint8_t> last = start;
+  int bits = static_cast<int>(addr_bytes) * 8;
+  for (int i = len; i < bits; i++) last[i / 8] |= static_cast<uint8_t>(0x80 >> (i % 8));
+  return last;
+}
+
 // The first address after a/len (the interval's end element), or nullopt when a/len reaches
 // the top of the address space (nft sends no end element then).
 std::optional<std::vector<uint8_t>> EndOf(const std::vector<uint8_t>& start, int len) {
-  std::vector<uint8_t> end = start;
-  int bits = static_cast<int>(end.size()) * 8;
-  for (int i = len; i < bits; i++) end[i / 8] |= static_cast<uint8_t>(0x80 >> (i % 8));  // the last address
+  std::vector<uint8_t> end = LastOf(start, start.size(), len);
   for (int i = static_cast<int>(end.size()) - 1; i >= 0; i--)
     if (++end[i] != 0) return end;
   return std::nullopt;
 }
 
-void PutElement(struct nftnl_set* s, const std::vector<uint8_t>& key, bool end, const ipset::Element* with) {
+void PutElement(struct nftnl_set* s, const std::vector<uint8_t>& key, bool end, const ipset::Element* with,
+                const std::vector<uint8_t>* key_end = nullptr) {
   struct nftnl_set_elem* el = nftnl_set_elem_alloc();
   if (with && with->timeout) nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_TIMEOUT, static_cast<uint64_t>(*with->timeout) * 1000);
   if (end) nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
   nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key.data(), static_cast<uint32_t>(key.size()));
+  if (key_end) nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, key_end->data(), static_cast<uint32_t>(key_end->size()));
   if (with && with->comment) {
     UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN), nftnl_udata_buf_free);
     nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_SET_ELEM_COMMENT, with->comment->c_str());
@@ -110,16 +124,10 @@ void PutElement(struct nftnl_set* s, const std::vector<uint8_t>& key, bool end, 
   nftnl_set_elem_add(s, el);
 }
 
-int PrefixLen(const std::vector<uint8_t>& start, const std::optional<std::vector<uint8_t>>& end) {
-  // The size of [start, end) is a power of two for every entry we write: its bit count is
-  // where the last address (end - 1) stops agreeing with start.
-  std::vector<uint8_t> last(start.size(), 0xff);
-  if (end) {
-    last = *end;
-    for (int i = static_cast<int>(last.size()) - 1; i >= 0; i--)
-      if (last[i]-- != 0) break;
-  }
-  int bits = static_cast<int>(start.size()) * 8;
+// The prefix length of [start, last] in the first `addr_bytes`: the size of the range is a power
+// of two for every entry we write, so it is where last stops agreeing with start.
+int PrefixLenTo(const std::vector<uint8_t>& start, const std::vector<uint8_t>& last, size_t addr_bytes) {
+  int bits = static_cast<int>(addr_bytes) * 8;
   for (int i = 0; i < bits; i++) {
     uint8_t m = static_cast<uint8_t>(0x80 >> (i % 8));
     if ((start[i / 8] & m) != (last[i / 8] & m)) return i;
@@ -127,24 +135,39 @@ int PrefixLen(const std::vector<uint8_t>& start, const std::optional<std::vector
   return bits;
 }
 
-}  // namespace
+int PrefixLen(const std::vector<uint8_t>& start, const std::optional<std::vector<uint8_t>>& end) {
+  // [start, end): the last address is end - 1, or the top of the space without an end.
+  std::vector<uint8_t> last(start.size(), 0xff);
+  if (end) {
+    last = *end;
+    for (int i = static_cast<int>(last.size()) - 1; i >= 0; i--)
+      if (last[i]-- != 0) break;
+  }
+  return PrefixLenTo(start, last, start.size());
+}
 
-bool NftablesSetTypeSupported(const std::string& type) { return type == "hash:ip" || type == "hash:net" || type == "hash:ip,port"; }
+}  // namespace
 
 Message EncodeNamedSet(Family family, const std::string& table, const ipset::CreateSpec& spec, uint32_t seq) {
   Shape shape = ShapeOf(spec.type);
   SetPtr s = NewSet(family, table, spec.name);
-  uint32_t flags = (shape == Shape::kInterval ? NFT_SET_INTERVAL : 0) | (spec.timeout ? NFT_SET_TIMEOUT : 0);
+  uint32_t flags = (shape == Shape::kInterval || shape == Shape::kConcatInterval ? NFT_SET_INTERVAL : 0) |
+                   (shape == Shape::kConcatInterval ? NFT_SET_CONCAT : 0) | (spec.timeout ? NFT_SET_TIMEOUT : 0);
   nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, flags);
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, KeyType(shape, family));
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, KeyLen(shape, family));
   // nft numbers the sets of its batch from 1; the kernel finds a set by name before the id.
   nftnl_set_set_u32(s.get(), NFTNL_SET_ID, 1);
   if (spec.maxelem) nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, *spec.maxelem);
+  if (shape == Shape::kConcatInterval) {
+    // The fields' own lengths (address, inet_proto 1, inet_service 2): pipapo matches field by field.
+    uint8_t fields[] = {static_cast<uint8_t>(AddrBytes(family)), 1, 2};
+    nftnl_set_set_data(s.get(), NFTNL_SET_DESC_CONCAT, fields, sizeof fields);
+  }
   if (spec.timeout && *spec.timeout) nftnl_set_set_u64(s.get(), NFTNL_SET_TIMEOUT, static_cast<uint64_t>(*spec.timeout) * 1000);
   UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN), nftnl_udata_buf_free);
-  nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, shape == Shape::kConcat ? 0 : kByteorderBigEndian);
-  if (shape == Shape::kConcat) nftnl_udata_put(ud.get(), NFTNL_UDATA_SET_KEY_TYPEOF, sizeof kConcatUdata, kConcatUdata);
+  nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, IsConcat(shape) ? 0 : kByteorderBigEndian);
+  if (IsConcat(shape)) nftnl_udata_put(ud.get(), NFTNL_UDATA_SET_KEY_TYPEOF, sizeof kConcatUdata, kConcatUdata);
   nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
   if (spec.counters) nftnl_set_add_expr(s.get(), nftnl_expr_alloc("counter"));
   Message buf(MNL_SOCKET_BUFFER_SIZE, 0);
@@ -182,6 +205,12 @@ Message EncodeSetElements(ElemCmd cmd, Family family, const std::string& table, 
     const auto& e = elements[i];
     auto key = KeyOf(shape, family, e);
     const ipset::Element* with = cmd == ElemCmd::kAdd ? &e : nullptr;
+    // hash:net,port: one element carrying its last key; a test asks for the start alone.
+    if (shape == Shape::kConcatInterval && cmd != ElemCmd::kGet) {
+      auto last = LastOf(key, AddrBytes(family), e.cidr.value_or(static_cast<uint8_t>(AddrBytes(family) * 8)));
+      PutElement(s.get(), key, false, with, &last);
+      continue;
+    }
     PutElement(s.get(), key, false, with);
     // A test asks for the interval holding the address: the start element alone.
     if (shape == Shape::kInterval && cmd != ElemCmd::kGet) {
@@ -211,9 +240,10 @@ Result<std::optional<ipset::SetHeader>> DecodeNamedSet(Family family, const uint
   uint32_t flags = nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS);
   if (IsRuleSetName(h.name) || (flags & (NFT_SET_ANONYMOUS | NFT_SET_MAP | NFT_SET_OBJECT))) return std::optional<ipset::SetHeader>();
   uint32_t key_type = nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_TYPE);
-  Shape shape = key_type == KeyType(Shape::kConcat, family) ? Shape::kConcat : (flags & NFT_SET_INTERVAL) ? Shape::kInterval : Shape::kAddr;
-  if (shape != Shape::kConcat && key_type != KeyType(Shape::kAddr, family)) return std::optional<ipset::SetHeader>();
-  h.type = shape == Shape::kConcat ? "hash:ip,port" : shape == Shape::kInterval ? "hash:net" : "hash:ip";
+  bool interval = flags & NFT_SET_INTERVAL;
+  bool concat = key_type == KeyType(Shape::kConcat, family);
+  if (!concat && key_type != KeyType(Shape::kAddr, family)) return std::optional<ipset::SetHeader>();
+  h.type = concat ? (interval ? "hash:net,port" : "hash:ip,port") : interval ? "hash:net" : "hash:ip";
   h.family = family == Family::kIpv4 ? ipset::kNfprotoIpv4 : ipset::kNfprotoIpv6;
   if (nftnl_set_is_set(s.get(), NFTNL_SET_DESC_SIZE)) h.maxelem = nftnl_set_get_u32(s.get(), NFTNL_SET_DESC_SIZE);
   if (flags & NFT_SET_TIMEOUT)
@@ -235,6 +265,8 @@ Result<Unit> DecodeSetElements(const uint8_t* msg, size_t len, std::vector<RawEl
     uint32_t klen = 0;
     const auto* key = static_cast<const uint8_t*>(nftnl_set_elem_get(el, NFTNL_SET_ELEM_KEY, &klen));
     if (key) r.key.assign(key, key + klen);
+    const auto* key_end = static_cast<const uint8_t*>(nftnl_set_elem_get(el, NFTNL_SET_ELEM_KEY_END, &klen));
+    if (key_end) r.key_end = std::vector<uint8_t>(key_end, key_end + klen);
     if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_FLAGS)) r.interval_end = nftnl_set_elem_get_u32(el, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END;
     if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_TIMEOUT)) r.timeout_ms = nftnl_set_elem_get_u64(el, NFTNL_SET_ELEM_TIMEOUT);
     if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_EXPIRATION)) r.expiration_ms = nftnl_set_elem_get_u64(el, NFTNL_SET_ELEM_EXPIRATION);
@@ -263,53 +295,58 @@ Result<Unit> DecodeSetElements(const uint8_t* msg, size_t len, std::vector<RawEl
   return Unit{};
 }
 
-std::vector<ipset::Element> ElementsOf(const ipset::SetHeader& header, std::vector<RawElement> raw) {
-  Family family = header.family == ipset::kNfprotoIpv4 ? Family::kIpv4 : Family::kIpv6;
-  Shape shape = ShapeOf(header.type);
-  size_t abytes = AddrBytes(family);
-  std::vector<ipset::Element> out;
-  auto base = [&](const RawElement& r) {
-    ipset::Element e;
-    e.family = header.family;
-    std::copy(r.key.begin(), r.key.begin() + std::min(abytes, r.key.size()), e.addr.begin());
-    if (header.timeout) {
-      // Seconds left, as ipset shows them; 0 for an element that never expires.
-      e.timeout = r.expiration_ms ? static_cast<uint32_t>(*r.expiration_ms / 1000) : 0;
-    }
-    e.packets = r.packets;
-    e.bytes = r.bytes;
-    e.comment = r.comment;
-    return e;
-  };
-  if (shape != Shape::kInterval) {
-    for (const auto& r : raw) {
-      if (r.key.size() != KeyLen(shape, family)) continue;
-      auto e = base(r);
-      if (shape == Shape::kConcat) {
-        e.proto = r.key[abytes];
-        uint16_t port;
-        std::memcpy(&port, r.key.data() + abytes + 4, 2);
-        e.port = ntohs(port);
-      }
-      out.push_back(std::move(e));
-    }
-    return out;
+ElementReader::ElementReader(ipset::SetHeader header)
+    : header_(std::move(header)),
+      family_(header_.family == ipset::kNfprotoIpv4 ? Family::kIpv4 : Family::kIpv6),
+      shape_(static_cast<uint8_t>(ShapeOf(header_.type))) {}
+
+void ElementReader::Feed(const RawElement& r, std::vector<ipset::Element>& out) {
+  Shape shape = static_cast<Shape>(shape_);
+  size_t abytes = AddrBytes(family_);
+  if (shape == Shape::kInterval && r.interval_end) {
+    pending_end_ = r.key;
+    return;
   }
-  // An interval set dumps starts and ends in the kernel's tree order: sort, then pair each
-  // start with the next end after it (nft's first add also leaves an end at address 0).
-  std::sort(raw.begin(), raw.end(), [](const RawElement& a, const RawElement& b) { return a.key < b.key; });
-  for (size_t i = 0; i < raw.size(); i++) {
-    if (raw[i].interval_end || raw[i].key.size() != abytes) continue;
+  if (r.key.size() != KeyLen(shape, family_)) return;
+  ipset::Element e;
+  e.family = header_.family;
+  std::copy(r.key.begin(), r.key.begin() + abytes, e.addr.begin());
+  if (header_.timeout) {
+    // Seconds left, as ipset shows them; 0 for an element that never expires.
+    e.timeout = r.expiration_ms ? static_cast<uint32_t>(*r.expiration_ms / 1000) : 0;
+  }
+  e.packets = r.packets;
+  e.bytes = r.bytes;
+  e.comment = r.comment;
+  if (IsConcat(shape)) {
+    e.proto = r.key[abytes];
+    uint16_t port;
+    std::memcpy(&port, r.key.data() + abytes + 4, 2);
+    e.port = ntohs(port);
+  }
+  if (shape == Shape::kConcatInterval)
+    e.cidr = static_cast<uint8_t>(r.key_end && r.key_end->size() == r.key.size() ? PrefixLenTo(r.key, *r.key_end, abytes) : abytes * 8);
+  if (shape == Shape::kInterval) {
+    // The end read just before this start is its own; none (or one not after it): the
+    // interval reaches the top of the address space.
     std::optional<std::vector<uint8_t>> end;
-    for (size_t j = i + 1; j < raw.size(); j++)
-      if (raw[j].interval_end && raw[j].key > raw[i].key) {
-        end = raw[j].key;
-        break;
-      }
-    auto e = base(raw[i]);
-    e.cidr = static_cast<uint8_t>(PrefixLen(raw[i].key, end));
-    out.push_back(std::move(e));
+    if (pending_end_ && *pending_end_ > r.key) end = std::move(pending_end_);
+    pending_end_.reset();
+    e.cidr = static_cast<uint8_t>(PrefixLen(r.key, end));
   }
+  out.push_back(std::move(e));
+}
+
+std::vector<ipset::Element> ElementsOf(const ipset::SetHeader& header, std::vector<RawElement> raw) {
+  // The rbtree's order, whatever order the elements came in: keys descending, a start before
+  // the end element of the interval below it that shares its key.
+  std::sort(raw.begin(), raw.end(), [](const RawElement& a, const RawElement& b) {
+    if (a.key != b.key) return a.key > b.key;
+    return !a.interval_end && b.interval_end;
+  });
+  ElementReader reader(header);
+  std::vector<ipset::Element> out;
+  for (const auto& r : raw) reader.Feed(r, out);
   return out;
 }
 

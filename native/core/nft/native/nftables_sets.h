@@ -6,6 +6,8 @@
 //   hash:net      the same with `flags interval`; an entry a/len is a start element and an end
 //                 element (NFT_SET_ELEM_INTERVAL_END) at the first address after it, as nft sends it
 //   hash:ip,port  `type ipv4_addr . inet_proto . inet_service`: each field padded to 4 bytes
+//   hash:net,port the same with `flags interval` (nft adds the concat flag and the fields'
+//                 lengths); an entry a/len,proto:port is one element, key and last key
 //   timeout T     `flags timeout` and `timeout Ts` (T 0: `flags timeout` alone)
 //   maxelem N     `size N`;  counters: `counter` (a set expression the kernel gives each element)
 //   comment       nothing: every nf_tables element may carry one (its userdata)
@@ -25,11 +27,6 @@
 #include "core/rule_spec.h"
 
 namespace connlimit::core::nft {
-
-// Whether the native form makes sets of `type` (not hash:net,port: it would need
-// concatenated intervals, which nft 1.0.6 and the kernel's pipapo backend take but this
-// library does not write yet).
-bool NftablesSetTypeSupported(const std::string& type);
 
 // NFT_MSG_NEWSET in `table` (NLM_F_EXCL unless spec.exist), as `nft add set` sends it.
 Message EncodeNamedSet(Family family, const std::string& table, const ipset::CreateSpec& spec, uint32_t seq);
@@ -56,14 +53,31 @@ Result<std::optional<ipset::SetHeader>> DecodeNamedSet(Family family, const uint
 // The elements of a GETSETELEM dump message, appended to `out` as raw keys with their flags.
 struct RawElement {
   std::vector<uint8_t> key;
+  std::optional<std::vector<uint8_t>> key_end;  // a concatenated interval's last key
   bool interval_end = false;
   std::optional<uint64_t> timeout_ms, expiration_ms;
   std::optional<uint64_t> packets, bytes;
   std::optional<std::string> comment;
 };
 Result<Unit> DecodeSetElements(const uint8_t* msg, size_t len, std::vector<RawElement>& out);
-// Raw elements of a set of `header`'s type as ipset entries: interval starts paired with their
-// ends as address/prefix, concatenations split; remaining timeouts in seconds.
+// Raw elements of a set of `header`'s type as ipset entries, fed in the order a GETSETELEM dump
+// gives them, so a streamed listing converts batch by batch: an interval set (hash:net, the
+// kernel's rbtree) dumps keys in descending order, each interval's end element just before its
+// start (a start with no end before it reaches the top of the address space); a concatenated
+// interval (hash:net,port) carries its last key in the element. Remaining timeouts in seconds.
+class ElementReader {
+ public:
+  explicit ElementReader(ipset::SetHeader header);
+  // Appends the entry `r` completes, if any, to `out`.
+  void Feed(const RawElement& r, std::vector<ipset::Element>& out);
+
+ private:
+  ipset::SetHeader header_;
+  Family family_;
+  uint8_t shape_;
+  std::optional<std::vector<uint8_t>> pending_end_;  // the last end element, until its start
+};
+// A whole dump's raw elements, in any order, as ipset entries (sorted into the dump's order).
 std::vector<ipset::Element> ElementsOf(const ipset::SetHeader& header, std::vector<RawElement> raw);
 
 }  // namespace connlimit::core::nft
