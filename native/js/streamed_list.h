@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// StreamedList: what every streamed listing (ConntrackList, IpsetList) shares, written once.
-// A listing has a socket of its own (a dump in progress owns its socket until NLMSG_DONE), so
-// a slow `for await` body never blocks the handle it came from. Each next() is a PromiseWorker
-// in the libuv pool: it checks that the netns path still names the namespace, opens the socket
-// and sends the request on the first call, reads one batch, and drops the socket once the dump
-// is over or failed; the JS thread only converts the batch. close() abandons the listing
-// (closing a socket mid-dump ends the dump in the kernel).
+// StreamedList: what every streamed listing (ConntrackList, IpsetList, NftablesSetList)
+// shares, written once. A listing has a socket of its own (a dump in progress owns its socket
+// until NLMSG_DONE), so a slow `for await` body never blocks the handle it came from. Each
+// next() is a PromiseWorker in the libuv pool: it checks that the netns path still names the
+// namespace, opens the socket and sends the request on the first call, reads one batch, and
+// drops the socket once the dump is over or failed (its request refused too); the JS thread
+// only converts the batch. close() abandons the listing (closing a socket mid-dump ends the
+// dump in the kernel).
 //
 // Derived is the JS class (ObjectWrap needs the most derived type). Its constructor reads its
 // arguments and calls Init(). It names itself and says how it reads:
@@ -87,7 +88,10 @@ class StreamedList : public Napi::ObjectWrap<Derived> {
               if (!s.ok()) return s.error();
               shared->socket = s.take();
               auto st = Derived::StartDump(*shared->socket, request);
-              if (!st.ok()) return st.error();
+              if (!st.ok()) {
+                shared->socket.reset();  // no dump to read: a later next() says "closed"
+                return st.error();
+              }
             }
             if (!shared->socket) return Closed();
             Batch b;
