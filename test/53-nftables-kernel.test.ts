@@ -231,6 +231,26 @@ test('forms the native table cannot hold are refused with a typed error before a
       '-p tcp -m multiport --dports 1,2 -j DROP',
       '-m connlimit --connlimit-above 1 -m connlimit --connlimit-above 2 -j DROP',
     ]) await rejects(fw.append('INPUT', rule), invalid, rule);
+    // -m time and CONNMARK forms whose translation would change the rule (docs/nft.md), each named.
+    for (const [rule, why] of [
+      ['-m time --monthdays 1,15 -j DROP', /match time is not available in the native nftables form \(--monthdays/],
+      ['-m time --timestart 12:00 --kerneltz -j DROP', /\(--kerneltz: nft's `meta hour` is always UTC/],
+      ['-m time --timestart 22:00 --timestop 06:00 --contiguous -j DROP', /\(--contiguous: nft tests `meta hour` and `meta day` apart/],
+      ['-m time --weekdays Mon,Tue -j DROP', /several --weekdays translate to an anonymous set/],
+      ['-m time -j DROP', /a -m time without options matches every packet/],
+      ['-j CONNMARK --save-mark --mask 0xff', /-j CONNMARK is not available in the native nftables form here \(--save-mark with a mask/],
+      ['-j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xf', /\(--restore-mark with a mask/],
+      ['-j CONNMARK --set-mark 0x10 --left-shift-mark 2', /a shifted --set-xmark VALUE\/0xffffffff is a constant/],
+      ['-j NFQUEUE --queue-num 1', /-j NFQUEUE is not available in the native nftables form.*LOG, NFLOG, MARK and CONNMARK/],
+    ] as const) {
+      const e = await rejects(fw.append('INPUT', rule), invalid, rule);
+      assert.match(e.message, why, rule);
+      assert.match(e.message, /backend 'nft'/, rule);
+    }
+    for (const [typed, why] of [
+      [{ matches: [{ kind: 'time', monthdays: [1] }], target: { kind: 'drop' } }, /--monthdays/],
+      [{ target: { kind: 'connmark', mode: 'save', nfmask: 0xff } }, /--save-mark with a mask/],
+    ] as const) assert.match((await rejects(fw.append('INPUT', typed as never), invalid, 'typed')).message, why);
     await rejects(fw.append('LIMITS', '-j DROP'), invalid, 'a user chain');
     await rejects(fw.createChain('LIMITS'), invalid, 'createChain');
     await rejects(fw.setPolicy('INPUT', 'DROP'), invalid, 'setPolicy');

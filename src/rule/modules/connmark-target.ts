@@ -4,7 +4,8 @@
  * iptables 1.8.9's libxt_CONNMARK writes it (connmark_tg_parse_v2) and saves it
  * (connmark_tg_save_v2). Layout: ctmark 0, ctmask 4, nfmask 8 (host order), shift_dir 12,
  * shift_bits 13, mode 14, 1 byte of padding; 16 bytes. The CLI starts both masks at 0xffffffff.
- * The same blob on legacy and in iptables-nft's compat `target` expression (NETFILTER-NOTES §10).
+ * The same blob on legacy and in iptables-nft's compat `target` expression (NETFILTER-NOTES §10);
+ * the native nftables form writes `ct mark set ...` in place of the verdict (see `nftables` below).
  *
  * Modes: set (`ctmark = (ctmark & ~ctmask) ^ value`), save (packet mark to connection mark:
  * `ctmark = (ctmark & ~ctmask) ^ (mark & nfmask)`) and restore (the other way, masks swapped).
@@ -169,6 +170,22 @@ function render(p: ConnmarkTarget): string[] {
   return out;
 }
 
+/**
+ * The native nftables form writes CONNMARK as `ct mark set ...` (native/core/nft/native/xlate_targets.cc):
+ * null when that says this part, else why not. A masked --set-xmark is written as CONNMARK
+ * computes it, `ct mark and ~MASK xor VALUE` (1.8.9 renders `ct mark xor VALUE and ~MASK`, which
+ * nft 1.0.6 folds into `ct mark xor (VALUE & ~MASK)`, the mask gone); the masked save and restore have no statement that keeps
+ * the mark's other bits (1.8.9's `ct mark set mark and MASK` clears them).
+ */
+function nftables(p: ConnmarkTarget): string | null {
+  const shifted = p.leftShift !== undefined || p.rightShift !== undefined;
+  if (p.mode === 'set') return (p.ctmask ?? FULL_MASK) === FULL_MASK && shifted ? 'a shifted --set-xmark VALUE/0xffffffff is a constant: give the shifted value' : null;
+  if ((p.ctmask ?? FULL_MASK) !== FULL_MASK || (p.nfmask ?? FULL_MASK) !== FULL_MASK) {
+    return `--${p.mode}-mark with a mask: no nft statement keeps the other bits of the mark it sets (iptables-translate 1.8.9's \`... and MASK\` clears them)`;
+  }
+  return null;
+}
+
 export const connmarkTarget: CompatModule<ConnmarkTarget, Draft> = {
   name: 'CONNMARK',
   kind: 'connmark',
@@ -193,4 +210,5 @@ export const connmarkTarget: CompatModule<ConnmarkTarget, Draft> = {
   render,
   encode,
   decode,
+  nftables,
 };

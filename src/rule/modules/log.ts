@@ -3,7 +3,8 @@
  * `-j LOG`: `struct xt_log_info` (linux/netfilter/xt_LOG.h), revision 0, as iptables 1.8.9's
  * libxt_LOG writes it (LOG_parse) and saves it (LOG_save). 32 bytes: level 0, logflags 1,
  * prefix[30] 2. The same blob on legacy and in iptables-nft's compat `target` expression
- * (NETFILTER-NOTES §10: never native in 1.8.9).
+ * (NETFILTER-NOTES §10: never native in 1.8.9). The native nftables form writes nft's
+ * `log prefix "P" level L flags ...` statement in place of the verdict (xlate_targets.cc).
  *
  * Stricter than the CLI: a prefix over 29 bytes is refused (the CLI cuts it silently, even inside
  * a UTF-8 character), and so are control characters in it (the CLI refuses only a newline, and
@@ -183,4 +184,5 @@ export const log: CompatModule<LogTarget, Draft> = {
   render,
   encode,
   decode,
+  nftables: () => null,
 };

@@ -4,7 +4,8 @@
  * 1.8.9's libxt_MARK writes it (mark_tg_parse) and saves it (mark_tg_save: always
  * `--set-xmark 0xV/0xM`). Layout: mark 0, mask 4, host order; 8 bytes. The kernel sets
  * `skb->mark = (skb->mark & ~mask) ^ mark`. The same blob on legacy and in iptables-nft's compat
- * `target` expression (NETFILTER-NOTES §10). The kernel takes it in any table.
+ * `target` expression (NETFILTER-NOTES §10). The kernel takes it in any table. The native
+ * nftables form writes `meta mark set ...` in place of the verdict (xlate_targets.cc).
  *
  * Stricter than the CLI: values are decimal or 0x hex (the CLI's strtoul also reads octal).
  */
@@ -85,4 +86,5 @@ export const markTarget: CompatModule<MarkTarget, Draft> = {
   render: (p) => ['-j', 'MARK', '--set-xmark', `${markHex(p.value)}/${markHex(p.mask ?? FULL_MASK)}`],
   encode,
   decode,
+  nftables: () => null,
 };

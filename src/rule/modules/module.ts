@@ -141,7 +141,8 @@ export interface CompatModule<Part extends { kind: string } = { kind: string }, 
 
   /**
    * Whether the native nftables form (backend 'nftables') writes this part, as
-   * `iptables-translate` 1.8.9 renders it (native/core/nft/native/xlate.cc has the expressions):
+   * `iptables-translate` 1.8.9 renders it (native/core/nft/native/xlate.cc has the expressions
+   * of matches, xlate_targets.cc the statements of the targets that let the packet go on):
    * null when it does, else why not (the refusal names the module and points to backend 'nft').
    * Absent: the module has no translation there.
    */

@@ -7,7 +7,8 @@
  *
  * On legacy the blob is the rule's target. iptables-nft writes a native `log` expression instead
  * (NETFILTER-NOTES §10); native/core/nft/compat/native_nflog turns this blob into it and back, so
- * to this file both backends are the same bytes.
+ * to this file both backends are the same bytes. The native nftables form writes that `log`
+ * expression too, in place of the verdict (xlate_targets.cc).
  *
  * Stricter than the CLI: `--nflog-range` is refused (it has never worked, the CLI warns, and
  * iptables-nft drops it: use --nflog-size); a prefix over 63 bytes is refused (legacy cuts it to
@@ -170,4 +171,5 @@ export const nflog: CompatModule<NflogTarget, Draft> = {
   render,
   encode,
   decode,
+  nftables: () => null,
 };

@@ -2,7 +2,8 @@
 /**
  * `-m time`: `struct xt_time_info` (linux/netfilter/xt_time.h), revision 0, as iptables 1.8.9's
  * libxt_time writes it (time_init, time_parse) and saves it (time_save). 22 bytes, XT_ALIGNed to
- * 24; the same blob on legacy and in iptables-nft's compat `match` expression.
+ * 24; the same blob on legacy and in iptables-nft's compat `match` expression. The native
+ * nftables form writes its translation, `meta time`/`meta hour`/`meta day` (`nftables` below).
  *
  * Layout (host byte order): date_start 0, date_stop 4 (seconds since the epoch, UTC),
  * daytime_start 8, daytime_stop 12 (seconds into the day), monthdays_match 16 (bit N = day N),
@@ -338,6 +339,22 @@ function render(part: TimeMatch): string[] {
   return out;
 }
 
+/**
+ * The native nftables form writes time_xlate's `meta time "D1"-"D2" meta hour "T1"-"T2" meta day D`
+ * (native/core/nft/native/xlate_time.cc): null when that says this part, else why not. Where
+ * 1.8.9's translation drops an option, the rule would mean something else: refused.
+ */
+function nftables(part: TimeMatch): string | null {
+  if (part.monthdays !== undefined) return "--monthdays: nft's `meta day` is a weekday, and iptables-translate 1.8.9 has no translation";
+  if (part.kernelTz) return "--kerneltz: nft's `meta hour` is always UTC (iptables-translate 1.8.9 drops the option)";
+  if (part.contiguous) return "--contiguous: nft tests `meta hour` and `meta day` apart (iptables-translate 1.8.9 drops the option; without --weekdays it changes nothing: leave it out)";
+  if (part.weekdays !== undefined && weekdayList(fieldsOf(part).weekdays).length > 1) {
+    return 'several --weekdays translate to an anonymous set (`meta day { ... }`), which the native form does not write yet; one weekday is `meta day D`';
+  }
+  if (Object.keys(part).length === 1) return 'a -m time without options matches every packet and translates to nothing: leave it out';
+  return null;
+}
+
 export const time: CompatModule<TimeMatch, Draft> = {
   name: 'time',
   type: 'match',
@@ -356,4 +373,5 @@ export const time: CompatModule<TimeMatch, Draft> = {
   render,
   encode,
   decode,
+  nftables,
 };

@@ -17,6 +17,7 @@
 #include "core/nft/native/nftables_layout.h"
 #include "core/nft/native/nftables_set_match.h"
 #include "core/nft/native/xlate.h"
+#include "core/nft/native/xlate_targets.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -32,7 +33,11 @@ class RuleReader : public ExprWalker {
   size_t Step(size_t i) override {
     const Expr& e = ex_[i];
     RuleSpec& rule = out_->rule;
+    // The target ends the rule (its counter may follow, from other writers): anything after it
+    // is not a rule we write, and stays opaque.
+    if (rule.target.kind != connlimit::core::Target::Kind::kNone && e.name != "counter") return 0;
     if (size_t used = ReadXlateMatch(ex_, i, family_, &rule)) return used;
+    if (size_t used = ReadXlateTarget(ex_, i, &rule.target)) return used;
     if (e.name == "meta" && e.a[NFTA_META_DREG] && !e.a[NFTA_META_SREG]) {
       uint32_t key = Be32(e.a[NFTA_META_KEY]);
       bool invert = false;

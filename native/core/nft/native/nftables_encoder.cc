@@ -22,6 +22,7 @@
 #include "core/nft/native/nftables_layout.h"
 #include "core/nft/native/nftables_set_match.h"
 #include "core/nft/native/xlate.h"
+#include "core/nft/native/xlate_targets.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -252,7 +253,9 @@ class RuleWriter {
       nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, rc->code);
       return Unit{};
     }
-    return EncodeError("the native nftables form takes DROP or REJECT rules only");
+    // LOG, NFLOG, MARK, CONNMARK: a statement in place of the verdict; the packet goes on.
+    if (auto x = AddXlateTarget(r_, t)) return *x;
+    return EncodeError("the native nftables form takes DROP, REJECT and the targets it translates (LOG, NFLOG, MARK, CONNMARK) only");
   }
 
   struct nftnl_rule* r_;

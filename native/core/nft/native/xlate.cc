@@ -43,6 +43,7 @@ constexpr XlateForm kForms[] = {
     {"ttl", 0, false, EncodeTtl, ReadTtl},
     {"mac", 0, false, EncodeMac, ReadMac},
     {"tcpmss", 0, false, EncodeTcpmss, ReadTcpmss},
+    {"time", 0, false, EncodeTime, ReadTime},
 };
 
 const XlateForm* FormOf(const OpaqueExtension& o) {

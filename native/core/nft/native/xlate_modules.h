@@ -47,4 +47,8 @@ size_t ReadMac(const std::vector<Expr>& ex, size_t i, Family family, const RuleS
 Result<Unit> EncodeTcpmss(const XlateRule& w, const Blob& blob);
 size_t ReadTcpmss(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
 
+// xlate_time.cc: `meta time "D1"-"D2"`, `meta hour "T1"-"T2"`, `meta day D` (one weekday).
+Result<Unit> EncodeTime(const XlateRule& w, const Blob& blob);
+size_t ReadTime(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+
 }  // namespace connlimit::core::nft::xlate
