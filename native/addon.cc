@@ -193,7 +193,8 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
   }
 
   // Test only: what appending a rule in the native form sends (sequence 0, each message padded
-  // to 4 bytes): NEWSET (set id 1) when the rule has a connlimit match, then NEWRULE, to compare
+  // to 4 bytes): NEWSET (set id 1) when the rule has a connlimit match, NEWSET + NEWSETELEM of
+  // each multiport list of two or more (set ids 2, 3, ...; 1, 2, ... without connlimit), then NEWRULE, to compare
   // with what nft sends for the same rule (scripts/capture-golden-nftables.sh). The set is
   // named info[3] (default connlimit0; the library sends connlimit%d, benchmarks too).
   Napi::Value EncodeNftables(const Napi::CallbackInfo& info) {
@@ -210,7 +211,9 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
     if (nft::ConnlimitOf(rule)) add(nft::EncodeConnlimitSet(family, nft::kNftablesTable, set, 1, 0));
     nft::RulePlacement where;
     where.nlm_flags = NLM_F_CREATE | NLM_F_APPEND;
-    auto r = nft::EncodeNftablesRule(family, nft::kNftablesTable, chain, rule, set, 1, where, 0);
+    // A multiport list's set ids follow the connlimit set's, as nft numbers its sets.
+    uint32_t port_set_id = nft::ConnlimitOf(rule) ? 2 : 1;
+    auto r = nft::EncodeNftablesRule(family, nft::kNftablesTable, chain, rule, set, 1, port_set_id, where, 0);
     if (!r.ok()) throw ErrorFromKernel(info.Env(), r.error());
     add(r.value());
     return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
@@ -245,12 +248,13 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
     return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
   }
 
-  // Test only: decode one native-form NEWRULE message into {table, chain, handle, setName, rule}.
+  // Test only: decode one native-form NEWRULE message into {table, chain, handle, setName, rule};
+  // the messages of its multiport sets (NEWSETELEM, by set id) may come before it.
   Napi::Value DecodeNftablesRule(const Napi::CallbackInfo& info) {
     auto family = FamilyFromJs(info[0]);
     if (!info[1].IsBuffer()) throw Napi::TypeError::New(info.Env(), "message must be a Buffer");
     auto msg = info[1].As<Napi::Buffer<uint8_t>>();
-    auto r = core::nft::DecodeNftablesRule(family, msg.Data(), msg.Length());
+    auto r = core::nft::DecodeNftablesRuleBatch(family, msg.Data(), msg.Length());
     if (!r.ok()) throw ErrorFromKernel(info.Env(), r.error());
     auto o = Napi::Object::New(info.Env());
     o.Set("table", r.value().table);

@@ -9,7 +9,8 @@
 # NETFILTER-NOTES.md §8). Then, in a throwaway network namespace (`unshare -n`: the host is
 # never touched), with the table and base chain already created,
 #   strace -f -e trace=sendmsg -e write=all nft -f <those commands>
-# and the one batch nft sends (NEWSET + NEWRULE, or NEWRULE alone) is cut into
+# and the one batch nft sends (NEWSET + NEWRULE, or NEWRULE alone; a multiport list adds its
+# anonymous set's NEWSET + NEWSETELEM before the rule) is cut into
 # test/fixtures/nftables/<name>.hex, with a header saying how it was made.
 #
 # `create-ipv4`/`create-ipv6` record the NEWTABLE + NEWCHAIN that create our table and its
@@ -170,4 +171,10 @@ want xlate-mark-xmark && rule xlate-mark-xmark ipv6 INPUT -j MARK --set-xmark 0x
 want xlate-connmark-set && rule xlate-connmark-set ipv4 INPUT -p tcp -j CONNMARK --or-mark 0x10 --left-shift-mark 2
 want xlate-connmark-save && rule xlate-connmark-save ipv4 INPUT -j CONNMARK --save-mark --right-shift-mark 3
 want xlate-connmark-restore && rule xlate-connmark-restore ipv4 OUTPUT -j CONNMARK --restore-mark
+# multiport: a list of two or more is an anonymous set (NEWSET `__set%d` + NEWSETELEM before the
+# rule, its lookup by set id; `flags interval` with ranges), one port or range a comparison.
+want xlate-multiport && rule xlate-multiport ipv4 INPUT -p tcp -m multiport --dports 22,80:89 -m connlimit --connlimit-above 2 -j REJECT
+want xlate-multiport-not && rule xlate-multiport-not ipv4 INPUT -p udp -m multiport ! --sports 53,5353 -j DROP
+want xlate-multiport6 && rule xlate-multiport6 ipv6 INPUT -p tcp -m multiport --dports 80,443,8000:8080 -j DROP
+want xlate-multiport-one && rule xlate-multiport-one ipv4 INPUT -p sctp -m multiport ! --dports 80:88 -j DROP
 exit 0

@@ -466,7 +466,7 @@ test("nftables: recent, hashlimit, time and multiport are refused by name, point
     const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });
     for (const [name, text] of [
       ['recent', '-m recent --set'], ['hashlimit', '-m hashlimit --hashlimit-upto 1/sec --hashlimit-name a'],
-      ['time', '-m time --monthdays 1'], ['multiport', '-p tcp -m multiport --dports 80,443'],
+      ['time', '-m time --monthdays 1'], ['multiport', '-p tcp -m multiport --ports 80,443'],
     ]) {
       const e = await rejects(fw.append('INPUT', `${text} -j DROP`), 'ERR_CONNLIMIT_INVALID');
       assert.match((e as Error).message, new RegExp(`match ${name} is not available in the native nftables form.*backend 'nft'`));

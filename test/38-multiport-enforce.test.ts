@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Layer 3: multiport + connlimit do what they say on both backends that write xt matches. Real
-// TCP connections on loopback inside a throwaway namespace: one client's connections to the
-// ports of one multiport list share one count, and a port outside the list is not limited; and
+// Layer 3: multiport + connlimit do what they say on every backend (on 'nftables' the list is an
+// anonymous set the rule looks up). Real TCP connections on loopback inside a throwaway
+// namespace: one client's connections to the ports of one multiport list share one count, and a port outside the list is not limited; and
 // conntrack's countFor counts what the rule counts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -23,7 +23,7 @@ test('countFor/watchFor filters of a multiport rule: one per disjoint port range
   assert.throws(() => ruleCountQuery('-p tcp -m multiport --ports 80,443 -m connlimit --connlimit-above 2', {}), (e: Error & { code?: string }) => e.code === 'ERR_CONNLIMIT_INVALID');
 });
 
-for (const backend of ['legacy', 'nft'] as const) {
+for (const backend of ['legacy', 'nft', 'nftables'] as const) {
   test(`${backend}: --dports 7080,7443 with --connlimit-above 2: the third connection across both ports is refused`, () =>
     withNetns(async (ns) => {
       const peer = await startPeer(ns);

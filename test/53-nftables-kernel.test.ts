@@ -228,7 +228,8 @@ test('forms the native table cannot hold are refused with a typed error before a
       '-p tcp --dport 1',
       '-f -j DROP',
       '-p tcp --tcp-option 2 -j DROP',
-      '-p tcp -m multiport --dports 1,2 -j DROP',
+      '-p tcp -m multiport --ports 1,2 -j DROP',
+      '-p udp -m multiport ! --ports 53,1000:2000 -j DROP',
       '-m connlimit --connlimit-above 1 -m connlimit --connlimit-above 2 -j DROP',
     ]) await rejects(fw.append('INPUT', rule), invalid, rule);
     // -m time and CONNMARK forms whose translation would change the rule (docs/nft.md), each named.

@@ -100,10 +100,10 @@ function rng(seed: number): () => number {
 
 type Step = { op: string; run: (fw: Firewall) => Promise<unknown> };
 
-function steps(n: number): Step[] {
-  const r = rng(17);
+function steps(n: number, seed = 17, ruleOf?: (pick: (k: number) => number) => string): Step[] {
+  const r = rng(seed);
   const pick = (k: number) => Math.floor(r() * k);
-  const anyRule = () => (pick(3) === 0 ? plain(40 + pick(6)) : limited(40 + pick(6), `k${pick(3)}`));
+  const anyRule = () => (ruleOf ? ruleOf(pick) : pick(3) === 0 ? plain(40 + pick(6)) : limited(40 + pick(6), `k${pick(3)}`));
   const out: Step[] = [];
   for (let i = 0; i < n; i++) {
     const x = pick(100);
@@ -153,6 +153,84 @@ test('every op gives what it gives with nothing cached: one handle against a fre
         } finally {
           await cached.close();
         }
+    }),
+  ));
+
+// A multiport list: two or more ports an anonymous set of the rule, one a comparison.
+const listed = (ports: string, tag: string, connlimit: boolean) =>
+  `-p tcp -m multiport --dports ${ports}${connlimit ? ' -m connlimit --connlimit-above 2' : ''} -m comment --comment ${tag} -j DROP`;
+const anonymousSets = async (ns: Netns) => new Set((await ns.run('nft', ['--debug=netlink', 'list', 'ruleset'])).stdout.match(/__set\d+/g) ?? []).size;
+
+test('multiport rules: each anonymous set is read once (one GETSETELEM), then the cache holds the list; later ops read nothing', () =>
+  withNetns(async (ns) => {
+    const writer = await open(ns);
+    await writer.transaction((tx) => {
+      tx.append('INPUT', listed('22,80:89', 'a', true));
+      tx.append('INPUT', listed('443,8443', 'b', false));
+      tx.append('INPUT', listed('1000:2000', 'c', false));
+      tx.append('INPUT', listed('5,6,7', 'd', true));
+    });
+    await writer.close();
+    // The same delete without multiport lists: what reading the chain costs.
+    const control = await withNetns(async (other) => {
+      const w = await open(other);
+      for (const tag of ['a', 'b', 'c', 'd']) await w.append('INPUT', limited(1, tag));
+      await w.close();
+      const f = await open(other);
+      await f.append('INPUT', plain(1));
+      const c = await sent(f, () => f.delete('INPUT', limited(1, 'b')));
+      await f.close();
+      return c;
+    });
+    const fw = await open(ns);
+    try {
+      await fw.append('INPUT', plain(1));  // cold: the table list and chains, no rules
+      assert.is(await anonymousSets(ns), 3);
+      const first = await sent(fw, () => fw.delete('INPUT', listed('8443,443', 'b', false)));
+      // The chain as the control reads it, and the three sets of a, b and d once each.
+      assert.equal(first, { ...control, dumps: control.dumps + 3 });
+      assert.equal(await sent(fw, () => fw.delete('INPUT', listed('7,6,5', 'd', true))), ONE_BATCH);
+      assert.equal(await sent(fw, () => fw.append('INPUT', listed('9,10', 'e', true))), ONE_BATCH);
+      assert.equal(await sent(fw, () => fw.check('INPUT', listed('22,80:89', 'a', true))), { requests: 1, dumps: 0, batches: 0 });
+      assert.equal(await sent(fw, () => fw.replace('INPUT', 4, listed('11,12', 'f', false))), ONE_BATCH);
+      assert.equal(await sent(fw, () => fw.delete('INPUT', listed('1000:2000', 'c', false))), ONE_BATCH);
+      // a's and f's sets are left; b's, d's and e's went with their rules.
+      assert.is(await anonymousSets(ns), 2);
+      const text = await ruleset(ns);
+      assert.match(text, /tcp dport \{ 22, 80-89 \} add @connlimit\d+ \{ ip saddr ct count over 2 \} counter packets 0 bytes 0 drop comment "a"/);
+      assert.match(text, /tcp dport \{ 11, 12 \} counter packets 0 bytes 0 drop comment "f"/);
+      assert.is(count(text, /\tset connlimit\d+ \{/g), 1);
+    } finally {
+      await fw.close();
+    }
+  }));
+
+test('a mix of ops on multiport rules gives what a fresh handle per op gives', () =>
+  withNetns(async (cachedNs) =>
+    withNetns(async (freshNs) => {
+      const lists = ['22,80:89', '443,8443', '1000:2000', '5,6,7', '53'];
+      const ruleOf = (pick: (k: number) => number) => (pick(4) === 0 ? plain(40 + pick(3)) : listed(lists[pick(lists.length)]!, `m${pick(2)}`, pick(2) === 0));
+      for (const ns of [cachedNs, freshNs]) {
+        const fw = await open(ns);
+        await fw.transaction((tx) => {
+          for (let i = 0; i < 12; i++) tx.append('INPUT', i % 3 ? listed(lists[i % lists.length]!, `m${i % 2}`, i % 4 === 0) : plain(i + 100));
+        });
+        await fw.close();
+      }
+      const cached = await open(cachedNs);
+      try {
+        for (const [i, s] of steps(80, 29, ruleOf).entries()) {
+          const mine = await outcome(s.run(cached));
+          const fresh = await open(freshNs);
+          const theirs = await outcome(s.run(fresh));
+          await fresh.close();
+          assert.is(mine, theirs, `step ${i}: ${s.op}`);
+        }
+        assert.is(await ruleset(cachedNs), await ruleset(freshNs));
+        assert.is(await anonymousSets(cachedNs), await anonymousSets(freshNs));
+      } finally {
+        await cached.close();
+      }
     }),
   ));
 

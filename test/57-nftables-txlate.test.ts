@@ -61,7 +61,6 @@ function readCases(file: string): TxlateCase[] {
 
 /** Files whose module the native form does not write: every case refused, naming this. */
 const REFUSED_FILES: Record<string, RegExp> = {
-  libxt_multiport: /match multiport is not available in the native nftables form.*backend 'nft'/,
   libxt_hashlimit: /match hashlimit is not available in the native nftables form.*backend 'nft'/,
 };
 
@@ -133,6 +132,13 @@ const EXCEPTIONS: Record<string, Record<string, Exception>> = {
       return [args, { why: '-m icmp6 needs -p ipv6-icmp (the kernel refuses it without)', args: `-t filter -A INPUT -p ipv6-icmp -m icmp6 ${opt} -j LOG`, nft: '' }];
     }),
   ),
+  libxt_multiport: {
+    // 1.8.9 writes `tcp sport . tcp dport { 0-65535 . 10, 10 . 0-65535 }`, and drops `!` and splits ranges for others.
+    '-t filter -I INPUT -p tcp -m multiport --ports 10': {
+      why: '--ports has no translation that means it in one lookup',
+      refused: /match multiport is not available in the native nftables form \(--ports has no translation.*backend 'nft'/,
+    },
+  },
   libxt_limit: {
     '-A INPUT -m limit --limit 10/s --limit-burst 0': { why: 'a burst of 0 is refused (xt_limit refuses it: "Overflow, try lower")', refused: /burst/ },
   },
@@ -344,6 +350,57 @@ test('typed parts go in and come back as they were', () =>
       assert.equal(r!.rule.target, t, JSON.stringify(t));
       assert.is(await fws.ipv6.delete('OUTPUT', rule), 1);
     }
+  }));
+
+test('multiport lists: a list of two or more is an anonymous set, born and gone with its rule (delete, replace); one entry reads back as --dport', () =>
+  withForms(async (ns, fws) => {
+    const fw = fws.ipv4;
+    const anon = async () => (await ns.run('nft', ['--debug=netlink', 'list', 'ruleset'])).stdout.match(/__set\d+/g) ?? [];
+    // Typed: written sorted and merged, as nft writes the list; read back so.
+    const typed = { protocol: 'udp', matches: [{ kind: 'multiport', sports: { not: [5353, 53, { from: 1000, to: 2000 }, { from: 2001, to: 2100 }] } }], target: { kind: 'drop' } } as never;
+    await fw.append('INPUT', typed);
+    const [r] = await fw.list('INPUT');
+    assert.equal(r!.rule.matches, [{ kind: 'multiport', sports: { not: [53, 5353, { from: 1000, to: 2100 }].sort((a, b) => (typeof a === 'number' ? a : a.from) - (typeof b === 'number' ? b : b.from)) } }]);
+    assert.match((await ns.run('nft', ['list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout, /udp sport != \{ 53, 1000-2100, 5353 \} counter/);
+    assert.ok(await fw.check('INPUT', typed), 'check by the typed rule as given');
+    assert.ok(await fw.check('INPUT', '-p udp -m multiport ! --sports 53,1000:2100,5353 -j DROP'), 'check by the line it reads back as');
+    // Beside connlimit's own set: two sets in one batch.
+    const both = '-p tcp -m multiport --dports 22,80:89 -m connlimit --connlimit-above 2 -j REJECT';
+    await fw.append('INPUT', both);
+    assert.match((await ns.run('nft', ['list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout, /tcp dport \{ 22, 80-89 \} add @connlimit0 \{ ip saddr ct count over 2 \} counter packets 0 bytes 0 reject/);
+    const listed = (await fw.list('INPUT'))[1]!;
+    assert.match(renderRule(listed.rule, { family: 'ipv4' }), /-m multiport --dports 22,80:89 -m connlimit --connlimit-above 2 --connlimit-mask 32 --connlimit-saddr -j REJECT/);
+    assert.ok(await fw.check('INPUT', both));
+    assert.is(new Set(await anon()).size, 2);
+    // Replaced: the old rule's sets go with it, the new one's come.
+    await fw.replace('INPUT', 2, '-p tcp -m multiport --dports 7,8 -j DROP');
+    assert.is(new Set(await anon()).size, 2);
+    assert.equal((await ns.run('nft', ['list', 'sets', 'ip'])).stdout.match(/set \S+/g) ?? [], [], "connlimit's set gone too");
+    assert.ok(await fw.check('INPUT', '-p tcp -m multiport --dports 8,7 -j DROP'));
+    assert.is(await fw.delete('INPUT', '-p tcp -m multiport --dports 7,8 -j DROP'), 2, 'its position');
+    assert.is(await fw.delete('INPUT', typed), 1);
+    assert.equal(await anon(), [], 'no anonymous set left');
+    assert.equal((await ns.run('nft', ['list', 'sets', 'ip'])).stdout.match(/set \S+/g) ?? [], [], 'no set left');
+    // A typed rule may hold several lists: a set each, in one batch.
+    const two = { protocol: 'tcp', matches: [{ kind: 'multiport', dports: [1, 100] }, { kind: 'multiport', sports: { not: [2, 200] } }], target: { kind: 'drop' } } as never;
+    await fw.append('INPUT', two);
+    assert.match((await ns.run('nft', ['list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout, /tcp dport \{ 1, 100 \} tcp sport != \{ 2, 200 \} counter/);
+    assert.equal((await fw.list('INPUT'))[0]!.rule.matches, [{ kind: 'multiport', dports: [1, 100] }, { kind: 'multiport', sports: { not: [2, 200] } }]);
+    assert.is(await anon().then((a) => new Set(a).size), 2);
+    assert.is(await fw.delete('INPUT', two), 1);
+    assert.equal(await anon(), []);
+    // IPv6: the same set, after `meta l4proto tcp`.
+    const v6 = '-p tcp -m multiport --dports 80,443,8000:8080 -j DROP';
+    await fws.ipv6.append('INPUT', v6);
+    assert.match((await ns.run('nft', ['list', 'chain', 'ip6', 'connlimit', 'INPUT'])).stdout, /tcp dport \{ 80, 443, 8000-8080 \} counter/);
+    assert.ok(renderRule((await fws.ipv6.list('INPUT'))[0]!.rule, { family: 'ipv6' }).endsWith(v6));
+    assert.is(await fws.ipv6.delete('INPUT', v6), 1);
+    // One port or range is nft's comparison (`tcp dport 80-88`): the same expressions as --dport.
+    await fw.append('INPUT', '-p tcp -m multiport --dports 80:88 -j DROP');
+    const one = renderRule((await fw.list('INPUT'))[0]!.rule, { family: 'ipv4' });
+    assert.ok(/-p tcp -m tcp --dport 80:88 -j DROP/.test(one) && !/multiport/.test(one), one);
+    assert.is(await fw.delete('INPUT', '-p tcp -m multiport --dports 80:88 -j DROP'), 1);
+    assert.equal(await fw.list(), []);
   }));
 
 test('real traffic: --ctstate NEW with connlimit refuses the third connection of a client; ESTABLISHED traffic flows', () =>

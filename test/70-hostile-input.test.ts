@@ -659,6 +659,38 @@ async function watchOnce(w: { ready: Promise<void>; close(): Promise<void>; on(e
   }
 }
 
+test('nftables: multiport lists it cannot write (--ports) and ones at the struct\'s limits: refused typed with nothing written, or written and read back whole', async () => {
+  const ns = await createNetns();
+  try {
+    const fw = await Firewall.open({ netns: ns.name, backend: 'nftables' });
+    const ruleset = async () => (await ns.run('nft', ['list', 'ruleset'])).stdout;
+    for (const rule of [
+      '-p tcp -m multiport --ports 80,443 -j DROP',
+      '-p udp -m multiport ! --ports 1:65535 -j DROP',
+      { protocol: 'tcp', matches: [{ kind: 'multiport', ports: { not: [1, { from: 2, to: 3 }] } }], target: { kind: 'drop' } },
+      `-p tcp -m multiport --dports ${Array.from({ length: 16 }, (_, i) => i + 1).join(',')} -j DROP`,
+      // Typed rules may hold several lists; each is a set with an id of its own: 16 at most.
+      { protocol: 'tcp', matches: Array.from({ length: 17 }, (_, i) => ({ kind: 'multiport', dports: [i + 1, i + 100] })), target: { kind: 'drop' } },
+    ] as RuleInput[]) {
+      const got = await outcome(() => fw.append('INPUT', rule));
+      assert.is(got.code, 'ERR_CONNLIMIT_INVALID', JSON.stringify(rule));
+    }
+    assert.is(await ruleset(), '');
+    // 15 slots: 15 ports, or 7 ranges and a port; the whole port space; all read back as given (sorted).
+    for (const list of [Array.from({ length: 15 }, (_, i) => 65535 - i * 7).reverse().join(','), '1:2,4:5,7:8,10:11,13:14,16:17,19:20,65535', '0,1:65534,65535', '0:1,65534:65535']) {
+      const line = `-p tcp -m multiport ! --sports ${list} -j DROP`;
+      await fw.append('INPUT', line);
+      assert.ok(await fw.check('INPUT', line), line);
+      assert.is(await fw.delete('INPUT', line), 1, line);
+    }
+    assert.match(await ruleset(), /^table ip connlimit \{/);
+    assert.not.match(await ruleset(), /tcp sport/);
+    await fw.close();
+  } finally {
+    await ns.destroy();
+  }
+});
+
 /** `conntrack -L` sorted, without the ticking timeout column. */
 async function ctTable(ns: Netns): Promise<string> {
   const r = await ns.run('conntrack', ['-L']);

@@ -64,6 +64,11 @@ export const groups = [
     load: () => import('./nftables-xlate.mjs'),
   },
   {
+    id: 'nftables-multiport',
+    rows: 'M1 (multiport lists as anonymous sets on the native form)',
+    load: () => import('./nftables-multiport.mjs'),
+  },
+  {
     id: 'sets',
     rows: 'sets S1-S3 (client sets, ipset)',
     load: () => import('./sets.mjs'),

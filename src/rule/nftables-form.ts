@@ -14,6 +14,9 @@ import { quote } from '../echo';
 import { decodeExtension } from './modules';
 import type { Family } from './types';
 
+/** Multiport matches a rule may hold (native/core/nft/native/nftables_multiport.h kPortSetsPerRule). */
+const MULTIPORT_LISTS = 16;
+
 /** The base chains of our tables (hooks input, forward, output). */
 const NFTABLES_CHAINS: readonly string[] = ['INPUT', 'FORWARD', 'OUTPUT'];
 
@@ -42,6 +45,7 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
   }
   let connlimits = 0;
   let comments = 0;
+  let portLists = 0;
   rule.matches.forEach((m, i) => {
     const at = `${path}.matches[${i}]`;
     switch (m.kind) {
@@ -63,6 +67,8 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
         const name = decoded?.module.name ?? m.name;
         const why = decoded?.module.nftables ? decoded.module.nftables(decoded.part, family) : 'it has no translation here';
         if (why !== null) invalid(at, `match ${name} is not available in the native nftables form (${why}); use backend 'nft', which writes it as iptables-nft does`);
+        // Each list is an anonymous set with a set id of its own in the batch (kPortSetsPerRule).
+        if (name === 'multiport' && ++portLists > MULTIPORT_LISTS) invalid(at, `the native nftables form takes ${MULTIPORT_LISTS} multiport matches per rule`);
         return;
       }
     }

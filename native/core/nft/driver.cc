@@ -107,8 +107,16 @@ class KernelReader : public PlanReader {
       if (msgs.error().errnum == ENOENT) return out;
       return msgs.error();
     }
+    // A multiport list's anonymous set is read once per attempt, whichever rules name it.
+    auto read_set = [this, f](const std::string& table, const std::string& set) -> Result<std::vector<Message>> {
+      auto key = table + '\0' + set;
+      if (auto it = set_elements_.find(key); it != set_elements_.end()) return it->second;
+      auto msgs = SetElementMessages(s_, f, table, set);
+      if (!msgs.ok()) return msgs.error();
+      return set_elements_[key] = msgs.take();
+    };
     for (const auto& m : msgs.value()) {
-      auto r = form_.DecodeRule(m.data(), m.size());
+      auto r = form_.DecodeRule(m.data(), m.size(), read_set);
       if (!r.ok()) return r.error();
       if (r.value().table == table) out.push_back(r.take());
     }
@@ -118,6 +126,7 @@ class KernelReader : public PlanReader {
  private:
   const Form& form_;
   Socket& s_;
+  std::map<std::string, std::vector<Message>> set_elements_;  // by table NUL set
 };
 
 // One commit attempt: plan from the cache or a fresh read, send, keep what it learned.

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -62,8 +63,11 @@ class Form {
   // Whether a set of that name is one the form made for a rule (kept and deleted with it).
   virtual bool RuleSetName(const std::string& /*name*/) const { return false; }
 
-  // One NEWRULE message as a dump returns it.
-  virtual Result<KnownRule> DecodeRule(const uint8_t* msg, size_t len) const = 0;
+  // One NEWRULE message as a dump returns it. `read_set` gives the GETSETELEM dump of a set of
+  // the rule's table (`table`, `set`), for a form whose rules look up anonymous sets (the native
+  // form's multiport lists); without it such a lookup stays opaque.
+  using SetElementReader = std::function<Result<std::vector<Message>>(const std::string& table, const std::string& set)>;
+  virtual Result<KnownRule> DecodeRule(const uint8_t* msg, size_t len, const SetElementReader& read_set = {}) const = 0;
   // What `rule` reads back as once written: delete and check compare against this.
   virtual Result<RuleSpec> Normalize(const std::string& chain, const RuleSpec& rule) const = 0;
 };

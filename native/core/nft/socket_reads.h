@@ -23,8 +23,11 @@ namespace connlimit::core::nft {
 // The chain as the kernel has it (one GETCHAIN); nullopt when it or its table is missing.
 Result<std::optional<DecodedChain>> GetChain(Socket& s, Family family, const std::string& table, const std::string& chain);
 
-// The names of every set in `table` (one GETSET dump); none when the table is missing.
+// The names of every set in `table` but rules' anonymous ones (one GETSET dump); none when the table is missing.
 Result<std::vector<std::string>> SetNames(Socket& s, Family family, const std::string& table);
+
+// The GETSETELEM dump of one set of `table` (its elements, as NEWSETELEM messages).
+Result<std::vector<Message>> SetElementMessages(Socket& s, Family family, const std::string& table, const std::string& set);
 
 // The rules of one chain (or of the table, chain empty) decoded by `decode`, in chain order;
 // none when the table is missing. A message naming another table is skipped.

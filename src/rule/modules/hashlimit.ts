@@ -588,4 +588,8 @@ export const hashlimit: CompatModule<HashlimitMatch, Draft> = {
   render: (part, family) => renderFields(fieldsOf(part, family) as Fields, family),
   encode,
   decode,
+  // docs/modules.md, "hashlimit on the native form": the meter iptables-translate 1.8.9 writes
+  // does not mean the same in the cases people write most.
+  nftables: () =>
+    "iptables-translate 1.8.9's meter does not mean the same: it drops the 1 s expiry of a per-second rate (the meter's entries never expire), truncates other expiries to whole seconds, keys every protocol's ports as tcp ports, drops --hashlimit-htable-size/-max/-gcinterval and garbles --hashlimit-rate-match, and nf_tables refuses two meters of one name where hashlimit shares its table",
 };

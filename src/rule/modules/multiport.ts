@@ -211,4 +211,9 @@ export const multiport: CompatModule<MultiportMatch, Draft> = {
   render,
   encode,
   decode: (d: Buffer, _family: Family) => decode(d),
+  // native/core/nft/native/nftables_multiport.h: a list is an anonymous set, one entry a comparison.
+  nftables: (part) =>
+    part.ports !== undefined
+      ? '--ports has no translation that means it: nf_tables has no lookup of either port, and the concatenation iptables-translate 1.8.9 writes drops ! and splits ranges; give --sports and --dports rules'
+      : null,
 };

@@ -28,7 +28,7 @@ Result<Message> CompatForm::NewRule(const PlannedRule& r, uint32_t seq) const {
   return EncodeRuleMessage(family_, table_, r.chain, *r.rule, r.where, seq);
 }
 
-Result<KnownRule> CompatForm::DecodeRule(const uint8_t* msg, size_t len) const {
+Result<KnownRule> CompatForm::DecodeRule(const uint8_t* msg, size_t len, const SetElementReader&) const {
   auto d = DecodeRuleMessage(family_, msg, len);
   if (!d.ok()) return d.error();
   DecodedRule& r = d.value();

@@ -3,7 +3,13 @@
 
 #include <linux/netfilter_ipv4.h>
 
+#include <cerrno>
+#include <map>
+#include <optional>
+
+#include "core/nft/expr_reader.h"
 #include "core/nft/native/nftables_codec.h"
+#include "core/nft/native/nftables_multiport.h"
 #include "core/nft/requests.h"
 
 namespace connlimit::core::nft {
@@ -20,6 +26,10 @@ constexpr int kRulesPerTable = 500;
 // most this many tables, connlimit .. connlimit_49. Appends never open one past the last: once
 // connlimit_49 holds rules they stay in it, however many (docs/nft.md).
 constexpr int kMaxTables = NF_IP_PRI_SECURITY - NF_IP_PRI_FILTER;
+
+// The set ids of a rule's multiport sets within a batch: the high bit keeps them apart from the
+// planner's ids of connlimit sets (1, 2, ...), then kPortSetsPerRule for each rule id.
+uint32_t PortSetId(uint32_t rule_id) { return 0x80000000u | (rule_id * static_cast<uint32_t>(nftables::kPortSetsPerRule)); }
 
 }  // namespace
 
@@ -61,11 +71,36 @@ Message NativeForm::DeleteSet(int index, const std::string& set, uint32_t seq) c
 }
 
 Result<Message> NativeForm::NewRule(const PlannedRule& r, uint32_t seq) const {
-  return EncodeNftablesRule(family_, TableName(r.table), r.chain, *r.rule, kConnlimitSetPattern, r.set_id, r.where, seq);
+  return EncodeNftablesRule(family_, TableName(r.table), r.chain, *r.rule, kConnlimitSetPattern, r.set_id, PortSetId(r.set_id), r.where,
+                            seq);
 }
 
-Result<KnownRule> NativeForm::DecodeRule(const uint8_t* msg, size_t len) const {
-  auto d = DecodeNftablesRule(family_, msg, len);
+Result<KnownRule> NativeForm::DecodeRule(const uint8_t* msg, size_t len, const SetElementReader& read_set) const {
+  // A multiport list's anonymous set, read when a lookup names it (its elements by set name).
+  std::map<std::string, std::vector<RawElement>> read;
+  std::optional<KernelError> failed;
+  AnonymousSetElements sets;
+  if (read_set)
+    sets = [&](const std::string& set, uint32_t) -> const std::vector<RawElement>* {
+      if (auto it = read.find(set); it != read.end()) return &it->second;
+      auto m = ReadRuleMessage(msg, len);
+      if (!m.ok()) return nullptr;
+      auto msgs = read_set(m.value().table, set);
+      if (!msgs.ok()) {
+        // Gone meanwhile (the listing sees the generation move and reads again): left opaque.
+        if (msgs.error().errnum != ENOENT) failed = msgs.error();
+        return nullptr;
+      }
+      auto& elements = read[set];
+      for (const auto& e : msgs.value()) {
+        std::string name;
+        uint32_t id = 0;
+        if (!nftables::ReadElementMessage(e.data(), e.size(), &name, &id, &elements).ok()) return nullptr;
+      }
+      return &elements;
+    };
+  auto d = DecodeNftablesRule(family_, msg, len, sets);
+  if (failed) return *failed;
   if (!d.ok()) return d.error();
   DecodedNftablesRule& r = d.value();
   return KnownRule{std::move(r.table), std::move(r.chain), r.handle, r.packets, r.bytes, std::move(r.set_name), std::move(r.rule)};
@@ -75,9 +110,9 @@ Result<KnownRule> NativeForm::DecodeRule(const uint8_t* msg, size_t len) const {
 // a listing, already in that form.
 Result<RuleSpec> NativeForm::Normalize(const std::string& chain, const RuleSpec& rule) const {
   if (HasNativeExpr(rule)) return rule;
-  auto bytes = EncodeNftablesRule(family_, base_, chain, rule, "connlimit0", 1, RulePlacement{}, 0);
+  auto bytes = EncodeNftablesRule(family_, base_, chain, rule, "connlimit0", 1, PortSetId(1), RulePlacement{}, 0);
   if (!bytes.ok()) return bytes.error();
-  auto back = DecodeNftablesRule(family_, bytes.value().data(), bytes.value().size());
+  auto back = DecodeNftablesRuleBatch(family_, bytes.value().data(), bytes.value().size());
   if (!back.ok()) return back.error();
   return back.value().rule;
 }

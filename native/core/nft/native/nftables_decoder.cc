@@ -5,16 +5,19 @@
 #include <libmnl/libmnl.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <net/if.h>
 
 #include <cstring>
+#include <map>
 #include <optional>
 
 #include "core/nft/expr_reader.h"
 #include "core/nft/expr_writer.h"
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/native/nftables_layout.h"
+#include "core/nft/native/nftables_multiport.h"
 #include "core/nft/native/nftables_set_match.h"
 #include "core/nft/native/xlate.h"
 #include "core/nft/native/xlate_targets.h"
@@ -26,8 +29,8 @@ using namespace nftables;  // NOLINT(google-build-using-namespace): the shared l
 
 class RuleReader : public ExprWalker {
  public:
-  RuleReader(Family family, const std::vector<Expr>& ex, DecodedNftablesRule* out)
-      : ExprWalker(ex), family_(family), bytes_(AddressBytes(family)), out_(out) {}
+  RuleReader(Family family, const std::vector<Expr>& ex, DecodedNftablesRule* out, const AnonymousSetElements& sets)
+      : ExprWalker(ex), family_(family), bytes_(AddressBytes(family)), out_(out), sets_(sets) {}
 
  private:
   size_t Step(size_t i) override {
@@ -75,6 +78,7 @@ class RuleReader : public ExprWalker {
         return Network(l->offset, l->len, l->mask, k) ? j - i + 1 : 0;
       }
       if (l->base == NFT_PAYLOAD_TRANSPORT_HEADER) {
+        if (Is(k, "lookup")) return PortLookup(l->offset, l->len, l->mask, *k) ? j - i + 1 : 0;
         size_t used = Transport(l->offset, l->len, l->mask, j);
         return used ? j - i + used : 0;
       }
@@ -164,6 +168,22 @@ class RuleReader : public ExprWalker {
     return true;
   }
 
+  // `tcp dport { 22, 80-89 }`: a lookup of an anonymous set of ports, a multiport list.
+  bool PortLookup(uint32_t off, uint32_t len, const std::vector<uint8_t>& mask, const Expr& k) {
+    const RuleSpec& rule = out_->rule;
+    if ((off != 0 && off != 2) || len != 2 || !mask.empty() || rule.inv_protocol || !MultiportProtocol(rule.protocol)) return false;
+    if (!sets_ || !k.a[NFTA_LOOKUP_SET] || k.a[NFTA_LOOKUP_DREG]) return false;
+    uint32_t flags = Be32(k.a[NFTA_LOOKUP_FLAGS]);
+    if (flags & ~static_cast<uint32_t>(NFT_LOOKUP_F_INV)) return false;
+    const std::vector<RawElement>* elements = sets_(Str(k.a[NFTA_LOOKUP_SET]), Be32(k.a[NFTA_LOOKUP_SET_ID]));
+    auto ranges = elements ? PortRangesOf(*elements) : std::nullopt;
+    if (!ranges) return false;
+    auto m = MultiportOf(PortList{off == 0, std::move(*ranges), (flags & NFT_LOOKUP_F_INV) != 0});
+    if (!m) return false;
+    out_->rule.matches.push_back(std::move(*m));
+    return true;
+  }
+
   // How many expressions from `j` (after the load and its mask) make one port or flags test.
   size_t Transport(uint32_t off, uint32_t len, const std::vector<uint8_t>& mask, size_t j) {
     const RuleSpec& rule = out_->rule;
@@ -227,17 +247,28 @@ class RuleReader : public ExprWalker {
     }
     auto set = [&](auto* m) {
       if (!m) return false;
-      (off == 0 ? m->sport : m->dport) = p;
-      (off == 0 ? m->inv_sport : m->inv_dport) = invert;
+      PortRange& slot = off == 0 ? m->sport : m->dport;
+      bool& inv = off == 0 ? m->inv_sport : m->inv_dport;
+      if (slot.lo != 0 || slot.hi != 0xFFFF || inv) return false;  // said already: the next test is another match's
+      slot = p;
+      inv = invert;
       return true;
     };
     bool ok = rule.protocol == IPPROTO_TCP ? set(L4Match<TcpMatch>(&out_->rule, &l4_index_)) : rule.protocol == IPPROTO_UDP && set(L4Match<UdpMatch>(&out_->rule, &l4_index_));
-    return ok ? used : 0;
+    if (ok) return used;
+    // Not the tcp/udp match's (another protocol, or that port is tested already): a multiport
+    // list of one port or range, which nft writes as this comparison.
+    if (!MultiportProtocol(rule.protocol)) return 0;
+    auto m = MultiportOf(PortList{off == 0, {p}, invert});
+    if (!m) return 0;
+    out_->rule.matches.push_back(std::move(*m));
+    return used;
   }
 
   Family family_;
   int bytes_;
   DecodedNftablesRule* out_;
+  const AnonymousSetElements& sets_;
   int l4_index_ = -1;
 };
 
@@ -258,16 +289,46 @@ std::optional<std::string> CommentOf(const struct nlattr* userdata) {
 
 }  // namespace
 
-Result<DecodedNftablesRule> DecodeNftablesRule(Family family, const uint8_t* msg, size_t len) {
+Result<DecodedNftablesRule> DecodeNftablesRule(Family family, const uint8_t* msg, size_t len, const AnonymousSetElements& sets) {
   auto m = ReadRuleMessage(msg, len);
   if (!m.ok()) return m.error();
   DecodedNftablesRule out;
   out.table = m.value().table;
   out.chain = m.value().chain;
   out.handle = m.value().handle;
-  RuleReader(family, m.value().exprs, &out).Run(&out.rule);
+  RuleReader(family, m.value().exprs, &out, sets).Run(&out.rule);
   if (auto comment = CommentOf(m.value().userdata)) out.rule.matches.push_back(CommentMatch{*comment});
   return out;
+}
+
+Result<DecodedNftablesRule> DecodeNftablesRuleBatch(Family family, const uint8_t* bytes, size_t len) {
+  // The elements of each set by its id (a batch names them all `__set%d`).
+  std::map<uint32_t, std::vector<RawElement>> by_id;
+  const uint8_t* rule = nullptr;
+  size_t rule_len = 0;
+  for (size_t at = 0; at + sizeof(struct nlmsghdr) <= len;) {
+    const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(bytes + at);
+    if (nlh->nlmsg_len < sizeof(struct nlmsghdr) || nlh->nlmsg_len > len - at) break;
+    uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+    if (type == NFT_MSG_NEWSETELEM) {
+      std::string set;
+      uint32_t id = 0;
+      std::vector<RawElement> elements;
+      auto r = nftables::ReadElementMessage(bytes + at, nlh->nlmsg_len, &set, &id, &elements);
+      if (!r.ok()) return r.error();
+      auto& v = by_id[id];
+      v.insert(v.end(), elements.begin(), elements.end());
+    } else if (type == NFT_MSG_NEWRULE) {
+      rule = bytes + at;
+      rule_len = nlh->nlmsg_len;
+    }
+    at += MNL_ALIGN(nlh->nlmsg_len);
+  }
+  if (!rule) return KernelError{"decode", EINVAL, "no rule message", -1, ErrorKind::kMalformed};
+  return DecodeNftablesRule(family, rule, rule_len, [&by_id](const std::string&, uint32_t id) -> const std::vector<RawElement>* {
+    auto it = by_id.find(id);
+    return id && it != by_id.end() ? &it->second : nullptr;
+  });
 }
 
 }  // namespace connlimit::core::nft
