@@ -41,6 +41,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceMethod<&ConnlimitAddon::EncodeLegacyRule>("_encodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::DecodeLegacyRule>("_decodeLegacyRule"),
                              InstanceMethod<&ConnlimitAddon::SameRule>("sameRule"),
+                             InstanceMethod<&ConnlimitAddon::NftablesReadBack>("nftablesReadBack"),
                              InstanceValue("Conntrack", Conntrack::Define(env), napi_enumerable),
                              InstanceValue("ConntrackList", ConntrackList::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::Ping>("_ping"),
@@ -136,6 +137,20 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
     auto family = FamilyFromJs(info[0]);
     bool same = core::xt::SameRule(family, RuleFromJs(info[1], family), RuleFromJs(info[2], family));
     return Napi::Boolean::New(info.Env(), same);
+  }
+
+  // What a rule of the native form reads back as once written (NativeForm::Normalize, the one
+  // delete and check compare against): apply's planner compares rules that differ as given in
+  // this form (src/apply/plan.ts sameRuleOf), as the form's own encoder and decoder define it,
+  // so every translation's equivalences hold without a list of them. Pure CPU like SameRule (no kernel call), on the main thread. null
+  // when the encoder refuses the rule (it came from a listing, or the form cannot say it).
+  Napi::Value NftablesReadBack(const Napi::CallbackInfo& info) {
+    auto family = FamilyFromJs(info[0]);
+    core::nft::NativeForm form(family, core::nft::kNftablesTable);
+    // The chain only addresses the message; the rule read back does not depend on it.
+    auto back = form.Normalize("INPUT", RuleFromJs(info[1], family));
+    if (!back.ok()) return info.Env().Null();
+    return RuleToJs(info.Env(), back.value(), family);
   }
 
   // Test only (benchmarks): one PromiseWorker round trip that does no work, the floor of our

@@ -618,7 +618,7 @@ export class Firewall {
       else await this.native.commit(await prepareOps(this.family, ops.length, (i) => ops[i] as NativeOp));
       const committed = cacheable ? (this.native as Partial<NativeIptablesNftTable>).committedGeneration?.() : undefined;
       if (committed) {
-        const after = afterOps(present, ops, sameRuleOf(this.family));
+        const after = afterOps(present, ops, sameRuleOf(this.family, this.backend));
         if (after) this.known = { version: String(committed), chains: withOwned(after, checked.chains) };
       }
       return { ...p, committed: true };

@@ -303,6 +303,8 @@ export interface NativeBinding {
   _errorKinds: readonly string[];
   /** The semantic comparison delete/check/ensure use (xt::SameRule); apply's planner too. Pure, synchronous. */
   sameRule(family: 'ipv4' | 'ipv6', a: PackedRule, b: PackedRule): boolean;
+  /** The native form's rule as it reads back once written (its encoder, then its decoder); null when the form cannot encode it. Pure, synchronous. */
+  nftablesReadBack(family: 'ipv4' | 'ipv6', rule: PackedRule): NativeRule | null;
   /** Test only: the NFT_MSG_NEWRULE message (sequence 0, append) our nf_tables encoder builds. */
   _encodeNftRule(family: 'ipv4' | 'ipv6', table: string, chain: string, rule: PackedRule): Buffer;
   /** Test only: NEWTABLE + NEWCHAIN (sequence 0) as a first write to a built-in chain sends them. */

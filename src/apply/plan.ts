@@ -99,9 +99,9 @@ function finish(ctx: Context, chains: Map<string, ChainPlan>, ops: NativeOp[]): 
 }
 
 /** The ops that turn `present` into `wanted` in `chain`, recorded in `cp`. */
-function chainOps(family: Family, chain: string, present: NativeRule[], wanted: NativeRule[], cp: ChainPlan): NativeOp[] {
+function chainOps(ctx: Context, chain: string, present: NativeRule[], wanted: NativeRule[], cp: ChainPlan): NativeOp[] {
   const ops: NativeOp[] = [];
-  const text = (r: NativeRule): string => renderRule(r, family, chain);
+  const text = (r: NativeRule): string => renderRule(r, ctx.family, chain);
   let pos = 0; // 0-based, in the chain as the ops so far leave it
   let length = present.length;
   const flushGap = (dels: number[], ins: number[]): void => {
@@ -127,7 +127,7 @@ function chainOps(family: Family, chain: string, present: NativeRule[], wanted: 
   };
   let dels: number[] = [];
   let ins: number[] = [];
-  const same = sameRuleOf(family);
+  const same = sameRuleOf(ctx.family, ctx.backend);
   // The same object: a rule the last apply() wrote, known without a dump (firewall.ts).
   const steps: Step[] = alignRules(present, wanted, (a, b) => a === b || same(a, b));
   for (const s of steps) {
@@ -145,15 +145,38 @@ function chainOps(family: Family, chain: string, present: NativeRule[], wanted: 
   return ops;
 }
 
-/** The addon's sameRule over rules packed once each, however often the alignment compares them. */
-export function sameRuleOf(family: Family): (a: NativeRule, b: NativeRule) => boolean {
-  const packed = new WeakMap<NativeRule, PackedRule>();
-  const pack = (r: NativeRule): PackedRule => {
-    let p = packed.get(r);
-    if (p === undefined) packed.set(r, (p = packRule(family, r)));
+/**
+ * The addon's sameRule over rules packed once each, however often the alignment compares them.
+ * On the native form, rules that differ as given are compared again as the form reads them
+ * back: its translations are not one to one (`-m state` lists as `-m conntrack --ctstate`, a
+ * multiport list as its sorted set, a one-port list as `--dport`, ...), so a desired rule as
+ * written need not equal its own listing, and apply() would replace it (and lose its connlimit
+ * counts) on every run. The round trip through the form's own encoder and decoder (the form
+ * delete and check compare against) holds every equivalence the codec has, which a list of
+ * special cases would not; a rule listed from the kernel is already in that form and comes
+ * back as it is. Rules equal as given skip it (about 12 µs a rule), so an unchanged state of
+ * rules written as they list costs what it did.
+ */
+export function sameRuleOf(family: Family, backend: Backend): (a: NativeRule, b: NativeRule) => boolean {
+  const same = (a: PackedRule, b: PackedRule): boolean => binding().sameRule(family, a, b);
+  const pack = packedOnce((r) => packRule(family, r));
+  if (backend !== 'nftables') return (a, b) => same(pack(a), pack(b));
+  const packBack = packedOnce((r) => {
+    // null: a rule the form cannot encode (one listed with expressions we don't model) stays as it is.
+    const back = binding().nftablesReadBack(family, pack(r));
+    return back === null ? pack(r) : packRule(family, back);
+  });
+  return (a, b) => same(pack(a), pack(b)) || same(packBack(a), packBack(b));
+}
+
+/** `f` of each rule object, worked out once. */
+function packedOnce(f: (r: NativeRule) => PackedRule): (r: NativeRule) => PackedRule {
+  const memo = new WeakMap<NativeRule, PackedRule>();
+  return (r) => {
+    let p = memo.get(r);
+    if (p === undefined) memo.set(r, (p = f(r)));
     return p;
   };
-  return (a, b) => binding().sameRule(family, pack(a), pack(b));
 }
 
 /**
@@ -165,7 +188,7 @@ export function sameRuleOf(family: Family): (a: NativeRule, b: NativeRule) => bo
  * misplace the jump (never touch another rule), and the next apply puts it back.
  */
 function planJumps(ctx: Context, present: NativeChain[], desired: CheckedDesired, planFor: (chain: string) => ChainPlan): { deletes: NativeOp[]; inserts: NativeOp[] } {
-  const same = sameRuleOf(ctx.family);
+  const same = sameRuleOf(ctx.family, ctx.backend);
   const text = (r: NativeRule, chain: string): string => renderRule(r, ctx.family, chain);
   const ours = (r: NativeRule): boolean => {
     const target = jumpTarget(r);
@@ -248,7 +271,7 @@ export function planApply(ctx: Context, present: NativeChain[], desired: Checked
       cp.create = true;
       creates.push({ op: 'createChain', chain });
     }
-    ruleOps.push(...chainOps(ctx.family, chain, existing?.rules.map((r) => r.rule) ?? [], wanted, cp));
+    ruleOps.push(...chainOps(ctx, chain, existing?.rules.map((r) => r.rule) ?? [], wanted, cp));
   }
   // Out by meaning, in by insert-at-1, append, or just after a named rule.
   const { deletes, inserts } = planJumps(ctx, present, desired, planFor);
