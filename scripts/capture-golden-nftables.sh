@@ -10,7 +10,7 @@
 # never touched), with the table and base chain already created,
 #   strace -f -e trace=sendmsg -e write=all nft -f <those commands>
 # and the one batch nft sends (NEWSET + NEWRULE, or NEWRULE alone; a multiport list adds its
-# anonymous set's NEWSET + NEWSETELEM before the rule) is cut into
+# anonymous set's NEWSET + NEWSETELEM before the rule, as do several weekdays) is cut into
 # test/fixtures/nftables/<name>.hex, with a header saying how it was made.
 #
 # `create-ipv4`/`create-ipv6` record the NEWTABLE + NEWCHAIN that create our table and its
