@@ -95,8 +95,13 @@ if up_to_date; then
 else
   say "npm install (builds the addon with node-gyp and the TypeScript via prepare)"
   # The install script (node-gyp-build) would take any build/Release or prebuilds/ it finds,
-  # stale or not; a clone always compiles its own sources.
-  npm_config_build_from_source=true npm install --no-audit --no-fund
+  # stale or not; a clone always compiles its own sources. node-gyp-build looks for them in
+  # $CONNLIMIT_PREBUILD instead of the package when that is set (<NAME>_PREBUILD): an empty
+  # folder finds nothing, so it compiles. (Not npm_config_build_from_source: npm 11 warns that
+  # build-from-source is no npm config it knows.)
+  nothing_prebuilt=$(mktemp -d)
+  CONNLIMIT_PREBUILD=$nothing_prebuilt npm install --no-audit --no-fund
+  rmdir "$nothing_prebuilt"
   [[ -e build/Release/connlimit.node ]] || die "npm install finished but build/Release/connlimit.node is missing"
   [[ -e dist/index.js ]] || die "npm install finished but dist/index.js is missing"
   # npm leaves outputs it did not need to rewrite (the node_modules folder) with

@@ -4,6 +4,8 @@
  * toNativeRule, table-driven. Error rows assert the code and the field paths, never messages.
  * Inputs are deliberately mistyped: callers may be plain JavaScript or JSON.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { catchError } from './helpers/assert';
@@ -403,6 +405,14 @@ for (const row of CHAINS_BAD) {
     assert.is(e.path, row.expect);
   });
 }
+
+test("validateChainName's message states the README's rule (1–28 characters, which, which first)", () => {
+  const messageOf = (name: string) => (catchError(() => validateChainName(name)) as unknown as Error).message;
+  assert.match(messageOf('.x'), /letters, digits and _ \. : @ \+ -, starting with a letter, digit or _/);
+  assert.match(messageOf('c'.repeat(29)), /longer than 28 characters/);
+  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+  assert.match(readme, /Chain names are 1–28 characters of\s+`\[A-Za-z0-9_\.:@\+-\]`, not starting with `-`, `\.`, `:`, `@` or `\+`/);
+});
 
 for (const n of [1, 5, 2147483647]) {
   test(`validatePosition ok: ${n}`, () => {

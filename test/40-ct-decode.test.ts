@@ -118,6 +118,47 @@ test('error-enoent: NLMSG_ERROR becomes the errno, op kept', () => {
   }
 });
 
+test("extended ack: the kernel's text (NLMSGERR_ATTR_MSG) is the error's detail, the request echoed whole or capped", () => {
+  // One reader for ctnetlink and nf_tables (native/core/netlink_extack): nlmsgerr, then the
+  // echoed request (whole, padded to 4, unless NLM_F_CAPPED), then the attributes.
+  const NLM_F_CAPPED = 0x100;
+  const NLM_F_ACK_TLVS = 0x200;
+  const message = (capped: boolean, echoLen: number, text: string) => {
+    const echoBody = capped ? Buffer.alloc(0) : Buffer.alloc((Math.max(echoLen, 16) - 16 + 3) & ~3, 0xaa);
+    const attrLen = 4 + Buffer.byteLength(text) + 1;
+    const attr = Buffer.alloc((attrLen + 3) & ~3);
+    attr.writeUInt16LE(attrLen, 0);
+    attr.writeUInt16LE(1, 2); // NLMSGERR_ATTR_MSG
+    attr.write(text, 4);
+    const err = Buffer.alloc(20);
+    err.writeInt32LE(-22, 0); // EINVAL
+    err.writeUInt32LE(echoLen, 4);
+    const body = Buffer.concat([err, echoBody, attr]);
+    const hdr = Buffer.alloc(16);
+    hdr.writeUInt32LE(16 + body.length, 0);
+    hdr.writeUInt16LE(2, 4); // NLMSG_ERROR
+    hdr.writeUInt16LE(NLM_F_ACK_TLVS | (capped ? NLM_F_CAPPED : 0), 6);
+    return Buffer.concat([hdr, body]);
+  };
+  const detail = (buf: Buffer) => {
+    try {
+      Ct._decode(buf);
+    } catch (e) {
+      return (e as { errno: number; detail: string }).errno === 22 ? (e as { detail: string }).detail : 'wrong errno';
+    }
+    return 'no error';
+  };
+  assert.is(detail(message(true, 40, 'Invalid zone')), 'Invalid zone');
+  assert.is(detail(message(false, 16 + 6, 'Unknown attribute')), 'Unknown attribute', 'an echo of 22 bytes is padded to 24');
+  assert.is(detail(message(false, 16 + 40, 'whole request')), 'whole request');
+  // An echo length past the end, or shorter than a header: no text, and no read past the end.
+  const long = message(false, 16, 'x');
+  long.writeUInt32LE(4096, 16 + 4);
+  assert.is(detail(long), '');
+  long.writeUInt32LE(3, 16 + 4);
+  assert.is(detail(long), '');
+});
+
 test('NLM_F_DUMP_INTR, NLM_F_DUMP_FILTERED and event kinds are read from the header', () => {
   const buf = Buffer.from(readCtFixture('dump-mixed').recvs[0]!);
   assert.is(Ct._decode(buf).interrupted, false);

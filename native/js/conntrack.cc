@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include <cerrno>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -66,12 +65,6 @@ Napi::Array EntriesToJs(Napi::Env env, const std::vector<ct::Entry>& entries) {
   auto a = Napi::Array::New(env, entries.size());
   for (uint32_t i = 0; i < entries.size(); i++) a.Set(i, EntryToJs(env, entries[i]));
   return a;
-}
-
-Napi::Promise Rejected(Napi::Env env, const core::KernelError& e) {
-  auto d = Napi::Promise::Deferred::New(env);
-  d.Reject(ErrorFromKernel(env, e).Value());
-  return d.Promise();
 }
 
 struct CountByResult {
@@ -215,95 +208,20 @@ Napi::Value Conntrack::EncodeDump(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Function ConntrackList::Define(Napi::Env env) {
-  return DefineClass(env, "ConntrackList",
-                     {
-                         InstanceMethod<&ConntrackList::Next>("next"),
-                         InstanceMethod<&ConntrackList::Close>("close"),
-                     });
-}
-
-// new ConntrackList(conntrack, filter, batchSize)
-ConntrackList::ConntrackList(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ConntrackList>(info) {
+ConntrackList::ConntrackList(const Napi::CallbackInfo& info) : StreamedList(info) {
   Guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) throw CtShape(env, "list owner");
     Conntrack* owner = Napi::ObjectWrap<Conntrack>::Unwrap(info[0].As<Napi::Object>());
     if (!owner || !owner->usable()) throw CtShape(env, "list owner not open");
-    netns_ = owner->netns();
-    filter_ = FilterFromJs(env, info[1]);
-    batch_ = info[2].IsNumber() ? U32(info[2]) : 256;
-    if (batch_ == 0) batch_ = 1;
-    shared_ = std::make_shared<LockedSocket<ct::CtSocket>>();
+    Init(owner->netns(), FilterFromJs(env, info[1]), info[2].IsNumber() ? U32(info[2]) : 256);
     return Napi::Value();
   });
 }
 
-// next(): the next batch of entries, or null once the listing is over.
-Napi::Value ConntrackList::Next(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    Napi::Env env = info.Env();
-    if (closed_) return Rejected(env, core::KernelError{"closed", EBADF, "conntrack listing", -1, core::ErrorKind::kClosed});
-    if (done_) {
-      auto d = Napi::Promise::Deferred::New(env);
-      d.Resolve(env.Null());
-      return d.Promise();
-    }
-    auto shared = shared_;
-    auto netns = netns_;
-    auto filter = filter_;
-    bool start = !started_;
-    started_ = true;
-    size_t batch = batch_;
-    struct Batch {
-      std::vector<ct::Entry> entries;
-      bool done = false;
-    };
-    return PromiseWorker<Batch>::Start(
-        Value(), "connlimit:ctList",
-        [=]() -> core::Result<Batch> {
-          auto named = core::CheckNetnsPath(netns);
-          if (!named.ok()) return named.error();
-          std::lock_guard<std::mutex> lock(shared->mu);
-          if (start) {
-            auto s = ct::CtSocket::Open(netns);
-            if (!s.ok()) return s.error();
-            shared->socket = s.take();
-            auto st = shared->socket->StartDump(filter);
-            if (!st.ok()) return st.error();
-          }
-          if (!shared->socket) return core::KernelError{"closed", EBADF, "conntrack listing", -1, core::ErrorKind::kClosed};
-          Batch b;
-          auto done = shared->socket->ReadDump(batch, b.entries);
-          if (!done.ok()) {
-            shared->socket.reset();
-            return done.error();
-          }
-          b.done = done.value();
-          // The dump is over: give the socket back now rather than at garbage collection.
-          if (b.done) shared->socket.reset();
-          return b;
-        },
-        [this](Napi::Env e, Batch& b) -> Napi::Value {
-          if (b.done) {
-            done_ = true;
-            netns_.reset();  // nothing more to open: give the namespace fd back before GC does
-          }
-          if (b.entries.empty() && b.done) return e.Null();
-          return EntriesToJs(e, b.entries);
-        });
-  });
-}
-
-Napi::Value ConntrackList::Close(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    closed_ = true;
-    netns_.reset();
-    // Dropping our hold closes the socket now, or when a next() in flight finishes: closing a
-    // socket mid-dump is how a listing is abandoned. Never wait for the lock on the JS thread.
-    shared_.reset();
-    return info.Env().Undefined();
-  });
+Napi::Value ConntrackList::BatchToJs(Napi::Env env, std::vector<ct::Entry>& entries, bool done) {
+  if (entries.empty() && done) return env.Null();
+  return EntriesToJs(env, entries);
 }
 
 template class SocketHandle<Conntrack, ct::CtSocket>;

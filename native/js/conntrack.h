@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Conntrack: the conntrack table of one network namespace as a JS object (the socket's
-// lifecycle in js/socket_handle), and ConntrackList, one streamed listing. Every kernel call
-// runs in the libuv pool (core/ct/ct_socket) under the socket's mutex; the JS thread only
+// lifecycle in js/socket_handle), and ConntrackList, one streamed listing (js/streamed_list).
+// Every kernel call runs in the libuv pool (core/ct/ct_socket) under the socket's mutex; the JS thread only
 // converts. close() drops the object's hold on its socket; workers in flight keep theirs,
 // and the last holder closes it (the finalizer too).
 #pragma once
@@ -9,10 +9,12 @@
 #include <napi.h>
 
 #include <memory>
+#include <vector>
 
 #include "core/ct/ct_socket.h"
 #include "core/netns_guard.h"
 #include "js/socket_handle.h"
+#include "js/streamed_list.h"
 
 namespace connlimit::js {
 
@@ -39,24 +41,23 @@ class Conntrack : public SocketHandle<Conntrack, core::ct::CtSocket> {
 // Compiled once, in conntrack.cc, not in every file that includes this header.
 extern template class SocketHandle<Conntrack, core::ct::CtSocket>;
 
-// One listing with its own socket (a dump in progress owns its socket until NLMSG_DONE), so a
-// slow consumer never blocks count() or countBy() on the Conntrack object.
-class ConntrackList : public Napi::ObjectWrap<ConntrackList> {
+// One streamed listing (the lifecycle in js/streamed_list.h), so a slow consumer never blocks
+// count() or countBy() on the Conntrack object.
+class ConntrackList : public StreamedList<ConntrackList, core::ct::CtSocket, core::ct::Filter, std::vector<core::ct::Entry>> {
  public:
-  static Napi::Function Define(Napi::Env env);
+  static constexpr const char* kClassName = "ConntrackList";
+  static constexpr const char* kWorkerName = "connlimit:ctList";
+  static constexpr const char* kSubject = "conntrack listing";
+
+  // new ConntrackList(conntrack, filter, batchSize)
   explicit ConntrackList(const Napi::CallbackInfo& info);
 
- private:
-  Napi::Value Next(const Napi::CallbackInfo& info);
-  Napi::Value Close(const Napi::CallbackInfo& info);
-
-  std::shared_ptr<core::NetnsFd> netns_;
-  core::ct::Filter filter_;
-  size_t batch_ = 256;
-  std::shared_ptr<LockedSocket<core::ct::CtSocket>> shared_;  // socket created by the first next()
-  bool started_ = false;
-  bool done_ = false;
-  bool closed_ = false;
+  static core::Result<core::Unit> StartDump(core::ct::CtSocket& s, const core::ct::Filter& filter) { return s.StartDump(filter); }
+  static core::Result<bool> ReadBatch(core::ct::CtSocket& s, size_t want, std::vector<core::ct::Entry>& out) {
+    return s.ReadDump(want, out);
+  }
+  // The batch's entries; null for an empty last batch.
+  static Napi::Value BatchToJs(Napi::Env env, std::vector<core::ct::Entry>& entries, bool done);
 };
 
 }  // namespace connlimit::js

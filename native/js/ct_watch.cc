@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include <algorithm>
 #include "js/ct_watch.h"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#include <cstring>
-
+#include <algorithm>
 #include <utility>
 
 #include "js/ct_convert.h"
 #include "js/errors.h"
-#include "js/promise_worker.h"
+#include "js/thread_delivery.h"
 
 namespace connlimit::js {
 
@@ -22,39 +20,6 @@ namespace {
 std::string KeyOf(const ct::WatchKey& k, const ct::WatchConfig& c) {
   return KeyText(k.family, k.addr, c.PrefixFor(k.family));
 }
-
-// Builds JS values with plain Node-API calls and stops at the first failure. While a Worker
-// is being terminated every call that may run JS fails; node-addon-api would then throw, and
-// building that exception fails too, which is a fatal error for the whole process (seen in
-// test/75). A batch that can no longer be delivered is simply dropped.
-class RawBuilder {
- public:
-  explicit RawBuilder(napi_env env) : env_(env) {}
-  bool ok() const { return ok_; }
-  napi_value Object() { return Make([&](napi_value* v) { return napi_create_object(env_, v); }); }
-  napi_value Array(size_t n) { return Make([&](napi_value* v) { return napi_create_array_with_length(env_, n, v); }); }
-  napi_value Number(double d) { return Make([&](napi_value* v) { return napi_create_double(env_, d, v); }); }
-  napi_value Bool(bool b) { return Make([&](napi_value* v) { return napi_get_boolean(env_, b, v); }); }
-  napi_value String(const std::string& s) {
-    return Make([&](napi_value* v) { return napi_create_string_utf8(env_, s.data(), s.size(), v); });
-  }
-  void Set(napi_value o, const char* key, napi_value v) {
-    if (ok_) ok_ = napi_set_named_property(env_, o, key, v) == napi_ok;
-  }
-  void Set(napi_value a, uint32_t i, napi_value v) {
-    if (ok_) ok_ = napi_set_element(env_, a, i, v) == napi_ok;
-  }
-
- private:
-  template <typename F>
-  napi_value Make(F make) {
-    napi_value v = nullptr;
-    if (ok_) ok_ = make(&v) == napi_ok;
-    return v;
-  }
-  napi_env env_;
-  bool ok_ = true;
-};
 
 napi_value BatchToJs(RawBuilder& r, const ct::WatchBatch& b, const ct::WatchConfig& c) {
   napi_value o = r.Object();
@@ -87,20 +52,6 @@ napi_value BatchToJs(RawBuilder& r, const ct::WatchBatch& b, const ct::WatchConf
   r.Set(o, "overruns", r.Number(static_cast<double>(b.overruns)));
   r.Set(o, "overrunsTotal", r.Number(static_cast<double>(b.overruns_total)));
   return o;
-}
-
-// The same facts as ErrorFromKernel (js/errors.cc), built the careful way.
-napi_value ErrorToJs(RawBuilder& r, napi_env env, const core::KernelError& e) {
-  std::string message = e.op + ": " + strerror(e.errnum);
-  if (!e.detail.empty()) message += " (" + e.detail + ")";
-  napi_value text = r.String(message);
-  napi_value error = nullptr;
-  if (!r.ok() || napi_create_error(env, nullptr, text, &error) != napi_ok) return nullptr;
-  r.Set(error, "errno", r.Number(e.errnum));
-  r.Set(error, "kind", r.String(ErrorKindName(e.kind)));
-  r.Set(error, "op", r.String(e.op));
-  r.Set(error, "detail", r.String(e.detail));
-  return error;
 }
 
 // The options object of src/conntrack/watch-options.ts (NativeWatchOptions in src/native-types.ts).
@@ -140,29 +91,9 @@ void CallWatchJs(Napi::Env env, Napi::Function callback, WatchContext* context, 
   } ack{context};
   if (callback.IsEmpty()) return;  // tearing down: drop it
   RawBuilder r(env);
-  napi_value args[2] = {nullptr, nullptr};
-  napi_value null_value = nullptr;
-  if (napi_get_null(env, &null_value) != napi_ok) return;
-  if (delivery->failed) {
-    args[0] = ErrorToJs(r, env, delivery->error);
-    args[1] = null_value;
-  } else {
-    args[0] = null_value;
-    args[1] = BatchToJs(r, delivery->batch, context->watcher->config());
-  }
-  if (!r.ok() || args[0] == nullptr || args[1] == nullptr) return;
-  napi_value undefined = nullptr;
-  napi_get_undefined(env, &undefined);
-  if (napi_call_function(env, undefined, callback, 2, args, nullptr) == napi_pending_exception) {
-    // A listener threw: that is the process's uncaught exception, as for any event emitter.
-    napi_value exception = nullptr;
-    napi_valuetype type = napi_undefined;
-    // A terminating Worker reports no exception value: nothing to raise then.
-    if (napi_get_and_clear_last_exception(env, &exception) == napi_ok && napi_typeof(env, exception, &type) == napi_ok &&
-        type != napi_undefined && type != napi_null) {
-      napi_fatal_exception(env, exception);
-    }
-  }
+  napi_value err = delivery->failed ? r.Error(delivery->error) : r.Null();
+  napi_value batch = delivery->failed ? r.Null() : BatchToJs(r, delivery->batch, context->watcher->config());
+  if (r.ok()) CallListener(env, callback, err, batch);
 }
 
 Napi::Function ConntrackWatch::Define(Napi::Env env) {
@@ -185,47 +116,15 @@ ConntrackWatch::ConntrackWatch(const Napi::CallbackInfo& info) : Napi::ObjectWra
     if (!info[1].IsFunction()) throw CtShape(env, "watch callback");
     auto options = OptionsFromJs(env, info[0]);
     auto* context = new WatchContext();
-    tsfn_ = WatchTsfn::New(env, info[1].As<Napi::Function>(), "connlimit:watch", 0, 1, context,
-                           [](Napi::Env, void*, WatchContext* c) { delete c; });
-    WatchTsfn tsfn = tsfn_;  // copies are handles to the same function
-    watcher_ = std::make_shared<ct::Watcher>(
-        std::move(options),
-        [tsfn](ct::WatchBatch&& batch) mutable {
-          auto* d = new WatchDelivery{std::move(batch), false, {}};
-          if (tsfn.NonBlockingCall(d) != napi_ok) {
-            delete d;
-            return false;
-          }
-          return true;
-        },
-        [tsfn](const core::KernelError& e) mutable {
-          auto* d = new WatchDelivery{{}, true, e};
-          if (tsfn.NonBlockingCall(d) != napi_ok) delete d;
-        });
-    context->watcher = watcher_;
-    auto started = watcher_->Start();
-    if (!started.ok()) {
-      tsfn_.Release();
-      closed_ = true;
-      throw ErrorFromKernel(env, started.error());
-    }
-    cleanup_ = env.AddCleanupHook(&ConntrackWatch::Cleanup, this);
+    auto tsfn = WatchTsfn::New(env, info[1].As<Napi::Function>(), "connlimit:watch", 0, 1, context,
+                               [](Napi::Env, void*, WatchContext* c) { delete c; });
+    auto watcher = std::make_shared<ct::Watcher>(
+        std::move(options), [tsfn](ct::WatchBatch&& batch) mutable { return Deliver(tsfn, new WatchDelivery{std::move(batch), false, {}}); },
+        [tsfn](const core::KernelError& e) mutable { Deliver(tsfn, new WatchDelivery{{}, true, e}); });
+    context->watcher = watcher;
+    thread_.Start(env, std::move(watcher), tsfn);
     return Napi::Value();
   });
-}
-
-ConntrackWatch::~ConntrackWatch() {
-  // Collected without close(): the hook must not fire later on a deleted object.
-  if (!closed_ && !cleanup_.IsEmpty()) cleanup_.Remove(Env());
-  StopNow();
-}
-
-void ConntrackWatch::StopNow() {
-  // A constructor that threw (bad options) leaves nothing started.
-  if (closed_ || !watcher_) return;
-  closed_ = true;
-  watcher_->Stop();
-  tsfn_.Release();
 }
 
 // counts() -> { reset, texts, ids, counts }: every key with a count, most first, as an id
@@ -236,7 +135,7 @@ void ConntrackWatch::StopNow() {
 Napi::Value ConntrackWatch::Counts(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    auto counts = watcher_->Counts();  // a copy taken under the watcher's lock: never a dump
+    auto counts = thread_.watcher().Counts();  // a copy taken under the watcher's lock: never a dump
     bool reset = key_ids_.size() > 4096 && key_ids_.size() > 2 * counts.size();
     if (reset) key_ids_.clear();
     auto ids = Napi::Uint32Array::New(env, counts.size());
@@ -269,13 +168,13 @@ Napi::Value ConntrackWatch::Count(const Napi::CallbackInfo& info) {
     uint8_t family = info[1].As<Napi::Number>().Uint32Value() == 6 ? AF_INET6 : AF_INET;
     core::ct::Addr addr{};
     if (inet_pton(family, text.c_str(), addr.data()) != 1) return Napi::Number::New(env, -1);
-    return Napi::Number::New(env, static_cast<double>(watcher_->CountOf(family, addr)));
+    return Napi::Number::New(env, static_cast<double>(thread_.watcher().CountOf(family, addr)));
   });
 }
 
 Napi::Value ConntrackWatch::Stats(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    auto s = watcher_->Stats();
+    auto s = thread_.watcher().Stats();
     auto o = Napi::Object::New(info.Env());
     o.Set("events", static_cast<double>(s.events));
     o.Set("overruns", static_cast<double>(s.overruns));
@@ -293,46 +192,20 @@ Napi::Value ConntrackWatch::Stats(const Napi::CallbackInfo& info) {
 
 Napi::Value ConntrackWatch::Ref(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    if (!closed_) tsfn_.Ref(info.Env());
+    thread_.Ref(info.Env());
     return info.Env().Undefined();
   });
 }
 
 Napi::Value ConntrackWatch::Unref(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    if (!closed_) tsfn_.Unref(info.Env());
+    thread_.Unref(info.Env());
     return info.Env().Undefined();
   });
 }
 
-// Joins the thread in the pool (a dump in progress may take a moment), then releases the
-// function on the JS thread. A second close() resolves at once.
 Napi::Value ConntrackWatch::Close(const Napi::CallbackInfo& info) {
-  return Guarded(info.Env(), [&]() -> Napi::Value {
-    Napi::Env env = info.Env();
-    if (closed_) {
-      auto d = Napi::Promise::Deferred::New(env);
-      d.Resolve(env.Undefined());
-      return d.Promise();
-    }
-    auto watcher = watcher_;
-    WatchTsfn tsfn = tsfn_;
-    auto closing = PromiseWorker<core::Unit>::Start(
-        info.This().As<Napi::Object>(), "connlimit:watch-close",
-        [watcher]() -> core::Result<core::Unit> {
-          watcher->Stop();
-          return core::Unit{};
-        },
-        [tsfn](Napi::Env e, core::Unit&) mutable -> Napi::Value {
-          tsfn.Release();  // also when the promise can no longer be settled
-          return e.Undefined();
-        });
-    // Only now that the worker exists: when making it fails (a Worker being terminated), the
-    // cleanup hook must still stop the thread before the thread-safe function goes.
-    closed_ = true;
-    cleanup_.Remove(env);
-    return closing;
-  });
+  return Guarded(info.Env(), [&]() -> Napi::Value { return thread_.Close(info.Env(), info.This().As<Napi::Object>(), "connlimit:watch-close"); });
 }
 
 }  // namespace connlimit::js

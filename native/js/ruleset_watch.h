@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // RulesetWatch: nf_tables ruleset notifications for one table as a JS object, for fw.keep().
 // It owns a core::nft::RulesetWatcher (the thread) and the thread-safe function that carries
-// each commit to JS. close() joins the thread in the pool and releases the function; the env
-// cleanup hook and the destructor repeat that if the user never closed it.
+// each commit to JS, with the lifecycle of js/watch_thread.h (close(), or the env cleanup hook
+// and the destructor if the user never closed it).
 #pragma once
 
 #include <napi.h>
@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "core/nft/ruleset_watcher.h"
+#include "js/watch_thread.h"
 
 namespace connlimit::js {
 
@@ -27,18 +28,11 @@ class RulesetWatch : public Napi::ObjectWrap<RulesetWatch> {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit RulesetWatch(const Napi::CallbackInfo& info);
-  ~RulesetWatch() override;
 
  private:
   Napi::Value Close(const Napi::CallbackInfo& info);
-  // Stop the thread here and now (cleanup hook, destructor): no JS can run any more.
-  void StopNow();
-  static void Cleanup(RulesetWatch* self) { self->StopNow(); }
 
-  std::shared_ptr<core::nft::RulesetWatcher> watcher_;
-  RulesetTsfn tsfn_;
-  Napi::Env::CleanupHook<void (*)(RulesetWatch*), RulesetWatch> cleanup_;
-  bool closed_ = false;
+  WatchThread<core::nft::RulesetWatcher, RulesetTsfn> thread_;
 };
 
 }  // namespace connlimit::js

@@ -55,7 +55,7 @@ export function chainNameProblem(name: string): string | null {
   if (name.includes('\0')) return 'a chain name with a NUL byte';
   if (name.length > MAX_CHAIN_NAME_LENGTH) return `chain name ${quote(name)} is longer than ${MAX_CHAIN_NAME_LENGTH} characters`;
   if (!CHAIN_NAME_PATTERN.test(name)) {
-    return `chain name ${quote(name)} has characters we don't allow: use letters, digits and _ . : @ + - (not first: - or !)`;
+    return `chain name ${quote(name)} has characters we don't allow: use letters, digits and _ . : @ + -, starting with a letter, digit or _`;
   }
   if (RESERVED_TARGET_NAMES.has(name)) return `${quote(name)} is a target name, not a chain name`;
   return null;

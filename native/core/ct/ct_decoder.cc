@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/netlink_extack.h"
+
 namespace connlimit::core::ct {
 
 namespace {
@@ -94,31 +96,6 @@ bool DecodeCounters(const nlattr* nest, uint64_t& packets, uint64_t& bytes) {
   return Index(nest, tb) && Be64(tb[CTA_COUNTERS_PACKETS], packets) && Be64(tb[CTA_COUNTERS_BYTES], bytes);
 }
 
-std::string Extack(const nlmsghdr* nlh) {
-  if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return {};
-  auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-  size_t plen = mnl_nlmsg_get_payload_len(nlh);
-  // With NETLINK_CAP_ACK the echoed request is only its header; else it is whole. Either way
-  // the lengths are the kernel's word, so check them before stepping over the echo.
-  size_t offset = sizeof(nlmsgerr);
-  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
-    if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return {};
-    offset += MNL_ALIGN(err->msg.nlmsg_len - sizeof(nlmsghdr));
-  }
-  if (offset >= plen) return {};
-  std::string msg;
-  const auto* base = static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh));
-  int left = static_cast<int>(plen - offset);
-  for (auto* a = reinterpret_cast<const nlattr*>(base + offset); mnl_attr_ok(a, left);
-       left -= MNL_ALIGN(a->nla_len), a = mnl_attr_next(a)) {
-    if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG) {
-      const char* s = static_cast<const char*>(mnl_attr_get_payload(a));
-      msg.assign(s, strnlen(s, mnl_attr_get_payload_len(a)));
-    }
-  }
-  return msg;
-}
-
 }  // namespace
 
 Result<Entry> DecodeEntry(const uint8_t* payload, size_t len) {
@@ -196,7 +173,7 @@ Result<ChunkInfo> DecodeChunk(const uint8_t* buf, size_t len, uint64_t seq, cons
         } else if (error == ENOENT && !enoent_is_error) {
           info.not_found++;
         } else {
-          return KernelError{op, error < 0 ? EBADMSG : error, Extack(nlh), -1, ErrorKind::kConntrack};
+          return KernelError{op, error < 0 ? EBADMSG : error, ExtackMessage(nlh), -1, ErrorKind::kConntrack};
         }
         break;
       }

@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "core/nfnl_header.h"
+
 namespace connlimit::core::ct {
 
 namespace {
@@ -16,15 +18,7 @@ namespace {
 constexpr size_t kMaxRequest = 512;
 
 nlmsghdr* PutHeader(uint8_t* buf, uint16_t msg, uint16_t flags, uint8_t family, uint32_t seq) {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | msg;
-  nlh->nlmsg_flags = flags;
-  nlh->nlmsg_seq = seq;
-  auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
-  nfg->nfgen_family = family;
-  nfg->version = NFNETLINK_V0;
-  nfg->res_id = 0;
-  return nlh;
+  return PutNfnlHeader(buf, (NFNL_SUBSYS_CTNETLINK << 8) | msg, flags, seq, family);
 }
 
 std::vector<uint8_t> Bytes(const uint8_t* buf, const nlmsghdr* nlh) { return {buf, buf + nlh->nlmsg_len}; }

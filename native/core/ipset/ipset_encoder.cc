@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "core/nfnl_header.h"
+
 namespace connlimit::core::ipset {
 
 namespace {
@@ -16,15 +18,8 @@ constexpr size_t kMaxRequest = 1024;
 constexpr uint16_t kNbo = NLA_F_NET_BYTEORDER;
 
 nlmsghdr* PutHeader(uint8_t* buf, uint8_t cmd, uint16_t flags, uint32_t seq) {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = (NFNL_SUBSYS_IPSET << 8) | cmd;
-  nlh->nlmsg_flags = flags;
-  nlh->nlmsg_seq = seq;
-  auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
   // Always NFPROTO_IPV4, inet6 sets too: the kernel reads the family from IPSET_ATTR_FAMILY.
-  nfg->nfgen_family = kNfprotoIpv4;
-  nfg->version = NFNETLINK_V0;
-  nfg->res_id = 0;
+  nlmsghdr* nlh = PutNfnlHeader(buf, (NFNL_SUBSYS_IPSET << 8) | cmd, flags, seq, kNfprotoIpv4);
   mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, kProtocol);
   return nlh;
 }

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <optional>
 
+#include "core/netlink_extack.h"
 #include "core/nft/expr_reader.h"
 
 namespace connlimit::core::nft {
@@ -54,20 +55,7 @@ std::pair<int, std::string> ErrorOf(const struct nlmsghdr* nlh) {
   const auto* err = static_cast<const struct nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
   if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof *err)) return {EBADMSG, ""};
   int e = -err->error;
-  std::string text;
-  if (e != 0 && (nlh->nlmsg_flags & NLM_F_ACK_TLVS)) {
-    size_t off = sizeof *err;
-    if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) off += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
-    const char* p = static_cast<const char*>(mnl_nlmsg_get_payload(nlh)) + off;
-    const char* end = reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len;
-    int left = static_cast<int>(end - p);
-    for (auto* a = reinterpret_cast<const struct nlattr*>(p); left > 0 && mnl_attr_ok(a, left);) {
-      if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG) text = mnl_attr_get_str(a);
-      left -= static_cast<int>(MNL_ALIGN(a->nla_len));
-      a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
-    }
-  }
-  return {e, text};
+  return {e, e != 0 ? ExtackMessage(nlh) : std::string()};
 }
 
 Result<std::unique_ptr<Socket>> Socket::Open() {

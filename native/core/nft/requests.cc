@@ -14,6 +14,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/nfnl_header.h"
 #include "core/nft/expr_reader.h"
 #include "core/nft/nfproto.h"
 
@@ -71,14 +72,7 @@ Message FrameBatch(uint32_t begin_seq, uint32_t genid, const std::vector<Message
   };
   {
     char b[MNL_SOCKET_BUFFER_SIZE];
-    auto* nlh = mnl_nlmsg_put_header(b);
-    nlh->nlmsg_type = NFNL_MSG_BATCH_BEGIN;
-    nlh->nlmsg_flags = NLM_F_REQUEST;
-    nlh->nlmsg_seq = begin_seq;
-    auto* nfg = static_cast<struct nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(struct nfgenmsg)));
-    nfg->nfgen_family = AF_UNSPEC;
-    nfg->version = NFNETLINK_V0;
-    nfg->res_id = htons(NFNL_SUBSYS_NFTABLES);
+    auto* nlh = PutNfnlHeader(b, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, begin_seq, AF_UNSPEC, htons(NFNL_SUBSYS_NFTABLES));
     mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
     put(b, nlh->nlmsg_len);
   }
