@@ -231,7 +231,6 @@ class RuleWriter {
       AddPort(r_, offset, l.ranges[0], l.invert);
       return Unit{};
     }
-    if (anonymous_sets_.size() >= kAnonymousSetsPerRule) return TooManySets();
     AddPayload(r_, NFT_PAYLOAD_TRANSPORT_HEADER, offset, 2);
     auto protocol = static_cast<uint8_t>(protocol_);
     return Lookup([l, protocol](Family f, const std::string& table, uint32_t id, uint32_t seq) { return EncodePortSet(f, table, l, protocol, id, seq); },
