@@ -227,8 +227,8 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
     nft::RulePlacement where;
     where.nlm_flags = NLM_F_CREATE | NLM_F_APPEND;
     // A multiport list's set ids follow the connlimit set's, as nft numbers its sets.
-    uint32_t port_set_id = nft::ConnlimitOf(rule) ? 2 : 1;
-    auto r = nft::EncodeNftablesRule(family, nft::kNftablesTable, chain, rule, set, 1, port_set_id, where, 0);
+    uint32_t anonymous_set_id = nft::ConnlimitOf(rule) ? 2 : 1;
+    auto r = nft::EncodeNftablesRule(family, nft::kNftablesTable, chain, rule, set, 1, anonymous_set_id, where, 0);
     if (!r.ok()) throw ErrorFromKernel(info.Env(), r.error());
     add(r.value());
     return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());

@@ -10,7 +10,7 @@
 # never touched), with the table and base chain already created,
 #   strace -f -e trace=sendmsg -e write=all nft -f <those commands>
 # and the one batch nft sends (NEWSET + NEWRULE, or NEWRULE alone; a multiport list adds its
-# anonymous set's NEWSET + NEWSETELEM before the rule) is cut into
+# anonymous set's NEWSET + NEWSETELEM before the rule, as do several weekdays) is cut into
 # test/fixtures/nftables/<name>.hex, with a header saying how it was made.
 #
 # `create-ipv4`/`create-ipv6` record the NEWTABLE + NEWCHAIN that create our table and its
@@ -161,6 +161,10 @@ want xlate-ttl-mac && rule xlate-ttl-mac ipv4 INPUT -m ttl --ttl-lt 5 -m mac ! -
 want xlate-tcpmss && rule xlate-tcpmss ipv4 INPUT -p tcp -m tcpmss ! --mss 1461:65535 -j DROP
 want xlate-time && rule xlate-time ipv4 INPUT -p tcp --dport 22 -m time --datestart 2021-03-04T05:06:07 --timestart 08:00 --timestop 17:30 --weekdays Sun -j DROP
 want xlate-time-wrap && rule xlate-time-wrap ipv6 INPUT -m time --timestart 22:00 --timestop 06:00 --datestop 2030 -j DROP
+# Several weekdays: an anonymous set of key type `day` (NEWSET `__set%d` + NEWSETELEM before the
+# rule, its lookup by set id); `! --weekdays` is the complement's set.
+want xlate-weekdays && rule xlate-weekdays ipv4 INPUT -p tcp --dport 22 -m time --timestart 08:00 --timestop 17:30 --weekdays Mon,Tue,Wed,Thu,Fri -m connlimit --connlimit-above 2 -j DROP
+want xlate-weekdays-not && rule xlate-weekdays-not ipv6 INPUT -m time ! --weekdays Mon,Tue,Wed,Thu,Fri -j DROP
 # The targets that let the packet go on: their statement in place of the verdict.
 want xlate-log && rule xlate-log ipv4 INPUT -p tcp --syn -m connlimit --connlimit-above 2 -j LOG --log-prefix "flood: " --log-level 6 --log-tcp-options --log-uid
 want xlate-log-all && rule xlate-log-all ipv6 FORWARD -j LOG --log-tcp-sequence --log-tcp-options --log-ip-options --log-uid --log-macdecode

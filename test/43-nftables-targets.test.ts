@@ -90,7 +90,7 @@ test('statements of other shapes, written into our table by hand, list as opaque
       'log level audit', // no syslog level
       'log prefix "x" drop', // a statement and a verdict
       'meta mark set 0x2 meta mark 0x2 drop', // a match after the statement
-      'meta hour "12:00"-"13:00" meta day { 1, 2 } drop', // several weekdays
+      'meta hour "12:00"-"13:00" meta day != { 1, 2 } drop', // a negated day set: no translation writes one
     ];
     for (const body of foreign) await ns.run('nft', [`add rule ip connlimit INPUT ${body}`]);
     const listed = await fw.list('INPUT');
@@ -127,6 +127,9 @@ test('-m time: dates, a UTC window of the day and the weekday mean what xt_time 
       [7214, `--timestart ${clock(sec + 3 * 3600)} --timestop ${clock(sec + 5 * 3600)}`, 'ok'],
       [7215, `--weekdays ${today}`, 'refused'],
       [7216, `--weekdays ${other}`, 'ok'],
+      // Several weekdays: an anonymous set of days.
+      [7217, `--weekdays ${other},${today}`, 'refused'],
+      [7218, `! --weekdays ${today}`, 'ok'],
     ];
     for (const [port, opts] of cases) {
       await peer.listen(port, '127.0.0.1');

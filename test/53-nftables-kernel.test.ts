@@ -237,7 +237,6 @@ test('forms the native table cannot hold are refused with a typed error before a
       ['-m time --monthdays 1,15 -j DROP', /match time is not available in the native nftables form \(--monthdays/],
       ['-m time --timestart 12:00 --kerneltz -j DROP', /\(--kerneltz: nft's `meta hour` is always UTC/],
       ['-m time --timestart 22:00 --timestop 06:00 --contiguous -j DROP', /\(--contiguous: nft tests `meta hour` and `meta day` apart/],
-      ['-m time --weekdays Mon,Tue -j DROP', /several --weekdays translate to an anonymous set/],
       ['-m time -j DROP', /a -m time without options matches every packet/],
       ['-j CONNMARK --save-mark --mask 0xff', /-j CONNMARK is not available in the native nftables form here \(--save-mark with a mask/],
       ['-j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xf', /\(--restore-mark with a mask/],

@@ -695,6 +695,8 @@ test('nftables: multiport lists it cannot write (--ports) and ones at the struct
       `-p tcp -m multiport --dports ${Array.from({ length: 16 }, (_, i) => i + 1).join(',')} -j DROP`,
       // Typed rules may hold several lists; each is a set with an id of its own: 16 at most.
       { protocol: 'tcp', matches: Array.from({ length: 17 }, (_, i) => ({ kind: 'multiport', dports: [i + 1, i + 100] })), target: { kind: 'drop' } },
+      // Several weekdays are a set too.
+      { protocol: 'tcp', matches: [...Array.from({ length: 16 }, (_, i) => ({ kind: 'multiport', dports: [i + 1, i + 100] })), { kind: 'time', weekdays: ['Mon', 'Tue'] }], target: { kind: 'drop' } },
     ] as RuleInput[]) {
       const got = await outcome(() => fw.append('INPUT', rule));
       assert.is(got.code, 'ERR_CONNLIMIT_INVALID', JSON.stringify(rule));

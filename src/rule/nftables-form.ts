@@ -10,12 +10,13 @@
 import { invalid } from '../errors';
 import type { NativeMatch, NativeRule, NativeTarget } from '../native-types';
 import type { SetMatch } from './modules/set';
+import type { TimeMatch, Weekday } from './modules/time';
 import { quote } from '../echo';
 import { decodeExtension } from './modules';
 import type { Family } from './types';
 
-/** Multiport matches a rule may hold (native/core/nft/native/nftables_multiport.h kPortSetsPerRule). */
-const MULTIPORT_LISTS = 16;
+/** Anonymous sets a rule may hold (native/core/nft/native/nftables_anonymous_set.h kAnonymousSetsPerRule). */
+const ANONYMOUS_SETS = 16;
 
 /** The base chains of our tables (hooks input, forward, output). */
 const NFTABLES_CHAINS: readonly string[] = ['INPUT', 'FORWARD', 'OUTPUT'];
@@ -45,7 +46,7 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
   }
   let connlimits = 0;
   let comments = 0;
-  let portLists = 0;
+  let anonymousSets = 0;
   rule.matches.forEach((m, i) => {
     const at = `${path}.matches[${i}]`;
     switch (m.kind) {
@@ -67,12 +68,21 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
         const name = decoded?.module.name ?? m.name;
         const why = decoded?.module.nftables ? decoded.module.nftables(decoded.part, family) : 'it has no translation here';
         if (why !== null) invalid(at, `match ${name} is not available in the native nftables form (${why}); use backend 'nft', which writes it as iptables-nft does`);
-        // Each list is an anonymous set with a set id of its own in the batch (kPortSetsPerRule).
-        if (name === 'multiport' && ++portLists > MULTIPORT_LISTS) invalid(at, `the native nftables form takes ${MULTIPORT_LISTS} multiport matches per rule`);
+        // Each list is an anonymous set with a set id of its own in the batch (kAnonymousSetsPerRule).
+        if (makesAnonymousSet(name, decoded?.part) && ++anonymousSets > ANONYMOUS_SETS) {
+          invalid(at, `the native nftables form takes ${ANONYMOUS_SETS} anonymous sets per rule (multiport matches, -m time with several weekdays)`);
+        }
         return;
       }
     }
   });
+}
+
+/** Whether a match may be an anonymous set of its rule: a multiport list, several weekdays. */
+function makesAnonymousSet(name: string, part: unknown): boolean {
+  if (name === 'multiport') return true;
+  // A decoded time part lists the days that match, never `{ not: [...] }`.
+  return name === 'time' && (((part as TimeMatch).weekdays as Weekday[] | undefined) ?? []).length > 1;
 }
 
 /**

@@ -341,16 +341,14 @@ function render(part: TimeMatch): string[] {
 
 /**
  * The native nftables form writes time_xlate's `meta time "D1"-"D2" meta hour "T1"-"T2" meta day D`
- * (native/core/nft/native/xlate_time.cc): null when that says this part, else why not. Where
+ * (several weekdays: `meta day { 1, 6, 0 }`, an anonymous set; native/core/nft/native/xlate_time.cc):
+ * null when that says this part, else why not. Where
  * 1.8.9's translation drops an option, the rule would mean something else: refused.
  */
 function nftables(part: TimeMatch): string | null {
   if (part.monthdays !== undefined) return "--monthdays: nft's `meta day` is a weekday, and iptables-translate 1.8.9 has no translation";
   if (part.kernelTz) return "--kerneltz: nft's `meta hour` is always UTC (iptables-translate 1.8.9 drops the option)";
   if (part.contiguous) return "--contiguous: nft tests `meta hour` and `meta day` apart (iptables-translate 1.8.9 drops the option; without --weekdays it changes nothing: leave it out)";
-  if (part.weekdays !== undefined && weekdayList(fieldsOf(part).weekdays).length > 1) {
-    return 'several --weekdays translate to an anonymous set (`meta day { ... }`), which the native form does not write yet; one weekday is `meta day D`';
-  }
   if (Object.keys(part).length === 1) return 'a -m time without options matches every packet and translates to nothing: leave it out';
   return null;
 }

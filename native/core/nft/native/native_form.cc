@@ -9,7 +9,7 @@
 
 #include "core/nft/expr_reader.h"
 #include "core/nft/native/nftables_codec.h"
-#include "core/nft/native/nftables_multiport.h"
+#include "core/nft/native/nftables_anonymous_set.h"
 #include "core/nft/requests.h"
 
 namespace connlimit::core::nft {
@@ -27,9 +27,10 @@ constexpr int kRulesPerTable = 500;
 // connlimit_49 holds rules they stay in it, however many (docs/nft.md).
 constexpr int kMaxTables = NF_IP_PRI_SECURITY - NF_IP_PRI_FILTER;
 
-// The set ids of a rule's multiport sets within a batch: the high bit keeps them apart from the
-// planner's ids of connlimit sets (1, 2, ...), then kPortSetsPerRule for each rule id.
-uint32_t PortSetId(uint32_t rule_id) { return 0x80000000u | (rule_id * static_cast<uint32_t>(nftables::kPortSetsPerRule)); }
+// The set ids of a rule's anonymous sets (multiport lists, weekdays) within a batch: the high bit
+// keeps them apart from the planner's ids of connlimit sets (1, 2, ...), then
+// kAnonymousSetsPerRule for each rule id.
+uint32_t AnonymousSetId(uint32_t rule_id) { return 0x80000000u | (rule_id * static_cast<uint32_t>(nftables::kAnonymousSetsPerRule)); }
 
 }  // namespace
 
@@ -71,12 +72,12 @@ Message NativeForm::DeleteSet(int index, const std::string& set, uint32_t seq) c
 }
 
 Result<Message> NativeForm::NewRule(const PlannedRule& r, uint32_t seq) const {
-  return EncodeNftablesRule(family_, TableName(r.table), r.chain, *r.rule, kConnlimitSetPattern, r.set_id, PortSetId(r.set_id), r.where,
+  return EncodeNftablesRule(family_, TableName(r.table), r.chain, *r.rule, kConnlimitSetPattern, r.set_id, AnonymousSetId(r.set_id), r.where,
                             seq);
 }
 
 Result<KnownRule> NativeForm::DecodeRule(const uint8_t* msg, size_t len, const SetElementReader& read_set) const {
-  // A multiport list's anonymous set, read when a lookup names it (its elements by set name).
+  // An anonymous set (a multiport list, weekdays), read when a lookup names it (its elements by set name).
   std::map<std::string, std::vector<RawElement>> read;
   std::optional<KernelError> failed;
   AnonymousSetElements sets;
@@ -110,7 +111,7 @@ Result<KnownRule> NativeForm::DecodeRule(const uint8_t* msg, size_t len, const S
 // a listing, already in that form.
 Result<RuleSpec> NativeForm::Normalize(const std::string& chain, const RuleSpec& rule) const {
   if (HasNativeExpr(rule)) return rule;
-  auto bytes = EncodeNftablesRule(family_, base_, chain, rule, "connlimit0", 1, PortSetId(1), RulePlacement{}, 0);
+  auto bytes = EncodeNftablesRule(family_, base_, chain, rule, "connlimit0", 1, AnonymousSetId(1), RulePlacement{}, 0);
   if (!bytes.ok()) return bytes.error();
   auto back = DecodeNftablesRuleBatch(family_, bytes.value().data(), bytes.value().size());
   if (!back.ok()) return back.error();

@@ -51,14 +51,14 @@ std::vector<uint8_t> EncodeDelSet(Family family, const std::string& table, const
 const ConnlimitMatch* ConnlimitOf(const RuleSpec& rule);
 
 // NFT_MSG_NEWRULE. `set_name`/`set_id` name the rule's connlimit set (ignored without one).
-// A rule with multiport lists of two or more entries comes after their anonymous sets (NEWSET +
-// NEWSETELEM each, core/nft/native/nftables_multiport.h), all in the one byte string with the
-// same sequence number; the first set has id `port_set_id`, the next ones follow.
+// A rule with anonymous sets (multiport lists of two or more entries, several weekdays) comes
+// after them (NEWSET + NEWSETELEM each, core/nft/native/nftables_anonymous_set.h), all in the one byte string with the
+// same sequence number; the first set has id `anonymous_set_id`, the next ones follow.
 // EINVAL (op "encode") for what the native form cannot say; src/rule/nftables-form.ts
 // refuses those first, with the reason.
 Result<std::vector<uint8_t>> EncodeNftablesRule(Family family, const std::string& table, const std::string& chain,
                                                 const RuleSpec& rule, const std::string& set_name, uint32_t set_id,
-                                                uint32_t port_set_id, const RulePlacement& where, uint32_t seq);
+                                                uint32_t anonymous_set_id, const RulePlacement& where, uint32_t seq);
 
 struct DecodedNftablesRule {
   std::string table, chain;
@@ -68,14 +68,10 @@ struct DecodedNftablesRule {
   std::string set_name;  // the dynset's set, empty without one
 };
 
-// The elements of the anonymous set a rule's lookup names: by its name in a dump (`__set0`), by
-// its set id in a batch (named `__set%d` there); nullptr when unknown (the lookup stays opaque).
-using AnonymousSetElements = std::function<const std::vector<RawElement>*(const std::string& set, uint32_t id)>;
-
 // One NFT_MSG_NEWRULE message of our table as a dump returns it (or as we built it).
 Result<DecodedNftablesRule> DecodeNftablesRule(Family family, const uint8_t* msg, size_t len, const AnonymousSetElements& sets = {});
 
-// The rule of EncodeNftablesRule's bytes (after any NEWSET + NEWSETELEM of its port lists, whose
+// The rule of EncodeNftablesRule's bytes (after any NEWSET + NEWSETELEM of its anonymous sets, whose
 // elements its lookups read), or of a golden batch cut from nft's.
 Result<DecodedNftablesRule> DecodeNftablesRuleBatch(Family family, const uint8_t* bytes, size_t len);
 

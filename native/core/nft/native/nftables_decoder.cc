@@ -15,6 +15,7 @@
 
 #include "core/nft/expr_reader.h"
 #include "core/nft/expr_writer.h"
+#include "core/nft/native/nftables_anonymous_set.h"
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/native/nftables_layout.h"
 #include "core/nft/native/nftables_multiport.h"
@@ -39,7 +40,7 @@ class RuleReader : public ExprWalker {
     // The target ends the rule (its counter may follow, from other writers): anything after it
     // is not a rule we write, and stays opaque.
     if (rule.target.kind != connlimit::core::Target::Kind::kNone && e.name != "counter") return 0;
-    if (size_t used = ReadXlateMatch(ex_, i, family_, &rule)) return used;
+    if (size_t used = ReadXlateMatch(ex_, i, family_, &rule, sets_)) return used;
     if (size_t used = ReadXlateTarget(ex_, i, &rule.target)) return used;
     if (e.name == "meta" && e.a[NFTA_META_DREG] && !e.a[NFTA_META_SREG]) {
       uint32_t key = Be32(e.a[NFTA_META_KEY]);
@@ -172,13 +173,11 @@ class RuleReader : public ExprWalker {
   bool PortLookup(uint32_t off, uint32_t len, const std::vector<uint8_t>& mask, const Expr& k) {
     const RuleSpec& rule = out_->rule;
     if ((off != 0 && off != 2) || len != 2 || !mask.empty() || rule.inv_protocol || !MultiportProtocol(rule.protocol)) return false;
-    if (!sets_ || !k.a[NFTA_LOOKUP_SET] || k.a[NFTA_LOOKUP_DREG]) return false;
-    uint32_t flags = Be32(k.a[NFTA_LOOKUP_FLAGS]);
-    if (flags & ~static_cast<uint32_t>(NFT_LOOKUP_F_INV)) return false;
-    const std::vector<RawElement>* elements = sets_(Str(k.a[NFTA_LOOKUP_SET]), Be32(k.a[NFTA_LOOKUP_SET_ID]));
+    bool invert = false;
+    const std::vector<RawElement>* elements = LookupElements(k, sets_, &invert);
     auto ranges = elements ? PortRangesOf(*elements) : std::nullopt;
     if (!ranges) return false;
-    auto m = MultiportOf(PortList{off == 0, std::move(*ranges), (flags & NFT_LOOKUP_F_INV) != 0});
+    auto m = MultiportOf(PortList{off == 0, std::move(*ranges), invert});
     if (!m) return false;
     out_->rule.matches.push_back(std::move(*m));
     return true;

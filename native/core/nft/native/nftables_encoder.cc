@@ -104,8 +104,8 @@ bool SaysSomething(const Match& m) {
 // protocol, addresses, the matches in order, counter, verdict; the comment goes to userdata).
 class RuleWriter {
  public:
-  RuleWriter(struct nftnl_rule* r, Family family, const std::string& set_name, uint32_t set_id, uint32_t port_set_id)
-      : r_(r), family_(family), bytes_(AddressBytes(family)), set_name_(set_name), set_id_(set_id), port_set_id_(port_set_id) {}
+  RuleWriter(struct nftnl_rule* r, Family family, const std::string& set_name, uint32_t set_id, uint32_t anonymous_set_id)
+      : r_(r), family_(family), bytes_(AddressBytes(family)), set_name_(set_name), set_id_(set_id), anonymous_set_id_(anonymous_set_id) {}
 
   Result<Unit> Write(const RuleSpec& rule) {
     if (rule.fragment) return EncodeError("-f is not available in the native nftables form");
@@ -172,7 +172,8 @@ class RuleWriter {
         if (!r.ok()) return r;
       } else if (auto l = SetLookupOf(std::get<OpaqueExtension>(m))) {
         AddSetLookup(r_, family_, *l);
-      } else if (auto x = AddXlateMatch(XlateRule{r_, family_, [this] { Dependency(); }}, std::get<OpaqueExtension>(m))) {
+      } else if (auto x = AddXlateMatch(XlateRule{r_, family_, [this] { Dependency(); }, [this](AnonymousSetBuilder b, bool inv) { return Lookup(std::move(b), inv); }},
+                                   std::get<OpaqueExtension>(m))) {
         if (!x->ok()) return x->error();
       } else {
         return EncodeError("match " + std::get<OpaqueExtension>(m).name + " is not available in the native nftables form");
@@ -185,9 +186,8 @@ class RuleWriter {
 
   // The comment, for the rule's userdata (empty: none).
   const std::string& comment() const { return comment_; }
-  // The anonymous sets of the rule's port lists, in the order its lookups name them.
-  const std::vector<PortList>& port_sets() const { return port_sets_; }
-  uint16_t protocol() const { return protocol_; }
+  // The rule's anonymous sets (port lists, weekdays), in the order its lookups name them.
+  const std::vector<AnonymousSetBuilder>& anonymous_sets() const { return anonymous_sets_; }
 
  private:
   // nft's implicit `meta l4proto tcp` before the first transport header load of the rule,
@@ -231,15 +231,22 @@ class RuleWriter {
       AddPort(r_, offset, l.ranges[0], l.invert);
       return Unit{};
     }
-    if (port_sets_.size() >= kPortSetsPerRule) return EncodeError("at most 16 multiport lists per rule in the native nftables form");
     AddPayload(r_, NFT_PAYLOAD_TRANSPORT_HEADER, offset, 2);
-    auto* e = AddExpr(r_, "lookup");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, kReg);
-    nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, kAnonymousSetPattern);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, port_set_id_ + static_cast<uint32_t>(port_sets_.size()));
-    if (l.invert) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
-    port_sets_.push_back(l);
+    auto protocol = static_cast<uint8_t>(protocol_);
+    return Lookup([l, protocol](Family f, const std::string& table, uint32_t id, uint32_t seq) { return EncodePortSet(f, table, l, protocol, id, seq); },
+                  l.invert);
+  }
+
+  // The lookup of the rule's next anonymous set, by its id in the batch.
+  Result<Unit> Lookup(AnonymousSetBuilder build, bool invert) {
+    if (anonymous_sets_.size() >= kAnonymousSetsPerRule) return TooManySets();
+    AddAnonymousLookup(r_, anonymous_set_id_ + static_cast<uint32_t>(anonymous_sets_.size()), invert);
+    anonymous_sets_.push_back(std::move(build));
     return Unit{};
+  }
+
+  static KernelError TooManySets() {
+    return EncodeError("at most 16 anonymous sets (multiport lists, weekday lists) per rule in the native nftables form");
   }
 
   // `add @set { ip saddr [and MASK] ct count [over] N }`.
@@ -292,8 +299,8 @@ class RuleWriter {
   int bytes_;
   const std::string& set_name_;
   uint32_t set_id_;
-  uint32_t port_set_id_;
-  std::vector<PortList> port_sets_;
+  uint32_t anonymous_set_id_;
+  std::vector<AnonymousSetBuilder> anonymous_sets_;
   uint16_t protocol_ = 0;
   bool dependency_done_ = false;
   std::string comment_;
@@ -380,11 +387,11 @@ const ConnlimitMatch* ConnlimitOf(const RuleSpec& rule) {
 }
 
 Result<std::vector<uint8_t>> EncodeNftablesRule(Family family, const std::string& table, const std::string& chain,
-                                                const RuleSpec& rule, const std::string& set_name, uint32_t set_id, uint32_t port_set_id,
+                                                const RuleSpec& rule, const std::string& set_name, uint32_t set_id, uint32_t anonymous_set_id,
                                                 const RulePlacement& where, uint32_t seq) {
   RulePtr r = NewRule(family, table, chain, where);
   if (!r) return KernelError{"encode", ENOMEM, "nftnl_rule_alloc", -1};
-  RuleWriter writer(r.get(), family, set_name, set_id, port_set_id);
+  RuleWriter writer(r.get(), family, set_name, set_id, anonymous_set_id);
   auto written = writer.Write(rule);
   if (!written.ok()) return written.error();
   // Every expression is small (addresses 16 bytes, names 16); the comment is at most 256.
@@ -398,11 +405,11 @@ Result<std::vector<uint8_t>> EncodeNftablesRule(Family family, const std::string
     mnl_attr_put(nlh, NFTA_RULE_USERDATA, nftnl_udata_buf_len(ud.get()), nftnl_udata_buf_data(ud.get()));
   }
   if (nlh->nlmsg_len > buf.size()) return EncodeError("rule too large");
-  if (writer.port_sets().empty()) return Finish(nlh, buf);
-  // The port lists' anonymous sets first, in the same message sequence number as the rule.
+  if (writer.anonymous_sets().empty()) return Finish(nlh, buf);
+  // The anonymous sets first, in the same message sequence number as the rule.
   std::vector<uint8_t> out;
-  for (size_t i = 0; i < writer.port_sets().size(); i++) {
-    auto set = EncodePortSet(family, table, writer.port_sets()[i], static_cast<uint8_t>(writer.protocol()), port_set_id + static_cast<uint32_t>(i), seq);
+  for (size_t i = 0; i < writer.anonymous_sets().size(); i++) {
+    auto set = writer.anonymous_sets()[i](family, table, anonymous_set_id + static_cast<uint32_t>(i), seq);
     out.insert(out.end(), set.begin(), set.end());
   }
   out.insert(out.end(), buf.begin(), buf.begin() + nlh->nlmsg_len);

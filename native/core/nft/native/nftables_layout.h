@@ -16,7 +16,7 @@ inline constexpr uint32_t kIpv4Protocol = 9;
 // nft's datatype ids (src/datatype.h TYPE_IPADDR, TYPE_IP6ADDR) and BYTEORDER_BIG_ENDIAN,
 // which it keeps in the set's userdata.
 inline constexpr uint32_t kTypeIpAddr = 7, kTypeIp6Addr = 8;
-inline constexpr uint32_t kByteorderBigEndian = 2;
+inline constexpr uint32_t kByteorderHostEndian = 1, kByteorderBigEndian = 2;
 
 // The REJECT types iptables names, as the ICMP / ICMPv6 codes nft's `reject with icmp[v6]
 // type ...` sends (NFT_REJECT_ICMP_UNREACH); tcp-reset is NFT_REJECT_TCP_RST.

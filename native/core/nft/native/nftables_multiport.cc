@@ -83,11 +83,6 @@ void PutPort(struct nftnl_set* s, uint16_t port, bool end, bool open = false) {
   nftnl_set_elem_add(s, el);
 }
 
-void Append(Message* out, const struct nlmsghdr* nlh) {
-  const auto* p = reinterpret_cast<const uint8_t*>(nlh);
-  out->insert(out->end(), p, p + nlh->nlmsg_len);
-}
-
 }  // namespace
 
 bool MultiportProtocol(uint16_t protocol) { return protocol <= 0xFF && ProtoDesc(static_cast<uint8_t>(protocol)) != 0; }
@@ -193,14 +188,14 @@ Message EncodePortSet(Family family, const std::string& table, const PortList& l
   std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
   auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWSET, NfProto(family), NLM_F_CREATE, seq);
   nftnl_set_nlmsg_build_payload(nlh, s.get());
-  Append(&out, nlh);
+  AppendMessage(&out, nlh);
   std::fill(buf.begin(), buf.end(), 0);
   nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWSETELEM, NfProto(family), NLM_F_CREATE, seq);
   mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
   mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, kAnonymousSetPattern);
   mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(id));
   nftnl_set_elems_nlmsg_build_payload(nlh, elems.get());
-  Append(&out, nlh);
+  AppendMessage(&out, nlh);
   return out;
 }
 
@@ -239,39 +234,6 @@ std::optional<std::vector<PortRange>> PortRangesOf(const std::vector<RawElement>
   }
   if (out.empty()) return std::nullopt;
   return out;
-}
-
-Result<Unit> ReadElementMessage(const uint8_t* msg, size_t len, std::string* set, uint32_t* id, std::vector<RawElement>* out) {
-  // Read here rather than by libnftnl, whose parser refuses the set id a batch's message carries.
-  auto bad = [](const char* what) { return KernelError{"decode", EBADMSG, what, -1, ErrorKind::kMalformed}; };
-  const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(msg);
-  if (len < sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg) || nlh->nlmsg_len > len || nlh->nlmsg_len < sizeof(struct nlmsghdr) + sizeof(struct nfgenmsg))
-    return bad("an element message shorter than its headers");
-  const auto* a = static_cast<const struct nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(struct nfgenmsg)));
-  int left = static_cast<int>(reinterpret_cast<const char*>(msg) + nlh->nlmsg_len - reinterpret_cast<const char*>(a));
-  const struct nlattr* list = nullptr;
-  for (; mnl_attr_ok(a, left); a = mnl_attr_next(a)) {
-    left -= static_cast<int>(MNL_ALIGN(a->nla_len));
-    switch (mnl_attr_get_type(a)) {
-      case NFTA_SET_ELEM_LIST_SET: *set = Str(a); break;
-      case NFTA_SET_ELEM_LIST_SET_ID: *id = Be32(a); break;
-      case NFTA_SET_ELEM_LIST_ELEMENTS: list = a; break;
-      default: break;
-    }
-  }
-  if (!list) return Unit{};
-  const auto* e = static_cast<const struct nlattr*>(mnl_attr_get_payload(list));
-  for (int n = static_cast<int>(mnl_attr_get_payload_len(list)); mnl_attr_ok(e, n); e = mnl_attr_next(e)) {
-    n -= static_cast<int>(MNL_ALIGN(e->nla_len));
-    // Any type: libnftnl numbers a batch's elements 1, 2, 3... where the kernel says NFTA_LIST_ELEM.
-    auto el = ParseNested(e);
-    if (!el[NFTA_SET_ELEM_KEY]) return bad("an element without a key");
-    RawElement r;
-    r.key = Value(el[NFTA_SET_ELEM_KEY]);
-    r.interval_end = (Be32(el[NFTA_SET_ELEM_FLAGS]) & NFT_SET_ELEM_INTERVAL_END) != 0;
-    out->push_back(std::move(r));
-  }
-  return Unit{};
 }
 
 }  // namespace connlimit::core::nft::nftables

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "core/nft/message.h"
-#include "core/nft/native/nftables_sets.h"
+#include "core/nft/native/nftables_anonymous_set.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 
@@ -36,9 +36,6 @@ struct PortList {
 // The protocols libxt_multiport takes (check_proto): tcp, udp, udplite, sctp, dccp.
 bool MultiportProtocol(uint16_t protocol);
 
-// A rule's port lists, each an anonymous set with an id of its own in the batch.
-inline constexpr size_t kPortSetsPerRule = 16;
-
 // What a `multiport` match says on the native form: nullopt for another module; EncodeError for
 // `--ports` or a blob libxt_multiport would not write.
 std::optional<Result<PortList>> PortListOf(const OpaqueExtension& x);
@@ -51,15 +48,8 @@ std::optional<OpaqueExtension> MultiportOf(const PortList& list);
 // the key's `typeof` (the rule's protocol, its sport or dport) in the set's userdata.
 Message EncodePortSet(Family family, const std::string& table, const PortList& list, uint8_t protocol, uint32_t id, uint32_t seq);
 
-// The name the rule's lookup gives the set before the kernel numbers it.
-inline constexpr const char* kAnonymousSetPattern = "__set%d";
-
 // An anonymous set's elements as port ranges (ascending), from its start and end elements;
 // nullopt for keys that are no port, or an interval set that does not read as nft writes one.
 std::optional<std::vector<PortRange>> PortRangesOf(const std::vector<RawElement>& elements);
-
-// The set a NEWSETELEM message (a batch's, or a GETSETELEM dump's reply) fills: its name and
-// its NFTA_SET_ELEM_LIST_SET_ID (0: none), and the elements appended to `out`.
-Result<Unit> ReadElementMessage(const uint8_t* msg, size_t len, std::string* set, uint32_t* id, std::vector<RawElement>* out);
 
 }  // namespace connlimit::core::nft::nftables

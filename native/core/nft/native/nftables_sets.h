@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +61,10 @@ struct RawElement {
   std::optional<std::string> comment;
 };
 Result<Unit> DecodeSetElements(const uint8_t* msg, size_t len, std::vector<RawElement>& out);
+// The elements of the anonymous set a rule's lookup names: by its name in a dump (`__set0`), by
+// its set id in a batch (named `__set%d` there); nullptr when unknown (the lookup stays opaque).
+using AnonymousSetElements = std::function<const std::vector<RawElement>*(const std::string& set, uint32_t id)>;
+
 // Raw elements of a set of `header`'s type as ipset entries, fed in the order a GETSETELEM dump
 // gives them, so a streamed listing converts batch by batch: an interval set (hash:net, the
 // kernel's rbtree) dumps keys in descending order, each interval's end element just before its

@@ -18,12 +18,12 @@ struct XlateForm {
   uint8_t revision;
   bool names_protocol;
   Result<Unit> (*encode)(const XlateRule& w, const Blob& blob);
-  size_t (*read)(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+  size_t (*read)(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 };
 
 // `limit rate R/unit burst B packets` is the expression iptables-nft writes too (native_limit).
 Result<Unit> EncodeLimit(const XlateRule& w, const Blob& blob) { return EncodeNativeLimit(w.r, blob); }
-size_t ReadLimit(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob) {
+size_t ReadLimit(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob, const AnonymousSetElements&) {
   OpaqueExtension o;
   size_t used = ReadNativeLimit(ex, i, &o);
   if (used) *blob = std::move(o.data);
@@ -66,10 +66,10 @@ bool XlateNamesProtocol(const Match& m) {
   return f && f->names_protocol;
 }
 
-size_t ReadXlateMatch(const std::vector<Expr>& ex, size_t i, Family family, RuleSpec* rule) {
+size_t ReadXlateMatch(const std::vector<Expr>& ex, size_t i, Family family, RuleSpec* rule, const AnonymousSetElements& sets) {
   for (const auto& f : kForms) {
     Blob blob;
-    if (size_t used = f.read(ex, i, family, *rule, &blob)) {
+    if (size_t used = f.read(ex, i, family, *rule, &blob, sets)) {
       OpaqueExtension o;
       o.name = f.name;
       o.revision = f.revision;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/nft/expr_reader.h"
+#include "core/nft/native/nftables_anonymous_set.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 
@@ -28,6 +29,9 @@ struct XlateRule {
   // nft's implicit `meta l4proto P` before the first transport header load, unless the rule
   // has already said its protocol (`ip protocol P`, `meta l4proto P` or an earlier load).
   std::function<void()> transport_dependency;
+  // A `lookup` of a new anonymous set (`meta day { 6, 0 }`) appended to the rule, the set built
+  // into the rule's batch before it; EncodeError past the sets a rule may have.
+  std::function<Result<Unit>(nftables::AnonymousSetBuilder build, bool invert)> lookup;
 };
 
 // The expressions for `o` appended to the rule, when a row translates its module; nullopt when
@@ -39,7 +43,8 @@ std::optional<Result<Unit>> AddXlateMatch(const XlateRule& w, const OpaqueExtens
 bool XlateNamesProtocol(const Match& m);
 
 // How many expressions from ex[i] are a translated module (0: none), its blob appended to
-// `rule`'s matches. `rule` so far tells the protocol (icmp type needs `-p icmp`).
-size_t ReadXlateMatch(const std::vector<Expr>& ex, size_t i, Family family, RuleSpec* rule);
+// `rule`'s matches. `rule` so far tells the protocol (icmp type needs `-p icmp`); `sets` gives
+// the elements of the anonymous sets its lookups name.
+size_t ReadXlateMatch(const std::vector<Expr>& ex, size_t i, Family family, RuleSpec* rule, const AnonymousSetElements& sets);
 
 }  // namespace connlimit::core::nft

@@ -250,7 +250,7 @@ Result<Unit> EncodeConntrack(const XlateRule& w, const Blob& blob) {
   return Unit{};
 }
 
-size_t ReadConntrack(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec&, Blob* blob) {
+size_t ReadConntrack(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec&, Blob* blob, const AnonymousSetElements&) {
   struct xt_conntrack_mtinfo3 info {};
   Reader reader(ex, family, &info);
   size_t j = i;

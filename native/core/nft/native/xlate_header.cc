@@ -64,7 +64,7 @@ Result<Unit> EncodeIprange(const XlateRule& w, const Blob& blob) {
   return Unit{};
 }
 
-size_t ReadIprange(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec&, Blob* blob) {
+size_t ReadIprange(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec&, Blob* blob, const AnonymousSetElements&) {
   struct xt_iprange_mtinfo info {};
   int bytes = AddressBytes(family);
   bool invert = false;
@@ -96,7 +96,7 @@ Result<Unit> EncodeTtl(const XlateRule& w, const Blob& blob) {
   return Unit{};
 }
 
-size_t ReadTtl(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec&, Blob* blob) {
+size_t ReadTtl(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec&, Blob* blob, const AnonymousSetElements&) {
   if (family != Family::kIpv4) return 0;
   auto l = ReadPayloadLoad(ex, i);
   if (!l || l->base != NFT_PAYLOAD_NETWORK_HEADER || l->offset != kTtlOffset || l->len != 1 || !l->mask.empty() || l->next >= ex.size()) return 0;
@@ -128,7 +128,7 @@ Result<Unit> EncodeMac(const XlateRule& w, const Blob& blob) {
   return Unit{};
 }
 
-size_t ReadMac(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob) {
+size_t ReadMac(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob, const AnonymousSetElements&) {
   if (!IsMetaLoad(ex[i], NFT_META_IIFTYPE) || i + 3 >= ex.size()) return 0;
   bool invert = false;
   std::vector<uint8_t> v;
@@ -161,7 +161,7 @@ Result<Unit> EncodeTcpmss(const XlateRule& w, const Blob& blob) {
   return Unit{};
 }
 
-size_t ReadTcpmss(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob) {
+size_t ReadTcpmss(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob, const AnonymousSetElements&) {
   const Expr& e = ex[i];
   if (e.name != "exthdr" || !e.a[NFTA_EXTHDR_DREG] || e.a[NFTA_EXTHDR_SREG] || Be32(e.a[NFTA_EXTHDR_OP]) != NFT_EXTHDR_OP_TCPOPT) return 0;
   if (!e.a[NFTA_EXTHDR_TYPE] || mnl_attr_get_u8(e.a[NFTA_EXTHDR_TYPE]) != TCPOPT_MAXSEG || Be32(e.a[NFTA_EXTHDR_OFFSET]) != kMssOffset ||

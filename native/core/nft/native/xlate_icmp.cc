@@ -51,10 +51,10 @@ size_t Read(const std::vector<Expr>& ex, size_t i, const RuleSpec& rule, uint16_
 Result<Unit> EncodeIcmp(const XlateRule& w, const Blob& blob) { return Encode(w, blob, true); }
 Result<Unit> EncodeIcmp6(const XlateRule& w, const Blob& blob) { return Encode(w, blob, false); }
 
-size_t ReadIcmp(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob) {
+size_t ReadIcmp(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements&) {
   return family == Family::kIpv4 ? Read(ex, i, rule, 1, blob) : 0;
 }
-size_t ReadIcmp6(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob) {
+size_t ReadIcmp6(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements&) {
   return family == Family::kIpv6 ? Read(ex, i, rule, 58, blob) : 0;
 }
 

@@ -30,7 +30,7 @@ Result<Unit> EncodeMark(const XlateRule& w, const Blob& blob) {
   return Unit{};
 }
 
-size_t ReadMark(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob) {
+size_t ReadMark(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob, const AnonymousSetElements&) {
   struct xt_mark_mtinfo1 info {};
   size_t n = ReadMarkExprs(ex, i, &info);
   if (n) ToBlob(info, blob);
@@ -47,7 +47,7 @@ Result<Unit> EncodePkttype(const XlateRule& w, const Blob& blob) {
   return Unit{};
 }
 
-size_t ReadPkttype(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob) {
+size_t ReadPkttype(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob, const AnonymousSetElements&) {
   if (!IsMetaLoad(ex[i], NFT_META_PKTTYPE)) return 0;
   bool invert = false;
   std::vector<uint8_t> data;
@@ -67,7 +67,7 @@ Result<Unit> EncodeLength(const XlateRule& w, const Blob& blob) {
   return Unit{};
 }
 
-size_t ReadLength(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob) {
+size_t ReadLength(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob, const AnonymousSetElements&) {
   if (!IsMetaLoad(ex[i], NFT_META_LEN) || i + 1 >= ex.size()) return 0;
   struct xt_length_info info {};
   bool invert = false;

@@ -20,35 +20,36 @@ using Blob = std::vector<uint8_t>;
 // xlate_conntrack.cc: `-m conntrack` and `-m state --state` as `ct direction`, `ct ... protocol`,
 // `ct state`, `ct status`, `ct expiration`, `ct original|reply saddr|daddr`.
 Result<Unit> EncodeConntrack(const XlateRule& w, const Blob& blob);
-size_t ReadConntrack(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+size_t ReadConntrack(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 
 // xlate_icmp.cc: `icmp type T`, `icmpv6 type T` (a type with every code), `ip protocol icmp` for `any`.
 Result<Unit> EncodeIcmp(const XlateRule& w, const Blob& blob);
-size_t ReadIcmp(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+size_t ReadIcmp(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 Result<Unit> EncodeIcmp6(const XlateRule& w, const Blob& blob);
-size_t ReadIcmp6(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+size_t ReadIcmp6(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 
 // xlate_meta.cc: `mark [and M] V`, `pkttype T`, `meta length N[-M]`.
 Result<Unit> EncodeMark(const XlateRule& w, const Blob& blob);
-size_t ReadMark(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+size_t ReadMark(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 Result<Unit> EncodePkttype(const XlateRule& w, const Blob& blob);
-size_t ReadPkttype(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+size_t ReadPkttype(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 Result<Unit> EncodeLength(const XlateRule& w, const Blob& blob);
-size_t ReadLength(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+size_t ReadLength(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 
 // xlate_header.cc: `ip saddr A-B` (iprange), `ip ttl [op] N`, `ether saddr M` (mac),
 // `tcp option maxseg size N[-M]` (tcpmss).
 Result<Unit> EncodeIprange(const XlateRule& w, const Blob& blob);
-size_t ReadIprange(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+size_t ReadIprange(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 Result<Unit> EncodeTtl(const XlateRule& w, const Blob& blob);
-size_t ReadTtl(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+size_t ReadTtl(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 Result<Unit> EncodeMac(const XlateRule& w, const Blob& blob);
-size_t ReadMac(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+size_t ReadMac(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 Result<Unit> EncodeTcpmss(const XlateRule& w, const Blob& blob);
-size_t ReadTcpmss(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+size_t ReadTcpmss(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 
-// xlate_time.cc: `meta time "D1"-"D2"`, `meta hour "T1"-"T2"`, `meta day D` (one weekday).
+// xlate_time.cc: `meta time "D1"-"D2"`, `meta hour "T1"-"T2"`, `meta day D` (one weekday), `meta day { 6, 0 }` (several:
+// an anonymous set of key type `day`).
 Result<Unit> EncodeTime(const XlateRule& w, const Blob& blob);
-size_t ReadTime(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob);
+size_t ReadTime(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 
 }  // namespace connlimit::core::nft::xlate

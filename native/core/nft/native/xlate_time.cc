@@ -6,20 +6,32 @@
 // - `meta hour "T1"-"T2"` when a time of day is set: seconds into the UTC day, turned the same way
 //   (hton 4, 4), then cmp gte / cmp lte, or, for a window past midnight (T1 later than T2),
 //   `range neq T2 T1`, the form nft gives it (`meta hour != "T2"-"T1"`);
-// - `meta day D` for one weekday (0 Sunday .. 6 Saturday; xt counts Monday 1 .. Sunday 7).
-// Days of the month, --kerneltz, --contiguous and several weekdays (an anonymous set,
-// `meta day { 6, 0 }`) are refused before this by src/rule/modules/time.ts, with the reason.
+// - `meta day D` for one weekday (0 Sunday .. 6 Saturday; xt counts Monday 1 .. Sunday 7);
+//   several are `meta day { 1, 6, 0 }`, a lookup of an anonymous set of key type `day` (1 byte,
+//   host order, no interval), its elements in xt's order, Monday first and Sunday last, as
+//   time_xlate prints them and nft sends them. `! --weekdays` is the complement's set: the blob
+//   holds the days that match, so the translation never writes `!=`.
+// Days of the month, --kerneltz and --contiguous are refused before this by
+// src/rule/modules/time.ts, with the reason.
+#include <arpa/inet.h>
 #include <endian.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/set.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/xt_time.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include "core/nft/expr_writer.h"
+#include "core/nft/nfproto.h"
+#include "core/nft/native/nftables_anonymous_set.h"
+#include "core/nft/native/nftables_layout.h"
 #include "core/nft/native/xlate_exprs.h"
 #include "core/nft/native/xlate_modules.h"
 
@@ -44,11 +56,77 @@ bool IsHton(const Expr* e, uint32_t len) {
          Be32(e->a[NFTA_BYTEORDER_SIZE]) == len;
 }
 
-// The one weekday of a mask (xt bit 1 Monday .. 7 Sunday) as nft's day (0 Sunday), or -1.
-int OneDay(uint8_t weekdays) {
+// nft's datatype id of `day` (src/datatype.h TYPE_DAY), and the key's `typeof` nft keeps in the
+// set's userdata (NFTNL_UDATA_SET_KEY_TYPEOF): EXPR_META, then the meta key.
+constexpr uint32_t kTypeDay = 45;
+constexpr uint32_t kExprMeta = 9;
+constexpr uint8_t kTypeofExpr = 0, kTypeofData = 1, kMetaKey = 0;
+
+using SetPtr = std::unique_ptr<struct nftnl_set, void (*)(const struct nftnl_set*)>;
+using UdataPtr = std::unique_ptr<struct nftnl_udata_buf, void (*)(const struct nftnl_udata_buf*)>;
+
+// The weekdays of a mask (xt bit 1 Monday .. 7 Sunday) as nft's days (0 Sunday), Monday first.
+std::vector<uint8_t> Days(uint8_t weekdays) {
+  std::vector<uint8_t> out;
   for (int d = 1; d <= kDaysPerWeek; d++)
-    if (weekdays == (1U << d)) return d % kDaysPerWeek;
-  return -1;
+    if (weekdays & (1U << d)) out.push_back(static_cast<uint8_t>(d % kDaysPerWeek));
+  return out;
+}
+
+// NEWSET + NEWSETELEM of `meta day { ... }`'s anonymous set, as nft 1.0.6 sends them.
+Message EncodeDaySet(Family family, const std::string& table, const std::vector<uint8_t>& days, uint32_t id, uint32_t seq) {
+  SetPtr elems(nftnl_set_alloc(), nftnl_set_free);
+  nftnl_set_set_u32(elems.get(), NFTNL_SET_FAMILY, NfProto(family));
+  for (uint8_t d : days) {
+    struct nftnl_set_elem* el = nftnl_set_elem_alloc();
+    nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, &d, sizeof d);
+    nftnl_set_elem_add(elems.get(), el);
+  }
+  SetPtr s(nftnl_set_alloc(), nftnl_set_free);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NfProto(family));
+  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
+  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, nftables::kAnonymousSetPattern);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kTypeDay);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, 1);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, static_cast<uint32_t>(days.size()));
+  UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN), nftnl_udata_buf_free);
+  nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, nftables::kByteorderHostEndian);
+  auto* typeof_key = nftnl_udata_nest_start(ud.get(), NFTNL_UDATA_SET_KEY_TYPEOF);
+  nftnl_udata_put_u32(ud.get(), kTypeofExpr, kExprMeta);
+  auto* meta = nftnl_udata_nest_start(ud.get(), kTypeofData);
+  nftnl_udata_put_u32(ud.get(), kMetaKey, NFT_META_TIME_DAY);
+  nftnl_udata_nest_end(ud.get(), meta);
+  nftnl_udata_nest_end(ud.get(), typeof_key);
+  nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
+
+  Message out;
+  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWSET, NfProto(family), NLM_F_CREATE, seq);
+  nftnl_set_nlmsg_build_payload(nlh, s.get());
+  nftables::AppendMessage(&out, nlh);
+  std::fill(buf.begin(), buf.end(), 0);
+  nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWSETELEM, NfProto(family), NLM_F_CREATE, seq);
+  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
+  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, nftables::kAnonymousSetPattern);
+  mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(id));
+  nftnl_set_elems_nlmsg_build_payload(nlh, elems.get());
+  nftables::AppendMessage(&out, nlh);
+  return out;
+}
+
+// The xt weekday mask of a day set's elements (two or more distinct days, as a translation
+// writes them; one day is `meta day D`), or 0.
+uint8_t WeekdaysOf(const std::vector<RawElement>& elements) {
+  uint8_t mask = 0;
+  for (const auto& e : elements) {
+    if (e.interval_end || e.key.size() != 1 || e.key[0] >= kDaysPerWeek) return 0;
+    uint8_t bit = static_cast<uint8_t>(1U << (e.key[0] == 0 ? kDaysPerWeek : e.key[0]));
+    if (mask & bit) return 0;
+    mask |= bit;
+  }
+  return elements.size() >= 2 ? mask : 0;
 }
 
 // `meta KEY` (after the load at ex[i]), byteorder, compare: the bounds, in host order. A range
@@ -82,8 +160,6 @@ Result<Unit> EncodeTime(const XlateRule& w, const Blob& blob) {
   bool dates = info.date_start != 0 || info.date_stop != INT_MAX;
   bool hours = info.daytime_start != XT_TIME_MIN_DAYTIME || info.daytime_stop != XT_TIME_MAX_DAYTIME;
   bool days = info.weekdays_match != XT_TIME_ALL_WEEKDAYS;
-  int day = days ? OneDay(info.weekdays_match) : 0;
-  if (day < 0) return EncodeError("several weekdays (an anonymous set) in the native nftables form");
   if (!dates && !hours && !days) return EncodeError("a time match that says nothing");
   if (dates) {
     AddMeta(w.r, NFT_META_TIME_NS);
@@ -101,14 +177,19 @@ Result<Unit> EncodeTime(const XlateRule& w, const Blob& blob) {
       AddCompare(w.r, true, &stop, &start, sizeof start, true);
   }
   if (days) {
-    uint8_t d = static_cast<uint8_t>(day);
+    std::vector<uint8_t> list = Days(info.weekdays_match);
     AddMeta(w.r, NFT_META_TIME_DAY);
-    AddCmp(w.r, NFT_CMP_EQ, &d, sizeof d);
+    if (list.size() == 1) {
+      AddCmp(w.r, NFT_CMP_EQ, &list[0], 1);
+    } else {
+      auto r = w.lookup([list](Family f, const std::string& table, uint32_t id, uint32_t seq) { return EncodeDaySet(f, table, list, id, seq); }, false);
+      if (!r.ok()) return r;
+    }
   }
   return Unit{};
 }
 
-size_t ReadTime(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob) {
+size_t ReadTime(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob, const AnonymousSetElements& sets) {
   struct xt_time_info info {};
   info.date_stop = INT_MAX;
   info.daytime_stop = XT_TIME_MAX_DAYTIME;
@@ -138,9 +219,17 @@ size_t ReadTime(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, 
   if (j + 1 < ex.size() && IsMetaLoad(ex[j], NFT_META_TIME_DAY)) {
     const Expr& k = ex[j + 1];
     auto d = Value(k.a[NFTA_CMP_DATA]);
+    bool invert = false;
+    const std::vector<RawElement>* elements = nullptr;
     if (k.name == "cmp" && Be32(k.a[NFTA_CMP_OP]) == NFT_CMP_EQ && d.size() == 1 && d[0] < kDaysPerWeek) {
       info.weekdays_match = static_cast<uint8_t>(1U << (d[0] == 0 ? kDaysPerWeek : d[0]));
       j += 2;
+    } else if ((elements = nftables::LookupElements(k, sets, &invert)) && !invert) {
+      // `meta day != { ... }` is no translation's: it stays opaque.
+      if (uint8_t mask = WeekdaysOf(*elements)) {
+        info.weekdays_match = mask;
+        j += 2;
+      }
     }
   }
   if (j == i) return 0;
