@@ -37,7 +37,7 @@ export {
 export type { ConnlimitErrorCode, ValidationIssue } from './errors';
 export type * from './rule/types';
 export type { ConntrackMatch, CtState, CtStatus, StateMatch, StateName } from './rule/modules';
-export type { SetMatch, SetDirection, SetCounterMatch } from './rule/modules';
+export type { SetMatch, SetDirection, SetCounterMatch, SetTarget, SetTargetRef } from './rule/modules';
 export type { PkttypeMatch, PacketType, LengthMatch, TtlMatch, TcpmssMatch } from './rule/modules';
 export type { CtTarget, CtEvent, NotrackTarget, NfqueueTarget, SynproxyTarget, TcpmssTarget } from './rule/modules';
 export type {

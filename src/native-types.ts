@@ -67,7 +67,8 @@ export type NativeTarget =
   | { kind: 'goto'; chain: string }
   /** REJECT; `with` is the name iptables-save prints, e.g. 'icmp-port-unreachable', 'tcp-reset', 'icmp6-adm-prohibited'. */
   | { kind: 'reject'; with: string }
-  | { kind: 'opaque'; name: string; revision: number; data: Buffer };
+  /** `sets`: as a match's (`-j SET`), JS only. */
+  | { kind: 'opaque'; name: string; revision: number; data: Buffer; sets?: string[] };
 
 /** One rule in the normalized form. Matches keep their command-line order (it is part of the rule's bytes). */
 export interface NativeRule {

@@ -537,6 +537,25 @@ test('toRuleSpec: opaque extensions pass through', () => {
   assert.equal(shape(normalizeRule(s, 'ipv4')), shape(r));
 });
 
+test('-j SET: the typed spelling and the text write the same bytes, and a listing names the sets back', () => {
+  const text = '-j SET --add-set ban src,dst --exist --timeout 60 --del-set vip dst --map-set qos src --map-mark --map-queue';
+  const typed = {
+    target: { kind: 'set', add: { set: 'ban', dirs: ['src', 'dst'], exist: true, timeout: 60 }, del: { set: 'vip', dirs: ['dst'] }, map: { set: 'qos', dirs: ['src'], queue: true, mark: true } },
+  } as const;
+  const a = toNativeRule(text, 'ipv4');
+  assert.equal(shape(a), shape(toNativeRule(typed as unknown as RuleSpec, 'ipv4')));
+  assert.equal(a.target.kind === 'opaque' && a.target.sets, ['ban', 'vip', 'qos']);
+  // As listed: the kernel's indexes in the blob, named back (src/rule/set-refs.ts) or not.
+  const data = Buffer.from((a.target as { data: Buffer }).data);
+  data.writeUInt16LE(1, 0), data.writeUInt16LE(2, 4), data.writeUInt16LE(3, 8);
+  const listed = { ...a, target: { ...a.target, data } } as NativeRule;
+  const bare = { ...a, target: { ...a.target, data, sets: undefined } } as NativeRule;
+  assert.is(toRuleSpec(bare, 'ipv4').target?.kind, 'opaque');
+  assert.equal(toRuleSpec(listed, 'ipv4').target, { kind: 'set', add: { set: 'ban', dirs: ['src', 'dst'], exist: true, timeout: 60 }, del: { set: 'vip', dirs: ['dst'] }, map: { set: 'qos', dirs: ['src'], mark: true, queue: true } });
+  const add = toNativeRule('-j SET --add-set ban src', 'ipv6');
+  assert.equal(add.target.kind === 'opaque' && add.target.sets, ['ban', '', '']);
+});
+
 test('toNativeRule: dispatches on the input', () => {
   const a = toNativeRule('-p tcp --dport 22 -j ACCEPT', 'ipv4');
   const b = toNativeRule({ protocol: 'tcp', dport: 22, target: { kind: 'accept' } }, 'ipv4');

@@ -36,6 +36,7 @@ const FILES = [
   'libxt_CONNMARK.t',
   'libxt_NFLOG.t',
   'libxt_set.t',
+  'libxt_SET.t',
   'libxt_pkttype.t',
   'libxt_length.t',
   'libipt_ttl.t',
@@ -64,7 +65,7 @@ const REFUSED_OK: Readonly<Record<string, ReadonlyArray<readonly [RegExp, string
  * parses without a namespace, so a set that doesn't exist (`-m set --match-set foo src,dst`) is
  * found missing when the firewall looks up its index, before anything is written.
  */
-const REFUSED_AT_WRITE: Record<string, string> = { 'libxt_set.t': 'ERR_CONNLIMIT_NOT_FOUND' };
+const REFUSED_AT_WRITE: Record<string, string> = { 'libxt_set.t': 'ERR_CONNLIMIT_NOT_FOUND', 'libxt_SET.t': 'ERR_CONNLIMIT_NOT_FOUND' };
 
 interface Case {
   /** The table of the file's `*TABLE` line before it; filter without one. */
@@ -183,7 +184,7 @@ for (const family of ['ipv4', 'ipv6'] as const) {
 }
 
 /**
- * `-m set` spellings (libxt_set.t has only FAIL cases). The sets are made with the CLI's ipset
+ * `-m set` and `-j SET` spellings (libxt_set.t and libxt_SET.t have only FAIL cases). The sets are made with the CLI's ipset
  * in each namespace, in the opposite order on the two sides: the indexes differ, only the names
  * agree, so equal saves mean the library looked the indexes up by name and named them back.
  */
@@ -193,12 +194,25 @@ const SET_RULES: Record<Family, ReadonlyArray<readonly [string, string]>> = {
     ['INPUT', '-m set ! --match-set vip src,dst --return-nomatch ! --update-counters ! --update-subcounters --packets-gt 10 ! --bytes-eq 5 -j ACCEPT'],
     ['FORWARD', '-m set --match-set vip dst,dst,src,src,dst,src --packets-lt 3 --bytes-gt 99 -j DROP'],
     ['LIMITS', '-m set --match-set ban src --update-counters ! --packets-eq 7 -j RETURN'],
+    ['INPUT', '-p tcp -m connlimit --connlimit-above 10 --connlimit-mask 32 --connlimit-saddr -j SET --add-set ban src'],
+    ['INPUT', '-j SET --add-set vip src,dst --exist --timeout 600 --del-set ban src'],
+    ['FORWARD', '-j SET --del-set vip dst,dst,src,src,dst,src'],
+    ['OUTPUT', '-m set --match-set ban dst -j SET --add-set ban dst --timeout 0'],
+    ['LIMITS', '-j SET --add-set vip src --timeout 4294967294'],
   ],
   ipv6: [
     ['INPUT', '-m set --match-set ban src -j DROP'],
     ['OUTPUT', '-m set ! --match-set vip dst --bytes-lt 1000 -j ACCEPT'],
+    ['INPUT', '-j SET --add-set ban src --exist'],
+    ['OUTPUT', '-j SET --del-set vip dst'],
   ],
 };
+/** `--map-set` is mangle only; `--map-prio`/`--map-queue` only in FORWARD, OUTPUT, POSTROUTING. */
+const SET_MAP_RULES: ReadonlyArray<readonly [string, string]> = [
+  ['PREROUTING', '-j SET --map-set vip src --map-mark'],
+  ['POSTROUTING', '-j SET --add-set ban dst --map-set vip dst,src --map-mark --map-prio --map-queue'],
+  ['OUTPUT', '-j SET --map-set ban dst --map-queue'],
+];
 for (const family of ['ipv4', 'ipv6'] as const) {
   const sets = async (ns: Netns, side: 0 | 1): Promise<void> => {
     const names = side === 0 ? ['other', 'ban', 'vip'] : ['vip', 'ban'];
@@ -207,6 +221,8 @@ for (const family of ['ipv4', 'ipv6'] as const) {
   for (const backend of ['legacy', 'nft'] as const) {
     test(`set spellings (${family}, ${backend}): saved exactly as the CLI's though the sets' indexes differ`, () =>
       iptablesOracle(backend).sameAsCli(family, SET_RULES[family], 'filter', sets));
+    test(`SET --map-set spellings (${family}, ${backend}, mangle): saved exactly as the CLI's`, () =>
+      iptablesOracle(backend).sameAsCli(family, SET_MAP_RULES, 'mangle', sets));
   }
 }
 
@@ -247,6 +263,25 @@ for (const [family, table, rules] of MORE_TARGETS) {
       iptablesOracle(backend).sameAsCli(family, rules, table));
   }
 }
+
+test('SET refused where the kernel refuses it (--map-set outside mangle, --map-prio/--map-queue outside FORWARD, OUTPUT, POSTROUTING) and naming a missing set; nothing written', () =>
+  withNetns(async (ns) => {
+    await ns.run('ipset', ['create', 'ban', 'hash:ip']);
+    await ns.run('ipset', ['create', 'ban6', 'hash:ip', 'family', 'inet6']);
+    for (const backend of ['legacy', 'nft'] as const) {
+      const filter = await Firewall.open({ family: 'ipv4', backend, netns: ns.name });
+      await rejects(filter.append('INPUT', '-j SET --map-set ban src --map-mark'), 'ERR_CONNLIMIT_INVALID');
+      await rejects(filter.append('INPUT', '-j SET --add-set ban6 src'), 'ERR_CONNLIMIT_INVALID');
+      await rejects(filter.append('INPUT', '-j SET --add-set ban src --del-set nosuch src'), 'ERR_CONNLIMIT_NOT_FOUND');
+      assert.is((await filter.list()).length, 0, backend);
+      await filter.close();
+      const mangle = await Firewall.open({ family: 'ipv4', backend, table: 'mangle', netns: ns.name });
+      await rejects(mangle.append('INPUT', '-j SET --map-set ban src --map-prio'), 'ERR_CONNLIMIT_INVALID');
+      await rejects(mangle.append('PREROUTING', { target: { kind: 'set', map: { set: 'ban', dirs: ['src'], queue: true } } }), 'ERR_CONNLIMIT_INVALID');
+      assert.is((await mangle.list()).length, 0, backend);
+      await mangle.close();
+    }
+  }));
 
 test('the new targets refused where the kernel refuses them: table, chain, protocol, SYN match; nothing written', () =>
   withNetns(async (ns) => {

@@ -4,7 +4,8 @@
 // namespace: the rule is refused while its set is missing (the index is looked up by name
 // first) or of the other family; `connlimit ban` then makes the set and bans a client, whose
 // connections are reset until `connlimit unban`; the listing names the set, the set can't be
-// destroyed while the rule refers to it, and apply() finds the rule it wrote.
+// destroyed while the rule refers to it, and apply() finds the rule it wrote. A connlimit rule
+// with `-j SET --add-set` bans the client that opens one connection too many.
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -70,6 +71,44 @@ for (const backend of ['legacy', 'nft'] as const) {
         await fw.removeOwned(desired);
       } finally {
         await fw.close();
+        await peer.exit();
+      }
+    }));
+}
+
+for (const backend of ['legacy', 'nft'] as const) {
+  test(`${backend}: connlimit with -j SET --add-set puts a client that opens its 3rd connection in the set, and the set rule before it then drops the client`, () =>
+    withNetns(async (ns) => {
+      const peer = await startPeer(ns);
+      const sets = await Sets.open({ netns: ns.name });
+      const fw = await Firewall.open({ family: 'ipv4', backend, netns: ns.name });
+      try {
+        const { port } = await peer.listen(0, '127.0.0.1');
+        const opts = (localAddress: string) => ({ host: '127.0.0.1', port, localAddress, timeoutMs: 1500 });
+        const greedy = '127.0.6.20';
+        await sets.create('banned', { type: 'hash:ip' });
+        await fw.append('INPUT', `-p tcp --syn --dport ${port} -m set --match-set banned src -j DROP`);
+        const BAN = `-p tcp -m tcp --dport ${port} --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-above 2 --connlimit-mask 32 --connlimit-saddr -j SET --add-set banned src`;
+        await fw.append('INPUT', BAN);
+        const listed = (await fw.list('INPUT'))[1]!;
+        assert.is(listed.text, `-A INPUT ${BAN}`);
+        assert.equal(listed.rule.target, { kind: 'set', add: { set: 'banned', dirs: ['src'] } });
+
+        // SET lets the packet go on: the 3rd connection itself is made, and bans its client.
+        assert.equal((await peer.connectMany(2, opts(greedy))).map((r) => r.result), ['ok', 'ok']);
+        assert.is(await sets.test('banned', greedy), false, 'two connections are within the limit');
+        assert.is((await peer.connect(opts(greedy))).result, 'ok');
+        assert.is(await sets.test('banned', greedy), true, 'the 3rd connection put the client in the set');
+        assert.is((await peer.connect(opts(greedy))).result, 'timeout', 'the set rule drops the banned client');
+        assert.is((await peer.connect(opts('127.0.6.21'))).result, 'ok', 'others pass');
+        assert.is(await sets.test('banned', '127.0.6.21'), false);
+
+        // The rule is found by its bytes (the set's index) and the set is in use while it stands.
+        assert.ok(await fw.check('INPUT', listed));
+        await rejects(sets.destroy('banned'), 'ERR_CONNLIMIT_IN_USE');
+      } finally {
+        await fw.close();
+        await sets.close();
         await peer.exit();
       }
     }));

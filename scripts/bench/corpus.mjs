@@ -15,7 +15,7 @@ const CHAIN = 'CORPUS';
 /** The corpus lines this row writes: accepted here and by the CLI, IPv4 filter, no jump, no set. */
 function scriptLines() {
   return measureCorpus().accepted.filter((l) => {
-    if (l.family !== 'ipv4' || l.table !== 'filter' || cliRefuses(l) || l.rule.includes('--match-set')) return false;
+    if (l.family !== 'ipv4' || l.table !== 'filter' || cliRefuses(l) || /--(match|add|del|map)-set\b/.test(l.rule)) return false;
     const kind = parseRule(l.rule, { family: 'ipv4' }).target?.kind;
     return kind !== 'jump' && kind !== 'goto';
   });

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * Rules that refer to ipset sets (`-m set`) hold each set's kernel index, which only the
+ * Rules that refer to ipset sets (`-m set`, `-j SET`) hold each set's kernel index, which only the
  * namespace's ipset knows (CompatModule.setIndexOffsets). A rule from parse or validate carries
  * the names and IPSET_INVALID_ID; before it goes to the addon the firewall writes the indexes
  * (`withSetIndexes`), as libxt_set's parser does; a listing's indexes are named back
@@ -8,7 +8,7 @@
  */
 import { NotFoundError, ValidationError } from '../errors';
 import { quote } from '../echo';
-import type { NativeChain, NativeMatch, NativeRule } from '../native-types';
+import type { NativeChain, NativeMatch, NativeRule, NativeTarget } from '../native-types';
 import { setIndexOffsets } from './modules';
 import { get16, put16 } from './modules/values';
 import type { Family } from './types';
@@ -20,44 +20,46 @@ export type SetNameLookup = (index: number) => Promise<string | null>;
 
 const NFPROTO: Record<Family, number> = { ipv4: 2, ipv6: 10 };
 const NFPROTO_UNSPEC = 0;
+const IPSET_INVALID_ID = 0xffff;
 
-type SetMatch = Extract<NativeMatch, { kind: 'opaque' }> & { sets: string[] };
+type SetExt = { kind: 'opaque'; name: string; revision: number; data: Buffer; sets: string[] };
 
-function refersToSets(m: NativeMatch): m is SetMatch {
-  return m.kind === 'opaque' && m.sets !== undefined && m.sets.length > 0;
+function refersToSets(x: NativeMatch | NativeTarget): x is SetExt {
+  return x.kind === 'opaque' && x.sets !== undefined && x.sets.length > 0;
 }
 
-/** Whether a rule names sets whose indexes must be looked up before it is written. */
+/** Whether a rule names sets whose indexes must be looked up before it is written (`-m set`, `-j SET`). */
 export function hasSetRefs(rule: NativeRule): boolean {
-  return rule.matches.some(refersToSets);
+  return rule.matches.some(refersToSets) || refersToSets(rule.target);
 }
 
 /**
  * The rule with the index of every set it names written into its blobs (new buffers; the
- * rule given is not changed).
+ * rule given is not changed). An empty name is a place the extension names no set (`-j SET`
+ * without `--del-set`): it keeps IPSET_INVALID_ID.
  * @throws {ERR_CONNLIMIT_NOT_FOUND} no set of that name in the namespace (as the CLI: "Set X doesn't exist")
  * @throws {ERR_CONNLIMIT_INVALID} a set of the other family
  */
 export async function withSetIndexes(rule: NativeRule, family: Family, lookup: SetIndexLookup): Promise<NativeRule> {
   const matches: NativeMatch[] = [];
-  for (const m of rule.matches) {
-    if (!refersToSets(m)) {
-      matches.push(m);
-      continue;
+  for (const m of rule.matches) matches.push(refersToSets(m) ? await indexed('match', m, family, lookup) : m);
+  const target = refersToSets(rule.target) ? await indexed('target', rule.target, family, lookup) : rule.target;
+  return { ...rule, matches, target };
+}
+
+async function indexed(type: 'match' | 'target', x: SetExt, family: Family, lookup: SetIndexLookup): Promise<SetExt> {
+  const data = Buffer.from(x.data);
+  const offsets = setIndexOffsets(type, x);
+  for (const [i, name] of x.sets.entries()) {
+    if (name === '') continue;
+    const found = await lookup(name);
+    if (!found) throw new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no ipset set ${quote(name)} in the namespace: create it first (Sets.create, \`connlimit set create\`)`);
+    if (found.family !== NFPROTO[family] && found.family !== NFPROTO_UNSPEC) {
+      throw new ValidationError([{ path: type === 'match' ? 'rule.matches' : 'rule.target', message: `set ${quote(name)} is ${family === 'ipv4' ? 'IPv6' : 'IPv4'}: an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} rule can't use it` }]);
     }
-    const data = Buffer.from(m.data);
-    const offsets = setIndexOffsets('match', m);
-    for (const [i, name] of m.sets.entries()) {
-      const found = await lookup(name);
-      if (!found) throw new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no ipset set ${quote(name)} in the namespace: create it first (Sets.create, \`connlimit set create\`)`);
-      if (found.family !== NFPROTO[family] && found.family !== NFPROTO_UNSPEC) {
-        throw new ValidationError([{ path: 'rule.matches', message: `set ${quote(name)} is ${family === 'ipv4' ? 'IPv6' : 'IPv4'}: an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} rule can't use it` }]);
-      }
-      put16(data, offsets[i]!, found.index);
-    }
-    matches.push({ ...m, data });
+    put16(data, offsets[i]!, found.index);
   }
-  return { ...rule, matches };
+  return { ...x, data };
 }
 
 /**
@@ -79,30 +81,38 @@ export function withNamedSets(rule: NativeRule, names: readonly string[]): Nativ
 
 /** Whether any listed rule holds set indexes (then nameListedSets has work). */
 export function listsSetRefs(chains: readonly NativeChain[]): boolean {
-  return chains.some((c) => c.rules.some((r) => r.rule.matches.some((m) => m.kind === 'opaque' && setIndexOffsets('match', m).length > 0)));
+  const holds = (type: 'match' | 'target', x: NativeMatch | NativeTarget): boolean => x.kind === 'opaque' && setIndexOffsets(type, x).length > 0;
+  return chains.some((c) => c.rules.some((r) => r.rule.matches.some((m) => holds('match', m)) || holds('target', r.rule.target)));
 }
 
 /**
- * Names the sets of every listed rule's blobs (`sets` on the extension), in place. An index no
- * set has (destroyed under us: the kernel forbids it while referenced) leaves the match opaque.
+ * Names the sets of every listed rule's blobs (`sets` on the extension), in place; '' where
+ * the blob holds IPSET_INVALID_ID (no set named there). An index no set has (destroyed under
+ * us: the kernel forbids it while referenced) leaves the extension opaque.
  */
 export async function nameListedSets(chains: readonly NativeChain[], lookup: SetNameLookup): Promise<void> {
   const names = new Map<number, string | null>();
+  const name = async (type: 'match' | 'target', x: NativeMatch | NativeTarget): Promise<void> => {
+    if (x.kind !== 'opaque') return;
+    const offsets = setIndexOffsets(type, x);
+    if (offsets.length === 0 || offsets.some((o) => o + 2 > x.data.length)) return;
+    const sets: string[] = [];
+    for (const off of offsets) {
+      const index = get16(x.data, off);
+      if (index === IPSET_INVALID_ID) {
+        sets.push('');
+        continue;
+      }
+      if (!names.has(index)) names.set(index, await lookup(index));
+      const found = names.get(index);
+      if (found) sets.push(found);
+    }
+    if (sets.length === offsets.length) x.sets = sets;
+  };
   for (const c of chains) {
     for (const r of c.rules) {
-      for (const m of r.rule.matches) {
-        if (m.kind !== 'opaque') continue;
-        const offsets = setIndexOffsets('match', m);
-        if (offsets.length === 0 || offsets.some((o) => o + 2 > m.data.length)) continue;
-        const sets: string[] = [];
-        for (const off of offsets) {
-          const index = get16(m.data, off);
-          if (!names.has(index)) names.set(index, await lookup(index));
-          const name = names.get(index);
-          if (name) sets.push(name);
-        }
-        if (sets.length === offsets.length) m.sets = sets;
-      }
+      for (const m of r.rule.matches) await name('match', m);
+      await name('target', r.rule.target);
     }
   }
 }

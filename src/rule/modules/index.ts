@@ -24,6 +24,7 @@ import { markTarget } from './mark-target';
 import { connmarkTarget } from './connmark-target';
 import { nflog } from './nflog';
 import { set } from './set';
+import { setTarget } from './set-target';
 import { pkttype } from './pkttype';
 import { length } from './length';
 import { ttl } from './ttl';
@@ -52,6 +53,7 @@ export type { MarkTarget } from './mark-target';
 export type { ConnmarkTarget, ConnmarkMode } from './connmark-target';
 export type { NflogTarget } from './nflog';
 export type { SetMatch, SetDirection, SetCounterMatch } from './set';
+export type { SetTarget, SetTargetRef } from './set-target';
 export type { PkttypeMatch, PacketType } from './pkttype';
 export type { LengthMatch } from './length';
 export type { TtlMatch } from './ttl';
@@ -68,7 +70,7 @@ export type { ModuleMatch } from '../types';
  * The rows. Where two modules write the same kernel extension (`state` is conntrack revision 3
  * with an alias flag), decoding tries them in this order and the first that claims the bytes wins.
  */
-const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, mark, markTarget, connmarkTarget, nflog, set, pkttype, length, ttl, tcpmss, ctTarget, notrackTarget, nfqueueTarget, synproxyTarget, tcpmssTarget];
+const MODULES: readonly CompatModule[] = [conntrack, state, iprange, recent, hashlimit, time, multiport, icmp, icmp6, mac, log, limit, mark, markTarget, connmarkTarget, nflog, set, pkttype, length, ttl, tcpmss, ctTarget, notrackTarget, nfqueueTarget, synproxyTarget, tcpmssTarget, setTarget];
 
 /** The module `-m NAME` (type 'match') or `-j NAME` (type 'target') loads, if one is registered. */
 export function findModule(type: 'match' | 'target', name: string): CompatModule | undefined {
@@ -122,11 +124,12 @@ export function chainProblem(type: 'match' | 'target', ext: { name: string; revi
 }
 const BUILTIN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
 
-/** Why an extension can't go in table `table` (CompatModule.tables), or null. */
-export function tableProblem(type: 'match' | 'target', ext: { name: string; revision: number }, table: string): string | null {
-  const module = MODULES.find((m) => m.type === type && m.xtName === ext.name && m.revision === ext.revision && m.tables);
-  if (!module || module.tables!.includes(table)) return null;
-  return `the ${module.name} ${type} is only valid in the ${module.tables!.join(', ')} table, not ${table} (the kernel refuses it)`;
+/** Why an extension can't go in table `table` (CompatModule.tables, tablesFor), or null. */
+export function tableProblem(type: 'match' | 'target', ext: { name: string; revision: number; data: Buffer }, table: string): string | null {
+  const module = MODULES.find((m) => m.type === type && m.xtName === ext.name && m.revision === ext.revision && (m.tables || m.tablesFor));
+  const allowed = module && (module.tables ?? module.tablesFor!(ext.data));
+  if (!module || !allowed || allowed.includes(table)) return null;
+  return `the ${module.name} ${type} is only valid in the ${allowed.join(', ')} table, not ${table} (the kernel refuses it)`;
 }
 
 /**

@@ -99,6 +99,8 @@ export interface CompatModule<Part extends { kind: string } = { kind: string }, 
    * `raw`): checked where the table is known (the firewall, before anything is written).
    */
   readonly tables?: readonly string[];
+  /** `tables` when it depends on the blob (SET's --map-set is mangle only); undefined: any. */
+  tablesFor?(data: Buffer): readonly string[] | undefined;
   /**
    * Why the rest of the rule can't carry this part, or null: what the kernel's checkentry reads
    * of the rule beyond `-p` (TCPMSS wants a tcp match on SYN; CT --helper wants a protocol).

@@ -69,7 +69,7 @@ const OFF_OPTIONS = 40;
 /** IPSET_INVALID_ID: what the blob holds until the firewall writes the set's index. */
 const NO_INDEX = 0xffff;
 /** IPSET_DIM_MAX. */
-const MAX_DIMS = 6;
+export const MAX_DIMS = 6;
 /** IPSET_MAXNAMELEN − 1. */
 const MAX_NAME = 31;
 const INV_MATCH = 1 << 0;
@@ -93,14 +93,14 @@ const OPTIONS: readonly ModuleOption[] = [
 ];
 
 /** Why a set name can't be written (and saved back as one word), or undefined. */
-function nameProblem(name: string): string | undefined {
+export function setNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'a set name must not be empty';
   if (Buffer.byteLength(name) > MAX_NAME) return `set names are at most ${MAX_NAME} bytes (the kernel's limit)`;
   if (!/^[\x21-\x7e]+$/.test(name)) return 'set names here are printable ASCII without spaces';
   return undefined;
 }
 
-function parseDirs(text: string): SetDirection[] | string {
+export function parseSetDirs(text: string): SetDirection[] | string {
   const dirs = text.split(',');
   if (dirs.length > MAX_DIMS) return `at most ${MAX_DIMS} of src/dst (IPSET_DIM_MAX), not ${dirs.length}`;
   if (dirs.some((d) => d !== 'src' && d !== 'dst')) return `expected a comma-separated list of 'src' or 'dst', not ${quote(text)}`;
@@ -134,9 +134,9 @@ function option(d: Draft, opt: string, values: readonly string[], invert: boolea
   }
   switch (opt) {
     case '--match-set': {
-      const problem = nameProblem(values[0]!);
+      const problem = setNameProblem(values[0]!);
       if (problem) ctx.fail(problem, 0);
-      const dirs = parseDirs(values[1]!);
+      const dirs = parseSetDirs(values[1]!);
       if (typeof dirs === 'string') ctx.fail(dirs, 1);
       p.set = neg(values[0]!, invert);
       p.dirs = dirs;
@@ -180,7 +180,7 @@ function validate(o: Record<string, unknown>, path: string, c: SpecChecker): Set
   const part: Partial<SetMatch> & { kind: 'set' } = { kind: 'set' };
   const n = c.negatable(own(o, 'set'), `${path}.set`);
   const name = c.string(n.value, n.path, 'a set name');
-  const problem = name === undefined ? 'x' : nameProblem(name);
+  const problem = name === undefined ? 'x' : setNameProblem(name);
   if (name !== undefined && problem) c.add(n.path, problem);
   if (problem) ok = false;
   else part.set = neg(name!, n.invert);
@@ -246,7 +246,7 @@ function readCounter(d: Buffer, off: number): SetCounterMatch | undefined | null
 
 function decode(d: Buffer, _family: Family, sets?: readonly string[]): SetMatch | null {
   const name = sets?.[0];
-  if (d.length !== INFO_SIZE || name === undefined || nameProblem(name)) return null;
+  if (d.length !== INFO_SIZE || name === undefined || setNameProblem(name)) return null;
   const dim = d[OFF_DIM]!;
   const flags = d[OFF_FLAGS]!;
   const options = get32(d, OFF_OPTIONS);
