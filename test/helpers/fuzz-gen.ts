@@ -34,11 +34,11 @@ const CHAINS = ['LIMITS', 'INPUT', 'ACCEPT', 'NOPE', 'x'.repeat(28), 'x'.repeat(
 /** The ipset sets (hash:ip, one per family) a valid `-j SET` draw names. */
 export const FUZZ_SETS: Readonly<Record<Family, string>> = { ipv4: 'fz4', ipv6: 'fz6' };
 /**
- * Set names for `-j SET`: the family's own set (the fuzz test makes `fz4`/`fz6` in its namespace,
- * so a valid draw reaches the kernel), and names the validator must refuse.
+ * `-j SET`'s set and directions: mostly the family's own set (the fuzz test makes `fz4`/`fz6` in
+ * its namespace, so a valid draw reaches the kernel), else names and directions to refuse.
  */
-const setNames = (family: Family) => [FUZZ_SETS[family], FUZZ_SETS[family], 's'.repeat(32), 'é', 'a b', ''];
-const SET_DIRS = ['src', 'dst', 'src,dst', 'src,src,src,src,src,src,src', 'source', ''];
+const setName = (r: Rand, family: Family) => (chance(r, 0.8) ? FUZZ_SETS[family] : pick(r, ['s'.repeat(32), 'é', 'a b', '', FUZZ_SETS[family === 'ipv4' ? 'ipv6' : 'ipv4']]));
+const setDirs = (r: Rand) => (chance(r, 0.85) ? pick(r, ['src', 'dst', 'src,dst']) : pick(r, ['src,src,src,src,src,src,src', 'source', '', 'src,']));
 
 function neg<T>(r: Rand, v: T): T | { not: T } {
   return chance(r, 0.15) ? { not: v } : v;
@@ -77,7 +77,7 @@ const TYPED_TARGETS: ReadonlyArray<(r: Rand, family: Family) => Record<string, u
   (r) => ({ kind: 'tcpmss', mss: pick(r, [1400, 65495, 65516, 'clamp-to-pmtu', -1]) }),
   // --map-set is left out: the kernel takes it only in mangle, and the fuzz writes to filter.
   (r, family) => {
-    const ref = () => ({ set: pick(r, setNames(family)), dirs: pick(r, [['src'], ['dst'], ['src', 'dst'], [], Array(7).fill('src'), 'src', ['source']]) });
+    const ref = () => ({ set: setName(r, family), dirs: chance(r, 0.85) ? setDirs(r).split(',') : pick(r, [[], Array(7).fill('src'), 'src', ['source']]) });
     const add = { ...ref(), ...(chance(r, 0.3) ? { exist: pick(r, [true, true, false]) } : {}), ...(chance(r, 0.4) ? { timeout: pick(r, [600, 0, 2 ** 32 - 2, 2 ** 32 - 1, -1, 1.5]) } : {}) };
     const which = r();
     return which < 0.5 ? { kind: 'set', add } : which < 0.8 ? { kind: 'set', del: ref() } : { kind: 'set', add, del: ref() };
@@ -173,7 +173,7 @@ const TARGET_FRAGMENTS: ReadonlyArray<(r: Rand, family: Family) => string[]> = [
   (r) => ['-j', 'SYNPROXY', ...maybe(r, 0.7, ['--mss', num(r, [1460, 0, 65535, 65536])]), ...maybe(r, 0.6, ['--wscale', num(r, [7, 14, 15])]), ...maybe(r, 0.5, ['--sack-perm', '--timestamp'])],
   (r) => ['-j', 'TCPMSS', '--set-mss', num(r, [536, 1400, 65495, 65516])],
   (r, family) => [
-    '-j', 'SET', ...pick(r, [['--add-set'], ['--del-set'], ['--add-set'], []]), pick(r, setNames(family)), pick(r, SET_DIRS),
+    '-j', 'SET', ...pick(r, [['--add-set'], ['--del-set'], ['--add-set'], ['--add-set'], []]), setName(r, family), setDirs(r),
     ...maybe(r, 0.3, ['--exist']), ...maybe(r, 0.3, ['--timeout', num(r, [600, 0, 4294967294, 4294967295, -1])]),
     ...maybe(r, 0.1, ['--map-set', FUZZ_SETS[family], 'src', ...maybe(r, 0.5, ['--map-mark'])]),
   ],
