@@ -107,6 +107,7 @@ export function refusalReason(message: string): string {
   const plen = /'(\d+)' is not a prefix length 0-32/.exec(message);
   if (plen && Number(plen[1]) > 32) return 'prefix length over 32 in IPv4 (deliberate: the CLI silently makes it 32)';
   if (message.includes('a log prefix of')) return 'log prefix over 29 bytes (deliberate: the CLI cuts it silently)';
+  if (message.includes('--hashlimit-htable-size takes')) return 'hashlimit table size over 1048576 (deliberate: the kernel silently lowers it)';
   if (/interface name '[^']*' is not valid/.test(message)) return 'interface name no device can have (deliberate: the CLI warns and writes a rule that never matches)';
   if (message.includes('is a list: write -m multiport') || message.includes('is a list: one rule per port')) return 'port list without -m multiport';
   return message.replace(/^rule: /, '').replace(/'[^']*'/g, "'…'");
