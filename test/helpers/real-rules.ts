@@ -94,6 +94,7 @@ export function readCorpus(file = CORPUS_FILE): CorpusLine[] {
  */
 export function refusalReason(message: string): string {
   if (message.includes('abbreviations are not taken')) return 'abbreviated option (deliberate)';
+  if (/unknown option --(\s|$)/.test(message)) return "a bare `--` (deliberate: getopt's end of options)";
   const m =
     /match module '([^']+)' is not supported/.exec(message) ??
     /target '([^']+)' is not supported/.exec(message) ??
