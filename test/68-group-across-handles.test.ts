@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { groupOwner } from '../src/group-owner';
 import { Firewall, type Backend } from '../src/index';
 import { countCommits, mixedCalls, outcome, seedTable, type Call } from './helpers/group-calls';
 import { iptablesOracle } from './helpers/iptables-oracle';
@@ -184,5 +185,17 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
     }
   });
 }
+
+test('who may share a group: same lock settings; never a handle keeping a state, nor the native form', () => {
+  const [h1, h2] = [{}, {}];
+  const legacy = { backend: 'legacy', lockPath: '/run/xtables.lock', lockTimeoutMs: 5000 } as const;
+  assert.is(groupOwner(h1, legacy, false), groupOwner(h2, legacy, false));
+  assert.is.not(groupOwner(h1, legacy, false), groupOwner(h2, { ...legacy, lockTimeoutMs: 4000 }, false));
+  assert.is.not(groupOwner(h1, legacy, false), groupOwner(h2, { ...legacy, lockPath: '/tmp/other.lock' }, false));
+  const nft = { ...legacy, backend: 'nft' } as const;
+  assert.is(groupOwner(h1, nft, false), groupOwner(h2, { ...nft, lockPath: '/tmp/other.lock' }, false), 'nf_tables takes no xtables lock');
+  assert.is(groupOwner(h1, legacy, true), h1, 'fw.keep() on the handle');
+  assert.is(groupOwner(h1, { ...legacy, backend: 'nftables' }, false), h1);
+});
 
 test.run();
