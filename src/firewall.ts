@@ -11,6 +11,7 @@ import { chooseBackend, systemIptablesBackend } from './backend-detect';
 import type { NativeBackendUsage, NativeChain, NativeIptablesNftTable, NativeNftablesTable, NativeOp, NativeOpResults, NativeRule, NativeTable } from './native-types';
 import { packRule } from './op-pack';
 import { prepareOps } from './op-slices';
+import { StreamedOps, streamedCommits } from './commit-stream';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
 import { renderRule } from './rule/render';
@@ -894,10 +895,18 @@ export class Firewall {
     // first (a wait the group's synchronous join can't take), so it commits on its own.
     const first = tx.steps.length === 1 ? tx.nativeOp(0) : null;
     if (first && !('rule' in first && hasSetRefs(first.rule))) return this.grouped(tx, first);
-    const batch = prepareOps(this.family, tx.steps.length, (i) => this.withOpSetIndexes(first ?? tx.nativeOp(i)));
-    batch.catch(() => undefined); // reported by the queued call below, when its turn comes
+    const op = (i: number): NativeOp | Promise<NativeOp> => this.withOpSetIndexes(first ?? tx.nativeOp(i));
     const step = (opIndex: number): string => `transaction step ${opIndex + 1} of ${tx.steps.length}: ${tx.steps[opIndex]?.op} ${tx.steps[opIndex]?.chain ?? ''}`;
-    return this.queued(async () => this.native.commit(await batch), tx.extensions, tx.steps.length > 1 ? step : undefined);
+    const where = tx.steps.length > 1 ? step : undefined;
+    const native = this.native;
+    const begin = native.beginCommit?.bind(native);
+    if (begin && streamedCommits.enabled) {
+      const streamed = new StreamedOps(this.family, tx.steps.length, op);
+      return this.queued(() => streamed.commit((ops) => native.commit(ops), begin), tx.extensions, where);
+    }
+    const batch = prepareOps(this.family, tx.steps.length, op);
+    batch.catch(() => undefined); // reported by the queued call below, when its turn comes
+    return this.queued(async () => native.commit(await batch), tx.extensions, where);
   }
 
   /**

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "js/iptables_nft_table.h"
 
+#include <memory>
+#include <utility>
+
 #include "core/backend_probe.h"
+#include "core/commit_stream.h"
 #include "core/packed_ops.h"
 
 namespace connlimit::js {
@@ -20,6 +24,7 @@ void IptablesNftBackend::ReadOptions(const Napi::Object& o, core::TableTarget& t
 Napi::Function IptablesNftTable::Define(Napi::Env env) {
   return TableWrap::Define(env, {
                                     InstanceMethod<&IptablesNftTable::Usage>("usage"),
+                                    InstanceMethod<&IptablesNftTable::BeginCommit>("beginCommit"),
                                     InstanceMethod<&IptablesNftTable::CommitStale>("_commitStale"),
                                     InstanceMethod<&IptablesNftTable::Port>("port"),
                                     InstanceMethod<&IptablesNftTable::Committed>("committedGeneration"),
@@ -56,6 +61,14 @@ Napi::Value IptablesNftTable::CommitStale(const Napi::CallbackInfo& info) {
           return attempts;
         },
         [](Napi::Env e, int& attempts) -> Napi::Value { return Napi::Number::New(e, attempts); });
+  });
+}
+
+Napi::Value IptablesNftTable::BeginCommit(const Napi::CallbackInfo& info) {
+  return StreamCommit(info, [session = backend().session](const core::TableTarget& t) {
+    auto commit = [session, t](const std::vector<core::Op>& ops) { return nft::CommitOps(t, ops, *session); };
+    std::unique_ptr<core::CommitStream> stream = std::make_unique<core::CollectingStream<decltype(commit)>>(commit);
+    return core::Result<std::unique_ptr<core::CommitStream>>(std::move(stream));
   });
 }
 
