@@ -33,7 +33,8 @@ import { afterOps, withOwned } from './apply/after-ops';
 import { hasSetRefs, listsSetRefs, nameListedSets, withNamedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
 import { parseSaveText, type SaveRuleLine, type SaveSection } from './restore/save-text';
-import { atLine, packRuleLines, restoreBatch } from './restore/rule-lines';
+import { atLine, packRuleLineParts, packRuleLines, restoreBatch } from './restore/rule-lines';
+import { RestoreFeed } from './restore/stream-feed';
 import { planRestore } from './restore/plan';
 import { checkRestoreOptions, type RestoreOptions, type RestoreResult } from './restore/options';
 
@@ -709,10 +710,6 @@ export class Firewall {
     const sections = parseSaveText(text);
     const section = Firewall.restoreSection(sections, this.table);
     const { tx, rules } = Firewall.restoreSteps(section, this.shape);
-    // Parsed and packed in slices from now on; a refused line rejects the call when its turn
-    // comes, before anything is written (the table may have been listed meanwhile).
-    const packing = packRuleLines(this.family, rules, (i) => this.withOpSetIndexes(tx.nativeOp(i)));
-    packing.catch(() => undefined); // reported by the queued call below
     const result: RestoreResult = {
       table: this.table,
       chains: section.entries.length - rules.length,
@@ -725,14 +722,51 @@ export class Firewall {
       const line = lines[opIndex] ?? 0;
       return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(texts.get(line) ?? '')}`;
     };
+    const toOp = (i: number): NativeOp | Promise<NativeOp> => this.withOpSetIndexes(tx.nativeOp(i));
+    const native = this.native;
+    const begin = native.beginCommit?.bind(native);
+    if (begin && streamedCommits.enabled) {
+      // Parsed and packed in slices from now on, each slice handed to the commit stream once
+      // the plan is made; a refused line rejects the call before anything is written.
+      const feed = new RestoreFeed(this.family);
+      const packing = packRuleLineParts(this.family, rules, toOp, (bytes, _last, starts) => feed.addRules(bytes, starts));
+      packing.catch(() => undefined); // reported by the queued call below
+      return this.queued(async () => {
+        // The listing runs in the pool while the main thread is still parsing the rule lines.
+        const present = await native.list(true).catch(async (e: unknown) => {
+          await packing; // a refused line is the answer, as when the parse came first
+          throw e;
+        });
+        const plan = planRestore(present, section, noflush, this.backend);
+        lines = plan.lines;
+        if (plan.ops.length === 0) {
+          await packing;
+          return result;
+        }
+        const stream = await begin();
+        feed.start(plan.ops, (bytes) => stream.push(bytes));
+        try {
+          await packing;
+        } catch (e) {
+          await stream.abort();
+          throw e;
+        }
+        await stream.finish();
+        return result;
+      }, tx.extensions, where);
+    }
+    // Parsed and packed in slices from now on; a refused line rejects the call when its turn
+    // comes, before anything is written (the table may have been listed meanwhile).
+    const packing = packRuleLines(this.family, rules, toOp);
+    packing.catch(() => undefined); // reported by the queued call below
     return this.queued(async () => {
       // The listing runs in the pool while the main thread is still parsing the rule lines.
-      const listing = this.native.list(true);
+      const listing = native.list(true);
       listing.catch(() => undefined); // awaited below, after the parse, which may fail first
       const appends = await packing;
       const { ops, lines: opLines } = planRestore(await listing, section, noflush, this.backend);
       lines = opLines;
-      if (ops.length > 0) await this.native.commit(restoreBatch(this.family, ops, appends));
+      if (ops.length > 0) await native.commit(restoreBatch(this.family, ops, appends));
       return result;
     }, tx.extensions, where);
   }
