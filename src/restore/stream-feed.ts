@@ -22,6 +22,7 @@ export class RestoreFeed {
   private packed = 0; // rule lines packed so far
   private plan: readonly (NativeOp | number)[] = [];
   private at = 0; // the next plan op to hand on
+  private fed = 0; // rule lines handed on
   private push: ((bytes: PackedOps) => void) | null = null;
 
   constructor(private readonly family: Family) {}
@@ -42,7 +43,8 @@ export class RestoreFeed {
 
   private feed(): void {
     if (!this.push || this.at === this.plan.length) return;
-    const out = new OpWriter(this.family, this.plan.length - this.at);
+    // Sized for the rule lines ready now (and a few plan ops), not for the whole plan.
+    const out = new OpWriter(this.family, this.packed - this.fed + 8);
     const from = this.at;
     while (this.at < this.plan.length) {
       const op = this.plan[this.at] as NativeOp | number;
@@ -60,6 +62,7 @@ export class RestoreFeed {
         next++;
         this.at++;
       }
+      this.fed += next - op;
       const to = next === end ? part.bytes.length : (part.starts[next - part.first] as number);
       out.addPacked(part.bytes, part.starts[op - part.first] as number, to);
     }
