@@ -43,9 +43,11 @@ export class StreamedOps {
   async commit(plain: (ops: PackedOps) => Promise<NativeOpResults>, begin: () => NativeCommitStream | Promise<never>): Promise<NativeOpResults> {
     if (this.complete && this.waiting.length === 1) return plain(this.waiting[0] as PackedOps);
     const stream = await begin();
-    for (const bytes of this.waiting.splice(0)) stream.push(bytes);
-    this.sink = (bytes) => stream.push(bytes);
+    // Whatever goes wrong from here, the stream is ended: a stream never ended would keep its
+    // lock and snapshot until it is collected.
     try {
+      for (const bytes of this.waiting.splice(0)) stream.push(bytes);
+      this.sink = (bytes) => stream.push(bytes);
       await this.packing;
     } catch (e) {
       await stream.abort();

@@ -744,8 +744,8 @@ export class Firewall {
           return result;
         }
         const stream = await begin();
-        feed.start(plan.ops, (bytes) => stream.push(bytes));
         try {
+          feed.start(plan.ops, (bytes) => stream.push(bytes));
           await packing;
         } catch (e) {
           await stream.abort();
