@@ -20,6 +20,7 @@ import { restoreBatch } from '../src/restore/rule-lines';
 import { toNativeRule } from '../src/rule/index';
 import { rejects } from './helpers/assert';
 import { withNetns, type Netns } from './helpers/netns';
+import { until } from './helpers/until';
 
 /** The async_hooks type of each backend's commit workers (native/js/table_wrap.h WorkerName). */
 const COMMIT_WORKER: Record<string, string> = { legacy: 'connlimit:commit', nft: 'connlimit:nft-commit' };
@@ -30,15 +31,6 @@ const save = async (ns: Netns, backend: Backend): Promise<string> =>
 const lockFile = (ns: Netns): string => join(tmpdir(), `${ns.name}-xtables.lock`);
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 const threadCount = (): number => Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
-
-/** Waits (generously bounded) for a condition; the pool settles its last work asynchronously. */
-async function until(ok: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end) assert.unreachable(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const rule = (i: number) => `-s 10.${(i >> 8) & 255}.${i & 255}.0/24 -p tcp --dport 22 -m connlimit --connlimit-above 4 -j REJECT`;
 
@@ -123,14 +115,14 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
       }
       assert.ok(e !== undefined, 'the transaction rejected');
       assert.ok(commits.size > 0, 'the pool had started on the stream before the rule was read');
-      await until(() => [...commits.values()].every((destroyed) => destroyed), 'every commit worker of the stream ended');
+      await until('every commit worker of the stream ended', () => [...commits.values()].every((destroyed) => destroyed));
       hook.disable();
       assert.is(await save(ns, backend), before, 'nothing was applied');
       // Another handle with a short lock wait writes at once: the lock was released.
       const other = await Firewall.open({ family: 'ipv4', backend, netns: ns.path, lockPath, lockTimeoutMs: 200 });
       await other.append('INPUT', '-p tcp --dport 2 -j DROP');
       await other.close();
-      await until(() => openFds() <= fds + 1 && threadCount() <= threads, 'fds and threads back where they were');
+      await until('fds and threads back where they were', () => openFds() <= fds + 1 && threadCount() <= threads);
       await fw.close();
       rmSync(lockPath, { force: true });
     }));
