@@ -3,14 +3,15 @@
 // while thousands of rules are parsed and converted, a bad rule still rejects before anything
 // reaches the kernel, calls still commit in the order they were made, and a one-op call reads
 // its rule at once; a big transaction streams into the pool (src/commit-stream.ts) and a
-// failure late in it, or a caller's exception mid-stream, leaves the table, the lock, the pool,
-// fds and threads as they were; fw.restore() keeps its place in the queue while it parses, and its batch
+// failure late in it, a caller's exception mid-stream or a Worker terminated mid-stream leaves
+// the table (all or nothing), the lock, the pool, fds and threads as they were; fw.restore() keeps its place in the queue while it parses, and its batch
 // copies the rules packed while parsing. Every kernel test in a throwaway namespace; the
 // backend is always named.
 import { createHook } from 'node:async_hooks';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall, type Backend } from '../src/index';
@@ -21,6 +22,7 @@ import { toNativeRule } from '../src/rule/index';
 import { rejects } from './helpers/assert';
 import { withNetns, type Netns } from './helpers/netns';
 import { until } from './helpers/until';
+import { fdCount, threadCount } from './helpers/leak-cycles';
 
 /** The async_hooks type of each backend's commit workers (native/js/table_wrap.h WorkerName). */
 const COMMIT_WORKER: Record<string, string> = { legacy: 'connlimit:commit', nft: 'connlimit:nft-commit' };
@@ -29,8 +31,19 @@ const save = async (ns: Netns, backend: Backend): Promise<string> =>
   (await ns.run(`iptables-${backend}-save`, ['-t', 'filter'])).stdout.replace(/^#.*\n/gm, '');
 /** A lock file of the test's own, so other programs' xtables lock can't hold it up. */
 const lockFile = (ns: Netns): string => join(tmpdir(), `${ns.name}-xtables.lock`);
-const openFds = (): number => readdirSync('/proc/self/fd').length;
-const threadCount = (): number => Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+
+/** A Worker that makes one 10k-rule transaction and says when it has called it. */
+const STREAMING_WORKER = `
+  const { parentPort, workerData } = require('node:worker_threads');
+  require('tsx/cjs');
+  const { Firewall } = require(workerData.index);
+  (async () => {
+    const fw = await Firewall.open({ family: 'ipv4', backend: workerData.backend, netns: workerData.netns, lockPath: workerData.lockPath, lockTimeoutMs: 60000 });
+    const done = fw.transaction((tx) => { for (let i = 0; i < 10000; i++) tx.append('INPUT', '-p tcp --dport ' + (1024 + i) + ' -m connlimit --connlimit-above 2 -j REJECT'); });
+    parentPort.postMessage('called');
+    await done;
+  })();
+`;
 
 const rule = (i: number) => `-s 10.${(i >> 8) & 255}.${i & 255}.0/24 -p tcp --dport 22 -m connlimit --connlimit-above 4 -j REJECT`;
 
@@ -94,7 +107,7 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
         init: (id, type) => void (type === COMMIT_WORKER[backend] && commits.set(id, false)),
         destroy: (id) => void (commits.has(id) && commits.set(id, true)),
       }).enable();
-      const fds = openFds();
+      const fds = fdCount();
       const threads = threadCount();
       const n = 10000;
       const boom = new Error('caller gave up');
@@ -122,8 +135,30 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
       const other = await Firewall.open({ family: 'ipv4', backend, netns: ns.path, lockPath, lockTimeoutMs: 200 });
       await other.append('INPUT', '-p tcp --dport 2 -j DROP');
       await other.close();
-      await until('fds and threads back where they were', () => openFds() <= fds + 1 && threadCount() <= threads);
+      await until('fds and threads back where they were', () => fdCount() <= fds + 1 && threadCount() <= threads);
       await fw.close();
+      rmSync(lockPath, { force: true });
+    }));
+
+  test(`${backend}: a Worker terminated at 8 moments of a streamed 10k transaction: each time all or nothing was applied and the lock is free`, () =>
+    withNetns(async (ns) => {
+      const lockPath = lockFile(ns);
+      const fds = fdCount();
+      const threads = threadCount();
+      for (let round = 0; round < 8; round++) {
+        const w = new Worker(STREAMING_WORKER, { eval: true, workerData: { index: join(__dirname, '..', 'src', 'index.ts'), netns: ns.path, lockPath, backend } });
+        await new Promise((resolve) => w.once('message', resolve)); // the transaction was called
+        // From inside the parse to past the commit on this machine, loaded or not.
+        await new Promise((resolve) => setTimeout(resolve, round * 60));
+        await w.terminate();
+        const fw = await Firewall.open({ family: 'ipv4', backend, netns: ns.path, lockPath, lockTimeoutMs: 2000 });
+        await fw.append('INPUT', '-p tcp --dport 1 -j DROP'); // within 2 s: no lock left behind
+        const n = (await fw.list('INPUT')).length;
+        assert.ok(n === 1 || n === 10001, `round ${round}: all or nothing (${n - 1} rules)`);
+        await fw.flush('INPUT');
+        await fw.close();
+      }
+      await until('fds and threads back where they were', () => fdCount() <= fds + 1 && threadCount() <= threads);
       rmSync(lockPath, { force: true });
     }));
 
