@@ -7,9 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
 #include <optional>
-#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -39,29 +37,6 @@ class CommitStream {
  private:
   size_t count_ = 0;
   std::optional<KernelError> failed_;
-};
-
-// For a backend that can do nothing before the last op is known: collects the decoded ops and
-// hands them all to `commit` at the end (the decoding is what overlaps).
-template <typename CommitAll>
-class CollectingStream : public CommitStream {
- public:
-  explicit CollectingStream(CommitAll commit) : commit_(std::move(commit)) {}
-
- protected:
-  Result<Unit> Take(std::vector<Op> ops, size_t) override {
-    if (ops_.empty()) {
-      ops_ = std::move(ops);
-    } else {
-      ops_.insert(ops_.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
-    }
-    return Unit{};
-  }
-  Result<std::vector<OpResult>> Commit() override { return commit_(ops_); }
-
- private:
-  CommitAll commit_;
-  std::vector<Op> ops_;
 };
 
 }  // namespace connlimit::core

@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "js/iptables_nft_table.h"
 
-#include <memory>
-#include <utility>
-
 #include "core/backend_probe.h"
-#include "core/commit_stream.h"
 #include "core/packed_ops.h"
 
 namespace connlimit::js {
@@ -65,11 +61,7 @@ Napi::Value IptablesNftTable::CommitStale(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value IptablesNftTable::BeginCommit(const Napi::CallbackInfo& info) {
-  return StreamCommit(info, [session = backend().session](const core::TableTarget& t) {
-    auto commit = [session, t](const std::vector<core::Op>& ops) { return nft::CommitOps(t, ops, *session); };
-    std::unique_ptr<core::CommitStream> stream = std::make_unique<core::CollectingStream<decltype(commit)>>(commit);
-    return core::Result<std::unique_ptr<core::CommitStream>>(std::move(stream));
-  });
+  return StreamCommit(info, [session = backend().session](const core::TableTarget& t) { return nft::StartCommit(t, session); });
 }
 
 Napi::Value IptablesNftTable::Port(const Napi::CallbackInfo& info) {
