@@ -175,6 +175,9 @@ want xlate-mark-xmark && rule xlate-mark-xmark ipv6 INPUT -j MARK --set-xmark 0x
 want xlate-connmark-set && rule xlate-connmark-set ipv4 INPUT -p tcp -j CONNMARK --or-mark 0x10 --left-shift-mark 2
 want xlate-connmark-save && rule xlate-connmark-save ipv4 INPUT -j CONNMARK --save-mark --right-shift-mark 3
 want xlate-connmark-restore && rule xlate-connmark-restore ipv4 OUTPUT -j CONNMARK --restore-mark
+# TCPMSS: `tcp option maxseg size set N` / `... set rt mtu` in place of the verdict.
+want xlate-tcpmss-set && rule xlate-tcpmss-set ipv4 FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400
+want xlate-tcpmss-clamp && rule xlate-tcpmss-clamp ipv6 OUTPUT -p tcp --syn -j TCPMSS --clamp-mss-to-pmtu
 # multiport: a list of two or more is an anonymous set (NEWSET `__set%d` + NEWSETELEM before the
 # rule, its lookup by set id; `flags interval` with ranges), one port or range a comparison.
 want xlate-multiport && rule xlate-multiport ipv4 INPUT -p tcp -m multiport --dports 22,80:89 -m connlimit --connlimit-above 2 -j REJECT

@@ -4,7 +4,7 @@
  * the kernel: native/core/nft/native/nftables_codec writes a rule as `iptables-translate` renders it,
  * in a table of our own (`connlimit`), so only rules whose verdict is final in any table fit
  * there (DROP, REJECT), or whose target acts on the packet and lets it go on, which it does the
- * same from any table (LOG, NFLOG, MARK, CONNMARK, where the translation says it), and only the
+ * same from any table (LOG, NFLOG, MARK, CONNMARK, TCPMSS, where the translation says it), and only the
  * matches that form can say.
  */
 import { invalid } from '../errors';
@@ -36,7 +36,7 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
   const acts = t.kind === 'opaque' && checkNftablesTarget(t, family, `${path}.target`);
   if (!acts && !(t.kind === 'reject' || (t.kind === 'verdict' && t.verdict === 'DROP'))) {
     const what = t.kind === 'verdict' ? `-j ${t.verdict}` : t.kind === 'none' ? 'a rule without -j' : t.kind === 'opaque' ? `-j ${t.name}` : `a ${t.kind} to ${t.chain}`;
-    invalid(`${path}.target`, `${what} is not available in the native nftables form, whose rules live in a table of their own: only DROP and REJECT are final there, and LOG, NFLOG, MARK and CONNMARK act and let the packet go on; use backend 'nft' for other targets`);
+    invalid(`${path}.target`, `${what} is not available in the native nftables form, whose rules live in a table of their own: only DROP and REJECT are final there, and LOG, NFLOG, MARK, CONNMARK and TCPMSS act and let the packet go on; use backend 'nft' for other targets`);
   }
   if (rule.fragment !== null) invalid(`${path}.fragment`, "-f is not available in the native nftables form; use backend 'nft'");
   if (rule.inInterface?.wildcard && rule.inInterface.name === '' && rule.inInterface.invert) invalid(`${path}.inInterface`, "'! -i +' matches no packet");
@@ -102,7 +102,7 @@ function checkNftablesSetMatch(m: Extract<NativeMatch, { kind: 'opaque' }>, fami
 }
 
 /**
- * A target that acts on the packet and lets it go on (LOG, NFLOG, MARK, CONNMARK): the native
+ * A target that acts on the packet and lets it go on (LOG, NFLOG, MARK, CONNMARK, TCPMSS): the native
  * form writes its statement in place of a verdict, as `iptables-translate` renders it, which
  * means the same in our table as in the iptables one. True when it does; a form of such a
  * target without a faithful translation is refused with the reason; false for other targets.
@@ -124,5 +124,5 @@ export function checkNftablesChain(chain: string, field = 'chain'): void {
 
 /** Throws ERR_CONNLIMIT_INVALID for table changes the native form does not make. */
 export function refuseInNftables(what: string): never {
-  invalid('op', `${what} is not available in the native nftables form (its table holds only rules in INPUT, FORWARD and OUTPUT ending in DROP, REJECT, LOG, NFLOG, MARK or CONNMARK); use backend 'nft'`);
+  invalid('op', `${what} is not available in the native nftables form (its table holds only rules in INPUT, FORWARD and OUTPUT ending in DROP, REJECT, LOG, NFLOG, MARK, CONNMARK or TCPMSS); use backend 'nft'`);
 }

@@ -289,9 +289,9 @@ class RuleWriter {
       nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, rc->code);
       return Unit{};
     }
-    // LOG, NFLOG, MARK, CONNMARK: a statement in place of the verdict; the packet goes on.
+    // LOG, NFLOG, MARK, CONNMARK, TCPMSS: a statement in place of the verdict; the packet goes on.
     if (auto x = AddXlateTarget(r_, t)) return *x;
-    return EncodeError("the native nftables form takes DROP, REJECT and the targets it translates (LOG, NFLOG, MARK, CONNMARK) only");
+    return EncodeError("the native nftables form takes DROP, REJECT and the targets it translates (LOG, NFLOG, MARK, CONNMARK, TCPMSS) only");
   }
 
   struct nftnl_rule* r_;
