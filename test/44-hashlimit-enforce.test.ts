@@ -13,17 +13,9 @@ import { Firewall } from '../src/index';
 import { rejects } from './helpers/assert';
 import { withNetns, type Netns } from './helpers/netns';
 import { startPeer, type ConnectOutcome } from './helpers/tcp';
+import { until } from './helpers/until';
 
 const results = (xs: ConnectOutcome[]) => xs.map((x) => x.result);
-
-/** Waits until `cond` holds, checking every 100 ms, for at most `ms`. */
-async function until(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** The kernel's hashlimit table `name`, as text: xt_hashlimit's /proc file, or our meter. */
 async function table(ns: Netns, backend: 'legacy' | 'nftables', name: string): Promise<string> {
@@ -48,7 +40,7 @@ for (const backend of ['legacy', 'nftables'] as const) {
         assert.equal(results(await peer.connectMany(3, { ...a, localAddress: '127.0.8.2' })), ['ok', 'ok', 'refused']);
         assert.match(await table(ns, backend, 'h7230'), '127.0.8.1');
         // Idle for the expiry (2 s; xt_hashlimit's collector runs every second after it): the entry goes.
-        await until(async () => !(await table(ns, backend, 'h7230')).includes('127.0.8.1'), 15_000, "127.0.8.1's entry to expire");
+        await until("127.0.8.1's entry to expire", async () => !(await table(ns, backend, 'h7230')).includes('127.0.8.1'), 15_000);
         assert.equal(results(await peer.connectMany(3, a)), ['ok', 'ok', 'refused']);
         assert.ok(await fw.check('INPUT', line));
         assert.is(await fw.delete('INPUT', line), 1);
