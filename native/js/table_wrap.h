@@ -31,6 +31,7 @@
 #include "core/netns_guard.h"
 #include "core/packed_ops.h"
 #include "core/table_ops.h"
+#include "js/commit_stream.h"
 #include "js/convert.h"
 #include "js/errors.h"
 #include "js/promise_worker.h"
@@ -59,6 +60,15 @@ class TableWrap : public Napi::ObjectWrap<Derived> {
   template <typename T, typename Work>
   Napi::Value Run(const char* op, Work work, typename PromiseWorker<T>::Done done);
 
+  // A streamed commit (js/commit_stream.h) whose pool work starts with start(target); while
+  // open, else the rejected promise IfOpen gives.
+  template <typename Start>
+  Napi::Value StreamCommit(const Napi::CallbackInfo& info, Start start) {
+    return IfOpen(info, [&]() -> Napi::Value {
+      return StartCommitStream(this->Value(), WorkerName("commit").c_str(), Target(), netns_, std::move(start));
+    });
+  }
+
   core::Family family() const { return target_.family; }
   // Only while open (inside IfOpen): close() drops it.
   const Backend& backend() const { return *backend_; }
@@ -74,6 +84,7 @@ class TableWrap : public Napi::ObjectWrap<Derived> {
   Napi::Value Version(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value NetnsChanged(const Napi::CallbackInfo& info);
+  Napi::Value NetnsId(const Napi::CallbackInfo& info);
 
   // A rejected promise when closed or not opened yet, else nothing.
   std::optional<Napi::Promise> Unusable(Napi::Env env);
@@ -101,6 +112,7 @@ Napi::Function TableWrap<Derived, Backend>::Define(Napi::Env env, std::vector<De
       Wrap::InstanceMethod("version", &TableWrap::Version),
       Wrap::InstanceMethod("close", &TableWrap::Close),
       Wrap::InstanceMethod("netnsChanged", &TableWrap::NetnsChanged),
+      Wrap::InstanceMethod("netnsId", &TableWrap::NetnsId),
   };
   methods.insert(methods.end(), own.begin(), own.end());
   return Wrap::DefineClass(env, Backend::kClassName, methods);
@@ -243,6 +255,14 @@ Napi::Value TableWrap<Derived, Backend>::NetnsChanged(const Napi::CallbackInfo& 
         this->Value(), WorkerName("netnsChanged").c_str(), [ns = netns_]() -> core::Result<bool> { return ns && !ns->StillNamed(); },
         [](Napi::Env e, bool& changed) -> Napi::Value { return Napi::Boolean::New(e, changed); });
   });
+}
+
+// The opened namespace's identity as "dev:ino" of its nsfs inode ("" for the caller's own, or
+// before open()): synchronous, no I/O, taken when open() opened the namespace.
+template <typename Derived, typename Backend>
+Napi::Value TableWrap<Derived, Backend>::NetnsId(const Napi::CallbackInfo& info) {
+  std::string id = netns_ ? std::to_string(netns_->dev()) + ":" + std::to_string(netns_->ino()) : "";
+  return Napi::String::New(info.Env(), id);
 }
 
 template <typename Derived, typename Backend>

@@ -44,9 +44,19 @@ export const groups = [
     load: () => import('./restore.mjs'),
   },
   {
+    id: 'streaming',
+    rows: '16 (the streamed commit: 10k transaction and restore, before and after)',
+    load: () => import('./streaming.mjs'),
+  },
+  {
     id: 'throughput',
     rows: '13 (group commit), 14 (parsing rule strings), 15 (typed rules beside strings)',
     load: () => import('./throughput.mjs'),
+  },
+  {
+    id: 'group-handles',
+    rows: 'G1 (group commit across handles)',
+    load: () => import('./group-handles.mjs'),
   },
   {
     id: 'nftables-native',
