@@ -44,8 +44,10 @@ EchoedRule EchoOf(const uint8_t* msg, size_t len) {
   auto rule = ReadRuleMessage(msg, len);
   if (!rule.ok()) return EchoedRule{};
   EchoedRule out{rule.value().handle, ""};
+  // The set the rule adds to (connlimit's, deleted with it); a meter's `update` names one the
+  // kernel deletes with the rule itself.
   for (const auto& e : rule.value().exprs)
-    if (e.name == "dynset") out.set_name = Str(e.a[NFTA_DYNSET_SET_NAME]);
+    if (e.name == "dynset" && Be32(e.a[NFTA_DYNSET_OP]) == NFT_DYNSET_OP_ADD) out.set_name = Str(e.a[NFTA_DYNSET_SET_NAME]);
   return out;
 }
 }  // namespace
