@@ -76,6 +76,7 @@
         "native/core/nft/native/xlate_header.cc",
         "native/core/nft/native/xlate_time.cc",
         "native/core/nft/native/xlate_targets.cc",
+        "native/core/nft/native/xlate_hashlimit.cc",
         "native/core/nft/planner.cc",
         "native/core/nft/recorded_reader.cc",
         "native/core/nft/requests.cc",

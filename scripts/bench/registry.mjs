@@ -70,7 +70,7 @@ export const groups = [
   },
   {
     id: 'nftables-xlate',
-    rows: '1 (translated compat modules on the native form)',
+    rows: '1, 2 (translated compat modules, hashlimit meters, on the native form)',
     load: () => import('./nftables-xlate.mjs'),
   },
   {
