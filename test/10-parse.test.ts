@@ -114,6 +114,8 @@ const GOOD: { name: string; input: string; family?: Family; expect: unknown }[] 
   { name: '--src alias', input: '--src 1.2.3.4/32', expect: rule({ src: { addr: '01020304', mask: V4_32, invert: false } }) },
   { name: 'any source is no source', input: '-s 0.0.0.0/0', expect: rule() },
   { name: 'any source with a host part', input: '-s 10.0.0.0/0', expect: rule() },
+  { name: "old scripts' any source 0/0", input: '-s 0/0', expect: rule() },
+  { name: "negated 0/0 is kept", input: '! -d 0/0', expect: rule({ dst: { addr: '00000000', mask: '00000000', invert: true } }) },
   { name: 'negated any source is kept', input: '! -s 0.0.0.0/0', expect: rule({ src: { addr: '00000000', mask: '00000000', invert: true } }) },
   { name: 'negated destination', input: '! -d 192.168.0.0/16', expect: rule({ dst: { addr: 'c0a80000', mask: 'ffff0000', invert: true } }) },
   { name: '--dst alias', input: '--dst 8.8.8.8', expect: rule({ dst: { addr: '08080808', mask: V4_32, invert: false } }) },
@@ -336,6 +338,8 @@ bad('comma list', '-s 1.2.3.4,5.6.7.8', '1.2.3.4,5.6.7.8', 1);
 bad('octet over 255', '-s 1.2.3.256', '1.2.3.256', 1);
 bad('short form 10/8', '-s 10/8', '10/8', 1);
 bad('three octets', '-s 1.2.3', '1.2.3', 1);
+bad('short form 0 without /0', '-s 0', '0', 1);
+bad('short form 0/8', '-s 0/8', '0/8', 1);
 bad('hex address', '-s 0x01020304', '0x01020304', 1);
 bad('leading zeros', '-s 001.002.003.004', '001.002.003.004', 1);
 bad('empty mask', '-s 1.2.3.4/', '1.2.3.4/', 1);

@@ -13,7 +13,7 @@ import { measureCorpus, readCorpus, renderLine } from './helpers/real-rules';
 // adding refused lines to the corpus does not break it). Raise them (never lower them)
 // as modules land; issue 16 aims at 97% of the connlimit lines and 90% of all lines.
 const FLOOR_CONNLIMIT_ACCEPTED = 215; // of 233 (224 the CLI takes)
-const FLOOR_ALL_ACCEPTED = 1433; // of 1599 (1536 the CLI takes; raise as modules land)
+const FLOOR_ALL_ACCEPTED = 1446; // of 1599 (1536 the CLI takes; raise as modules land)
 
 const lines = readCorpus();
 const report = measureCorpus(lines);

@@ -7,8 +7,9 @@
  * a comma list into several rules, and takes inet_aton's legacy forms (`10.1`, `0x0a000001`,
  * `012.0.0.1` read as decimal); a firewall library should not do the first two behind the
  * caller's back, and the legacy forms are read differently by different tools. We take
- * dotted quads with decimal octets, RFC 4291 IPv6 text (no zone, no brackets), and a mask as
- * `/BITS` or as an address-shaped mask (`/255.255.255.0`, `/ffff:ffff::`).
+ * dotted quads with decimal octets (and `0/0`, old scripts' spelling of all of IPv4), RFC 4291
+ * IPv6 text (no zone, no brackets), and a mask as `/BITS` or as an address-shaped mask
+ * (`/255.255.255.0`, `/ffff:ffff::`).
  */
 import { isIP } from 'node:net';
 import type { Family } from './types';
@@ -136,6 +137,9 @@ function splitAddress(text: string, family: Family): { addr: Buffer; mask: Buffe
     };
   }
   if (/\s/.test(text)) return { error: `${quote(text)} contains white space` };
+  // Old scripts' `-s 0/0`: the one inet_aton short form with a single reading in every tool
+  // (all of IPv4); other short forms (`1.2.3`, `10/8`) stay refused.
+  if (family === 'ipv4' && text === '0/0') return { addr: Buffer.alloc(4), mask: Buffer.alloc(4) };
   const slash = text.indexOf('/');
   const host = slash === -1 ? text : text.slice(0, slash);
   const maskText = slash === -1 ? null : text.slice(slash + 1);
