@@ -542,6 +542,9 @@ export interface NativeSetElement {
   cidr?: number;
   port?: number;
   proto?: number;
+  address2?: string;
+  iface?: string;
+  physdev?: boolean;
   timeout?: number;
   comment?: string;
 }
@@ -551,6 +554,9 @@ export interface NativeListedElement {
   cidr?: number;
   port?: number;
   proto?: number;
+  address2?: string;
+  iface?: string;
+  physdev?: boolean;
   timeout?: number;
   packets?: bigint;
   bytes?: bigint;
