@@ -16,7 +16,7 @@ import type { ValidationIssue } from '../src/errors';
 import { Conntrack, Firewall, Sets } from '../src/index';
 import { element, type SetShape } from '../src/sets/validate';
 import { rejects } from './helpers/assert';
-import { withNetns, type Netns } from './helpers/netns';
+import { execResult, withNetns, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
 
 const root = join(__dirname, '..');
@@ -429,6 +429,33 @@ test('native form: a -m set rule over a multi-dimension set is refused with a ty
       await fw.close();
       await sets.close();
     }
+  }));
+
+test('CLI: set create/add/test/ls of both types on ipset and the native form; physdev: refused on the native form', () =>
+  withNetns(async (ns) => {
+    const cliMain = join(root, 'src', 'cli', 'main.ts');
+    const cli = (...args: string[]) => execResult(process.execPath, ['--import', 'tsx', cliMain, ...args, '--netns', ns.name], { env: { ...process.env, NODE_OPTIONS: '' }, timeoutMs: 30_000 });
+    const ok = async (...args: string[]) => {
+      const r = await cli(...args);
+      assert.is(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    for (const backend of [[], ['--backend', 'nftables']]) {
+      await ok('set', 'create', 'flows', 'hash:ip,port,ip', ...backend);
+      await ok('set', 'add', 'flows', '10.0.0.1,udp:53,10.0.0.2', ...backend);
+      await ok('set', 'create', 'ni', 'hash:net,iface', ...backend);
+      await ok('set', 'add', 'ni', '10.0.0.0/24,eth0', ...backend);
+      assert.is((await cli('set', 'test', 'ni', '10.0.0.9,eth0', ...backend)).code, 0);
+      assert.is((await cli('set', 'test', 'ni', '10.0.0.9,eth1', ...backend)).code, 1);
+      const flows = JSON.parse(await ok('set', 'ls', 'flows', '--json', ...backend));
+      assert.equal(flows.entries.map((e: { text: string; address2: string }) => [e.text, e.address2]), [['10.0.0.1,udp:53,10.0.0.2', '10.0.0.2']]);
+      assert.match(await ok('set', 'ls', 'ni', ...backend), /Type: hash:net,iface[\s\S]*Members:\n10\.0\.0\.0\/24,eth0\n/);
+    }
+    await ok('set', 'add', 'ni', '10.1.0.0/16,physdev:eth1');
+    assert.match(await ok('set', 'ls', 'ni'), /10\.1\.0\.0\/16,physdev:eth1/);
+    const refused = await cli('set', 'add', 'ni', '10.1.0.0/16,physdev:eth1', '--backend', 'nftables');
+    assert.is(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /physdev: \(a bridge port\) has no meaning/);
   }));
 
 test.run();
