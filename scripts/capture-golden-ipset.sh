@@ -71,3 +71,5 @@ want add-net-iface-host && capture_twice add-net-iface-host capture_masked_body 
   'add NI 10.0.0.1,physdev:veth-x1 timeout 9'
 want test-net-iface && capture_twice test-net-iface capture_masked_body once test-net-iface 0x60b 'ipset create NI hash:net,iface; ipset add NI 10.0.0.0/24,eth0' \
   'test NI 10.0.0.7,eth0'
+want add-net-iface-wildcard && capture_twice add-net-iface-wildcard capture_masked_body once add-net-iface-wildcard 0x609 'ipset create NI hash:net,iface' \
+  'add NI 10.0.0.0/16,physdev:eth wildcard'

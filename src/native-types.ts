@@ -545,6 +545,7 @@ export interface NativeSetElement {
   address2?: string;
   iface?: string;
   physdev?: boolean;
+  wildcard?: boolean;
   timeout?: number;
   comment?: string;
 }
@@ -557,6 +558,7 @@ export interface NativeListedElement {
   address2?: string;
   iface?: string;
   physdev?: boolean;
+  wildcard?: boolean;
   timeout?: number;
   packets?: bigint;
   bytes?: bigint;

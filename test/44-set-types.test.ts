@@ -77,6 +77,13 @@ test('golden bytes: ipset CREATE, ADD and TEST of hash:ip,port,ip and hash:net,i
   assert.match(host.command, /add NI 10\.0\.0\.1,physdev:veth-x1 timeout 9$/);
   sameMasked(h._encodeElement('add', 'NI', parsed('10.0.0.1,physdev:veth-x1', v4('hash:net,iface', { timeout: true }), { timeout: 9 }), false, 0), host.bytes);
   sameMasked(h._encodeElement('test', 'NI', parsed('10.0.0.7,eth0', v4('hash:net,iface')), false, 0), fixture('ipset', 'test-net-iface').bytes);
+  // wildcard joins physdev in CADT_FLAGS.
+  const wild = fixture('ipset', 'add-net-iface-wildcard');
+  assert.match(wild.command, /add NI 10\.0\.0\.0\/16,physdev:eth wildcard$/);
+  const issues: ValidationIssue[] = [];
+  const wildEntry = element({ address: '10.0.0.0', cidr: 16, iface: 'eth', physdev: true, wildcard: true }, v4('hash:net,iface'), {}, 'entry', issues);
+  assert.equal(issues, []);
+  sameMasked(h._encodeElement('add', 'NI', wildEntry!, false, 0), wild.bytes);
 });
 
 test('golden bytes: NEWSET and NEWSETELEM of both types as nft 1.0.6 sends them', () => {
@@ -135,6 +142,7 @@ test('ipset: every operation on hash:ip,port,ip and hash:net,iface; ipset save e
     await sets.add('ipi6', '2001:db8::1,udp:53,2001:db8::2');
     await sets.add('ni', '10.0.0.0/24,eth0');
     await sets.add('ni', { address: '10.1.0.1', iface: 'veth-a', physdev: true });
+    await sets.add('ni', { address: '10.4.0.0', cidr: 16, iface: 'wg', wildcard: true });
     await sets.addMany('ni', ['192.168.0.0/16,lo', '172.16.0.0/12,br0', '10.2.0.0/16,eth1']);
     await sets.deleteMany('ni', ['172.16.0.0/12,br0']);
     await sets.delete('ni', '10.2.0.0/16,eth1');
@@ -149,6 +157,7 @@ test('ipset: every operation on hash:ip,port,ip and hash:net,iface; ipset save e
     await ipset('add', 'ipi6', '2001:db8::1,udp:53,2001:db8::2');
     await ipset('add', 'ni', '10.0.0.0/24,eth0');
     await ipset('add', 'ni', '10.1.0.1,physdev:veth-a');
+    await ipset('add', 'ni', '10.4.0.0/16,wg', 'wildcard');
     for (const e of ['192.168.0.0/16,lo', '172.16.0.0/12,br0', '10.2.0.0/16,eth1']) await ipset('add', 'ni', e);
     await ipset('del', 'ni', '172.16.0.0/12,br0');
     await ipset('del', 'ni', '10.2.0.0/16,eth1');
@@ -166,6 +175,8 @@ test('ipset: every operation on hash:ip,port,ip and hash:net,iface; ipset save e
     assert.is(await sets.test('ni', '10.0.0.77,eth1'), false);
     assert.is(await sets.test('ni', '10.1.0.1,physdev:veth-a'), true);
     assert.is(await sets.test('ni', '10.1.0.1,veth-a'), false, 'physdev: is part of the entry');
+    assert.is(await sets.test('ni', '10.4.1.1,wg7'), true, 'a wildcard entry matches by name prefix');
+    assert.is(await sets.test('ni', '10.4.1.1,eth0'), false);
 
     // list and entries: typed entries, texts as `ipset save` prints them.
     const ipi = await sets.list('ipi');
@@ -188,6 +199,7 @@ test('ipset: every operation on hash:ip,port,ip and hash:net,iface; ipset save e
     const ni = await sets.list('ni');
     assert.is(ni.header.revision, 8);
     assert.equal(ni.entries.find((e) => e.physdev), { text: '10.1.0.1,physdev:veth-a', address: '10.1.0.1', cidr: 32, iface: 'veth-a', physdev: true });
+    assert.equal(ni.entries.find((e) => e.wildcard), { text: '10.4.0.0/16,wg', address: '10.4.0.0', cidr: 16, iface: 'wg', wildcard: true });
 
     // swap, rename, flush, destroy.
     await sets.create('ni2', { type: 'hash:net,iface', hashsize: 2048 });
@@ -344,6 +356,8 @@ for (const backend of ['ipset', 'nftables'] as const) {
           ['interface ..', () => sets.add('ni', '10.0.0.0/24,..')],
           ['interface not a string', () => sets.add('ni', { address: '10.0.0.0', iface: 7 as never })],
           ['physdev not a boolean', () => sets.add('ni', { address: '10.0.0.0', iface: 'eth0', physdev: 'yes' as never })],
+          ['wildcard not a boolean', () => sets.add('ni', { address: '10.0.0.0', iface: 'eth0', wildcard: 1 as never })],
+          ['wildcard without an interface type', () => sets.add('ipi', { address: '10.0.0.1', port: 80, address2: '10.0.0.2', wildcard: true })],
           ['physdev without an interface type', () => sets.add('ipi', { address: '10.0.0.1', port: 80, address2: '10.0.0.2', physdev: true })],
           ['prefix 33', () => sets.add('ni', '10.0.0.0/33,eth0')],
           ['IPv6 into an inet set', () => sets.add('ni', '2001:db8::/64,eth0')],
@@ -353,7 +367,10 @@ for (const backend of ['ipset', 'nftables'] as const) {
           ['a bad test', () => sets.test('ni', '10.0.0.1')],
           ['a bad delete', () => sets.delete('ipi', '10.0.0.1,80')],
         ];
-        if (backend === 'nftables') bad.push(['physdev: on the native form', () => sets.add('ni', '10.0.0.0/24,physdev:eth0')]);
+        if (backend === 'nftables') {
+          bad.push(['physdev: on the native form', () => sets.add('ni', '10.0.0.0/24,physdev:eth0')]);
+          bad.push(['wildcard on the native form', () => sets.add('ni', { address: '10.0.0.0', cidr: 24, iface: 'eth', wildcard: true })]);
+        }
         for (const [what, call] of bad) await rejects(call(), 'ERR_CONNLIMIT_INVALID', what);
         assert.is(await state(), before);
         if (backend === 'nftables') {

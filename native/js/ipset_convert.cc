@@ -74,8 +74,9 @@ struct ElementKeys {
         comment(Napi::String::New(env, "comment")),
         address2(Napi::String::New(env, "address2")),
         iface(Napi::String::New(env, "iface")),
-        physdev(Napi::String::New(env, "physdev")) {}
-  Napi::String family, address, cidr, port, proto, timeout, comment, address2, iface, physdev;
+        physdev(Napi::String::New(env, "physdev")),
+        wildcard(Napi::String::New(env, "wildcard")) {}
+  Napi::String family, address, cidr, port, proto, timeout, comment, address2, iface, physdev, wildcard;
 };
 
 template <typename T>
@@ -122,6 +123,7 @@ ips::Element ElementWithKeys(Napi::Env env, const ElementKeys& k, const Napi::Va
     e.iface = iface.As<Napi::String>().Utf8Value();
     if (e.iface->empty() || e.iface->size() > ips::kMaxIfaceLen || e.iface->find('\0') != std::string::npos) throw Shape(env, "iface");
     e.physdev = o.Get(k.physdev).ToBoolean().Value();
+    e.wildcard = o.Get(k.wildcard).ToBoolean().Value();
   }
   e.timeout = OptNumberAt<uint32_t>(env, o, k.timeout, "timeout", 4294967295.0);
   auto comment = o.Get(k.comment);
@@ -208,6 +210,7 @@ Napi::Object ListedSetToJs(Napi::Env env, const ips::ListedSet& set) {
     if (e.iface) {
       x.Set("iface", *e.iface);
       if (e.physdev) x.Set("physdev", true);
+      if (e.wildcard) x.Set("wildcard", true);
     }
     if (e.timeout) x.Set("timeout", *e.timeout);
     if (e.packets) x.Set("packets", Napi::BigInt::New(env, *e.packets));

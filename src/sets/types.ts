@@ -68,6 +68,8 @@ export interface SetEntry {
   iface?: string;
   /** hash:net,iface on ipset only: the interface is a bridge port (`physdev:`); no native-form meaning. */
   physdev?: boolean;
+  /** hash:net,iface on ipset only: `iface` is a name prefix (`ipset add ... wildcard`); not written on the native form. */
+  wildcard?: boolean;
   /** Seconds; overrides the option of the call and the set's default. */
   timeout?: number;
   comment?: string;
@@ -99,6 +101,8 @@ export interface ListedSetEntry {
   iface?: string;
   /** Present (true) on a `physdev:` entry. */
   physdev?: boolean;
+  /** Present (true) on an entry added with ipset's `wildcard` (not part of `text`, as in `ipset save`). */
+  wildcard?: boolean;
   /** Seconds left (sets with timeout support). */
   timeout?: number;
   packets?: bigint;

@@ -198,7 +198,7 @@ export function element(input: SetEntryInput, shape: SetShape, defaults: AddOpti
   try {
     if (typeof input === 'string') entry = parseEntryText(input, shape.type, path);
     else {
-      const o = ownOptions(input as SetEntry, path, ['address', 'cidr', 'port', 'proto', 'address2', 'iface', 'physdev', 'timeout', 'comment']);
+      const o = ownOptions(input as SetEntry, path, ['address', 'cidr', 'port', 'proto', 'address2', 'iface', 'physdev', 'wildcard', 'timeout', 'comment']);
       if (typeof o.address !== 'string') return bad(issues, `${path}.address`, `must be an address string, got ${describe(o.address)}`);
       entry = o as SetEntry;
     }
@@ -251,7 +251,11 @@ export function element(input: SetEntryInput, shape: SetShape, defaults: AddOpti
       // ipset-translate drops the prefix, which would match the device instead of the bridge port.
       bad(issues, path, "physdev: (a bridge port) has no meaning in an nf_tables ifname key; native-form sets match the packet's own interface only (use ipset: backend 'legacy' or 'nft')");
     } else if (entry.physdev === true) out.physdev = true;
-  } else if (entry.iface !== undefined || entry.physdev !== undefined) {
+    if (entry.wildcard !== undefined && typeof entry.wildcard !== 'boolean') bad(issues, `${path}.wildcard`, `must be true or false, got ${describe(entry.wildcard)}`);
+    else if (entry.wildcard === true && shape.nftables) {
+      bad(issues, path, "wildcard (an interface name prefix) is not written on the native nftables form; use ipset (backend 'legacy' or 'nft')");
+    } else if (entry.wildcard === true) out.wildcard = true;
+  } else if (entry.iface !== undefined || entry.physdev !== undefined || entry.wildcard !== undefined) {
     bad(issues, path, `${shape.type} entries have no interface (use hash:net,iface)`);
   }
   const t = entry.timeout ?? defaults.timeout;

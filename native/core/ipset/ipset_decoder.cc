@@ -106,7 +106,10 @@ Result<Element> DecodeElement(const nlattr* data, uint8_t family) {
     if (U8(d[IPSET_ATTR_PROTO], u8)) e.proto = u8;
   }
   if (U32(d[IPSET_ATTR_TIMEOUT], u32)) e.timeout = u32;
-  if (U32(d[IPSET_ATTR_CADT_FLAGS], u32)) e.physdev = (u32 & IPSET_FLAG_PHYSDEV) != 0;
+  if (U32(d[IPSET_ATTR_CADT_FLAGS], u32)) {
+    e.physdev = (u32 & IPSET_FLAG_PHYSDEV) != 0;
+    e.wildcard = (u32 & IPSET_FLAG_IFACE_WILDCARD) != 0;
+  }
   if (U64(d[IPSET_ATTR_PACKETS], u64)) e.packets = u64;
   if (U64(d[IPSET_ATTR_BYTES], u64)) e.bytes = u64;
   std::string comment;

@@ -45,7 +45,8 @@ void PutElementData(nlmsghdr* nlh, const Element& e) {
   if (e.port) mnl_attr_put_u16(nlh, IPSET_ATTR_PORT | kNbo, htons(*e.port));
   if (e.timeout) PutBe32(nlh, IPSET_ATTR_TIMEOUT, *e.timeout);
   if (e.port) mnl_attr_put_u8(nlh, IPSET_ATTR_PROTO, e.proto);
-  if (e.physdev) PutBe32(nlh, IPSET_ATTR_CADT_FLAGS, IPSET_FLAG_PHYSDEV);
+  uint32_t cadt = (e.physdev ? IPSET_FLAG_PHYSDEV : 0) | (e.wildcard ? IPSET_FLAG_IFACE_WILDCARD : 0);
+  if (cadt) PutBe32(nlh, IPSET_ATTR_CADT_FLAGS, cadt);
   if (e.addr2) PutAddress(nlh, IPSET_ATTR_IP2, e.family, *e.addr2);
   if (e.iface) mnl_attr_put_strz(nlh, IPSET_ATTR_IFACE, e.iface->c_str());
   if (e.comment) mnl_attr_put_strz(nlh, IPSET_ATTR_COMMENT, e.comment->c_str());
@@ -64,7 +65,7 @@ size_t ElementBytes(const Element& e) {
   if (e.cidr) n += 8;
   if (e.port) n += 8 + 8;
   if (e.timeout) n += 8;
-  if (e.physdev) n += 8;
+  if (e.physdev || e.wildcard) n += 8;
   if (e.addr2) n += 4 + 4 + (e.family == kNfprotoIpv6 ? 16 : 4);
   if (e.iface) n += MNL_ALIGN(4 + e.iface->size() + 1);
   if (e.comment) n += MNL_ALIGN(4 + e.comment->size() + 1);

@@ -54,6 +54,7 @@ struct Element {
   std::optional<std::array<uint8_t, 16>> addr2;  // hash:ip,port,ip's second address (IP2)
   std::optional<std::string> iface;              // hash:net,iface (IFACE)
   bool physdev = false;                          // the iface is a bridge port (IPSET_FLAG_PHYSDEV)
+  bool wildcard = false;                         // the iface is a name prefix (IPSET_FLAG_IFACE_WILDCARD)
   std::optional<uint32_t> timeout;
   std::optional<std::string> comment;
   // Listed only.
