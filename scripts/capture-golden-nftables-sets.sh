@@ -69,3 +69,6 @@ set_ni='add set ip connlimit NI { type ipv4_addr . ifname; flags interval; size 
 capture set-create-net-iface 'add table ip connlimit' "$set_ni"
 capture set-add-net-iface "add table ip connlimit
 $set_ni" 'add element ip connlimit NI { 10.0.0.0/24 . "eth0" }'
+# ipset's wildcard (the name a prefix) as nft writes "eth*": the ifname field's key end padded with 0xff.
+capture set-add-net-iface-wildcard "add table ip connlimit
+$set_ni" 'add element ip connlimit NI { 10.0.0.0/16 . "eth*" }'

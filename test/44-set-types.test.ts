@@ -103,6 +103,12 @@ test('golden bytes: NEWSET and NEWSETELEM of both types as nft 1.0.6 sends them'
   sameMasked(h._encodeCreate('ipv4', { name: 'NI', type: 'hash:net,iface', family: 'ipv4', maxelem: 1024, counters: false, comment: false, exist: true }, 0), createNi.bytes);
   const addNi = parsed('10.0.0.0/24,eth0', v4('hash:net,iface', { nftables: true }));
   sameMasked(h._encodeElement('ipv4', 'add', 'NI', 'hash:net,iface', addNi, true, 0), withoutSetId(fixture('nftables-sets', 'set-add-net-iface').bytes));
+  const wild = fixture('nftables-sets', 'set-add-net-iface-wildcard');
+  assert.match(wild.command, /10\.0\.0\.0\/16 \. "eth\*"/);
+  const issues: ValidationIssue[] = [];
+  const wildEntry = element({ address: '10.0.0.0', cidr: 16, iface: 'eth', wildcard: true }, v4('hash:net,iface', { nftables: true }), {}, 'entry', issues);
+  assert.equal(issues, []);
+  sameMasked(h._encodeElement('ipv4', 'add', 'NI', 'hash:net,iface', wildEntry!, true, 0), withoutSetId(wild.bytes));
 });
 
 /** `ipset save` with the random initval and the remaining timeouts masked, sorted (hash order differs). */
@@ -247,6 +253,7 @@ test('native form: every operation on both types; nft list set equals the nft-ma
     await sets.delete('ipi', '10.0.0.6,tcp:443,10.0.0.7');
     await sets.add('ni', '10.0.0.0/24,eth0');
     await sets.add('ni', { address: '10.1.0.1', iface: 'veth-a' });
+    await sets.add('ni', { address: '10.4.0.0', cidr: 16, iface: 'wg', wildcard: true });
     await sets.addMany('ni', ['192.168.0.0/16,lo', '172.16.0.0/12,br0', '10.2.0.0/16,eth1']);
     await sets.deleteMany('ni', ['172.16.0.0/12,br0']);
     await sets.delete('ni', '10.2.0.0/16,eth1');
@@ -262,6 +269,7 @@ test('native form: every operation on both types; nft list set equals the nft-ma
     await nft(ref, 'delete element ip connlimit ipi { 10.0.0.6 . tcp . 443 . 10.0.0.7 }');
     await nft(ref, 'add element ip connlimit ni { 10.0.0.0/24 . "eth0" }');
     await nft(ref, 'add element ip connlimit ni { 10.1.0.1 . "veth-a" }');
+    await nft(ref, 'add element ip connlimit ni { 10.4.0.0/16 . "wg*" }');
     await nft(ref, 'add element ip connlimit ni { 192.168.0.0/16 . "lo", 172.16.0.0/12 . "br0", 10.2.0.0/16 . "eth1" }');
     await nft(ref, 'delete element ip connlimit ni { 172.16.0.0/12 . "br0" }');
     await nft(ref, 'delete element ip connlimit ni { 10.2.0.0/16 . "eth1" }');
@@ -273,6 +281,8 @@ test('native form: every operation on both types; nft list set equals the nft-ma
     assert.is(await sets.test('ni', '10.0.0.77,eth0'), true);
     assert.is(await sets.test('ni', '10.0.0.77,eth1'), false);
     assert.is(await sets.test('ni', '10.1.0.1,veth-a'), true);
+    assert.is(await sets.test('ni', '10.4.1.1,wg7'), true, 'a wildcard entry matches by name prefix');
+    assert.is(await sets.test('ni', '10.4.1.1,eth0'), false);
 
     const ipi = await sets.list('ipi');
     assert.is(ipi.header.type, 'hash:ip,port,ip');
@@ -286,12 +296,18 @@ test('native form: every operation on both types; nft list set equals the nft-ma
       return out.sort();
     };
     const wantIpi = ['10.0.0.1,tcp:80,10.0.0.3', '10.0.0.1,udp:53,10.0.0.2', '10.0.0.4,sctp:9,10.0.0.5'];
-    const wantNi = ['10.0.0.0/24,eth0', '10.1.0.1,veth-a', '192.168.0.0/16,lo'];
+    const wantNi = ['10.0.0.0/24,eth0', '10.1.0.1,veth-a', '10.4.0.0/16,wg', '192.168.0.0/16,lo'];
     assert.equal(await texts('ipi'), wantIpi);
     assert.equal(await streamed('ipi'), wantIpi);
     assert.equal(await texts('ni'), wantNi);
     assert.equal(await streamed('ni'), wantNi);
     assert.is((await sets.header('ni')).type, 'hash:net,iface');
+    const wg = (await sets.list('ni')).entries.filter((e) => e.wildcard);
+    assert.equal(wg.map((e) => [e.text, e.iface]), [['10.4.0.0/16,wg', 'wg']]);
+    await sets.delete('ni', { address: '10.4.0.0', cidr: 16, iface: 'wg', wildcard: true });
+    await nft(ref, 'delete element ip connlimit ni { 10.4.0.0/16 . "wg*" }');
+    assert.is(await listed(lib, 'ip', ['ni']), await listed(ref, 'ip', ['ni']));
+    assert.is(await sets.test('ni', '10.4.1.1,wg7'), false);
 
     // A handle that did not create them learns their shape from the kernel.
     const other = await Sets.open({ backend: 'nftables', netns: lib.name });
@@ -367,10 +383,7 @@ for (const backend of ['ipset', 'nftables'] as const) {
           ['a bad test', () => sets.test('ni', '10.0.0.1')],
           ['a bad delete', () => sets.delete('ipi', '10.0.0.1,80')],
         ];
-        if (backend === 'nftables') {
-          bad.push(['physdev: on the native form', () => sets.add('ni', '10.0.0.0/24,physdev:eth0')]);
-          bad.push(['wildcard on the native form', () => sets.add('ni', { address: '10.0.0.0', cidr: 24, iface: 'eth', wildcard: true })]);
-        }
+        if (backend === 'nftables') bad.push(['physdev: on the native form', () => sets.add('ni', '10.0.0.0/24,physdev:eth0')]);
         for (const [what, call] of bad) await rejects(call(), 'ERR_CONNLIMIT_INVALID', what);
         assert.is(await state(), before);
         if (backend === 'nftables') {

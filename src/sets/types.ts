@@ -68,7 +68,7 @@ export interface SetEntry {
   iface?: string;
   /** hash:net,iface on ipset only: the interface is a bridge port (`physdev:`); no native-form meaning. */
   physdev?: boolean;
-  /** hash:net,iface on ipset only: `iface` is a name prefix (`ipset add ... wildcard`); not written on the native form. */
+  /** hash:net,iface: `iface` is a name prefix (ipset's `wildcard`; nft's `"eth*"` on the native form). */
   wildcard?: boolean;
   /** Seconds; overrides the option of the call and the set's default. */
   timeout?: number;

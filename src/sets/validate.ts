@@ -252,9 +252,7 @@ export function element(input: SetEntryInput, shape: SetShape, defaults: AddOpti
       bad(issues, path, "physdev: (a bridge port) has no meaning in an nf_tables ifname key; native-form sets match the packet's own interface only (use ipset: backend 'legacy' or 'nft')");
     } else if (entry.physdev === true) out.physdev = true;
     if (entry.wildcard !== undefined && typeof entry.wildcard !== 'boolean') bad(issues, `${path}.wildcard`, `must be true or false, got ${describe(entry.wildcard)}`);
-    else if (entry.wildcard === true && shape.nftables) {
-      bad(issues, path, "wildcard (an interface name prefix) is not written on the native nftables form; use ipset (backend 'legacy' or 'nft')");
-    } else if (entry.wildcard === true) out.wildcard = true;
+    else if (entry.wildcard === true) out.wildcard = true;
   } else if (entry.iface !== undefined || entry.physdev !== undefined || entry.wildcard !== undefined) {
     bad(issues, path, `${shape.type} entries have no interface (use hash:net,iface)`);
   }

@@ -254,6 +254,8 @@ Message EncodeSetElements(ElemCmd cmd, Family family, const std::string& table, 
     // the start alone.
     if (IsConcatInterval(shape) && cmd != ElemCmd::kGet) {
       auto last = LastOf(key, AddrBytes(family), e.cidr.value_or(static_cast<uint8_t>(AddrBytes(family) * 8)));
+      // ipset's wildcard, nft's "eth*": every name that starts with it, up to the 0xff-padded last one.
+      if (shape == Shape::kNetIface && e.wildcard) std::fill(last.begin() + AddrBytes(family) + e.iface.value_or("").size(), last.end(), 0xff);
       PutElement(s.get(), key, false, with, &last);
       continue;
     }
@@ -382,6 +384,9 @@ void ElementReader::Feed(const RawElement& r, std::vector<ipset::Element>& out) 
   if (shape == Shape::kNetIface) {
     const char* name = reinterpret_cast<const char*>(r.key.data() + abytes);
     e.iface = std::string(name, strnlen(name, kIfnameBytes));
+    // A name prefix ("eth*") ends at the name padded with 0xff; an exact name ends at itself.
+    if (r.key_end && r.key_end->size() == r.key.size())
+      e.wildcard = std::all_of(r.key_end->begin() + abytes + e.iface->size(), r.key_end->end(), [](uint8_t b) { return b == 0xff; });
   }
   if (IsConcatInterval(shape))
     e.cidr = static_cast<uint8_t>(r.key_end && r.key_end->size() == r.key.size() ? PrefixLenTo(r.key, *r.key_end, abytes) : abytes * 8);
