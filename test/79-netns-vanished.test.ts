@@ -14,6 +14,7 @@ import * as assert from 'uvu/assert';
 import { Conntrack, ConntrackWatch, Firewall, NetnsGoneError, type Backend } from '../src/index';
 import { rejects } from './helpers/assert';
 import { execResult, withNetns, type Netns } from './helpers/netns';
+import { until } from './helpers/until';
 
 const BACKENDS: Backend[] = ['legacy', 'nft', 'nftables'];
 const BOUND_MS = 15_000;
@@ -22,15 +23,7 @@ const cliMain = join(__dirname, '..', 'src', 'cli', 'main.ts');
 const FIRST = '-p tcp --syn --dport 2201 -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset';
 const SECOND = '-p tcp --syn --dport 2202 -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, ok: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + BOUND_MS;
-  while (!(await ok())) {
-    if (Date.now() > deadline) assert.unreachable(`${what}: not within ${BOUND_MS} ms`);
-    await sleep(20);
-  }
-}
 
 async function ip(...args: string[]): Promise<void> {
   const r = await execResult('ip', args);
@@ -47,7 +40,7 @@ async function holderOf(ns: Netns): Promise<ChildProcess> {
     } catch {
       return false;
     }
-  });
+  }, BOUND_MS);
   return child;
 }
 
@@ -193,7 +186,7 @@ test('connlimit watch --netns NAME exits 5 with one line once the namespace is d
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await until('the ready line', () => /"type":"ready"/.test(stdout) || child.exitCode !== null);
+      await until('the ready line', () => /"type":"ready"/.test(stdout) || child.exitCode !== null, BOUND_MS);
       await ip('netns', 'del', ns.name);
       let timer: NodeJS.Timeout | undefined;
       const code = await Promise.race([exited, new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), BOUND_MS)))]);

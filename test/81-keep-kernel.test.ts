@@ -13,6 +13,7 @@ import { Firewall, type ApplyPlan, type Backend, type DesiredState, type Drift, 
 import { iptablesOracle } from './helpers/iptables-oracle';
 import { execResult, withNetns, type Netns } from './helpers/netns';
 import { fdCount, threadCount } from './helpers/leak-cycles';
+import { until } from './helpers/until';
 
 const DESIRED: DesiredState = {
   chains: {
@@ -24,15 +25,7 @@ const OURS = /^(-A LIMITS |:LIMITS )|-j LIMITS$/;
 // Legacy is read every 100 ms here; nf_tables answers a notification after 50 ms. Waits are
 // for the condition, bounded well above either.
 const INTERVAL_MS = 100;
-const BOUND_MS = 10_000;
 
-async function until(what: string, ok: () => Promise<boolean> | boolean): Promise<void> {
-  const end = Date.now() + BOUND_MS;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`not within ${BOUND_MS} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const strip = (save: string) => save.replace(/\[\d+:\d+\]/g, '[-]');
 const ours = (save: string) => strip(save).split('\n').filter((l) => OURS.test(l));

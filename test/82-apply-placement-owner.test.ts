@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { Firewall, formatPlan, type Backend, type DesiredState, type Keeper } from '../src/index';
 import { iptablesOracle } from './helpers/iptables-oracle';
 import { withNetns, type Netns } from './helpers/netns';
+import { until } from './helpers/until';
 
 const ANCHORED: DesiredState = {
   chains: { A: ['-p tcp --dport 7082 -m connlimit --connlimit-above 2 -j DROP'], B: ['-j RETURN'], C: ['-j RETURN'], D: ['-j RETURN'] },
@@ -23,20 +24,12 @@ const ANCHORED: DesiredState = {
 };
 const SSH = ['-p', 'tcp', '--dport', '22', '-m', 'comment', '--comment', 'allow-ssh', '-j', 'ACCEPT'];
 const OURS = /^(-A [ABCD] |:[ABCD] )|-j [ABCD]$/;
-const BOUND_MS = 10_000;
 
 const strip = (save: string) => save.replace(/\[\d+:\d+\]/g, '[-]');
 const lines = (save: string) => strip(save).split('\n');
 const foreign = (save: string) => lines(save).filter((l) => !OURS.test(l));
 const input = (save: string) => lines(save).filter((l) => l.startsWith('-A INPUT'));
 
-async function until(what: string, ok: () => Promise<boolean> | boolean): Promise<void> {
-  const end = Date.now() + BOUND_MS;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`not within ${BOUND_MS} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** What a call rejected with. */
 async function refusal(call: Promise<unknown>): Promise<{ code?: string; message: string }> {

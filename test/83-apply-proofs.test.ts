@@ -12,20 +12,13 @@ import { Firewall, type Backend, type DesiredState, type Keeper } from '../src/i
 import { iptablesOracle } from './helpers/iptables-oracle';
 import { withNetns, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
+import { until } from './helpers/until';
 
 const PORT = 7083;
 const LIMIT = `-p tcp --syn --dport ${PORT} -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset`;
 /** What the tests allow one check and one commit of a small state, beside the trigger's own delay. */
 const CHECK_AND_COMMIT_MS = 2000;
-const BOUND_MS = 10_000;
 
-async function until(what: string, ok: () => Promise<boolean> | boolean): Promise<void> {
-  const end = Date.now() + BOUND_MS;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`not within ${BOUND_MS} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const DESIRED: DesiredState = {
   chains: { LIMITS: [LIMIT, '-p udp --dport 53 -j ACCEPT'] },

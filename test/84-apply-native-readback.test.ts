@@ -12,17 +12,10 @@ import { Firewall, formatPlan, type DesiredState, type Keeper } from '../src/ind
 import { withNetns } from './helpers/netns';
 import { startNftMonitor } from './helpers/nft-monitor';
 import { startPeer } from './helpers/tcp';
+import { until } from './helpers/until';
 
 const PORT = 7084;
-const BOUND_MS = 10_000;
 
-async function until(what: string, ok: () => Promise<boolean> | boolean): Promise<void> {
-  const end = Date.now() + BOUND_MS;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`not within ${BOUND_MS} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const DESIRED: DesiredState = {
   chains: {
