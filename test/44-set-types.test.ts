@@ -146,6 +146,8 @@ test('ipset: every operation on hash:ip,port,ip and hash:net,iface; ipset save e
     await sets.addMany('ipi', ['10.0.0.4,sctp:9,10.0.0.5', '10.0.0.6,443,10.0.0.7']);
     await sets.delete('ipi', '10.0.0.6,tcp:443,10.0.0.7');
     await sets.add('ipi6', '2001:db8::1,udp:53,2001:db8::2');
+    await sets.create('ni6', { type: 'hash:net,iface', family: 'ipv6' });
+    await sets.addMany('ni6', ['2001:db8::/64,eth0', '2001:db8:1::1,physdev:veth-b']);
     await sets.add('ni', '10.0.0.0/24,eth0');
     await sets.add('ni', { address: '10.1.0.1', iface: 'veth-a', physdev: true });
     await sets.add('ni', { address: '10.4.0.0', cidr: 16, iface: 'wg', wildcard: true });
@@ -161,6 +163,9 @@ test('ipset: every operation on hash:ip,port,ip and hash:net,iface; ipset save e
     await ipset('add', 'ipi', '10.0.0.6,443,10.0.0.7');
     await ipset('del', 'ipi', '10.0.0.6,tcp:443,10.0.0.7');
     await ipset('add', 'ipi6', '2001:db8::1,udp:53,2001:db8::2');
+    await ipset('create', 'ni6', 'hash:net,iface', 'family', 'inet6');
+    await ipset('add', 'ni6', '2001:db8::/64,eth0');
+    await ipset('add', 'ni6', '2001:db8:1::1,physdev:veth-b');
     await ipset('add', 'ni', '10.0.0.0/24,eth0');
     await ipset('add', 'ni', '10.1.0.1,physdev:veth-a');
     await ipset('add', 'ni', '10.4.0.0/16,wg', 'wildcard');
@@ -198,7 +203,8 @@ test('ipset: every operation on hash:ip,port,ip and hash:net,iface; ipset save e
       for await (const e of sets.entries(name, { batchSize: 1 })) out.push(e.text);
       return out.sort();
     };
-    for (const name of ['ipi', 'ipi6', 'ni']) {
+    assert.is(await sets.test('ni6', '2001:db8::9,eth0'), true);
+    for (const name of ['ipi', 'ipi6', 'ni', 'ni6']) {
       assert.equal(await texts(name), await saved(name), name);
       assert.equal(await streamed(name), await saved(name), name);
     }
@@ -327,14 +333,20 @@ test('native form: every operation on both types; nft list set equals the nft-ma
     await rejects(sets.list('ni'), 'ERR_CONNLIMIT_NOT_FOUND');
   }));
 
-test('native form, ip6: hash:ip,port,ip equals the nft-made set', () =>
+test('native form, ip6: both types equal the nft-made sets', () =>
   withTwo('nftables', 'ipv6', async (lib, ref, sets) => {
     await sets.create('ipi6', { type: 'hash:ip,port,ip' });
     await sets.add('ipi6', '2001:db8::1,tcp:80,2001:db8::2');
     await sets.add('ipi6', '2001:db8::1,udp:53,2001:db8::3');
+    await sets.create('ni6', { type: 'hash:net,iface' });
+    await sets.addMany('ni6', ['2001:db8::/64,eth0', '2001:db8:1::1,lo']);
     await nft(ref, 'add table ip6 connlimit', 'add set ip6 connlimit ipi6 { type ipv6_addr . inet_proto . inet_service . ipv6_addr; }');
     await nft(ref, 'add element ip6 connlimit ipi6 { 2001:db8::1 . tcp . 80 . 2001:db8::2, 2001:db8::1 . udp . 53 . 2001:db8::3 }');
-    assert.is(await listed(lib, 'ip6', ['ipi6']), await listed(ref, 'ip6', ['ipi6']));
+    await nft(ref, 'add set ip6 connlimit ni6 { type ipv6_addr . ifname; flags interval; }');
+    await nft(ref, 'add element ip6 connlimit ni6 { 2001:db8::/64 . "eth0", 2001:db8:1::1 . "lo" }');
+    assert.is(await listed(lib, 'ip6', ['ipi6', 'ni6']), await listed(ref, 'ip6', ['ipi6', 'ni6']));
+    assert.equal((await sets.list('ni6')).entries.map((e) => e.text).sort(), ['2001:db8:1::1,lo', '2001:db8::/64,eth0']);
+    assert.is(await sets.test('ni6', '2001:db8::77,eth0'), true);
     assert.equal((await sets.list('ipi6')).entries.map((e) => e.text).sort(), ['2001:db8::1,tcp:80,2001:db8::2', '2001:db8::1,udp:53,2001:db8::3']);
     assert.is(await sets.test('ipi6', '2001:db8::1,udp:53,2001:db8::3'), true);
   }));
