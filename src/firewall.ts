@@ -21,6 +21,7 @@ import { checkNftablesRule, refuseInNftables } from './rule/nftables-form';
 import { BUILTIN_CHAINS, TableShape, type Backend, type TableName } from './table-shape';
 import { drained, joinGroup, serialize } from './serial-queue';
 import { commitGroup } from './group-commit';
+import { groupOwner, type GroupSettings } from './group-owner';
 import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 import { jsonSafe } from './listed-json';
@@ -285,7 +286,10 @@ export class Firewall {
   readonly netns: string | null;
   private readonly shape: TableShape;
   private readonly native: NativeTable;
-  private readonly queueKey: string;
+  // The table's queue in this environment: backend, namespace identity, family, table. Known once
+  // open() has opened the namespace (src/serial-queue.ts).
+  private queueKey = '';
+  private readonly groupSettings: GroupSettings;
   // The namespace's ipset, for the set indexes of `-m set` rules: opened by the first rule
   // that refers to a set (src/rule/set-refs.ts), closed with the firewall.
   private sets: Promise<Sets> | null = null;
@@ -306,7 +310,7 @@ export class Firewall {
     this.table = o.table;
     this.netns = o.netnsPath;
     this.shape = new TableShape(o.family, o.backend, o.table);
-    this.queueKey = `${o.backend}|${o.netnsPath ?? '-'}|${o.family}|${o.table}`;
+    this.groupSettings = { backend: o.backend, lockPath: o.lockPath, lockTimeoutMs: o.lockTimeoutMs };
     this.native =
       o.backend === 'nft'
         ? (nft ?? new (binding().IptablesNftTable)({ family: o.family, table: o.table, netnsPath: o.netnsPath, lockTimeoutMs: o.lockTimeoutMs }))
@@ -345,7 +349,13 @@ export class Firewall {
       fw.native.close();
       throw fromNative(e, fw.context());
     }
-    return fw;
+    return fw.opened();
+  }
+
+  /** Keys the handle's queue by the namespace its native table opened (by nsfs inode, not by path). */
+  private opened(): this {
+    this.queueKey = `${this.backend}|${this.native.netnsId() || '-'}|${this.family}|${this.table}`;
+    return this;
   }
 
   /** 'auto': probe both backends through an opened nf_tables handle, then keep it or switch to legacy. */
@@ -367,7 +377,7 @@ export class Firewall {
       nft.close();
       throw e;
     }
-    if (picked === 'nft') return new Firewall({ ...o, backend: 'nft' }, nft);
+    if (picked === 'nft') return new Firewall({ ...o, backend: 'nft' }, nft).opened();
     nft.close();
     return Firewall.start({ ...o, backend: 'legacy' });
   }
@@ -909,8 +919,9 @@ export class Firewall {
   private grouped(tx: Transaction, op: NativeOp): Promise<NativeOpResults> {
     if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
     return new Promise((resolve, reject) => {
-      const member = { op, resolve, reject: (e: unknown) => reject(fromNative(e, this.context(tx.extensions))) };
-      joinGroup(this.queueKey, this, member, (members) => commitGroup(this.native, this.family, members));
+      const member = { op, native: this.native, netns: this.netns, resolve, reject: (e: unknown) => reject(fromNative(e, this.context(tx.extensions))) };
+      const owner = groupOwner(this, this.groupSettings, this.keepers.size > 0);
+      joinGroup(this.queueKey, owner, member, (members) => commitGroup(this.family, members));
     });
   }
 

@@ -251,6 +251,8 @@ export interface NativeTable {
   version(): Promise<string>;
   /** Whether the netns path now names another namespace or nothing (false without a netns). */
   netnsChanged(): Promise<boolean>;
+  /** The opened namespace's identity ("dev:ino" of its nsfs inode), or "" for the caller's own (or before open()); no I/O. */
+  netnsId(): string;
 }
 
 /** What each backend holds for one table in one namespace (native/core/backend_probe). */

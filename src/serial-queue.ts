@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * One queue per key: calls on the same (backend, namespace, family, table) run one at a time,
- * in call order, across every Firewall object of this environment. A legacy read-modify-commit
+ * in call order, across every Firewall object of this environment (the namespace by its
+ * identity, so handles opened through different paths to one namespace share the queue). A legacy read-modify-commit
  * must never interleave with another; the xtables lock orders us against other processes.
  *
- * Group commit: single-op writes of one owner (a Firewall handle) that queue up behind each
+ * Group commit: single-op writes of one owner (a Firewall handle, or a string that handles
+ * allowed to share a commit have in common: src/group-owner.ts) that queue up behind each
  * other join one group, committed as one job when its turn comes (src/group-commit.ts). A group
  * takes members until its job starts or anything else is queued on the key, so the queue's order
  * is kept: nothing queued after a member runs before it, nothing queued before it runs after.
@@ -13,7 +15,7 @@
 const tails = new Map<string, Promise<unknown>>();
 
 interface OpenGroup<M> {
-  readonly owner: object;
+  readonly owner: object | string;
   readonly members: M[];
 }
 
@@ -44,7 +46,7 @@ export function serialize<T>(key: string, work: () => Promise<T>): Promise<T> {
  * Adds `member` to the open group of `owner` on `key`, or queues a new group holding it whose
  * job is `commit(members)`. `commit` settles every member itself and must not reject.
  */
-export function joinGroup<M>(key: string, owner: object, member: M, commit: (members: M[]) => Promise<void>): void {
+export function joinGroup<M>(key: string, owner: object | string, member: M, commit: (members: M[]) => Promise<void>): void {
   const open = openGroups.get(key) as OpenGroup<M> | undefined;
   if (open !== undefined && open.owner === owner) {
     open.members.push(member);

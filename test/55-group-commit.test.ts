@@ -4,57 +4,14 @@
 // of present and missing rules by spec and by position, ensures, chain creates that fail and
 // that succeed, and reads in between) give, call by call, the outcome the same calls give
 // awaited one at a time in another namespace, and leave the same table, in far fewer commits.
-import { createHook } from 'node:async_hooks';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall, type Backend } from '../src/index';
+import { type Call, countCommits, mixedCalls, outcome, seedTable } from './helpers/group-calls';
 import { iptablesOracle } from './helpers/iptables-oracle';
 import { createNetns } from './helpers/netns';
 
 const CALLS = 1000;
-
-type Call = (fw: Firewall) => Promise<unknown>;
-
-/** A fixed pseudo-random sequence (a linear congruential generator), the same on every run. */
-function calls(): Call[] {
-  let seed = 39;
-  const next = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed % n;
-  };
-  const rule = () => `-p tcp --dport ${1 + next(150)} -j DROP`;
-  const out: Call[] = [];
-  // Every argument is drawn here, not inside the call, so both runs make the same calls.
-  for (let i = 0; i < CALLS; i++) {
-    const kind = next(100);
-    const r = rule();
-    const at = 1 + next(80); // in range or past the end
-    const chain = `C${next(20)}`;
-    if (kind < 30) out.push((fw) => fw.append('INPUT', r));
-    else if (kind < 45) out.push((fw) => fw.delete('INPUT', r)); // present or missing
-    else if (kind < 55) out.push((fw) => fw.insert('INPUT', at, r));
-    else if (kind < 62) out.push((fw) => fw.delete('INPUT', at));
-    else if (kind < 70) out.push((fw) => fw.ensure('LIMITS', r));
-    else if (kind < 75) out.push((fw) => fw.createChain('LIMITS')); // exists: fails
-    else if (kind < 78) out.push((fw) => fw.createChain(chain)); // the first create of a name succeeds
-    else if (kind < 82) out.push((fw) => fw.append(chain, r)); // a chain that may not exist yet
-    else if (kind < 86) out.push((fw) => fw.replace('INPUT', at, r));
-    else if (kind < 90) out.push((fw) => fw.check('INPUT', r));
-    else if (kind < 92) out.push(async (fw) => (await fw.list('INPUT')).map((x) => x.text));
-    else out.push((fw) => fw.append('LIMITS', r));
-  }
-  return out;
-}
-
-/** What a call gave: its result, or its error's code, errno and message. */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    return `ok ${JSON.stringify(await p)}`;
-  } catch (e) {
-    const err = e as { code?: string; errno?: string; message: string };
-    return `${err.code} ${err.errno ?? ''} ${err.message}`;
-  }
-}
 
 /** Runs `list` on two fresh namespaces, at once on one and awaited one by one on the other. */
 async function bothWays(backend: Backend, prepare: (fw: Firewall) => Promise<void>, list: Call[]) {
@@ -80,31 +37,9 @@ async function bothWays(backend: Backend, prepare: (fw: Firewall) => Promise<voi
   }
 }
 
-/** Counts the commits (pool workers named `<prefix>commit`) started while `work` runs. */
-async function countCommits<T>(work: () => Promise<T>): Promise<{ value: T; commits: number }> {
-  let commits = 0;
-  const hook = createHook({
-    init(_id, type) {
-      if (/^connlimit:(nft-)?commit$/.test(type)) commits++;
-    },
-  }).enable();
-  try {
-    return { value: await work(), commits };
-  } finally {
-    hook.disable();
-  }
-}
-
-async function seed(fw: Firewall): Promise<void> {
-  await fw.transaction((tx) => {
-    tx.createChain('LIMITS');
-    for (let i = 0; i < 40; i++) tx.append('INPUT', `-p tcp --dport ${1 + ((i * 7) % 150)} -j DROP`);
-  });
-}
-
 for (const backend of ['legacy', 'nft'] as Backend[]) {
   test(`${backend}: ${CALLS} concurrent mixed calls settle each as one at a time would, and leave the same table`, async () => {
-    const r = await bothWays(backend, seed, calls());
+    const r = await bothWays(backend, seedTable, mixedCalls(CALLS));
     console.log(`  ${backend}: together ${r.togetherMs.toFixed(0)} ms in ${r.commits} commits; one at a time ${r.aloneMs.toFixed(0)} ms`);
     for (let i = 0; i < CALLS; i++) assert.is(r.concurrent[i], r.sequential[i], `call ${i}`);
     assert.ok(r.sequential.some((o) => o.startsWith('ERR_CONNLIMIT_NOT_FOUND')), 'some calls fail as missing');

@@ -25,6 +25,10 @@ class NetnsFd {
   NetnsFd& operator=(const NetnsFd&) = delete;
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
+  // The namespace's identity: equal for two fds exactly when they are the same namespace,
+  // whatever paths named it (src/firewall.ts groups handles' commits by it).
+  dev_t dev() const { return dev_; }
+  ino_t ino() const { return ino_; }
   // Whether path() still names this namespace: false once it was deleted, or names another
   // one. One stat(2), well under a microsecond (docs/reliability.md).
   bool StillNamed() const;

@@ -74,6 +74,7 @@ class TableWrap : public Napi::ObjectWrap<Derived> {
   Napi::Value Version(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value NetnsChanged(const Napi::CallbackInfo& info);
+  Napi::Value NetnsId(const Napi::CallbackInfo& info);
 
   // A rejected promise when closed or not opened yet, else nothing.
   std::optional<Napi::Promise> Unusable(Napi::Env env);
@@ -101,6 +102,7 @@ Napi::Function TableWrap<Derived, Backend>::Define(Napi::Env env, std::vector<De
       Wrap::InstanceMethod("version", &TableWrap::Version),
       Wrap::InstanceMethod("close", &TableWrap::Close),
       Wrap::InstanceMethod("netnsChanged", &TableWrap::NetnsChanged),
+      Wrap::InstanceMethod("netnsId", &TableWrap::NetnsId),
   };
   methods.insert(methods.end(), own.begin(), own.end());
   return Wrap::DefineClass(env, Backend::kClassName, methods);
@@ -243,6 +245,14 @@ Napi::Value TableWrap<Derived, Backend>::NetnsChanged(const Napi::CallbackInfo& 
         this->Value(), WorkerName("netnsChanged").c_str(), [ns = netns_]() -> core::Result<bool> { return ns && !ns->StillNamed(); },
         [](Napi::Env e, bool& changed) -> Napi::Value { return Napi::Boolean::New(e, changed); });
   });
+}
+
+// The opened namespace's identity as "dev:ino" of its nsfs inode ("" for the caller's own, or
+// before open()): synchronous, no I/O, taken when open() opened the namespace.
+template <typename Derived, typename Backend>
+Napi::Value TableWrap<Derived, Backend>::NetnsId(const Napi::CallbackInfo& info) {
+  std::string id = netns_ ? std::to_string(netns_->dev()) + ":" + std::to_string(netns_->ino()) : "";
+  return Napi::String::New(info.Env(), id);
 }
 
 template <typename Derived, typename Backend>

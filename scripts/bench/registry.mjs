@@ -49,6 +49,11 @@ export const groups = [
     load: () => import('./throughput.mjs'),
   },
   {
+    id: 'group-handles',
+    rows: 'G1 (group commit across handles)',
+    load: () => import('./group-handles.mjs'),
+  },
+  {
     id: 'nftables-native',
     rows: '1 (native nftables form)',
     load: () => import('./nftables.mjs'),
