@@ -9,6 +9,7 @@
       "sources": [
         "native/addon.cc",
         "native/js/convert.cc",
+        "native/js/commit_stream.cc",
         "native/js/errors.cc",
         "native/js/legacy_table.cc",
         "native/js/iptables_nft_table.cc",
@@ -17,6 +18,7 @@
         "native/core/netlink_extack.cc",
         "native/core/netns_guard.cc",
         "native/core/packed_ops.cc",
+        "native/core/commit_stream.cc",
         "native/core/xtables_lock.cc",
         "native/core/xt/comment.cc",
         "native/core/xt/connlimit.cc",
@@ -74,6 +76,7 @@
         "native/core/nft/native/xlate_header.cc",
         "native/core/nft/native/xlate_time.cc",
         "native/core/nft/native/xlate_targets.cc",
+        "native/core/nft/native/xlate_hashlimit.cc",
         "native/core/nft/planner.cc",
         "native/core/nft/recorded_reader.cc",
         "native/core/nft/requests.cc",

@@ -175,6 +175,14 @@ want xlate-mark-xmark && rule xlate-mark-xmark ipv6 INPUT -j MARK --set-xmark 0x
 want xlate-connmark-set && rule xlate-connmark-set ipv4 INPUT -p tcp -j CONNMARK --or-mark 0x10 --left-shift-mark 2
 want xlate-connmark-save && rule xlate-connmark-save ipv4 INPUT -j CONNMARK --save-mark --right-shift-mark 3
 want xlate-connmark-restore && rule xlate-connmark-restore ipv4 OUTPUT -j CONNMARK --restore-mark
+# TCPMSS: `tcp option maxseg size set N` / `... set rt mtu` in place of the verdict.
+want xlate-tcpmss-set && rule xlate-tcpmss-set ipv4 FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400
+want xlate-tcpmss-clamp && rule xlate-tcpmss-clamp ipv6 OUTPUT -p tcp --syn -j TCPMSS --clamp-mss-to-pmtu
+# hashlimit, where the translation means the same (docs/modules.md): a meter, NEWSET of a named
+# dynamic set before the rule, and the rule's `dynset update` with a `limit` expression.
+want xlate-hashlimit && rule xlate-hashlimit ipv4 INPUT -p tcp --dport 22 -m hashlimit --hashlimit-above 2/min --hashlimit-burst 3 --hashlimit-mode srcip --hashlimit-name ssh -j DROP
+want xlate-hashlimit-concat && rule xlate-hashlimit-concat ipv4 INPUT -p tcp -m hashlimit --hashlimit-upto 100/hour --hashlimit-mode srcip,dstport --hashlimit-srcmask 24 --hashlimit-name web --hashlimit-htable-expire 120000 -j DROP
+want xlate-hashlimit6 && rule xlate-hashlimit6 ipv6 INPUT -m hashlimit --hashlimit-above 10/sec --hashlimit-burst 20 --hashlimit-mode srcip,dstip --hashlimit-srcmask 64 --hashlimit-name v6 --hashlimit-htable-expire 5000 -j DROP
 # multiport: a list of two or more is an anonymous set (NEWSET `__set%d` + NEWSETELEM before the
 # rule, its lookup by set id; `flags interval` with ranges), one port or range a comparison.
 want xlate-multiport && rule xlate-multiport ipv4 INPUT -p tcp -m multiport --dports 22,80:89 -m connlimit --connlimit-above 2 -j REJECT

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Layer 3: on the native nftables form (backend 'nftables'), the targets that act on a packet
-// and let it go on (MARK, CONNMARK, NFLOG), and -m time, do what they say, with real TCP
+// and let it go on (MARK, CONNMARK, NFLOG, TCPMSS), and -m time, do what they say, with real TCP
 // connections on loopback inside a throwaway namespace. Our table's statement runs on the hook
 // as the iptables rule would, and the next rule of the table sees its effect: a connlimit rule
 // matching `-m mark` counts only the connections MARK marked. The oracles: the connections'
@@ -9,6 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall } from '../src/index';
+import { rejects } from './helpers/assert';
 import { withNetns, type Netns } from './helpers/netns';
 import { startNflogListener } from './helpers/nflog';
 import { startPeer, type ConnectOutcome, type Peer } from './helpers/tcp';
@@ -79,6 +80,33 @@ test('NFLOG: each new connection reaches the group with its prefix, its mark and
     } finally {
       nflog.stop();
     }
+  }));
+
+test('TCPMSS: OUTPUT rewrites the SYN\'s MSS, which a later -m tcpmss rule at INPUT sees; never raised, and the SYN goes on', () =>
+  withNative(async (_ns, fw, peer) => {
+    for (const port of [7206, 7207, 7208]) await peer.listen(port, '127.0.0.1');
+    await fw.transaction((tx) => {
+      tx.append('OUTPUT', '-p tcp --syn --dport 7206 -j TCPMSS --set-mss 500');
+      // Above the loopback SYN's own MSS (65495): xt_TCPMSS and nft alike leave it.
+      tx.append('OUTPUT', '-p tcp --syn --dport 7208 -j TCPMSS --set-mss 65500');
+      tx.append('INPUT', '-p tcp --syn -m tcpmss --mss 500 -j REJECT --reject-with tcp-reset');
+      tx.append('INPUT', '-p tcp --syn -m tcpmss --mss 65500 -j REJECT --reject-with tcp-reset');
+    });
+    // 7206's SYN reaches INPUT carrying MSS 500 and is refused there; 7207's (no TCPMSS) and 7208's keep the stack's MSS.
+    for (const [port, want] of [[7206, 'refused'], [7207, 'ok'], [7208, 'ok']] as const) {
+      assert.equal(results(await peer.connectMany(1, { host: '127.0.0.1', port, localAddress: '127.0.1.35' })), [want], `port ${port}`);
+    }
+    const out = await fw.list('OUTPUT');
+    assert.equal(out.map((r) => r.rule.target), [{ kind: 'tcpmss', mss: 500 }, { kind: 'tcpmss', mss: 65500 }]);
+    assert.equal(out.map((r) => r.packets), [1n, 1n]);
+    assert.equal(out.map((r) => r.text), [
+      '-A OUTPUT -p tcp -m tcp --dport 7206 --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --set-mss 500',
+      '-A OUTPUT -p tcp -m tcp --dport 7208 --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --set-mss 65500',
+    ]);
+    // Clamping in OUTPUT lists back as it went in; in INPUT it is refused (xt_TCPMSS and nft's `rt` both refuse that hook).
+    await fw.append('OUTPUT', '-p tcp --syn --dport 7209 -j TCPMSS --clamp-mss-to-pmtu');
+    assert.equal((await fw.list('OUTPUT'))[2]!.rule.target, { kind: 'tcpmss', mss: 'clamp-to-pmtu' });
+    await rejects(fw.append('INPUT', '-p tcp --syn -j TCPMSS --clamp-mss-to-pmtu'), (e) => e.code === 'ERR_CONNLIMIT_INVALID', 'clamp in INPUT');
   }));
 
 test('statements of other shapes, written into our table by hand, list as opaque parts and stay as they are', () =>

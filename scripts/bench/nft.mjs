@@ -5,6 +5,7 @@
 // rows read side by side.
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { benchNetns, buildFloor, cell, interleave, k, ms, ratio, sleep, table } from './lib.mjs';
 import { filler, RULE } from './legacy.mjs';
 
@@ -44,6 +45,9 @@ async function floor(ns, bin, ...args) {
  */
 const settle = (rules) => sleep(50 + rules / 100);
 
+/** Appended (untimed) right before each warmed call, and deleted after it. */
+const WARM_RULE = '-p udp --dport 10 -j DROP';
+
 const openFw = (ctx, ns) => ctx.Firewall.open({ family: 'ipv4', backend: 'nft', netns: ns.path });
 
 /** Row 1: one connlimit rule appended with N rules present. */
@@ -70,11 +74,32 @@ async function appendRow(ctx, bin, size) {
     );
     // The library alone, back to back: no other writer between its calls, so each append is
     // one batch under the generation id its last commit got back (no read at all).
-    const alone = await interleave({ library: () => fw.append('INPUT', RULE) }, ctx.rounds(size), {
-      between: async () => (await fw.delete('INPUT', size + 1), await settle(1)),
-    });
+    // warmed: the same, timed right after an untimed append by the handle (a plain rule,
+    // deleted after: a delete just before would leave destroy work for the timed rule to wait
+    // for), as the floor times itself after its own start-up. After the settle's idle 50 ms (or
+    // another process's run) the caches, the TLB and the sleeping pool thread make every part
+    // of a call several times slower (docs/nft.md, "The native form's cache").
+    const alone = await interleave(
+      {
+        library: () => fw.append('INPUT', RULE),
+        warmed: async () => {
+          await fw.append('INPUT', WARM_RULE);
+          const t0 = performance.now();
+          await fw.append('INPUT', RULE);
+          return { elapsedMs: performance.now() - t0 };
+        },
+      },
+      ctx.rounds(size),
+      {
+        between: async (name) => {
+          await fw.delete('INPUT', size + 1);
+          if (name === 'warmed') await fw.delete('INPUT', size + 1);
+          await settle(1);
+        },
+      },
+    );
     await fw.close();
-    return { ...r, alone: alone.library };
+    return { ...r, alone: alone.library, warmed: alone.warmed };
   } finally {
     await ns.done();
   }
@@ -159,7 +184,7 @@ export async function run(ctx) {
     const bare = Math.max(r.cli.median - r.spawn.median, 0);
     appendRows.push([
       k(size), cell(r.library), cell(r.alone), cell(r.cli), cell(r.floor), ratio(r.library.median, r.floor.median), ratio(r.alone.median, r.floor.median),
-      cell(r.guarded), ratio(r.library.median, r.guarded.median), ratio(r.cli.median, r.library.median), ms(r.spawn.median), ratio(bare, r.library.median), r.library.n,
+      cell(r.warmed), ratio(r.warmed.median, r.floor.median), cell(r.guarded), ratio(r.library.median, r.guarded.median), ratio(r.cli.median, r.library.median), ms(r.spawn.median), ratio(bare, r.library.median), r.library.n,
     ]);
     targets.push({
       target: `nft append within 1.2× of the netlink floor (${k(size)} rules)`,
@@ -181,10 +206,10 @@ export async function run(ctx) {
   }
   sections.push({
     heading: 'Row 1 · one connlimit rule appended (nft)',
-    table: table(['rules present', 'library (interleaved)', 'library (alone)', 'iptables-nft -A', 'netlink floor', 'interleaved / floor', 'alone / floor', 'guarded floor', 'library / guarded', 'CLI / library', '`ip netns exec` alone', '(CLI − that) / library', 'n'], appendRows),
+    table: table(['rules present', 'library (interleaved)', 'library (alone)', 'iptables-nft -A', 'netlink floor', 'interleaved / floor', 'alone / floor', 'alone, warmed', 'warmed / floor', 'guarded floor', 'library / guarded', 'CLI / library', '`ip netns exec` alone', '(CLI − that) / library', 'n'], appendRows),
     notes: [
       `Rule: \`${RULE}\` into filter/INPUT (nf_tables, as iptables-nft writes it); the rules present are connlimit rules of the same shape, put there by iptables-nft-restore. After each call the rule is deleted again (untimed), so every call sees the same chain.`,
-      "library: `await fw.append()` on `Firewall.open({ backend: 'nft' })`, timed in Node (rule parsing, queue, libuv pool, one batch on the handle's own socket with the generation id and the echoed handle). Interleaved, every library call follows another program's commit, so the batch under the generation id of its own last commit is refused (ERESTART) and redone after NFT_MSG_GETGEN and a read of the chain; alone (the library back to back, as a program that is the table's only writer) it is the one batch. Between calls (untimed) the kernel is left to finish destroying the deleted rule (nft_compat makes the next xtables rule wait for that). CLI: `ip netns exec NS iptables-nft -w -A ...` timed around the child process. floor: scripts/bench/nft-floor.c, socket open + one batch (BATCH_BEGIN, the NEWRULE, BATCH_END) + reading the errors + close, timed in-process, on the NEWRULE bytes the library encodes (the addon's `_encodeNftRule`). guarded floor: the same program adding what the library does for its guarantees: an NFT_MSG_GETGEN round trip, that generation id in BATCH_BEGIN (a concurrent commit makes the batch fail with ERESTART rather than be overrun), and NLM_F_ECHO on the rule (its handle comes back, so a later delete needs no dump). library / guarded is then what Node, the pool, parsing and the retry cost.",
+      "library: `await fw.append()` on `Firewall.open({ backend: 'nft' })`, timed in Node (rule parsing, queue, libuv pool, one batch on the handle's own socket with the generation id and the echoed handle). Interleaved, every library call follows another program's commit, so the batch under the generation id of its own last commit is refused (ERESTART) and redone after NFT_MSG_GETGEN and a read of the chain; alone (the library back to back, as a program that is the table's only writer) it is the one batch; alone, warmed: the same, timed right after an untimed append by the handle (`-p udp --dport 10 -j DROP`, deleted after), as the floor times itself after its own start-up. Between calls (untimed) the kernel is left to finish destroying the deleted rule (nft_compat makes the next xtables rule wait for that). CLI: `ip netns exec NS iptables-nft -w -A ...` timed around the child process. floor: scripts/bench/nft-floor.c, socket open + one batch (BATCH_BEGIN, the NEWRULE, BATCH_END) + reading the errors + close, timed in-process, on the NEWRULE bytes the library encodes (the addon's `_encodeNftRule`). guarded floor: the same program adding what the library does for its guarantees: an NFT_MSG_GETGEN round trip, that generation id in BATCH_BEGIN (a concurrent commit makes the batch fail with ERESTART rather than be overrun), and NLM_F_ECHO on the rule (its handle comes back, so a later delete needs no dump). library / guarded is then what Node, the pool, parsing and the retry cost.",
     ],
   });
 

@@ -5,10 +5,13 @@
 // same update with our own tables already holding 10k rules (split 500 to a table).
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { benchNetns, buildFloor, cell, interleave, k, ms, ratio, table } from './lib.mjs';
 import { filler } from './legacy.mjs';
 
 const RULE = '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT --reject-with tcp-reset';
+/** Appended (untimed) right before each timed call of a handle, and deleted after it. */
+const WARM_RULE = '-p udp --dport 10 -j DROP';
 
 /** `n` iptables-nft connlimit rules in filter/INPUT (setup, untimed); n = 0 still creates the table. */
 async function prefillIptables(ns, n) {
@@ -59,20 +62,41 @@ async function updateRow(ctx, bin, iptables, own) {
     // The floor closes its socket inside its clock, so after each untimed delete an untimed
     // `nft list tables` takes that wait; the library keeps its socket open and never pays it.
     const settle = () => ns.exec('nft', ['list', 'tables']);
+    // Both sides are timed warm. The floor times itself after its own process start-up; a call
+    // of ours timed right after other processes ran (the floor, `nft`, the settle above) finds
+    // the CPU caches and TLB full of theirs, and every part of it (parsing, the pool thread,
+    // libnftnl, the kernel's own path) runs several times slower than back to back: that, not a
+    // read or a wait, was most of the 8.6x of append / floor, while the delete, timed right after
+    // our own untimed append, was already warm. So each timed call of ours follows an untimed
+    // commit of the same handle: the append of WARM_RULE (a plain rule, no set: a delete here
+    // would leave destroy work behind, which nft_compat makes the next xtables rule wait for),
+    // deleted again afterwards. The "no warm-up" columns time the same call right after
+    // another process, as the earlier figures did.
+    const warm = async (handle, call) => {
+      await handle.append('INPUT', WARM_RULE);
+      const t0 = performance.now();
+      await call();
+      return { elapsedMs: performance.now() - t0 };
+    };
     const appended = await interleave(
       {
-        library: () => native.append('INPUT', RULE),
+        library: () => warm(native, () => native.append('INPUT', RULE)),
+        cold: () => native.append('INPUT', RULE),
         floor: () => floor(ns, bin, msgs),
         // The iptables-nft form of the same rule, appended into the filter table.
-        nft: () => nft.append('INPUT', RULE),
+        nft: () => warm(nft, () => nft.append('INPUT', RULE)),
       },
       ctx.rounds(Math.max(iptables, own)),
       // By spec: the floor's rule goes into the first table, the library's into the last.
       {
         between: async (name) => {
-          if (name === 'library') await native.delete('INPUT', RULE);
-          if (name === 'nft') await nft.delete('INPUT', iptables + 1);
-          if (name !== 'library') await refresh();
+          if (name === 'library' || name === 'cold') await native.delete('INPUT', RULE);
+          if (name === 'library') await native.delete('INPUT', WARM_RULE);
+          if (name === 'nft') {
+            await nft.delete('INPUT', iptables + 2);
+            await nft.delete('INPUT', iptables + 1);
+          }
+          if (name === 'floor' || name === 'nft') await refresh();
           await settle();
         },
       },
@@ -85,13 +109,19 @@ async function updateRow(ctx, bin, iptables, own) {
     await refresh();
     await native.append('INPUT', RULE);
     const deleted = await interleave(
-      { library: () => native.delete('INPUT', last) },
+      { library: () => warm(native, () => native.delete('INPUT', last)), cold: () => native.delete('INPUT', last) },
       ctx.rounds(Math.max(iptables, own)),
-      { between: () => native.append('INPUT', RULE) },
+      {
+        between: async (name) => {
+          if (name === 'library') await native.delete('INPUT', WARM_RULE);
+          await native.append('INPUT', RULE);
+          await settle();
+        },
+      },
     );
     await native.close();
     await nft.close();
-    return { ...appended, stale: stale.stale, deleted: deleted.library };
+    return { ...appended, stale: stale.stale, deleted: deleted.library, deletedCold: deleted.cold };
   } finally {
     await ns.done();
   }
@@ -110,7 +140,7 @@ export async function run(ctx) {
     const r = await updateRow(ctx, bin, size, 0);
     results[size] = r;
     rows.push([
-      k(size), cell(r.library), cell(r.floor), ratio(r.library.median, r.floor.median), cell(r.deleted), ratio(r.deleted.median, r.floor.median), cell(r.stale), cell(r.nft), ratio(r.nft.median, r.library.median), r.library.n,
+      k(size), cell(r.library), cell(r.floor), ratio(r.library.median, r.floor.median), cell(r.deleted), ratio(r.deleted.median, r.floor.median), cell(r.cold), cell(r.deletedCold), cell(r.stale), cell(r.nft), ratio(r.nft.median, r.library.median), r.library.n,
     ]);
   }
   const [empty, full] = [results[0], results[big]];
@@ -124,11 +154,11 @@ export async function run(ctx) {
   sections.push({
     heading: 'Row 1 · one update of a native-form rule, beside an iptables-nft table (nftables)',
     table: table(
-      ['iptables-nft rules present', 'library append', 'netlink floor', 'library / floor', 'library delete', 'delete / floor', 'append after another writer', 'nft backend append (filter table)', 'nft / native', 'n'],
+      ['iptables-nft rules present', 'library append', 'netlink floor', 'library / floor', 'library delete', 'delete / floor', 'append, no warm-up', 'delete, no warm-up', 'append after another writer', 'nft backend append (filter table)', 'nft / native', 'n'],
       rows,
     ),
     notes: [
-      `Rule: \`${RULE}\`. library: \`await fw.append('INPUT', rule)\` on \`Firewall.open({ backend: 'nftables' })\` with a current cache (nobody else committed since its last call): one batch (NEWSET connlimit%d, the NEWRULE referring to it by set id) under the generation id the cache holds, nothing read; deleted again after each call (untimed). library delete: \`fw.delete('INPUT', position)\`, also from the cache (DELRULE by handle + DELSET by name, one batch), re-appended after each call (untimed). append after another writer: the same append right after a commit by another program (the floor, untimed): the kernel refuses the cached batch (ERESTART), and the call reads the generation id, our table list and the last table\'s chains and sends it again. floor: scripts/bench/nft-floor.c \`batch\` handed the same NEWSET + NEWRULE bytes (the addon's \`_encodeNftables\` with the set named connlimit%d), socket + one batch + close timed in-process. nft backend: the same rule in the iptables-nft form (\`backend: 'nft'\`) appended into filter/INPUT, which holds the iptables rules.`,
+      `Rule: \`${RULE}\`. library: \`await fw.append('INPUT', rule)\` on \`Firewall.open({ backend: 'nftables' })\` with a current cache (nobody else committed since its last call): one batch (NEWSET connlimit%d, the NEWRULE referring to it by set id) under the generation id the cache holds, nothing read; deleted again after each call (untimed). library delete: \`fw.delete('INPUT', position)\`, also from the cache (DELRULE by handle + DELSET by name, one batch), re-appended after each call (untimed). Both are timed warm, as the floor times itself after its own start-up: right after an untimed commit of the same handle (the append of \`${WARM_RULE}\`, deleted again afterwards). no warm-up: the same calls timed right after another process ran (the floor, \`nft\`, an \`nft list tables\`), as figures before 2026-12-06T22Z were; the CPU caches and TLB then hold the other process's work and every part of the call (parsing, the pool thread, libnftnl, the kernel's path) runs several times slower: append and delete alike, so it is no cost of the append (docs/nft.md, "The native form's cache"). append after another writer: the same append right after a commit by another program (the floor, untimed): the kernel refuses the cached batch (ERESTART), and the call reads the generation id, our table list and the last table\'s chains and sends it again. floor: scripts/bench/nft-floor.c \`batch\` handed the same NEWSET + NEWRULE bytes (the addon's \`_encodeNftables\` with the set named connlimit%d), socket + one batch + close timed in-process. nft backend: the same rule in the iptables-nft form (\`backend: 'nft'\`) appended into filter/INPUT, which holds the iptables rules, warmed the same way.`,
       'The iptables-nft rules present are connlimit rules put there by iptables-nft-restore; our table `connlimit` holds one rule besides the one appended.',
     ],
   });
@@ -139,8 +169,8 @@ export async function run(ctx) {
   sections.push({
     heading: 'Row 2 · the same update with our own tables already holding native rules (nftables)',
     table: table(
-      ['native rules present (own table)', 'library append', 'netlink floor', 'library / floor', 'library delete', 'delete / floor', 'append after another writer', 'append vs row 1 (empty)', 'floor vs row 1 (empty)', 'n'],
-      [[k(ownSize), cell(own.library), cell(own.floor), ratio(own.library.median, own.floor.median), cell(own.deleted), ratio(own.deleted.median, own.floor.median), cell(own.stale), ratio(own.library.median, empty.library.median), ratio(own.floor.median, empty.floor.median), own.library.n]],
+      ['native rules present (own table)', 'library append', 'netlink floor', 'library / floor', 'library delete', 'delete / floor', 'append, no warm-up', 'append after another writer', 'append vs row 1 (empty)', 'floor vs row 1 (empty)', 'n'],
+      [[k(ownSize), cell(own.library), cell(own.floor), ratio(own.library.median, own.floor.median), cell(own.deleted), ratio(own.deleted.median, own.floor.median), cell(own.cold), cell(own.stale), ratio(own.library.median, empty.library.median), ratio(own.floor.median, empty.floor.median), own.library.n]],
     ),
     notes: [
       'The kernel charges every commit for the table and chain it changes (the chain is rebuilt whole, the table\'s sets weigh on it: docs/nft.md, "The native nftables form"), so the library keeps at most 500 rules in a table: appends go to the last of connlimit, connlimit_1, ... while the floor\'s batch (NEWSET + NEWRULE for table `connlimit`) lands in the first table, which holds 500: the price of a commit into a full table. The delete is by position, from the cache: DELRULE + DELSET into the table holding the rule.',
@@ -163,7 +193,9 @@ export async function run(ctx) {
       .map(([what, r]) => `${what}: append ${ratio(r.library.median, r.floor.median)}, delete ${ratio(r.deleted.median, r.floor.median)}`)
       .join('; '),
     met: floorRows.every(([, r]) => r.library.median <= 2 * r.floor.median && r.deleted.median <= 2 * r.floor.median),
-    why: 'The handle keeps what its commits learned of our tables under the generation id they produced (docs/nft.md, "The native form\'s cache"): a lone update is one batch under that id, read from nothing; another writer\'s commit makes the kernel refuse it, and only then is anything read.',
+    why:
+      'The handle keeps what its commits learned of our tables under the generation id they produced (docs/nft.md, "The native form\'s cache"): a lone update is one batch under that id, read from nothing; another writer\'s commit makes the kernel refuse it, and only then is anything read. ' +
+      'What remains beside the floor is one libuv pool round trip (two thread wake-ups, which the one-threaded floor does not pay and which, on a busy machine, each wait for a CPU) and the JS side; timed right after another process ran (the no-warm-up columns), every part of a call runs several times slower, append and delete alike. Until 2026-12-06T22Z each call also zeroed a fresh 128 KiB receive buffer (about 50 µs).',
   });
   return { sections, targets };
 }

@@ -44,6 +44,11 @@ export const groups = [
     load: () => import('./restore.mjs'),
   },
   {
+    id: 'streaming',
+    rows: '16 (the streamed commit: 10k transaction and restore, before and after)',
+    load: () => import('./streaming.mjs'),
+  },
+  {
     id: 'throughput',
     rows: '13 (group commit), 14 (parsing rule strings), 15 (typed rules beside strings)',
     load: () => import('./throughput.mjs'),
@@ -65,7 +70,7 @@ export const groups = [
   },
   {
     id: 'nftables-xlate',
-    rows: '1 (translated compat modules on the native form)',
+    rows: '1, 2 (translated compat modules, hashlimit meters, on the native form)',
     load: () => import('./nftables-xlate.mjs'),
   },
   {

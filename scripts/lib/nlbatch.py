@@ -57,6 +57,21 @@ def split_batch(batch, name):
     return msgs, kinds
 
 
+def padding(raw):
+    """(offset, length) of the padding after each top-level attribute of a netfilter message that
+    holds other than zeros: nft leaves there what its buffer held before, which is no content."""
+    out, o = [], 20  # nlmsghdr + nfgenmsg
+    while o + 4 <= len(raw):
+        n = int.from_bytes(raw[o:o + 2], 'little')
+        if n < 4:
+            break
+        pad = -n % 4
+        if pad and any(raw[o + n:o + n + pad]):
+            out.append((o + n, pad))
+        o += n + pad
+    return out
+
+
 def print_body(picked):
     """The fixture's tail: a `# masked:` line for each message's nlmsg_seq, then the messages
     (each padded to 4 bytes) 4 bytes per line, with a `# @offset` line where each starts."""
@@ -64,6 +79,8 @@ def print_body(picked):
     at = 0
     for t, flags, raw in picked:
         print(f'# masked: {at + 8} 4 nlmsg_seq')
+        for o, n in padding(raw):
+            print(f'# masked: {at + o} {n} attribute padding')
         at += len(raw) + (-len(raw) % 4)
     print('# body: 4 bytes per line, hex; "# @offset" lines mark each message')
     at, marks = 0, {}

@@ -4,7 +4,7 @@
  * the kernel: native/core/nft/native/nftables_codec writes a rule as `iptables-translate` renders it,
  * in a table of our own (`connlimit`), so only rules whose verdict is final in any table fit
  * there (DROP, REJECT), or whose target acts on the packet and lets it go on, which it does the
- * same from any table (LOG, NFLOG, MARK, CONNMARK, where the translation says it), and only the
+ * same from any table (LOG, NFLOG, MARK, CONNMARK, TCPMSS, where the translation says it), and only the
  * matches that form can say.
  */
 import { invalid } from '../errors';
@@ -33,10 +33,10 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
   checkNftablesChain(chain);
   const t = rule.target;
   if (t.kind === 'verdict' && t.verdict === 'ACCEPT') invalid(`${path}.target`, `-j ACCEPT is not available in the native nftables form: ${SHARE_IPTABLES_TABLE}`);
-  const acts = t.kind === 'opaque' && checkNftablesTarget(t, family, `${path}.target`);
+  const acts = t.kind === 'opaque' && checkNftablesTarget(t, rule, family, `${path}.target`);
   if (!acts && !(t.kind === 'reject' || (t.kind === 'verdict' && t.verdict === 'DROP'))) {
     const what = t.kind === 'verdict' ? `-j ${t.verdict}` : t.kind === 'none' ? 'a rule without -j' : t.kind === 'opaque' ? `-j ${t.name}` : `a ${t.kind} to ${t.chain}`;
-    invalid(`${path}.target`, `${what} is not available in the native nftables form, whose rules live in a table of their own: only DROP and REJECT are final there, and LOG, NFLOG, MARK and CONNMARK act and let the packet go on; use backend 'nft' for other targets`);
+    invalid(`${path}.target`, `${what} is not available in the native nftables form, whose rules live in a table of their own: only DROP and REJECT are final there, and LOG, NFLOG, MARK, CONNMARK and TCPMSS act and let the packet go on; use backend 'nft' for other targets`);
   }
   if (rule.fragment !== null) invalid(`${path}.fragment`, "-f is not available in the native nftables form; use backend 'nft'");
   if (rule.inInterface?.wildcard && rule.inInterface.name === '' && rule.inInterface.invert) invalid(`${path}.inInterface`, "'! -i +' matches no packet");
@@ -66,11 +66,11 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
         // A registry module is named as the user wrote it (`state`, not the `conntrack` it writes).
         const decoded = decodeExtension('match', m, family);
         const name = decoded?.module.name ?? m.name;
-        const why = decoded?.module.nftables ? decoded.module.nftables(decoded.part, family) : 'it has no translation here';
+        const why = decoded?.module.nftables ? decoded.module.nftables(decoded.part, family, rule) : 'it has no translation here';
         if (why !== null) invalid(at, `match ${name} is not available in the native nftables form (${why}); use backend 'nft', which writes it as iptables-nft does`);
         // Each list is an anonymous set with a set id of its own in the batch (kAnonymousSetsPerRule).
         if (makesAnonymousSet(name, decoded?.part) && ++anonymousSets > ANONYMOUS_SETS) {
-          invalid(at, `the native nftables form takes ${ANONYMOUS_SETS} anonymous sets per rule (multiport matches, -m time with several weekdays)`);
+          invalid(at, `the native nftables form takes ${ANONYMOUS_SETS} anonymous sets per rule (multiport matches, -m time with several weekdays, hashlimit meters)`);
         }
         return;
       }
@@ -78,9 +78,9 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
   });
 }
 
-/** Whether a match may be an anonymous set of its rule: a multiport list, several weekdays. */
+/** Whether a match may be a set of its rule's batch: a multiport list, several weekdays, a hashlimit meter. */
 function makesAnonymousSet(name: string, part: unknown): boolean {
-  if (name === 'multiport') return true;
+  if (name === 'multiport' || name === 'hashlimit') return true;
   // A decoded time part lists the days that match, never `{ not: [...] }`.
   return name === 'time' && (((part as TimeMatch).weekdays as Weekday[] | undefined) ?? []).length > 1;
 }
@@ -102,15 +102,15 @@ function checkNftablesSetMatch(m: Extract<NativeMatch, { kind: 'opaque' }>, fami
 }
 
 /**
- * A target that acts on the packet and lets it go on (LOG, NFLOG, MARK, CONNMARK): the native
+ * A target that acts on the packet and lets it go on (LOG, NFLOG, MARK, CONNMARK, TCPMSS): the native
  * form writes its statement in place of a verdict, as `iptables-translate` renders it, which
  * means the same in our table as in the iptables one. True when it does; a form of such a
  * target without a faithful translation is refused with the reason; false for other targets.
  */
-function checkNftablesTarget(t: Extract<NativeTarget, { kind: 'opaque' }>, family: Family, at: string): boolean {
+function checkNftablesTarget(t: Extract<NativeTarget, { kind: 'opaque' }>, rule: NativeRule, family: Family, at: string): boolean {
   const decoded = decodeExtension('target', t, family);
   if (!decoded?.module.nftables) return false;
-  const why = decoded.module.nftables(decoded.part, family);
+  const why = decoded.module.nftables(decoded.part, family, rule);
   if (why !== null) invalid(at, `-j ${decoded.module.name} is not available in the native nftables form here (${why}); use backend 'nft', which writes it as iptables-nft does`);
   return true;
 }
@@ -124,5 +124,5 @@ export function checkNftablesChain(chain: string, field = 'chain'): void {
 
 /** Throws ERR_CONNLIMIT_INVALID for table changes the native form does not make. */
 export function refuseInNftables(what: string): never {
-  invalid('op', `${what} is not available in the native nftables form (its table holds only rules in INPUT, FORWARD and OUTPUT ending in DROP, REJECT, LOG, NFLOG, MARK or CONNMARK); use backend 'nft'`);
+  invalid('op', `${what} is not available in the native nftables form (its table holds only rules in INPUT, FORWARD and OUTPUT ending in DROP, REJECT, LOG, NFLOG, MARK, CONNMARK or TCPMSS); use backend 'nft'`);
 }

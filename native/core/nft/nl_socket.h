@@ -97,11 +97,12 @@ class Socket {
   bool broken() const { return broken_; }
 
  private:
-  explicit Socket(struct mnl_socket* nl) : nl_(nl) {}
+  explicit Socket(struct mnl_socket* nl);
   // Reads and drops whatever is queued (replies to an earlier request cut short).
   void Drain();
   KernelError Broken(const std::string& op, const std::string& detail = "", ErrorKind kind = ErrorKind::kNone);
   struct mnl_socket* nl_;
+  std::unique_ptr<uint8_t[]> rx_;  // every receive's buffer; the calls copy out what they keep
   bool broken_ = false;
   uint32_t portid_ = 0;
   uint32_t seq_ = 0;

@@ -26,6 +26,7 @@
  */
 import { endianness } from 'node:os';
 import { quote } from '../../echo';
+import type { NativeRule } from '../../native-types';
 import type { Family } from '../types';
 import { addressBits } from '../names';
 import { numberHint, parseDecimal } from '../numbers';
@@ -573,6 +574,44 @@ function decode(d: Buffer, family: Family): HashlimitMatch | null {
   return null;
 }
 
+const MS_PER_SECOND = 1000;
+const TCP = 6;
+
+/**
+ * Whether the native nftables form writes this part: where iptables-translate 1.8.9's meter,
+ * `meter NAME { ip saddr [and MASK] [. tcp dport] timeout Ns limit rate [over] R/unit [burst B packets] }`,
+ * means what hashlimit means (docs/modules.md, "hashlimit on the native form", measured): null,
+ * else why not, naming the option that changes the meaning.
+ */
+function nftables(p: HashlimitMatch, family: Family, rule: NativeRule): string | null {
+  const f = fieldsOf(p, family);
+  if ('error' in f) return f.error;
+  if (f.mode & BYTES) return 'a byte rate: the translation was not measured to mean the same (packets only)';
+  if (p.rateMatch) return "--hashlimit-rate-match: iptables-translate 1.8.9 renders it as '(null)'";
+  if (!p.mode?.length) return 'no --hashlimit-mode: iptables-translate 1.8.9 has no translation for one bucket for all';
+  if (p.htableSize !== undefined) return '--hashlimit-htable-size: the translation drops it (a meter holds up to 65535 entries)';
+  if (p.htableMax !== undefined) return '--hashlimit-htable-max: the translation drops it (a meter holds up to 65535 entries)';
+  if (p.htableGcInterval !== undefined) return "--hashlimit-htable-gcinterval: the translation drops it (a meter's entries expire on time, with no collector)";
+  if (f.expire === MS_PER_SECOND) {
+    return "an expiry of 1000 ms (--hashlimit-htable-expire 1000, or a per-second rate's default): the translation leaves the timeout out, so the meter's entries never expire";
+  }
+  if (f.expire % MS_PER_SECOND) return `--hashlimit-htable-expire ${f.expire}: the translation cuts it to whole seconds`;
+  const [printed] = saveRate(f.avg);
+  const [n, unit] = printed.split('/') as [string, string];
+  const secs = SAVE_UNITS.find(([name]) => name === unit)![1];
+  if (Math.floor((SCALE * secs) / Number(n)) !== f.avg) return `--hashlimit-upto/above ${p.rate}: the translation prints it as ${printed}, another rate`;
+  const width = addressBits(family);
+  const bit = (m: HashlimitMode) => MODE_BITS.find(([n]) => n === m)![1];
+  for (const [named, mask, option] of [[bit('srcip'), f.srcmask, '--hashlimit-srcmask'], [bit('dstip'), f.dstmask, '--hashlimit-dstmask']] as const) {
+    if (!(f.mode & named) && mask !== width) return `${option} without its address in --hashlimit-mode: the translation drops it`;
+    if (mask === 0) return `${option} 0: the translation masks the address to nothing`;
+  }
+  if (f.mode & (bit('srcport') | bit('dstport')) && (rule.protocol !== TCP || rule.invProtocol)) {
+    return "--hashlimit-mode srcport/dstport without -p tcp: the translation keys every protocol's ports as tcp ports";
+  }
+  return null;
+}
+
 export const hashlimit: CompatModule<HashlimitMatch, Draft> = {
   name: 'hashlimit',
   type: 'match',
@@ -588,8 +627,5 @@ export const hashlimit: CompatModule<HashlimitMatch, Draft> = {
   render: (part, family) => renderFields(fieldsOf(part, family) as Fields, family),
   encode,
   decode,
-  // docs/modules.md, "hashlimit on the native form": the meter iptables-translate 1.8.9 writes
-  // does not mean the same in the cases people write most.
-  nftables: () =>
-    "iptables-translate 1.8.9's meter does not mean the same: it drops the 1 s expiry of a per-second rate (the meter's entries never expire), truncates other expiries to whole seconds, keys every protocol's ports as tcp ports, drops --hashlimit-htable-size/-max/-gcinterval and garbles --hashlimit-rate-match, and nf_tables refuses two meters of one name where hashlimit shares its table",
+  nftables,
 };

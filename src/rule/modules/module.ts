@@ -15,7 +15,7 @@
  * take it. A listing shows `decode(bytes)` only when it encodes back to the same bytes
  * (src/rule/modules/index.ts checks), else the match stays opaque.
  */
-import type { NativeMatch } from '../../native-types';
+import type { NativeMatch, NativeRule } from '../../native-types';
 import type { Family } from '../types';
 
 /** One option of a module, as the command line takes it. */
@@ -146,7 +146,8 @@ export interface CompatModule<Part extends { kind: string } = { kind: string }, 
    * `iptables-translate` 1.8.9 renders it (native/core/nft/native/xlate.cc has the expressions
    * of matches, xlate_targets.cc the statements of the targets that let the packet go on):
    * null when it does, else why not (the refusal names the module and points to backend 'nft').
+   * `rule`: the rule it is in, where the protocol decides (hashlimit's ports).
    * Absent: the module has no translation there.
    */
-  nftables?(part: Part, family: Family): string | null;
+  nftables?(part: Part, family: Family, rule: NativeRule): string | null;
 }

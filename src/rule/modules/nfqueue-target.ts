@@ -7,6 +7,10 @@
  * NFQ_FLAG_CPU_FANOUT 0x2); 6 bytes, XT_ALIGNed to 8. The same blob on legacy and in
  * iptables-nft's compat `target` expression. The kernel takes it in any table and chain.
  *
+ * Refused on the native nftables form, though iptables-translate 1.8.9 renders it (`queue num N
+ * bypass`): `queue` is a verdict, and what the reader answers, accept, ends evaluation of our
+ * chain only, as ACCEPT does there (docs/nft.md, "NFQUEUE on the native form").
+ *
  * Stricter than the CLI: numbers are decimal (the CLI's strtoul also reads hex and octal).
  * `--fail-open` is not an iptables option (it is a flag the queue's reader sets over
  * nfnetlink_queue), so it is refused as unknown, as the CLI does.
@@ -183,4 +187,6 @@ export const nfqueueTarget: CompatModule<NfqueueTarget, Draft> = {
   render,
   encode,
   decode,
+  nftables: () =>
+    "the reader's accept would end evaluation of our table only, as -j ACCEPT does there: the iptables table's rules would still see the packet they skip after an NFQUEUE of theirs",
 };

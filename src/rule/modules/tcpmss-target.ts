@@ -12,6 +12,13 @@
  * Clamping to the path MTU works only in FORWARD, OUTPUT and POSTROUTING (the kernel refuses it
  * elsewhere): checked where the chain is known (chainsFor).
  *
+ * The native nftables form writes it as iptables-translate 1.8.9 renders it, `tcp option maxseg
+ * size set N` / `... set rt mtu` in place of the verdict (native/core/nft/native/xlate_targets.cc):
+ * it rewrites the SYN and lets it go on, from our table as from the iptables one; our tables'
+ * hooks are INPUT, FORWARD and OUTPUT, and clamping stays out of INPUT (chainsFor) as nft's `rt`
+ * stays out of it too. What differs (docs/nft.md): nft rewrites an MSS option the SYN carries and
+ * never adds one where xt_TCPMSS does.
+ *
  * Stricter than the CLI: numbers are decimal.
  */
 import { quote } from '../../echo';
@@ -120,4 +127,5 @@ export const tcpmssTarget: CompatModule<TcpmssTarget, Draft> = {
   render: (p) => ['-j', 'TCPMSS', ...(p.mss === 'clamp-to-pmtu' ? ['--clamp-mss-to-pmtu'] : ['--set-mss', String(p.mss)])],
   encode,
   decode,
+  nftables: () => null,
 };

@@ -2,15 +2,68 @@
 #include "core/nft/native/nftables_anonymous_set.h"
 
 #include <libmnl/libmnl.h>
+#include <arpa/inet.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/set.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <memory>
 
 #include "core/nft/expr_writer.h"
+#include "core/nft/nfproto.h"
 
 namespace connlimit::core::nft::nftables {
+namespace {
+
+// The `typeof` nest's attributes in the set's userdata (nft's src/rule.c): the expression type,
+// then its data.
+constexpr uint8_t kTypeofExpr = 0, kTypeofData = 1;
+
+using SetPtr = std::unique_ptr<struct nftnl_set, void (*)(const struct nftnl_set*)>;
+using UdataPtr = std::unique_ptr<struct nftnl_udata_buf, void (*)(const struct nftnl_udata_buf*)>;
+
+}  // namespace
+
+Message EncodeAnonymousSet(Family family, const std::string& table, const AnonymousSetKey& key, struct nftnl_set* elems, uint32_t size, uint32_t id,
+                           uint32_t seq) {
+  SetPtr s(nftnl_set_alloc(), nftnl_set_free);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NfProto(family));
+  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
+  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, kAnonymousSetPattern);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | (key.interval ? NFT_SET_INTERVAL : 0));
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, key.type);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, key.len);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
+  nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, size);
+  UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN), nftnl_udata_buf_free);
+  nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, key.byteorder);
+  if (key.interval) nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_MERGE_ELEMENTS, 1);
+  auto* typeof_key = nftnl_udata_nest_start(ud.get(), NFTNL_UDATA_SET_KEY_TYPEOF);
+  nftnl_udata_put_u32(ud.get(), kTypeofExpr, key.typeof_expr);
+  auto* data = nftnl_udata_nest_start(ud.get(), kTypeofData);
+  key.typeof_data(ud.get());
+  nftnl_udata_nest_end(ud.get(), data);
+  nftnl_udata_nest_end(ud.get(), typeof_key);
+  nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
+
+  Message out;
+  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWSET, NfProto(family), NLM_F_CREATE, seq);
+  nftnl_set_nlmsg_build_payload(nlh, s.get());
+  AppendMessage(&out, nlh);
+  std::fill(buf.begin(), buf.end(), 0);
+  nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWSETELEM, NfProto(family), NLM_F_CREATE, seq);
+  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
+  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, kAnonymousSetPattern);
+  mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(id));
+  nftnl_set_elems_nlmsg_build_payload(nlh, elems);
+  AppendMessage(&out, nlh);
+  return out;
+}
 
 void AddAnonymousLookup(struct nftnl_rule* r, uint32_t id, bool invert) {
   auto* e = AddExpr(r, "lookup");

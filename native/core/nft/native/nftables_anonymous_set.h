@@ -20,6 +20,8 @@
 #include "core/rule_spec.h"
 
 struct nftnl_rule;
+struct nftnl_set;
+struct nftnl_udata_buf;
 struct nlmsghdr;
 
 namespace connlimit::core::nft::nftables {
@@ -33,6 +35,26 @@ inline constexpr size_t kAnonymousSetsPerRule = 16;
 // NEWSET + NEWSETELEM of one anonymous set in `table`, with set id `id`: built once the rule's
 // table and the set's id are known.
 using AnonymousSetBuilder = std::function<Message(Family family, const std::string& table, uint32_t id, uint32_t seq)>;
+
+// What tells one anonymous set's key from another's, as nft sends it: its datatype (nft's
+// src/datatype.h id) and length, the byte order nft keeps in the set's userdata, whether the set
+// is an interval set (nft then adds its merge flag to the userdata), and the key's `typeof`
+// (NFTNL_UDATA_SET_KEY_TYPEOF: the expression type, then what `typeof_data` writes in the
+// nested data: a payload's protocol and field, a meta key).
+struct AnonymousSetKey {
+  uint32_t type = 0;
+  uint32_t len = 0;
+  uint32_t byteorder = 0;
+  bool interval = false;
+  uint32_t typeof_expr = 0;
+  std::function<void(struct nftnl_udata_buf*)> typeof_data;
+};
+
+// NEWSET `__set%d` (flags anonymous|constant, and interval) + NEWSETELEM of the elements held
+// by `elems` (a libnftnl set of the family, holding only elements), in `table` with set id `id`:
+// the one framing every anonymous set shares. `size` is the set's size as nft counts it.
+Message EncodeAnonymousSet(Family family, const std::string& table, const AnonymousSetKey& key, struct nftnl_set* elems, uint32_t size, uint32_t id,
+                           uint32_t seq);
 
 // `lookup` of the anonymous set with id `id` in register 1 (`!=` when `invert`).
 void AddAnonymousLookup(struct nftnl_rule* r, uint32_t id, bool invert);

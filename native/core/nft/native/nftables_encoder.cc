@@ -172,7 +172,8 @@ class RuleWriter {
         if (!r.ok()) return r;
       } else if (auto l = SetLookupOf(std::get<OpaqueExtension>(m))) {
         AddSetLookup(r_, family_, *l);
-      } else if (auto x = AddXlateMatch(XlateRule{r_, family_, [this] { Dependency(); }, [this](AnonymousSetBuilder b, bool inv) { return Lookup(std::move(b), inv); }},
+      } else if (auto x = AddXlateMatch(XlateRule{r_, family_, [this] { Dependency(); }, [this](AnonymousSetBuilder b, bool inv) { return Lookup(std::move(b), inv); },
+                                            [this](AnonymousSetBuilder b) { return BatchSet(std::move(b)); }},
                                    std::get<OpaqueExtension>(m))) {
         if (!x->ok()) return x->error();
       } else {
@@ -239,14 +240,22 @@ class RuleWriter {
 
   // The lookup of the rule's next anonymous set, by its id in the batch.
   Result<Unit> Lookup(AnonymousSetBuilder build, bool invert) {
-    if (anonymous_sets_.size() >= kAnonymousSetsPerRule) return TooManySets();
-    AddAnonymousLookup(r_, anonymous_set_id_ + static_cast<uint32_t>(anonymous_sets_.size()), invert);
-    anonymous_sets_.push_back(std::move(build));
+    auto id = BatchSet(std::move(build));
+    if (!id.ok()) return id.error();
+    AddAnonymousLookup(r_, id.value(), invert);
     return Unit{};
   }
 
+  // The rule's next set in its batch (anonymous sets, meters): its id there.
+  Result<uint32_t> BatchSet(AnonymousSetBuilder build) {
+    if (anonymous_sets_.size() >= kAnonymousSetsPerRule) return TooManySets();
+    uint32_t id = anonymous_set_id_ + static_cast<uint32_t>(anonymous_sets_.size());
+    anonymous_sets_.push_back(std::move(build));
+    return id;
+  }
+
   static KernelError TooManySets() {
-    return EncodeError("at most 16 anonymous sets (multiport lists, weekday lists) per rule in the native nftables form");
+    return EncodeError("at most 16 anonymous sets (multiport lists, weekday lists, hashlimit meters) per rule in the native nftables form");
   }
 
   // `add @set { ip saddr [and MASK] ct count [over] N }`.
@@ -289,9 +298,9 @@ class RuleWriter {
       nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, rc->code);
       return Unit{};
     }
-    // LOG, NFLOG, MARK, CONNMARK: a statement in place of the verdict; the packet goes on.
+    // LOG, NFLOG, MARK, CONNMARK, TCPMSS: a statement in place of the verdict; the packet goes on.
     if (auto x = AddXlateTarget(r_, t)) return *x;
-    return EncodeError("the native nftables form takes DROP, REJECT and the targets it translates (LOG, NFLOG, MARK, CONNMARK) only");
+    return EncodeError("the native nftables form takes DROP, REJECT and the targets it translates (LOG, NFLOG, MARK, CONNMARK, TCPMSS) only");
   }
 
   struct nftnl_rule* r_;

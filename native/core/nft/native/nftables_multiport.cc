@@ -2,11 +2,9 @@
 #include "core/nft/native/nftables_multiport.h"
 
 #include <arpa/inet.h>
-#include <libmnl/libmnl.h>
 #include <libnftnl/set.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
 #include <netinet/in.h>
 
 #include <algorithm>
@@ -29,11 +27,10 @@ constexpr uint8_t kSource = 0, kDestination = 1, kEither = 2, kRevision = 1;
 
 // nft's datatype id of inet_service (src/datatype.h TYPE_INET_SERVICE).
 constexpr uint32_t kTypeInetService = 13;
-// The key's `typeof` nft keeps in an anonymous set's userdata (NFTNL_UDATA_SET_KEY_TYPEOF): its
-// expression type, EXPR_PAYLOAD, then the payload's protocol (nft's enum proto_desc_id) and
-// field (the header template's index: sport 1, dport 2 in each of these headers).
+// The key's `typeof` (AnonymousSetKey): EXPR_PAYLOAD, then the payload's protocol (nft's enum
+// proto_desc_id) and field (the header template's index: sport 1, dport 2 in each of these headers).
 constexpr uint32_t kExprPayload = 7;
-constexpr uint8_t kTypeofExpr = 0, kTypeofData = 1, kPayloadDesc = 0, kPayloadField = 1;
+constexpr uint8_t kPayloadDesc = 0, kPayloadField = 1;
 constexpr uint32_t kFieldSport = 1, kFieldDport = 2;
 
 uint32_t ProtoDesc(uint8_t protocol) {
@@ -163,40 +160,17 @@ Message EncodePortSet(Family family, const std::string& table, const PortList& l
     count++;
   }
 
-  SetPtr s(nftnl_set_alloc(), nftnl_set_free);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NfProto(family));
-  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
-  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, kAnonymousSetPattern);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | (interval ? NFT_SET_INTERVAL : 0));
-  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kTypeInetService);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, 2);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, count);
-  UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN), nftnl_udata_buf_free);
-  nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, kByteorderBigEndian);
-  if (interval) nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_MERGE_ELEMENTS, 1);
-  auto* typeof_key = nftnl_udata_nest_start(ud.get(), NFTNL_UDATA_SET_KEY_TYPEOF);
-  nftnl_udata_put_u32(ud.get(), kTypeofExpr, kExprPayload);
-  auto* payload = nftnl_udata_nest_start(ud.get(), kTypeofData);
-  nftnl_udata_put_u32(ud.get(), kPayloadDesc, ProtoDesc(protocol));
-  nftnl_udata_put_u32(ud.get(), kPayloadField, list.source ? kFieldSport : kFieldDport);
-  nftnl_udata_nest_end(ud.get(), payload);
-  nftnl_udata_nest_end(ud.get(), typeof_key);
-  nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
-
-  Message out;
-  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
-  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWSET, NfProto(family), NLM_F_CREATE, seq);
-  nftnl_set_nlmsg_build_payload(nlh, s.get());
-  AppendMessage(&out, nlh);
-  std::fill(buf.begin(), buf.end(), 0);
-  nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWSETELEM, NfProto(family), NLM_F_CREATE, seq);
-  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
-  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, kAnonymousSetPattern);
-  mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(id));
-  nftnl_set_elems_nlmsg_build_payload(nlh, elems.get());
-  AppendMessage(&out, nlh);
-  return out;
+  AnonymousSetKey key;
+  key.type = kTypeInetService;
+  key.len = 2;
+  key.byteorder = kByteorderBigEndian;
+  key.interval = interval;
+  key.typeof_expr = kExprPayload;
+  key.typeof_data = [protocol, source = list.source](struct nftnl_udata_buf* ud) {
+    nftnl_udata_put_u32(ud, kPayloadDesc, ProtoDesc(protocol));
+    nftnl_udata_put_u32(ud, kPayloadField, source ? kFieldSport : kFieldDport);
+  };
+  return EncodeAnonymousSet(family, table, key, elems.get(), count, id, seq);
 }
 
 std::optional<std::vector<PortRange>> PortRangesOf(const std::vector<RawElement>& elements) {

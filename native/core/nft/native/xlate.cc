@@ -44,6 +44,7 @@ constexpr XlateForm kForms[] = {
     {"mac", 0, false, EncodeMac, ReadMac},
     {"tcpmss", 0, false, EncodeTcpmss, ReadTcpmss},
     {"time", 0, false, EncodeTime, ReadTime},
+    {"hashlimit", 3, false, EncodeHashlimit, ReadHashlimit},
 };
 
 const XlateForm* FormOf(const OpaqueExtension& o) {

@@ -32,6 +32,9 @@ struct XlateRule {
   // A `lookup` of a new anonymous set (`meta day { 6, 0 }`) appended to the rule, the set built
   // into the rule's batch before it; EncodeError past the sets a rule may have.
   std::function<Result<Unit>(nftables::AnonymousSetBuilder build, bool invert)> lookup;
+  // A set of the rule's own that its expressions name (a hashlimit meter), built into the rule's
+  // batch before it: its set id; EncodeError past the sets a rule may have.
+  std::function<Result<uint32_t>(nftables::AnonymousSetBuilder build)> batch_set;
 };
 
 // The expressions for `o` appended to the rule, when a row translates its module; nullopt when

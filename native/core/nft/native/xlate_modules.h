@@ -52,4 +52,9 @@ size_t ReadTcpmss(const std::vector<Expr>& ex, size_t i, Family family, const Ru
 Result<Unit> EncodeTime(const XlateRule& w, const Blob& blob);
 size_t ReadTime(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
 
+// xlate_hashlimit.cc: `meter NAME { ip saddr . tcp dport timeout Ns limit rate [over] R/unit ... }`, the subset
+// whose meaning is hashlimit's (docs/modules.md).
+Result<Unit> EncodeHashlimit(const XlateRule& w, const Blob& blob);
+size_t ReadHashlimit(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
+
 }  // namespace connlimit::core::nft::xlate

@@ -15,12 +15,16 @@
 //   `ct mark xor V and ~M`, which xors before it masks, and nft 1.0.6 folds that text into
 //   `ct mark xor (V & ~M)`, the mask gone: so we write what CONNMARK does (ctmark & ~M) ^ V,
 //   as nft sends `ct mark and ~M xor V` (docs/nft.md). `and`, `or` and `xor` alone are the same bytes.
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/expr.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/xt_LOG.h>
+#include <linux/netfilter/xt_TCPMSS.h>
 #include <linux/netfilter/xt_connmark.h>
 #include <linux/netfilter/xt_mark.h>
+
+#include <netinet/tcp.h>
 
 #include <cstring>
 #include <string>
@@ -40,6 +44,8 @@ using xlate::ToBlob;
 constexpr uint32_t kFullMask = 0xffffffff;
 constexpr uint8_t kDefaultLevel = 4;  // LOG's default, and nft's when the rule names none
 constexpr uint8_t kMaxLevel = 7;      // nft's `audit` (8) is no syslog level
+// The MSS option's value: 2 bytes at offset 2 of the option (kind, length, value).
+constexpr uint32_t kMssOffset = 2, kMssLen = 2;
 
 // ---- writing ----
 
@@ -147,6 +153,39 @@ Result<Unit> EncodeConnmark(struct nftnl_rule* r, const Blob& blob) {
     default:
       return EncodeError("CONNMARK mode " + std::to_string(info.mode));
   }
+}
+
+// [ exthdr write tcpopt reg 1 => 2b @ 2 + 2 ]: the register into the SYN's MSS option.
+void AddMssWrite(struct nftnl_rule* r) {
+  auto* e = AddExpr(r, "exthdr");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_SREG, kReg);
+  nftnl_expr_set_u8(e, NFTNL_EXPR_EXTHDR_TYPE, TCPOPT_MAXSEG);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OFFSET, kMssOffset);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_LEN, kMssLen);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_EXTHDR_OP, NFT_EXTHDR_OP_TCPOPT);
+}
+
+Result<Unit> EncodeTcpmss(struct nftnl_rule* r, const Blob& blob) {
+  struct xt_tcpmss_info info {};
+  if (!FromBlob(blob, &info)) return EncodeError("a TCPMSS target of " + std::to_string(blob.size()) + " bytes");
+  if (info.mss == XT_TCPMSS_CLAMP_PMTU) {
+    auto* rt = AddExpr(r, "rt");
+    nftnl_expr_set_u32(rt, NFTNL_EXPR_RT_KEY, NFT_RT_TCPMSS);
+    nftnl_expr_set_u32(rt, NFTNL_EXPR_RT_DREG, kReg);
+    auto* hton = AddExpr(r, "byteorder");
+    nftnl_expr_set_u32(hton, NFTNL_EXPR_BYTEORDER_SREG, kReg);
+    nftnl_expr_set_u32(hton, NFTNL_EXPR_BYTEORDER_DREG, kReg);
+    nftnl_expr_set_u32(hton, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+    nftnl_expr_set_u32(hton, NFTNL_EXPR_BYTEORDER_LEN, kMssLen);
+    nftnl_expr_set_u32(hton, NFTNL_EXPR_BYTEORDER_SIZE, kMssLen);
+  } else {
+    uint16_t mss = htons(info.mss);
+    auto* e = AddExpr(r, "immediate");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, kReg);
+    nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &mss, sizeof mss);
+  }
+  AddMssWrite(r);
+  return Unit{};
 }
 
 // ---- reading ----
@@ -279,6 +318,40 @@ size_t ReadConnmark(const std::vector<Expr>& ex, size_t i, Blob* blob) {
   return used;
 }
 
+bool IsMssWrite(const Expr* e) {
+  return e && e->name == "exthdr" && !e->a[NFTA_EXTHDR_DREG] && Be32(e->a[NFTA_EXTHDR_SREG]) == kReg && e->a[NFTA_EXTHDR_TYPE] &&
+         mnl_attr_get_payload_len(e->a[NFTA_EXTHDR_TYPE]) == 1 && mnl_attr_get_u8(e->a[NFTA_EXTHDR_TYPE]) == TCPOPT_MAXSEG &&
+         Be32(e->a[NFTA_EXTHDR_OFFSET]) == kMssOffset && Be32(e->a[NFTA_EXTHDR_LEN]) == kMssLen && Be32(e->a[NFTA_EXTHDR_OP]) == NFT_EXTHDR_OP_TCPOPT &&
+         Be32(e->a[NFTA_EXTHDR_FLAGS]) == 0;
+}
+
+// `tcp option maxseg size set N` (2) or `... set rt mtu` (3), or 0.
+size_t ReadTcpmss(const std::vector<Expr>& ex, size_t i, Blob* blob) {
+  struct xt_tcpmss_info info {};
+  const Expr& e = ex[i];
+  size_t used = 0;
+  if (e.name == "immediate" && Be32(e.a[NFTA_IMMEDIATE_DREG]) == kReg) {
+    auto v = Value(e.a[NFTA_IMMEDIATE_DATA]);
+    if (v.size() != kMssLen) return 0;
+    info.mss = static_cast<uint16_t>(v[0] << 8 | v[1]);
+    // The value xt keeps for clamping is no MSS a translation sets.
+    if (info.mss == XT_TCPMSS_CLAMP_PMTU) return 0;
+    used = 1;
+  } else if (e.name == "rt" && Be32(e.a[NFTA_RT_KEY]) == NFT_RT_TCPMSS && Be32(e.a[NFTA_RT_DREG]) == kReg && i + 1 < ex.size()) {
+    const Expr& b = ex[i + 1];
+    if (b.name != "byteorder" || Be32(b.a[NFTA_BYTEORDER_SREG]) != kReg || Be32(b.a[NFTA_BYTEORDER_DREG]) != kReg ||
+        Be32(b.a[NFTA_BYTEORDER_OP]) != NFT_BYTEORDER_HTON || Be32(b.a[NFTA_BYTEORDER_LEN]) != kMssLen || Be32(b.a[NFTA_BYTEORDER_SIZE]) != kMssLen)
+      return 0;
+    info.mss = XT_TCPMSS_CLAMP_PMTU;
+    used = 2;
+  } else {
+    return 0;
+  }
+  if (!IsMssWrite(i + used < ex.size() ? &ex[i + used] : nullptr)) return 0;
+  ToBlob(info, blob);
+  return used + 1;
+}
+
 struct TargetForm {
   const char* name;
   uint8_t revision;
@@ -287,12 +360,14 @@ struct TargetForm {
 };
 
 // Reading tries the rows in order: LOG's log has no group, NFLOG's has one; MARK ends in a
-// `meta mark set` from `meta mark` or a value, CONNMARK's restore in one from `ct mark`.
+// `meta mark set` from `meta mark` or a value, CONNMARK's restore in one from `ct mark`;
+// TCPMSS's value goes to an exthdr write, not a mark.
 constexpr TargetForm kTargets[] = {
     {"LOG", 0, EncodeLog, ReadLog},
     {"NFLOG", 0, EncodeNflog, ReadNflog},
     {"MARK", 2, EncodeMarkTarget, ReadMarkTarget},
     {"CONNMARK", 2, EncodeConnmark, ReadConnmark},
+    {"TCPMSS", 0, EncodeTcpmss, ReadTcpmss},
 };
 
 }  // namespace

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Pure: the targets that act on a packet and let it go on (LOG, NFLOG, MARK, CONNMARK), written
+// Pure: the targets that act on a packet and let it go on (LOG, NFLOG, MARK, CONNMARK, TCPMSS), written
 // on the native form as nft 1.0.6 sends the statement iptables-translate 1.8.9 renders in place
 // of a verdict (`counter log ...`, `counter meta mark set ...`), and read back into the same xt
 // blob. In a table of our own they mean what they mean in the iptables table: the statement runs

@@ -13,7 +13,6 @@
 //   holds the days that match, so the translation never writes `!=`.
 // Days of the month, --kerneltz and --contiguous are refused before this by
 // src/rule/modules/time.ts, with the reason.
-#include <arpa/inet.h>
 #include <endian.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/expr.h>
@@ -22,7 +21,6 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/xt_time.h>
 
-#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <cstring>
@@ -56,14 +54,13 @@ bool IsHton(const Expr* e, uint32_t len) {
          Be32(e->a[NFTA_BYTEORDER_SIZE]) == len;
 }
 
-// nft's datatype id of `day` (src/datatype.h TYPE_DAY), and the key's `typeof` nft keeps in the
-// set's userdata (NFTNL_UDATA_SET_KEY_TYPEOF): EXPR_META, then the meta key.
+// nft's datatype id of `day` (src/datatype.h TYPE_DAY), and the key's `typeof`
+// (AnonymousSetKey): EXPR_META, then the meta key.
 constexpr uint32_t kTypeDay = 45;
 constexpr uint32_t kExprMeta = 9;
-constexpr uint8_t kTypeofExpr = 0, kTypeofData = 1, kMetaKey = 0;
+constexpr uint8_t kMetaKey = 0;
 
 using SetPtr = std::unique_ptr<struct nftnl_set, void (*)(const struct nftnl_set*)>;
-using UdataPtr = std::unique_ptr<struct nftnl_udata_buf, void (*)(const struct nftnl_udata_buf*)>;
 
 // The weekdays of a mask (xt bit 1 Monday .. 7 Sunday) as nft's days (0 Sunday), Monday first.
 std::vector<uint8_t> Days(uint8_t weekdays) {
@@ -82,38 +79,13 @@ Message EncodeDaySet(Family family, const std::string& table, const std::vector<
     nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, &d, sizeof d);
     nftnl_set_elem_add(elems.get(), el);
   }
-  SetPtr s(nftnl_set_alloc(), nftnl_set_free);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NfProto(family));
-  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
-  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, nftables::kAnonymousSetPattern);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, kTypeDay);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, 1);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_ID, id);
-  nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, static_cast<uint32_t>(days.size()));
-  UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN), nftnl_udata_buf_free);
-  nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, nftables::kByteorderHostEndian);
-  auto* typeof_key = nftnl_udata_nest_start(ud.get(), NFTNL_UDATA_SET_KEY_TYPEOF);
-  nftnl_udata_put_u32(ud.get(), kTypeofExpr, kExprMeta);
-  auto* meta = nftnl_udata_nest_start(ud.get(), kTypeofData);
-  nftnl_udata_put_u32(ud.get(), kMetaKey, NFT_META_TIME_DAY);
-  nftnl_udata_nest_end(ud.get(), meta);
-  nftnl_udata_nest_end(ud.get(), typeof_key);
-  nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
-
-  Message out;
-  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
-  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWSET, NfProto(family), NLM_F_CREATE, seq);
-  nftnl_set_nlmsg_build_payload(nlh, s.get());
-  nftables::AppendMessage(&out, nlh);
-  std::fill(buf.begin(), buf.end(), 0);
-  nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWSETELEM, NfProto(family), NLM_F_CREATE, seq);
-  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
-  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, nftables::kAnonymousSetPattern);
-  mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(id));
-  nftnl_set_elems_nlmsg_build_payload(nlh, elems.get());
-  nftables::AppendMessage(&out, nlh);
-  return out;
+  nftables::AnonymousSetKey key;
+  key.type = kTypeDay;
+  key.len = 1;
+  key.byteorder = nftables::kByteorderHostEndian;
+  key.typeof_expr = kExprMeta;
+  key.typeof_data = [](struct nftnl_udata_buf* ud) { nftnl_udata_put_u32(ud, kMetaKey, NFT_META_TIME_DAY); };
+  return nftables::EncodeAnonymousSet(family, table, key, elems.get(), static_cast<uint32_t>(days.size()), id, seq);
 }
 
 // The xt weekday mask of a day set's elements (two or more distinct days, as a translation
