@@ -554,6 +554,9 @@ test('-j SET: the typed spelling and the text write the same bytes, and a listin
   assert.equal(toRuleSpec(listed, 'ipv4').target, { kind: 'set', add: { set: 'ban', dirs: ['src', 'dst'], exist: true, timeout: 60 }, del: { set: 'vip', dirs: ['dst'] }, map: { set: 'qos', dirs: ['src'], mark: true, queue: true } });
   const add = toNativeRule('-j SET --add-set ban src', 'ipv6');
   assert.equal(add.target.kind === 'opaque' && add.target.sets, ['ban', '', '']);
+  // Parsed, before the firewall writes the indexes: still the typed target (parseRule, renderRule).
+  assert.equal(toRuleSpec(a, 'ipv4').target, toRuleSpec(listed, 'ipv4').target);
+  assert.equal(toRuleSpec(add, 'ipv6').target, { kind: 'set', add: { set: 'ban', dirs: ['src'] } });
 });
 
 test('toNativeRule: dispatches on the input', () => {

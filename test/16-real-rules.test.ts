@@ -12,8 +12,8 @@ import { measureCorpus, readCorpus, renderLine } from './helpers/real-rules';
 // A ratchet: the counts accepted when this file was last touched (counts, not rates, so that
 // adding refused lines to the corpus does not break it). Raise them (never lower them)
 // as modules land; issue 16 aims at 97% of the connlimit lines and 90% of all lines.
-const FLOOR_CONNLIMIT_ACCEPTED = 155; // of 171 (163 the CLI takes)
-const FLOOR_ALL_ACCEPTED = 594; // of 658 (626 the CLI takes; raise as modules land)
+const FLOOR_CONNLIMIT_ACCEPTED = 215; // of 233 (224 the CLI takes)
+const FLOOR_ALL_ACCEPTED = 1433; // of 1599 (1536 the CLI takes; raise as modules land)
 
 const lines = readCorpus();
 const report = measureCorpus(lines);

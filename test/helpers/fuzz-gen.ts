@@ -31,6 +31,14 @@ const PROTOCOLS = ['tcp', 'udp', 'icmp', 'ipv6-icmp', 'all', 'sctp', 'TCP', 'bog
 const FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ALL', 'NONE', 'syn', 'BOGUS'];
 const REJECTS = ['icmp-port-unreachable', 'icmp-host-prohibited', 'tcp-reset', 'icmp6-no-route', 'icmp6-adm-prohibited', 'icmp6-port-unreachable', 'icmp-echo-reply', 'bogus'];
 const CHAINS = ['LIMITS', 'INPUT', 'ACCEPT', 'NOPE', 'x'.repeat(28), 'x'.repeat(29), 'a b', '-X', ''];
+/** The ipset sets (hash:ip, one per family) a valid `-j SET` draw names. */
+export const FUZZ_SETS: Readonly<Record<Family, string>> = { ipv4: 'fz4', ipv6: 'fz6' };
+/**
+ * `-j SET`'s set and directions: mostly the family's own set (the fuzz test makes `fz4`/`fz6` in
+ * its namespace, so a valid draw reaches the kernel), else names and directions to refuse.
+ */
+const setName = (r: Rand, family: Family) => (chance(r, 0.8) ? FUZZ_SETS[family] : pick(r, ['s'.repeat(32), 'é', 'a b', '', FUZZ_SETS[family === 'ipv4' ? 'ipv6' : 'ipv4']]));
+const setDirs = (r: Rand) => (chance(r, 0.85) ? pick(r, ['src', 'dst', 'src,dst']) : pick(r, ['src,src,src,src,src,src,src', 'source', '', 'src,']));
 
 function neg<T>(r: Rand, v: T): T | { not: T } {
   return chance(r, 0.15) ? { not: v } : v;
@@ -60,13 +68,20 @@ const TYPED_MATCHES: ReadonlyArray<(r: Rand) => Record<string, unknown>> = [
 ];
 
 /** Typed compat-module targets the filter table takes, the same way. */
-const TYPED_TARGETS: ReadonlyArray<(r: Rand) => Record<string, unknown>> = [
+const TYPED_TARGETS: ReadonlyArray<(r: Rand, family: Family) => Record<string, unknown>> = [
   (r) => ({ kind: 'log', prefix: pick(r, ['fz: ', 'a\0b', 'x'.repeat(30), '']), ...(chance(r, 0.5) ? { level: pick(r, [4, 7, 8, 'info', 'loud']) } : {}) }),
   (r) => ({ kind: 'nflog', group: pick(r, [1, 65535, 65536, -1]) }),
   (r) => ({ kind: 'mark', value: pick(r, [1, 2 ** 32, -1]) }),
   (r) => ({ kind: 'nfqueue', queue: pick(r, [3, 65535, 65536, { from: 0, to: 3 }, { from: 3, to: 0 }, { from: 0, to: 65535 }]), ...(chance(r, 0.5) ? { bypass: pick(r, [true, false]) } : {}) }),
   (r) => ({ kind: 'synproxy', ...(chance(r, 0.7) ? { mss: pick(r, [1460, 65535, 65536]) } : {}), ...(chance(r, 0.6) ? { wscale: pick(r, [7, 14, 15]) } : {}), ...(chance(r, 0.5) ? { sackPerm: pick(r, [true, 1]) } : {}) }),
   (r) => ({ kind: 'tcpmss', mss: pick(r, [1400, 65495, 65516, 'clamp-to-pmtu', -1]) }),
+  // --map-set is left out: the kernel takes it only in mangle, and the fuzz writes to filter.
+  (r, family) => {
+    const ref = () => ({ set: setName(r, family), dirs: chance(r, 0.85) ? setDirs(r).split(',') : pick(r, [[], Array(7).fill('src'), 'src', ['source']]) });
+    const add = { ...ref(), ...(chance(r, 0.3) ? { exist: pick(r, [true, true, false]) } : {}), ...(chance(r, 0.4) ? { timeout: pick(r, [600, 0, 2 ** 32 - 2, 2 ** 32 - 1, -1, 1.5]) } : {}) };
+    const which = r();
+    return which < 0.5 ? { kind: 'set', add } : which < 0.8 ? { kind: 'set', del: ref() } : { kind: 'set', add, del: ref() };
+  },
 ];
 
 /** A random typed rule; about a third pass validation. `opaque` adds unmodelled matches/targets. */
@@ -109,7 +124,7 @@ export function randomSpec(r: Rand, family: Family, opaque = true): RuleSpec {
   else if (t < 0.7) s.target = { kind: pick(r, ['jump', 'goto'] as const), chain: pick(r, CHAINS) };
   else if (t < 0.73) s.target = anyValue(r);
   else if (opaque && t < 0.75) s.target = { kind: 'opaque', name: 'MARK', revision: 2, data: new Uint8Array(8) };
-  else if (t >= 0.75 && t < 0.85) s.target = pick(r, TYPED_TARGETS)(r);
+  else if (t >= 0.75 && t < 0.85) s.target = pick(r, TYPED_TARGETS)(r, family);
   if (chance(r, 0.02)) s[pick(r, ['__proto__', 'constructor', 'prototype', 'bogus'])] = { target: { kind: 'drop' } };
   return s as RuleSpec;
 }
@@ -146,7 +161,7 @@ const MATCH_FRAGMENTS: ReadonlyArray<(r: Rand) => string[]> = [
 ];
 
 /** Compat-module targets the filter table takes, with the same kind of value pools. */
-const TARGET_FRAGMENTS: ReadonlyArray<(r: Rand) => string[]> = [
+const TARGET_FRAGMENTS: ReadonlyArray<(r: Rand, family: Family) => string[]> = [
   (r) => ['-j', 'LOG', '--log-prefix', JSON.stringify(pick(r, ['fz: ', 'x'.repeat(30), 'a\0b', 'é'])), ...maybe(r, 0.5, ['--log-level', num(r, [4, 7, 8, -1])])],
   (r) => ['-j', 'NFLOG', '--nflog-group', num(r, [1, 65535, 65536]), ...maybe(r, 0.5, ['--nflog-prefix', JSON.stringify(pick(r, ['fz', 'x'.repeat(64), 'a\nb']))])],
   (r) => ['-j', 'MARK', pick(r, ['--set-mark', '--or-mark', '--set-xmark']), pick(r, ['0x1', '0x1/0xff', '4294967296', '-1'])],
@@ -157,6 +172,11 @@ const TARGET_FRAGMENTS: ReadonlyArray<(r: Rand) => string[]> = [
   ],
   (r) => ['-j', 'SYNPROXY', ...maybe(r, 0.7, ['--mss', num(r, [1460, 0, 65535, 65536])]), ...maybe(r, 0.6, ['--wscale', num(r, [7, 14, 15])]), ...maybe(r, 0.5, ['--sack-perm', '--timestamp'])],
   (r) => ['-j', 'TCPMSS', '--set-mss', num(r, [536, 1400, 65495, 65516])],
+  (r, family) => [
+    '-j', 'SET', ...pick(r, [['--add-set'], ['--del-set'], ['--add-set'], ['--add-set'], []]), setName(r, family), setDirs(r),
+    ...maybe(r, 0.3, ['--exist']), ...maybe(r, 0.3, ['--timeout', num(r, [600, 0, 4294967294, 4294967295, -1])]),
+    ...maybe(r, 0.1, ['--map-set', FUZZ_SETS[family], 'src', ...maybe(r, 0.5, ['--map-mark'])]),
+  ],
 ];
 
 /** A random iptables-syntax rule: a valid skeleton, then random token edits. */
@@ -175,7 +195,7 @@ export function randomText(r: Rand, family: Family): string {
   }
   if (chance(r, 0.2)) tokens.push('-m', 'comment', '--comment', JSON.stringify(chance(r, 0.7) ? `fz-${Math.floor(r() * 1e6)}` : pick(r, STRINGS)));
   if (chance(r, 0.3)) tokens.push(...pick(r, MATCH_FRAGMENTS)(r));
-  if (chance(r, 0.2)) tokens.push(...pick(r, TARGET_FRAGMENTS)(r));
+  if (chance(r, 0.2)) tokens.push(...pick(r, TARGET_FRAGMENTS)(r, family));
   else if (chance(r, 0.8)) {
     const t = pick(r, ['ACCEPT', 'DROP', 'RETURN', 'REJECT', 'LIMITS', 'NOPE', 'INPUT']);
     tokens.push(chance(r, 0.05) ? '-g' : '-j', t);

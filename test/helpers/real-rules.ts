@@ -94,6 +94,7 @@ export function readCorpus(file = CORPUS_FILE): CorpusLine[] {
  */
 export function refusalReason(message: string): string {
   if (message.includes('abbreviations are not taken')) return 'abbreviated option (deliberate)';
+  if (/unknown option --(\s|$)/.test(message)) return "a bare `--` (deliberate: getopt's end of options)";
   const m =
     /match module '([^']+)' is not supported/.exec(message) ??
     /target '([^']+)' is not supported/.exec(message) ??
@@ -107,6 +108,11 @@ export function refusalReason(message: string): string {
   const plen = /'(\d+)' is not a prefix length 0-32/.exec(message);
   if (plen && Number(plen[1]) > 32) return 'prefix length over 32 in IPv4 (deliberate: the CLI silently makes it 32)';
   if (message.includes('a log prefix of')) return 'log prefix over 29 bytes (deliberate: the CLI cuts it silently)';
+  if (/'\d+(\.\d+){0,2}' is not an IPv4 address/.test(message)) return "IPv4 address in inet_aton's short form, `0/0` (deliberate: full dotted quads)";
+  if (message.includes('is a list: the CLI would add one rule per')) return 'address list (deliberate: the CLI would add one rule per address)';
+  if (message.includes('are not all in the mask') || message.includes('is backwards (from > to)')) return 'a rule that can never match (deliberate: the CLI writes it)';
+  if (/--hashlimit-burst takes .* not '\d+\//.test(message)) return 'a rate where a burst goes (deliberate: the CLI reads the number before the /)';
+  if (message.includes('--hashlimit-htable-size takes')) return 'hashlimit table size over 1048576 (deliberate: the kernel silently lowers it)';
   if (/interface name '[^']*' is not valid/.test(message)) return 'interface name no device can have (deliberate: the CLI warns and writes a rule that never matches)';
   if (message.includes('is a list: write -m multiport') || message.includes('is a list: one rule per port')) return 'port list without -m multiport';
   return message.replace(/^rule: /, '').replace(/'[^']*'/g, "'…'");

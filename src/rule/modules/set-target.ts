@@ -208,12 +208,17 @@ function encode(p: SetTarget): Buffer {
   return b;
 }
 
-/** The ref at `off` named `name`: undefined when the blob names no set there, null when it can't be modelled. */
+/**
+ * The ref at `off` named `name`: undefined when the blob names no set there, null when it can't
+ * be modelled. The name, not the index, says whether a set is named: a parsed rule holds
+ * IPSET_INVALID_ID until the firewall writes the index, a listed one the kernel's index ('' where
+ * the blob holds none).
+ */
 function readRef(d: Buffer, off: number, name: string | undefined): SetTargetRef | undefined | null {
   const dim = d[off + 2]!;
   const flags = d[off + 3]!;
-  if (get16(d, off) === NO_INDEX) return dim === 0 && flags === 0 ? undefined : null;
-  if (!name || setNameProblem(name) || dim < 1 || dim > MAX_DIMS || flags & 1 || flags >> (dim + 1) !== 0) return null;
+  if (!name) return name === '' && get16(d, off) === NO_INDEX && dim === 0 && flags === 0 ? undefined : null;
+  if (setNameProblem(name) || dim < 1 || dim > MAX_DIMS || flags & 1 || flags >> (dim + 1) !== 0) return null;
   const dirs: SetDirection[] = [];
   for (let i = 1; i <= dim; i++) dirs.push(flags & (1 << i) ? 'src' : 'dst');
   return { set: name, dirs };
