@@ -57,3 +57,19 @@ want create-net-port && capture_twice create-net-port capture_masked_body once c
   'create NP hash:net,port counters'
 want add-net-port && capture_twice add-net-port capture_masked_body once add-net-port 0x609 'ipset create NP hash:net,port' \
   'add NP 10.0.0.0/24,80'
+want create-ip-port-ip && capture_twice create-ip-port-ip capture_masked_body once create-ip-port-ip 0x602 'true' \
+  'create IPI hash:ip,port,ip timeout 600 counters comment'
+want add-ip-port-ip && capture_twice add-ip-port-ip capture_masked_body once add-ip-port-ip 0x609 'ipset create IPI hash:ip,port,ip timeout 600 comment' \
+  'add IPI 10.0.0.1,udp:53,10.0.0.2 timeout 30 comment x'
+want add-ip-port-ip6 && capture_twice add-ip-port-ip6 capture_masked_body once add-ip-port-ip6 0x609 'ipset create IPI6 hash:ip,port,ip family inet6' \
+  'add IPI6 2001:db8::1,80,2001:db8::2'
+want create-net-iface && capture_twice create-net-iface capture_masked_body once create-net-iface 0x602 'true' \
+  'create NI hash:net,iface maxelem 1024'
+want add-net-iface && capture_twice add-net-iface capture_masked_body once add-net-iface 0x609 'ipset create NI hash:net,iface' \
+  'add NI 10.0.0.0/24,eth0'
+want add-net-iface-host && capture_twice add-net-iface-host capture_masked_body once add-net-iface-host 0x609 'ipset create NI hash:net,iface timeout 5' \
+  'add NI 10.0.0.1,physdev:veth-x1 timeout 9'
+want test-net-iface && capture_twice test-net-iface capture_masked_body once test-net-iface 0x60b 'ipset create NI hash:net,iface; ipset add NI 10.0.0.0/24,eth0' \
+  'test NI 10.0.0.7,eth0'
+want add-net-iface-wildcard && capture_twice add-net-iface-wildcard capture_masked_body once add-net-iface-wildcard 0x609 'ipset create NI hash:net,iface' \
+  'add NI 10.0.0.0/16,physdev:eth wildcard'

@@ -53,3 +53,22 @@ set_np='add set ip connlimit NP { type ipv4_addr . inet_proto . inet_service; fl
 capture set-create-net-port 'add table ip connlimit' "$set_np"
 capture set-add-net-port "add table ip connlimit
 $set_np" 'add element ip connlimit NP { 10.0.0.0/24 . tcp . 80 }'
+
+# hash:ip,port,ip: a plain concatenation of four fields, as ipset-translate prints it.
+set_ipi='add set ip connlimit IPI { type ipv4_addr . inet_proto . inet_service . ipv4_addr; timeout 600s; }'
+capture set-create-ip-port-ip 'add table ip connlimit' "$set_ipi"
+capture set-add-ip-port-ip "add table ip connlimit
+$set_ipi" 'add element ip connlimit IPI { 10.0.0.1 . udp . 53 . 10.0.0.2 timeout 30s comment "x" }'
+set_ipi6='add set ip6 connlimit IPI6 { type ipv6_addr . inet_proto . inet_service . ipv6_addr; }'
+capture set-create-ip-port-ip6 'add table ip6 connlimit' "$set_ipi6"
+capture set-add-ip-port-ip6 "add table ip6 connlimit
+$set_ipi6" 'add element ip6 connlimit IPI6 { 2001:db8::1 . tcp . 80 . 2001:db8::2 }'
+
+# hash:net,iface: an address interval and an interface name (ifname, 16 bytes), flags interval.
+set_ni='add set ip connlimit NI { type ipv4_addr . ifname; flags interval; size 1024; }'
+capture set-create-net-iface 'add table ip connlimit' "$set_ni"
+capture set-add-net-iface "add table ip connlimit
+$set_ni" 'add element ip connlimit NI { 10.0.0.0/24 . "eth0" }'
+# ipset's wildcard (the name a prefix) as nft writes "eth*": the ifname field's key end padded with 0xff.
+capture set-add-net-iface-wildcard "add table ip connlimit
+$set_ni" 'add element ip connlimit NI { 10.0.0.0/16 . "eth*" }'

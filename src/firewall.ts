@@ -887,8 +887,9 @@ export class Firewall {
   private async withSetIndexes(rule: NativeRule): Promise<NativeRule> {
     if (!hasSetRefs(rule)) return rule;
     const sets = await this.clientSets();
-    // The native form's rules name their sets (`ip saddr @NAME`): only that they exist is checked.
-    if (this.backend === 'nftables') return withNamedSets(rule, await sets.names());
+    // The native form's rules name their sets (`ip saddr @NAME`): only that they exist, and are
+    // sets of single addresses, is checked.
+    if (this.backend === 'nftables') return withNamedSets(rule, await sets.names(), async (name) => (await sets.header(name)).type);
     return withSetIndexes(rule, this.family, (name) => sets.indexOf(name));
   }
 

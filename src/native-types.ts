@@ -560,6 +560,10 @@ export interface NativeSetElement {
   cidr?: number;
   port?: number;
   proto?: number;
+  address2?: string;
+  iface?: string;
+  physdev?: boolean;
+  wildcard?: boolean;
   timeout?: number;
   comment?: string;
 }
@@ -569,6 +573,10 @@ export interface NativeListedElement {
   cidr?: number;
   port?: number;
   proto?: number;
+  address2?: string;
+  iface?: string;
+  physdev?: boolean;
+  wildcard?: boolean;
   timeout?: number;
   packets?: bigint;
   bytes?: bigint;

@@ -71,8 +71,12 @@ struct ElementKeys {
         port(Napi::String::New(env, "port")),
         proto(Napi::String::New(env, "proto")),
         timeout(Napi::String::New(env, "timeout")),
-        comment(Napi::String::New(env, "comment")) {}
-  Napi::String family, address, cidr, port, proto, timeout, comment;
+        comment(Napi::String::New(env, "comment")),
+        address2(Napi::String::New(env, "address2")),
+        iface(Napi::String::New(env, "iface")),
+        physdev(Napi::String::New(env, "physdev")),
+        wildcard(Napi::String::New(env, "wildcard")) {}
+  Napi::String family, address, cidr, port, proto, timeout, comment, address2, iface, physdev, wildcard;
 };
 
 template <typename T>
@@ -106,6 +110,21 @@ ips::Element ElementWithKeys(Napi::Env env, const ElementKeys& k, const Napi::Va
   e.cidr = OptNumberAt<uint8_t>(env, o, k.cidr, "cidr", 128);
   e.port = OptNumberAt<uint16_t>(env, o, k.port, "port", 65535);
   if (e.port) e.proto = OptNumberAt<uint8_t>(env, o, k.proto, "proto", 255).value_or(IPPROTO_TCP);
+  auto addr2 = o.Get(k.address2);
+  if (!addr2.IsUndefined()) {
+    if (!addr2.IsString()) throw Shape(env, "address2");
+    e.addr2.emplace();
+    if (inet_pton(e.family == ips::kNfprotoIpv6 ? AF_INET6 : AF_INET, addr2.As<Napi::String>().Utf8Value().c_str(), e.addr2->data()) != 1)
+      throw Shape(env, "address2");
+  }
+  auto iface = o.Get(k.iface);
+  if (!iface.IsUndefined()) {
+    if (!iface.IsString()) throw Shape(env, "iface");
+    e.iface = iface.As<Napi::String>().Utf8Value();
+    if (e.iface->empty() || e.iface->size() > ips::kMaxIfaceLen || e.iface->find('\0') != std::string::npos) throw Shape(env, "iface");
+    e.physdev = o.Get(k.physdev).ToBoolean().Value();
+    e.wildcard = o.Get(k.wildcard).ToBoolean().Value();
+  }
   e.timeout = OptNumberAt<uint32_t>(env, o, k.timeout, "timeout", 4294967295.0);
   auto comment = o.Get(k.comment);
   if (comment.IsString()) e.comment = comment.As<Napi::String>().Utf8Value();
@@ -186,6 +205,12 @@ Napi::Object ListedSetToJs(Napi::Env env, const ips::ListedSet& set) {
     if (e.port) {
       x.Set("port", *e.port);
       x.Set("proto", e.proto);
+    }
+    if (e.addr2) x.Set("address2", AddrText(e.family, *e.addr2));
+    if (e.iface) {
+      x.Set("iface", *e.iface);
+      if (e.physdev) x.Set("physdev", true);
+      if (e.wildcard) x.Set("wildcard", true);
     }
     if (e.timeout) x.Set("timeout", *e.timeout);
     if (e.packets) x.Set("packets", Napi::BigInt::New(env, *e.packets));

@@ -84,6 +84,11 @@ export const groups = [
     load: () => import('./sets.mjs'),
   },
   {
+    id: 'set-types',
+    rows: 'set types T1-T2 (hash:ip,port,ip and hash:net,iface beside hash:ip, ipset and native form)',
+    load: () => import('./set-types.mjs'),
+  },
+  {
     id: 'apply',
     rows: 'apply (fw.apply re-apply and one-rule change, the legacy keeper\'s check, keep() repair delay)',
     load: () => import('./apply.mjs'),

@@ -62,17 +62,32 @@ async function indexed(type: 'match' | 'target', x: SetExt, family: Family, look
   return { ...x, data };
 }
 
+/** The set types whose keys are one address: what a native-form lookup of one address can match. */
+const ONE_ADDRESS_TYPES: readonly string[] = ['hash:ip', 'hash:net'];
+
 /**
  * A native-form rule (`ip saddr @NAME`) as it is, once every set it names is one of `names`,
- * the client sets of its table (the kernel would refuse the rule with a bare ENOENT).
+ * the client sets of its table, and of a type whose keys are one address (`typeOf` reads it).
+ * The kernel would refuse either with a bare errno (ENOENT; ENODATA for a lookup that reads
+ * key bytes no expression loaded).
  * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set in the native form's table
+ * @throws {ERR_CONNLIMIT_INVALID} a set whose keys are more than an address (hash:ip,port, ...)
  */
-export function withNamedSets(rule: NativeRule, names: readonly string[]): NativeRule {
+export async function withNamedSets(rule: NativeRule, names: readonly string[], typeOf: (name: string) => Promise<string>): Promise<NativeRule> {
   for (const m of rule.matches) {
     if (!refersToSets(m)) continue;
     for (const name of m.sets) {
       if (!names.includes(name)) {
         throw new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `no set ${quote(name)} in the native nftables form's table: create it first (Sets.open({ backend: 'nftables' }), \`connlimit set create --backend nftables\`)`);
+      }
+      const type = await typeOf(name);
+      if (!ONE_ADDRESS_TYPES.includes(type)) {
+        throw new ValidationError([
+          {
+            path: 'rule.matches',
+            message: `set ${quote(name)} is ${type}: the native nftables form looks up one address (\`ip saddr @NAME\`), and ${type} keys hold more; -m set takes hash:ip and hash:net sets there (use backend 'nft' for the others)`,
+          },
+        ]);
       }
     }
   }

@@ -50,8 +50,8 @@ function listedEntry(h: SetHeaderInfo, e: NativeListedElement): ListedSetEntry {
   return { text: entryText(h.type, h.family, e), ...rest, ...(proto !== undefined ? { proto: protocolName(proto) } : {}) };
 }
 
-function shapeOf(h: NativeSetHeader): SetShape {
-  return { type: h.type, family: h.family, timeout: h.timeout !== null, comment: h.comment };
+function shapeOf(h: NativeSetHeader, backend: 'ipset' | 'nftables'): SetShape {
+  return { type: h.type, family: h.family, timeout: h.timeout !== null, comment: h.comment, nftables: backend === 'nftables' };
 }
 
 /**
@@ -115,7 +115,7 @@ export class Sets {
     if (this.backend === 'nftables') checkNftablesCreate(spec, this.family);
     return this.run(async () => {
       await this.native.create(spec);
-      this.shapes.set(spec.name, { type: spec.type, family: spec.family, timeout: spec.timeout !== undefined, comment: spec.comment || this.backend === 'nftables' });
+      this.shapes.set(spec.name, { type: spec.type, family: spec.family, timeout: spec.timeout !== undefined, comment: spec.comment || this.backend === 'nftables', nftables: this.backend === 'nftables' });
     }, spec.name);
   }
 
@@ -185,7 +185,7 @@ export class Sets {
     return this.run(async () => {
       const l = await this.native.list(set);
       const h = headerInfo(l.header);
-      this.shapes.set(set, shapeOf(l.header));
+      this.shapes.set(set, shapeOf(l.header, this.backend));
       return { header: h, entries: l.entries.map((e) => listedEntry(h, e)) };
     }, set);
   }
@@ -220,7 +220,7 @@ export class Sets {
     const set = this.name(name);
     return this.run(async () => {
       const h = await this.native.header(set);
-      this.shapes.set(set, shapeOf(h));
+      this.shapes.set(set, shapeOf(h, this.backend));
       return headerInfo(h);
     }, set);
   }
@@ -427,7 +427,7 @@ export class Sets {
   private async shape(set: string): Promise<SetShape> {
     const known = this.shapes.get(set);
     if (known) return known;
-    const shape = shapeOf(await this.native.header(set));
+    const shape = shapeOf(await this.native.header(set), this.backend);
     this.shapes.set(set, shape);
     return shape;
   }

@@ -3,9 +3,9 @@
 import type { Family } from '../rule/types';
 
 /** The ipset types the library makes and fills. */
-export type SetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:net,port';
+export type SetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:net,port' | 'hash:ip,port,ip' | 'hash:net,iface';
 
-/** Protocols of the port types (`hash:ip,port`, `hash:net,port`). */
+/** Protocols of the port types (`hash:ip,port`, `hash:net,port`, `hash:ip,port,ip`). */
 export type SetProtocol = 'tcp' | 'udp' | 'sctp' | 'udplite';
 
 export interface SetsOptions {
@@ -49,17 +49,27 @@ export interface CreateSetOptions {
 
 /**
  * An entry as ipset writes it: '10.0.0.1', '10.0.0.0/24' (hash:net), '10.0.0.1,tcp:80' or
- * '10.0.0.1,80' (tcp; the port types), '2001:db8::/64'; or the same as an object.
+ * '10.0.0.1,80' (tcp; the port types), '10.0.0.1,udp:53,10.0.0.2' (hash:ip,port,ip),
+ * '10.0.0.0/24,eth0' or '10.0.0.0/24,physdev:eth0' (hash:net,iface), '2001:db8::/64'; or the
+ * same as an object.
  */
 export type SetEntryInput = string | SetEntry;
 
 export interface SetEntry {
   address: string;
-  /** Prefix length, hash:net and hash:net,port only. */
+  /** Prefix length, hash:net, hash:net,port and hash:net,iface only. */
   cidr?: number;
   /** The port types only; proto defaults to 'tcp'. */
   port?: number;
   proto?: SetProtocol;
+  /** hash:ip,port,ip only: the third part, an address of the set's family. */
+  address2?: string;
+  /** hash:net,iface only: an interface name (1-15 bytes, as the kernel names devices). */
+  iface?: string;
+  /** hash:net,iface on ipset only: the interface is a bridge port (`physdev:`); no native-form meaning. */
+  physdev?: boolean;
+  /** hash:net,iface: `iface` is a name prefix (ipset's `wildcard`; nft's `"eth*"` on the native form). */
+  wildcard?: boolean;
   /** Seconds; overrides the option of the call and the set's default. */
   timeout?: number;
   comment?: string;
@@ -87,6 +97,12 @@ export interface ListedSetEntry {
   cidr?: number;
   port?: number;
   proto?: SetProtocol | number;
+  address2?: string;
+  iface?: string;
+  /** Present (true) on a `physdev:` entry. */
+  physdev?: boolean;
+  /** Present (true) on an entry added with ipset's `wildcard` (not part of `text`, as in `ipset save`). */
+  wildcard?: boolean;
   /** Seconds left (sets with timeout support). */
   timeout?: number;
   packets?: bigint;

@@ -21,7 +21,9 @@ export const MAX_TIMEOUT = 2147483;
 /** IPSET_MAX_COMMENT_SIZE. */
 export const MAX_COMMENT_BYTES = 255;
 
-export const SET_TYPES: readonly SetType[] = ['hash:ip', 'hash:net', 'hash:ip,port', 'hash:net,port'];
+export const SET_TYPES: readonly SetType[] = ['hash:ip', 'hash:net', 'hash:ip,port', 'hash:net,port', 'hash:ip,port,ip', 'hash:net,iface'];
+/** IFNAMSIZ less the NUL. */
+export const MAX_IFACE_BYTES = 15;
 const PROTOCOLS: Record<SetProtocol, number> = { tcp: 6, udp: 17, sctp: 132, udplite: 136 };
 const PROTOCOL_NAMES = new Map<number, SetProtocol>(Object.entries(PROTOCOLS).map(([k, v]) => [v, k as SetProtocol]));
 
@@ -31,14 +33,16 @@ export interface SetShape {
   family: Family;
   timeout: boolean;
   comment: boolean;
+  /** A named set of the native nftables form (no `physdev:` there). */
+  nftables?: boolean;
 }
 
 export function hasPort(type: string): boolean {
-  return type === 'hash:ip,port' || type === 'hash:net,port';
+  return type === 'hash:ip,port' || type === 'hash:net,port' || type === 'hash:ip,port,ip';
 }
 
 function hasCidr(type: string): boolean {
-  return type === 'hash:net' || type === 'hash:net,port';
+  return type === 'hash:net' || type === 'hash:net,port' || type === 'hash:net,iface';
 }
 
 export function protocolName(n: number): SetProtocol | number {
@@ -132,11 +136,25 @@ export function deleteOptions(options: DeleteOptions | undefined): boolean {
   return flag(ownOptions(options, 'options', ['exist']).exist, 'options.exist');
 }
 
-/** '10.0.0.1', '10.0.0.0/24', '10.0.0.1,tcp:80', '10.0.0.1,80' as an entry object. */
-function parseEntryText(text: string, path: string): SetEntry {
+/** PORT or PROTO:PORT into `entry`. */
+function parsePort(part: string, text: string, path: string, entry: SetEntry): void {
+  const m = /^(?:([a-z]+):)?(\d{1,5})$/.exec(part);
+  if (!m) invalid(path, `${quote(text)}: the port must be PORT or PROTO:PORT (tcp, udp, sctp, udplite)`);
+  if (m[1] !== undefined) entry.proto = m[1] as SetProtocol;
+  entry.port = Number(m[2]);
+}
+
+/**
+ * An entry as ipset writes it for a set of `type`: '10.0.0.1', '10.0.0.0/24', '10.0.0.1,tcp:80',
+ * '10.0.0.1,80', '10.0.0.1,udp:53,10.0.0.2' (hash:ip,port,ip), '10.0.0.0/24,eth0' and
+ * '10.0.0.0/24,physdev:eth0' (hash:net,iface), as an entry object.
+ */
+function parseEntryText(text: string, type: string, path: string): SetEntry {
   if (text.includes('\0')) invalid(path, 'must not contain NUL');
-  const [addrPart = '', portPart, extra] = text.split(',');
-  if (extra !== undefined) invalid(path, `${quote(text)}: one address and at most one port`);
+  const parts = text.split(',');
+  const most = type === 'hash:ip,port,ip' ? 3 : 2;
+  if (parts.length > most) invalid(path, `${quote(text)}: ${type} entries have at most ${most} comma-separated parts`);
+  const [addrPart = '', second, third] = parts;
   const slash = addrPart.indexOf('/');
   const entry: SetEntry = { address: slash < 0 ? addrPart : addrPart.slice(0, slash) };
   if (slash >= 0) {
@@ -144,13 +162,24 @@ function parseEntryText(text: string, path: string): SetEntry {
     if (!/^\d{1,3}$/.test(len)) invalid(path, `${quote(text)}: the prefix length must be a number`);
     entry.cidr = Number(len);
   }
-  if (portPart !== undefined) {
-    const m = /^(?:([a-z]+):)?(\d{1,5})$/.exec(portPart);
-    if (!m) invalid(path, `${quote(text)}: the port must be PORT or PROTO:PORT (tcp, udp, sctp, udplite)`);
-    if (m[1] !== undefined) entry.proto = m[1] as SetProtocol;
-    entry.port = Number(m[2]);
+  if (second !== undefined) {
+    if (type === 'hash:net,iface') {
+      const physdev = second.startsWith('physdev:');
+      entry.iface = physdev ? second.slice('physdev:'.length) : second;
+      if (physdev) entry.physdev = true;
+    } else parsePort(second, text, path, entry);
   }
+  if (third !== undefined) entry.address2 = third;
   return entry;
+}
+
+/** Why an interface name is not one the kernel would give a device (dev_valid_name), or null. */
+function ifaceProblem(v: unknown): string | null {
+  if (typeof v !== 'string') return `must be an interface name string, got ${describe(v)}`;
+  const bytes = Buffer.byteLength(v, 'utf8');
+  if (bytes === 0 || bytes > MAX_IFACE_BYTES) return `${quote(v)}: interface names are 1-${MAX_IFACE_BYTES} bytes`;
+  if (v === '.' || v === '..' || /[\0/:,\s]/.test(v)) return `${quote(v)} is not an interface name (no NUL, '/', ':', ',' or white space; not '.' or '..')`;
+  return null;
 }
 
 /**
@@ -167,9 +196,9 @@ export function element(input: SetEntryInput, shape: SetShape, defaults: AddOpti
   const before = issues.length;
   let entry: SetEntry;
   try {
-    if (typeof input === 'string') entry = parseEntryText(input, path);
+    if (typeof input === 'string') entry = parseEntryText(input, shape.type, path);
     else {
-      const o = ownOptions(input as SetEntry, path, ['address', 'cidr', 'port', 'proto', 'timeout', 'comment']);
+      const o = ownOptions(input as SetEntry, path, ['address', 'cidr', 'port', 'proto', 'address2', 'iface', 'physdev', 'wildcard', 'timeout', 'comment']);
       if (typeof o.address !== 'string') return bad(issues, `${path}.address`, `must be an address string, got ${describe(o.address)}`);
       entry = o as SetEntry;
     }
@@ -201,7 +230,31 @@ export function element(input: SetEntryInput, shape: SetShape, defaults: AddOpti
     if (!(proto in PROTOCOLS)) bad(issues, path, `the protocol must be one of ${Object.keys(PROTOCOLS).join(', ')}, got ${describe(proto)}`);
     else out.proto = PROTOCOLS[proto];
   } else if (entry.port !== undefined || entry.proto !== undefined) {
-    bad(issues, path, `${shape.type} entries have no port (use hash:ip,port or hash:net,port)`);
+    bad(issues, path, `${shape.type} entries have no port (use hash:ip,port, hash:net,port or hash:ip,port,ip)`);
+  }
+  if (shape.type === 'hash:ip,port,ip') {
+    const a2 = entry.address2;
+    const kind2 = typeof a2 !== 'string' || a2.includes('\0') || a2.includes('%') ? 0 : isIP(a2);
+    if (a2 === undefined) bad(issues, path, 'hash:ip,port,ip entries need a second address (ADDR,PORT,ADDR2)');
+    else if (kind2 === 0) bad(issues, path, `${quote(String(a2))} is not an IPv4 or IPv6 address`);
+    else if ((kind2 === 4 ? 'ipv4' : 'ipv6') !== shape.family) bad(issues, path, `${quote(a2 as string)} is an ${kind2 === 4 ? 'ipv4' : 'ipv6'} address; the set is ${shape.family}`);
+    else out.address2 = a2 as string;
+  } else if (entry.address2 !== undefined) {
+    bad(issues, path, `${shape.type} entries have no second address (use hash:ip,port,ip)`);
+  }
+  if (shape.type === 'hash:net,iface') {
+    const problem = entry.iface === undefined ? 'hash:net,iface entries need an interface (ADDR[/LEN],IFACE)' : ifaceProblem(entry.iface);
+    if (problem) bad(issues, path, problem);
+    else out.iface = entry.iface;
+    if (entry.physdev !== undefined && typeof entry.physdev !== 'boolean') bad(issues, `${path}.physdev`, `must be true or false, got ${describe(entry.physdev)}`);
+    else if (entry.physdev === true && shape.nftables) {
+      // ipset-translate drops the prefix, which would match the device instead of the bridge port.
+      bad(issues, path, "physdev: (a bridge port) has no meaning in an nf_tables ifname key; native-form sets match the packet's own interface only (use ipset: backend 'legacy' or 'nft')");
+    } else if (entry.physdev === true) out.physdev = true;
+    if (entry.wildcard !== undefined && typeof entry.wildcard !== 'boolean') bad(issues, `${path}.wildcard`, `must be true or false, got ${describe(entry.wildcard)}`);
+    else if (entry.wildcard === true) out.wildcard = true;
+  } else if (entry.iface !== undefined || entry.physdev !== undefined || entry.wildcard !== undefined) {
+    bad(issues, path, `${shape.type} entries have no interface (use hash:net,iface)`);
   }
   const t = entry.timeout ?? defaults.timeout;
   if (t !== undefined) {
@@ -225,10 +278,16 @@ export function element(input: SetEntryInput, shape: SetShape, defaults: AddOpti
 }
 
 /** An element as `ipset save` prints it. */
-export function entryText(type: string, family: Family, e: { address: string; cidr?: number; port?: number; proto?: number }): string {
+export function entryText(
+  type: string,
+  family: Family,
+  e: { address: string; cidr?: number; port?: number; proto?: number; address2?: string; iface?: string; physdev?: boolean },
+): string {
   let text = e.address;
   // A host entry of a net type prints without its full-length prefix, as ipset does.
   if (e.cidr !== undefined && hasCidr(type) && e.cidr !== (family === 'ipv4' ? 32 : 128)) text += `/${e.cidr}`;
   if (e.port !== undefined) text += `,${protocolName(e.proto ?? 6)}:${e.port}`;
+  if (e.address2 !== undefined) text += `,${e.address2}`;
+  if (e.iface !== undefined) text += `,${e.physdev ? 'physdev:' : ''}${e.iface}`;
   return text;
 }

@@ -73,17 +73,29 @@ bool Str(const nlattr* a, std::string& out) {
   return true;
 }
 
+// An IP or IP2 nest's address of the set's family.
+bool Address(const nlattr* nest, uint8_t family, std::array<uint8_t, 16>& out) {
+  Attrs ip = NestedAttrs(nest, IPSET_ATTR_IPADDR_MAX);
+  // The kernel lists addresses without NLA_F_NET_BYTEORDER (§11); either way they are network order.
+  const nlattr* addr = family == kNfprotoIpv6 ? ip[IPSET_ATTR_IPADDR_IPV6] : ip[IPSET_ATTR_IPADDR_IPV4];
+  size_t len = family == kNfprotoIpv6 ? 16 : 4;
+  if (!addr || mnl_attr_get_payload_len(addr) != len) return false;
+  memcpy(out.data(), mnl_attr_get_payload(addr), len);
+  return true;
+}
+
 Result<Element> DecodeElement(const nlattr* data, uint8_t family) {
   Attrs d = NestedAttrs(data, IPSET_ATTR_ADT_MAX);
   Element e;
   e.family = family;
   if (!d[IPSET_ATTR_IP]) return Bad("element without IPSET_ATTR_IP");
-  Attrs ip = NestedAttrs(d[IPSET_ATTR_IP], IPSET_ATTR_IPADDR_MAX);
-  // The kernel lists addresses without NLA_F_NET_BYTEORDER (§11); either way they are network order.
-  const nlattr* addr = family == kNfprotoIpv6 ? ip[IPSET_ATTR_IPADDR_IPV6] : ip[IPSET_ATTR_IPADDR_IPV4];
-  size_t len = family == kNfprotoIpv6 ? 16 : 4;
-  if (!addr || mnl_attr_get_payload_len(addr) != len) return Bad("element address of the wrong family or size");
-  memcpy(e.addr.data(), mnl_attr_get_payload(addr), len);
+  if (!Address(d[IPSET_ATTR_IP], family, e.addr)) return Bad("element address of the wrong family or size");
+  if (d[IPSET_ATTR_IP2]) {
+    e.addr2.emplace();
+    if (!Address(d[IPSET_ATTR_IP2], family, *e.addr2)) return Bad("element second address of the wrong family or size");
+  }
+  std::string iface;
+  if (Str(d[IPSET_ATTR_IFACE], iface)) e.iface = iface;
   uint8_t u8 = 0;
   uint32_t u32 = 0;
   uint64_t u64 = 0;
@@ -94,6 +106,10 @@ Result<Element> DecodeElement(const nlattr* data, uint8_t family) {
     if (U8(d[IPSET_ATTR_PROTO], u8)) e.proto = u8;
   }
   if (U32(d[IPSET_ATTR_TIMEOUT], u32)) e.timeout = u32;
+  if (U32(d[IPSET_ATTR_CADT_FLAGS], u32)) {
+    e.physdev = (u32 & IPSET_FLAG_PHYSDEV) != 0;
+    e.wildcard = (u32 & IPSET_FLAG_IFACE_WILDCARD) != 0;
+  }
   if (U64(d[IPSET_ATTR_PACKETS], u64)) e.packets = u64;
   if (U64(d[IPSET_ATTR_BYTES], u64)) e.bytes = u64;
   std::string comment;

@@ -28,19 +28,27 @@ std::vector<uint8_t> Bytes(const uint8_t* buf, const nlmsghdr* nlh) { return {bu
 
 void PutBe32(nlmsghdr* nlh, uint16_t type, uint32_t v) { mnl_attr_put_u32(nlh, type | kNbo, htonl(v)); }
 
-// The element's DATA attributes in attribute-number order (IP, CIDR, PORT, TIMEOUT, PROTO,
-// COMMENT), as ipset 7.17 emits them; the caller adds LINENO.
-void PutElementData(nlmsghdr* nlh, const Element& e) {
-  nlattr* ip = mnl_attr_nest_start(nlh, IPSET_ATTR_IP);
-  if (e.family == kNfprotoIpv6)
-    mnl_attr_put(nlh, IPSET_ATTR_IPADDR_IPV6 | kNbo, 16, e.addr.data());
+void PutAddress(nlmsghdr* nlh, uint16_t type, uint8_t family, const std::array<uint8_t, 16>& addr) {
+  nlattr* ip = mnl_attr_nest_start(nlh, type);
+  if (family == kNfprotoIpv6)
+    mnl_attr_put(nlh, IPSET_ATTR_IPADDR_IPV6 | kNbo, 16, addr.data());
   else
-    mnl_attr_put(nlh, IPSET_ATTR_IPADDR_IPV4 | kNbo, 4, e.addr.data());
+    mnl_attr_put(nlh, IPSET_ATTR_IPADDR_IPV4 | kNbo, 4, addr.data());
   mnl_attr_nest_end(nlh, ip);
+}
+
+// The element's DATA attributes in attribute-number order (IP, CIDR, PORT, TIMEOUT, PROTO,
+// CADT_FLAGS, IP2, IFACE, COMMENT), as ipset 7.17 emits them; the caller adds LINENO.
+void PutElementData(nlmsghdr* nlh, const Element& e) {
+  PutAddress(nlh, IPSET_ATTR_IP, e.family, e.addr);
   if (e.cidr) mnl_attr_put_u8(nlh, IPSET_ATTR_CIDR, *e.cidr);
   if (e.port) mnl_attr_put_u16(nlh, IPSET_ATTR_PORT | kNbo, htons(*e.port));
   if (e.timeout) PutBe32(nlh, IPSET_ATTR_TIMEOUT, *e.timeout);
   if (e.port) mnl_attr_put_u8(nlh, IPSET_ATTR_PROTO, e.proto);
+  uint32_t cadt = (e.physdev ? IPSET_FLAG_PHYSDEV : 0) | (e.wildcard ? IPSET_FLAG_IFACE_WILDCARD : 0);
+  if (cadt) PutBe32(nlh, IPSET_ATTR_CADT_FLAGS, cadt);
+  if (e.addr2) PutAddress(nlh, IPSET_ATTR_IP2, e.family, *e.addr2);
+  if (e.iface) mnl_attr_put_strz(nlh, IPSET_ATTR_IFACE, e.iface->c_str());
   if (e.comment) mnl_attr_put_strz(nlh, IPSET_ATTR_COMMENT, e.comment->c_str());
 }
 
@@ -57,6 +65,9 @@ size_t ElementBytes(const Element& e) {
   if (e.cidr) n += 8;
   if (e.port) n += 8 + 8;
   if (e.timeout) n += 8;
+  if (e.physdev || e.wildcard) n += 8;
+  if (e.addr2) n += 4 + 4 + (e.family == kNfprotoIpv6 ? 16 : 4);
+  if (e.iface) n += MNL_ALIGN(4 + e.iface->size() + 1);
   if (e.comment) n += MNL_ALIGN(4 + e.comment->size() + 1);
   return n;
 }
@@ -170,6 +181,8 @@ const SetType* FindSetType(const std::string& name) {
       {"hash:net", 7, false},
       {"hash:ip,port", 7, true},
       {"hash:net,port", 8, true},
+      {"hash:ip,port,ip", 6, true},
+      {"hash:net,iface", 8, false},
   };
   for (const auto& t : kTypes)
     if (name == t.name) return &t;

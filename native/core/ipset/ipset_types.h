@@ -27,6 +27,9 @@ struct SetType {
   bool has_port;  // elements carry PORT and PROTO
 };
 
+// IFNAMSIZ less the NUL: hash:net,iface's interface names.
+constexpr size_t kMaxIfaceLen = 15;
+
 // nullptr for a type the library does not make.
 const SetType* FindSetType(const std::string& name);
 
@@ -48,6 +51,10 @@ struct Element {
   std::optional<uint8_t> cidr;
   std::optional<uint16_t> port;  // with proto, on the port types
   uint8_t proto = 0;
+  std::optional<std::array<uint8_t, 16>> addr2;  // hash:ip,port,ip's second address (IP2)
+  std::optional<std::string> iface;              // hash:net,iface (IFACE)
+  bool physdev = false;                          // the iface is a bridge port (IPSET_FLAG_PHYSDEV)
+  bool wildcard = false;                         // the iface is a name prefix (IPSET_FLAG_IFACE_WILDCARD)
   std::optional<uint32_t> timeout;
   std::optional<std::string> comment;
   // Listed only.

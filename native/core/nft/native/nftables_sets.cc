@@ -24,14 +24,17 @@ using SetPtr = std::unique_ptr<struct nftnl_set, void (*)(const struct nftnl_set
 using UdataPtr = std::unique_ptr<struct nftnl_udata_buf, void (*)(const struct nftnl_udata_buf*)>;
 
 // nft's datatype ids (src/datatype.h) and how it concatenates them (concat_type_alloc: each
-// field's id shifted in by TYPE_BITS 6): ipv4_addr . inet_proto . inet_service.
-constexpr uint32_t kTypeIpAddr = 7, kTypeIp6Addr = 8, kTypeInetProto = 12, kTypeInetService = 13;
+// field's id shifted in by TYPE_BITS 6): ipv4_addr . inet_proto . inet_service [. ipv4_addr],
+// ipv4_addr . ifname.
+constexpr uint32_t kTypeIpAddr = 7, kTypeIp6Addr = 8, kTypeInetProto = 12, kTypeInetService = 13, kTypeIfname = 41;
 constexpr uint32_t kTypeBits = 6;
+// An ifname field: IFNAMSIZ bytes, the name NUL-padded.
+constexpr uint32_t kIfnameBytes = 16;
 // nft keeps the key's byte order in the set's userdata (BYTEORDER_BIG_ENDIAN 2).
 constexpr uint32_t kByteorderBigEndian = 2;
-// What nft 1.0.6 writes after the byte order of a `type A . B . C` set: a KEY_TYPEOF-numbered
-// record of its own concat description (TLV 0 holding inet_service's id 13, then an empty TLV 1).
-// Kept byte for byte so our set is the one `nft add set` makes (test 26).
+// What nft 1.0.6 writes after the byte order of a concatenated set type (`A . B . C`, `A . ifname`
+// alike): a KEY_TYPEOF-numbered record of its own concat description (TLV 0 holding the id 13,
+// then an empty TLV 1). Kept byte for byte so our set is the one `nft add set` makes (test 26).
 constexpr uint8_t kConcatUdata[] = {0x00, 0x04, 0x0d, 0x00, 0x00, 0x00, 0x01, 0x00};
 // A connlimit rule's own set, "connlimit" and digits (nftables_codec.h: kConnlimitSetPattern);
 // never listed as a client set.
@@ -41,27 +44,55 @@ bool IsRuleSetName(const std::string& name) {
          std::all_of(name.begin() + kPrefix.size(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// kConcatInterval is hash:net,port: a concatenation with `flags interval` (the kernel's pipapo
-// backend), each element one start key and its last key (NFTA_SET_ELEM_KEY_END), as nft sends it.
-enum class Shape { kAddr, kInterval, kConcat, kConcatInterval };
+// The ipset types by how nf_tables keys them. kConcatInterval (hash:net,port) and kNetIface
+// (hash:net,iface) are concatenations with `flags interval` (the kernel's pipapo backend), each
+// element one start key and its last key (NFTA_SET_ELEM_KEY_END), as nft sends it; kIpPortIp
+// (hash:ip,port,ip) a plain concatenation of four fields.
+enum class Shape { kAddr, kInterval, kConcat, kConcatInterval, kIpPortIp, kNetIface };
 
 Shape ShapeOf(const std::string& type) {
   if (type == "hash:net") return Shape::kInterval;
   if (type == "hash:ip,port") return Shape::kConcat;
   if (type == "hash:net,port") return Shape::kConcatInterval;
+  if (type == "hash:ip,port,ip") return Shape::kIpPortIp;
+  if (type == "hash:net,iface") return Shape::kNetIface;
   return Shape::kAddr;
 }
 
-bool IsConcat(Shape shape) { return shape == Shape::kConcat || shape == Shape::kConcatInterval; }
+const char* TypeName(Shape shape) {
+  switch (shape) {
+    case Shape::kInterval: return "hash:net";
+    case Shape::kConcat: return "hash:ip,port";
+    case Shape::kConcatInterval: return "hash:net,port";
+    case Shape::kIpPortIp: return "hash:ip,port,ip";
+    case Shape::kNetIface: return "hash:net,iface";
+    case Shape::kAddr: break;
+  }
+  return "hash:ip";
+}
+
+bool IsConcat(Shape shape) { return shape != Shape::kAddr && shape != Shape::kInterval; }
+// A concatenation whose elements carry a key end (NFT_SET_CONCAT, pipapo).
+bool IsConcatInterval(Shape shape) { return shape == Shape::kConcatInterval || shape == Shape::kNetIface; }
+bool HasPort(Shape shape) { return shape == Shape::kConcat || shape == Shape::kConcatInterval || shape == Shape::kIpPortIp; }
 
 uint32_t AddrBytes(Family f) { return f == Family::kIpv4 ? 4 : 16; }
 
-uint32_t KeyLen(Shape shape, Family f) { return IsConcat(shape) ? AddrBytes(f) + 8 : AddrBytes(f); }
+uint32_t KeyLen(Shape shape, Family f) {
+  uint32_t n = AddrBytes(f);
+  if (HasPort(shape)) n += 8;  // inet_proto and inet_service, each padded to 4 bytes
+  if (shape == Shape::kIpPortIp) n += AddrBytes(f);
+  if (shape == Shape::kNetIface) n += kIfnameBytes;
+  return n;
+}
 
 uint32_t KeyType(Shape shape, Family f) {
   uint32_t addr = f == Family::kIpv4 ? kTypeIpAddr : kTypeIp6Addr;
-  if (!IsConcat(shape)) return addr;
-  return (((addr << kTypeBits) | kTypeInetProto) << kTypeBits) | kTypeInetService;
+  uint32_t type = addr;
+  if (HasPort(shape)) type = (((type << kTypeBits) | kTypeInetProto) << kTypeBits) | kTypeInetService;
+  if (shape == Shape::kIpPortIp) type = (type << kTypeBits) | addr;
+  if (shape == Shape::kNetIface) type = (type << kTypeBits) | kTypeIfname;
+  return type;
 }
 
 Message Finish(struct nlmsghdr* nlh, Message& buf) {
@@ -77,10 +108,11 @@ SetPtr NewSet(Family family, const std::string& table, const std::string& name) 
   return s;
 }
 
-// The key of an element: the address, or address . proto . port with each field in 4 bytes.
+// The key of an element: the address, then (concatenations) proto . port with each field in 4
+// bytes, the second address, or the interface name NUL-padded to 16 bytes.
 std::vector<uint8_t> KeyOf(Shape shape, Family f, const ipset::Element& e) {
   std::vector<uint8_t> key(e.addr.begin(), e.addr.begin() + AddrBytes(f));
-  if (IsConcat(shape)) {
+  if (HasPort(shape)) {
     uint8_t proto[4] = {e.proto, 0, 0, 0};
     uint16_t port = htons(e.port.value_or(0));
     uint8_t service[4] = {};
@@ -88,11 +120,20 @@ std::vector<uint8_t> KeyOf(Shape shape, Family f, const ipset::Element& e) {
     key.insert(key.end(), proto, proto + 4);
     key.insert(key.end(), service, service + 4);
   }
+  if (shape == Shape::kIpPortIp) {
+    std::array<uint8_t, 16> addr2 = e.addr2.value_or(std::array<uint8_t, 16>{});
+    key.insert(key.end(), addr2.begin(), addr2.begin() + AddrBytes(f));
+  }
+  if (shape == Shape::kNetIface) {
+    uint8_t name[kIfnameBytes] = {};
+    std::memcpy(name, e.iface.value_or("").data(), std::min<size_t>(e.iface.value_or("").size(), kIfnameBytes - 1));
+    key.insert(key.end(), name, name + kIfnameBytes);
+  }
   return key;
 }
 
 // The last address of a/len in the first `addr_bytes` of `start` (the rest, a concatenation's
-// proto and port, kept): the key end of a hash:net,port element.
+// proto and port or interface, kept): the key end of a hash:net,port or hash:net,iface element.
 std::vector<uint8_t> LastOf(const std::vector<uint8_t>& start, size_t addr_bytes, int len) {
   std::vector<uint8_t> last = start;
   int bits = static_cast<int>(addr_bytes) * 8;
@@ -151,8 +192,8 @@ int PrefixLen(const std::vector<uint8_t>& start, const std::optional<std::vector
 Message EncodeNamedSet(Family family, const std::string& table, const ipset::CreateSpec& spec, uint32_t seq) {
   Shape shape = ShapeOf(spec.type);
   SetPtr s = NewSet(family, table, spec.name);
-  uint32_t flags = (shape == Shape::kInterval || shape == Shape::kConcatInterval ? NFT_SET_INTERVAL : 0) |
-                   (shape == Shape::kConcatInterval ? NFT_SET_CONCAT : 0) | (spec.timeout ? NFT_SET_TIMEOUT : 0);
+  uint32_t flags = (shape == Shape::kInterval || IsConcatInterval(shape) ? NFT_SET_INTERVAL : 0) |
+                   (IsConcatInterval(shape) ? NFT_SET_CONCAT : 0) | (spec.timeout ? NFT_SET_TIMEOUT : 0);
   nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, flags);
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, KeyType(shape, family));
   nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, KeyLen(shape, family));
@@ -162,6 +203,10 @@ Message EncodeNamedSet(Family family, const std::string& table, const ipset::Cre
   if (shape == Shape::kConcatInterval) {
     // The fields' own lengths (address, inet_proto 1, inet_service 2): pipapo matches field by field.
     uint8_t fields[] = {static_cast<uint8_t>(AddrBytes(family)), 1, 2};
+    nftnl_set_set_data(s.get(), NFTNL_SET_DESC_CONCAT, fields, sizeof fields);
+  }
+  if (shape == Shape::kNetIface) {
+    uint8_t fields[] = {static_cast<uint8_t>(AddrBytes(family)), kIfnameBytes};
     nftnl_set_set_data(s.get(), NFTNL_SET_DESC_CONCAT, fields, sizeof fields);
   }
   if (spec.timeout && *spec.timeout) nftnl_set_set_u64(s.get(), NFTNL_SET_TIMEOUT, static_cast<uint64_t>(*spec.timeout) * 1000);
@@ -205,9 +250,12 @@ Message EncodeSetElements(ElemCmd cmd, Family family, const std::string& table, 
     const auto& e = elements[i];
     auto key = KeyOf(shape, family, e);
     const ipset::Element* with = cmd == ElemCmd::kAdd ? &e : nullptr;
-    // hash:net,port: one element carrying its last key; a test asks for the start alone.
-    if (shape == Shape::kConcatInterval && cmd != ElemCmd::kGet) {
+    // hash:net,port and hash:net,iface: one element carrying its last key; a test asks for
+    // the start alone.
+    if (IsConcatInterval(shape) && cmd != ElemCmd::kGet) {
       auto last = LastOf(key, AddrBytes(family), e.cidr.value_or(static_cast<uint8_t>(AddrBytes(family) * 8)));
+      // ipset's wildcard, nft's "eth*": every name that starts with it, up to the 0xff-padded last one.
+      if (shape == Shape::kNetIface && e.wildcard) std::fill(last.begin() + AddrBytes(family) + e.iface.value_or("").size(), last.end(), 0xff);
       PutElement(s.get(), key, false, with, &last);
       continue;
     }
@@ -241,9 +289,14 @@ Result<std::optional<ipset::SetHeader>> DecodeNamedSet(Family family, const uint
   if (IsRuleSetName(h.name) || (flags & (NFT_SET_ANONYMOUS | NFT_SET_MAP | NFT_SET_OBJECT))) return std::optional<ipset::SetHeader>();
   uint32_t key_type = nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_TYPE);
   bool interval = flags & NFT_SET_INTERVAL;
-  bool concat = key_type == KeyType(Shape::kConcat, family);
-  if (!concat && key_type != KeyType(Shape::kAddr, family)) return std::optional<ipset::SetHeader>();
-  h.type = concat ? (interval ? "hash:net,port" : "hash:ip,port") : interval ? "hash:net" : "hash:ip";
+  // The type whose key type and interval flag the set has; none: not a set we model.
+  std::optional<Shape> shape;
+  for (Shape s : {Shape::kAddr, Shape::kInterval, Shape::kConcat, Shape::kConcatInterval, Shape::kIpPortIp, Shape::kNetIface}) {
+    bool s_interval = s == Shape::kInterval || IsConcatInterval(s);
+    if (KeyType(s, family) == key_type && s_interval == interval) shape = s;
+  }
+  if (!shape) return std::optional<ipset::SetHeader>();
+  h.type = TypeName(*shape);
   h.family = family == Family::kIpv4 ? ipset::kNfprotoIpv4 : ipset::kNfprotoIpv6;
   if (nftnl_set_is_set(s.get(), NFTNL_SET_DESC_SIZE)) h.maxelem = nftnl_set_get_u32(s.get(), NFTNL_SET_DESC_SIZE);
   if (flags & NFT_SET_TIMEOUT)
@@ -318,13 +371,24 @@ void ElementReader::Feed(const RawElement& r, std::vector<ipset::Element>& out) 
   e.packets = r.packets;
   e.bytes = r.bytes;
   e.comment = r.comment;
-  if (IsConcat(shape)) {
+  if (HasPort(shape)) {
     e.proto = r.key[abytes];
     uint16_t port;
     std::memcpy(&port, r.key.data() + abytes + 4, 2);
     e.port = ntohs(port);
   }
-  if (shape == Shape::kConcatInterval)
+  if (shape == Shape::kIpPortIp) {
+    e.addr2.emplace();
+    std::copy(r.key.begin() + abytes + 8, r.key.begin() + 2 * abytes + 8, e.addr2->begin());
+  }
+  if (shape == Shape::kNetIface) {
+    const char* name = reinterpret_cast<const char*>(r.key.data() + abytes);
+    e.iface = std::string(name, strnlen(name, kIfnameBytes));
+    // A name prefix ("eth*") ends at the name padded with 0xff; an exact name ends at itself.
+    if (r.key_end && r.key_end->size() == r.key.size())
+      e.wildcard = std::all_of(r.key_end->begin() + abytes + e.iface->size(), r.key_end->end(), [](uint8_t b) { return b == 0xff; });
+  }
+  if (IsConcatInterval(shape))
     e.cidr = static_cast<uint8_t>(r.key_end && r.key_end->size() == r.key.size() ? PrefixLenTo(r.key, *r.key_end, abytes) : abytes * 8);
   if (shape == Shape::kInterval) {
     // The end read just before this start is its own; none (or one not after it): the

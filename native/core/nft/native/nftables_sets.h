@@ -8,6 +8,11 @@
 //   hash:ip,port  `type ipv4_addr . inet_proto . inet_service`: each field padded to 4 bytes
 //   hash:net,port the same with `flags interval` (nft adds the concat flag and the fields'
 //                 lengths); an entry a/len,proto:port is one element, key and last key
+//   hash:ip,port,ip  `type ipv4_addr . inet_proto . inet_service . ipv4_addr`
+//   hash:net,iface   `type ipv4_addr . ifname` with `flags interval` (ifname 16 bytes, NUL-padded),
+//                 one element per entry as hash:net,port; ipset's wildcard is nft's "eth*" (the
+//                 key end's name padded with 0xff); ipset's physdev: has no nf_tables meaning
+//                 here and is refused before this (src/sets/validate.ts)
 //   timeout T     `flags timeout` and `timeout Ts` (T 0: `flags timeout` alone)
 //   maxelem N     `size N`;  counters: `counter` (a set expression the kernel gives each element)
 //   comment       nothing: every nf_tables element may carry one (its userdata)
