@@ -9,7 +9,6 @@
       "sources": [
         "native/addon.cc",
         "native/js/convert.cc",
-        "native/js/commit_stream.cc",
         "native/js/errors.cc",
         "native/js/legacy_table.cc",
         "native/js/iptables_nft_table.cc",
@@ -18,7 +17,6 @@
         "native/core/netlink_extack.cc",
         "native/core/netns_guard.cc",
         "native/core/packed_ops.cc",
-        "native/core/commit_stream.cc",
         "native/core/xtables_lock.cc",
         "native/core/xt/comment.cc",
         "native/core/xt/connlimit.cc",

@@ -11,7 +11,6 @@ import { chooseBackend, systemIptablesBackend } from './backend-detect';
 import type { NativeBackendUsage, NativeChain, NativeIptablesNftTable, NativeNftablesTable, NativeOp, NativeOpResults, NativeRule, NativeTable } from './native-types';
 import { packRule } from './op-pack';
 import { prepareOps } from './op-slices';
-import { StreamedOps, streamedCommits } from './commit-stream';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
 import { renderRule } from './rule/render';
@@ -34,8 +33,7 @@ import { afterOps, withOwned } from './apply/after-ops';
 import { hasSetRefs, listsSetRefs, nameListedSets, withNamedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
 import { parseSaveText, type SaveRuleLine, type SaveSection } from './restore/save-text';
-import { atLine, packRuleLineParts, packRuleLines, restoreBatch } from './restore/rule-lines';
-import { RestoreFeed } from './restore/stream-feed';
+import { atLine, packRuleLines, restoreBatch } from './restore/rule-lines';
 import { planRestore } from './restore/plan';
 import { checkRestoreOptions, type RestoreOptions, type RestoreResult } from './restore/options';
 
@@ -720,6 +718,10 @@ export class Firewall {
     const sections = parseSaveText(text);
     const section = Firewall.restoreSection(sections, this.table);
     const { tx, rules } = Firewall.restoreSteps(section, this.shape);
+    // Parsed and packed in slices from now on; a refused line rejects the call when its turn
+    // comes, before anything is written (the table may have been listed meanwhile).
+    const packing = packRuleLines(this.family, rules, (i) => this.withOpSetIndexes(tx.nativeOp(i)));
+    packing.catch(() => undefined); // reported by the queued call below
     const result: RestoreResult = {
       table: this.table,
       chains: section.entries.length - rules.length,
@@ -732,51 +734,14 @@ export class Firewall {
       const line = lines[opIndex] ?? 0;
       return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(texts.get(line) ?? '')}`;
     };
-    const toOp = (i: number): NativeOp | Promise<NativeOp> => this.withOpSetIndexes(tx.nativeOp(i));
-    const native = this.native;
-    const begin = native.beginCommit?.bind(native);
-    if (begin && streamedCommits.enabled) {
-      // Parsed and packed in slices from now on, each slice handed to the commit stream once
-      // the plan is made; a refused line rejects the call before anything is written.
-      const feed = new RestoreFeed(this.family);
-      const packing = packRuleLineParts(this.family, rules, toOp, (bytes, _last, starts) => feed.addRules(bytes, starts));
-      packing.catch(() => undefined); // reported by the queued call below
-      return this.queued(async () => {
-        // The listing runs in the pool while the main thread is still parsing the rule lines.
-        const present = await native.list(true).catch(async (e: unknown) => {
-          await packing; // a refused line is the answer, as when the parse came first
-          throw e;
-        });
-        const plan = planRestore(present, section, noflush, this.backend);
-        lines = plan.lines;
-        if (plan.ops.length === 0) {
-          await packing;
-          return result;
-        }
-        const stream = await begin();
-        try {
-          feed.start(plan.ops, (bytes) => stream.push(bytes));
-          await packing;
-        } catch (e) {
-          await stream.abort();
-          throw e;
-        }
-        await stream.finish();
-        return result;
-      }, tx.extensions, where);
-    }
-    // Parsed and packed in slices from now on; a refused line rejects the call when its turn
-    // comes, before anything is written (the table may have been listed meanwhile).
-    const packing = packRuleLines(this.family, rules, toOp);
-    packing.catch(() => undefined); // reported by the queued call below
     return this.queued(async () => {
       // The listing runs in the pool while the main thread is still parsing the rule lines.
-      const listing = native.list(true);
+      const listing = this.native.list(true);
       listing.catch(() => undefined); // awaited below, after the parse, which may fail first
       const appends = await packing;
       const { ops, lines: opLines } = planRestore(await listing, section, noflush, this.backend);
       lines = opLines;
-      if (ops.length > 0) await native.commit(restoreBatch(this.family, ops, appends));
+      if (ops.length > 0) await this.native.commit(restoreBatch(this.family, ops, appends));
       return result;
     }, tx.extensions, where);
   }
@@ -940,18 +905,10 @@ export class Firewall {
     // first (a wait the group's synchronous join can't take), so it commits on its own.
     const first = tx.steps.length === 1 ? tx.nativeOp(0) : null;
     if (first && !('rule' in first && hasSetRefs(first.rule))) return this.grouped(tx, first);
-    const op = (i: number): NativeOp | Promise<NativeOp> => this.withOpSetIndexes(first ?? tx.nativeOp(i));
-    const step = (opIndex: number): string => `transaction step ${opIndex + 1} of ${tx.steps.length}: ${tx.steps[opIndex]?.op} ${tx.steps[opIndex]?.chain ?? ''}`;
-    const where = tx.steps.length > 1 ? step : undefined;
-    const native = this.native;
-    const begin = native.beginCommit?.bind(native);
-    if (begin && streamedCommits.enabled) {
-      const streamed = new StreamedOps(this.family, tx.steps.length, op);
-      return this.queued(() => streamed.commit((ops) => native.commit(ops), begin), tx.extensions, where);
-    }
-    const batch = prepareOps(this.family, tx.steps.length, op);
+    const batch = prepareOps(this.family, tx.steps.length, (i) => this.withOpSetIndexes(first ?? tx.nativeOp(i)));
     batch.catch(() => undefined); // reported by the queued call below, when its turn comes
-    return this.queued(async () => native.commit(await batch), tx.extensions, where);
+    const step = (opIndex: number): string => `transaction step ${opIndex + 1} of ${tx.steps.length}: ${tx.steps[opIndex]?.op} ${tx.steps[opIndex]?.chain ?? ''}`;
+    return this.queued(async () => this.native.commit(await batch), tx.extensions, tx.steps.length > 1 ? step : undefined);
   }
 
   /**

@@ -238,12 +238,6 @@ export interface NativeTable {
   /** Apply every op of the batch in one commit, all or nothing (legacy: under the xtables lock; nf_tables: one batch). */
   commit(ops: PackedOps): Promise<NativeOpResults>;
   /**
-   * The same commit with its ops given in parts (src/commit-stream.ts; legacy and nft only):
-   * the pool starts at once (legacy: takes the lock and reads the table) and works on each part
-   * as it is pushed. A rejected promise instead when the handle is closed.
-   */
-  beginCommit?(): NativeCommitStream | Promise<never>;
-  /**
    * Read the table. Takes no lock (a libiptc read is a consistent snapshot). `chainsOnly`: the
    * chains without their rules (and, on nf_tables, references 0), for callers that plan from
    * the chains alone (restore): decoding 10,000 rules costs ~150 ms (legacy) to ~400 ms (nft).
@@ -259,16 +253,6 @@ export interface NativeTable {
   netnsChanged(): Promise<boolean>;
   /** The opened namespace's identity ("dev:ino" of its nsfs inode), or "" for the caller's own (or before open()); no I/O. */
   netnsId(): string;
-}
-
-/** A streamed commit (native/js/commit_stream.h); exactly one of finish() and abort() ends it. */
-export interface NativeCommitStream {
-  /** Queues a copy of one packed batch (header and ops); the pool takes it when it can. */
-  push(part: PackedOps): void;
-  /** Commits every op pushed, all or nothing; as {@link NativeTable.commit}. */
-  finish(): Promise<NativeOpResults>;
-  /** Drops the pool's work (lock released, snapshot freed); resolves once it is dropped. */
-  abort(): Promise<void>;
 }
 
 /** What each backend holds for one table in one namespace (native/core/backend_probe). */

@@ -43,40 +43,6 @@ export async function prepareOpRuns(family: Family, count: number, op: (i: numbe
   return { writer, offsets };
 }
 
-/**
- * As {@link prepareOps}, each slice's ops packed as a batch of their own (a part) and handed to
- * `part` as soon as the slice ends, so a streamed commit (src/commit-stream.ts) decodes them in
- * the pool while the next slice is packed; `starts` says where each of its ops begins in it.
- * Resolves once the last part (`last`) is handed on;
- * rejects with the first op that throws, and hands nothing on after it.
- * @example await prepareParts('ipv4', steps.length, (i) => toOp(steps[i]), (bytes) => stream.push(bytes));
- */
-export async function prepareParts(
-  family: Family,
-  count: number,
-  op: (i: number) => NativeOp | Promise<NativeOp>,
-  part: (bytes: PackedOps, last: boolean, starts: readonly number[]) => void,
-): Promise<void> {
-  let batch = new OpWriter(family, count);
-  let starts: number[] = [];
-  let sliceStart = performance.now();
-  for (let i = 0; i < count; i++) {
-    const next = op(i);
-    const ready = next instanceof Promise ? await next : next;
-    starts.push(batch.length);
-    batch.add(ready);
-    if (i + 1 < count && performance.now() - sliceStart >= SLICE_MS) {
-      part(batch.finish(), false, starts);
-      // Sized as the slice just packed: the next one is likely alike.
-      batch = new OpWriter(family, starts.length);
-      starts = [];
-      await nextTurn();
-      sliceStart = performance.now();
-    }
-  }
-  part(batch.finish(), true, starts);
-}
-
 async function packInSlices(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>, offsets: Uint32Array | null): Promise<OpWriter> {
   const batch = new OpWriter(family, count);
   let sliceStart = performance.now();

@@ -2,16 +2,9 @@
 // Transactions are prepared in slices (src/op-slices.ts) on both backends: the event loop runs
 // while thousands of rules are parsed and converted, a bad rule still rejects before anything
 // reaches the kernel, calls still commit in the order they were made, and a one-op call reads
-// its rule at once; a big transaction streams into the pool (src/commit-stream.ts) and a
-// failure late in it, a caller's exception mid-stream or a Worker terminated mid-stream leaves
-// the table (all or nothing), the lock, the pool, fds and threads as they were; fw.restore() keeps its place in the queue while it parses, and its batch
+// its rule at once; fw.restore() keeps its place in the queue while it parses, and its batch
 // copies the rules packed while parsing. Every kernel test in a throwaway namespace; the
 // backend is always named.
-import { createHook } from 'node:async_hooks';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall, type Backend } from '../src/index';
@@ -20,30 +13,7 @@ import { OpWriter, packOps } from '../src/op-pack';
 import { restoreBatch } from '../src/restore/rule-lines';
 import { toNativeRule } from '../src/rule/index';
 import { rejects } from './helpers/assert';
-import { withNetns, type Netns } from './helpers/netns';
-import { until } from './helpers/until';
-import { fdCount, threadCount } from './helpers/leak-cycles';
-
-/** The async_hooks type of each backend's commit workers (native/js/table_wrap.h WorkerName). */
-const COMMIT_WORKER: Record<string, string> = { legacy: 'connlimit:commit', nft: 'connlimit:nft-commit' };
-
-const save = async (ns: Netns, backend: Backend): Promise<string> =>
-  (await ns.run(`iptables-${backend}-save`, ['-t', 'filter'])).stdout.replace(/^#.*\n/gm, '');
-/** A lock file of the test's own, so other programs' xtables lock can't hold it up. */
-const lockFile = (ns: Netns): string => join(tmpdir(), `${ns.name}-xtables.lock`);
-
-/** A Worker that makes one 10k-rule transaction and says when it has called it. */
-const STREAMING_WORKER = `
-  const { parentPort, workerData } = require('node:worker_threads');
-  require('tsx/cjs');
-  const { Firewall } = require(workerData.index);
-  (async () => {
-    const fw = await Firewall.open({ family: 'ipv4', backend: workerData.backend, netns: workerData.netns, lockPath: workerData.lockPath, lockTimeoutMs: 60000 });
-    const done = fw.transaction((tx) => { for (let i = 0; i < 10000; i++) tx.append('INPUT', '-p tcp --dport ' + (1024 + i) + ' -m connlimit --connlimit-above 2 -j REJECT'); });
-    parentPort.postMessage('called');
-    await done;
-  })();
-`;
+import { withNetns } from './helpers/netns';
 
 const rule = (i: number) => `-s 10.${(i >> 8) & 255}.${i & 255}.0/24 -p tcp --dport 22 -m connlimit --connlimit-above 4 -j REJECT`;
 
@@ -70,96 +40,6 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
         ['-A INPUT -p tcp -m tcp --dport 1 -j DROP'],
       );
       await fw.close();
-    }));
-
-  test(`${backend}: a 10k transaction whose last rule the kernel side refuses (a jump to a missing chain, found while the pool applies the last part) rejects with the table untouched`, () =>
-    withNetns(async (ns) => {
-      const fw = await Firewall.open({ family: 'ipv4', backend, netns: ns.path, lockPath: lockFile(ns) });
-      await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
-      const before = await save(ns, backend);
-      const n = 10000;
-      const e = await rejects(
-        fw.transaction((tx) => {
-          for (let i = 0; i < n - 1; i++) tx.append('INPUT', rule(i));
-          tx.append('INPUT', '-p tcp --dport 9 -j MISSING');
-        }),
-        'ERR_CONNLIMIT_NOT_FOUND',
-      );
-      assert.match(e.message, `[transaction step ${n} of ${n}: append INPUT; nothing was applied]`);
-      assert.is(await save(ns, backend), before, 'the table is byte for byte as before');
-      // The table is usable at once: nothing of the stream is left in the pool or holding the lock.
-      await fw.transaction((tx) => {
-        for (let i = 0; i < n; i++) tx.append('INPUT', rule(i));
-      });
-      assert.is((await fw.list('INPUT')).length, n + 1);
-      await fw.close();
-      rmSync(lockFile(ns), { force: true });
-    }));
-
-  test(`${backend}: a transaction abandoned mid-stream (a rule object's getter throws at rule 6000 of 10k, after the pool has started) leaves no pool work, lock, fd or thread behind`, () =>
-    withNetns(async (ns) => {
-      const lockPath = lockFile(ns);
-      const fw = await Firewall.open({ family: 'ipv4', backend, netns: ns.path, lockPath, lockTimeoutMs: 2000 });
-      await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
-      const before = await save(ns, backend);
-      const commits = new Map<number, boolean>(); // commit workers of the transaction: async id -> destroyed
-      const hook = createHook({
-        init: (id, type) => void (type === COMMIT_WORKER[backend] && commits.set(id, false)),
-        destroy: (id) => void (commits.has(id) && commits.set(id, true)),
-      }).enable();
-      const fds = fdCount();
-      const threads = threadCount();
-      const n = 10000;
-      const boom = new Error('caller gave up');
-      const poisoned = {
-        protocol: 'tcp' as const,
-        get dport(): number {
-          throw boom;
-        },
-        target: { kind: 'drop' as const },
-      };
-      let e: unknown;
-      try {
-        await fw.transaction((tx) => {
-          for (let i = 0; i < n; i++) tx.append('INPUT', i === 6000 ? poisoned : rule(i));
-        });
-      } catch (caught) {
-        e = caught;
-      }
-      assert.ok(e !== undefined, 'the transaction rejected');
-      assert.ok(commits.size > 0, 'the pool had started on the stream before the rule was read');
-      await until('every commit worker of the stream ended', () => [...commits.values()].every((destroyed) => destroyed));
-      hook.disable();
-      assert.is(await save(ns, backend), before, 'nothing was applied');
-      // Another handle with a short lock wait writes at once: the lock was released.
-      const other = await Firewall.open({ family: 'ipv4', backend, netns: ns.path, lockPath, lockTimeoutMs: 200 });
-      await other.append('INPUT', '-p tcp --dport 2 -j DROP');
-      await other.close();
-      await until('fds and threads back where they were', () => fdCount() <= fds + 1 && threadCount() <= threads);
-      await fw.close();
-      rmSync(lockPath, { force: true });
-    }));
-
-  test(`${backend}: a Worker terminated at 8 moments of a streamed 10k transaction: each time all or nothing was applied and the lock is free`, () =>
-    withNetns(async (ns) => {
-      const lockPath = lockFile(ns);
-      const fds = fdCount();
-      const threads = threadCount();
-      for (let round = 0; round < 8; round++) {
-        const w = new Worker(STREAMING_WORKER, { eval: true, workerData: { index: join(__dirname, '..', 'src', 'index.ts'), netns: ns.path, lockPath, backend } });
-        await new Promise((resolve) => w.once('message', resolve)); // the transaction was called
-        // From inside the parse to past the commit on this machine, loaded or not.
-        await new Promise((resolve) => setTimeout(resolve, round * 60));
-        await w.terminate();
-        const fw = await Firewall.open({ family: 'ipv4', backend, netns: ns.path, lockPath, lockTimeoutMs: 2000 });
-        await fw.append('INPUT', '-p tcp --dport 1 -j DROP'); // within 2 s: no lock left behind
-        const n = (await fw.list('INPUT')).length;
-        assert.ok(n === 1 || n === 10001, `round ${round}: all or nothing (${n - 1} rules)`);
-        await fw.flush('INPUT');
-        await fw.close();
-      }
-      await until('fds and threads back where they were', () => fdCount() <= fds + 1 && threadCount() <= threads);
-      rmSync(lockPath, { force: true });
     }));
 
   test(`${backend}: calls commit in call order, a sliced transaction included`, () =>

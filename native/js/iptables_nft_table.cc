@@ -20,7 +20,6 @@ void IptablesNftBackend::ReadOptions(const Napi::Object& o, core::TableTarget& t
 Napi::Function IptablesNftTable::Define(Napi::Env env) {
   return TableWrap::Define(env, {
                                     InstanceMethod<&IptablesNftTable::Usage>("usage"),
-                                    InstanceMethod<&IptablesNftTable::BeginCommit>("beginCommit"),
                                     InstanceMethod<&IptablesNftTable::CommitStale>("_commitStale"),
                                     InstanceMethod<&IptablesNftTable::Port>("port"),
                                     InstanceMethod<&IptablesNftTable::Committed>("committedGeneration"),
@@ -58,10 +57,6 @@ Napi::Value IptablesNftTable::CommitStale(const Napi::CallbackInfo& info) {
         },
         [](Napi::Env e, int& attempts) -> Napi::Value { return Napi::Number::New(e, attempts); });
   });
-}
-
-Napi::Value IptablesNftTable::BeginCommit(const Napi::CallbackInfo& info) {
-  return StreamCommit(info, [session = backend().session](const core::TableTarget& t) { return nft::StartCommit(t, session); });
 }
 
 Napi::Value IptablesNftTable::Port(const Napi::CallbackInfo& info) {

@@ -53,9 +53,6 @@ class IptablesNftTable : public TableWrap<IptablesNftTable, IptablesNftBackend> 
   // Test only: commit with a stale generation id in the first N attempts; resolves to the
   // number of attempts made (proves the ERESTART retry against the real kernel).
   Napi::Value CommitStale(const Napi::CallbackInfo& info);
-  // beginCommit(): a streamed commit (js/commit_stream.h): the parts decoded and their appends'
-  // rule messages encoded in the pool as they are pushed, the batch planned and sent at the end.
-  Napi::Value BeginCommit(const Napi::CallbackInfo& info);
   // The port id of the handle's socket (0 before its first call): one atomic read, no I/O.
   Napi::Value Port(const Napi::CallbackInfo& info);
   // The generation id the last commit produced (0 when unknown): one atomic read, no I/O.

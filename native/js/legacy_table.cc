@@ -9,14 +9,6 @@ void LegacyBackend::ReadOptions(const Napi::Object& o, core::TableTarget& target
   target.lock_timeout_ms = o.Get("lockTimeoutMs").As<Napi::Number>().Int32Value();
 }
 
-Napi::Function LegacyTable::Define(Napi::Env env) {
-  return TableWrap::Define(env, {InstanceMethod<&LegacyTable::BeginCommit>("beginCommit")});
-}
-
-Napi::Value LegacyTable::BeginCommit(const Napi::CallbackInfo& info) {
-  return StreamCommit(info, [](const core::TableTarget& t) { return core::legacy::StartCommit(t); });
-}
-
 template class TableWrap<LegacyTable, LegacyBackend>;
 
 }  // namespace connlimit::js

@@ -37,12 +37,6 @@ struct LegacyBackend {
 class LegacyTable : public TableWrap<LegacyTable, LegacyBackend> {
  public:
   using TableWrap::TableWrap;
-  static Napi::Function Define(Napi::Env env);
-
- private:
-  // beginCommit(): a streamed commit (js/commit_stream.h): the lock taken and the table read
-  // in the pool at once, each part applied to that snapshot as it is pushed.
-  Napi::Value BeginCommit(const Napi::CallbackInfo& info);
 };
 
 // Compiled once, in legacy_table.cc, not in every file that includes this header.

@@ -31,7 +31,6 @@
 #include "core/netns_guard.h"
 #include "core/packed_ops.h"
 #include "core/table_ops.h"
-#include "js/commit_stream.h"
 #include "js/convert.h"
 #include "js/errors.h"
 #include "js/promise_worker.h"
@@ -59,15 +58,6 @@ class TableWrap : public Napi::ObjectWrap<Derived> {
   // the netns path still names the namespace the handle opened (op "netns gone" otherwise).
   template <typename T, typename Work>
   Napi::Value Run(const char* op, Work work, typename PromiseWorker<T>::Done done);
-
-  // A streamed commit (js/commit_stream.h) whose pool work starts with start(target); while
-  // open, else the rejected promise IfOpen gives.
-  template <typename Start>
-  Napi::Value StreamCommit(const Napi::CallbackInfo& info, Start start) {
-    return IfOpen(info, [&]() -> Napi::Value {
-      return StartCommitStream(this->Value(), WorkerName("commit").c_str(), Target(), netns_, std::move(start));
-    });
-  }
 
   core::Family family() const { return target_.family; }
   // Only while open (inside IfOpen): close() drops it.

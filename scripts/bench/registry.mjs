@@ -44,11 +44,6 @@ export const groups = [
     load: () => import('./restore.mjs'),
   },
   {
-    id: 'streaming',
-    rows: '16 (the streamed commit: 10k transaction and restore, before and after)',
-    load: () => import('./streaming.mjs'),
-  },
-  {
     id: 'throughput',
     rows: '13 (group commit), 14 (parsing rule strings), 15 (typed rules beside strings)',
     load: () => import('./throughput.mjs'),

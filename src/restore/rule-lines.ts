@@ -9,7 +9,7 @@
 import { ValidationError } from '../errors';
 import type { NativeOp, PackedOps } from '../native-types';
 import { OpWriter } from '../op-pack';
-import { prepareOpRuns, prepareParts, type PackedRuns } from '../op-slices';
+import { prepareOpRuns, type PackedRuns } from '../op-slices';
 import type { Family } from '../rule/types';
 import { lineError, type SaveRuleLine } from './save-text';
 
@@ -32,20 +32,6 @@ export function atLine<T>(r: SaveRuleLine, fn: () => T): T {
  */
 export function packRuleLines(family: Family, rules: readonly SaveRuleLine[], toOp: (i: number) => NativeOp | Promise<NativeOp>): Promise<PackedRuns> {
   return prepareOpRuns(family, rules.length, (i) => atLine(rules[i] as SaveRuleLine, () => toOp(i)));
-}
-
-/**
- * As {@link packRuleLines}, each slice's appends handed to `part` as soon as they are packed,
- * for a streamed commit (src/restore/stream-feed.ts).
- * @example await packRuleLineParts('ipv4', rules, (i) => tx.nativeOp(i), (bytes, _, starts) => feed.addRules(bytes, starts));
- */
-export function packRuleLineParts(
-  family: Family,
-  rules: readonly SaveRuleLine[],
-  toOp: (i: number) => NativeOp | Promise<NativeOp>,
-  part: (bytes: PackedOps, last: boolean, starts: readonly number[]) => void,
-): Promise<void> {
-  return prepareParts(family, rules.length, (i) => atLine(rules[i] as SaveRuleLine, () => toOp(i)), part);
 }
 
 /**

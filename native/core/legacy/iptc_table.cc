@@ -13,9 +13,7 @@ extern "C" {
 #include <bitset>
 #include <cerrno>
 #include <cstring>
-#include <iterator>
 #include <memory>
-#include <utility>
 
 #include "core/legacy/entry_codec.h"
 #include "core/netns_guard.h"
@@ -265,65 +263,6 @@ Result<std::vector<OpResult>> Commit(const TableTarget& t, const std::vector<Op>
   }
 }
 
-// A commit whose ops come in parts (core/commit_stream.h): the lock and the snapshot are taken
-// when it starts, each part's ops are applied to the snapshot as it comes (entries encoded,
-// jumps checked), and Commit() only sends the table. The ops are kept for a redo from a fresh
-// read if the kernel says the snapshot went stale, as Commit() does.
-template <typename Api>
-class Stream : public CommitStream {
- public:
-  Stream(const TableTarget& t, XtablesLock lock, Handle<Api> handle) : t_(t), lock_(std::move(lock)), handle_(std::move(handle)) {}
-
- protected:
-  Result<Unit> Take(std::vector<Op> ops, size_t) override {
-    results_.reserve(results_.size() + ops.size());
-    for (size_t i = 0; i < ops.size(); i++) {
-      auto r = Apply<Api>(handle_.get(), ops[i]);
-      if (!r.ok()) {
-        KernelError e = r.error();
-        e.op_index = static_cast<int>(i);
-        return e;
-      }
-      changed_ = changed_ || r.value().changed;
-      results_.push_back(r.value());
-    }
-    ops_.insert(ops_.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
-    return Unit{};
-  }
-
-  Result<std::vector<OpResult>> Commit() override {
-    if (!changed_) return results_;  // as CommitAttempt: no commit, no count reset
-    auto ns = NetnsGuard::Enter(t_.netns_fd);
-    if (!ns.ok()) return ns.error();
-    if (Api::commit(handle_.get())) return results_;
-    if (errno != EAGAIN) return LibError<Api>("iptc_commit", t_.table, ErrorKind::kLegacyCommit);
-    for (int attempt = 2;; attempt++) {
-      bool stale = false;
-      auto r = CommitAttempt<Api>(t_, ops_, &stale);
-      if (r.ok() || !stale || attempt == kCommitAttempts) return r;
-    }
-  }
-
- private:
-  TableTarget t_;
-  XtablesLock lock_;  // held from the start to the end of the stream
-  Handle<Api> handle_;
-  std::vector<Op> ops_;
-  std::vector<OpResult> results_;
-  bool changed_ = false;
-};
-
-template <typename Api>
-Result<std::unique_ptr<CommitStream>> StartStream(const TableTarget& t) {
-  auto lock = XtablesLock::Acquire(t.lock_path, t.lock_timeout_ms);
-  if (!lock.ok()) return lock.error();
-  auto ns = NetnsGuard::Enter(t.netns_fd);
-  if (!ns.ok()) return ns.error();
-  auto handle = Open<Api>(t);
-  if (!handle.ok()) return handle.error();
-  return std::unique_ptr<CommitStream>(std::make_unique<Stream<Api>>(t, lock.take(), handle.take()));
-}
-
 template <typename Api>
 Result<std::vector<ListedChain>> List(const TableTarget& t, Listing listing) {
   auto ns = NetnsGuard::Enter(t.netns_fd);
@@ -423,10 +362,6 @@ Result<Unit> ProbeTable(const TableTarget& t) {
 
 Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<Op>& ops) {
   return t.family == Family::kIpv4 ? Commit<Ip4tc>(t, ops) : Commit<Ip6tc>(t, ops);
-}
-
-Result<std::unique_ptr<CommitStream>> StartCommit(const TableTarget& t) {
-  return t.family == Family::kIpv4 ? StartStream<Ip4tc>(t) : StartStream<Ip6tc>(t);
 }
 
 Result<std::vector<ListedChain>> ListTable(const TableTarget& t, Listing listing) {

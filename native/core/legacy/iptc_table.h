@@ -2,16 +2,13 @@
 // I/O: one legacy (x_tables) table through libiptc. Every call is one scope of
 // [lock] -> enter netns -> iptc_init -> work -> [iptc_commit] -> iptc_free -> leave -> [unlock]:
 // a libiptc handle is a private snapshot that goes stale at commit, and is not thread-safe,
-// so none outlives its call (NETFILTER-NOTES.md §2.3, §2.6), except a streamed commit's, which
-// lives under the lock from the stream's start to its end and is used by one job at a time.
+// so none outlives its call (NETFILTER-NOTES.md §2.3, §2.6).
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "core/commit_stream.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 #include "core/table_ops.h"
@@ -32,11 +29,6 @@ Result<Unit> ProbeTable(const TableTarget& target);
 // the first failing op nothing is committed and the error carries its op_index. A commit
 // refused with EAGAIN (someone wrote without the lock) is redone from a fresh read.
 Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::vector<Op>& ops);
-
-// CommitOps for ops that arrive in parts (core/commit_stream.h): takes the lock and reads the
-// table now; each part is applied to that snapshot as it is added; Finish() commits. The lock is
-// held until the stream is destroyed.
-Result<std::unique_ptr<CommitStream>> StartCommit(const TableTarget& target);
 
 // Every chain and rule of the table, decoded.
 Result<std::vector<ListedChain>> ListTable(const TableTarget& target, Listing listing);

@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/nft/compat/compat_form.h"
 
-#include <linux/netfilter.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
-
 #include "core/nft/compat/rule_codec.h"
 #include "core/nft/requests.h"
 
@@ -28,31 +24,7 @@ Message CompatForm::NewBaseChain(int, const BuiltinChain& chain, uint32_t policy
 Message CompatForm::NewSet(const PlannedRule&, uint32_t) const { return Message{}; }
 Message CompatForm::DeleteSet(int, const std::string&, uint32_t) const { return Message{}; }
 
-RulePlacement AppendPlacement() {
-  RulePlacement where;
-  where.nlm_flags = NLM_F_CREATE | NLM_F_APPEND;
-  return where;
-}
-
-namespace {
-// A plain append, but for NLM_F_ECHO (the driver asks for the echo of small batches' rules).
-bool PlainAppend(const RulePlacement& w) {
-  RulePlacement a = AppendPlacement();
-  return (w.nlm_flags & ~NLM_F_ECHO) == a.nlm_flags && w.position == 0 && w.position_id == 0 && w.handle == 0 && w.id == 0;
-}
-}  // namespace
-
 Result<Message> CompatForm::NewRule(const PlannedRule& r, uint32_t seq) const {
-  if (ahead_ && PlainAppend(r.where)) {
-    auto found = ahead_->find(r.rule);
-    if (found != ahead_->end()) {
-      Message m = found->second;
-      auto* header = reinterpret_cast<struct nlmsghdr*>(m.data());
-      header->nlmsg_seq = seq;
-      header->nlmsg_flags |= r.where.nlm_flags & NLM_F_ECHO;
-      return m;
-    }
-  }
   return EncodeRuleMessage(family_, table_, r.chain, *r.rule, r.where, seq);
 }
 

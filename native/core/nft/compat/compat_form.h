@@ -5,27 +5,15 @@
 #pragma once
 
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/nft/form.h"
 
 namespace connlimit::core::nft {
 
-// NEWRULE messages encoded before the batch is planned (a streamed commit encodes each append
-// while the main thread still parses later ops), by the op's rule, at sequence number 0, placed
-// as a plain append (kAppendPlacement).
-using EncodedAhead = std::unordered_map<const RuleSpec*, Message>;
-
-// Where a plain append goes: what a message encoded ahead was encoded for.
-RulePlacement AppendPlacement();
-
 class CompatForm : public Form {
  public:
-  // `ahead`, when given, outlives the form: NewRule takes a rule's message from it when the
-  // plan placed the rule as a plain append, with the batch's sequence number written in.
-  CompatForm(Family family, std::string table, const EncodedAhead* ahead = nullptr)
-      : family_(family), table_(std::move(table)), ahead_(ahead) {}
+  CompatForm(Family family, std::string table) : family_(family), table_(std::move(table)) {}
   const Traits& traits() const override;
   Family family() const override { return family_; }
   std::string TableName(int) const override { return table_; }
@@ -44,7 +32,6 @@ class CompatForm : public Form {
  private:
   Family family_;
   std::string table_;
-  const EncodedAhead* ahead_;
 };
 
 }  // namespace connlimit::core::nft

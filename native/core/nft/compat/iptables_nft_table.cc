@@ -5,11 +5,8 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include <cerrno>
-#include <iterator>
 #include <map>
-#include <memory>
 #include <mutex>
-#include <utility>
 
 #include "core/netns_guard.h"
 #include "core/nft/chain_codec.h"
@@ -22,65 +19,17 @@
 
 namespace connlimit::core::nft {
 
-namespace {
-
-Result<std::vector<OpResult>> Commit(const TableTarget& t, const std::vector<Op>& ops, TableSession& session, const EncodedAhead* ahead,
-                                     int stale_attempts, int* attempts) {
+Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<Op>& ops, TableSession& session, int stale_attempts,
+                                        int* attempts) {
   std::lock_guard<std::mutex> lock(session.mu);
   auto s = Connect(t.netns_fd, session);
   if (!s.ok()) return s.error();
-  CompatForm form(t.family, t.table, ahead);
+  CompatForm form(t.family, t.table);
   SocketLink link(*s.value());
   session.committed = 0;
   auto r = nft::CommitOps(form, link, session.cache, ops, t.lock_timeout_ms, stale_attempts, attempts);
   if (r.ok() && session.cache.valid) session.committed = session.cache.genid;
   return r;
-}
-
-// The streamed commit: the planner needs every op at once, so what can go ahead is decoding
-// and encoding each append's rule message (most of a big batch's CPU) while later ops are
-// still being parsed. Nothing touches the kernel or the session before Commit().
-class Stream : public CommitStream {
- public:
-  Stream(const TableTarget& t, std::shared_ptr<TableSession> session) : t_(t), session_(std::move(session)) {}
-
- protected:
-  Result<Unit> Take(std::vector<Op> ops, size_t first) override {
-    for (size_t i = 0; i < ops.size(); i++) {
-      if (ops[i].kind != Op::Kind::kAppend) continue;
-      // One that fails to encode is left to the plan, which reports it as it always has.
-      auto m = EncodeRuleMessage(t_.family, t_.table, ops[i].chain, ops[i].rule, AppendPlacement(), 0);
-      if (m.ok()) encoded_.emplace_back(first + i, m.take());
-    }
-    ops_.insert(ops_.end(), std::make_move_iterator(ops.begin()), std::make_move_iterator(ops.end()));
-    return Unit{};
-  }
-
-  Result<std::vector<OpResult>> Commit() override {
-    // ops_ no longer moves: its rules' addresses key the messages.
-    EncodedAhead ahead;
-    ahead.reserve(encoded_.size());
-    for (auto& [index, message] : encoded_) ahead.emplace(&ops_[index].rule, std::move(message));
-    encoded_.clear();
-    return nft::Commit(t_, ops_, *session_, &ahead, 0, nullptr);
-  }
-
- private:
-  TableTarget t_;
-  std::shared_ptr<TableSession> session_;
-  std::vector<Op> ops_;
-  std::vector<std::pair<size_t, Message>> encoded_;
-};
-
-}  // namespace
-
-Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<Op>& ops, TableSession& session, int stale_attempts,
-                                        int* attempts) {
-  return Commit(t, ops, session, nullptr, stale_attempts, attempts);
-}
-
-Result<std::unique_ptr<CommitStream>> StartCommit(const TableTarget& t, std::shared_ptr<TableSession> session) {
-  return std::unique_ptr<CommitStream>(std::make_unique<Stream>(t, std::move(session)));
 }
 
 Result<std::vector<ListedChain>> ListTable(const TableTarget& t, TableSession& session, Listing listing) {

@@ -15,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "core/commit_stream.h"
 #include "core/nft/driver.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
@@ -30,11 +29,6 @@ namespace connlimit::core::nft {
 // as if another writer had committed after our read; `attempts` tells how many were made.
 Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::vector<Op>& ops, TableSession& session,
                                         int stale_attempts = 0, int* attempts = nullptr);
-
-// CommitOps for ops that arrive in parts (core/commit_stream.h): each part is decoded and its
-// appends' rule messages encoded as it is added; Finish() plans and sends the batch (with those
-// messages) under the session, as CommitOps.
-Result<std::unique_ptr<CommitStream>> StartCommit(const TableTarget& target, std::shared_ptr<TableSession> session);
 
 // Every chain and rule of the table, decoded, in iptables-nft-save's order (built-in chains in
 // table order, then user chains by name). A table not yet created lists its empty base chains.
