@@ -7,7 +7,6 @@
 // refused before the kernel with the sets untouched; real TCP against a
 // `-m set --match-set NAME src,dst,dst` rule on legacy and nft, refused with a typed error on
 // the native form.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -18,24 +17,12 @@ import { element, type SetShape } from '../src/sets/validate';
 import { rejects } from './helpers/assert';
 import { execResult, withNetns, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
+import { sameMasked, setFixture } from './helpers/set-golden';
 
 const root = join(__dirname, '..');
 
-function fixture(dir: 'ipset' | 'nftables-sets', name: string): { bytes: Buffer; command: string } {
-  const text = readFileSync(join(root, 'test', 'fixtures', dir, `${name}.hex`), 'utf8');
-  const command = /^# (?:command|nft): (.*)$/m.exec(text)?.[1] ?? '';
-  const hex = text.split('\n').filter((l) => l && !l.startsWith('#')).join('');
-  return { bytes: Buffer.from(hex, 'hex'), command };
-}
+const fixture = setFixture;
 
-/** Both CLIs number messages from the clock: compare without the sequence number (bytes 8-11). */
-function sameMasked(ours: Buffer, golden: Buffer): void {
-  const a = Buffer.from(ours);
-  const b = Buffer.from(golden);
-  a.fill(0, 8, 12);
-  b.fill(0, 8, 12);
-  assert.is(a.toString('hex'), b.toString('hex'));
-}
 
 /** nft names the set of an element message by its cache's id too; the kernel finds it by name (test 59). */
 function withoutSetId(golden: Buffer): Buffer {

@@ -7,7 +7,6 @@
 // `-m set --match-set` rule; the connlimit CLI's set, ban and unban.
 import type { ValidationIssue } from '../src/errors';
 import { element } from '../src/sets/validate';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -18,6 +17,7 @@ import { Sets } from '../src/index';
 import { rejects } from './helpers/assert';
 import { execResult, withNetns, type ExecResult, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
+import { sameMasked, setFixture } from './helpers/set-golden';
 
 const root = join(__dirname, '..');
 const cliMain = join(root, 'src', 'cli', 'main.ts');
@@ -54,21 +54,8 @@ async function withTwo(fn: (lib: Netns, ref: Netns, sets: Sets) => Promise<void>
   );
 }
 
-function fixture(name: string): { bytes: Buffer; command: string } {
-  const text = readFileSync(join(root, 'test', 'fixtures', 'ipset', `${name}.hex`), 'utf8');
-  const command = /^# command: (.*)$/m.exec(text)?.[1] ?? '';
-  const hex = text.split('\n').filter((l) => l && !l.startsWith('#')).join('');
-  return { bytes: Buffer.from(hex, 'hex'), command };
-}
+const fixture = (name: string) => setFixture('ipset', name);
 
-/** The sequence number (bytes 8-11) is the clock's in ipset: compare without it. */
-function sameMasked(ours: Buffer, golden: Buffer): void {
-  const a = Buffer.from(ours);
-  const b = Buffer.from(golden);
-  a.fill(0, 8, 12);
-  b.fill(0, 8, 12);
-  assert.is(a.toString('hex'), b.toString('hex'));
-}
 
 test('golden bytes: CREATE and ADD as ipset 7.17 sends them', () => {
   const h = binding().IpsetHandle;

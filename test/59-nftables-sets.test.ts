@@ -5,7 +5,6 @@
 // and an ip6 set made through the library in one namespace and through `nft add set/element`
 // in another, `nft list set` of both compared; timeouts expiring; hostile input refused
 // before the kernel, with the sets untouched.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,22 +13,12 @@ import { Conntrack, Firewall, Sets } from '../src/index';
 import { rejects } from './helpers/assert';
 import { execResult, withNetns, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
+import { sameMasked, setFixture } from './helpers/set-golden';
 
 const root = join(__dirname, '..');
 
-function fixture(name: string): Buffer {
-  const text = readFileSync(join(root, 'test', 'fixtures', 'nftables-sets', `${name}.hex`), 'utf8');
-  return Buffer.from(text.split('\n').filter((l) => l && !l.startsWith('#')).join(''), 'hex');
-}
+const fixture = (name: string) => setFixture('nftables-sets', name).bytes;
 
-/** Without the sequence number (bytes 8-11), which nft numbers from the clock. */
-function sameMasked(ours: Buffer, golden: Buffer): void {
-  const a = Buffer.from(ours);
-  const b = Buffer.from(golden);
-  a.fill(0, 8, 12);
-  b.fill(0, 8, 12);
-  assert.is(a.toString('hex'), b.toString('hex'));
-}
 
 /** `nft list set` of each set, with the clock's part (`expires ...`) masked. */
 async function listed(ns: Netns, family: 'ip' | 'ip6', names: string[]): Promise<string> {
