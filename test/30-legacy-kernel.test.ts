@@ -5,6 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall } from '../src/index';
+import type { NativeTable } from '../src/native-types';
+import { packOps } from '../src/op-pack';
+import { toNativeRule } from '../src/rule/index';
 import { rejects } from './helpers/assert';
 import { iptablesOracle } from './helpers/iptables-oracle';
 import { withNetns } from './helpers/netns';
@@ -45,6 +48,22 @@ for (const [family, rules] of [['ipv4', IPV4_RULES], ['ipv6', IPV6_RULES]] as co
       await fw.close();
     }));
 }
+
+test('a batch whose bytes end inside its last op commits nothing: a malformed-bytes error naming that op', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ family: 'ipv4', backend: 'legacy', netns: ns.path });
+    await fw.append('INPUT', '-p tcp --dport 1 -j DROP');
+    const before = await save(ns);
+    const ops = Array.from({ length: 50 }, (_, i) => ({ op: 'append' as const, chain: 'INPUT', rule: toNativeRule(`-p tcp --dport ${100 + i} -j ACCEPT`, 'ipv4') }));
+    const bytes = packOps('ipv4', ops);
+    // The ops before the cut are read and applied to the snapshot before the cut is found.
+    const native = (fw as unknown as { native: NativeTable }).native;
+    const e = (await native.commit(bytes.subarray(0, bytes.length - 3)).then(() => undefined, (x: unknown) => x)) as { kind?: string; opIndex?: number };
+    assert.is(e?.kind, 'malformed');
+    assert.is(e?.opIndex, 49);
+    assert.is(await save(ns), before);
+    await fw.close();
+  }));
 
 test('typed objects and iptables syntax give the same rule', () =>
   withNetns(async (ns) => {
