@@ -591,7 +591,8 @@ export interface NativeIpsetHandle {
    * null or the call's own native error (a test's "not in the set" is errno 4103, IPSET_ERR_EXIST).
    */
   each(calls: Array<[cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean]>): Promise<Array<Error | null>>;
-  header(set: string): Promise<NativeSetHeader>;
+  /** `withSize`: count the entries where the kernel reports no count (the native form: a dump); elements 0 without it there. */
+  header(set: string, withSize?: boolean): Promise<NativeSetHeader>;
   named(cmd: 'destroy' | 'flush' | 'rename' | 'swap', name: string, name2: string | null, exist: boolean): Promise<void>;
   list(set: string): Promise<{ header: NativeSetHeader; entries: NativeListedElement[] }>;
   names(): Promise<string[]>;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
-import { Conntrack, Firewall, Sets } from '../src/index';
+import { Conntrack, Firewall, Sets, type SetType } from '../src/index';
 import { rejects } from './helpers/assert';
 import { execResult, withNetns, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
@@ -316,6 +316,42 @@ async function iterate(it: AsyncIterable<unknown>): Promise<number> {
   for await (const _ of it) n++;
   return n;
 }
+
+test('header().size counts the entries, as list(), `nft -j list set` and the ipset backend\'s header for the same entries', () =>
+  withTwo('ipv4', async (lib, _ref, sets) => {
+    const ipset = await Sets.open({ netns: lib.name });
+    try {
+      const many = Array.from({ length: 5000 }, (_, i) => `10.1.${i >> 8}.${i & 255}`); // several dump parts
+      const cases: Array<[string, SetType, string[]]> = [
+        ['ips', 'hash:ip', many],
+        // intervals: the kernel keeps an end element beside each start; adjacent and top-reaching ones too
+        ['nets', 'hash:net', ['10.0.0.0/24', '10.0.1.0/24', '1.2.3.4', '255.255.255.0/24', '0.0.0.0/8']],
+        ['np', 'hash:net,port', ['10.0.0.0/24,tcp:80', '10.2.0.0/16,udp:53']],
+        ['ni', 'hash:net,iface', ['10.0.0.0/24,eth0', '10.0.1.0/24,wg0']],
+        ['none', 'hash:ip', []],
+      ];
+      for (const [name, type, entries] of cases) {
+        await sets.create(name, { type });
+        await ipset.create(name, { type });
+        if (entries.length) {
+          await sets.addMany(name, entries);
+          await ipset.addMany(name, entries);
+        }
+        const h = await sets.header(name);
+        const json = JSON.parse((await lib.run('nft', ['-j', 'list', 'set', 'ip', 'connlimit', name])).stdout) as { nftables: Array<{ set?: { elem?: unknown[] } }> };
+        const nftCount = json.nftables.find((o) => o.set)?.set?.elem?.length ?? 0;
+        assert.is(h.size, entries.length, `${name}: header().size`);
+        assert.is(h.size, nftCount, `${name}: nft -j list set`);
+        assert.is(h.size, (await sets.list(name)).header.size, `${name}: list()`);
+        assert.is(h.size, (await ipset.header(name)).size, `${name}: the ipset header`);
+      }
+      // A count after changes, not a remembered one.
+      await sets.delete('ips', many[0]!);
+      assert.is((await sets.header('ips')).size, 4999);
+    } finally {
+      await ipset.close();
+    }
+  }));
 
 test('timeouts expire (bounded wait), and addMany is one batch: all or nothing', () =>
   withTwo('ipv4', async (lib, _ref, sets) => {

@@ -64,7 +64,7 @@ export class SetMembers {
  * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
  */
 export async function readMembers(sets: Sets, name: string, path = 'set'): Promise<SetMembers> {
-  const header = await sets.header(name);
+  const header = await sets.headerUncounted(name);
   if (!ADDRESS_TYPES.has(header.type)) {
     throw new ValidationError([{ path, message: `counts filter by hash:ip or hash:net sets; ${name} is ${header.type}` }]);
   }

@@ -217,12 +217,15 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
    */
   async header(name: string): Promise<SetHeaderInfo> {
-    const set = this.name(name);
-    return this.run(async () => {
-      const h = await this.native.header(set);
-      this.shapes.set(set, shapeOf(h, this.backend));
-      return headerInfo(h);
-    }, set);
+    return this.readHeader(name, true);
+  }
+
+  /**
+   * @internal header() without `size` on the native form (0 there: nf_tables reports no count,
+   * so counting is a dump of the set), for callers that want its type and options.
+   */
+  async headerUncounted(name: string): Promise<SetHeaderInfo> {
+    return this.readHeader(name, false);
   }
 
   /** The names of every set in the namespace (`ipset list -n`). */
@@ -422,6 +425,15 @@ export class Sets {
   private ipset(): NativeIpsetHandle {
     if (this.backend === 'nftables') throw new Error('connlimit internal: an ipset-only call on a native-form sets handle');
     return this.native as NativeIpsetHandle;
+  }
+
+  private async readHeader(name: string, withSize: boolean): Promise<SetHeaderInfo> {
+    const set = this.name(name);
+    return this.run(async () => {
+      const h = await this.native.header(set, withSize);
+      this.shapes.set(set, shapeOf(h, this.backend));
+      return headerInfo(h);
+    }, set);
   }
 
   private async shape(set: string): Promise<SetShape> {
