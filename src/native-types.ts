@@ -548,6 +548,7 @@ export interface NativeSetElement {
   iface?: string;
   physdev?: boolean;
   wildcard?: boolean;
+  nomatch?: boolean;
   timeout?: number;
   comment?: string;
 }
@@ -561,6 +562,7 @@ export interface NativeListedElement {
   iface?: string;
   physdev?: boolean;
   wildcard?: boolean;
+  nomatch?: boolean;
   timeout?: number;
   packets?: bigint;
   bytes?: bigint;

@@ -25,8 +25,8 @@ import type {
   SetsOptions,
 } from './types';
 import { describe } from '../rule/validate';
-import { checkNftablesCreate, checkNftablesSetName, MAX_NFT_SET_NAME_BYTES, nftablesCannot } from './nftables';
-import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, ownOptions, protocolName, setName, setsBackend, type SetShape } from './validate';
+import { checkNftablesAdd, checkNftablesCreate, checkNftablesSetName, MAX_NFT_SET_NAME_BYTES, nftablesCannot } from './nftables';
+import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, nomatchProblem, ownOptions, protocolName, setName, setsBackend, type SetShape } from './validate';
 
 let handles = 0;
 
@@ -132,7 +132,7 @@ export class Sets {
    * @example await sets.add('connlimit-ban', '203.0.113.7', { timeout: 600 });
    */
   async add(name: string, entry: SetEntryInput, options?: AddOptions): Promise<void> {
-    return this.elements('add', name, [entry], addOptions(options), 'entry');
+    return this.elements('add', name, [entry], this.addOptions(options), 'entry');
   }
 
   /**
@@ -142,7 +142,7 @@ export class Sets {
    * it are in the set, it and some after it are not.
    */
   async addMany(name: string, entries: readonly SetEntryInput[], options?: AddOptions): Promise<void> {
-    return this.elements('add', name, entries, addOptions(options), 'entries');
+    return this.elements('add', name, entries, this.addOptions(options), 'entries');
   }
 
   /**
@@ -317,6 +317,8 @@ export class Sets {
       const issues: ValidationIssue[] = [];
       const out: NativeSetElement[] = [];
       const defaults = cmd === 'add' ? options : {};
+      const nomatch = options.nomatch ? nomatchProblem(shape) : null;
+      if (nomatch) throw new ValidationError([nomatch]);
       list.forEach((entry, i) => {
         const e = element(entry, cmd === 'add' ? shape : { ...shape, timeout: false, comment: false }, defaults, list.length === 1 && path === 'entry' ? 'entry' : `${path}[${i}]`, issues);
         if (e) out.push(e);
@@ -411,6 +413,12 @@ export class Sets {
       else if (m.call[0] === 'test' && (error as { errno?: number }).errno === IPSET_ERR_EXIST) m.resolve(false);
       else fail(m, error);
     });
+  }
+
+  /** An add's options as this backend takes them. */
+  private addOptions(options: AddOptions | undefined): AddOptions {
+    const o = addOptions(options);
+    return this.backend === 'nftables' ? checkNftablesAdd(o) : o;
   }
 
   /** A set name as this backend takes it (ipset: 31 bytes; nf_tables: 255, none of the rules' own). */
