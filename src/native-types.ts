@@ -213,7 +213,9 @@ export type NativeErrorKind =
   | 'nftSet'
   | 'nftSetElement'
   /** A native-form rule would land in a table after the first, which can't see the client set it names (detail: the set). */
-  | 'setOutsideTable';
+  | 'setOutsideTable'
+  /** A native-form rule's hashlimit meter is named as another meter of its table (detail: the name). */
+  | 'meterNameTaken';
 
 export interface NativeErrorShape extends Error {
   /** Positive errno. */

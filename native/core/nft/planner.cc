@@ -4,6 +4,7 @@
 #include <linux/netfilter.h>
 #include <linux/netlink.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 #include <variant>
@@ -201,6 +202,35 @@ class Planner {
     return nr->where.id;
   }
 
+  // nf_tables keeps one set of a name per table, and a native-form hashlimit meter is a set
+  // named as its --hashlimit-name (xlate_hashlimit.cc), where xt_hashlimit lets rules of one
+  // name share a bucket table: the kernel refuses the second meter with a bare EOPNOTSUPP, so
+  // it is said here, naming it. Against the rules the table holds once this batch's earlier
+  // ops are applied, `except` the one a replace of a rule not yet sent puts this one in place
+  // of. A replace of a sent rule still counts the old rule: its meter is there when the
+  // kernel makes the new one (delete and insert in one transaction instead).
+  Result<Unit> MeterNamesFree(int index, const std::string& chain, const RuleSpec& rule, const PlannedRule* except = nullptr) {
+    auto names = form_.UniqueSetNames(rule);
+    if (names.empty()) return Unit{};
+    auto taken = [&](const std::string& name) {
+      return KernelError{"rule " + chain + " in table " + form_.TableName(index), EEXIST, name, -1, ErrorKind::kMeterNameTaken};
+    };
+    for (size_t i = 0; i < names.size(); i++)
+      if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i) return taken(names[i]);
+    for (const auto& b : form_.Builtins()) {
+      auto rules = Rules(b.name);
+      if (!rules.ok()) return rules.error();
+      for (const auto& e : *rules.value()) {
+        if (e.table != index || (e.pending && e.pending.get() == except)) continue;
+        const RuleSpec* other = e.pending ? e.pending->rule : e.normalized ? &*e.normalized : nullptr;
+        if (!other) continue;
+        for (const auto& name : form_.UniqueSetNames(*other))
+          if (std::find(names.begin(), names.end(), name) != names.end()) return taken(name);
+      }
+    }
+    return Unit{};
+  }
+
   // Plans the rule (and its set) in table `index`; encoded when the batch is built, so a later
   // op may still change or drop it. `adds`: false for a replacement.
   Result<PlanEntry> NewEntry(int index, const std::string& chain, const RuleSpec& rule, RulePlacement where, bool adds = true) {
@@ -210,6 +240,8 @@ class Planner {
     }
     auto seen = SetsSeenFrom(form_, index, chain, rule);
     if (!seen.ok()) return seen.error();
+    auto meters = MeterNamesFree(index, chain, rule);
+    if (!meters.ok()) return meters.error();
     auto nr = std::make_shared<PlannedRule>(PlannedRule{index, chain, &rule, where});
     if (traits_.rule_sets) {
       // The kernel names the set (connlimit%d); the rule finds it by NFTA_DYNSET_SET_ID, and
@@ -381,6 +413,8 @@ class Planner {
       }
       auto seen = SetsSeenFrom(form_, at.table, chain, rule);
       if (!seen.ok()) return seen.error();
+      auto meters = MeterNamesFree(at.table, chain, rule, at.pending.get());
+      if (!meters.ok()) return meters.error();
       at.pending->rule = &rule;
       at.normalized.reset();
       return OpResult{true, static_cast<int>(position)};
