@@ -661,6 +661,10 @@ export interface NativeRulesetGeneration {
   genid: number;
   messages: number;
   ports: number[];
+  /** A set watch's commit: its NEWSETELEM / DELSETELEM messages about the set (null: none), and whether a NEWSET or DELSET named it. */
+  added: Buffer | null;
+  deleted: Buffer | null;
+  setChanged: boolean;
 }
 
 export interface NativeRulesetWatch {
@@ -668,7 +672,11 @@ export interface NativeRulesetWatch {
 }
 
 export interface NativeRulesetBinding {
-  RulesetWatch: new (options: NativeRulesetWatchOptions, callback: (error: unknown, generation: NativeRulesetGeneration | null) => void) => NativeRulesetWatch;
+  RulesetWatch: {
+    new (options: NativeRulesetWatchOptions, callback: (error: unknown, generation: NativeRulesetGeneration | null) => void): NativeRulesetWatch;
+    /** The entries of a set notice's messages (`added` or `deleted`), as list() gives them for a set of that type. */
+    decodeElements(family: 'ipv4' | 'ipv6', type: string, timeout: boolean, bytes: Buffer): NativeListedElement[];
+  };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type

@@ -34,6 +34,8 @@ export class SetMembers {
     readonly family: Family,
     /** The set has timeouts: members may leave without a change notice. */
     readonly expires = false,
+    /** The set's type, for reading its change notices (set-follow.ts). */
+    readonly type = 'hash:net',
   ) {}
 
   /** Entries read into the snapshot. */
@@ -52,8 +54,17 @@ export class SetMembers {
       this.byPrefix.push([bits, keys]);
       this.byPrefix.sort((a, b) => b[0] - a[0]);
     }
-    keys.set(masked(addr, bits), nomatch);
-    this.entries++;
+    const key = masked(addr, bits);
+    if (!keys.has(key)) this.entries++;
+    keys.set(key, nomatch);
+  }
+
+  /** @internal An entry that left the set (a change notice). */
+  remove(address: string, cidr: number | undefined): void {
+    const addr = this.family === 'ipv4' ? parseIpv4(address) : parseIpv6(address);
+    if (!addr) return;
+    const bits = cidr ?? addr.length * 8;
+    if (this.byPrefix.find(([b]) => b === bits)?.[1].delete(masked(addr, bits))) this.entries--;
   }
 
   /**
@@ -82,7 +93,7 @@ export async function readMembers(sets: Sets, name: string, path = 'set'): Promi
   if (!ADDRESS_TYPES.has(header.type)) {
     throw new ValidationError([{ path, message: `counts filter by hash:ip or hash:net sets; ${name} is ${header.type}` }]);
   }
-  const members = new SetMembers(header.name, header.family, header.timeout !== null);
+  const members = new SetMembers(header.name, header.family, header.timeout !== null, header.type);
   for await (const e of sets.entries(name)) members.add(e.address, e.cidr, e.nomatch === true);
   return members;
 }
