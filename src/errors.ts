@@ -424,7 +424,7 @@ const MEANINGS: Record<NativeErrorKind, (f: Facts) => Error> = {
       {
         path: 'rule',
         message:
-          `${e.op}: --hashlimit-name ${quote(e.detail)} is the name of another meter in that table; the native nftables form writes a meter per rule, ` +
+          `${e.op}: --hashlimit-name ${quote(e.detail)} is the name of another set in that table (another rule's meter, or a client set); the native nftables form writes a meter per rule, ` +
           "named as the hashlimit, and nf_tables keeps one of a name per table (xt_hashlimit shares one bucket table between rules of one name): give each rule its own " +
           "--hashlimit-name, or use backend 'legacy' or 'nft' to share a bucket table (replacing a metered rule by one of the same name: delete it and insert the new one in one transaction)",
       },

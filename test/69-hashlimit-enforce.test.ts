@@ -9,7 +9,7 @@
 // fresh, the burst again. The rate is 1/min, so no token comes back while the test runs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Firewall } from '../src/index';
+import { Firewall, Sets } from '../src/index';
 import { rejects } from './helpers/assert';
 import { withNetns, type Netns } from './helpers/netns';
 import { startPeer, type ConnectOutcome } from './helpers/tcp';
@@ -122,7 +122,7 @@ test('nftables: one meter per --hashlimit-name per table: a second is ERR_CONNLI
     const ruleset = async () => (await ns.run('nft', ['list', 'ruleset'])).stdout;
     const refused = async (work: Promise<unknown>, name: string, what: string) => {
       const e = await rejects(work, (x) => x.code === 'ERR_CONNLIMIT_INVALID', what);
-      assert.match(e.message, new RegExp(`--hashlimit-name '${name}' is the name of another meter`), what);
+      assert.match(e.message, new RegExp(`--hashlimit-name '${name}' is the name of another set in that table`), what);
       assert.match(e.message, /one of a name per table.*backend 'legacy' or 'nft'/, what);
     };
     try {
@@ -143,6 +143,16 @@ test('nftables: one meter per --hashlimit-name per table: a second is ERR_CONNLI
         'two in one transaction',
       );
       assert.is(await ruleset(), before, 'nothing written');
+      // A client set of the table (Sets on the native form) is a set of that name too.
+      const sets = await Sets.open({ backend: 'nftables', netns: ns.name });
+      try {
+        await sets.create('vip', { type: 'hash:ip' });
+      } finally {
+        await sets.close();
+      }
+      const withSet = await ruleset();
+      await refused(fw.append('INPUT', metered('vip', 1008)), 'vip', 'a client set of the name');
+      assert.is(await ruleset(), withSet, 'nothing written');
 
       // What the kernel takes: delete and insert of one name in one transaction, a replace of a
       // rule not yet sent, and other names.
