@@ -33,9 +33,9 @@ export class SetMembers {
     readonly name: string,
     readonly family: Family,
     /** The set has timeouts: members may leave without a change notice. */
-    readonly expires = false,
+    readonly expires: boolean,
     /** The set's type, for reading its change notices (set-follow.ts). */
-    readonly type = 'hash:net',
+    readonly type: string,
   ) {}
 
   /** Entries read into the snapshot. */
