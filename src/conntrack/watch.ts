@@ -349,7 +349,13 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     const counts = this.allCounts();
     const was = new Set<string>();
     for (const key of counts.keys()) if (members.has(key)) was.add(key);
-    applyNotice(members, notice);
+    try {
+      applyNotice(members, notice);
+    } catch {
+      // A notice that does not read as the set's elements: the snapshot may be half changed,
+      // and a read of the whole set puts it right.
+      return this.readSoon();
+    }
     this.reportMembership(counts, (key) => was.has(key), members);
   }
 
