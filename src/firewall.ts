@@ -32,7 +32,7 @@ import { checkKeepOptions, Keeper, type KeepOptions } from './apply/keep';
 import { afterOps, withOwned } from './apply/after-ops';
 import { hasSetRefs, listsSetRefs, nameListedSets, withNamedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
-import { parseSaveText, type SaveRuleLine, type SaveSection } from './restore/save-text';
+import { lineText, parseSaveText, type SaveSection } from './restore/save-text';
 import { atLine, packRuleLines, restoreBatch } from './restore/rule-lines';
 import { planRestore } from './restore/plan';
 import { checkRestoreOptions, type RestoreOptions, type RestoreResult } from './restore/options';
@@ -249,6 +249,14 @@ export class Transaction {
       if (e instanceof ValidationError && this.steps.length > 1) e.message += ` [transaction step ${i + 1} of ${this.steps.length}: ${step.op} ${step.chain}]`;
       throw e;
     }
+  }
+
+  /**
+   * @internal The append of `rule` to `chain` (a name checked already), checked as a step's
+   * rule is, without keeping a step: restore() parses each line as it packs it.
+   */
+  appendOp(chain: string, rule: RuleInput): NativeOp {
+    return { op: 'append', chain, rule: this.rule(chain, rule) };
   }
 
   private rule(chain: string, input: RuleInput): NativeRule {
@@ -717,22 +725,22 @@ export class Firewall {
     const { noflush } = checkRestoreOptions(options);
     const sections = parseSaveText(text);
     const section = Firewall.restoreSection(sections, this.table);
-    const { tx, rules } = Firewall.restoreSteps(section, this.shape);
+    const tx = Firewall.restoreChecks(section, this.shape);
+    const { rules } = section;
     // Parsed and packed in slices from now on; a refused line rejects the call when its turn
     // comes, before anything is written (the table may have been listed meanwhile).
-    const packing = packRuleLines(this.family, rules, (i) => this.withOpSetIndexes(tx.nativeOp(i)));
+    const packing = packRuleLines(this.family, rules, (i) => this.withOpSetIndexes(tx.appendOp(rules.chain(i), rules.rule(i))));
     packing.catch(() => undefined); // reported by the queued call below
     const result: RestoreResult = {
       table: this.table,
-      chains: section.entries.length - rules.length,
+      chains: section.chains.length,
       rules: rules.length,
       otherTables: sections.filter((s) => s !== section).map((s) => s.table),
     };
     let lines: number[] = [];
-    const texts = new Map(section.entries.map((e) => [e.line, e.text]));
     const where = (opIndex: number): string => {
       const line = lines[opIndex] ?? 0;
-      return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(texts.get(line) ?? '')}`;
+      return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(lineText(section, line))}`;
     };
     return this.queued(async () => {
       // The listing runs in the pool while the main thread is still parsing the rule lines.
@@ -756,8 +764,9 @@ export class Firewall {
     const o = checkOptions(options);
     const sections = parseSaveText(text);
     for (const section of sections) {
-      const { tx, rules } = Firewall.restoreSteps(section, new TableShape(o.family, o.backend, section.table));
-      rules.forEach((r, i) => atLine(r, () => tx.nativeOp(i)));
+      const tx = Firewall.restoreChecks(section, new TableShape(o.family, o.backend, section.table));
+      const { rules } = section;
+      for (let i = 0; i < rules.length; i++) atLine(rules, i, (j) => tx.appendOp(rules.chain(j), rules.rule(j)));
     }
     return sections.map((s) => s.table);
   }
@@ -769,13 +778,19 @@ export class Firewall {
     return invalid('text', `no *${table} section in the input to restore (${held})`);
   }
 
-  /** A section's rule lines as the appends of one transaction, their chain names checked. */
-  private static restoreSteps(section: SaveSection, shape: TableShape): { tx: Transaction; rules: SaveRuleLine[] } {
+  /**
+   * The transaction a section's rule lines are checked in (for their rules' extensions), after
+   * checking every line's chain name: once per run of lines naming the same chain.
+   */
+  private static restoreChecks(section: SaveSection, shape: TableShape): Transaction {
     if (shape.backend === 'nftables') refuseInNftables('restoring iptables-save text');
-    const tx = new Transaction(shape);
-    const rules = section.entries.filter((e): e is SaveRuleLine => e.kind === 'rule');
-    for (const r of rules) atLine(r, () => tx.append(r.chain, r.rule));
-    return { tx, rules };
+    const { rules } = section;
+    let checked: string | null = null;
+    for (let i = 0; i < rules.length; i++) {
+      const chain = rules.chain(i);
+      if (chain !== checked) checked = atLine(rules, i, () => shape.chain(chain));
+    }
+    return new Transaction(shape);
   }
 
   /**
