@@ -187,6 +187,86 @@ const RULE_KEYS = new Set([
 ]);
 
 /**
+ * The known fields of a rule object, each read once, in one pass over its own keys (unknown
+ * ones reported as they come): not a lookup per known key, which cost a typed rule more than
+ * parsing its text did. A field holding undefined counts as absent.
+ */
+class RuleFields {
+  protocol: unknown = undefined;
+  source: unknown = undefined;
+  destination: unknown = undefined;
+  inInterface: unknown = undefined;
+  outInterface: unknown = undefined;
+  fragment: unknown = undefined;
+  sport: unknown = undefined;
+  dport: unknown = undefined;
+  syn: unknown = undefined;
+  tcpFlags: unknown = undefined;
+  tcpOption: unknown = undefined;
+  connlimit: unknown = undefined;
+  comment: unknown = undefined;
+  matches: unknown = undefined;
+  target: unknown = undefined;
+}
+
+function readRuleFields(c: Checker, raw: Record<string, unknown>): RuleFields {
+  const f = new RuleFields();
+  for (const k of Object.keys(raw)) {
+    const v = raw[k];
+    switch (k) {
+      case 'protocol':
+        f.protocol = v;
+        break;
+      case 'source':
+        f.source = v;
+        break;
+      case 'destination':
+        f.destination = v;
+        break;
+      case 'inInterface':
+        f.inInterface = v;
+        break;
+      case 'outInterface':
+        f.outInterface = v;
+        break;
+      case 'fragment':
+        f.fragment = v;
+        break;
+      case 'sport':
+        f.sport = v;
+        break;
+      case 'dport':
+        f.dport = v;
+        break;
+      case 'syn':
+        f.syn = v;
+        break;
+      case 'tcpFlags':
+        f.tcpFlags = v;
+        break;
+      case 'tcpOption':
+        f.tcpOption = v;
+        break;
+      case 'connlimit':
+        f.connlimit = v;
+        break;
+      case 'comment':
+        f.comment = v;
+        break;
+      case 'matches':
+        f.matches = v;
+        break;
+      case 'target':
+        f.target = v;
+        break;
+      default:
+        c.add(k, `unknown key ${quote(k)} (known: ${[...RULE_KEYS].join(', ')})`);
+    }
+  }
+  return f;
+}
+
+/**
  * Collects issues; each check reports and returns undefined on failure so the walk goes on.
  * Registry modules check their parts through it (it is their SpecChecker).
  */
@@ -453,21 +533,21 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   const c = new Checker(family);
   const raw: unknown = input;
   if (!isObject(raw)) throw new ValidationError([{ path: 'rule', message: `expected a rule object, got ${describe(raw)}` }]);
-  c.keys(raw, RULE_KEYS, '');
+  const f = readRuleFields(c, raw);
 
-  const proto = has(raw, 'protocol') ? checkProtocol(c, own(raw, 'protocol')) : null;
+  const proto = f.protocol !== undefined ? checkProtocol(c, f.protocol) : null;
   const protoNum = proto ? proto.num : 0;
-  const src = has(raw, 'source') ? checkAddress(c, own(raw, 'source'), 'source') : null;
-  const dst = has(raw, 'destination') ? checkAddress(c, own(raw, 'destination'), 'destination') : null;
-  const inIf = has(raw, 'inInterface') ? checkInterface(c, own(raw, 'inInterface'), 'inInterface') : null;
-  const outIf = has(raw, 'outInterface') ? checkInterface(c, own(raw, 'outInterface'), 'outInterface') : null;
+  const src = f.source !== undefined ? checkAddress(c, f.source, 'source') : null;
+  const dst = f.destination !== undefined ? checkAddress(c, f.destination, 'destination') : null;
+  const inIf = f.inInterface !== undefined ? checkInterface(c, f.inInterface, 'inInterface') : null;
+  const outIf = f.outInterface !== undefined ? checkInterface(c, f.outInterface, 'outInterface') : null;
 
   let fragment: boolean | null = null;
-  if (has(raw, 'fragment')) {
-    const f = c.bool(own(raw, 'fragment'), 'fragment');
-    if (f !== undefined) {
+  if (f.fragment !== undefined) {
+    const given = c.bool(f.fragment, 'fragment');
+    if (given !== undefined) {
       if (family === 'ipv6') c.add('fragment', `fragment is IPv4 only (ip6tables uses the frag match)`);
-      else fragment = f;
+      else fragment = given;
     }
   }
 
@@ -477,32 +557,32 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   let l4Used = false;
   let sport: { range: NativePortRange; invert: boolean } | undefined;
   let dport: { range: NativePortRange; invert: boolean } | undefined;
-  if (has(raw, 'sport')) {
+  if (f.sport !== undefined) {
     l4Used = true;
-    sport = checkPort(c, own(raw, 'sport'), 'sport');
+    sport = checkPort(c, f.sport, 'sport');
     needsL4(c, proto, 'sport', false);
   }
-  if (has(raw, 'dport')) {
+  if (f.dport !== undefined) {
     l4Used = true;
-    dport = checkPort(c, own(raw, 'dport'), 'dport');
+    dport = checkPort(c, f.dport, 'dport');
     needsL4(c, proto, 'dport', false);
   }
   let flagMask = 0;
   let flagCompare = 0;
   let invFlags = false;
-  if (has(raw, 'syn')) {
+  if (f.syn !== undefined) {
     l4Used = true;
-    const s = c.bool(own(raw, 'syn'), 'syn');
+    const s = c.bool(f.syn, 'syn');
     needsL4(c, proto, 'syn', true);
     if (s !== undefined) {
       flagMask = SYN_FLAG_MASK;
       flagCompare = SYN_FLAG_COMPARE;
       invFlags = !s;
     }
-    if (has(raw, 'tcpFlags')) c.add('tcpFlags', `give syn or tcpFlags, not both (syn is tcpFlags FIN,SYN,RST,ACK / SYN)`);
-  } else if (has(raw, 'tcpFlags')) {
+    if (f.tcpFlags !== undefined) c.add('tcpFlags', `give syn or tcpFlags, not both (syn is tcpFlags FIN,SYN,RST,ACK / SYN)`);
+  } else if (f.tcpFlags !== undefined) {
     l4Used = true;
-    const n = c.negatable(own(raw, 'tcpFlags'), 'tcpFlags');
+    const n = c.negatable(f.tcpFlags, 'tcpFlags');
     needsL4(c, proto, 'tcpFlags', true);
     if (!isObject(n.value)) c.add(n.path, `expected { mask: [...], set: [...] }, got ${describe(n.value)}`);
     else {
@@ -519,9 +599,9 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   }
   let option = 0;
   let invOption = false;
-  if (has(raw, 'tcpOption')) {
+  if (f.tcpOption !== undefined) {
     l4Used = true;
-    const n = c.negatable(own(raw, 'tcpOption'), 'tcpOption');
+    const n = c.negatable(f.tcpOption, 'tcpOption');
     needsL4(c, proto, 'tcpOption', true);
     const o = c.int(n.value, n.path, 1, 255, 'a TCP option kind');
     if (o !== undefined) {
@@ -544,20 +624,20 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
       matches.push({ kind: 'udp', sport: sp.range, dport: dp.range, invSport: sp.invert, invDport: dp.invert });
     }
   }
-  if (has(raw, 'connlimit')) {
-    const m = checkConnlimit(c, own(raw, 'connlimit'));
+  if (f.connlimit !== undefined) {
+    const m = checkConnlimit(c, f.connlimit);
     if (m) matches.push(m);
   }
-  if (has(raw, 'comment')) {
-    const text = c.string(own(raw, 'comment'), 'comment', 'a comment');
+  if (f.comment !== undefined) {
+    const text = c.string(f.comment, 'comment', 'a comment');
     if (text !== undefined) {
       const p = commentProblem(text);
       if (p) c.add('comment', p);
       else matches.push({ kind: 'comment', comment: text });
     }
   }
-  if (has(raw, 'matches')) {
-    const list = own(raw, 'matches');
+  if (f.matches !== undefined) {
+    const list = f.matches;
     if (!Array.isArray(list)) c.add('matches', `expected an array of module or opaque matches, got ${describe(list)}`);
     else {
       list.forEach((m: unknown, i) => {
@@ -583,7 +663,7 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   }
 
   let target: NativeTarget | undefined = { kind: 'none' };
-  if (has(raw, 'target')) target = checkTarget(c, own(raw, 'target'), proto ?? null, matches);
+  if (f.target !== undefined) target = checkTarget(c, f.target, proto ?? null, matches);
 
   if (c.issues.length) throw new ValidationError(c.issues);
   return {
