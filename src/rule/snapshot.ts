@@ -32,10 +32,6 @@ const MAX_LENGTH = 4096;
  */
 const NO_FIELDS: object = Object.freeze(Object.create(null) as object);
 
-function refuse(path: string, message: string): never {
-  throw new ValidationError([{ path, message }]);
-}
-
 function threw(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   return `reading it threw: ${message.slice(0, 200)}`;
@@ -55,50 +51,86 @@ function kindOf(proto: object, tag: string): string {
   return cls ? `an instance of ${echo(cls)}` : 'an object with a prototype of its own (Object.create(...))';
 }
 
-/** `value[key]`; a getter or trap that throws is refused, naming `at`. */
-function read(value: object, key: string | number, at: string): unknown {
-  try {
-    return (value as Record<string | number, unknown>)[key];
-  } catch (e) {
-    refuse(at, threw(e));
+/**
+ * Where the copy stands: the keys and indexes from the value given to {@link snapshot} down.
+ * Made into a path string only for a refusal: a string per field cost more than the copy.
+ */
+class Place {
+  private readonly keys: (string | number)[] = [];
+
+  constructor(private readonly root: string) {}
+
+  enter(key: string | number): void {
+    this.keys.push(key);
+  }
+
+  leave(): void {
+    this.keys.pop();
+  }
+
+  /** `root` for the value itself, `a.b` for a field (the root unnamed), `root[0]` or `a.b[0]` for an entry. */
+  path(): string {
+    let path = '';
+    for (const k of this.keys) path = typeof k === 'number' ? `${path || this.root}[${k}]` : path ? `${path}.${k}` : k;
+    return path || this.root;
+  }
+
+  refuse(message: string): never {
+    throw new ValidationError([{ path: this.path(), message }]);
   }
 }
 
-function copy(value: unknown, path: string, root: string, depth: number): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  const here = path || root;
-  if (depth > MAX_DEPTH) refuse(here, `nested more than ${MAX_DEPTH} levels deep (a cycle?)`);
+/** `value[key]`, copied; a getter or trap that throws is refused, naming the field. */
+function copyField(value: object, key: string | number, place: Place, depth: number): unknown {
+  place.enter(key);
+  let field: unknown;
+  try {
+    field = (value as Record<string | number, unknown>)[key];
+  } catch (e) {
+    place.refuse(threw(e));
+  }
+  const out = typeof field === 'object' && field !== null ? copy(field, place, depth + 1) : field;
+  place.leave();
+  return out;
+}
+
+function copy(value: object, place: Place, depth: number): unknown {
+  if (depth > MAX_DEPTH) place.refuse(`nested more than ${MAX_DEPTH} levels deep (a cycle?)`);
   let keys: string[];
   let proto: object | null;
   let isArray: boolean;
-  let tag: string;
   try {
     // Bytes are copied too: the caller may change a shared buffer while the commit is queued.
     if (value instanceof Uint8Array) return new Uint8Array(value);
     isArray = Array.isArray(value);
     proto = Object.getPrototypeOf(value) as object | null;
-    tag = Object.prototype.toString.call(value);
     keys = isArray ? [] : Object.getOwnPropertyNames(value);
   } catch (e) {
-    refuse(here, threw(e));
+    place.refuse(threw(e));
   }
   if (isArray) {
-    if (proto !== Array.prototype) refuse(here, 'expected a plain array ([ ... ]), got an array with a prototype of its own');
+    if (proto !== Array.prototype) place.refuse('expected a plain array ([ ... ]), got an array with a prototype of its own');
     const out: unknown[] = [];
-    const length = read(value, 'length', here) as number;
+    let length: number;
+    try {
+      length = (value as unknown[]).length;
+    } catch (e) {
+      place.refuse(threw(e));
+    }
     // A rule's entry is at most 64 KiB, so no real list comes near this; a sparse array could.
-    if (length > MAX_LENGTH) refuse(here, `more than ${MAX_LENGTH} entries`);
+    if (length > MAX_LENGTH) place.refuse(`more than ${MAX_LENGTH} entries`);
     for (let i = 0; i < length; i++) {
-      const at = `${here}[${i}]`;
       let own: boolean;
+      place.enter(i);
       try {
         own = Object.prototype.hasOwnProperty.call(value, i);
       } catch (e) {
-        refuse(at, threw(e));
+        place.refuse(threw(e));
       }
       // A hole reads through to Array.prototype: refuse it rather than guess.
-      if (!own) refuse(at, 'a hole in the array (no entry at this index)');
-      out.push(copy(read(value, i, at), at, root, depth + 1));
+      if (!own) place.refuse('a hole in the array (no entry at this index)');
+      place.leave();
+      out.push(copyField(value, i, place, depth));
     }
     return out;
   }
@@ -106,13 +138,16 @@ function copy(value: unknown, path: string, root: string, depth: number): unknow
   // everything); a class instance has fields its prototype supplies (see the file comment).
   // NO_FIELDS: a copy copied again (it holds nothing to inherit).
   if (proto !== Object.prototype && proto !== null && proto !== NO_FIELDS) {
-    refuse(here, `expected a plain object ({ ... } or Object.create(null)), got ${kindOf(proto, tag)}: fields a prototype supplies are not read, so copy them into a plain object`);
+    let tag: string;
+    try {
+      tag = Object.prototype.toString.call(value);
+    } catch (e) {
+      place.refuse(threw(e));
+    }
+    place.refuse(`expected a plain object ({ ... } or Object.create(null)), got ${kindOf(proto, tag)}: fields a prototype supplies are not read, so copy them into a plain object`);
   }
   const out = Object.create(NO_FIELDS) as Record<string, unknown>;
-  for (const key of keys) {
-    const at = path ? `${path}.${key}` : key;
-    out[key] = copy(read(value, key, at), at, root, depth + 1);
-  }
+  for (const key of keys) out[key] = copyField(value, key, place, depth);
   return out;
 }
 
@@ -124,5 +159,5 @@ function copy(value: unknown, path: string, root: string, depth: number): unknow
  * @example const spec = snapshot(userSpec, 'rule');
  */
 export function snapshot<T>(value: T, root: string): T {
-  return copy(value, '', root, 0) as T;
+  return typeof value === 'object' && value !== null ? (copy(value, new Place(root), 0) as T) : value;
 }
