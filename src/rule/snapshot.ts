@@ -52,51 +52,45 @@ function kindOf(proto: object, tag: string): string {
 }
 
 /**
- * Where the copy stands: the keys and indexes from the value given to {@link snapshot} down.
- * Made into a path string only for a refusal: a string per field cost more than the copy.
+ * Where the copies stand: the keys and indexes from each value given to {@link snapshot} down to
+ * the one being copied. One stack for every copy, since a getter may take a snapshot of its own
+ * (it stacks on top and leaves the stack as it found it); made into a path string only for a
+ * refusal, since a string per field cost more than the copy.
  */
-class Place {
-  private readonly keys: (string | number)[] = [];
+const keys: (string | number)[] = [];
 
-  constructor(private readonly root: string) {}
-
-  enter(key: string | number): void {
-    this.keys.push(key);
+/** The place of the copy whose keys start at `keys[base]`: `root` for the value itself, `a.b` for a field (the root unnamed), `root[0]` or `a.b[0]` for an entry. */
+function pathFrom(base: number, root: string): string {
+  let path = '';
+  for (let i = base; i < keys.length; i++) {
+    const k = keys[i] as string | number;
+    path = typeof k === 'number' ? `${path || root}[${k}]` : path ? `${path}.${k}` : k;
   }
+  return path || root;
+}
 
-  leave(): void {
-    this.keys.pop();
-  }
-
-  /** `root` for the value itself, `a.b` for a field (the root unnamed), `root[0]` or `a.b[0]` for an entry. */
-  path(): string {
-    let path = '';
-    for (const k of this.keys) path = typeof k === 'number' ? `${path || this.root}[${k}]` : path ? `${path}.${k}` : k;
-    return path || this.root;
-  }
-
-  refuse(message: string): never {
-    throw new ValidationError([{ path: this.path(), message }]);
-  }
+/** Refuses the value being copied; `root` names the value given to snapshot(), whose keys start at `base`. */
+function refuse(root: string, base: number, message: string): never {
+  throw new ValidationError([{ path: pathFrom(base, root), message }]);
 }
 
 /** `value[key]`, copied; a getter or trap that throws is refused, naming the field. */
-function copyField(value: object, key: string | number, place: Place, depth: number): unknown {
-  place.enter(key);
+function copyField(value: object, key: string | number, root: string, base: number, depth: number): unknown {
+  keys.push(key);
   let field: unknown;
   try {
     field = (value as Record<string | number, unknown>)[key];
   } catch (e) {
-    place.refuse(threw(e));
+    refuse(root, base, threw(e));
   }
-  const out = typeof field === 'object' && field !== null ? copy(field, place, depth + 1) : field;
-  place.leave();
+  const out = typeof field === 'object' && field !== null ? copy(field, root, base, depth + 1) : field;
+  keys.pop();
   return out;
 }
 
-function copy(value: object, place: Place, depth: number): unknown {
-  if (depth > MAX_DEPTH) place.refuse(`nested more than ${MAX_DEPTH} levels deep (a cycle?)`);
-  let keys: string[];
+function copy(value: object, root: string, base: number, depth: number): unknown {
+  if (depth > MAX_DEPTH) refuse(root, base, `nested more than ${MAX_DEPTH} levels deep (a cycle?)`);
+  let names: string[];
   let proto: object | null;
   let isArray: boolean;
   try {
@@ -104,33 +98,33 @@ function copy(value: object, place: Place, depth: number): unknown {
     if (value instanceof Uint8Array) return new Uint8Array(value);
     isArray = Array.isArray(value);
     proto = Object.getPrototypeOf(value) as object | null;
-    keys = isArray ? [] : Object.getOwnPropertyNames(value);
+    names = isArray ? [] : Object.getOwnPropertyNames(value);
   } catch (e) {
-    place.refuse(threw(e));
+    refuse(root, base, threw(e));
   }
   if (isArray) {
-    if (proto !== Array.prototype) place.refuse('expected a plain array ([ ... ]), got an array with a prototype of its own');
+    if (proto !== Array.prototype) refuse(root, base, 'expected a plain array ([ ... ]), got an array with a prototype of its own');
     const out: unknown[] = [];
     let length: number;
     try {
       length = (value as unknown[]).length;
     } catch (e) {
-      place.refuse(threw(e));
+      refuse(root, base, threw(e));
     }
     // A rule's entry is at most 64 KiB, so no real list comes near this; a sparse array could.
-    if (length > MAX_LENGTH) place.refuse(`more than ${MAX_LENGTH} entries`);
+    if (length > MAX_LENGTH) refuse(root, base, `more than ${MAX_LENGTH} entries`);
     for (let i = 0; i < length; i++) {
       let own: boolean;
-      place.enter(i);
+      keys.push(i);
       try {
         own = Object.prototype.hasOwnProperty.call(value, i);
       } catch (e) {
-        place.refuse(threw(e));
+        refuse(root, base, threw(e));
       }
       // A hole reads through to Array.prototype: refuse it rather than guess.
-      if (!own) place.refuse('a hole in the array (no entry at this index)');
-      place.leave();
-      out.push(copyField(value, i, place, depth));
+      if (!own) refuse(root, base, 'a hole in the array (no entry at this index)');
+      keys.pop();
+      out.push(copyField(value, i, root, base, depth));
     }
     return out;
   }
@@ -142,12 +136,12 @@ function copy(value: object, place: Place, depth: number): unknown {
     try {
       tag = Object.prototype.toString.call(value);
     } catch (e) {
-      place.refuse(threw(e));
+      refuse(root, base, threw(e));
     }
-    place.refuse(`expected a plain object ({ ... } or Object.create(null)), got ${kindOf(proto, tag)}: fields a prototype supplies are not read, so copy them into a plain object`);
+    refuse(root, base, `expected a plain object ({ ... } or Object.create(null)), got ${kindOf(proto, tag)}: fields a prototype supplies are not read, so copy them into a plain object`);
   }
   const out = Object.create(NO_FIELDS) as Record<string, unknown>;
-  for (const key of keys) out[key] = copyField(value, key, place, depth);
+  for (const key of names) out[key] = copyField(value, key, root, base, depth);
   return out;
 }
 
@@ -159,5 +153,11 @@ function copy(value: object, place: Place, depth: number): unknown {
  * @example const spec = snapshot(userSpec, 'rule');
  */
 export function snapshot<T>(value: T, root: string): T {
-  return typeof value === 'object' && value !== null ? (copy(value, new Place(root), 0) as T) : value;
+  if (typeof value !== 'object' || value === null) return value;
+  const base = keys.length;
+  try {
+    return copy(value, root, base, 0) as T;
+  } finally {
+    keys.length = base; // a refusal leaves its keys behind
+  }
 }
