@@ -128,7 +128,7 @@ class Words {
 
   /** The verdict the word names, as the constant in names.ts (so a rule holds no fresh copy). */
   verdict(): Verdict | null {
-    for (const v of VERDICTS) if (this.is(v)) return v;
+    for (let i = 0; i < VERDICTS.length; i++) if (this.is(VERDICTS[i] as Verdict)) return VERDICTS[i] as Verdict;
     return null;
   }
 
