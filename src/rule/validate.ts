@@ -187,86 +187,6 @@ const RULE_KEYS = new Set([
 ]);
 
 /**
- * The known fields of a rule object, each read once, in one pass over its own keys (unknown
- * ones reported as they come): not a lookup per known key, which cost a typed rule more than
- * parsing its text did. A field holding undefined counts as absent.
- */
-class RuleFields {
-  protocol: unknown = undefined;
-  source: unknown = undefined;
-  destination: unknown = undefined;
-  inInterface: unknown = undefined;
-  outInterface: unknown = undefined;
-  fragment: unknown = undefined;
-  sport: unknown = undefined;
-  dport: unknown = undefined;
-  syn: unknown = undefined;
-  tcpFlags: unknown = undefined;
-  tcpOption: unknown = undefined;
-  connlimit: unknown = undefined;
-  comment: unknown = undefined;
-  matches: unknown = undefined;
-  target: unknown = undefined;
-}
-
-function readRuleFields(c: Checker, raw: Record<string, unknown>): RuleFields {
-  const f = new RuleFields();
-  for (const k of Object.keys(raw)) {
-    const v = raw[k];
-    switch (k) {
-      case 'protocol':
-        f.protocol = v;
-        break;
-      case 'source':
-        f.source = v;
-        break;
-      case 'destination':
-        f.destination = v;
-        break;
-      case 'inInterface':
-        f.inInterface = v;
-        break;
-      case 'outInterface':
-        f.outInterface = v;
-        break;
-      case 'fragment':
-        f.fragment = v;
-        break;
-      case 'sport':
-        f.sport = v;
-        break;
-      case 'dport':
-        f.dport = v;
-        break;
-      case 'syn':
-        f.syn = v;
-        break;
-      case 'tcpFlags':
-        f.tcpFlags = v;
-        break;
-      case 'tcpOption':
-        f.tcpOption = v;
-        break;
-      case 'connlimit':
-        f.connlimit = v;
-        break;
-      case 'comment':
-        f.comment = v;
-        break;
-      case 'matches':
-        f.matches = v;
-        break;
-      case 'target':
-        f.target = v;
-        break;
-      default:
-        c.add(k, `unknown key ${quote(k)} (known: ${[...RULE_KEYS].join(', ')})`);
-    }
-  }
-  return f;
-}
-
-/**
  * Collects issues; each check reports and returns undefined on failure so the walk goes on.
  * Registry modules check their parts through it (it is their SpecChecker).
  */
@@ -533,18 +453,89 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   const c = new Checker(family);
   const raw: unknown = input;
   if (!isObject(raw)) throw new ValidationError([{ path: 'rule', message: `expected a rule object, got ${describe(raw)}` }]);
-  const f = readRuleFields(c, raw);
+  // The known fields, each read once, in one pass over the object's own keys (unknown ones
+  // reported as they come): not a lookup per known key, which cost a typed rule more than
+  // parsing its text did. A field holding undefined counts as absent.
+  let protocolField: unknown;
+  let sourceField: unknown;
+  let destinationField: unknown;
+  let inInterfaceField: unknown;
+  let outInterfaceField: unknown;
+  let fragmentField: unknown;
+  let sportField: unknown;
+  let dportField: unknown;
+  let synField: unknown;
+  let tcpFlagsField: unknown;
+  let tcpOptionField: unknown;
+  let connlimitField: unknown;
+  let commentField: unknown;
+  let matchesField: unknown;
+  let targetField: unknown;
+  const keys = Object.keys(raw);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const v = raw[k];
+    switch (k) {
+      case 'protocol':
+        protocolField = v;
+        break;
+      case 'source':
+        sourceField = v;
+        break;
+      case 'destination':
+        destinationField = v;
+        break;
+      case 'inInterface':
+        inInterfaceField = v;
+        break;
+      case 'outInterface':
+        outInterfaceField = v;
+        break;
+      case 'fragment':
+        fragmentField = v;
+        break;
+      case 'sport':
+        sportField = v;
+        break;
+      case 'dport':
+        dportField = v;
+        break;
+      case 'syn':
+        synField = v;
+        break;
+      case 'tcpFlags':
+        tcpFlagsField = v;
+        break;
+      case 'tcpOption':
+        tcpOptionField = v;
+        break;
+      case 'connlimit':
+        connlimitField = v;
+        break;
+      case 'comment':
+        commentField = v;
+        break;
+      case 'matches':
+        matchesField = v;
+        break;
+      case 'target':
+        targetField = v;
+        break;
+      default:
+        c.add(k, `unknown key ${quote(k)} (known: ${[...RULE_KEYS].join(', ')})`);
+    }
+  }
 
-  const proto = f.protocol !== undefined ? checkProtocol(c, f.protocol) : null;
+  const proto = protocolField !== undefined ? checkProtocol(c, protocolField) : null;
   const protoNum = proto ? proto.num : 0;
-  const src = f.source !== undefined ? checkAddress(c, f.source, 'source') : null;
-  const dst = f.destination !== undefined ? checkAddress(c, f.destination, 'destination') : null;
-  const inIf = f.inInterface !== undefined ? checkInterface(c, f.inInterface, 'inInterface') : null;
-  const outIf = f.outInterface !== undefined ? checkInterface(c, f.outInterface, 'outInterface') : null;
+  const src = sourceField !== undefined ? checkAddress(c, sourceField, 'source') : null;
+  const dst = destinationField !== undefined ? checkAddress(c, destinationField, 'destination') : null;
+  const inIf = inInterfaceField !== undefined ? checkInterface(c, inInterfaceField, 'inInterface') : null;
+  const outIf = outInterfaceField !== undefined ? checkInterface(c, outInterfaceField, 'outInterface') : null;
 
   let fragment: boolean | null = null;
-  if (f.fragment !== undefined) {
-    const given = c.bool(f.fragment, 'fragment');
+  if (fragmentField !== undefined) {
+    const given = c.bool(fragmentField, 'fragment');
     if (given !== undefined) {
       if (family === 'ipv6') c.add('fragment', `fragment is IPv4 only (ip6tables uses the frag match)`);
       else fragment = given;
@@ -557,32 +548,32 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   let l4Used = false;
   let sport: { range: NativePortRange; invert: boolean } | undefined;
   let dport: { range: NativePortRange; invert: boolean } | undefined;
-  if (f.sport !== undefined) {
+  if (sportField !== undefined) {
     l4Used = true;
-    sport = checkPort(c, f.sport, 'sport');
+    sport = checkPort(c, sportField, 'sport');
     needsL4(c, proto, 'sport', false);
   }
-  if (f.dport !== undefined) {
+  if (dportField !== undefined) {
     l4Used = true;
-    dport = checkPort(c, f.dport, 'dport');
+    dport = checkPort(c, dportField, 'dport');
     needsL4(c, proto, 'dport', false);
   }
   let flagMask = 0;
   let flagCompare = 0;
   let invFlags = false;
-  if (f.syn !== undefined) {
+  if (synField !== undefined) {
     l4Used = true;
-    const s = c.bool(f.syn, 'syn');
+    const s = c.bool(synField, 'syn');
     needsL4(c, proto, 'syn', true);
     if (s !== undefined) {
       flagMask = SYN_FLAG_MASK;
       flagCompare = SYN_FLAG_COMPARE;
       invFlags = !s;
     }
-    if (f.tcpFlags !== undefined) c.add('tcpFlags', `give syn or tcpFlags, not both (syn is tcpFlags FIN,SYN,RST,ACK / SYN)`);
-  } else if (f.tcpFlags !== undefined) {
+    if (tcpFlagsField !== undefined) c.add('tcpFlags', `give syn or tcpFlags, not both (syn is tcpFlags FIN,SYN,RST,ACK / SYN)`);
+  } else if (tcpFlagsField !== undefined) {
     l4Used = true;
-    const n = c.negatable(f.tcpFlags, 'tcpFlags');
+    const n = c.negatable(tcpFlagsField, 'tcpFlags');
     needsL4(c, proto, 'tcpFlags', true);
     if (!isObject(n.value)) c.add(n.path, `expected { mask: [...], set: [...] }, got ${describe(n.value)}`);
     else {
@@ -599,9 +590,9 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   }
   let option = 0;
   let invOption = false;
-  if (f.tcpOption !== undefined) {
+  if (tcpOptionField !== undefined) {
     l4Used = true;
-    const n = c.negatable(f.tcpOption, 'tcpOption');
+    const n = c.negatable(tcpOptionField, 'tcpOption');
     needsL4(c, proto, 'tcpOption', true);
     const o = c.int(n.value, n.path, 1, 255, 'a TCP option kind');
     if (o !== undefined) {
@@ -624,20 +615,20 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
       matches.push({ kind: 'udp', sport: sp.range, dport: dp.range, invSport: sp.invert, invDport: dp.invert });
     }
   }
-  if (f.connlimit !== undefined) {
-    const m = checkConnlimit(c, f.connlimit);
+  if (connlimitField !== undefined) {
+    const m = checkConnlimit(c, connlimitField);
     if (m) matches.push(m);
   }
-  if (f.comment !== undefined) {
-    const text = c.string(f.comment, 'comment', 'a comment');
+  if (commentField !== undefined) {
+    const text = c.string(commentField, 'comment', 'a comment');
     if (text !== undefined) {
       const p = commentProblem(text);
       if (p) c.add('comment', p);
       else matches.push({ kind: 'comment', comment: text });
     }
   }
-  if (f.matches !== undefined) {
-    const list = f.matches;
+  if (matchesField !== undefined) {
+    const list = matchesField;
     if (!Array.isArray(list)) c.add('matches', `expected an array of module or opaque matches, got ${describe(list)}`);
     else {
       list.forEach((m: unknown, i) => {
@@ -663,7 +654,7 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   }
 
   let target: NativeTarget | undefined = { kind: 'none' };
-  if (f.target !== undefined) target = checkTarget(c, f.target, proto ?? null, matches);
+  if (targetField !== undefined) target = checkTarget(c, targetField, proto ?? null, matches);
 
   if (c.issues.length) throw new ValidationError(c.issues);
   return {
