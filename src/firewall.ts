@@ -14,7 +14,7 @@ import { prepareOps } from './op-slices';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
 import { renderRule } from './rule/render';
-import { ruleExtensions, toRuleSpec } from './rule/to-spec';
+import { addRuleExtensions, ruleExtensions, toRuleSpec } from './rule/to-spec';
 import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
 import { describe, validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
 import { checkNftablesRule, refuseInNftables } from './rule/nftables-form';
@@ -283,7 +283,7 @@ export class Transaction {
     validateRuleForChain(native, chain);
     if (this.shape.backend === 'nftables') checkNftablesRule(native, chain, this.shape.family);
     this.shape.targetFits(native);
-    for (const x of ruleExtensions(native)) this.extensions.add(x);
+    addRuleExtensions(native, this.extensions);
     return native;
   }
 }

@@ -201,7 +201,9 @@ class Checker implements SpecChecker {
 
   /** Refuse keys outside `allowed` (own enumerable keys, `__proto__` included). */
   keys(o: Record<string, unknown>, allowed: ReadonlySet<string>, path: string): void {
-    for (const k of Object.keys(o)) {
+    const keys = Object.keys(o);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
       if (!allowed.has(k)) {
         const where = path ? `${path}.${k}` : k;
         this.add(where, `unknown key ${quote(k)} (known: ${[...allowed].join(', ')})`);
