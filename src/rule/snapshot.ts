@@ -159,6 +159,7 @@ export function snapshot<T>(value: T, root: string): T {
   try {
     return copy(value, root, base, 0) as T;
   } finally {
-    keys.length = base; // a refusal leaves its keys behind
+    // A refusal leaves its keys behind. (Only then: setting length costs a call into the runtime.)
+    if (keys.length !== base) keys.length = base;
   }
 }
