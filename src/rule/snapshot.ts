@@ -147,6 +147,35 @@ function copy(value: object, root: string, base: number, depth: number): unknown
 }
 
 /**
+ * As {@link snapshot} for a plain object, its own fields copied into two lists (names, and
+ * copies in the same order) instead of a new object: for a reader that takes each field once
+ * (normalizeFields, once a typed rule), that object would be built only to be taken apart,
+ * through a generic store and load a field. null for anything but a plain object, and for one
+ * that throws while its kind is read: snapshot() then refuses it as it does.
+ * @throws {ERR_CONNLIMIT_INVALID} as snapshot(), for what its fields hold
+ */
+export function snapshotFields(value: unknown, root: string): { names: string[]; values: unknown[] } | null {
+  if (typeof value !== 'object' || value === null) return null;
+  let names: string[];
+  try {
+    if (value instanceof Uint8Array || Array.isArray(value)) return null;
+    const proto = Object.getPrototypeOf(value) as object | null;
+    if (proto !== Object.prototype && proto !== null && proto !== NO_FIELDS) return null;
+    names = Object.getOwnPropertyNames(value);
+  } catch {
+    return null;
+  }
+  const values: unknown[] = [];
+  const base = keys.length;
+  try {
+    for (let i = 0; i < names.length; i++) values.push(copyField(value, names[i] as string, root, base, 0));
+  } finally {
+    if (keys.length !== base) keys.length = base;
+  }
+  return { names, values };
+}
+
+/**
  * Deep-copies plain objects, arrays and byte arrays (primitives pass through). A getter or
  * Proxy trap that throws becomes a ValidationError naming the field; `root` names the value
  * itself ('rule', 'options').

@@ -452,9 +452,19 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   if (family !== 'ipv4' && family !== 'ipv6') {
     throw new ValidationError([{ path: 'family', message: `expected 'ipv4' or 'ipv6', got ${describe(family)}` }]);
   }
-  const c = new Checker(family);
   const raw: unknown = input;
   if (!isObject(raw)) throw new ValidationError([{ path: 'rule', message: `expected a rule object, got ${describe(raw)}` }]);
+  const names = Object.keys(raw);
+  return normalizeFields(names, names.map((k) => raw[k]), family);
+}
+
+/**
+ * @internal {@link normalizeRule} of an object given as its own fields: `names[i]` holds
+ * `values[i]` (src/rule/snapshot.ts snapshotFields hands a typed rule over so, not built into an
+ * object only to be taken apart here).
+ */
+export function normalizeFields(names: readonly string[], values: readonly unknown[], family: Family): NativeRule {
+  const c = new Checker(family);
   // The known fields, each read once, in one pass over the object's own keys (unknown ones
   // reported as they come): not a lookup per known key, which cost a typed rule more than
   // parsing its text did. A field holding undefined counts as absent.
@@ -473,10 +483,9 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   let commentField: unknown;
   let matchesField: unknown;
   let targetField: unknown;
-  const keys = Object.keys(raw);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i] as string;
-    const v = raw[k];
+  for (let i = 0; i < names.length; i++) {
+    const k = names[i] as string;
+    const v = values[i];
     switch (k) {
       case 'protocol':
         protocolField = v;
