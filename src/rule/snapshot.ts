@@ -93,11 +93,15 @@ function copy(value: object, root: string, base: number, depth: number): unknown
   let names: string[];
   let proto: object | null;
   let isArray: boolean;
+  let tag: string;
   try {
     // Bytes are copied too: the caller may change a shared buffer while the commit is queued.
     if (value instanceof Uint8Array) return new Uint8Array(value);
     isArray = Array.isArray(value);
     proto = Object.getPrototypeOf(value) as object | null;
+    // Read for a plain object too (only a refusal's message uses it): a Proxy whose traps throw
+    // is refused here, as it always was, whatever keys it claims.
+    tag = Object.prototype.toString.call(value);
     names = isArray ? [] : Object.getOwnPropertyNames(value);
   } catch (e) {
     refuse(root, base, threw(e));
@@ -132,12 +136,6 @@ function copy(value: object, root: string, base: number, depth: number): unknown
   // everything); a class instance has fields its prototype supplies (see the file comment).
   // NO_FIELDS: a copy copied again (it holds nothing to inherit).
   if (proto !== Object.prototype && proto !== null && proto !== NO_FIELDS) {
-    let tag: string;
-    try {
-      tag = Object.prototype.toString.call(value);
-    } catch (e) {
-      refuse(root, base, threw(e));
-    }
     refuse(root, base, `expected a plain object ({ ... } or Object.create(null)), got ${kindOf(proto, tag)}: fields a prototype supplies are not read, so copy them into a plain object`);
   }
   const out = Object.create(NO_FIELDS) as Record<string, unknown>;
@@ -161,6 +159,7 @@ export function snapshotFields(value: unknown, root: string): { names: string[];
     if (value instanceof Uint8Array || Array.isArray(value)) return null;
     const proto = Object.getPrototypeOf(value) as object | null;
     if (proto !== Object.prototype && proto !== null && proto !== NO_FIELDS) return null;
+    Object.prototype.toString.call(value); // as copy() reads it: one that throws is snapshot()'s to refuse
     names = Object.getOwnPropertyNames(value);
   } catch {
     return null;
