@@ -888,7 +888,7 @@ export class Firewall {
     const sets = await this.clientSets();
     // The native form's rules name their sets (`ip saddr @NAME`): only that they exist, and are
     // sets of single addresses, is checked.
-    if (this.backend === 'nftables') return withNamedSets(rule, await sets.names(), async (name) => (await sets.header(name)).type);
+    if (this.backend === 'nftables') return withNamedSets(rule, await sets.names(), async (name) => (await sets.headerUncounted(name)).type);
     return withSetIndexes(rule, this.family, (name) => sets.indexOf(name));
   }
 

@@ -98,6 +98,8 @@ class KernelReader : public PlanReader {
     return false;
   }
 
+  Result<bool> HasSet(int index, const std::string& set) override { return SetExists(s_, form_.family(), form_.TableName(index), set); }
+
   Result<std::vector<KnownRule>> Rules(int index, const std::string& chain) override {
     std::string table = form_.TableName(index);
     Family f = form_.family();
