@@ -43,7 +43,7 @@ async function floor(ns, bin, ...args) {
  * ran right after a delete would pay it: the library, being quickest to reach the kernel, every
  * time, and a spawned CLI or floor seldom. Every variant starts from a settled kernel instead.
  */
-const settle = (rules) => sleep(50 + rules / 100);
+export const settle = (rules) => sleep(50 + rules / 100);
 
 /** Appended (untimed) right before each warmed call, and deleted after it. */
 const WARM_RULE = '-p udp --dport 10 -j DROP';
