@@ -312,6 +312,8 @@ export interface NativeBinding {
   nftablesReadBack(family: 'ipv4' | 'ipv6', rule: PackedRule): NativeRule | null;
   /** Test only: the NFT_MSG_NEWRULE message (sequence 0, append) our nf_tables encoder builds. */
   _encodeNftRule(family: 'ipv4' | 'ipv6', table: string, chain: string, rule: PackedRule): Buffer;
+  /** Test only: what the calling thread's NEWRULE shapes did: rules written from one, shapes learned, shapes found unusable. */
+  _nftRuleShapes(): { written: number; learned: number; unusable: number };
   /** Test only: NEWTABLE + NEWCHAIN (sequence 0) as a first write to a built-in chain sends them. */
   _encodeNftCreate(family: 'ipv4' | 'ipv6', table: string, chain: string): Buffer;
   /** Test only: decode one NEWRULE message with the decoder list() uses on the nft backend. */

@@ -38,6 +38,9 @@ class Planner {
       : form_(form), traits_(form.traits()), reader_(reader), k_(known) {}
 
   Result<Batch> Run(const std::vector<Op>& ops) {
+    op_count_ = ops.size();
+    batch_.msgs.reserve(ops.size());
+    batch_.results.reserve(ops.size());
     for (size_t i = 0; i < ops.size(); i++) {
       current_op_ = static_cast<int>(i);
       auto r = Apply(ops[i]);
@@ -357,10 +360,10 @@ class Planner {
     auto e = NewEntry(index.value(), chain, rule, where);
     if (!e.ok()) return e.error();
     PlanRules& list = k_.rules[chain];
-    if (list.loaded)
-      list.loaded->push_back(e.take());
-    else
-      list.early_tail.push_back(e.take());
+    auto& to = list.loaded ? *list.loaded : list.early_tail;
+    // Room for every op left at once: a bulk append grows the list once, not by doubling.
+    if (to.size() == to.capacity()) to.reserve(to.size() + op_count_ - current_op_);
+    to.push_back(e.take());
     return OpResult{true, -1};
   }
 
@@ -649,6 +652,7 @@ class Planner {
   bool flush_all_ = false;    // a flush with no chain: the first table goes too when emptied
   uint32_t next_id_ = 0;
   int current_op_ = -1;
+  size_t op_count_ = 0;
 };
 
 // Whether the kernel held none of `chain`'s rules when the batch was planned: every table of
