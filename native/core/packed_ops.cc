@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -20,9 +21,10 @@ enum RuleBits : uint8_t {
 // later read returns zeros, so decoding code stays straight-line and checks once at the end.
 class Reader {
  public:
-  Reader(const uint8_t* p, size_t n) : p_(p), end_(p + n) {}
+  Reader(const uint8_t* p, const uint8_t* end) : p_(p), end_(end) {}
 
   bool done() const { return p_ == end_; }
+  const uint8_t* at() const { return p_; }
   bool bad() const { return bad_ != nullptr; }
   const char* why() const { return bad_; }
   void Fail(const char* why) {
@@ -45,11 +47,16 @@ class Reader {
     return v;
   }
   std::string Str() {
-    uint16_t n = U16();
-    if (!Need(n)) return {};
-    std::string s(reinterpret_cast<const char*>(p_), n);
-    p_ += n;
+    std::string s;
+    StrInto(s);
     return s;
+  }
+  // Into a string the caller reuses: no allocation when it already has the room.
+  void StrInto(std::string& s) {
+    uint16_t n = U16();
+    if (!Need(n)) return s.clear();
+    s.assign(reinterpret_cast<const char*>(p_), n);
+    p_ += n;
   }
   void Bytes(uint8_t* out, size_t n) {
     if (!Need(n)) return;
@@ -89,13 +96,12 @@ Address ReadAddress(Reader& in, Family family) {
   return a;
 }
 
-Interface ReadInterface(Reader& in) {
-  Interface i;
-  i.name = in.Str();
+void ReadInterface(Reader& in, std::optional<Interface>& out) {
+  Interface& i = out ? *out : out.emplace();
+  in.StrInto(i.name);
   uint8_t bits = in.U8();
   i.wildcard = bits & 1;
   i.invert = bits & 2;
-  return i;
 }
 
 void ReadPorts(Reader& in, PortRange& s, PortRange& d) {
@@ -105,20 +111,27 @@ void ReadPorts(Reader& in, PortRange& s, PortRange& d) {
   d.hi = in.U16();
 }
 
-OpaqueExtension ReadOpaque(Reader& in) {
-  OpaqueExtension x;
-  x.name = in.Str();
+void ReadOpaque(Reader& in, OpaqueExtension& x) {
+  in.StrInto(x.name);
   x.revision = in.U8();
   x.data = in.Blob(in.U32());
   uint8_t sets = in.U8();
+  x.sets.clear();
   for (unsigned i = 0; i < sets && !in.bad(); i++) x.sets.push_back(in.Str());
-  return x;
 }
 
-Match ReadMatch(Reader& in) {
+// The alternative M of `m`, made so when it holds another: reading into it then reuses what it
+// owns (a comment's string) when the previous rule's match at this place was of the same kind.
+template <typename M>
+M& Holding(Match& m) {
+  if (auto* held = std::get_if<M>(&m)) return *held;
+  return m.emplace<M>();
+}
+
+void ReadMatch(Reader& in, Match& m) {
   switch (in.U8()) {
     case 0: {
-      TcpMatch t;
+      TcpMatch& t = Holding<TcpMatch>(m);
       ReadPorts(in, t.sport, t.dport);
       t.option = in.U8();
       t.flag_mask = in.U8();
@@ -128,18 +141,18 @@ Match ReadMatch(Reader& in) {
       t.inv_dport = inv & 2;
       t.inv_flags = inv & 4;
       t.inv_option = inv & 8;
-      return t;
+      return;
     }
     case 1: {
-      UdpMatch u;
+      UdpMatch& u = Holding<UdpMatch>(m);
       ReadPorts(in, u.sport, u.dport);
       uint8_t inv = in.U8();
       u.inv_sport = inv & 1;
       u.inv_dport = inv & 2;
-      return u;
+      return;
     }
     case 2: {
-      ConnlimitMatch c;
+      ConnlimitMatch& c = Holding<ConnlimitMatch>(m);
       c.limit = in.U32();
       uint8_t bits = in.U8();
       c.invert = bits & 1;
@@ -147,86 +160,106 @@ Match ReadMatch(Reader& in) {
       uint8_t mask = in.U8();
       c.mask_bits = mask == 255 ? -1 : mask;
       if (mask != 255 && mask > 128) in.Fail("connlimit mask");
-      return c;
+      return;
     }
-    case 3: return CommentMatch{in.Str()};
-    case 4: return ReadOpaque(in);
-    default: in.Fail("match kind"); return CommentMatch{};
+    case 3: return in.StrInto(Holding<CommentMatch>(m).comment);
+    case 4: return ReadOpaque(in, Holding<OpaqueExtension>(m));
+    default: return in.Fail("match kind");
   }
 }
 
-Target ReadTarget(Reader& in) {
+void ReadTarget(Reader& in, Target& t) {
   using K = Target::Kind;
-  Target t;
   uint8_t kind = in.U8();
+  t.name.clear();
+  if (kind != 5) t.opaque = OpaqueExtension{};
   switch (kind) {
     case 0: t.kind = K::kNone; break;
-    case 1: t.kind = K::kVerdict; t.name = in.Str(); break;
-    case 2: t.kind = K::kJump; t.name = in.Str(); break;
-    case 3: t.kind = K::kGoto; t.name = in.Str(); break;
-    case 4: t.kind = K::kReject; t.name = in.Str(); break;
-    case 5: t.kind = K::kOpaque; t.opaque = ReadOpaque(in); break;
+    case 1: t.kind = K::kVerdict; in.StrInto(t.name); break;
+    case 2: t.kind = K::kJump; in.StrInto(t.name); break;
+    case 3: t.kind = K::kGoto; in.StrInto(t.name); break;
+    case 4: t.kind = K::kReject; in.StrInto(t.name); break;
+    case 5: t.kind = K::kOpaque; ReadOpaque(in, t.opaque); break;
     default: in.Fail("target kind");
   }
-  return t;
 }
 
-RuleSpec ReadRule(Reader& in, Family family) {
-  RuleSpec r;
+// Every field of `r` is written (reusing what it holds), so it may come from the previous op.
+void ReadRule(Reader& in, Family family, RuleSpec& r) {
   r.protocol = in.U8();
   uint8_t bits = in.U8();
   r.inv_protocol = bits & kInvProtocol;
+  r.src.reset();
+  r.dst.reset();
   if (bits & kSrc) r.src = ReadAddress(in, family);
   if (bits & kDst) r.dst = ReadAddress(in, family);
-  if (bits & kIn) r.in_interface = ReadInterface(in);
-  if (bits & kOut) r.out_interface = ReadInterface(in);
+  if (bits & kIn) ReadInterface(in, r.in_interface); else r.in_interface.reset();
+  if (bits & kOut) ReadInterface(in, r.out_interface); else r.out_interface.reset();
+  r.fragment.reset();
   if (bits & kFragmentSet) r.fragment = (bits & kFragment) != 0;
   uint8_t matches = in.U8();
-  r.matches.reserve(matches);
-  for (unsigned i = 0; i < matches && !in.bad(); i++) r.matches.push_back(ReadMatch(in));
-  r.target = ReadTarget(in);
-  return r;
+  r.matches.resize(matches);
+  for (unsigned i = 0; i < matches && !in.bad(); i++) ReadMatch(in, r.matches[i]);
+  ReadTarget(in, r.target);
 }
 
-Op ReadOp(Reader& in, Family family) {
-  Op op;
+void ReadOp(Reader& in, Family family, Op& op) {
   uint8_t kind = in.U8();
   if (kind >= kOpKinds) in.Fail("op kind");
   op.kind = static_cast<Op::Kind>(kind);
-  op.chain = in.Str();
+  in.StrInto(op.chain);
   op.index = in.U32();
-  op.to = in.Str();
-  if (in.U8() != 0) op.rule = ReadRule(in, family);
-  return op;
+  in.StrInto(op.to);
+  if (in.U8() != 0)
+    ReadRule(in, family, op.rule);
+  else
+    op.rule = RuleSpec{};
 }
 
-KernelError Malformed(const Reader& in, int op_index) {
-  return KernelError{"packed ops", EINVAL, std::string("internal: ") + in.why(), op_index, ErrorKind::kMalformed};
+KernelError Malformed(const char* why, int op_index) {
+  return KernelError{"packed ops", EINVAL, std::string("internal: ") + why, op_index, ErrorKind::kMalformed};
 }
 
 }  // namespace
 
-Result<std::vector<Op>> DecodePackedOps(const uint8_t* bytes, size_t size, Family family) {
-  Reader in(bytes, size);
+PackedOpReader::PackedOpReader(const uint8_t* bytes, size_t size, Family family) : at_(bytes), end_(bytes + size), family_(family) {
+  Reader in(at_, end_);
   ReadHeader(in, family);
+  if (in.bad()) error_ = Malformed(in.why(), -1);
+  at_ = in.at();
+}
+
+bool PackedOpReader::Next(Op& op) {
+  if (error_ || at_ == end_) return false;
+  Reader in(at_, end_);
+  ReadOp(in, family_, op);
+  index_++;
+  if (in.bad()) {
+    error_ = Malformed(in.why(), index_);
+    return false;
+  }
+  at_ = in.at();
+  return true;
+}
+
+Result<std::vector<Op>> DecodePackedOps(const uint8_t* bytes, size_t size, Family family) {
+  PackedOpReader in(bytes, size, family);
   std::vector<Op> ops;
   // A rule op of the common shape packs to ~40 bytes: room for every op of a rule batch at
   // once, so 10,000 ops aren't moved (and their pages faulted in) a dozen times while growing.
   ops.reserve(size / 24);
-  while (!in.done()) {
-    ops.push_back(ReadOp(in, family));
-    if (in.bad()) return Malformed(in, static_cast<int>(ops.size()) - 1);
-  }
-  if (in.bad()) return Malformed(in, -1);
+  for (Op op; in.Next(op);) ops.push_back(std::move(op));
+  if (in.error()) return *in.error();
   return ops;
 }
 
 Result<RuleSpec> DecodePackedRule(const uint8_t* bytes, size_t size, Family family) {
-  Reader in(bytes, size);
+  Reader in(bytes, bytes + size);
   ReadHeader(in, family);
-  RuleSpec rule = ReadRule(in, family);
+  RuleSpec rule;
+  ReadRule(in, family, rule);
   if (!in.done()) in.Fail("bytes after the rule");
-  if (in.bad()) return Malformed(in, -1);
+  if (in.bad()) return Malformed(in.why(), -1);
   return rule;
 }
 

@@ -76,6 +76,27 @@ struct Target {
   OpaqueExtension opaque;    // kOpaque only
 };
 
+// Field-for-field equality of a match or target: equal values encode to the same bytes, so an
+// encoder may reuse what it wrote for one (legacy/entry_codec's EntryEncoder). Equal in meaning,
+// as the kernel matches, is another question: xt/same_rule.h.
+inline bool operator==(const PortRange& a, const PortRange& b) { return a.lo == b.lo && a.hi == b.hi; }
+inline bool operator==(const TcpMatch& a, const TcpMatch& b) {
+  return a.sport == b.sport && a.dport == b.dport && a.option == b.option && a.flag_mask == b.flag_mask &&
+         a.flag_compare == b.flag_compare && a.inv_sport == b.inv_sport && a.inv_dport == b.inv_dport &&
+         a.inv_flags == b.inv_flags && a.inv_option == b.inv_option;
+}
+inline bool operator==(const UdpMatch& a, const UdpMatch& b) {
+  return a.sport == b.sport && a.dport == b.dport && a.inv_sport == b.inv_sport && a.inv_dport == b.inv_dport;
+}
+inline bool operator==(const ConnlimitMatch& a, const ConnlimitMatch& b) {
+  return a.limit == b.limit && a.invert == b.invert && a.daddr == b.daddr && a.mask_bits == b.mask_bits;
+}
+inline bool operator==(const CommentMatch& a, const CommentMatch& b) { return a.comment == b.comment; }
+inline bool operator==(const OpaqueExtension& a, const OpaqueExtension& b) {
+  return a.name == b.name && a.revision == b.revision && a.data == b.data && a.sets == b.sets;
+}
+inline bool operator==(const Target& a, const Target& b) { return a.kind == b.kind && a.name == b.name && a.opaque == b.opaque; }
+
 struct RuleSpec {
   uint16_t protocol = 0;
   bool inv_protocol = false;

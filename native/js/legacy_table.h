@@ -22,8 +22,9 @@ struct LegacyBackend {
   static void ReadOptions(const Napi::Object& options, core::TableTarget& target);
 
   core::Result<core::Unit> ProbeTable(const core::TableTarget& t) const { return core::legacy::ProbeTable(t); }
-  core::Result<std::vector<core::OpResult>> CommitOps(const core::TableTarget& t, const std::vector<core::Op>& ops) const {
-    return core::legacy::CommitOps(t, ops);
+  // Reads the packed ops itself, one at a time as it applies them (TableWrap's CommitPacked).
+  core::Result<std::vector<core::OpResult>> CommitPacked(const core::TableTarget& t, const uint8_t* bytes, size_t size) const {
+    return core::legacy::CommitPackedOps(t, bytes, size);
   }
   core::Result<uint64_t> Version(const core::TableTarget& t) const { return core::legacy::TableVersion(t); }
   core::Result<std::vector<core::ListedChain>> ListTable(const core::TableTarget& t, core::Listing listing) const {

@@ -14,7 +14,8 @@
 //   kClassName, kWorkerPrefix      the JS class; async_hooks names are the prefix + "open", ...
 //   static ReadOptions(o, target)  its fields of the constructor's options object
 //   ProbeTable(target)             const; the core/ calls, run in the pool
-//   CommitOps(target, ops)
+//   CommitOps(target, ops)         or CommitPacked(target, bytes, size), which reads the
+//                                  packed ops itself instead of taking them decoded
 //   ListTable(target, listing)
 //   FindRule(target, chain, rule)
 #pragma once
@@ -25,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -36,6 +38,12 @@
 #include "js/promise_worker.h"
 
 namespace connlimit::js {
+
+// Whether Backend reads a commit's packed ops itself (CommitPacked) rather than decoded (CommitOps).
+template <typename Backend, typename = void>
+constexpr bool kReadsPackedOps = false;
+template <typename Backend>
+constexpr bool kReadsPackedOps<Backend, std::void_t<decltype(&Backend::CommitPacked)>> = true;
 
 template <typename Derived, typename Backend>
 class TableWrap : public Napi::ObjectWrap<Derived> {
@@ -193,9 +201,13 @@ Napi::Value TableWrap<Derived, Backend>::Commit(const Napi::CallbackInfo& info) 
     return Run<std::vector<core::OpResult>>(
         "commit",
         [packed, backend = *backend_](const core::TableTarget& t) -> core::Result<std::vector<core::OpResult>> {
-          auto ops = core::DecodePackedOps(packed->data(), packed->size(), t.family);
-          if (!ops.ok()) return ops.error();
-          return backend.CommitOps(t, ops.value());
+          if constexpr (kReadsPackedOps<Backend>) {
+            return backend.CommitPacked(t, packed->data(), packed->size());
+          } else {
+            auto ops = core::DecodePackedOps(packed->data(), packed->size(), t.family);
+            if (!ops.ok()) return ops.error();
+            return backend.CommitOps(t, ops.value());
+          }
         },
         [](Napi::Env e, std::vector<core::OpResult>& r) -> Napi::Value { return OpResultsToJs(e, r); });
   });

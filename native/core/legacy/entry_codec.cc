@@ -62,21 +62,12 @@ void AppendExtension(std::vector<uint8_t>& out, const xt::XtBlob& blob) {
   if (!blob.data.empty()) memcpy(out.data() + at + kMatchHeader, blob.data.data(), blob.data.size());
 }
 
-Result<Unit> AppendMatch(std::vector<uint8_t>& out, Family family, const Match& m) {
-  auto blob = xt::EncodeMatch(family, m);
-  if (!blob.ok()) return blob.error();
-  AppendExtension(out, blob.value());
-  return Unit{};
-}
+Result<xt::XtBlob> EncodeExtension(Family family, const Match& m) { return xt::EncodeMatch(family, m); }
 
-Result<Unit> AppendTarget(std::vector<uint8_t>& out, Family family, const Target& t, bool* is_goto) {
+Result<xt::XtBlob> EncodeExtension(Family family, const Target& t) {
   bool standard = t.kind == Target::Kind::kNone || t.kind == Target::Kind::kVerdict || t.kind == Target::Kind::kJump ||
                   t.kind == Target::Kind::kGoto;
-  auto blob = standard ? xt::EncodeStandardTarget(t) : xt::EncodeTarget(family, t);
-  if (!blob.ok()) return blob.error();
-  AppendExtension(out, blob.value());
-  *is_goto = t.kind == Target::Kind::kGoto;
-  return Unit{};
+  return standard ? xt::EncodeStandardTarget(t) : xt::EncodeTarget(family, t);
 }
 
 // The family-specific IP header part, filled by one function per layout.
@@ -140,30 +131,55 @@ Result<Unit> FillIpv6(struct ip6t_entry* e, const RuleSpec& rule, bool is_goto) 
   return Unit{};
 }
 
+}  // namespace
+
+template <typename Value>
+Result<Unit> EntryEncoder::AppendFramed(Framed<Value>& last, const Value& value) {
+  if (!last.bytes.empty() && last.value == value) {
+    entry_.insert(entry_.end(), last.bytes.begin(), last.bytes.end());
+    return Unit{};
+  }
+  auto blob = EncodeExtension(family_, value);
+  if (!blob.ok()) {
+    last.bytes.clear();
+    return blob.error();
+  }
+  last.value = value;
+  last.bytes.clear();
+  AppendExtension(last.bytes, blob.value());
+  entry_.insert(entry_.end(), last.bytes.begin(), last.bytes.end());
+  return Unit{};
+}
+
 template <typename Entry>
-Result<std::vector<uint8_t>> Encode(Family family, const RuleSpec& rule) {
-  std::vector<uint8_t> out(kEntrySize<Entry>, 0);
-  for (const auto& m : rule.matches) {
-    auto r = AppendMatch(out, family, m);
+Result<Unit> EntryEncoder::Write(const RuleSpec& rule) {
+  entry_.assign(kEntrySize<Entry>, 0);
+  if (last_matches_.size() < rule.matches.size()) last_matches_.resize(rule.matches.size());
+  for (size_t i = 0; i < rule.matches.size(); i++) {
+    auto r = AppendFramed(last_matches_[i], rule.matches[i]);
     if (!r.ok()) return r.error();
   }
-  size_t target_offset = out.size();
-  bool is_goto = false;
-  auto r = AppendTarget(out, family, rule.target, &is_goto);
+  size_t target_offset = entry_.size();
+  auto r = AppendFramed(last_target_, rule.target);
   if (!r.ok()) return r.error();
-  if (out.size() > 0xFFFF) return EncodeError("rule too large");
-  auto* e = reinterpret_cast<Entry*>(out.data());
+  if (entry_.size() > 0xFFFF) return EncodeError("rule too large");
+  bool is_goto = rule.target.kind == Target::Kind::kGoto;
+  auto* e = reinterpret_cast<Entry*>(entry_.data());
   e->target_offset = static_cast<uint16_t>(target_offset);
-  e->next_offset = static_cast<uint16_t>(out.size());
-  Result<Unit> filled = [&]() {
-    if constexpr (std::is_same_v<Entry, struct ipt_entry>)
-      return FillIpv4(e, rule, is_goto);
-    else
-      return FillIpv6(e, rule, is_goto);
-  }();
-  if (!filled.ok()) return filled.error();
-  return out;
+  e->next_offset = static_cast<uint16_t>(entry_.size());
+  if constexpr (std::is_same_v<Entry, struct ipt_entry>)
+    return FillIpv4(e, rule, is_goto);
+  else
+    return FillIpv6(e, rule, is_goto);
 }
+
+Result<const std::vector<uint8_t>*> EntryEncoder::Encode(const RuleSpec& rule) {
+  auto written = family_ == Family::kIpv4 ? Write<struct ipt_entry>(rule) : Write<struct ip6t_entry>(rule);
+  if (!written.ok()) return written.error();
+  return &entry_;
+}
+
+namespace {
 
 // ---- decoding ----
 
@@ -246,7 +262,10 @@ Result<RuleSpec> Decode(Family family, const uint8_t* bytes, size_t size, const 
 }  // namespace
 
 Result<std::vector<uint8_t>> EncodeEntry(Family family, const RuleSpec& rule) {
-  return family == Family::kIpv4 ? Encode<struct ipt_entry>(family, rule) : Encode<struct ip6t_entry>(family, rule);
+  EntryEncoder encoder(family);
+  auto entry = encoder.Encode(rule);
+  if (!entry.ok()) return entry.error();
+  return *entry.value();
 }
 
 Result<RuleSpec> DecodeEntry(Family family, const uint8_t* entry, size_t size, const std::optional<std::string>& label,

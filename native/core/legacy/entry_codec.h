@@ -21,6 +21,34 @@ namespace connlimit::core::legacy {
 // it maps them (iptcc_map_target). Counters and comefrom are zero.
 Result<std::vector<uint8_t>> EncodeEntry(Family family, const RuleSpec& rule);
 
+// EncodeEntry for rule after rule (a commit's appends), into one buffer it reuses. A match or
+// target equal to the one at the same place in the previous rule is copied from the bytes
+// written for it then: the rules of a bulk batch mostly differ in a port or an address, so
+// their connlimit match and their target are encoded once, not once per rule.
+class EntryEncoder {
+ public:
+  explicit EntryEncoder(Family family) : family_(family) {}
+  // The entry, exactly EncodeEntry's bytes; valid until the next call.
+  Result<const std::vector<uint8_t>*> Encode(const RuleSpec& rule);
+
+ private:
+  // The last match or target written at one place, and its bytes with their header (empty: none).
+  template <typename Value>
+  struct Framed {
+    Value value;
+    std::vector<uint8_t> bytes;
+  };
+  template <typename Value>
+  Result<Unit> AppendFramed(Framed<Value>& last, const Value& value);
+  template <typename Entry>
+  Result<Unit> Write(const RuleSpec& rule);
+
+  Family family_;
+  std::vector<uint8_t> entry_;
+  std::vector<Framed<Match>> last_matches_;
+  Framed<Target> last_target_;
+};
+
 // Decode one entry of `size` bytes.
 // `label` is what iptc_get_target() says of the entry: for a standard target whose name in the
 // blob is empty (as every rule read back from the kernel has) it tells the verdict or the

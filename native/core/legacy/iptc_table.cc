@@ -17,6 +17,7 @@ extern "C" {
 
 #include "core/legacy/entry_codec.h"
 #include "core/netns_guard.h"
+#include "core/packed_ops.h"
 #include "core/xt/same_rule.h"
 #include "core/xtables_lock.h"
 
@@ -58,6 +59,15 @@ CONNLIMIT_TC_API(Ip6tc, ip6tc, struct ip6t_entry, Family::kIpv6)
 #undef CONNLIMIT_TC_API
 
 constexpr int kCommitAttempts = 5;
+
+// A commit's ops as src/op-pack.ts wrote them, read afresh by each attempt.
+struct PackedBatch {
+  const uint8_t* bytes;
+  size_t size;
+};
+// About what an append of a common-shape rule packs to (40-60 bytes): the results of a rule
+// batch then rarely grow while they are collected.
+constexpr size_t kPackedRuleOpBytes = 40;
 
 template <typename Api>
 using Handle = std::unique_ptr<struct xtc_handle, void (*)(struct xtc_handle*)>;
@@ -112,9 +122,9 @@ Result<Unit> RequireChain(struct xtc_handle* h, const std::string& chain) {
 
 // A rule's entry, checked against the snapshot: its chain and its jump target must exist
 // (libiptc would take an unknown name for an extension target and the kernel would then
-// refuse the whole commit with a misleading ENOENT).
+// refuse the whole commit with a misleading ENOENT). Valid until the encoder's next rule.
 template <typename Api>
-Result<std::vector<uint8_t>> PrepareRule(struct xtc_handle* h, const Op& op) {
+Result<const typename Api::Entry*> PrepareRule(struct xtc_handle* h, const Op& op, EntryEncoder& encoder) {
   auto chain = RequireChain<Api>(h, op.chain);
   if (!chain.ok()) return chain.error();
   const Target& t = op.rule.target;
@@ -122,12 +132,9 @@ Result<std::vector<uint8_t>> PrepareRule(struct xtc_handle* h, const Op& op) {
     auto jump = RequireChain<Api>(h, t.name);
     if (!jump.ok()) return jump.error();
   }
-  return EncodeEntry(Api::kFamily, op.rule);
-}
-
-template <typename Api>
-const typename Api::Entry* AsEntry(const std::vector<uint8_t>& bytes) {
-  return reinterpret_cast<const typename Api::Entry*>(bytes.data());
+  auto bytes = encoder.Encode(op.rule);
+  if (!bytes.ok()) return bytes.error();
+  return reinterpret_cast<const typename Api::Entry*>(bytes.value()->data());
 }
 
 // A rule-number failure: libiptc says E2BIG when the position is past the chain's end.
@@ -138,7 +145,7 @@ KernelError PositionError(const char* op, const std::string& chain) {
 }
 
 template <typename Api>
-Result<OpResult> Apply(struct xtc_handle* h, const Op& op) {
+Result<OpResult> Apply(struct xtc_handle* h, const Op& op, EntryEncoder& encoder) {
   using K = Op::Kind;
   const char* chain = op.chain.c_str();
   switch (op.kind) {
@@ -146,7 +153,7 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op) {
     case K::kInsert:
     case K::kReplace:
     case K::kEnsure: {
-      auto entry = PrepareRule<Api>(h, op);
+      auto entry = PrepareRule<Api>(h, op, encoder);
       if (!entry.ok()) return entry.error();
       if (op.kind == K::kEnsure) {
         auto found = Find<Api>(h, op.chain, op.rule);
@@ -154,10 +161,10 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op) {
         if (found.value() >= 0) return OpResult{false, found.value()};
       }
       if (op.kind == K::kInsert) {
-        if (!Api::insert_entry(chain, AsEntry<Api>(entry.value()), op.index, h)) return PositionError<Api>("iptc_insert_entry", op.chain);
+        if (!Api::insert_entry(chain, entry.value(), op.index, h)) return PositionError<Api>("iptc_insert_entry", op.chain);
       } else if (op.kind == K::kReplace) {
-        if (!Api::replace_entry(chain, AsEntry<Api>(entry.value()), op.index, h)) return PositionError<Api>("iptc_replace_entry", op.chain);
-      } else if (!Api::append_entry(chain, AsEntry<Api>(entry.value()), h)) {
+        if (!Api::replace_entry(chain, entry.value(), op.index, h)) return PositionError<Api>("iptc_replace_entry", op.chain);
+      } else if (!Api::append_entry(chain, entry.value(), h)) {
         return LibError<Api>("iptc_append_entry", op.chain);
       }
       return OpResult{true, op.kind == K::kAppend || op.kind == K::kEnsure ? -1 : static_cast<int>(op.index)};
@@ -220,25 +227,31 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op) {
   return KernelError{"op", EINVAL, "unknown op kind"};
 }
 
+// The ops are read from the packed batch one at a time as they are applied (packed_ops.h): a
+// bulk batch is never held decoded, and each rule is encoded into one reused buffer.
 template <typename Api>
-Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const std::vector<Op>& ops, bool* stale) {
+Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const PackedBatch& batch, bool* stale) {
   *stale = false;
   auto handle = Open<Api>(t);
   if (!handle.ok()) return handle.error();
   struct xtc_handle* h = handle.value().get();
   std::vector<OpResult> results;
-  results.reserve(ops.size());
+  results.reserve(batch.size / kPackedRuleOpBytes);
   bool changed = false;
-  for (size_t i = 0; i < ops.size(); i++) {
-    auto r = Apply<Api>(h, ops[i]);
+  PackedOpReader in(batch.bytes, batch.size, Api::kFamily);
+  EntryEncoder encoder(Api::kFamily);
+  Op op;
+  for (int i = 0; in.Next(op); i++) {
+    auto r = Apply<Api>(h, op, encoder);
     if (!r.ok()) {
       KernelError e = r.error();
-      e.op_index = static_cast<int>(i);
+      e.op_index = i;
       return e;
     }
     changed = changed || r.value().changed;
     results.push_back(r.value());
   }
+  if (in.error()) return *in.error();
   // Nothing changed (an ensure that found its rule): no commit, so no connlimit count in the
   // table is reset (NETFILTER-NOTES.md §2.7).
   if (changed && !Api::commit(h)) {
@@ -249,7 +262,7 @@ Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const std::vec
 }
 
 template <typename Api>
-Result<std::vector<OpResult>> Commit(const TableTarget& t, const std::vector<Op>& ops) {
+Result<std::vector<OpResult>> Commit(const TableTarget& t, const PackedBatch& batch) {
   auto lock = XtablesLock::Acquire(t.lock_path, t.lock_timeout_ms);
   if (!lock.ok()) return lock.error();
   auto ns = NetnsGuard::Enter(t.netns_fd);
@@ -258,7 +271,7 @@ Result<std::vector<OpResult>> Commit(const TableTarget& t, const std::vector<Op>
   // changed (NOTES §2.5); under the lock that means a writer that ignores it. Re-read, redo.
   for (int attempt = 1;; attempt++) {
     bool stale = false;
-    auto r = CommitAttempt<Api>(t, ops, &stale);
+    auto r = CommitAttempt<Api>(t, batch, &stale);
     if (r.ok() || !stale || attempt == kCommitAttempts) return r;
   }
 }
@@ -360,8 +373,9 @@ Result<Unit> ProbeTable(const TableTarget& t) {
   return t.family == Family::kIpv4 ? Probe<Ip4tc>(t) : Probe<Ip6tc>(t);
 }
 
-Result<std::vector<OpResult>> CommitOps(const TableTarget& t, const std::vector<Op>& ops) {
-  return t.family == Family::kIpv4 ? Commit<Ip4tc>(t, ops) : Commit<Ip6tc>(t, ops);
+Result<std::vector<OpResult>> CommitPackedOps(const TableTarget& t, const uint8_t* bytes, size_t size) {
+  const PackedBatch batch{bytes, size};
+  return t.family == Family::kIpv4 ? Commit<Ip4tc>(t, batch) : Commit<Ip6tc>(t, batch);
 }
 
 Result<std::vector<ListedChain>> ListTable(const TableTarget& t, Listing listing) {

@@ -5,6 +5,7 @@
 // so none outlives its call (NETFILTER-NOTES.md §2.3, §2.6).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,10 +26,11 @@ using core::TableTarget;
 // iptc_init only: fails early on permissions or a missing table.
 Result<Unit> ProbeTable(const TableTarget& target);
 
-// Apply every op to one snapshot and commit once, under the xtables lock. All or nothing: on
-// the first failing op nothing is committed and the error carries its op_index. A commit
-// refused with EAGAIN (someone wrote without the lock) is redone from a fresh read.
-Result<std::vector<OpResult>> CommitOps(const TableTarget& target, const std::vector<Op>& ops);
+// Apply every op of a packed batch (core/packed_ops.h, `size` bytes) to one snapshot and
+// commit once, under the xtables lock. All or nothing: on the first failing op nothing is
+// committed and the error carries its op_index. A commit refused with EAGAIN (someone wrote
+// without the lock) is redone from a fresh read.
+Result<std::vector<OpResult>> CommitPackedOps(const TableTarget& target, const uint8_t* bytes, size_t size);
 
 // Every chain and rule of the table, decoded.
 Result<std::vector<ListedChain>> ListTable(const TableTarget& target, Listing listing);
