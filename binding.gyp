@@ -80,6 +80,7 @@
         "native/core/nft/requests.cc",
         "native/core/nft/ruleset_watcher.cc",
         "native/core/nft/compat/rule_codec.cc",
+        "native/core/nft/compat/rule_shape.cc",
         "native/core/nft/socket_reads.cc",
         "native/core/ipset/ipset_decoder.cc",
         "native/core/ipset/ipset_encoder.cc",

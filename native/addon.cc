@@ -11,6 +11,7 @@
 #include "core/nft/chain_codec.h"
 #include "core/nft/compat/compat_form.h"
 #include "core/nft/compat/rule_codec.h"
+#include "core/nft/compat/rule_shape.h"
 #include "core/nft/native/native_form.h"
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/recorded_reader.h"
@@ -49,6 +50,7 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                              InstanceValue("ConntrackWatch", ConntrackWatch::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::EncodeNftRule>("_encodeNftRule"),
                              InstanceMethod<&ConnlimitAddon::DecodeNftRule>("_decodeNftRule"),
+                             InstanceMethod<&ConnlimitAddon::NftRuleShapes>("_nftRuleShapes"),
                              InstanceMethod<&ConnlimitAddon::EncodeNftCreate>("_encodeNftCreate"),
                              InstanceValue("NftablesTable", NftablesTable::Define(env), napi_enumerable),
                              InstanceMethod<&ConnlimitAddon::EncodeNftables>("_encodeNftables"),
@@ -175,6 +177,16 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
                                               RuleFromJs(info[3], family), where, 0);
     if (!bytes.ok()) throw ErrorFromKernel(info.Env(), bytes.error());
     return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.value().data(), bytes.value().size());
+  }
+
+  // Test only: what the calling thread's rule shapes did (core/nft/compat/rule_shape.h).
+  Napi::Value NftRuleShapes(const Napi::CallbackInfo& info) {
+    auto c = core::nft::ThreadShapeCounts();
+    auto o = Napi::Object::New(info.Env());
+    o.Set("written", static_cast<double>(c.written));
+    o.Set("learned", static_cast<double>(c.learned));
+    o.Set("unusable", static_cast<double>(c.unusable));
+    return o;
   }
 
   // Test only: the NEWTABLE + NEWCHAIN messages (sequence 0, each padded to 4 bytes) a first

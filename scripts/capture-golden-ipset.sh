@@ -73,3 +73,10 @@ want test-net-iface && capture_twice test-net-iface capture_masked_body once tes
   'test NI 10.0.0.7,eth0'
 want add-net-iface-wildcard && capture_twice add-net-iface-wildcard capture_masked_body once add-net-iface-wildcard 0x609 'ipset create NI hash:net,iface' \
   'add NI 10.0.0.0/16,physdev:eth wildcard'
+# nomatch is IPSET_FLAG_NOMATCH in CADT_FLAGS, beside physdev's and wildcard's flags.
+want add-net-nomatch && capture_twice add-net-nomatch capture_masked_body once add-net-nomatch 0x609 'ipset create N hash:net timeout 5' \
+  'add N 10.0.0.0/24 timeout 9 nomatch'
+want add-net-port-nomatch && capture_twice add-net-port-nomatch capture_masked_body once add-net-port-nomatch 0x609 'ipset create NP hash:net,port' \
+  'add NP 10.0.0.0/24,udp:53 nomatch'
+want add-net-iface-nomatch && capture_twice add-net-iface-nomatch capture_masked_body once add-net-iface-nomatch 0x609 'ipset create NI hash:net,iface' \
+  'add NI 10.0.0.0/16,physdev:eth wildcard nomatch'

@@ -418,6 +418,17 @@ const MEANINGS: Record<NativeErrorKind, (f: Facts) => Error> = {
       `${e.op} can't use set ${quote(e.detail)}: nf_tables sets belong to one table, client sets live in the first (connlimit), and appends past its 500 rules go to the next table`,
       { ...base, hint: "nothing was applied; insert the rule within the first table's rules (fw.insert, -I CHAIN N), or use backend 'nft' (ipset sets, seen from every table)" },
     ),
+  // Found by the planner before the kernel, which would refuse the second meter with a bare EOPNOTSUPP.
+  meterNameTaken: ({ e }) =>
+    new ValidationError([
+      {
+        path: 'rule',
+        message:
+          `${e.op}: --hashlimit-name ${quote(e.detail)} is the name of another set in that table (another rule's meter, or a client set); the native nftables form writes a meter per rule, ` +
+          "named as the hashlimit, and nf_tables keeps one of a name per table (xt_hashlimit shares one bucket table between rules of one name): give each rule its own " +
+          "--hashlimit-name, or use backend 'legacy' or 'nft' to share a bucket table (replacing a metered rule by one of the same name: delete it and insert the new one in one transaction)",
+      },
+    ]),
   ipsetSwap: (f) =>
     f.e.errno === IPSET_ERR_EXIST_SETNAME2
       ? new NotFoundError('ERR_CONNLIMIT_NOT_FOUND', `the second set of the swap with ${ipsetSet(f)} does not exist`, ipsetBase(f))

@@ -14,7 +14,7 @@ import { prepareOps } from './op-slices';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
 import { renderRule } from './rule/render';
-import { ruleExtensions, toRuleSpec } from './rule/to-spec';
+import { addRuleExtensions, ruleExtensions, toRuleSpec } from './rule/to-spec';
 import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
 import { describe, validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
 import { checkNftablesRule, refuseInNftables } from './rule/nftables-form';
@@ -32,7 +32,7 @@ import { checkKeepOptions, Keeper, type KeepOptions } from './apply/keep';
 import { afterOps, withOwned } from './apply/after-ops';
 import { hasSetRefs, listsSetRefs, nameListedSets, withNamedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
-import { parseSaveText, type SaveRuleLine, type SaveSection } from './restore/save-text';
+import { lineText, parseSaveText, type SaveSection } from './restore/save-text';
 import { atLine, packRuleLines, restoreBatch } from './restore/rule-lines';
 import { planRestore } from './restore/plan';
 import { checkRestoreOptions, type RestoreOptions, type RestoreResult } from './restore/options';
@@ -144,8 +144,10 @@ type Step = NativeOp extends infer O ? (O extends { rule: NativeRule } ? Omit<O,
  * object is read then too: don't change it until the transaction settles.
  */
 export class Transaction {
-  /** @internal */
-  readonly steps: Step[] = [];
+  // Two cells a step: an append's chain and rule, or another step's object and undefined. A
+  // 10k-rule transaction then holds one array until its commit, not 10k objects that every
+  // young-generation collection meanwhile would copy.
+  private readonly cells: unknown[] = [];
   /** @internal Extensions the rules use, for error hints; filled as the steps are prepared. */
   readonly extensions = new Set<string>();
 
@@ -154,35 +156,35 @@ export class Transaction {
 
   /** Append a rule to the end of a chain (`iptables -A`). */
   append(chain: string, rule: RuleInput): this {
-    this.steps.push({ op: 'append', chain: this.shape.chain(chain), rule });
+    this.cells.push(this.shape.chain(chain), rule);
     return this;
   }
 
   /** Insert at a 1-based position, required (`iptables -I CHAIN N`; 1 puts it first). */
   insert(chain: string, position: number, rule: RuleInput): this {
     const index = validatePosition(position, 'position') - 1;
-    this.steps.push({ op: 'insert', chain: this.shape.chain(chain), index, rule });
+    this.push({ op: 'insert', chain: this.shape.chain(chain), index, rule });
     return this;
   }
 
   /** Replace the rule at a 1-based position (`iptables -R`). */
   replace(chain: string, position: number, rule: RuleInput): this {
     const index = validatePosition(position, 'position') - 1;
-    this.steps.push({ op: 'replace', chain: this.shape.chain(chain), index, rule });
+    this.push({ op: 'replace', chain: this.shape.chain(chain), index, rule });
     return this;
   }
 
   /** Delete the first rule equal in meaning to `rule`, or the rule at a 1-based position (`iptables -D`). */
   delete(chain: string, rule: RuleInput | number): this {
     const c = this.shape.chain(chain);
-    if (typeof rule === 'number') this.steps.push({ op: 'deleteAt', chain: c, index: validatePosition(rule, 'position') - 1 });
-    else this.steps.push({ op: 'delete', chain: c, rule });
+    if (typeof rule === 'number') this.push({ op: 'deleteAt', chain: c, index: validatePosition(rule, 'position') - 1 });
+    else this.push({ op: 'delete', chain: c, rule });
     return this;
   }
 
   /** Append unless a rule equal in meaning is already in the chain. */
   ensure(chain: string, rule: RuleInput): this {
-    this.steps.push({ op: 'ensure', chain: this.shape.chain(chain), rule });
+    this.push({ op: 'ensure', chain: this.shape.chain(chain), rule });
     return this;
   }
 
@@ -193,7 +195,7 @@ export class Transaction {
   flush(): this;
   flush(chain: string): this;
   flush(...args: [] | [chain: string]): this {
-    this.steps.push({ op: 'flush', chain: this.shape.chainOrAll(args, 'flush') });
+    this.push({ op: 'flush', chain: this.shape.chainOrAll(args, 'flush') });
     return this;
   }
 
@@ -205,25 +207,25 @@ export class Transaction {
   zero(chain: string): this;
   zero(...args: [] | [chain: string]): this {
     if (this.shape.backend === 'nftables') refuseInNftables('zeroing counters');
-    this.steps.push({ op: 'zero', chain: this.shape.chainOrAll(args, 'zero') });
+    this.push({ op: 'zero', chain: this.shape.chainOrAll(args, 'zero') });
     return this;
   }
 
   /** Create a user chain (`iptables -N`). */
   createChain(chain: string): this {
-    this.steps.push({ op: 'createChain', chain: this.shape.userChain(chain) });
+    this.push({ op: 'createChain', chain: this.shape.userChain(chain) });
     return this;
   }
 
   /** Delete an empty, unreferenced user chain (`iptables -X CHAIN`). */
   deleteChain(chain: string): this {
-    this.steps.push({ op: 'deleteChain', chain: this.shape.userChain(chain) });
+    this.push({ op: 'deleteChain', chain: this.shape.userChain(chain) });
     return this;
   }
 
   /** Rename a user chain (`iptables -E`). */
   renameChain(chain: string, to: string): this {
-    this.steps.push({ op: 'renameChain', chain: this.shape.userChain(chain), to: this.shape.userChain(to, 'to') });
+    this.push({ op: 'renameChain', chain: this.shape.userChain(chain), to: this.shape.userChain(to, 'to') });
     return this;
   }
 
@@ -232,7 +234,7 @@ export class Transaction {
     if (this.shape.backend === 'nftables') refuseInNftables('a chain policy');
     if (!this.shape.builtinChains.includes(chain)) invalid('chain', `policies belong to built-in chains (${this.shape.builtinChains.join(', ')})`);
     if (policy !== 'ACCEPT' && policy !== 'DROP') invalid('policy', "must be 'ACCEPT' or 'DROP'");
-    this.steps.push({ op: 'setPolicy', chain, policy });
+    this.push({ op: 'setPolicy', chain, policy });
     return this;
   }
 
@@ -241,14 +243,39 @@ export class Transaction {
    * @throws {ERR_CONNLIMIT_INVALID} naming the step when the transaction has several
    */
   nativeOp(i: number): NativeOp {
-    const step = this.steps[i] as Step;
-    if (!('rule' in step)) return step;
+    const first = this.cells[2 * i];
     try {
-      return { ...step, rule: this.rule(step.chain, step.rule) } as NativeOp;
+      if (typeof first === 'string') return this.appendOp(first, this.cells[2 * i + 1] as RuleInput);
+      const step = first as Step;
+      return 'rule' in step ? ({ ...step, rule: this.rule(step.chain, step.rule) } as NativeOp) : step;
     } catch (e) {
-      if (e instanceof ValidationError && this.steps.length > 1) e.message += ` [transaction step ${i + 1} of ${this.steps.length}: ${step.op} ${step.chain}]`;
+      if (e instanceof ValidationError && this.size > 1) e.message += ` [${this.describeStep(i)}]`;
       throw e;
     }
+  }
+
+  /** @internal How many steps were collected. */
+  get size(): number {
+    return this.cells.length / 2;
+  }
+
+  /** @internal Step `i` for a message: `transaction step 3 of 10: append INPUT`. */
+  describeStep(i: number): string {
+    const first = this.cells[2 * i];
+    const step = typeof first === 'string' ? { op: 'append', chain: first } : (first as Step | undefined);
+    return `transaction step ${i + 1} of ${this.size}: ${step?.op} ${step?.chain ?? ''}`;
+  }
+
+  private push(step: Step): void {
+    this.cells.push(step, undefined);
+  }
+
+  /**
+   * @internal The append of `rule` to `chain` (a name checked already), checked as a step's
+   * rule is, without keeping a step: restore() parses each line as it packs it.
+   */
+  appendOp(chain: string, rule: RuleInput): NativeOp {
+    return { op: 'append', chain, rule: this.rule(chain, rule) };
   }
 
   private rule(chain: string, input: RuleInput): NativeRule {
@@ -256,7 +283,7 @@ export class Transaction {
     validateRuleForChain(native, chain);
     if (this.shape.backend === 'nftables') checkNftablesRule(native, chain, this.shape.family);
     this.shape.targetFits(native);
-    for (const x of ruleExtensions(native)) this.extensions.add(x);
+    addRuleExtensions(native, this.extensions);
     return native;
   }
 }
@@ -652,7 +679,7 @@ export class Firewall {
     const tx = new Transaction(new TableShape(o.family, o.backend, o.table));
     const built = build(tx);
     if (isThenable(built)) await built;
-    for (let i = 0; i < tx.steps.length; i++) tx.nativeOp(i);
+    for (let i = 0; i < tx.size; i++) tx.nativeOp(i);
   }
 
   /**
@@ -717,22 +744,22 @@ export class Firewall {
     const { noflush } = checkRestoreOptions(options);
     const sections = parseSaveText(text);
     const section = Firewall.restoreSection(sections, this.table);
-    const { tx, rules } = Firewall.restoreSteps(section, this.shape);
+    const tx = Firewall.restoreChecks(section, this.shape);
+    const { rules } = section;
     // Parsed and packed in slices from now on; a refused line rejects the call when its turn
     // comes, before anything is written (the table may have been listed meanwhile).
-    const packing = packRuleLines(this.family, rules, (i) => this.withOpSetIndexes(tx.nativeOp(i)));
+    const packing = packRuleLines(this.family, rules, (i) => this.withOpSetIndexes(tx.appendOp(rules.chain(i), rules.rule(i))));
     packing.catch(() => undefined); // reported by the queued call below
     const result: RestoreResult = {
       table: this.table,
-      chains: section.entries.length - rules.length,
+      chains: section.chains.length,
       rules: rules.length,
       otherTables: sections.filter((s) => s !== section).map((s) => s.table),
     };
     let lines: number[] = [];
-    const texts = new Map(section.entries.map((e) => [e.line, e.text]));
     const where = (opIndex: number): string => {
       const line = lines[opIndex] ?? 0;
-      return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(texts.get(line) ?? '')}`;
+      return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(lineText(section, line))}`;
     };
     return this.queued(async () => {
       // The listing runs in the pool while the main thread is still parsing the rule lines.
@@ -756,8 +783,9 @@ export class Firewall {
     const o = checkOptions(options);
     const sections = parseSaveText(text);
     for (const section of sections) {
-      const { tx, rules } = Firewall.restoreSteps(section, new TableShape(o.family, o.backend, section.table));
-      rules.forEach((r, i) => atLine(r, () => tx.nativeOp(i)));
+      const tx = Firewall.restoreChecks(section, new TableShape(o.family, o.backend, section.table));
+      const { rules } = section;
+      for (let i = 0; i < rules.length; i++) atLine(rules, i, (j) => tx.appendOp(rules.chain(j), rules.rule(j)));
     }
     return sections.map((s) => s.table);
   }
@@ -769,13 +797,19 @@ export class Firewall {
     return invalid('text', `no *${table} section in the input to restore (${held})`);
   }
 
-  /** A section's rule lines as the appends of one transaction, their chain names checked. */
-  private static restoreSteps(section: SaveSection, shape: TableShape): { tx: Transaction; rules: SaveRuleLine[] } {
+  /**
+   * The transaction a section's rule lines are checked in (for their rules' extensions), after
+   * checking every line's chain name: once per run of lines naming the same chain.
+   */
+  private static restoreChecks(section: SaveSection, shape: TableShape): Transaction {
     if (shape.backend === 'nftables') refuseInNftables('restoring iptables-save text');
-    const tx = new Transaction(shape);
-    const rules = section.entries.filter((e): e is SaveRuleLine => e.kind === 'rule');
-    for (const r of rules) atLine(r, () => tx.append(r.chain, r.rule));
-    return { tx, rules };
+    const { rules } = section;
+    let checked: string | null = null;
+    for (let i = 0; i < rules.length; i++) {
+      const chain = rules.chain(i);
+      if (chain !== checked) checked = atLine(rules, i, () => shape.chain(chain));
+    }
+    return new Transaction(shape);
   }
 
   /**
@@ -854,7 +888,7 @@ export class Firewall {
     const sets = await this.clientSets();
     // The native form's rules name their sets (`ip saddr @NAME`): only that they exist, and are
     // sets of single addresses, is checked.
-    if (this.backend === 'nftables') return withNamedSets(rule, await sets.names(), async (name) => (await sets.header(name)).type);
+    if (this.backend === 'nftables') return withNamedSets(rule, await sets.names(), async (name) => (await sets.headerUncounted(name)).type);
     return withSetIndexes(rule, this.family, (name) => sets.indexOf(name));
   }
 
@@ -900,15 +934,14 @@ export class Firewall {
     const tx = new Transaction(this.shape);
     const built = build(tx);
     if (isThenable(built)) await built;
-    if (tx.steps.length === 0) return null;
+    if (tx.size === 0) return null;
     // One op goes into a group commit, unless its rule names sets: their indexes are looked up
     // first (a wait the group's synchronous join can't take), so it commits on its own.
-    const first = tx.steps.length === 1 ? tx.nativeOp(0) : null;
+    const first = tx.size === 1 ? tx.nativeOp(0) : null;
     if (first && !('rule' in first && hasSetRefs(first.rule))) return this.grouped(tx, first);
-    const batch = prepareOps(this.family, tx.steps.length, (i) => this.withOpSetIndexes(first ?? tx.nativeOp(i)));
+    const batch = prepareOps(this.family, tx.size, (i) => this.withOpSetIndexes(first ?? tx.nativeOp(i)));
     batch.catch(() => undefined); // reported by the queued call below, when its turn comes
-    const step = (opIndex: number): string => `transaction step ${opIndex + 1} of ${tx.steps.length}: ${tx.steps[opIndex]?.op} ${tx.steps[opIndex]?.chain ?? ''}`;
-    return this.queued(async () => this.native.commit(await batch), tx.extensions, tx.steps.length > 1 ? step : undefined);
+    return this.queued(async () => this.native.commit(await batch), tx.extensions, tx.size > 1 ? (opIndex) => tx.describeStep(opIndex) : undefined);
   }
 
   /**

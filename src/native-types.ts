@@ -213,7 +213,9 @@ export type NativeErrorKind =
   | 'nftSet'
   | 'nftSetElement'
   /** A native-form rule would land in a table after the first, which can't see the client set it names (detail: the set). */
-  | 'setOutsideTable';
+  | 'setOutsideTable'
+  /** A native-form rule's hashlimit meter is named as another meter of its table (detail: the name). */
+  | 'meterNameTaken';
 
 export interface NativeErrorShape extends Error {
   /** Positive errno. */
@@ -310,6 +312,8 @@ export interface NativeBinding {
   nftablesReadBack(family: 'ipv4' | 'ipv6', rule: PackedRule): NativeRule | null;
   /** Test only: the NFT_MSG_NEWRULE message (sequence 0, append) our nf_tables encoder builds. */
   _encodeNftRule(family: 'ipv4' | 'ipv6', table: string, chain: string, rule: PackedRule): Buffer;
+  /** Test only: what the calling thread's NEWRULE shapes did: rules written from one, shapes learned, shapes found unusable. */
+  _nftRuleShapes(): { written: number; learned: number; unusable: number };
   /** Test only: NEWTABLE + NEWCHAIN (sequence 0) as a first write to a built-in chain sends them. */
   _encodeNftCreate(family: 'ipv4' | 'ipv6', table: string, chain: string): Buffer;
   /** Test only: decode one NEWRULE message with the decoder list() uses on the nft backend. */
@@ -548,6 +552,7 @@ export interface NativeSetElement {
   iface?: string;
   physdev?: boolean;
   wildcard?: boolean;
+  nomatch?: boolean;
   timeout?: number;
   comment?: string;
 }
@@ -561,6 +566,7 @@ export interface NativeListedElement {
   iface?: string;
   physdev?: boolean;
   wildcard?: boolean;
+  nomatch?: boolean;
   timeout?: number;
   packets?: bigint;
   bytes?: bigint;
@@ -591,7 +597,8 @@ export interface NativeIpsetHandle {
    * null or the call's own native error (a test's "not in the set" is errno 4103, IPSET_ERR_EXIST).
    */
   each(calls: Array<[cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean]>): Promise<Array<Error | null>>;
-  header(set: string): Promise<NativeSetHeader>;
+  /** `withSize`: count the entries where the kernel reports no count (the native form: a dump); elements 0 without it there. */
+  header(set: string, withSize?: boolean): Promise<NativeSetHeader>;
   named(cmd: 'destroy' | 'flush' | 'rename' | 'swap', name: string, name2: string | null, exist: boolean): Promise<void>;
   list(set: string): Promise<{ header: NativeSetHeader; entries: NativeListedElement[] }>;
   names(): Promise<string[]>;
@@ -656,6 +663,10 @@ export interface NativeRulesetGeneration {
   genid: number;
   messages: number;
   ports: number[];
+  /** A set watch's commit: its NEWSETELEM / DELSETELEM messages about the set (null: none), and whether a NEWSET or DELSET named it. */
+  added: Buffer | null;
+  deleted: Buffer | null;
+  setChanged: boolean;
 }
 
 export interface NativeRulesetWatch {
@@ -663,7 +674,11 @@ export interface NativeRulesetWatch {
 }
 
 export interface NativeRulesetBinding {
-  RulesetWatch: new (options: NativeRulesetWatchOptions, callback: (error: unknown, generation: NativeRulesetGeneration | null) => void) => NativeRulesetWatch;
+  RulesetWatch: {
+    new (options: NativeRulesetWatchOptions, callback: (error: unknown, generation: NativeRulesetGeneration | null) => void): NativeRulesetWatch;
+    /** The entries of a set notice's messages (`added` or `deleted`), as list() gives them for a set of that type. */
+    decodeElements(family: 'ipv4' | 'ipv6', type: string, timeout: boolean, bytes: Buffer): NativeListedElement[];
+  };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-empty-object-type

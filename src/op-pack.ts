@@ -106,7 +106,7 @@ export class OpWriter {
     if (r.inInterface) this.iface(r.inInterface);
     if (r.outInterface) this.iface(r.outInterface);
     this.u8(r.matches.length);
-    for (const m of r.matches) this.match(m);
+    for (let i = 0; i < r.matches.length; i++) this.match(r.matches[i] as NativeMatch);
     this.target(r.target);
   }
 

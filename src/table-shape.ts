@@ -32,6 +32,8 @@ export const BUILTIN_CHAINS: Record<TableName, readonly string[]> = {
 /** @internal */
 export class TableShape {
   readonly builtinChains: readonly string[];
+  // The last name chain() took: a big transaction names one chain thousands of times.
+  private lastChain: string | null = null;
 
   /** `backend` 'auto' ends as 'legacy' or 'nft', whose checks are the same. */
   constructor(
@@ -44,8 +46,10 @@ export class TableShape {
 
   /** A chain name for rule operations. @throws {ERR_CONNLIMIT_INVALID} */
   chain(name: string, field = 'chain'): string {
+    if (this.lastChain !== null && name === this.lastChain) return name;
     validateChainName(name, field);
     if (this.backend === 'nftables') checkNftablesChain(name, field);
+    this.lastChain = name;
     return name;
   }
 

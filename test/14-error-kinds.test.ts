@@ -223,6 +223,9 @@ const ROWS: Record<NativeErrorKind, Row[]> = {
       message: /set 'vip'.*belong to one table/,
     },
   ],
+  meterNameTaken: [
+    { errno: 'EEXIST', op: 'rule INPUT in table connlimit', detail: 'http', cls: ValidationError, code: 'ERR_CONNLIMIT_INVALID', message: /--hashlimit-name 'http' is the name of another set in that table/ },
+  ],
   ipsetSwap: [
     { errno: 'IPSET_ERR_EXIST_SETNAME2', op: 'ipset swap', detail: 'vip', cls: NotFoundError, code: 'ERR_CONNLIMIT_NOT_FOUND', message: /second set of the swap/ },
   ],

@@ -17,6 +17,19 @@ function asText(args: string[]): string {
   return args.map((a) => (/[\s"]/.test(a) ? `"${a.replace(/(["\\])/g, '\\$1')}"` : a)).join(' ');
 }
 
+/** The same rule with other addresses and exact ports (masks, ranges and everything else kept). */
+function sibling(args: string[], family: 'ipv4' | 'ipv6'): string[] {
+  return args.map((a, i) => {
+    const option = args[i - 1];
+    if ((option === '--dport' || option === '--sport') && /^\d+$/.test(a)) return String(a === '4242' ? 4343 : 4242);
+    if (option === '-s' || option === '-d') {
+      const mask = a.includes('/') ? a.slice(a.indexOf('/')) : '';
+      return (family === 'ipv4' ? '172.31.254.9' : '2001:db8:beef::9') + mask;
+    }
+    return a;
+  });
+}
+
 const goldens = listGoldens(DIR).filter((n) => !n.startsWith('create-'));
 
 test('there are nft rule fixtures for both families', () => {
@@ -33,6 +46,21 @@ for (const name of goldens) {
     const bytes = packed.encodeNftRule(g.family, 'filter', g.chain, rule);
     const mismatch = describeMismatch(bytes, g);
     assert.ok(mismatch === null, mismatch ?? '');
+  });
+
+  // A rule of a shape the encoder has seen is written from that shape's message with its own
+  // addresses and ports (core/nft/compat/rule_shape.h): a sibling of other values first makes
+  // the shape, then the rule itself, twice, must still be the CLI's bytes.
+  test(`encode ${name} after a rule of its shape: the same message`, () => {
+    packed.encodeNftRule(g.family, 'filter', g.chain, toNativeRule(asText(sibling(g.args, g.family)), g.family));
+    const rule = toNativeRule(asText(g.args), g.family);
+    const before = binding()._nftRuleShapes();
+    for (let i = 0; i < 2; i++) {
+      const mismatch = describeMismatch(packed.encodeNftRule(g.family, 'filter', g.chain, rule), g);
+      assert.ok(mismatch === null, mismatch ?? '');
+    }
+    const after = binding()._nftRuleShapes();
+    if (after.unusable === before.unusable) written += after.written - before.written;
   });
 
   test(`decode ${name}: the CLI's message renders as iptables-nft-save printed it`, () => {
@@ -53,6 +81,15 @@ for (const name of goldens) {
     assert.ok(packed.sameRule(g.family, normalized, theirs));
   });
 }
+
+// Every fixture was written from its shape at least once above (its second encode, if not its
+// first); each shape that could not be used (its values not at one place each) says so.
+let written = 0;
+test('the rules above were written from their shapes, not each by libnftnl', () => {
+  const c = binding()._nftRuleShapes();
+  assert.ok(written >= goldens.length, `${written} of ${goldens.length} written from a shape`);
+  assert.is(c.unusable, 0, 'shapes found unusable');
+});
 
 for (const name of listGoldens(DIR).filter((n) => n.startsWith('create-'))) {
   const g = readGolden(name, DIR);

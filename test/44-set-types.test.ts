@@ -462,6 +462,107 @@ test('native form: a -m set rule over a multi-dimension set is refused with a ty
     }
   }));
 
+test('golden bytes: nomatch is IPSET_FLAG_NOMATCH in the element\'s CADT_FLAGS, as ipset 7.17 sends it', () => {
+  const h = binding().IpsetHandle;
+  const net = fixture('ipset', 'add-net-nomatch');
+  assert.match(net.command, /add N 10\.0\.0\.0\/24 timeout 9 nomatch$/);
+  sameMasked(h._encodeElement('add', 'N', parsed('10.0.0.0/24', v4('hash:net', { timeout: true }), { timeout: 9, nomatch: true }), false, 0), net.bytes);
+  const np = fixture('ipset', 'add-net-port-nomatch');
+  assert.match(np.command, /add NP 10\.0\.0\.0\/24,udp:53 nomatch$/);
+  sameMasked(h._encodeElement('add', 'NP', parsed('10.0.0.0/24,udp:53', v4('hash:net,port'), { nomatch: true }), false, 0), np.bytes);
+  const ni = fixture('ipset', 'add-net-iface-nomatch');
+  assert.match(ni.command, /add NI 10\.0\.0\.0\/16,physdev:eth wildcard nomatch$/);
+  const issues: ValidationIssue[] = [];
+  const e = element({ address: '10.0.0.0', cidr: 16, iface: 'eth', physdev: true, wildcard: true }, v4('hash:net,iface'), { nomatch: true }, 'entry', issues);
+  assert.equal(issues, []);
+  sameMasked(h._encodeElement('add', 'NI', e!, false, 0), ni.bytes);
+});
+
+test('nomatch on ipset: listed, tested and counted as the kernel matches; ipset save equals the CLI-made sets; refused where it has no meaning', () =>
+  withTwo('ipset', 'ipv4', async (lib, ref, sets) => {
+    const ipset = (...args: string[]) => ref.run('ipset', args);
+    await sets.create('n', { type: 'hash:net', timeout: 600, counters: true, comment: true });
+    await sets.add('n', '127.0.7.0/24');
+    await sets.add('n', '127.0.7.0/30', { nomatch: true, timeout: 300, comment: 'carved out' });
+    await sets.addMany('n', ['127.0.7.8/29', '127.0.7.9'], { nomatch: true });
+    await sets.create('np', { type: 'hash:net,port' });
+    await sets.add('np', '10.0.0.0/24,udp:53', { nomatch: true });
+    await sets.create('ni', { type: 'hash:net,iface' });
+    await sets.add('ni', '10.0.0.0/16,eth0');
+    await sets.add('ni', { address: '10.0.1.0', cidr: 24, iface: 'eth0' }, { nomatch: true });
+    await ipset('create', 'n', 'hash:net', 'timeout', '600', 'counters', 'comment');
+    await ipset('add', 'n', '127.0.7.0/24');
+    await ipset('add', 'n', '127.0.7.0/30', 'nomatch', 'timeout', '300', 'comment', 'carved out');
+    await ipset('add', 'n', '127.0.7.8/29', 'nomatch');
+    await ipset('add', 'n', '127.0.7.9', 'nomatch');
+    await ipset('create', 'np', 'hash:net,port');
+    await ipset('add', 'np', '10.0.0.0/24,udp:53', 'nomatch');
+    await ipset('create', 'ni', 'hash:net,iface');
+    await ipset('add', 'ni', '10.0.0.0/16,eth0');
+    await ipset('add', 'ni', '10.0.1.0/24,eth0', 'nomatch');
+    assert.is(await save(lib), await save(ref));
+
+    const listed = (await sets.list('n')).entries;
+    assert.equal(listed.filter((e) => e.nomatch).map((e) => e.text).sort(), ['127.0.7.0/30', '127.0.7.8/29', '127.0.7.9']);
+    assert.is(listed.find((e) => e.text === '127.0.7.0/24')!.nomatch, undefined);
+    assert.equal((await sets.list('np')).entries.map((e) => [e.text, e.nomatch]), [['10.0.0.0/24,udp:53', true]]);
+    const streamed: string[] = [];
+    for await (const e of sets.entries('ni')) if (e.nomatch) streamed.push(e.text);
+    assert.equal(streamed, ['10.0.1.0/24,eth0']);
+
+    // test() is the kernel's answer, compared with `ipset test` of the same set.
+    for (const [set, entry] of [
+      ['n', '127.0.7.1'], ['n', '127.0.7.5'], ['n', '127.0.7.9'], ['n', '127.0.7.12'], ['n', '127.0.7.200'], ['n', '127.0.8.1'],
+      ['n', '127.0.7.0/30'], ['np', '10.0.0.1,udp:53'], ['ni', '10.0.1.1,eth0'], ['ni', '10.0.2.1,eth0'],
+    ] as const) {
+      const cli = await ref.exec('ipset', ['test', set, entry]);
+      assert.is(await sets.test(set, entry), cli.code === 0, `${set} ${entry}: ${cli.stderr}`);
+    }
+    assert.is(await sets.test('n', '127.0.7.1'), false, 'inside a nomatch /30');
+    assert.is(await sets.test('n', '127.0.7.5'), true, 'inside the /24 only');
+
+    // countBy({ set }) matches as `-m set` does: the most specific entry decides.
+    const peer = await startPeer(lib);
+    const ct = await Conntrack.open({ netns: lib.name });
+    try {
+      const { port } = await peer.listen(0, '127.0.0.1');
+      const fw = await Firewall.open({ backend: 'legacy', netns: lib.name });
+      await fw.append('INPUT', '-p tcp --syn -m connlimit --connlimit-above 100 -j ACCEPT'); // conntrack on
+      await fw.close();
+      for (const [from, n] of [['127.0.7.1', 2], ['127.0.7.5', 3], ['127.0.7.9', 1], ['127.0.7.200', 1]] as const) {
+        const r = await peer.connectMany(n, { host: '127.0.0.1', port, localAddress: from });
+        assert.ok(r.every((x) => x.result === 'ok'));
+      }
+      assert.equal([...(await ct.countBy({ protocol: 'tcp', dport: port, set: 'n' }))], [['127.0.7.5', 3], ['127.0.7.200', 1]]);
+    } finally {
+      await ct.close();
+      await peer.exit();
+    }
+
+    // Refused before the kernel, the sets untouched.
+    const before = await save(lib);
+    await sets.create('h', { type: 'hash:ip' });
+    const e = await rejects(sets.add('h', '10.0.0.1', { nomatch: true }), 'ERR_CONNLIMIT_INVALID', 'hash:ip has no nomatch');
+    assert.match(e.message, /options\.nomatch[\s\S]*hash:ip has no nomatch entries/);
+    await rejects(sets.add('n', '10.0.0.1', { nomatch: 1 as never }), 'ERR_CONNLIMIT_INVALID', 'not a boolean');
+    await rejects(sets.delete('n', '127.0.7.0/30', { nomatch: true } as never), 'ERR_CONNLIMIT_INVALID', 'not a delete option');
+    await sets.destroy('h');
+    assert.is(await save(lib), before);
+  }));
+
+test('nomatch on the native form: ERR_CONNLIMIT_INVALID naming the option, before the kernel', () =>
+  withTwo('nftables', 'ipv4', async (lib, _ref, sets) => {
+    await sets.create('n', { type: 'hash:net' });
+    await sets.add('n', '10.0.0.0/24');
+    const before = (await lib.run('nft', ['list', 'ruleset'])).stdout;
+    const e = await rejects(sets.add('n', '10.0.0.0/30', { nomatch: true }), 'ERR_CONNLIMIT_INVALID');
+    assert.match(e.message, /options\.nomatch[\s\S]*nf_tables sets have no nomatch/);
+    await rejects(sets.addMany('n', ['10.0.0.8/30'], { nomatch: true }), 'ERR_CONNLIMIT_INVALID');
+    // Even for a set that does not exist: nothing is asked of the kernel.
+    await rejects(sets.add('missing', '10.0.0.0/30', { nomatch: true }), 'ERR_CONNLIMIT_INVALID');
+    assert.is((await lib.run('nft', ['list', 'ruleset'])).stdout, before);
+  }));
+
 test('CLI: set create/add/test/ls of both types on ipset and the native form; physdev: refused on the native form', () =>
   withNetns(async (ns) => {
     const cliMain = join(root, 'src', 'cli', 'main.ts');
@@ -487,6 +588,20 @@ test('CLI: set create/add/test/ls of both types on ipset and the native form; ph
     const refused = await cli('set', 'add', 'ni', '10.1.0.0/16,physdev:eth1', '--backend', 'nftables');
     assert.is(refused.code, 2, refused.stderr);
     assert.match(refused.stderr, /physdev: \(a bridge port\) has no meaning/);
+    // --nomatch: ipset's nomatch, shown by set ls as `ipset save` shows it; refused on the native form.
+    await ok('set', 'create', 'nets', 'hash:net', '--timeout', '600');
+    await ok('set', 'add', 'nets', '10.2.0.0/16');
+    await ok('set', 'add', 'nets', '10.2.3.0/24', '--nomatch', '--timeout', '60');
+    assert.is((await cli('set', 'test', 'nets', '10.2.3.4')).code, 1);
+    assert.is((await cli('set', 'test', 'nets', '10.2.4.4')).code, 0);
+    assert.match(await ok('set', 'ls', 'nets'), /\n10\.2\.3\.0\/24 timeout \d+ nomatch\n/);
+    assert.match((await ns.run('ipset', ['save', 'nets'])).stdout, /add nets 10\.2\.3\.0\/24 timeout \d+ nomatch/);
+    const del = await cli('set', 'del', 'nets', '10.2.3.0/24', '--nomatch');
+    assert.is(del.code, 2, del.stderr);
+    await ok('set', 'create', 'nets', 'hash:net', '--backend', 'nftables');
+    const native = await cli('set', 'add', 'nets', '10.2.3.0/24', '--nomatch', '--backend', 'nftables');
+    assert.is(native.code, 2, native.stderr);
+    assert.match(native.stderr, /nomatch/);
   }));
 
 test.run();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
-import { Conntrack, Firewall, Sets } from '../src/index';
+import { Conntrack, Firewall, Sets, type SetType } from '../src/index';
 import { rejects } from './helpers/assert';
 import { execResult, withNetns, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
@@ -317,6 +317,42 @@ async function iterate(it: AsyncIterable<unknown>): Promise<number> {
   return n;
 }
 
+test('header().size counts the entries, as list(), `nft -j list set` and the ipset backend\'s header for the same entries', () =>
+  withTwo('ipv4', async (lib, _ref, sets) => {
+    const ipset = await Sets.open({ netns: lib.name });
+    try {
+      const many = Array.from({ length: 5000 }, (_, i) => `10.1.${i >> 8}.${i & 255}`); // several dump parts
+      const cases: Array<[string, SetType, string[]]> = [
+        ['ips', 'hash:ip', many],
+        // intervals: the kernel keeps an end element beside each start; adjacent and top-reaching ones too
+        ['nets', 'hash:net', ['10.0.0.0/24', '10.0.1.0/24', '1.2.3.4', '255.255.255.0/24', '0.0.0.0/8']],
+        ['np', 'hash:net,port', ['10.0.0.0/24,tcp:80', '10.2.0.0/16,udp:53']],
+        ['ni', 'hash:net,iface', ['10.0.0.0/24,eth0', '10.0.1.0/24,wg0']],
+        ['none', 'hash:ip', []],
+      ];
+      for (const [name, type, entries] of cases) {
+        await sets.create(name, { type });
+        await ipset.create(name, { type });
+        if (entries.length) {
+          await sets.addMany(name, entries);
+          await ipset.addMany(name, entries);
+        }
+        const h = await sets.header(name);
+        const json = JSON.parse((await lib.run('nft', ['-j', 'list', 'set', 'ip', 'connlimit', name])).stdout) as { nftables: Array<{ set?: { elem?: unknown[] } }> };
+        const nftCount = json.nftables.find((o) => o.set)?.set?.elem?.length ?? 0;
+        assert.is(h.size, entries.length, `${name}: header().size`);
+        assert.is(h.size, nftCount, `${name}: nft -j list set`);
+        assert.is(h.size, (await sets.list(name)).header.size, `${name}: list()`);
+        assert.is(h.size, (await ipset.header(name)).size, `${name}: the ipset header`);
+      }
+      // A count after changes, not a remembered one.
+      await sets.delete('ips', many[0]!);
+      assert.is((await sets.header('ips')).size, 4999);
+    } finally {
+      await ipset.close();
+    }
+  }));
+
 test('timeouts expire (bounded wait), and addMany is one batch: all or nothing', () =>
   withTwo('ipv4', async (lib, _ref, sets) => {
     await sets.create('t', { type: 'hash:ip', timeout: 0 });
@@ -552,6 +588,8 @@ test('countBy({ set }) and watch({ set }) read a native-form set given as { name
         await until(() => watch.count('127.0.7.1') === 0);
         assert.ok(changes.some((c) => c.key === '127.0.7.1' && c.count === 0 && c.event === 'resync'));
         assert.equal([...watch.counts()], [['127.0.7.9', 2]]);
+        // Each notice's elements were applied (the interval's start and end paired): the set was read once.
+        assert.is(watch.setReads, 1);
         // The set destroyed under the watch: its DELSET notice leads to a read that fails, ending the watch.
         const failed = new Promise<{ code: string }>((resolve) => watch.once('error', resolve));
         await sets.destroy('vip');
@@ -568,6 +606,54 @@ test('countBy({ set }) and watch({ set }) read a native-form set given as { name
         await until(() => timed.count('127.0.7.9') === 0);
       } finally {
         await timed.close();
+      }
+    } finally {
+      await fw.close();
+      await sets.close();
+      await ct.close();
+      await peer.exit();
+    }
+  }));
+
+test('a watch on a 10k-member native-form set applies one add or delete from its notice, without reading the set again', () =>
+  withNetns(async (ns) => {
+    const peer = await startPeer(ns);
+    const ct = await Conntrack.open({ netns: ns.name });
+    const sets = await Sets.open({ backend: 'nftables', netns: ns.name });
+    const fw = await Firewall.open({ family: 'ipv4', backend: 'nftables', netns: ns.name });
+    try {
+      await fw.append('INPUT', '-p tcp --syn -m connlimit --connlimit-above 100 -j DROP'); // conntrack on
+      for (const type of ['hash:ip', 'hash:net'] as const) {
+        const name = type === 'hash:ip' ? 'big' : 'nets';
+        await sets.create(name, { type });
+        await sets.addMany(name, Array.from({ length: 10_000 }, (_, i) => `10.${i >> 8}.${i & 255}.${type === 'hash:ip' ? 1 : '0/24'}`));
+      }
+      const { port } = await peer.listen(0, '127.0.0.1');
+      const many = async (localAddress: string, n: number) => (await peer.connectMany(n, { host: '127.0.0.1', port, localAddress, timeoutMs: 2000 })).map((r) => r.result);
+      assert.equal(await many('127.0.9.1', 2), ['ok', 'ok']);
+      assert.equal(await many('127.0.9.130', 3), ['ok', 'ok', 'ok']);
+      for (const [name, entry, key, n] of [['big', '127.0.9.1', '127.0.9.1', 2], ['nets', '127.0.9.128/25', '127.0.9.130', 3]] as const) {
+        const watch = ct.watch({ protocol: 'tcp', dport: port, set: { name, backend: 'nftables' }, setRefreshMs: 3_600_000 });
+        try {
+          await watch.ready;
+          assert.is(watch.count(key), 0);
+          await sets.add(name, entry);
+          await until(() => watch.count(key) === n);
+          await sets.delete(name, entry);
+          await until(() => watch.count(key) === 0);
+          await sets.add(name, entry);
+          await until(() => watch.count(key) === n);
+          assert.is(watch.setReads, 1, `${name}: read once, at the start`);
+          // An overrun or the set made anew still reads it whole: destroying it ends the watch.
+          const failed = new Promise<{ code: string }>((resolve) => watch.once('error', resolve));
+          await sets.flush(name);
+          await until(() => watch.count(key) === 0);
+          assert.is(watch.setReads, 1, `${name}: a flush is element notices too`);
+          await sets.destroy(name);
+          assert.is((await failed).code, 'ERR_CONNLIMIT_NOT_FOUND');
+        } finally {
+          await watch.close();
+        }
       }
     } finally {
       await fw.close();

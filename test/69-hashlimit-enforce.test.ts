@@ -9,7 +9,7 @@
 // fresh, the burst again. The rate is 1/min, so no token comes back while the test runs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Firewall } from '../src/index';
+import { Firewall, Sets } from '../src/index';
 import { rejects } from './helpers/assert';
 import { withNetns, type Netns } from './helpers/netns';
 import { startPeer, type ConnectOutcome } from './helpers/tcp';
@@ -109,6 +109,65 @@ test('nftables: where the meter would mean another rule, a typed error names the
         assert.match(e.message, why, line);
       }
       assert.is((await ns.run('nft', ['list', 'ruleset'])).stdout.trim(), '');
+    } finally {
+      await fw.close();
+    }
+  }));
+
+test('nftables: one meter per --hashlimit-name per table: a second is ERR_CONNLIMIT_INVALID naming it, before the kernel, in one transaction or beside a rule there', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });
+    const metered = (name: string, port: number, rate = '5/min') =>
+      `-p tcp --syn --dport ${port} -m hashlimit --hashlimit-above ${rate} --hashlimit-mode srcip --hashlimit-name ${name} --hashlimit-htable-expire 60000 -j DROP`;
+    const ruleset = async () => (await ns.run('nft', ['list', 'ruleset'])).stdout;
+    const refused = async (work: Promise<unknown>, name: string, what: string) => {
+      const e = await rejects(work, (x) => x.code === 'ERR_CONNLIMIT_INVALID', what);
+      assert.match(e.message, new RegExp(`--hashlimit-name '${name}' is the name of another set in that table`), what);
+      assert.match(e.message, /one of a name per table.*backend 'legacy' or 'nft'/, what);
+    };
+    try {
+      await fw.append('INPUT', metered('m1', 1001));
+      const before = await ruleset();
+      // A rule whose meter name the table holds: in another chain of the table too.
+      await refused(fw.append('INPUT', metered('m1', 1002)), 'm1', 'append beside it');
+      await refused(fw.insert('OUTPUT', 1, metered('m1', 1003)), 'm1', 'insert in another chain');
+      // The kernel would refuse a replace by one of the same name (its meter is still there).
+      await refused(fw.replace('INPUT', 1, metered('m1', 1001, '7/min')), 'm1', 'replace');
+      // Two rules of one transaction.
+      await refused(
+        fw.transaction((tx) => {
+          tx.append('INPUT', metered('m2', 1004));
+          tx.append('FORWARD', metered('m2', 1005));
+        }),
+        'm2',
+        'two in one transaction',
+      );
+      assert.is(await ruleset(), before, 'nothing written');
+      // A client set of the table (Sets on the native form) is a set of that name too.
+      const sets = await Sets.open({ backend: 'nftables', netns: ns.name });
+      try {
+        await sets.create('vip', { type: 'hash:ip' });
+      } finally {
+        await sets.close();
+      }
+      const withSet = await ruleset();
+      await refused(fw.append('INPUT', metered('vip', 1008)), 'vip', 'a client set of the name');
+      assert.is(await ruleset(), withSet, 'nothing written');
+
+      // What the kernel takes: delete and insert of one name in one transaction, a replace of a
+      // rule not yet sent, and other names.
+      await fw.transaction((tx) => {
+        tx.delete('INPUT', metered('m1', 1001));
+        tx.append('INPUT', metered('m1', 1001, '7/min'));
+        tx.append('INPUT', metered('m3', 1006));
+        tx.replace('INPUT', 2, metered('m3', 1006, '9/min'));
+        tx.append('OUTPUT', metered('m4', 1007));
+      });
+      const after = await ruleset();
+      assert.match(after, /meter m1 .*limit rate over 7\/minute/);
+      assert.match(after, /meter m3 .*limit rate over 9\/minute/);
+      assert.match(after, /meter m4 /);
+      assert.is((after.match(/meter m1 /g) ?? []).length, 1);
     } finally {
       await fw.close();
     }

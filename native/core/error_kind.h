@@ -42,6 +42,7 @@ enum class ErrorKind {
   kNftSet,             // the kernel refused a request about an nf_tables named set (ENOENT: no such set, EBUSY: a rule refers to it)
   kNftSetElement,      // ... about its elements (ENOENT: the element is absent, EEXIST: it is there already)
   kSetOutsideTable,    // a native-form rule would land in a table after the first, where the client set it names is not seen
+  kMeterNameTaken,     // a native-form rule's hashlimit meter is named as another meter of its table (detail: the name)
 };
 
 }  // namespace connlimit::core

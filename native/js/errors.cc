@@ -40,6 +40,7 @@ const char* ErrorKindName(core::ErrorKind kind) {
     case K::kNftSet: return "nftSet";
     case K::kNftSetElement: return "nftSetElement";
     case K::kSetOutsideTable: return "setOutsideTable";
+    case K::kMeterNameTaken: return "meterNameTaken";
   }
   return nullptr;
 }

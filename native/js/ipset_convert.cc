@@ -75,8 +75,9 @@ struct ElementKeys {
         address2(Napi::String::New(env, "address2")),
         iface(Napi::String::New(env, "iface")),
         physdev(Napi::String::New(env, "physdev")),
-        wildcard(Napi::String::New(env, "wildcard")) {}
-  Napi::String family, address, cidr, port, proto, timeout, comment, address2, iface, physdev, wildcard;
+        wildcard(Napi::String::New(env, "wildcard")),
+        nomatch(Napi::String::New(env, "nomatch")) {}
+  Napi::String family, address, cidr, port, proto, timeout, comment, address2, iface, physdev, wildcard, nomatch;
 };
 
 template <typename T>
@@ -125,6 +126,7 @@ ips::Element ElementWithKeys(Napi::Env env, const ElementKeys& k, const Napi::Va
     e.physdev = o.Get(k.physdev).ToBoolean().Value();
     e.wildcard = o.Get(k.wildcard).ToBoolean().Value();
   }
+  e.nomatch = o.Get(k.nomatch).ToBoolean().Value();
   e.timeout = OptNumberAt<uint32_t>(env, o, k.timeout, "timeout", 4294967295.0);
   auto comment = o.Get(k.comment);
   if (comment.IsString()) e.comment = comment.As<Napi::String>().Utf8Value();
@@ -212,6 +214,7 @@ Napi::Object ListedSetToJs(Napi::Env env, const ips::ListedSet& set) {
       if (e.physdev) x.Set("physdev", true);
       if (e.wildcard) x.Set("wildcard", true);
     }
+    if (e.nomatch) x.Set("nomatch", true);
     if (e.timeout) x.Set("timeout", *e.timeout);
     if (e.packets) x.Set("packets", Napi::BigInt::New(env, *e.packets));
     if (e.bytes) x.Set("bytes", Napi::BigInt::New(env, *e.bytes));

@@ -92,12 +92,15 @@ Napi::Value NftablesSetHandle::Test(const Napi::CallbackInfo& info) {
   });
 }
 
-// header(set)
+// header(set, withSize): `withSize` counts the entries (a dump), for Sets.header(); without
+// it `elements` is 0, for callers that want the type only.
 Napi::Value NftablesSetHandle::Header(const Napi::CallbackInfo& info) {
   return IfOpen(info, [&]() -> Napi::Value {
     auto set = Str(info.Env(), info[0], "set name");
+    bool with_size = info[1].ToBoolean().Value();
     return Run<ips::SetHeader>(
-        "Header", [f = family_, set](nft::NftablesSetSocket& s) { return s.Header(f, set); },
+        "Header",
+        [f = family_, set, with_size](nft::NftablesSetSocket& s) { return with_size ? s.HeaderWithSize(f, set) : s.Header(f, set); },
         [](Napi::Env en, ips::SetHeader& h) -> Napi::Value { return HeaderToJs(en, h); });
   });
 }

@@ -2,11 +2,14 @@
 #include "js/ruleset_watch.h"
 
 #include <linux/netfilter.h>
+#include <linux/netlink.h>
 
 #include <string>
 #include <utility>
 
+#include "core/nft/native/nftables_sets.h"
 #include "js/errors.h"
+#include "js/ipset_convert.h"
 #include "js/thread_delivery.h"
 
 namespace connlimit::js {
@@ -47,6 +50,9 @@ napi_value GenerationToJs(RawBuilder& r, const nft::Generation& g) {
   r.Set(o, "genid", r.Number(g.genid));
   r.Set(o, "messages", r.Number(g.messages));
   r.Set(o, "ports", ports);
+  r.Set(o, "added", g.added.empty() ? r.Null() : r.Buffer(g.added));
+  r.Set(o, "deleted", g.deleted.empty() ? r.Null() : r.Buffer(g.deleted));
+  r.Set(o, "setChanged", r.Bool(g.set_changed));
   return o;
 }
 
@@ -62,7 +68,8 @@ void CallRulesetJs(Napi::Env env, Napi::Function callback, std::nullptr_t*, Rule
 }
 
 Napi::Function RulesetWatch::Define(Napi::Env env) {
-  return DefineClass(env, "RulesetWatch", {InstanceMethod<&RulesetWatch::Close>("close")});
+  return DefineClass(env, "RulesetWatch",
+                     {InstanceMethod<&RulesetWatch::Close>("close"), StaticMethod<&RulesetWatch::DecodeElements>("decodeElements")});
 }
 
 // new RulesetWatch(options, callback(err, generation)): starts at once; the first delivery is
@@ -78,6 +85,29 @@ RulesetWatch::RulesetWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ru
         [tsfn](const core::KernelError& e) mutable { Deliver(tsfn, new RulesetDelivery{{}, true, e}); });
     thread_.Start(env, std::move(watcher), tsfn);
     return Napi::Value();
+  });
+}
+
+// RulesetWatch.decodeElements(family, type, timeout, bytes) -> the entries of a set notice's
+// messages (a Generation's `added` or `deleted`) as list() gives them for a set of that type:
+// an interval's start paired with its end, each of which came in a message of its own.
+Napi::Value RulesetWatch::DecodeElements(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (!info[0].IsString() || !info[1].IsString() || !info[3].IsBuffer()) throw Napi::TypeError::New(env, "decodeElements(family, type, timeout, bytes)");
+    core::ipset::ListedSet set;
+    set.header.family = info[0].As<Napi::String>().Utf8Value() == "ipv6" ? core::ipset::kNfprotoIpv6 : core::ipset::kNfprotoIpv4;
+    set.header.type = info[1].As<Napi::String>().Utf8Value();
+    if (info[2].ToBoolean().Value()) set.header.timeout = 0;
+    auto bytes = info[3].As<Napi::Buffer<uint8_t>>();
+    std::vector<nft::RawElement> raw;
+    int left = static_cast<int>(bytes.Length());
+    for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(bytes.Data()); NLMSG_OK(nlh, left); nlh = NLMSG_NEXT(nlh, left)) {
+      auto decoded = nft::DecodeSetElements(reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len, raw);
+      if (!decoded.ok()) throw ErrorFromKernel(env, decoded.error());
+    }
+    set.entries = nft::ElementsOf(set.header, std::move(raw));
+    return ListedSetToJs(env, set).Get("entries");
   });
 }
 

@@ -31,6 +31,7 @@ class RulesetWatch : public Napi::ObjectWrap<RulesetWatch> {
 
  private:
   Napi::Value Close(const Napi::CallbackInfo& info);
+  static Napi::Value DecodeElements(const Napi::CallbackInfo& info);
 
   WatchThread<core::nft::RulesetWatcher, RulesetTsfn> thread_;
 };

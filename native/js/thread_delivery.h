@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
@@ -25,6 +26,9 @@ class RawBuilder {
   napi_value Number(double d) { return Make([&](napi_value* v) { return napi_create_double(env_, d, v); }); }
   napi_value Bool(bool b) { return Make([&](napi_value* v) { return napi_get_boolean(env_, b, v); }); }
   napi_value Null() { return Make([&](napi_value* v) { return napi_get_null(env_, v); }); }
+  napi_value Buffer(const std::vector<uint8_t>& bytes) {
+    return Make([&](napi_value* v) { return napi_create_buffer_copy(env_, bytes.size(), bytes.data(), nullptr, v); });
+  }
   napi_value String(const std::string& s) {
     return Make([&](napi_value* v) { return napi_create_string_utf8(env_, s.data(), s.size(), v); });
   }

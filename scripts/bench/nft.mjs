@@ -43,7 +43,7 @@ async function floor(ns, bin, ...args) {
  * ran right after a delete would pay it: the library, being quickest to reach the kernel, every
  * time, and a spawned CLI or floor seldom. Every variant starts from a settled kernel instead.
  */
-const settle = (rules) => sleep(50 + rules / 100);
+export const settle = (rules) => sleep(50 + rules / 100);
 
 /** Appended (untimed) right before each warmed call, and deleted after it. */
 const WARM_RULE = '-p udp --dport 10 -j DROP';
@@ -229,7 +229,7 @@ export async function run(ctx) {
         met: r.cli.median / r.library.median >= 2,
         why:
           `iptables-nft-restore is itself only ${ratio(r.cli.median, r.floor.median)} slower than the floor (one batch of the same ${k(size)} NEWRULE messages, built before its clock starts): the kernel's commit dominates, so ≥2× faster than the CLI is out of reach for any writer on this kernel. ` +
-          `The library adds ${ms(Math.max(r.library.median - r.floor.median, 0))} (${(((r.library.median - r.floor.median) / size) * 1000).toFixed(0)} µs per rule) to the floor. The main thread's share is small since the packed op form and the parser's fast path (~1 µs to parse a rule, ~0.4 µs to pack it; 10k pre-parsed ops pack in ~4 ms): nearly all of it is the pool's commit (decoding, planning, encoding each NEWRULE with libnftnl, the kernel's replies), which a back-to-back \`native.commit\` of 10k packed ops times at about the whole transaction.`,
+          `The library adds ${ms(Math.max(r.library.median - r.floor.median, 0))} (${(((r.library.median - r.floor.median) / size) * 1000).toFixed(0)} µs per rule) to the floor. The main thread's share is small since the packed op form and the parser's fast path (~1 µs to parse a rule, ~0.4 µs to pack it; 10k pre-parsed ops pack in ~4 ms): nearly all of it is the pool's commit (decoding the packed ops, planning, writing each NEWRULE into the batch: from its shape, core/nft/compat/rule_shape.h, about 0.3 µs a rule where libnftnl took 2 µs; the kernel's replies), which a back-to-back \`native.commit\` of 10k packed ops times at about the whole transaction.`,
       });
       targets.push({
         target: `nft ${k(size)}-rule transaction ≥1.3× faster than iptables-nft-restore (issue 17)`,

@@ -100,7 +100,7 @@ export async function run(ctx) {
       target: `${backend}: fw.restore() of a saved ${k(size)}-rule table ≥${TARGET[backend]}× faster than iptables-${backend}-restore`,
       measured: ratio(r.cli.median, r.library.median),
       met: r.cli.median / r.library.median >= TARGET[backend],
-      why: `Of the library's ${ms(r.library.median)}: parsing the text ${ms(r.parse.median)}, the ops crossing into the addon ${ms(r.cross.median)}, the rest (listing the table, planning, the commit in the kernel, the queue) ${ms(rest)}. Parsing and the crossing are what the packed op form and fast rule parsing (issue 17 item 2) cut.${backend === 'legacy' ? " The rest is mostly the kernel's replace of a table of 10k connlimit rules (checking the new ones, destroying the old ones' conncount state), which the CLI pays too: that bounds the ratio near 1× even with parsing at zero (docs/restore.md)." : ''}`,
+      why: `Of the library's ${ms(r.library.median)}: parsing the text ${ms(r.parse.median)}, the ops crossing into the addon ${ms(r.cross.median)}, the rest (listing the table, planning, the commit in the kernel, the queue) ${ms(rest)}. Parsing and the crossing are what the packed op form and fast rule parsing (issue 17 item 2) cut; reading the text keeps no object per line (the rule lines are offsets into it, src/restore/save-text.ts), so a line costs about what parsing its rule does.${backend === 'legacy' ? " The rest is mostly the kernel's replace of a table of 10k connlimit rules (checking the new ones, destroying the old ones' conncount state), which the CLI pays too: that bounds the ratio near 1× even with parsing at zero (docs/restore.md)." : ''}`,
     });
   }
   const noflushRows = [];

@@ -95,7 +95,7 @@ export const COMMAND_HELP: Record<string, string> = {
     "  e.g. connlimit top --rule '-p tcp --syn --dport 443 -m connlimit --connlimit-above 50 --connlimit-mask 24 -j REJECT'",
   set:
     'connlimit set create NAME TYPE [--timeout T] [--maxelem N] [--hashsize N] [--counters] [--comment] [--exist]\n' +
-    'connlimit set add|del NAME ENTRY [--timeout T] [--comment TEXT] [--exist]\n' +
+    'connlimit set add|del NAME ENTRY [--timeout T] [--comment TEXT] [--nomatch] [--exist]\n' +
     'connlimit set test|ls|flush|destroy|rename|swap ...\n' +
     '  Client sets (ipset) over netlink, no ipset process: TYPE hash:ip, hash:net, hash:ip,port,\n' +
     '  hash:net,port, hash:ip,port,ip or hash:net,iface (--family ipv6 for inet6 sets); ENTRY as\n' +

@@ -95,15 +95,18 @@ export async function runSetCommand(command: string, common: CommonOptions, rest
     }
     case 'add':
     case 'del': {
-      const { values, positionals } = parse(after, { timeout: { type: 'string' }, comment: { type: 'string' }, exist: { type: 'boolean' } });
-      const [name, entry] = need(positionals, 2, `set ${sub} NAME ENTRY${sub === 'add' ? ' [--timeout T] [--comment TEXT]' : ''} [--exist]`);
-      if (sub === 'del' && (values.timeout !== undefined || values.comment !== undefined)) usageError('arguments', '--timeout and --comment belong to set add');
+      const { values, positionals } = parse(after, { timeout: { type: 'string' }, comment: { type: 'string' }, exist: { type: 'boolean' }, nomatch: { type: 'boolean' } });
+      const [name, entry] = need(positionals, 2, `set ${sub} NAME ENTRY${sub === 'add' ? ' [--timeout T] [--comment TEXT] [--nomatch]' : ''} [--exist]`);
+      if (sub === 'del' && (values.timeout !== undefined || values.comment !== undefined || values.nomatch !== undefined)) {
+        usageError('arguments', '--timeout, --comment and --nomatch belong to set add');
+      }
       await withSets(common, (s) =>
         sub === 'add'
           ? s.add(name as string, entry as string, {
               exist: values.exist === true,
               ...(typeof values.timeout === 'string' ? { timeout: parseDuration(values.timeout, '--timeout') } : {}),
               ...(typeof values.comment === 'string' ? { comment: values.comment } : {}),
+              ...(values.nomatch === true ? { nomatch: true } : {}),
             })
           : s.delete(name as string, entry as string, { exist: values.exist === true }),
       );

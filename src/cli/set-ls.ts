@@ -37,6 +37,7 @@ function headerLines(h: SetHeaderInfo): string[] {
 function memberLine(e: ListedSetEntry): string {
   let line = e.text;
   if (e.timeout !== undefined) line += ` timeout ${e.timeout}`;
+  if (e.nomatch) line += ' nomatch';
   if (e.packets !== undefined) line += ` packets ${e.packets} bytes ${e.bytes ?? 0n}`;
   if (e.comment !== undefined) line += ` comment ${JSON.stringify(e.comment)}`;
   return line;

@@ -15,7 +15,7 @@ import { describe } from '../rule/validate';
 import { toEntry, type ConntrackEntry } from './entry';
 import { keyOption, keyPrefixes, onlyKeys, ownObject, toNativeFilter, type ConntrackFilter, type KeyOptions } from './filter';
 import { ruleCountQuery, ruleWatchOptions, type RuleCount, type RuleWatchOptions } from './rule-filter';
-import { followNftablesSet } from '../sets/set-follow';
+import { followNftablesSet, type SetNotice } from '../sets/set-follow';
 import { checkSetRef, readSetRef } from '../sets/set-ref';
 import type { SetRef } from '../sets/types';
 import { countsInSet } from './set-counts';
@@ -252,7 +252,7 @@ export class Conntrack {
       read: () => readSetRef(this.netns, bySet.ref),
       refreshMs: bySet.refreshMs,
       // nf_tables announces element changes; ipset does not.
-      ...(bySet.ref.backend === 'nftables' && { follow: (changed: () => void, failed: (e: unknown) => void) => followNftablesSet(this.netns, bySet.ref, changed, failed) }),
+      ...(bySet.ref.backend === 'nftables' && { follow: (changed: (notice: SetNotice | null) => void, failed: (e: unknown) => void) => followNftablesSet(this.netns, bySet.ref, changed, failed) }),
     };
     return new ConntrackWatch(this.netns, native, null, membership);
   }

@@ -12,18 +12,19 @@ import { fromNative, invalid, type NativeErrorContext } from '../errors';
 import type { NativeConntrackWatch, NativeWatchBatch, NativeWatchOptions } from '../native-types';
 import { describe } from '../rule/validate';
 import type { SetMembers } from '../sets/members';
-import type { SetFollow } from '../sets/set-follow';
+import { applyNotice, type SetFollow, type SetNotice } from '../sets/set-follow';
 
 /** How a watch filtered by a set reads it (Conntrack.watch's `set`). */
 export interface WatchMembership {
   read(): Promise<SetMembers>;
   refreshMs: number;
   /**
-   * A native-form set: subscribes to its change notices (calling `changed` per change), so it
-   * is read again on change; the timer then runs only for sets with timeouts, whose expiries
-   * come with no notice. Absent for ipset (no notices): the timer always runs.
+   * A native-form set: subscribes to its change notices (calling `changed` per commit, with its
+   * elements, or null to read the set again), which are applied to the snapshot; the timer then
+   * runs only for sets with timeouts, whose expiries come with no notice. Absent for ipset (no
+   * notices): the timer always runs.
    */
-  follow?: (changed: () => void, failed: (e: unknown) => void) => Promise<SetFollow>;
+  follow?: (changed: (notice: SetNotice | null) => void, failed: (e: unknown) => void) => Promise<SetFollow>;
 }
 
 /** One key whose count changed, coalesced over everything since the previous batch. */
@@ -171,6 +172,7 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
   private reading = false;
   private readAgain = false;
   private following: SetFollow | null = null;
+  private reads = 0;
 
   /** @internal Use {@link Conntrack.watch} or {@link Conntrack.watchFor}. */
   constructor(netnsPath: string | null, options: NativeWatchOptions, limit: number | null = null, membership: WatchMembership | null = null) {
@@ -189,6 +191,11 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
       error ? this.fail(error) : this.receive(batch as NativeWatchBatch),
     );
     if (membership) void this.startMembership(membership);
+  }
+
+  /** @internal Reads of the filtering set so far (whole, not notices applied): for tests. */
+  get setReads(): number {
+    return this.reads;
   }
 
   /** Current counts per key, most first, copied from native memory: no kernel call, no wait. */
@@ -315,7 +322,7 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
       // Subscribed before the first read, so no change between the two is missed.
       try {
         const following = await membership.follow(
-          () => this.readSoon(),
+          (notice) => this.noticed(notice),
           (e) => this.readFailed(e),
         );
         if (this.ended) return void following.close();
@@ -325,6 +332,46 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
       }
     }
     this.readSoon();
+  }
+
+  /**
+   * A change notice of a followed set: its elements applied to the snapshot in place (a change
+   * costs its own size, not the set's), keys that joined or left reported as a read reports
+   * them. Applied in commit order, each element's last change wins, so a snapshot that already
+   * held a change ends the same. The set is read instead when there is no snapshot yet, a read
+   * is in flight (its snapshot may or may not hold the change; the read after it will), or the
+   * notice says to (null).
+   */
+  private noticed(notice: SetNotice | null): void {
+    if (this.ended) return;
+    const members = this.members;
+    if (notice === null || members === null || this.reading) return this.readSoon();
+    const counts = this.allCounts();
+    const was = new Set<string>();
+    for (const key of counts.keys()) if (members.has(key)) was.add(key);
+    try {
+      applyNotice(members, notice);
+    } catch {
+      // A notice that does not read as the set's elements: the snapshot may be half changed,
+      // and a read of the whole set puts it right.
+      return this.readSoon();
+    }
+    this.reportMembership(counts, (key) => was.has(key), members);
+  }
+
+  /** Keys that joined or left the set: 'resync' changes with their whole count, and the crossings they bring or take away. */
+  private reportMembership(counts: Map<string, number>, was: (key: string) => boolean, now: SetMembers): void {
+    const changes: NativeWatchBatch['changes'] = [];
+    const crossings: NativeWatchBatch['crossings'] = [];
+    for (const [key, count] of counts) {
+      const before = was(key);
+      if (before === now.has(key)) continue;
+      changes.push({ key, count: before ? 0 : count, delta: before ? -count : count, opened: 0, closed: 0 });
+      if (this.threshold > 0 && count > this.threshold) crossings.push({ key, count: before ? 0 : count, above: !before });
+    }
+    if (changes.length > 0) {
+      this.deliver({ changes, crossings, crossingsDropped: 0, events: 0, initial: false, resynced: false, overruns: 0, overrunsTotal: this.native.stats().overruns }, true);
+    }
   }
 
   /** A read now, or once the one in flight is done. */
@@ -360,6 +407,7 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
   private async refresh(): Promise<void> {
     const membership = this.membership!;
     let next: SetMembers;
+    this.reads++;
     try {
       next = await membership.read();
     } catch (e) {
@@ -373,17 +421,7 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
       this.held = [];
       for (const raw of held) this.receive(raw);
     } else {
-      const changes: NativeWatchBatch['changes'] = [];
-      const crossings: NativeWatchBatch['crossings'] = [];
-      for (const [key, count] of this.allCounts()) {
-        const was = previous.has(key);
-        if (was === next.has(key)) continue;
-        changes.push({ key, count: was ? 0 : count, delta: was ? -count : count, opened: 0, closed: 0 });
-        if (this.threshold > 0 && count > this.threshold) crossings.push({ key, count: was ? 0 : count, above: !was });
-      }
-      if (changes.length > 0) {
-        this.deliver({ changes, crossings, crossingsDropped: 0, events: 0, initial: false, resynced: false, overruns: 0, overrunsTotal: this.native.stats().overruns }, true);
-      }
+      this.reportMembership(this.allCounts(), (key) => previous.has(key), next);
     }
     // Followed by notices, a set is read again on the timer only when members can expire.
     if (membership.follow && !next.expires) return;

@@ -36,7 +36,7 @@ export function planRestore(present: readonly NativeChain[], section: SaveSectio
     ops.push(op);
     lines.push(line);
   };
-  const declared = new Set(section.entries.flatMap((e) => (e.kind === 'chain' ? [e.name] : [])));
+  const declared = new Set(section.chains.map((c) => c.name));
   const exists = new Set(present.map((c) => c.name));
   if (!noflush) {
     add({ op: 'flush', chain: null }, 0);
@@ -49,18 +49,22 @@ export function planRestore(present: readonly NativeChain[], section: SaveSectio
       for (const c of present) if (c.builtin && !declared.has(c.name) && c.policy !== 'ACCEPT') add({ op: 'setPolicy', chain: c.name, policy: 'ACCEPT' }, 0);
     }
   }
+  const { rules } = section;
   let rule = 0;
-  for (const e of section.entries) {
-    if (e.kind === 'rule') {
-      add(rule++, e.line);
-    } else if (e.builtin) {
-      if (e.policy !== null) add({ op: 'setPolicy', chain: e.name, policy: e.policy }, e.line);
-    } else if (!exists.has(e.name)) {
-      add({ op: 'createChain', chain: e.name }, e.line);
-      exists.add(e.name);
+  const appendUpTo = (end: number): void => {
+    for (; rule < end; rule++) add(rule, rules.line(rule));
+  };
+  for (const c of section.chains) {
+    appendUpTo(c.after);
+    if (c.builtin) {
+      if (c.policy !== null) add({ op: 'setPolicy', chain: c.name, policy: c.policy }, c.line);
+    } else if (!exists.has(c.name)) {
+      add({ op: 'createChain', chain: c.name }, c.line);
+      exists.add(c.name);
     } else if (noflush) {
-      add({ op: 'flush', chain: e.name }, e.line);
+      add({ op: 'flush', chain: c.name }, c.line);
     }
   }
+  appendUpTo(rules.length);
   return { ops, lines };
 }

@@ -11,16 +11,16 @@ import type { NativeOp, PackedOps } from '../native-types';
 import { OpWriter } from '../op-pack';
 import { prepareOpRuns, type PackedRuns } from '../op-slices';
 import type { Family } from '../rule/types';
-import { lineError, type SaveRuleLine } from './save-text';
+import { lineError, type SaveRuleLines } from './save-text';
 
-/** `fn()`, its ValidationError retold as one about the input line (token and all). */
-export function atLine<T>(r: SaveRuleLine, fn: () => T): T {
+/** `fn(i)`, its ValidationError retold as one about rule line `i`'s input line (token and all). */
+export function atLine<T>(rules: SaveRuleLines, i: number, fn: (i: number) => T): T {
   try {
-    return fn();
+    return fn(i);
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     const issue = e.issues[0];
-    return lineError(r.line, r.text, issue ? `${issue.path}: ${issue.message}` : e.message);
+    return lineError(rules.line(i), rules.text(i), issue ? `${issue.path}: ${issue.message}` : e.message);
   }
 }
 
@@ -30,8 +30,8 @@ export function atLine<T>(r: SaveRuleLine, fn: () => T): T {
  * named in a refusal.
  * @example const appends = await packRuleLines('ipv4', rules, (i) => tx.nativeOp(i));
  */
-export function packRuleLines(family: Family, rules: readonly SaveRuleLine[], toOp: (i: number) => NativeOp | Promise<NativeOp>): Promise<PackedRuns> {
-  return prepareOpRuns(family, rules.length, (i) => atLine(rules[i] as SaveRuleLine, () => toOp(i)));
+export function packRuleLines(family: Family, rules: SaveRuleLines, toOp: (i: number) => NativeOp | Promise<NativeOp>): Promise<PackedRuns> {
+  return prepareOpRuns(family, rules.length, (i) => atLine(rules, i, toOp));
 }
 
 /**

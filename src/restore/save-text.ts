@@ -14,8 +14,9 @@ export type RestorePolicy = 'ACCEPT' | 'DROP';
 
 /** `:NAME POLICY [p:b]`: policy null for `-` (a user chain's, or a built-in chain's left as it is). */
 export interface SaveChainLine {
-  kind: 'chain';
   line: number;
+  /** How many of the section's rule lines come before it. */
+  after: number;
   /** The line as written, for error messages. */
   text: string;
   name: string;
@@ -23,28 +24,124 @@ export interface SaveChainLine {
   policy: RestorePolicy | null;
 }
 
-/** `[p:b] -A CHAIN rule`: the chain and the rule's own text, counters dropped. */
-export interface SaveRuleLine {
-  kind: 'rule';
-  line: number;
-  /** The line as written, for error messages. */
-  text: string;
-  chain: string;
-  rule: string;
+/**
+ * The rule lines of a section (`[p:b] -A CHAIN rule`), kept as numbers into the input text, not
+ * as an object and strings per line: a 10k-rule table would otherwise keep ~40k small objects
+ * alive until its commit, each copied by every young-generation collection meanwhile. A rule's
+ * text is cut out when it is parsed; a line's text only for an error.
+ */
+export class SaveRuleLines {
+  private readonly lines: number[] = [];
+  private readonly lineStarts: number[] = [];
+  private readonly ruleStarts: number[] = [];
+  private readonly lineEnds: number[] = [];
+  // Consecutive lines naming one chain share one string, so a chain is checked once per run.
+  private readonly chains: string[] = [];
+
+  constructor(private readonly source: string) {}
+
+  get length(): number {
+    return this.lines.length;
+  }
+
+  /** Line `n`, `source[start, end)`, when it is `[p:b] -A CHAIN rule` as iptables-save writes it; else false. */
+  add(n: number, start: number, end: number): boolean {
+    const s = this.source;
+    let p = start;
+    if (s.charCodeAt(p) === 91 /* [ */) {
+      p = skipCounters(s, p, end);
+      if (p < 0) return false;
+    }
+    if (s.startsWith('-A', p)) p += 2;
+    else if (s.startsWith('--append', p)) p += 8;
+    else return false;
+    const chainStart = skipBlanks(s, p, end);
+    if (chainStart === p || chainStart === end) return false;
+    p = chainStart;
+    while (p < end && !isBlank(s.charCodeAt(p))) p++;
+    const last = this.chains[this.chains.length - 1];
+    const same = last !== undefined && last.length === p - chainStart && s.startsWith(last, chainStart);
+    this.chains.push(same ? last : s.slice(chainStart, p));
+    this.lines.push(n);
+    this.lineStarts.push(start);
+    this.ruleStarts.push(skipBlanks(s, p, end));
+    this.lineEnds.push(end);
+    return true;
+  }
+
+  /** The input line number of rule line `i`. */
+  line(i: number): number {
+    return this.lines[i] as number;
+  }
+
+  /** The chain rule line `i` appends to. */
+  chain(i: number): string {
+    return this.chains[i] as string;
+  }
+
+  /** The rule of line `i`: its text after `-A CHAIN`, counters dropped. */
+  rule(i: number): string {
+    return this.source.slice(this.ruleStarts[i], this.lineEnds[i]);
+  }
+
+  /** Rule line `i` as written, for error messages. */
+  text(i: number): string {
+    return this.source.slice(this.lineStarts[i], this.lineEnds[i]);
+  }
+
+  /** The index of the rule line on input line `n`, or -1. */
+  indexOfLine(n: number): number {
+    let lo = 0;
+    let hi = this.lines.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.lines[mid] as number;
+      if (at === n) return mid;
+      if (at < n) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
 }
 
-/** One `*table` ... `COMMIT` part, its lines in input order. */
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+function skipBlanks(s: string, p: number, end: number): number {
+  while (p < end && isBlank(s.charCodeAt(p))) p++;
+  return p;
+}
+
+function skipDigits(s: string, p: number, end: number): number {
+  while (p < end && s.charCodeAt(p) >= 48 && s.charCodeAt(p) <= 57) p++;
+  return p;
+}
+
+/** Past `[\d+:\d+][ \t]+` at `p` (RULE_COUNTERS), or -1 when it isn't there. */
+function skipCounters(s: string, p: number, end: number): number {
+  const packets = skipDigits(s, p + 1, end);
+  if (packets === p + 1 || s.charCodeAt(packets) !== 58 /* : */) return -1;
+  const bytes = skipDigits(s, packets + 1, end);
+  if (bytes === packets + 1 || s.charCodeAt(bytes) !== 93 /* ] */) return -1;
+  const after = skipBlanks(s, bytes + 1, end);
+  return after === bytes + 1 ? -1 : after;
+}
+
+/** One `*table` ... `COMMIT` part. */
 export interface SaveSection {
   table: TableName;
   /** The line of `*table`. */
   line: number;
-  entries: (SaveChainLine | SaveRuleLine)[];
+  /** Its chain lines, in input order. */
+  chains: SaveChainLine[];
+  /** Its rule lines, in input order. */
+  rules: SaveRuleLines;
 }
 
 const CHAIN_LINE = /^:(\S+)[ \t]+(\S+)(?:[ \t]+\[\d+:\d+\])?[ \t]*$/;
 /** iptables-save -c puts a rule's counters first. */
 const RULE_COUNTERS = /^\[\d+:\d+\][ \t]+/;
-const APPEND = /^(?:-A|--append)[ \t]+([^ \t]+)(?:[ \t]+([\s\S]*))?$/;
 
 /** A problem on line `n`: ERR_CONNLIMIT_INVALID with path `line N`, quoting the line. */
 export function lineError(n: number, text: string, message: string): never {
@@ -61,13 +158,20 @@ export function lineError(n: number, text: string, message: string): never {
 export function parseSaveText(text: string): SaveSection[] {
   if (typeof text !== 'string') invalid('text', 'expected iptables-save text as a string');
   const sections: SaveSection[] = [];
-  const lines = text.split('\n');
   let current: SaveSection | null = null;
   let declared = new Set<string>();
-  for (let i = 0; i < lines.length; i++) {
-    const n = i + 1;
-    const line = lines[i] as string;
-    if (line.startsWith('#')) continue;
+  // Lines as text.split('\n') cuts them, walked in place: a rule line is not cut out here.
+  let n = 0;
+  for (let start = 0; start <= text.length; ) {
+    n++;
+    const newline = text.indexOf('\n', start);
+    const end = newline === -1 ? text.length : newline;
+    const lineStart = start;
+    start = end + 1;
+    const first = text.charCodeAt(lineStart);
+    if (first === 35 /* # */) continue;
+    if (first === 45 /* - */ && current !== null && text.charCodeAt(end - 1) !== 13 /* \r */ && current.rules.add(n, lineStart, end)) continue;
+    const line = text.slice(lineStart, end);
     if (line.endsWith('\r')) lineError(n, line, 'ends with a carriage return: the file has CRLF line ends, which iptables-restore refuses too (convert it, e.g. with dos2unix)');
     if (line.trim() === '') continue;
     if (line.startsWith('*')) {
@@ -76,7 +180,7 @@ export function parseSaveText(text: string): SaveSection[] {
       if (!Object.hasOwn(BUILTIN_CHAINS, table)) lineError(n, line, `no table ${quote(table)} (known: ${Object.keys(BUILTIN_CHAINS).join(', ')})`);
       const twice = sections.find((s) => s.table === table);
       if (twice) lineError(n, line, `table ${table} again (first at line ${twice.line}): each table may appear once`);
-      current = { table: table as TableName, line: n, entries: [] };
+      current = { table: table as TableName, line: n, chains: [], rules: new SaveRuleLines(text) };
       declared = new Set();
       continue;
     }
@@ -87,35 +191,38 @@ export function parseSaveText(text: string): SaveSection[] {
       continue;
     }
     if (line.startsWith(':')) {
-      current.entries.push(chainLine(n, line, current.table, declared));
+      current.chains.push(chainLine(n, line, current.table, declared, current.rules.length));
       continue;
     }
-    current.entries.push(ruleLine(n, line));
+    if (!current.rules.add(n, lineStart, end)) notRestored(n, line);
   }
-  if (current) lineError(current.line, `*${current.table}`, `no COMMIT before the end of the input (line ${lines.length}): nothing of this table is restored`);
+  if (current) lineError(current.line, `*${current.table}`, `no COMMIT before the end of the input (line ${n}): nothing of this table is restored`);
   return sections;
 }
 
-function chainLine(n: number, line: string, table: TableName, declared: Set<string>): SaveChainLine {
+function chainLine(n: number, line: string, table: TableName, declared: Set<string>, after: number): SaveChainLine {
   const m = CHAIN_LINE.exec(line);
   if (!m) lineError(n, line, 'expected :CHAIN POLICY [packets:bytes]');
   const [, name, policy] = m as unknown as [string, string, string];
   if (declared.has(name)) lineError(n, line, `chain ${quote(name)} is declared twice in *${table}`);
   declared.add(name);
   const builtin = BUILTIN_CHAINS[table].includes(name);
-  if (policy === '-') return { kind: 'chain', line: n, text: line, name, builtin, policy: null };
+  if (policy === '-') return { line: n, after, text: line, name, builtin, policy: null };
   if (!builtin) lineError(n, line, `a user chain has no policy: write '-', not ${quote(policy)}`);
   if (policy !== 'ACCEPT' && policy !== 'DROP') lineError(n, line, `policy ${quote(policy)}: a built-in chain's policy is ACCEPT or DROP`);
-  return { kind: 'chain', line: n, text: line, name, builtin, policy };
+  return { line: n, after, text: line, name, builtin, policy };
 }
 
-function ruleLine(n: number, line: string): SaveRuleLine {
-  const text = line.replace(RULE_COUNTERS, '');
-  const m = APPEND.exec(text);
-  if (!m) {
-    const command = text.split(/[ \t]/)[0] ?? '';
-    const what = command.startsWith('-') ? `the command ${quote(command)}` : 'this line';
-    lineError(n, line, `${what} is not restored: rule lines are -A CHAIN RULE, as iptables-save writes them`);
-  }
-  return { kind: 'rule', line: n, text: line, chain: m[1] as string, rule: m[2] ?? '' };
+/** Why line `n`, not a rule line as iptables-save writes them, is refused. */
+function notRestored(n: number, line: string): never {
+  const command = line.replace(RULE_COUNTERS, '').split(/[ \t]/)[0] ?? '';
+  const what = command.startsWith('-') ? `the command ${quote(command)}` : 'this line';
+  lineError(n, line, `${what} is not restored: rule lines are -A CHAIN RULE, as iptables-save writes them`);
+}
+
+/** Input line `n` of a section (a chain or rule line) as written, for messages; '' for another line. */
+export function lineText(section: SaveSection, n: number): string {
+  const i = section.rules.indexOfLine(n);
+  if (i >= 0) return section.rules.text(i);
+  return section.chains.find((c) => c.line === n)?.text ?? '';
 }

@@ -27,22 +27,6 @@ const TCP = names.IPPROTO_TCP;
 const UDP = names.IPPROTO_UDP;
 const { MAX_CONNLIMIT, REJECT_TCP_RESET, RESERVED_TARGET_NAMES, SYN_FLAG_COMPARE, SYN_FLAG_MASK, VERDICTS, addressBits, defaultRejectWith, isVerdict, rejectSaveName } = names;
 
-interface L4 {
-  kind: 'tcp' | 'udp';
-  sport: NativePortRange | null;
-  dport: NativePortRange | null;
-  syn: boolean;
-}
-
-interface Connlimit {
-  limit: number | null;
-  invert: boolean;
-  daddr: boolean;
-  keySeen: boolean;
-  maskBits: number | null;
-  maskSeen: boolean;
-}
-
 /**
  * `text[from, to)` as parseDecimal (src/rule/numbers.ts) reads a decimal 0..max (no sign, no
  * leading zero, at most 10 digits), without a regex or a substring; null otherwise.
@@ -84,12 +68,12 @@ function jump(name: string): NativeTarget | null {
   return { kind: 'jump', chain: name };
 }
 
-function l4Match(b: L4): NativeMatch {
-  const sport = b.sport ?? [0, 65535];
-  const dport = b.dport ?? [0, 65535];
-  if (b.kind === 'udp') return { kind: 'udp', sport, dport, invSport: false, invDport: false };
+function l4Match(protocol: number, sport: NativePortRange | null, dport: NativePortRange | null, syn: boolean): NativeMatch {
+  sport ??= [0, 65535];
+  dport ??= [0, 65535];
+  if (protocol === UDP) return { kind: 'udp', sport, dport, invSport: false, invDport: false };
   return {
-    kind: 'tcp', sport, dport, option: 0, flagMask: b.syn ? SYN_FLAG_MASK : 0, flagCompare: b.syn ? SYN_FLAG_COMPARE : 0,
+    kind: 'tcp', sport, dport, option: 0, flagMask: syn ? SYN_FLAG_MASK : 0, flagCompare: syn ? SYN_FLAG_COMPARE : 0,
     invSport: false, invDport: false, invFlags: false, invOption: false,
   };
 }
@@ -101,8 +85,15 @@ function l4Match(b: L4): NativeMatch {
 class Words {
   at = 0;
   end = 0;
+  private text = '';
 
-  constructor(private readonly text: string) {}
+  /** Starts over on `text`. One walker serves every parse: a parse runs no code that parses. */
+  reset(text: string): this {
+    this.text = text;
+    this.at = 0;
+    this.end = 0;
+    return this;
+  }
 
   /** Moves to the next word; false at the end of the text. */
   next(): boolean {
@@ -137,7 +128,7 @@ class Words {
 
   /** The verdict the word names, as the constant in names.ts (so a rule holds no fresh copy). */
   verdict(): Verdict | null {
-    for (const v of VERDICTS) if (this.is(v)) return v;
+    for (let i = 0; i < VERDICTS.length; i++) if (this.is(VERDICTS[i] as Verdict)) return VERDICTS[i] as Verdict;
     return null;
   }
 
@@ -169,6 +160,8 @@ class Words {
   }
 }
 
+const words = new Words();
+
 /**
  * The rule the text says, when it has the common shape; else null (the full parser decides).
  * @param text - at most MAX_RULE_CHARS characters (src/rule/parse.ts checks). Words are split
@@ -177,34 +170,46 @@ class Words {
  * @example parseCommonShape('-p tcp --dport 22 -j ACCEPT', 'ipv4')?.matches[0] // { kind: 'tcp', dport: [22, 22], ... }
  */
 export function parseCommonShape(text: string, family: Family): NativeRule | null {
-  const w = new Words(text);
+  const w = words.reset(text);
   let protocol = 0;
   let protocolSeen = false;
   let src: NativeAddress | null | undefined;
   let dst: NativeAddress | null | undefined;
   let inInterface: NativeInterface | null | undefined;
   let outInterface: NativeInterface | null | undefined;
-  let l4: L4 | null = null;
-  let connlimit: Connlimit | null = null;
+  // The tcp or udp match, in locals rather than an object (as every part here: a parse's only
+  // objects are the rule's own): its protocol (0 while there is none), ports and --syn.
+  let l4 = 0;
+  let sport: NativePortRange | null = null;
+  let dport: NativePortRange | null = null;
+  let syn = false;
   let l4First = false;
+  // The connlimit match: seen, its limit, --connlimit-upto, the key and the mask.
+  let connlimit = false;
+  let limit: number | null = null;
+  let upto = false;
+  let daddr = false;
+  let keySeen = false;
+  let maskBits: number | null = null;
+  let maskSeen = false;
   let tgt: NativeTarget | null = null;
   let rejectWith = false;
   while (w.next()) {
     if (w.is('--syn')) {
-      if (l4 === null) {
+      if (l4 === 0) {
         if (protocol !== TCP) return null;
-        l4 = { kind: 'tcp', sport: null, dport: null, syn: false };
-        l4First = connlimit === null;
+        l4 = TCP;
+        l4First = !connlimit;
       }
-      if (l4.kind !== 'tcp' || l4.syn) return null;
-      l4.syn = true;
+      if (l4 !== TCP || syn) return null;
+      syn = true;
       continue;
     }
     const saddr = w.is('--connlimit-saddr');
     if (saddr || w.is('--connlimit-daddr')) {
-      if (connlimit === null || connlimit.keySeen) return null;
-      connlimit.keySeen = true;
-      connlimit.daddr = !saddr;
+      if (!connlimit || keySeen) return null;
+      keySeen = true;
+      daddr = !saddr;
       continue;
     }
     const option = optionAt(w);
@@ -231,44 +236,44 @@ export function parseCommonShape(text: string, family: Family): NativeRule | nul
         break;
       case Opt.Match:
         if (w.is('tcp') || w.is('udp')) {
-          if (l4 !== null || builtinMatchesShadowed()) return null;
-          l4 = { kind: w.is('tcp') ? 'tcp' : 'udp', sport: null, dport: null, syn: false };
-          l4First = connlimit === null;
+          if (l4 !== 0 || builtinMatchesShadowed()) return null;
+          l4 = w.is('tcp') ? TCP : UDP;
+          l4First = !connlimit;
         } else if (w.is('connlimit')) {
-          if (connlimit !== null || builtinMatchesShadowed()) return null;
-          connlimit = { limit: null, invert: false, daddr: false, keySeen: false, maskBits: null, maskSeen: false };
+          if (connlimit || builtinMatchesShadowed()) return null;
+          connlimit = true;
         } else {
           return null;
         }
         break;
       case Opt.Sport:
       case Opt.Dport: {
-        if (l4 === null) {
+        if (l4 === 0) {
           if (protocol !== TCP && protocol !== UDP) return null;
-          l4 = { kind: protocol === TCP ? 'tcp' : 'udp', sport: null, dport: null, syn: false };
-          l4First = connlimit === null;
+          l4 = protocol;
+          l4First = !connlimit;
         }
         const range = w.portRange();
         if (range === null) return null;
         if (option === Opt.Sport) {
-          if (l4.sport !== null) return null;
-          l4.sport = range;
+          if (sport !== null) return null;
+          sport = range;
         } else {
-          if (l4.dport !== null) return null;
-          l4.dport = range;
+          if (dport !== null) return null;
+          dport = range;
         }
         break;
       }
       case Opt.Above:
       case Opt.Upto:
-        if (connlimit === null || connlimit.limit !== null) return null;
-        if ((connlimit.limit = w.decimal(MAX_CONNLIMIT)) === null) return null;
-        connlimit.invert = option === Opt.Upto;
+        if (!connlimit || limit !== null) return null;
+        if ((limit = w.decimal(MAX_CONNLIMIT)) === null) return null;
+        upto = option === Opt.Upto;
         break;
       case Opt.Mask:
-        if (connlimit === null || connlimit.maskSeen) return null;
-        connlimit.maskSeen = true;
-        if ((connlimit.maskBits = w.decimal(addressBits(family))) === null) return null;
+        if (!connlimit || maskSeen) return null;
+        maskSeen = true;
+        if ((maskBits = w.decimal(addressBits(family))) === null) return null;
         break;
       case Opt.Jump: {
         if (tgt !== null) return null;
@@ -294,15 +299,13 @@ export function parseCommonShape(text: string, family: Family): NativeRule | nul
       }
     }
   }
-  if (l4 !== null && protocol !== (l4.kind === 'tcp' ? TCP : UDP)) return null;
-  if (connlimit !== null && connlimit.limit === null) return null;
+  if (l4 !== 0 && protocol !== l4) return null;
+  if (connlimit && limit === null) return null;
   if (tgt !== null && tgt.kind === 'reject' && tgt.with === REJECT_TCP_RESET && protocol !== TCP) return null;
   const matches: NativeMatch[] = [];
-  const limit: NativeMatch | null =
-    connlimit === null ? null : { kind: 'connlimit', limit: connlimit.limit as number, invert: connlimit.invert, daddr: connlimit.daddr, maskBits: connlimit.maskBits };
-  if (l4 !== null && l4First) matches.push(l4Match(l4));
-  if (limit !== null) matches.push(limit);
-  if (l4 !== null && !l4First) matches.push(l4Match(l4));
+  if (l4 !== 0 && l4First) matches.push(l4Match(l4, sport, dport, syn));
+  if (connlimit) matches.push({ kind: 'connlimit', limit: limit as number, invert: upto, daddr, maskBits });
+  if (l4 !== 0 && !l4First) matches.push(l4Match(l4, sport, dport, syn));
   return {
     protocol, invProtocol: false, src: src ?? null, dst: dst ?? null, inInterface: inInterface ?? null, outInterface: outInterface ?? null,
     fragment: null, matches, target: tgt ?? { kind: 'none' },

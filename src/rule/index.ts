@@ -7,8 +7,8 @@ import { invalid } from '../errors';
 import type { NativeRule } from '../native-types';
 import type { Family, RuleSpec } from './types';
 import { parseCommonText, parseInFull } from './parse';
-import { snapshot } from './snapshot';
-import { describe, normalizeRule } from './validate';
+import { snapshot, snapshotFields } from './snapshot';
+import { describe, normalizeFields, normalizeRule } from './validate';
 
 export { parseRule, parseSaveLine, tokenize } from './parse';
 export type { Token } from './parse';
@@ -57,5 +57,6 @@ function parseCached(text: string, family: Family): NativeRule {
 export function toNativeRule(input: string | RuleSpec, family: Family): NativeRule {
   if (family !== 'ipv4' && family !== 'ipv6') invalid('family', `expected 'ipv4' or 'ipv6', got ${describe(family)}`);
   if (typeof input === 'string') return parseCommonText(input, family) ?? parseCached(input, family);
-  return normalizeRule(snapshot(input, 'rule'), family);
+  const fields = snapshotFields(input, 'rule');
+  return fields ? normalizeFields(fields.names, fields.values, family) : normalizeRule(snapshot(input, 'rule'), family);
 }

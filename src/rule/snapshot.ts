@@ -32,10 +32,6 @@ const MAX_LENGTH = 4096;
  */
 const NO_FIELDS: object = Object.freeze(Object.create(null) as object);
 
-function refuse(path: string, message: string): never {
-  throw new ValidationError([{ path, message }]);
-}
-
 function threw(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   return `reading it threw: ${message.slice(0, 200)}`;
@@ -55,20 +51,46 @@ function kindOf(proto: object, tag: string): string {
   return cls ? `an instance of ${echo(cls)}` : 'an object with a prototype of its own (Object.create(...))';
 }
 
-/** `value[key]`; a getter or trap that throws is refused, naming `at`. */
-function read(value: object, key: string | number, at: string): unknown {
-  try {
-    return (value as Record<string | number, unknown>)[key];
-  } catch (e) {
-    refuse(at, threw(e));
+/**
+ * Where the copies stand: the keys and indexes from each value given to {@link snapshot} down to
+ * the one being copied. One stack for every copy, since a getter may take a snapshot of its own
+ * (it stacks on top and leaves the stack as it found it); made into a path string only for a
+ * refusal, since a string per field cost more than the copy.
+ */
+const keys: (string | number)[] = [];
+
+/** The place of the copy whose keys start at `keys[base]`: `root` for the value itself, `a.b` for a field (the root unnamed), `root[0]` or `a.b[0]` for an entry. */
+function pathFrom(base: number, root: string): string {
+  let path = '';
+  for (let i = base; i < keys.length; i++) {
+    const k = keys[i] as string | number;
+    path = typeof k === 'number' ? `${path || root}[${k}]` : path ? `${path}.${k}` : k;
   }
+  return path || root;
 }
 
-function copy(value: unknown, path: string, root: string, depth: number): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  const here = path || root;
-  if (depth > MAX_DEPTH) refuse(here, `nested more than ${MAX_DEPTH} levels deep (a cycle?)`);
-  let keys: string[];
+/** Refuses the value being copied; `root` names the value given to snapshot(), whose keys start at `base`. */
+function refuse(root: string, base: number, message: string): never {
+  throw new ValidationError([{ path: pathFrom(base, root), message }]);
+}
+
+/** `value[key]`, copied; a getter or trap that throws is refused, naming the field. */
+function copyField(value: object, key: string | number, root: string, base: number, depth: number): unknown {
+  keys.push(key);
+  let field: unknown;
+  try {
+    field = (value as Record<string | number, unknown>)[key];
+  } catch (e) {
+    refuse(root, base, threw(e));
+  }
+  const out = typeof field === 'object' && field !== null ? copy(field, root, base, depth + 1) : field;
+  keys.pop();
+  return out;
+}
+
+function copy(value: object, root: string, base: number, depth: number): unknown {
+  if (depth > MAX_DEPTH) refuse(root, base, `nested more than ${MAX_DEPTH} levels deep (a cycle?)`);
+  let names: string[];
   let proto: object | null;
   let isArray: boolean;
   let tag: string;
@@ -77,28 +99,36 @@ function copy(value: unknown, path: string, root: string, depth: number): unknow
     if (value instanceof Uint8Array) return new Uint8Array(value);
     isArray = Array.isArray(value);
     proto = Object.getPrototypeOf(value) as object | null;
+    // Read for a plain object too (only a refusal's message uses it): a Proxy whose traps throw
+    // is refused here, as it always was, whatever keys it claims.
     tag = Object.prototype.toString.call(value);
-    keys = isArray ? [] : Object.getOwnPropertyNames(value);
+    names = isArray ? [] : Object.getOwnPropertyNames(value);
   } catch (e) {
-    refuse(here, threw(e));
+    refuse(root, base, threw(e));
   }
   if (isArray) {
-    if (proto !== Array.prototype) refuse(here, 'expected a plain array ([ ... ]), got an array with a prototype of its own');
+    if (proto !== Array.prototype) refuse(root, base, 'expected a plain array ([ ... ]), got an array with a prototype of its own');
     const out: unknown[] = [];
-    const length = read(value, 'length', here) as number;
+    let length: number;
+    try {
+      length = (value as unknown[]).length;
+    } catch (e) {
+      refuse(root, base, threw(e));
+    }
     // A rule's entry is at most 64 KiB, so no real list comes near this; a sparse array could.
-    if (length > MAX_LENGTH) refuse(here, `more than ${MAX_LENGTH} entries`);
+    if (length > MAX_LENGTH) refuse(root, base, `more than ${MAX_LENGTH} entries`);
     for (let i = 0; i < length; i++) {
-      const at = `${here}[${i}]`;
       let own: boolean;
+      keys.push(i);
       try {
         own = Object.prototype.hasOwnProperty.call(value, i);
       } catch (e) {
-        refuse(at, threw(e));
+        refuse(root, base, threw(e));
       }
       // A hole reads through to Array.prototype: refuse it rather than guess.
-      if (!own) refuse(at, 'a hole in the array (no entry at this index)');
-      out.push(copy(read(value, i, at), at, root, depth + 1));
+      if (!own) refuse(root, base, 'a hole in the array (no entry at this index)');
+      keys.pop();
+      out.push(copyField(value, i, root, base, depth));
     }
     return out;
   }
@@ -106,14 +136,42 @@ function copy(value: unknown, path: string, root: string, depth: number): unknow
   // everything); a class instance has fields its prototype supplies (see the file comment).
   // NO_FIELDS: a copy copied again (it holds nothing to inherit).
   if (proto !== Object.prototype && proto !== null && proto !== NO_FIELDS) {
-    refuse(here, `expected a plain object ({ ... } or Object.create(null)), got ${kindOf(proto, tag)}: fields a prototype supplies are not read, so copy them into a plain object`);
+    refuse(root, base, `expected a plain object ({ ... } or Object.create(null)), got ${kindOf(proto, tag)}: fields a prototype supplies are not read, so copy them into a plain object`);
   }
   const out = Object.create(NO_FIELDS) as Record<string, unknown>;
-  for (const key of keys) {
-    const at = path ? `${path}.${key}` : key;
-    out[key] = copy(read(value, key, at), at, root, depth + 1);
-  }
+  // Indexed: for-of costs an iterator object here, where no copy should cost one.
+  for (let i = 0; i < names.length; i++) out[names[i] as string] = copyField(value, names[i] as string, root, base, depth);
   return out;
+}
+
+/**
+ * As {@link snapshot} for a plain object, its own fields copied into two lists (names, and
+ * copies in the same order) instead of a new object: for a reader that takes each field once
+ * (normalizeFields, once a typed rule), that object would be built only to be taken apart,
+ * through a generic store and load a field. null for anything but a plain object, and for one
+ * that throws while its kind is read: snapshot() then refuses it as it does.
+ * @throws {ERR_CONNLIMIT_INVALID} as snapshot(), for what its fields hold
+ */
+export function snapshotFields(value: unknown, root: string): { names: string[]; values: unknown[] } | null {
+  if (typeof value !== 'object' || value === null) return null;
+  let names: string[];
+  try {
+    if (value instanceof Uint8Array || Array.isArray(value)) return null;
+    const proto = Object.getPrototypeOf(value) as object | null;
+    if (proto !== Object.prototype && proto !== null && proto !== NO_FIELDS) return null;
+    Object.prototype.toString.call(value); // as copy() reads it: one that throws is snapshot()'s to refuse
+    names = Object.getOwnPropertyNames(value);
+  } catch {
+    return null;
+  }
+  const values: unknown[] = [];
+  const base = keys.length;
+  try {
+    for (let i = 0; i < names.length; i++) values.push(copyField(value, names[i] as string, root, base, 0));
+  } finally {
+    if (keys.length !== base) keys.length = base;
+  }
+  return { names, values };
 }
 
 /**
@@ -124,5 +182,12 @@ function copy(value: unknown, path: string, root: string, depth: number): unknow
  * @example const spec = snapshot(userSpec, 'rule');
  */
 export function snapshot<T>(value: T, root: string): T {
-  return copy(value, '', root, 0) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  const base = keys.length;
+  try {
+    return copy(value, root, base, 0) as T;
+  } finally {
+    // A refusal leaves its keys behind. (Only then: setting length costs a call into the runtime.)
+    if (keys.length !== base) keys.length = base;
+  }
 }

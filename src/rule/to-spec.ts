@@ -280,6 +280,16 @@ export function ruleExtensions(rule: NativeRule): string[] {
   return names;
 }
 
+/** As {@link ruleExtensions}, into a set (a transaction's, for its error hints): no array a rule. */
+export function addRuleExtensions(rule: NativeRule, names: Set<string>): void {
+  for (let i = 0; i < rule.matches.length; i++) {
+    const m = rule.matches[i] as NativeMatch;
+    names.add(m.kind === 'opaque' ? m.name : m.kind);
+  }
+  if (rule.target.kind === 'reject') names.add('REJECT');
+  else if (rule.target.kind === 'opaque') names.add(rule.target.name);
+}
+
 function addName(names: string[], name: string): void {
   if (!names.includes(name)) names.push(name);
 }

@@ -201,7 +201,9 @@ class Checker implements SpecChecker {
 
   /** Refuse keys outside `allowed` (own enumerable keys, `__proto__` included). */
   keys(o: Record<string, unknown>, allowed: ReadonlySet<string>, path: string): void {
-    for (const k of Object.keys(o)) {
+    const keys = Object.keys(o);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
       if (!allowed.has(k)) {
         const where = path ? `${path}.${k}` : k;
         this.add(where, `unknown key ${quote(k)} (known: ${[...allowed].join(', ')})`);
@@ -450,24 +452,104 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   if (family !== 'ipv4' && family !== 'ipv6') {
     throw new ValidationError([{ path: 'family', message: `expected 'ipv4' or 'ipv6', got ${describe(family)}` }]);
   }
-  const c = new Checker(family);
   const raw: unknown = input;
   if (!isObject(raw)) throw new ValidationError([{ path: 'rule', message: `expected a rule object, got ${describe(raw)}` }]);
-  c.keys(raw, RULE_KEYS, '');
+  const names = Object.keys(raw);
+  return normalizeFields(names, names.map((k) => raw[k]), family);
+}
 
-  const proto = has(raw, 'protocol') ? checkProtocol(c, own(raw, 'protocol')) : null;
+/**
+ * @internal {@link normalizeRule} of an object given as its own fields: `names[i]` holds
+ * `values[i]` (src/rule/snapshot.ts snapshotFields hands a typed rule over so, not built into an
+ * object only to be taken apart here).
+ */
+export function normalizeFields(names: readonly string[], values: readonly unknown[], family: Family): NativeRule {
+  const c = new Checker(family);
+  // The known fields, each read once, in one pass over the object's own keys (unknown ones
+  // reported as they come): not a lookup per known key, which cost a typed rule more than
+  // parsing its text did. A field holding undefined counts as absent.
+  let protocolField: unknown;
+  let sourceField: unknown;
+  let destinationField: unknown;
+  let inInterfaceField: unknown;
+  let outInterfaceField: unknown;
+  let fragmentField: unknown;
+  let sportField: unknown;
+  let dportField: unknown;
+  let synField: unknown;
+  let tcpFlagsField: unknown;
+  let tcpOptionField: unknown;
+  let connlimitField: unknown;
+  let commentField: unknown;
+  let matchesField: unknown;
+  let targetField: unknown;
+  for (let i = 0; i < names.length; i++) {
+    const k = names[i] as string;
+    const v = values[i];
+    switch (k) {
+      case 'protocol':
+        protocolField = v;
+        break;
+      case 'source':
+        sourceField = v;
+        break;
+      case 'destination':
+        destinationField = v;
+        break;
+      case 'inInterface':
+        inInterfaceField = v;
+        break;
+      case 'outInterface':
+        outInterfaceField = v;
+        break;
+      case 'fragment':
+        fragmentField = v;
+        break;
+      case 'sport':
+        sportField = v;
+        break;
+      case 'dport':
+        dportField = v;
+        break;
+      case 'syn':
+        synField = v;
+        break;
+      case 'tcpFlags':
+        tcpFlagsField = v;
+        break;
+      case 'tcpOption':
+        tcpOptionField = v;
+        break;
+      case 'connlimit':
+        connlimitField = v;
+        break;
+      case 'comment':
+        commentField = v;
+        break;
+      case 'matches':
+        matchesField = v;
+        break;
+      case 'target':
+        targetField = v;
+        break;
+      default:
+        c.add(k, `unknown key ${quote(k)} (known: ${[...RULE_KEYS].join(', ')})`);
+    }
+  }
+
+  const proto = protocolField !== undefined ? checkProtocol(c, protocolField) : null;
   const protoNum = proto ? proto.num : 0;
-  const src = has(raw, 'source') ? checkAddress(c, own(raw, 'source'), 'source') : null;
-  const dst = has(raw, 'destination') ? checkAddress(c, own(raw, 'destination'), 'destination') : null;
-  const inIf = has(raw, 'inInterface') ? checkInterface(c, own(raw, 'inInterface'), 'inInterface') : null;
-  const outIf = has(raw, 'outInterface') ? checkInterface(c, own(raw, 'outInterface'), 'outInterface') : null;
+  const src = sourceField !== undefined ? checkAddress(c, sourceField, 'source') : null;
+  const dst = destinationField !== undefined ? checkAddress(c, destinationField, 'destination') : null;
+  const inIf = inInterfaceField !== undefined ? checkInterface(c, inInterfaceField, 'inInterface') : null;
+  const outIf = outInterfaceField !== undefined ? checkInterface(c, outInterfaceField, 'outInterface') : null;
 
   let fragment: boolean | null = null;
-  if (has(raw, 'fragment')) {
-    const f = c.bool(own(raw, 'fragment'), 'fragment');
-    if (f !== undefined) {
+  if (fragmentField !== undefined) {
+    const given = c.bool(fragmentField, 'fragment');
+    if (given !== undefined) {
       if (family === 'ipv6') c.add('fragment', `fragment is IPv4 only (ip6tables uses the frag match)`);
-      else fragment = f;
+      else fragment = given;
     }
   }
 
@@ -477,32 +559,32 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   let l4Used = false;
   let sport: { range: NativePortRange; invert: boolean } | undefined;
   let dport: { range: NativePortRange; invert: boolean } | undefined;
-  if (has(raw, 'sport')) {
+  if (sportField !== undefined) {
     l4Used = true;
-    sport = checkPort(c, own(raw, 'sport'), 'sport');
+    sport = checkPort(c, sportField, 'sport');
     needsL4(c, proto, 'sport', false);
   }
-  if (has(raw, 'dport')) {
+  if (dportField !== undefined) {
     l4Used = true;
-    dport = checkPort(c, own(raw, 'dport'), 'dport');
+    dport = checkPort(c, dportField, 'dport');
     needsL4(c, proto, 'dport', false);
   }
   let flagMask = 0;
   let flagCompare = 0;
   let invFlags = false;
-  if (has(raw, 'syn')) {
+  if (synField !== undefined) {
     l4Used = true;
-    const s = c.bool(own(raw, 'syn'), 'syn');
+    const s = c.bool(synField, 'syn');
     needsL4(c, proto, 'syn', true);
     if (s !== undefined) {
       flagMask = SYN_FLAG_MASK;
       flagCompare = SYN_FLAG_COMPARE;
       invFlags = !s;
     }
-    if (has(raw, 'tcpFlags')) c.add('tcpFlags', `give syn or tcpFlags, not both (syn is tcpFlags FIN,SYN,RST,ACK / SYN)`);
-  } else if (has(raw, 'tcpFlags')) {
+    if (tcpFlagsField !== undefined) c.add('tcpFlags', `give syn or tcpFlags, not both (syn is tcpFlags FIN,SYN,RST,ACK / SYN)`);
+  } else if (tcpFlagsField !== undefined) {
     l4Used = true;
-    const n = c.negatable(own(raw, 'tcpFlags'), 'tcpFlags');
+    const n = c.negatable(tcpFlagsField, 'tcpFlags');
     needsL4(c, proto, 'tcpFlags', true);
     if (!isObject(n.value)) c.add(n.path, `expected { mask: [...], set: [...] }, got ${describe(n.value)}`);
     else {
@@ -519,9 +601,9 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   }
   let option = 0;
   let invOption = false;
-  if (has(raw, 'tcpOption')) {
+  if (tcpOptionField !== undefined) {
     l4Used = true;
-    const n = c.negatable(own(raw, 'tcpOption'), 'tcpOption');
+    const n = c.negatable(tcpOptionField, 'tcpOption');
     needsL4(c, proto, 'tcpOption', true);
     const o = c.int(n.value, n.path, 1, 255, 'a TCP option kind');
     if (o !== undefined) {
@@ -544,20 +626,20 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
       matches.push({ kind: 'udp', sport: sp.range, dport: dp.range, invSport: sp.invert, invDport: dp.invert });
     }
   }
-  if (has(raw, 'connlimit')) {
-    const m = checkConnlimit(c, own(raw, 'connlimit'));
+  if (connlimitField !== undefined) {
+    const m = checkConnlimit(c, connlimitField);
     if (m) matches.push(m);
   }
-  if (has(raw, 'comment')) {
-    const text = c.string(own(raw, 'comment'), 'comment', 'a comment');
+  if (commentField !== undefined) {
+    const text = c.string(commentField, 'comment', 'a comment');
     if (text !== undefined) {
       const p = commentProblem(text);
       if (p) c.add('comment', p);
       else matches.push({ kind: 'comment', comment: text });
     }
   }
-  if (has(raw, 'matches')) {
-    const list = own(raw, 'matches');
+  if (matchesField !== undefined) {
+    const list = matchesField;
     if (!Array.isArray(list)) c.add('matches', `expected an array of module or opaque matches, got ${describe(list)}`);
     else {
       list.forEach((m: unknown, i) => {
@@ -583,7 +665,7 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
   }
 
   let target: NativeTarget | undefined = { kind: 'none' };
-  if (has(raw, 'target')) target = checkTarget(c, own(raw, 'target'), proto ?? null, matches);
+  if (targetField !== undefined) target = checkTarget(c, targetField, proto ?? null, matches);
 
   if (c.issues.length) throw new ValidationError(c.issues);
   return {

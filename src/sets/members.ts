@@ -22,15 +22,20 @@ function masked(addr: Buffer, bits: number): string {
 }
 
 export class SetMembers {
-  /** Masked address bytes (latin1) per prefix length present in the set. */
-  private readonly byPrefix = new Map<number, Set<string>>();
+  /**
+   * Per prefix length present in the set, longest first (the order the kernel tries them in):
+   * masked address bytes (latin1) to whether the entry is `nomatch`.
+   */
+  private byPrefix: Array<[bits: number, keys: Map<string, boolean>]> = [];
   private entries = 0;
 
   constructor(
     readonly name: string,
     readonly family: Family,
     /** The set has timeouts: members may leave without a change notice. */
-    readonly expires = false,
+    readonly expires: boolean,
+    /** The set's type, for reading its change notices (set-follow.ts). */
+    readonly type: string,
   ) {}
 
   /** Entries read into the snapshot. */
@@ -39,21 +44,41 @@ export class SetMembers {
   }
 
   /** @internal While the snapshot is read. */
-  add(address: string, cidr: number | undefined): void {
+  add(address: string, cidr: number | undefined, nomatch = false): void {
     const addr = this.family === 'ipv4' ? parseIpv4(address) : parseIpv6(address);
     if (!addr) return;
     const bits = cidr ?? addr.length * 8;
-    let keys = this.byPrefix.get(bits);
-    if (!keys) this.byPrefix.set(bits, (keys = new Set()));
-    keys.add(masked(addr, bits));
-    this.entries++;
+    let keys = this.byPrefix.find(([b]) => b === bits)?.[1];
+    if (!keys) {
+      keys = new Map();
+      this.byPrefix.push([bits, keys]);
+      this.byPrefix.sort((a, b) => b[0] - a[0]);
+    }
+    const key = masked(addr, bits);
+    if (!keys.has(key)) this.entries++;
+    keys.set(key, nomatch);
   }
 
-  /** Whether an address (of either family; the other family is never a member) is in the set. */
+  /** @internal An entry that left the set (a change notice). */
+  remove(address: string, cidr: number | undefined): void {
+    const addr = this.family === 'ipv4' ? parseIpv4(address) : parseIpv6(address);
+    if (!addr) return;
+    const bits = cidr ?? addr.length * 8;
+    if (this.byPrefix.find(([b]) => b === bits)?.[1].delete(masked(addr, bits))) this.entries--;
+  }
+
+  /**
+   * Whether an address (of either family; the other family is never a member) is in the set:
+   * the most specific entry that holds it decides, so a `nomatch` entry inside a wider one
+   * keeps its addresses out, as the kernel's hash:net match does.
+   */
   has(address: string): boolean {
     const addr = this.family === 'ipv4' ? parseIpv4(address) : parseIpv6(address);
     if (!addr) return false;
-    for (const [bits, keys] of this.byPrefix) if (keys.has(masked(addr, bits))) return true;
+    for (const [bits, keys] of this.byPrefix) {
+      const nomatch = keys.get(masked(addr, bits));
+      if (nomatch !== undefined) return !nomatch;
+    }
     return false;
   }
 }
@@ -64,11 +89,11 @@ export class SetMembers {
  * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
  */
 export async function readMembers(sets: Sets, name: string, path = 'set'): Promise<SetMembers> {
-  const header = await sets.header(name);
+  const header = await sets.headerUncounted(name);
   if (!ADDRESS_TYPES.has(header.type)) {
     throw new ValidationError([{ path, message: `counts filter by hash:ip or hash:net sets; ${name} is ${header.type}` }]);
   }
-  const members = new SetMembers(header.name, header.family, header.timeout !== null);
-  for await (const e of sets.entries(name)) members.add(e.address, e.cidr);
+  const members = new SetMembers(header.name, header.family, header.timeout !== null, header.type);
+  for await (const e of sets.entries(name)) members.add(e.address, e.cidr, e.nomatch === true);
   return members;
 }

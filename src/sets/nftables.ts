@@ -9,6 +9,7 @@ import { invalid, KernelSupportError } from '../errors';
 import { quote } from '../echo';
 import type { NativeCreateSpec } from '../native-types';
 import type { Family } from '../rule/types';
+import type { AddOptions } from './types';
 
 /** NFT_NAME_MAXLEN (256) less the NUL. */
 export const MAX_NFT_SET_NAME_BYTES = 255;
@@ -30,6 +31,14 @@ export function checkNftablesCreate(spec: NativeCreateSpec, handle: Family): voi
     invalid('options.family', `the sets of this handle live in the ${handle === 'ipv4' ? 'ip' : 'ip6'} table: open a Sets handle with family '${spec.family}' for ${spec.family} sets`);
   }
   if (spec.hashsize !== undefined) invalid('options.hashsize', 'nf_tables sets have no hash size (the kernel grows them); leave it out');
+}
+
+/** An add's options on this form: nf_tables elements have no `nomatch` (an exception inside a wider entry). */
+export function checkNftablesAdd(options: AddOptions): AddOptions {
+  if (options.nomatch) {
+    invalid('options.nomatch', "nf_tables sets have no nomatch elements; use ipset (backend 'legacy' or 'nft'), or leave the exception out of the set");
+  }
+  return options;
 }
 
 /** nf_tables has no message that renames a set or exchanges two sets' contents. */

@@ -25,8 +25,8 @@ import type {
   SetsOptions,
 } from './types';
 import { describe } from '../rule/validate';
-import { checkNftablesCreate, checkNftablesSetName, MAX_NFT_SET_NAME_BYTES, nftablesCannot } from './nftables';
-import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, ownOptions, protocolName, setName, setsBackend, type SetShape } from './validate';
+import { checkNftablesAdd, checkNftablesCreate, checkNftablesSetName, MAX_NFT_SET_NAME_BYTES, nftablesCannot } from './nftables';
+import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, nomatchProblem, ownOptions, protocolName, setName, setsBackend, type SetShape } from './validate';
 
 let handles = 0;
 
@@ -132,7 +132,7 @@ export class Sets {
    * @example await sets.add('connlimit-ban', '203.0.113.7', { timeout: 600 });
    */
   async add(name: string, entry: SetEntryInput, options?: AddOptions): Promise<void> {
-    return this.elements('add', name, [entry], addOptions(options), 'entry');
+    return this.elements('add', name, [entry], this.addOptions(options), 'entry');
   }
 
   /**
@@ -142,7 +142,7 @@ export class Sets {
    * it are in the set, it and some after it are not.
    */
   async addMany(name: string, entries: readonly SetEntryInput[], options?: AddOptions): Promise<void> {
-    return this.elements('add', name, entries, addOptions(options), 'entries');
+    return this.elements('add', name, entries, this.addOptions(options), 'entries');
   }
 
   /**
@@ -217,12 +217,15 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
    */
   async header(name: string): Promise<SetHeaderInfo> {
-    const set = this.name(name);
-    return this.run(async () => {
-      const h = await this.native.header(set);
-      this.shapes.set(set, shapeOf(h, this.backend));
-      return headerInfo(h);
-    }, set);
+    return this.readHeader(name, true);
+  }
+
+  /**
+   * @internal header() without `size` on the native form (0 there: nf_tables reports no count,
+   * so counting is a dump of the set), for callers that want its type and options.
+   */
+  async headerUncounted(name: string): Promise<SetHeaderInfo> {
+    return this.readHeader(name, false);
   }
 
   /** The names of every set in the namespace (`ipset list -n`). */
@@ -314,6 +317,8 @@ export class Sets {
       const issues: ValidationIssue[] = [];
       const out: NativeSetElement[] = [];
       const defaults = cmd === 'add' ? options : {};
+      const nomatch = options.nomatch ? nomatchProblem(shape) : null;
+      if (nomatch) throw new ValidationError([nomatch]);
       list.forEach((entry, i) => {
         const e = element(entry, cmd === 'add' ? shape : { ...shape, timeout: false, comment: false }, defaults, list.length === 1 && path === 'entry' ? 'entry' : `${path}[${i}]`, issues);
         if (e) out.push(e);
@@ -410,6 +415,12 @@ export class Sets {
     });
   }
 
+  /** An add's options as this backend takes them. */
+  private addOptions(options: AddOptions | undefined): AddOptions {
+    const o = addOptions(options);
+    return this.backend === 'nftables' ? checkNftablesAdd(o) : o;
+  }
+
   /** A set name as this backend takes it (ipset: 31 bytes; nf_tables: 255, none of the rules' own). */
   private name(name: unknown, path = 'name'): string {
     if (this.backend !== 'nftables') return setName(name, path);
@@ -422,6 +433,15 @@ export class Sets {
   private ipset(): NativeIpsetHandle {
     if (this.backend === 'nftables') throw new Error('connlimit internal: an ipset-only call on a native-form sets handle');
     return this.native as NativeIpsetHandle;
+  }
+
+  private async readHeader(name: string, withSize: boolean): Promise<SetHeaderInfo> {
+    const set = this.name(name);
+    return this.run(async () => {
+      const h = await this.native.header(set, withSize);
+      this.shapes.set(set, shapeOf(h, this.backend));
+      return headerInfo(h);
+    }, set);
   }
 
   private async shape(set: string): Promise<SetShape> {

@@ -82,6 +82,12 @@ export interface AddOptions {
   comment?: string;
   /** An entry already there is replaced instead of refused (ipset -exist add). */
   exist?: boolean;
+  /**
+   * ipset's `nomatch`: addresses inside the entry are NOT in the set, an exception carved out of
+   * a wider entry (the most specific entry that holds an address decides). hash:net,
+   * hash:net,port and hash:net,iface on ipset only: nf_tables sets have no such element.
+   */
+  nomatch?: boolean;
 }
 
 export interface DeleteOptions {
@@ -103,6 +109,8 @@ export interface ListedSetEntry {
   physdev?: boolean;
   /** Present (true) on an entry added with ipset's `wildcard` (not part of `text`, as in `ipset save`). */
   wildcard?: boolean;
+  /** Present (true) on an entry added with `nomatch` (not part of `text`; `ipset save` prints it after the timeout). */
+  nomatch?: boolean;
   /** Seconds left (sets with timeout support). */
   timeout?: number;
   packets?: bigint;

@@ -41,6 +41,15 @@ export function hasPort(type: string): boolean {
   return type === 'hash:ip,port' || type === 'hash:net,port' || type === 'hash:ip,port,ip';
 }
 
+/** The types whose ipset(8) page lists `nomatch` (of those made here): the net types. */
+const NOMATCH_TYPES = new Set(['hash:net', 'hash:net,port', 'hash:net,iface']);
+
+/** An add with `nomatch` into a set whose type has no such entries (ipset refuses the word). */
+export function nomatchProblem(shape: SetShape): ValidationIssue | null {
+  if (NOMATCH_TYPES.has(shape.type)) return null;
+  return { path: 'options.nomatch', message: `${shape.type} has no nomatch entries (only ${[...NOMATCH_TYPES].join(', ')})` };
+}
+
 function hasCidr(type: string): boolean {
   return type === 'hash:net' || type === 'hash:net,port' || type === 'hash:net,iface';
 }
@@ -125,8 +134,9 @@ export function createSpec(name: unknown, options: CreateSetOptions, handle: Fam
 }
 
 export function addOptions(options: AddOptions | undefined): AddOptions {
-  const o = ownOptions(options, 'options', ['timeout', 'comment', 'exist']);
+  const o = ownOptions(options, 'options', ['timeout', 'comment', 'exist', 'nomatch']);
   const out: AddOptions = { exist: flag(o.exist, 'options.exist') };
+  if (flag(o.nomatch, 'options.nomatch')) out.nomatch = true;
   if (o.timeout !== undefined) out.timeout = timeout(o.timeout, 'options.timeout');
   if (o.comment !== undefined) out.comment = comment(o.comment, 'options.comment');
   return out;
@@ -256,6 +266,7 @@ export function element(input: SetEntryInput, shape: SetShape, defaults: AddOpti
   } else if (entry.iface !== undefined || entry.physdev !== undefined || entry.wildcard !== undefined) {
     bad(issues, path, `${shape.type} entries have no interface (use hash:net,iface)`);
   }
+  if (defaults.nomatch) out.nomatch = true;
   const t = entry.timeout ?? defaults.timeout;
   if (t !== undefined) {
     if (!shape.timeout) bad(issues, `${path}.timeout`, 'the set was created without timeout support');

@@ -109,6 +109,7 @@ Result<Element> DecodeElement(const nlattr* data, uint8_t family) {
   if (U32(d[IPSET_ATTR_CADT_FLAGS], u32)) {
     e.physdev = (u32 & IPSET_FLAG_PHYSDEV) != 0;
     e.wildcard = (u32 & IPSET_FLAG_IFACE_WILDCARD) != 0;
+    e.nomatch = (u32 & IPSET_FLAG_NOMATCH) != 0;
   }
   if (U64(d[IPSET_ATTR_PACKETS], u64)) e.packets = u64;
   if (U64(d[IPSET_ATTR_BYTES], u64)) e.bytes = u64;

@@ -45,7 +45,7 @@ void PutElementData(nlmsghdr* nlh, const Element& e) {
   if (e.port) mnl_attr_put_u16(nlh, IPSET_ATTR_PORT | kNbo, htons(*e.port));
   if (e.timeout) PutBe32(nlh, IPSET_ATTR_TIMEOUT, *e.timeout);
   if (e.port) mnl_attr_put_u8(nlh, IPSET_ATTR_PROTO, e.proto);
-  uint32_t cadt = (e.physdev ? IPSET_FLAG_PHYSDEV : 0) | (e.wildcard ? IPSET_FLAG_IFACE_WILDCARD : 0);
+  uint32_t cadt = (e.physdev ? IPSET_FLAG_PHYSDEV : 0) | (e.nomatch ? IPSET_FLAG_NOMATCH : 0) | (e.wildcard ? IPSET_FLAG_IFACE_WILDCARD : 0);
   if (cadt) PutBe32(nlh, IPSET_ATTR_CADT_FLAGS, cadt);
   if (e.addr2) PutAddress(nlh, IPSET_ATTR_IP2, e.family, *e.addr2);
   if (e.iface) mnl_attr_put_strz(nlh, IPSET_ATTR_IFACE, e.iface->c_str());
@@ -65,7 +65,7 @@ size_t ElementBytes(const Element& e) {
   if (e.cidr) n += 8;
   if (e.port) n += 8 + 8;
   if (e.timeout) n += 8;
-  if (e.physdev || e.wildcard) n += 8;
+  if (e.physdev || e.wildcard || e.nomatch) n += 8;
   if (e.addr2) n += 4 + 4 + (e.family == kNfprotoIpv6 ? 16 : 4);
   if (e.iface) n += MNL_ALIGN(4 + e.iface->size() + 1);
   if (e.comment) n += MNL_ALIGN(4 + e.comment->size() + 1);

@@ -55,6 +55,7 @@ struct Element {
   std::optional<std::string> iface;              // hash:net,iface (IFACE)
   bool physdev = false;                          // the iface is a bridge port (IPSET_FLAG_PHYSDEV)
   bool wildcard = false;                         // the iface is a name prefix (IPSET_FLAG_IFACE_WILDCARD)
+  bool nomatch = false;                          // matching addresses are not in the set (IPSET_FLAG_NOMATCH)
   std::optional<uint32_t> timeout;
   std::optional<std::string> comment;
   // Listed only.

@@ -98,6 +98,8 @@ class KernelReader : public PlanReader {
     return false;
   }
 
+  Result<bool> HasSet(int index, const std::string& set) override { return SetExists(s_, form_.family(), form_.TableName(index), set); }
+
   Result<std::vector<KnownRule>> Rules(int index, const std::string& chain) override {
     std::string table = form_.TableName(index);
     Family f = form_.family();
@@ -202,46 +204,41 @@ class Attempt {
     // Sequence numbers: BATCH_BEGIN, then one per planned message (an empty one, undone within
     // the batch or standing in a table the batch deletes, is not sent), then BATCH_END.
     uint32_t first_seq = link_.NextSeq();
-    std::vector<Message> built;
-    built.reserve(batch.msgs.size());
-    std::map<uint32_t, size_t> by_seq;
-    Message* head = nullptr;
+    // Under the generation id the plan was made at; each message written in as it is built.
+    BatchWriter writer(first_seq, genid);
+    std::vector<uint32_t> seq_of(batch.msgs.size(), 0);  // 0: not sent (a refusal names the message by its seq)
+    std::optional<size_t> head;
     bool head_flushes = false;
     for (size_t i = 0; i < batch.msgs.size(); i++) {
       uint32_t seq = link_.NextSeq();
-      if (batch.emptied.count(batch.msgs[i].table)) {  // its DELTABLE stands for it
-        built.emplace_back();
-        continue;
-      }
+      if (batch.emptied.count(batch.msgs[i].table)) continue;  // its DELTABLE stands for it
       auto m = batch.msgs[i].build(seq);
       if (!m.ok()) {
         KernelError e = m.error();
         e.op_index = batch.msgs[i].op_index;
         return e;
       }
-      built.push_back(m.take());
-      if (built.back().empty()) continue;
-      by_seq[seq] = i;
+      if (m.value().empty()) continue;
+      seq_of[i] = seq;
+      size_t at = writer.Add(m.value(), batch.msgs.size() - i);
       if (!head) {
-        head = &built.back();
+        head = at;
         head_flushes = batch.msgs[i].flush;
       }
     }
-    if (by_seq.empty()) return false;
+    if (!head) return false;
     // NLM_F_ECHO on the first message after BATCH_BEGIN also asks for the NEWGEN of our commit:
     // nf_tables_gen_notify reports to the sender when the message at the head of the batch
     // skb (BATCH_BEGIN already pulled) has it. Its id is the one our cache is valid at, given
     // under the commit mutex, so no later commit can be taken for ours (NOTES §4.2). Not on
     // a flush: it would echo every rule deleted, overflowing the receive buffer; such a
     // batch leaves the cache cold.
-    if (!head_flushes) reinterpret_cast<struct nlmsghdr*>(head->data())->nlmsg_flags |= NLM_F_ECHO;
-    // Under the generation id the plan was made at.
-    Message framed = FrameBatch(first_seq, genid, built, link_.NextSeq());
-    built = {};
+    if (!head_flushes) reinterpret_cast<struct nlmsghdr*>(writer.At(*head))->nlmsg_flags |= NLM_F_ECHO;
+    Message framed = writer.End(link_.NextSeq());
     std::vector<EchoedRule> echoed;
     auto sent = link_.SendBatch(framed, [&](uint32_t seq, int err, const std::string& text) {
-      auto it = by_seq.find(seq);
-      const PlannedMessage* m = it != by_seq.end() ? &batch.msgs[it->second] : nullptr;
+      auto it = std::find(seq_of.begin(), seq_of.end(), seq);
+      const PlannedMessage* m = seq != 0 && it != seq_of.end() ? &batch.msgs[it - seq_of.begin()] : nullptr;
       if (seq == first_seq && err == ERESTART) *stale = true;
       std::string detail = m ? m->what : form_.TableName(0);
       if (!text.empty()) detail += ": " + text;

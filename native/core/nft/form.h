@@ -62,6 +62,9 @@ class Form {
 
   // Whether a set of that name is one the form made for a rule (kept and deleted with it).
   virtual bool RuleSetName(const std::string& /*name*/) const { return false; }
+  // The names of sets the rule makes that must be unique in its table (the native form's
+  // hashlimit meters: nf_tables keeps one set of a name per table); none on other forms.
+  virtual std::vector<std::string> UniqueSetNames(const RuleSpec& /*rule*/) const { return {}; }
 
   // One NEWRULE message as a dump returns it. `read_set` gives the GETSETELEM dump of a set of
   // the rule's table (`table`, `set`), for a form whose rules look up anonymous sets (the native

@@ -42,6 +42,9 @@ class PlanReader {
   // client sets, core/nft/native/nftables_set_socket.h): asked only before a flush would delete
   // the table. Recordings (test 27) hold none.
   virtual Result<bool> HoldsOtherSets(int /*index*/) { return false; }
+  // Whether table `index` holds a set of that name (one GETSET): asked before a rule that makes
+  // a set of a name of its own (Form::UniqueSetNames) is planned. Recordings hold none.
+  virtual Result<bool> HasSet(int /*index*/, const std::string& /*set*/) { return false; }
 };
 
 }  // namespace connlimit::core::nft

@@ -4,7 +4,9 @@
 #include <linux/netfilter.h>
 #include <linux/netlink.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <set>
 #include <utility>
 #include <variant>
 
@@ -36,6 +38,9 @@ class Planner {
       : form_(form), traits_(form.traits()), reader_(reader), k_(known) {}
 
   Result<Batch> Run(const std::vector<Op>& ops) {
+    op_count_ = ops.size();
+    batch_.msgs.reserve(ops.size());
+    batch_.results.reserve(ops.size());
     for (size_t i = 0; i < ops.size(); i++) {
       current_op_ = static_cast<int>(i);
       auto r = Apply(ops[i]);
@@ -201,6 +206,36 @@ class Planner {
     return nr->where.id;
   }
 
+  // nf_tables keeps one set of a name per table, and a native-form hashlimit meter is a set
+  // named as its --hashlimit-name (xlate_hashlimit.cc), where xt_hashlimit lets rules of one
+  // name share a bucket table: the kernel refuses a second one with a bare EOPNOTSUPP, so it is
+  // said here, naming it. Taken: by a rule of this batch in the table (but `except`, the one a
+  // replace of a rule not yet sent puts this one in place of), or by a set of the table in the
+  // kernel (one GETSET a name: a meter, or a client set) unless this batch deletes the rule
+  // whose meter it is. A replace of a sent rule still finds the old rule's: the kernel makes
+  // the new meter while that one is there (delete and insert in one transaction instead).
+  Result<Unit> MeterNamesFree(int index, const std::string& chain, const RuleSpec& rule, const PlannedRule* except = nullptr) {
+    auto names = form_.UniqueSetNames(rule);
+    if (names.empty()) return Unit{};
+    auto taken = [&](const std::string& name) {
+      return KernelError{"rule " + chain + " in table " + form_.TableName(index), EEXIST, name, -1, ErrorKind::kMeterNameTaken};
+    };
+    for (size_t i = 0; i < names.size(); i++)
+      if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i) return taken(names[i]);
+    for (const auto& nr : batch_.new_rules) {
+      if (nr->dropped || nr.get() == except || nr->table != index) continue;
+      for (const auto& name : form_.UniqueSetNames(*nr->rule))
+        if (std::find(names.begin(), names.end(), name) != names.end()) return taken(name);
+    }
+    for (const auto& name : names) {
+      if (freed_sets_.count({index, name})) continue;
+      auto held = reader_.HasSet(index, name);
+      if (!held.ok()) return held.error();
+      if (held.value()) return taken(name);
+    }
+    return Unit{};
+  }
+
   // Plans the rule (and its set) in table `index`; encoded when the batch is built, so a later
   // op may still change or drop it. `adds`: false for a replacement.
   Result<PlanEntry> NewEntry(int index, const std::string& chain, const RuleSpec& rule, RulePlacement where, bool adds = true) {
@@ -210,6 +245,8 @@ class Planner {
     }
     auto seen = SetsSeenFrom(form_, index, chain, rule);
     if (!seen.ok()) return seen.error();
+    auto meters = MeterNamesFree(index, chain, rule);
+    if (!meters.ok()) return meters.error();
     auto nr = std::make_shared<PlannedRule>(PlannedRule{index, chain, &rule, where});
     if (traits_.rule_sets) {
       // The kernel names the set (connlimit%d); the rule finds it by NFTA_DYNSET_SET_ID, and
@@ -251,6 +288,8 @@ class Planner {
       return Unit{};
     }
     k_.tables[e.table].delta[chain]--;
+    if (e.normalized)
+      for (auto& name : form_.UniqueSetNames(*e.normalized)) freed_sets_.insert({e.table, std::move(name)});
     Family fam = form_.family();
     std::string table = form_.TableName(e.table);
     uint64_t handle = e.handle;
@@ -314,10 +353,10 @@ class Planner {
     auto e = NewEntry(index.value(), chain, rule, where);
     if (!e.ok()) return e.error();
     PlanRules& list = k_.rules[chain];
-    if (list.loaded)
-      list.loaded->push_back(e.take());
-    else
-      list.early_tail.push_back(e.take());
+    auto& to = list.loaded ? *list.loaded : list.early_tail;
+    // Room for every op left at once: a bulk append grows the list once, not by doubling.
+    if (to.size() == to.capacity()) to.reserve(to.size() + op_count_ - current_op_);
+    to.push_back(e.take());
     return OpResult{true, -1};
   }
 
@@ -374,6 +413,8 @@ class Planner {
       }
       auto seen = SetsSeenFrom(form_, at.table, chain, rule);
       if (!seen.ok()) return seen.error();
+      auto meters = MeterNamesFree(at.table, chain, rule, at.pending.get());
+      if (!meters.ok()) return meters.error();
       at.pending->rule = &rule;
       at.normalized.reset();
       return OpResult{true, static_cast<int>(position)};
@@ -599,10 +640,12 @@ class Planner {
   PlanReader& reader_;
   Knowledge& k_;
   Batch batch_;
+  std::set<std::pair<int, std::string>> freed_sets_;  // (table, name): meters of rules this batch deletes
   bool flushed_all_ = false;  // the table's rules were flushed in one message: none is read
   bool flush_all_ = false;    // a flush with no chain: the first table goes too when emptied
   uint32_t next_id_ = 0;
   int current_op_ = -1;
+  size_t op_count_ = 0;
 };
 
 // Whether the kernel held none of `chain`'s rules when the batch was planned: every table of

@@ -11,8 +11,10 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "core/nfnl_header.h"
 #include "core/nft/expr_reader.h"
@@ -60,36 +62,42 @@ Message GetRulesRequest(Family family, const std::string& table, const std::stri
   return req;
 }
 
+BatchWriter::BatchWriter(uint32_t begin_seq, uint32_t genid) {
+  char b[MNL_SOCKET_BUFFER_SIZE];
+  auto* nlh = PutNfnlHeader(b, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, begin_seq, AF_UNSPEC, htons(NFNL_SUBSYS_NFTABLES));
+  mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
+  Put(b, nlh->nlmsg_len);
+}
+
+void BatchWriter::Put(const void* p, size_t n) {
+  size_t at = batch_.size();
+  batch_.resize(at + MNL_ALIGN(n));
+  std::memcpy(batch_.data() + at, p, n);
+}
+
+size_t BatchWriter::Add(const Message& m, size_t expected) {
+  // Grown for `expected` messages like this one (and BATCH_END), so a batch of like messages
+  // is sized once rather than copied as it grows.
+  size_t need = MNL_ALIGN(m.size());
+  if (batch_.capacity() - batch_.size() < need + MNL_SOCKET_BUFFER_SIZE)
+    batch_.reserve(std::max(2 * batch_.capacity(), batch_.size() + MNL_SOCKET_BUFFER_SIZE + expected * need));
+  size_t at = batch_.size();
+  Put(m.data(), m.size());
+  return at;
+}
+
+Message BatchWriter::End(uint32_t end_seq) {
+  char e[MNL_SOCKET_BUFFER_SIZE];
+  auto* nlh = nftnl_batch_end(e, end_seq);
+  Put(e, nlh->nlmsg_len);
+  return std::move(batch_);
+}
+
 Message FrameBatch(uint32_t begin_seq, uint32_t genid, const std::vector<Message>& msgs, uint32_t end_seq) {
-  size_t total = 0;
-  for (const auto& m : msgs) total += MNL_ALIGN(m.size());
-  // BATCH_BEGIN (with its generation id) and BATCH_END: a header and one attribute at most.
-  constexpr size_t kFrameRoom = 64;
-  // Reserved once, at the batch's size, so a large batch (10,000 rules: about 4.5 MB) is not
-  // copied as it grows, and not zeroed first: every byte is copied in. (It was 8 KiB more than
-  // the batch, zeroed: for one set element, a memset a hundred times the message and, right
-  // after a fork, pages faulted in for nothing.)
-  Message batch;
-  batch.reserve(2 * kFrameRoom + total);
-  auto put = [&batch](const void* p, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    batch.insert(batch.end(), b, b + n);
-    batch.resize(MNL_ALIGN(batch.size()));  // the padding to the next message (zeroed)
-  };
-  {
-    char b[kFrameRoom];
-    auto* nlh = PutNfnlHeader(b, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, begin_seq, AF_UNSPEC, htons(NFNL_SUBSYS_NFTABLES));
-    mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(genid));
-    put(b, nlh->nlmsg_len);
-  }
-  for (const auto& m : msgs)
-    if (!m.empty()) put(m.data(), m.size());
-  {
-    char e[kFrameRoom];
-    auto* nlh = nftnl_batch_end(e, end_seq);
-    put(e, nlh->nlmsg_len);
-  }
-  return batch;
+  BatchWriter w(begin_seq, genid);
+  for (size_t i = 0; i < msgs.size(); i++)
+    if (!msgs[i].empty()) w.Add(msgs[i], msgs.size() - i);
+  return w.End(end_seq);
 }
 
 bool HasNativeExpr(const RuleSpec& rule) {

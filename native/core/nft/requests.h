@@ -29,6 +29,23 @@ Message GetRulesRequest(Family family, const std::string& table, const std::stri
 // each padded to NLMSG_ALIGNTO; then NFNL_MSG_BATCH_END (`end_seq`).
 Message FrameBatch(uint32_t begin_seq, uint32_t genid, const std::vector<Message>& msgs, uint32_t end_seq);
 
+// The same batch written message by message as they are built, so a large one (10,000 rules:
+// about 6 MB) is copied once and holds no message of its own per rule.
+class BatchWriter {
+ public:
+  BatchWriter(uint32_t begin_seq, uint32_t genid);
+  // Appends `m` (not empty), padded; where it starts in the batch. `expected` (how many messages
+  // will follow, this one included) sizes the batch once, from the first message.
+  size_t Add(const Message& m, size_t expected);
+  // The message that starts at `offset` (Add's answer), to adjust its header.
+  uint8_t* At(size_t offset) { return batch_.data() + offset; }
+  Message End(uint32_t end_seq);
+
+ private:
+  void Put(const void* p, size_t n);
+  Message batch_;
+};
+
 // Whether the rule holds expressions read back opaque (kOpaqueExprPrefix): it came from a
 // listing and can be compared as it is, but never re-encoded.
 bool HasNativeExpr(const RuleSpec& rule);

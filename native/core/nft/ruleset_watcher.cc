@@ -40,6 +40,13 @@ const struct nlattr* Attr(const struct nlmsghdr* nlh, uint16_t type) {
   return nullptr;
 }
 
+// A delivery that is no commit (ready, overrun).
+Generation Marker(Generation::Kind kind) {
+  Generation g;
+  g.kind = kind;
+  return g;
+}
+
 void Signal(int fd) {
   uint64_t one = 1;
   // An eventfd write only fails when the counter would overflow, i.e. it is already signalled.
@@ -129,7 +136,7 @@ Result<bool> RulesetWatcher::Drain() {
       if (errno == ENOBUFS) {
         // Lost notifications may have been about our tables: say so, the caller checks.
         pending_ = Generation{};
-        if (!deliver_(Generation{Generation::Kind::kOverrun, 0, 0, {}})) return false;
+        if (!deliver_(Marker(Generation::Kind::kOverrun))) return false;
         continue;
       }
       return Sys(errno);
@@ -140,6 +147,16 @@ Result<bool> RulesetWatcher::Drain() {
       if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWGEN) {
         if (!Watched(nlh)) continue;
         pending_.messages++;
+        if (!options_.set.empty()) {
+          uint8_t type = nlh->nlmsg_type & 0xff;
+          const auto* bytes = reinterpret_cast<const uint8_t*>(nlh);
+          if (type == NFT_MSG_NEWSETELEM || type == NFT_MSG_DELSETELEM) {
+            auto& out = type == NFT_MSG_NEWSETELEM ? pending_.added : pending_.deleted;
+            out.insert(out.end(), bytes, bytes + NLMSG_ALIGN(nlh->nlmsg_len));
+          } else {
+            pending_.set_changed = true;
+          }
+        }
         if (std::find(pending_.ports.begin(), pending_.ports.end(), nlh->nlmsg_pid) == pending_.ports.end()) {
           pending_.ports.push_back(nlh->nlmsg_pid);
         }
@@ -169,7 +186,7 @@ void RulesetWatcher::Run() {
   };
   auto opened = Open();
   if (!opened.ok()) return end(opened.error());
-  if (!deliver_(Generation{Generation::Kind::kReady, 0, 0, {}})) return;
+  if (!deliver_(Marker(Generation::Kind::kReady))) return;
   pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {sock_, POLLIN, 0}};
   // A namespace whose name was deleted (or given to another) sends nothing: look at the path
   // once a second (one stat), as a conntrack watch does, and end with "netns gone". On the

@@ -38,6 +38,11 @@ struct Generation {
   uint32_t genid = 0;            // the generation the commit produced (kCommit)
   uint32_t messages = 0;         // messages of the commit about the watched tables
   std::vector<uint32_t> ports;   // the port ids that sent them, each once
+  // With a set: the commit's NEWSETELEM and DELSETELEM messages about it, each run of them
+  // as received (whole netlink messages, one element each), so the caller can apply them to
+  // what it knows of the set; `set_changed` when a NEWSET or DELSET named it (made or destroyed).
+  std::vector<uint8_t> added, deleted;
+  bool set_changed = false;
 };
 
 class RulesetWatcher {

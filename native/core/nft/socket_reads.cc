@@ -21,6 +21,20 @@ Result<std::optional<DecodedChain>> GetChain(Socket& s, Family family, const std
   return std::optional<DecodedChain>{d.take()};
 }
 
+Result<bool> SetExists(Socket& s, Family family, const std::string& table, const std::string& set) {
+  std::unique_ptr<struct nftnl_set, void (*)(const struct nftnl_set*)> q(nftnl_set_alloc(), nftnl_set_free);
+  nftnl_set_set_str(q.get(), NFTNL_SET_TABLE, table.c_str());
+  nftnl_set_set_str(q.get(), NFTNL_SET_NAME, set.c_str());
+  Message buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_GETSET, NfProto(family), NLM_F_ACK, s.NextSeq());
+  nftnl_set_nlmsg_build_payload(nlh, q.get());
+  buf.resize(nlh->nlmsg_len);
+  auto r = s.Request(buf, false, "nft get set");
+  if (r.ok()) return true;
+  if (r.error().errnum == ENOENT) return false;
+  return r.error();
+}
+
 Result<std::vector<Message>> SetElementMessages(Socket& s, Family family, const std::string& table, const std::string& set) {
   using SetPtr = std::unique_ptr<struct nftnl_set, void (*)(const struct nftnl_set*)>;
   return s.Dump(

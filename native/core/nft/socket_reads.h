@@ -26,6 +26,9 @@ Result<std::optional<DecodedChain>> GetChain(Socket& s, Family family, const std
 // The names of every set in `table` but rules' anonymous ones (one GETSET dump); none when the table is missing.
 Result<std::vector<std::string>> SetNames(Socket& s, Family family, const std::string& table);
 
+// Whether `table` holds a set named `set` (one GETSET); false when the table is missing.
+Result<bool> SetExists(Socket& s, Family family, const std::string& table, const std::string& set);
+
 // The GETSETELEM dump of one set of `table` (its elements, as NEWSETELEM messages).
 Result<std::vector<Message>> SetElementMessages(Socket& s, Family family, const std::string& table, const std::string& set);
 

@@ -22,6 +22,7 @@
 #include "core/nft/expr_reader.h"
 #include "core/nft/expr_writer.h"
 #include "core/nft/compat/native_xt.h"
+#include "core/nft/compat/rule_shape.h"
 #include "core/nft/nfproto.h"
 #include "core/xt/extension.h"
 
@@ -392,10 +393,9 @@ class RuleReader : public ExprWalker {
   int l4_index_ = -1;
 };
 
-}  // namespace
-
-Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string& table, const std::string& chain,
-                                               const RuleSpec& rule, const RulePlacement& where, uint32_t seq) {
+// The message as libnftnl builds it, every expression an object of its own.
+Result<std::vector<uint8_t>> EncodeWithLibnftnl(Family family, const std::string& table, const std::string& chain,
+                                                const RuleSpec& rule, const RulePlacement& where, uint32_t seq) {
   RulePtr r = NewRule(family, table, chain, where);
   if (!r) return KernelError{"encode", ENOMEM, "nftnl_rule_alloc", -1};
   auto built = BuildExpressions(r.get(), family, rule);
@@ -424,6 +424,13 @@ Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string&
   std::memset(scratch.data(), 0, std::min(len, bound));
   if (len > bound) return EncodeError("rule too large");
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> EncodeRuleMessage(Family family, const std::string& table, const std::string& chain,
+                                               const RuleSpec& rule, const RulePlacement& where, uint32_t seq) {
+  return EncodeByShape(family, table, chain, rule, where, seq, EncodeWithLibnftnl);
 }
 
 Result<DecodedRule> DecodeRuleMessage(Family family, const uint8_t* msg, size_t len) {

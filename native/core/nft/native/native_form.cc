@@ -10,6 +10,7 @@
 #include "core/nft/expr_reader.h"
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/native/nftables_anonymous_set.h"
+#include "core/nft/native/xlate_modules.h"
 #include "core/nft/requests.h"
 
 namespace connlimit::core::nft {
@@ -123,6 +124,14 @@ bool NativeForm::RuleSetName(const std::string& name) const {
   const std::string prefix = "connlimit";
   return name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
          name.find_first_not_of("0123456789", prefix.size()) == std::string::npos;
+}
+
+std::vector<std::string> NativeForm::UniqueSetNames(const RuleSpec& rule) const {
+  std::vector<std::string> names;
+  for (const auto& m : rule.matches)
+    if (const auto* x = std::get_if<OpaqueExtension>(&m))
+      if (auto name = xlate::HashlimitMeterName(*x); !name.empty()) names.push_back(std::move(name));
+  return names;
 }
 
 }  // namespace connlimit::core::nft

@@ -30,6 +30,7 @@ class NativeForm : public Form {
   Message NewSet(const PlannedRule& rule, uint32_t seq) const override;
   Message DeleteSet(int index, const std::string& set, uint32_t seq) const override;
   bool RuleSetName(const std::string& name) const override;
+  std::vector<std::string> UniqueSetNames(const RuleSpec& rule) const override;
   Result<Message> NewRule(const PlannedRule& rule, uint32_t seq) const override;
   Result<KnownRule> DecodeRule(const uint8_t* msg, size_t len, const SetElementReader& read_set = {}) const override;
   Result<RuleSpec> Normalize(const std::string& chain, const RuleSpec& rule) const override;

@@ -154,6 +154,35 @@ Result<ipset::SetHeader> NftablesSetSocket::Header(Family family, const std::str
   return *h.value();
 }
 
+Result<ipset::SetHeader> NftablesSetSocket::HeaderWithSize(Family family, const std::string& set) {
+  auto h = Header(family, set);
+  if (!h.ok()) return h;
+  uint32_t seq = s_->NextSeq();
+  auto sent = s_->StartDump(GetSetRequest(NFT_MSG_GETSETELEM, family, set, seq), "nft list set");
+  if (!sent.ok()) return Refusal(sent.error(), "nft list set", set, ErrorKind::kNftSet);
+  // Entries as list() makes them (an interval's end element is no entry), one receive at a
+  // time, so a big set is never held whole.
+  ElementReader reader(h.value());
+  std::vector<ipset::Element> entries;
+  uint32_t count = 0;
+  for (bool done = false; !done;) {
+    std::vector<Message> msgs;
+    auto r = s_->ReadDump(seq, msgs, "nft list set");
+    if (!r.ok()) return Refusal(r.error(), "nft list set", set, ErrorKind::kNftSet);
+    done = r.value();
+    std::vector<RawElement> raw;
+    for (const auto& m : msgs) {
+      auto d = DecodeSetElements(m.data(), m.size(), raw);
+      if (!d.ok()) return d.error();
+    }
+    for (const auto& e : raw) reader.Feed(e, entries);
+    count += static_cast<uint32_t>(entries.size());
+    entries.clear();
+  }
+  h.value().elements = count;
+  return h;
+}
+
 Result<Unit> NftablesSetSocket::Destroy(Family family, const std::string& set, bool exist) {
   types_.erase({family, set});
   if (exist) {

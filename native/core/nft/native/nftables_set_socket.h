@@ -37,6 +37,9 @@ class NftablesSetSocket {
   // GETSETELEM: whether the set holds the element (for hash:net, an address inside an entry).
   Result<bool> Test(Family family, const std::string& set, const ipset::Element& e);
   Result<ipset::SetHeader> Header(Family family, const std::string& set);
+  // Header() with `elements` counted: nf_tables reports no element count (ipset's
+  // IPSET_ATTR_ELEMENTS), so one GETSETELEM dump is read part by part and its entries counted.
+  Result<ipset::SetHeader> HeaderWithSize(Family family, const std::string& set);
   // DELSET (`exist`: a missing set is no error) or a DELSETELEM naming no element (flush).
   Result<Unit> Destroy(Family family, const std::string& set, bool exist);
   Result<Unit> Flush(Family family, const std::string& set);

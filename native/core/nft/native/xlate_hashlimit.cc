@@ -24,6 +24,7 @@
 #include <linux/netfilter/xt_hashlimit.h>
 
 #include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
@@ -139,6 +140,12 @@ Message EncodeMeter(Family family, const std::string& table, const std::string& 
 }
 
 }  // namespace
+
+std::string HashlimitMeterName(const OpaqueExtension& match) {
+  if (match.name != "hashlimit" || match.data.size() < sizeof(xt_hashlimit_mtinfo3)) return {};
+  const char* name = reinterpret_cast<const char*>(match.data.data()) + offsetof(xt_hashlimit_mtinfo3, name);
+  return std::string(name, strnlen(name, sizeof(xt_hashlimit_mtinfo3::name)));
+}
 
 Result<Unit> EncodeHashlimit(const XlateRule& w, const Blob& blob) {
   struct xt_hashlimit_mtinfo3 info {};

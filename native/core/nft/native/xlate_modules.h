@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/nft/expr_reader.h"
@@ -56,5 +57,7 @@ size_t ReadTime(const std::vector<Expr>& ex, size_t i, Family family, const Rule
 // whose meaning is hashlimit's (docs/modules.md).
 Result<Unit> EncodeHashlimit(const XlateRule& w, const Blob& blob);
 size_t ReadHashlimit(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
+// The set name the meter of a `-m hashlimit` match takes (its --hashlimit-name); empty for any other match.
+std::string HashlimitMeterName(const OpaqueExtension& match);
 
 }  // namespace connlimit::core::nft::xlate
