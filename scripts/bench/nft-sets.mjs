@@ -133,7 +133,7 @@ export async function run(ctx) {
           target: 'one add to a native-form set within 2x of the floor and far below a forked nft',
           measured: `${ratio(r.library.median, r.floor.median)} of the floor; nft ${ratio(r.nft.median, r.library.median)} slower`,
           met: r.library.median / r.floor.median <= 2,
-          why: 'The floor opens a socket per batch; the library keeps one, but pays the pool round trip (two thread wake-ups, each waiting for a CPU on a busy machine) and the facade\'s checks. Back to back an add costs about what the floor does; timed after another process ran (no warm-up) it runs several times slower. Until 2026-12-06T22Z each add also zeroed a fresh 128 KiB receive buffer (about 50 µs).',
+          why: 'The floor opens a socket per batch; the library keeps one, but pays the pool round trip (two thread wake-ups, each waiting for a CPU on a busy machine) and the facade\'s checks. Back to back an add costs about what the floor does; timed after another process ran (no warm-up) it runs several times slower. Until 2026-12-06T22Z each add also zeroed a fresh 128 KiB receive buffer (about 50 µs); until 2026-12-07 it built its message in a zeroed 4.5 KiB vector and copied it whole. Still open: right after a fork (the floor, the nft loop) encoding the element write-faults about 14 pages of the pool thread (getrusage per thread; the ipset add none: glibc consolidating its fast bins), a large part of the no-warm-up column (docs/nft.md, "The per-call fixed cost").',
         },
         {
           target: `entries() streams a ${k(big.size)}-entry native-form set without holding it`,

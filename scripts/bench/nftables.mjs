@@ -195,7 +195,7 @@ export async function run(ctx) {
     met: floorRows.every(([, r]) => r.library.median <= 2 * r.floor.median && r.deleted.median <= 2 * r.floor.median),
     why:
       'The handle keeps what its commits learned of our tables under the generation id they produced (docs/nft.md, "The native form\'s cache"): a lone update is one batch under that id, read from nothing; another writer\'s commit makes the kernel refuse it, and only then is anything read. ' +
-      'What remains beside the floor is one libuv pool round trip (two thread wake-ups, which the one-threaded floor does not pay and which, on a busy machine, each wait for a CPU) and the JS side; timed right after another process ran (the no-warm-up columns), every part of a call runs several times slower, append and delete alike. Until 2026-12-06T22Z each call also zeroed a fresh 128 KiB receive buffer (about 50 µs).',
+      'What remains beside the floor is one libuv pool round trip (two thread wake-ups, which the one-threaded floor does not pay and which, on a busy machine, each wait for a CPU) and the JS side; timed right after another process ran (the no-warm-up columns), every part of a call runs several times slower, append and delete alike. Until 2026-12-06T22Z each call also zeroed a fresh 128 KiB receive buffer (about 50 µs); until 2026-12-07 each append also encoded and decoded the rule it added, for the cache (about 12 µs back to back; now done when a check or delete by spec first compares it), and built its messages in zeroed 4-8 KiB vectors (docs/nft.md, "The per-call fixed cost").',
   });
   return { sections, targets };
 }

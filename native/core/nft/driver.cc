@@ -315,16 +315,19 @@ Result<std::vector<OpResult>> CommitOps(const Form& form, Link& link, Cache& cac
   });
 }
 
-Result<std::optional<int>> FindCached(Socket& s, const Cache& cache, Family family, const std::string& chain, const RuleSpec& normalized) {
+Result<std::optional<int>> FindCached(Socket& s, const Form& form, Cache& cache, const std::string& chain, const RuleSpec& normalized) {
   auto known = cache.known.rules.find(chain);
   if (!cache.valid || known == cache.known.rules.end() || !known->second.loaded) return std::optional<int>{};
-  const auto& v = *known->second.loaded;
-  if (!std::all_of(v.begin(), v.end(), [](const PlanEntry& e) { return e.normalized.has_value(); })) return std::optional<int>{};
+  auto& v = *known->second.loaded;
+  if (!std::all_of(v.begin(), v.end(), [](const PlanEntry& e) { return e.normalized || e.given; })) return std::optional<int>{};
   auto gen = s.GetGen();
   if (!gen.ok()) return gen.error();
   if (gen.value() != cache.genid) return std::optional<int>{};
-  for (size_t i = 0; i < v.size(); i++)
-    if (xt::SameRule(family, *v[i].normalized, normalized)) return std::optional<int>{static_cast<int>(i)};
+  for (size_t i = 0; i < v.size(); i++) {
+    auto have = NormalizedOf(form, chain, v[i]);
+    if (!have.ok()) return std::optional<int>{};  // not comparable from here: read the kernel
+    if (xt::SameRule(form.family(), *have.value(), normalized)) return std::optional<int>{static_cast<int>(i)};
+  }
   return std::optional<int>{-1};
 }
 

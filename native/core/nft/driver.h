@@ -58,8 +58,9 @@ Result<std::vector<OpResult>> CommitOps(const Form& form, Link& link, Cache& cac
 
 // The index of the first rule of `chain` equal in meaning to `normalized` (as it reads back),
 // or -1, from the cache, when it holds that whole chain and one GETGEN shows nobody committed
-// since; nullopt when the cache cannot tell (then read the kernel).
-Result<std::optional<int>> FindCached(Socket& s, const Cache& cache, Family family, const std::string& chain, const RuleSpec& normalized);
+// since; nullopt when the cache cannot tell (then read the kernel). Our own committed rules
+// are normalized here, when first compared (kept in the cache: the caller holds its mutex).
+Result<std::optional<int>> FindCached(Socket& s, const Form& form, Cache& cache, const std::string& chain, const RuleSpec& normalized);
 
 // Deletes every table of the form, whatever it holds, in one batch; how many.
 Result<int> DestroyTables(const Form& form, Link& link, int lock_timeout_ms);

@@ -181,7 +181,7 @@ class Planner {
       for (int index : flushed_all_ ? std::vector<int>{} : indexes) {
         auto dumped = reader_.Rules(index, name);
         if (!dumped.ok()) return dumped.error();
-        for (auto& d : dumped.value()) entries.push_back(PlanEntry{index, d.handle, d.set_name, nullptr, std::move(d.rule)});
+        for (auto& d : dumped.value()) entries.push_back(PlanEntry{index, d.handle, d.set_name, nullptr, std::move(d.rule), nullptr});
       }
       list.loaded = std::move(entries);
     }
@@ -268,7 +268,7 @@ class Planner {
       if (nr->dropped) return Message{};
       return f.NewRule(*nr, seq);
     });
-    return PlanEntry{index, 0, "", nr, std::nullopt};
+    return PlanEntry{index, 0, "", nr, std::nullopt, nullptr};
   }
 
   // After the rule that used it: the kernel refuses to delete a set a live rule still uses.
@@ -300,14 +300,7 @@ class Planner {
     return Unit{};
   }
 
-  Result<const RuleSpec*> NormalizedOf(const std::string& chain, PlanEntry& e) {
-    if (!e.normalized) {
-      auto n = form_.Normalize(chain, *e.pending->rule);
-      if (!n.ok()) return n.error();
-      e.normalized = n.take();
-    }
-    return &*e.normalized;
-  }
+  Result<const RuleSpec*> NormalizedOf(const std::string& chain, PlanEntry& e) { return nft::NormalizedOf(form_, chain, e); }
 
   Result<int> Find(const std::string& chain, const RuleSpec& rule) {
     auto rules = Rules(chain);
@@ -679,6 +672,18 @@ Result<Batch> PlanDestroy(const Form& form, PlanReader& reader) {
   return Planner(form, reader, none).Destroy();
 }
 
+Result<const RuleSpec*> NormalizedOf(const Form& form, const std::string& chain, PlanEntry& e) {
+  if (!e.normalized) {
+    const RuleSpec* rule = e.pending ? e.pending->rule : e.given.get();
+    if (!rule) return KernelError{"nft cache", EINVAL, chain + ": a rule with nothing to compare", -1};
+    auto n = form.Normalize(chain, *rule);
+    if (!n.ok()) return n.error();
+    e.normalized = n.take();
+    e.given.reset();
+  }
+  return &*e.normalized;
+}
+
 bool Settle(const Form& form, Knowledge& known) {
   bool several = form.traits().max_tables > 1;
   for (auto& [name, list] : known.rules) {
@@ -697,11 +702,8 @@ bool Settle(const Form& form, Knowledge& known) {
       if (!e.pending) continue;
       if (!e.pending->echoed_handle) return false;
       if (e.pending->with_set && e.pending->echoed_set.empty()) return false;  // a delete would leave the set behind
-      if (!e.normalized) {  // the spec goes with the pending state
-        auto n = form.Normalize(name, *e.pending->rule);
-        if (!n.ok()) return false;
-        e.normalized = n.take();
-      }
+      // The op's rule goes with the pending state: kept as given, normalized when first compared.
+      if (!e.normalized) e.given = std::make_shared<const RuleSpec>(*e.pending->rule);
       e.handle = e.pending->echoed_handle;
       e.set_name = e.pending->echoed_set;
       e.pending.reset();

@@ -28,10 +28,16 @@ struct PlanEntry {
   uint64_t handle = 0;                    // a rule in the kernel
   std::string set_name;                   // its connlimit set, if any
   std::shared_ptr<PlannedRule> pending;   // or a rule of this batch
-  // As it reads back; for a pending rule computed only when compared, so a large batch of
-  // appends pays for no decode.
+  // As it reads back; for a rule of ours (pending, or committed and kept in the cache as
+  // `given`) computed only when compared, so neither a large batch of appends nor a lone
+  // append pays for an encode and decode it may never need.
   std::optional<RuleSpec> normalized;
+  std::shared_ptr<const RuleSpec> given;  // a committed rule of ours, as the op gave it, until normalized
 };
+
+// The entry's rule as it reads back: computed (and kept) from the pending or given rule when
+// not known yet; an error when neither is there or the form cannot normalize it.
+Result<const RuleSpec*> NormalizedOf(const Form& form, const std::string& chain, PlanEntry& e);
 
 struct PlanChain {
   bool exists = false, base = false;

@@ -129,10 +129,10 @@ Result<int> FindRule(const TableTarget& t, TableSession& session, const std::str
   if (!norm.ok()) return norm.error();
   // The rules the session knows of this chain (each with its spec as it reads back), if nobody
   // committed since: one GETGEN, no dump.
-  const Cache& cache = session.cache;
+  Cache& cache = session.cache;
   auto table = cache.known.tables.find(0);
   if (table != cache.known.tables.end() && table->second.chains.count(chain) && table->second.chains.at(chain).exists) {
-    auto cached = FindCached(s, cache, t.family, chain, norm.value());
+    auto cached = FindCached(s, form, cache, chain, norm.value());
     if (!cached.ok()) return cached.error();
     if (cached.value()) return *cached.value();
   }

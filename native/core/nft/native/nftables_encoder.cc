@@ -315,10 +315,7 @@ class RuleWriter {
   std::string comment_;
 };
 
-std::vector<uint8_t> Finish(struct nlmsghdr* nlh, std::vector<uint8_t>& buf) {
-  buf.resize(nlh->nlmsg_len);
-  return std::move(buf);
-}
+Message Finish(struct nlmsghdr* nlh, const MessageRoom& buf) { return buf.Take(nlh); }
 
 }  // namespace
 
@@ -327,7 +324,7 @@ std::vector<uint8_t> EncodeNftablesTable(Family family, const std::string& table
   nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NfProto(family));
   nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
   nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, 0);
-  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  MessageRoom buf(MNL_SOCKET_BUFFER_SIZE);
   auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWTABLE, NfProto(family), 0, seq);
   nftnl_table_nlmsg_build_payload(nlh, t.get());
   return Finish(nlh, buf);
@@ -337,7 +334,7 @@ std::vector<uint8_t> EncodeDelNftablesTable(Family family, const std::string& ta
   std::unique_ptr<struct nftnl_table, void (*)(const struct nftnl_table*)> t(nftnl_table_alloc(), nftnl_table_free);
   nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NfProto(family));
   nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());
-  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  MessageRoom buf(MNL_SOCKET_BUFFER_SIZE);
   auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_DELTABLE, NfProto(family), 0, seq);
   nftnl_table_nlmsg_build_payload(nlh, t.get());
   return Finish(nlh, buf);
@@ -346,7 +343,7 @@ std::vector<uint8_t> EncodeDelNftablesTable(Family family, const std::string& ta
 std::vector<uint8_t> EncodeNftablesBaseChain(Family family, const std::string& table, const BuiltinChain& chain, uint32_t seq) {
   // The attribute order of nft's mnl_nft_chain_add (table, name, type, policy, hook), which
   // differs from libnftnl's (iptables-nft's).
-  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  MessageRoom buf(MNL_SOCKET_BUFFER_SIZE);
   auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWCHAIN, NfProto(family), NLM_F_CREATE, seq);
   mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, table.c_str());
   mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, chain.name);
@@ -372,7 +369,7 @@ std::vector<uint8_t> EncodeConnlimitSet(Family family, const std::string& table,
   UdataPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN), nftnl_udata_buf_free);
   nftnl_udata_put_u32(ud.get(), NFTNL_UDATA_SET_KEYBYTEORDER, kByteorderBigEndian);
   nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
-  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  MessageRoom buf(1024 + table.size() + name.size() + NFT_USERDATA_MAXLEN);  // the set's attributes, names and user data
   auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWSET, NfProto(family), NLM_F_CREATE, seq);
   nftnl_set_nlmsg_build_payload(nlh, s.get());
   return Finish(nlh, buf);
@@ -383,7 +380,7 @@ std::vector<uint8_t> EncodeDelSet(Family family, const std::string& table, const
   nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NfProto(family));
   nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
   nftnl_set_set_str(s.get(), NFTNL_SET_NAME, name.c_str());
-  std::vector<uint8_t> buf(MNL_SOCKET_BUFFER_SIZE, 0);
+  MessageRoom buf(512 + table.size() + name.size());
   auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_DELSET, NfProto(family), 0, seq);
   nftnl_set_nlmsg_build_payload(nlh, s.get());
   return Finish(nlh, buf);
@@ -404,7 +401,7 @@ Result<std::vector<uint8_t>> EncodeNftablesRule(Family family, const std::string
   auto written = writer.Write(rule);
   if (!written.ok()) return written.error();
   // Every expression is small (addresses 16 bytes, names 16); the comment is at most 256.
-  std::vector<uint8_t> buf(8192 + 256 * rule.matches.size() + table.size() + chain.size() + set_name.size(), 0);
+  MessageRoom buf(8192 + 256 * rule.matches.size() + table.size() + chain.size() + set_name.size());
   auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_NEWRULE, NfProto(family), where.nlm_flags, seq);
   nftnl_rule_nlmsg_build_payload(nlh, r.get());
   // nft puts the comment after the expressions (libnftnl would put it before them).
@@ -421,7 +418,8 @@ Result<std::vector<uint8_t>> EncodeNftablesRule(Family family, const std::string
     auto set = writer.anonymous_sets()[i](family, table, anonymous_set_id + static_cast<uint32_t>(i), seq);
     out.insert(out.end(), set.begin(), set.end());
   }
-  out.insert(out.end(), buf.begin(), buf.begin() + nlh->nlmsg_len);
+  auto rule_msg = buf.Take(nlh);
+  out.insert(out.end(), rule_msg.begin(), rule_msg.end());
   return out;
 }
 

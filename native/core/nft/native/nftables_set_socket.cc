@@ -56,17 +56,17 @@ Result<std::unique_ptr<NftablesSetSocket>> NftablesSetSocket::Open(std::shared_p
   return std::unique_ptr<NftablesSetSocket>(new NftablesSetSocket(s.take()));
 }
 
-Result<Unit> NftablesSetSocket::Commit(const std::vector<Message>& msgs, const std::string& set, ErrorKind kind,
+Result<Unit> NftablesSetSocket::Commit(std::vector<Message> msgs, const std::string& set, ErrorKind kind,
                                        const std::vector<int>& first_of) {
   uint32_t begin = s_->NextSeq();
   std::vector<uint32_t> seqs;
-  std::vector<Message> numbered = msgs;
-  for (auto& m : numbered) {
+  seqs.reserve(msgs.size());
+  for (auto& m : msgs) {
     seqs.push_back(s_->NextSeq());
     reinterpret_cast<struct nlmsghdr*>(m.data())->nlmsg_seq = seqs.back();
   }
   // Generation 0: no check; a set change does not depend on what else the ruleset holds.
-  auto batch = FrameBatch(begin, 0, numbered, s_->NextSeq());
+  auto batch = FrameBatch(begin, 0, msgs, s_->NextSeq());
   std::vector<EchoedRule> echoed;  // none: element messages are not echoed
   auto sent = s_->SendBatch(
       batch,
@@ -89,7 +89,7 @@ Result<Unit> NftablesSetSocket::Commit(const std::vector<Message>& msgs, const s
 
 Result<Unit> NftablesSetSocket::Create(Family family, const ipset::CreateSpec& spec) {
   std::vector<Message> msgs = {EncodeNftablesTable(family, kNftablesTable, 0), EncodeNamedSet(family, kNftablesTable, spec, 0)};
-  auto r = Commit(msgs, spec.name, ErrorKind::kNftSet, {});
+  auto r = Commit(std::move(msgs), spec.name, ErrorKind::kNftSet, {});
   types_.erase({family, spec.name});
   if (r.ok()) types_[{family, spec.name}] = spec.type;
   return r;
@@ -127,7 +127,7 @@ Result<Unit> NftablesSetSocket::Elements(Family family, bool add, const std::str
     // A refusal names its element only in a call of several, as ipset's restore-style batches do.
     if (elements.size() > 1) first_of.push_back(static_cast<int>(i));
   }
-  auto r = Commit(msgs, set, ErrorKind::kNftSetElement, first_of);
+  auto r = Commit(std::move(msgs), set, ErrorKind::kNftSetElement, first_of);
   if (!r.ok()) types_.erase({family, set});
   return r;
 }

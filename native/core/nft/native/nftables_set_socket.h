@@ -54,7 +54,7 @@ class NftablesSetSocket {
 
  private:
   explicit NftablesSetSocket(std::unique_ptr<Socket> s) : s_(std::move(s)) {}
-  Result<Unit> Commit(const std::vector<Message>& msgs, const std::string& set, ErrorKind kind, const std::vector<int>& first_of);
+  Result<Unit> Commit(std::vector<Message> msgs, const std::string& set, ErrorKind kind, const std::vector<int>& first_of);
   // The set's type (ipset's name), from what this socket learned or one GETSET.
   Result<std::string> TypeOf(Family family, const std::string& set);
 

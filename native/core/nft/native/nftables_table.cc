@@ -99,7 +99,7 @@ Result<int> FindNftablesRule(const TableTarget& t, TableSession& session, const 
   if (!form.Builtin(chain)) return KernelError{"chain", ENOENT, chain, -1, ErrorKind::kChainNotFound};
   auto want = form.Normalize(chain, rule);
   if (!want.ok()) return want.error();
-  auto cached = FindCached(*sock.value(), session.cache, t.family, chain, want.value());
+  auto cached = FindCached(*sock.value(), form, session.cache, chain, want.value());
   if (!cached.ok()) return cached.error();
   if (cached.value()) return *cached.value();
   SocketLink link(*sock.value());
