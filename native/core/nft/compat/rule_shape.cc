@@ -101,10 +101,6 @@ uint8_t Probe(size_t slot, size_t k, bool second) {
 
 // ---- rules equal in everything but their slots' values ----
 
-bool SameOpaque(const OpaqueExtension& a, const OpaqueExtension& b) {
-  return a.name == b.name && a.revision == b.revision && a.data == b.data && a.sets == b.sets;
-}
-
 bool SameAddress(const std::optional<Address>& a, const std::optional<Address>& b, bool slot) {
   if (a.has_value() != b.has_value()) return false;
   if (!a) return true;
@@ -116,27 +112,18 @@ bool SameInterface(const std::optional<Interface>& a, const std::optional<Interf
   return !a || (a->name == b->name && a->wildcard == b->wildcard && a->invert == b->invert);
 }
 
-bool SamePorts(const PortRange& a, const PortRange& b, bool slot) { return slot || (a.lo == b.lo && a.hi == b.hi); }
-
+// Equal field for field (rule_spec.h), but for the ports that are slots: a copy takes b's
+// values there and is compared whole.
 bool SameMatch(const Match& a, const Match& b, bool sport_slot, bool dport_slot) {
-  if (a.index() != b.index()) return false;
-  if (const auto* x = std::get_if<TcpMatch>(&a)) {
-    const auto& y = std::get<TcpMatch>(b);
-    return SamePorts(x->sport, y.sport, sport_slot) && SamePorts(x->dport, y.dport, dport_slot) && x->option == y.option &&
-           x->flag_mask == y.flag_mask && x->flag_compare == y.flag_compare && x->inv_sport == y.inv_sport &&
-           x->inv_dport == y.inv_dport && x->inv_flags == y.inv_flags && x->inv_option == y.inv_option;
-  }
-  if (const auto* x = std::get_if<UdpMatch>(&a)) {
-    const auto& y = std::get<UdpMatch>(b);
-    return SamePorts(x->sport, y.sport, sport_slot) && SamePorts(x->dport, y.dport, dport_slot) && x->inv_sport == y.inv_sport &&
-           x->inv_dport == y.inv_dport;
-  }
-  if (const auto* x = std::get_if<ConnlimitMatch>(&a)) {
-    const auto& y = std::get<ConnlimitMatch>(b);
-    return x->limit == y.limit && x->invert == y.invert && x->daddr == y.daddr && x->mask_bits == y.mask_bits;
-  }
-  if (const auto* x = std::get_if<CommentMatch>(&a)) return x->comment == std::get<CommentMatch>(b).comment;
-  return SameOpaque(std::get<OpaqueExtension>(a), std::get<OpaqueExtension>(b));
+  if (!sport_slot && !dport_slot) return a == b;
+  Match x = a;
+  auto take = [&](auto& mine, const auto& theirs) {
+    if (sport_slot) mine.sport = theirs.sport;
+    if (dport_slot) mine.dport = theirs.dport;
+  };
+  if (auto* t = std::get_if<TcpMatch>(&x); t && std::holds_alternative<TcpMatch>(b)) take(*t, std::get<TcpMatch>(b));
+  if (auto* u = std::get_if<UdpMatch>(&x); u && std::holds_alternative<UdpMatch>(b)) take(*u, std::get<UdpMatch>(b));
+  return x == b;
 }
 
 bool Has(const std::vector<Slot>& slots, Slot::Kind kind, size_t match = 0) {
@@ -153,7 +140,7 @@ bool SameShape(const RuleSpec& a, const RuleSpec& b, const std::vector<Slot>& sl
   if (a.matches.size() != b.matches.size()) return false;
   for (size_t i = 0; i < a.matches.size(); i++)
     if (!SameMatch(a.matches[i], b.matches[i], Has(slots, Slot::Kind::kSport, i), Has(slots, Slot::Kind::kDport, i))) return false;
-  return a.target.kind == b.target.kind && a.target.name == b.target.name && SameOpaque(a.target.opaque, b.target.opaque);
+  return a.target.kind == b.target.kind && a.target.name == b.target.name && a.target.opaque == b.target.opaque;
 }
 
 bool SamePlacement(const RulePlacement& a, const RulePlacement& b) {
