@@ -166,16 +166,9 @@ Result<ipset::SetHeader> NftablesSetSocket::HeaderWithSize(Family family, const 
   std::vector<ipset::Element> entries;
   uint32_t count = 0;
   for (bool done = false; !done;) {
-    std::vector<Message> msgs;
-    auto r = s_->ReadDump(seq, msgs, "nft list set");
-    if (!r.ok()) return Refusal(r.error(), "nft list set", set, ErrorKind::kNftSet);
+    auto r = ReadDumpPart(seq, set, reader, entries);
+    if (!r.ok()) return r.error();
     done = r.value();
-    std::vector<RawElement> raw;
-    for (const auto& m : msgs) {
-      auto d = DecodeSetElements(m.data(), m.size(), raw);
-      if (!d.ok()) return d.error();
-    }
-    for (const auto& e : raw) reader.Feed(e, entries);
     count += static_cast<uint32_t>(entries.size());
     entries.clear();
   }
@@ -228,21 +221,28 @@ Result<Unit> NftablesSetSocket::StartList(Family family, const std::string& set)
   return Unit{};
 }
 
+Result<bool> NftablesSetSocket::ReadDumpPart(uint32_t seq, const std::string& set, ElementReader& reader,
+                                             std::vector<ipset::Element>& entries) {
+  std::vector<Message> msgs;
+  auto r = s_->ReadDump(seq, msgs, "nft list set");
+  if (!r.ok()) return Refusal(r.error(), "nft list set", set, ErrorKind::kNftSet);
+  std::vector<RawElement> raw;
+  for (const auto& m : msgs) {
+    auto d = DecodeSetElements(m.data(), m.size(), raw);
+    if (!d.ok()) return d.error();
+  }
+  for (const auto& e : raw) reader.Feed(e, entries);
+  return r.value();
+}
+
 Result<bool> NftablesSetSocket::ReadList(size_t want, ipset::ListedSet& out) {
   if (!list_reader_) return KernelError{"nft list set", EBADF, list_set_, -1, ErrorKind::kClosed};
   out.header = *list_header_;
   bool done = false;
   while (!done && out.entries.size() < want) {
-    std::vector<Message> msgs;
-    auto r = s_->ReadDump(list_seq_, msgs, "nft list set");
-    if (!r.ok()) return Refusal(r.error(), "nft list set", list_set_, ErrorKind::kNftSet);
+    auto r = ReadDumpPart(list_seq_, list_set_, *list_reader_, out.entries);
+    if (!r.ok()) return r;
     done = r.value();
-    std::vector<RawElement> raw;
-    for (const auto& m : msgs) {
-      auto d = DecodeSetElements(m.data(), m.size(), raw);
-      if (!d.ok()) return d.error();
-    }
-    for (const auto& e : raw) list_reader_->Feed(e, out.entries);
   }
   if (done) list_reader_.reset();
   return done;

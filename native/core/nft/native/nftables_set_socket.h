@@ -53,6 +53,8 @@ class NftablesSetSocket {
   Result<std::vector<std::string>> Names(Family family);
 
  private:
+  // One receive of a GETSETELEM dump, its elements converted into `entries`; true at its end.
+  Result<bool> ReadDumpPart(uint32_t seq, const std::string& set, ElementReader& reader, std::vector<ipset::Element>& entries);
   explicit NftablesSetSocket(std::unique_ptr<Socket> s) : s_(std::move(s)) {}
   Result<Unit> Commit(std::vector<Message> msgs, const std::string& set, ErrorKind kind, const std::vector<int>& first_of);
   // The set's type (ipset's name), from what this socket learned or one GETSET.
