@@ -68,9 +68,16 @@ function jump(name: string): NativeTarget | null {
   return { kind: 'jump', chain: name };
 }
 
+/**
+ * Every port, shared by the rules that name no port, as the rule cache (src/rule/index.ts)
+ * shares whole rules: rules are read-only. Frozen, so a write would throw rather than change
+ * other rules.
+ */
+const ANY_PORT: NativePortRange = Object.freeze([0, 65535]) as unknown as NativePortRange;
+
 function l4Match(protocol: number, sport: NativePortRange | null, dport: NativePortRange | null, syn: boolean): NativeMatch {
-  sport ??= [0, 65535];
-  dport ??= [0, 65535];
+  sport ??= ANY_PORT;
+  dport ??= ANY_PORT;
   if (protocol === UDP) return { kind: 'udp', sport, dport, invSport: false, invDport: false };
   return {
     kind: 'tcp', sport, dport, option: 0, flagMask: syn ? SYN_FLAG_MASK : 0, flagCompare: syn ? SYN_FLAG_COMPARE : 0,
@@ -306,11 +313,15 @@ export function parseCommonShape(text: string, family: Family): NativeRule | nul
   if (l4 !== 0 && protocol !== l4) return null;
   if (connlimit && limit === null) return null;
   if (tgt !== null && tgt.kind === 'reject' && tgt.with === REJECT_TCP_RESET && protocol !== TCP) return null;
+  if (tgt !== null) Object.freeze(tgt);
   lastShape.learn(text, family, protocol, l4, l4First, syn, connlimit, upto, daddr, tgt, src ?? null, dst ?? null, inInterface ?? null, outInterface ?? null, sport, dport, limit ?? 0, maskBits);
   return buildRule(protocol, l4, l4First, syn, connlimit, upto, daddr, tgt, src ?? null, dst ?? null, inInterface ?? null, outInterface ?? null, sport, dport, limit ?? 0, maskBits);
 }
 
-/** The rule from its parts, as the walker and a filled-in shape both have them (a fresh object each time: nothing is shared). */
+/**
+ * The rule from its parts, as the walker and a filled-in shape both have them. A target (never
+ * changed after the walk) is shared by the rules of one shape, frozen as ANY_PORT is.
+ */
 function buildRule(
   protocol: number, l4: number, l4First: boolean, syn: boolean, connlimit: boolean, upto: boolean, daddr: boolean, tgt: NativeTarget | null,
   src: NativeAddress | null, dst: NativeAddress | null, inInterface: NativeInterface | null, outInterface: NativeInterface | null,
@@ -322,20 +333,11 @@ function buildRule(
   if (l4 !== 0 && !l4First) matches.push(l4Match(l4, sport, dport, syn));
   return {
     protocol, invProtocol: false, src, dst, inInterface, outInterface,
-    fragment: null, matches, target: tgt === null ? { kind: 'none' } : copyTarget(tgt),
+    fragment: null, matches, target: tgt ?? NO_TARGET,
   };
 }
 
-/** A target of this path's kinds, copied: each rule has its own. */
-function copyTarget(t: NativeTarget): NativeTarget {
-  switch (t.kind) {
-    case 'verdict': return { kind: 'verdict', verdict: t.verdict };
-    case 'reject': return { kind: 'reject', with: t.with };
-    case 'jump': return { kind: 'jump', chain: t.chain };
-    case 'goto': return { kind: 'goto', chain: t.chain };
-    default: return t;
-  }
-}
+const NO_TARGET: NativeTarget = Object.freeze({ kind: 'none' });
 
 /**
  * Where the value words of the walk in progress are (a port, a limit, a mask, an address, an
