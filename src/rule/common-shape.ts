@@ -224,7 +224,6 @@ export function parseCommonShape(text: string, family: Family): NativeRule | nul
     }
     const option = optionAt(w);
     if (option === Opt.None || !w.next() || !w.plain()) return null;
-    if (VALUE_OPTIONS.has(option)) values.note(w, option);
     switch (option) {
       case Opt.Protocol:
         if (protocolSeen) return null;
@@ -309,12 +308,14 @@ export function parseCommonShape(text: string, family: Family): NativeRule | nul
         break;
       }
     }
+    // Taken (the switch returns on a refusal, and reads no further word).
+    if (VALUE_OPTIONS.has(option)) values.note(w, option);
   }
   if (l4 !== 0 && protocol !== l4) return null;
   if (connlimit && limit === null) return null;
   if (tgt !== null && tgt.kind === 'reject' && tgt.with === REJECT_TCP_RESET && protocol !== TCP) return null;
   if (tgt !== null) Object.freeze(tgt);
-  lastShape.learn(text, family, protocol, l4, l4First, syn, connlimit, upto, daddr, tgt, src ?? null, dst ?? null, inInterface ?? null, outInterface ?? null, sport, dport, limit ?? 0, maskBits);
+  lastShape.learn(text, family, protocol, l4, l4First, syn, connlimit, upto, daddr, tgt);
   return buildRule(protocol, l4, l4First, syn, connlimit, upto, daddr, tgt, src ?? null, dst ?? null, inInterface ?? null, outInterface ?? null, sport, dport, limit ?? 0, maskBits);
 }
 
@@ -340,8 +341,9 @@ function buildRule(
 const NO_TARGET: NativeTarget = Object.freeze({ kind: 'none' });
 
 /**
- * Where the value words of the walk in progress are (a port, a limit, a mask, an address, an
- * interface): the last parse's shape is its text with these cut out. At most one of each option.
+ * Where the value words the walk in progress took are (a port, a limit, a mask, an address, an
+ * interface): the last parse's shape is its text with these cut out. At most one of each
+ * option, and one limit (--connlimit-above or -upto): 8.
  */
 class ValueWords {
   length = 0;
@@ -380,19 +382,11 @@ class Shape {
   private upto = false;
   private daddr = false;
   private tgt: NativeTarget | null = null;
-  private src: NativeAddress | null = null;
-  private dst: NativeAddress | null = null;
-  private inInterface: NativeInterface | null = null;
-  private outInterface: NativeInterface | null = null;
-  private sport: NativePortRange | null = null;
-  private dport: NativePortRange | null = null;
-  private limit = 0;
-  private maskBits: number | null = null;
 
+  /** Learns the shape of `text`, whose value words are in `values`; the rest of the rule is these parts (values absent from the text are absent from every rule of its shape). */
   learn(
     text: string, family: Family, protocol: number, l4: number, l4First: boolean, syn: boolean, connlimit: boolean, upto: boolean, daddr: boolean,
-    tgt: NativeTarget | null, src: NativeAddress | null, dst: NativeAddress | null, inInterface: NativeInterface | null, outInterface: NativeInterface | null,
-    sport: NativePortRange | null, dport: NativePortRange | null, limit: number, maskBits: number | null,
+    tgt: NativeTarget | null,
   ): void {
     this.family = family;
     this.around = [];
@@ -412,14 +406,6 @@ class Shape {
     this.upto = upto;
     this.daddr = daddr;
     this.tgt = tgt;
-    this.src = src;
-    this.dst = dst;
-    this.inInterface = inInterface;
-    this.outInterface = outInterface;
-    this.sport = sport;
-    this.dport = dport;
-    this.limit = limit;
-    this.maskBits = maskBits;
   }
 
   /** The rule when `text` is this shape with other values, each one the walker would take; else null. */
@@ -429,14 +415,14 @@ class Shape {
     const first = around[0] as string;
     if (!text.startsWith(first)) return null;
     let pos = first.length;
-    let src = this.src;
-    let dst = this.dst;
-    let inInterface = this.inInterface;
-    let outInterface = this.outInterface;
-    let sport = this.sport;
-    let dport = this.dport;
-    let limit = this.limit;
-    let maskBits = this.maskBits;
+    let src: NativeAddress | null = null;
+    let dst: NativeAddress | null = null;
+    let inInterface: NativeInterface | null = null;
+    let outInterface: NativeInterface | null = null;
+    let sport: NativePortRange | null = null;
+    let dport: NativePortRange | null = null;
+    let limit = 0;
+    let maskBits: number | null = null;
     const w = words.reset(text);
     for (let i = 0; i < this.options.length; i++) {
       const space = text.indexOf(' ', pos);
