@@ -2,7 +2,8 @@
 /**
  * The common-shape fast path of the parser (src/rule/common-shape.ts) gives exactly the rule
  * the full parser gives, or defers to it: on the real-rules corpus, every rule line of the
- * iptables .t cases, the fuzz generator's rules, and hand-picked edges. Pure, no kernel.
+ * iptables .t cases, the fuzz generator's rules, and hand-picked edges; and right after a rule
+ * of the same shape, which it reads by the value words alone. Pure, no kernel.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -5,7 +5,8 @@
  * interfaces, a port range, a connlimit mask or key, a verdict, a jump, a goto or a reject type),
  * parsed in one pass over the text, in place, with no tokens, builders or sets, and no
  * substring but the values the rule keeps: ~1 µs a rule instead of several, and a fraction of
- * the garbage.
+ * the garbage. A text of the shape of the rule read just before (the same words around other
+ * ports, limits, masks, addresses or interfaces: class Shape) only has its value words read, ~0.4 µs.
  *
  * It answers only when it is sure: anything else (a `!`, another module, a duplicate, a
  * value it does not read the common way, anything the full parser would refuse) gives null,
