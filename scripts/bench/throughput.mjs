@@ -117,7 +117,14 @@ export async function run(ctx) {
     const r = await groupCommitRow(ctx, backend);
     rows.push([backend, cell(r.concurrent), cell(r.transaction), cell(r.cli), ratio(r.concurrent.median, r.transaction.median), ratio(r.cli.median, r.concurrent.median), r.concurrent.n]);
     targets.push(
-      { target: `${CALLS} concurrent appends within 2× of one transaction (${backend})`, measured: ratio(r.concurrent.median, r.transaction.median), met: r.concurrent.median <= 2 * r.transaction.median },
+      {
+        target: `${CALLS} concurrent appends within 2× of one transaction (${backend})`,
+        measured: ratio(r.concurrent.median, r.transaction.median),
+        met: r.concurrent.median <= 2 * r.transaction.median,
+        ...(backend === 'legacy'
+          ? { why: 'The first call commits alone (a lone call waits for nothing) and the other 199, queued behind it, in one more commit: two replaces of the whole 1k-rule table against the transaction\'s one, so ~2× is what group commit gives here. The row used to pause after its untimed delete on legacy too, which put every variant on a sleeping pool thread and added the same wake-up to both sides (0.9–1.4× then).' }
+          : {}),
+      },
       { target: `${CALLS} concurrent appends ≥40× faster than ${CALLS} CLI calls (${backend})`, measured: ratio(r.cli.median, r.concurrent.median), met: r.cli.median >= 40 * r.concurrent.median },
     );
   }
