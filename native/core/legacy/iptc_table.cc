@@ -16,6 +16,7 @@ extern "C" {
 #include <memory>
 
 #include "core/legacy/entry_codec.h"
+#include "core/legacy/iptc_error_text.h"
 #include "core/netns_guard.h"
 #include "core/packed_ops.h"
 #include "core/xt/same_rule.h"
@@ -52,7 +53,6 @@ namespace {
     static constexpr auto rename_chain = P##_rename_chain;       \
     static constexpr auto set_policy = P##_set_policy;           \
     static constexpr auto commit = P##_commit;                   \
-    static constexpr auto strerror = P##_strerror;               \
   };
 CONNLIMIT_TC_API(Ip4tc, iptc, struct ipt_entry, Family::kIpv4)
 CONNLIMIT_TC_API(Ip6tc, ip6tc, struct ip6t_entry, Family::kIpv6)
@@ -72,12 +72,11 @@ constexpr size_t kPackedRuleOpBytes = 40;
 template <typename Api>
 using Handle = std::unique_ptr<struct xtc_handle, void (*)(struct xtc_handle*)>;
 
-// libiptc reports through errno; its strerror knows which call failed (per-process, so a
-// concurrent call may garble the text, never the errno).
-template <typename Api>
+// libiptc reports through errno; the text is built from the op and errno here, never asked of
+// libiptc's strerror, whose answer depends on the last libiptc call in any thread.
 KernelError LibError(const char* op, const std::string& what = "", ErrorKind kind = ErrorKind::kNone) {
   int err = errno;
-  std::string text = Api::strerror(err);
+  std::string text = IptcErrorText(op, err);
   return KernelError{op, err, what.empty() ? text : what + ": " + text, -1, kind};
 }
 
@@ -92,7 +91,7 @@ Result<Handle<Api>> Open(const TableTarget& t) {
   for (int attempt = 1;; attempt++) {
     struct xtc_handle* h = Api::init(t.table.c_str());
     if (h) return Handle<Api>(h, Api::free);
-    if (errno != EEXIST || attempt == kFirstReadAttempts) return LibError<Api>("iptc_init", t.table, ErrorKind::kTableInit);
+    if (errno != EEXIST || attempt == kFirstReadAttempts) return LibError("iptc_init", t.table, ErrorKind::kTableInit);
   }
 }
 
@@ -138,10 +137,9 @@ Result<const typename Api::Entry*> PrepareRule(struct xtc_handle* h, const Op& o
 }
 
 // A rule-number failure: libiptc says E2BIG when the position is past the chain's end.
-template <typename Api>
 KernelError PositionError(const char* op, const std::string& chain) {
   if (errno == E2BIG || errno == ENOENT) return KernelError{"rule", E2BIG, chain, -1, ErrorKind::kPositionNotFound};
-  return LibError<Api>(op, chain);
+  return LibError(op, chain);
 }
 
 template <typename Api>
@@ -161,11 +159,11 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op, EntryEncoder& encoder
         if (found.value() >= 0) return OpResult{false, found.value()};
       }
       if (op.kind == K::kInsert) {
-        if (!Api::insert_entry(chain, entry.value(), op.index, h)) return PositionError<Api>("iptc_insert_entry", op.chain);
+        if (!Api::insert_entry(chain, entry.value(), op.index, h)) return PositionError("iptc_insert_entry", op.chain);
       } else if (op.kind == K::kReplace) {
-        if (!Api::replace_entry(chain, entry.value(), op.index, h)) return PositionError<Api>("iptc_replace_entry", op.chain);
+        if (!Api::replace_entry(chain, entry.value(), op.index, h)) return PositionError("iptc_replace_entry", op.chain);
       } else if (!Api::append_entry(chain, entry.value(), h)) {
-        return LibError<Api>("iptc_append_entry", op.chain);
+        return LibError("iptc_append_entry", op.chain);
       }
       return OpResult{true, op.kind == K::kAppend || op.kind == K::kEnsure ? -1 : static_cast<int>(op.index)};
     }
@@ -175,13 +173,13 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op, EntryEncoder& encoder
       auto found = Find<Api>(h, op.chain, op.rule);
       if (!found.ok()) return found.error();
       if (found.value() < 0) return KernelError{"rule", ENOENT, op.chain, -1, ErrorKind::kRuleNotFound};
-      if (!Api::delete_num_entry(chain, found.value(), h)) return LibError<Api>("iptc_delete_num_entry", op.chain);
+      if (!Api::delete_num_entry(chain, found.value(), h)) return LibError("iptc_delete_num_entry", op.chain);
       return OpResult{true, found.value()};
     }
     case K::kDeleteAt: {
       auto ok = RequireChain<Api>(h, op.chain);
       if (!ok.ok()) return ok.error();
-      if (!Api::delete_num_entry(chain, op.index, h)) return PositionError<Api>("iptc_delete_num_entry", op.chain);
+      if (!Api::delete_num_entry(chain, op.index, h)) return PositionError("iptc_delete_num_entry", op.chain);
       return OpResult{true, static_cast<int>(op.index)};
     }
     case K::kFlush:
@@ -193,34 +191,34 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op, EntryEncoder& encoder
       if (!op.chain.empty()) {
         auto ok = RequireChain<Api>(h, op.chain);
         if (!ok.ok()) return ok.error();
-        if (!each(chain)) return LibError<Api>(what, op.chain);
+        if (!each(chain)) return LibError(what, op.chain);
         return OpResult{};
       }
       std::vector<std::string> chains;
       for (const char* c = Api::first_chain(h); c; c = Api::next_chain(h)) chains.emplace_back(c);
       for (const auto& c : chains)
-        if (!each(c.c_str())) return LibError<Api>(what, c);
+        if (!each(c.c_str())) return LibError(what, c);
       return OpResult{};
     }
     case K::kCreateChain:
-      if (!Api::create_chain(chain, h)) return LibError<Api>("iptc_create_chain", op.chain);
+      if (!Api::create_chain(chain, h)) return LibError("iptc_create_chain", op.chain);
       return OpResult{};
     case K::kDeleteChain: {
       auto ok = RequireChain<Api>(h, op.chain);
       if (!ok.ok()) return ok.error();
-      if (!Api::delete_chain(chain, h)) return LibError<Api>("iptc_delete_chain", op.chain);
+      if (!Api::delete_chain(chain, h)) return LibError("iptc_delete_chain", op.chain);
       return OpResult{};
     }
     case K::kRenameChain: {
       auto ok = RequireChain<Api>(h, op.chain);
       if (!ok.ok()) return ok.error();
-      if (!Api::rename_chain(chain, op.to.c_str(), h)) return LibError<Api>("iptc_rename_chain", op.chain);
+      if (!Api::rename_chain(chain, op.to.c_str(), h)) return LibError("iptc_rename_chain", op.chain);
       return OpResult{};
     }
     case K::kSetPolicy: {
       auto ok = RequireChain<Api>(h, op.chain);
       if (!ok.ok()) return ok.error();
-      if (!Api::set_policy(chain, op.to.c_str(), nullptr, h)) return LibError<Api>("iptc_set_policy", op.chain);
+      if (!Api::set_policy(chain, op.to.c_str(), nullptr, h)) return LibError("iptc_set_policy", op.chain);
       return OpResult{};
     }
   }
@@ -256,7 +254,7 @@ Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const PackedBa
   // table is reset (NETFILTER-NOTES.md §2.7).
   if (changed && !Api::commit(h)) {
     *stale = errno == EAGAIN;
-    return LibError<Api>("iptc_commit", t.table, ErrorKind::kLegacyCommit);
+    return LibError("iptc_commit", t.table, ErrorKind::kLegacyCommit);
   }
   return results;
 }
