@@ -225,6 +225,68 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op, EntryEncoder& encoder
   return KernelError{"op", EINVAL, "unknown op kind"};
 }
 
+// The chains a batch changed, so a failed commit can be checked against the table after it.
+struct Touched {
+  std::vector<std::string> chains;
+  bool every_chain = false;  // a flush of the whole table
+  bool counters = false;     // a zero: counters only, which the check below cannot see
+  void Add(const Op& op) {
+    using K = Op::Kind;
+    if (op.kind == K::kZero) counters = true;
+    if (op.chain.empty()) every_chain = true;
+    chains.push_back(op.chain);
+    if (op.kind == K::kRenameChain) chains.push_back(op.to);
+  }
+};
+
+// Whether `chain` reads the same in both handles: present in both or neither, the same policy,
+// and the same rules in order (compared as rules, as a delete by spec compares them).
+template <typename Api>
+bool SameChain(struct xtc_handle* a, struct xtc_handle* b, const char* chain) {
+  bool in_a = Api::is_chain(chain, a) != 0;
+  if (in_a != (Api::is_chain(chain, b) != 0)) return false;
+  if (!in_a) return true;
+  if (Api::builtin(chain, a)) {
+    struct xt_counters ca {}, cb {};
+    const char* pa = Api::get_policy(chain, &ca, a);
+    const char* pb = Api::get_policy(chain, &cb, b);
+    if (!pa || !pb || std::strcmp(pa, pb) != 0) return false;
+  }
+  auto* ea = Api::first_rule(chain, a);
+  auto* eb = Api::first_rule(chain, b);
+  for (; ea && eb; ea = Api::next_rule(ea, a), eb = Api::next_rule(eb, b)) {
+    auto ra = DecodeRule<Api>(ea, a);
+    auto rb = DecodeRule<Api>(eb, b);
+    if (!ra.ok() || !rb.ok() || !xt::SameRule(Api::kFamily, ra.value(), rb.value())) return false;
+  }
+  return !ea && !eb;
+}
+
+// iptc_commit is two calls: the table replace, then adding the old rules' counters back to the
+// new table. The second fails (EINVAL) when a writer that ignores the xtables lock replaced the
+// table in between: our table went in, yet the commit says it failed. Telling that apart from
+// a replace the kernel refused matters: a group then commits its calls again one by one, and a
+// table that already holds them would get every rule twice (seen in test 73). So after a
+// failure other than a stale snapshot, the table is read again: if every chain the batch
+// changed now reads as the batch left it in `h`, the ops are in the kernel and the commit
+// counts as done (only the rules' counters were not carried over). A batch that zeroes
+// counters cannot be told apart by its rules and stays failed.
+template <typename Api>
+bool Landed(const TableTarget& t, struct xtc_handle* h, const Touched& touched) {
+  if (touched.counters) return false;
+  auto now = Open<Api>(t);
+  if (!now.ok()) return false;
+  struct xtc_handle* k = now.value().get();
+  std::vector<std::string> chains = touched.chains;
+  if (touched.every_chain) {
+    for (const char* c = Api::first_chain(h); c; c = Api::next_chain(h)) chains.emplace_back(c);
+    for (const char* c = Api::first_chain(k); c; c = Api::next_chain(k)) chains.emplace_back(c);
+  }
+  for (const auto& c : chains)
+    if (!c.empty() && !SameChain<Api>(h, k, c.c_str())) return false;
+  return true;
+}
+
 // The ops are read from the packed batch one at a time as they are applied (packed_ops.h): a
 // bulk batch is never held decoded, and each rule is encoded into one reused buffer.
 template <typename Api>
@@ -238,6 +300,7 @@ Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const PackedBa
   bool changed = false;
   PackedOpReader in(batch.bytes, batch.size, Api::kFamily);
   EntryEncoder encoder(Api::kFamily);
+  Touched touched;
   Op op;
   for (int i = 0; in.Next(op); i++) {
     auto r = Apply<Api>(h, op, encoder);
@@ -247,6 +310,7 @@ Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const PackedBa
       return e;
     }
     changed = changed || r.value().changed;
+    if (r.value().changed) touched.Add(op);
     results.push_back(r.value());
   }
   if (in.error()) return *in.error();
@@ -254,7 +318,9 @@ Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const PackedBa
   // table is reset (NETFILTER-NOTES.md §2.7).
   if (changed && !Api::commit(h)) {
     *stale = errno == EAGAIN;
-    return LibError("iptc_commit", t.table, ErrorKind::kLegacyCommit);
+    KernelError failed = LibError("iptc_commit", t.table, ErrorKind::kLegacyCommit);
+    if (!*stale && Landed<Api>(t, h, touched)) return results;
+    return failed;
   }
   return results;
 }
