@@ -15,7 +15,6 @@
 #include "core/netns_guard.h"
 #include "core/nft/requests.h"
 #include "core/nft/socket_reads.h"
-#include "core/xt/same_rule.h"
 
 // Dump-and-reset of rule counters (kernel 6.3+, include/uapi/linux/netfilter/nf_tables.h);
 // older installed headers lack it.
