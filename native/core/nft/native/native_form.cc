@@ -123,12 +123,14 @@ Result<KnownRule> NativeForm::DecodeRuleDeferred(const uint8_t* msg, size_t len)
 }
 
 Result<std::unique_ptr<Form::DeferredMatch>> NativeForm::MatchDeferred(const std::string& chain, const RuleSpec& want) const {
+  // Without the wanted rule's own sets (it holds expressions we don't model, or does not encode
+  // again), every rule that names a set is read and compared whole.
   bool opaque = HasNativeExpr(want);
   Message batch;
   if (!opaque) {
     auto bytes = EncodeNftablesRule(family_, base_, chain, want, "connlimit0", 1, AnonymousSetId(1), RulePlacement{}, 0);
-    if (!bytes.ok()) return bytes.error();
-    batch = bytes.take();
+    if (bytes.ok()) batch = bytes.take();
+    opaque = !bytes.ok();
   }
   return nftables::DeferredSetMatch::Of(family_, want, batch, opaque, [this](const Message& msg, const SetElementReader& read_set) -> Result<RuleSpec> {
     auto r = DecodeRule(msg.data(), msg.size(), read_set);

@@ -37,7 +37,7 @@ class DeferredSetMatch : public Form::DeferredMatch {
   using ReadRule = std::function<Result<RuleSpec>(const Message& msg, const SetElementReader& read_set)>;
 
   // For `want` (as Normalize gives it), whose batch (EncodeNftablesRule's bytes, `want_batch`)
-  // holds its anonymous sets; `opaque`: it holds expressions we don't model (every rule is read).
+  // holds its anonymous sets; `opaque`: there are no such bytes (every rule naming a set is read).
   static Result<std::unique_ptr<Form::DeferredMatch>> Of(Family family, const RuleSpec& want, const Message& want_batch, bool opaque, ReadRule read);
 
   Result<std::optional<RuleSpec>> Resolve(const Message& msg, const SetElementReader& read_set) const override;
