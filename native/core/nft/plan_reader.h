@@ -28,7 +28,7 @@ struct KnownRule {
   RuleSpec rule;         // as it reads back; with `deferred`, its anonymous sets' lookups opaque
   // The rule's message, when it was read with its anonymous sets (the native form's multiport
   // lists, weekdays) left unread: they are read only if the rule is compared with one whose
-  // other parts it equals (DeferredComparer, planner.h).
+  // other parts it equals (DeferredComparer in planner.h, Form::DeferredMatch).
   std::shared_ptr<const Message> deferred{};
 };
 

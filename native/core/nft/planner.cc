@@ -687,31 +687,24 @@ Result<const RuleSpec*> NormalizedOf(const Form& form, const std::string& chain,
 }
 
 Result<bool> DeferredComparer::Same(PlanEntry& e) {
-  if (e.deferred) return Same(*e.normalized, e.deferred);
-  auto have = NormalizedOf(form_, chain_, e);
-  if (!have.ok()) return have.error();
-  return xt::SameRule(form_.family(), *have.value(), want_);
-}
-
-Result<bool> DeferredComparer::Same(KnownRule& r) { return Same(r.rule, r.deferred); }
-
-Result<bool> DeferredComparer::Same(RuleSpec& have, std::shared_ptr<const Message>& deferred) {
-  if (deferred) {
-    if (!match_) {
-      auto m = form_.MatchDeferred(chain_, want_);
-      if (!m.ok()) return m.error();
-      match_ = m.take();
-      if (!match_) return KernelError{"nft compare", EINVAL, chain_ + ": a rule read with its sets unread by a form that never defers", -1};
-    }
-    if (!read_set_) return KernelError{"nft compare", EINVAL, chain_ + ": a rule read with its sets unread, and nothing to read them", -1};
-    auto equal = match_->Resolve(*deferred, read_set_);
-    if (!equal.ok()) return equal.error();
-    if (!equal.value()) return false;
-    have = std::move(*equal.value());
-    deferred.reset();
-    return true;
+  if (!e.deferred) {
+    auto have = NormalizedOf(form_, chain_, e);
+    if (!have.ok()) return have.error();
+    return xt::SameRule(form_.family(), *have.value(), want_);
   }
-  return xt::SameRule(form_.family(), have, want_);
+  if (!match_) {
+    auto m = form_.MatchDeferred(chain_, want_);
+    if (!m.ok()) return m.error();
+    match_ = m.take();
+    if (!match_) return KernelError{"nft compare", EINVAL, chain_ + ": a rule read with its sets unread by a form that never defers", -1};
+  }
+  if (!read_set_) return KernelError{"nft compare", EINVAL, chain_ + ": a rule read with its sets unread, and nothing to read them", -1};
+  auto equal = match_->Resolve(*e.deferred, read_set_);
+  if (!equal.ok()) return equal.error();
+  if (!equal.value()) return false;
+  e.normalized = std::move(*equal.value());
+  e.deferred.reset();
+  return true;
 }
 
 bool Settle(const Form& form, Knowledge& known) {

@@ -41,20 +41,17 @@ struct PlanEntry {
 Result<const RuleSpec*> NormalizedOf(const Form& form, const std::string& chain, PlanEntry& e);
 
 // Compares rules with one wanted rule (as Form::Normalize gives it). A rule read with its
-// anonymous sets unread has them read only when its other parts could equal the wanted rule
-// (Form::DeferredMatch), and keeps them read: a check or delete among 2,000 multiport rules
-// reads one set, not 2,000.
+// anonymous sets unread has them read only when its other parts equal the wanted rule's
+// (Form::DeferredMatch); one found equal keeps them read. A delete among 2,000 multiport rules
+// reads the sets of the rules that differ only in their lists, not every set.
 class DeferredComparer {
  public:
   DeferredComparer(const Form& form, const std::string& chain, const RuleSpec& want, SetElementReader read_set)
       : form_(form), chain_(chain), want_(want), read_set_(std::move(read_set)) {}
   Result<bool> Same(PlanEntry& e);
-  Result<bool> Same(KnownRule& r);
+
 
  private:
-  // `have` (as read) or, when `deferred`, that rule with its sets read (then kept in `have`).
-  Result<bool> Same(RuleSpec& have, std::shared_ptr<const Message>& deferred);
-
   const Form& form_;
   const std::string& chain_;
   const RuleSpec& want_;
