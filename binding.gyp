@@ -30,6 +30,7 @@
         "native/core/xt/tcp.cc",
         "native/core/xt/udp.cc",
         "native/core/legacy/entry_codec.cc",
+        "native/core/legacy/iptc_error_text.cc",
         "native/core/legacy/iptc_table.cc",
         "native/core/legacy/table_version.cc",
         "native/core/ct/counter.cc",
