@@ -65,6 +65,7 @@
         "native/core/nft/native/nftables_sets.cc",
         "native/core/nft/native/nftables_set_match.cc",
         "native/core/nft/native/nftables_multiport.cc",
+        "native/core/nft/native/nftables_deferred_match.cc",
         "native/core/nft/native/nftables_anonymous_set.cc",
         "native/core/nft/native/nftables_set_socket.cc",
         "native/core/nft/native/xlate.cc",
