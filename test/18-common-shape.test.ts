@@ -2,7 +2,8 @@
 /**
  * The common-shape fast path of the parser (src/rule/common-shape.ts) gives exactly the rule
  * the full parser gives, or defers to it: on the real-rules corpus, every rule line of the
- * iptables .t cases, the fuzz generator's rules, and hand-picked edges. Pure, no kernel.
+ * iptables .t cases, the fuzz generator's rules, and hand-picked edges; and right after a rule
+ * of the same shape, which it reads by the value words alone. Pure, no kernel.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -126,6 +127,40 @@ test('edges: spellings the fast path takes and those it leaves to the full parse
   ];
   for (const family of ['ipv4', 'ipv6'] as const) for (const t of texts) same(t, family, tally, 'edge');
   assert.ok(tally.fast >= 10, `fast path took ${tally.fast}`);
+});
+
+/**
+ * Values the sibling test puts in place of a word: other good values of every kind the fast
+ * path reads (ports, ranges, limits, masks, addresses, interfaces) and the spellings it must not take.
+ */
+const SIBLING_WORDS = [
+  '1', '7', '65535', '65536', '0', '00', '1:2', '2:1', ':5', '5:', '!', '!5', '-x', '-5', '4294967295', '4294967296', '32', '33', '128', '129',
+  '10.0.0.1', '10.0.0.0/8', '0.0.0.0/0', '10.0.0.1/33', '::1', '2001:db8::/32', '::/0', 'eth0', 'eth+', '+', 'a;b', '', '5 6', 'tcp', '--syn', '-j', 'DROP',
+];
+
+/** Each text the fast path takes, then (the shape it remembers) its siblings: every word in turn replaced by each of SIBLING_WORDS. */
+function siblings(texts: readonly string[], family: Family, tally: Tally, where: string): void {
+  for (const text of texts) {
+    if (parseCommonText(text, family) === null) continue;
+    const words = text.split(' ');
+    for (let i = 0; i < words.length; i++) {
+      for (const word of SIBLING_WORDS) {
+        parseCommonText(text, family);
+        same([...words.slice(0, i), word, ...words.slice(i + 1)].join(' '), family, tally, `${where}, word ${i} as '${word}'`);
+      }
+    }
+  }
+}
+
+test('a rule of the shape read just before, with other words: identical, or refused alike', () => {
+  const tally = { fast: 0, accepted: 0, total: 0 };
+  const corpus = readCorpus();
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    siblings(corpus.filter((e) => e.family === family).map((e) => e.rule), family, tally, `rules.tsv (${family})`);
+    const r = rng(family === 'ipv4' ? 2717 : 2718);
+    siblings(Array.from({ length: 600 }, () => randomText(r, family)), family, tally, `fuzz ${family}`);
+  }
+  assert.ok(tally.fast > 1000, `fast path took ${tally.fast} of ${tally.total}`);
 });
 
 test.run();

@@ -14,10 +14,12 @@ const CALLS = 200;
 
 /**
  * Row 13: 200 appends onto a 1,000-rule INPUT, three ways; the 200 are deleted (untimed) after
- * each, and the kernel is left to finish destroying them (nft.mjs settle): on nf_tables the next
+ * each. On nf_tables the kernel is then left to finish destroying them (nft.mjs settle): the next
  * batch with an xtables match waits for that (nft_compat_wait_for_destructors, an RCU grace
  * period), which the library, first to reach the kernel after the delete, paid every time and a
- * forked CLI, still starting up, never did.
+ * forked CLI, still starting up, never did. Legacy has nothing deferred (the table replace
+ * frees the old rules before it returns), so it gets no pause: one would only make every
+ * variant start on a sleeping pool thread.
  */
 async function groupCommitRow(ctx, backend) {
   const ns = await benchNetns(ctx.tmp);
@@ -36,7 +38,12 @@ async function groupCommitRow(ctx, backend) {
         cli: () => ns.exec('sh', ['-c', script]),
       },
       ctx.quick ? 3 : 9,
-      { between: async () => (await fw.transaction((tx) => added.forEach(() => tx.delete('INPUT', PRESENT + 1))), await settle(CALLS)) },
+      {
+        between: async () => {
+          await fw.transaction((tx) => added.forEach(() => tx.delete('INPUT', PRESENT + 1)));
+          if (backend === 'nft') await settle(CALLS);
+        },
+      },
     );
     if ((await fw.list('INPUT')).length !== PRESENT) throw new Error(`${backend}: INPUT does not hold ${PRESENT} rules at the end`);
     await fw.close();
@@ -116,7 +123,14 @@ export async function run(ctx) {
     const r = await groupCommitRow(ctx, backend);
     rows.push([backend, cell(r.concurrent), cell(r.transaction), cell(r.cli), ratio(r.concurrent.median, r.transaction.median), ratio(r.cli.median, r.concurrent.median), r.concurrent.n]);
     targets.push(
-      { target: `${CALLS} concurrent appends within 2× of one transaction (${backend})`, measured: ratio(r.concurrent.median, r.transaction.median), met: r.concurrent.median <= 2 * r.transaction.median },
+      {
+        target: `${CALLS} concurrent appends within 2× of one transaction (${backend})`,
+        measured: ratio(r.concurrent.median, r.transaction.median),
+        met: r.concurrent.median <= 2 * r.transaction.median,
+        ...(backend === 'legacy'
+          ? { why: 'The first call commits alone (a lone call waits for nothing) and the other 199, queued behind it, in one more commit: two replaces of the whole 1k-rule table against the transaction\'s one, so ~2× is what group commit gives here. The row used to pause after its untimed delete on legacy too, which put every variant on a sleeping pool thread and added the same wake-up to both sides (0.9–1.4× then).' }
+          : {}),
+      },
       { target: `${CALLS} concurrent appends ≥40× faster than ${CALLS} CLI calls (${backend})`, measured: ratio(r.cli.median, r.concurrent.median), met: r.cli.median >= 40 * r.concurrent.median },
     );
   }
@@ -124,7 +138,7 @@ export async function run(ctx) {
     heading: `Row 13 · ${CALLS} appends at once onto ${PRESENT} rules (group commit)`,
     table: table(['backend', `${CALLS} × fw.append() at once`, 'the same in one transaction', `${CALLS} CLI calls`, 'at once / transaction', 'CLI / at once', 'n'], rows),
     notes: [
-      `INPUT holds ${PRESENT} connlimit rules. at once: \`Promise.all\` of ${CALLS} \`fw.append()\`, which group commit (docs/threads.md) puts into a few commits. transaction: the same ${CALLS} in one \`fw.transaction()\`. CLI: ${CALLS} \`iptables-<backend> -w -A\` from one \`sh -c\` already inside the namespace. The ${CALLS} are deleted again (untimed) after each call, and the kernel is left to finish destroying them (as in row 2: nft_compat makes the next batch with an xtables match wait for it, so whichever variant came first after the delete paid an RCU grace period, the library every time).`,
+      `INPUT holds ${PRESENT} connlimit rules. at once: \`Promise.all\` of ${CALLS} \`fw.append()\`, which group commit (docs/threads.md) puts into a few commits. transaction: the same ${CALLS} in one \`fw.transaction()\`. CLI: ${CALLS} \`iptables-<backend> -w -A\` from one \`sh -c\` already inside the namespace. The ${CALLS} are deleted again (untimed) after each call; on nft the kernel is then left to finish destroying them (as in row 2: nft_compat makes the next batch with an xtables match wait for it, so whichever variant came first after the delete paid an RCU grace period, the library every time). Legacy gets no pause: it has nothing deferred, and a pause would only make every variant start on a sleeping pool thread.`,
     ],
   });
   ctx.log('row 14: parsing distinct rule strings');
@@ -133,7 +147,7 @@ export async function run(ctx) {
     heading: `Row 14 · parsing ${p.size / 1000}k distinct rule strings (main thread, no kernel)`,
     table: table(['rules', 'CPU time', 'wall time', 'per rule (CPU)', 'n'], [[String(p.size), cell(p.cpu), cell(p.wall), ms(p.cpu.median / p.size), p.cpu.n]]),
     notes: [
-      '`parseRule(text, "ipv4")` over strings of the common shape (`-p tcp --syn --dport N -m connlimit --connlimit-above M -j REJECT`), a fresh set each round so nothing comes from the parse cache; one warm-up round. CPU time is that of the whole process (`process.cpuUsage()`; nothing else of ours runs meanwhile). The fast path (src/rule/common-shape.ts) takes them; other shapes fall back to the full parser.',
+      '`parseRule(text, "ipv4")` over strings of the common shape (`-p tcp --syn --dport N -m connlimit --connlimit-above M -j REJECT`), a fresh set each round so nothing comes from the parse cache; one warm-up round. CPU time is that of the whole process (`process.cpuUsage()`; nothing else of ours runs meanwhile). The fast path (src/rule/common-shape.ts) takes them: after the first, each is read as the shape of the rule before it with other value words, so only the port and the limit are checked and read; other shapes fall back to the full parser.',
     ],
   });
   ctx.log('row 15: checking a transaction of typed rules beside one of strings');
@@ -150,7 +164,7 @@ export async function run(ctx) {
       target: `a ${t.size / 1000}k-rule transaction of typed rules is checked at least as fast as one of strings`,
       measured: `${ratio(t.literals.median, t.strings.median)} (object literals / strings), ${ratio(t.parsed.median, t.strings.median)} (parsed / strings)`,
       met: t.literals.median <= t.strings.median * 1.05,
-      why: 'Judged on CPU time, on object literals (how a program writes typed rules), within 5 % (the medians move with the machine by more than that). What a typed rule costs beside its text: it is copied before it is checked (src/rule/snapshot.ts: so a getter or Proxy cannot answer one way when checked and another when written, and a class instance is refused), its nested objects through generic keyed reads and stores; its own fields are handed to the check as they are copied (snapshotFields, normalizeFields), not rebuilt into an object and read back. The text of the common shape is read once, in place (src/rule/common-shape.ts). A typed rule still allocates more than its text (~1.3 KB against ~0.7 KB: the copies, their key lists, the checked parts), so it brings more young-generation collections; the row measures each kind from an empty young generation, as a call after a quiet spell runs.',
+      why: 'Judged on CPU time, on object literals (how a program writes typed rules), within 5 % (the medians move with the machine by more than that). What a typed rule costs beside its text: it is copied before it is checked (src/rule/snapshot.ts: so a getter or Proxy cannot answer one way when checked and another when written, and a class instance is refused), its nested objects through generic keyed reads and stores; its own fields are handed to the check as they are copied (snapshotFields, normalizeFields), not rebuilt into an object and read back. The text of the common shape is read once, in place, and a text of the shape read just before only has its value words read (src/rule/common-shape.ts): strings got faster by that, so this ratio rose without typed rules getting slower. A typed rule still allocates more than its text (~1.3 KB against ~0.7 KB: the copies, their key lists, the checked parts), so it brings more young-generation collections; the row measures each kind from an empty young generation, as a call after a quiet spell runs.',
     });
     targets.push({
       target: `${p.size / 1000}k distinct rule strings parse in well under 20 ms`,
