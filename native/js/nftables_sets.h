@@ -29,6 +29,7 @@ class NftablesSetHandle : public SocketHandle<NftablesSetHandle, core::nft::Nfta
  private:
   Napi::Value Create(const Napi::CallbackInfo& info);
   Napi::Value Elements(const Napi::CallbackInfo& info);
+  Napi::Value Each(const Napi::CallbackInfo& info);
   Napi::Value Test(const Napi::CallbackInfo& info);
   Napi::Value Header(const Napi::CallbackInfo& info);
   Napi::Value Named(const Napi::CallbackInfo& info);
