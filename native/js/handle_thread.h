@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -115,5 +116,17 @@ class PromiseJob : public ThreadJob {
   Done done_;
   std::optional<core::Result<T>> result_;
 };
+
+// Queues work() on `thread`, started here by a handle's first call; the promise of its result,
+// settled with done() on the JS thread.
+template <typename T>
+Napi::Promise RunOnThread(Napi::Env env, std::shared_ptr<HandleThread>& thread, const std::string& name,
+                          typename PromiseJob<T>::Work work, typename PromiseJob<T>::Done done) {
+  if (!thread) thread = HandleThread::Start(env, name.c_str());
+  auto job = std::make_unique<PromiseJob<T>>(env, std::move(work), std::move(done));
+  auto promise = job->Promise();
+  thread->Post(env, std::move(job));
+  return promise;
+}
 
 }  // namespace connlimit::js

@@ -62,10 +62,10 @@ class SocketHandle : public Napi::ObjectWrap<Derived> {
   Napi::Value IfOpen(const Napi::CallbackInfo& info, F call);
 
   // Queues work(socket) on the handle's thread or in the pool (kOwnThread) and returns its
-  // promise, settled with done(). It runs with
-  // the socket locked, reopened first if an earlier failure dropped it, and only while the
-  // netns path still names the namespace the handle opened (op "netns gone" otherwise). The
-  // worker holds the socket and the namespace fd, so a close() meanwhile closes neither under it.
+  // promise, settled with done(). It runs with the socket locked, reopened first if an earlier
+  // failure dropped it, and only while the netns path still names the namespace the handle
+  // opened (op "netns gone" otherwise). The call holds the socket and the namespace fd, so a
+  // close() meanwhile closes neither under it.
   template <typename T, typename Work>
   Napi::Value Run(const char* op, Work work, typename PromiseWorker<T>::Done done);
 
@@ -149,15 +149,10 @@ Napi::Value SocketHandle<Derived, Socket>::Run(const char* op, Work work, typena
     }
     return work(*shared->socket);
   };
-  if constexpr (Derived::kOwnThread) {
-    Napi::Env env = this->Env();
-    if (!thread_) thread_ = HandleThread::Start(env, WorkerName("Thread").c_str());
-    auto job = std::make_unique<PromiseJob<T>>(env, std::move(locked), std::move(done));
-    auto promise = job->Promise();
-    thread_->Post(env, std::move(job));
-    return promise;
-  }
-  return PromiseWorker<T>::Start(this->Value(), WorkerName(op).c_str(), std::move(locked), std::move(done));
+  if constexpr (Derived::kOwnThread)
+    return RunOnThread<T>(this->Env(), thread_, WorkerName("Thread"), std::move(locked), std::move(done));
+  else
+    return PromiseWorker<T>::Start(this->Value(), WorkerName(op).c_str(), std::move(locked), std::move(done));
 }
 
 template <typename Derived, typename Socket>

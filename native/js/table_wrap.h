@@ -181,15 +181,10 @@ Napi::Value TableWrap<Derived, Backend>::Run(const char* op, Work work, typename
     if (!named.ok()) return named.error();
     return work(target);
   };
-  if constexpr (kOwnThread<Backend>) {
-    Napi::Env env = this->Env();
-    if (!thread_) thread_ = HandleThread::Start(env, WorkerName("thread").c_str());
-    auto job = std::make_unique<PromiseJob<T>>(env, std::move(checked), std::move(done));
-    auto promise = job->Promise();
-    thread_->Post(env, std::move(job));
-    return promise;
-  }
-  return PromiseWorker<T>::Start(this->Value(), WorkerName(op).c_str(), std::move(checked), std::move(done));
+  if constexpr (kOwnThread<Backend>)
+    return RunOnThread<T>(this->Env(), thread_, WorkerName("thread"), std::move(checked), std::move(done));
+  else
+    return PromiseWorker<T>::Start(this->Value(), WorkerName(op).c_str(), std::move(checked), std::move(done));
 }
 
 template <typename Derived, typename Backend>
