@@ -80,3 +80,6 @@ want add-net-port-nomatch && capture_twice add-net-port-nomatch capture_masked_b
   'add NP 10.0.0.0/24,udp:53 nomatch'
 want add-net-iface-nomatch && capture_twice add-net-iface-nomatch capture_masked_body once add-net-iface-nomatch 0x609 'ipset create NI hash:net,iface' \
   'add NI 10.0.0.0/16,physdev:eth wildcard nomatch'
+# A test with nomatch asks whether the entry that decides is a nomatch one: the same flag.
+want test-net-nomatch && capture_twice test-net-nomatch capture_masked_body once test-net-nomatch 0x60b 'ipset create N hash:net; ipset add N 10.0.0.0/24 nomatch' \
+  'test N 10.0.0.0/24 nomatch'

@@ -143,4 +143,5 @@ export type {
   SetRef,
   SetsOptions,
   SetType,
+  TestOptions,
 } from './sets/index';

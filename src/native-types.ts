@@ -498,6 +498,8 @@ export interface NativeConntrackWatch {
    * those the caller holds; `reset`: the ids were renumbered from 0, drop the texts held.
    */
   counts(): { reset: boolean; texts: string[]; ids: Uint32Array; counts: Float64Array };
+  /** Moves on whenever a count may have changed (read under the watcher's lock): what counts() gave is current while it stays the same. */
+  countsVersion(): number;
   /** The count of the key holding this address (family 4 or 6), masked to the watch's prefix; -1 if the address does not parse. */
   count(address: string, family: 4 | 6): number;
   stats(): {

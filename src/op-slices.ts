@@ -3,9 +3,12 @@
  * Turns a transaction's ops into the packed batch a commit consumes (src/op-pack.ts), without
  * one long synchronous stretch on the main thread: parsing, validating and packing 10,000 rules
  * takes tens of milliseconds, and the event loop must keep turning meanwhile (the point of doing the kernel
- * work off the main thread). The work runs in slices of about {@link SLICE_MS}; between two
- * slices `setImmediate` lets timers and I/O run. The first slice runs before this returns, so
- * a one-op call reads its rule at once and never waits for a turn of the loop.
+ * work off the main thread). The work runs in slices of about {@link SLICE_MS}, each ended by
+ * the clock, not by a count of ops (an op's cost varies with its rule and with the garbage
+ * collector); between two slices `setImmediate` lets timers and I/O run. The first slice runs
+ * before this returns, so a one-op call reads its rule at once and never waits for a turn of
+ * the loop; it counts from when the call began (`since`), so the caller's own work before it
+ * (collecting a transaction's steps) and the first slice together stay within one slice.
  */
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -13,16 +16,22 @@ import type { NativeOp, PackedOps } from './native-types';
 import { OpWriter } from './op-pack';
 import type { Family } from './rule/types';
 
-/** The longest slice, in milliseconds: well under the 2 ms event-loop delay we aim for. */
-export const SLICE_MS = 1;
+/**
+ * The longest slice, in milliseconds. A 1 ms timer waiting behind a slice fires up to one slice
+ * late, plus any young-generation collection that lands inside it (~0.3-1 ms), so slices of
+ * 1 ms read as 2-3.5 ms of event-loop delay; half that keeps slice and collection together
+ * under the 2 ms we aim for. Each turn between slices costs a few microseconds.
+ */
+export const SLICE_MS = 0.5;
 
 /**
  * A batch holding `count` ops, op `i` given by `op(i)` (which may throw or reject: the promise
  * then rejects and the partial batch is dropped; nothing has reached the kernel).
+ * @param since when the call began (`performance.now()`): the first slice ends SLICE_MS after it
  * @example const batch = await prepareOps('ipv4', steps.length, (i) => toOp(steps[i]));
  */
-export async function prepareOps(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>): Promise<PackedOps> {
-  return (await packInSlices(family, count, op, null)).finish();
+export async function prepareOps(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>, since = performance.now()): Promise<PackedOps> {
+  return (await packInSlices(family, count, op, null, since)).finish();
 }
 
 /** Packed ops, and where each one's bytes start in them (offsets[count] is the end). */
@@ -38,14 +47,14 @@ export interface PackedRuns {
  */
 export async function prepareOpRuns(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>): Promise<PackedRuns> {
   const offsets = new Uint32Array(count + 1);
-  const writer = await packInSlices(family, count, op, offsets);
+  const writer = await packInSlices(family, count, op, offsets, performance.now());
   offsets[count] = writer.length;
   return { writer, offsets };
 }
 
-async function packInSlices(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>, offsets: Uint32Array | null): Promise<OpWriter> {
+async function packInSlices(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>, offsets: Uint32Array | null, since: number): Promise<OpWriter> {
   const batch = new OpWriter(family, count);
-  let sliceStart = performance.now();
+  let sliceStart = since;
   for (let i = 0; i < count; i++) {
     const next = op(i);
     // A promise only for a rule whose set indexes must be looked up (src/rule/set-refs.ts).

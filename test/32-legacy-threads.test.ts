@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Layer 3: the threading contract (docs/threads.md). Kernel work runs in the libuv pool, a
 // pool thread never stays in a target namespace, and the addon works inside a Worker.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
@@ -24,6 +26,56 @@ test('a large transaction runs off the main thread: the event loop turns while i
     assert.is((await fw.list('INPUT')).length, 3000);
     await fw.close();
   }));
+
+test("a refused op's message is its own while another namespace's commit runs beside it, over 200 rounds", () =>
+  withNetns((a) =>
+    withNetns(async (b) => {
+      // Own lock files, so the two namespaces' commits run on two pool threads at once. While
+      // B's thread walks 5000 rules before its refusal, A's refusals come one after another:
+      // libiptc's own strerror named whichever call ran last in the process (iptc_table.cc).
+      const locks = mkdtempSync(join(tmpdir(), 'connlimit-locks-'));
+      const fwA = await Firewall.open({ backend: 'legacy', netns: a.name, lockPath: join(locks, 'a.lock') });
+      const fwB = await Firewall.open({ backend: 'legacy', netns: b.name, lockPath: join(locks, 'b.lock') });
+      try {
+        const rule = (i: number) => `-s 10.${i >> 8}.${i & 255}.0/24 -p tcp --dport 22 -j DROP`;
+        await fwA.createChain('LIMITS');
+        await fwB.transaction((tx) => {
+          tx.createChain('LIMITS');
+          tx.createChain('REF');
+          for (let i = 0; i < 5000; i++) tx.append('INPUT', rule(i));
+        });
+        const message = (p: Promise<unknown>) =>
+          p.then(
+            () => 'committed',
+            (e: Error & { code?: string }) => `${e.code} ${e.message}`,
+          );
+        const refuseA = () => message(fwA.createChain('LIMITS'));
+        // B refuses its second op, after an ensure that finds the chain's last rule.
+        const refuseB = () => message(fwB.transaction((tx) => tx.ensure('INPUT', rule(4999)).renameChain('REF', 'LIMITS')));
+        const aloneA = await refuseA();
+        const aloneB = await refuseB();
+        assert.match(aloneA, /^ERR_CONNLIMIT_EXISTS iptc_create_chain \(LIMITS: Chain already exists\)/);
+        assert.match(aloneB, /^ERR_CONNLIMIT_EXISTS iptc_rename_chain \(REF: File exists\)/);
+        let refusalsOfA = 0;
+        for (let round = 0; round < 200; round++) {
+          let doneB = false;
+          const inB = refuseB().finally(() => (doneB = true));
+          do {
+            assert.is(await refuseA(), aloneA, `round ${round}, namespace A`);
+            refusalsOfA++;
+          } while (!doneB);
+          assert.is(await inB, aloneB, `round ${round}, namespace B`);
+        }
+        // Each round's first refusal in A starts while B's call is in flight; more than one a
+        // round on average means A's refusals kept landing during B's scan (~700 on a quiet VM).
+        assert.ok(refusalsOfA > 400, `only ${refusalsOfA} refusals in A over 200 rounds`);
+      } finally {
+        await fwA.close();
+        await fwB.close();
+        rmSync(locks, { recursive: true, force: true });
+      }
+    }),
+  ));
 
 test('the addon loads and works inside a Worker, which can be terminated mid-operation', () =>
   withNetns(async (ns) => {

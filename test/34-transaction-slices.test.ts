@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { Firewall, type Backend } from '../src/index';
 import type { NativeOp } from '../src/native-types';
 import { OpWriter, packOps } from '../src/op-pack';
+import { SLICE_MS } from '../src/op-slices';
 import { restoreBatch } from '../src/restore/rule-lines';
 import { toNativeRule } from '../src/rule/index';
 import { rejects } from './helpers/assert';
@@ -92,6 +93,29 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
       await fw.close();
     }));
 }
+
+test('legacy: the time the transaction function took counts against the first slice: after a long one, the loop turns before the second rule is read', () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ family: 'ipv4', backend: 'legacy', netns: ns.path });
+    let turned = false;
+    let turnedWhenRead: boolean | null = null;
+    const second = { protocol: 'tcp' as const, target: { kind: 'drop' as const } } as { protocol: 'tcp'; dport?: number; target: { kind: 'drop' } };
+    Object.defineProperty(second, 'dport', { enumerable: true, get: () => ((turnedWhenRead ??= turned), 2) });
+    await fw.transaction((tx) => {
+      setImmediate(() => (turned = true));
+      // Longer than a slice (SLICE_MS), spent inside the call before its first slice.
+      const until = performance.now() + 2 * SLICE_MS;
+      while (performance.now() < until);
+      tx.append('INPUT', '-p tcp --dport 1 -j DROP');
+      tx.append('INPUT', second);
+    });
+    assert.is(turnedWhenRead, true, 'the second rule was read after a turn of the loop');
+    assert.equal(
+      (await fw.list('INPUT')).map((r) => r.text),
+      ['-A INPUT -p tcp -m tcp --dport 1 -j DROP', '-A INPUT -p tcp -m tcp --dport 2 -j DROP'],
+    );
+    await fw.close();
+  }));
 
 test("restore batch: the plan's own ops, with the appends packed while parsing copied in between, are the bytes of the same ops packed one by one", () => {
   const appends = Array.from({ length: 7 }, (_, i): NativeOp => ({ op: 'append', chain: i < 4 ? 'INPUT' : 'LIMITS', rule: toNativeRule(rule(i), 'ipv4') }));

@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
 import type { ValidationIssue } from '../src/errors';
 import { Conntrack, Firewall, Sets } from '../src/index';
-import { element, type SetShape } from '../src/sets/validate';
+import { element, testOptions, type SetShape } from '../src/sets/validate';
 import { rejects } from './helpers/assert';
 import { execResult, withNetns, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
@@ -476,6 +476,10 @@ test('golden bytes: nomatch is IPSET_FLAG_NOMATCH in the element\'s CADT_FLAGS, 
   const e = element({ address: '10.0.0.0', cidr: 16, iface: 'eth', physdev: true, wildcard: true }, v4('hash:net,iface'), { nomatch: true }, 'entry', issues);
   assert.equal(issues, []);
   sameMasked(h._encodeElement('add', 'NI', e!, false, 0), ni.bytes);
+  // A test with nomatch carries the same flag.
+  const t = fixture('ipset', 'test-net-nomatch');
+  assert.match(t.command, /test N 10\.0\.0\.0\/24 nomatch$/);
+  sameMasked(h._encodeElement('test', 'N', parsed('10.0.0.0/24', v4('hash:net'), testOptions({ nomatch: true })), false, 0), t.bytes);
 });
 
 test('nomatch on ipset: listed, tested and counted as the kernel matches; ipset save equals the CLI-made sets; refused where it has no meaning', () =>
@@ -521,6 +525,24 @@ test('nomatch on ipset: listed, tested and counted as the kernel matches; ipset 
     assert.is(await sets.test('n', '127.0.7.1'), false, 'inside a nomatch /30');
     assert.is(await sets.test('n', '127.0.7.5'), true, 'inside the /24 only');
 
+    // test(..., { nomatch: true }) is `ipset test ... nomatch`: whether the entry that decides
+    // is a nomatch one. One at a time, then all at once (one group, one sendmsg).
+    const withFlag = [
+      ['n', '127.0.7.0/30'], ['n', '127.0.7.0/24'], ['n', '127.0.7.8/29'], ['n', '127.0.7.9'], ['n', '127.0.7.0/29'],
+      ['n', '127.0.7.1'], ['n', '127.0.7.5'], ['n', '127.0.8.1'], ['np', '10.0.0.0/24,udp:53'], ['np', '10.0.0.1,udp:53'],
+      ['np', '10.0.0.0/24,tcp:53'], ['ni', '10.0.1.0/24,eth0'], ['ni', '10.0.0.0/16,eth0'], ['ni', '10.0.1.1,eth0'],
+    ] as const;
+    const cliAnswers: boolean[] = [];
+    for (const [set, entry] of withFlag) {
+      const cli = await ref.exec('ipset', ['test', set, entry, 'nomatch']);
+      cliAnswers.push(cli.code === 0);
+      assert.is(await sets.test(set, entry, { nomatch: true }), cli.code === 0, `${set} ${entry} nomatch: ${cli.stderr}`);
+    }
+    assert.equal(await Promise.all(withFlag.map(([set, entry]) => sets.test(set, entry, { nomatch: true }))), cliAnswers);
+    assert.is(await sets.test('n', '127.0.7.0/30', { nomatch: true }), true, 'stored with nomatch');
+    assert.is(await sets.test('n', '127.0.7.0/30'), false, 'without the flag a nomatch entry counts as absent');
+    assert.is(await sets.test('n', '127.0.7.0/24', { nomatch: true }), false, 'an ordinary entry');
+
     // countBy({ set }) matches as `-m set` does: the most specific entry decides.
     const peer = await startPeer(lib);
     const ct = await Conntrack.open({ netns: lib.name });
@@ -546,6 +568,10 @@ test('nomatch on ipset: listed, tested and counted as the kernel matches; ipset 
     assert.match(e.message, /options\.nomatch[\s\S]*hash:ip has no nomatch entries/);
     await rejects(sets.add('n', '10.0.0.1', { nomatch: 1 as never }), 'ERR_CONNLIMIT_INVALID', 'not a boolean');
     await rejects(sets.delete('n', '127.0.7.0/30', { nomatch: true } as never), 'ERR_CONNLIMIT_INVALID', 'not a delete option');
+    const t = await rejects(sets.test('h', '10.0.0.1', { nomatch: true }), 'ERR_CONNLIMIT_INVALID', 'test: hash:ip has no nomatch');
+    assert.match(t.message, /options\.nomatch[\s\S]*hash:ip has no nomatch entries/);
+    await rejects(sets.test('n', '127.0.7.0/30', { nomatch: 'yes' as never }), 'ERR_CONNLIMIT_INVALID', 'test: not a boolean');
+    await rejects(sets.test('n', '127.0.7.0/30', { exist: true } as never), 'ERR_CONNLIMIT_INVALID', 'not a test option');
     await sets.destroy('h');
     assert.is(await save(lib), before);
   }));
@@ -558,8 +584,11 @@ test('nomatch on the native form: ERR_CONNLIMIT_INVALID naming the option, befor
     const e = await rejects(sets.add('n', '10.0.0.0/30', { nomatch: true }), 'ERR_CONNLIMIT_INVALID');
     assert.match(e.message, /options\.nomatch[\s\S]*nf_tables sets have no nomatch/);
     await rejects(sets.addMany('n', ['10.0.0.8/30'], { nomatch: true }), 'ERR_CONNLIMIT_INVALID');
+    const t = await rejects(sets.test('n', '10.0.0.0/24', { nomatch: true }), 'ERR_CONNLIMIT_INVALID');
+    assert.match(t.message, /options\.nomatch[\s\S]*nf_tables sets have no nomatch/);
     // Even for a set that does not exist: nothing is asked of the kernel.
     await rejects(sets.add('missing', '10.0.0.0/30', { nomatch: true }), 'ERR_CONNLIMIT_INVALID');
+    await rejects(sets.test('missing', '10.0.0.0/30', { nomatch: true }), 'ERR_CONNLIMIT_INVALID');
     assert.is((await lib.run('nft', ['list', 'ruleset'])).stdout, before);
   }));
 
@@ -594,6 +623,10 @@ test('CLI: set create/add/test/ls of both types on ipset and the native form; ph
     await ok('set', 'add', 'nets', '10.2.3.0/24', '--nomatch', '--timeout', '60');
     assert.is((await cli('set', 'test', 'nets', '10.2.3.4')).code, 1);
     assert.is((await cli('set', 'test', 'nets', '10.2.4.4')).code, 0);
+    // set test --nomatch: in the set as a nomatch entry (exit 0), as `ipset test ... nomatch`.
+    assert.is((await cli('set', 'test', 'nets', '10.2.3.0/24', '--nomatch')).code, 0);
+    assert.is((await cli('set', 'test', 'nets', '10.2.0.0/16', '--nomatch')).code, 1);
+    assert.is((await ns.run('ipset', ['test', 'nets', '10.2.3.0/24', 'nomatch'])).code, 0);
     assert.match(await ok('set', 'ls', 'nets'), /\n10\.2\.3\.0\/24 timeout \d+ nomatch\n/);
     assert.match((await ns.run('ipset', ['save', 'nets'])).stdout, /add nets 10\.2\.3\.0\/24 timeout \d+ nomatch/);
     const del = await cli('set', 'del', 'nets', '10.2.3.0/24', '--nomatch');
@@ -602,6 +635,9 @@ test('CLI: set create/add/test/ls of both types on ipset and the native form; ph
     const native = await cli('set', 'add', 'nets', '10.2.3.0/24', '--nomatch', '--backend', 'nftables');
     assert.is(native.code, 2, native.stderr);
     assert.match(native.stderr, /nomatch/);
+    const nativeTest = await cli('set', 'test', 'nets', '10.2.3.0/24', '--nomatch', '--backend', 'nftables');
+    assert.is(nativeTest.code, 2, nativeTest.stderr);
+    assert.match(nativeTest.stderr, /nomatch/);
   }));
 
 test.run();

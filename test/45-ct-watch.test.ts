@@ -36,7 +36,7 @@ async function cliCounts(ns: Netns, args: string[], keyOf: (src: string) => stri
   return out;
 }
 
-const sorted = (m: Map<string, number>) => [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+const sorted = (m: ReadonlyMap<string, number>) => [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
 /** Waits until the watch's counts equal `want` (events are asynchronous), or fails with both. */
 async function settle(watch: ConntrackWatch, want: () => Promise<Map<string, number>>, tries = 100): Promise<void> {
@@ -357,6 +357,53 @@ test('count(key) equals counts().get(key) ?? 0, keys by text or by any address i
     } finally {
       await by24.close();
       await by32.close();
+      await ct.close();
+    }
+  }));
+
+test('counts() hands out one read-only Map until a count changes: no copy from native memory meanwhile, a new Map after, the old one left as it was', () =>
+  withNetns(async (ns) => {
+    const ct = await Conntrack.open({ netns: ns.name });
+    const watch = ct.watch({ protocol: 'udp' });
+    const file = join(tmpdir(), `connlimit-test-45-view-${process.pid}.ct`);
+    const restore = async (sources: string[], sport: number) => {
+      writeFileSync(file, sources.map((s, i) => `-I -p udp -s ${s} -d 10.9.0.1 --sport ${sport + i} --dport 53 -t 600\n`).join(''));
+      await ns.run('conntrack', ['-R', file]);
+    };
+    try {
+      await watch.ready;
+      await restore(['10.1.2.3', '10.1.2.4', '10.1.2.4'], 2000);
+      await settle(watch, async () => new Map([['10.1.2.3', 1], ['10.1.2.4', 2]]));
+      // Every copy out of native memory, counted: none while nothing changes.
+      const native = (watch as unknown as { native: { counts: () => unknown } }).native;
+      const copy = native.counts.bind(native);
+      let copies = 0;
+      // Defined, not assigned: the addon's methods are read-only properties of its prototype.
+      Object.defineProperty(native, 'counts', { value: () => (copies++, copy()) });
+      const first = watch.counts();
+      for (let i = 0; i < 1000; i++) assert.ok(watch.counts() === first, 'the same Map while no count changed');
+      assert.is(copies, 0);
+      for (const mutate of [() => (first as Map<string, number>).set('10.1.2.3', 7), () => (first as Map<string, number>).delete('10.1.2.3'), () => (first as Map<string, number>).clear()]) {
+        const e = catchError(mutate);
+        assert.ok(e instanceof TypeError, String(e));
+        assert.match(e.message, 'read-only');
+      }
+      assert.equal([...watch.counts()], [['10.1.2.4', 2], ['10.1.2.3', 1]], 'unchanged by the refused edits, most first');
+      assert.ok(first instanceof Map);
+      const mine = new Map(first);
+      mine.set('10.1.2.3', 9);
+      assert.is(watch.counts().get('10.1.2.3'), 1, 'a copy is the caller\'s own');
+
+      await restore(['10.1.2.3', '10.7.7.7'], 3000);
+      await settle(watch, async () => new Map([['10.1.2.3', 2], ['10.1.2.4', 2], ['10.7.7.7', 1]]));
+      const second = watch.counts();
+      assert.ok(second !== first, 'a new Map once a count changed');
+      assert.ok(copies > 0);
+      assert.equal(sorted(first), [['10.1.2.3', 1], ['10.1.2.4', 2]], 'the Map handed out before is left as it was');
+      for (const [key, n] of second) assert.is(watch.count(key), n, key);
+      assert.ok(watch.counts() === second);
+    } finally {
+      await watch.close();
       await ct.close();
     }
   }));

@@ -100,6 +100,7 @@ Napi::Function ConntrackWatch::Define(Napi::Env env) {
   return DefineClass(env, "ConntrackWatch",
                      {
                          InstanceMethod<&ConntrackWatch::Counts>("counts"),
+                         InstanceMethod<&ConntrackWatch::CountsVersion>("countsVersion"),
                          InstanceMethod<&ConntrackWatch::Count>("count"),
                          InstanceMethod<&ConntrackWatch::Stats>("stats"),
                          InstanceMethod<&ConntrackWatch::Ref>("ref"),
@@ -155,6 +156,14 @@ Napi::Value ConntrackWatch::Counts(const Napi::CallbackInfo& info) {
     out.Set("ids", ids);
     out.Set("counts", values);
     return out;
+  });
+}
+
+// countsVersion(): moves on whenever a count may have changed, so JS keeps the Map it built
+// from counts() until then (a lock and a number, where counts() copies and sorts every key).
+Napi::Value ConntrackWatch::CountsVersion(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(thread_.watcher().CountsVersion()));
   });
 }
 

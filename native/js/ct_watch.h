@@ -36,6 +36,7 @@ class ConntrackWatch : public Napi::ObjectWrap<ConntrackWatch> {
 
  private:
   Napi::Value Counts(const Napi::CallbackInfo& info);
+  Napi::Value CountsVersion(const Napi::CallbackInfo& info);
   Napi::Value Count(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);

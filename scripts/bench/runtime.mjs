@@ -144,7 +144,7 @@ export async function run(ctx) {
       ],
     ),
     notes: [
-      '`perf_hooks.monitorEventLoopDelay({ resolution: 1 })` over the whole `await fw.transaction(...)`; cells are the median (p90) over the runs. The kernel work (libiptc, table replace) runs in the libuv pool; what remains on the main thread is turning the rules into the native form (parsing strings, validation, conversion at the addon boundary), done in slices of ~1 ms with `setImmediate` between them (src/op-slices.ts).',
+      '`perf_hooks.monitorEventLoopDelay({ resolution: 1 })` over the whole `await fw.transaction(...)`; cells are the median (p90) over the runs. The kernel work (libiptc, table replace) runs in the libuv pool; what remains on the main thread is turning the rules into the native form (parsing strings, validation, conversion at the addon boundary), done in slices of ~0.5 ms, ended by the clock, with `setImmediate` between them (src/op-slices.ts).',
     ],
   });
   const worst = Math.max(e.strings.p99.median, e.typed.p99.median);
@@ -152,7 +152,7 @@ export async function run(ctx) {
     target: `p99 event-loop delay under 2 ms during a ${k}-rule transaction`,
     measured: `${ms(e.strings.p99.median)} (strings), ${ms(e.typed.p99.median)} (typed)`,
     met: worst < 2,
-    why: 'No stretch of our code exceeds ~1 ms (the rules are prepared in slices). The packed op form and the parser\'s fast path halved the garbage: a 10k-rule transaction now triggers 2 young-generation scavenges instead of 4, and half the process CPU (`PerformanceObserver` gc entries, side by side with the code before). A transaction\'s steps are two cells of one array, not an object each, so a scavenge during it finds ~10 KB of young objects alive where it found 566 KB (the 10k steps, until the commit), and checking a rule of the common shape as a string allocates ~770 bytes, not ~1.5 KB, so about one scavenge in two transactions (`node --trace-gc-nvp`: new_space_survived; heap growth with no collection; side by side with the code before). What is left is those scavenges and scheduler delays on 2 shared cores: compare the idle row, whose p99 on a machine this loaded is itself far over 2 ms. A quiet machine is needed to tell them apart.',
+    why: 'A 1 ms timer waiting behind a slice fires up to one slice late, plus any young-generation collection inside that slice: with 1 ms slices that read as 2.6-3.5 ms. Slices are now 0.5 ms, ended by the clock, and the first one counts from when the call began, so the caller\'s loop of `tx.append()` and the first slice stay within one slice (it was the caller\'s 0.4-2.6 ms plus a whole slice). Typed rules read worse than strings because each allocated ~2.2× the garbage of a string rule (1.5 KB against 0.7 KB: copies, their key lists, checked parts), so twice the collections; now ~1.3 KB. Paired in one process against the code before, 10 rounds, the process at real-time priority to stand in for a quiet machine (load 10 from other work): p99 2.70 → 1.88 ms (strings), 2.67 → 1.76 ms (typed), idle 1.18 ms; the call took 4-8 % longer (twice the turns). What is left is mostly a collection landing inside a slice. On a loaded machine the cells are scheduler delays, not our code: the main thread waits 8-10 ms runnable but not running (/proc/self/task/PID/schedstat), also with nothing of ours to do (compare the idle row); the 2 cores are shared and nice does not reach across sessions (autogroup).',
   });
 
   ctx.log('row 8: one call into the addon');

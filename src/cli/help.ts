@@ -96,11 +96,13 @@ export const COMMAND_HELP: Record<string, string> = {
   set:
     'connlimit set create NAME TYPE [--timeout T] [--maxelem N] [--hashsize N] [--counters] [--comment] [--exist]\n' +
     'connlimit set add|del NAME ENTRY [--timeout T] [--comment TEXT] [--nomatch] [--exist]\n' +
-    'connlimit set test|ls|flush|destroy|rename|swap ...\n' +
+    'connlimit set test NAME ENTRY [--nomatch]\n' +
+    'connlimit set ls|flush|destroy|rename|swap ...\n' +
     '  Client sets (ipset) over netlink, no ipset process: TYPE hash:ip, hash:net, hash:ip,port,\n' +
     '  hash:net,port, hash:ip,port,ip or hash:net,iface (--family ipv6 for inet6 sets); ENTRY as\n' +
     '  ipset writes it (10.0.0.0/24, 10.0.0.1,tcp:80, 10.0.0.1,udp:53,10.0.0.2, 10.0.0.0/24,eth0);\n' +
-    '  T in seconds or 30s/10m/2h/1d. test exits 1 when the entry is not in the set.',
+    '  T in seconds or 30s/10m/2h/1d. test exits 1 when the entry is not in the set (with --nomatch:\n' +
+    '  not in it as a nomatch entry).',
   ban:
     'connlimit ban ADDR [--for DURATION] [--set NAME]\n' +
     '  Put ADDR in the ban set (connlimit-ban, or connlimit-ban6 for IPv6; hash:ip with timeouts,\n' +

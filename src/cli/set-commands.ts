@@ -113,8 +113,9 @@ export async function runSetCommand(command: string, common: CommonOptions, rest
       return done();
     }
     case 'test': {
-      const [name, entry] = need(parse(after, {}).positionals, 2, 'set test NAME ENTRY');
-      const found = await withSets(common, (s) => s.test(name as string, entry as string));
+      const { values, positionals } = parse(after, { nomatch: { type: 'boolean' } });
+      const [name, entry] = need(positionals, 2, 'set test NAME ENTRY [--nomatch]');
+      const found = await withSets(common, (s) => s.test(name as string, entry as string, values.nomatch === true ? { nomatch: true } : {}));
       return { text: `${entry} is ${found ? '' : 'NOT '}in set ${name}`, json: { ok: true, in: found }, exitCode: found ? EXIT.ok : EXIT.failure };
     }
     case 'ls': {

@@ -13,6 +13,7 @@ import type { NativeConntrackWatch, NativeWatchBatch, NativeWatchOptions } from 
 import { describe } from '../rule/validate';
 import type { SetMembers } from '../sets/members';
 import { applyNotice, type SetFollow, type SetNotice } from '../sets/set-follow';
+import { CountsView } from './counts-view';
 
 /** How a watch filtered by a set reads it (Conntrack.watch's `set`). */
 export interface WatchMembership {
@@ -156,6 +157,12 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
   private settleReady!: (error?: unknown) => void;
   /** Key texts by the native side's key id (see NativeConntrackWatch.counts). */
   private readonly keyTexts: string[] = [];
+  /** The counts last built (allCounts), and the native countsVersion() they were read at. */
+  private allView: CountsView | null = null;
+  private allVersion = -1;
+  /** With a set filter: counts() as last built, and the allView it filtered (null: the members changed since). */
+  private setView: CountsView | null = null;
+  private setViewOf: CountsView | null = null;
   private readonly prefix4: number;
   private readonly prefix6: number;
 
@@ -198,13 +205,22 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     return this.reads;
   }
 
-  /** Current counts per key, most first, copied from native memory: no kernel call, no wait. */
-  counts(): Map<string, number> {
+  /**
+   * Current counts per key, most first, from native memory: no kernel call, no wait. The Map is
+   * built again only when a count changed since the last call (or, filtered by a set, its
+   * members did); until then every call returns the same one, so it is read-only: set(),
+   * delete() and clear() throw a TypeError (src/conntrack/counts-view.ts). Copy it to edit it.
+   */
+  counts(): ReadonlyMap<string, number> {
     const all = this.allCounts();
     if (!this.membership) return all;
-    const out = new Map<string, number>();
-    for (const [k, n] of all) if (this.members?.has(k)) out.set(k, n);
-    return out;
+    if (this.setView === null || this.setViewOf !== all) {
+      const members = this.members;
+      const kept = members ? [...all.keys()].filter((k) => members.has(k)) : [];
+      this.setView = new CountsView(kept.length, (i) => kept[i] as string, (i) => all.get(kept[i] as string) as number);
+      this.setViewOf = all;
+    }
+    return this.setView;
   }
 
   /**
@@ -295,14 +311,22 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     if (this.listenerCount('error') > 0) this.emit('error', e);
   }
 
-  /** Every count the native side keeps, set filter or not. */
-  private allCounts(): Map<string, number> {
+  /**
+   * Every count the native side keeps, set filter or not: the last ones built while the
+   * watcher thread has changed none since. The version is read before the counts, so a change
+   * between the two reads leaves the version behind the counts (one rebuild too many), never
+   * ahead of them (stale counts kept).
+   */
+  private allCounts(): CountsView {
+    const version = this.native.countsVersion();
+    if (this.allView !== null && version === this.allVersion) return this.allView;
     const r = this.native.counts();
     if (r.reset) this.keyTexts.length = 0;
     for (const text of r.texts) this.keyTexts.push(text);
-    const out = new Map<string, number>();
-    for (let i = 0; i < r.ids.length; i++) out.set(this.keyTexts[r.ids[i] as number] as string, r.counts[i] as number);
-    return out;
+    const texts = this.keyTexts;
+    this.allView = new CountsView(r.ids.length, (i) => texts[r.ids[i] as number] as string, (i) => r.counts[i] as number);
+    this.allVersion = version;
+    return this.allView;
   }
 
   /** A native batch: held until a set filter's first snapshot is read, filtered by it after. */
@@ -349,6 +373,7 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     const counts = this.allCounts();
     const was = new Set<string>();
     for (const key of counts.keys()) if (members.has(key)) was.add(key);
+    this.setView = null; // the members change in place below, whether the notice applies or not
     try {
       applyNotice(members, notice);
     } catch {
@@ -360,7 +385,7 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
   }
 
   /** Keys that joined or left the set: 'resync' changes with their whole count, and the crossings they bring or take away. */
-  private reportMembership(counts: Map<string, number>, was: (key: string) => boolean, now: SetMembers): void {
+  private reportMembership(counts: ReadonlyMap<string, number>, was: (key: string) => boolean, now: SetMembers): void {
     const changes: NativeWatchBatch['changes'] = [];
     const crossings: NativeWatchBatch['crossings'] = [];
     for (const [key, count] of counts) {
@@ -416,6 +441,7 @@ export class ConntrackWatch extends EventEmitter implements AsyncIterable<WatchB
     if (this.ended) return;
     const previous = this.members;
     this.members = next;
+    this.setView = null;
     if (previous === null) {
       const held = this.held;
       this.held = [];

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * The rule lines of a section parsed into appends and packed for the addon (src/op-pack.ts), in
- * slices of about a millisecond (as src/op-slices.ts does for a transaction), so 10,000 lines
+ * slices of about half a millisecond (src/op-slices.ts, as for a transaction), so 10,000 lines
  * don't stall the event loop; then put among the ops of the restore's plan by copying their
  * bytes, not packed twice. A line the rule language refuses is an ERR_CONNLIMIT_INVALID naming
  * the line and its text, thrown before anything is written.

@@ -164,10 +164,11 @@ export function snapshotFields(value: unknown, root: string): { names: string[];
   } catch {
     return null;
   }
-  const values: unknown[] = [];
+  // Sized at once: grown by push from empty, it was allocated twice, the second time 17 slots.
+  const values: unknown[] = new Array(names.length);
   const base = keys.length;
   try {
-    for (let i = 0; i < names.length; i++) values.push(copyField(value, names[i] as string, root, base, 0));
+    for (let i = 0; i < names.length; i++) values[i] = copyField(value, names[i] as string, root, base, 0);
   } finally {
     if (keys.length !== base) keys.length = base;
   }

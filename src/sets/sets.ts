@@ -23,10 +23,11 @@ import type {
   SetEntryInput,
   SetHeaderInfo,
   SetsOptions,
+  TestOptions,
 } from './types';
 import { describe } from '../rule/validate';
 import { checkNftablesAdd, checkNftablesCreate, checkNftablesSetName, MAX_NFT_SET_NAME_BYTES, nftablesCannot } from './nftables';
-import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, nomatchProblem, ownOptions, protocolName, setName, setsBackend, type SetShape } from './validate';
+import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, nomatchProblem, ownOptions, protocolName, setName, setsBackend, testOptions, type SetShape } from './validate';
 
 let handles = 0;
 
@@ -160,14 +161,21 @@ export class Sets {
 
   /**
    * Whether an entry is in a set (as the kernel matches it: an address inside a hash:net
-   * entry is in the set).
+   * entry is in the set). With `nomatch`, whether it is there as a `nomatch` entry.
+   * @throws {ERR_CONNLIMIT_INVALID} `nomatch` on a type without such entries, or on the native form
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
+   * @example await sets.test('nets', '10.1.0.0/16', { nomatch: true });
    */
-  async test(name: string, entry: SetEntryInput): Promise<boolean> {
+  async test(name: string, entry: SetEntryInput, options?: TestOptions): Promise<boolean> {
     const set = this.name(name);
+    const o = testOptions(options);
+    // Refused as add()'s nomatch is: nf_tables elements have none.
+    if (this.backend === 'nftables') checkNftablesAdd(o);
     const check = (shape: SetShape): NativeSetElement => {
+      const nomatch = o.nomatch ? nomatchProblem(shape) : null;
+      if (nomatch) throw new ValidationError([nomatch]);
       const issues: ValidationIssue[] = [];
-      const e = element(entry, { ...shape, timeout: false, comment: false }, {}, 'entry', issues);
+      const e = element(entry, { ...shape, timeout: false, comment: false }, o, 'entry', issues);
       if (!e) throw new ValidationError(issues);
       return e;
     };

@@ -90,6 +90,15 @@ export interface AddOptions {
   nomatch?: boolean;
 }
 
+export interface TestOptions {
+  /**
+   * `ipset test ... nomatch`: whether the entry is in the set as a `nomatch` entry (an address:
+   * the most specific entry that holds it is one). Without it such entries count as absent.
+   * The types that take add()'s `nomatch`, on ipset only.
+   */
+  nomatch?: boolean;
+}
+
 export interface DeleteOptions {
   /** An entry that isn't there is no error (ipset -exist del). */
   exist?: boolean;

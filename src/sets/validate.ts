@@ -12,7 +12,7 @@ import type { NativeCreateSpec, NativeSetElement } from '../native-types';
 import type { Family } from '../rule/types';
 import { snapshot } from '../rule/snapshot';
 import { describe } from '../rule/validate';
-import type { AddOptions, CreateSetOptions, DeleteOptions, SetEntry, SetEntryInput, SetProtocol, SetType } from './types';
+import type { AddOptions, CreateSetOptions, DeleteOptions, SetEntry, SetEntryInput, SetProtocol, SetType, TestOptions } from './types';
 
 /** IPSET_MAXNAMELEN (32) less the NUL. */
 export const MAX_SET_NAME_BYTES = 31;
@@ -140,6 +140,10 @@ export function addOptions(options: AddOptions | undefined): AddOptions {
   if (o.timeout !== undefined) out.timeout = timeout(o.timeout, 'options.timeout');
   if (o.comment !== undefined) out.comment = comment(o.comment, 'options.comment');
   return out;
+}
+
+export function testOptions(options: TestOptions | undefined): TestOptions {
+  return flag(ownOptions(options, 'options', ['nomatch']).nomatch, 'options.nomatch') ? { nomatch: true } : {};
 }
 
 export function deleteOptions(options: DeleteOptions | undefined): boolean {

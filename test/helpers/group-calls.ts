@@ -46,18 +46,13 @@ export async function seedTable(fw: Firewall): Promise<void> {
   });
 }
 
-/**
- * What a call gave: its result, or its error's code, errno and message. The message's libiptc
- * text (`iptc_create_chain (LIMITS: <text>)`) is left out: libiptc's strerror names the call
- * that last ran in the process, so pool threads committing in two namespaces at once can swap
- * it (iptc_table.cc, LibError); the code and errno are the call's own.
- */
+/** What a call gave: its result, or its error's code, errno and message. */
 export async function outcome(p: Promise<unknown>): Promise<string> {
   try {
     return `ok ${JSON.stringify(await p)}`;
   } catch (e) {
     const err = e as { code?: string; errno?: string; message: string };
-    return `${err.code} ${err.errno ?? ''} ${err.message.replace(/\((\S+): [^)]*\)/, '($1: …)')}`;
+    return `${err.code} ${err.errno ?? ''} ${err.message}`;
   }
 }
 

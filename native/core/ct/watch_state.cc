@@ -67,6 +67,7 @@ void WatchState::Touch(const WatchKey& k, int step) {
   uint64_t& n = counts_[k];
   uint64_t before = n;
   n = step > 0 ? n + 1 : (n > 0 ? n - 1 : 0);
+  version_++;
   KeyChange& c = changed_[k];
   c.key = k;
   c.count = n;
@@ -135,6 +136,7 @@ void WatchState::Merge(DumpTally&& tally, SyncKind kind) {
     moved[key].opened++;
     unconfirmed_++;
   }
+  if (!moved.empty()) version_++;
   for (const auto& [k, m] : moved) {
     uint64_t& n = counts_[k];
     uint64_t before = n;

@@ -136,6 +136,9 @@ class WatchState {
   std::vector<KeyCount> Counts() const;
   // One key's count (its address already masked to the key prefix); 0 for a key holding none.
   uint64_t CountOf(const WatchKey& k) const;
+  // Moves on whenever a count may have changed (never back): a reader that kept what Counts()
+  // gave at one version knows it is still exact while the version is the same.
+  uint64_t version() const { return version_; }
   const WatchConfig& config() const { return config_; }
   // Counted flows no event has confirmed: while any remain, only a dump can see them close.
   uint64_t unconfirmed() const { return unconfirmed_; }
@@ -157,6 +160,7 @@ class WatchState {
   WatchBatch pending_;
   uint64_t overruns_total_ = 0;
   uint64_t unconfirmed_ = 0;
+  uint64_t version_ = 0;
 };
 
 }  // namespace connlimit::core::ct

@@ -88,6 +88,11 @@ std::vector<KeyCount> Watcher::Counts() const {
   return state_.Counts();
 }
 
+uint64_t Watcher::CountsVersion() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_.version();
+}
+
 uint64_t Watcher::CountOf(uint8_t family, const Addr& addr) const {
   WatchKey key{family, MaskAddr(addr, options_.config.PrefixFor(family))};
   std::lock_guard<std::mutex> lock(mu_);

@@ -76,6 +76,8 @@ class Watcher {
   void Stop();
 
   std::vector<KeyCount> Counts() const;
+  // WatchState::version(), read under the lock: what Counts() gave is current while it holds.
+  uint64_t CountsVersion() const;
   // The count of the key holding `addr` (AF_INET or AF_INET6), masked to the watch's prefix.
   uint64_t CountOf(uint8_t family, const Addr& addr) const;
   WatcherStats Stats() const;

@@ -16,6 +16,7 @@ extern "C" {
 #include <memory>
 
 #include "core/legacy/entry_codec.h"
+#include "core/legacy/iptc_error_text.h"
 #include "core/netns_guard.h"
 #include "core/packed_ops.h"
 #include "core/xt/same_rule.h"
@@ -52,7 +53,6 @@ namespace {
     static constexpr auto rename_chain = P##_rename_chain;       \
     static constexpr auto set_policy = P##_set_policy;           \
     static constexpr auto commit = P##_commit;                   \
-    static constexpr auto strerror = P##_strerror;               \
   };
 CONNLIMIT_TC_API(Ip4tc, iptc, struct ipt_entry, Family::kIpv4)
 CONNLIMIT_TC_API(Ip6tc, ip6tc, struct ip6t_entry, Family::kIpv6)
@@ -72,12 +72,11 @@ constexpr size_t kPackedRuleOpBytes = 40;
 template <typename Api>
 using Handle = std::unique_ptr<struct xtc_handle, void (*)(struct xtc_handle*)>;
 
-// libiptc reports through errno; its strerror knows which call failed (per-process, so a
-// concurrent call may garble the text, never the errno).
-template <typename Api>
+// libiptc reports through errno; the text is built from the op and errno here, never asked of
+// libiptc's strerror, whose answer depends on the last libiptc call in any thread.
 KernelError LibError(const char* op, const std::string& what = "", ErrorKind kind = ErrorKind::kNone) {
   int err = errno;
-  std::string text = Api::strerror(err);
+  std::string text = IptcErrorText(op, err);
   return KernelError{op, err, what.empty() ? text : what + ": " + text, -1, kind};
 }
 
@@ -92,7 +91,7 @@ Result<Handle<Api>> Open(const TableTarget& t) {
   for (int attempt = 1;; attempt++) {
     struct xtc_handle* h = Api::init(t.table.c_str());
     if (h) return Handle<Api>(h, Api::free);
-    if (errno != EEXIST || attempt == kFirstReadAttempts) return LibError<Api>("iptc_init", t.table, ErrorKind::kTableInit);
+    if (errno != EEXIST || attempt == kFirstReadAttempts) return LibError("iptc_init", t.table, ErrorKind::kTableInit);
   }
 }
 
@@ -138,10 +137,9 @@ Result<const typename Api::Entry*> PrepareRule(struct xtc_handle* h, const Op& o
 }
 
 // A rule-number failure: libiptc says E2BIG when the position is past the chain's end.
-template <typename Api>
 KernelError PositionError(const char* op, const std::string& chain) {
   if (errno == E2BIG || errno == ENOENT) return KernelError{"rule", E2BIG, chain, -1, ErrorKind::kPositionNotFound};
-  return LibError<Api>(op, chain);
+  return LibError(op, chain);
 }
 
 template <typename Api>
@@ -161,11 +159,11 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op, EntryEncoder& encoder
         if (found.value() >= 0) return OpResult{false, found.value()};
       }
       if (op.kind == K::kInsert) {
-        if (!Api::insert_entry(chain, entry.value(), op.index, h)) return PositionError<Api>("iptc_insert_entry", op.chain);
+        if (!Api::insert_entry(chain, entry.value(), op.index, h)) return PositionError("iptc_insert_entry", op.chain);
       } else if (op.kind == K::kReplace) {
-        if (!Api::replace_entry(chain, entry.value(), op.index, h)) return PositionError<Api>("iptc_replace_entry", op.chain);
+        if (!Api::replace_entry(chain, entry.value(), op.index, h)) return PositionError("iptc_replace_entry", op.chain);
       } else if (!Api::append_entry(chain, entry.value(), h)) {
-        return LibError<Api>("iptc_append_entry", op.chain);
+        return LibError("iptc_append_entry", op.chain);
       }
       return OpResult{true, op.kind == K::kAppend || op.kind == K::kEnsure ? -1 : static_cast<int>(op.index)};
     }
@@ -175,13 +173,13 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op, EntryEncoder& encoder
       auto found = Find<Api>(h, op.chain, op.rule);
       if (!found.ok()) return found.error();
       if (found.value() < 0) return KernelError{"rule", ENOENT, op.chain, -1, ErrorKind::kRuleNotFound};
-      if (!Api::delete_num_entry(chain, found.value(), h)) return LibError<Api>("iptc_delete_num_entry", op.chain);
+      if (!Api::delete_num_entry(chain, found.value(), h)) return LibError("iptc_delete_num_entry", op.chain);
       return OpResult{true, found.value()};
     }
     case K::kDeleteAt: {
       auto ok = RequireChain<Api>(h, op.chain);
       if (!ok.ok()) return ok.error();
-      if (!Api::delete_num_entry(chain, op.index, h)) return PositionError<Api>("iptc_delete_num_entry", op.chain);
+      if (!Api::delete_num_entry(chain, op.index, h)) return PositionError("iptc_delete_num_entry", op.chain);
       return OpResult{true, static_cast<int>(op.index)};
     }
     case K::kFlush:
@@ -193,38 +191,100 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op, EntryEncoder& encoder
       if (!op.chain.empty()) {
         auto ok = RequireChain<Api>(h, op.chain);
         if (!ok.ok()) return ok.error();
-        if (!each(chain)) return LibError<Api>(what, op.chain);
+        if (!each(chain)) return LibError(what, op.chain);
         return OpResult{};
       }
       std::vector<std::string> chains;
       for (const char* c = Api::first_chain(h); c; c = Api::next_chain(h)) chains.emplace_back(c);
       for (const auto& c : chains)
-        if (!each(c.c_str())) return LibError<Api>(what, c);
+        if (!each(c.c_str())) return LibError(what, c);
       return OpResult{};
     }
     case K::kCreateChain:
-      if (!Api::create_chain(chain, h)) return LibError<Api>("iptc_create_chain", op.chain);
+      if (!Api::create_chain(chain, h)) return LibError("iptc_create_chain", op.chain);
       return OpResult{};
     case K::kDeleteChain: {
       auto ok = RequireChain<Api>(h, op.chain);
       if (!ok.ok()) return ok.error();
-      if (!Api::delete_chain(chain, h)) return LibError<Api>("iptc_delete_chain", op.chain);
+      if (!Api::delete_chain(chain, h)) return LibError("iptc_delete_chain", op.chain);
       return OpResult{};
     }
     case K::kRenameChain: {
       auto ok = RequireChain<Api>(h, op.chain);
       if (!ok.ok()) return ok.error();
-      if (!Api::rename_chain(chain, op.to.c_str(), h)) return LibError<Api>("iptc_rename_chain", op.chain);
+      if (!Api::rename_chain(chain, op.to.c_str(), h)) return LibError("iptc_rename_chain", op.chain);
       return OpResult{};
     }
     case K::kSetPolicy: {
       auto ok = RequireChain<Api>(h, op.chain);
       if (!ok.ok()) return ok.error();
-      if (!Api::set_policy(chain, op.to.c_str(), nullptr, h)) return LibError<Api>("iptc_set_policy", op.chain);
+      if (!Api::set_policy(chain, op.to.c_str(), nullptr, h)) return LibError("iptc_set_policy", op.chain);
       return OpResult{};
     }
   }
   return KernelError{"op", EINVAL, "unknown op kind"};
+}
+
+// The chains a batch changed, so a failed commit can be checked against the table after it.
+struct Touched {
+  std::vector<std::string> chains;
+  bool every_chain = false;  // a flush of the whole table
+  bool counters = false;     // a zero: counters only, which the check below cannot see
+  void Add(const Op& op) {
+    using K = Op::Kind;
+    if (op.kind == K::kZero) counters = true;
+    if (op.chain.empty()) every_chain = true;
+    chains.push_back(op.chain);
+    if (op.kind == K::kRenameChain) chains.push_back(op.to);
+  }
+};
+
+// Whether `chain` reads the same in both handles: present in both or neither, the same policy,
+// and the same rules in order (compared as rules, as a delete by spec compares them).
+template <typename Api>
+bool SameChain(struct xtc_handle* a, struct xtc_handle* b, const char* chain) {
+  bool in_a = Api::is_chain(chain, a) != 0;
+  if (in_a != (Api::is_chain(chain, b) != 0)) return false;
+  if (!in_a) return true;
+  if (Api::builtin(chain, a)) {
+    struct xt_counters ca {}, cb {};
+    const char* pa = Api::get_policy(chain, &ca, a);
+    const char* pb = Api::get_policy(chain, &cb, b);
+    if (!pa || !pb || std::strcmp(pa, pb) != 0) return false;
+  }
+  auto* ea = Api::first_rule(chain, a);
+  auto* eb = Api::first_rule(chain, b);
+  for (; ea && eb; ea = Api::next_rule(ea, a), eb = Api::next_rule(eb, b)) {
+    auto ra = DecodeRule<Api>(ea, a);
+    auto rb = DecodeRule<Api>(eb, b);
+    if (!ra.ok() || !rb.ok() || !xt::SameRule(Api::kFamily, ra.value(), rb.value())) return false;
+  }
+  return !ea && !eb;
+}
+
+// iptc_commit is two calls: the table replace, then adding the old rules' counters back to the
+// new table. The second fails (EINVAL) when a writer that ignores the xtables lock replaced the
+// table in between: our table went in, yet the commit says it failed. Telling that apart from
+// a replace the kernel refused matters: a group then commits its calls again one by one, and a
+// table that already holds them would get every rule twice (seen in test 73). So after a
+// failure other than a stale snapshot, the table is read again: if every chain the batch
+// changed now reads as the batch left it in `h`, the ops are in the kernel and the commit
+// counts as done (only the rules' counters were not carried over). A batch that zeroes
+// counters cannot be told apart by its rules and stays failed.
+template <typename Api>
+bool Landed(const TableTarget& t, struct xtc_handle* h, const Touched& touched) {
+  if (touched.counters) return false;
+  auto now = Open<Api>(t);
+  if (!now.ok()) return false;
+  struct xtc_handle* k = now.value().get();
+  std::vector<std::string> chains = touched.chains;
+  if (touched.every_chain) {
+    for (const char* c = Api::first_chain(h); c; c = Api::next_chain(h)) chains.emplace_back(c);
+    for (const char* c = Api::first_chain(k); c; c = Api::next_chain(k)) chains.emplace_back(c);
+  }
+  for (const auto& c : chains)
+    if (!c.empty() && !SameChain<Api>(h, k, c.c_str())) return false;
+  return true;
 }
 
 // The ops are read from the packed batch one at a time as they are applied (packed_ops.h): a
@@ -240,6 +300,7 @@ Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const PackedBa
   bool changed = false;
   PackedOpReader in(batch.bytes, batch.size, Api::kFamily);
   EntryEncoder encoder(Api::kFamily);
+  Touched touched;
   Op op;
   for (int i = 0; in.Next(op); i++) {
     auto r = Apply<Api>(h, op, encoder);
@@ -249,6 +310,7 @@ Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const PackedBa
       return e;
     }
     changed = changed || r.value().changed;
+    if (r.value().changed) touched.Add(op);
     results.push_back(r.value());
   }
   if (in.error()) return *in.error();
@@ -256,7 +318,9 @@ Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const PackedBa
   // table is reset (NETFILTER-NOTES.md §2.7).
   if (changed && !Api::commit(h)) {
     *stale = errno == EAGAIN;
-    return LibError<Api>("iptc_commit", t.table, ErrorKind::kLegacyCommit);
+    KernelError failed = LibError("iptc_commit", t.table, ErrorKind::kLegacyCommit);
+    if (!*stale && Landed<Api>(t, h, touched)) return results;
+    return failed;
   }
   return results;
 }

@@ -15,7 +15,6 @@
 #include "core/netns_guard.h"
 #include "core/nft/requests.h"
 #include "core/nft/socket_reads.h"
-#include "core/xt/same_rule.h"
 
 // Dump-and-reset of rule counters (kernel 6.3+, include/uapi/linux/netfilter/nf_tables.h);
 // older installed headers lack it.
@@ -100,7 +99,25 @@ class KernelReader : public PlanReader {
 
   Result<bool> HasSet(int index, const std::string& set) override { return SetExists(s_, form_.family(), form_.TableName(index), set); }
 
-  Result<std::vector<KnownRule>> Rules(int index, const std::string& chain) override {
+  Result<std::vector<KnownRule>> Rules(int index, const std::string& chain) override { return Read(index, chain, false); }
+
+  // A multiport list's anonymous set is one GETSETELEM round trip: read only for the rules
+  // compared with one whose other parts they equal.
+  Result<std::vector<KnownRule>> RulesToCompare(int index, const std::string& chain) override { return Read(index, chain, true); }
+
+  // A multiport list's anonymous set is read once per attempt, whichever rules name it.
+  SetElementReader Sets() override {
+    return [this](const std::string& table, const std::string& set) -> Result<std::vector<Message>> {
+      auto key = table + '\0' + set;
+      if (auto it = set_elements_.find(key); it != set_elements_.end()) return it->second;
+      auto msgs = SetElementMessages(s_, form_.family(), table, set);
+      if (!msgs.ok()) return msgs.error();
+      return set_elements_[key] = msgs.take();
+    };
+  }
+
+ private:
+  Result<std::vector<KnownRule>> Read(int index, const std::string& chain, bool defer_sets) {
     std::string table = form_.TableName(index);
     Family f = form_.family();
     auto msgs = s_.Dump([&](uint32_t seq) { return GetRulesRequest(f, table, chain, NFT_MSG_GETRULE, seq); }, "nft list rules");
@@ -109,23 +126,15 @@ class KernelReader : public PlanReader {
       if (msgs.error().errnum == ENOENT) return out;
       return msgs.error();
     }
-    // A multiport list's anonymous set is read once per attempt, whichever rules name it.
-    auto read_set = [this, f](const std::string& table, const std::string& set) -> Result<std::vector<Message>> {
-      auto key = table + '\0' + set;
-      if (auto it = set_elements_.find(key); it != set_elements_.end()) return it->second;
-      auto msgs = SetElementMessages(s_, f, table, set);
-      if (!msgs.ok()) return msgs.error();
-      return set_elements_[key] = msgs.take();
-    };
+    SetElementReader read_set = defer_sets ? SetElementReader{} : Sets();
     for (const auto& m : msgs.value()) {
-      auto r = form_.DecodeRule(m.data(), m.size(), read_set);
+      auto r = defer_sets ? form_.DecodeRuleDeferred(m.data(), m.size()) : form_.DecodeRule(m.data(), m.size(), read_set);
       if (!r.ok()) return r.error();
       if (r.value().table == table) out.push_back(r.take());
     }
     return out;
   }
 
- private:
   const Form& form_;
   Socket& s_;
   std::map<std::string, std::vector<Message>> set_elements_;  // by table NUL set
@@ -323,10 +332,14 @@ Result<std::optional<int>> FindCached(Socket& s, const Form& form, Cache& cache,
   auto gen = s.GetGen();
   if (!gen.ok()) return gen.error();
   if (gen.value() != cache.genid) return std::optional<int>{};
+  // A cached rule whose anonymous sets were never read has them read here, if compared at all.
+  DeferredComparer same(form, chain, normalized, [&s, &form](const std::string& table, const std::string& set) {
+    return SetElementMessages(s, form.family(), table, set);
+  });
   for (size_t i = 0; i < v.size(); i++) {
-    auto have = NormalizedOf(form, chain, v[i]);
-    if (!have.ok()) return std::optional<int>{};  // not comparable from here: read the kernel
-    if (xt::SameRule(form.family(), *have.value(), normalized)) return std::optional<int>{static_cast<int>(i)};
+    auto equal = same.Same(v[i]);
+    if (!equal.ok()) return std::optional<int>{};  // not comparable from here: read the kernel
+    if (equal.value()) return std::optional<int>{static_cast<int>(i)};
   }
   return std::optional<int>{-1};
 }

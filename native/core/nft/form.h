@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,8 +71,27 @@ class Form {
   // One NEWRULE message as a dump returns it. `read_set` gives the GETSETELEM dump of a set of
   // the rule's table (`table`, `set`), for a form whose rules look up anonymous sets (the native
   // form's multiport lists); without it such a lookup stays opaque.
-  using SetElementReader = std::function<Result<std::vector<Message>>(const std::string& table, const std::string& set)>;
+  using SetElementReader = nft::SetElementReader;
   virtual Result<KnownRule> DecodeRule(const uint8_t* msg, size_t len, const SetElementReader& read_set = {}) const = 0;
+  // The same, with the rule's anonymous sets left unread: when it looks one up, its message is
+  // kept (KnownRule::deferred) for DeferredMatch. A form without such sets decodes it whole.
+  virtual Result<KnownRule> DecodeRuleDeferred(const uint8_t* msg, size_t len) const { return DecodeRule(msg, len); }
+
+  // Rules read with their sets unread, compared with one wanted rule.
+  class DeferredMatch {
+   public:
+    virtual ~DeferredMatch() = default;
+    // The deferred rule `msg` as it reads back when it equals the wanted rule, else nullopt.
+    // Its sets are read by `read_set` only when its other parts equal the wanted rule's.
+    virtual Result<std::optional<RuleSpec>> Resolve(const Message& msg, const SetElementReader& read_set) const = 0;
+    // Whether the rule of message `msg` (as a dump returns it, not decoded yet) equals the wanted
+    // rule, decoding it once and reading its sets as Resolve does; `table` gets the table it names.
+    virtual Result<bool> Equals(const uint8_t* msg, size_t len, const SetElementReader& read_set, std::string* table) const = 0;
+  };
+  // For `want` as Normalize gives it; nullptr from a form that never defers.
+  virtual Result<std::unique_ptr<DeferredMatch>> MatchDeferred(const std::string& /*chain*/, const RuleSpec& /*want*/) const {
+    return std::unique_ptr<DeferredMatch>{};
+  }
   // What `rule` reads back as once written: delete and check compare against this.
   virtual Result<RuleSpec> Normalize(const std::string& chain, const RuleSpec& rule) const = 0;
 };

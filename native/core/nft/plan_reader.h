@@ -6,11 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/nft/chain_codec.h"
+#include "core/nft/message.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 
@@ -22,8 +25,15 @@ struct KnownRule {
   uint64_t handle = 0;
   uint64_t packets = 0, bytes = 0;
   std::string set_name;  // its connlimit set (native form), empty without one
-  RuleSpec rule;         // as it reads back
+  RuleSpec rule;         // as it reads back; with `deferred`, its anonymous sets' lookups opaque
+  // The rule's message, when it was read with its anonymous sets (the native form's multiport
+  // lists, weekdays) left unread: they are read only if the rule is compared with one whose
+  // other parts it equals (DeferredComparer in planner.h, Form::DeferredMatch).
+  std::shared_ptr<const Message> deferred{};
 };
+
+// The GETSETELEM dump of set `set` of table `table` (its elements, as NEWSETELEM messages).
+using SetElementReader = std::function<Result<std::vector<Message>>(const std::string& table, const std::string& set)>;
 
 class PlanReader {
  public:
@@ -38,6 +48,11 @@ class PlanReader {
   virtual Result<std::vector<DecodedChain>> Chains(int index) = 0;
   // The rules of `chain` in table `index`, in chain order; none when either is missing.
   virtual Result<std::vector<KnownRule>> Rules(int index, const std::string& chain) = 0;
+  // The same for rules that are compared rather than listed: a rule's anonymous sets may be left
+  // unread (KnownRule::deferred), to be read through Sets() if it is compared at all.
+  virtual Result<std::vector<KnownRule>> RulesToCompare(int index, const std::string& chain) { return Rules(index, chain); }
+  // Reads the sets of deferred rules; empty where Rules reads every set itself.
+  virtual SetElementReader Sets() { return {}; }
   // Whether table `index` holds sets the form did not make for its rules (the native form's
   // client sets, core/nft/native/nftables_set_socket.h): asked only before a flush would delete
   // the table. Recordings (test 27) hold none.

@@ -179,9 +179,10 @@ class Planner {
           if (ts.existed) indexes.push_back(index);
       }
       for (int index : flushed_all_ ? std::vector<int>{} : indexes) {
-        auto dumped = reader_.Rules(index, name);
+        auto dumped = reader_.RulesToCompare(index, name);
         if (!dumped.ok()) return dumped.error();
-        for (auto& d : dumped.value()) entries.push_back(PlanEntry{index, d.handle, d.set_name, nullptr, std::move(d.rule), nullptr});
+        for (auto& d : dumped.value())
+          entries.push_back(PlanEntry{index, d.handle, d.set_name, nullptr, std::move(d.rule), nullptr, std::move(d.deferred)});
       }
       list.loaded = std::move(entries);
     }
@@ -308,10 +309,11 @@ class Planner {
     auto want = form_.Normalize(chain, rule);
     if (!want.ok()) return want.error();
     auto& v = *rules.value();
+    DeferredComparer same(form_, chain, want.value(), reader_.Sets());
     for (size_t i = 0; i < v.size(); i++) {
-      auto have = NormalizedOf(chain, v[i]);
-      if (!have.ok()) return have.error();
-      if (xt::SameRule(form_.family(), *have.value(), want.value())) return static_cast<int>(i);
+      auto equal = same.Same(v[i]);
+      if (!equal.ok()) return equal.error();
+      if (equal.value()) return static_cast<int>(i);
     }
     return -1;
   }
@@ -682,6 +684,27 @@ Result<const RuleSpec*> NormalizedOf(const Form& form, const std::string& chain,
     e.given.reset();
   }
   return &*e.normalized;
+}
+
+Result<bool> DeferredComparer::Same(PlanEntry& e) {
+  if (!e.deferred) {
+    auto have = NormalizedOf(form_, chain_, e);
+    if (!have.ok()) return have.error();
+    return xt::SameRule(form_.family(), *have.value(), want_);
+  }
+  if (!match_) {
+    auto m = form_.MatchDeferred(chain_, want_);
+    if (!m.ok()) return m.error();
+    match_ = m.take();
+    if (!match_) return KernelError{"nft compare", EINVAL, chain_ + ": a rule read with its sets unread by a form that never defers", -1};
+  }
+  if (!read_set_) return KernelError{"nft compare", EINVAL, chain_ + ": a rule read with its sets unread, and nothing to read them", -1};
+  auto equal = match_->Resolve(*e.deferred, read_set_);
+  if (!equal.ok()) return equal.error();
+  if (!equal.value()) return false;
+  e.normalized = std::move(*equal.value());
+  e.deferred.reset();
+  return true;
 }
 
 bool Settle(const Form& form, Knowledge& known) {

@@ -33,11 +33,31 @@ struct PlanEntry {
   // append pays for an encode and decode it may never need.
   std::optional<RuleSpec> normalized;
   std::shared_ptr<const RuleSpec> given;  // a committed rule of ours, as the op gave it, until normalized
+  std::shared_ptr<const Message> deferred{};  // read with its anonymous sets unread (KnownRule::deferred)
 };
 
 // The entry's rule as it reads back: computed (and kept) from the pending or given rule when
 // not known yet; an error when neither is there or the form cannot normalize it.
 Result<const RuleSpec*> NormalizedOf(const Form& form, const std::string& chain, PlanEntry& e);
+
+// Compares rules with one wanted rule (as Form::Normalize gives it). A rule read with its
+// anonymous sets unread has them read only when its other parts equal the wanted rule's
+// (Form::DeferredMatch); one found equal keeps them read. A delete among 2,000 multiport rules
+// reads the sets of the rules that differ only in their lists, not every set.
+class DeferredComparer {
+ public:
+  DeferredComparer(const Form& form, const std::string& chain, const RuleSpec& want, SetElementReader read_set)
+      : form_(form), chain_(chain), want_(want), read_set_(std::move(read_set)) {}
+  Result<bool> Same(PlanEntry& e);
+
+
+ private:
+  const Form& form_;
+  const std::string& chain_;
+  const RuleSpec& want_;
+  SetElementReader read_set_;
+  std::unique_ptr<Form::DeferredMatch> match_;  // made at the first deferred rule
+};
 
 struct PlanChain {
   bool exists = false, base = false;

@@ -10,6 +10,7 @@
 #include "core/nft/expr_reader.h"
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/native/nftables_anonymous_set.h"
+#include "core/nft/native/nftables_deferred_match.h"
 #include "core/nft/native/xlate_modules.h"
 #include "core/nft/requests.h"
 
@@ -106,6 +107,36 @@ Result<KnownRule> NativeForm::DecodeRule(const uint8_t* msg, size_t len, const S
   if (!d.ok()) return d.error();
   DecodedNftablesRule& r = d.value();
   return KnownRule{std::move(r.table), std::move(r.chain), r.handle, r.packets, r.bytes, std::move(r.set_name), std::move(r.rule)};
+}
+
+Result<KnownRule> NativeForm::DecodeRuleDeferred(const uint8_t* msg, size_t len) const {
+  bool asked = false;
+  auto d = DecodeNftablesRule(family_, msg, len, [&asked](const std::string&, uint32_t) -> const std::vector<RawElement>* {
+    asked = true;
+    return nullptr;
+  });
+  if (!d.ok()) return d.error();
+  DecodedNftablesRule& r = d.value();
+  KnownRule out{std::move(r.table), std::move(r.chain), r.handle, r.packets, r.bytes, std::move(r.set_name), std::move(r.rule)};
+  if (asked) out.deferred = std::make_shared<const Message>(msg, msg + len);
+  return out;
+}
+
+Result<std::unique_ptr<Form::DeferredMatch>> NativeForm::MatchDeferred(const std::string& chain, const RuleSpec& want) const {
+  // Without the wanted rule's own sets (it holds expressions we don't model, or does not encode
+  // again), every rule that names a set is read and compared whole.
+  bool opaque = HasNativeExpr(want);
+  Message batch;
+  if (!opaque) {
+    auto bytes = EncodeNftablesRule(family_, base_, chain, want, "connlimit0", 1, AnonymousSetId(1), RulePlacement{}, 0);
+    if (bytes.ok()) batch = bytes.take();
+    opaque = !bytes.ok();
+  }
+  return nftables::DeferredSetMatch::Of(family_, want, batch, opaque, [this](const Message& msg, const SetElementReader& read_set) -> Result<RuleSpec> {
+    auto r = DecodeRule(msg.data(), msg.size(), read_set);
+    if (!r.ok()) return r.error();
+    return std::move(r.value().rule);
+  });
 }
 
 // What a rule reads back as once written. A rule holding expressions we don't model came from

@@ -33,6 +33,8 @@ class NativeForm : public Form {
   std::vector<std::string> UniqueSetNames(const RuleSpec& rule) const override;
   Result<Message> NewRule(const PlannedRule& rule, uint32_t seq) const override;
   Result<KnownRule> DecodeRule(const uint8_t* msg, size_t len, const SetElementReader& read_set = {}) const override;
+  Result<KnownRule> DecodeRuleDeferred(const uint8_t* msg, size_t len) const override;
+  Result<std::unique_ptr<DeferredMatch>> MatchDeferred(const std::string& chain, const RuleSpec& want) const override;
   Result<RuleSpec> Normalize(const std::string& chain, const RuleSpec& rule) const override;
 
  private:

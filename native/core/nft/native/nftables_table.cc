@@ -2,6 +2,7 @@
 #include "core/nft/native/nftables_table.h"
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 
 #include <algorithm>
 #include <map>
@@ -14,7 +15,6 @@
 #include "core/nft/nl_socket.h"
 #include "core/nft/requests.h"
 #include "core/nft/socket_reads.h"
-#include "core/xt/same_rule.h"
 
 namespace connlimit::core::nft {
 namespace {
@@ -106,12 +106,25 @@ Result<int> FindNftablesRule(const TableTarget& t, TableSession& session, const 
   auto reader = link.NewReader(form);
   auto tables = reader->Tables();
   if (!tables.ok()) return tables.error();
+  // Each rule is decoded once, a multiport list's set read (once) only for a rule whose other
+  // parts equal the one looked for.
+  auto match = form.MatchDeferred(chain, want.value());
+  if (!match.ok()) return match.error();
+  auto read_set = reader->Sets();
   int position = 0;
   for (int index : tables.value()) {
-    auto rules = reader->Rules(index, chain);
-    if (!rules.ok()) return rules.error();
-    for (const auto& r : rules.value()) {
-      if (xt::SameRule(t.family, r.rule, want.value())) return position;
+    std::string table = form.TableName(index);
+    auto msgs = sock.value()->Dump([&](uint32_t seq) { return GetRulesRequest(t.family, table, chain, NFT_MSG_GETRULE, seq); }, "nft list rules");
+    if (!msgs.ok()) {
+      if (msgs.error().errnum == ENOENT) continue;
+      return msgs.error();
+    }
+    for (const auto& m : msgs.value()) {
+      std::string in;
+      auto equal = match.value()->Equals(m.data(), m.size(), read_set, &in);
+      if (!equal.ok()) return equal.error();
+      if (in != table) continue;
+      if (equal.value()) return position;
       position++;
     }
   }

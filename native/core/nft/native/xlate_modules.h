@@ -52,6 +52,9 @@ size_t ReadTcpmss(const std::vector<Expr>& ex, size_t i, Family family, const Ru
 // an anonymous set of key type `day`).
 Result<Unit> EncodeTime(const XlateRule& w, const Blob& blob);
 size_t ReadTime(const std::vector<Expr>& ex, size_t i, Family family, const RuleSpec& rule, Blob* blob, const AnonymousSetElements& sets);
+// The xt weekday mask of a day set's elements (two or more distinct days, as a translation
+// writes them; one day is `meta day D`), or 0: all ReadTime takes of a day set.
+uint8_t WeekdaysOf(const std::vector<RawElement>& elements);
 
 // xlate_hashlimit.cc: `meter NAME { ip saddr . tcp dport timeout Ns limit rate [over] R/unit ... }`, the subset
 // whose meaning is hashlimit's (docs/modules.md).

@@ -88,18 +88,6 @@ Message EncodeDaySet(Family family, const std::string& table, const std::vector<
   return nftables::EncodeAnonymousSet(family, table, key, elems.get(), static_cast<uint32_t>(days.size()), id, seq);
 }
 
-// The xt weekday mask of a day set's elements (two or more distinct days, as a translation
-// writes them; one day is `meta day D`), or 0.
-uint8_t WeekdaysOf(const std::vector<RawElement>& elements) {
-  uint8_t mask = 0;
-  for (const auto& e : elements) {
-    if (e.interval_end || e.key.size() != 1 || e.key[0] >= kDaysPerWeek) return 0;
-    uint8_t bit = static_cast<uint8_t>(1U << (e.key[0] == 0 ? kDaysPerWeek : e.key[0]));
-    if (mask & bit) return 0;
-    mask |= bit;
-  }
-  return elements.size() >= 2 ? mask : 0;
-}
 
 // `meta KEY` (after the load at ex[i]), byteorder, compare: the bounds, in host order. A range
 // neq is a window the other way round (hour only). How many expressions, or 0.
@@ -159,6 +147,17 @@ Result<Unit> EncodeTime(const XlateRule& w, const Blob& blob) {
     }
   }
   return Unit{};
+}
+
+uint8_t WeekdaysOf(const std::vector<RawElement>& elements) {
+  uint8_t mask = 0;
+  for (const auto& e : elements) {
+    if (e.interval_end || e.key.size() != 1 || e.key[0] >= kDaysPerWeek) return 0;
+    uint8_t bit = static_cast<uint8_t>(1U << (e.key[0] == 0 ? kDaysPerWeek : e.key[0]));
+    if (mask & bit) return 0;
+    mask |= bit;
+  }
+  return elements.size() >= 2 ? mask : 0;
 }
 
 size_t ReadTime(const std::vector<Expr>& ex, size_t i, Family, const RuleSpec&, Blob* blob, const AnonymousSetElements& sets) {
