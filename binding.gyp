@@ -45,6 +45,7 @@
         "native/js/ct_convert.cc",
         "native/js/ct_watch.cc",
         "native/js/ruleset_watch.cc",
+        "native/js/handle_thread.cc",
         "native/js/thread_delivery.cc",
         "native/core/nft/chain_codec.cc",
         "native/core/nft/nl_socket.cc",

@@ -613,7 +613,10 @@ export interface NativeIpsetHandle {
 }
 
 /** IpsetHandle's calls on nf_tables named sets of the native form (its table of the handle's family); no set indexes. */
-export type NativeNftablesSetHandle = Omit<NativeIpsetHandle, 'setIndex' | 'setName' | 'each'>;
+export type NativeNftablesSetHandle = Omit<NativeIpsetHandle, 'setIndex' | 'setName' | 'each'> & {
+  /** Independent adds and deletes (no test), side by side in one batch; each answered as if sent alone. */
+  each(calls: Array<[cmd: 'add' | 'del', set: string, element: NativeSetElement, exist: boolean]>): Promise<Array<Error | null>>;
+};
 /** One streamed listing on a socket of its own (see js/ipset_list.h). */
 export interface NativeIpsetList {
   /** The next batch, with the set's header each time; `done` on the last. Rejects with op 'closed' after close(). */

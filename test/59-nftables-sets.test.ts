@@ -14,6 +14,7 @@ import { rejects } from './helpers/assert';
 import { execResult, withNetns, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
 import { sameMasked, setFixture } from './helpers/set-golden';
+import { rng } from './helpers/fuzz-gen';
 
 const root = join(__dirname, '..');
 
@@ -374,6 +375,54 @@ test('timeouts expire (bounded wait), and addMany is one batch: all or nothing',
     while ((await sets.list('t')).header.size !== 1001 && Date.now() < deadline2) await new Promise((r) => setTimeout(r, 100));
     assert.is((await sets.list('t')).header.size, 1001);
     assert.match((await lib.run('nft', ['list', 'set', 'ip', 'connlimit', 't'])).stdout, /10\.1\.3\.231/);
+  }));
+
+test('calls in flight together: adds and deletes side by side in one batch, each answered as if awaited alone in call order', () =>
+  withTwo('ipv4', async (lib, ref, sets) => {
+    const other = await Sets.open({ backend: 'nftables', family: 'ipv4', netns: ref.name });
+    try {
+      for (const h of [sets, other]) {
+        await h.create('a', { type: 'hash:ip', timeout: 0 });
+        await h.create('b', { type: 'hash:net' });
+      }
+      // Few addresses, so adds meet present entries and deletes absent ones; `exist` both ways;
+      // tests between them; some calls on a set nobody made.
+      const next = rng(59);
+      const pick = (n: number) => Math.floor(next() * n);
+      type Call = (h: Sets) => Promise<unknown>;
+      const calls: Call[] = Array.from({ length: 600 }, () => {
+        const set = ['a', 'a', 'b', 'b', 'gone'][pick(5)]!;
+        const entry = set === 'b' ? `10.${pick(3)}.0.0/16` : `10.0.0.${pick(12)}`;
+        const exist = pick(3) === 0;
+        const options = set === 'a' && pick(2) ? { exist, timeout: 600 } : { exist };
+        switch (pick(5)) {
+          case 0:
+          case 1:
+            return (h) => h.add(set, entry, options);
+          case 2:
+          case 3:
+            return (h) => h.delete(set, entry, { exist });
+          default:
+            return (h) => h.test(set, entry);
+        }
+      });
+      const outcome = async (p: Promise<unknown>) => {
+        try {
+          return `ok ${JSON.stringify(await p)}`;
+        } catch (e) {
+          const err = e as { code?: string; errno?: string };
+          return `${err.code} ${err.errno ?? ''}`;
+        }
+      };
+      const together = await Promise.all(calls.map((c) => outcome(c(sets))));
+      const alone: string[] = [];
+      for (const c of calls) alone.push(await outcome(c(other)));
+      assert.equal(together, alone);
+      assert.ok(together.some((o) => o.startsWith('ERR_CONNLIMIT_EXISTS')) && together.some((o) => o.startsWith('ERR_CONNLIMIT_NOT_FOUND')), 'refusals in the mix');
+      assert.is(await listed(lib, 'ip', ['a', 'b']), await listed(ref, 'ip', ['a', 'b']));
+    } finally {
+      await other.close();
+    }
   }));
 
 test('hostile input is typed before the kernel; rename and swap are UNSUPPORTED; sets untouched', () =>

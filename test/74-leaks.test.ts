@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Firewall } from '../src/index';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Firewall, Sets } from '../src/index';
 import { fdCount, leakCycles, threadCount } from './helpers/leak-cycles';
 import { withNetns } from './helpers/netns';
 
@@ -72,5 +74,52 @@ for (const backend of ['legacy', 'nft'] as const) {
       assert.ok(fdCount() <= before + 2, `fds: ${fdCount()} after, ${before} before`);
     }));
 }
+
+// A handle that runs its calls on a thread of its own (docs/threads.md, "A handle's own
+// thread"): closed, with calls in flight or not, or dropped without close() and collected, it
+// leaves no thread and no fd behind.
+test('sets (both backends) and nftables handles: 300 opened and used, closed (some with calls in flight) or dropped: threads and fds end where they began', () =>
+  withNetns(async (ns) => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const use = async (i: number) => {
+      const sets = await Sets.open({ netns: ns.name, backend: i % 3 === 1 ? 'nftables' : 'legacy', family: 'ipv4' });
+      await sets.ensure('w', { type: 'hash:ip' });
+      await Promise.all([sets.add('w', `10.1.${i >> 8}.${i & 255}`), sets.test('w', '10.0.0.1')]);
+      const fw = await Firewall.open({ netns: ns.name, backend: 'nftables', family: 'ipv4' });
+      await fw.append('INPUT', `-p udp --dport ${1 + i} -j DROP`);
+      await fw.delete('INPUT', `-p udp --dport ${1 + i} -j DROP`);
+      if (i % 4 === 3) return; // dropped: the finalizers stop the threads once collected
+      // A call not yet started when close() comes is refused as closed; one in flight finishes.
+      const pending = (i % 4 === 1 ? [sets.test('w', '10.0.0.1'), fw.list()] : []).map((p) => p.then(() => 'ok', (e: { code?: string }) => e.code));
+      await Promise.all([sets.close(), fw.close()]);
+      for (const outcome of await Promise.all(pending)) assert.ok(outcome === 'ok' || outcome === 'ERR_CONNLIMIT_CLOSED', String(outcome));
+    };
+    // The thread of a closed handle is joined on a loop turn after close(): wait until the
+    // count stops moving (bounded) before taking it.
+    const settled = async () => {
+      const end = Date.now() + 20_000;
+      for (let last = -1, same = 0; same < 3 && Date.now() < end; ) {
+        gc();
+        await new Promise((r) => setTimeout(r, 50));
+        const n = threadCount();
+        same = n === last ? same + 1 : 0;
+        last = n;
+      }
+    };
+    await use(0);
+    await settled();
+    const fds = fdCount();
+    const threads = threadCount();
+    for (let i = 1; i <= 300; i++) await use(i);
+    // Bounded: the threads of collected handles end on the loop turns after the collection.
+    const end = Date.now() + 20_000;
+    while ((threadCount() > threads || fdCount() > fds + 2) && Date.now() < end) {
+      gc();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.is(threadCount(), threads, 'a thread leaked');
+    assert.ok(fdCount() <= fds + 2, `fds: ${fdCount()} after, ${fds} before`);
+  }));
 
 test.run();

@@ -63,13 +63,19 @@ const TIGHT_SOURCE = `
     new b.RulesetWatch({ netns: netnsPath, family: 'ipv4', table: 'filter', tablePrefix: false }, ignore);
     const ct = new b.Conntrack({ netnsPath });
     const tables = [new b.LegacyTable({ ...nft('ipv4'), lockPath }), new b.IptablesNftTable(nft('ipv4')), new b.NftablesTable({ family: 'ipv4', netnsPath, lockTimeoutMs: 60000 })];
-    await Promise.all([ct.open(), ...tables.map((t) => t.open())]);
+    // Set handles run their calls on a thread of their own, ended with the Worker.
+    const setHandles = [new b.IpsetHandle({ netnsPath }), new b.NftablesSetHandle({ netnsPath, family: 'ipv4' })];
+    await Promise.all([ct.open(), ...tables.map((t) => t.open()), ...setHandles.map((s) => s.open())]);
     parentPort.postMessage('ready');
     for (;;) {
       for (const t of tables) {
         t.list().catch(ignore);
         t.commit(EMPTY_BATCH).catch(ignore);
         t.version().catch(ignore);
+      }
+      for (const s of setHandles) {
+        s.names().catch(ignore);
+        s.header('absent', false).catch(ignore);
       }
       ct.count().catch(ignore);
       ct.countBy(filter, 'source', 24, 64, 0).catch(ignore);

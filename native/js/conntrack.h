@@ -22,6 +22,7 @@ class Conntrack : public SocketHandle<Conntrack, core::ct::CtSocket> {
  public:
   static constexpr const char* kClassName = "Conntrack";
   static constexpr const char* kWorkerPrefix = "connlimit:ct";
+  static constexpr bool kOwnThread = false;  // a dump may be long; one pool worker per call
   static constexpr const char* kSubject = "conntrack";
 
   using SocketHandle::SocketHandle;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // IpsetHandle: the ipset sets of one network namespace as a JS object (the socket's lifecycle
-// in js/socket_handle). Every kernel call is a PromiseWorker in the libuv pool
-// (core/ipset/ipset_socket) under the socket's mutex; the JS thread only converts.
+// in js/socket_handle). Every kernel call after open() runs on the handle's own thread
+// (js/handle_thread; core/ipset/ipset_socket) under the socket's mutex; the JS thread only converts.
 #pragma once
 
 #include <napi.h>
@@ -15,6 +15,7 @@ class IpsetHandle : public SocketHandle<IpsetHandle, core::ipset::IpsetSocket> {
  public:
   static constexpr const char* kClassName = "IpsetHandle";
   static constexpr const char* kWorkerPrefix = "connlimit:ipset";
+  static constexpr bool kOwnThread = true;
   static constexpr const char* kSubject = "ipset";
 
   using SocketHandle::SocketHandle;

@@ -45,6 +45,7 @@ Napi::Function NftablesSetHandle::Define(Napi::Env env) {
   return SocketHandle::Define(env, {
                                        InstanceMethod<&NftablesSetHandle::Create>("create"),
                                        InstanceMethod<&NftablesSetHandle::Elements>("elements"),
+                                       InstanceMethod<&NftablesSetHandle::Each>("each"),
                                        InstanceMethod<&NftablesSetHandle::Test>("test"),
                                        InstanceMethod<&NftablesSetHandle::Header>("header"),
                                        InstanceMethod<&NftablesSetHandle::Named>("named"),
@@ -78,6 +79,25 @@ Napi::Value NftablesSetHandle::Elements(const Napi::CallbackInfo& info) {
           return s.Elements(f, add, set, elements, exist);
         },
         Undefined);
+  });
+}
+
+// each([[cmd, set, element, exist], ...]) -> (Error | null)[]: independent adds and deletes
+// (no test) in one trip, side by side in one batch.
+Napi::Value NftablesSetHandle::Each(const Napi::CallbackInfo& info) {
+  return IfOpen(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    auto calls = ElementCallsFromJs(env, info[0]);
+    for (const auto& c : calls)
+      if (c.cmd == ips::Adt::kTest) throw Napi::TypeError::New(env, "nftables sets: test goes through test()");
+    using Answers = std::vector<std::optional<core::KernelError>>;
+    return Run<Answers>(
+        "Each", [f = family_, calls = std::move(calls)](nft::NftablesSetSocket& s) { return s.Each(f, calls); },
+        [](Napi::Env en, Answers& answers) -> Napi::Value {
+          auto out = Napi::Array::New(en, answers.size());
+          for (uint32_t i = 0; i < answers.size(); i++) out.Set(i, answers[i] ? ErrorFromKernel(en, *answers[i]).Value() : en.Null());
+          return out;
+        });
   });
 }
 

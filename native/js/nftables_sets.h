@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // NftablesSetHandle: client sets on the native nftables form (nf_tables named sets in our
 // table of one family) as a JS object with IpsetHandle's calls (js/ipset.h), so src/sets/
-// drives either. Every kernel call is a PromiseWorker in the libuv pool
-// (core/nft/native/nftables_set_socket) under the socket's mutex; the JS thread only converts
-// (js/ipset_convert, shared with ipset).
+// drives either. Every kernel call after open() runs on the handle's own thread
+// (js/handle_thread; core/nft/native/nftables_set_socket) under the socket's mutex; the JS
+// thread only converts (js/ipset_convert, shared with ipset).
 #pragma once
 
 #include <napi.h>
@@ -18,6 +18,7 @@ class NftablesSetHandle : public SocketHandle<NftablesSetHandle, core::nft::Nfta
  public:
   static constexpr const char* kClassName = "NftablesSetHandle";
   static constexpr const char* kWorkerPrefix = "connlimit:nftset";
+  static constexpr bool kOwnThread = true;
   static constexpr const char* kSubject = "nftables sets";
 
   // new NftablesSetHandle({ netnsPath, family: 'ipv4'|'ipv6' }): the family picks the table (ip or ip6).
@@ -28,6 +29,7 @@ class NftablesSetHandle : public SocketHandle<NftablesSetHandle, core::nft::Nfta
  private:
   Napi::Value Create(const Napi::CallbackInfo& info);
   Napi::Value Elements(const Napi::CallbackInfo& info);
+  Napi::Value Each(const Napi::CallbackInfo& info);
   Napi::Value Test(const Napi::CallbackInfo& info);
   Napi::Value Header(const Napi::CallbackInfo& info);
   Napi::Value Named(const Napi::CallbackInfo& info);

@@ -21,6 +21,7 @@ namespace connlimit::js {
 struct NftablesBackend {
   static constexpr const char* kClassName = "NftablesTable";
   static constexpr const char* kWorkerPrefix = "connlimit:nftables-";
+  static constexpr bool kOwnThread = true;
   static void ReadOptions(const Napi::Object& options, core::TableTarget& target);
 
   // Opens the session's socket (the one namespace switch) and reads the generation id.

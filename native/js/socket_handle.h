@@ -2,7 +2,8 @@
 // SocketHandle: the lifecycle every object holding one netlink socket of a network namespace
 // shares (IpsetHandle, Conntrack), written once. open() enters the namespace and opens the
 // socket there, in the libuv pool (PromiseWorker), never on the main thread; each call the
-// derived class adds runs in the pool too, under the socket's mutex, on the one socket.
+// derived class adds runs off it too (on the handle's thread or in the pool: kOwnThread), under
+// the socket's mutex, on the one socket.
 // close() drops this object's hold on the socket and the namespace fd; workers in flight keep
 // theirs, and the last holder closes them (the finalizer too, if close() was forgotten).
 //
@@ -11,6 +12,8 @@
 //   kClassName       the JS class
 //   kWorkerPrefix    async_hooks names are the prefix + "Open", + the op given to Run()
 //   kSubject         what the "closed" and "not open" errors name
+//   kOwnThread       true: the calls run in order on a thread of the handle's own
+//                    (js/handle_thread), false: each is a PromiseWorker in the libuv pool
 // Socket is the core/ socket: static Open(netns) -> Result<unique_ptr<Socket>>.
 #pragma once
 
@@ -26,6 +29,7 @@
 
 #include "core/netns_guard.h"
 #include "js/errors.h"
+#include "js/handle_thread.h"
 #include "js/promise_worker.h"
 
 namespace connlimit::js {
@@ -46,6 +50,7 @@ class SocketHandle : public Napi::ObjectWrap<Derived> {
   // The JS class: open, close, then Derived's `own` methods.
   static Napi::Function Define(Napi::Env env, std::vector<Descriptor> own = {});
   explicit SocketHandle(const Napi::CallbackInfo& info);
+  ~SocketHandle();
 
   std::shared_ptr<core::NetnsFd> netns() const { return netns_; }
   bool usable() const { return opened_ && !closed_; }
@@ -56,10 +61,11 @@ class SocketHandle : public Napi::ObjectWrap<Derived> {
   template <typename F>
   Napi::Value IfOpen(const Napi::CallbackInfo& info, F call);
 
-  // Queues work(socket) in the pool and returns its promise, settled with done(). It runs with
-  // the socket locked, reopened first if an earlier failure dropped it, and only while the
-  // netns path still names the namespace the handle opened (op "netns gone" otherwise). The
-  // worker holds the socket and the namespace fd, so a close() meanwhile closes neither under it.
+  // Queues work(socket) on the handle's thread or in the pool (kOwnThread) and returns its
+  // promise, settled with done(). It runs with the socket locked, reopened first if an earlier
+  // failure dropped it, and only while the netns path still names the namespace the handle
+  // opened (op "netns gone" otherwise). The call holds the socket and the namespace fd, so a
+  // close() meanwhile closes neither under it.
   template <typename T, typename Work>
   Napi::Value Run(const char* op, Work work, typename PromiseWorker<T>::Done done);
 
@@ -76,6 +82,7 @@ class SocketHandle : public Napi::ObjectWrap<Derived> {
   std::string netns_path_;
   std::shared_ptr<core::NetnsFd> netns_;
   std::shared_ptr<Shared> shared_;
+  std::shared_ptr<HandleThread> thread_;  // kOwnThread: started by the first call
   bool opened_ = false;
   bool closed_ = false;
 };
@@ -104,6 +111,12 @@ SocketHandle<Derived, Socket>::SocketHandle(const Napi::CallbackInfo& info) : Na
   });
 }
 
+// Collected without close(): the thread ends once its queue is empty.
+template <typename Derived, typename Socket>
+SocketHandle<Derived, Socket>::~SocketHandle() {
+  if (thread_) thread_->Stop();
+}
+
 template <typename Derived, typename Socket>
 std::optional<Napi::Promise> SocketHandle<Derived, Socket>::Unusable(Napi::Env env) {
   if (usable()) return std::nullopt;
@@ -125,20 +138,21 @@ Napi::Value SocketHandle<Derived, Socket>::IfOpen(const Napi::CallbackInfo& info
 template <typename Derived, typename Socket>
 template <typename T, typename Work>
 Napi::Value SocketHandle<Derived, Socket>::Run(const char* op, Work work, typename PromiseWorker<T>::Done done) {
-  return PromiseWorker<T>::Start(
-      this->Value(), WorkerName(op).c_str(),
-      [work = std::move(work), shared = shared_, netns = netns_]() -> core::Result<T> {
-        auto named = core::CheckNetnsPath(netns);
-        if (!named.ok()) return named.error();
-        std::lock_guard<std::mutex> lock(shared->mu);
-        if (!shared->socket) {
-          auto s = Socket::Open(netns);
-          if (!s.ok()) return s.error();
-          shared->socket = s.take();
-        }
-        return work(*shared->socket);
-      },
-      std::move(done));
+  auto locked = [work = std::move(work), shared = shared_, netns = netns_]() -> core::Result<T> {
+    auto named = core::CheckNetnsPath(netns);
+    if (!named.ok()) return named.error();
+    std::lock_guard<std::mutex> lock(shared->mu);
+    if (!shared->socket) {
+      auto s = Socket::Open(netns);
+      if (!s.ok()) return s.error();
+      shared->socket = s.take();
+    }
+    return work(*shared->socket);
+  };
+  if constexpr (Derived::kOwnThread)
+    return RunOnThread<T>(this->Env(), thread_, WorkerName("Thread"), std::move(locked), std::move(done));
+  else
+    return PromiseWorker<T>::Start(this->Value(), WorkerName(op).c_str(), std::move(locked), std::move(done));
 }
 
 template <typename Derived, typename Socket>
@@ -176,6 +190,8 @@ Napi::Value SocketHandle<Derived, Socket>::Open(const Napi::CallbackInfo& info) 
 template <typename Derived, typename Socket>
 Napi::Value SocketHandle<Derived, Socket>::Close(const Napi::CallbackInfo& info) {
   closed_ = true;
+  if (thread_) thread_->Stop();
+  thread_.reset();
   shared_.reset();
   netns_.reset();
   return info.Env().Undefined();

@@ -3,7 +3,8 @@
 // NftablesTable), written once. One table (family, name, network namespace) as a JS object
 // with the methods src/firewall.ts drives on every backend: open() enters the namespace and
 // probes the table, commit()/list()/check() run the backend's core/ functions. Each returns a
-// promise and does its kernel work in the libuv pool (PromiseWorker), never on the main thread.
+// promise and does its kernel work in the libuv pool (PromiseWorker) or, after open(), on the
+// handle's own thread (kOwnThread below), never on the main thread.
 // The object holds the namespace fd and the backend's own state; close() releases both (calls
 // in flight keep their own references until they finish), and so does the finalizer if close()
 // was forgotten.
@@ -13,11 +14,13 @@
 // one copy per call in flight:
 //   kClassName, kWorkerPrefix      the JS class; async_hooks names are the prefix + "open", ...
 //   static ReadOptions(o, target)  its fields of the constructor's options object
-//   ProbeTable(target)             const; the core/ calls, run in the pool
+//   ProbeTable(target)             const; the core/ calls, run off the main thread
 //   CommitOps(target, ops)         or CommitPacked(target, bytes, size), which reads the
 //                                  packed ops itself instead of taking them decoded
 //   ListTable(target, listing)
 //   FindRule(target, chain, rule)
+//   kOwnThread (optional, true)    the calls after open() run in order on a thread of the
+//                                  handle's own (js/handle_thread), not in the pool
 #pragma once
 
 #include <napi.h>
@@ -35,6 +38,7 @@
 #include "core/table_ops.h"
 #include "js/convert.h"
 #include "js/errors.h"
+#include "js/handle_thread.h"
 #include "js/promise_worker.h"
 
 namespace connlimit::js {
@@ -45,6 +49,12 @@ constexpr bool kReadsPackedOps = false;
 template <typename Backend>
 constexpr bool kReadsPackedOps<Backend, std::void_t<decltype(&Backend::CommitPacked)>> = true;
 
+// Whether Backend's calls run on a thread of the handle's own.
+template <typename Backend, typename = void>
+constexpr bool kOwnThread = false;
+template <typename Backend>
+constexpr bool kOwnThread<Backend, std::void_t<decltype(Backend::kOwnThread)>> = Backend::kOwnThread;
+
 template <typename Derived, typename Backend>
 class TableWrap : public Napi::ObjectWrap<Derived> {
  public:
@@ -53,6 +63,7 @@ class TableWrap : public Napi::ObjectWrap<Derived> {
   // The JS class: open, commit, list, check, close, then Derived's `own` methods.
   static Napi::Function Define(Napi::Env env, std::vector<Descriptor> own = {});
   explicit TableWrap(const Napi::CallbackInfo& info);
+  ~TableWrap();
 
  protected:
   // Runs `call` (main thread: read the arguments, then Run() the work) when the handle is open;
@@ -60,9 +71,9 @@ class TableWrap : public Napi::ObjectWrap<Derived> {
   template <typename F>
   Napi::Value IfOpen(const Napi::CallbackInfo& info, F call);
 
-  // Queues work(target) in the pool and returns its promise, settled with done(). The worker
-  // pins the namespace fd: a close() while it runs must not close the fd under it. `work`
-  // holds by value what of backend() it uses, so that outlives close() too. It runs only while
+  // Queues work(target) on the handle's thread or in the pool (kOwnThread) and returns its
+  // promise, settled with done(). The call pins the namespace fd: a close() while it runs
+  // must not close the fd under it. `work` holds by value what of backend() it uses, so that outlives close() too. It runs only while
   // the netns path still names the namespace the handle opened (op "netns gone" otherwise).
   template <typename T, typename Work>
   Napi::Value Run(const char* op, Work work, typename PromiseWorker<T>::Done done);
@@ -93,6 +104,7 @@ class TableWrap : public Napi::ObjectWrap<Derived> {
   std::string netns_path_;
   std::shared_ptr<core::NetnsFd> netns_;
   std::optional<Backend> backend_{std::in_place};  // reset by close(), as netns_ is
+  std::shared_ptr<HandleThread> thread_;          // kOwnThread: started by the first call
   bool opened_ = false;
   bool closed_ = false;
 };
@@ -137,6 +149,12 @@ core::TableTarget TableWrap<Derived, Backend>::Target() const {
   return t;
 }
 
+// Collected without close(): the thread ends once its queue is empty.
+template <typename Derived, typename Backend>
+TableWrap<Derived, Backend>::~TableWrap() {
+  if (thread_) thread_->Stop();
+}
+
 template <typename Derived, typename Backend>
 std::optional<Napi::Promise> TableWrap<Derived, Backend>::Unusable(Napi::Env env) {
   if (!closed_ && opened_) return std::nullopt;
@@ -158,14 +176,15 @@ Napi::Value TableWrap<Derived, Backend>::IfOpen(const Napi::CallbackInfo& info, 
 template <typename Derived, typename Backend>
 template <typename T, typename Work>
 Napi::Value TableWrap<Derived, Backend>::Run(const char* op, Work work, typename PromiseWorker<T>::Done done) {
-  return PromiseWorker<T>::Start(
-      this->Value(), WorkerName(op).c_str(),
-      [work = std::move(work), target = Target(), keep = netns_]() -> core::Result<T> {
-        auto named = core::CheckNetnsPath(keep);
-        if (!named.ok()) return named.error();
-        return work(target);
-      },
-      std::move(done));
+  auto checked = [work = std::move(work), target = Target(), keep = netns_]() -> core::Result<T> {
+    auto named = core::CheckNetnsPath(keep);
+    if (!named.ok()) return named.error();
+    return work(target);
+  };
+  if constexpr (kOwnThread<Backend>)
+    return RunOnThread<T>(this->Env(), thread_, WorkerName("thread"), std::move(checked), std::move(done));
+  else
+    return PromiseWorker<T>::Start(this->Value(), WorkerName(op).c_str(), std::move(checked), std::move(done));
 }
 
 template <typename Derived, typename Backend>
@@ -270,6 +289,8 @@ Napi::Value TableWrap<Derived, Backend>::NetnsId(const Napi::CallbackInfo& info)
 template <typename Derived, typename Backend>
 Napi::Value TableWrap<Derived, Backend>::Close(const Napi::CallbackInfo& info) {
   closed_ = true;
+  if (thread_) thread_->Stop();
+  thread_.reset();
   netns_.reset();
   backend_.reset();  // what it holds goes now, or when the last call in flight ends
   return info.Env().Undefined();

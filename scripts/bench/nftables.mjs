@@ -64,7 +64,7 @@ async function updateRow(ctx, bin, iptables, own) {
     const settle = () => ns.exec('nft', ['list', 'tables']);
     // Both sides are timed warm. The floor times itself after its own process start-up; a call
     // of ours timed right after other processes ran (the floor, `nft`, the settle above) finds
-    // the CPU caches and TLB full of theirs, and every part of it (parsing, the pool thread,
+    // the CPU caches and TLB full of theirs, and every part of it (parsing, the handle's thread,
     // libnftnl, the kernel's own path) runs several times slower than back to back: that, not a
     // read or a wait, was most of the 8.6x of append / floor, while the delete, timed right after
     // our own untimed append, was already warm. So each timed call of ours follows an untimed
@@ -195,7 +195,7 @@ export async function run(ctx) {
     met: floorRows.every(([, r]) => r.library.median <= 2 * r.floor.median && r.deleted.median <= 2 * r.floor.median),
     why:
       'The handle keeps what its commits learned of our tables under the generation id they produced (docs/nft.md, "The native form\'s cache"): a lone update is one batch under that id, read from nothing; another writer\'s commit makes the kernel refuse it, and only then is anything read. ' +
-      'What remains beside the floor is one libuv pool round trip (two thread wake-ups, which the one-threaded floor does not pay and which, on a busy machine, each wait for a CPU) and the JS side; timed right after another process ran (the no-warm-up columns), every part of a call runs several times slower, append and delete alike. Until 2026-12-06T22Z each call also zeroed a fresh 128 KiB receive buffer (about 50 µs); until 2026-12-07 each append also encoded and decoded the rule it added, for the cache (about 12 µs back to back; now done when a check or delete by spec first compares it), and built its messages in zeroed 4-8 KiB vectors (docs/nft.md, "The per-call fixed cost").',
+      'What remains beside the floor is one round trip to the handle\'s own thread (two thread wake-ups, which the one-threaded floor does not pay and which, on a busy machine, each wait for a CPU; a libuv pool worker per call until 2026-12-07, 0.89-0.93x as long paired) and the JS side; timed right after another process ran (the no-warm-up columns), every part of a call runs several times slower, append and delete alike. Until 2026-12-06T22Z each call also zeroed a fresh 128 KiB receive buffer (about 50 µs); until 2026-12-07 each append also encoded and decoded the rule it added, for the cache (about 12 µs back to back; now done when a check or delete by spec first compares it), and built its messages in zeroed 4-8 KiB vectors (docs/nft.md, "The per-call fixed cost").',
   });
   return { sections, targets };
 }

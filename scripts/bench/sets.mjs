@@ -152,13 +152,13 @@ export async function run(ctx) {
       target: 'one add, awaited, ≥50× faster than a forked `ipset add`',
       measured: ratio(one.cli.median, one.awaited.median),
       met: one.cli.median / one.awaited.median >= 50,
-      why: 'An awaited call is one libuv pool round trip (the addon hands the work to a pool thread and the result back to the loop) plus the kernel; on a loaded VM the round trip alone varies between tens and hundreds of µs.',
+      why: 'An awaited call is one round trip to the handle\'s own thread (the addon queues the work for it and the result comes back to the loop; a libuv pool worker per call until 2026-12-07, 0.54-0.66x as long paired) plus the kernel; on a loaded VM the round trip alone varies between ten and hundreds of µs.',
     },
     {
       target: 'one add within 2× of one raw netlink message from C (adds in flight, side by side in one sendmsg)',
       measured: `${ratio(one.inFlight.median, one.floor.median)} in flight, ${ratio(one.awaited.median, one.floor.median)} awaited one by one`,
       met: one.inFlight.median / one.floor.median <= 2,
-      why: 'The floor is a send and an ack on an open socket in C (about a µs); the library adds, per call, the TypeScript check of the entry, a promise and its share of one pool trip. One awaited add cannot come near it: the pool round trip alone is tens of µs.',
+      why: 'The floor is a send and an ack on an open socket in C (about a µs); the library adds, per call, the TypeScript check of the entry, a promise and its share of one trip to the handle\'s thread. One awaited add cannot come near it: the round trip alone (two thread wake-ups) is 10-20 µs here.',
     },
     {
       target: `${k(big.size)} entries in one addMany ≥10× faster than \`ipset restore\` of the same lines`,
@@ -186,7 +186,7 @@ export async function run(ctx) {
           [[cell(one.awaited), cell(one.inFlight), cell(one.floor), cell(one.cli), ratio(one.cli.median, one.awaited.median), ratio(one.awaited.median, one.floor.median), ratio(one.inFlight.median, one.floor.median), one.awaited.n]],
         ),
         notes: [
-          '`await sets.add(set, address, { timeout: 300 })` one after another; the same calls made all at once (`Promise.all`), which queue up and go to the kernel side by side (one pool trip, up to 256 messages per sendmsg, each with its own ack and its own answer); the floor sends the same bytes one message at a time from C on an open socket; the CLI is `ipset add` forked from a shell loop in the namespace. Per add, medians (p90).',
+          '`await sets.add(set, address, { timeout: 300 })` one after another; the same calls made all at once (`Promise.all`), which queue up and go to the kernel side by side (one trip to the handle\'s thread, up to 256 messages per sendmsg, each with its own ack and its own answer); the floor sends the same bytes one message at a time from C on an open socket; the CLI is `ipset add` forked from a shell loop in the namespace. Per add, medians (p90).',
         ],
       },
       {

@@ -4,8 +4,8 @@
  * with `backend: 'nftables'`, nf_tables named sets in the native nftables form's table (./nftables.ts).
  * A rule refers to a set (`-m set --match-set NAME src`); changing who is in it is one netlink
  * message that touches no rule and resets no connlimit count. TypeScript checks every input
- * against the set's type and family first; the addon (native/core/ipset) runs each call in
- * the libuv pool. Calls on one handle run one at a time, in call order.
+ * against the set's type and family first; the addon (native/core/ipset) runs each call on a
+ * thread of the handle's own (docs/threads.md). Calls on one handle run one at a time, in call order.
  */
 import { binding } from '../binding';
 import { ClosedError, fromNative, invalid, ValidationError, type NativeErrorContext, type ValidationIssue } from '../errors';
@@ -373,8 +373,9 @@ export class Sets {
 
   /**
    * A checked one-element call (add, delete, test). Calls that queue up behind each other join
-   * one group, sent in one pool trip with one sendmsg when its turn comes (serial-queue's group
-   * commit): each keeps its own answer, as if made alone, and the queue's order is kept.
+   * one group, sent in one trip to the handle's thread and one sendmsg when its turn comes
+   * (serial-queue's group commit; on the native form a test goes alone, and adds and deletes in
+   * one batch): each keeps its own answer, as if made alone, and the queue's order is kept.
    */
   private single(cmd: SingleCall['call'][0], set: string, e: NativeSetElement, exist: boolean): Promise<boolean> {
     if (this.closed) return Promise.reject(new ClosedError('the sets handle'));
@@ -404,13 +405,30 @@ export class Sets {
       return;
     }
     if (this.backend === 'nftables') {
-      // No mixed-call batch on nf_tables here: the group's calls go one after another, each its own batch.
-      for (const m of members) await this.sendSingles([m]);
+      // Adds and deletes go side by side in one batch; a test (a plain request) goes alone, in its turn.
+      for (let i = 0; i < members.length; ) {
+        let j = i;
+        while (j < members.length && members[j]!.call[0] !== 'test') j++;
+        if (j === i) j++;
+        await (j - i === 1 ? this.sendSingles([members[i]!]) : this.sendEach(members.slice(i, j)));
+        i = j;
+      }
       return;
     }
+    await this.sendEach(members);
+  }
+
+  /** Several one-element calls in one trip, each settled with its own answer; never rejects. */
+  private async sendEach(members: SingleCall[]): Promise<void> {
+    const fail = (m: SingleCall, error: unknown): void => {
+      this.shapes.delete(m.call[1]);
+      m.reject(fromNative(error, this.context(m.call[1])));
+    };
     let answers: Array<Error | null>;
     try {
-      answers = await this.ipset().each(members.map((m) => m.call));
+      answers = await (this.backend === 'nftables'
+        ? (this.native as NativeNftablesSetHandle).each(members.map((m) => m.call as [cmd: 'add' | 'del', set: string, element: NativeSetElement, exist: boolean]))
+        : this.ipset().each(members.map((m) => m.call)));
     } catch (error) {
       for (const m of members) fail(m, error);
       return;

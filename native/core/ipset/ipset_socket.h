@@ -4,7 +4,7 @@
 // trips over it. Building and reading messages is the pure bricks beside it.
 //
 // Threading: an IpsetSocket is used by one thread at a time; the owner (native/js/ipset.cc)
-// holds its mutex around each call, in the libuv pool. Every wait is bounded (SO_RCVTIMEO).
+// holds its mutex around each call, on the handle's own thread. Every wait is bounded (SO_RCVTIMEO).
 #pragma once
 
 #include <libmnl/libmnl.h>

@@ -132,6 +132,69 @@ Result<Unit> NftablesSetSocket::Elements(Family family, bool add, const std::str
   return r;
 }
 
+Result<std::vector<std::optional<KernelError>>> NftablesSetSocket::Each(Family family, const std::vector<ipset::ElementCall>& calls) {
+  std::vector<std::optional<KernelError>> out(calls.size());
+  std::vector<size_t> run;
+  for (size_t i = 0; i <= calls.size(); i++) {
+    bool alone = i < calls.size() && calls[i].cmd == ipset::Adt::kDel && calls[i].exist;
+    if (i == calls.size() || alone) {
+      if (!run.empty()) EachBatch(family, calls, std::move(run), out);
+      run.clear();
+      if (alone) {
+        auto r = Elements(family, false, calls[i].set, {calls[i].element}, true);
+        if (!r.ok()) out[i] = r.error();
+      }
+      continue;
+    }
+    if (calls[i].cmd == ipset::Adt::kTest) return KernelError{"nft set", EINVAL, "a test in Each()", -1, ErrorKind::kNone};
+    run.push_back(i);
+  }
+  return out;
+}
+
+void NftablesSetSocket::EachBatch(Family family, const std::vector<ipset::ElementCall>& calls, std::vector<size_t> run,
+                                  std::vector<std::optional<KernelError>>& out) {
+  // Every retry drops one call, so this ends after at most run.size() batches.
+  while (!run.empty()) {
+    std::vector<Message> msgs;
+    std::vector<size_t> sent;
+    std::vector<int> first_of;
+    for (size_t i : run) {
+      const auto& c = calls[i];
+      auto type = TypeOf(family, c.set);
+      if (!type.ok()) {
+        out[i] = type.error();
+        continue;
+      }
+      ElemCmd cmd = c.cmd == ipset::Adt::kAdd ? ElemCmd::kAdd : ElemCmd::kDelete;
+      msgs.push_back(EncodeSetElements(cmd, family, kNftablesTable, c.set, type.value(), {c.element}, 0, 1, c.exist, 0));
+      first_of.push_back(static_cast<int>(sent.size()));
+      sent.push_back(i);
+    }
+    if (sent.empty()) return;
+    auto r = Commit(std::move(msgs), calls[sent[0]].set, ErrorKind::kNftSetElement, first_of);
+    if (r.ok()) return;
+    KernelError e = r.error();
+    int at = e.op_index;
+    if (at < 0 || static_cast<size_t>(at) >= sent.size()) {
+      // Not tied to one call (the socket failed): each call of the batch met it.
+      for (size_t i : sent) {
+        out[i] = e;
+        out[i]->detail = calls[i].set;
+        types_.erase({family, calls[i].set});
+      }
+      return;
+    }
+    size_t refused = sent[static_cast<size_t>(at)];
+    e.op_index = -1;  // the call's own, as if made alone
+    e.detail = calls[refused].set;
+    out[refused] = e;
+    types_.erase({family, calls[refused].set});
+    sent.erase(sent.begin() + at);
+    run = std::move(sent);
+  }
+}
+
 Result<bool> NftablesSetSocket::Test(Family family, const std::string& set, const ipset::Element& e) {
   auto type = TypeOf(family, set);
   if (!type.ok()) return type.error();

@@ -7,7 +7,7 @@
 // receive bounded by SO_RCVTIMEO. Messages are core/nft/native/nftables_sets.h's.
 //
 // Threading: used by one thread at a time; the owner (native/js/nftables_sets.cc) holds its
-// mutex around each call, in the libuv pool.
+// mutex around each call, on the handle's own thread (js/handle_thread).
 #pragma once
 
 #include <map>
@@ -34,6 +34,11 @@ class NftablesSetSocket {
   // NEWSETELEM (EXCL unless `exist`) or DELSETELEM, every element in one batch. On a refusal
   // nothing is applied; op_index is the element of the first refused message's first element.
   Result<Unit> Elements(Family family, bool add, const std::string& set, const std::vector<ipset::Element>& elements, bool exist);
+  // Independent adds and deletes (no test), each answered as if sent alone in call order: runs
+  // of them go in one batch, one sendmsg (a delete with `exist` goes alone, through Elements()).
+  // A batch refused at one message is sent again without that call, which gets the refusal;
+  // the calls before it saw what they would have seen alone, and it changed nothing.
+  Result<std::vector<std::optional<KernelError>>> Each(Family family, const std::vector<ipset::ElementCall>& calls);
   // GETSETELEM: whether the set holds the element (for hash:net, an address inside an entry).
   Result<bool> Test(Family family, const std::string& set, const ipset::Element& e);
   Result<ipset::SetHeader> Header(Family family, const std::string& set);
@@ -56,6 +61,9 @@ class NftablesSetSocket {
   // One receive of a GETSETELEM dump, its elements converted into `entries`; true at its end.
   Result<bool> ReadDumpPart(uint32_t seq, const std::string& set, ElementReader& reader, std::vector<ipset::Element>& entries);
   explicit NftablesSetSocket(std::unique_ptr<Socket> s) : s_(std::move(s)) {}
+  // Each()'s batch of calls[run...], answers in `out`.
+  void EachBatch(Family family, const std::vector<ipset::ElementCall>& calls, std::vector<size_t> run,
+                 std::vector<std::optional<KernelError>>& out);
   Result<Unit> Commit(std::vector<Message> msgs, const std::string& set, ErrorKind kind, const std::vector<int>& first_of);
   // The set's type (ipset's name), from what this socket learned or one GETSET.
   Result<std::string> TypeOf(Family family, const std::string& set);
