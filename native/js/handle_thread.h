@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "core/result.h"
-#include "js/errors.h"
+#include "js/settle_result.h"
 
 namespace connlimit::js {
 
@@ -97,15 +97,7 @@ class PromiseJob : public ThreadJob {
   void Settle(Napi::Env env) override {
     try {
       Napi::HandleScope scope(env);
-      if (!result_->ok()) {
-        deferred_.Reject(ErrorFromKernel(env, result_->error()).Value());
-        return;
-      }
-      try {
-        deferred_.Resolve(done_(env, result_->value()));
-      } catch (const Napi::Error& e) {
-        deferred_.Reject(e.Value());
-      }
+      SettleResult(env, deferred_, *result_, done_);
     } catch (const Napi::Error&) {
     }
   }

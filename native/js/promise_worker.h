@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "core/result.h"
-#include "js/errors.h"
+#include "js/settle_result.h"
 
 namespace connlimit::js {
 
@@ -33,17 +33,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   void Execute() override { result_.emplace(work_()); }
 
   void OnOK() override {
-    Settle([this](Napi::Env env) {
-      if (!result_->ok()) {
-        deferred_.Reject(ErrorFromKernel(env, result_->error()).Value());
-        return;
-      }
-      try {
-        deferred_.Resolve(done_(env, result_->value()));
-      } catch (const Napi::Error& e) {
-        deferred_.Reject(e.Value());
-      }
-    });
+    Settle([this](Napi::Env env) { SettleResult(env, deferred_, *result_, done_); });
   }
 
   void OnError(const Napi::Error& e) override {
