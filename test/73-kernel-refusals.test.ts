@@ -208,7 +208,7 @@ test('a lockless write between the table replace and its counter step: the calls
           await fw.close();
         })();`;
       const r = await execResult(process.execPath, ['--import', 'tsx', '-e', code], {
-        env: { ...process.env, NODE_OPTIONS: '', LD_PRELOAD: shim, CONNLIMIT_TEST_BETWEEN_COMMIT: rogue, TSX_TSCONFIG_PATH: join(__dirname, '..', 'tsconfig.json') },
+        env: { ...process.env, NODE_OPTIONS: '', LD_PRELOAD: [process.env.LD_PRELOAD, shim].filter(Boolean).join(':'), CONNLIMIT_TEST_BETWEEN_COMMIT: rogue, TSX_TSCONFIG_PATH: join(__dirname, '..', 'tsconfig.json') },
       });
       const line = r.stdout.trim().split('\n').pop() ?? '';
       assert.ok(line.startsWith('{'), `child said: ${r.stdout} ${r.stderr}`);
