@@ -73,8 +73,9 @@ class TableWrap : public Napi::ObjectWrap<Derived> {
 
   // Queues work(target) on the handle's thread or in the pool (kOwnThread) and returns its
   // promise, settled with done(). The call pins the namespace fd: a close() while it runs
-  // must not close the fd under it. `work` holds by value what of backend() it uses, so that outlives close() too. It runs only while
-  // the netns path still names the namespace the handle opened (op "netns gone" otherwise).
+  // must not close the fd under it. `work` holds by value what of backend() it uses, so that
+  // outlives close() too. It runs only while the netns path still names the namespace the
+  // handle opened (op "netns gone" otherwise).
   template <typename T, typename Work>
   Napi::Value Run(const char* op, Work work, typename PromiseWorker<T>::Done done);
 
