@@ -595,10 +595,11 @@ export interface NativeIpsetHandle {
   elements(cmd: 'add' | 'del', set: string, elements: NativeSetElement[], exist: boolean): Promise<void>;
   test(set: string, element: NativeSetElement): Promise<boolean>;
   /**
-   * Independent one-element calls in one pool trip, many messages per sendmsg: each answer is
-   * null or the call's own native error (a test's "not in the set" is errno 4103, IPSET_ERR_EXIST).
+   * Independent one-element calls, packed (src/sets/packed-calls.ts), in one trip to the
+   * handle's thread, many messages per sendmsg: null when every call went in, else per call
+   * null or its own native error (a test's "not in the set" is errno 4103, IPSET_ERR_EXIST).
    */
-  each(calls: Array<[cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean]>): Promise<Array<Error | null>>;
+  each(records: Buffer, names: string[], objects: NativeSetElement[]): Promise<Array<Error | null> | null>;
   /** `withSize`: count the entries where the kernel reports no count (the native form: a dump); elements 0 without it there. */
   header(set: string, withSize?: boolean): Promise<NativeSetHeader>;
   named(cmd: 'destroy' | 'flush' | 'rename' | 'swap', name: string, name2: string | null, exist: boolean): Promise<void>;
@@ -635,6 +636,8 @@ export interface NativeIpsetBinding {
     _encodeCreate(spec: NativeCreateSpec, revision: number, seq: number): Buffer;
     /** Test only: one element's ADD/DEL/TEST message. */
     _encodeElement(cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean, seq: number): Buffer;
+    /** Bench only: an addMany's or deleteMany's messages, packed as the handle sends them. */
+    _encodeElements(cmd: 'add' | 'del', set: string, elements: NativeSetElement[], exist: boolean, seq: number): Buffer;
   };
   NftablesSetHandle: (new (options: { netnsPath: string | null; family: 'ipv4' | 'ipv6' }) => NativeNftablesSetHandle) & {
     /** Test only: the NEWSET message. */
