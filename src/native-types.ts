@@ -591,8 +591,11 @@ export interface NativeIpsetHandle {
   /** Open the namespace, create the ipset socket there and do the PROTOCOL handshake. */
   open(): Promise<void>;
   create(spec: NativeCreateSpec): Promise<void>;
-  /** One message for one element; restore-style batches for more. Errors carry opIndex (the element). */
-  elements(cmd: 'add' | 'del', set: string, elements: NativeSetElement[], exist: boolean): Promise<void>;
+  /**
+   * One message for one element; restore-style batches for more. The elements packed
+   * (src/sets/packed-calls.ts packElements). Errors carry opIndex (the element).
+   */
+  elements(cmd: 'add' | 'del', set: string, records: Buffer, objects: NativeSetElement[], exist: boolean): Promise<void>;
   test(set: string, element: NativeSetElement): Promise<boolean>;
   /**
    * Independent one-element calls, packed (src/sets/packed-calls.ts), in one trip to the
@@ -614,7 +617,9 @@ export interface NativeIpsetHandle {
 }
 
 /** IpsetHandle's calls on nf_tables named sets of the native form (its table of the handle's family); no set indexes. */
-export type NativeNftablesSetHandle = Omit<NativeIpsetHandle, 'setIndex' | 'setName' | 'each'> & {
+export type NativeNftablesSetHandle = Omit<NativeIpsetHandle, 'setIndex' | 'setName' | 'each' | 'elements'> & {
+  /** One batch of elements, as objects. Errors carry opIndex (the element). */
+  elements(cmd: 'add' | 'del', set: string, elements: NativeSetElement[], exist: boolean): Promise<void>;
   /** Independent adds and deletes (no test), side by side in one batch; each answered as if sent alone. */
   each(calls: Array<[cmd: 'add' | 'del', set: string, element: NativeSetElement, exist: boolean]>): Promise<Array<Error | null>>;
 };

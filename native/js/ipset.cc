@@ -59,15 +59,15 @@ Napi::Value IpsetHandle::Create(const Napi::CallbackInfo& info) {
   });
 }
 
-// elements('add'|'del', set, elements[], exist)
+// elements('add'|'del', set, records, objects, exist): the elements packed (ipset_convert.h).
 Napi::Value IpsetHandle::Elements(const Napi::CallbackInfo& info) {
   return IfOpen(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     auto cmd = AdtFromJs(env, info[0]);
     if (cmd == ips::Adt::kTest) throw Napi::TypeError::New(env, "ipset: test goes through test()");
     auto set = Str(env, info[1], "set name");
-    auto elements = ElementsFromJs(env, info[2]);
-    bool exist = info[3].ToBoolean().Value();
+    auto elements = ElementsFromPacked(env, info[2], info[3]);
+    bool exist = info[4].ToBoolean().Value();
     return Run<core::Unit>(
         "Elements",
         [cmd, set, elements = std::move(elements), exist](ips::IpsetSocket& s) { return s.Elements(cmd, set, elements, exist); },

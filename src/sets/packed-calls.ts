@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * One-element ipset calls that queued up together, packed for the addon: a record of
- * PACKED_CALL_BYTES per call (the layout is in native/js/ipset_convert.cc), each set name once,
+ * One-element ipset calls that queued up together, or the elements of one addMany, packed for
+ * the addon: a record of PACKED_CALL_BYTES per call (the layout is in native/js/ipset_convert.cc), each set name once,
  * and as objects only the elements that are more than an IPv4 address. The addon reads a record
  * with a few loads where an element object took a dozen property reads and string copies: that
- * conversion was the largest part of an add in flight (docs/sets.md, "Adds in flight").
+ * conversion was the largest part of an add in flight, and half of a 100k addMany (docs/sets.md).
  */
 import type { NativeSetElement } from '../native-types';
 
@@ -55,11 +55,29 @@ function writeIpv4(text: string, out: Buffer, at: number): void {
   out[at] = part;
 }
 
+/** Writes element `e` into the record at byte `at` (its flags, timeout, address or object index); returns its flags. */
+function writeElement(e: NativeSetElement, records: Buffer, words: Uint32Array, at: number, objects: NativeSetElement[]): number {
+  if (!plainIpv4(e)) {
+    words[at / 4 + 3] = objects.push(e) - 1;
+    return OBJECT;
+  }
+  let flags = e.nomatch ? NOMATCH : 0;
+  if (e.timeout !== undefined) {
+    flags |= TIMEOUT;
+    words[at / 4 + 1] = e.timeout;
+  }
+  writeIpv4(e.address, records, at + 8);
+  return flags;
+}
+
+/** Records in a buffer of their own, and a view of its numbers in host order (records are 4-byte aligned). */
+function recordsFor(count: number): { records: Buffer; words: Uint32Array } {
+  const records = Buffer.alloc(count * PACKED_CALL_BYTES); // never pooled: byteOffset 0
+  return { records, words: new Uint32Array(records.buffer, records.byteOffset, records.length / 4) };
+}
+
 export function packCalls(calls: readonly ElementCall[]): PackedCalls {
-  const records = Buffer.alloc(calls.length * PACKED_CALL_BYTES);
-  // The numbers in host order, through a view (records are 4-byte aligned): writeUInt32LE's
-  // checks cost more than the rest of a record.
-  const words = new Uint32Array(records.buffer, records.byteOffset, records.length / 4);
+  const { records, words } = recordsFor(calls.length);
   const names: string[] = [];
   const indexes = new Map<string, number>();
   const objects: NativeSetElement[] = [];
@@ -68,27 +86,38 @@ export function packCalls(calls: readonly ElementCall[]): PackedCalls {
   for (let i = 0; i < calls.length; i++) {
     const [cmd, set, e, exist] = calls[i]!;
     const at = i * PACKED_CALL_BYTES;
-    const word = at / 4;
     // Calls that queue up together are nearly always on one set: look back one before searching.
     let index = set === lastName ? lastIndex : (indexes.get(set) ?? -1);
     if (index < 0) indexes.set(set, (index = names.push(set) - 1));
     lastName = set;
     lastIndex = index;
-    let flags = exist ? EXIST : 0;
     records[at] = COMMANDS[cmd];
-    words[word + 4] = index;
-    if (plainIpv4(e)) {
-      if (e.nomatch) flags |= NOMATCH;
-      if (e.timeout !== undefined) {
-        flags |= TIMEOUT;
-        words[word + 1] = e.timeout;
-      }
-      writeIpv4(e.address, records, at + 8);
-    } else {
-      flags |= OBJECT;
-      words[word + 3] = objects.push(e) - 1;
-    }
-    records[at + 1] = flags;
+    words[at / 4 + 4] = index;
+    records[at + 1] = writeElement(e, records, words, at, objects) | (exist ? EXIST : 0);
   }
   return { records, names, objects };
+}
+
+/**
+ * The elements of one addMany or deleteMany, as records whose command, exist and set are the
+ * call's (left zero). A string is an IPv4 address alone, checked (plainIpv4Entry), with the
+ * call's `timeout`: written from its text, no element object made for it.
+ */
+export function packElements(elements: readonly (NativeSetElement | string)[], timeout?: number): Omit<PackedCalls, 'names'> {
+  const { records, words } = recordsFor(elements.length);
+  const objects: NativeSetElement[] = [];
+  for (let i = 0; i < elements.length; i++) {
+    const at = i * PACKED_CALL_BYTES;
+    const e = elements[i]!;
+    if (typeof e !== 'string') {
+      records[at + 1] = writeElement(e, records, words, at, objects);
+      continue;
+    }
+    if (timeout !== undefined) {
+      records[at + 1] = TIMEOUT;
+      words[at / 4 + 1] = timeout;
+    }
+    writeIpv4(e, records, at + 8);
+  }
+  return { records, objects };
 }

@@ -27,8 +27,8 @@ import type {
 } from './types';
 import { describe } from '../rule/validate';
 import { checkNftablesAdd, checkNftablesCreate, checkNftablesSetName, MAX_NFT_SET_NAME_BYTES, nftablesCannot } from './nftables';
-import { packCalls, type ElementCall } from './packed-calls';
-import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, nomatchProblem, ownOptions, plainIpv4Element, protocolName, setName, setsBackend, testOptions, type SetShape } from './validate';
+import { packCalls, packElements, type ElementCall } from './packed-calls';
+import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, nomatchProblem, ownOptions, plainIpv4Element, plainIpv4Entry, protocolName, setName, setsBackend, testOptions, type SetShape } from './validate';
 
 let handles = 0;
 
@@ -341,14 +341,18 @@ export class Sets {
     // Checked now against what this handle knows of the set, so bad input throws before the
     // call is queued; a set not yet known is looked up first, in the queue.
     const known = this.shapes.get(set);
-    const check = (shape: SetShape): NativeSetElement[] => {
+    // A string: an addMany's IPv4 address alone (packElements).
+    const check = (shape: SetShape): Array<NativeSetElement | string> => {
       const issues: ValidationIssue[] = [];
-      const out: NativeSetElement[] = [];
+      const out: Array<NativeSetElement | string> = [];
       const defaults = cmd === 'add' ? options : {};
       const nomatch = options.nomatch ? nomatchProblem(shape) : null;
       if (nomatch) throw new ValidationError([nomatch]);
+      const entryShape = cmd === 'add' ? shape : { ...shape, timeout: false, comment: false };
+      // An addMany of addresses on ipset: each checked the short way and kept as its text.
+      const short = this.backend === 'ipset' && path === 'entries';
       list.forEach((entry, i) => {
-        const e = element(entry, cmd === 'add' ? shape : { ...shape, timeout: false, comment: false }, defaults, list.length === 1 && path === 'entry' ? 'entry' : `${path}[${i}]`, issues);
+        const e = short && plainIpv4Entry(entry, entryShape, defaults) ? entry : element(entry, entryShape, defaults, list.length === 1 && path === 'entry' ? 'entry' : `${path}[${i}]`, issues);
         if (e) out.push(e);
       });
       if (issues.length) throw new ValidationError(issues);
@@ -356,10 +360,10 @@ export class Sets {
     };
     const ready = known ? check(known) : null;
     if (list.length === 0) return Promise.resolve();
-    if (ready && ready.length === 1 && path === 'entry') return this.single(cmd, set, ready[0]!, options.exist === true) as Promise<void>;
+    if (ready && ready.length === 1 && path === 'entry') return this.single(cmd, set, ready[0] as NativeSetElement, options.exist === true) as Promise<void>;
     return this.run(async () => {
       const elements = ready ?? check(await this.shape(set));
-      await this.native.elements(cmd, set, elements, options.exist === true);
+      await this.sendElements(cmd, set, elements, options.exist === true, cmd === 'add' ? options.timeout : undefined);
     }, set);
   }
 
@@ -417,7 +421,7 @@ export class Sets {
       try {
         if (cmd === 'test') m.resolve(await this.native.test(set, e));
         else {
-          await this.native.elements(cmd, set, [e], exist);
+          await this.sendElements(cmd, set, [e], exist);
           m.resolve();
         }
       } catch (error) {
@@ -465,6 +469,16 @@ export class Sets {
       else if (m.call[0] === 'test' && (error as { errno?: number }).errno === IPSET_ERR_EXIST) m.resolve(false);
       else fail(m, error);
     }
+  }
+
+  /**
+   * Elements of one call to the addon: packed for ipset (./packed-calls.ts; a string is an
+   * address alone with `timeout`), as objects for nf_tables (which gets no strings).
+   */
+  private sendElements(cmd: 'add' | 'del', set: string, elements: Array<NativeSetElement | string>, exist: boolean, timeout?: number): Promise<void> {
+    if (this.backend === 'nftables') return (this.native as NativeNftablesSetHandle).elements(cmd, set, elements as NativeSetElement[], exist);
+    const packed = packElements(elements, timeout);
+    return this.ipset().elements(cmd, set, packed.records, packed.objects, exist);
   }
 
   /** An add's options as this backend takes them. */

@@ -319,9 +319,14 @@ function dottedQuad(text: string): boolean {
  * problem is reported as before).
  */
 export function plainIpv4Element(input: SetEntryInput, shape: SetShape, defaults: AddOptions): NativeSetElement | null {
-  if (typeof input !== 'string' || shape.family !== 'ipv4' || (shape.type !== 'hash:ip' && shape.type !== 'hash:net')) return null;
-  if (defaults.comment !== undefined || defaults.nomatch || (defaults.timeout !== undefined && !shape.timeout) || !dottedQuad(input)) return null;
+  if (!plainIpv4Entry(input, shape, defaults)) return null;
   return defaults.timeout === undefined ? { family: 'ipv4', address: input } : { family: 'ipv4', address: input, timeout: defaults.timeout };
+}
+
+/** Whether plainIpv4Element() takes the entry; an addMany packs such an entry from its text, with no element made. */
+export function plainIpv4Entry(input: SetEntryInput, shape: SetShape, defaults: AddOptions): input is string {
+  if (typeof input !== 'string' || shape.family !== 'ipv4' || (shape.type !== 'hash:ip' && shape.type !== 'hash:net')) return false;
+  return defaults.comment === undefined && !defaults.nomatch && (defaults.timeout === undefined || shape.timeout) && dottedQuad(input);
 }
 
 /** An element as `ipset save` prints it. */
