@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
  * One-element ipset calls that queued up together, or the elements of one addMany, packed for
- * the addon: a record of PACKED_CALL_BYTES per call (the layout is in native/js/ipset_convert.cc), each set name once,
- * and as objects only the elements that are more than an IPv4 address. The addon reads a record
- * with a few loads where an element object took a dozen property reads and string copies: that
- * conversion was the largest part of an add in flight, and half of a 100k addMany (docs/sets.md).
+ * the addon: a record of PACKED_CALL_BYTES per call (the layout is in native/js/ipset_convert.cc),
+ * each set name once, and as objects only the elements that are more than an IPv4 address. The
+ * addon reads a record with a few loads where an element object took a dozen property reads and
+ * string copies: that conversion was the largest part of an add in flight, and half of a 100k
+ * addMany (docs/sets.md).
  */
 import type { NativeSetElement } from '../native-types';
 
-export const PACKED_CALL_BYTES = 20;
+const PACKED_CALL_BYTES = 20;
 
-const COMMANDS = { add: 0, del: 1, test: 2 } as const;
 const EXIST = 1;
 const NOMATCH = 2;
 const TIMEOUT = 4;
@@ -91,7 +91,7 @@ export function packCalls(calls: readonly ElementCall[]): PackedCalls {
     if (index < 0) indexes.set(set, (index = names.push(set) - 1));
     lastName = set;
     lastIndex = index;
-    records[at] = COMMANDS[cmd];
+    records[at] = cmd === 'add' ? 0 : cmd === 'del' ? 1 : 2; // not a keyed load: that went megamorphic
     words[at / 4 + 4] = index;
     records[at + 1] = writeElement(e, records, words, at, objects) | (exist ? EXIST : 0);
   }
