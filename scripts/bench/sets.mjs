@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Sets } from '../../src/index.ts';
+import { packElements } from '../../src/sets/packed-calls.ts';
 import { benchNetns, buildFloor, cell, gc, interleave, k, ms, ratio, table } from './lib.mjs';
 
 const addr = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
@@ -68,8 +69,8 @@ async function bulk(ctx, size, bin) {
   const entries = range(0, size);
   const lines = entries.map((e) => `add b ${e} timeout 300`).join('\n') + '\n';
   const floorFile = path.join(ctx.tmp, `ipset-batch-${size}.bin`);
-  const elements = entries.map((a) => ({ family: 'ipv4', address: a, timeout: 300 }));
-  writeFileSync(floorFile, ctx.binding.IpsetHandle._encodeElements('add', 'b', elements, false, 0));
+  const packed = packElements(entries, 300); // as addMany packs them
+  writeFileSync(floorFile, ctx.binding.IpsetHandle._encodeElements('add', 'b', packed.records, packed.objects, false, 0));
   return withSet(ctx, { type: 'hash:ip', timeout: 600, maxelem: 1 << 20, hashsize: 1 << 16 }, (ns, sets) =>
     interleave(
       {
