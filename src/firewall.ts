@@ -763,11 +763,12 @@ export class Firewall {
       return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(lineText(section, line))}`;
     };
     return this.queued(async () => {
-      // The listing runs in the pool while the main thread is still parsing the rule lines.
-      const listing = this.native.list(true);
-      listing.catch(() => undefined); // awaited below, after the parse, which may fail first
+      // On nft the plan needs the table's chains: listed in the pool while the main thread is
+      // still parsing the rule lines. Legacy plans without them (src/restore/plan.ts).
+      const listing = this.backend === 'legacy' ? null : this.native.list(true);
+      listing?.catch(() => undefined); // awaited below, after the parse, which may fail first
       const appends = await packing;
-      const { ops, lines: opLines } = planRestore(await listing, section, noflush, this.backend);
+      const { ops, lines: opLines } = planRestore(listing && (await listing), section, noflush, this.backend);
       lines = opLines;
       if (ops.length > 0) await this.native.commit(restoreBatch(this.family, ops, appends));
       return result;

@@ -22,11 +22,12 @@ import type { NativeAddress, NativeInterface, NativeMatch, NativeOp, NativeRule,
 import type { Family } from './rule/types';
 
 /** Bumped with any change to the layout; packed_ops.cc refuses another. */
-const VERSION = 2;
+const VERSION = 3;
 
 const OP_KINDS: Record<NativeOp['op'], number> = {
   append: 0, insert: 1, replace: 2, delete: 3, deleteAt: 4, ensure: 5,
   flush: 6, zero: 7, createChain: 8, deleteChain: 9, renameChain: 10, setPolicy: 11,
+  deleteUserChains: 12, declareChain: 13,
 };
 
 const RULE_INV_PROTOCOL = 1;
