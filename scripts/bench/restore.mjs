@@ -123,7 +123,7 @@ export async function run(ctx) {
         table: table(['backend', 'fw.restore(text)', 'iptables-restore (forked)', 'CLI / library', 'parse (alone)', 'ops crossing (alone)', 'rest: plan, commit (nft: list)', 'n'], restoreRows),
         notes: [
           `The text: a filter table as iptables-save writes it, three policies, a user chain LIMITS jumped to from INPUT and ${k(size)} connlimit rules in it. Both sides replace the whole table with it each round (it holds the same ${k(size)} rules before each call). CLI: \`ip netns exec NS iptables-<backend>-restore -w\` on the same text, timed around the child process.`,
-          'parse: `Firewall.validateRestore()` on the text (every line, every rule through the rule language), and ops crossing: `prepareOps()` of the parsed appends, each timed alone on the main thread (median of 5, after one round not counted, for the row's own backend); the rest is the library total minus both.',
+          'parse: `Firewall.validateRestore()` on the text (every line, every rule through the rule language), and ops crossing: `prepareOps()` of the parsed appends, each timed alone on the main thread (median of 5, after one round not counted, for the backend of the row); the rest is the library total minus both.',
         ],
       },
       {
