@@ -124,6 +124,34 @@ Result<std::vector<Message>> Socket::Request(const Message& req, bool dump, cons
   }
 }
 
+Result<std::vector<Socket::Answer>> Socket::RequestEach(const Message& reqs, uint32_t first_seq, size_t count, const std::string& what) {
+  counts_.requests += count;
+  Drain();
+  if (mnl_socket_sendto(nl_, reqs.data(), reqs.size()) < 0) return Broken(what);
+  std::vector<Answer> out(count);
+  for (size_t open = count; open > 0;) {
+    ssize_t n = recv(mnl_socket_get_fd(nl_), rx_.get(), kRecvSize, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;  // EAGAIN: the rest was dropped (ENOBUFS says so too); those answers stay unknown
+    }
+    int left = static_cast<int>(n);
+    for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(rx_.get()); mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+      if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_seq - first_seq >= count) continue;
+      Answer& a = out[nlh->nlmsg_seq - first_seq];
+      if (a.error >= 0) continue;
+      if (nlh->nlmsg_type == NLMSG_ERROR) {
+        a.error = ErrorOf(nlh).first;
+        open--;
+        continue;
+      }
+      const auto* p = reinterpret_cast<const uint8_t*>(nlh);
+      a.replies.emplace_back(p, p + nlh->nlmsg_len);
+    }
+  }
+  return out;
+}
+
 Result<std::vector<Message>> Socket::Dump(const std::function<Message(uint32_t)>& build, const std::string& what) {
   for (int attempt = 1;; attempt++) {
     bool interrupted = false;

@@ -20,9 +20,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/nft/form.h"
@@ -42,12 +46,31 @@ class DeferredSetMatch : public Form::DeferredMatch {
 
   Result<std::optional<RuleSpec>> Resolve(const Message& msg, const SetElementReader& read_set) const override;
   Result<bool> Equals(const uint8_t* msg, size_t len, const SetElementReader& read_set, std::string* table) const override;
+  Result<Unit> LookAhead(const std::vector<const Message*>& msgs, const SetLacks& lacks) const override;
 
  private:
+  // What the stand-in decodes of a rule tell before any set is read.
+  struct Look {
+    enum class Verdict { kDiffers, kEqual, kReadWhole, kSets };
+    // An order of the wanted sets whose stand-in decode equals the wanted rule: the rule equals
+    // it when the sets it asked for (in the order it asked) mean what those wanted sets do.
+    struct Candidate {
+      std::vector<size_t> order;
+      std::vector<std::string> asked;
+      RuleSpec rule;
+    };
+    std::string table;
+    Verdict verdict = Verdict::kDiffers;
+    std::optional<RuleSpec> rule;  // kEqual: the rule, which names no set
+    std::vector<Candidate> candidates;  // kSets
+  };
+  using Required = std::vector<std::pair<std::vector<uint8_t>, bool>>;
+
   DeferredSetMatch(Family family, const RuleSpec& want, bool opaque, ReadRule read) : family_(family), want_(want), opaque_(opaque), read_(std::move(read)) {}
   // The rule decoded with the wanted sets in order `order` standing in for the sets it asks for;
   // `asked` gets the sets it asked for, in order.
   Result<DecodedNftablesRule> DecodeWith(const uint8_t* msg, size_t len, const std::vector<size_t>& order, std::vector<std::string>* asked) const;
+  Result<Look> LookAt(const uint8_t* msg, size_t len) const;
   // The rule `msg` as it reads back when it equals the wanted rule, else nullopt; `table` gets its table.
   Result<std::optional<RuleSpec>> Match(const uint8_t* msg, size_t len, const SetElementReader& read_set, std::string* table) const;
 
@@ -56,6 +79,12 @@ class DeferredSetMatch : public Form::DeferredMatch {
   bool opaque_;
   ReadRule read_;
   std::vector<std::vector<RawElement>> sets_;  // the wanted rule's anonymous sets' elements, in the order its lookups name them
+  // For each of sets_, elements every set meaning the same holds (RequiredElements); none: not probed.
+  std::vector<Required> required_;
+  // LookAhead's work, until Match takes it: each rule's Look by its message's bytes, and the sets
+  // (table, set, index in sets_) a probe proved to lack one of that wanted set's required elements.
+  mutable std::map<const uint8_t*, Look> ahead_;
+  mutable std::set<std::tuple<std::string, std::string, size_t>> lacking_;
 };
 
 }  // namespace connlimit::core::nft::nftables
