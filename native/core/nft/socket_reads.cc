@@ -100,6 +100,7 @@ Result<std::vector<bool>> SetsLacking(Socket& s, Family family, const std::vecto
   using SetPtr = std::unique_ptr<struct nftnl_set, void (*)(const struct nftnl_set*)>;
   std::vector<bool> out;
   out.reserve(probes.size());
+  Message buf(MNL_SOCKET_BUFFER_SIZE, 0);  // each request built here, then appended: zeroed once
   for (size_t from = 0; from < probes.size(); from += kProbesPerSend) {
     size_t count = std::min(kProbesPerSend, probes.size() - from);
     uint32_t first_seq = s.NextSeq();
@@ -115,7 +116,6 @@ Result<std::vector<bool>> SetsLacking(Socket& s, Family family, const std::vecto
         if (end) nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
         nftnl_set_elem_add(q.get(), el);
       }
-      Message buf(MNL_SOCKET_BUFFER_SIZE, 0);
       uint32_t seq = i == 0 ? first_seq : s.NextSeq();
       auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), NFT_MSG_GETSETELEM, NfProto(family), NLM_F_ACK, seq);
       nftnl_set_elems_nlmsg_build_payload(nlh, q.get());

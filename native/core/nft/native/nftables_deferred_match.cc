@@ -9,9 +9,8 @@
 #include <cerrno>
 #include <map>
 #include <numeric>
-#include <set>
+#include <unordered_set>
 #include <string>
-#include <tuple>
 #include <utility>
 
 #include "core/nft/native/nftables_anonymous_set.h"
@@ -95,6 +94,10 @@ Result<bool> DeferredSetMatch::Equals(const uint8_t* msg, size_t len, const SetE
   return m.value().has_value();
 }
 
+std::string DeferredSetMatch::ProbeKey(const std::string& table, const std::string& set, size_t wanted) {
+  return table + '\0' + set + '\0' + std::to_string(wanted);
+}
+
 Result<DeferredSetMatch::Look> DeferredSetMatch::LookAt(const uint8_t* msg, size_t len) const {
   Look look;
   std::vector<size_t> order(std::min(sets_.size(), kMaxStandIns));
@@ -128,22 +131,24 @@ Result<DeferredSetMatch::Look> DeferredSetMatch::LookAt(const uint8_t* msg, size
 
 Result<Unit> DeferredSetMatch::LookAhead(const std::vector<const Message*>& msgs, const SetLacks& lacks) const {
   ahead_.clear();  // whatever an earlier window left (its caller found its rule before) is not asked for
+  // Nothing to probe (no port set wanted): each rule is looked at when compared, as before.
+  if (!lacks || std::all_of(required_.begin(), required_.end(), [](const Required& r) { return r.empty(); })) return Unit{};
   std::vector<SetProbe> probes;
-  std::vector<std::tuple<std::string, std::string, size_t>> probed;
-  std::set<std::tuple<std::string, std::string, size_t>> queued;
+  std::vector<std::string> probed;
+  std::unordered_set<std::string> queued;
   for (const Message* m : msgs) {
     auto look = LookAt(m->data(), m->size());
     if (!look.ok()) return look.error();
     for (const auto& c : look.value().candidates)
       for (size_t k = 0; k < c.asked.size(); k++) {
-        auto key = std::make_tuple(look.value().table, c.asked[k], c.order[k]);
+        auto key = ProbeKey(look.value().table, c.asked[k], c.order[k]);
         if (required_[c.order[k]].empty() || lacking_.count(key) || !queued.insert(key).second) continue;
         probes.push_back(SetProbe{look.value().table, c.asked[k], required_[c.order[k]]});
         probed.push_back(std::move(key));
       }
     ahead_[m->data()] = look.take();
   }
-  if (probes.empty() || !lacks) return Unit{};
+  if (probes.empty()) return Unit{};
   auto lack = lacks(probes);
   if (!lack.ok()) return lack.error();
   for (size_t i = 0; i < probed.size(); i++)
@@ -178,7 +183,7 @@ Result<std::optional<RuleSpec>> DeferredSetMatch::Match(const uint8_t* msg, size
     bool same = true;
     for (size_t k = 0; k < c.asked.size() && same; k++) {
       // A probe proved the set lacks an element every set meaning the wanted one's holds.
-      if (lacking_.count(std::make_tuple(look.table, c.asked[k], c.order[k]))) {
+      if (lacking_.count(ProbeKey(look.table, c.asked[k], c.order[k]))) {
         same = false;
         break;
       }

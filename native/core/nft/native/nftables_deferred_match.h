@@ -23,9 +23,8 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
+#include <unordered_set>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -81,10 +80,13 @@ class DeferredSetMatch : public Form::DeferredMatch {
   std::vector<std::vector<RawElement>> sets_;  // the wanted rule's anonymous sets' elements, in the order its lookups name them
   // For each of sets_, elements every set meaning the same holds (RequiredElements); none: not probed.
   std::vector<Required> required_;
+  // A set of a table, with the index in sets_ of the wanted set it is probed for.
+  static std::string ProbeKey(const std::string& table, const std::string& set, size_t wanted);
+
   // LookAhead's work, until Match takes it: each rule's Look by its message's bytes, and the sets
-  // (table, set, index in sets_) a probe proved to lack one of that wanted set's required elements.
+  // (ProbeKey) a probe proved to lack one of that wanted set's required elements.
   mutable std::map<const uint8_t*, Look> ahead_;
-  mutable std::set<std::tuple<std::string, std::string, size_t>> lacking_;
+  mutable std::unordered_set<std::string> lacking_;
 };
 
 }  // namespace connlimit::core::nft::nftables
