@@ -280,7 +280,7 @@ test('multiport rules: a delete by position reads no set; check() reads the sets
     }
   }));
 
-test('multiport probes only rule sets out: a superset, a port inside a range, an open range and nft-written sets give the answers a whole read gives', () =>
+test('multiport probes only rule sets out: supersets, ports inside a range, open ranges, nft-written lists read as a whole read would', () =>
   withNetns(async (ns) => {
     const writer = await open(ns);
     await writer.transaction((tx) => {

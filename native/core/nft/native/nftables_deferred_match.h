@@ -16,6 +16,11 @@
 // elements mean, and trying each assignment of the wanted sets to its own finds that one. A rule
 // asking for more (a set of one port, which other writers may send), or a wanted rule holding
 // expressions we don't model, is read and compared whole.
+//
+// Before a set is read it may be probed (LookAhead): a GETSETELEM get of the elements every set
+// meaning the wanted ports holds, many sets in one send. A set lacking one differs and is not
+// read; the rest are read as above. Among 2k rules that differ only in their lists this spares
+// all but the match's dump; what is left is the kernel finding each set by name.
 #pragma once
 
 #include <cstdint>
