@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <map>
 #include <numeric>
-#include <unordered_set>
 #include <string>
+#include <unordered_set>
 #include <utility>
 
 #include "core/nft/native/nftables_anonymous_set.h"
@@ -107,25 +107,25 @@ Result<DeferredSetMatch::Look> DeferredSetMatch::LookAt(const uint8_t* msg, size
     auto standing = DecodeWith(msg, len, order, &asked);
     if (!standing.ok()) return standing.error();
     look.table = standing.value().table;
+    auto decided = [&](Look::Verdict v) {
+      look.verdict = v;
+      return std::move(look);
+    };
     if (asked.empty()) {  // no set: this is the rule
-      if (!xt::SameRule(family_, standing.value().rule, want_)) return look;
-      look.verdict = Look::Verdict::kEqual;
+      if (!xt::SameRule(family_, standing.value().rule, want_)) return decided(Look::Verdict::kDiffers);
       look.rule = std::move(standing.value().rule);
-      return look;
+      return decided(Look::Verdict::kEqual);
     }
-    look.verdict = Look::Verdict::kReadWhole;
-    if (opaque_ || sets_.size() > kMaxStandIns) return look;
+    if (opaque_ || sets_.size() > kMaxStandIns) return decided(Look::Verdict::kReadWhole);
     // Fewer sets than the wanted rule has: one of its lists of two or more has no set to come
     // from (a comparison reads as one port, range or day).
-    look.verdict = Look::Verdict::kDiffers;
-    if (asked.size() < sets_.size()) return look;
+    if (asked.size() < sets_.size()) return decided(Look::Verdict::kDiffers);
     // More: a set of one element may stand where the wanted rule compares; read them all.
-    look.verdict = Look::Verdict::kReadWhole;
-    if (asked.size() > sets_.size()) return look;
-    look.verdict = Look::Verdict::kSets;
+    if (asked.size() > sets_.size()) return decided(Look::Verdict::kReadWhole);
     // Its other parts equal: it does when its sets' elements mean what the wanted ones do.
     if (xt::SameRule(family_, standing.value().rule, want_)) look.candidates.push_back({order, std::move(asked), std::move(standing.value().rule)});
   } while (std::next_permutation(order.begin(), order.end()));
+  look.verdict = look.candidates.empty() ? Look::Verdict::kDiffers : Look::Verdict::kSets;
   return look;
 }
 
