@@ -11,14 +11,14 @@
 
 namespace connlimit::core {
 
-// Remembers the CPU the calling (JavaScript) thread is on; called as it hands work to the pool
-// (one vDSO call, no syscall).
-void NoteJsThreadCpu();
+// Remembers the calling (JavaScript) thread; called as it hands work to the pool.
+void NoteJsThread();
 
-// While alive, the calling thread may run anywhere it could before but on the CPU last noted
-// by NoteJsThreadCpu(), when it is on that CPU now and has another to go to; the destructor
-// gives back the CPUs it had. Otherwise (not on that CPU, one CPU allowed, nothing noted) it
-// does nothing. Two sched_setaffinity calls; neither waits.
+// While alive, the calling thread may run anywhere it could before but on the CPU the thread
+// last noted by NoteJsThread() last ran on, when it is on that CPU now and has another to go
+// to; the destructor gives back the CPUs it had. Otherwise (not on that CPU, one CPU allowed,
+// nothing noted, /proc unreadable) it does nothing. One read of /proc/self/task/TID/stat and two
+// sched_setaffinity calls; none waits.
 class ApartFromJsThread {
  public:
   ApartFromJsThread();

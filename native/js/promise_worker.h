@@ -26,7 +26,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   static Napi::Promise Start(const Napi::Object& receiver, const char* name, Work work, Done done) {
     auto* worker = new PromiseWorker(receiver, name, std::move(work), std::move(done));
     auto promise = worker->deferred_.Promise();
-    core::NoteJsThreadCpu();  // where a long kernel call of the pool should not run
+    core::NoteJsThread();  // whose CPU a long kernel call of the pool should leave free
     worker->Queue();  // libuv owns it now; it deletes itself after OnOK/OnError
     return promise;
   }
