@@ -101,7 +101,14 @@ export type NativeOp =
   | { op: 'createChain'; chain: string }
   | { op: 'deleteChain'; chain: string }
   | { op: 'renameChain'; chain: string; to: string }
-  | { op: 'setPolicy'; chain: string; policy: 'ACCEPT' | 'DROP' };
+  | { op: 'setPolicy'; chain: string; policy: 'ACCEPT' | 'DROP' }
+  /**
+   * Legacy only, for restore, which then plans without reading the table (the commit's read is
+   * the only one): every user chain deleted, after a flush of every chain in the same commit.
+   */
+  | { op: 'deleteUserChains'; chain: null }
+  /** Legacy only, for restore --noflush: the chain created when the table lacks it, else flushed. */
+  | { op: 'declareChain'; chain: string };
 
 /**
  * What each op of a commit did, as flat pairs: `[changed, index]` per op. `changed` is 0 for an

@@ -223,6 +223,22 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op, EntryEncoder& encoder
       if (!Api::set_policy(chain, op.to.c_str(), nullptr, h)) return LibError("iptc_set_policy", op.chain);
       return OpResult{};
     }
+    case K::kDeleteUserChains: {
+      // Restore sends it right after flushing every chain, so no rule jumps to them any more.
+      std::vector<std::string> user;
+      for (const char* c = Api::first_chain(h); c; c = Api::next_chain(h))
+        if (!Api::builtin(c, h)) user.emplace_back(c);
+      for (const auto& c : user)
+        if (!Api::delete_chain(c.c_str(), h)) return LibError("iptc_delete_chain", c);
+      return OpResult{};
+    }
+    case K::kDeclareChain:
+      if (Api::is_chain(chain, h)) {
+        if (!Api::flush_entries(chain, h)) return LibError("iptc_flush_entries", op.chain);
+      } else if (!Api::create_chain(chain, h)) {
+        return LibError("iptc_create_chain", op.chain);
+      }
+      return OpResult{};
   }
   return KernelError{"op", EINVAL, "unknown op kind"};
 }
