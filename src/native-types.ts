@@ -101,7 +101,14 @@ export type NativeOp =
   | { op: 'createChain'; chain: string }
   | { op: 'deleteChain'; chain: string }
   | { op: 'renameChain'; chain: string; to: string }
-  | { op: 'setPolicy'; chain: string; policy: 'ACCEPT' | 'DROP' };
+  | { op: 'setPolicy'; chain: string; policy: 'ACCEPT' | 'DROP' }
+  /**
+   * Legacy only, for restore, which then plans without reading the table (the commit's read is
+   * the only one): every user chain deleted, after a flush of every chain in the same commit.
+   */
+  | { op: 'deleteUserChains'; chain: null }
+  /** Legacy only, for restore --noflush: the chain created when the table lacks it, else flushed. */
+  | { op: 'declareChain'; chain: string };
 
 /**
  * What each op of a commit did, as flat pairs: `[changed, index]` per op. `changed` is 0 for an
@@ -559,20 +566,10 @@ export interface NativeSetElement {
   comment?: string;
 }
 
-export interface NativeListedElement {
-  address: string;
-  cidr?: number;
-  port?: number;
-  proto?: number;
-  address2?: string;
-  iface?: string;
-  physdev?: boolean;
-  wildcard?: boolean;
-  nomatch?: boolean;
-  timeout?: number;
+/** One element as the addon lists it: an element's fields without its family (the set's), and counters. */
+export interface NativeListedElement extends Omit<NativeSetElement, 'family'> {
   packets?: bigint;
   bytes?: bigint;
-  comment?: string;
 }
 
 export interface NativeCreateSpec {
