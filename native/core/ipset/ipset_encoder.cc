@@ -61,7 +61,17 @@ uint16_t AdtFlags(Adt cmd, bool exist) {
 }
 
 // What one element adds to a batch message, so a message is closed before it overflows.
-size_t ElementBytes(const Element& e);
+size_t ElementBytes(const Element& e) {
+  size_t n = 4 /* DATA */ + 4 /* IP */ + 4 + (e.family == kNfprotoIpv6 ? 16 : 4) + 8 /* LINENO */;
+  if (e.cidr) n += 8;
+  if (e.port) n += 8 + 8;
+  if (e.timeout) n += 8;
+  if (e.physdev || e.wildcard || e.nomatch) n += 8;
+  if (e.addr2) n += 4 + 4 + (e.family == kNfprotoIpv6 ? 16 : 4);
+  if (e.iface) n += MNL_ALIGN(4 + e.iface->size() + 1);
+  if (e.comment) n += MNL_ALIGN(4 + e.comment->size() + 1);
+  return n;
+}
 
 constexpr size_t kPlainBytes = 4 /* DATA */ + 12 /* IP{IPV4} */ + 8 /* LINENO */;
 
@@ -99,18 +109,6 @@ void PutPlainData(nlmsghdr* nlh, const BatchEntry& e, uint32_t lineno) {
   p = PutBe32At(p, IPSET_ATTR_LINENO, lineno);
   PutAttrHeader(start, IPSET_ATTR_DATA | NLA_F_NESTED, static_cast<uint16_t>(p - start));
   nlh->nlmsg_len += static_cast<uint32_t>(p - start);
-}
-
-size_t ElementBytes(const Element& e) {
-  size_t n = 4 /* DATA */ + 4 /* IP */ + 4 + (e.family == kNfprotoIpv6 ? 16 : 4) + 8 /* LINENO */;
-  if (e.cidr) n += 8;
-  if (e.port) n += 8 + 8;
-  if (e.timeout) n += 8;
-  if (e.physdev || e.wildcard || e.nomatch) n += 8;
-  if (e.addr2) n += 4 + 4 + (e.family == kNfprotoIpv6 ? 16 : 4);
-  if (e.iface) n += MNL_ALIGN(4 + e.iface->size() + 1);
-  if (e.comment) n += MNL_ALIGN(4 + e.comment->size() + 1);
-  return n;
 }
 
 }  // namespace
