@@ -13,6 +13,7 @@
         "native/js/legacy_table.cc",
         "native/js/iptables_nft_table.cc",
         "native/js/nftables_table.cc",
+        "native/core/apart_from_js_thread.cc",
         "native/core/backend_probe.cc",
         "native/core/netlink_extack.cc",
         "native/core/netns_guard.cc",

@@ -10,8 +10,9 @@ import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, ValidationError, type NativeErrorContext } from './errors';
 import { chooseBackend, systemIptablesBackend } from './backend-detect';
 import type { NativeBackendUsage, NativeChain, NativeIptablesNftTable, NativeNftablesTable, NativeOp, NativeOpResults, NativeRule, NativeTable } from './native-types';
-import { packRule } from './op-pack';
+import { OpWriter, packRule, type OpMarks } from './op-pack';
 import { prepareOps } from './op-slices';
+import { readCommonValues } from './rule/parse';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
 import { renderRule } from './rule/render';
@@ -151,6 +152,8 @@ export class Transaction {
   private readonly cells: unknown[] = [];
   /** @internal Extensions the rules use, for error hints; filled as the steps are prepared. */
   readonly extensions = new Set<string>();
+  /** The last append of a rule string of the common shape written whole, to copy for the next ones of its shape. */
+  private written: { shape: number; chain: string; out: OpWriter; marks: OpMarks } | null = null;
 
   /** @internal */
   constructor(private readonly shape: TableShape) {}
@@ -253,6 +256,43 @@ export class Transaction {
       if (e instanceof ValidationError && this.size > 1) e.message += ` [${this.describeStep(i)}]`;
       throw e;
     }
+  }
+
+  /**
+   * @internal Step `i` for a batch: written into `out` and null, or the op for the caller to
+   * add (its sets' indexes looked up first). See {@link Transaction.writeAppend}.
+   */
+  writeOp(i: number, out: OpWriter): NativeOp | null {
+    const first = this.cells[2 * i];
+    const rule = this.cells[2 * i + 1];
+    if (typeof first !== 'string' || typeof rule !== 'string') return this.nativeOp(i);
+    return this.writeAppend(first, rule, out, () => this.nativeOp(i));
+  }
+
+  /**
+   * @internal The append of `rule` to `chain` (checked already, as appendOp's) written into
+   * `out`, or the op `build()` gives for the caller to add. A rule string of the shape of the
+   * one written before it, into the same chain, is written as a copy of that one's bytes with
+   * its own values (OpWriter.addPatched): parsing it would give that shape's rule with these
+   * values, and the checks rule() makes look at nothing a value changes, so they would answer
+   * as they did for that one. No rule is built for it, checked or packed: the main thread's part
+   * of a 10k-rule transaction of one shape went from ~8.3 to ~5.5 ms (docs/threads.md). The
+   * native form's checks are not of that kind, so its rules are always built.
+   */
+  writeAppend(chain: string, rule: string, out: OpWriter, build: () => NativeOp): NativeOp | null {
+    if (this.shape.backend === 'nftables') return build();
+    const values = readCommonValues(rule, this.shape.family);
+    if (values === null) return build();
+    const w = this.written;
+    if (w !== null && w.shape === values.shape && w.chain === chain && w.out === out && OpWriter.fits(w.marks, values)) {
+      out.addPatched(w.marks, values);
+      return null;
+    }
+    // Parsed by filling in that same shape (readCommonValues says so), so its bytes are that
+    // shape's with these values: the copy for the rules after it.
+    const op = build();
+    this.written = { shape: values.shape, chain, out, marks: out.addMarked(op) };
+    return null;
   }
 
   /** @internal How many steps were collected. */
@@ -749,7 +789,12 @@ export class Firewall {
     const { rules } = section;
     // Parsed and packed in slices from now on; a refused line rejects the call when its turn
     // comes, before anything is written (the table may have been listed meanwhile).
-    const packing = packRuleLines(this.family, rules, (i) => this.withOpSetIndexes(tx.appendOp(rules.chain(i), rules.rule(i))));
+    const packing = packRuleLines(this.family, rules, (i, out) => {
+      const chain = rules.chain(i);
+      const rule = rules.rule(i);
+      const op = tx.writeAppend(chain, rule, out, () => tx.appendOp(chain, rule));
+      return op && this.withOpSetIndexes(op);
+    });
     packing.catch(() => undefined); // reported by the queued call below
     const result: RestoreResult = {
       table: this.table,
@@ -763,11 +808,12 @@ export class Firewall {
       return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(lineText(section, line))}`;
     };
     return this.queued(async () => {
-      // The listing runs in the pool while the main thread is still parsing the rule lines.
-      const listing = this.native.list(true);
-      listing.catch(() => undefined); // awaited below, after the parse, which may fail first
+      // On nft the plan needs the table's chains: listed in the pool while the main thread is
+      // still parsing the rule lines. Legacy plans without them (src/restore/plan.ts).
+      const listing = this.backend === 'legacy' ? null : this.native.list(true);
+      listing?.catch(() => undefined); // awaited below, after the parse, which may fail first
       const appends = await packing;
-      const { ops, lines: opLines } = planRestore(await listing, section, noflush, this.backend);
+      const { ops, lines: opLines } = planRestore(listing && (await listing), section, noflush, this.backend);
       lines = opLines;
       if (ops.length > 0) await this.native.commit(restoreBatch(this.family, ops, appends));
       return result;
@@ -958,7 +1004,10 @@ export class Firewall {
     // first (a wait the group's synchronous join can't take), so it commits on its own.
     const first = tx.size === 1 ? tx.nativeOp(0) : null;
     if (first && !('rule' in first && hasSetRefs(first.rule))) return this.grouped(tx, first);
-    const batch = prepareOps(this.family, tx.size, (i) => this.withOpSetIndexes(first ?? tx.nativeOp(i)), since);
+    const batch = prepareOps(this.family, tx.size, (i, out) => {
+      const op = first ?? tx.writeOp(i, out);
+      return op && this.withOpSetIndexes(op);
+    }, since);
     batch.catch(() => undefined); // reported by the queued call below, when its turn comes
     return this.queued(async () => this.native.commit(await batch), tx.extensions, tx.size > 1 ? (opIndex) => tx.describeStep(opIndex) : undefined);
   }

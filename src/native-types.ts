@@ -101,7 +101,14 @@ export type NativeOp =
   | { op: 'createChain'; chain: string }
   | { op: 'deleteChain'; chain: string }
   | { op: 'renameChain'; chain: string; to: string }
-  | { op: 'setPolicy'; chain: string; policy: 'ACCEPT' | 'DROP' };
+  | { op: 'setPolicy'; chain: string; policy: 'ACCEPT' | 'DROP' }
+  /**
+   * Legacy only, for restore, which then plans without reading the table (the commit's read is
+   * the only one): every user chain deleted, after a flush of every chain in the same commit.
+   */
+  | { op: 'deleteUserChains'; chain: null }
+  /** Legacy only, for restore --noflush: the chain created when the table lacks it, else flushed. */
+  | { op: 'declareChain'; chain: string };
 
 /**
  * What each op of a commit did, as flat pairs: `[changed, index]` per op. `changed` is 0 for an
@@ -591,14 +598,18 @@ export interface NativeIpsetHandle {
   /** Open the namespace, create the ipset socket there and do the PROTOCOL handshake. */
   open(): Promise<void>;
   create(spec: NativeCreateSpec): Promise<void>;
-  /** One message for one element; restore-style batches for more. Errors carry opIndex (the element). */
-  elements(cmd: 'add' | 'del', set: string, elements: NativeSetElement[], exist: boolean): Promise<void>;
+  /**
+   * One message for one element; restore-style batches for more. The elements packed
+   * (src/sets/packed-calls.ts packElements). Errors carry opIndex (the element).
+   */
+  elements(cmd: 'add' | 'del', set: string, records: Buffer, objects: NativeSetElement[], exist: boolean): Promise<void>;
   test(set: string, element: NativeSetElement): Promise<boolean>;
   /**
-   * Independent one-element calls in one pool trip, many messages per sendmsg: each answer is
-   * null or the call's own native error (a test's "not in the set" is errno 4103, IPSET_ERR_EXIST).
+   * Independent one-element calls, packed (src/sets/packed-calls.ts), in one trip to the
+   * handle's thread, many messages per sendmsg: null when every call went in, else per call
+   * null or its own native error (a test's "not in the set" is errno 4103, IPSET_ERR_EXIST).
    */
-  each(calls: Array<[cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean]>): Promise<Array<Error | null>>;
+  each(records: Buffer, names: string[], objects: NativeSetElement[]): Promise<Array<Error | null> | null>;
   /** `withSize`: count the entries where the kernel reports no count (the native form: a dump); elements 0 without it there. */
   header(set: string, withSize?: boolean): Promise<NativeSetHeader>;
   named(cmd: 'destroy' | 'flush' | 'rename' | 'swap', name: string, name2: string | null, exist: boolean): Promise<void>;
@@ -613,7 +624,9 @@ export interface NativeIpsetHandle {
 }
 
 /** IpsetHandle's calls on nf_tables named sets of the native form (its table of the handle's family); no set indexes. */
-export type NativeNftablesSetHandle = Omit<NativeIpsetHandle, 'setIndex' | 'setName' | 'each'> & {
+export type NativeNftablesSetHandle = Omit<NativeIpsetHandle, 'setIndex' | 'setName' | 'each' | 'elements'> & {
+  /** One batch of elements, as objects. Errors carry opIndex (the element). */
+  elements(cmd: 'add' | 'del', set: string, elements: NativeSetElement[], exist: boolean): Promise<void>;
   /** Independent adds and deletes (no test), side by side in one batch; each answered as if sent alone. */
   each(calls: Array<[cmd: 'add' | 'del', set: string, element: NativeSetElement, exist: boolean]>): Promise<Array<Error | null>>;
 };
@@ -635,6 +648,8 @@ export interface NativeIpsetBinding {
     _encodeCreate(spec: NativeCreateSpec, revision: number, seq: number): Buffer;
     /** Test only: one element's ADD/DEL/TEST message. */
     _encodeElement(cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean, seq: number): Buffer;
+    /** Bench only: an addMany's or deleteMany's messages, packed as the handle sends them. */
+    _encodeElements(cmd: 'add' | 'del', set: string, elements: NativeSetElement[], exist: boolean, seq: number): Buffer;
   };
   NftablesSetHandle: (new (options: { netnsPath: string | null; family: 'ipv4' | 'ipv6' }) => NativeNftablesSetHandle) & {
     /** Test only: the NEWSET message. */

@@ -19,14 +19,16 @@
  * Input is already validated (src/rule/*); what packs here only has to be written down.
  */
 import type { NativeAddress, NativeInterface, NativeMatch, NativeOp, NativeRule, NativeTarget } from './native-types';
+import type { ShapeValues } from './rule/common-shape';
 import type { Family } from './rule/types';
 
 /** Bumped with any change to the layout; packed_ops.cc refuses another. */
-const VERSION = 2;
+const VERSION = 3;
 
 const OP_KINDS: Record<NativeOp['op'], number> = {
   append: 0, insert: 1, replace: 2, delete: 3, deleteAt: 4, ensure: 5,
   flush: 6, zero: 7, createChain: 8, deleteChain: 9, renameChain: 10, setPolicy: 11,
+  deleteUserChains: 12, declareChain: 13,
 };
 
 const RULE_INV_PROTOCOL = 1;
@@ -40,6 +42,26 @@ const RULE_FRAGMENT_SET = 64;
 const MATCH = { tcp: 0, udp: 1, connlimit: 2, comment: 3, opaque: 4 } as const;
 const TARGET = { none: 0, verdict: 1, jump: 2, goto: 3, reject: 4, opaque: 5 } as const;
 
+/** A port match's ports when the rule names none. */
+const ANY_PORTS: readonly [number, number] = [0, 65535];
+
+/**
+ * Where the fields a rule's value words set are in one packed op (byte offsets from its start;
+ * -1: not in it), so that copies of it can be written with other values (OpWriter.addPatched).
+ */
+export interface OpMarks {
+  start: number;
+  end: number;
+  /** Whether the rule names an interface (a string: a copy can't take another length). */
+  iface: boolean;
+  src: number;
+  dst: number;
+  /** The tcp or udp match's four ports. */
+  ports: number;
+  /** The connlimit match's limit (u32), followed by its flags and mask byte. */
+  limit: number;
+}
+
 /**
  * Appends ops to one growing buffer. Reused rules cost nothing extra: nothing of the rule is
  * copied into objects, its fields are written straight as bytes.
@@ -48,6 +70,8 @@ export class OpWriter {
   private bytes: Uint8Array;
   private at = 2;
   private readonly addressBytes: number;
+  /** Set while addMarked() writes its op. */
+  private marks: OpMarks | null = null;
 
   constructor(family: Family, expectedOps = 1) {
     // ~40 bytes for an op of the common shape; growing doubles, so a wrong guess costs little.
@@ -68,6 +92,69 @@ export class OpWriter {
     } else {
       this.u8(0);
     }
+  }
+
+  /** As add(), noting where the op's value fields are, for addPatched(). */
+  addMarked(op: NativeOp): OpMarks {
+    const marks: OpMarks = { start: this.at, end: 0, iface: false, src: -1, dst: -1, ports: -1, limit: -1 };
+    this.marks = marks;
+    try {
+      this.add(op);
+    } finally {
+      this.marks = null;
+    }
+    marks.end = this.at;
+    return marks;
+  }
+
+  /**
+   * Whether addPatched() can write `v` into a copy of the op `marks` points at: an address in
+   * both or in neither, and no interface.
+   */
+  static fits(marks: OpMarks, v: ShapeValues): boolean {
+    return !marks.iface && v.inInterface === null && v.outInterface === null && (v.src !== null) === marks.src >= 0 && (v.dst !== null) === marks.dst >= 0;
+  }
+
+  /**
+   * A copy of the op `marks` points at, with its rule's values replaced by `v`: the op packed
+   * for a rule of the same shape with these values, when the caller knows it is one (the shape
+   * and the op's chain and kind the same) and it fits().
+   */
+  addPatched(marks: OpMarks, v: ShapeValues): void {
+    const n = marks.end - marks.start;
+    this.room(n);
+    const b = this.bytes;
+    const base = this.at;
+    b.copyWithin(base, marks.start, marks.end);
+    if (v.src) this.patchAddress(base + marks.src, v.src);
+    if (v.dst) this.patchAddress(base + marks.dst, v.dst);
+    if (marks.ports >= 0) {
+      const p = base + marks.ports;
+      const s = v.sport ?? ANY_PORTS;
+      const d = v.dport ?? ANY_PORTS;
+      b[p] = s[0] & 0xff;
+      b[p + 1] = s[0] >>> 8;
+      b[p + 2] = s[1] & 0xff;
+      b[p + 3] = s[1] >>> 8;
+      b[p + 4] = d[0] & 0xff;
+      b[p + 5] = d[0] >>> 8;
+      b[p + 6] = d[1] & 0xff;
+      b[p + 7] = d[1] >>> 8;
+    }
+    if (marks.limit >= 0) {
+      const p = base + marks.limit;
+      b[p] = v.limit & 0xff;
+      b[p + 1] = (v.limit >>> 8) & 0xff;
+      b[p + 2] = (v.limit >>> 16) & 0xff;
+      b[p + 3] = v.limit >>> 24;
+      b[p + 5] = v.maskBits === null ? 255 : v.maskBits;
+    }
+    this.at += n;
+  }
+
+  private patchAddress(at: number, a: NativeAddress): void {
+    this.bytes.set(a.addr, at);
+    this.bytes.set(a.mask, at + this.addressBytes);
   }
 
   /** Ops packed by another writer of the same family: `bytes` from `from` to `to`, whole ops only. */
@@ -101,7 +188,11 @@ export class OpWriter {
     if (r.fragment !== null) bits |= RULE_FRAGMENT_SET | (r.fragment ? RULE_FRAGMENT : 0);
     this.u8(r.protocol);
     this.u8(bits);
+    const marks = this.marks;
+    if (marks && (r.inInterface || r.outInterface)) marks.iface = true;
+    if (marks && r.src) marks.src = this.at - marks.start;
     if (r.src) this.address(r.src);
+    if (marks && r.dst) marks.dst = this.at - marks.start;
     if (r.dst) this.address(r.dst);
     if (r.inInterface) this.iface(r.inInterface);
     if (r.outInterface) this.iface(r.outInterface);
@@ -123,6 +214,11 @@ export class OpWriter {
 
   private match(m: NativeMatch): void {
     this.u8(MATCH[m.kind]);
+    const marks = this.marks;
+    if (marks) {
+      if (m.kind === 'tcp' || m.kind === 'udp') marks.ports = this.at - marks.start;
+      else if (m.kind === 'connlimit') marks.limit = this.at - marks.start;
+    }
     switch (m.kind) {
       case 'tcp':
         this.ports(m.sport, m.dport);

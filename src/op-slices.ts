@@ -24,13 +24,16 @@ import type { Family } from './rule/types';
  */
 export const SLICE_MS = 0.5;
 
+/** Op `i`, or null when it wrote the op into `out` itself (src/firewall.ts Transaction.writeOp). */
+export type OpSource = (i: number, out: OpWriter) => NativeOp | Promise<NativeOp> | null;
+
 /**
  * A batch holding `count` ops, op `i` given by `op(i)` (which may throw or reject: the promise
  * then rejects and the partial batch is dropped; nothing has reached the kernel).
  * @param since when the call began (`performance.now()`): the first slice ends SLICE_MS after it
  * @example const batch = await prepareOps('ipv4', steps.length, (i) => toOp(steps[i]));
  */
-export async function prepareOps(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>, since = performance.now()): Promise<PackedOps> {
+export async function prepareOps(family: Family, count: number, op: OpSource, since = performance.now()): Promise<PackedOps> {
   return (await packInSlices(family, count, op, null, since)).finish();
 }
 
@@ -45,22 +48,22 @@ export interface PackedRuns {
  * ops among its own by copying their bytes (src/restore), without packing them again.
  * @example const { writer, offsets } = await prepareOpRuns('ipv4', rules.length, (i) => toOp(i));
  */
-export async function prepareOpRuns(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>): Promise<PackedRuns> {
+export async function prepareOpRuns(family: Family, count: number, op: OpSource): Promise<PackedRuns> {
   const offsets = new Uint32Array(count + 1);
   const writer = await packInSlices(family, count, op, offsets, performance.now());
   offsets[count] = writer.length;
   return { writer, offsets };
 }
 
-async function packInSlices(family: Family, count: number, op: (i: number) => NativeOp | Promise<NativeOp>, offsets: Uint32Array | null, since: number): Promise<OpWriter> {
+async function packInSlices(family: Family, count: number, op: OpSource, offsets: Uint32Array | null, since: number): Promise<OpWriter> {
   const batch = new OpWriter(family, count);
   let sliceStart = since;
   for (let i = 0; i < count; i++) {
-    const next = op(i);
+    if (offsets) offsets[i] = batch.length;
+    const next = op(i, batch);
     // A promise only for a rule whose set indexes must be looked up (src/rule/set-refs.ts).
     const ready = next instanceof Promise ? await next : next;
-    if (offsets) offsets[i] = batch.length;
-    batch.add(ready);
+    if (ready !== null) batch.add(ready);
     if (i + 1 < count && performance.now() - sliceStart >= SLICE_MS) {
       await nextTurn();
       sliceStart = performance.now();

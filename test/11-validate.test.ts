@@ -657,4 +657,26 @@ test('messages quote caller input cut to 64 characters with its size', () => {
   }
 });
 
+test('typed rules share, frozen, the parts that hold nothing of their own (protocol, target, every port)', () => {
+  const a = normalizeRule({ protocol: 'tcp', syn: true, dport: 22, connlimit: { kind: 'above', count: 2 }, target: { kind: 'reject' } }, 'ipv4');
+  const b = normalizeRule({ protocol: 'tcp', dport: 80, target: { kind: 'reject' } }, 'ipv4');
+  const c = normalizeRule({ protocol: 'tcp', target: { kind: 'accept' } }, 'ipv4');
+  const d = normalizeRule({ protocol: 'tcp', dport: { not: 443 }, target: { kind: 'accept' } }, 'ipv4');
+  assert.is(a.target, b.target);
+  assert.ok(Object.isFrozen(a.target));
+  assert.equal(a.target, { kind: 'reject', with: 'icmp-port-unreachable' });
+  assert.equal(c.target, { kind: 'verdict', verdict: 'ACCEPT' });
+  assert.ok(Object.isFrozen(c.target));
+  const [tcpA, tcpB] = [a.matches[0], b.matches[0]] as Extract<NativeMatch, { kind: 'tcp' }>[];
+  assert.is(tcpA.sport, tcpB.sport);
+  assert.ok(Object.isFrozen(tcpA.sport));
+  assert.equal([...tcpA.sport], [0, 65535]);
+  assert.equal(tcpA.dport, [22, 22]);
+  const tcpD = d.matches[0] as Extract<NativeMatch, { kind: 'tcp' }>;
+  assert.equal([tcpD.dport, tcpD.invDport, tcpD.invSport], [[443, 443], true, false]);
+  assert.equal(normalizeRule({ protocol: { not: 'udp' }, target: { kind: 'drop' } }, 'ipv4').invProtocol, true);
+  assert.equal(normalizeRule({ target: { kind: 'drop' } }, 'ipv4').target, { kind: 'verdict', verdict: 'DROP' });
+  assert.equal(normalizeRule({ protocol: 'udp' }, 'ipv4').target, { kind: 'none' });
+});
+
 test.run();

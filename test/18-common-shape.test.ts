@@ -9,7 +9,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { Transaction } from '../src/firewall';
+import { packOps } from '../src/op-pack';
+import { prepareOps } from '../src/op-slices';
 import { parseCommonText, parseInFull, parseRule } from '../src/rule/parse';
+import { TableShape } from '../src/table-shape';
 import type { Family } from '../src/rule/types';
 import { randomText, rng } from './helpers/fuzz-gen';
 import { readCorpus } from './helpers/real-rules';
@@ -161,6 +165,68 @@ test('a rule of the shape read just before, with other words: identical, or refu
     siblings(Array.from({ length: 600 }, () => randomText(r, family)), family, tally, `fuzz ${family}`);
   }
   assert.ok(tally.fast > 1000, `fast path took ${tally.fast} of ${tally.total}`);
+});
+
+/**
+ * A transaction's batch (src/firewall.ts Transaction.writeOp): a rule string of the shape of
+ * the one written before it, into the same chain, is written as a copy of that one's bytes with
+ * its own values, and must be byte for byte what packing its parsed rule gives. Each text the
+ * fast path takes, then its siblings the full parser accepts (other values, and other shapes
+ * between them), in one transaction.
+ */
+async function patchedEqualsPacked(texts: readonly string[], family: Family, where: string): Promise<number> {
+  const shape = new TableShape(family, 'legacy', 'filter');
+  const probe = new Transaction(shape);
+  let compared = 0;
+  for (const text of texts) {
+    if (parseCommonText(text, family) === null) continue;
+    const words = text.split(' ');
+    const run = [text];
+    for (let i = 0; i < words.length; i++) {
+      for (const word of SIBLING_WORDS) {
+        const sibling = [...words.slice(0, i), word, ...words.slice(i + 1)].join(' ');
+        try {
+          probe.appendOp('FORWARD', sibling);
+          run.push(sibling, text);
+        } catch {
+          // refused: not part of a batch
+        }
+      }
+    }
+    const tx = new Transaction(shape);
+    for (const t of run) tx.append('FORWARD', t);
+    const batch = await prepareOps(family, tx.size, (i, out) => tx.writeOp(i, out));
+    const want = packOps(family, run.map((t) => ({ op: 'append', chain: 'FORWARD', rule: parseRule(t, family) })));
+    assert.equal(Buffer.from(batch).equals(Buffer.from(want)), true, `${where}: ${text} and its ${run.length - 1} siblings`);
+    compared += run.length;
+  }
+  return compared;
+}
+
+test('a transaction of rule strings: copies of the rule of the same shape before, patched, are the bytes packing each rule gives', async () => {
+  let compared = 0;
+  const corpus = readCorpus();
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    compared += await patchedEqualsPacked(corpus.filter((e) => e.family === family).map((e) => e.rule), family, `rules.tsv (${family})`);
+    const r = rng(family === 'ipv4' ? 3717 : 3718);
+    compared += await patchedEqualsPacked(Array.from({ length: 300 }, () => randomText(r, family)), family, `fuzz ${family}`);
+  }
+  assert.ok(compared > 5000, `${compared} rules compared`);
+});
+
+test('a transaction of rule strings: a refused rule among copies is refused as alone, naming its step', async () => {
+  const shape = new TableShape('ipv4', 'legacy', 'filter');
+  const tx = new Transaction(shape);
+  for (let i = 0; i < 100; i++) tx.append('INPUT', `-p tcp --syn --dport ${i === 57 ? 65536 : 1000 + i} -m connlimit --connlimit-above 2 -j REJECT`);
+  let alone: Error | undefined;
+  try {
+    parseRule('-p tcp --syn --dport 65536 -m connlimit --connlimit-above 2 -j REJECT', 'ipv4');
+  } catch (e) {
+    alone = e as Error;
+  }
+  const e = await prepareOps('ipv4', tx.size, (i, out) => tx.writeOp(i, out)).then(() => undefined, (x: Error) => x);
+  assert.ok(alone && e, 'both refused');
+  assert.is(e?.message, `${alone?.message} [transaction step 58 of 100: append INPUT]`);
 });
 
 test.run();

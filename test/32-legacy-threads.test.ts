@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Layer 3: the threading contract (docs/threads.md). Kernel work runs in the libuv pool, a
 // pool thread never stays in a target namespace, and the addon works inside a Worker.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -24,6 +24,37 @@ test('a large transaction runs off the main thread: the event loop turns while i
     );
     assert.ok(turns > 0, 'the event loop never turned while the kernel worked');
     assert.is((await fw.list('INPUT')).length, 3000);
+    await fw.close();
+  }));
+
+/** Each thread's CPUs (`Cpus_allowed_list` of /proc/self/task/TID/status), by thread id. */
+function threadCpus(): Map<string, string> {
+  const cpus = new Map<string, string>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const line = /^Cpus_allowed_list:\s*(.*)$/m.exec(readFileSync(`/proc/self/task/${tid}/status`, 'utf8'));
+      if (line) cpus.set(tid, line[1] as string);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return cpus;
+}
+
+test("a big table's replace runs apart from the JavaScript thread's CPU, and every thread gets its CPUs back", () =>
+  withNetns(async (ns) => {
+    const fw = await Firewall.open({ backend: 'legacy', netns: ns.name });
+    const before = threadCpus();
+    // 1500 rules: past the 1000 from which the replace moves (iptc_table.cc), twice (a
+    // transaction, then one append onto the big table).
+    await fw.transaction((tx) => {
+      for (let i = 0; i < 1500; i++) tx.append('INPUT', `-p tcp --dport ${1024 + i} -j DROP`);
+    });
+    await fw.append('INPUT', '-p tcp --dport 22 -j ACCEPT');
+    const after = threadCpus();
+    for (const [tid, cpus] of before) if (after.has(tid)) assert.is(after.get(tid), cpus, `thread ${tid}`);
+    for (const [tid, cpus] of after) if (!before.has(tid)) assert.is(cpus, after.get(String(process.pid)), `new thread ${tid}`);
+    assert.is((await fw.list('INPUT')).length, 1501);
     await fw.close();
   }));
 

@@ -216,6 +216,62 @@ test('calls in flight together go side by side, each with its own answer, in cal
     }),
   ));
 
+test('700 adds in flight over three sends: each refusal is its own call\'s, the rest land, in order', () =>
+  withNetns((ns) =>
+    withSets(ns, async (sets) => {
+      await sets.create('g', { type: 'hash:ip', timeout: 0 });
+      await sets.create('p', { type: 'hash:ip,port' });
+      // Already there, so their adds are refused: the first and last of a send (256 a send) and
+      // the very last call. Beside them, calls on another set whose entries go as objects.
+      const taken = new Set([0, 255, 256, 511, 699]);
+      const all = addresses(700, 13);
+      for (const i of taken) await sets.add('g', all[i]!);
+      const calls = all.map((a, i) => (i % 50 === 7 ? sets.add('p', `${a},udp:53`) : sets.add('g', a, { timeout: 600 })));
+      const r = await Promise.allSettled(calls);
+      r.forEach((x, i) => {
+        if (taken.has(i)) {
+          assert.is(x.status, 'rejected', `call ${i}`);
+          assert.is(((x as PromiseRejectedResult).reason as ConnlimitError).code, 'ERR_CONNLIMIT_EXISTS', `call ${i}`);
+        } else assert.is(x.status, 'fulfilled', `call ${i}: ${x.status === 'rejected' ? String(x.reason) : ''}`);
+      });
+      const save = (await ns.run('ipset', ['save'])).stdout.split('\n');
+      const g = save.filter((l) => l.startsWith('add g '));
+      const p = save.filter((l) => l.startsWith('add p '));
+      assert.is(p.length, 14);
+      assert.ok(p.includes(`add p ${all[7]},udp:53`));
+      assert.is(g.length, 700 - 14);
+      // The refused adds left the first entries (no timeout) as they were; the others have one.
+      const first = g.find((l) => l.split(' ')[2] === all[0]);
+      assert.ok(first !== undefined && !/timeout [1-9]/.test(first), `a refused add changed nothing: ${first}`);
+      assert.ok(g.some((l) => l.startsWith(`add g ${all[1]} timeout `)));
+      // Bad input in flight rejects at once, typed; the kernel never sees it.
+      await rejects(sets.add('g', '010.0.0.1'), 'ERR_CONNLIMIT_INVALID');
+      await rejects(sets.add('g', '2001:db8::1'), 'ERR_CONNLIMIT_INVALID');
+      await rejects(sets.add('g', '10.0.0.1', { comment: 'x' }), 'ERR_CONNLIMIT_INVALID');
+    }),
+  ));
+
+test('addMany of address texts and entry objects together: the kernel holds exactly them', () =>
+  withNetns((ns) =>
+    withSets(ns, async (sets) => {
+      await sets.create('n', { type: 'hash:net', timeout: 0 });
+      const texts = addresses(3000, 14);
+      const objects = [{ address: '10.9.0.0', cidr: 16 }, { address: '10.8.0.1', timeout: 77 }, '10.7.0.0/24'];
+      await sets.addMany('n', [...texts.slice(0, 1500), ...objects, ...texts.slice(1500)], { timeout: 500 });
+      const save = (await ns.run('ipset', ['save'])).stdout.split('\n').filter((l) => l.startsWith('add n '));
+      assert.is(save.length, 3003);
+      assert.ok(save.some((l) => /^add n 10\.9\.0\.0\/16 timeout (49\d|500)$/.test(l)), 'an object with the call\'s timeout');
+      assert.ok(save.some((l) => /^add n 10\.8\.0\.1 timeout (7\d)$/.test(l)), 'an object\'s own timeout');
+      assert.ok(save.some((l) => /^add n 10\.7\.0\.0\/24 timeout /.test(l)));
+      assert.ok(save.some((l) => l.startsWith(`add n ${texts[2999]} timeout `)));
+      // A bad entry among addresses is named by its index; nothing was sent.
+      const e = await rejects(sets.addMany('n', ['10.6.0.1', '10.6.0.256', '10.6.0.3']), 'ERR_CONNLIMIT_INVALID');
+      assert.match((e as Error).message, /entries\[1\]/);
+      await sets.deleteMany('n', texts);
+      assert.is((await sets.header('n')).size, 3);
+    }),
+  ));
+
 test('legacy: 1,000 set updates keep the connlimit count of held connections; one table commit loses it', () =>
   withNetns(async (ns) => {
     const peer = await startPeer(ns);

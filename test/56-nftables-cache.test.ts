@@ -187,13 +187,14 @@ test('multiport rules: a set is read (one GETSETELEM, once) only for a rule comp
       await fw.append('INPUT', plain(1));  // cold: the table list and chains, no rules
       assert.is(await anonymousSets(ns), 3);
       const first = await sent(fw, () => fw.delete('INPUT', listed('8443,443', 'b', false)));
-      // The chain as the control reads it, and b's set: a and d differ in their comment and
-      // connlimit match, so their sets are not read.
-      assert.equal(first, { ...control, dumps: control.dumps + 1 });
-      // d is compared now: its set is read, once.
-      assert.equal(await sent(fw, () => fw.delete('INPUT', listed('7,6,5', 'd', true))), { ...ONE_BATCH, dumps: 1 });
+      // The chain as the control reads it, and b's set probed (one get: it holds 443 and 8443)
+      // and read: a and d differ in their comment and connlimit match, so their sets are not.
+      assert.equal(first, { ...control, requests: control.requests + 1, dumps: control.dumps + 1 });
+      // d is compared now: its set is probed and read, once.
+      assert.equal(await sent(fw, () => fw.delete('INPUT', listed('7,6,5', 'd', true))), { requests: 1, dumps: 1, batches: 1 });
       assert.equal(await sent(fw, () => fw.append('INPUT', listed('9,10', 'e', true))), ONE_BATCH);
-      assert.equal(await sent(fw, () => fw.check('INPUT', listed('22,80:89', 'a', true))), { requests: 1, dumps: 1, batches: 0 });
+      // The generation id, and a's set probed and read.
+      assert.equal(await sent(fw, () => fw.check('INPUT', listed('22,80:89', 'a', true))), { requests: 2, dumps: 1, batches: 0 });
       assert.equal(await sent(fw, () => fw.check('INPUT', listed('22,80:89', 'a', true))), { requests: 1, dumps: 0, batches: 0 });
       assert.equal(await sent(fw, () => fw.replace('INPUT', 4, listed('11,12', 'f', false))), ONE_BATCH);
       assert.equal(await sent(fw, () => fw.delete('INPUT', listed('1000:2000', 'c', false))), ONE_BATCH);
@@ -228,7 +229,7 @@ test('multiport rules: a delete by position reads no set; check() reads the sets
         const before = await io(fw);
         const out = await call(fw);
         const after = await io(fw);
-        return { out, dumps: after.dumps - before.dumps };
+        return { out, dumps: after.dumps - before.dumps, gets: after.requests - before.requests };
       } finally {
         await fw.close();
       }
@@ -236,17 +237,30 @@ test('multiport rules: a delete by position reads no set; check() reads the sets
     // No rule has these other parts: the tables, the chain, and two's sets (a rule with more
     // sets than the wanted one is read: a set of one port may stand where it compares).
     const none = await cold((fw) => fw.check('INPUT', listed('22,80:89', 'nobody', true)));
-    assert.is(none.out, false);
-    // Found at 21, before two: one set.
-    assert.equal(await cold((fw) => fw.check('INPUT', listed('80:89,22', 'same', false))), { out: true, dumps: none.dumps - 1 });
-    // Both rules tagged same are read, and two's sets.
-    assert.equal(await cold((fw) => fw.check('INPUT', listed('22,80:91', 'same', false))), { out: false, dumps: none.dumps + 2 });
-    // With two sets wanted, rules with one cannot equal: only two's are read.
+    assert.equal(none, { out: false, dumps: none.dumps, gets: 0 });
+    // The rules tagged same have their sets probed (one get each, both in one send); found at
+    // 21, before two: one set read.
+    assert.equal(await cold((fw) => fw.check('INPUT', listed('80:89,22', 'same', false))), { out: true, dumps: none.dumps - 1, gets: 2 });
+    // Neither set holds 80-91's end (92): both ruled out by their probes, only two's sets read.
+    assert.equal(await cold((fw) => fw.check('INPUT', listed('22,80:91', 'same', false))), { out: false, dumps: none.dumps, gets: 2 });
+    // With two sets wanted, rules with one cannot equal: only two's are probed (its port set; a
+    // day set is not) and read.
     const two = '-p tcp -m time --weekdays Tue,Mon -m multiport --dports 4,3 -m comment --comment two -j DROP';
-    assert.equal(await cold((fw) => fw.check('INPUT', two)), { out: true, dumps: none.dumps });
-    assert.equal(await cold((fw) => fw.check('INPUT', two.replace('Tue,Mon', 'Wed,Mon'))), { out: false, dumps: none.dumps });
-    assert.is((await cold((fw) => fw.check('INPUT', '-p tcp -m multiport --dports 54,53 -m comment --comment one -j DROP'))).out, true);
-    assert.is((await cold((fw) => fw.check('INPUT', '-p tcp -m multiport --dports 53,55 -m comment --comment one -j DROP'))).out, false);
+    assert.equal(await cold((fw) => fw.check('INPUT', two)), { out: true, dumps: none.dumps, gets: 1 });
+    assert.equal(await cold((fw) => fw.check('INPUT', two.replace('Tue,Mon', 'Wed,Mon'))), { out: false, dumps: none.dumps, gets: 1 });
+    // Its ports differ: ruled out by the probe, neither set read.
+    assert.equal(await cold((fw) => fw.check('INPUT', two.replace('4,3', '4,5'))), { out: false, dumps: none.dumps - 2, gets: 1 });
+    // nft's named set: probed, and read when the probe finds both ports.
+    assert.equal(await cold((fw) => fw.check('INPUT', '-p tcp -m multiport --dports 54,53 -m comment --comment one -j DROP')), {
+      out: true,
+      dumps: none.dumps + 1,
+      gets: 1,
+    });
+    assert.equal(await cold((fw) => fw.check('INPUT', '-p tcp -m multiport --dports 53,55 -m comment --comment one -j DROP')), {
+      out: false,
+      dumps: none.dumps,
+      gets: 1,
+    });
     // By position: the chain is read, no set.
     const fw = await open(ns);
     try {
@@ -261,6 +275,56 @@ test('multiport rules: a delete by position reads no set; check() reads the sets
       // The list rule it kept compares by its elements from the cache's read of the chain.
       assert.is(await fw.check('INPUT', listed('22,80:90', 'same', false)), true);
       assert.is(await fw.check('INPUT', listed('22,80:89', 'same', false)), false);
+    } finally {
+      await fw.close();
+    }
+  }));
+
+test('multiport probes only rule sets out: supersets, ports inside a range, open ranges, nft-written lists read as a whole read would', () =>
+  withNetns(async (ns) => {
+    const writer = await open(ns);
+    await writer.transaction((tx) => {
+      tx.append('INPUT', listed('22,80:89,100', 'p', false));  // holds every element of 22,80:89
+      tx.append('INPUT', listed('22,80:89', 'p', false));
+      tx.append('INPUT', listed('22,85', 'q', false));  // 85: inside the range of the rule before
+      tx.append('INPUT', listed('22,80:89', 'q', false));
+      tx.append('INPUT', listed('7,60000:65535', 'r', false));  // an open range: no end element
+    });
+    await writer.close();
+    // Lists nft writes itself (a leading end element at 0 left out of none of them).
+    await ns.run('nft', ['add rule ip connlimit INPUT tcp dport { 0-9, 30 } counter drop comment "s"']);
+    await ns.run('nft', ['add rule ip connlimit INPUT tcp dport { 31, 32 } counter drop comment "s"']);
+    const cases: Array<[string, boolean]> = [
+      [listed('22,80:89', 'p', false), true],
+      [listed('80:89,22,100', 'p', false), true],
+      [listed('22,80:89,101', 'p', false), false],
+      [listed('22,85', 'q', false), true],
+      [listed('22,80:89', 'q', false), true],
+      [listed('22,86', 'q', false), false],
+      [listed('7,60000:65535', 'r', false), true],
+      [listed('7,60001:65535', 'r', false), false],
+      [listed('7,60000:65534', 'r', false), false],
+      ['-p tcp -m multiport --dports 0:9,30 -m comment --comment s -j DROP', true],
+      ['-p tcp -m multiport --dports 1:9,30 -m comment --comment s -j DROP', false],
+      ['-p tcp -m multiport --dports 32,31 -m comment --comment s -j DROP', true],
+      ['-p tcp -m multiport --dports 31,33 -m comment --comment s -j DROP', false],
+    ];
+    for (const [rule, there] of cases) {
+      const fw = await open(ns);
+      try {
+        assert.is(await fw.check('INPUT', rule), there, rule);
+      } finally {
+        await fw.close();
+      }
+    }
+    // Delete by spec finds the same rules (the first of equal ones), and check() agrees afterwards.
+    const fw = await open(ns);
+    try {
+      for (const [rule, there] of cases.filter(([, t]) => t)) {
+        assert.is(await fw.check('INPUT', rule), there, rule);
+        await fw.delete('INPUT', rule);
+      }
+      assert.is((await ns.run('nft', ['list', 'chain', 'ip', 'connlimit', 'INPUT'])).stdout.match(/dport/g), null);
     } finally {
       await fw.close();
     }

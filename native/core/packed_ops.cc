@@ -10,8 +10,8 @@
 namespace connlimit::core {
 namespace {
 
-constexpr uint8_t kVersion = 2;  // src/op-pack.ts VERSION
-constexpr unsigned kOpKinds = 12;
+constexpr uint8_t kVersion = 3;  // src/op-pack.ts VERSION
+constexpr unsigned kOpKinds = 14;
 
 enum RuleBits : uint8_t {
   kInvProtocol = 1, kSrc = 2, kDst = 4, kIn = 8, kOut = 16, kFragment = 32, kFragmentSet = 64,

@@ -23,6 +23,10 @@ struct Op {
   enum class Kind {
     kAppend, kInsert, kReplace, kDelete, kDeleteAt, kEnsure,
     kFlush, kZero, kCreateChain, kDeleteChain, kRenameChain, kSetPolicy,
+    // Legacy only, for restore, which then plans without reading the table first (the commit's
+    // own read is the only one): every user chain deleted (after a flush of every chain in the
+    // same commit); a chain created when the table lacks it, else flushed (--noflush).
+    kDeleteUserChains, kDeclareChain,
   };
   Kind kind = Kind::kAppend;
   std::string chain;  // empty for kFlush/kZero: every chain

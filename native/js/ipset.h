@@ -35,6 +35,8 @@ class IpsetHandle : public SocketHandle<IpsetHandle, core::ipset::IpsetSocket> {
   // Test only: the pure encoder on structs.
   static Napi::Value EncodeCreate(const Napi::CallbackInfo& info);
   static Napi::Value EncodeElement(const Napi::CallbackInfo& info);
+  // Bench only: the messages of one addMany or deleteMany, as Elements() packs them.
+  static Napi::Value EncodeElements(const Napi::CallbackInfo& info);
 };
 
 // Compiled once, in ipset.cc, not in every file that includes this header.

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
 #include <string>
 
 namespace connlimit::js {
@@ -165,6 +166,90 @@ std::vector<ips::ElementCall> ElementCallsFromJs(Napi::Env env, const Napi::Valu
     calls[i].exist = c.Get(3u).ToBoolean().Value();
   }
   return calls;
+}
+
+namespace {
+
+// A packed call's record, as src/sets/packed-calls.ts writes it (numbers in host order):
+//   [0] command: 0 add, 1 del, 2 test
+//   [1] flags: kExist, kNomatch, kTimeout, kObject (the element is objects[u32 at 12])
+//   [2..3] zero
+//   [4..7] timeout, seconds (with kTimeout)
+//   [8..11] the IPv4 address, network order (without kObject)
+//   [12..15] the element's index in `objects` (with kObject)
+//   [16..19] the set: an index into `names`
+// An addMany's elements are records too, their command, kExist and set left zero.
+constexpr uint8_t kExist = 1, kNomatch = 2, kTimeout = 4, kObject = 8;
+
+uint32_t Word(const uint8_t* p) {
+  uint32_t w;
+  std::memcpy(&w, p, sizeof(w));
+  return w;
+}
+
+// The element of the record at `r`: from its bytes, or from `objects` (kObject).
+ips::Element ElementFromRecord(Napi::Env env, const ElementKeys& keys, const Napi::Array& objects, const uint8_t* r) {
+  uint8_t flags = r[1];
+  if (flags & kObject) {
+    uint32_t at = Word(r + 12);
+    if (at >= objects.Length()) throw Shape(env, "element");
+    return ElementWithKeys(env, keys, objects.Get(at));
+  }
+  ips::Element e;
+  e.family = ips::kNfprotoIpv4;
+  std::copy(r + 8, r + 12, e.addr.begin());
+  e.nomatch = flags & kNomatch;
+  if (flags & kTimeout) e.timeout = Word(r + 4);
+  return e;
+}
+
+size_t RecordCount(Napi::Env env, const Napi::Value& records, const Napi::Value& objects) {
+  if (!records.IsBuffer() || !objects.IsArray()) throw Shape(env, "packed elements");
+  size_t len = records.As<Napi::Buffer<uint8_t>>().Length();
+  if (len % kPackedCallBytes != 0) throw Shape(env, "packed elements");
+  return len / kPackedCallBytes;
+}
+
+}  // namespace
+
+std::vector<ips::ElementCall> ElementCallsFromPacked(Napi::Env env, const Napi::Value& records, const Napi::Value& names,
+                                                     const Napi::Value& objects) {
+  size_t count = RecordCount(env, records, objects);
+  if (!names.IsArray()) throw Shape(env, "packed calls");
+  auto name_array = names.As<Napi::Array>();
+  std::vector<std::string> set_names(name_array.Length());
+  for (uint32_t i = 0; i < set_names.size(); i++) {
+    Napi::Value n = name_array.Get(i);
+    if (!n.IsString()) throw Shape(env, "set name");
+    set_names[i] = n.As<Napi::String>().Utf8Value();
+  }
+  const uint8_t* data = records.As<Napi::Buffer<uint8_t>>().Data();
+  auto object_array = objects.As<Napi::Array>();
+  ElementKeys keys(env);
+  std::vector<ips::ElementCall> calls(count);
+  for (size_t i = 0; i < count; i++) {
+    const uint8_t* r = data + i * kPackedCallBytes;
+    ips::ElementCall& c = calls[i];
+    if (r[0] > 2) throw Shape(env, "command");
+    c.cmd = r[0] == 0 ? ips::Adt::kAdd : r[0] == 1 ? ips::Adt::kDel : ips::Adt::kTest;
+    c.exist = r[1] & kExist;
+    uint32_t set = Word(r + 16);
+    if (set >= set_names.size()) throw Shape(env, "set name");
+    c.set = set_names[set];
+    c.element = ElementFromRecord(env, keys, object_array, r);
+  }
+  return calls;
+}
+
+std::vector<ips::Element> ElementsFromPacked(Napi::Env env, const Napi::Value& records, const Napi::Value& objects) {
+  size_t count = RecordCount(env, records, objects);
+  const uint8_t* data = records.As<Napi::Buffer<uint8_t>>().Data();
+  auto object_array = objects.As<Napi::Array>();
+  ElementKeys keys(env);
+  std::vector<ips::Element> out;
+  out.reserve(count);
+  for (size_t i = 0; i < count; i++) out.push_back(ElementFromRecord(env, keys, object_array, data + i * kPackedCallBytes));
+  return out;
 }
 
 std::vector<ips::Element> ElementsFromJs(Napi::Env env, const Napi::Value& v) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/apart_from_js_thread.h"
 #include "core/result.h"
 #include "js/settle_result.h"
 
@@ -25,6 +26,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   static Napi::Promise Start(const Napi::Object& receiver, const char* name, Work work, Done done) {
     auto* worker = new PromiseWorker(receiver, name, std::move(work), std::move(done));
     auto promise = worker->deferred_.Promise();
+    core::NoteJsThread();  // whose CPU a long kernel call of the pool should leave free
     worker->Queue();  // libuv owns it now; it deletes itself after OnOK/OnError
     return promise;
   }

@@ -8,6 +8,10 @@
 //   append  iptc_init, append the one entry, iptc_commit, iptc_free      (row 1)
 //   batch   iptc_init, append every entry, one iptc_commit, iptc_free    (row 2)
 //   delete  iptc_init, iptc_delete_entry (first equal entry), commit, free (row 3)
+//   restore what iptables-restore does with a saved table (row 11): iptc_init, flush every
+//           chain, delete the user chains, create CHAIN, append the file's first entry (the
+//           jump to CHAIN) to INPUT and the rest to CHAIN, set the three policies (FORWARD
+//           DROP, as the saved text says), one iptc_commit, iptc_free
 // ENTRIES_FILE holds ipt_entry blobs back to back (each next_offset long), exactly the bytes
 // the library encodes (the bench writes them with the addon's _encodeLegacyRule), so both
 // sides hand the kernel the same rules.
@@ -31,9 +35,34 @@ static void die(const char* what) {
   exit(1);
 }
 
+// The table replaced whole by a saved text of policies, CHAIN, INPUT's jump to it and CHAIN's rules.
+static void restore(struct xtc_handle* h, const char* chain, const unsigned char* buf, size_t len) {
+  for (const char* c = iptc_first_chain(h); c; c = iptc_next_chain(h))
+    if (!iptc_flush_entries(c, h)) die("iptc_flush_entries");
+  // Deleting a chain ends the walk's cursor: start again after each one.
+  for (int again = 1; again;) {
+    again = 0;
+    for (const char* c = iptc_first_chain(h); c; c = iptc_next_chain(h)) {
+      if (iptc_builtin(c, h)) continue;
+      if (!iptc_delete_chain(c, h)) die("iptc_delete_chain");
+      again = 1;
+      break;
+    }
+  }
+  if (!iptc_create_chain(chain, h)) die("iptc_create_chain");
+  for (size_t off = 0; off < len;) {
+    const struct ipt_entry* e = (const struct ipt_entry*)(buf + off);
+    if (!iptc_append_entry(off == 0 ? "INPUT" : chain, e, h)) die("iptc_append_entry");
+    off += e->next_offset;
+  }
+  static const char* const policies[][2] = {{"INPUT", "ACCEPT"}, {"FORWARD", "DROP"}, {"OUTPUT", "ACCEPT"}};
+  for (size_t i = 0; i < 3; i++)
+    if (!iptc_set_policy(policies[i][0], policies[i][1], NULL, h)) die("iptc_set_policy");
+}
+
 int main(int argc, char** argv) {
   if (argc != 5) {
-    fprintf(stderr, "usage: iptc-floor append|batch|delete TABLE CHAIN ENTRIES_FILE\n");
+    fprintf(stderr, "usage: iptc-floor append|batch|delete|restore TABLE CHAIN ENTRIES_FILE\n");
     return 2;
   }
   const char *mode = argv[1], *table = argv[2], *chain = argv[3];
@@ -58,7 +87,9 @@ int main(int argc, char** argv) {
   long long start = now_ns();
   struct xtc_handle* h = iptc_init(table);
   if (!h) die("iptc_init");
-  if (strcmp(mode, "delete") == 0) {
+  if (strcmp(mode, "restore") == 0) {
+    restore(h, chain, buf, len);
+  } else if (strcmp(mode, "delete") == 0) {
     const struct ipt_entry* e = (const struct ipt_entry*)buf;
     // All-ones mask: compare every byte, as `iptables -D` does with its own mask.
     unsigned char* mask = malloc(e->next_offset);

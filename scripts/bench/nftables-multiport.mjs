@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The native nftables form's multiport lists (native/core/nft/native/nftables_multiport.cc): a
 // list is an anonymous set of its rule, so writing one sends NEWSET + NEWSETELEM with the rule,
-// and reading a rule back dumps its set's elements (GETSETELEM; check() and delete read only the
-// sets of rules whose other parts equal the one they look for). What that
-// costs beside the same rules with one port. Both variants run in one namespace, interleaved, in
-// two chains of our table; ratios are the claim.
+// and reading a rule back dumps its set's elements (GETSETELEM; check() and delete probe only the
+// sets of rules whose other parts equal the one they look for, and read only those a probe
+// cannot rule out). What that costs beside the same rules with one port. Both variants run in
+// one namespace, interleaved, in two chains of our table; ratios are the claim.
 import { benchNetns, cell, interleave, k, ratio, table } from './lib.mjs';
 
 const port = (i) => 1 + (i % 60000);
@@ -29,8 +29,8 @@ export async function run(ctx) {
       rounds,
       { between: (name) => (name === 'plain' ? fw.delete('INPUT', n + 1) : fw.delete('FORWARD', n + 1)) },
     );
-    // A handle with nothing cached reads the chain to find the rule (and the set of each list
-    // rule whose other parts equal it: here every one before it).
+    // A handle with nothing cached reads the chain to find the rule (and probes the set of each
+    // list rule whose other parts equal it: here every one before it; only the match's is read).
     const cold = async (chain, rule) => {
       const other = await ctx.Firewall.open({ family: 'ipv4', backend: 'nftables', netns: ns.path });
       try {
@@ -51,7 +51,7 @@ export async function run(ctx) {
             [row(`list() of ${k(n)} rules`, listedRules), row(`append beside ${k(n)}`, appended), row(`check() of the last of ${k(n)}, new handle`, checked)],
           ),
           notes: [
-            `One port: \`${plain(0)}\`. List: \`${listed(0)}\` (\`tcp dport { 1, 2, 60001-60010, 65000 }\`: an interval set of 7 elements). Both in one namespace and table (INPUT and FORWARD), interleaved; append deletes its rule again after each call (untimed); check() opens a handle per call (open and close timed too), so it reads the chain, and the set of each list rule before the match (their other parts equal the rule checked).`,
+            `One port: \`${plain(0)}\`. List: \`${listed(0)}\` (\`tcp dport { 1, 2, 60001-60010, 65000 }\`: an interval set of 7 elements). Both in one namespace and table (INPUT and FORWARD), interleaved; append deletes its rule again after each call (untimed); check() opens a handle per call (open and close timed too), so it reads the chain, probes the set of each list rule before the match (their other parts equal the rule checked; one GETSETELEM get each, 64 to a send) and reads the match's.`,
           ],
         },
       ],
@@ -66,7 +66,7 @@ export async function run(ctx) {
           target: 'reading list rules back from the kernel costs at most 3x reading one-port rules',
           measured: `cold check() ${ratio(checked.multiport.median, checked.plain.median)}`,
           met: checked.multiport.median / checked.plain.median <= 3,
-          why: "A rule's lookup needs its set's elements: one GETSETELEM dump per set, where the chain is one dump, and the kernel finds each set by walking the table's 500 sets by name (most of the read's cost; one dump per socket at a time, so they cannot be batched). Sets are read only for the rules whose other parts equal the rule looked for; here every rule differs only in its list, so all 2k are read. Rules that differ elsewhere (addresses): 24.6 ms against 18-19 ms with one port (docs/nft.md). A handle's own commits are cached with their lists and read nothing.",
+          why: "Every rule here differs from the one checked only in its list, so each rule's set must be asked about: a GETSETELEM get of the checked list's ports (a range's start and the end after it), 64 to a send and their answers 64 to a recvmmsg; a set lacking one cannot mean the same, and only a set holding them all (the match's) is dumped and compared. What is left above one port is the kernel finding each set by name: every GETSETELEM, get or dump, walks the table's sets in creation order comparing names (nft_set_dump_ctx_init, nft_set_lookup), here 2k of them, about half the check's thread time (perf, 2026-12-07); there is no lookup by handle or id outside a batch. Paired against main, both builds alternating call by call (load 7.5-8.5), the probes took this check from 3.89x to 2.57x and from 4.97x to 2.29x (docs/nft.md). Rules that differ elsewhere (addresses) need no probe: 24.6 ms against 18-19 ms with one port (docs/nft.md). A handle's own commits are cached with their lists and read nothing.",
         },
       ],
     };

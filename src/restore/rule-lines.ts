@@ -25,13 +25,13 @@ export function atLine<T>(rules: SaveRuleLines, i: number, fn: (i: number) => T)
 }
 
 /**
- * The appends of the rule lines, packed in slices: op `i` for rule line `i` is `toOp(i)` (the
- * firewall's own parse and checks; a promise when its sets' indexes are looked up), its line
- * named in a refusal.
+ * The appends of the rule lines, packed in slices: op `i` for rule line `i` is `toOp(i, out)`
+ * (the firewall's own parse and checks; a promise when its sets' indexes are looked up; null
+ * when it wrote the op into `out` itself), its line named in a refusal.
  * @example const appends = await packRuleLines('ipv4', rules, (i) => tx.nativeOp(i));
  */
-export function packRuleLines(family: Family, rules: SaveRuleLines, toOp: (i: number) => NativeOp | Promise<NativeOp>): Promise<PackedRuns> {
-  return prepareOpRuns(family, rules.length, (i) => atLine(rules, i, toOp));
+export function packRuleLines(family: Family, rules: SaveRuleLines, toOp: (i: number, out: OpWriter) => NativeOp | Promise<NativeOp> | null): Promise<PackedRuns> {
+  return prepareOpRuns(family, rules.length, (i, out) => atLine(rules, i, (j) => toOp(j, out)));
 }
 
 /**

@@ -371,6 +371,8 @@ const values = new ValueWords();
  * check the walker makes of other words, of option order and of duplicates gives what it gave.
  */
 class Shape {
+  /** Which shape this is: a new number each time the walker learns one. */
+  id = 0;
   private family: Family | null = null;
   /** The text between the value words: around.length === options.length + 1. */
   private around: string[] = [];
@@ -389,6 +391,7 @@ class Shape {
     text: string, family: Family, protocol: number, l4: number, l4First: boolean, syn: boolean, connlimit: boolean, upto: boolean, daddr: boolean,
     tgt: NativeTarget | null,
   ): void {
+    this.id++;
     this.family = family;
     this.around = [];
     this.options = [];
@@ -411,6 +414,16 @@ class Shape {
 
   /** The rule when `text` is this shape with other values, each one the walker would take; else null. */
   fill(text: string, family: Family): NativeRule | null {
+    const v = this.read(text, family);
+    if (v === null) return null;
+    return buildRule(
+      this.protocol, this.l4, this.l4First, this.syn, this.connlimit, this.upto, this.daddr, this.tgt,
+      v.src, v.dst, v.inInterface, v.outInterface, v.sport, v.dport, v.limit, v.maskBits,
+    );
+  }
+
+  /** The values when `text` is this shape with other values, each one the walker would take; else null. */
+  read(text: string, family: Family): ShapeValues | null {
     if (family !== this.family) return null;
     const around = this.around;
     const first = around[0] as string;
@@ -471,14 +484,48 @@ class Shape {
       pos = end + next.length;
     }
     if (pos !== text.length) return null;
-    return buildRule(
-      this.protocol, this.l4, this.l4First, this.syn, this.connlimit, this.upto, this.daddr, this.tgt,
-      src, dst, inInterface, outInterface, sport, dport, limit, maskBits,
-    );
+    const v = shapeValues;
+    v.shape = this.id;
+    v.src = src;
+    v.dst = dst;
+    v.inInterface = inInterface;
+    v.outInterface = outInterface;
+    v.sport = sport;
+    v.dport = dport;
+    v.limit = limit;
+    v.maskBits = maskBits;
+    return v;
   }
 }
 
+/** The value words of a text of the last shape, read: the rule is that shape's with these. */
+export interface ShapeValues {
+  /** Which shape (Shape.id): equal for two texts only when they are that one shape. */
+  shape: number;
+  src: NativeAddress | null;
+  dst: NativeAddress | null;
+  inInterface: NativeInterface | null;
+  outInterface: NativeInterface | null;
+  sport: NativePortRange | null;
+  dport: NativePortRange | null;
+  limit: number;
+  maskBits: number | null;
+}
+
+/** One object, rewritten by each read: a read allocates nothing but the values' own parts. */
+const shapeValues: ShapeValues = { shape: 0, src: null, dst: null, inInterface: null, outInterface: null, sport: null, dport: null, limit: 0, maskBits: null };
+
 const lastShape = new Shape();
+
+/**
+ * The values of `text` when it is the shape of the last rule the walker read, with other values
+ * (exactly when parseCommonShape would fill that shape in: its rule is then that shape's with
+ * these values), else null. Reading changes no state; the object is reused by the next read.
+ * @param text - at most MAX_RULE_CHARS characters, as parseCommonShape's
+ */
+export function readLastShape(text: string, family: Family): ShapeValues | null {
+  return lastShape.read(text, family);
+}
 
 /** The options this path reads, each with its long spellings as the full parser's table has them. */
 enum Opt { None, Protocol, Source, Destination, InInterface, OutInterface, Match, Sport, Dport, Above, Upto, Mask, Jump, Goto, RejectWith }

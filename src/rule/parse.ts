@@ -54,7 +54,7 @@ import {
   rejectTypes,
 } from './names';
 import { commentProblem } from './comment';
-import { parseCommonShape } from './common-shape';
+import { parseCommonShape, readLastShape, type ShapeValues } from './common-shape';
 import { chainNameProblem, jumpChainProblem, parseInterface } from './validate';
 
 /** One word of a rule, after quote removal, with its 0-based position. */
@@ -743,6 +743,17 @@ export function parseCommonText(text: string, family: Family): NativeRule | null
   checkFamily(family);
   if (typeof text !== 'string' || text.length > MAX_RULE_CHARS) return null;
   return parseCommonShape(text, family);
+}
+
+/**
+ * The values of `text` when it has the shape of the last rule read by the common-shape walker
+ * with other values, else null: when not null, parseRule gives that shape's rule with these
+ * values (src/rule/common-shape.ts), so a caller keeping that rule's packed bytes may patch
+ * them instead (src/op-pack.ts).
+ */
+export function readCommonValues(text: string, family: Family): ShapeValues | null {
+  if (text.length > MAX_RULE_CHARS) return null;
+  return readLastShape(text, family);
 }
 
 /**

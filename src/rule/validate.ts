@@ -191,11 +191,12 @@ const RULE_KEYS = new Set([
  * Registry modules check their parts through it (it is their SpecChecker).
  */
 class Checker implements SpecChecker {
-  readonly issues: ValidationIssue[] = [];
+  /** Made at the first problem: a rule that has none (nearly every one) makes no array. */
+  issues: ValidationIssue[] | null = null;
   constructor(readonly family: Family) {}
 
   add(path: string, message: string): undefined {
-    this.issues.push({ path, message });
+    (this.issues ??= []).push({ path, message });
     return undefined;
   }
 
@@ -242,6 +243,13 @@ class Checker implements SpecChecker {
 }
 
 const NOT_KEYS = new Set(['not']);
+
+/**
+ * Every port, shared by the typed rules that name no port on a side, as common-shape.ts shares
+ * its own with the rules read from text: rules are read-only, and frozen it throws rather than
+ * change other rules.
+ */
+const EVERY_PORT: NativePortRange = Object.freeze([0, 65535]) as unknown as NativePortRange;
 const PORT_KEYS = new Set(['from', 'to']);
 const FLAGS_KEYS = new Set(['mask', 'set']);
 const CONNLIMIT_KEYS = new Set(['kind', 'count', 'maskBits', 'key']);
@@ -250,27 +258,45 @@ const KIND_ONLY = new Set(['kind']);
 const REJECT_KEYS = new Set(['kind', 'with']);
 const CHAIN_KEYS = new Set(['kind', 'chain']);
 
-function checkProtocol(c: Checker, v: unknown): { num: number; invert: boolean } | undefined {
-  const n = c.negatable(v, 'protocol');
+/** Whether `v` is `{ not: ... }`. Checked before negatable(), which makes an object per call, on a path each typed rule takes. */
+function isNegation(v: unknown): v is Record<string, unknown> {
+  return isObject(v) && Object.prototype.hasOwnProperty.call(v, 'not');
+}
+
+type CheckedProtocol = { readonly num: number; readonly invert: boolean };
+
+/** Checked protocols, one shared frozen object per number (index 256 + num when inverted), as common-shape.ts shares its parts: not one per rule. */
+const PROTOCOLS: (CheckedProtocol | undefined)[] = [];
+
+function checkedProtocol(num: number, invert: boolean): CheckedProtocol {
+  const at = invert ? 256 + num : num;
+  return (PROTOCOLS[at] ??= Object.freeze({ num, invert }));
+}
+
+function checkProtocol(c: Checker, v: unknown): CheckedProtocol | undefined {
+  const n = isNegation(v) ? c.negatable(v, 'protocol') : null;
+  const value = n ? n.value : v;
+  const path = n ? n.path : 'protocol';
+  const invert = n !== null;
   let num: number | undefined;
-  if (typeof n.value === 'string') {
-    if (isProtocolName(n.value)) num = PROTOCOL_NUMBERS[n.value];
+  if (typeof value === 'string') {
+    if (isProtocolName(value)) num = PROTOCOL_NUMBERS[value];
     else {
-      const known = protocolNumber(n.value);
+      const known = protocolNumber(value);
       const hint = known !== undefined ? ` (for this one give the number ${known})` : '';
-      return c.add(n.path, `unknown protocol ${describe(n.value)}: use ${Object.keys(PROTOCOL_NUMBERS).join(', ')} or a number 0-255${hint}`);
+      return c.add(path, `unknown protocol ${describe(value)}: use ${Object.keys(PROTOCOL_NUMBERS).join(', ')} or a number 0-255${hint}`);
     }
-  } else if (typeof n.value === 'number') {
-    num = c.int(n.value, n.path, 0, 255, 'a protocol number');
+  } else if (typeof value === 'number') {
+    num = c.int(value, path, 0, 255, 'a protocol number');
   } else {
-    return c.add(n.path, `expected a protocol name or number, got ${describe(n.value)}`);
+    return c.add(path, `expected a protocol name or number, got ${describe(value)}`);
   }
   if (num === undefined) return undefined;
-  if (num === 0 && n.invert) return c.add(n.path, `'not all' would never match`);
+  if (num === 0 && invert) return c.add(path, `'not all' would never match`);
   if (c.family === 'ipv6' && IPV6_EXTENSION_HEADER_PROTOCOLS.has(num)) {
-    return c.add(n.path, `protocol ${num} is an IPv6 extension header: ip6tables rules with it never match (use an extension match)`);
+    return c.add(path, `protocol ${num} is an IPv6 extension header: ip6tables rules with it never match (use an extension match)`);
   }
-  return { num, invert: n.invert };
+  return checkedProtocol(num, invert);
 }
 
 function checkAddress(c: Checker, v: unknown, path: string): NativeAddress | null | undefined {
@@ -293,26 +319,29 @@ function checkInterface(c: Checker, v: unknown, path: string): NativeInterface |
   return r;
 }
 
-function checkPort(c: Checker, v: unknown, path: string): { range: NativePortRange; invert: boolean } | undefined {
-  const n = c.negatable(v, path);
+/** The range `v` names; `invert` is isNegation(v), which the caller keeps (no wrapper per port). */
+function checkPort(c: Checker, v: unknown, path: string, invert: boolean): NativePortRange | undefined {
+  const n = invert ? c.negatable(v, path) : null;
+  const value = n ? n.value : v;
+  const at = n ? n.path : path;
   let range: NativePortRange | undefined;
-  if (typeof n.value === 'number') {
-    const p = c.int(n.value, n.path, 0, 65535, 'a port');
+  if (typeof value === 'number') {
+    const p = c.int(value, at, 0, 65535, 'a port');
     if (p !== undefined) range = [p, p];
-  } else if (isObject(n.value)) {
-    c.keys(n.value, PORT_KEYS, n.path);
-    const from = c.int(own(n.value, 'from'), `${n.path}.from`, 0, 65535, 'a port');
-    const to = c.int(own(n.value, 'to'), `${n.path}.to`, 0, 65535, 'a port');
+  } else if (isObject(value)) {
+    c.keys(value, PORT_KEYS, at);
+    const from = c.int(own(value, 'from'), `${at}.from`, 0, 65535, 'a port');
+    const to = c.int(own(value, 'to'), `${at}.to`, 0, 65535, 'a port');
     if (from !== undefined && to !== undefined) {
-      if (from > to) c.add(n.path, `port range ${from}-${to} is backwards (from > to)`);
+      if (from > to) c.add(at, `port range ${from}-${to} is backwards (from > to)`);
       else range = [from, to];
     }
   } else {
-    return c.add(n.path, `expected a port or { from, to }, got ${describe(n.value)}`);
+    return c.add(at, `expected a port or { from, to }, got ${describe(value)}`);
   }
   if (!range) return undefined;
-  if (n.invert && range[0] === 0 && range[1] === 65535) return c.add(n.path, `'not every port' would never match`);
-  return { range, invert: n.invert };
+  if (invert && range[0] === 0 && range[1] === 65535) return c.add(at, `'not every port' would never match`);
+  return range;
 }
 
 function checkFlagList(c: Checker, v: unknown, path: string): number | undefined {
@@ -374,7 +403,26 @@ function checkOpaque(c: Checker, v: unknown, path: string, isTarget: boolean): {
   return { name, revision, data: buf };
 }
 
-function checkTarget(c: Checker, v: unknown, proto: { num: number; invert: boolean } | null, matches: readonly NativeMatch[]): NativeTarget | undefined {
+/**
+ * The targets that hold no value of the rule's own, shared and frozen as common-shape.ts shares a
+ * shape's target: a verdict, a REJECT of one type (made at its first use), none.
+ */
+const VERDICT_TARGETS: Readonly<Record<'accept' | 'drop' | 'return' | 'queue', NativeTarget>> = {
+  accept: Object.freeze({ kind: 'verdict', verdict: 'ACCEPT' }),
+  drop: Object.freeze({ kind: 'verdict', verdict: 'DROP' }),
+  return: Object.freeze({ kind: 'verdict', verdict: 'RETURN' }),
+  queue: Object.freeze({ kind: 'verdict', verdict: 'QUEUE' }),
+};
+const REJECT_TARGETS = new Map<string, NativeTarget>();
+const NO_TARGET: NativeTarget = Object.freeze({ kind: 'none' });
+
+function rejectTarget(w: string): NativeTarget {
+  let t = REJECT_TARGETS.get(w);
+  if (t === undefined) REJECT_TARGETS.set(w, (t = Object.freeze({ kind: 'reject', with: w })));
+  return t;
+}
+
+function checkTarget(c: Checker, v: unknown, proto: CheckedProtocol | null, matches: readonly NativeMatch[]): NativeTarget | undefined {
   if (!isObject(v)) return c.add('target', `expected a target object { kind, ... }, got ${describe(v)}`);
   const kind = own(v, 'kind');
   switch (kind) {
@@ -383,7 +431,7 @@ function checkTarget(c: Checker, v: unknown, proto: { num: number; invert: boole
     case 'return':
     case 'queue':
       c.keys(v, KIND_ONLY, 'target');
-      return { kind: 'verdict', verdict: kind.toUpperCase() as 'ACCEPT' | 'DROP' | 'RETURN' | 'QUEUE' };
+      return VERDICT_TARGETS[kind];
     case 'reject': {
       c.keys(v, REJECT_KEYS, 'target');
       let w: string = defaultRejectWith(c.family);
@@ -397,7 +445,7 @@ function checkTarget(c: Checker, v: unknown, proto: { num: number; invert: boole
       if (w === REJECT_TCP_RESET && (!proto || proto.num !== IPPROTO_TCP || proto.invert)) {
         return c.add('target.with', `tcp-reset needs protocol 'tcp' (the kernel refuses it otherwise)`);
       }
-      return { kind: 'reject', with: w };
+      return rejectTarget(w);
     }
     case 'jump':
     case 'goto': {
@@ -431,7 +479,7 @@ function checkTarget(c: Checker, v: unknown, proto: { num: number; invert: boole
 }
 
 /** Whether `field` fits the rule's protocol; reports it when not (no closure: called per rule). */
-function needsL4(c: Checker, proto: { num: number; invert: boolean } | null | undefined, field: string, tcpOnly: boolean): boolean {
+function needsL4(c: Checker, proto: CheckedProtocol | null | undefined, field: string, tcpOnly: boolean): boolean {
   const isTcp = !!proto && proto.num === IPPROTO_TCP && !proto.invert;
   const isUdp = !!proto && proto.num === IPPROTO_UDP && !proto.invert;
   if (isTcp || (!tcpOnly && isUdp)) return true;
@@ -560,16 +608,18 @@ export function normalizeFields(names: readonly string[], values: readonly unkno
   const isTcp = !!proto && proto.num === IPPROTO_TCP && !proto.invert;
   const isUdp = !!proto && proto.num === IPPROTO_UDP && !proto.invert;
   let l4Used = false;
-  let sport: { range: NativePortRange; invert: boolean } | undefined;
-  let dport: { range: NativePortRange; invert: boolean } | undefined;
+  let sport: NativePortRange | undefined;
+  let dport: NativePortRange | undefined;
+  const invSport = sportField !== undefined && isNegation(sportField);
+  const invDport = dportField !== undefined && isNegation(dportField);
   if (sportField !== undefined) {
     l4Used = true;
-    sport = checkPort(c, sportField, 'sport');
+    sport = checkPort(c, sportField, 'sport', invSport);
     needsL4(c, proto, 'sport', false);
   }
   if (dportField !== undefined) {
     l4Used = true;
-    dport = checkPort(c, dportField, 'dport');
+    dport = checkPort(c, dportField, 'dport', invDport);
     needsL4(c, proto, 'dport', false);
   }
   let flagMask = 0;
@@ -617,11 +667,10 @@ export function normalizeFields(names: readonly string[], values: readonly unkno
 
   const matches: NativeMatch[] = [];
   if (l4Used && (isTcp || isUdp)) {
-    // Every port where a side is not given: made only then (no wrapper object per side).
-    const sportRange: NativePortRange = sport ? sport.range : [0, 65535];
-    const dportRange: NativePortRange = dport ? dport.range : [0, 65535];
-    const invSport = sport ? sport.invert : false;
-    const invDport = dport ? dport.invert : false;
+    // Every port where a side is not given, shared (EVERY_PORT). A side given and refused has
+    // thrown below, before this rule is used.
+    const sportRange: NativePortRange = sport ?? EVERY_PORT;
+    const dportRange: NativePortRange = dport ?? EVERY_PORT;
     if (isTcp) {
       matches.push({
         kind: 'tcp', sport: sportRange, dport: dportRange, option, flagMask, flagCompare,
@@ -669,10 +718,9 @@ export function normalizeFields(names: readonly string[], values: readonly unkno
     }
   }
 
-  // The default made only when no target is given: one object less per typed rule.
-  const target: NativeTarget | undefined = targetField !== undefined ? checkTarget(c, targetField, proto ?? null, matches) : { kind: 'none' };
+  const target: NativeTarget | undefined = targetField !== undefined ? checkTarget(c, targetField, proto ?? null, matches) : NO_TARGET;
 
-  if (c.issues.length) throw new ValidationError(c.issues);
+  if (c.issues) throw new ValidationError(c.issues);
   return {
     protocol: protoNum,
     invProtocol: proto ? proto.invert : false,

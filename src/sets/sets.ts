@@ -27,7 +27,8 @@ import type {
 } from './types';
 import { describe } from '../rule/validate';
 import { checkNftablesAdd, checkNftablesCreate, checkNftablesSetName, MAX_NFT_SET_NAME_BYTES, nftablesCannot } from './nftables';
-import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, nomatchProblem, ownOptions, protocolName, setName, setsBackend, testOptions, type SetShape } from './validate';
+import { packCalls, packElements, type ElementCall } from './packed-calls';
+import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, nomatchProblem, ownOptions, plainIpv4Element, plainIpv4Entry, protocolName, setName, setsBackend, testOptions, type SetShape } from './validate';
 
 let handles = 0;
 
@@ -36,8 +37,9 @@ const IPSET_ERR_EXIST = 4103;
 
 /** A one-element call waiting in the queue, maybe beside others (see Sets.single). */
 interface SingleCall {
-  call: [cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean];
-  resolve(member: boolean): void;
+  call: ElementCall;
+  /** A test's answer; add and delete settle with nothing. */
+  resolve(member?: boolean): void;
   reject(error: unknown): void;
 }
 
@@ -132,8 +134,14 @@ export class Sets {
    * @throws {ERR_CONNLIMIT_NOT_FOUND} no such set
    * @example await sets.add('connlimit-ban', '203.0.113.7', { timeout: 600 });
    */
-  async add(name: string, entry: SetEntryInput, options?: AddOptions): Promise<void> {
-    return this.elements('add', name, [entry], this.addOptions(options), 'entry');
+  add(name: string, entry: SetEntryInput, options?: AddOptions): Promise<void> {
+    // Not async: an add in flight is the one promise single() makes (an async wrapper was two
+    // more, and their ticks, per add). A bad input still rejects; it never throws.
+    try {
+      return this.elements('add', name, [entry], this.addOptions(options), 'entry');
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -143,20 +151,25 @@ export class Sets {
    * it are in the set, it and some after it are not.
    */
   async addMany(name: string, entries: readonly SetEntryInput[], options?: AddOptions): Promise<void> {
-    return this.elements('add', name, entries, this.addOptions(options), 'entries');
+    return await this.elements('add', name, entries, this.addOptions(options), 'entries');
   }
 
   /**
    * Take an entry out of a set.
    * @throws {ERR_CONNLIMIT_NOT_FOUND} the entry or set isn't there (the entry: unless `exist: true`)
    */
-  async delete(name: string, entry: SetEntryInput, options?: DeleteOptions): Promise<void> {
-    return this.elements('del', name, [entry], { exist: deleteOptions(options) }, 'entry');
+  delete(name: string, entry: SetEntryInput, options?: DeleteOptions): Promise<void> {
+    // Not async, as add().
+    try {
+      return this.elements('del', name, [entry], { exist: deleteOptions(options) }, 'entry');
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** delete() for many entries, batched as addMany(). */
   async deleteMany(name: string, entries: readonly SetEntryInput[], options?: DeleteOptions): Promise<void> {
-    return this.elements('del', name, entries, { exist: deleteOptions(options) }, 'entries');
+    return await this.elements('del', name, entries, { exist: deleteOptions(options) }, 'entries');
   }
 
   /**
@@ -180,7 +193,7 @@ export class Sets {
       return e;
     };
     const known = this.shapes.get(set);
-    if (known) return this.single('test', set, check(known), false);
+    if (known) return this.single('test', set, check(known), false) as Promise<boolean>;
     return this.run(async () => this.native.test(set, check(await this.shape(set))), set);
   }
 
@@ -314,35 +327,43 @@ export class Sets {
     this.native.close();
   }
 
-  private async elements(cmd: 'add' | 'del', name: string, entries: readonly SetEntryInput[], options: AddOptions, path: string): Promise<void> {
+  /** Throws bad input at once; the callers make that a rejection. */
+  private elements(cmd: 'add' | 'del', name: string, entries: readonly SetEntryInput[], options: AddOptions, path: string): Promise<void> {
     const set = this.name(name);
+    if (path === 'entry' && this.backend === 'ipset') {
+      // The common add or delete in flight (an address, an add's timeout) without the walk below.
+      const known = this.shapes.get(set);
+      const plain = known ? plainIpv4Element(entries[0], known, options) : null;
+      if (plain) return this.single(cmd, set, plain, options.exist === true) as Promise<void>;
+    }
     if (!Array.isArray(entries)) throw new ValidationError([{ path, message: 'must be an array of entries' }]);
     const list = [...entries];
     // Checked now against what this handle knows of the set, so bad input throws before the
     // call is queued; a set not yet known is looked up first, in the queue.
     const known = this.shapes.get(set);
-    const check = (shape: SetShape): NativeSetElement[] => {
+    // A string: an addMany's IPv4 address alone (packElements).
+    const check = (shape: SetShape): Array<NativeSetElement | string> => {
       const issues: ValidationIssue[] = [];
-      const out: NativeSetElement[] = [];
+      const out: Array<NativeSetElement | string> = [];
       const defaults = cmd === 'add' ? options : {};
       const nomatch = options.nomatch ? nomatchProblem(shape) : null;
       if (nomatch) throw new ValidationError([nomatch]);
+      const entryShape = cmd === 'add' ? shape : { ...shape, timeout: false, comment: false };
+      // An addMany of addresses on ipset: each checked the short way and kept as its text.
+      const short = this.backend === 'ipset' && path === 'entries';
       list.forEach((entry, i) => {
-        const e = element(entry, cmd === 'add' ? shape : { ...shape, timeout: false, comment: false }, defaults, list.length === 1 && path === 'entry' ? 'entry' : `${path}[${i}]`, issues);
+        const e = short && plainIpv4Entry(entry, entryShape, defaults) ? entry : element(entry, entryShape, defaults, list.length === 1 && path === 'entry' ? 'entry' : `${path}[${i}]`, issues);
         if (e) out.push(e);
       });
       if (issues.length) throw new ValidationError(issues);
       return out;
     };
     const ready = known ? check(known) : null;
-    if (list.length === 0) return;
-    if (ready && ready.length === 1 && path === 'entry') {
-      await this.single(cmd, set, ready[0]!, options.exist === true);
-      return;
-    }
+    if (list.length === 0) return Promise.resolve();
+    if (ready && ready.length === 1 && path === 'entry') return this.single(cmd, set, ready[0] as NativeSetElement, options.exist === true) as Promise<void>;
     return this.run(async () => {
       const elements = ready ?? check(await this.shape(set));
-      await this.native.elements(cmd, set, elements, options.exist === true);
+      await this.sendElements(cmd, set, elements, options.exist === true, cmd === 'add' ? options.timeout : undefined);
     }, set);
   }
 
@@ -377,9 +398,9 @@ export class Sets {
    * (serial-queue's group commit; on the native form a test goes alone, and adds and deletes in
    * one batch): each keeps its own answer, as if made alone, and the queue's order is kept.
    */
-  private single(cmd: SingleCall['call'][0], set: string, e: NativeSetElement, exist: boolean): Promise<boolean> {
+  private single(cmd: ElementCall[0], set: string, e: NativeSetElement, exist: boolean): Promise<boolean | undefined> {
     if (this.closed) return Promise.reject(new ClosedError('the sets handle'));
-    return new Promise<boolean>((resolve, reject) =>
+    return new Promise<boolean | undefined>((resolve, reject) =>
       joinGroup<SingleCall>(this.queue, this, { call: [cmd, set, e, exist], resolve, reject }, (members) => this.sendSingles(members)),
     );
   }
@@ -398,7 +419,11 @@ export class Sets {
       const m = members[0]!;
       const [cmd, set, e, exist] = m.call;
       try {
-        m.resolve(cmd === 'test' ? await this.native.test(set, e) : (await this.native.elements(cmd, set, [e], exist), true));
+        if (cmd === 'test') m.resolve(await this.native.test(set, e));
+        else {
+          await this.sendElements(cmd, set, [e], exist);
+          m.resolve();
+        }
       } catch (error) {
         fail(m, error);
       }
@@ -424,21 +449,36 @@ export class Sets {
       this.shapes.delete(m.call[1]);
       m.reject(fromNative(error, this.context(m.call[1])));
     };
-    let answers: Array<Error | null>;
+    let answers: Array<Error | null> | null;
     try {
-      answers = await (this.backend === 'nftables'
-        ? (this.native as NativeNftablesSetHandle).each(members.map((m) => m.call as [cmd: 'add' | 'del', set: string, element: NativeSetElement, exist: boolean]))
-        : this.ipset().each(members.map((m) => m.call)));
+      if (this.backend === 'nftables') {
+        answers = await (this.native as NativeNftablesSetHandle).each(members.map((m) => m.call as [cmd: 'add' | 'del', set: string, element: NativeSetElement, exist: boolean]));
+      } else {
+        const packed = packCalls(members.map((m) => m.call));
+        answers = await this.ipset().each(packed.records, packed.names, packed.objects);
+      }
     } catch (error) {
       for (const m of members) fail(m, error);
       return;
     }
-    answers.forEach((error, i) => {
+    // null: every call went in (the addon spares the array of nulls).
+    for (let i = 0; i < members.length; i++) {
       const m = members[i]!;
-      if (error === null) m.resolve(true);
+      const error = answers === null ? null : answers[i]!;
+      if (error === null) m.resolve(m.call[0] === 'test' ? true : undefined);
       else if (m.call[0] === 'test' && (error as { errno?: number }).errno === IPSET_ERR_EXIST) m.resolve(false);
       else fail(m, error);
-    });
+    }
+  }
+
+  /**
+   * Elements of one call to the addon: packed for ipset (./packed-calls.ts; a string is an
+   * address alone with `timeout`), as objects for nf_tables (which gets no strings).
+   */
+  private sendElements(cmd: 'add' | 'del', set: string, elements: Array<NativeSetElement | string>, exist: boolean, timeout?: number): Promise<void> {
+    if (this.backend === 'nftables') return (this.native as NativeNftablesSetHandle).elements(cmd, set, elements as NativeSetElement[], exist);
+    const packed = packElements(elements, timeout);
+    return this.ipset().elements(cmd, set, packed.records, packed.objects, exist);
   }
 
   /** An add's options as this backend takes them. */

@@ -292,6 +292,43 @@ export function element(input: SetEntryInput, shape: SetShape, defaults: AddOpti
   return issues.length === before ? out : null;
 }
 
+/** Whether `text` is an IPv4 address as isIP takes one: four decimal parts 0-255, no leading zeros. */
+function dottedQuad(text: string): boolean {
+  let parts = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || value > 255 || ++parts > 4) return false;
+      digits = 0;
+      value = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && value === 0) return false; // a leading zero
+      value = value * 10 + c - 48;
+      if (++digits > 3) return false;
+    } else return false;
+  }
+  return parts === 4;
+}
+
+/**
+ * element() for the entry adds in flight are made of: an IPv4 address alone, into a hash:ip or
+ * hash:net set, with the call's timeout at most. The same element element() makes, without its
+ * parse and its objects; null for anything else, which then takes element()'s walk (so every
+ * problem is reported as before).
+ */
+export function plainIpv4Element(input: SetEntryInput, shape: SetShape, defaults: AddOptions): NativeSetElement | null {
+  if (!plainIpv4Entry(input, shape, defaults)) return null;
+  return defaults.timeout === undefined ? { family: 'ipv4', address: input } : { family: 'ipv4', address: input, timeout: defaults.timeout };
+}
+
+/** Whether plainIpv4Element() takes the entry; an addMany packs such an entry from its text, with no element made. */
+export function plainIpv4Entry(input: SetEntryInput, shape: SetShape, defaults: AddOptions): input is string {
+  if (typeof input !== 'string' || shape.family !== 'ipv4' || (shape.type !== 'hash:ip' && shape.type !== 'hash:net')) return false;
+  return defaults.comment === undefined && !defaults.nomatch && (defaults.timeout === undefined || shape.timeout) && dottedQuad(input);
+}
+
 /** An element as `ipset save` prints it. */
 export function entryText(
   type: string,

@@ -116,6 +116,10 @@ class KernelReader : public PlanReader {
     };
   }
 
+  SetLacks Lacks() override {
+    return [this](const std::vector<SetProbe>& probes) { return SetsLacking(s_, form_.family(), probes); };
+  }
+
  private:
   Result<std::vector<KnownRule>> Read(int index, const std::string& chain, bool defer_sets) {
     std::string table = form_.TableName(index);
@@ -333,11 +337,12 @@ Result<std::optional<int>> FindCached(Socket& s, const Form& form, Cache& cache,
   if (!gen.ok()) return gen.error();
   if (gen.value() != cache.genid) return std::optional<int>{};
   // A cached rule whose anonymous sets were never read has them read here, if compared at all.
-  DeferredComparer same(form, chain, normalized, [&s, &form](const std::string& table, const std::string& set) {
-    return SetElementMessages(s, form.family(), table, set);
-  });
+  DeferredComparer same(
+      form, chain, normalized,
+      [&s, &form](const std::string& table, const std::string& set) { return SetElementMessages(s, form.family(), table, set); },
+      [&s, &form](const std::vector<SetProbe>& probes) { return SetsLacking(s, form.family(), probes); });
   for (size_t i = 0; i < v.size(); i++) {
-    auto equal = same.Same(v[i]);
+    auto equal = same.SameAt(v, i);
     if (!equal.ok()) return std::optional<int>{};  // not comparable from here: read the kernel
     if (equal.value()) return std::optional<int>{static_cast<int>(i)};
   }

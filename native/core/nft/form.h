@@ -77,6 +77,10 @@ class Form {
   // kept (KnownRule::deferred) for DeferredMatch. A form without such sets decodes it whole.
   virtual Result<KnownRule> DecodeRuleDeferred(const uint8_t* msg, size_t len) const { return DecodeRule(msg, len); }
 
+  // How many rules a comparer hands DeferredMatch::LookAhead at once: a window's probes are one
+  // send, and a match early in it costs the decodes and probes of the rules after it.
+  static constexpr size_t kLookAhead = 64;
+
   // Rules read with their sets unread, compared with one wanted rule.
   class DeferredMatch {
    public:
@@ -87,6 +91,10 @@ class Form {
     // Whether the rule of message `msg` (as a dump returns it, not decoded yet) equals the wanted
     // rule, decoding it once and reading its sets as Resolve does; `table` gets the table it names.
     virtual Result<bool> Equals(const uint8_t* msg, size_t len, const SetElementReader& read_set, std::string* table) const = 0;
+    // Rules about to be compared, in order (each message stays alive and in place until it is):
+    // decoded now, and the sets of those whose other parts equal the wanted rule's probed by
+    // `lacks` in one go, so Resolve or Equals reads only the sets a probe could not rule out.
+    virtual Result<Unit> LookAhead(const std::vector<const Message*>& /*msgs*/, const SetLacks& /*lacks*/) const { return Unit{}; }
   };
   // For `want` as Normalize gives it; nullptr from a form that never defers.
   virtual Result<std::unique_ptr<DeferredMatch>> MatchDeferred(const std::string& /*chain*/, const RuleSpec& /*want*/) const {

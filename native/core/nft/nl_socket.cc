@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -20,6 +21,8 @@ namespace connlimit::core::nft {
 namespace {
 // The receive buffer: a batch's replies and echoes, or a dump part, in one read.
 constexpr size_t kRecvSize = 1 << 17;
+// RequestEach's answers: the receive buffer cut into slots, one datagram each.
+constexpr size_t kAnswerSlots = 64, kAnswerSlot = kRecvSize / kAnswerSlots;
 
 // NFTA_GEN_ID of a NEWGEN message (the reply to GETGEN, or the echo of a commit).
 uint32_t GenOf(const struct nlmsghdr* nlh) {
@@ -168,6 +171,47 @@ Result<std::vector<Message>> Socket::Request(const Message& req, bool dump, cons
       if (!dump || out.size() >= most) return out;
     }
   }
+}
+
+Result<std::vector<Socket::Answer>> Socket::RequestEach(const Message& reqs, uint32_t first_seq, size_t count, const std::string& what) {
+  counts_.requests += count;
+  Drain();
+  if (mnl_socket_sendto(nl_, reqs.data(), reqs.size()) < 0) return Broken(what);
+  std::vector<Answer> out(count);
+  // Each answer is a datagram of its own (a found element, an ACK or error: well under a slot),
+  // so they are taken kAnswerSlots to a recvmmsg rather than one recv each.
+  std::array<struct mmsghdr, kAnswerSlots> mm{};
+  std::array<struct iovec, kAnswerSlots> iov{};
+  for (size_t open = count; open > 0;) {
+    for (size_t i = 0; i < kAnswerSlots; i++) {
+      iov[i] = {rx_.get() + i * kAnswerSlot, kAnswerSlot};
+      mm[i].msg_hdr = {};
+      mm[i].msg_hdr.msg_iov = &iov[i];
+      mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    int got = recvmmsg(mnl_socket_get_fd(nl_), mm.data(), kAnswerSlots, MSG_DONTWAIT, nullptr);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      break;  // EAGAIN: the rest was dropped (ENOBUFS says so too); those answers stay unknown
+    }
+    for (int i = 0; i < got; i++) {
+      if (mm[i].msg_hdr.msg_flags & MSG_TRUNC) continue;  // cut short: its answer stays unknown
+      int left = static_cast<int>(mm[i].msg_len);
+      for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(iov[i].iov_base); mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+        if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_seq - first_seq >= count) continue;
+        Answer& a = out[nlh->nlmsg_seq - first_seq];
+        if (a.error >= 0) continue;
+        if (nlh->nlmsg_type == NLMSG_ERROR) {
+          a.error = ErrorOf(nlh).first;
+          open--;
+          continue;
+        }
+        const auto* p = reinterpret_cast<const uint8_t*>(nlh);
+        a.replies.emplace_back(p, p + nlh->nlmsg_len);
+      }
+    }
+  }
+  return out;
 }
 
 Result<std::vector<Message>> Socket::Dump(const std::function<Message(uint32_t)>& build, const std::string& what) {

@@ -67,6 +67,17 @@ class Socket {
   Result<std::vector<Message>> Request(const Message& req, bool dump, const std::string& what, bool* interrupted = nullptr,
                                        size_t most = SIZE_MAX);
 
+  // Requests sent together in one sendmsg, each with NLM_F_ACK and its own sequence number
+  // from `first_seq` on (`count` of them): nfnetlink runs each in our context before sendmsg
+  // returns and queues its replies in order, so they are read without waiting. Each request's
+  // answer: its replies and the errno of its NLMSG_ERROR (0 an ACK; -1 when none came, its
+  // replies dropped on a full receive queue). Unlike dumps, any number may be in flight.
+  struct Answer {
+    int error = -1;
+    std::vector<Message> replies;
+  };
+  Result<std::vector<Answer>> RequestEach(const Message& reqs, uint32_t first_seq, size_t count, const std::string& what);
+
   // A dump that the kernel marked inconsistent (the ruleset changed mid-dump) is redone.
   Result<std::vector<Message>> Dump(const std::function<Message(uint32_t)>& build, const std::string& what);
 

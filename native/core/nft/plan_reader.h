@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/nft/chain_codec.h"
@@ -35,6 +36,15 @@ struct KnownRule {
 // The GETSETELEM dump of set `set` of table `table` (its elements, as NEWSETELEM messages).
 using SetElementReader = std::function<Result<std::vector<Message>>(const std::string& table, const std::string& set)>;
 
+// Elements some set of `table` must hold: a key, and whether it ends an interval.
+struct SetProbe {
+  std::string table, set;
+  std::vector<std::pair<std::vector<uint8_t>, bool>> elements;
+};
+// For each probe, whether its set certainly lacks one of its elements (or is gone): one
+// GETSETELEM get per set, many sent at once; false when all are there or the kernel can't tell.
+using SetLacks = std::function<Result<std::vector<bool>>(const std::vector<SetProbe>& probes)>;
+
 class PlanReader {
  public:
   virtual ~PlanReader() = default;
@@ -53,6 +63,8 @@ class PlanReader {
   virtual Result<std::vector<KnownRule>> RulesToCompare(int index, const std::string& chain) { return Rules(index, chain); }
   // Reads the sets of deferred rules; empty where Rules reads every set itself.
   virtual SetElementReader Sets() { return {}; }
+  // Tells deferred rules whose sets certainly differ without reading them; empty as Sets() is.
+  virtual SetLacks Lacks() { return {}; }
   // Whether table `index` holds sets the form did not make for its rules (the native form's
   // client sets, core/nft/native/nftables_set_socket.h): asked only before a flush would delete
   // the table. Recordings (test 27) hold none.

@@ -309,9 +309,9 @@ class Planner {
     auto want = form_.Normalize(chain, rule);
     if (!want.ok()) return want.error();
     auto& v = *rules.value();
-    DeferredComparer same(form_, chain, want.value(), reader_.Sets());
+    DeferredComparer same(form_, chain, want.value(), reader_.Sets(), reader_.Lacks());
     for (size_t i = 0; i < v.size(); i++) {
-      auto equal = same.Same(v[i]);
+      auto equal = same.SameAt(v, i);
       if (!equal.ok()) return equal.error();
       if (equal.value()) return static_cast<int>(i);
     }
@@ -686,18 +686,38 @@ Result<const RuleSpec*> NormalizedOf(const Form& form, const std::string& chain,
   return &*e.normalized;
 }
 
+Result<Unit> DeferredComparer::MakeMatch() {
+  if (match_) return Unit{};
+  auto m = form_.MatchDeferred(chain_, want_);
+  if (!m.ok()) return m.error();
+  match_ = m.take();
+  if (!match_) return KernelError{"nft compare", EINVAL, chain_ + ": a rule read with its sets unread by a form that never defers", -1};
+  return Unit{};
+}
+
+Result<bool> DeferredComparer::SameAt(std::vector<PlanEntry>& v, size_t i) {
+  if (i % Form::kLookAhead == 0 && lacks_) {
+    std::vector<const Message*> next;
+    for (size_t j = i; j < std::min(i + Form::kLookAhead, v.size()); j++)
+      if (v[j].deferred) next.push_back(v[j].deferred.get());
+    if (!next.empty()) {
+      auto made = MakeMatch();
+      if (!made.ok()) return made.error();
+      auto looked = match_->LookAhead(next, lacks_);
+      if (!looked.ok()) return looked.error();
+    }
+  }
+  return Same(v[i]);
+}
+
 Result<bool> DeferredComparer::Same(PlanEntry& e) {
   if (!e.deferred) {
     auto have = NormalizedOf(form_, chain_, e);
     if (!have.ok()) return have.error();
     return xt::SameRule(form_.family(), *have.value(), want_);
   }
-  if (!match_) {
-    auto m = form_.MatchDeferred(chain_, want_);
-    if (!m.ok()) return m.error();
-    match_ = m.take();
-    if (!match_) return KernelError{"nft compare", EINVAL, chain_ + ": a rule read with its sets unread by a form that never defers", -1};
-  }
+  auto made = MakeMatch();
+  if (!made.ok()) return made.error();
   if (!read_set_) return KernelError{"nft compare", EINVAL, chain_ + ": a rule read with its sets unread, and nothing to read them", -1};
   auto equal = match_->Resolve(*e.deferred, read_set_);
   if (!equal.ok()) return equal.error();

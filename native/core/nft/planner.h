@@ -46,8 +46,11 @@ Result<const RuleSpec*> NormalizedOf(const Form& form, const std::string& chain,
 // reads the sets of the rules that differ only in their lists, not every set.
 class DeferredComparer {
  public:
-  DeferredComparer(const Form& form, const std::string& chain, const RuleSpec& want, SetElementReader read_set)
-      : form_(form), chain_(chain), want_(want), read_set_(std::move(read_set)) {}
+  DeferredComparer(const Form& form, const std::string& chain, const RuleSpec& want, SetElementReader read_set, SetLacks lacks = {})
+      : form_(form), chain_(chain), want_(want), read_set_(std::move(read_set)), lacks_(std::move(lacks)) {}
+  // Same() of v[i] for i = 0, 1, ... in turn: the i-th of that run, so the deferred rules of each
+  // Form::kLookAhead are looked at together (their sets probed in one send, Form::DeferredMatch::LookAhead).
+  Result<bool> SameAt(std::vector<PlanEntry>& v, size_t i);
   Result<bool> Same(PlanEntry& e);
 
 
@@ -55,7 +58,10 @@ class DeferredComparer {
   const Form& form_;
   const std::string& chain_;
   const RuleSpec& want_;
+  Result<Unit> MakeMatch();
+
   SetElementReader read_set_;
+  SetLacks lacks_;
   std::unique_ptr<Form::DeferredMatch> match_;  // made at the first deferred rule
 };
 

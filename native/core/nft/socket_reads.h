@@ -14,6 +14,7 @@
 
 #include "core/nft/chain_codec.h"
 #include "core/nft/nl_socket.h"
+#include "core/nft/plan_reader.h"
 #include "core/nft/requests.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
@@ -31,6 +32,9 @@ Result<bool> SetExists(Socket& s, Family family, const std::string& table, const
 
 // The GETSETELEM dump of one set of `table` (its elements, as NEWSETELEM messages).
 Result<std::vector<Message>> SetElementMessages(Socket& s, Family family, const std::string& table, const std::string& set);
+
+// SetLacks on `s`: a GETSETELEM get of each probe's elements, a run of them per send.
+Result<std::vector<bool>> SetsLacking(Socket& s, Family family, const std::vector<SetProbe>& probes);
 
 // The rules of one chain (or of the table, chain empty) decoded by `decode`, in chain order;
 // none when the table is missing. A message naming another table is skipped.

@@ -107,10 +107,12 @@ Result<int> FindNftablesRule(const TableTarget& t, TableSession& session, const 
   auto tables = reader->Tables();
   if (!tables.ok()) return tables.error();
   // Each rule is decoded once, a multiport list's set read (once) only for a rule whose other
-  // parts equal the one looked for.
+  // parts equal the one looked for and whose set a probe could not rule out (LookAhead: the
+  // probes of Form::kLookAhead rules go in one send).
   auto match = form.MatchDeferred(chain, want.value());
   if (!match.ok()) return match.error();
   auto read_set = reader->Sets();
+  auto lacks = reader->Lacks();
   int position = 0;
   for (int index : tables.value()) {
     std::string table = form.TableName(index);
@@ -119,7 +121,14 @@ Result<int> FindNftablesRule(const TableTarget& t, TableSession& session, const 
       if (msgs.error().errnum == ENOENT) continue;
       return msgs.error();
     }
-    for (const auto& m : msgs.value()) {
+    for (size_t i = 0; i < msgs.value().size(); i++) {
+      const auto& m = msgs.value()[i];
+      if (i % Form::kLookAhead == 0) {
+        std::vector<const Message*> next;
+        for (size_t j = i; j < std::min(i + Form::kLookAhead, msgs.value().size()); j++) next.push_back(&msgs.value()[j]);
+        auto looked = match.value()->LookAhead(next, lacks);
+        if (!looked.ok()) return looked.error();
+      }
       std::string in;
       auto equal = match.value()->Equals(m.data(), m.size(), read_set, &in);
       if (!equal.ok()) return equal.error();
