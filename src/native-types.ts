@@ -566,20 +566,10 @@ export interface NativeSetElement {
   comment?: string;
 }
 
-export interface NativeListedElement {
-  address: string;
-  cidr?: number;
-  port?: number;
-  proto?: number;
-  address2?: string;
-  iface?: string;
-  physdev?: boolean;
-  wildcard?: boolean;
-  nomatch?: boolean;
-  timeout?: number;
+/** One element as the addon lists it: an element's fields without its family (the set's), and counters. */
+export interface NativeListedElement extends Omit<NativeSetElement, 'family'> {
   packets?: bigint;
   bytes?: bigint;
-  comment?: string;
 }
 
 export interface NativeCreateSpec {
