@@ -976,22 +976,38 @@ export class Firewall {
    * it joins at once so calls commit in the order they were made. A rule that fails validation
    * rejects the call before the commit starts.
    */
-  private async run(build: (tx: Transaction) => unknown): Promise<NativeOpResults | null> {
-    if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
-    const since = performance.now();
-    const tx = new Transaction(this.shape);
-    const built = build(tx);
-    if (isThenable(built)) await built;
-    if (tx.size === 0) return null;
+  private run(build: (tx: Transaction) => unknown): Promise<NativeOpResults | null> {
+    // Not async: a lone op's call gets its group member's promise itself, not one that an async
+    // function would wrap around it and settle two promise jobs later (docs/nft.md, "The
+    // per-call fixed cost"). What throws here rejects, as it would have in an async function.
+    try {
+      if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
+      const since = performance.now();
+      const tx = new Transaction(this.shape);
+      const built = build(tx);
+      // A build that awaited (a turn of the loop since): the first slice gets a whole slice.
+      if (isThenable(built)) return this.commitAfter(built, tx);
+      return this.commitCollected(tx, since);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private async commitAfter(built: PromiseLike<unknown>, tx: Transaction): Promise<NativeOpResults | null> {
+    await built;
+    return this.commitCollected(tx, performance.now());
+  }
+
+  private commitCollected(tx: Transaction, since: number): Promise<NativeOpResults | null> {
+    if (tx.size === 0) return Promise.resolve(null);
     // One op goes into a group commit, unless its rule names sets: their indexes are looked up
     // first (a wait the group's synchronous join can't take), so it commits on its own.
     const first = tx.size === 1 ? tx.nativeOp(0) : null;
     if (first && !('rule' in first && hasSetRefs(first.rule))) return this.grouped(tx, first);
-    // A build that awaited (a turn of the loop since): the first slice gets a whole slice.
     const batch = prepareOps(this.family, tx.size, (i, out) => {
       const op = first ?? tx.writeOp(i, out);
       return op && this.withOpSetIndexes(op);
-    }, isThenable(built) ? performance.now() : since);
+    }, since);
     batch.catch(() => undefined); // reported by the queued call below, when its turn comes
     return this.queued(async () => this.native.commit(await batch), tx.extensions, tx.size > 1 ? (opIndex) => tx.describeStep(opIndex) : undefined);
   }

@@ -56,7 +56,8 @@ export async function commitGroup(family: Family, members: readonly GroupMember[
   while (live.length > 0) {
     const first = live[0] as GroupMember;
     const native = first.native;
-    const moved = await movedPaths(first, live);
+    const checking = movedPaths(first, live);
+    const moved = checking instanceof Promise ? await checking : checking;
     if (moved.size > 0) {
       const leaving = live.filter((m) => m.netns !== null && moved.has(m.netns));
       for (const m of leaving) {
@@ -99,13 +100,27 @@ export async function commitGroup(family: Family, members: readonly GroupMember[
   }
 }
 
-/** The netns paths of `live` other than the committing member's that no longer name the namespace their handles opened. */
-async function movedPaths(first: GroupMember, live: readonly GroupMember[]): Promise<Set<string>> {
-  // Handles of one path and one queue key opened the same namespace: one check answers for all.
-  const others = new Map<string, NativeTable>();
-  for (const m of live) if (m.netns !== null && m.netns !== first.netns && !others.has(m.netns)) others.set(m.netns, m.native);
+/** No path to check: nothing moved (never added to). */
+const NONE_MOVED: ReadonlySet<string> = new Set();
+
+/**
+ * The netns paths of `live` other than the committing member's that no longer name the
+ * namespace their handles opened. At once when there is none, as for every group of one
+ * handle: no promise and no turn of the microtask queue on a lone call's way to the kernel.
+ */
+function movedPaths(first: GroupMember, live: readonly GroupMember[]): ReadonlySet<string> | Promise<ReadonlySet<string>> {
+  let others: Map<string, NativeTable> | null = null;
+  for (const m of live) {
+    if (m.netns === null || m.netns === first.netns) continue;
+    // Handles of one path and one queue key opened the same namespace: one check answers for all.
+    others ??= new Map();
+    if (!others.has(m.netns)) others.set(m.netns, m.native);
+  }
+  return others === null ? NONE_MOVED : checkPaths(others);
+}
+
+async function checkPaths(others: ReadonlyMap<string, NativeTable>): Promise<ReadonlySet<string>> {
   const moved = new Set<string>();
-  if (others.size === 0) return moved;
   await Promise.all(
     [...others].map(async ([path, native]) => {
       if (await native.netnsChanged().then((changed) => changed, () => true)) moved.add(path);

@@ -41,28 +41,30 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
   if (rule.fragment !== null) invalid(`${path}.fragment`, "-f is not available in the native nftables form; use backend 'nft'");
   if (rule.inInterface?.wildcard && rule.inInterface.name === '' && rule.inInterface.invert) invalid(`${path}.inInterface`, "'! -i +' matches no packet");
   if (rule.outInterface?.wildcard && rule.outInterface.name === '' && rule.outInterface.invert) invalid(`${path}.outInterface`, "'! -o +' matches no packet");
-  for (const [field, a] of [['src', rule.src], ['dst', rule.dst]] as const) {
-    if (a && a.invert && a.mask.every((b) => b === 0)) invalid(`${path}.${field}`, `'! ${field === 'src' ? '-s' : '-d'} 0/0' matches no packet`);
-  }
+  // Checked on every call of this form: nothing here allocates unless it refuses (a path string
+  // per match, an array per address pair, a closure per rule were most of its cost).
+  if (rule.src?.invert && isZeroMask(rule.src.mask)) invalid(`${path}.src`, "'! -s 0/0' matches no packet");
+  if (rule.dst?.invert && isZeroMask(rule.dst.mask)) invalid(`${path}.dst`, "'! -d 0/0' matches no packet");
   let connlimits = 0;
   let comments = 0;
   let anonymousSets = 0;
-  rule.matches.forEach((m, i) => {
-    const at = `${path}.matches[${i}]`;
+  for (let i = 0; i < rule.matches.length; i++) {
+    const m = rule.matches[i] as NativeMatch;
     switch (m.kind) {
       case 'tcp':
-        if (m.option !== 0 || m.invOption) invalid(at, "--tcp-option is not available in the native nftables form; use backend 'nft'");
-        return;
+        if (m.option !== 0 || m.invOption) invalid(matchPath(path, i), "--tcp-option is not available in the native nftables form; use backend 'nft'");
+        break;
       case 'udp':
-        return;
+        break;
       case 'connlimit':
-        if (++connlimits > 1) invalid(at, 'the native nftables form takes one connlimit match per rule (one set each)');
-        return;
+        if (++connlimits > 1) invalid(matchPath(path, i), 'the native nftables form takes one connlimit match per rule (one set each)');
+        break;
       case 'comment':
-        if (++comments > 1) invalid(at, 'the native nftables form keeps one comment per rule');
-        return;
+        if (++comments > 1) invalid(matchPath(path, i), 'the native nftables form keeps one comment per rule');
+        break;
       case 'opaque': {
-        if (checkNftablesSetMatch(m, family, at)) return;
+        const at = matchPath(path, i);
+        if (checkNftablesSetMatch(m, family, at)) break;
         // A registry module is named as the user wrote it (`state`, not the `conntrack` it writes).
         const decoded = decodeExtension('match', m, family);
         const name = decoded?.module.name ?? m.name;
@@ -72,10 +74,19 @@ export function checkNftablesRule(rule: NativeRule, chain: string, family: Famil
         if (makesAnonymousSet(name, decoded?.part) && ++anonymousSets > ANONYMOUS_SETS) {
           invalid(at, `the native nftables form takes ${ANONYMOUS_SETS} anonymous sets per rule (multiport matches, -m time with several weekdays, hashlimit meters)`);
         }
-        return;
+        break;
       }
     }
-  });
+  }
+}
+
+function matchPath(path: string, i: number): string {
+  return `${path}.matches[${i}]`;
+}
+
+function isZeroMask(mask: Uint8Array): boolean {
+  for (const b of mask) if (b !== 0) return false;
+  return true;
 }
 
 /** Whether a match may be a set of its rule's batch: a multiport list, several weekdays, a hashlimit meter. */

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <optional>
 
 #include "core/netlink_extack.h"
@@ -42,15 +43,60 @@ uint16_t RefusedMessageType(const struct nlmsghdr* nlh) {
   if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof *err)) return 0;
   return err->msg.nlmsg_type;
 }
-// The handle and set name of an echoed rule; a zero handle when it does not read.
+// Calls f(attribute) for each attribute in `left` bytes from `p`.
+template <typename F>
+void EachAttr(const void* p, int left, F f) {
+  for (auto* a = static_cast<const struct nlattr*>(p); mnl_attr_ok(a, left);) {
+    f(a);
+    left -= static_cast<int>(MNL_ALIGN(a->nla_len));
+    a = reinterpret_cast<const struct nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
+  }
+}
+
+template <typename F>
+void EachNested(const struct nlattr* nest, F f) {
+  EachAttr(mnl_attr_get_payload(nest), static_cast<int>(mnl_attr_get_payload_len(nest)), f);
+}
+
+bool IsDynset(const struct nlattr* name) {
+  static constexpr char kDynset[] = "dynset";
+  const char* p = static_cast<const char*>(mnl_attr_get_payload(name));
+  size_t n = mnl_attr_get_payload_len(name);
+  return strnlen(p, n) == sizeof kDynset - 1 && std::memcmp(p, kDynset, sizeof kDynset - 1) == 0;
+}
+
+// The handle and set name of an echoed rule; a zero handle when it does not read. Read in
+// place, the handle and the dynset expressions only: every append reads one, and decoding it
+// whole (ReadRuleMessage: a vector of every expression with a table of its attributes) made
+// the batch's receive 2.7-3.8 µs instead of 1.6-2.3 (docs/nft.md, "The per-call fixed cost").
 EchoedRule EchoOf(const uint8_t* msg, size_t len) {
-  auto rule = ReadRuleMessage(msg, len);
-  if (!rule.ok()) return EchoedRule{};
-  EchoedRule out{rule.value().handle, ""};
-  // The set the rule adds to (connlimit's, deleted with it); a meter's `update` names one the
-  // kernel deletes with the rule itself.
-  for (const auto& e : rule.value().exprs)
-    if (e.name == "dynset" && Be32(e.a[NFTA_DYNSET_OP]) == NFT_DYNSET_OP_ADD) out.set_name = Str(e.a[NFTA_DYNSET_SET_NAME]);
+  const auto* nlh = reinterpret_cast<const struct nlmsghdr*>(msg);
+  const size_t headers = mnl_nlmsg_size(sizeof(struct nfgenmsg));
+  if (len < headers || nlh->nlmsg_len > len || nlh->nlmsg_len < headers) return EchoedRule{};
+  EchoedRule out{0, ""};
+  const auto* p = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(struct nfgenmsg)));
+  EachAttr(p, static_cast<int>(reinterpret_cast<const char*>(msg) + nlh->nlmsg_len - p), [&out](const struct nlattr* a) {
+    if (mnl_attr_get_type(a) == NFTA_RULE_HANDLE) out.handle = Be64(a);
+    if (mnl_attr_get_type(a) != NFTA_RULE_EXPRESSIONS) return;
+    EachNested(a, [&out](const struct nlattr* expr) {
+      const struct nlattr* name = nullptr;
+      const struct nlattr* data = nullptr;
+      EachNested(expr, [&](const struct nlattr* x) {
+        if (mnl_attr_get_type(x) == NFTA_EXPR_NAME) name = x;
+        if (mnl_attr_get_type(x) == NFTA_EXPR_DATA) data = x;
+      });
+      if (!name || !data || !IsDynset(name)) return;
+      // The set the rule adds to (connlimit's, deleted with it); a meter's `update` names one the
+      // kernel deletes with the rule itself.
+      const struct nlattr* op = nullptr;
+      const struct nlattr* set = nullptr;
+      EachNested(data, [&](const struct nlattr* x) {
+        if (mnl_attr_get_type(x) == NFTA_DYNSET_OP) op = x;
+        if (mnl_attr_get_type(x) == NFTA_DYNSET_SET_NAME) set = x;
+      });
+      if (Be32(op) == NFT_DYNSET_OP_ADD) out.set_name = Str(set);
+    });
+  });
   return out;
 }
 }  // namespace
