@@ -638,8 +638,8 @@ export interface NativeIpsetBinding {
     _encodeCreate(spec: NativeCreateSpec, revision: number, seq: number): Buffer;
     /** Test only: one element's ADD/DEL/TEST message. */
     _encodeElement(cmd: 'add' | 'del' | 'test', set: string, element: NativeSetElement, exist: boolean, seq: number): Buffer;
-    /** Bench only: an addMany's or deleteMany's messages, packed as the handle sends them. */
-    _encodeElements(cmd: 'add' | 'del', set: string, elements: NativeSetElement[], exist: boolean, seq: number): Buffer;
+    /** Test and bench only: the messages elements() sends for the same packed elements. */
+    _encodeElements(cmd: 'add' | 'del', set: string, records: Buffer, objects: NativeSetElement[], exist: boolean, seq: number): Buffer;
   };
   NftablesSetHandle: (new (options: { netnsPath: string | null; family: 'ipv4' | 'ipv6' }) => NativeNftablesSetHandle) & {
     /** Test only: the NEWSET message. */

@@ -6,6 +6,8 @@
 // -exist semantics; hostile input refused with the sets untouched; real TCP against a
 // `-m set --match-set` rule; the connlimit CLI's set, ban and unban.
 import type { ValidationIssue } from '../src/errors';
+import type { NativeSetElement } from '../src/native-types';
+import { packElements } from '../src/sets/packed-calls';
 import { element } from '../src/sets/validate';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -76,6 +78,32 @@ test('golden bytes: CREATE and ADD as ipset 7.17 sends them', () => {
   const parsed = element('10.0.0.0/24,80', { type: 'hash:net,port', family: 'ipv4', timeout: false, comment: false }, {}, 'entry', issues);
   assert.equal(issues, []);
   sameMasked(h._encodeElement('add', 'NP', parsed!, false, 0), addNp.bytes);
+});
+
+test('batch bytes: an address alone written from its record equals its element encoded whole', () => {
+  const h = binding().IpsetHandle;
+  // Enough for several messages, with timeouts, nomatch and a whole element between them.
+  const elements: NativeSetElement[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const address = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    if (i % 1000 === 7) elements.push({ family: 'ipv4', address, cidr: 24 });
+    else elements.push({ family: 'ipv4', address, ...(i % 3 ? { timeout: i } : {}), ...(i % 5 ? {} : { nomatch: true }) });
+  }
+  const plain = packElements(elements);
+  assert.ok(plain.objects.length === 5, 'the addresses alone go as records');
+  // The same elements every one an object: the encoder's whole-element path.
+  const records = Buffer.alloc(elements.length * 20);
+  const words = new Uint32Array(records.buffer, records.byteOffset, records.length / 4); // host order, as packed-calls.ts
+  elements.forEach((_, i) => {
+    records[i * 20 + 1] = 8;
+    words[i * 5 + 3] = i;
+  });
+  for (const exist of [false, true]) {
+    const fast = h._encodeElements('add', 'S', plain.records, plain.objects, exist, 5);
+    const whole = h._encodeElements('add', 'S', records, elements, exist, 5);
+    assert.ok(fast.length > 3 * 32 * 1024, 'several messages');
+    assert.ok(fast.equals(whole), 'byte for byte');
+  }
 });
 
 test('every operation on four set types: ipset save equals the CLI-made sets', () =>

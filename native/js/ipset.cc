@@ -218,15 +218,16 @@ Napi::Value IpsetHandle::EncodeElement(const Napi::CallbackInfo& info) {
   });
 }
 
-// _encodeElements('add'|'del', set, elements[], exist, seq): every message, back to back.
+// _encodeElements('add'|'del', set, records, objects, exist, seq): every message of elements()'s
+// packed elements, back to back.
 Napi::Value IpsetHandle::EncodeElements(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    auto elements = ElementsFromJs(env, info[2]);
+    auto elements = ElementsFromPacked(env, info[2], info[3]);
     std::vector<uint8_t> bytes;
     size_t end = 0;
-    ips::AppendElementBatch(bytes, AdtFromJs(env, info[0]), Str(env, info[1], "set name"), elements, 0, end, info[3].ToBoolean().Value(),
-                            info[4].As<Napi::Number>().Uint32Value(), ips::IpsetSocket::kBatchMessage, SIZE_MAX);
+    ips::AppendElementBatch(bytes, AdtFromJs(env, info[0]), Str(env, info[1], "set name"), elements, 0, end, info[4].ToBoolean().Value(),
+                            info[5].As<Napi::Number>().Uint32Value(), ips::IpsetSocket::kBatchMessage, SIZE_MAX);
     return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
   });
 }

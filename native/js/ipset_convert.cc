@@ -241,14 +241,27 @@ std::vector<ips::ElementCall> ElementCallsFromPacked(Napi::Env env, const Napi::
   return calls;
 }
 
-std::vector<ips::Element> ElementsFromPacked(Napi::Env env, const Napi::Value& records, const Napi::Value& objects) {
+ips::ElementBatch ElementsFromPacked(Napi::Env env, const Napi::Value& records, const Napi::Value& objects) {
   size_t count = RecordCount(env, records, objects);
   const uint8_t* data = records.As<Napi::Buffer<uint8_t>>().Data();
   auto object_array = objects.As<Napi::Array>();
   ElementKeys keys(env);
-  std::vector<ips::Element> out;
-  out.reserve(count);
-  for (size_t i = 0; i < count; i++) out.push_back(ElementFromRecord(env, keys, object_array, data + i * kPackedCallBytes));
+  ips::ElementBatch out;
+  out.entries.resize(count);
+  for (size_t i = 0; i < count; i++) {
+    const uint8_t* r = data + i * kPackedCallBytes;
+    ips::BatchEntry& e = out.entries[i];
+    if (r[1] & kObject) {
+      e.flags = ips::BatchEntry::kFull;
+      e.full = static_cast<uint32_t>(out.full.size());
+      out.full.push_back(ElementFromRecord(env, keys, object_array, r));
+      continue;
+    }
+    // Kept as the record has it: the handle's thread writes it into its message (ipset_encoder.cc).
+    e.flags = (r[1] & kTimeout ? ips::BatchEntry::kTimeout : 0) | (r[1] & kNomatch ? ips::BatchEntry::kNomatch : 0);
+    std::copy(r + 8, r + 12, e.addr.begin());
+    e.timeout = Word(r + 4);
+  }
   return out;
 }
 

@@ -26,8 +26,9 @@ std::vector<core::ipset::ElementCall> ElementCallsFromJs(Napi::Env env, const Na
 constexpr size_t kPackedCallBytes = 20;
 std::vector<core::ipset::ElementCall> ElementCallsFromPacked(Napi::Env env, const Napi::Value& records, const Napi::Value& names,
                                                              const Napi::Value& objects);
-// An addMany's or deleteMany's elements, packed the same way (src/sets/packed-calls.ts packElements).
-std::vector<core::ipset::Element> ElementsFromPacked(Napi::Env env, const Napi::Value& records, const Napi::Value& objects);
+// An addMany's or deleteMany's elements, packed the same way (src/sets/packed-calls.ts
+// packElements): an address alone stays as its record has it, only the objects become Elements.
+core::ipset::ElementBatch ElementsFromPacked(Napi::Env env, const Napi::Value& records, const Napi::Value& objects);
 
 Napi::Object ListedSetToJs(Napi::Env env, const core::ipset::ListedSet& set);
 Napi::Object HeaderToJs(Napi::Env env, const core::ipset::SetHeader& h);

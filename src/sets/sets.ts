@@ -27,8 +27,8 @@ import type {
 } from './types';
 import { describe } from '../rule/validate';
 import { checkNftablesAdd, checkNftablesCreate, checkNftablesSetName, MAX_NFT_SET_NAME_BYTES, nftablesCannot } from './nftables';
-import { packCalls, packElements, type ElementCall } from './packed-calls';
-import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, nomatchProblem, ownOptions, plainIpv4Element, plainIpv4Entry, protocolName, setName, setsBackend, testOptions, type SetShape } from './validate';
+import { packAddresses, packCalls, packElements, type ElementCall, type PackedElements } from './packed-calls';
+import { addOptions, createSpec, deleteOptions, element, entryText, handleFamily, nomatchProblem, ownOptions, plainIpv4Element, plainIpv4Entry, protocolName, setName, setsBackend, takesPlainIpv4, testOptions, type SetShape } from './validate';
 
 let handles = 0;
 
@@ -341,16 +341,19 @@ export class Sets {
     // Checked now against what this handle knows of the set, so bad input throws before the
     // call is queued; a set not yet known is looked up first, in the queue.
     const known = this.shapes.get(set);
-    // A string: an addMany's IPv4 address alone (packElements).
-    const check = (shape: SetShape): Array<NativeSetElement | string> => {
+    // A string: an addMany's IPv4 address alone (packElements). Packed: addresses alone, all of them.
+    const check = (shape: SetShape): Array<NativeSetElement | string> | PackedElements => {
       const issues: ValidationIssue[] = [];
       const out: Array<NativeSetElement | string> = [];
       const defaults = cmd === 'add' ? options : {};
       const nomatch = options.nomatch ? nomatchProblem(shape) : null;
       if (nomatch) throw new ValidationError([nomatch]);
       const entryShape = cmd === 'add' ? shape : { ...shape, timeout: false, comment: false };
-      // An addMany of addresses on ipset: each checked the short way and kept as its text.
+      // An addMany of addresses on ipset: each checked the short way and kept as its text, or
+      // when every one is an address alone, checked and packed at once.
       const short = this.backend === 'ipset' && path === 'entries';
+      const packed = short && takesPlainIpv4(entryShape, defaults) ? packAddresses(list, cmd === 'add' ? options.timeout : undefined) : null;
+      if (packed) return packed;
       list.forEach((entry, i) => {
         const e = short && plainIpv4Entry(entry, entryShape, defaults) ? entry : element(entry, entryShape, defaults, list.length === 1 && path === 'entry' ? 'entry' : `${path}[${i}]`, issues);
         if (e) out.push(e);
@@ -360,7 +363,7 @@ export class Sets {
     };
     const ready = known ? check(known) : null;
     if (list.length === 0) return Promise.resolve();
-    if (ready && ready.length === 1 && path === 'entry') return this.single(cmd, set, ready[0] as NativeSetElement, options.exist === true) as Promise<void>;
+    if (Array.isArray(ready) && ready.length === 1 && path === 'entry') return this.single(cmd, set, ready[0] as NativeSetElement, options.exist === true) as Promise<void>;
     return this.run(async () => {
       const elements = ready ?? check(await this.shape(set));
       await this.sendElements(cmd, set, elements, options.exist === true, cmd === 'add' ? options.timeout : undefined);
@@ -475,9 +478,9 @@ export class Sets {
    * Elements of one call to the addon: packed for ipset (./packed-calls.ts; a string is an
    * address alone with `timeout`), as objects for nf_tables (which gets no strings).
    */
-  private sendElements(cmd: 'add' | 'del', set: string, elements: Array<NativeSetElement | string>, exist: boolean, timeout?: number): Promise<void> {
+  private sendElements(cmd: 'add' | 'del', set: string, elements: Array<NativeSetElement | string> | PackedElements, exist: boolean, timeout?: number): Promise<void> {
     if (this.backend === 'nftables') return (this.native as NativeNftablesSetHandle).elements(cmd, set, elements as NativeSetElement[], exist);
-    const packed = packElements(elements, timeout);
+    const packed = Array.isArray(elements) ? packElements(elements, timeout) : elements;
     return this.ipset().elements(cmd, set, packed.records, packed.objects, exist);
   }
 

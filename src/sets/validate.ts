@@ -325,8 +325,13 @@ export function plainIpv4Element(input: SetEntryInput, shape: SetShape, defaults
 
 /** Whether plainIpv4Element() takes the entry; an addMany packs such an entry from its text, with no element made. */
 export function plainIpv4Entry(input: SetEntryInput, shape: SetShape, defaults: AddOptions): input is string {
-  if (typeof input !== 'string' || shape.family !== 'ipv4' || (shape.type !== 'hash:ip' && shape.type !== 'hash:net')) return false;
-  return defaults.comment === undefined && !defaults.nomatch && (defaults.timeout === undefined || shape.timeout) && dottedQuad(input);
+  return typeof input === 'string' && takesPlainIpv4(shape, defaults) && dottedQuad(input);
+}
+
+/** Whether the set and the call's options take an IPv4 address alone as a whole entry (plainIpv4Entry less the text). */
+export function takesPlainIpv4(shape: SetShape, defaults: AddOptions): boolean {
+  if (shape.family !== 'ipv4' || (shape.type !== 'hash:ip' && shape.type !== 'hash:net')) return false;
+  return defaults.comment === undefined && !defaults.nomatch && (defaults.timeout === undefined || shape.timeout);
 }
 
 /** An element as `ipset save` prints it. */

@@ -29,7 +29,7 @@ std::vector<uint8_t> EncodeElement(Adt cmd, const std::string& set, const Elemen
 // the line of element i being i + 1. Appended to `out` (each message 4-byte aligned) with
 // sequence numbers seq, seq + 1, ...; returns how many messages, and sets `end` to the
 // element after the last one packed (at most `max_bytes` of messages are appended).
-size_t AppendElementBatch(std::vector<uint8_t>& out, Adt cmd, const std::string& set, const std::vector<Element>& elements,
+size_t AppendElementBatch(std::vector<uint8_t>& out, Adt cmd, const std::string& set, const ElementBatch& elements,
                           size_t first, size_t& end, bool exist, uint32_t seq, size_t max_message, size_t max_bytes);
 // DESTROY, FLUSH, RENAME, SWAP: a set name (none: every set, for destroy and flush) and for
 // rename and swap the second name. `excl` sets NLM_F_EXCL (destroy without -exist).

@@ -166,16 +166,16 @@ Result<Unit> IpsetSocket::Create(const CreateSpec& spec) {
   return Ack(EncodeCreate(spec, rev.value(), seq), seq, kOpCreate, spec.name);
 }
 
-Result<Unit> IpsetSocket::Elements(Adt cmd, const std::string& set, const std::vector<Element>& elements, bool exist) {
+Result<Unit> IpsetSocket::Elements(Adt cmd, const std::string& set, const ElementBatch& elements, bool exist) {
   const IpsetOp& op = OpOf(cmd);
   auto c = Connect();
   if (!c.ok()) return c.error();
-  if (elements.size() == 1) {
+  if (elements.entries.size() == 1) {
     uint32_t seq = ++seq_;
-    return Ack(EncodeElement(cmd, set, elements[0], exist, seq), seq, op, set);
+    return Ack(EncodeElement(cmd, set, elements.At(0), exist, seq), seq, op, set);
   }
   std::optional<KernelError> first;
-  for (size_t i = 0; i < elements.size();) {
+  for (size_t i = 0; i < elements.entries.size();) {
     std::vector<uint8_t> out;
     size_t end = i;
     uint32_t seq = seq_ + 1;

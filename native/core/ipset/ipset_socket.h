@@ -48,7 +48,7 @@ class IpsetSocket {
   // messages per sendmsg. Not atomic (ipset has no transactions): on a refusal the elements
   // before the failing one are in place, it and the rest of its message are not, the other
   // messages of the same sendmsg were applied all the same, and nothing after it is sent.
-  Result<Unit> Elements(Adt cmd, const std::string& set, const std::vector<Element>& elements, bool exist);
+  Result<Unit> Elements(Adt cmd, const std::string& set, const ElementBatch& elements, bool exist);
   // Independent single-element calls sent side by side (many messages per sendmsg, each with
   // its own ack): one thread hop and a few syscalls for calls that queued up together. Each
   // answer is its own, as if the calls had been made one by one, in order: nullopt, or the

@@ -74,6 +74,26 @@ struct ElementCall {
   bool exist = false;
 };
 
+// The elements of one addMany or deleteMany as the socket encodes them. An IPv4 address with
+// at most a timeout and nomatch (what a big batch is made of) stays its four bytes and flags and
+// is written straight into its message: an Element per entry was 100k constructions on the JS
+// thread and libmnl's calls per attribute on the handle's, most of a 100k addMany over the
+// kernel's inserts (docs/sets.md). Any other element is a whole Element in `full`.
+struct BatchEntry {
+  static constexpr uint8_t kTimeout = 1, kNomatch = 2, kFull = 4;
+  uint8_t flags = 0;
+  std::array<uint8_t, 4> addr{};  // network order (without kFull)
+  uint32_t timeout = 0;           // seconds (with kTimeout)
+  uint32_t full = 0;              // index into ElementBatch::full (with kFull)
+};
+
+struct ElementBatch {
+  std::vector<BatchEntry> entries;
+  std::vector<Element> full;
+  // Entry i as an Element, whichever way it is kept.
+  Element At(size_t i) const;
+};
+
 struct SetHeader {
   std::string name;
   std::string type;
