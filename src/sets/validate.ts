@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import { invalid, ValidationError, type ValidationIssue } from '../errors';
 import { quote } from '../echo';
+import { dottedQuad } from './dotted-quad';
 import type { NativeCreateSpec, NativeSetElement } from '../native-types';
 import type { Family } from '../rule/types';
 import { snapshot } from '../rule/snapshot';
@@ -292,26 +293,6 @@ export function element(input: SetEntryInput, shape: SetShape, defaults: AddOpti
   return issues.length === before ? out : null;
 }
 
-/** Whether `text` is an IPv4 address as isIP takes one: four decimal parts 0-255, no leading zeros. */
-function dottedQuad(text: string): boolean {
-  let parts = 0;
-  let digits = 0;
-  let value = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 46;
-    if (c === 46) {
-      if (digits === 0 || value > 255 || ++parts > 4) return false;
-      digits = 0;
-      value = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits === 1 && value === 0) return false; // a leading zero
-      value = value * 10 + c - 48;
-      if (++digits > 3) return false;
-    } else return false;
-  }
-  return parts === 4;
-}
-
 /**
  * element() for the entry adds in flight are made of: an IPv4 address alone, into a hash:ip or
  * hash:net set, with the call's timeout at most. The same element element() makes, without its
@@ -323,9 +304,12 @@ export function plainIpv4Element(input: SetEntryInput, shape: SetShape, defaults
   return defaults.timeout === undefined ? { family: 'ipv4', address: input } : { family: 'ipv4', address: input, timeout: defaults.timeout };
 }
 
+/** Where plainIpv4Entry's check writes the parts it reads and nobody keeps. */
+const quadScratch = Buffer.alloc(4);
+
 /** Whether plainIpv4Element() takes the entry; an addMany packs such an entry from its text, with no element made. */
 export function plainIpv4Entry(input: SetEntryInput, shape: SetShape, defaults: AddOptions): input is string {
-  return typeof input === 'string' && takesPlainIpv4(shape, defaults) && dottedQuad(input);
+  return typeof input === 'string' && takesPlainIpv4(shape, defaults) && dottedQuad(input, quadScratch, 0);
 }
 
 /** Whether the set and the call's options take an IPv4 address alone as a whole entry (plainIpv4Entry less the text). */
