@@ -74,8 +74,12 @@ function refuse(root: string, base: number, message: string): never {
   throw new ValidationError([{ path: pathFrom(base, root), message }]);
 }
 
-/** `value[key]`, copied; a getter or trap that throws is refused, naming the field. */
-function copyField(value: object, key: string | number, root: string, base: number, depth: number): unknown {
+/**
+ * `value[key]`, read once; a getter or trap that throws is refused, naming the field. Copied
+ * (at `depth`) when `deep`, else handed over as read, for a reader that takes it apart with
+ * {@link snapshotFields} in turn.
+ */
+function readField(value: object, key: string | number, root: string, base: number, depth: number, deep: boolean): unknown {
   keys.push(key);
   let field: unknown;
   try {
@@ -83,8 +87,33 @@ function copyField(value: object, key: string | number, root: string, base: numb
   } catch (e) {
     refuse(root, base, threw(e));
   }
-  const out = typeof field === 'object' && field !== null ? copy(field, root, base, depth + 1) : field;
+  const out = deep && typeof field === 'object' && field !== null ? copy(field, root, base, depth + 1) : field;
   keys.pop();
+  return out;
+}
+
+/** The values of a plain object's fields `names`, each read once and copied (but those in `asRead`). */
+function fieldValues(value: object, names: readonly string[], root: string, base: number, depth: number, asRead: ReadonlySet<string> | null): unknown[] {
+  // Sized at once: grown by push from empty, it was allocated twice, the second time 17 slots.
+  const values: unknown[] = new Array(names.length);
+  // Indexed: for-of costs an iterator object here, where no copy should cost one.
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    values[i] = readField(value, name, root, base, depth, asRead === null || !asRead.has(name));
+  }
+  return values;
+}
+
+/** A plain object's own fields, each read once: `names[i]` holds `values[i]`. */
+export interface Fields {
+  names: string[];
+  values: unknown[];
+}
+
+/** The copy snapshot() makes of a plain object, from its fields. */
+export function objectOf(fields: Fields): Record<string, unknown> {
+  const out = Object.create(NO_FIELDS) as Record<string, unknown>;
+  for (let i = 0; i < fields.names.length; i++) out[fields.names[i] as string] = fields.values[i];
   return out;
 }
 
@@ -128,7 +157,7 @@ function copy(value: object, root: string, base: number, depth: number): unknown
       // A hole reads through to Array.prototype: refuse it rather than guess.
       if (!own) refuse(root, base, 'a hole in the array (no entry at this index)');
       keys.pop();
-      out.push(copyField(value, i, root, base, depth));
+      out.push(readField(value, i, root, base, depth, true));
     }
     return out;
   }
@@ -138,21 +167,24 @@ function copy(value: object, root: string, base: number, depth: number): unknown
   if (proto !== Object.prototype && proto !== null && proto !== NO_FIELDS) {
     refuse(root, base, `expected a plain object ({ ... } or Object.create(null)), got ${kindOf(proto, tag)}: fields a prototype supplies are not read, so copy them into a plain object`);
   }
-  const out = Object.create(NO_FIELDS) as Record<string, unknown>;
-  // Indexed: for-of costs an iterator object here, where no copy should cost one.
-  for (let i = 0; i < names.length; i++) out[names[i] as string] = copyField(value, names[i] as string, root, base, depth);
-  return out;
+  return objectOf({ names, values: fieldValues(value, names, root, base, depth, null) });
 }
 
 /**
- * As {@link snapshot} for a plain object, its own fields copied into two lists (names, and
- * copies in the same order) instead of a new object: for a reader that takes each field once
- * (normalizeFields, once a typed rule), that object would be built only to be taken apart,
- * through a generic store and load a field. null for anything but a plain object, and for one
- * that throws while its kind is read: snapshot() then refuses it as it does.
+ * As {@link snapshot} for a plain object, its own fields read once each into two lists (names,
+ * and their values in the same order) instead of a new object: for a reader that takes each
+ * field once (normalizeFields; checkConnlimit and checkTarget in validate.ts), that object would
+ * be built only to be taken apart, through a generic store and load a field. The values are
+ * copied as snapshot() copies them, but those of the fields named in `asRead`, handed over as
+ * read: their reader takes them apart with snapshotFields in turn, so a typed rule's connlimit
+ * and target are read one field at a time too, never copied into objects of their own. null
+ * for anything but a plain object, and for one that throws while its kind is read: snapshot()
+ * then refuses it as it does.
+ * @param at the field of `root` that `value` was read from, for the paths of refusals (`connlimit.count`); null for `root` itself
  * @throws {ERR_CONNLIMIT_INVALID} as snapshot(), for what its fields hold
+ * @example const f = snapshotFields(rule.connlimit, 'rule', 'connlimit');
  */
-export function snapshotFields(value: unknown, root: string): { names: string[]; values: unknown[] } | null {
+export function snapshotFields(value: unknown, root: string, at: string | null = null, asRead: ReadonlySet<string> | null = null): Fields | null {
   if (typeof value !== 'object' || value === null) return null;
   let names: string[];
   try {
@@ -164,29 +196,33 @@ export function snapshotFields(value: unknown, root: string): { names: string[];
   } catch {
     return null;
   }
-  // Sized at once: grown by push from empty, it was allocated twice, the second time 17 slots.
-  const values: unknown[] = new Array(names.length);
   const base = keys.length;
+  if (at !== null) keys.push(at);
   try {
-    for (let i = 0; i < names.length; i++) values[i] = copyField(value, names[i] as string, root, base, 0);
+    const values = fieldValues(value, names, root, base, 0, asRead);
+    if (at !== null) keys.pop();
+    return { names, values };
   } finally {
+    // A refusal leaves its keys behind. (Only then: setting length costs a call into the runtime.)
     if (keys.length !== base) keys.length = base;
   }
-  return { names, values };
 }
 
 /**
  * Deep-copies plain objects, arrays and byte arrays (primitives pass through). A getter or
  * Proxy trap that throws becomes a ValidationError naming the field; `root` names the value
- * itself ('rule', 'options').
+ * itself ('rule', 'options'), or the value it was read from when `at` names the field.
  * @throws {ERR_CONNLIMIT_INVALID} for anything but plain data (see the file comment), at any depth
  * @example const spec = snapshot(userSpec, 'rule');
  */
-export function snapshot<T>(value: T, root: string): T {
+export function snapshot<T>(value: T, root: string, at: string | null = null): T {
   if (typeof value !== 'object' || value === null) return value;
   const base = keys.length;
+  if (at !== null) keys.push(at);
   try {
-    return copy(value, root, base, 0) as T;
+    const out = copy(value, root, base, 0) as T;
+    if (at !== null) keys.pop();
+    return out;
   } finally {
     // A refusal leaves its keys behind. (Only then: setting length costs a call into the runtime.)
     if (keys.length !== base) keys.length = base;

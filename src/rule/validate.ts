@@ -19,6 +19,8 @@ import * as names from './names';
 import { type SpecChecker, chainProblem, encodeExtension, findModule, findModuleByKind, moduleKinds, moduleNames, protocolProblem } from './modules';
 import { opaqueToMatch } from './to-spec';
 import { commentProblem } from './comment';
+import * as snapshots from './snapshot';
+import type { Fields } from './snapshot';
 
 // Copied once, as in common-shape.ts: under a loader that compiles imports to getters (tsx, which
 // the benches and tests run under), every read of an imported binding is a call, and
@@ -28,6 +30,7 @@ const {
   MAX_INTERFACE_LENGTH, PROTOCOL_NUMBERS, REJECT_TCP_RESET, RESERVED_TARGET_NAMES, SYN_FLAG_COMPARE, SYN_FLAG_MASK,
   TCP_FLAG_BITS, addressBits, defaultRejectWith, isProtocolName, isRejectWith, isTcpFlag, isVerdict, protocolNumber, rejectTypes,
 } = names;
+const { objectOf, snapshot, snapshotFields } = snapshots;
 
 // ---------------------------------------------------------------------------------------------
 // Value checks shared with the parser. Each returns a message, or null when the value is fine.
@@ -215,6 +218,14 @@ class Checker implements SpecChecker {
     }
   }
 
+  /** As {@link keys}, for an object read as its fields (snapshotFields). */
+  fieldNames(names: readonly string[], allowed: ReadonlySet<string>, path: string): void {
+    for (let i = 0; i < names.length; i++) {
+      const k = names[i] as string;
+      if (!allowed.has(k)) this.add(`${path}.${k}`, `unknown key ${quote(k)} (known: ${[...allowed].join(', ')})`);
+    }
+  }
+
   /** Unwrap `T | { not: T }`. */
   negatable(v: unknown, path: string): { value: unknown; invert: boolean; path: string } {
     if (isObject(v) && Object.prototype.hasOwnProperty.call(v, 'not')) {
@@ -358,23 +369,64 @@ function checkFlagList(c: Checker, v: unknown, path: string): number | undefined
   return ok ? bits : undefined;
 }
 
+/**
+ * The rule's fields read one field at a time (snapshot.ts snapshotFields): their objects are
+ * handed to normalizeFields as read, not copied, and their checks read each of their fields once.
+ */
+export const READ_AS_FIELDS: ReadonlySet<string> = new Set(['connlimit', 'target']);
+
+/**
+ * The own fields of the rule's field `at`, read once each (values copied), or null, reported as
+ * not `expected`, for anything but a plain object (what is no plain data, a class instance or a
+ * Date, refused by snapshot() as anywhere else).
+ */
+function fieldsAt(c: Checker, v: unknown, at: string, expected: string): Fields | null {
+  const f = snapshotFields(v, 'rule', at);
+  if (f === null) c.add(at, `expected ${expected}, got ${describe(snapshot(v, 'rule', at))}`);
+  return f;
+}
+
+/** The value of field `name` in `f`, undefined when absent. */
+function fieldOf(f: Fields, name: string): unknown {
+  const i = f.names.indexOf(name);
+  return i < 0 ? undefined : f.values[i];
+}
+
 function checkConnlimit(c: Checker, v: unknown): NativeMatch | undefined {
-  if (!isObject(v)) return c.add('connlimit', `expected { kind, count, maskBits?, key? }, got ${describe(v)}`);
-  c.keys(v, CONNLIMIT_KEYS, 'connlimit');
-  const kind = own(v, 'kind');
+  const f = fieldsAt(c, v, 'connlimit', '{ kind, count, maskBits?, key? }');
+  if (f === null) return undefined;
+  let kind: unknown;
+  let countField: unknown;
+  let maskField: unknown;
+  let keyField: unknown;
+  for (let i = 0; i < f.names.length; i++) {
+    const value = f.values[i];
+    switch (f.names[i]) {
+      case 'kind':
+        kind = value;
+        break;
+      case 'count':
+        countField = value;
+        break;
+      case 'maskBits':
+        maskField = value;
+        break;
+      case 'key':
+        keyField = value;
+        break;
+    }
+  }
+  c.fieldNames(f.names, CONNLIMIT_KEYS, 'connlimit');
   if (kind !== 'above' && kind !== 'upTo') c.add('connlimit.kind', `expected 'above' or 'upTo', got ${describe(kind)}`);
-  const count = c.int(own(v, 'count'), 'connlimit.count', 0, MAX_CONNLIMIT, 'an integer count');
+  const count = c.int(countField, 'connlimit.count', 0, MAX_CONNLIMIT, 'an integer count');
   let maskBits: number | null = null;
-  if (has(v, 'maskBits')) {
+  if (maskField !== undefined) {
     const width = addressBits(c.family);
-    maskBits = c.int(own(v, 'maskBits'), 'connlimit.maskBits', 0, width, `a prefix length for ${c.family}`) ?? null;
+    maskBits = c.int(maskField, 'connlimit.maskBits', 0, width, `a prefix length for ${c.family}`) ?? null;
   }
   let daddr = false;
-  if (has(v, 'key')) {
-    const key = own(v, 'key');
-    if (key === 'destination') daddr = true;
-    else if (key !== 'source') c.add('connlimit.key', `expected 'source' or 'destination', got ${describe(key)}`);
-  }
+  if (keyField === 'destination') daddr = true;
+  else if (keyField !== undefined && keyField !== 'source') c.add('connlimit.key', `expected 'source' or 'destination', got ${describe(keyField)}`);
   if ((kind !== 'above' && kind !== 'upTo') || count === undefined) return undefined;
   return { kind: 'connlimit', limit: count, invert: kind === 'upTo', daddr, maskBits };
 }
@@ -423,20 +475,21 @@ function rejectTarget(w: string): NativeTarget {
 }
 
 function checkTarget(c: Checker, v: unknown, proto: CheckedProtocol | null, matches: readonly NativeMatch[]): NativeTarget | undefined {
-  if (!isObject(v)) return c.add('target', `expected a target object { kind, ... }, got ${describe(v)}`);
-  const kind = own(v, 'kind');
+  const f = fieldsAt(c, v, 'target', 'a target object { kind, ... }');
+  if (f === null) return undefined;
+  const kind = fieldOf(f, 'kind');
   switch (kind) {
     case 'accept':
     case 'drop':
     case 'return':
     case 'queue':
-      c.keys(v, KIND_ONLY, 'target');
+      c.fieldNames(f.names, KIND_ONLY, 'target');
       return VERDICT_TARGETS[kind];
     case 'reject': {
-      c.keys(v, REJECT_KEYS, 'target');
+      c.fieldNames(f.names, REJECT_KEYS, 'target');
       let w: string = defaultRejectWith(c.family);
-      if (has(v, 'with')) {
-        const given = own(v, 'with');
+      const given = fieldOf(f, 'with');
+      if (given !== undefined) {
         if (!isRejectWith(c.family, given)) {
           return c.add('target.with', `expected one of ${rejectTypes(c.family).map((t) => t.name).join(', ')} for ${c.family}, got ${describe(given)}`);
         }
@@ -449,15 +502,15 @@ function checkTarget(c: Checker, v: unknown, proto: CheckedProtocol | null, matc
     }
     case 'jump':
     case 'goto': {
-      c.keys(v, CHAIN_KEYS, 'target');
-      const chain = c.string(own(v, 'chain'), 'target.chain', 'a chain name');
+      c.fieldNames(f.names, CHAIN_KEYS, 'target');
+      const chain = c.string(fieldOf(f, 'chain'), 'target.chain', 'a chain name');
       if (chain === undefined) return undefined;
       const p = jumpChainProblem(chain, kind);
       if (p) return c.add('target.chain', p);
       return { kind, chain };
     }
     case 'opaque': {
-      const o = checkOpaque(c, v, 'target', true);
+      const o = checkOpaque(c, objectOf(f), 'target', true);
       return o && { kind: 'opaque', ...o };
     }
     default: {
@@ -465,7 +518,7 @@ function checkTarget(c: Checker, v: unknown, proto: CheckedProtocol | null, matc
       const module = typeof kind === 'string' ? findModuleByKind('target', kind) : undefined;
       if (module) {
         if (!module.families.includes(c.family)) return c.add('target.kind', `target ${kind} is not available for ${c.family}`);
-        const part = module.validate(v, 'target', c);
+        const part = module.validate(objectOf(f), 'target', c);
         const wrongProtocol = protocolProblem(module, proto);
         if (wrongProtocol) return c.add('target.kind', wrongProtocol);
         const p = part && module.ruleProblem?.(part, { protocol: proto?.num ?? 0, invProtocol: proto?.invert ?? false, matches });
