@@ -653,7 +653,8 @@ test("a typed rule's connlimit and target are read one field at a time: each fie
   );
   const thrown = catchError(() => toNativeRule({ target: Object.defineProperty({ kind: 'reject' }, 'with', { enumerable: true, get: () => { throw new Error('no'); } }) } as RuleSpec, 'ipv4'));
   assert.is(thrown.path, 'target.with');
-  assert.is(catchError(() => toNativeRule({ connlimit: [1] } as unknown as RuleSpec, 'ipv4')).message, 'connlimit: expected { kind, count, maskBits?, key? }, got an array');
+  const list = catchError(() => toNativeRule({ connlimit: [1] } as unknown as RuleSpec, 'ipv4')) as unknown as { message: string };
+  assert.is(list.message, 'connlimit: expected { kind, count, maskBits?, key? }, got an array');
 });
 
 test('plain data only: a polluted Array.prototype cannot fill a hole', () => {
