@@ -7,7 +7,6 @@ import { invalid } from '../errors';
 import type { NativeRule } from '../native-types';
 import type { Family, RuleSpec } from './types';
 import { parseCommonText, parseInFull } from './parse';
-import * as snapshots from './snapshot';
 import * as validation from './validate';
 
 export { parseRule, parseSaveLine, tokenize } from './parse';
@@ -19,8 +18,7 @@ export { formatAddress, parseAddress } from './address';
 
 // Copied once, as in common-shape.ts: under a loader that compiles imports to getters (tsx, which
 // the benches and tests run under), every read of an imported binding is a call, made per rule here.
-const { snapshot, snapshotFields } = snapshots;
-const { READ_AS_FIELDS, describe, normalizeFields, normalizeRule } = validation;
+const { describe, normalizeRule } = validation;
 
 /**
  * How many rule texts per family are remembered, of those the common-shape fast path does not
@@ -62,6 +60,5 @@ function parseCached(text: string, family: Family): NativeRule {
 export function toNativeRule(input: string | RuleSpec, family: Family): NativeRule {
   if (family !== 'ipv4' && family !== 'ipv6') invalid('family', `expected 'ipv4' or 'ipv6', got ${describe(family)}`);
   if (typeof input === 'string') return parseCommonText(input, family) ?? parseCached(input, family);
-  const fields = snapshotFields(input, 'rule', null, READ_AS_FIELDS);
-  return fields ? normalizeFields(fields.names, fields.values, family) : normalizeRule(snapshot(input, 'rule'), family);
+  return normalizeRule(input, family);
 }

@@ -86,7 +86,7 @@ function refuse(root: string, base: number, message: string): never {
 /**
  * `value[key]`, read once; a getter or trap that throws is refused, naming the field. Copied
  * (at `depth`) when `deep`, else handed over as read, for a reader that takes it apart with
- * {@link snapshotFields} in turn.
+ * {@link plainKeys} and {@link readOwn} in turn.
  */
 function readField(value: object, key: string | number, root: string, base: number, depth: number, deep: boolean): unknown {
   keys.push(key);
@@ -101,28 +101,11 @@ function readField(value: object, key: string | number, root: string, base: numb
   return out;
 }
 
-/** The values of a plain object's fields `names`, each read once and copied (but those in `asRead`). */
-function fieldValues(value: object, names: readonly string[], root: string, base: number, depth: number, asRead: ReadonlySet<string> | null): unknown[] {
-  // Sized at once: grown by push from empty, it was allocated twice, the second time 17 slots.
-  const values: unknown[] = new Array(names.length);
-  // Indexed: for-of costs an iterator object here, where no copy should cost one.
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i] as string;
-    values[i] = readField(value, name, root, base, depth, asRead === null || !asRead.has(name));
-  }
-  return values;
-}
-
-/** A plain object's own fields, each read once: `names[i]` holds `values[i]`. */
-export interface Fields {
-  names: string[];
-  values: unknown[];
-}
-
-/** The copy snapshot() makes of a plain object, from its fields. */
-export function objectOf(fields: Fields): Record<string, unknown> {
+/** The copy snapshot() makes of a plain object, from its fields: `names[i]` holds `values[i]`. */
+export function objectOf(names: readonly string[], values: readonly unknown[]): Record<string, unknown> {
   const out = Object.create(NO_FIELDS) as Record<string, unknown>;
-  for (let i = 0; i < fields.names.length; i++) out[fields.names[i] as string] = fields.values[i];
+  // Indexed: for-of costs an iterator object here, where no copy should cost one.
+  for (let i = 0; i < names.length; i++) out[names[i] as string] = values[i];
   return out;
 }
 
@@ -172,40 +155,49 @@ function copy(value: object, root: string, base: number, depth: number): unknown
   if (proto !== Object.prototype && proto !== null && proto !== NO_FIELDS) {
     refuse(root, base, `expected a plain object ({ ... } or Object.create(null)), got ${kindOf(value, proto)}: fields a prototype supplies are not read, so copy them into a plain object`);
   }
-  return objectOf({ names, values: fieldValues(value, names, root, base, depth, null) });
+  // Sized at once: grown by push from empty, it was allocated twice, the second time 17 slots.
+  const values: unknown[] = new Array(names.length);
+  for (let i = 0; i < names.length; i++) values[i] = readField(value, names[i] as string, root, base, depth, true);
+  return objectOf(names, values);
 }
 
 /**
- * As {@link snapshot} for a plain object, its own fields read once each into two lists (names,
- * and their values in the same order) instead of a new object: for a reader that takes each
- * field once (normalizeFields; checkConnlimit and checkTarget in validate.ts), that object would
- * be built only to be taken apart, through a generic store and load a field. The values are
- * copied as snapshot() copies them, but those of the fields named in `asRead`, handed over as
- * read: their reader takes them apart with snapshotFields in turn, so a typed rule's connlimit
- * and target are read one field at a time too, never copied into objects of their own. null
- * for anything but a plain object, and for one that throws while its kind is read: snapshot()
- * then refuses it as it does.
- * @param at the field of `root` that `value` was read from, for the paths of refusals (`connlimit.count`); null for `root` itself
- * @throws {ERR_CONNLIMIT_INVALID} as snapshot(), for what its fields hold
- * @example const f = snapshotFields(rule.connlimit, 'rule', 'connlimit');
+ * The own keys of a plain object, enumerable or not, for a reader that then takes each field it
+ * knows once with {@link readOwn} and checks what it read (normalizeRule; checkConnlimit and
+ * checkTarget in validate.ts): what snapshot() gives, without the copy, which would be built only
+ * to be taken apart again through a generic store and load a field. null for anything but a
+ * plain object, and for one that throws while its kind is read: snapshot() then refuses it as
+ * it does, or copies the array or bytes it is.
+ * @example const names = plainKeys(rule.connlimit);
  */
-export function snapshotFields(value: unknown, root: string, at: string | null = null, asRead: ReadonlySet<string> | null = null): Fields | null {
+export function plainKeys(value: unknown): string[] | null {
   if (typeof value !== 'object' || value === null) return null;
-  let names: string[];
   try {
     if (value instanceof Uint8Array || Array.isArray(value)) return null;
     const proto = Object.getPrototypeOf(value) as object | null;
     if (proto !== Object.prototype && proto !== null && proto !== NO_FIELDS) return null;
-    names = Object.getOwnPropertyNames(value);
+    return Object.getOwnPropertyNames(value);
   } catch {
     return null;
   }
+}
+
+/**
+ * Field `key` of `value`, a plain object (see {@link plainKeys}), read once, copied as snapshot()
+ * copies, or, `asRead`, handed over as read, for its reader to take apart with plainKeys and
+ * readOwn in turn (a typed rule's connlimit and target: never copied into objects of their own).
+ * A getter or trap that throws is refused, naming `at.key` (`key` when `at` is null).
+ * @param root names the value read from ('rule'); `at`, the field of it that `value` is, if any ('connlimit')
+ * @throws {ERR_CONNLIMIT_INVALID} as snapshot(), for what the field holds
+ * @example const count = readOwn(connlimit, 'count', 'rule', 'connlimit');
+ */
+export function readOwn(value: object, key: string, root: string, at: string | null, asRead = false): unknown {
   const base = keys.length;
   if (at !== null) keys.push(at);
   try {
-    const values = fieldValues(value, names, root, base, 0, asRead);
+    const out = readField(value, key, root, base, 0, !asRead);
     if (at !== null) keys.pop();
-    return { names, values };
+    return out;
   } finally {
     // A refusal leaves its keys behind. (Only then: setting length costs a call into the runtime.)
     if (keys.length !== base) keys.length = base;
