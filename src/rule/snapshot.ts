@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * A private copy of caller-supplied objects, taken once before validation.
+ * A private copy of caller-supplied objects, taken once before validation; or, for a reader that
+ * checks each field as it reads it (a typed rule: plainKeys, readOwn), each field read once.
  *
  * Why: the validator and the encoder must see the same values. An accessor property or a
  * Proxy can answer differently on each read (valid when checked, hostile when encoded), and

@@ -4,8 +4,9 @@
  * plus the value checks the text parser shares (interfaces, comments, chain names, ports).
  *
  * Users call us from plain JavaScript, so nothing here trusts the static types: every field is
- * checked at run time, on a private copy of plain data (snapshot.ts refuses class instances and
- * objects with prototypes of their own, whose inherited fields would be missed), only own
+ * checked at run time, each field read once and checked as read (snapshot.ts: plain data only,
+ * class instances and objects with prototypes of their own refused, whose inherited fields would
+ * be missed; nested objects copied, but a rule's connlimit and target, read the same way), only own
  * properties are read (a polluted `Object.prototype` cannot inject a field), unknown keys are refused (`__proto__` and `constructor` included, since
  * `JSON.parse` makes them own keys), and every problem found is reported at once with the
  * path of its field.
