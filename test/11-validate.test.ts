@@ -20,6 +20,7 @@ import {
   validateRuleForChain,
 } from '../src/rule/index';
 import type { Family, OpaqueExtension, RuleSpec } from '../src/rule/types';
+import { snapshot } from '../src/rule/snapshot';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -57,7 +58,6 @@ const GOOD: { name: string; input: unknown; family?: Family; expect: unknown }[]
   { name: 'empty object', input: {}, expect: rule() },
   { name: 'undefined fields are absent', input: { protocol: undefined, target: undefined }, expect: rule() },
   { name: 'object without prototype', input: Object.assign(Object.create(null), { protocol: 'udp' }), expect: rule({ protocol: 17 }) },
-  { name: 'inherited fields are ignored', input: Object.create({ protocol: 'tcp', target: { kind: 'drop' } }), expect: rule() },
   { name: 'protocol name', input: { protocol: 'tcp' }, expect: rule({ protocol: 6 }) },
   { name: 'protocol number', input: { protocol: 47 }, expect: rule({ protocol: 47 }) },
   { name: 'negated protocol', input: { protocol: { not: 'udp' } }, expect: rule({ protocol: 17, invProtocol: true }) },
@@ -613,9 +613,11 @@ const NON_PLAIN: Array<[string, unknown, string]> = [
 
 for (const [label, input, path] of NON_PLAIN) {
   test(`plain data only: ${label} is refused at ${path}`, () => {
-    const e = catchError(() => toNativeRule(input as RuleSpec, 'ipv4'));
-    assert.is(e.code, 'ERR_CONNLIMIT_INVALID');
-    assert.is(e.path, path);
+    for (const read of [toNativeRule, normalizeRule]) {
+      const e = catchError(() => read(input as RuleSpec, 'ipv4'));
+      assert.is(e.code, 'ERR_CONNLIMIT_INVALID', read.name);
+      assert.is(e.path, path, read.name);
+    }
   });
 }
 
@@ -627,6 +629,33 @@ test('plain data only: null-prototype objects at any depth, JSON, and hidden own
   // `rule.target` reads a non-enumerable own field; so do we.
   const hidden = Object.defineProperty({ protocol: 'tcp', dport: { from: 1, to: 1023 }, connlimit: { kind: 'above', count: 2 } }, 'target', { value: { kind: 'drop' } });
   assert.equal(toNativeRule(hidden as RuleSpec, 'ipv4'), want);
+});
+
+test("a typed rule's connlimit and target are read one field at a time: each field once, every problem at its path, module and opaque targets as before", () => {
+  let reads = 0;
+  /** `o` with `key` behind a getter that counts its reads. */
+  const counted = <T extends object>(o: T, key: keyof T & string): T => {
+    const value = o[key];
+    return Object.defineProperty({ ...o }, key, { enumerable: true, get: () => (reads++, value) });
+  };
+  const text = '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 --connlimit-mask 24 -j REJECT --reject-with tcp-reset';
+  const typed = { protocol: 'tcp', syn: true, dport: 22, connlimit: counted({ kind: 'above', count: 2, maskBits: 24 }, 'count'), target: counted({ kind: 'reject', with: 'tcp-reset' }, 'with') };
+  assert.equal(toNativeRule(typed as RuleSpec, 'ipv4'), toNativeRule(text, 'ipv4'));
+  assert.is(reads, 2, 'connlimit.count and target.with were each read once');
+  // The same fields through normalizeRule, given copies (snapshot()) rather than the caller's objects.
+  assert.equal(normalizeRule(snapshot(typed, 'rule') as RuleSpec, 'ipv4'), toNativeRule(text, 'ipv4'));
+  assert.equal(toNativeRule({ target: { kind: 'log', prefix: 'x' } }, 'ipv4'), toNativeRule('-j LOG --log-prefix x', 'ipv4'));
+  const opaque = toNativeRule('-j LOG --log-prefix x', 'ipv4').target as { name: string; revision: number; data: Buffer };
+  assert.equal(toNativeRule({ target: { kind: 'opaque', name: opaque.name, revision: opaque.revision, data: opaque.data } }, 'ipv4').target, opaque);
+  const e = catchError(() => toNativeRule({ connlimit: { kind: 'sideways', count: 2, extra: 1 }, target: { kind: 'drop', chain: 'X' } } as unknown as RuleSpec, 'ipv4'));
+  assert.equal(
+    (e as unknown as { issues: Array<{ path: string }> }).issues.map((i) => i.path),
+    ['connlimit.extra', 'connlimit.kind', 'target.chain'],
+  );
+  const thrown = catchError(() => toNativeRule({ target: Object.defineProperty({ kind: 'reject' }, 'with', { enumerable: true, get: () => { throw new Error('no'); } }) } as RuleSpec, 'ipv4'));
+  assert.is(thrown.path, 'target.with');
+  const list = catchError(() => toNativeRule({ connlimit: [1] } as unknown as RuleSpec, 'ipv4')) as unknown as { message: string };
+  assert.is(list.message, 'connlimit: expected { kind, count, maskBits?, key? }, got an array');
 });
 
 test('plain data only: a polluted Array.prototype cannot fill a hole', () => {

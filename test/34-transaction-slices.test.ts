@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { Firewall, type Backend } from '../src/index';
 import type { NativeOp } from '../src/native-types';
 import { OpWriter, packOps } from '../src/op-pack';
-import { SLICE_MS } from '../src/op-slices';
+import { SLICE_MS, prepareOps } from '../src/op-slices';
 import { restoreBatch } from '../src/restore/rule-lines';
 import { toNativeRule } from '../src/rule/index';
 import { rejects } from './helpers/assert';
@@ -116,6 +116,23 @@ test('legacy: the time the transaction function took counts against the first sl
     );
     await fw.close();
   }));
+
+test('a batch prepared in several slices is handed over in a turn of its own (the addon copies it when the commit is called); one of a single slice at once', async () => {
+  const flush: NativeOp = { op: 'flush', chain: 'INPUT' };
+  for (const [label, slow, handedInATurn] of [['several slices', true, true], ['one slice', false, false]] as const) {
+    let turned = false;
+    const count = 4;
+    const batch = await prepareOps('ipv4', count, (i) => {
+      // Each op a whole slice long: the loop turns between any two.
+      const until = performance.now() + (slow ? SLICE_MS : 0);
+      while (performance.now() < until);
+      if (i === count - 1) setImmediate(() => (turned = true));
+      return flush;
+    });
+    assert.equal(batch, packOps('ipv4', Array.from({ length: count }, () => flush)), label);
+    assert.is(turned, handedInATurn, `${label}: a setImmediate queued by the last op ran before the batch was handed over`);
+  }
+});
 
 test("restore batch: the plan's own ops, with the appends packed while parsing copied in between, are the bytes of the same ops packed one by one", () => {
   const appends = Array.from({ length: 7 }, (_, i): NativeOp => ({ op: 'append', chain: i < 4 ? 'INPUT' : 'LIMITS', rule: toNativeRule(rule(i), 'ipv4') }));

@@ -7,8 +7,7 @@ import { invalid } from '../errors';
 import type { NativeRule } from '../native-types';
 import type { Family, RuleSpec } from './types';
 import { parseCommonText, parseInFull } from './parse';
-import { snapshot, snapshotFields } from './snapshot';
-import { describe, normalizeFields, normalizeRule } from './validate';
+import * as validation from './validate';
 
 export { parseRule, parseSaveLine, tokenize } from './parse';
 export type { Token } from './parse';
@@ -16,6 +15,10 @@ export { normalizeRule, validateChainName, validatePosition, validateRuleForChai
 export { renderRule, saveString } from './render';
 export { toRuleSpec, ruleExtensions } from './to-spec';
 export { formatAddress, parseAddress } from './address';
+
+// Copied once, as in common-shape.ts: under a loader that compiles imports to getters (tsx, which
+// the benches and tests run under), every read of an imported binding is a call, made per rule here.
+const { describe, normalizeRule } = validation;
 
 /**
  * How many rule texts per family are remembered, of those the common-shape fast path does not
@@ -57,6 +60,5 @@ function parseCached(text: string, family: Family): NativeRule {
 export function toNativeRule(input: string | RuleSpec, family: Family): NativeRule {
   if (family !== 'ipv4' && family !== 'ipv6') invalid('family', `expected 'ipv4' or 'ipv6', got ${describe(family)}`);
   if (typeof input === 'string') return parseCommonText(input, family) ?? parseCached(input, family);
-  const fields = snapshotFields(input, 'rule');
-  return fields ? normalizeFields(fields.names, fields.values, family) : normalizeRule(snapshot(input, 'rule'), family);
+  return normalizeRule(input, family);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /**
- * A private copy of caller-supplied objects, taken once before validation.
+ * A private copy of caller-supplied objects, taken once before validation; or, for a reader that
+ * checks each field as it reads it (a typed rule: plainKeys, readOwn), each field read once.
  *
  * Why: the validator and the encoder must see the same values. An accessor property or a
  * Proxy can answer differently on each read (valid when checked, hostile when encoded), and
@@ -15,7 +16,10 @@
  * differ from the one the caller meant: a connlimit match without its target limits nothing.
  * Reading the prototype chain instead would also read whatever a polluted Object.prototype
  * holds; refusing is the one reading that is the same for every caller. Own keys are read
- * enumerable or not (`rule.target` reads a hidden one too).
+ * enumerable or not (`rule.target` reads a hidden one too). A Proxy is read as any object is,
+ * through its traps: getPrototypeOf and ownKeys once, get once a key; one that throws is refused
+ * (naming the field for get). Nothing else of it is asked (its Symbol.toStringTag only for a
+ * refusal's message: asking it of every plain object cost a tenth of checking a typed rule).
  */
 import { echo } from '../echo';
 import { ValidationError } from '../errors';
@@ -38,7 +42,13 @@ function threw(e: unknown): string {
 }
 
 /** What a non-plain object is, for the message: 'a Date', 'an instance of Limits', ... */
-function kindOf(proto: object, tag: string): string {
+function kindOf(value: object, proto: object): string {
+  let tag: string;
+  try {
+    tag = Object.prototype.toString.call(value);
+  } catch {
+    tag = '[object Object]';
+  }
   const name = tag.slice(8, -1);
   if (name !== 'Object') return `a ${name}`;
   let ctor: unknown;
@@ -74,8 +84,12 @@ function refuse(root: string, base: number, message: string): never {
   throw new ValidationError([{ path: pathFrom(base, root), message }]);
 }
 
-/** `value[key]`, copied; a getter or trap that throws is refused, naming the field. */
-function copyField(value: object, key: string | number, root: string, base: number, depth: number): unknown {
+/**
+ * `value[key]`, read once; a getter or trap that throws is refused, naming the field. Copied
+ * (at `depth`) when `deep`, else handed over as read, for a reader that takes it apart with
+ * {@link plainKeys} and {@link readOwn} in turn.
+ */
+function readField(value: object, key: string | number, root: string, base: number, depth: number, deep: boolean): unknown {
   keys.push(key);
   let field: unknown;
   try {
@@ -83,8 +97,16 @@ function copyField(value: object, key: string | number, root: string, base: numb
   } catch (e) {
     refuse(root, base, threw(e));
   }
-  const out = typeof field === 'object' && field !== null ? copy(field, root, base, depth + 1) : field;
+  const out = deep && typeof field === 'object' && field !== null ? copy(field, root, base, depth + 1) : field;
   keys.pop();
+  return out;
+}
+
+/** The copy snapshot() makes of a plain object, from its fields: `names[i]` holds `values[i]`. */
+export function objectOf(names: readonly string[], values: readonly unknown[]): Record<string, unknown> {
+  const out = Object.create(NO_FIELDS) as Record<string, unknown>;
+  // Indexed: for-of costs an iterator object here, where no copy should cost one.
+  for (let i = 0; i < names.length; i++) out[names[i] as string] = values[i];
   return out;
 }
 
@@ -93,15 +115,11 @@ function copy(value: object, root: string, base: number, depth: number): unknown
   let names: string[];
   let proto: object | null;
   let isArray: boolean;
-  let tag: string;
   try {
     // Bytes are copied too: the caller may change a shared buffer while the commit is queued.
     if (value instanceof Uint8Array) return new Uint8Array(value);
     isArray = Array.isArray(value);
     proto = Object.getPrototypeOf(value) as object | null;
-    // Read for a plain object too (only a refusal's message uses it): a Proxy whose traps throw
-    // is refused here, as it always was, whatever keys it claims.
-    tag = Object.prototype.toString.call(value);
     names = isArray ? [] : Object.getOwnPropertyNames(value);
   } catch (e) {
     refuse(root, base, threw(e));
@@ -128,7 +146,7 @@ function copy(value: object, root: string, base: number, depth: number): unknown
       // A hole reads through to Array.prototype: refuse it rather than guess.
       if (!own) refuse(root, base, 'a hole in the array (no entry at this index)');
       keys.pop();
-      out.push(copyField(value, i, root, base, depth));
+      out.push(readField(value, i, root, base, depth, true));
     }
     return out;
   }
@@ -136,57 +154,72 @@ function copy(value: object, root: string, base: number, depth: number): unknown
   // everything); a class instance has fields its prototype supplies (see the file comment).
   // NO_FIELDS: a copy copied again (it holds nothing to inherit).
   if (proto !== Object.prototype && proto !== null && proto !== NO_FIELDS) {
-    refuse(root, base, `expected a plain object ({ ... } or Object.create(null)), got ${kindOf(proto, tag)}: fields a prototype supplies are not read, so copy them into a plain object`);
+    refuse(root, base, `expected a plain object ({ ... } or Object.create(null)), got ${kindOf(value, proto)}: fields a prototype supplies are not read, so copy them into a plain object`);
   }
-  const out = Object.create(NO_FIELDS) as Record<string, unknown>;
-  // Indexed: for-of costs an iterator object here, where no copy should cost one.
-  for (let i = 0; i < names.length; i++) out[names[i] as string] = copyField(value, names[i] as string, root, base, depth);
-  return out;
+  // Sized at once: grown by push from empty, it was allocated twice, the second time 17 slots.
+  const values: unknown[] = new Array(names.length);
+  for (let i = 0; i < names.length; i++) values[i] = readField(value, names[i] as string, root, base, depth, true);
+  return objectOf(names, values);
 }
 
 /**
- * As {@link snapshot} for a plain object, its own fields copied into two lists (names, and
- * copies in the same order) instead of a new object: for a reader that takes each field once
- * (normalizeFields, once a typed rule), that object would be built only to be taken apart,
- * through a generic store and load a field. null for anything but a plain object, and for one
- * that throws while its kind is read: snapshot() then refuses it as it does.
- * @throws {ERR_CONNLIMIT_INVALID} as snapshot(), for what its fields hold
+ * The own keys of a plain object, enumerable or not, for a reader that then takes each field it
+ * knows once with {@link readOwn} and checks what it read (normalizeRule; checkConnlimit and
+ * checkTarget in validate.ts): what snapshot() gives, without the copy, which would be built only
+ * to be taken apart again through a generic store and load a field. null for anything but a
+ * plain object, and for one that throws while its kind is read: snapshot() then refuses it as
+ * it does, or copies the array or bytes it is.
+ * @example const names = plainKeys(rule.connlimit);
  */
-export function snapshotFields(value: unknown, root: string): { names: string[]; values: unknown[] } | null {
+export function plainKeys(value: unknown): string[] | null {
   if (typeof value !== 'object' || value === null) return null;
-  let names: string[];
   try {
     if (value instanceof Uint8Array || Array.isArray(value)) return null;
     const proto = Object.getPrototypeOf(value) as object | null;
     if (proto !== Object.prototype && proto !== null && proto !== NO_FIELDS) return null;
-    Object.prototype.toString.call(value); // as copy() reads it: one that throws is snapshot()'s to refuse
-    names = Object.getOwnPropertyNames(value);
+    return Object.getOwnPropertyNames(value);
   } catch {
     return null;
   }
-  // Sized at once: grown by push from empty, it was allocated twice, the second time 17 slots.
-  const values: unknown[] = new Array(names.length);
+}
+
+/**
+ * Field `key` of `value`, a plain object (see {@link plainKeys}), read once, copied as snapshot()
+ * copies, or, `asRead`, handed over as read, for its reader to take apart with plainKeys and
+ * readOwn in turn (a typed rule's connlimit and target: never copied into objects of their own).
+ * A getter or trap that throws is refused, naming `at.key` (`key` when `at` is null).
+ * @param root names the value read from ('rule'); `at`, the field of it that `value` is, if any ('connlimit')
+ * @throws {ERR_CONNLIMIT_INVALID} as snapshot(), for what the field holds
+ * @example const count = readOwn(connlimit, 'count', 'rule', 'connlimit');
+ */
+export function readOwn(value: object, key: string, root: string, at: string | null, asRead = false): unknown {
   const base = keys.length;
+  if (at !== null) keys.push(at);
   try {
-    for (let i = 0; i < names.length; i++) values[i] = copyField(value, names[i] as string, root, base, 0);
+    const out = readField(value, key, root, base, 0, !asRead);
+    if (at !== null) keys.pop();
+    return out;
   } finally {
+    // A refusal leaves its keys behind. (Only then: setting length costs a call into the runtime.)
     if (keys.length !== base) keys.length = base;
   }
-  return { names, values };
 }
 
 /**
  * Deep-copies plain objects, arrays and byte arrays (primitives pass through). A getter or
  * Proxy trap that throws becomes a ValidationError naming the field; `root` names the value
- * itself ('rule', 'options').
+ * itself ('rule', 'options'), or the value it was read from when `at` names the field.
  * @throws {ERR_CONNLIMIT_INVALID} for anything but plain data (see the file comment), at any depth
  * @example const spec = snapshot(userSpec, 'rule');
  */
-export function snapshot<T>(value: T, root: string): T {
+export function snapshot<T>(value: T, root: string, at: string | null = null): T {
   if (typeof value !== 'object' || value === null) return value;
   const base = keys.length;
+  if (at !== null) keys.push(at);
   try {
-    return copy(value, root, base, 0) as T;
+    const out = copy(value, root, base, 0) as T;
+    if (at !== null) keys.pop();
+    return out;
   } finally {
     // A refusal leaves its keys behind. (Only then: setting length costs a call into the runtime.)
     if (keys.length !== base) keys.length = base;

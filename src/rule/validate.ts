@@ -4,8 +4,9 @@
  * plus the value checks the text parser shares (interfaces, comments, chain names, ports).
  *
  * Users call us from plain JavaScript, so nothing here trusts the static types: every field is
- * checked at run time, on a private copy of plain data (snapshot.ts refuses class instances and
- * objects with prototypes of their own, whose inherited fields would be missed), only own
+ * checked at run time, each field read once and checked as read (snapshot.ts: plain data only,
+ * class instances and objects with prototypes of their own refused, whose inherited fields would
+ * be missed; nested objects copied, but a rule's connlimit and target, read the same way), only own
  * properties are read (a polluted `Object.prototype` cannot inject a field), unknown keys are refused (`__proto__` and `constructor` included, since
  * `JSON.parse` makes them own keys), and every problem found is reported at once with the
  * path of its field.
@@ -19,6 +20,7 @@ import * as names from './names';
 import { type SpecChecker, chainProblem, encodeExtension, findModule, findModuleByKind, moduleKinds, moduleNames, protocolProblem } from './modules';
 import { opaqueToMatch } from './to-spec';
 import { commentProblem } from './comment';
+import * as snapshots from './snapshot';
 
 // Copied once, as in common-shape.ts: under a loader that compiles imports to getters (tsx, which
 // the benches and tests run under), every read of an imported binding is a call, and
@@ -28,6 +30,7 @@ const {
   MAX_INTERFACE_LENGTH, PROTOCOL_NUMBERS, REJECT_TCP_RESET, RESERVED_TARGET_NAMES, SYN_FLAG_COMPARE, SYN_FLAG_MASK,
   TCP_FLAG_BITS, addressBits, defaultRejectWith, isProtocolName, isRejectWith, isTcpFlag, isVerdict, protocolNumber, rejectTypes,
 } = names;
+const { objectOf, plainKeys, readOwn, snapshot } = snapshots;
 
 // ---------------------------------------------------------------------------------------------
 // Value checks shared with the parser. Each returns a message, or null when the value is fine.
@@ -215,6 +218,14 @@ class Checker implements SpecChecker {
     }
   }
 
+  /** As {@link keys}, for an object read field by field (its keys from snapshot.ts plainKeys). */
+  fieldNames(names: readonly string[], allowed: ReadonlySet<string>, path: string): void {
+    for (let i = 0; i < names.length; i++) {
+      const k = names[i] as string;
+      if (!allowed.has(k)) this.add(`${path}.${k}`, `unknown key ${quote(k)} (known: ${[...allowed].join(', ')})`);
+    }
+  }
+
   /** Unwrap `T | { not: T }`. */
   negatable(v: unknown, path: string): { value: unknown; invert: boolean; path: string } {
     if (isObject(v) && Object.prototype.hasOwnProperty.call(v, 'not')) {
@@ -358,23 +369,58 @@ function checkFlagList(c: Checker, v: unknown, path: string): number | undefined
   return ok ? bits : undefined;
 }
 
+/**
+ * What the rule's field `at` holds when it is no plain object, reported as not `expected` (and
+ * what is no plain data, a class instance or a Date, refused by snapshot() as anywhere else).
+ */
+function notPlain(c: Checker, v: unknown, at: string, expected: string): undefined {
+  return c.add(at, `expected ${expected}, got ${describe(snapshot(v, 'rule', at))}`);
+}
+
+/** The value of field `name`, from a plain object's `names` and the `values` read of them; undefined when absent. */
+function fieldOf(names: readonly string[], values: readonly unknown[], name: string): unknown {
+  const i = names.indexOf(name);
+  return i < 0 ? undefined : values[i];
+}
+
 function checkConnlimit(c: Checker, v: unknown): NativeMatch | undefined {
-  if (!isObject(v)) return c.add('connlimit', `expected { kind, count, maskBits?, key? }, got ${describe(v)}`);
-  c.keys(v, CONNLIMIT_KEYS, 'connlimit');
-  const kind = own(v, 'kind');
+  // Each field read once, as it comes (snapshot.ts readOwn), and checked from what was read.
+  const names = plainKeys(v);
+  if (names === null) return notPlain(c, v, 'connlimit', '{ kind, count, maskBits?, key? }');
+  const o = v as object;
+  let kind: unknown;
+  let countField: unknown;
+  let maskField: unknown;
+  let keyField: unknown;
+  for (let i = 0; i < names.length; i++) {
+    const k = names[i] as string;
+    switch (k) {
+      case 'kind':
+        kind = readOwn(o, k, 'rule', 'connlimit');
+        break;
+      case 'count':
+        countField = readOwn(o, k, 'rule', 'connlimit');
+        break;
+      case 'maskBits':
+        maskField = readOwn(o, k, 'rule', 'connlimit');
+        break;
+      case 'key':
+        keyField = readOwn(o, k, 'rule', 'connlimit');
+        break;
+      default:
+        c.add(`connlimit.${k}`, `unknown key ${quote(k)} (known: ${[...CONNLIMIT_KEYS].join(', ')})`);
+    }
+  }
   if (kind !== 'above' && kind !== 'upTo') c.add('connlimit.kind', `expected 'above' or 'upTo', got ${describe(kind)}`);
-  const count = c.int(own(v, 'count'), 'connlimit.count', 0, MAX_CONNLIMIT, 'an integer count');
+  const count = c.int(countField, 'connlimit.count', 0, MAX_CONNLIMIT, 'an integer count');
   let maskBits: number | null = null;
-  if (has(v, 'maskBits')) {
+  if (maskField !== undefined) {
     const width = addressBits(c.family);
-    maskBits = c.int(own(v, 'maskBits'), 'connlimit.maskBits', 0, width, `a prefix length for ${c.family}`) ?? null;
+    maskBits = c.int(maskField, 'connlimit.maskBits', 0, width, `a prefix length for ${c.family}`) ?? null;
   }
   let daddr = false;
-  if (has(v, 'key')) {
-    const key = own(v, 'key');
-    if (key === 'destination') daddr = true;
-    else if (key !== 'source') c.add('connlimit.key', `expected 'source' or 'destination', got ${describe(key)}`);
-  }
+  if (keyField === 'destination') daddr = true;
+  else if (keyField !== undefined && keyField !== 'source') c.add('connlimit.key', `expected 'source' or 'destination', got ${describe(keyField)}`);
   if ((kind !== 'above' && kind !== 'upTo') || count === undefined) return undefined;
   return { kind: 'connlimit', limit: count, invert: kind === 'upTo', daddr, maskBits };
 }
@@ -423,20 +469,25 @@ function rejectTarget(w: string): NativeTarget {
 }
 
 function checkTarget(c: Checker, v: unknown, proto: CheckedProtocol | null, matches: readonly NativeMatch[]): NativeTarget | undefined {
-  if (!isObject(v)) return c.add('target', `expected a target object { kind, ... }, got ${describe(v)}`);
-  const kind = own(v, 'kind');
+  const names = plainKeys(v);
+  if (names === null) return notPlain(c, v, 'target', 'a target object { kind, ... }');
+  // Each field read once (snapshot.ts readOwn); a registry module's target is handed the copy
+  // snapshot() would have made, built from them.
+  const values: unknown[] = new Array(names.length);
+  for (let i = 0; i < names.length; i++) values[i] = readOwn(v as object, names[i] as string, 'rule', 'target');
+  const kind = fieldOf(names, values, 'kind');
   switch (kind) {
     case 'accept':
     case 'drop':
     case 'return':
     case 'queue':
-      c.keys(v, KIND_ONLY, 'target');
+      c.fieldNames(names, KIND_ONLY, 'target');
       return VERDICT_TARGETS[kind];
     case 'reject': {
-      c.keys(v, REJECT_KEYS, 'target');
+      c.fieldNames(names, REJECT_KEYS, 'target');
       let w: string = defaultRejectWith(c.family);
-      if (has(v, 'with')) {
-        const given = own(v, 'with');
+      const given = fieldOf(names, values, 'with');
+      if (given !== undefined) {
         if (!isRejectWith(c.family, given)) {
           return c.add('target.with', `expected one of ${rejectTypes(c.family).map((t) => t.name).join(', ')} for ${c.family}, got ${describe(given)}`);
         }
@@ -449,15 +500,15 @@ function checkTarget(c: Checker, v: unknown, proto: CheckedProtocol | null, matc
     }
     case 'jump':
     case 'goto': {
-      c.keys(v, CHAIN_KEYS, 'target');
-      const chain = c.string(own(v, 'chain'), 'target.chain', 'a chain name');
+      c.fieldNames(names, CHAIN_KEYS, 'target');
+      const chain = c.string(fieldOf(names, values, 'chain'), 'target.chain', 'a chain name');
       if (chain === undefined) return undefined;
       const p = jumpChainProblem(chain, kind);
       if (p) return c.add('target.chain', p);
       return { kind, chain };
     }
     case 'opaque': {
-      const o = checkOpaque(c, v, 'target', true);
+      const o = checkOpaque(c, objectOf(names, values), 'target', true);
       return o && { kind: 'opaque', ...o };
     }
     default: {
@@ -465,7 +516,7 @@ function checkTarget(c: Checker, v: unknown, proto: CheckedProtocol | null, matc
       const module = typeof kind === 'string' ? findModuleByKind('target', kind) : undefined;
       if (module) {
         if (!module.families.includes(c.family)) return c.add('target.kind', `target ${kind} is not available for ${c.family}`);
-        const part = module.validate(v, 'target', c);
+        const part = module.validate(objectOf(names, values), 'target', c);
         const wrongProtocol = protocolProblem(module, proto);
         if (wrongProtocol) return c.add('target.kind', wrongProtocol);
         const p = part && module.ruleProblem?.(part, { protocol: proto?.num ?? 0, invProtocol: proto?.invert ?? false, matches });
@@ -504,17 +555,18 @@ export function normalizeRule(input: RuleSpec, family: Family): NativeRule {
     throw new ValidationError([{ path: 'family', message: `expected 'ipv4' or 'ipv6', got ${describe(family)}` }]);
   }
   const raw: unknown = input;
-  if (!isObject(raw)) throw new ValidationError([{ path: 'rule', message: `expected a rule object, got ${describe(raw)}` }]);
-  const names = Object.keys(raw);
-  return normalizeFields(names, names.map((k) => raw[k]), family);
+  const names = plainKeys(raw);
+  // No plain object: what is no plain data (a class instance, a Date) refused as snapshot() refuses it.
+  if (names === null) throw new ValidationError([{ path: 'rule', message: `expected a rule object, got ${describe(snapshot(raw, 'rule'))}` }]);
+  return normalizeFields(raw as object, names, family);
 }
 
 /**
- * @internal {@link normalizeRule} of an object given as its own fields: `names[i]` holds
- * `values[i]` (src/rule/snapshot.ts snapshotFields hands a typed rule over so, not built into an
- * object only to be taken apart here).
+ * @internal {@link normalizeRule} of a plain object and its own keys (snapshot.ts plainKeys):
+ * each known field read once (readOwn), as it comes, and checked from what was read; no copy of
+ * the rule is made to be read back here.
  */
-export function normalizeFields(names: readonly string[], values: readonly unknown[], family: Family): NativeRule {
+function normalizeFields(rule: object, names: readonly string[], family: Family): NativeRule {
   const c = new Checker(family);
   // The known fields, each read once, in one pass over the object's own keys (unknown ones
   // reported as they come): not a lookup per known key, which cost a typed rule more than
@@ -536,52 +588,51 @@ export function normalizeFields(names: readonly string[], values: readonly unkno
   let targetField: unknown;
   for (let i = 0; i < names.length; i++) {
     const k = names[i] as string;
-    const v = values[i];
     switch (k) {
       case 'protocol':
-        protocolField = v;
+        protocolField = readOwn(rule, k, 'rule', null);
         break;
       case 'source':
-        sourceField = v;
+        sourceField = readOwn(rule, k, 'rule', null);
         break;
       case 'destination':
-        destinationField = v;
+        destinationField = readOwn(rule, k, 'rule', null);
         break;
       case 'inInterface':
-        inInterfaceField = v;
+        inInterfaceField = readOwn(rule, k, 'rule', null);
         break;
       case 'outInterface':
-        outInterfaceField = v;
+        outInterfaceField = readOwn(rule, k, 'rule', null);
         break;
       case 'fragment':
-        fragmentField = v;
+        fragmentField = readOwn(rule, k, 'rule', null);
         break;
       case 'sport':
-        sportField = v;
+        sportField = readOwn(rule, k, 'rule', null);
         break;
       case 'dport':
-        dportField = v;
+        dportField = readOwn(rule, k, 'rule', null);
         break;
       case 'syn':
-        synField = v;
+        synField = readOwn(rule, k, 'rule', null);
         break;
       case 'tcpFlags':
-        tcpFlagsField = v;
+        tcpFlagsField = readOwn(rule, k, 'rule', null);
         break;
       case 'tcpOption':
-        tcpOptionField = v;
+        tcpOptionField = readOwn(rule, k, 'rule', null);
         break;
       case 'connlimit':
-        connlimitField = v;
+        connlimitField = readOwn(rule, k, 'rule', null, true);
         break;
       case 'comment':
-        commentField = v;
+        commentField = readOwn(rule, k, 'rule', null);
         break;
       case 'matches':
-        matchesField = v;
+        matchesField = readOwn(rule, k, 'rule', null);
         break;
       case 'target':
-        targetField = v;
+        targetField = readOwn(rule, k, 'rule', null, true);
         break;
       default:
         c.add(k, `unknown key ${quote(k)} (known: ${[...RULE_KEYS].join(', ')})`);
