@@ -6,8 +6,8 @@
 // the whole-table write leaves in a namespace that held other rules, user chains and policies
 // before. Compared as the kernel holds them: the table's version (a hash of its hooks, entry
 // count and every entry's bytes but the counters, IPT_SO_GET_ENTRIES) and `iptables-save -c`
-// (the counters). A built-in chain the text gives no policy keeps its policy and its counters,
-// as libiptc keeps them; the other tables are untouched.
+// (the counters). A built-in chain the text gives no policy keeps its policy, and its counters
+// start again at zero, as libiptc 1.8.9 leaves them; the other tables are untouched.
 // test-timeout-seconds: 600
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -166,7 +166,7 @@ for (const family of ['ipv4', 'ipv6'] as Family[]) {
     }
   });
 
-  test(`legacy ${family}: a policy the text leaves unsaid keeps its verdict and its counters; a declared one starts at zero`, () =>
+  test(`legacy ${family}: a policy the text leaves unsaid keeps its verdict; every counter starts again at zero, as libiptc 1.8.9 leaves them`, () =>
     withNetns(async (ns) => {
       await fill(ns, family);
       await ns.run(cli(family), ['-w', '-P', 'OUTPUT', 'DROP']);
@@ -176,12 +176,12 @@ for (const family of ['ipv4', 'ipv6'] as Family[]) {
         const m = /\[(\d+):(\d+)\]/.exec(line);
         return m ? [Number(m[1]), Number(m[2])] : [-1, -1];
       };
-      const before = await counters('OUTPUT');
-      assert.ok(before[0] > 0, `OUTPUT counted nothing: ${before}`);
+      assert.ok((await counters('OUTPUT'))[0] > 0, 'OUTPUT counted nothing');
       assert.ok((await counters('INPUT'))[0] > 0, 'INPUT counted nothing');
+      // libiptc 1.8.9 maps a kept policy's counters COUNTER_MAP_ZEROED: what passed between its
+      // read and its replace, nothing here (a later libiptc carries them over).
       await withTable(ns, family, 'filter', (fw) => fw.restore('*filter\n:INPUT ACCEPT [5:5]\n:FORWARD - [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n'));
-      const after = await counters('OUTPUT');
-      assert.ok(after[0] >= before[0] && after[1] >= before[1], `OUTPUT's counters ${before} became ${after}`);
+      assert.equal(await counters('OUTPUT'), [0, 0]);
       assert.equal(await counters('INPUT'), [0, 0]);
       const saved = await saveC(ns, family, 'filter');
       assert.match(saved, /^:OUTPUT DROP /m);

@@ -40,8 +40,8 @@ class TableImage {
   // Appends, chain creations and policies: what a restore plan sends after emptying the table.
   Result<OpResult> Apply(const Op& op);
 
-  // Whether the built-in chain of `hook` was given no policy: it keeps the old table's, verdict
-  // and counters (iptc_flush_entries leaves libiptc's counter map of the policy as it was).
+  // Whether the built-in chain of `hook` was given no policy: it keeps the old table's verdict
+  // (iptc_flush_entries leaves a built-in chain's policy as libiptc read it).
   bool KeepsPolicy(int hook) const;
   void KeepPolicy(int hook, int verdict);
 

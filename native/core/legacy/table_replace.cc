@@ -22,10 +22,11 @@ namespace {
 constexpr int kEmptyingOps = 2;
 
 // A built-in chain whose policy the new table keeps: where its policy entry is in the old
-// table and in the new one.
+// table and in the new one, and its counters when the old table was read.
 struct KeptPolicy {
   unsigned old_index;
   unsigned new_index;
+  struct xt_counters read;
 };
 
 // The old table's policy entries of the chains `image` keeps a policy of: their verdicts into
@@ -41,7 +42,7 @@ void ReadKeptPolicies(const TableInfo& info, std::vector<uint8_t>& entries, Tabl
       if (!(info.valid_hooks & (1u << hook)) || info.underflow[hook] != off || !image.KeepsPolicy(hook)) continue;
       const auto* t = reinterpret_cast<const struct xt_standard_target*>(table + off + e->target_offset);
       image.KeepPolicy(hook, t->verdict);
-      kept.push_back(KeptPolicy{index, image.PolicyIndex(hook)});
+      kept.push_back(KeptPolicy{index, image.PolicyIndex(hook), e->counters});
     }
     off += e->next_offset;
   }
@@ -114,16 +115,17 @@ Result<std::vector<OpResult>> ReplaceTable(const TableTarget& t, const uint8_t* 
     *stale = err == EAGAIN;
     return KernelError{"iptc_commit", err, t.table + ": " + IptcErrorText("iptc_commit", err), -1, ErrorKind::kLegacyCommit};
   }
-  // A kept policy's counters go on counting from the old ones, as libiptc's commit adds them
-  // (counters_normal_map); every other entry starts at zero, which needs no call. A failure
-  // here leaves the table written, only those counters not carried over (as iptc_table.cc's
-  // Landed() counts such a commit done).
+  // A kept policy counts only what passed between the read and the replace, as libiptc 1.8.9's
+  // commit has it (COUNTER_MAP_ZEROED: the counters the replace hands back less those read);
+  // every other entry starts at zero, which needs no call. A failure here leaves the table
+  // written, only those few packets not counted (as iptc_table.cc's Landed() counts such a
+  // commit done).
   std::vector<struct xt_counters> add;
   for (const KeptPolicy& k : kept) {
-    const struct xt_counters& c = old_counters[k.old_index];
-    if (c.pcnt == 0 && c.bcnt == 0) continue;
+    const struct xt_counters& now = old_counters[k.old_index];
+    if (now.pcnt == k.read.pcnt && now.bcnt == k.read.bcnt) continue;
     if (add.empty()) add.resize(image.Entries());
-    add[k.new_index] = c;
+    add[k.new_index] = xt_counters{now.pcnt - k.read.pcnt, now.bcnt - k.read.bcnt};
   }
   if (!add.empty()) xt.AddCounters(add);
   return results;

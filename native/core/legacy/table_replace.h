@@ -4,8 +4,8 @@
 // new table (table_image.h), without libiptc: libiptc's iptc_init would read every old entry
 // into its cache only for the batch to drop them, and its commit would compile the result.
 // Here the old table gives its entry count (IPT_SO_GET_INFO, which the replace must name) and,
-// only when a built-in chain keeps its policy, its entries (that policy's verdict and counters,
-// carried over as libiptc carries them). Run by iptc_table.cc's Commit, under the xtables lock
+// only when a built-in chain keeps its policy, its entries (that policy's verdict, and its
+// counters, which libiptc 1.8.9 subtracts from those at the replace). Run by iptc_table.cc's Commit, under the xtables lock
 // and in the table's namespace; the kernel's table afterwards is the one libiptc would leave
 // (test 85 compares them byte for byte).
 #pragma once
