@@ -106,23 +106,29 @@ Result<OpResult> TableImage::Append(const Op& op) {
   if (!bytes.ok()) return bytes.error();
   const std::vector<uint8_t>& entry = *bytes.value();
   Chain& c = chains_[at];
-  size_t start = c.rules.size();
-  c.rules.insert(c.rules.end(), entry.begin(), entry.end());
+  const size_t from = arena_.size();
+  arena_.insert(arena_.end(), entry.begin(), entry.end());
+  if (!c.runs.empty() && c.runs.back().from + c.runs.back().size == from)
+    c.runs.back().size += entry.size();
+  else
+    c.runs.push_back(Run{from, entry.size()});
+  const size_t start = c.bytes;  // the entry's place among the chain's rules
+  c.bytes += entry.size();
   c.count++;
   rules_++;
   bool standard = t.kind == Target::Kind::kNone || t.kind == Target::Kind::kVerdict || jump_to >= 0;
   if (standard) {
-    size_t target = start + (family_ == Family::kIpv4 ? TargetOffset<struct ipt_entry>(&c.rules[start])
-                                                      : TargetOffset<struct ip6t_entry>(&c.rules[start]));
+    uint8_t* e = &arena_[from];
+    size_t target = family_ == Family::kIpv4 ? TargetOffset<struct ipt_entry>(e) : TargetOffset<struct ip6t_entry>(e);
     // iptcc_standard_map / iptcc_compile_rule: the name cleared (a jump's revision too), the
     // verdict written; an offset when the layout is known.
-    std::memset(&c.rules[target + offsetof(struct xt_entry_target, u.user.name)], 0, XT_EXTENSION_MAXNAMELEN + 1);
+    std::memset(e + target + offsetof(struct xt_entry_target, u.user.name), 0, XT_EXTENSION_MAXNAMELEN + 1);
     size_t verdict_at = target + kTargetHeader;
     if (t.kind == Target::Kind::kVerdict) {
       int verdict = Verdict(t.name);
-      std::memcpy(&c.rules[verdict_at], &verdict, sizeof verdict);
+      std::memcpy(e + verdict_at, &verdict, sizeof verdict);
     } else {
-      c.fixups.push_back(Fixup{verdict_at, jump_to, c.rules.size()});
+      c.fixups.push_back(Fixup{start + verdict_at, jump_to, c.bytes});
     }
   }
   return OpResult{true, -1};
@@ -197,7 +203,7 @@ std::vector<uint8_t> TableImage::Build(const std::string& name) const {
   for (const Chain* c : order) {
     size += c->hook < 0 ? head_size : 0;
     first_rule[c - chains_.data()] = static_cast<uint32_t>(size);
-    size += c->rules.size() + foot_size;
+    size += c->bytes + foot_size;
   }
   size += head_size;  // the final ERROR entry
   const size_t header = sizeof(struct ipt_replace);
@@ -227,12 +233,16 @@ std::vector<uint8_t> TableImage::Build(const std::string& name) const {
       error_entry(at, c->name);
       at += head_size;
     }
-    if (!c->rules.empty()) std::memcpy(table + at, c->rules.data(), c->rules.size());
+    size_t copied = 0;
+    for (const Run& r : c->runs) {
+      std::memcpy(table + at + copied, arena_.data() + r.from, r.size);
+      copied += r.size;
+    }
     for (const Fixup& f : c->fixups) {
       int verdict = static_cast<int>(f.jump_to >= 0 ? first_rule[f.jump_to] : at + f.end);
       std::memcpy(table + at + f.verdict_at, &verdict, sizeof verdict);
     }
-    at += c->rules.size();
+    at += c->bytes;
     if (c->hook >= 0) repl->underflow[c->hook] = static_cast<unsigned>(at);
     frame(at, foot_size);
     auto* t = reinterpret_cast<struct xt_standard_target*>(table + at + entry_size_);

@@ -35,6 +35,11 @@ class TableImage {
   // policy of their own yet (KeepsPolicy).
   TableImage(Family family, unsigned valid_hooks);
 
+  // Room for `bytes` of rule entries: the rules of every chain are written one after another
+  // into one buffer (and copied once, into the table, by Build), so a guess that holds them
+  // all spares growing it.
+  void Reserve(size_t bytes) { arena_.reserve(bytes); }
+
   // One op as libiptc would apply it to the emptied table, with its errors (the chain and jump
   // checks of iptc_table.cc's PrepareRule, iptc_create_chain's and iptc_set_policy's errno).
   // Appends, chain creations and policies: what a restore plan sends after emptying the table.
@@ -59,16 +64,21 @@ class TableImage {
  private:
   // Where a rule's standard target needs an offset only the layout knows.
   struct Fixup {
-    size_t verdict_at;  // in the chain's `rules`
+    size_t verdict_at;  // from the start of the chain's rules
     int jump_to;        // chain index, or -1: fall through to the entry after, which ends at `end`
     size_t end;
+  };
+  // Consecutive rules of one chain in the arena.
+  struct Run {
+    size_t from, size;
   };
   struct Chain {
     std::string name;
     int hook = -1;  // -1: a user chain
     bool has_policy = false;
     int verdict = 0;  // a built-in chain's policy: -NF_ACCEPT - 1 or -NF_DROP - 1
-    std::vector<uint8_t> rules;
+    std::vector<Run> runs;
+    size_t bytes = 0;  // of its rules
     unsigned count = 0;
     std::vector<Fixup> fixups;
   };
@@ -85,6 +95,7 @@ class TableImage {
   std::vector<Chain> chains_;
   std::unordered_map<std::string, int> index_;
   EntryEncoder encoder_;
+  std::vector<uint8_t> arena_;  // every rule's entry, in the order they came
   size_t rules_ = 0;
 };
 

@@ -20,6 +20,7 @@ namespace {
 
 // The ops before the image's: the flush and the deletion EmptiesTable() found.
 constexpr int kEmptyingOps = 2;
+constexpr size_t kEntryPerPackedByte = 8;
 
 // A built-in chain whose policy the new table keeps: where its policy entry is in the old
 // table and in the new one, and its counters when the old table was read.
@@ -66,6 +67,9 @@ Result<std::vector<OpResult>> ReplaceTable(const TableTarget& t, const uint8_t* 
   auto info = xt.Info();
   if (!info.ok()) return info.error();
   TableImage image(t.family, info.value().valid_hooks);
+  // A rule's entry is ~4 times its packed op (a connlimit rule: 63 bytes packed, 264 as an
+  // entry; more with IPv6 addresses); reserved, not touched, so a generous guess costs nothing.
+  image.Reserve(size * kEntryPerPackedByte);
   std::vector<OpResult> results;
   PackedOpReader in(bytes, size, t.family);
   Op op;
