@@ -192,6 +192,28 @@ for (const family of ['ipv4', 'ipv6'] as Family[]) {
   );
 }
 
+test('legacy: a writer that ignores the lock, between the entry count read and the replace: EAGAIN, written again from a fresh count', () =>
+  withNetns(async (ns) => {
+    const text = savedTable(2000);
+    await withTable(ns, 'ipv4', 'filter', async (fw) => {
+      await fw.restore(text);
+      const rogue = ns.exec('sh', ['-c', 'for i in $(seq 1 100); do XTABLES_LOCKFILE=/tmp/cl-rogue-$$.lock iptables-legacy -w -A OUTPUT -m comment --comment rogue-$i -j ACCEPT || echo FAIL $i; done'], { timeoutMs: 50_000 });
+      const outcomes: string[] = [];
+      let done = false;
+      void rogue.finally(() => (done = true));
+      // A kernel answer but EAGAIN's (the retries exhausted: ERR_CONNLIMIT_BUSY) would be a bug.
+      while (!done || outcomes.length < 5) outcomes.push(await fw.restore(text).then(() => 'ok', (e: { code?: string }) => e.code ?? 'error'));
+      await rogue;
+      assert.ok(outcomes.every((o) => o === 'ok' || o === 'ERR_CONNLIMIT_BUSY'), outcomes.join(' '));
+      assert.ok(outcomes.filter((o) => o === 'ok').length * 2 >= outcomes.length, outcomes.join(' '));
+      await fw.restore(text);
+    });
+    const saved = await saveC(ns, 'ipv4', 'filter');
+    assert.is(saved.split('\n').filter((l) => l.includes('-A LIMITS ')).length, 2000);
+    assert.not.match(saved, /rogue/);
+  }),
+);
+
 test('legacy: a whole-table write refuses as libiptc does, typed, naming the line; nothing is applied', () =>
   withNetns(async (ns) => {
     await fill(ns, 'ipv4');
