@@ -19,6 +19,7 @@ extern "C" {
 #include "core/apart_from_js_thread.h"
 #include "core/legacy/entry_codec.h"
 #include "core/legacy/iptc_error_text.h"
+#include "core/legacy/table_replace.h"
 #include "core/netns_guard.h"
 #include "core/packed_ops.h"
 #include "core/xt/same_rule.h"
@@ -223,15 +224,11 @@ Result<OpResult> Apply(struct xtc_handle* h, const Op& op, EntryEncoder& encoder
       if (!Api::set_policy(chain, op.to.c_str(), nullptr, h)) return LibError("iptc_set_policy", op.chain);
       return OpResult{};
     }
-    case K::kDeleteUserChains: {
-      // Restore sends it right after flushing every chain, so no rule jumps to them any more.
-      std::vector<std::string> user;
-      for (const char* c = Api::first_chain(h); c; c = Api::next_chain(h))
-        if (!Api::builtin(c, h)) user.emplace_back(c);
-      for (const auto& c : user)
-        if (!Api::delete_chain(c.c_str(), h)) return LibError("iptc_delete_chain", c);
-      return OpResult{};
-    }
+    case K::kDeleteUserChains:
+      // Only ever second, after a flush of every chain: such a batch is written whole by
+      // table_replace.cc, not through libiptc.
+      return KernelError{"packed ops", EINVAL, "deleteUserChains after anything but a flush of every chain", -1,
+                         ErrorKind::kMalformed};
     case K::kDeclareChain:
       if (Api::is_chain(chain, h)) {
         if (!Api::flush_entries(chain, h)) return LibError("iptc_flush_entries", op.chain);
@@ -372,11 +369,14 @@ Result<std::vector<OpResult>> Commit(const TableTarget& t, const PackedBatch& ba
   if (!lock.ok()) return lock.error();
   auto ns = NetnsGuard::Enter(t.netns_fd);
   if (!ns.ok()) return ns.error();
+  // A batch that empties the table first needs nothing of the old one but its entry count:
+  // it is written whole, without libiptc's read and compile of the table (table_replace.h).
+  const bool whole = EmptiesTable(batch.bytes, batch.size, Api::kFamily);
   // The kernel refuses a commit from a stale snapshot with EAGAIN only when the entry count
   // changed (NOTES §2.5); under the lock that means a writer that ignores it. Re-read, redo.
   for (int attempt = 1;; attempt++) {
     bool stale = false;
-    auto r = CommitAttempt<Api>(t, batch, &stale);
+    auto r = whole ? ReplaceTable(t, batch.bytes, batch.size, kLongReplaceRules, &stale) : CommitAttempt<Api>(t, batch, &stale);
     if (r.ok() || !stale || attempt == kCommitAttempts) return r;
   }
 }
