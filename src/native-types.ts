@@ -613,13 +613,12 @@ export interface NativeIpsetHandle {
   close(): void;
 }
 
-/** IpsetHandle's calls on nf_tables named sets of the native form (its table of the handle's family); no set indexes. */
-export type NativeNftablesSetHandle = Omit<NativeIpsetHandle, 'setIndex' | 'setName' | 'each' | 'elements'> & {
-  /** One batch of elements, as objects. Errors carry opIndex (the element). */
-  elements(cmd: 'add' | 'del', set: string, elements: NativeSetElement[], exist: boolean): Promise<void>;
-  /** Independent adds and deletes (no test), side by side in one batch; each answered as if sent alone. */
-  each(calls: Array<[cmd: 'add' | 'del', set: string, element: NativeSetElement, exist: boolean]>): Promise<Array<Error | null>>;
-};
+/**
+ * IpsetHandle's calls on nf_tables named sets of the native form (its table of the handle's
+ * family); no set indexes. elements() is one batch (all or nothing); each() takes adds and
+ * deletes only (a test goes through test()).
+ */
+export type NativeNftablesSetHandle = Omit<NativeIpsetHandle, 'setIndex' | 'setName'>;
 /** One streamed listing on a socket of its own (see js/ipset_list.h). */
 export interface NativeIpsetList {
   /** The next batch, with the set's header each time; `done` on the last. Rejects with op 'closed' after close(). */
@@ -646,6 +645,12 @@ export interface NativeIpsetBinding {
     _encodeCreate(family: 'ipv4' | 'ipv6', spec: NativeCreateSpec, seq: number): Buffer;
     /** Test only: one element's NEWSETELEM / DELSETELEM / GETSETELEM message for a set of `type`. */
     _encodeElement(family: 'ipv4' | 'ipv6', cmd: 'add' | 'del' | 'test', set: string, type: string, element: NativeSetElement, exist: boolean, seq: number): Buffer;
+    /**
+     * Test only: the messages each() puts in its batch for the same packed calls (the sets of
+     * `types[i]`), back to back, numbered from `seq`: an IPv4 address into a hash:ip set is
+     * written straight from its record, anything else as _encodeElement writes it.
+     */
+    _encodeEach(family: 'ipv4' | 'ipv6', records: Buffer, names: string[], objects: NativeSetElement[], types: string[], seq: number): Buffer;
   };
 }
 

@@ -15,6 +15,7 @@ import { execResult, withNetns, type Netns } from './helpers/netns';
 import { startPeer } from './helpers/tcp';
 import { sameMasked, setFixture } from './helpers/set-golden';
 import { rng } from './helpers/fuzz-gen';
+import { packCalls, type ElementCall } from '../src/sets/packed-calls';
 
 const root = join(__dirname, '..');
 
@@ -420,6 +421,78 @@ test('calls in flight together: adds and deletes side by side in one batch, each
       assert.equal(together, alone);
       assert.ok(together.some((o) => o.startsWith('ERR_CONNLIMIT_EXISTS')) && together.some((o) => o.startsWith('ERR_CONNLIMIT_NOT_FOUND')), 'refusals in the mix');
       assert.is(await listed(lib, 'ip', ['a', 'b']), await listed(ref, 'ip', ['a', 'b']));
+    } finally {
+      await other.close();
+    }
+  }));
+
+test('each()\'s batch: an IPv4 address into a hash:ip set written from its record, the same bytes as the general encoder', () => {
+  const h = binding().NftablesSetHandle;
+  const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((4 - (b.length % 4)) % 4)]);
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const v4 = family === 'ipv4';
+    const a = (i: number) => (v4 ? { family, address: `10.0.${i}.${255 - i}` } : { family, address: `2001:db8::${i}` });
+    const sets: Record<string, string> = { ips: 'hash:ip', [`n${'x'.repeat(200)}`]: 'hash:net', ipport: 'hash:ip,port' };
+    const calls: ElementCall[] = [
+      ['add', 'ips', a(1), false],
+      ['add', 'ips', { ...a(2), timeout: 0 }, true],
+      ['add', 'ips', { ...a(3), timeout: 4294967 }, false],
+      ['del', 'ips', a(4), false],
+      ['add', 'ips', { ...a(5), comment: 'a comment' }, false],
+      ['add', `n${'x'.repeat(200)}`, { ...a(6), cidr: v4 ? 24 : 64 }, false],
+      ['del', `n${'x'.repeat(200)}`, a(7), false],
+      ['add', 'ipport', { ...a(8), port: 443, proto: 6, timeout: 9 }, true],
+      ['add', 'ips', { ...a(9), timeout: 30 }, true],
+    ];
+    const packed = packCalls(calls);
+    if (v4) assert.is(packed.objects.length, 3, 'six records of their own, three objects');
+    const fast = h._encodeEach(family, packed.records, packed.names, packed.objects, packed.names.map((n) => sets[n]!), 7);
+    const general = Buffer.concat(calls.map(([cmd, set, e, exist], i) => pad(h._encodeElement(family, cmd as 'add' | 'del', set, sets[set]!, e, exist, 7 + i))));
+    assert.ok(fast.equals(general), `${family}: ${fast.toString('hex')}\n!= ${general.toString('hex')}`);
+  }
+});
+
+test('adds in flight over several sends: refusals at the edges (present without exist, a full set, a wrong family), object entries, each answered as alone', () =>
+  withTwo('ipv4', async (lib, ref, sets) => {
+    const other = await Sets.open({ backend: 'nftables', family: 'ipv4', netns: ref.name });
+    try {
+      for (const h of [sets, other]) {
+        await h.create('f', { type: 'hash:ip', timeout: 600, maxelem: 1000 });
+        await h.create('c', { type: 'hash:net', comment: true });
+        await h.add('f', '10.9.0.0');
+      }
+      type Call = (h: Sets) => Promise<unknown>;
+      const addr = (i: number) => `10.9.${i >> 8}.${i & 255}`;
+      // 1050 adds to a set of 1000 with one entry in it: the first (present, no exist) and
+      // every add after the set fills are refused; a wrong-family address among them is typed
+      // before the kernel; adds with a comment and prefixes to a hash:net set go as objects.
+      const calls: Call[] = [];
+      for (let i = 0; i < 1050; i++) {
+        if (i === 1) calls.push((h) => h.add('f', '2001:db8::1'));
+        if (i % 100 === 7) calls.push((h) => h.add('c', { address: `10.${i >> 8}.${i & 255}.0`, cidr: 24 }, { comment: `n${i}` }));
+        if (i === 600) calls.push((h) => h.add('f', addr(599), { exist: true, timeout: 5 }));
+        if (i === 601) calls.push((h) => h.add('f', addr(599)));
+        calls.push((h) => h.add('f', addr(i), { timeout: 300 }));
+      }
+      calls.push((h) => h.add('f', '10.9.255.255'));
+      const outcome = async (p: Promise<unknown>) => {
+        try {
+          await p;
+          return 'ok';
+        } catch (e) {
+          const err = e as { code?: string; errno?: string; message?: string };
+          return `${err.code} ${err.errno ?? ''} ${/full/.test(err.message ?? '') ? 'full' : ''}`;
+        }
+      };
+      const together = await Promise.all(calls.map((c) => outcome(c(sets))));
+      const alone: string[] = [];
+      for (const c of calls) alone.push(await outcome(c(other)));
+      assert.equal(together, alone);
+      assert.is(together[0], 'ERR_CONNLIMIT_EXISTS EEXIST ', 'the first add of a send meets an entry already there');
+      assert.is(together[1]!.trim(), 'ERR_CONNLIMIT_INVALID', 'a wrong family is typed');
+      assert.is(together.at(-1), 'ERR_CONNLIMIT_KERNEL ENFILE full', 'the last add of a send meets a full set');
+      assert.is(together.filter((o) => o === 'ok').length, 999 + 1 + 11);
+      assert.is(await listed(lib, 'ip', ['f', 'c']), await listed(ref, 'ip', ['f', 'c']));
     } finally {
       await other.close();
     }

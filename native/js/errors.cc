@@ -52,6 +52,15 @@ Napi::Array ErrorKindNames(Napi::Env env) {
   return names;
 }
 
+Napi::Value AnswersToJs(Napi::Env env, std::vector<std::optional<core::KernelError>>& answers) {
+  bool refused = false;
+  for (const auto& a : answers) refused = refused || a.has_value();
+  if (!refused) return env.Null();
+  auto out = Napi::Array::New(env, answers.size());
+  for (uint32_t i = 0; i < answers.size(); i++) out.Set(i, answers[i] ? ErrorFromKernel(env, *answers[i]).Value() : env.Null());
+  return out;
+}
+
 Napi::Error ErrorFromKernel(Napi::Env env, const core::KernelError& e) {
   std::string message = e.op + ": " + strerror(e.errnum);
   if (!e.detail.empty()) message += " (" + e.detail + ")";

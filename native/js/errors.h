@@ -6,6 +6,9 @@
 
 #include <napi.h>
 
+#include <optional>
+#include <vector>
+
 #include "core/result.h"
 
 // Once a Worker's terminate() has begun (the parent sets the environment "stopping" at once,
@@ -24,6 +27,10 @@
 namespace connlimit::js {
 
 Napi::Error ErrorFromKernel(Napi::Env env, const core::KernelError& e);
+
+// The answers of calls sent side by side (the set handles' each()): null when every call went
+// in, the common case, which spares an array of a thousand nulls; else per call null or its error.
+Napi::Value AnswersToJs(Napi::Env env, std::vector<std::optional<core::KernelError>>& answers);
 
 // The stable string JS sees for a kind (NativeErrorKind in src/native-types.ts); nullptr for a
 // value that names no kind.

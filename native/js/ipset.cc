@@ -76,23 +76,13 @@ Napi::Value IpsetHandle::Elements(const Napi::CallbackInfo& info) {
 }
 
 // each(records, names, objects) -> null | (Error | null)[]: independent calls, packed
-// (ipset_convert.h), in one trip to the handle's thread. null when every call went in, which
-// is the common case and spares an array of a thousand nulls.
+// (ipset_convert.h), in one trip to the handle's thread (AnswersToJs).
 Napi::Value IpsetHandle::Each(const Napi::CallbackInfo& info) {
   return IfOpen(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     auto calls = ElementCallsFromPacked(env, info[0], info[1], info[2]);
     using Answers = std::vector<std::optional<core::KernelError>>;
-    return Run<Answers>(
-        "Each", [calls = std::move(calls)](ips::IpsetSocket& s) { return s.Each(calls); },
-        [](Napi::Env en, Answers& answers) -> Napi::Value {
-          bool refused = false;
-          for (const auto& a : answers) refused = refused || a.has_value();
-          if (!refused) return en.Null();
-          auto out = Napi::Array::New(en, answers.size());
-          for (uint32_t i = 0; i < answers.size(); i++) out.Set(i, answers[i] ? ErrorFromKernel(en, *answers[i]).Value() : en.Null());
-          return out;
-        });
+    return Run<Answers>("Each", [calls = std::move(calls)](ips::IpsetSocket& s) { return s.Each(calls); }, AnswersToJs);
   });
 }
 

@@ -138,36 +138,6 @@ ips::Element ElementWithKeys(Napi::Env env, const ElementKeys& k, const Napi::Va
 
 ips::Element ElementFromJs(Napi::Env env, const Napi::Value& v) { return ElementWithKeys(env, ElementKeys(env), v); }
 
-std::vector<ips::ElementCall> ElementCallsFromJs(Napi::Env env, const Napi::Value& v) {
-  if (!v.IsArray()) throw Shape(env, "calls");
-  auto a = v.As<Napi::Array>();
-  ElementKeys keys(env);
-  std::vector<ips::ElementCall> calls(a.Length());
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Value item = a.Get(i);
-    if (!item.IsArray()) throw Shape(env, "call");
-    auto c = item.As<Napi::Array>();
-    Napi::Value cmd = c.Get(0u);
-    if (!cmd.IsString()) throw Shape(env, "command");
-    auto text = cmd.As<Napi::String>().Utf8Value();
-    if (text == "add") {
-      calls[i].cmd = ips::Adt::kAdd;
-    } else if (text == "del") {
-      calls[i].cmd = ips::Adt::kDel;
-    } else if (text == "test") {
-      calls[i].cmd = ips::Adt::kTest;
-    } else {
-      throw Shape(env, "command");
-    }
-    Napi::Value set = c.Get(1u);
-    if (!set.IsString()) throw Shape(env, "set name");
-    calls[i].set = set.As<Napi::String>().Utf8Value();
-    calls[i].element = ElementWithKeys(env, keys, c.Get(2u));
-    calls[i].exist = c.Get(3u).ToBoolean().Value();
-  }
-  return calls;
-}
-
 namespace {
 
 // A packed call's record, as src/sets/packed-calls.ts writes it (numbers in host order):
@@ -262,16 +232,6 @@ ips::ElementBatch ElementsFromPacked(Napi::Env env, const Napi::Value& records, 
     std::copy(r + 8, r + 12, e.addr.begin());
     e.timeout = Word(r + 4);
   }
-  return out;
-}
-
-std::vector<ips::Element> ElementsFromJs(Napi::Env env, const Napi::Value& v) {
-  if (!v.IsArray()) throw Shape(env, "elements");
-  auto a = v.As<Napi::Array>();
-  ElementKeys keys(env);
-  std::vector<ips::Element> out;
-  out.reserve(a.Length());
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(ElementWithKeys(env, keys, a.Get(i)));
   return out;
 }
 

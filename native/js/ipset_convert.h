@@ -16,10 +16,7 @@ namespace connlimit::js {
 core::ipset::CreateSpec CreateSpecFromJs(Napi::Env env, const Napi::Value& v);
 // { family: 'ipv4'|'ipv6', address, cidr?, port?, proto?, timeout?, comment? }
 core::ipset::Element ElementFromJs(Napi::Env env, const Napi::Value& v);
-std::vector<core::ipset::Element> ElementsFromJs(Napi::Env env, const Napi::Value& v);
-// [[cmd: 'add'|'del'|'test', set, element, exist], ...]
-std::vector<core::ipset::ElementCall> ElementCallsFromJs(Napi::Env env, const Napi::Value& v);
-// The same calls packed by src/sets/packed-calls.ts: `records` holds kPackedCallBytes per call,
+// One-element calls packed by src/sets/packed-calls.ts: `records` holds kPackedCallBytes per call,
 // `names` the set names the records point into, `objects` the elements that are more than an
 // IPv4 address (read as ElementFromJs reads them). Reading a record is a few loads where an
 // element object was a dozen property reads, the most of an add in flight's time in C++.

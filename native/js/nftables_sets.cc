@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "js/nftables_sets.h"
 
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -53,6 +54,7 @@ Napi::Function NftablesSetHandle::Define(Napi::Env env) {
                                        InstanceMethod<&NftablesSetHandle::Names>("names"),
                                        StaticMethod<&NftablesSetHandle::EncodeCreate>("_encodeCreate"),
                                        StaticMethod<&NftablesSetHandle::EncodeElement>("_encodeElement"),
+                                       StaticMethod<&NftablesSetHandle::EncodeEach>("_encodeEach"),
                                    });
 }
 
@@ -64,15 +66,19 @@ Napi::Value NftablesSetHandle::Create(const Napi::CallbackInfo& info) {
   });
 }
 
-// elements('add'|'del', set, elements[], exist)
+// elements('add'|'del', set, records, objects, exist): the elements packed (ipset_convert.h), as
+// IpsetHandle takes them; one batch.
 Napi::Value NftablesSetHandle::Elements(const Napi::CallbackInfo& info) {
   return IfOpen(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     auto cmd = Str(env, info[0], "command");
     if (cmd != "add" && cmd != "del") throw Napi::TypeError::New(env, "nftables sets: bad command");
     auto set = Str(env, info[1], "set name");
-    auto elements = ElementsFromJs(env, info[2]);
-    bool exist = info[3].ToBoolean().Value();
+    auto packed = ElementsFromPacked(env, info[2], info[3]);
+    std::vector<ips::Element> elements;
+    elements.reserve(packed.entries.size());
+    for (size_t i = 0; i < packed.entries.size(); i++) elements.push_back(packed.At(i));
+    bool exist = info[4].ToBoolean().Value();
     return Run<core::Unit>(
         "Elements",
         [f = family_, add = cmd == "add", set, elements = std::move(elements), exist](nft::NftablesSetSocket& s) {
@@ -82,22 +88,17 @@ Napi::Value NftablesSetHandle::Elements(const Napi::CallbackInfo& info) {
   });
 }
 
-// each([[cmd, set, element, exist], ...]) -> (Error | null)[]: independent adds and deletes
-// (no test) in one trip, side by side in one batch.
+// each(records, names, objects) -> null | (Error | null)[]: independent adds and deletes (no
+// test), packed (ipset_convert.h), in one trip, side by side in one batch. null when every call
+// went in, as IpsetHandle's.
 Napi::Value NftablesSetHandle::Each(const Napi::CallbackInfo& info) {
   return IfOpen(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    auto calls = ElementCallsFromJs(env, info[0]);
+    auto calls = ElementCallsFromPacked(env, info[0], info[1], info[2]);
     for (const auto& c : calls)
       if (c.cmd == ips::Adt::kTest) throw Napi::TypeError::New(env, "nftables sets: test goes through test()");
     using Answers = std::vector<std::optional<core::KernelError>>;
-    return Run<Answers>(
-        "Each", [f = family_, calls = std::move(calls)](nft::NftablesSetSocket& s) { return s.Each(f, calls); },
-        [](Napi::Env en, Answers& answers) -> Napi::Value {
-          auto out = Napi::Array::New(en, answers.size());
-          for (uint32_t i = 0; i < answers.size(); i++) out.Set(i, answers[i] ? ErrorFromKernel(en, *answers[i]).Value() : en.Null());
-          return out;
-        });
+    return Run<Answers>("Each", [f = family_, calls = std::move(calls)](nft::NftablesSetSocket& s) { return s.Each(f, calls); }, AnswersToJs);
   });
 }
 
@@ -181,6 +182,27 @@ Napi::Value NftablesSetHandle::EncodeElement(const Napi::CallbackInfo& info) {
     return Bytes(env, nft::EncodeSetElements(c, FamilyFromJs(env, info[0]), nft::kNftablesTable, Str(env, info[2], "set name"),
                                              Str(env, info[3], "type"), one, 0, 1, info[5].ToBoolean().Value(),
                                              info[6].As<Napi::Number>().Uint32Value()));
+  });
+}
+
+// _encodeEach(family, records, names, objects, types, seq): the messages each() puts in its
+// batch for the packed calls (set names[i] of type types[i]), numbered from seq.
+Napi::Value NftablesSetHandle::EncodeEach(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    auto family = FamilyFromJs(env, info[0]);
+    auto calls = ElementCallsFromPacked(env, info[1], info[2], info[3]);
+    auto names = info[2].As<Napi::Array>();
+    auto types = info[4].As<Napi::Array>();
+    std::map<std::string, std::string> type_of;
+    for (uint32_t i = 0; i < names.Length(); i++) type_of[Str(env, names.Get(i), "set name")] = Str(env, types.Get(i), "type");
+    uint32_t seq = info[5].As<Napi::Number>().Uint32Value();
+    nft::Message body;
+    for (const auto& c : calls) {
+      auto cmd = c.cmd == ips::Adt::kAdd ? nft::ElemCmd::kAdd : nft::ElemCmd::kDelete;
+      nft::AppendSetElement(body, cmd, family, nft::kNftablesTable, c.set, type_of[c.set], c.element, c.exist, seq++);
+    }
+    return Bytes(env, body);
   });
 }
 

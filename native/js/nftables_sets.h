@@ -38,6 +38,7 @@ class NftablesSetHandle : public SocketHandle<NftablesSetHandle, core::nft::Nfta
   // Test only: the pure encoder on structs.
   static Napi::Value EncodeCreate(const Napi::CallbackInfo& info);
   static Napi::Value EncodeElement(const Napi::CallbackInfo& info);
+  static Napi::Value EncodeEach(const Napi::CallbackInfo& info);
 
   core::Family family_ = core::Family::kIpv4;
 };

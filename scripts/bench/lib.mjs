@@ -134,6 +134,13 @@ export const gc = runInNewContext('gc');
 
 export const sleep = (t) => new Promise((r) => setTimeout(r, t));
 
+/** Runs `n` calls of `one(i)`, each awaited, and resolves the mean time of one, as `{ elapsedMs }`. */
+export async function perCall(n, one) {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await one(i);
+  return { elapsedMs: (performance.now() - t0) / n };
+}
+
 /**
  * p99 and max event-loop delay (ms) while `work` runs; resolution 1 ms. The monitor runs for
  * 20 ms before the work starts: its timer must be ticking, or a synchronous stretch at the

@@ -18,6 +18,11 @@
 //   Row 3: finds the handle of the chain's last rule (a dump, not timed: the floor is handed
 //   the handle, as a writer with a perfect cache would be), then times socket open + one batch
 //   with the NFT_MSG_DELRULE by handle + close: what the kernel charges for a delete.
+//        nft-floor each MESSAGES_FILE
+//   Set adds (bench group nft-sets): every NEWSETELEM of the file in a batch of its own
+//   (BATCH_BEGIN, it, BATCH_END in one sendmsg, its error replies read without waiting), one
+//   after another on one socket opened before the clock starts, as ipset-floor sends its ADD
+//   messages: prints the mean time of one batch. What the kernel charges for one add.
 // MESSAGES_FILE holds NEWRULE messages back to back (each nlmsg_len long, padded to 4), exactly
 // the bytes the library encodes (the bench writes them with the addon's _encodeNftRule), so
 // both sides hand the kernel the same rules. Only their sequence numbers are rewritten.
@@ -120,11 +125,48 @@ static uint32_t get_gen(struct mnl_socket* nl) {
   return genid;
 }
 
+/** `each` mode: each message of rules[0..len) in a batch of its own on one open socket; the mean ns of one. */
+static long long each_alone(const unsigned char* msgs, size_t len) {
+  struct mnl_socket* nl = mnl_socket_open(NETLINK_NETFILTER);
+  if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) die("mnl_socket_open");
+  char batch[MNL_SOCKET_BUFFER_SIZE];
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  uint32_t seq = 1;
+  long count = 0;
+  long long start = now_ns();
+  for (size_t at = 0; at + sizeof(struct nlmsghdr) <= len;) {
+    const struct nlmsghdr* m = (const struct nlmsghdr*)(msgs + at);
+    if (m->nlmsg_len < sizeof *m || at + m->nlmsg_len > len || m->nlmsg_len > sizeof batch - 256) {
+      fprintf(stderr, "nft-floor: malformed message at %zu\n", at);
+      exit(2);
+    }
+    size_t off = nftnl_batch_begin(batch, seq++)->nlmsg_len;
+    memcpy(batch + off, m, m->nlmsg_len);
+    ((struct nlmsghdr*)(batch + off))->nlmsg_seq = seq++;
+    off += MNL_ALIGN(m->nlmsg_len);
+    off += nftnl_batch_end(batch + off, seq++)->nlmsg_len;
+    if (mnl_socket_sendto(nl, batch, off) < 0) die("sendto");
+    // Run in the sender's context: a refusal is queued before sendmsg returns.
+    ssize_t n = recv(mnl_socket_get_fd(nl), buf, sizeof buf, MSG_DONTWAIT);
+    if (n >= 0) {
+      errno = EEXIST;
+      die("add refused");
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) die("recv");
+    at += MNL_ALIGN(m->nlmsg_len);
+    count++;
+  }
+  long long elapsed = now_ns() - start;
+  mnl_socket_close(nl);
+  return count ? elapsed / count : 0;
+}
+
 int main(int argc, char** argv) {
   int del = argc == 4 && strcmp(argv[1], "delete-last") == 0;
   int guarded = argc == 3 && strcmp(argv[1], "guarded") == 0;
-  if (!del && !guarded && !(argc == 3 && strcmp(argv[1], "batch") == 0)) {
-    fprintf(stderr, "usage: nft-floor batch|guarded MESSAGES_FILE | delete-last TABLE CHAIN\n");
+  int each = argc == 3 && strcmp(argv[1], "each") == 0;
+  if (!del && !guarded && !each && !(argc == 3 && strcmp(argv[1], "batch") == 0)) {
+    fprintf(stderr, "usage: nft-floor batch|guarded|each MESSAGES_FILE | delete-last TABLE CHAIN\n");
     return 2;
   }
   size_t cap = 1 << 16, len = 0;
@@ -144,6 +186,10 @@ int main(int argc, char** argv) {
     fclose(f);
   }
   if (len == 0) return 2;
+  if (each) {
+    printf("%lld\n", each_alone(rules, len));
+    return 0;
+  }
 
   // The whole batch is built before the clock starts: the library's encoding is its own cost,
   // measured on its side; the floor is what the kernel needs from any writer.

@@ -7,7 +7,7 @@
 // CLIs are the comparison only (the library never runs them).
 import { performance } from 'node:perf_hooks';
 import { Sets } from '../../src/index.ts';
-import { benchNetns, cell, interleave, k, ms, ratio, table } from './lib.mjs';
+import { benchNetns, cell, interleave, k, ms, perCall, ratio, table } from './lib.mjs';
 
 const CLI_CALLS = 20;
 const octets = (i) => `${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
@@ -28,12 +28,6 @@ const TYPES = [
     nft: (i) => `10.${octets(i)}/32 . "eth0"`,
   },
 ];
-
-async function perCall(n, one) {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await one(i);
-  return { elapsedMs: (performance.now() - t0) / n };
-}
 
 /** Row T1 for one type: awaited adds on both backends, forked CLI adds on both. */
 async function oneAdd(ctx, t) {

@@ -9,17 +9,10 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Sets } from '../../src/index.ts';
 import { packElements } from '../../src/sets/packed-calls.ts';
-import { benchNetns, buildFloor, cell, gc, interleave, k, ms, ratio, table } from './lib.mjs';
+import { benchNetns, buildFloor, cell, gc, interleave, k, ms, perCall, ratio, table } from './lib.mjs';
 
 const addr = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 const range = (from, n) => Array.from({ length: n }, (_, i) => addr(from + i));
-
-/** Runs `n` calls of `one(i)` and resolves the mean time of one, as `{ elapsedMs }`. */
-async function perCall(n, one) {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await one(i);
-  return { elapsedMs: (performance.now() - t0) / n };
-}
 
 async function withSet(ctx, options, fn) {
   const ns = await benchNetns(ctx.tmp);

@@ -330,7 +330,7 @@ export class Sets {
   /** Throws bad input at once; the callers make that a rejection. */
   private elements(cmd: 'add' | 'del', name: string, entries: readonly SetEntryInput[], options: AddOptions, path: string): Promise<void> {
     const set = this.name(name);
-    if (path === 'entry' && this.backend === 'ipset') {
+    if (path === 'entry') {
       // The common add or delete in flight (an address, an add's timeout) without the walk below.
       const known = this.shapes.get(set);
       const plain = known ? plainIpv4Element(entries[0], known, options) : null;
@@ -349,9 +349,9 @@ export class Sets {
       const nomatch = options.nomatch ? nomatchProblem(shape) : null;
       if (nomatch) throw new ValidationError([nomatch]);
       const entryShape = cmd === 'add' ? shape : { ...shape, timeout: false, comment: false };
-      // An addMany of addresses on ipset: each checked the short way and kept as its text, or
-      // when every one is an address alone, checked and packed at once.
-      const short = this.backend === 'ipset' && path === 'entries';
+      // An addMany of addresses: each checked the short way and kept as its text, or when every
+      // one is an address alone, checked and packed at once.
+      const short = path === 'entries';
       const packed = short && takesPlainIpv4(entryShape, defaults) ? packAddresses(list, cmd === 'add' ? options.timeout : undefined) : null;
       if (packed) return packed;
       list.forEach((entry, i) => {
@@ -410,40 +410,40 @@ export class Sets {
 
   /** Settles every member itself; never rejects. */
   private async sendSingles(members: SingleCall[]): Promise<void> {
-    const fail = (m: SingleCall, error: unknown): void => {
-      this.shapes.delete(m.call[1]);
-      m.reject(fromNative(error, this.context(m.call[1])));
-    };
     if (this.closed) {
       for (const m of members) m.reject(new ClosedError('the sets handle'));
       return;
     }
-    if (members.length === 1) {
-      const m = members[0]!;
-      const [cmd, set, e, exist] = m.call;
-      try {
-        if (cmd === 'test') m.resolve(await this.native.test(set, e));
-        else {
-          await this.sendElements(cmd, set, [e], exist);
-          m.resolve();
-        }
-      } catch (error) {
-        fail(m, error);
-      }
-      return;
-    }
     if (this.backend === 'nftables') {
-      // Adds and deletes go side by side in one batch; a test (a plain request) goes alone, in its turn.
+      // Adds and deletes go side by side in one batch, a lone one too (one way across); a test
+      // (a plain request) goes alone, in its turn.
       for (let i = 0; i < members.length; ) {
         let j = i;
         while (j < members.length && members[j]!.call[0] !== 'test') j++;
-        if (j === i) j++;
-        await (j - i === 1 ? this.sendSingles([members[i]!]) : this.sendEach(members.slice(i, j)));
-        i = j;
+        if (j === i) await this.sendOne(members[i++]!);
+        else {
+          await this.sendEach(i === 0 && j === members.length ? members : members.slice(i, j));
+          i = j;
+        }
       }
       return;
     }
-    await this.sendEach(members);
+    await (members.length === 1 ? this.sendOne(members[0]!) : this.sendEach(members));
+  }
+
+  /** One call alone (ipset's, or a test on either); never rejects. */
+  private async sendOne(m: SingleCall): Promise<void> {
+    const [cmd, set, e, exist] = m.call;
+    try {
+      if (cmd === 'test') m.resolve(await this.native.test(set, e));
+      else {
+        await this.sendElements(cmd, set, [e], exist);
+        m.resolve();
+      }
+    } catch (error) {
+      this.shapes.delete(set);
+      m.reject(fromNative(error, this.context(set)));
+    }
   }
 
   /** Several one-element calls in one trip, each settled with its own answer; never rejects. */
@@ -454,12 +454,8 @@ export class Sets {
     };
     let answers: Array<Error | null> | null;
     try {
-      if (this.backend === 'nftables') {
-        answers = await (this.native as NativeNftablesSetHandle).each(members.map((m) => m.call as [cmd: 'add' | 'del', set: string, element: NativeSetElement, exist: boolean]));
-      } else {
-        const packed = packCalls(members.map((m) => m.call));
-        answers = await this.ipset().each(packed.records, packed.names, packed.objects);
-      }
+      const packed = packCalls(members.map((m) => m.call));
+      answers = await this.native.each(packed.records, packed.names, packed.objects);
     } catch (error) {
       for (const m of members) fail(m, error);
       return;
@@ -474,14 +470,10 @@ export class Sets {
     }
   }
 
-  /**
-   * Elements of one call to the addon: packed for ipset (./packed-calls.ts; a string is an
-   * address alone with `timeout`), as objects for nf_tables (which gets no strings).
-   */
+  /** Elements of one call to the addon, packed (./packed-calls.ts; a string is an address alone with `timeout`). */
   private sendElements(cmd: 'add' | 'del', set: string, elements: Array<NativeSetElement | string> | PackedElements, exist: boolean, timeout?: number): Promise<void> {
-    if (this.backend === 'nftables') return (this.native as NativeNftablesSetHandle).elements(cmd, set, elements as NativeSetElement[], exist);
     const packed = Array.isArray(elements) ? packElements(elements, timeout) : elements;
-    return this.ipset().elements(cmd, set, packed.records, packed.objects, exist);
+    return this.native.elements(cmd, set, packed.records, packed.objects, exist);
   }
 
   /** An add's options as this backend takes them. */

@@ -6,6 +6,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "core/nft/native/nftables_codec.h"
 #include "core/nft/native/nftables_sets.h"
@@ -35,6 +36,17 @@ Message GetSetRequest(uint16_t type, Family family, const std::string& set, uint
   return buf;
 }
 
+// Messages back to back, each padded, as Commit() takes them.
+Message Messages(const std::vector<Message>& msgs) {
+  Message body;
+  for (const auto& m : msgs) {
+    size_t at = body.size();
+    body.resize(at + MNL_ALIGN(m.size()));
+    std::memcpy(body.data() + at, m.data(), m.size());
+  }
+  return body;
+}
+
 KernelError Refusal(KernelError e, const std::string& op, const std::string& set, ErrorKind kind) {
   e.op = op;
   e.detail = set;
@@ -56,24 +68,25 @@ Result<std::unique_ptr<NftablesSetSocket>> NftablesSetSocket::Open(std::shared_p
   return std::unique_ptr<NftablesSetSocket>(new NftablesSetSocket(s.take()));
 }
 
-Result<Unit> NftablesSetSocket::Commit(std::vector<Message> msgs, const std::string& set, ErrorKind kind,
-                                       const std::vector<int>& first_of) {
+Result<Unit> NftablesSetSocket::Commit(Message body, const std::string& set, ErrorKind kind, const std::vector<int>& first_of) {
   uint32_t begin = s_->NextSeq();
-  std::vector<uint32_t> seqs;
-  seqs.reserve(msgs.size());
-  for (auto& m : msgs) {
-    seqs.push_back(s_->NextSeq());
-    reinterpret_cast<struct nlmsghdr*>(m.data())->nlmsg_seq = seqs.back();
+  // The messages take the numbers after BATCH_BEGIN's, in order: message i is begin + 1 + i.
+  size_t count = 0;
+  for (size_t at = 0; at + sizeof(struct nlmsghdr) <= body.size(); count++) {
+    auto* nlh = reinterpret_cast<struct nlmsghdr*>(body.data() + at);
+    nlh->nlmsg_seq = s_->NextSeq();
+    at += MNL_ALIGN(nlh->nlmsg_len);
   }
   // Generation 0: no check; a set change does not depend on what else the ruleset holds.
-  auto batch = FrameBatch(begin, 0, msgs, s_->NextSeq());
+  BatchWriter writer(begin, 0);
+  if (!body.empty()) writer.Add(body, 1);
+  auto batch = writer.End(s_->NextSeq());
   std::vector<EchoedRule> echoed;  // none: element messages are not echoed
   auto sent = s_->SendBatch(
       batch,
       [&](uint32_t seq, int err, const std::string&) {
-        int index = -1;
-        for (size_t i = 0; i < seqs.size(); i++)
-          if (seqs[i] == seq && i < first_of.size()) index = first_of[i];
+        size_t i = seq - begin - 1;
+        int index = seq > begin && i < count && i < first_of.size() ? first_of[i] : -1;
         return KernelError{"nft set", err, set, index};
       },
       &echoed);
@@ -88,8 +101,8 @@ Result<Unit> NftablesSetSocket::Commit(std::vector<Message> msgs, const std::str
 }
 
 Result<Unit> NftablesSetSocket::Create(Family family, const ipset::CreateSpec& spec) {
-  std::vector<Message> msgs = {EncodeNftablesTable(family, kNftablesTable, 0), EncodeNamedSet(family, kNftablesTable, spec, 0)};
-  auto r = Commit(std::move(msgs), spec.name, ErrorKind::kNftSet, {});
+  auto r = Commit(Messages({EncodeNftablesTable(family, kNftablesTable, 0), EncodeNamedSet(family, kNftablesTable, spec, 0)}), spec.name,
+                  ErrorKind::kNftSet, {});
   types_.erase({family, spec.name});
   if (r.ok()) types_[{family, spec.name}] = spec.type;
   return r;
@@ -127,7 +140,7 @@ Result<Unit> NftablesSetSocket::Elements(Family family, bool add, const std::str
     // A refusal names its element only in a call of several, as ipset's restore-style batches do.
     if (elements.size() > 1) first_of.push_back(static_cast<int>(i));
   }
-  auto r = Commit(std::move(msgs), set, ErrorKind::kNftSetElement, first_of);
+  auto r = Commit(Messages(msgs), set, ErrorKind::kNftSetElement, first_of);
   if (!r.ok()) types_.erase({family, set});
   return r;
 }
@@ -156,23 +169,31 @@ void NftablesSetSocket::EachBatch(Family family, const std::vector<ipset::Elemen
                                   std::vector<std::optional<KernelError>>& out) {
   // Every retry drops one call, so this ends after at most run.size() batches.
   while (!run.empty()) {
-    std::vector<Message> msgs;
+    Message body;
     std::vector<size_t> sent;
     std::vector<int> first_of;
+    // Calls in flight together are nearly always on one set: its type looked up once.
+    const std::string* last_set = nullptr;
+    std::string type;
     for (size_t i : run) {
       const auto& c = calls[i];
-      auto type = TypeOf(family, c.set);
-      if (!type.ok()) {
-        out[i] = type.error();
-        continue;
+      if (!last_set || *last_set != c.set) {
+        auto t = TypeOf(family, c.set);
+        last_set = nullptr;
+        if (!t.ok()) {
+          out[i] = t.error();
+          continue;
+        }
+        last_set = &c.set;
+        type = t.take();
       }
       ElemCmd cmd = c.cmd == ipset::Adt::kAdd ? ElemCmd::kAdd : ElemCmd::kDelete;
-      msgs.push_back(EncodeSetElements(cmd, family, kNftablesTable, c.set, type.value(), {c.element}, 0, 1, c.exist, 0));
+      AppendSetElement(body, cmd, family, kNftablesTable, c.set, type, c.element, c.exist, 0);
       first_of.push_back(static_cast<int>(sent.size()));
       sent.push_back(i);
     }
     if (sent.empty()) return;
-    auto r = Commit(std::move(msgs), calls[sent[0]].set, ErrorKind::kNftSetElement, first_of);
+    auto r = Commit(std::move(body), calls[sent[0]].set, ErrorKind::kNftSetElement, first_of);
     if (r.ok()) return;
     KernelError e = r.error();
     int at = e.op_index;
@@ -246,13 +267,13 @@ Result<Unit> NftablesSetSocket::Destroy(Family family, const std::string& set, b
     auto h = Header(family, set);
     if (!h.ok()) return h.error().errnum == ENOENT ? Result<Unit>(Unit{}) : Result<Unit>(h.error());
   }
-  return Commit({EncodeDestroySet(family, kNftablesTable, set, 0)}, set, ErrorKind::kNftSet, {});
+  return Commit(EncodeDestroySet(family, kNftablesTable, set, 0), set, ErrorKind::kNftSet, {});
 }
 
 Result<Unit> NftablesSetSocket::Flush(Family family, const std::string& set) {
   auto h = Header(family, set);
   if (!h.ok()) return h.error();
-  return Commit({EncodeFlushSet(family, kNftablesTable, set, 0)}, set, ErrorKind::kNftSet, {});
+  return Commit(EncodeFlushSet(family, kNftablesTable, set, 0), set, ErrorKind::kNftSet, {});
 }
 
 Result<ipset::ListedSet> NftablesSetSocket::List(Family family, const std::string& set) {

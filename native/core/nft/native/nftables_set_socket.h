@@ -64,7 +64,9 @@ class NftablesSetSocket {
   // Each()'s batch of calls[run...], answers in `out`.
   void EachBatch(Family family, const std::vector<ipset::ElementCall>& calls, std::vector<size_t> run,
                  std::vector<std::optional<KernelError>>& out);
-  Result<Unit> Commit(std::vector<Message> msgs, const std::string& set, ErrorKind kind, const std::vector<int>& first_of);
+  // One batch of `body`'s messages (back to back, each padded; numbered here). A refusal's
+  // op_index is first_of[i] for the i-th message (none past first_of's end).
+  Result<Unit> Commit(Message body, const std::string& set, ErrorKind kind, const std::vector<int>& first_of);
   // The set's type (ipset's name), from what this socket learned or one GETSET.
   Result<std::string> TypeOf(Family family, const std::string& set);
 

@@ -2,6 +2,7 @@
 #include "core/nft/native/nftables_sets.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/set.h>
@@ -235,6 +236,18 @@ Message EncodeFlushSet(Family family, const std::string& table, const std::strin
   return Finish(nlh, buf);
 }
 
+namespace {
+
+uint16_t ElemMessageType(ElemCmd cmd) {
+  return cmd == ElemCmd::kAdd ? NFT_MSG_NEWSETELEM : cmd == ElemCmd::kDelete ? NFT_MSG_DELSETELEM : NFT_MSG_GETSETELEM;
+}
+
+uint16_t ElemMessageFlags(ElemCmd cmd, bool exist) {
+  return cmd == ElemCmd::kAdd ? (NLM_F_CREATE | (exist ? 0 : NLM_F_EXCL)) : cmd == ElemCmd::kGet ? NLM_F_ACK : 0;
+}
+
+}  // namespace
+
 Message EncodeSetElements(ElemCmd cmd, Family family, const std::string& table, const std::string& set,
                           const std::string& type, const std::vector<ipset::Element>& elements, size_t first, size_t count,
                           bool exist, uint32_t seq) {
@@ -263,19 +276,46 @@ Message EncodeSetElements(ElemCmd cmd, Family family, const std::string& table, 
       if (end) PutElement(s.get(), *end, true, nullptr);
     }
   }
-  uint16_t type_msg = cmd == ElemCmd::kAdd ? NFT_MSG_NEWSETELEM : cmd == ElemCmd::kDelete ? NFT_MSG_DELSETELEM : NFT_MSG_GETSETELEM;
-  uint16_t flags = cmd == ElemCmd::kAdd ? (NLM_F_CREATE | (exist ? 0 : NLM_F_EXCL)) : cmd == ElemCmd::kGet ? NLM_F_ACK : 0;
   // Room for the headers and names, and the elements this message holds (at most `count`) of
   // at most a 36-byte key, an end element, a timeout and a 255-byte comment with their headers
   // (~400 bytes each): one add clears about 1.4 KiB. Sized by `count` itself, a lone add (asked
   // with kElementsPerMessage) cleared 52 KiB, 13 pages write-faulted a call after a fork.
   size_t held = first < elements.size() ? std::min(count, elements.size() - first) : 0;
   MessageRoom buf(1024 + table.size() + set.size() + 400 * held);
-  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), type_msg, NfProto(family), flags, seq);
+  auto* nlh =
+      nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(buf.data()), ElemMessageType(cmd), NfProto(family), ElemMessageFlags(cmd, exist), seq);
   mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
   mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set.c_str());
   nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
   return Finish(nlh, buf);
+}
+
+void AppendSetElement(Message& body, ElemCmd cmd, Family family, const std::string& table, const std::string& set,
+                      const std::string& type, const ipset::Element& e, bool exist, uint32_t seq) {
+  size_t at = body.size();
+  if (cmd == ElemCmd::kGet || family != Family::kIpv4 || ShapeOf(type) != Shape::kAddr || e.comment) {
+    Message m = EncodeSetElements(cmd, family, table, set, type, {e}, 0, 1, exist, seq);
+    body.resize(at + MNL_ALIGN(m.size()));
+    std::memcpy(body.data() + at, m.data(), m.size());
+    return;
+  }
+  // The attributes libnftnl writes for it, in its order: table, set, then the element list
+  // (nftnl_set_elems_nlmsg_build_payload numbers the elements from 1, NFTA_LIST_ELEM for the
+  // one) holding the timeout and the key. Zeroed room: the padding goes out as zeros.
+  body.resize(at + 128 + MNL_ALIGN(table.size() + 1) + MNL_ALIGN(set.size() + 1));
+  auto* nlh = nftnl_nlmsg_build_hdr(reinterpret_cast<char*>(body.data() + at), ElemMessageType(cmd), NfProto(family),
+                                    ElemMessageFlags(cmd, exist), seq);
+  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
+  mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set.c_str());
+  struct nlattr* list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+  struct nlattr* element = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+  if (cmd == ElemCmd::kAdd && e.timeout) mnl_attr_put_u64(nlh, NFTA_SET_ELEM_TIMEOUT, htobe64(static_cast<uint64_t>(*e.timeout) * 1000));
+  struct nlattr* key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+  mnl_attr_put(nlh, NFTA_DATA_VALUE, 4, e.addr.data());
+  mnl_attr_nest_end(nlh, key);
+  mnl_attr_nest_end(nlh, element);
+  mnl_attr_nest_end(nlh, list);
+  body.resize(at + MNL_ALIGN(nlh->nlmsg_len));
 }
 
 Result<std::optional<ipset::SetHeader>> DecodeNamedSet(Family family, const uint8_t* msg, size_t len) {

@@ -48,6 +48,12 @@ enum class ElemCmd { kAdd, kDelete, kGet };
 Message EncodeSetElements(ElemCmd cmd, Family family, const std::string& table, const std::string& set,
                           const std::string& type, const std::vector<ipset::Element>& elements, size_t first, size_t count,
                           bool exist, uint32_t seq);
+// One add or delete (kAdd, kDelete) of `e` as EncodeSetElements writes it, appended to `body`
+// (messages back to back, each padded). An IPv4 address without a comment into a hash:ip set,
+// the usual add in flight, is written straight into `body`: no libnftnl set or element, no
+// message of its own copied in. The same bytes either way (test 59).
+void AppendSetElement(Message& body, ElemCmd cmd, Family family, const std::string& table, const std::string& set,
+                      const std::string& type, const ipset::Element& e, bool exist, uint32_t seq);
 // Elements per message of a batch: at most a 24-byte key, its end element, a timeout and a
 // 255-byte comment each, so a message stays far inside the kernel's 64 KiB attribute limit.
 constexpr size_t kElementsPerMessage = 128;
