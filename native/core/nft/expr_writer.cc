@@ -94,14 +94,14 @@ void PutValue(struct nlmsghdr* nlh, uint16_t type, const void* data, uint32_t le
 
 }  // namespace
 
-void PutMeta(struct nlmsghdr* nlh, uint32_t key) {
+void AddMeta(struct nlmsghdr* nlh, uint32_t key) {
   PutExpr(nlh, "meta", [&] {
     PutU32(nlh, NFTA_META_KEY, key);
     PutU32(nlh, NFTA_META_DREG, kReg);
   });
 }
 
-void PutPayload(struct nlmsghdr* nlh, uint32_t base, uint32_t offset, uint32_t len) {
+void AddPayload(struct nlmsghdr* nlh, uint32_t base, uint32_t offset, uint32_t len) {
   PutExpr(nlh, "payload", [&] {
     PutU32(nlh, NFTA_PAYLOAD_DREG, kReg);
     PutU32(nlh, NFTA_PAYLOAD_BASE, base);
@@ -110,7 +110,7 @@ void PutPayload(struct nlmsghdr* nlh, uint32_t base, uint32_t offset, uint32_t l
   });
 }
 
-void PutBitwise(struct nlmsghdr* nlh, const void* mask, uint32_t len, bool with_op) {
+void AddBitwise(struct nlmsghdr* nlh, const void* mask, uint32_t len, bool with_op) {
   static const uint8_t kZero[16] = {};
   PutExpr(nlh, "bitwise", [&] {
     PutU32(nlh, NFTA_BITWISE_SREG, kReg);
@@ -122,7 +122,7 @@ void PutBitwise(struct nlmsghdr* nlh, const void* mask, uint32_t len, bool with_
   });
 }
 
-void PutCmp(struct nlmsghdr* nlh, uint32_t op, const void* data, uint32_t len) {
+void AddCmp(struct nlmsghdr* nlh, uint32_t op, const void* data, uint32_t len) {
   PutExpr(nlh, "cmp", [&] {
     PutU32(nlh, NFTA_CMP_SREG, kReg);
     PutU32(nlh, NFTA_CMP_OP, op);
@@ -130,7 +130,7 @@ void PutCmp(struct nlmsghdr* nlh, uint32_t op, const void* data, uint32_t len) {
   });
 }
 
-void PutRange(struct nlmsghdr* nlh, uint32_t op, uint16_t from_be, uint16_t to_be) {
+void AddRange(struct nlmsghdr* nlh, uint32_t op, uint16_t from_be, uint16_t to_be) {
   PutExpr(nlh, "range", [&] {
     PutU32(nlh, NFTA_RANGE_SREG, kReg);
     PutU32(nlh, NFTA_RANGE_OP, op);
@@ -139,7 +139,7 @@ void PutRange(struct nlmsghdr* nlh, uint32_t op, uint16_t from_be, uint16_t to_b
   });
 }
 
-void PutVerdict(struct nlmsghdr* nlh, int verdict, const std::string* chain) {
+void AddVerdict(struct nlmsghdr* nlh, int verdict, const std::string* chain) {
   PutExpr(nlh, "immediate", [&] {
     PutU32(nlh, NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
     auto* data = mnl_attr_nest_start(nlh, NFTA_IMMEDIATE_DATA);
@@ -151,8 +151,10 @@ void PutVerdict(struct nlmsghdr* nlh, int verdict, const std::string* chain) {
   });
 }
 
-// Neither packets nor bytes set: an empty NFTA_EXPR_DATA, as libnftnl sends it.
-void PutCounter(struct nlmsghdr* nlh) {
+void AddCounter(struct nftnl_rule* r) { AddExpr(r, "counter"); }
+
+// An empty NFTA_EXPR_DATA, as libnftnl sends it.
+void AddCounter(struct nlmsghdr* nlh) {
   PutExpr(nlh, "counter", [] {});
 }
 

@@ -61,14 +61,17 @@ inline uint32_t CmpOp(bool invert) { return invert ? NFT_CMP_NEQ : NFT_CMP_EQ; }
 // The same expressions written straight into a rule message, inside its NFTA_RULE_EXPRESSIONS
 // nest: an NFTA_LIST_ELEM each, attribute by attribute in the order libnftnl builds them
 // (nftnl_expr_build_payload and src/expr/*.c), so the bytes are libnftnl's without its objects
-// (an allocation per expression and per data value, then the walk that writes them).
-void PutMeta(struct nlmsghdr* nlh, uint32_t key);
-void PutPayload(struct nlmsghdr* nlh, uint32_t base, uint32_t offset, uint32_t len);
-void PutBitwise(struct nlmsghdr* nlh, const void* mask, uint32_t len, bool with_op);
-void PutCmp(struct nlmsghdr* nlh, uint32_t op, const void* data, uint32_t len);
-void PutRange(struct nlmsghdr* nlh, uint32_t op, uint16_t from_be, uint16_t to_be);
-void PutVerdict(struct nlmsghdr* nlh, int verdict, const std::string* chain);
-void PutCounter(struct nlmsghdr* nlh);
+// (an allocation per expression and per data value, then the walk that writes them). Overloads
+// of the builders above, so a writer of either kind calls them alike.
+void AddMeta(struct nlmsghdr* nlh, uint32_t key);
+void AddPayload(struct nlmsghdr* nlh, uint32_t base, uint32_t offset, uint32_t len);
+void AddBitwise(struct nlmsghdr* nlh, const void* mask, uint32_t len, bool with_op);
+void AddCmp(struct nlmsghdr* nlh, uint32_t op, const void* data, uint32_t len);
+void AddRange(struct nlmsghdr* nlh, uint32_t op, uint16_t from_be, uint16_t to_be);
+void AddVerdict(struct nlmsghdr* nlh, int verdict, const std::string* chain);
+// counter, with neither packets nor bytes set.
+void AddCounter(struct nftnl_rule* r);
+void AddCounter(struct nlmsghdr* nlh);
 // An expression of kind `name` whose NFTA_EXPR_DATA attributes `data()` puts; `elem` wraps it
 // in its NFTA_LIST_ELEM (an expression inside another, as dynset's, has none).
 template <typename Data>

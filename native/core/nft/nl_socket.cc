@@ -26,6 +26,19 @@ constexpr size_t kAnswerSlots = 64, kAnswerSlot = kRecvSize / kAnswerSlots;
 // A batch's replies, the same way, in slots a committed rule's echo fits in.
 constexpr size_t kReplySlots = 4, kReplySlot = kRecvSize / kReplySlots;
 
+// Whatever datagrams are queued, up to N, without waiting: datagram i in `buf`'s slot i of
+// `slot` bytes (recvmmsg's count, or -1 and errno).
+template <size_t N>
+int ReceiveInSlots(int fd, uint8_t* buf, size_t slot, std::array<struct mmsghdr, N>& mm, std::array<struct iovec, N>& iov) {
+  for (size_t i = 0; i < N; i++) {
+    iov[i] = {buf + i * slot, slot};
+    mm[i].msg_hdr = {};
+    mm[i].msg_hdr.msg_iov = &iov[i];
+    mm[i].msg_hdr.msg_iovlen = 1;
+  }
+  return recvmmsg(fd, mm.data(), N, MSG_DONTWAIT, nullptr);
+}
+
 // NFTA_GEN_ID of a NEWGEN message (the reply to GETGEN, or the echo of a commit).
 uint32_t GenOf(const struct nlmsghdr* nlh) {
   uint32_t gen = 0;
@@ -189,13 +202,7 @@ Result<std::vector<Socket::Answer>> Socket::RequestEach(const Message& reqs, uin
   std::array<struct mmsghdr, kAnswerSlots> mm{};
   std::array<struct iovec, kAnswerSlots> iov{};
   for (size_t open = count; open > 0;) {
-    for (size_t i = 0; i < kAnswerSlots; i++) {
-      iov[i] = {rx_.get() + i * kAnswerSlot, kAnswerSlot};
-      mm[i].msg_hdr = {};
-      mm[i].msg_hdr.msg_iov = &iov[i];
-      mm[i].msg_hdr.msg_iovlen = 1;
-    }
-    int got = recvmmsg(mnl_socket_get_fd(nl_), mm.data(), kAnswerSlots, MSG_DONTWAIT, nullptr);
+    int got = ReceiveInSlots(mnl_socket_get_fd(nl_), rx_.get(), kAnswerSlot, mm, iov);
     if (got < 0) {
       if (errno == EINTR) continue;
       break;  // EAGAIN: the rest was dropped (ENOBUFS says so too); those answers stay unknown
@@ -309,13 +316,7 @@ Result<Unit> Socket::SendBatch(const Message& batch, const std::function<KernelE
   std::array<struct mmsghdr, kReplySlots> mm{};
   std::array<struct iovec, kReplySlots> iov{};
   for (;;) {
-    for (size_t i = 0; i < kReplySlots; i++) {
-      iov[i] = {rx_.get() + i * kReplySlot, kReplySlot};
-      mm[i].msg_hdr = {};
-      mm[i].msg_hdr.msg_iov = &iov[i];
-      mm[i].msg_hdr.msg_iovlen = 1;
-    }
-    int got = recvmmsg(mnl_socket_get_fd(nl_), mm.data(), kReplySlots, MSG_DONTWAIT, nullptr);
+    int got = ReceiveInSlots(mnl_socket_get_fd(nl_), rx_.get(), kReplySlot, mm, iov);
     if (got < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;

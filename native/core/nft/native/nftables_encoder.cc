@@ -42,11 +42,11 @@ void PrefixMask(int bits, int bytes, uint8_t* out) {
   }
 }
 
-// Where RuleWriter puts a rule's expressions. Objects: libnftnl's, the reference encoding and
-// the only one of what the translated modules, the set lookups and the port lists write (they
-// fill libnftnl expressions themselves). Direct: the message itself, attribute by attribute
-// (core/nft/expr_writer.h), for a rule made of nothing else; test 26 proves the two give the same
-// bytes for every rule of the corpora that Direct writes.
+// Where RuleWriter puts a rule's expressions (ExprsOn below). A libnftnl rule: the reference
+// encoding, and the only one of what the translated modules, the set lookups and the port lists
+// write (they fill libnftnl expressions themselves). The message itself, attribute by attribute
+// (core/nft/expr_writer.h's overloads on a message), for a rule made of nothing else; test 26
+// proves the two give the same bytes for every rule of its corpora that the second writes.
 class Exprs {
  public:
   virtual void Meta(uint32_t key) = 0;
@@ -66,77 +66,75 @@ class Exprs {
   ~Exprs() = default;
 };
 
-class ObjectExprs final : public Exprs {
+void AddReject(struct nftnl_rule* r, uint32_t type, uint8_t code) {
+  auto* e = AddExpr(r, "reject");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, type);
+  nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, code);
+}
+
+void AddReject(struct nlmsghdr* nlh, uint32_t type, uint8_t code) {
+  PutExpr(nlh, "reject", [&] {
+    mnl_attr_put_u32(nlh, NFTA_REJECT_TYPE, htonl(type));
+    mnl_attr_put_u8(nlh, NFTA_REJECT_ICMP_CODE, code);
+  });
+}
+
+void AddCountInSet(struct nftnl_rule* r, const std::string& set_name, uint32_t set_id, uint32_t count, uint32_t flags) {
+  auto* limit = nftnl_expr_alloc("connlimit");
+  nftnl_expr_set_u32(limit, NFTNL_EXPR_CONNLIMIT_COUNT, count);
+  nftnl_expr_set_u32(limit, NFTNL_EXPR_CONNLIMIT_FLAGS, flags);
+  auto* e = AddExpr(r, "dynset");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, kReg);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_ADD);
+  nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set_name.c_str());
+  nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, set_id);
+  nftnl_expr_set(e, NFTNL_EXPR_DYNSET_EXPR, limit, 0);
+}
+
+// libnftnl's dynset_build order (sreg key, op, set name, set id, then its one expression), the
+// expression as nftnl_expr_build_payload writes it, without a list element around it.
+void AddCountInSet(struct nlmsghdr* nlh, const std::string& set_name, uint32_t set_id, uint32_t count, uint32_t flags) {
+  PutExpr(nlh, "dynset", [&] {
+    mnl_attr_put_u32(nlh, NFTA_DYNSET_SREG_KEY, htonl(kReg));
+    mnl_attr_put_u32(nlh, NFTA_DYNSET_OP, htonl(NFT_DYNSET_OP_ADD));
+    mnl_attr_put_strz(nlh, NFTA_DYNSET_SET_NAME, set_name.c_str());
+    mnl_attr_put_u32(nlh, NFTA_DYNSET_SET_ID, htonl(set_id));
+    auto* nest = mnl_attr_nest_start(nlh, NFTA_DYNSET_EXPR);
+    PutExpr(
+        nlh, "connlimit",
+        [&] {
+          mnl_attr_put_u32(nlh, NFTA_CONNLIMIT_COUNT, htonl(count));
+          mnl_attr_put_u32(nlh, NFTA_CONNLIMIT_FLAGS, htonl(flags));
+        },
+        false);
+    mnl_attr_nest_end(nlh, nest);
+  });
+}
+
+struct nftnl_rule* ObjectsOf(struct nftnl_rule* r) { return r; }
+struct nftnl_rule* ObjectsOf(struct nlmsghdr*) { return nullptr; }
+
+// Exprs onto a libnftnl rule (Target = struct nftnl_rule*) or a message (struct nlmsghdr*):
+// each builder has an overload for both.
+template <typename Target>
+class ExprsOn final : public Exprs {
  public:
-  explicit ObjectExprs(struct nftnl_rule* r) : r_(r) {}
-  void Meta(uint32_t key) override { AddMeta(r_, key); }
-  void Payload(uint32_t base, uint32_t offset, uint32_t len) override { AddPayload(r_, base, offset, len); }
-  void Bitwise(const void* mask, uint32_t len, bool with_op) override { AddBitwise(r_, mask, len, with_op); }
-  void Cmp(uint32_t op, const void* data, uint32_t len) override { AddCmp(r_, op, data, len); }
-  void Range(uint32_t op, uint16_t from_be, uint16_t to_be) override { AddRange(r_, op, from_be, to_be); }
-  void Counter() override { AddExpr(r_, "counter"); }
-  void Verdict(int verdict) override { AddVerdict(r_, verdict, nullptr); }
-  void Reject(uint32_t type, uint8_t code) override {
-    auto* e = AddExpr(r_, "reject");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, type);
-    nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, code);
-  }
+  explicit ExprsOn(Target t) : t_(t) {}
+  void Meta(uint32_t key) override { AddMeta(t_, key); }
+  void Payload(uint32_t base, uint32_t offset, uint32_t len) override { AddPayload(t_, base, offset, len); }
+  void Bitwise(const void* mask, uint32_t len, bool with_op) override { AddBitwise(t_, mask, len, with_op); }
+  void Cmp(uint32_t op, const void* data, uint32_t len) override { AddCmp(t_, op, data, len); }
+  void Range(uint32_t op, uint16_t from_be, uint16_t to_be) override { AddRange(t_, op, from_be, to_be); }
+  void Counter() override { AddCounter(t_); }
+  void Verdict(int verdict) override { AddVerdict(t_, verdict, nullptr); }
+  void Reject(uint32_t type, uint8_t code) override { AddReject(t_, type, code); }
   void CountInSet(const std::string& set_name, uint32_t set_id, uint32_t count, uint32_t flags) override {
-    auto* limit = nftnl_expr_alloc("connlimit");
-    nftnl_expr_set_u32(limit, NFTNL_EXPR_CONNLIMIT_COUNT, count);
-    nftnl_expr_set_u32(limit, NFTNL_EXPR_CONNLIMIT_FLAGS, flags);
-    auto* e = AddExpr(r_, "dynset");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, kReg);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_ADD);
-    nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set_name.c_str());
-    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, set_id);
-    nftnl_expr_set(e, NFTNL_EXPR_DYNSET_EXPR, limit, 0);
+    AddCountInSet(t_, set_name, set_id, count, flags);
   }
-  struct nftnl_rule* objects() override { return r_; }
+  struct nftnl_rule* objects() override { return ObjectsOf(t_); }
 
  private:
-  struct nftnl_rule* r_;
-};
-
-class DirectExprs final : public Exprs {
- public:
-  explicit DirectExprs(struct nlmsghdr* nlh) : nlh_(nlh) {}
-  void Meta(uint32_t key) override { PutMeta(nlh_, key); }
-  void Payload(uint32_t base, uint32_t offset, uint32_t len) override { PutPayload(nlh_, base, offset, len); }
-  void Bitwise(const void* mask, uint32_t len, bool with_op) override { PutBitwise(nlh_, mask, len, with_op); }
-  void Cmp(uint32_t op, const void* data, uint32_t len) override { PutCmp(nlh_, op, data, len); }
-  void Range(uint32_t op, uint16_t from_be, uint16_t to_be) override { PutRange(nlh_, op, from_be, to_be); }
-  void Counter() override { PutCounter(nlh_); }
-  void Verdict(int verdict) override { PutVerdict(nlh_, verdict, nullptr); }
-  void Reject(uint32_t type, uint8_t code) override {
-    PutExpr(nlh_, "reject", [&] {
-      mnl_attr_put_u32(nlh_, NFTA_REJECT_TYPE, htonl(type));
-      mnl_attr_put_u8(nlh_, NFTA_REJECT_ICMP_CODE, code);
-    });
-  }
-  // libnftnl's dynset_build order (sreg key, op, set name, set id, then its one expression),
-  // the expression as nftnl_expr_build_payload writes it, without a list element around it.
-  void CountInSet(const std::string& set_name, uint32_t set_id, uint32_t count, uint32_t flags) override {
-    PutExpr(nlh_, "dynset", [&] {
-      mnl_attr_put_u32(nlh_, NFTA_DYNSET_SREG_KEY, htonl(kReg));
-      mnl_attr_put_u32(nlh_, NFTA_DYNSET_OP, htonl(NFT_DYNSET_OP_ADD));
-      mnl_attr_put_strz(nlh_, NFTA_DYNSET_SET_NAME, set_name.c_str());
-      mnl_attr_put_u32(nlh_, NFTA_DYNSET_SET_ID, htonl(set_id));
-      auto* nest = mnl_attr_nest_start(nlh_, NFTA_DYNSET_EXPR);
-      PutExpr(
-          nlh_, "connlimit",
-          [&] {
-            mnl_attr_put_u32(nlh_, NFTA_CONNLIMIT_COUNT, htonl(count));
-            mnl_attr_put_u32(nlh_, NFTA_CONNLIMIT_FLAGS, htonl(flags));
-          },
-          false);
-      mnl_attr_nest_end(nlh_, nest);
-    });
-  }
-  struct nftnl_rule* objects() override { return nullptr; }
-
- private:
-  struct nlmsghdr* nlh_;
+  Target t_;
 };
 
 // `iifname "eth0"` compares the whole IFNAMSIZ buffer; `iifname "eth*"` the prefix only.
@@ -516,7 +514,7 @@ std::optional<Result<Message>> EncodeDirect(Family family, const std::string& ta
   MessageRoom buf(2048 + 1024 * rule.matches.size() + table.size() + chain.size() + set_name.size());
   auto* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_NEWRULE, NfProto(family), where.nlm_flags, seq);
   auto* exprs = PutRuleStart(nlh, table, chain, where);
-  DirectExprs out(nlh);
+  ExprsOn<struct nlmsghdr*> out(nlh);
   RuleWriter writer(out, family, set_name, set_id, 0);
   auto written = writer.Write(rule);
   if (writer.needs_objects()) return std::nullopt;
@@ -532,7 +530,7 @@ Result<Message> EncodeWithObjects(Family family, const std::string& table, const
                                   uint32_t seq) {
   RulePtr r = NewRule(family, table, chain, where);
   if (!r) return KernelError{"encode", ENOMEM, "nftnl_rule_alloc", -1};
-  ObjectExprs out(r.get());
+  ExprsOn<struct nftnl_rule*> out(r.get());
   RuleWriter writer(out, family, set_name, set_id, anonymous_set_id);
   auto written = writer.Write(rule);
   if (!written.ok()) return written.error();
