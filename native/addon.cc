@@ -238,10 +238,23 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
     if (nft::ConnlimitOf(rule)) add(nft::EncodeConnlimitSet(family, nft::kNftablesTable, set, 1, 0));
     nft::RulePlacement where;
     where.nlm_flags = NLM_F_CREATE | NLM_F_APPEND;
+    // info[5]: [position, handle, id, position id], what an insert or replace writes besides.
+    if (info[5].IsArray()) {
+      auto p = info[5].As<Napi::Array>();
+      auto at = [&](uint32_t i) { return static_cast<uint64_t>(p.Get(i).As<Napi::Number>().Int64Value()); };
+      where.position = at(0);
+      where.handle = at(1);
+      where.id = static_cast<uint32_t>(at(2));
+      where.position_id = static_cast<uint32_t>(at(3));
+    }
     // A multiport list's set ids follow the connlimit set's, as nft numbers its sets.
     uint32_t anonymous_set_id = nft::ConnlimitOf(rule) ? 2 : 1;
-    auto r = nft::EncodeNftablesRule(family, nft::kNftablesTable, chain, rule, set, 1, anonymous_set_id, where, 0);
+    // info[4]: 'objects' or 'direct' (test 26 compares them); without it, as the library writes.
+    auto how = nft::RuleWriting::kFast;
+    if (info[4].IsString()) how = info[4].As<Napi::String>().Utf8Value() == "direct" ? nft::RuleWriting::kDirect : nft::RuleWriting::kObjects;
+    auto r = nft::EncodeNftablesRule(family, nft::kNftablesTable, chain, rule, set, 1, anonymous_set_id, where, 0, how);
     if (!r.ok()) throw ErrorFromKernel(info.Env(), r.error());
+    if (r.value().empty()) return info.Env().Null();  // 'direct', for a rule it leaves to libnftnl
     add(r.value());
     return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());
   }

@@ -329,6 +329,18 @@ export interface NativeBinding {
   NftablesTable: new (options: NativeNftablesTableOptions) => NativeNftablesTable;
   /** Test only: NEWSET `setName` (default connlimit0; set id 1, when the rule has a connlimit match) + NEWRULE (append, sequence 0) of the native form. */
   _encodeNftables(family: 'ipv4' | 'ipv6', chain: string, rule: PackedRule, setName?: string): Buffer;
+  /**
+   * Test only: the same through one rule writer, libnftnl objects or written directly (null: a
+   * rule it leaves to libnftnl), placed by [position, handle, id, position id] when given.
+   */
+  _encodeNftables(
+    family: 'ipv4' | 'ipv6',
+    chain: string,
+    rule: PackedRule,
+    setName: string,
+    writing: 'objects' | 'direct',
+    placement?: [number, number, number, number],
+  ): Buffer | null;
   /** Test only: NEWTABLE connlimit + NEWCHAIN (sequence 0) as the first write to a base chain of the native form sends them. */
   _encodeNftablesCreate(family: 'ipv4' | 'ipv6', chain: string): Buffer;
   /** Test only: DELRULE (by handle) + DELSET (sequence 0) as deleting a native-form rule sends them. */

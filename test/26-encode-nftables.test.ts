@@ -2,14 +2,18 @@
 // Layer 2: the native nftables form (backend 'nftables') against the messages nft 1.0.6 itself
 // sends for the rule text iptables-translate renders (scripts/capture-golden-nftables.sh, run
 // in throwaway namespaces), never against our own output. No kernel is touched here.
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { binding } from '../src/binding';
+import { packRule } from '../src/op-pack';
+import { checkNftablesRule } from '../src/rule/nftables-form';
 import { toNativeRule } from '../src/rule/index';
 import { renderRule } from '../src/rule/render';
 import { packed } from './helpers/packed';
 import { describeMismatch, listGoldens, readGolden } from './helpers/golden';
+import { readCorpus } from './helpers/real-rules';
 
 const DIR = join(__dirname, 'fixtures', 'nftables');
 const NEWRULE = (10 << 8) | 6;
@@ -113,6 +117,79 @@ test('truncated and bit-flipped messages decode or fail with an error, never cra
       }
     }
   }
+});
+
+// ---- the direct rule writer against libnftnl's objects ----------------------------------------
+
+type Family = 'ipv4' | 'ipv6';
+
+/** Every rule text of the corpora, with its family: the goldens, the .txlate cases, the real rules, and the rule strings of tests 50-57. */
+function corpusRules(): Array<[Family, string]> {
+  const out: Array<[Family, string]> = [];
+  for (const name of rules) {
+    const g = readGolden(name, DIR);
+    out.push([g.family, asText(g.args)]);
+  }
+  const txlate = join(__dirname, 'fixtures', 'iptables-txlate');
+  for (const file of readdirSync(txlate).filter((f) => f.endsWith('.txlate'))) {
+    for (const line of readFileSync(join(txlate, file), 'utf8').split('\n')) {
+      const t = /^(ip6?)tables-translate (?:-t \S+ )?-[AI] \S+ (?:\d+ )?(.*)$/.exec(line);
+      if (t) out.push([t[1] === 'ip6' ? 'ipv6' : 'ipv4', t[2] as string]);
+    }
+  }
+  for (const l of readCorpus()) out.push([l.family, l.rule]);
+  for (const file of readdirSync(__dirname).filter((f) => /^5[0-7]-.*\.test\.ts$/.test(f))) {
+    for (const m of readFileSync(join(__dirname, file), 'utf8').matchAll(/'(-[^'\n]*)'/g)) {
+      out.push(['ipv4', m[1] as string], ['ipv6', m[1] as string]);
+    }
+  }
+  return out;
+}
+
+test('the direct rule writer gives libnftnl\'s bytes (and errors) for every corpus rule it writes, placed any way', () => {
+  const placements: Array<[number, number, number, number] | undefined> = [undefined, [7, 0, 0, 0], [0, 9, 0, 0], [0, 0, 3, 0], [0, 0, 4, 2]];
+  let direct = 0;
+  let objectsOnly = 0;
+  const seen = new Set<string>();
+  for (const [family, text] of corpusRules()) {
+    if (seen.has(family + text)) continue;
+    seen.add(family + text);
+    let rule;
+    try {
+      rule = toNativeRule(text, family);
+      checkNftablesRule(rule, 'INPUT', family);
+    } catch {
+      continue; // refused before the encoder: neither writer sees it
+    }
+    const p = packRule(family, rule);
+    for (const where of placements) {
+      const encode = (how: 'objects' | 'direct') => {
+        try {
+          return binding()._encodeNftables(family, 'INPUT', p, 'connlimit%d', how, where);
+        } catch (e) {
+          return (e as Error).message;
+        }
+      };
+      const objects = encode('objects');
+      const written = encode('direct');
+      if (written === null) {
+        objectsOnly++;
+        continue;
+      }
+      direct++;
+      if (typeof objects === 'string' || typeof written === 'string') {
+        assert.is(written, objects, `${family} ${text}: the same refusal`);
+        continue;
+      }
+      assert.ok(objects !== null && Buffer.compare(objects, written) === 0, `${family} ${text} ${JSON.stringify(where)}:\n${objects?.toString('hex')}\n${written.toString('hex')}`);
+    }
+  }
+  // The usual rules take the direct path, the translated modules and lists libnftnl's.
+  assert.ok(direct >= 1000, `${direct} written directly`);
+  assert.ok(objectsOnly >= 500, `${objectsOnly} left to libnftnl`);
+  const usual = packRule('ipv4', toNativeRule('-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT', 'ipv4'));
+  assert.ok(binding()._encodeNftables('ipv4', 'INPUT', usual, 'connlimit%d', 'direct') !== null);
+  assert.ok(Buffer.compare(binding()._encodeNftables('ipv4', 'INPUT', usual, 'connlimit%d') as Buffer, binding()._encodeNftables('ipv4', 'INPUT', usual, 'connlimit%d', 'direct') as Buffer) === 0);
 });
 
 test.run();

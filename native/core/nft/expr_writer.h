@@ -5,6 +5,7 @@
 // (src/expr/*.c, *_build), whatever order they were set in, so one builder gives both tools' bytes.
 #pragma once
 
+#include <libmnl/libmnl.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include <cstdint>
@@ -56,6 +57,40 @@ void AddRange(struct nftnl_rule* r, uint32_t op, uint16_t from_be, uint16_t to_b
 void AddVerdict(struct nftnl_rule* r, int verdict, const std::string* chain);
 
 inline uint32_t CmpOp(bool invert) { return invert ? NFT_CMP_NEQ : NFT_CMP_EQ; }
+
+// The same expressions written straight into a rule message, inside its NFTA_RULE_EXPRESSIONS
+// nest: an NFTA_LIST_ELEM each, attribute by attribute in the order libnftnl builds them
+// (nftnl_expr_build_payload and src/expr/*.c), so the bytes are libnftnl's without its objects
+// (an allocation per expression and per data value, then the walk that writes them). Overloads
+// of the builders above, so a writer of either kind calls them alike.
+void AddMeta(struct nlmsghdr* nlh, uint32_t key);
+void AddPayload(struct nlmsghdr* nlh, uint32_t base, uint32_t offset, uint32_t len);
+void AddBitwise(struct nlmsghdr* nlh, const void* mask, uint32_t len, bool with_op);
+void AddCmp(struct nlmsghdr* nlh, uint32_t op, const void* data, uint32_t len);
+void AddRange(struct nlmsghdr* nlh, uint32_t op, uint16_t from_be, uint16_t to_be);
+void AddVerdict(struct nlmsghdr* nlh, int verdict, const std::string* chain);
+// counter, with neither packets nor bytes set.
+void AddCounter(struct nftnl_rule* r);
+void AddCounter(struct nlmsghdr* nlh);
+// An expression of kind `name` whose NFTA_EXPR_DATA attributes `data()` puts; `elem` wraps it
+// in its NFTA_LIST_ELEM (an expression inside another, as dynset's, has none).
+template <typename Data>
+void PutExpr(struct nlmsghdr* nlh, const char* name, Data data, bool elem = true);
+// The rule message's attributes before its expressions (table, chain, handle, position),
+// then the NFTA_RULE_EXPRESSIONS nest opened; PutRuleEnd closes it and puts what libnftnl
+// puts after it (id, position id).
+struct nlattr* PutRuleStart(struct nlmsghdr* nlh, const std::string& table, const std::string& chain, const RulePlacement& where);
+void PutRuleEnd(struct nlmsghdr* nlh, struct nlattr* exprs, const RulePlacement& where);
+
+template <typename Data>
+void PutExpr(struct nlmsghdr* nlh, const char* name, Data data, bool elem) {
+  struct nlattr* list = elem ? mnl_attr_nest_start(nlh, NFTA_LIST_ELEM) : nullptr;
+  mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, name);
+  struct nlattr* body = mnl_attr_nest_start(nlh, NFTA_EXPR_DATA);
+  data();
+  mnl_attr_nest_end(nlh, body);
+  if (list) mnl_attr_nest_end(nlh, list);
+}
 
 // Whether the rule tests the address at all (0.0.0.0/0 not negated says nothing).
 bool HasAddress(const std::optional<Address>& a, int bytes);

@@ -23,6 +23,21 @@ namespace {
 constexpr size_t kRecvSize = 1 << 17;
 // RequestEach's answers: the receive buffer cut into slots, one datagram each.
 constexpr size_t kAnswerSlots = 64, kAnswerSlot = kRecvSize / kAnswerSlots;
+// A batch's replies, the same way, in slots a committed rule's echo fits in.
+constexpr size_t kReplySlots = 4, kReplySlot = kRecvSize / kReplySlots;
+
+// Whatever datagrams are queued, up to N, without waiting: datagram i in `buf`'s slot i of
+// `slot` bytes (recvmmsg's count, or -1 and errno).
+template <size_t N>
+int ReceiveInSlots(int fd, uint8_t* buf, size_t slot, std::array<struct mmsghdr, N>& mm, std::array<struct iovec, N>& iov) {
+  for (size_t i = 0; i < N; i++) {
+    iov[i] = {buf + i * slot, slot};
+    mm[i].msg_hdr = {};
+    mm[i].msg_hdr.msg_iov = &iov[i];
+    mm[i].msg_hdr.msg_iovlen = 1;
+  }
+  return recvmmsg(fd, mm.data(), N, MSG_DONTWAIT, nullptr);
+}
 
 // NFTA_GEN_ID of a NEWGEN message (the reply to GETGEN, or the echo of a commit).
 uint32_t GenOf(const struct nlmsghdr* nlh) {
@@ -141,6 +156,10 @@ KernelError Socket::Broken(const std::string& op, const std::string& detail, Err
 Socket::Socket(struct mnl_socket* nl) : nl_(nl), rx_(new uint8_t[kRecvSize]) {}
 
 void Socket::Drain() {
+  // Every send comes right after a Drain, so clearing the mark here covers them all.
+  bool skip = drained_;
+  drained_ = false;
+  if (skip) return;  // SendBatch read its replies to the end: nothing can be queued since
   while (recv(mnl_socket_get_fd(nl_), rx_.get(), kRecvSize, MSG_DONTWAIT | MSG_TRUNC) >= 0) {
   }
 }
@@ -183,13 +202,7 @@ Result<std::vector<Socket::Answer>> Socket::RequestEach(const Message& reqs, uin
   std::array<struct mmsghdr, kAnswerSlots> mm{};
   std::array<struct iovec, kAnswerSlots> iov{};
   for (size_t open = count; open > 0;) {
-    for (size_t i = 0; i < kAnswerSlots; i++) {
-      iov[i] = {rx_.get() + i * kAnswerSlot, kAnswerSlot};
-      mm[i].msg_hdr = {};
-      mm[i].msg_hdr.msg_iov = &iov[i];
-      mm[i].msg_hdr.msg_iovlen = 1;
-    }
-    int got = recvmmsg(mnl_socket_get_fd(nl_), mm.data(), kAnswerSlots, MSG_DONTWAIT, nullptr);
+    int got = ReceiveInSlots(mnl_socket_get_fd(nl_), rx_.get(), kAnswerSlot, mm, iov);
     if (got < 0) {
       if (errno == EINTR) continue;
       break;  // EAGAIN: the rest was dropped (ENOBUFS says so too); those answers stay unknown
@@ -277,35 +290,50 @@ Result<Unit> Socket::SendBatch(const Message& batch, const std::function<KernelE
   if (batch.size() > (1 << 17)) setsockopt(mnl_socket_get_fd(nl_), SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
   if (mnl_socket_sendto(nl_, batch.data(), batch.size()) < 0) return Broken("nft commit", "", ErrorKind::kNftCommit);
   std::optional<KernelError> first;
+  auto take = [&](const struct nlmsghdr* nlh) {
+    if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_seq < first_seq || nlh->nlmsg_seq > last_seq) return;
+    if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN)) {
+      if (new_gen) *new_gen = GenOf(nlh);
+      return;
+    }
+    if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE)) {
+      const auto* p = reinterpret_cast<const uint8_t*>(nlh);
+      echoed->push_back(EchoOf(p, nlh->nlmsg_len));
+      return;
+    }
+    if (nlh->nlmsg_type != NLMSG_ERROR) return;
+    auto [e, text] = ErrorOf(nlh);
+    if (e != 0 && !first) {
+      first = error_for(nlh->nlmsg_seq, e, text);
+      bool rule = RefusedMessageType(nlh) == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE);
+      first->kind = rule ? ErrorKind::kNftCommitRule : ErrorKind::kNftCommit;
+    }
+  };
+  // nfnetlink runs the batch in sendmsg: every reply (the NEWGEN, each echo, each error: a
+  // datagram each) is queued when it returns, and nothing comes after. So they are taken
+  // kReplySlots to a recvmmsg, and a call that fills fewer slots has emptied the queue: a
+  // lone append's three replies are one system call, not four recv calls and an empty fifth.
+  std::array<struct mmsghdr, kReplySlots> mm{};
+  std::array<struct iovec, kReplySlots> iov{};
   for (;;) {
-    ssize_t n = recv(mnl_socket_get_fd(nl_), rx_.get(), kRecvSize, MSG_DONTWAIT);
-    if (n < 0) {
+    int got = ReceiveInSlots(mnl_socket_get_fd(nl_), rx_.get(), kReplySlot, mm, iov);
+    if (got < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
       // ENOBUFS: replies were dropped, so whether the batch was applied is unknown.
       if (!first) first = Broken("nft commit", "reading the batch's replies; the outcome is unknown", ErrorKind::kNftCommit);
       break;
     }
-    int left = static_cast<int>(n);
-    for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(rx_.get()); mnl_nlmsg_ok(nlh, left);
-         nlh = mnl_nlmsg_next(nlh, &left)) {
-      if (nlh->nlmsg_pid != portid_ || nlh->nlmsg_seq < first_seq || nlh->nlmsg_seq > last_seq) continue;
-      if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWGEN)) {
-        if (new_gen) *new_gen = GenOf(nlh);
-        continue;
-      }
-      if (nlh->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE)) {
-        const auto* p = reinterpret_cast<const uint8_t*>(nlh);
-        echoed->push_back(EchoOf(p, nlh->nlmsg_len));
-        continue;
-      }
-      if (nlh->nlmsg_type != NLMSG_ERROR) continue;
-      auto [e, text] = ErrorOf(nlh);
-      if (e != 0 && !first) {
-        first = error_for(nlh->nlmsg_seq, e, text);
-        bool rule = RefusedMessageType(nlh) == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWRULE);
-        first->kind = rule ? ErrorKind::kNftCommitRule : ErrorKind::kNftCommit;
-      }
+    // A reply cut short (an echo larger than its slot; errors are short, NETLINK_CAP_ACK) reads
+    // as no message: that echo is missed, which leaves the cache unused, as a full buffer does.
+    for (int i = 0; i < got; i++) {
+      int left = static_cast<int>(mm[i].msg_len);
+      for (auto* nlh = reinterpret_cast<const struct nlmsghdr*>(iov[i].iov_base); mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+        take(nlh);
+    }
+    if (static_cast<size_t>(got) < kReplySlots) {
+      drained_ = true;
+      break;
     }
   }
   if (first) return *first;

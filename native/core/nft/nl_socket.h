@@ -109,12 +109,14 @@ class Socket {
 
  private:
   explicit Socket(struct mnl_socket* nl);
-  // Reads and drops whatever is queued (replies to an earlier request cut short).
+  // Reads and drops whatever is queued (replies to an earlier request cut short); every send
+  // follows one.
   void Drain();
   KernelError Broken(const std::string& op, const std::string& detail = "", ErrorKind kind = ErrorKind::kNone);
   struct mnl_socket* nl_;
   std::unique_ptr<uint8_t[]> rx_;  // every receive's buffer; the calls copy out what they keep
   bool broken_ = false;
+  bool drained_ = false;  // the last SendBatch read every reply: the next Drain has nothing to read
   uint32_t portid_ = 0;
   uint32_t seq_ = 0;
   SocketCounts counts_;

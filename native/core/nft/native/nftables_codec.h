@@ -56,9 +56,17 @@ const ConnlimitMatch* ConnlimitOf(const RuleSpec& rule);
 // same sequence number; the first set has id `anonymous_set_id`, the next ones follow.
 // EINVAL (op "encode") for what the native form cannot say; src/rule/nftables-form.ts
 // refuses those first, with the reason.
+// The rule's expressions are written straight into the message when the rule holds nothing but
+// what core/nft/expr_writer.h's Put* builders and the connlimit set say (interfaces, protocol,
+// addresses, ports, TCP flags, connlimit, comment, DROP/REJECT: the usual rule, and every
+// append's cost), otherwise through libnftnl objects, the reference: test 26 compares the two
+// for every rule of its corpora that the direct path writes. `how` picks one for that test
+// (kDirect: empty when the rule needs libnftnl).
+enum class RuleWriting { kFast, kObjects, kDirect };
 Result<std::vector<uint8_t>> EncodeNftablesRule(Family family, const std::string& table, const std::string& chain,
                                                 const RuleSpec& rule, const std::string& set_name, uint32_t set_id,
-                                                uint32_t anonymous_set_id, const RulePlacement& where, uint32_t seq);
+                                                uint32_t anonymous_set_id, const RulePlacement& where, uint32_t seq,
+                                                RuleWriting how = RuleWriting::kFast);
 
 struct DecodedNftablesRule {
   std::string table, chain;
