@@ -4,6 +4,7 @@
 // nft beside a single append (target: within 2×); the legacy keeper's periodic check, which is
 // that same dry run; and how long after a foreign `iptables -F INPUT` the keeper has repaired it.
 import { benchNetns, cell, interleave, k, ms, ratio, sleep, table } from './lib.mjs';
+import { settle } from './nft.mjs';
 
 const SIZE = 1000;
 const rule = (i) => `-p tcp --syn --dport ${1 + i} -m connlimit --connlimit-above 2 -j REJECT`;
@@ -54,8 +55,15 @@ async function applyRow(ctx, backend, n, rounds) {
         },
         rounds,
         {
+          // Both variants delete a connlimit rule (the change takes one out; the append's is
+          // deleted here), which the kernel destroys after an RCU grace period that nft_compat
+          // makes the namespace's next batch with an xtables match wait for (nft.mjs settle).
+          // Rounds alternate the order, so the variant that ended a round began the next right
+          // after its own delete: without the settle it paid that wait (10-25 ms) every other
+          // round, the other variant having run in between the rest of the time (both bimodal).
           between: async (name) => {
             if (name === 'append') await fw2.delete('LIMITS', rule(60001));
+            await settle(1);
           },
         },
       );
