@@ -229,6 +229,30 @@ test('garbage and bit flips: decoded or refused, never a crash or a read past th
   assert.ok(decoded > 0, `${decoded} decoded`);
 });
 
+test('a message length of 2 GiB or more (a flipped top bit) is refused, not read past the end', () => {
+  // NLMSG_DONE (the step past it used the length: 0xf0000000 moved the read 3.75 GiB on), and
+  // an entry (its attributes read on for the length).
+  const done = Buffer.alloc(20);
+  done.writeUInt16LE(3, 4);
+  const entry = readCtFixture('dump-mixed').recvs[0]!;
+  for (const [buf, len] of [
+    [done, 0xf0000000],
+    [done, 0x80000014],
+    [entry, entry.readUInt32LE(0) + 0x80000000],
+  ] as const) {
+    const bad = Buffer.from(buf);
+    bad.writeUInt32LE(len, 0);
+    try {
+      Ct._decode(bad);
+      assert.unreachable(`nlmsg_len ${len} decoded`);
+    } catch (e) {
+      const err = e as { errno: number; op: string };
+      assert.is(err.op, 'ct decode', String(e));
+      assert.is(err.errno, EBADMSG);
+    }
+  }
+});
+
 /** The attributes of a ctnetlink request after nlmsghdr + nfgenmsg, nests opened. */
 function attrs(buf: Buffer, start = 20, end = buf.readUInt32LE(0)): Map<number, Buffer> {
   const out = new Map<number, Buffer>();

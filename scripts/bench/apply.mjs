@@ -4,6 +4,7 @@
 // nft beside a single append (target: within 2×); the legacy keeper's periodic check, which is
 // that same dry run; and how long after a foreign `iptables -F INPUT` the keeper has repaired it.
 import { benchNetns, cell, interleave, k, ms, ratio, sleep, table } from './lib.mjs';
+import { settle } from './nft.mjs';
 
 const SIZE = 1000;
 const rule = (i) => `-p tcp --syn --dport ${1 + i} -m connlimit --connlimit-above 2 -j REJECT`;
@@ -54,8 +55,15 @@ async function applyRow(ctx, backend, n, rounds) {
         },
         rounds,
         {
+          // Both variants delete a connlimit rule (the change takes one out; the append's is
+          // deleted here), which the kernel destroys after an RCU grace period that nft_compat
+          // makes the namespace's next batch with an xtables match wait for (nft.mjs settle).
+          // Rounds alternate the order, so the variant that ended a round began the next right
+          // after its own delete: without the settle it paid that wait (10-25 ms) every other
+          // round, the other variant having run in between the rest of the time (both bimodal).
           between: async (name) => {
             if (name === 'append') await fw2.delete('LIMITS', rule(60001));
+            await settle(1);
           },
         },
       );
@@ -119,7 +127,7 @@ export async function run(ctx) {
     target: `a one-rule change to a ${k(SIZE)}-rule desired state on nft within 2× of a single append`,
     measured: ratio(nft.oneChange.median, nft.append.median),
     met: nft.oneChange.median / nft.append.median <= 2,
-    why: 'A change after a foreign commit is planned from a dump of the table (1k rules decoded): the order of the re-apply cost before the version check, tens of ms. Only a change to the state our own last commit left is planned without a read.',
+    why: 'Until 2026-12-07 the row read anywhere from 0.51× to 20×: each variant deletes a connlimit rule, nft_compat makes the namespace\'s next batch with an xtables match wait out the RCU grace period of that rule\'s destruction (10-25 ms here), and the variant that began a round followed its own delete. Both now settle after their delete (as rows 1, 2 and 13 do), so the row measures the change: in the unsettled run 17 of 31 changes and 16 of 31 appends took 7-26 ms, settled none of the appends and 5 of 31 changes over 5 ms (load 6-8, 2026-12-07T09:00Z). What is left is the change\'s own cost, the main thread\'s work over all 1k rules although one changed: ~2.8 ms of process CPU a change against an append\'s ~1.1 ms wall. A CPU profile of 80 settled changes (dist/, 2026-12-07T09:20Z) puts ~1.1 ms a change in Firewall.planned\'s turn (planApply ~0.45 ms, of it alignRules ~0.2 and each rule\'s text rendered for the plan ~0.15; the ops packed ~0.15; the set indexes ~0.08), ~0.2 ms in checkDesired and ~0.45 ms in collections. A change after a foreign commit is planned from a dump of the table (1k rules decoded): tens of ms.',
   });
   const repairs = [];
   for (const [backend, intervalMs] of [['nft', null], ['legacy', 1000]]) {
@@ -134,7 +142,7 @@ export async function run(ctx) {
         table: table(['backend', 'unchanged re-apply (= a keeper\'s check of an unchanged table)', 'kernel writes', 'one-rule change', 'single append', 'change / append', 'n'], rows),
         notes: [
           `fw.apply(state) with ${k(SIZE)} connlimit rules in an owned chain LIMITS and a jump from INPUT (the native form: its INPUT chain), in a namespace holding nothing else. unchanged: the same state again (a fresh copy), timed alone; it must commit nothing (the "kernel writes" column counts plans that did). A keeper's check is this same call as a dry run, so on legacy the column is also the cost of one periodic check of a table nobody changed: one GET_INFO and one GET_ENTRIES getsockopt in the pool, the entries hashed without their counters. A table that changed costs a full read and plan instead (the nft one-rule change column gives its order).`,
-          'nft only: one-rule change alternates two states differing in the middle rule (one rule out, one in, one batch), each planned from the table as the previous commit left it (known at the generation id that commit produced: no dump; the rules parsed once, compared by identity). single append is fw.append(\'LIMITS\', rule) on a handle of the same state in a second namespace (so this one\'s generation id moves only with the changes), deleted again untimed between rounds. Variants interleaved.',
+          'nft only: one-rule change alternates two states differing in the middle rule (one rule out, one in, one batch), each planned from the table as the previous commit left it (known at the generation id that commit produced: no dump; the rules parsed once, compared by identity). single append is fw.append(\'LIMITS\', rule) on a handle of the same state in a second namespace (so this one\'s generation id moves only with the changes), deleted again untimed between rounds. After each call of either variant the kernel is left to destroy the deleted connlimit rule (an RCU grace period that the next batch with an xtables match would wait for). Variants interleaved.',
         ],
       },
       {

@@ -119,7 +119,7 @@ export async function run(ctx) {
       met: within <= 1.2,
       why:
         size >= 1000
-          ? 'The kernel table replace dominates both sides; the difference is the fixed per-call cost below, within run-to-run noise on a loaded machine.'
+          ? 'The kernel table replace dominates both sides; the difference is the fixed per-call cost below, within run-to-run noise on a loaded machine. A replace of 1,500 rules or more runs off the JavaScript thread\'s CPU (native/core/apart_from_js_thread.h); from 1,000, as until 2026-12-07T09Z, the 1k row paid that move on every call for a ~1.3 ms replace that could not break the 2 ms p99 target: paired (base and branch processes alternating, 10 each, load 7.5) 1.51× → 1.00× the floor, at real-time priority 1.14× both.'
           : 'Fixed per-call cost against a floor of ~0.05–0.15 ms. The libuv pool round trip is ~0.02–0.05 ms back to back but 0.1–0.4 ms when both threads were asleep (row 8b), and here every library call follows a child process, so it is usually the cold one. Besides it, on the main thread (~30 µs): promise and queue hops, the op read at the addon boundary (~7 µs: ~100 Node-API calls, whose per-call overhead, not key internalization, is the cost) and the worker\'s creation (~7 µs); in the pool, opening and closing the lock file (~5 µs) and /proc/thread-self/ns/net with two setns (~17 µs, ~14 µs of which a kept home-namespace fd would save). A rule text seen twice is no longer parsed (512 texts per family are remembered). The floor pays none of this; the off-main-thread design pays the round trip by construction.',
     });
     if (size === 0) {

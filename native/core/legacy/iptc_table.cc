@@ -303,10 +303,16 @@ bool Landed(const TableTarget& t, struct xtc_handle* h, const Touched& touched) 
 }
 
 // The table replace holds its CPU without preemption for as long as the kernel checks the whole
-// new table: ~13 ms for 10,000 rules, ~1.3 ms for this many. From there on it runs apart from
-// the JavaScript thread (apart_from_js_thread.h); below, moving costs more than it saves (one
-// append and delete on an empty table took 10 % longer).
-constexpr int kLongReplaceRules = 1000;
+// new table: ~1.3 µs a connlimit rule on this VM when quiet (~13 ms for 10,000; ~3.4 µs at load
+// 6-10, strace -T of the setsockopt at real-time priority), so ~2 ms, the event loop's p99
+// target, at this many. From there on it runs apart from the JavaScript thread
+// (apart_from_js_thread.h). Below, the stall it would spare is under that target and the move
+// costs every commit its /proc read and two affinity calls (~8 and ~15 µs, fastest of 2000)
+// and, on a busy machine, the replace's wait for the other CPU: appends onto 1,000 rules took
+// 1.27x as long moved (paired, load 5); with the move from 1,000 the legacy row 1 at 1k read
+// 1.51x the libiptc floor, from 1,500 1.00x (medians of 10 alternating processes, load 7.5; at
+// real-time priority 1.14x both).
+constexpr int kLongReplaceRules = 1500;
 
 // Whether the table in `h` holds at least `n` rules; walks at most `n` of them (~2 µs for 1,000).
 template <typename Api>
