@@ -79,6 +79,16 @@ test('edges: spellings the fast path takes and those it leaves to the full parse
   const tally = { fast: 0, accepted: 0, total: 0 };
   const texts = [
     '-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT',
+    // iptables-save's spelling of that rule (what fw.restore() reads from a saved table), and flag lists it is not
+    '-p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-above 2 --connlimit-mask 32 --connlimit-saddr -j REJECT --reject-with icmp-port-unreachable',
+    '-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN --syn -j DROP',
+    '-p tcp --tcp-flags SYN,RST,ACK,FIN SYN -j DROP',
+    '-p tcp --tcp-flags FIN,SYN,RST,ACK SYN,ACK -j DROP',
+    '-p tcp --tcp-flags FIN,SYN,RST,ACK -j DROP',
+    '-p tcp --tcp-flags ALL SYN -j DROP',
+    '-p udp --tcp-flags FIN,SYN,RST,ACK SYN -j DROP',
+    '-p tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -j DROP',
+    '-m connlimit --connlimit-above 1 -p tcp --tcp-flags FIN,SYN,RST,ACK SYN',
     '  -p tcp\t--dport 1024:2048 -j ACCEPT  ',
     '-m connlimit --connlimit-upto 5 --connlimit-mask 24 --connlimit-daddr -p tcp -m tcp --sport 1 -j DROP',
     '-m tcp -p tcp --dport 22 -j LIMITS',
@@ -156,13 +166,21 @@ function siblings(texts: readonly string[], family: Family, tally: Tally, where:
   }
 }
 
+/** Rules of the common shape as iptables-save writes them (fw.restore() reads these from a saved table). */
+const SAVED_SPELLINGS = [
+  '-p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-above 2 --connlimit-mask 32 --connlimit-saddr -j REJECT --reject-with icmp-port-unreachable',
+  '-s 10.0.0.0/8 -i eth0 -p tcp -m tcp --sport 1024:65535 --tcp-flags FIN,SYN,RST,ACK SYN -m connlimit --connlimit-upto 5 --connlimit-mask 24 --connlimit-daddr -j DROP',
+];
+
 test('a rule of the shape read just before, with other words: identical, or refused alike', () => {
   const tally = { fast: 0, accepted: 0, total: 0 };
+  for (const text of SAVED_SPELLINGS) assert.ok(parseCommonText(text, 'ipv4') !== null, `the fast path takes iptables-save's spelling: ${text}`);
   const corpus = readCorpus();
   for (const family of ['ipv4', 'ipv6'] as const) {
     siblings(corpus.filter((e) => e.family === family).map((e) => e.rule), family, tally, `rules.tsv (${family})`);
     const r = rng(family === 'ipv4' ? 2717 : 2718);
     siblings(Array.from({ length: 600 }, () => randomText(r, family)), family, tally, `fuzz ${family}`);
+    siblings(SAVED_SPELLINGS, family, tally, `saved spellings (${family})`);
   }
   assert.ok(tally.fast > 1000, `fast path took ${tally.fast} of ${tally.total}`);
 });

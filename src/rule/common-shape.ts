@@ -2,7 +2,8 @@
 /**
  * The fast path of rule parsing: the shape nearly every rule of a big transaction has
  * (`-p tcp --syn --dport 22 -m connlimit --connlimit-above 2 -j REJECT`, with addresses,
- * interfaces, a port range, a connlimit mask or key, a verdict, a jump, a goto or a reject type),
+ * interfaces, a port range, a connlimit mask or key, a verdict, a jump, a goto or a reject type,
+ * and as iptables-save spells it: `-m tcp`, `--tcp-flags FIN,SYN,RST,ACK SYN`, `--connlimit-saddr`),
  * parsed in one pass over the text, in place, with no tokens, builders or sets, and no
  * substring but the values the rule keeps: ~1 µs a rule instead of several, and a fraction of
  * the garbage. A text of the shape of the rule read just before (the same words around other
@@ -170,6 +171,9 @@ class Words {
 
 const words = new Words();
 
+/** The flag list iptables-save writes for --syn's mask (SYN_FLAG_MASK), in its order. */
+const SAVED_SYN_MASK = 'FIN,SYN,RST,ACK';
+
 /**
  * The rule the text says, when it has the common shape; else null (the full parser decides).
  * @param text - at most MAX_RULE_CHARS characters (src/rule/parse.ts checks). Words are split
@@ -206,7 +210,11 @@ export function parseCommonShape(text: string, family: Family): NativeRule | nul
   let tgt: NativeTarget | null = null;
   let rejectWith = false;
   while (w.next()) {
-    if (w.is('--syn')) {
+    const tcpFlags = w.is('--tcp-flags');
+    if (tcpFlags || w.is('--syn')) {
+      // `--tcp-flags FIN,SYN,RST,ACK SYN` is how iptables-save writes --syn (so every saved rule
+      // of this shape says it): the same match. Any other flag list is the full parser's.
+      if (tcpFlags && !(w.next() && w.is(SAVED_SYN_MASK) && w.next() && w.is('SYN'))) return null;
       if (l4 === 0) {
         if (protocol !== TCP) return null;
         l4 = TCP;
