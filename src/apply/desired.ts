@@ -83,7 +83,26 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * hands the plan the same rule objects it holds for the table, which it compares by identity
  * first. Never mutated once made.
  */
-export type RuleMemo = Map<string, NativeRule>;
+export class RuleMemo {
+  /** By chain, then text: a lookup hashes the caller's string (its hash kept in it), no key is built. */
+  private readonly byChain = new Map<string, Map<string, NativeRule>>();
+  private size = 0;
+
+  get(chain: string, text: string): NativeRule | undefined {
+    return this.byChain.get(chain)?.get(text);
+  }
+
+  set(chain: string, text: string, rule: NativeRule): void {
+    if (this.size >= MEMO_SIZE) {
+      this.byChain.clear();
+      this.size = 0;
+    }
+    let rules = this.byChain.get(chain);
+    if (rules === undefined) this.byChain.set(chain, (rules = new Map()));
+    if (!rules.has(text)) this.size++;
+    rules.set(text, rule);
+  }
+}
 const MEMO_SIZE = 100_000;
 
 /** Re-throws a rule's ValidationError under the place in the desired state. */
@@ -128,27 +147,24 @@ export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo)
   for (const name of owned) {
     const rules = chainsIn[name];
     if (!Array.isArray(rules)) invalid(`chains.${name}`, `expected a list of rules, got ${describe(rules)}`);
+    const memoOfChain = memo ? (text: string) => memo.get(name, text) : () => undefined;
     chains.set(
       name,
       rules.map((r, i) => {
-        const place = `chains.${name}[${i}]`;
-        if (typeof r !== 'string' && !isPlainObject(r)) invalid(place, `expected a rule (iptables syntax or an object), got ${describe(r)}`);
-        const memoKey = typeof r === 'string' ? `${name}\n${r}` : null;
-        let native = memoKey !== null ? memo?.get(memoKey) : undefined;
+        let native = typeof r === 'string' ? memoOfChain(r) : undefined;
         if (native === undefined) {
+          const place = `chains.${name}[${i}]`;
+          if (typeof r !== 'string' && !isPlainObject(r)) invalid(place, `expected a rule (iptables syntax or an object), got ${describe(r)}`);
           const parsed = at(place, () => toNativeRule(r as string | RuleSpec, shape.family as Family));
           at(place, () => validateRuleForChain(parsed, name));
           at(place, () => shape.targetFits(parsed));
           if (nativeForm) at(place, () => checkNftablesRule(parsed, name, shape.family as Family));
-          if (memoKey !== null && memo) {
-            if (memo.size >= MEMO_SIZE) memo.clear();
-            memo.set(memoKey, parsed);
-          }
+          if (typeof r === 'string') memo?.set(name, r, parsed);
           native = parsed;
         }
         const target = jumpTarget(native);
         if (target !== null && !owned.includes(target)) {
-          invalid(place, `jumps to ${quote(target)}, a chain this state does not own: rules in owned chains jump only to owned chains`);
+          invalid(`chains.${name}[${i}]`, `jumps to ${quote(target)}, a chain this state does not own: rules in owned chains jump only to owned chains`);
         }
         return native;
       }),
