@@ -16,7 +16,7 @@ import { readCommonValues } from './rule/parse';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
 import { renderRule } from './rule/render';
-import { addRuleExtensions, ruleExtensions, toRuleSpec } from './rule/to-spec';
+import { addRuleExtensions, toRuleSpec } from './rule/to-spec';
 import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
 import { describe, validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
 import { checkNftablesRule, refuseInNftables } from './rule/nftables-form';
@@ -670,8 +670,12 @@ export class Firewall {
 
   /** Lists, plans and commits in one turn of the table's queue, so no call of ours lands between the read and the commit. */
   private async planned(checked: CheckedDesired, plan: (chains: NativeChain[]) => Planned, dryRun: boolean, commit?: () => Promise<unknown>, key: string | null = null): Promise<ApplyPlan> {
-    const extensions = new Set<string>();
-    for (const rules of checked.chains.values()) for (const r of rules) for (const x of ruleExtensions(r)) extensions.add(x);
+    // For an error's hints only: worked out when one comes.
+    const extensions = (): Set<string> => {
+      const names = new Set<string>();
+      for (const rules of checked.chains.values()) for (const r of rules) addRuleExtensions(r, names);
+      return names;
+    };
     return this.queued(async () => {
       const namesSets = await this.desiredSetIndexes(checked);
       // Read before the listing: a commit in between makes the next look read again.
@@ -972,8 +976,9 @@ export class Firewall {
     return jsonSafe({ name: c.name, builtin: c.builtin, policy, packets: c.packets, bytes: c.bytes, references: c.references, rules });
   }
 
-  private context(extensions?: Set<string>): NativeErrorContext {
-    return { table: this.table, family: this.family, netns: this.netns, extensions: extensions ? [...extensions] : [] };
+  private context(extensions?: Set<string> | (() => Set<string>)): NativeErrorContext {
+    const names = typeof extensions === 'function' ? extensions() : extensions;
+    return { table: this.table, family: this.family, netns: this.netns, extensions: names ? [...names] : [] };
   }
 
   private async one(build: (tx: Transaction) => unknown): Promise<void> {
@@ -1037,7 +1042,7 @@ export class Firewall {
   }
 
   /** @param where names the op a kernel error's `opIndex` points at, for its message */
-  private async queued<T>(work: () => Promise<T>, extensions?: Set<string>, where?: (opIndex: number) => string): Promise<T> {
+  private async queued<T>(work: () => Promise<T>, extensions?: Set<string> | (() => Set<string>), where?: (opIndex: number) => string): Promise<T> {
     if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
     try {
       return await serialize(this.queueKey, work);

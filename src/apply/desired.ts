@@ -182,7 +182,11 @@ export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo)
     const to = validateChainName(j.to, `${place}.to`);
     if (!chains.has(to)) invalid(`${place}.to`, `${quote(to)} is not a chain this state owns (chains: ${owned.join(', ')})`);
     const position = j.position ?? 'first';
-    const rule = toNativeRule(`-j ${to}`, shape.family as Family);
+    // Memoized under the built-in chain, which no owned chain is named: the plan compares the
+    // same object with the one the last apply() wrote, as it does owned rules.
+    const text = `-j ${to}`;
+    const rule = memo?.get(from, text) ?? toNativeRule(text, shape.family as Family);
+    memo?.set(from, text, rule);
     if (position === 'first' || position === 'last') return { from, to, position, anchor: null, rule };
     if (!isPlainObject(position)) invalid(`${place}.position`, `expected 'first', 'last' or { after: { comment: NAME } | { rule: RULE } }, got ${describe(position)}`);
     const anchor = checkAnchor(position, `${place}.position`, from, shape, (chain) => ownsChain({ owner, chains, jumps: [] }, chain), at);
