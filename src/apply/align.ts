@@ -26,15 +26,18 @@ export const MAX_CELLS = 1 << 16;
  * @example alignRules([a, b], [a, c, b], eq) // { head: 1, middle: [insert 1], tail: 1 }
  */
 export function alignRules<T>(present: readonly T[], wanted: readonly T[], same: (a: T, b: T) => boolean): Alignment {
+  // The same object is the same rule, known without a call: most of a long chain's ends.
   let head = 0;
-  while (head < present.length && head < wanted.length && same(present[head] as T, wanted[head] as T)) head++;
+  for (; head < present.length && head < wanted.length; head++) {
+    const p = present[head] as T;
+    const w = wanted[head] as T;
+    if (p !== w && !same(p, w)) break;
+  }
   let tail = 0;
-  while (
-    tail < present.length - head &&
-    tail < wanted.length - head &&
-    same(present[present.length - 1 - tail] as T, wanted[wanted.length - 1 - tail] as T)
-  ) {
-    tail++;
+  for (; tail < present.length - head && tail < wanted.length - head; tail++) {
+    const p = present[present.length - 1 - tail] as T;
+    const w = wanted[wanted.length - 1 - tail] as T;
+    if (p !== w && !same(p, w)) break;
   }
   return { head, middle: alignMiddle(present, wanted, head, present.length - tail, wanted.length - tail, same), tail };
 }

@@ -87,14 +87,30 @@ export class RuleMemo {
   /** By chain, then text: a lookup hashes the caller's string (its hash kept in it), no key is built. */
   private readonly byChain = new Map<string, Map<string, NativeRule>>();
   private size = 0;
+  /** Each chain's rules as the last state listed them: a rule at the same place with the same text is found by position. */
+  private readonly last = new Map<string, { texts: readonly unknown[]; rules: readonly NativeRule[] }>();
 
   get(chain: string, text: string): NativeRule | undefined {
     return this.byChain.get(chain)?.get(text);
   }
 
+  /** The rule of `text` at `index` of `chain`, if memoized. */
+  at(chain: string, index: number, text: string): NativeRule | undefined {
+    const last = this.last.get(chain);
+    // Most of a re-applied chain: the same string (often the same one) at the same place.
+    if (last !== undefined && last.texts[index] === text) return last.rules[index];
+    return this.get(chain, text);
+  }
+
+  /** The chain's rules as a state listed them, for the next state's look by position. */
+  remember(chain: string, texts: readonly unknown[], rules: readonly NativeRule[]): void {
+    this.last.set(chain, { texts, rules });
+  }
+
   set(chain: string, text: string, rule: NativeRule): void {
     if (this.size >= MEMO_SIZE) {
       this.byChain.clear();
+      this.last.clear();
       this.size = 0;
     }
     let rules = this.byChain.get(chain);
@@ -147,11 +163,8 @@ export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo)
   for (const name of owned) {
     const rules = chainsIn[name];
     if (!Array.isArray(rules)) invalid(`chains.${name}`, `expected a list of rules, got ${describe(rules)}`);
-    const memoOfChain = memo ? (text: string) => memo.get(name, text) : () => undefined;
-    chains.set(
-      name,
-      rules.map((r, i) => {
-        let native = typeof r === 'string' ? memoOfChain(r) : undefined;
+    const checked = rules.map((r, i) => {
+        let native = typeof r === 'string' ? memo?.at(name, i, r) : undefined;
         if (native === undefined) {
           const place = `chains.${name}[${i}]`;
           if (typeof r !== 'string' && !isPlainObject(r)) invalid(place, `expected a rule (iptables syntax or an object), got ${describe(r)}`);
@@ -167,8 +180,9 @@ export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo)
           invalid(`chains.${name}[${i}]`, `jumps to ${quote(target)}, a chain this state does not own: rules in owned chains jump only to owned chains`);
         }
         return native;
-      }),
-    );
+      });
+    chains.set(name, checked);
+    memo?.remember(name, rules, checked);
   }
   const jumpsIn = input.jumps ?? [];
   if (!Array.isArray(jumpsIn)) invalid('jumps', `expected a list of { from, to, position }, got ${describe(jumpsIn)}`);
