@@ -16,7 +16,7 @@ import { readCommonValues } from './rule/parse';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
 import { renderRule } from './rule/render';
-import { addRuleExtensions, ruleExtensions, toRuleSpec } from './rule/to-spec';
+import { addRuleExtensions, toRuleSpec } from './rule/to-spec';
 import type { Family, ListedChain, ListedRule, RuleInput } from './rule/types';
 import { describe, validateChainName, validatePosition, validateRuleForChain } from './rule/validate';
 import { checkNftablesRule, refuseInNftables } from './rule/nftables-form';
@@ -28,7 +28,7 @@ import { MAX_PATH_BYTES, resolveNetns } from './netns';
 import { quote } from './echo';
 import { jsonSafe } from './listed-json';
 import { checkLockFile } from './lock-file';
-import { checkDesired, ownerOnly, type CheckedDesired, type DesiredState, type RuleMemo } from './apply/desired';
+import { checkDesired, ownerOnly, type CheckedDesired, type DesiredState, RuleMemo } from './apply/desired';
 import { planApply, planRemove, sameRuleOf, type ApplyPlan, type Planned } from './apply/plan';
 import { checkKeepOptions, Keeper, type KeepOptions } from './apply/keep';
 import { afterOps, withOwned } from './apply/after-ops';
@@ -369,7 +369,7 @@ export class Firewall {
   // generation id that commit produced (the kernel's echo); on any backend as a plan with
   // nothing to change found it. The next apply() at that version plans from it without a dump.
   private known: { version: string; chains: NativeChain[] } | null = null;
-  private readonly ruleMemo: RuleMemo = new Map();
+  private readonly ruleMemo: RuleMemo = new RuleMemo();
   private closed = false;
 
   private constructor(o: CheckedOptions & { backend: Backend }, nft?: NativeIptablesNftTable) {
@@ -670,13 +670,17 @@ export class Firewall {
 
   /** Lists, plans and commits in one turn of the table's queue, so no call of ours lands between the read and the commit. */
   private async planned(checked: CheckedDesired, plan: (chains: NativeChain[]) => Planned, dryRun: boolean, commit?: () => Promise<unknown>, key: string | null = null): Promise<ApplyPlan> {
-    const extensions = new Set<string>();
-    for (const rules of checked.chains.values()) for (const r of rules) for (const x of ruleExtensions(r)) extensions.add(x);
+    // For an error's hints only: worked out when one comes.
+    const extensions = (): Set<string> => {
+      const names = new Set<string>();
+      for (const rules of checked.chains.values()) for (const r of rules) addRuleExtensions(r, names);
+      return names;
+    };
     return this.queued(async () => {
-      await this.desiredSetIndexes(checked);
+      const namesSets = await this.desiredSetIndexes(checked);
       // Read before the listing: a commit in between makes the next look read again.
       // Not for rules naming sets: a set's index may move while the table does not.
-      const cacheable = key !== null && ![...checked.chains.values()].some((rules) => rules.some(hasSetRefs));
+      const cacheable = key !== null && !namesSets;
       const version = cacheable ? await this.native.version() : null;
       const known = this.known;
       this.known = null;
@@ -924,9 +928,19 @@ export class Firewall {
     await nameListedSets(chains, (index) => sets.nameAt(index));
   }
 
-  /** Writes the set indexes of a desired state's rules (in place), so the plan compares them with the kernel's bytes. */
-  private async desiredSetIndexes(checked: CheckedDesired): Promise<void> {
-    for (const [chain, rules] of checked.chains) checked.chains.set(chain, await Promise.all(rules.map((r) => this.withSetIndexes(r))));
+  /**
+   * Writes the set indexes of a desired state's rules (in place), so the plan compares them with
+   * the kernel's bytes; whether any rule names a set. A chain naming none is left as it is (no
+   * promise a rule).
+   */
+  private async desiredSetIndexes(checked: CheckedDesired): Promise<boolean> {
+    let namesSets = false;
+    for (const [chain, rules] of checked.chains) {
+      if (!rules.some(hasSetRefs)) continue;
+      namesSets = true;
+      checked.chains.set(chain, await Promise.all(rules.map((r) => this.withSetIndexes(r))));
+    }
+    return namesSets;
   }
 
   /** The rule with its sets' kernel indexes written (set-refs.ts); the same rule when it names none. */
@@ -962,8 +976,9 @@ export class Firewall {
     return jsonSafe({ name: c.name, builtin: c.builtin, policy, packets: c.packets, bytes: c.bytes, references: c.references, rules });
   }
 
-  private context(extensions?: Set<string>): NativeErrorContext {
-    return { table: this.table, family: this.family, netns: this.netns, extensions: extensions ? [...extensions] : [] };
+  private context(extensions?: Set<string> | (() => Set<string>)): NativeErrorContext {
+    const names = typeof extensions === 'function' ? extensions() : extensions;
+    return { table: this.table, family: this.family, netns: this.netns, extensions: names ? [...names] : [] };
   }
 
   private async one(build: (tx: Transaction) => unknown): Promise<void> {
@@ -1027,7 +1042,7 @@ export class Firewall {
   }
 
   /** @param where names the op a kernel error's `opIndex` points at, for its message */
-  private async queued<T>(work: () => Promise<T>, extensions?: Set<string>, where?: (opIndex: number) => string): Promise<T> {
+  private async queued<T>(work: () => Promise<T>, extensions?: Set<string> | (() => Set<string>), where?: (opIndex: number) => string): Promise<T> {
     if (this.closed) throw new ClosedError(`firewall handle for table ${this.table}`);
     try {
       return await serialize(this.queueKey, work);

@@ -225,6 +225,45 @@ for (const backend of ['legacy', 'nft'] as Backend[]) {
     }));
 }
 
+for (const backend of ['legacy', 'nft'] as Backend[]) {
+  test(`${backend}: a handle planning from what it knows (rules by position and text, no dump) plans each of a run of edits exactly as a fresh handle does from a dump`, () =>
+    withNetns(async (ns) => {
+      const fw = await Firewall.open({ backend, netns: ns.name });
+      try {
+        const r = (port: number) => `-p tcp --syn --dport ${port} -m connlimit --connlimit-above 2 -j REJECT`;
+        const base = [1, 2, 3, 4, 5, 6].map(r);
+        const state = (rules: string[]): DesiredState => ({ chains: { LIMITS: rules }, jumps: [{ from: 'INPUT', to: 'LIMITS' }] });
+        const [r1, r2, r3, r4, r5, r6] = base as [string, string, string, string, string, string];
+        const edits = [
+          base,
+          [r1, r2, r(60), r4, r5, r6], // one changed in place
+          [r(70), r1, r2, r(60), r4, r5, r6], // one in at the front: every other rule a place down
+          [r(70), r1, r2, r4, r5, r6], // one out
+          [r(70), r2, r1, r4, r6, r5], // two pairs swapped
+          [r6, r5, r4], // most out, the rest reversed
+          base,
+        ];
+        await fw.apply(state(base));
+        for (const rules of edits) {
+          const fresh = await Firewall.open({ backend, netns: ns.name });
+          let cold;
+          try {
+            cold = await fresh.apply(state(rules), { dryRun: true });
+          } finally {
+            await fresh.close();
+          }
+          const warm = await fw.apply(state(rules));
+          assert.equal({ ...warm, committed: false }, cold, formatPlan(warm));
+          assert.is(formatPlan({ ...warm, committed: false }), formatPlan(cold));
+          assert.is(warm.committed, cold.commit);
+        }
+        assert.not.ok((await fw.apply(state(base))).commit);
+      } finally {
+        await fw.close();
+      }
+    }));
+}
+
 test('native form: apply to no table, re-apply sends nothing, one changed rule is one delete and one add, removeOwned deletes every table of ours; user chains and jumps refused by place', () =>
   withNetns(async (ns) => {
     const fw = await Firewall.open({ backend: 'nftables', netns: ns.name });

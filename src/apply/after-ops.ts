@@ -65,6 +65,8 @@ export function afterOps(chains: readonly NativeChain[], ops: readonly NativeOp[
 export function withOwned(chains: readonly NativeChain[], owned: ReadonlyMap<string, readonly NativeRule[]>): NativeChain[] {
   return chains.map((c) => {
     const wanted = owned.get(c.name);
-    return wanted && !c.builtin ? { ...c, rules: wanted.map((rule) => ({ rule, packets: 0n, bytes: 0n })) } : c;
+    if (!wanted || c.builtin) return c;
+    // A listed rule already holding the wanted object is kept: a change to a long chain allocates for what changed.
+    return { ...c, rules: wanted.map((rule, i) => (c.rules[i]?.rule === rule ? (c.rules[i] as NativeChain['rules'][number]) : { rule, packets: 0n, bytes: 0n })) };
   });
 }

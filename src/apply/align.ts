@@ -9,26 +9,37 @@
 
 export type Step = { kind: 'keep'; present: number; wanted: number } | { kind: 'delete'; present: number } | { kind: 'insert'; wanted: number };
 
+/** The rules kept at both ends, and the steps between them. */
+export interface Alignment {
+  head: number;
+  middle: Step[];
+  tail: number;
+}
+
 /** The largest middle (present × wanted rules) aligned exactly: each cell is one comparison through the addon (about a microsecond). */
 export const MAX_CELLS = 1 << 16;
 
-/** Steps that turn `present` into `wanted`, in chain order. @example alignRules([a, b], [a, c, b], eq) // keep, insert, keep */
-export function alignRules<T>(present: readonly T[], wanted: readonly T[], same: (a: T, b: T) => boolean): Step[] {
+/**
+ * How `present` turns into `wanted`: the equal leading (`head`) and trailing (`tail`) rules,
+ * kept, and the steps of the differing middle in chain order. The kept ends are counts, not
+ * steps: a one-rule change to a long chain allocates for the rules that differ only.
+ * @example alignRules([a, b], [a, c, b], eq) // { head: 1, middle: [insert 1], tail: 1 }
+ */
+export function alignRules<T>(present: readonly T[], wanted: readonly T[], same: (a: T, b: T) => boolean): Alignment {
+  // The same object is the same rule, known without a call: most of a long chain's ends.
   let head = 0;
-  while (head < present.length && head < wanted.length && same(present[head] as T, wanted[head] as T)) head++;
-  let tail = 0;
-  while (
-    tail < present.length - head &&
-    tail < wanted.length - head &&
-    same(present[present.length - 1 - tail] as T, wanted[wanted.length - 1 - tail] as T)
-  ) {
-    tail++;
+  for (; head < present.length && head < wanted.length; head++) {
+    const p = present[head] as T;
+    const w = wanted[head] as T;
+    if (p !== w && !same(p, w)) break;
   }
-  const steps: Step[] = [];
-  for (let i = 0; i < head; i++) steps.push({ kind: 'keep', present: i, wanted: i });
-  steps.push(...alignMiddle(present, wanted, head, present.length - tail, wanted.length - tail, same));
-  for (let k = tail; k > 0; k--) steps.push({ kind: 'keep', present: present.length - k, wanted: wanted.length - k });
-  return steps;
+  let tail = 0;
+  for (; tail < present.length - head && tail < wanted.length - head; tail++) {
+    const p = present[present.length - 1 - tail] as T;
+    const w = wanted[wanted.length - 1 - tail] as T;
+    if (p !== w && !same(p, w)) break;
+  }
+  return { head, middle: alignMiddle(present, wanted, head, present.length - tail, wanted.length - tail, same), tail };
 }
 
 function alignMiddle<T>(present: readonly T[], wanted: readonly T[], from: number, pEnd: number, wEnd: number, same: (a: T, b: T) => boolean): Step[] {

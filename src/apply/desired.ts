@@ -83,7 +83,42 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * hands the plan the same rule objects it holds for the table, which it compares by identity
  * first. Never mutated once made.
  */
-export type RuleMemo = Map<string, NativeRule>;
+export class RuleMemo {
+  /** By chain, then text: a lookup hashes the caller's string (its hash kept in it), no key is built. */
+  private readonly byChain = new Map<string, Map<string, NativeRule>>();
+  private size = 0;
+  /** Each chain's rules as the last state listed them: a rule at the same place with the same text is found by position. */
+  private readonly last = new Map<string, { texts: readonly unknown[]; rules: readonly NativeRule[] }>();
+
+  get(chain: string, text: string): NativeRule | undefined {
+    return this.byChain.get(chain)?.get(text);
+  }
+
+  /** The rule of `text` at `index` of `chain`, if memoized. */
+  at(chain: string, index: number, text: string): NativeRule | undefined {
+    const last = this.last.get(chain);
+    // Most of a re-applied chain: the same string (often the same one) at the same place.
+    if (last !== undefined && last.texts[index] === text) return last.rules[index];
+    return this.get(chain, text);
+  }
+
+  /** The chain's rules as a state listed them, for the next state's look by position. */
+  remember(chain: string, texts: readonly unknown[], rules: readonly NativeRule[]): void {
+    this.last.set(chain, { texts, rules });
+  }
+
+  set(chain: string, text: string, rule: NativeRule): void {
+    if (this.size >= MEMO_SIZE) {
+      this.byChain.clear();
+      this.last.clear();
+      this.size = 0;
+    }
+    let rules = this.byChain.get(chain);
+    if (rules === undefined) this.byChain.set(chain, (rules = new Map()));
+    if (!rules.has(text)) this.size++;
+    rules.set(text, rule);
+  }
+}
 const MEMO_SIZE = 100_000;
 
 /** Re-throws a rule's ValidationError under the place in the desired state. */
@@ -128,31 +163,26 @@ export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo)
   for (const name of owned) {
     const rules = chainsIn[name];
     if (!Array.isArray(rules)) invalid(`chains.${name}`, `expected a list of rules, got ${describe(rules)}`);
-    chains.set(
-      name,
-      rules.map((r, i) => {
-        const place = `chains.${name}[${i}]`;
-        if (typeof r !== 'string' && !isPlainObject(r)) invalid(place, `expected a rule (iptables syntax or an object), got ${describe(r)}`);
-        const memoKey = typeof r === 'string' ? `${name}\n${r}` : null;
-        let native = memoKey !== null ? memo?.get(memoKey) : undefined;
+    const checked = rules.map((r, i) => {
+        let native = typeof r === 'string' ? memo?.at(name, i, r) : undefined;
         if (native === undefined) {
+          const place = `chains.${name}[${i}]`;
+          if (typeof r !== 'string' && !isPlainObject(r)) invalid(place, `expected a rule (iptables syntax or an object), got ${describe(r)}`);
           const parsed = at(place, () => toNativeRule(r as string | RuleSpec, shape.family as Family));
           at(place, () => validateRuleForChain(parsed, name));
           at(place, () => shape.targetFits(parsed));
           if (nativeForm) at(place, () => checkNftablesRule(parsed, name, shape.family as Family));
-          if (memoKey !== null && memo) {
-            if (memo.size >= MEMO_SIZE) memo.clear();
-            memo.set(memoKey, parsed);
-          }
+          if (typeof r === 'string') memo?.set(name, r, parsed);
           native = parsed;
         }
         const target = jumpTarget(native);
         if (target !== null && !owned.includes(target)) {
-          invalid(place, `jumps to ${quote(target)}, a chain this state does not own: rules in owned chains jump only to owned chains`);
+          invalid(`chains.${name}[${i}]`, `jumps to ${quote(target)}, a chain this state does not own: rules in owned chains jump only to owned chains`);
         }
         return native;
-      }),
-    );
+      });
+    chains.set(name, checked);
+    memo?.remember(name, rules, checked);
   }
   const jumpsIn = input.jumps ?? [];
   if (!Array.isArray(jumpsIn)) invalid('jumps', `expected a list of { from, to, position }, got ${describe(jumpsIn)}`);
@@ -166,7 +196,11 @@ export function checkDesired(input: unknown, shape: TableShape, memo?: RuleMemo)
     const to = validateChainName(j.to, `${place}.to`);
     if (!chains.has(to)) invalid(`${place}.to`, `${quote(to)} is not a chain this state owns (chains: ${owned.join(', ')})`);
     const position = j.position ?? 'first';
-    const rule = toNativeRule(`-j ${to}`, shape.family as Family);
+    // Memoized under the built-in chain, which no owned chain is named: the plan compares the
+    // same object with the one the last apply() wrote, as it does owned rules.
+    const text = `-j ${to}`;
+    const rule = memo?.get(from, text) ?? toNativeRule(text, shape.family as Family);
+    memo?.set(from, text, rule);
     if (position === 'first' || position === 'last') return { from, to, position, anchor: null, rule };
     if (!isPlainObject(position)) invalid(`${place}.position`, `expected 'first', 'last' or { after: { comment: NAME } | { rule: RULE } }, got ${describe(position)}`);
     const anchor = checkAnchor(position, `${place}.position`, from, shape, (chain) => ownsChain({ owner, chains, jumps: [] }, chain), at);

@@ -18,7 +18,7 @@ import type { Family } from '../rule/types';
 import type { Backend, TableName } from '../table-shape';
 import { jumpTarget, ownsChain, type CheckedDesired, type CheckedJump } from './desired';
 import { findAnchor } from './anchor';
-import { alignRules, type Step } from './align';
+import { alignRules } from './align';
 
 /** A rule added or removed: its 1-based position (in the new chain for insert, the old for delete) and its text. */
 export interface PlannedRule {
@@ -129,8 +129,10 @@ function chainOps(ctx: Context, chain: string, present: NativeRule[], wanted: Na
   let ins: number[] = [];
   const same = sameRuleOf(ctx.family, ctx.backend);
   // The same object: a rule the last apply() wrote, known without a dump (firewall.ts).
-  const steps: Step[] = alignRules(present, wanted, (a, b) => a === b || same(a, b));
-  for (const s of steps) {
+  const { head, middle, tail } = alignRules(present, wanted, (a, b) => a === b || same(a, b));
+  cp.unchanged += head + tail;
+  pos += head;
+  for (const s of middle) {
     if (s.kind === 'delete') dels.push(s.present);
     else if (s.kind === 'insert') ins.push(s.wanted);
     else {
@@ -159,14 +161,37 @@ function chainOps(ctx: Context, chain: string, present: NativeRule[], wanted: Na
  */
 export function sameRuleOf(family: Family, backend: Backend): (a: NativeRule, b: NativeRule) => boolean {
   const same = (a: PackedRule, b: PackedRule): boolean => binding().sameRule(family, a, b);
-  const pack = packedOnce((r) => packRule(family, r));
+  const { pack, packBack } = packersOf(family);
   if (backend !== 'nftables') return (a, b) => same(pack(a), pack(b));
-  const packBack = packedOnce((r) => {
-    // null: a rule the form cannot encode (one listed with expressions we don't model) stays as it is.
-    const back = binding().nftablesReadBack(family, pack(r));
-    return back === null ? pack(r) : packRule(family, back);
-  });
   return (a, b) => same(pack(a), pack(b)) || same(packBack(a), packBack(b));
+}
+
+interface Packers {
+  pack: (r: NativeRule) => PackedRule;
+  /** The native form: the rule as the form reads it back. */
+  packBack: (r: NativeRule) => PackedRule;
+}
+
+/**
+ * One pair of packers per family for the process, each packing a rule object once
+ * while it lives: rule objects are never changed once planned with (desired.ts's memo hands the
+ * next apply() the same objects, set indexes make new ones, a listing's set names are written
+ * before its plan), so a change to a long state packs only the rules it has not met before.
+ */
+const packers = new Map<Family, Packers>();
+
+function packersOf(family: Family): Packers {
+  let p = packers.get(family);
+  if (p === undefined) {
+    const pack = packedOnce((r) => packRule(family, r));
+    const packBack = packedOnce((r) => {
+      // null: a rule the form cannot encode (one listed with expressions we don't model) stays as it is.
+      const back = binding().nftablesReadBack(family, pack(r));
+      return back === null ? pack(r) : packRule(family, back);
+    });
+    packers.set(family, (p = { pack, packBack }));
+  }
+  return p;
 }
 
 /** `f` of each rule object, worked out once. */
