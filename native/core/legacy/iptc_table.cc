@@ -371,18 +371,22 @@ Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const PackedBa
 
 template <typename Api>
 Result<std::vector<OpResult>> Commit(const TableTarget& t, const PackedBatch& batch) {
+  // A batch that empties the table first needs nothing of the old one but its entry count:
+  // it is written whole, without libiptc's read and compile of the table (table_replace.h).
+  if (EmptiesTable(batch.bytes, batch.size, Api::kFamily)) {
+    StagedImage staged(t.family, t.table);
+    staged.Apply(batch.bytes, batch.size);
+    return CommitStaged(t, staged);
+  }
   auto lock = XtablesLock::Acquire(t.lock_path, t.lock_timeout_ms);
   if (!lock.ok()) return lock.error();
   auto ns = NetnsGuard::Enter(t.netns_fd);
   if (!ns.ok()) return ns.error();
-  // A batch that empties the table first needs nothing of the old one but its entry count:
-  // it is written whole, without libiptc's read and compile of the table (table_replace.h).
-  const bool whole = EmptiesTable(batch.bytes, batch.size, Api::kFamily);
   // The kernel refuses a commit from a stale snapshot with EAGAIN only when the entry count
   // changed (NOTES §2.5); under the lock that means a writer that ignores it. Re-read, redo.
   for (int attempt = 1;; attempt++) {
     bool stale = false;
-    auto r = whole ? ReplaceTable(t, batch.bytes, batch.size, kLongReplaceRules, &stale) : CommitAttempt<Api>(t, batch, &stale);
+    auto r = CommitAttempt<Api>(t, batch, &stale);
     if (r.ok() || !stale || attempt == kCommitAttempts) return r;
   }
 }
@@ -482,6 +486,22 @@ Result<Unit> Probe(const TableTarget& t) {
 
 Result<Unit> ProbeTable(const TableTarget& t) {
   return t.family == Family::kIpv4 ? Probe<Ip4tc>(t) : Probe<Ip6tc>(t);
+}
+
+Result<std::vector<OpResult>> CommitStaged(const TableTarget& t, StagedImage& staged) {
+  auto results = staged.Finish();
+  if (!results.ok()) return results.error();
+  auto lock = XtablesLock::Acquire(t.lock_path, t.lock_timeout_ms);
+  if (!lock.ok()) return lock.error();
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  // As Commit's retry: the image stands, only the entry count (and kept policies) are read again.
+  for (int attempt = 1;; attempt++) {
+    bool stale = false;
+    auto r = WriteImage(t, staged.image(), kLongReplaceRules, &stale);
+    if (r.ok()) return results;
+    if (!stale || attempt == kCommitAttempts) return r.error();
+  }
 }
 
 Result<std::vector<OpResult>> CommitPackedOps(const TableTarget& t, const uint8_t* bytes, size_t size) {

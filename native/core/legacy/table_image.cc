@@ -61,6 +61,16 @@ const char* HookChainName(int hook) {
   return hook >= 0 && hook < kHooks ? kNames[hook] : "";
 }
 
+unsigned TableHooks(const std::string& name) {
+  constexpr unsigned kIn = 1u << NF_INET_LOCAL_IN, kForward = 1u << NF_INET_FORWARD, kOut = 1u << NF_INET_LOCAL_OUT;
+  constexpr unsigned kPre = 1u << NF_INET_PRE_ROUTING, kPost = 1u << NF_INET_POST_ROUTING;
+  if (name == "filter" || name == "security") return kIn | kForward | kOut;
+  if (name == "mangle") return kPre | kIn | kForward | kOut | kPost;
+  if (name == "nat") return kPre | kIn | kOut | kPost;
+  if (name == "raw") return kPre | kOut;
+  return 0;
+}
+
 TableImage::TableImage(Family family, unsigned valid_hooks)
     : family_(family),
       entry_size_(family == Family::kIpv4 ? sizeof(struct ipt_entry) : sizeof(struct ip6t_entry)),

@@ -29,6 +29,11 @@ inline constexpr int kHooks = 5;
 // A built-in chain's name by hook number, as libiptc's hooknames[].
 const char* HookChainName(int hook);
 
+// The hooks of x_tables table `name` (its valid_hooks: iptable_filter.c's FILTER_VALID_HOOKS,
+// and the same in iptable_{mangle,nat,raw,security}.c and their ip6table_ twins, v6.x), or 0
+// for a name none has (whose replace the kernel refuses).
+unsigned TableHooks(const std::string& name);
+
 class TableImage {
  public:
   // The table's built-in chains are those of `valid_hooks` (IPT_SO_GET_INFO's), empty, with no
