@@ -369,6 +369,22 @@ Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const PackedBa
   return results;
 }
 
+// `attempt(&stale)` under the xtables lock, in the table's namespace, again while it fails
+// stale: the kernel refuses a commit from a stale snapshot with EAGAIN only when the entry count
+// changed (NOTES §2.5); under the lock that means a writer that ignores it. Re-read, redo.
+template <typename T, typename Attempt>
+Result<T> LockedAttempts(const TableTarget& t, Attempt attempt) {
+  auto lock = XtablesLock::Acquire(t.lock_path, t.lock_timeout_ms);
+  if (!lock.ok()) return lock.error();
+  auto ns = NetnsGuard::Enter(t.netns_fd);
+  if (!ns.ok()) return ns.error();
+  for (int tries = 1;; tries++) {
+    bool stale = false;
+    auto r = attempt(&stale);
+    if (r.ok() || !stale || tries == kCommitAttempts) return r;
+  }
+}
+
 template <typename Api>
 Result<std::vector<OpResult>> Commit(const TableTarget& t, const PackedBatch& batch) {
   // A batch that empties the table first needs nothing of the old one but its entry count:
@@ -378,17 +394,7 @@ Result<std::vector<OpResult>> Commit(const TableTarget& t, const PackedBatch& ba
     staged.Apply(batch.bytes, batch.size);
     return CommitStaged(t, staged);
   }
-  auto lock = XtablesLock::Acquire(t.lock_path, t.lock_timeout_ms);
-  if (!lock.ok()) return lock.error();
-  auto ns = NetnsGuard::Enter(t.netns_fd);
-  if (!ns.ok()) return ns.error();
-  // The kernel refuses a commit from a stale snapshot with EAGAIN only when the entry count
-  // changed (NOTES §2.5); under the lock that means a writer that ignores it. Re-read, redo.
-  for (int attempt = 1;; attempt++) {
-    bool stale = false;
-    auto r = CommitAttempt<Api>(t, batch, &stale);
-    if (r.ok() || !stale || attempt == kCommitAttempts) return r;
-  }
+  return LockedAttempts<std::vector<OpResult>>(t, [&](bool* stale) { return CommitAttempt<Api>(t, batch, stale); });
 }
 
 template <typename Api>
@@ -491,17 +497,10 @@ Result<Unit> ProbeTable(const TableTarget& t) {
 Result<std::vector<OpResult>> CommitStaged(const TableTarget& t, StagedImage& staged) {
   auto results = staged.Finish();
   if (!results.ok()) return results.error();
-  auto lock = XtablesLock::Acquire(t.lock_path, t.lock_timeout_ms);
-  if (!lock.ok()) return lock.error();
-  auto ns = NetnsGuard::Enter(t.netns_fd);
-  if (!ns.ok()) return ns.error();
-  // As Commit's retry: the image stands, only the entry count (and kept policies) are read again.
-  for (int attempt = 1;; attempt++) {
-    bool stale = false;
-    auto r = WriteImage(t, staged.image(), kLongReplaceRules, &stale);
-    if (r.ok()) return results;
-    if (!stale || attempt == kCommitAttempts) return r.error();
-  }
+  // A stale attempt is redone with the same image: only the entry count (and kept policies) are read again.
+  auto written = LockedAttempts<Unit>(t, [&](bool* stale) { return WriteImage(t, staged.image(), kLongReplaceRules, stale); });
+  if (!written.ok()) return written.error();
+  return results;
 }
 
 Result<std::vector<OpResult>> CommitPackedOps(const TableTarget& t, const uint8_t* bytes, size_t size) {
