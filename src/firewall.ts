@@ -818,7 +818,7 @@ export class Firewall {
       const plan = planRestore(null, section, noflush, this.backend);
       lines = plan.lines;
       const native = this.native as NativeLegacyTable;
-      const staged = noflush ? null : native.stageReplace(this.table);
+      const staged = noflush ? null : native.stageReplace(this.table, rules.length);
       const stage: SliceDone | null = staged && ((out, from) => native.stageOps(staged, out.finish(), from, out.length));
       const packing = packRestoreBatch(this.family, rules, plan.ops, toOp, stage);
       packing.catch(() => undefined); // reported by the queued call below

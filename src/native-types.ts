@@ -272,8 +272,8 @@ export type NativeStagedReplace = { readonly __brand: 'NativeStagedReplace' };
 
 /** LegacyTable: a commit that empties the table can also be staged, its ops handed over slice by slice. */
 export interface NativeLegacyTable extends NativeTable {
-  /** A staged replace of `table` (this handle's), empty. */
-  stageReplace(table: string): NativeStagedReplace;
+  /** A staged replace of `table` (this handle's), empty, with room for `rules` rules' entries. */
+  stageReplace(table: string, rules: number): NativeStagedReplace;
   /** Whole ops `packed[from, to)` of a batch packed from its start (from ≥ 2, past the header), applied in the pool meanwhile. */
   stageOps(staged: NativeStagedReplace, packed: Uint8Array, from: number, to: number): void;
   /** As commit() of the whole batch staged (which must start by emptying the table: flush, deleteUserChains). */

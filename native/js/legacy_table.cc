@@ -42,8 +42,10 @@ Napi::Function LegacyTable::Define(Napi::Env env) {
 
 Napi::Value LegacyTable::StageReplace(const Napi::CallbackInfo& info) {
   return Guarded(info.Env(), [&]() -> Napi::Value {
-    if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "connlimit internal: stageReplace table");
-    auto staged = std::make_unique<Staged>(std::make_shared<core::legacy::StagedImage>(family(), info[0].As<Napi::String>().Utf8Value()));
+    if (!info[0].IsString() || !info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "connlimit internal: stageReplace");
+    auto table = info[0].As<Napi::String>().Utf8Value();
+    const size_t rules = info[1].As<Napi::Number>().Uint32Value();
+    auto staged = std::make_unique<Staged>(std::make_shared<core::legacy::StagedImage>(family(), table, rules));
     auto external = Napi::External<Staged>::New(info.Env(), staged.get(), [](Napi::Env, Staged* s) { delete s; });
     staged.release();
     return external;

@@ -390,7 +390,9 @@ Result<std::vector<OpResult>> Commit(const TableTarget& t, const PackedBatch& ba
   // A batch that empties the table first needs nothing of the old one but its entry count:
   // it is written whole, without libiptc's read and compile of the table (table_replace.h).
   if (EmptiesTable(batch.bytes, batch.size, Api::kFamily)) {
-    StagedImage staged(t.family, t.table);
+    // About a rule per 64 packed bytes (a connlimit rule's op is 63): room for the entries of
+    // all of them, ~8 bytes of entry a packed byte.
+    StagedImage staged(t.family, t.table, batch.size / 64);
     staged.Apply(batch.bytes, batch.size);
     return CommitStaged(t, staged);
   }

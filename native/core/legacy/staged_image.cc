@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/legacy/staged_image.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/packed_ops.h"
@@ -10,10 +11,11 @@ namespace {
 
 // The ops before the image's: the flush and the deletion EmptiesTable() found.
 constexpr int kEmptyingOps = 2;
-// A rule's entry is ~4 times its packed op (a connlimit rule: 63 bytes packed, 264 as an entry;
-// more with IPv6 addresses): reserved, not touched, so a generous guess costs nothing. Made for
-// the first chunk, which is the whole batch when it comes at once; a staged one grows from there.
-constexpr size_t kEntryPerPackedByte = 8;
+// Room for the rules' entries, reserved (not touched, so a generous guess costs nothing) so that
+// the arena is not copied as it grows: a connlimit rule's entry is 264 bytes, more with IPv6
+// addresses or a comment. Capped: beyond it the arena grows as a vector does.
+constexpr size_t kEntryBytesGuess = 512;
+constexpr size_t kMaxReserve = size_t{64} << 20;
 
 bool Empties(int index, const Op& op) {
   if (index == 0) return op.kind == Op::Kind::kFlush && op.chain.empty();
@@ -22,11 +24,13 @@ bool Empties(int index, const Op& op) {
 
 }  // namespace
 
-StagedImage::StagedImage(Family family, const std::string& table) : family_(family), image_(family, TableHooks(table)) {}
+StagedImage::StagedImage(Family family, const std::string& table, size_t expected_rules)
+    : family_(family), image_(family, TableHooks(table)) {
+  image_.Reserve(std::min(expected_rules, kMaxReserve / kEntryBytesGuess) * kEntryBytesGuess);
+}
 
 void StagedImage::Apply(const uint8_t* bytes, size_t size) {
   if (error_) return;
-  if (ops_ == 0) image_.Reserve(size * kEntryPerPackedByte);
   PackedOpReader in(bytes, size, family_);
   Op op;
   while (in.Next(op)) {

@@ -27,8 +27,9 @@ namespace connlimit::core::legacy {
 
 class StagedImage {
  public:
-  // Table `table` emptied: its built-in chains (TableHooks) with no rule and no policy of their own.
-  StagedImage(Family family, const std::string& table);
+  // Table `table` emptied: its built-in chains (TableHooks) with no rule and no policy of their
+  // own. `expected_rules`: how many rules the ops will append, for the room their entries take.
+  StagedImage(Family family, const std::string& table, size_t expected_rules);
 
   // Applies one chunk now, on the calling thread (no Drain() may be running).
   void Apply(const uint8_t* bytes, size_t size);
