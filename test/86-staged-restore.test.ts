@@ -6,8 +6,11 @@
 // from the same plan and the lines packed alone (the nft path's reference), and so is what the
 // slices handed over add up to; the kernel then holds the same table as after a commit of the
 // whole batch at once; a refusal in a late slice (the kernel's, or the rule language's) is
-// typed, names its line and leaves the table untouched; restores racing on one handle settle.
+// typed, names its line and leaves the table untouched; restores racing on one handle settle,
+// also with one pool thread.
 // test-timeout-seconds: 300
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Firewall, Transaction } from '../src/firewall';
@@ -142,6 +145,24 @@ test('legacy: restores racing on one handle all settle, the last one in the tabl
     } finally {
       await fw.close();
     }
+  }),
+);
+
+test('legacy: with one pool thread (UV_THREADPOOL_SIZE=1), staged restores and a read between them all complete', () =>
+  withNetns((ns) => {
+    // The stageOps works, both commits and the list share the one thread: none may wait for another.
+    const child = `
+      const { Firewall } = require(${JSON.stringify(join(__dirname, '..', 'src', 'index.ts'))});
+      (async () => {
+        const fw = await Firewall.open({ backend: 'legacy', family: 'ipv4', netns: ${JSON.stringify(ns.path)} });
+        const rule = (i) => '-A LIMITS -p tcp -m tcp --dport ' + (1024 + i) + ' -m connlimit --connlimit-above 2 -j DROP';
+        const text = ['*filter', ':LIMITS - [0:0]', ...Array.from({ length: 6000 }, (_, i) => rule(i)), 'COMMIT', ''].join('\\n');
+        await Promise.all([fw.restore(text), fw.restore(text), fw.list()]);
+        await fw.close();
+        console.log('restored');
+      })();`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', child], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, UV_THREADPOOL_SIZE: '1' } });
+    assert.is(r.stdout?.trim(), 'restored', `${r.error ?? r.signal ?? r.status}: ${r.stderr}`);
   }),
 );
 
