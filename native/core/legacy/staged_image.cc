@@ -83,6 +83,7 @@ void StagedImage::Drain() {
   std::vector<uint8_t> chunk;
   while (!finishing_ && Take(lock, chunk)) {
     Apply(chunk.data(), chunk.size());
+    image_.PrepareBuild();
     Applied(lock);
   }
   scheduled_ = false;

@@ -77,7 +77,7 @@ Result<Unit> WriteImage(const TableTarget& t, TableImage& image, size_t apart_ru
       ReadKeptPolicies<struct ip6t_entry>(info.value(), entries.value(), image, kept);
   }
 
-  std::vector<uint8_t> replace = image.Build(t.table);
+  std::vector<uint8_t>& replace = image.Build(t.table);
   // The kernel hands back the old table's counters, read as it swaps the tables.
   std::vector<struct xt_counters> old_counters(info.value().num_entries);
   auto* repl = reinterpret_cast<struct ipt_replace*>(replace.data());
