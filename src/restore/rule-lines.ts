@@ -4,8 +4,9 @@
  * slices of about half a millisecond (src/op-slices.ts, as for a transaction), so 10,000 lines
  * don't stall the event loop. On nft, whose plan needs the table's chains, listed meanwhile, the
  * packed lines are then put among the plan's ops by copying their bytes, not packed twice; on
- * legacy, planned first, they are packed among the plan's ops as they come. A line the rule language refuses is an ERR_CONNLIMIT_INVALID naming
- * the line and its text, thrown before anything is written.
+ * legacy, planned first, they are packed among the plan's ops as they come. A line the rule
+ * language refuses is an ERR_CONNLIMIT_INVALID naming the line and its text, thrown before
+ * anything is written.
  */
 import { performance } from 'node:perf_hooks';
 import { ValidationError } from '../errors';

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Pure: the table a batch that empties the table first (table_replace.h's EmptiesTable: a
+// No I/O (threads share it under a mutex): the table a batch that empties the table first (table_replace.h's EmptiesTable: a
 // restore without noflush) leaves, built from its packed ops (core/packed_ops.h) in chunks as
 // they come: restore() hands each slice's ops over while the main thread parses the next
 // (docs/threads.md), so the entries are encoded in the pool meanwhile and the replace
@@ -47,7 +47,7 @@ class StagedImage {
  private:
   Family family_;
   TableImage image_;
-  // Touched by the one thread applying (Apply, or whoever set draining_).
+  // Touched by the one thread applying (Apply(), or whoever set applying_).
   std::vector<OpResult> results_;
   std::optional<KernelError> error_;
   int ops_ = 0;
