@@ -498,10 +498,12 @@ Result<Unit> ProbeTable(const TableTarget& t) {
 
 Result<std::vector<OpResult>> CommitStaged(const TableTarget& t, StagedImage& staged) {
   auto results = staged.Finish();
-  if (!results.ok()) return results.error();
-  // A stale attempt is redone with the same image: only the entry count (and kept policies) are read again.
-  auto written = LockedAttempts<Unit>(t, [&](bool* stale) { return WriteImage(t, staged.image(), kLongReplaceRules, stale); });
-  if (!written.ok()) return written.error();
+  if (results.ok()) {
+    // A stale attempt is redone with the same image: only the entry count (and kept policies) are read again.
+    auto written = LockedAttempts<Unit>(t, [&](bool* stale) { return WriteImage(t, staged.image(), kLongReplaceRules, stale); });
+    if (!written.ok()) results = written.error();
+  }
+  staged.image().Release();
   return results;
 }
 

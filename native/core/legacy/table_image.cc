@@ -208,6 +208,11 @@ void TableImage::Reserve(size_t bytes) {
   table_.reserve(sizeof(struct ipt_replace) + bytes);
 }
 
+void TableImage::Release() {
+  std::vector<uint8_t>().swap(arena_);
+  std::vector<uint8_t>().swap(table_);
+}
+
 void TableImage::PrepareBuild() {
   const size_t chain_frames = (chains_.size() + 1) * (entry_size_ + kErrorTarget + entry_size_ + kStandardTarget);
   const size_t size = sizeof(struct ipt_replace) + arena_.size() + chain_frames;

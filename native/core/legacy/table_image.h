@@ -70,6 +70,9 @@ class TableImage {
   // num_counters and counters are the caller's to fill. Written into the image's own buffer,
   // whatever it held before (PrepareBuild, an earlier Build): valid until the next call.
   std::vector<uint8_t>& Build(const std::string& name);
+  // Frees the entries and the table written, once the image is done with: a staged one's JS
+  // handle lives on until a collection, which its megabytes need not wait for.
+  void Release();
 
  private:
   // Where a rule's standard target needs an offset only the layout knows.
