@@ -33,6 +33,7 @@
         "native/core/legacy/entry_codec.cc",
         "native/core/legacy/iptc_error_text.cc",
         "native/core/legacy/iptc_table.cc",
+        "native/core/legacy/staged_image.cc",
         "native/core/legacy/table_image.cc",
         "native/core/legacy/table_replace.cc",
         "native/core/legacy/table_version.cc",

@@ -9,9 +9,9 @@ import { performance } from 'node:perf_hooks';
 import { binding } from './binding';
 import { ClosedError, fromNative, invalid, NotFoundError, ValidationError, type NativeErrorContext } from './errors';
 import { chooseBackend, systemIptablesBackend } from './backend-detect';
-import type { NativeBackendUsage, NativeChain, NativeIptablesNftTable, NativeNftablesTable, NativeOp, NativeOpResults, NativeRule, NativeTable } from './native-types';
+import type { NativeBackendUsage, NativeChain, NativeIptablesNftTable, NativeLegacyTable, NativeNftablesTable, NativeOp, NativeOpResults, NativeRule, NativeTable } from './native-types';
 import { OpWriter, packRule, type OpMarks } from './op-pack';
-import { prepareOps } from './op-slices';
+import { prepareOps, type SliceDone } from './op-slices';
 import { readCommonValues } from './rule/parse';
 import { toNativeRule } from './rule/index';
 import { snapshot } from './rule/snapshot';
@@ -35,7 +35,7 @@ import { afterOps, withOwned } from './apply/after-ops';
 import { hasSetRefs, listsSetRefs, nameListedSets, withNamedSets, withSetIndexes } from './rule/set-refs';
 import { Sets } from './sets/sets';
 import { lineText, parseSaveText, type SaveSection } from './restore/save-text';
-import { atLine, packRuleLines, restoreBatch } from './restore/rule-lines';
+import { atLine, packRestoreBatch, packRuleLines, restoreBatch, type RuleLineOp } from './restore/rule-lines';
 import { planRestore } from './restore/plan';
 import { checkRestoreOptions, type RestoreOptions, type RestoreResult } from './restore/options';
 
@@ -791,15 +791,12 @@ export class Firewall {
     const section = Firewall.restoreSection(sections, this.table);
     const tx = Firewall.restoreChecks(section, this.shape);
     const { rules } = section;
-    // Parsed and packed in slices from now on; a refused line rejects the call when its turn
-    // comes, before anything is written (the table may have been listed meanwhile).
-    const packing = packRuleLines(this.family, rules, (i, out) => {
+    const toOp: RuleLineOp = (i, out) => {
       const chain = rules.chain(i);
       const rule = rules.rule(i);
       const op = tx.writeAppend(chain, rule, out, () => tx.appendOp(chain, rule));
       return op && this.withOpSetIndexes(op);
-    });
-    packing.catch(() => undefined); // reported by the queued call below
+    };
     const result: RestoreResult = {
       table: this.table,
       chains: section.chains.length,
@@ -811,13 +808,36 @@ export class Firewall {
       const line = lines[opIndex] ?? 0;
       return line === 0 ? 'while emptying the table before the input' : `line ${line}: ${quote(lineText(section, line))}`;
     };
+    // Parsed and packed in slices from now on; a refused line rejects the call when its turn
+    // comes, before anything is written (the table may have been listed meanwhile).
+    if (this.backend === 'legacy') {
+      // Legacy plans without the table's chains (src/restore/plan.ts), so its batch is packed in
+      // commit order at once. Without noflush that batch is one table replace built from the
+      // ops alone: staged, each slice's ops handed to the pool as they are packed, whose entries
+      // are encoded there while the main thread parses on (docs/threads.md).
+      const plan = planRestore(null, section, noflush, this.backend);
+      lines = plan.lines;
+      const native = this.native as NativeLegacyTable;
+      const staged = noflush ? null : native.stageReplace(this.table, rules.length);
+      const stage: SliceDone | null = staged && ((out, from) => native.stageOps(staged, out.finish(), from, out.length));
+      const packing = packRestoreBatch(this.family, rules, plan.ops, toOp, stage);
+      packing.catch(() => undefined); // reported by the queued call below
+      return this.queued(async () => {
+        const batch = await packing;
+        if (staged) await native.commitStaged(staged);
+        else if (plan.ops.length > 0) await native.commit(batch);
+        return result;
+      }, tx.extensions, where);
+    }
+    const packing = packRuleLines(this.family, rules, toOp);
+    packing.catch(() => undefined); // reported by the queued call below
     return this.queued(async () => {
-      // On nft the plan needs the table's chains: listed in the pool while the main thread is
-      // still parsing the rule lines. Legacy plans without them (src/restore/plan.ts).
-      const listing = this.backend === 'legacy' ? null : this.native.list(true);
-      listing?.catch(() => undefined); // awaited below, after the parse, which may fail first
+      // The plan needs the table's chains: listed in the pool while the main thread is still
+      // parsing the rule lines.
+      const listing = this.native.list(true);
+      listing.catch(() => undefined); // awaited below, after the parse, which may fail first
       const appends = await packing;
-      const { ops, lines: opLines } = planRestore(listing && (await listing), section, noflush, this.backend);
+      const { ops, lines: opLines } = planRestore(await listing, section, noflush, this.backend);
       lines = opLines;
       if (ops.length > 0) await this.native.commit(restoreBatch(this.family, ops, appends));
       return result;

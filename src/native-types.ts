@@ -264,6 +264,22 @@ export interface NativeTable {
   netnsId(): string;
 }
 
+/**
+ * A restore's table replace staged while its ops are packed (native/core/legacy/staged_image.h):
+ * an opaque handle, freed by the garbage collector.
+ */
+export type NativeStagedReplace = { readonly __brand: 'NativeStagedReplace' };
+
+/** LegacyTable: a commit that empties the table can also be staged, its ops handed over slice by slice. */
+export interface NativeLegacyTable extends NativeTable {
+  /** A staged replace of `table` (this handle's), empty, with room for `rules` rules' entries. */
+  stageReplace(table: string, rules: number): NativeStagedReplace;
+  /** Whole ops `packed[from, to)` of a batch packed from its start (from ≥ 2, past the header), applied in the pool meanwhile. */
+  stageOps(staged: NativeStagedReplace, packed: Uint8Array, from: number, to: number): void;
+  /** As commit() of the whole batch staged (which must start by emptying the table: flush, deleteUserChains). */
+  commitStaged(staged: NativeStagedReplace): Promise<NativeOpResults>;
+}
+
 /** What each backend holds for one table in one namespace (native/core/backend_probe). */
 export interface NativeBackendUsage {
   /** The x_tables table exists (listed in /proc/net/ip{,6}_tables_names of the namespace). */
@@ -296,7 +312,7 @@ export interface NativeIptablesNftTableOptions {
 }
 
 export interface NativeBinding {
-  LegacyTable: new (options: NativeLegacyTableOptions) => NativeTable;
+  LegacyTable: new (options: NativeLegacyTableOptions) => NativeLegacyTable;
   /** nf_tables as iptables-nft writes it; no lock (batches are atomic, the generation id guards them). */
   IptablesNftTable: new (options: NativeIptablesNftTableOptions) => NativeIptablesNftTable;
   /** Test only: the ipt_entry/ip6t_entry bytes our encoder builds (counters and comefrom zero). */

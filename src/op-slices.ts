@@ -28,13 +28,20 @@ export const SLICE_MS = 0.5;
 export type OpSource = (i: number, out: OpWriter) => NativeOp | Promise<NativeOp> | null;
 
 /**
+ * Told of each slice's ops once they are packed, before the event loop turns: they are the
+ * bytes `out.finish()[from, out.length)` (whole ops; `from` is 2, past the header, for the first).
+ */
+export type SliceDone = (out: OpWriter, from: number) => void;
+
+/**
  * A batch holding `count` ops, op `i` given by `op(i)` (which may throw or reject: the promise
  * then rejects and the partial batch is dropped; nothing has reached the kernel).
  * @param since when the call began (`performance.now()`): the first slice ends SLICE_MS after it
+ * @param onSlice told of each slice's ops as they are packed (a legacy restore stages them, src/restore/rule-lines.ts)
  * @example const batch = await prepareOps('ipv4', steps.length, (i) => toOp(steps[i]));
  */
-export async function prepareOps(family: Family, count: number, op: OpSource, since = performance.now()): Promise<PackedOps> {
-  return (await packInSlices(family, count, op, null, since)).finish();
+export async function prepareOps(family: Family, count: number, op: OpSource, since = performance.now(), onSlice: SliceDone | null = null): Promise<PackedOps> {
+  return (await packInSlices(family, count, op, null, since, onSlice)).finish();
 }
 
 /** Packed ops, and where each one's bytes start in them (offsets[count] is the end). */
@@ -50,15 +57,16 @@ export interface PackedRuns {
  */
 export async function prepareOpRuns(family: Family, count: number, op: OpSource): Promise<PackedRuns> {
   const offsets = new Uint32Array(count + 1);
-  const writer = await packInSlices(family, count, op, offsets, performance.now());
+  const writer = await packInSlices(family, count, op, offsets, performance.now(), null);
   offsets[count] = writer.length;
   return { writer, offsets };
 }
 
-async function packInSlices(family: Family, count: number, op: OpSource, offsets: Uint32Array | null, since: number): Promise<OpWriter> {
+async function packInSlices(family: Family, count: number, op: OpSource, offsets: Uint32Array | null, since: number, onSlice: SliceDone | null): Promise<OpWriter> {
   const batch = new OpWriter(family, count);
   let sliceStart = since;
   let sliced = false;
+  let handed = batch.length;
   for (let i = 0; i < count; i++) {
     if (offsets) offsets[i] = batch.length;
     const next = op(i, batch);
@@ -66,11 +74,16 @@ async function packInSlices(family: Family, count: number, op: OpSource, offsets
     const ready = next instanceof Promise ? await next : next;
     if (ready !== null) batch.add(ready);
     if (i + 1 < count && performance.now() - sliceStart >= SLICE_MS) {
+      if (onSlice) {
+        onSlice(batch, handed);
+        handed = batch.length;
+      }
       await nextTurn();
       sliceStart = performance.now();
       sliced = true;
     }
   }
+  if (onSlice && handed < batch.length) onSlice(batch, handed);
   // A batch of many slices is handed over in a turn of its own: what the caller does with it at
   // once (the addon copies a 10k-rule batch's bytes when the commit is called, 0.1-0.6 ms) would
   // otherwise lengthen the last slice. A batch of one slice is handed over at once, so a one-op

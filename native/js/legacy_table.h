@@ -38,6 +38,17 @@ struct LegacyBackend {
 class LegacyTable : public TableWrap<LegacyTable, LegacyBackend> {
  public:
   using TableWrap::TableWrap;
+  static Napi::Function Define(Napi::Env env);
+
+ private:
+  // A restore's table replace staged while its ops are packed (core/legacy/staged_image.h):
+  // stageReplace(table, rules) makes one, with room for that many rules' entries;
+  // stageOps(staged, packed, from, to) hands over whole ops packed[from, to) of a batch packed
+  // from its start, applied in the pool while the main thread packs on; commitStaged(staged)
+  // settles as commit() of the whole batch would.
+  Napi::Value StageReplace(const Napi::CallbackInfo& info);
+  Napi::Value StageOps(const Napi::CallbackInfo& info);
+  Napi::Value CommitStaged(const Napi::CallbackInfo& info);
 };
 
 // Compiled once, in legacy_table.cc, not in every file that includes this header.

@@ -369,22 +369,34 @@ Result<std::vector<OpResult>> CommitAttempt(const TableTarget& t, const PackedBa
   return results;
 }
 
-template <typename Api>
-Result<std::vector<OpResult>> Commit(const TableTarget& t, const PackedBatch& batch) {
+// `attempt(&stale)` under the xtables lock, in the table's namespace, again while it fails
+// stale: the kernel refuses a commit from a stale snapshot with EAGAIN only when the entry count
+// changed (NOTES §2.5); under the lock that means a writer that ignores it. Re-read, redo.
+template <typename T, typename Attempt>
+Result<T> LockedAttempts(const TableTarget& t, Attempt attempt) {
   auto lock = XtablesLock::Acquire(t.lock_path, t.lock_timeout_ms);
   if (!lock.ok()) return lock.error();
   auto ns = NetnsGuard::Enter(t.netns_fd);
   if (!ns.ok()) return ns.error();
+  for (int tries = 1;; tries++) {
+    bool stale = false;
+    auto r = attempt(&stale);
+    if (r.ok() || !stale || tries == kCommitAttempts) return r;
+  }
+}
+
+template <typename Api>
+Result<std::vector<OpResult>> Commit(const TableTarget& t, const PackedBatch& batch) {
   // A batch that empties the table first needs nothing of the old one but its entry count:
   // it is written whole, without libiptc's read and compile of the table (table_replace.h).
-  const bool whole = EmptiesTable(batch.bytes, batch.size, Api::kFamily);
-  // The kernel refuses a commit from a stale snapshot with EAGAIN only when the entry count
-  // changed (NOTES §2.5); under the lock that means a writer that ignores it. Re-read, redo.
-  for (int attempt = 1;; attempt++) {
-    bool stale = false;
-    auto r = whole ? ReplaceTable(t, batch.bytes, batch.size, kLongReplaceRules, &stale) : CommitAttempt<Api>(t, batch, &stale);
-    if (r.ok() || !stale || attempt == kCommitAttempts) return r;
+  if (EmptiesTable(batch.bytes, batch.size, Api::kFamily)) {
+    // About a rule per 64 packed bytes (a connlimit rule's op is 63): room for the entries of
+    // all of them, ~8 bytes of entry a packed byte.
+    StagedImage staged(t.family, t.table, batch.size / 64);
+    staged.Apply(batch.bytes, batch.size);
+    return CommitStaged(t, staged);
   }
+  return LockedAttempts<std::vector<OpResult>>(t, [&](bool* stale) { return CommitAttempt<Api>(t, batch, stale); });
 }
 
 template <typename Api>
@@ -482,6 +494,17 @@ Result<Unit> Probe(const TableTarget& t) {
 
 Result<Unit> ProbeTable(const TableTarget& t) {
   return t.family == Family::kIpv4 ? Probe<Ip4tc>(t) : Probe<Ip6tc>(t);
+}
+
+Result<std::vector<OpResult>> CommitStaged(const TableTarget& t, StagedImage& staged) {
+  auto results = staged.Finish();
+  if (results.ok()) {
+    // A stale attempt is redone with the same image: only the entry count (and kept policies) are read again.
+    auto written = LockedAttempts<Unit>(t, [&](bool* stale) { return WriteImage(t, staged.image(), kLongReplaceRules, stale); });
+    if (!written.ok()) results = written.error();
+  }
+  staged.image().Release();
+  return results;
 }
 
 Result<std::vector<OpResult>> CommitPackedOps(const TableTarget& t, const uint8_t* bytes, size_t size) {

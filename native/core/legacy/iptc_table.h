@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/legacy/staged_image.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 #include "core/table_ops.h"
@@ -31,6 +32,11 @@ Result<Unit> ProbeTable(const TableTarget& target);
 // committed and the error carries its op_index. A commit refused with EAGAIN (someone wrote
 // without the lock) is redone from a fresh read.
 Result<std::vector<OpResult>> CommitPackedOps(const TableTarget& target, const uint8_t* bytes, size_t size);
+
+// A batch that empties the table first, its ops applied to `staged` (staged_image.h: as the
+// caller handed them over, or all at once by CommitPackedOps), written as one table replace
+// under the xtables lock (table_replace.h). The first failing op's error carries its op_index.
+Result<std::vector<OpResult>> CommitStaged(const TableTarget& target, StagedImage& staged);
 
 // Every chain and rule of the table, decoded.
 Result<std::vector<ListedChain>> ListTable(const TableTarget& target, Listing listing);

@@ -61,6 +61,16 @@ const char* HookChainName(int hook) {
   return hook >= 0 && hook < kHooks ? kNames[hook] : "";
 }
 
+unsigned TableHooks(const std::string& name) {
+  constexpr unsigned kIn = 1u << NF_INET_LOCAL_IN, kForward = 1u << NF_INET_FORWARD, kOut = 1u << NF_INET_LOCAL_OUT;
+  constexpr unsigned kPre = 1u << NF_INET_PRE_ROUTING, kPost = 1u << NF_INET_POST_ROUTING;
+  if (name == "filter" || name == "security") return kIn | kForward | kOut;
+  if (name == "mangle") return kPre | kIn | kForward | kOut | kPost;
+  if (name == "nat") return kPre | kIn | kOut | kPost;
+  if (name == "raw") return kPre | kOut;
+  return 0;
+}
+
 TableImage::TableImage(Family family, unsigned valid_hooks)
     : family_(family),
       entry_size_(family == Family::kIpv4 ? sizeof(struct ipt_entry) : sizeof(struct ip6t_entry)),
@@ -193,7 +203,23 @@ unsigned TableImage::PolicyIndex(int hook) const {
   return n;
 }
 
-std::vector<uint8_t> TableImage::Build(const std::string& name) const {
+void TableImage::Reserve(size_t bytes) {
+  arena_.reserve(bytes);
+  table_.reserve(sizeof(struct ipt_replace) + bytes);
+}
+
+void TableImage::Release() {
+  std::vector<uint8_t>().swap(arena_);
+  std::vector<uint8_t>().swap(table_);
+}
+
+void TableImage::PrepareBuild() {
+  const size_t chain_frames = (chains_.size() + 1) * (entry_size_ + kErrorTarget + entry_size_ + kStandardTarget);
+  const size_t size = sizeof(struct ipt_replace) + arena_.size() + chain_frames;
+  if (table_.size() < size) table_.resize(size);
+}
+
+std::vector<uint8_t>& TableImage::Build(const std::string& name) {
   const size_t head_size = entry_size_ + kErrorTarget;
   const size_t foot_size = entry_size_ + kStandardTarget;
   std::vector<const Chain*> order = Ordered();
@@ -207,7 +233,10 @@ std::vector<uint8_t> TableImage::Build(const std::string& name) const {
   }
   size += head_size;  // the final ERROR entry
   const size_t header = sizeof(struct ipt_replace);
-  std::vector<uint8_t> out(header + size, 0);
+  std::vector<uint8_t>& out = table_;
+  out.resize(header + size);
+  // Every byte is written below: the rules copied whole, the rest zeroed first.
+  std::memset(out.data(), 0, header);
   auto* repl = reinterpret_cast<struct ipt_replace*>(out.data());
   std::strncpy(repl->name, name.c_str(), sizeof repl->name - 1);
   repl->num_entries = Entries();
@@ -215,6 +244,7 @@ std::vector<uint8_t> TableImage::Build(const std::string& name) const {
   uint8_t* table = out.data() + header;
   const bool v4 = family_ == Family::kIpv4;
   auto frame = [&](size_t at, size_t bytes) {
+    std::memset(table + at, 0, bytes);
     v4 ? Frame<struct ipt_entry>(table + at, bytes) : Frame<struct ip6t_entry>(table + at, bytes);
   };
   auto error_entry = [&](size_t at, const std::string& text) {

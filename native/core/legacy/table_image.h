@@ -29,6 +29,11 @@ inline constexpr int kHooks = 5;
 // A built-in chain's name by hook number, as libiptc's hooknames[].
 const char* HookChainName(int hook);
 
+// The hooks of x_tables table `name` (its valid_hooks: iptable_filter.c's FILTER_VALID_HOOKS,
+// and the same in iptable_{mangle,nat,raw,security}.c and their ip6table_ twins, v6.x), or 0
+// for a name none has (whose replace the kernel refuses).
+unsigned TableHooks(const std::string& name);
+
 class TableImage {
  public:
   // The table's built-in chains are those of `valid_hooks` (IPT_SO_GET_INFO's), empty, with no
@@ -38,7 +43,7 @@ class TableImage {
   // Room for `bytes` of rule entries: the rules of every chain are written one after another
   // into one buffer (and copied once, into the table, by Build), so a guess that holds them
   // all spares growing it.
-  void Reserve(size_t bytes) { arena_.reserve(bytes); }
+  void Reserve(size_t bytes);
 
   // One op as libiptc would apply it to the emptied table, with its errors (the chain and jump
   // checks of iptc_table.cc's PrepareRule, iptc_create_chain's and iptc_set_policy's errno).
@@ -57,9 +62,17 @@ class TableImage {
   // Where the policy entry of `hook` is among the entries Build() writes (0-based).
   unsigned PolicyIndex(int hook) const;
 
+  // Grows the buffer Build() writes to about the size the table has so far, zeroed: its pages
+  // are faulted in and written now (a staged image, in the pool while the ops still come)
+  // rather than by Build(), which writes 2.6 MB for a table of 10k connlimit rules.
+  void PrepareBuild();
   // struct ipt_replace (or ip6t_replace, the same layout) for table `name` and its entries;
-  // num_counters and counters are the caller's to fill.
-  std::vector<uint8_t> Build(const std::string& name) const;
+  // num_counters and counters are the caller's to fill. Written into the image's own buffer,
+  // whatever it held before (PrepareBuild, an earlier Build): valid until the next call.
+  std::vector<uint8_t>& Build(const std::string& name);
+  // Frees the entries and the table written, once the image is done with: a staged one's JS
+  // handle lives on until a collection, which its megabytes need not wait for.
+  void Release();
 
  private:
   // Where a rule's standard target needs an offset only the layout knows.
@@ -96,6 +109,7 @@ class TableImage {
   std::unordered_map<std::string, int> index_;
   EntryEncoder encoder_;
   std::vector<uint8_t> arena_;  // every rule's entry, in the order they came
+  std::vector<uint8_t> table_;  // what Build() writes
   size_t rules_ = 0;
 };
 

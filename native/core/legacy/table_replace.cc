@@ -18,10 +18,6 @@
 namespace connlimit::core::legacy {
 namespace {
 
-// The ops before the image's: the flush and the deletion EmptiesTable() found.
-constexpr int kEmptyingOps = 2;
-constexpr size_t kEntryPerPackedByte = 8;
-
 // A built-in chain whose policy the new table keeps: where its policy entry is in the old
 // table and in the new one, and its counters when the old table was read.
 struct KeptPolicy {
@@ -58,35 +54,13 @@ bool EmptiesTable(const uint8_t* bytes, size_t size, Family family) {
   return in.Next(op) && op.kind == Op::Kind::kDeleteUserChains;
 }
 
-Result<std::vector<OpResult>> ReplaceTable(const TableTarget& t, const uint8_t* bytes, size_t size, size_t apart_rules,
-                                           bool* stale) {
+Result<Unit> WriteImage(const TableTarget& t, TableImage& image, size_t apart_rules, bool* stale) {
   *stale = false;
   auto socket = XtSocket::Open(t.family, t.table);
   if (!socket.ok()) return socket.error();
   const XtSocket& xt = socket.value();
   auto info = xt.Info();
   if (!info.ok()) return info.error();
-  TableImage image(t.family, info.value().valid_hooks);
-  // A rule's entry is ~4 times its packed op (a connlimit rule: 63 bytes packed, 264 as an
-  // entry; more with IPv6 addresses); reserved, not touched, so a generous guess costs nothing.
-  image.Reserve(size * kEntryPerPackedByte);
-  std::vector<OpResult> results;
-  PackedOpReader in(bytes, size, t.family);
-  Op op;
-  for (int i = 0; in.Next(op); i++) {
-    if (i < kEmptyingOps) {
-      results.push_back(OpResult{});
-      continue;
-    }
-    auto r = image.Apply(op);
-    if (!r.ok()) {
-      KernelError e = r.error();
-      e.op_index = i;
-      return e;
-    }
-    results.push_back(r.value());
-  }
-  if (in.error()) return *in.error();
 
   std::vector<KeptPolicy> kept;
   bool keeps = false;
@@ -103,7 +77,7 @@ Result<std::vector<OpResult>> ReplaceTable(const TableTarget& t, const uint8_t* 
       ReadKeptPolicies<struct ip6t_entry>(info.value(), entries.value(), image, kept);
   }
 
-  std::vector<uint8_t> replace = image.Build(t.table);
+  std::vector<uint8_t>& replace = image.Build(t.table);
   // The kernel hands back the old table's counters, read as it swaps the tables.
   std::vector<struct xt_counters> old_counters(info.value().num_entries);
   auto* repl = reinterpret_cast<struct ipt_replace*>(replace.data());
@@ -132,7 +106,7 @@ Result<std::vector<OpResult>> ReplaceTable(const TableTarget& t, const uint8_t* 
     add[k.new_index] = xt_counters{now.pcnt - k.read.pcnt, now.bcnt - k.read.bcnt};
   }
   if (!add.empty()) xt.AddCounters(add);
-  return results;
+  return Unit{};
 }
 
 }  // namespace connlimit::core::legacy

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/legacy/table_image.h"
 #include "core/result.h"
 #include "core/table_ops.h"
 
@@ -23,11 +24,12 @@ namespace connlimit::core::legacy {
 // chain, then the deletion of every user chain.
 bool EmptiesTable(const uint8_t* bytes, size_t size, Family family);
 
-// One attempt at such a batch. `*stale`: the kernel refused the replace with EAGAIN (a writer
-// that ignores the lock changed the table since its entry count was read): try again. A table
+// One attempt at writing the table `image` holds (staged_image.h: such a batch's ops applied)
+// over the kernel's: its entry count read, the policies the image keeps read when it keeps
+// any, one replace. `*stale`: the kernel refused with EAGAIN (a writer that ignores the lock
+// changed the table since its entry count was read): try again with the same image. A table
 // of `apart_rules` rules or more is replaced apart from the JavaScript thread's CPU
 // (apart_from_js_thread.h).
-Result<std::vector<OpResult>> ReplaceTable(const TableTarget& target, const uint8_t* bytes, size_t size,
-                                           size_t apart_rules, bool* stale);
+Result<Unit> WriteImage(const TableTarget& target, TableImage& image, size_t apart_rules, bool* stale);
 
 }  // namespace connlimit::core::legacy
