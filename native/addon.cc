@@ -280,9 +280,12 @@ class ConnlimitAddon : public Napi::Addon<ConnlimitAddon> {
     auto chain = info[1].As<Napi::String>().Utf8Value();
     bool lossless = false;
     uint64_t handle = info[2].As<Napi::BigInt>().Uint64Value(&lossless);
-    auto bytes = nft::EncodeDelRule(family, nft::kNftablesTable, chain, handle, 0, 0);
+    // Test 26 holds the direct bytes to libnftnl's ('objects'), for a rule id (info[5]) too.
+    auto how = info[4].IsString() && info[4].As<Napi::String>().Utf8Value() == "objects" ? nft::Writing::kObjects : nft::Writing::kDirect;
+    uint32_t id = info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
+    auto bytes = nft::EncodeDelRule(family, nft::kNftablesTable, chain, handle, id, 0, how);
     bytes.resize((bytes.size() + 3) & ~size_t{3}, 0);
-    auto d = nft::EncodeDelSet(family, nft::kNftablesTable, info[3].As<Napi::String>().Utf8Value(), 0);
+    auto d = nft::EncodeDelSet(family, nft::kNftablesTable, info[3].As<Napi::String>().Utf8Value(), 0, how);
     bytes.insert(bytes.end(), d.begin(), d.end());
     bytes.resize((bytes.size() + 3) & ~size_t{3}, 0);
     return Napi::Buffer<uint8_t>::Copy(info.Env(), bytes.data(), bytes.size());

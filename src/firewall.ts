@@ -83,6 +83,8 @@ export interface FirewallOptions {
 
 /** The normalized form a listing produced, so a listed rule passed back is compared exactly as read. */
 const listedNative = new WeakMap<ListedRule, NativeRule>();
+/** Rule strings of one-op calls memoized per handle (Firewall.loneRules): as many as the full parser keeps. */
+const LONE_RULES = 512;
 
 function isListedRule(x: RuleInput): x is ListedRule {
   return typeof x === 'object' && x !== null && listedNative.has(x as ListedRule);
@@ -243,15 +245,16 @@ export class Transaction {
   }
 
   /**
-   * @internal Step `i` in native form: its rule parsed, validated for its chain and table.
+   * @internal Step `i` in native form: its rule parsed, validated for its chain and table, or,
+   * for a rule string `memo` holds for its chain, that rule (checked already, never mutated).
    * @throws {ERR_CONNLIMIT_INVALID} naming the step when the transaction has several
    */
-  nativeOp(i: number): NativeOp {
+  nativeOp(i: number, memo?: RuleMemo): NativeOp {
     const first = this.cells[2 * i];
     try {
-      if (typeof first === 'string') return this.appendOp(first, this.cells[2 * i + 1] as RuleInput);
+      if (typeof first === 'string') return this.appendOp(first, this.cells[2 * i + 1] as RuleInput, memo);
       const step = first as Step;
-      return 'rule' in step ? ({ ...step, rule: this.rule(step.chain, step.rule) } as NativeOp) : step;
+      return 'rule' in step ? ({ ...step, rule: this.rule(step.chain, step.rule, memo) } as NativeOp) : step;
     } catch (e) {
       if (e instanceof ValidationError && this.size > 1) e.message += ` [${this.describeStep(i)}]`;
       throw e;
@@ -315,16 +318,23 @@ export class Transaction {
    * @internal The append of `rule` to `chain` (a name checked already), checked as a step's
    * rule is, without keeping a step: restore() parses each line as it packs it.
    */
-  appendOp(chain: string, rule: RuleInput): NativeOp {
-    return { op: 'append', chain, rule: this.rule(chain, rule) };
+  appendOp(chain: string, rule: RuleInput, memo?: RuleMemo): NativeOp {
+    return { op: 'append', chain, rule: this.rule(chain, rule, memo) };
   }
 
-  private rule(chain: string, input: RuleInput): NativeRule {
+  private rule(chain: string, input: RuleInput, memo?: RuleMemo): NativeRule {
+    const memoized = typeof input === 'string' ? memo?.get(chain, input) : undefined;
+    const native = memoized ?? this.checkedRule(chain, input);
+    if (memoized === undefined && typeof input === 'string') memo?.set(chain, input, native);
+    addRuleExtensions(native, this.extensions);
+    return native;
+  }
+
+  private checkedRule(chain: string, input: RuleInput): NativeRule {
     const native = isListedRule(input) ? (listedNative.get(input) as NativeRule) : toNativeRule(input as Exclude<RuleInput, ListedRule>, this.shape.family);
     validateRuleForChain(native, chain);
     if (this.shape.backend === 'nftables') checkNftablesRule(native, chain, this.shape.family);
     this.shape.targetFits(native);
-    addRuleExtensions(native, this.extensions);
     return native;
   }
 }
@@ -370,6 +380,10 @@ export class Firewall {
   // nothing to change found it. The next apply() at that version plans from it without a dump.
   private known: { version: string; chains: NativeChain[] } | null = null;
   private readonly ruleMemo: RuleMemo = new RuleMemo();
+  // The rule strings of the last one-op calls (append, insert, replace, delete, ensure, check),
+  // parsed and checked for their chain: a service updating the same rules again and again
+  // parses each once. Small: a caller writing ever new texts fills it, and it starts over.
+  private readonly loneRules: RuleMemo = new RuleMemo(LONE_RULES);
   private closed = false;
 
   private constructor(o: CheckedOptions & { backend: Backend }, nft?: NativeIptablesNftTable) {
@@ -502,7 +516,7 @@ export class Firewall {
   async check(chain: string, rule: RuleInput): Promise<boolean> {
     const tx = new Transaction(this.shape);
     tx.ensure(chain, rule);
-    const op = tx.nativeOp(0) as Extract<NativeOp, { op: 'ensure' }>;
+    const op = tx.nativeOp(0, this.loneRules) as Extract<NativeOp, { op: 'ensure' }>;
     // Set indexes are looked up in the call's turn, so the call keeps its place in the queue.
     const index = await this.queued(async () => this.native.check(op.chain, packRule(this.family, await this.withSetIndexes(op.rule))), tx.extensions);
     return index >= 0;
@@ -1037,7 +1051,7 @@ export class Firewall {
     if (tx.size === 0) return Promise.resolve(null);
     // One op goes into a group commit, unless its rule names sets: their indexes are looked up
     // first (a wait the group's synchronous join can't take), so it commits on its own.
-    const first = tx.size === 1 ? tx.nativeOp(0) : null;
+    const first = tx.size === 1 ? tx.nativeOp(0, this.loneRules) : null;
     if (first && !('rule' in first && hasSetRefs(first.rule))) return this.grouped(tx, first);
     const batch = prepareOps(this.family, tx.size, (i, out) => {
       const op = first ?? tx.writeOp(i, out);

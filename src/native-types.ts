@@ -359,8 +359,11 @@ export interface NativeBinding {
   ): Buffer | null;
   /** Test only: NEWTABLE connlimit + NEWCHAIN (sequence 0) as the first write to a base chain of the native form sends them. */
   _encodeNftablesCreate(family: 'ipv4' | 'ipv6', chain: string): Buffer;
-  /** Test only: DELRULE (by handle) + DELSET (sequence 0) as deleting a native-form rule sends them. */
-  _encodeNftablesDelete(family: 'ipv4' | 'ipv6', chain: string, handle: bigint, setName: string): Buffer;
+  /**
+   * Test only: DELRULE (by handle, or by rule `id`) + DELSET (sequence 0) as deleting a native-form rule sends them,
+   * written directly, or ('objects') through libnftnl's objects, the reference.
+   */
+  _encodeNftablesDelete(family: 'ipv4' | 'ipv6', chain: string, handle: bigint, setName: string, how?: 'objects', id?: number): Buffer;
   /** Test only: decode one native-form NEWRULE message with the decoder list() uses. */
   _decodeNftablesRule(family: 'ipv4' | 'ipv6', message: Buffer): { table: string; chain: string; handle: bigint; setName: string; rule: NativeRule };
   /**

@@ -89,6 +89,20 @@ test('delete-ipv4: a rule and its set go in one batch, as nft deletes them', () 
   assert.ok(mismatch === null, mismatch ?? '');
 });
 
+test('DELRULE and DELSET written directly give libnftnl\'s bytes: by handle, by rule id, a chain, a table, both families', () => {
+  let compared = 0;
+  for (const family of ['ipv4', 'ipv6'] as const)
+    for (const chain of ['INPUT', 'OUTPUT', '', 'a-user-chain-of-29-characters'])
+      for (const [handle, id] of [[3n, 0], [0n, 7], [0n, 0], [0xfedcba9876543210n, 0], [1n, 0xffffffff]] as const)
+        for (const set of ['connlimit0', 'connlimit12345', 's', '__set0']) {
+          const direct = binding()._encodeNftablesDelete(family, chain, handle, set, undefined, id);
+          const objects = binding()._encodeNftablesDelete(family, chain, handle, set, 'objects', id);
+          assert.ok(Buffer.compare(direct, objects) === 0, `${family} ${chain} ${handle} ${id} ${set}: ${describeMismatch(direct, { bytes: objects, maskedRanges: [] })}`);
+          compared++;
+        }
+  assert.is(compared, 160);
+});
+
 test('a decoded rule with an expression we do not model keeps it opaque, and is refused for re-encoding', () => {
   const g = readGolden('seed-reset', DIR);
   const decoded = binding()._decodeNftablesRule('ipv4', ruleMessage(g.bytes));

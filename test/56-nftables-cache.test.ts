@@ -9,6 +9,9 @@ import * as assert from 'uvu/assert';
 import { Firewall } from '../src/index';
 import type { NativeNftablesTable } from '../src/native-types';
 import { withNetns, type Netns } from './helpers/netns';
+import { RuleMemo } from '../src/apply/desired';
+import { rejects } from './helpers/assert';
+import { toNativeRule } from '../src/rule/index';
 
 type Counts = { requests: number; dumps: number; batches: number };
 
@@ -155,6 +158,46 @@ test('every op gives what it gives with nothing cached: one handle against a fre
         }
     }),
   ));
+
+test('a rule string written again is the rule checked for its chain the first time: never for another chain, never a refused one', () =>
+  withNetns(async (ns) => {
+    const fw = await open(ns);
+    const memo = (fw as unknown as { loneRules: RuleMemo }).loneRules;
+    try {
+      const inbound = '-i lo -p udp --dport 7 -j DROP';
+      await fw.append('INPUT', inbound);
+      const first = memo.get('INPUT', inbound);
+      assert.ok(first, 'memoized for INPUT');
+      await fw.append('INPUT', inbound);
+      assert.is(memo.get('INPUT', inbound), first, 'the same rule, not parsed again');
+      // Checked for INPUT only: OUTPUT refuses an input interface, the second time too.
+      for (let i = 0; i < 2; i++) await rejects(fw.append('OUTPUT', inbound), 'ERR_CONNLIMIT_INVALID', 'an input interface in OUTPUT');
+      assert.is(memo.get('OUTPUT', inbound), undefined);
+      const bad = '-p udp --dport 70000 -j DROP';
+      for (let i = 0; i < 2; i++) await rejects(fw.append('INPUT', bad), 'ERR_CONNLIMIT_INVALID', 'port 70000');
+      // The memoized rule deletes, checks and ensures as a parsed one does.
+      assert.is(await fw.check('INPUT', inbound), true);
+      assert.is(await fw.delete('INPUT', inbound), 1);
+      assert.is(await fw.ensure('INPUT', inbound), false);
+      const rules = (await ruleset(ns)).split('\n').filter((l) => /^\t\t(ip|meta|udp|tcp|iifname) /.test(l));
+      // Two appended, one deleted, the other found by ensure.
+      assert.equal(rules.map((l) => l.trim()), ['iifname "lo" udp dport 7 counter packets 0 bytes 0 drop']);
+    } finally {
+      await fw.close();
+    }
+  }));
+
+test('the memo of one-op rules holds its limit, then starts over', () => {
+  const memo = new RuleMemo(2);
+  const rule = (port: number) => toNativeRule(plain(port), 'ipv4');
+  const [a, b, c] = [rule(1), rule(2), rule(3)];
+  memo.set('INPUT', plain(1), a);
+  memo.set('INPUT', plain(2), b);
+  assert.is(memo.get('INPUT', plain(1)), a);
+  memo.set('INPUT', plain(3), c);
+  assert.is(memo.get('INPUT', plain(1)), undefined);
+  assert.is(memo.get('INPUT', plain(3)), c);
+});
 
 // A multiport list: two or more ports an anonymous set of the rule, one a comparison.
 const listed = (ports: string, tag: string, connlimit: boolean) =>

@@ -87,6 +87,8 @@ export class RuleMemo {
   /** By chain, then text: a lookup hashes the caller's string (its hash kept in it), no key is built. */
   private readonly byChain = new Map<string, Map<string, NativeRule>>();
   private size = 0;
+  /** @param limit rules held at most: the next one empties it first */
+  constructor(private readonly limit = MEMO_SIZE) {}
   /** Each chain's rules as the last state listed them: a rule at the same place with the same text is found by position. */
   private readonly last = new Map<string, { texts: readonly unknown[]; rules: readonly NativeRule[] }>();
 
@@ -108,7 +110,7 @@ export class RuleMemo {
   }
 
   set(chain: string, text: string, rule: NativeRule): void {
-    if (this.size >= MEMO_SIZE) {
+    if (this.size >= this.limit) {
       this.byChain.clear();
       this.last.clear();
       this.size = 0;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/nft/chain_codec.h"
 
+#include <arpa/inet.h>
+#include <endian.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/rule.h>
@@ -113,7 +115,18 @@ std::vector<uint8_t> EncodeDelChain(Family family, const std::string& table, con
 }
 
 std::vector<uint8_t> EncodeDelRule(Family family, const std::string& table, const std::string& chain, uint64_t handle,
-                                   uint32_t id, uint32_t seq) {
+                                   uint32_t id, uint32_t seq, Writing how) {
+  if (how == Writing::kDirect) {
+    // nftnl_rule_nlmsg_build_payload's order for these attributes (a rule with no expressions
+    // writes no NFTA_RULE_EXPRESSIONS): no rule object, no 8 KiB room.
+    MessageRoom buf(64 + MNL_ALIGN(table.size() + 1) + MNL_ALIGN(chain.size() + 1));
+    auto* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_DELRULE, NfProto(family), 0, seq);
+    mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table.c_str());
+    if (!chain.empty()) mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain.c_str());
+    if (handle) mnl_attr_put_u64(nlh, NFTA_RULE_HANDLE, htobe64(handle));
+    if (id) mnl_attr_put_u32(nlh, NFTA_RULE_ID, htonl(id));
+    return buf.Take(nlh);
+  }
   RulePtr r(nftnl_rule_alloc(), nftnl_rule_free);
   nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NfProto(family));
   nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());

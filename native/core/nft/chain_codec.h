@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/nft/message.h"
 #include "core/result.h"
 #include "core/rule_spec.h"
 
@@ -41,7 +42,7 @@ std::vector<uint8_t> EncodeDelChain(Family family, const std::string& table, con
 // NFT_MSG_DELRULE by handle, or by NFTA_RULE_ID (a rule added earlier in the same batch), or
 // with neither: every rule of `chain` (every rule of the table when `chain` is empty).
 std::vector<uint8_t> EncodeDelRule(Family family, const std::string& table, const std::string& chain, uint64_t handle,
-                                   uint32_t id, uint32_t seq);
+                                   uint32_t id, uint32_t seq, Writing how = Writing::kDirect);
 
 struct DecodedChain {
   std::string table, name;

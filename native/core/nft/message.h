@@ -13,6 +13,11 @@ namespace connlimit::core::nft {
 
 using Message = std::vector<uint8_t>;
 
+// How a small message of fixed attributes (DELRULE, DELSET) is written: attribute by attribute
+// into its room, in libnftnl's order (kDirect), or through a libnftnl object (kObjects): the
+// reference, which test 26 holds the direct bytes to, both families, every variant.
+enum class Writing { kDirect, kObjects };
+
 // Room to build one message in with libmnl and libnftnl, zeroed (they leave some padding
 // unwritten, and nft sends it as zeros); the message is then taken out at its own length, so
 // what a batch holds and copies is the message, not the room. Size the room by what the

@@ -45,7 +45,8 @@ std::vector<uint8_t> EncodeNftablesBaseChain(Family family, const std::string& t
 // new addresses go unlimited until idle ones are collected.
 std::vector<uint8_t> EncodeConnlimitSet(Family family, const std::string& table, const std::string& name, uint32_t id,
                                         uint32_t seq);
-std::vector<uint8_t> EncodeDelSet(Family family, const std::string& table, const std::string& name, uint32_t seq);
+std::vector<uint8_t> EncodeDelSet(Family family, const std::string& table, const std::string& name, uint32_t seq,
+                                  Writing how = Writing::kDirect);
 
 // The rule's connlimit match, if any (the native form allows one).
 const ConnlimitMatch* ConnlimitOf(const RuleSpec& rule);

@@ -475,7 +475,15 @@ std::vector<uint8_t> EncodeConnlimitSet(Family family, const std::string& table,
   return Finish(nlh, buf);
 }
 
-std::vector<uint8_t> EncodeDelSet(Family family, const std::string& table, const std::string& name, uint32_t seq) {
+std::vector<uint8_t> EncodeDelSet(Family family, const std::string& table, const std::string& name, uint32_t seq, Writing how) {
+  if (how == Writing::kDirect) {
+    // nftnl_set_nlmsg_build_payload's order: the table, then the name.
+    MessageRoom buf(64 + MNL_ALIGN(table.size() + 1) + MNL_ALIGN(name.size() + 1));
+    auto* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_DELSET, NfProto(family), 0, seq);
+    mnl_attr_put_strz(nlh, NFTA_SET_TABLE, table.c_str());
+    mnl_attr_put_strz(nlh, NFTA_SET_NAME, name.c_str());
+    return Finish(nlh, buf);
+  }
   std::unique_ptr<struct nftnl_set, void (*)(const struct nftnl_set*)> s(nftnl_set_alloc(), nftnl_set_free);
   nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NfProto(family));
   nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, table.c_str());
